@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mhcl message bus: one channel per connected socket, driven by a libuv
+ * loop. Frames are include/defs/ipc_frame.h envelopes with protobuf-c bodies.
+ *
+ * Transports:
+ *   IPC_TRANSPORT_SEQPACKET  unix SOCK_SEQPACKET, one frame per packet, fds with
+ *                            SCM_RIGHTS. Used between init and its servers.
+ *   IPC_TRANSPORT_STREAM     byte stream (TCP, AF_VSOCK, unix stream), frames back
+ *                            to back, no fds. Used by diag clients.
+ *
+ * Bad input (truncated, oversized, garbage, wrong version, wrong fd count)
+ * gets an error response when a request id can be read, then closes that one
+ * channel; on_close reports why. Peer death reports -EPIPE (or -ECONNRESET).
+ * Pending requests on a closed channel complete with the close reason.
+ *
+ * Library code: never logs above debug, never aborts on peer input.
+ */
+#ifndef MHCL_IPC_H
+#define MHCL_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+#include <uv.h>
+
+#include "defs/ipc_frame.h"
+
+struct ipc_chan;
+
+enum ipc_transport {
+	IPC_TRANSPORT_SEQPACKET,
+	IPC_TRANSPORT_STREAM,
+};
+
+/*
+ * A received frame, valid only during the callback. fds[] are close-on-exec;
+ * a callback that keeps one sets its slot to -1 (take_fd()), the rest are
+ * closed after the callback returns.
+ */
+struct ipc_msg {
+	uint16_t type;
+	uint16_t flags;
+	uint32_t request_id;
+	const uint8_t *body;
+	size_t body_len;
+	int fds[IPC_FDS_MAX];
+	size_t nfds;
+};
+
+/* Incoming request or notification. For a request the callback must answer
+ * exactly once, now or later, with ipc_chan_reply*() (keep request_id). */
+typedef void (*ipc_msg_fn)(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque);
+
+/* Completion of ipc_chan_request(): status 0 and reply set on a normal
+ * response; -EREMOTEIO with reply set (IPC_F_ERROR, body an ErrorReply) when
+ * the peer answered with an error; -ETIMEDOUT; or the channel's close reason
+ * with reply NULL. Called exactly once. */
+typedef void (*ipc_reply_fn)(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque);
+
+/* The channel closed: reason 0 after ipc_chan_close(), -EPIPE when the peer
+ * hung up, -EPROTO/-EBADMSG/-EMSGSIZE/-EPROTONOSUPPORT for bad input. The
+ * channel is freed right after this returns. */
+typedef void (*ipc_close_fn)(struct ipc_chan *ch, int reason, void *opaque);
+
+struct ipc_chan_ops {
+	ipc_msg_fn on_request; /* NULL: requests get an -EOPNOTSUPP error response */
+	ipc_msg_fn on_notify;  /* NULL: notifications are dropped */
+	ipc_close_fn on_close; /* may be NULL */
+};
+
+/*
+ * Wraps a connected socket. Takes ownership of fd (also on failure); sets it
+ * non-blocking. ops is borrowed and must outlive the channel.
+ */
+int ipc_chan_open(uv_loop_t *loop, int fd, enum ipc_transport transport,
+		  const struct ipc_chan_ops *ops, void *opaque, struct ipc_chan **ret_ch);
+
+/* Closes the channel: pending requests complete with -ECANCELED, then
+ * on_close(0) runs from the loop. Safe to call from any callback. */
+void ipc_chan_close(struct ipc_chan *ch);
+
+void *ipc_chan_opaque(struct ipc_chan *ch);
+void ipc_chan_set_opaque(struct ipc_chan *ch, void *opaque);
+/* Peer credentials for unix sockets (SO_PEERCRED); -ENOTSUP otherwise. */
+int ipc_chan_peer_pid(struct ipc_chan *ch, int *ret_pid);
+
+/*
+ * Sends a request; reply_fn runs exactly once (see ipc_reply_fn). body may
+ * be NULL for an empty body. fds are borrowed (duplicated into the kernel by
+ * sendmsg). timeout_ms 0 means IPC_DEFAULT_TIMEOUT_MS. Returns 0 or -errno;
+ * on a non-zero return reply_fn is not called.
+ */
+#define IPC_DEFAULT_TIMEOUT_MS 5000
+int ipc_chan_request(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *body,
+		     const int *fds, size_t nfds, uint32_t timeout_ms,
+		     ipc_reply_fn reply_fn, void *opaque);
+
+/* Answers a request (request_id from the ipc_msg the callback received). */
+int ipc_chan_reply(struct ipc_chan *ch, uint32_t request_id, uint16_t type,
+		   const ProtobufCMessage *body, const int *fds, size_t nfds);
+
+/* Answers with an ErrorReply: err is a negative errno. */
+int ipc_chan_reply_error(struct ipc_chan *ch, uint32_t request_id, uint16_t type, int err,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* One-way message. */
+int ipc_chan_notify(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *body,
+		    const int *fds, size_t nfds);
+
+/* Decodes an ErrorReply body from an IPC_F_ERROR response into a negative
+ * errno and a message (copied into buf). Returns -EBADMSG if undecodable. */
+int ipc_msg_error(const struct ipc_msg *msg, char *buf, size_t buf_len);
+
+/* Counters for inspect. */
+struct ipc_chan_stats {
+	uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, requests_pending;
+};
+void ipc_chan_get_stats(struct ipc_chan *ch, struct ipc_chan_stats *ret_stats);
+
+/* ---- Frame codec: pure functions, no I/O (fuzzed by tests/fuzz/fuzz-ipc-frame.c). ---- */
+
+/*
+ * Validates the envelope at buf[0..len). For SEQPACKET len is the whole
+ * packet and must equal 16 + body_len; for STREAM pass partial_ok=true and
+ * len may be shorter than the body (returns -EAGAIN when more bytes are
+ * needed, having validated the header). nfds_received is checked against
+ * hdr.nfds (pass hdr.nfds's expectation for stream: 0).
+ * Returns 0, -EAGAIN, -EBADMSG (short/garbage/bad flags), -EPROTONOSUPPORT
+ * (version), -EMSGSIZE (body over IPC_BODY_MAX).
+ */
+int ipc_frame_decode(const uint8_t *buf, size_t len, size_t nfds_received, bool partial_ok,
+		     struct ipc_frame_hdr *ret_hdr);
+
+/* Writes the envelope for a body of body_len bytes. */
+void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags,
+		      uint32_t request_id, uint32_t body_len, uint16_t nfds);
+
+/* ---- Socket helpers ---- */
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). */
+int ipc_socketpair(int ret_fds[2]);
+
+/* Listening sockets for diag: unix (stream), TCP "host:port" and vsock port.
+ * Each returns a CLOEXEC, non-blocking listening fd or -errno. A stale unix
+ * socket path (connect refused) is unlinked first. */
+int ipc_listen_unix(const char *path, int type);
+int ipc_listen_tcp(const char *host_port);
+int ipc_listen_vsock(uint32_t port);
+/* Blocking connect helpers for clients; timeout_ms bounds the connect. */
+int ipc_connect_unix(const char *path, int type);
+int ipc_connect_tcp(const char *host_port, uint32_t timeout_ms);
+int ipc_connect_vsock(uint32_t cid, uint32_t port, uint32_t timeout_ms);
+
+#endif

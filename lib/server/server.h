@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame every mhcl server is built on. init starts a server with:
+ *   fd 3                 its bus channel to init (SOCK_SEQPACKET)
+ *   fds 4..              the capabilities its manifest entry grants, in order
+ *   MHCL_SERVER_NAME     its name in the manifest
+ *   MHCL_POLICY          the seccomp profile to enter (lib/jail)
+ *   stdout/stderr        pipes into init's per-server log ring
+ *
+ * srv_start() adopts fd 3 and answers init's supervision messages (PING,
+ * INSPECT, STOP, FAULT); srv_enter_jail() installs the seccomp allow-list
+ * (after the server has opened everything it needs); srv_ready() sends the
+ * READY handshake, whose reply carries any state the previous instance saved.
+ */
+#ifndef MHCL_SERVER_H
+#define MHCL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "inspect.h"
+#include "ipc.h"
+
+#define SRV_BUS_FD 3
+#define SRV_FIRST_CAP_FD 4
+
+struct srv;
+
+struct srv_ops {
+	/* Fill root with this server's values; path is what the client asked
+	 * for (the frame cuts the subtree out, so filling all is fine). */
+	void (*inspect)(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque);
+	/* Planned restart: quiesce and serialize state into a malloc'd buffer
+	 * (*ret_buf may stay NULL for "nothing to save"). Return 0 or -errno. */
+	int (*save)(struct srv *s, uint8_t **ret_buf, size_t *ret_len, void *opaque);
+	/* Called from srv_ready() with what the previous instance saved
+	 * (len 0 if none); crash is true when it died without saving. */
+	int (*restore)(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque);
+	/* Server-specific bus requests (types >= 32); NULL = -EOPNOTSUPP. */
+	ipc_msg_fn on_request;
+	/* Called when init asks the server to stop, after save; the server
+	 * should close its handles so uv_run() returns. NULL = uv_stop(). */
+	void (*stop)(struct srv *s, void *opaque);
+};
+
+/* Adopts the bus fd and environment. ops borrowed. Exits the process with
+ * MHCL_EXIT_USAGE if not started by init (no bus fd). */
+int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct srv **ret_srv);
+
+/* Installs the seccomp allow-list named by MHCL_POLICY (or `policy` if
+ * non-NULL) with no_new_privs; a forbidden syscall reports JailViolation on
+ * the bus and exits MHCL_EXIT_JAIL. Fails closed: exits on error. */
+void srv_enter_jail(struct srv *s, const char *policy);
+
+/* Readiness handshake; calls ops->restore with the reply. */
+int srv_ready(struct srv *s);
+
+const char *srv_name(struct srv *s);
+struct ipc_chan *srv_bus(struct srv *s);
+uv_loop_t *srv_loop(struct srv *s);
+
+/* Frees the frame after uv_run() returns; returns the exit code to use. */
+int srv_finish(struct srv *s);
+
+#endif
