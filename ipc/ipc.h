@@ -152,5 +152,8 @@ int ipc_listen_vsock(uint32_t port);
 int ipc_connect_unix(const char *path, int type);
 int ipc_connect_tcp(const char *host_port, uint32_t timeout_ms);
 int ipc_connect_vsock(uint32_t cid, uint32_t port, uint32_t timeout_ms);
+/* accept4() with CLOEXEC and NONBLOCK, retried on EINTR: the fd or -errno
+ * (-EAGAIN when no connection is waiting). */
+int ipc_accept(int listen_fd);
 
 #endif
