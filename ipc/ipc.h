@@ -81,6 +81,13 @@ int ipc_chan_open(uv_loop_t *loop, int fd, enum ipc_transport transport,
  * on_close(0) runs from the loop. Safe to call from any callback. */
 void ipc_chan_close(struct ipc_chan *ch);
 
+/* Closes the channel because of what the peer sent (reason a negative errno,
+ * e.g. -EBADMSG for an undecodable body): like ipc_chan_close(), but pending
+ * requests complete with reason and on_close reports it. */
+void ipc_chan_abort(struct ipc_chan *ch, int reason);
+/* True once the channel is closing (no more sends or callbacks but the final ones). */
+bool ipc_chan_is_closing(struct ipc_chan *ch);
+
 void *ipc_chan_opaque(struct ipc_chan *ch);
 void ipc_chan_set_opaque(struct ipc_chan *ch, void *opaque);
 /* Peer credentials for unix sockets (SO_PEERCRED); -ENOTSUP otherwise. */
@@ -112,6 +119,13 @@ int ipc_chan_notify(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *
 /* Decodes an ErrorReply body from an IPC_F_ERROR response into a negative
  * errno and a message (copied into buf). Returns -EBADMSG if undecodable. */
 int ipc_msg_error(const struct ipc_msg *msg, char *buf, size_t buf_len);
+
+/* Unpacks msg's body as a desc message (free it with
+ * protobuf_c_message_free_unpacked(m, NULL)). An undecodable body is bad peer
+ * input: a request gets an -EBADMSG error response, the channel closes with
+ * -EBADMSG and NULL is returned. */
+ProtobufCMessage *ipc_msg_unpack(struct ipc_chan *ch, const struct ipc_msg *msg,
+				 const ProtobufCMessageDescriptor *desc);
 
 /* Counters for inspect. */
 struct ipc_chan_stats {
