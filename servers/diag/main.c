@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-diagd: the diagnostics server. Started by init (its manifest entry
+ * has the `control` property, so init accepts diag requests on its bus
+ * channel). Opens its listeners, enters the "diagd" jail, then relays client
+ * requests to init (diagd.c).
+ *
+ *   mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT]
+ *              [--max-conns N] [--max-pending N] [--request-timeout MS]
+ *
+ * Jail: the "diagd" profile (lib/jail) must allow, after entry, what libuv
+ * and the bus need plus accept4 on the held listeners (network-server
+ * group) and getsockopt (SO_PEERCRED on unix clients). Nothing is opened
+ * or bound after entry.
+ */
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "diag_internal.h"
+#include "diag_limits.h"
+#include "ipc.h"
+#include "server.h"
+
+#define DIAGD_REQUEST_TIMEOUT_MS 10000u
+
+struct options {
+	const char *unix_path;
+	char tcp[128];
+	bool have_tcp, have_vsock;
+	uint32_t vsock_port;
+	struct diagd_config cfg;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT]\n"
+		   "                  [--max-conns N] [--max-pending N] [--request-timeout MS]\n"
+		   "Started by mhcl-init; HOST defaults to 127.0.0.1.\n");
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"unix", required_argument, NULL, 'u'},
+		{"tcp", required_argument, NULL, 't'},
+		{"vsock", required_argument, NULL, 'v'},
+		{"max-conns", required_argument, NULL, 'c'},
+		{"max-pending", required_argument, NULL, 'p'},
+		{"request-timeout", required_argument, NULL, 'T'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	int opt;
+
+	*o = (struct options){
+		.cfg = {DIAG_CONNS_DEFAULT, DIAG_PENDING_DEFAULT, DIAGD_REQUEST_TIMEOUT_MS},
+	};
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'u':
+			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				return log_error_errno(-ENAMETOOLONG, "--unix: path too long");
+			o->unix_path = optarg;
+			break;
+		case 't':
+			/* A bare port listens on loopback only. */
+			if (strchr(optarg, ':'))
+				snprintf(o->tcp, sizeof(o->tcp), "%s", optarg);
+			else
+				snprintf(o->tcp, sizeof(o->tcp), "127.0.0.1:%s", optarg);
+			o->have_tcp = true;
+			break;
+		case 'v':
+			if (parse_u32(optarg, 0, UINT32_MAX, &o->vsock_port) < 0)
+				return log_error_errno(-EINVAL, "--vsock: invalid port '%s'", optarg);
+			o->have_vsock = true;
+			break;
+		case 'c':
+			if (parse_u32(optarg, 1, DIAG_CONNS_MAX, &o->cfg.max_conns) < 0)
+				return log_error_errno(-EINVAL, "--max-conns wants 1..%u",
+						       DIAG_CONNS_MAX);
+			break;
+		case 'p':
+			if (parse_u32(optarg, 1, DIAG_PENDING_MAX, &o->cfg.max_pending) < 0)
+				return log_error_errno(-EINVAL, "--max-pending wants 1..%u",
+						       DIAG_PENDING_MAX);
+			break;
+		case 'T':
+			if (parse_u32(optarg, 1, 600000, &o->cfg.request_timeout_ms) < 0)
+				return log_error_errno(-EINVAL, "--request-timeout wants 1..600000 ms");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(MHCL_EXIT_OK);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return log_error_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!o->unix_path && !o->have_tcp && !o->have_vsock)
+		return log_error_errno(-EINVAL, "no listener: give --unix, --tcp or --vsock");
+	return 0;
+}
+
+/* "127.0.0.1:43521": the address the TCP listener really got (port 0 = any). */
+static void tcp_bound_addr(int fd, const char *fallback, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s", fallback);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)))
+			snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)))
+			snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+}
+
+/* Opens every listener asked for; all before the jail. Returns how many are up. */
+static int open_listeners(struct diagd *d, const struct options *o)
+{
+	char addr[160];
+	int n = 0, fd, r;
+
+	if (o->unix_path) {
+		fd = ipc_listen_unix(o->unix_path, SOCK_STREAM);
+		if (fd < 0)
+			return log_error_errno(fd, "unable to listen on %s: %m", o->unix_path);
+		r = diagd_listen(d, fd, "unix", o->unix_path);
+		if (r < 0)
+			return log_error_errno(r, "unable to watch %s: %m", o->unix_path);
+		log_info("listening on unix:%s", o->unix_path);
+		n++;
+	}
+	if (o->have_tcp) {
+		fd = ipc_listen_tcp(o->tcp);
+		if (fd < 0)
+			return log_error_errno(fd, "unable to listen on tcp:%s: %m", o->tcp);
+		tcp_bound_addr(fd, o->tcp, addr, sizeof(addr));
+		r = diagd_listen(d, fd, "tcp", addr);
+		if (r < 0)
+			return log_error_errno(r, "unable to watch tcp:%s: %m", addr);
+		log_info("listening on tcp:%s", addr);
+		n++;
+	}
+	if (o->have_vsock) {
+		/* Hosts without AF_VSOCK (or no vsock transport) are normal in development. */
+		fd = ipc_listen_vsock(o->vsock_port);
+		if (fd < 0) {
+			log_warn_errno(fd, "unable to listen on vsock port %u: %m, continuing without",
+				       o->vsock_port);
+		} else {
+			snprintf(addr, sizeof(addr), "port %u", o->vsock_port);
+			r = diagd_listen(d, fd, "vsock", addr);
+			if (r < 0)
+				return log_error_errno(r, "unable to watch vsock: %m");
+			log_info("listening on vsock port %u", o->vsock_port);
+			n++;
+		}
+	}
+	return n;
+}
+
+struct diagd_main {
+	struct diagd *d;
+	uv_loop_t *loop;
+};
+
+static void ops_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
+{
+	struct diagd_main *m = opaque;
+
+	if (m->d)
+		diagd_inspect(m->d, t, root);
+}
+
+static void ops_stop(struct srv *s, void *opaque)
+{
+	struct diagd_main *m = opaque;
+
+	if (m->d)
+		diagd_stop(m->d);
+	uv_stop(m->loop);
+}
+
+static const struct srv_ops diagd_ops = {
+	.inspect = ops_inspect,
+	.stop = ops_stop,
+};
+
+int main(int argc, char **argv)
+{
+	struct diagd_main m = {0};
+	struct options o;
+	uv_loop_t loop;
+	struct srv *s;
+	int r, code;
+
+	log_set_ident("diagd");
+	if (parse_args(argc, argv, &o) < 0)
+		return MHCL_EXIT_USAGE;
+	r = uv_loop_init(&loop);
+	if (r < 0) {
+		log_error("unable to create the event loop: %s", uv_strerror(r));
+		return MHCL_EXIT_SYSCALL;
+	}
+	m.loop = &loop;
+	r = srv_start(&loop, &diagd_ops, &m, &s);
+	if (r < 0) {
+		log_error_errno(r, "unable to adopt the bus: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	r = diagd_new(&loop, s, &o.cfg, &m.d);
+	if (r < 0) {
+		log_error_errno(r, "unable to set up: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	r = open_listeners(m.d, &o);
+	if (r <= 0) {
+		if (r == 0)
+			log_error("no listener could be opened");
+		return MHCL_EXIT_SYSCALL;
+	}
+	/* Everything is open: from here on only held fds are used. */
+	srv_enter_jail(s, "diagd");
+	r = srv_ready(s);
+	if (r < 0) {
+		log_error_errno(r, "unable to send READY: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (m.d)
+		diagd_stop(m.d);
+	code = srv_finish(s);
+	m.d = diagd_free(m.d);
+	(void)uv_loop_close(&loop);
+	return code;
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The request validator: mhcl-diagd is the only process that parses bytes from
+ * the network, so every client request is checked here before anything of it
+ * reaches init. A request passes only if its type is in the diag set, its
+ * body is short, unpacks without unknown fields, and every field is in
+ * bounds (diag_limits.h).
+ */
+#include "macros.h" /* before uv.h (via diag_internal.h): sys/param.h guards MIN/MAX */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "defs/ipc_frame.h"
+#include "diag.pb-c.h"
+#include "diag_internal.h"
+#include "diag_limits.h"
+
+typedef int (*diag_check_fn)(const ProtobufCMessage *m, char *why, size_t why_len);
+
+struct diag_type {
+	const char *name;
+	const ProtobufCMessageDescriptor *request;
+	const ProtobufCMessageDescriptor *reply;
+	diag_check_fn check;
+};
+
+_printf_(3, 4) static int reject(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why_len) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* required: the request names exactly one server; otherwise "" means all. */
+static int check_server(const char *server, bool required, char *why, size_t why_len)
+{
+	size_t len = server ? strlen(server) : 0;
+
+	if (len == 0) {
+		if (required)
+			return reject(why, why_len, "server name required");
+		return 0;
+	}
+	if (!diag_name_valid(server, len))
+		return reject(why, why_len, "invalid server name (want [a-z0-9_-]{1,%u})",
+			      DIAG_NAME_MAX);
+	return 0;
+}
+
+static int check_none(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	return 0;
+}
+
+static int check_inspect(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__DiagInspectRequest *r = (const Mhcl__DiagInspectRequest *)m;
+	size_t plen = r->path ? strlen(r->path) : 0;
+	int ret;
+
+	ret = check_server(r->server, false, why, why_len);
+	if (ret < 0)
+		return ret;
+	if (plen && !(r->server && r->server[0]))
+		return reject(why, why_len, "a path needs a server");
+	if (!diag_path_valid(r->path ? r->path : "", plen))
+		return reject(why, why_len, "invalid inspect path (printable ASCII, at most %u bytes)",
+			      DIAG_PATH_MAX);
+	return 0;
+}
+
+static int check_restart(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__RestartRequest *r = (const Mhcl__RestartRequest *)m;
+
+	return check_server(r->server, true, why, why_len);
+}
+
+static int check_kill(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__KillRequest *r = (const Mhcl__KillRequest *)m;
+	int ret;
+
+	ret = check_server(r->server, true, why, why_len);
+	if (ret < 0)
+		return ret;
+	if (r->signal < 0 || r->signal > DIAG_SIGNAL_MAX)
+		return reject(why, why_len, "signal %d out of range", (int)r->signal);
+	/* protobuf-c stores any int32 in an enum field: check the range ourselves. */
+	switch (r->fault) {
+	case MHCL__FAULT_KIND__FAULT_NONE:
+	case MHCL__FAULT_KIND__FAULT_FORBIDDEN_SYSCALL:
+	case MHCL__FAULT_KIND__FAULT_ABORT:
+	case MHCL__FAULT_KIND__FAULT_HANG:
+		break;
+	default:
+		return reject(why, why_len, "unknown fault kind %d", (int)r->fault);
+	}
+	if (r->fault != MHCL__FAULT_KIND__FAULT_NONE && r->signal != 0)
+		return reject(why, why_len, "a fault and a signal are exclusive");
+	return 0;
+}
+
+static int check_logs(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__LogsRequest *r = (const Mhcl__LogsRequest *)m;
+	int ret;
+
+	ret = check_server(r->server, false, why, why_len);
+	if (ret < 0)
+		return ret;
+	if (r->max_lines > DIAG_LOG_LINES_MAX)
+		return reject(why, why_len, "max_lines %u over %u", r->max_lines,
+			      DIAG_LOG_LINES_MAX);
+	return 0;
+}
+
+/* Handlers indexed by message type, bounded by _IPC_MSG_MAX (kvmtool msgs[]). */
+static const struct diag_type diag_types[_IPC_MSG_MAX] = {
+	[IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor,
+			check_none},
+	[IPC_MSG_DIAG_INSPECT] = {"inspect", &mhcl__diag_inspect_request__descriptor,
+				  &mhcl__inspect_reply__descriptor, check_inspect},
+	[IPC_MSG_RESTART] = {"restart", &mhcl__restart_request__descriptor,
+			     &mhcl__restart_reply__descriptor, check_restart},
+	[IPC_MSG_KILL] = {"kill", &mhcl__kill_request__descriptor, &mhcl__empty__descriptor,
+			  check_kill},
+	[IPC_MSG_LOGS] = {"logs", &mhcl__logs_request__descriptor, &mhcl__logs_reply__descriptor,
+			  check_logs},
+	[IPC_MSG_CONFIG] = {"config", &mhcl__config_request__descriptor,
+			    &mhcl__config_reply__descriptor, check_none},
+};
+
+static const struct diag_type *type_get(uint16_t type)
+{
+	if (type >= _IPC_MSG_MAX || !diag_types[type].request)
+		return NULL;
+	return &diag_types[type];
+}
+
+const ProtobufCMessageDescriptor *diag_reply_descriptor(uint16_t type)
+{
+	const struct diag_type *t = type_get(type);
+
+	return t ? t->reply : NULL;
+}
+
+const char *diag_type_name(uint16_t type)
+{
+	const struct diag_type *t = type_get(type);
+
+	return t ? t->name : "?";
+}
+
+int diag_request_parse(uint16_t type, const uint8_t *body, size_t len, char *why, size_t why_len,
+		       ProtobufCMessage **ret_msg)
+{
+	const struct diag_type *t = type_get(type);
+	ProtobufCMessage *m;
+	int ret;
+
+	if (!t) {
+		snprintf(why, why_len, "message type %u is not a diag request", type);
+		return -EOPNOTSUPP;
+	}
+	if (len > DIAG_REQUEST_BODY_MAX) {
+		snprintf(why, why_len, "%s request of %zu bytes over %u", t->name, len,
+			 DIAG_REQUEST_BODY_MAX);
+		return -EMSGSIZE;
+	}
+	m = protobuf_c_message_unpack(t->request, NULL, len, len ? body : (const uint8_t *)"");
+	if (!m) {
+		snprintf(why, why_len, "%s request body does not unpack", t->name);
+		return -EBADMSG;
+	}
+	/* Unknown fields would be re-packed and reach init unchecked. Requests
+	 * have no nested messages, so the top level is all there is to check. */
+	if (m->n_unknown_fields) {
+		snprintf(why, why_len, "%s request carries unknown field %u", t->name,
+			 m->unknown_fields[0].tag);
+		ret = -EBADMSG;
+		goto err_free;
+	}
+	ret = t->check(m, why, why_len);
+	if (ret < 0)
+		goto err_free;
+	*ret_msg = m;
+	return 0;
+
+err_free:
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}
+
+/* Reads a protobuf varint at *pos; -EBADMSG if truncated or over 10 bytes. */
+static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		uint8_t b;
+		if (*pos >= len)
+			return -EBADMSG;
+		b = p[(*pos)++];
+		v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 0);
+		if (!(b & 0x80)) {
+			*ret = v;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+/*
+ * Walks one message on the wire. sub_field is the field number that holds a
+ * nested message of the kind node_field walks into (InspectReply.root = 1,
+ * Node.children = 8); every other field is skipped by its wire type. The
+ * recursion is bounded by DIAG_INSPECT_DEPTH_MAX.
+ */
+static int wire_walk(const uint8_t *p, size_t len, uint32_t sub_field, unsigned depth)
+{
+	size_t pos = 0;
+
+	if (depth > DIAG_INSPECT_DEPTH_MAX)
+		return -E2BIG;
+	while (pos < len) {
+		uint64_t key, v;
+		int r = wire_varint(p, len, &pos, &key);
+		if (r < 0)
+			return r;
+		switch (key & 7) {
+		case 0: /* varint */
+			r = wire_varint(p, len, &pos, &v);
+			if (r < 0)
+				return r;
+			break;
+		case 1: /* 64-bit */
+			if (len - pos < 8)
+				return -EBADMSG;
+			pos += 8;
+			break;
+		case 5: /* 32-bit */
+			if (len - pos < 4)
+				return -EBADMSG;
+			pos += 4;
+			break;
+		case 2: /* length-delimited */
+			r = wire_varint(p, len, &pos, &v);
+			if (r < 0)
+				return r;
+			if (v > len - pos)
+				return -EBADMSG;
+			if ((key >> 3) == sub_field) {
+				/* Inside a Node, children are field 8. */
+				r = wire_walk(p + pos, (size_t)v, 8, depth + 1);
+				if (r < 0)
+					return r;
+			}
+			pos += (size_t)v;
+			break;
+		default:
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int diag_reply_check(uint16_t type, const uint8_t *body, size_t len)
+{
+	if (type != IPC_MSG_DIAG_INSPECT)
+		return 0;
+	return wire_walk(body, len, 1, 0);
+}

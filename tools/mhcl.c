@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl: the command-line client of mhcl-diagd. One subcommand per file
+ * (mhcl/cmd_*.c), dispatched from the table below.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macros.h"
+#include "mhcl/mhcl.h"
+
+const struct mhcl_cmd mhcl_cmds[] = {
+	{"ps", cmd_ps, "", "list the servers init supervises", 0, 0, 0},
+	{"inspect", cmd_inspect, "[SERVER[/PATH]]", "show the inspect tree of one or every server",
+	 0, 0, 1},
+	{"restart", cmd_restart, "SERVER", "restart a server (planned: it saves its state)", 0,
+	 1, 1},
+	{"kill", cmd_kill, "SERVER [--signal SIG] [--fault syscall|abort|hang]",
+	 "signal a server (default SIGKILL) or make it fault", MHCL_OPT_SIGNAL | MHCL_OPT_FAULT,
+	 1, 1},
+	{"logs", cmd_logs, "[-f] [-n LINES] [--interval MS] [SERVER]",
+	 "print the log ring (all servers or one); -f follows until Ctrl-C",
+	 MHCL_OPT_FOLLOW | MHCL_OPT_LINES | MHCL_OPT_INTERVAL, 0, 1},
+	{"config", cmd_config, "", "print the effective manifest as device-tree source", 0, 0, 0},
+	{"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
+};
+const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);
+
+static const struct mhcl_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < mhcl_ncmds; i++)
+		if (!strcmp(mhcl_cmds[i].name, name))
+			return &mhcl_cmds[i];
+	return NULL;
+}
+
+int cmd_help(struct mhcl_ctx *c)
+{
+	const struct mhcl_args *a = c->args;
+	FILE *f = stdout;
+
+	if (a->npos == 1) {
+		const struct mhcl_cmd *cmd = find_cmd(a->pos[0]);
+		if (!cmd)
+			return mhcl_fail(c, MHCL_CLI_USAGE, "unknown command '%s'", a->pos[0]);
+		fprintf(f, "usage: mhcl [OPTIONS] %s %s\n  %s\n", cmd->name, cmd->usage, cmd->help);
+		return MHCL_CLI_OK;
+	}
+	fputs("usage: mhcl [OPTIONS] COMMAND [ARGS]\n"
+	      "\n"
+	      "Talks to mhcl-diagd, which relays to init.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (size_t i = 0; i < mhcl_ncmds; i++) {
+		char left[80];
+		snprintf(left, sizeof(left), "%s %s", mhcl_cmds[i].name, mhcl_cmds[i].usage);
+		fprintf(f, "  %-58s %s\n", left, mhcl_cmds[i].help);
+	}
+	fprintf(f,
+		"\n"
+		"Options (anywhere on the line):\n"
+		"  --socket PATH        diag on a unix stream socket\n"
+		"  --tcp HOST:PORT      diag over TCP\n"
+		"  --vsock CID:PORT     diag over AF_VSOCK\n"
+		"                       default: $MHCL_DIAG (unix:PATH, tcp:HOST:PORT, vsock:CID:PORT)\n"
+		"                       else %s\n"
+		"  --json, -j           machine-readable output (logs -f: one object per line)\n"
+		"  --timeout MS, -t MS  how long to wait for diag (default %u)\n"
+		"  --help, -h           this help\n"
+		"\n"
+		"Exit codes:\n"
+		"  %3d  ok\n"
+		"  %3d  the remote answered with an error\n"
+		"  %3d  unknown server\n"
+		"  %3d  diag unreachable (or the connection dropped)\n"
+		"  %3d  timeout (ours, or the remote's)\n"
+		"  %3d  usage\n",
+		MHCL_DEFAULT_TARGET, MHCL_DEFAULT_TIMEOUT_MS, MHCL_CLI_OK, MHCL_CLI_REMOTE,
+		MHCL_CLI_NO_SERVER, MHCL_CLI_UNREACHABLE, MHCL_CLI_TIMEOUT, MHCL_CLI_USAGE);
+	return MHCL_CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct mhcl_args args;
+	struct mhcl_ctx c = {.args = &args, .fd = -1};
+	const struct mhcl_cmd *cmd;
+	char err[512];
+	int ret;
+
+	/* A dropped connection is an error return from send(), not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mhcl_args_parse(argc, argv, getenv("MHCL_DIAG"), &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mhcl: %s (try 'mhcl help')\n", err);
+		return MHCL_CLI_USAGE;
+	}
+	if (!args.cmd) {
+		args.npos = 0;
+		c.cmd = NULL;
+		cmd_help(&c);
+		return args.help ? MHCL_CLI_OK : MHCL_CLI_USAGE;
+	}
+	cmd = find_cmd(args.cmd);
+	if (!cmd) {
+		fprintf(stderr, "mhcl: unknown command '%s' (try 'mhcl help')\n", args.cmd);
+		return MHCL_CLI_USAGE;
+	}
+	c.cmd = cmd->name;
+	if (args.help) {
+		args.pos[0] = cmd->name;
+		args.npos = 1;
+		return cmd_help(&c);
+	}
+	if (mhcl_args_check(&args, cmd->opts, cmd->min_pos, cmd->max_pos, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mhcl: %s (usage: mhcl %s %s)\n", err, cmd->name, cmd->usage);
+		return MHCL_CLI_USAGE;
+	}
+	ret = cmd->fn(&c);
+	mhcl_disconnect(&c);
+	if (fflush(stdout) != 0 && ret == MHCL_CLI_OK)
+		ret = MHCL_CLI_REMOTE;
+	return ret;
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The diag client: one blocking stream socket, one request in flight, every
+ * wait bounded by --timeout. Frames are defs/ipc_frame.h envelopes encoded
+ * and checked with the ipc codec; bodies are protobuf-c. What the remote
+ * sends is bounded (IPC_BODY_MAX) before it is read and unpacked before use.
+ */
+#include "macros.h" /* before uv.h (via ipc.h): sys/param.h guards MIN/MAX */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "bus.pb-c.h"
+#include "ipc.h"
+#include "mhcl.h"
+
+/* One frame each way; static so a reply never costs an allocation. */
+static uint8_t send_buf[sizeof(struct ipc_frame_hdr) + IPC_BODY_MAX];
+static uint8_t recv_buf[sizeof(struct ipc_frame_hdr) + IPC_BODY_MAX];
+
+volatile sig_atomic_t mhcl_interrupted;
+
+int mhcl_fail(const struct mhcl_ctx *c, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mhcl: %s%s%s\n", c && c->cmd ? c->cmd : "", c && c->cmd ? ": " : "",
+		msg);
+	return code;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int mhcl_connect(struct mhcl_ctx *c)
+{
+	const struct mhcl_target *t = &c->args->target;
+	char where[300];
+	int fd;
+
+	if (c->fd >= 0)
+		return MHCL_CLI_OK;
+	switch (t->kind) {
+	case MHCL_TRANSPORT_UNIX:
+		fd = ipc_connect_unix(t->addr, SOCK_STREAM);
+		break;
+	case MHCL_TRANSPORT_TCP:
+		fd = ipc_connect_tcp(t->addr, c->args->timeout_ms);
+		break;
+	case MHCL_TRANSPORT_VSOCK:
+		fd = ipc_connect_vsock(t->cid, t->port, c->args->timeout_ms);
+		break;
+	default:
+		fd = -EINVAL;
+	}
+	if (fd < 0) {
+		mhcl_target_format(t, where, sizeof(where));
+		return mhcl_fail(c, MHCL_CLI_UNREACHABLE, "diag unreachable at %s: %s", where,
+				 strerror(-fd));
+	}
+	c->fd = fd;
+	return MHCL_CLI_OK;
+}
+
+void mhcl_disconnect(struct mhcl_ctx *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Waits for fd to become ready for events until deadline. 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd p = {.fd = fd, .events = events};
+		int r;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)MIN(deadline - now, (uint64_t)INT32_MAX));
+		if (r < 0 && errno == EINTR) {
+			if (mhcl_interrupted)
+				return -EINTR;
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		if (r > 0)
+			return 0;
+	}
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline)
+{
+	while (len) {
+		int r = wait_fd(fd, POLLOUT, deadline);
+		ssize_t n;
+
+		if (r < 0)
+			return r;
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes; -EPIPE when the peer closed first. */
+static int read_all(int fd, uint8_t *p, size_t len, uint64_t deadline)
+{
+	while (len) {
+		int r = wait_fd(fd, POLLIN, deadline);
+		ssize_t n;
+
+		if (r < 0)
+			return r;
+		n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int io_fail(struct mhcl_ctx *c, int err, const char *what)
+{
+	if (err == -ETIMEDOUT)
+		return mhcl_fail(c, MHCL_CLI_TIMEOUT, "timed out after %u ms %s",
+				 c->args->timeout_ms, what);
+	if (err == -EINTR) /* the command asked for it (Ctrl-C): no message */
+		return MHCL_CLI_UNREACHABLE;
+	return mhcl_fail(c, MHCL_CLI_UNREACHABLE, "connection to diag lost %s: %s", what,
+			 strerror(-err));
+}
+
+/* Maps an error response from the remote to an exit code and prints it. */
+static int remote_error(struct mhcl_ctx *c, const uint8_t *body, size_t len)
+{
+	Mhcl__ErrorReply *e = mhcl__error_reply__unpack(NULL, len, body);
+	int code, err;
+
+	if (!e)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "remote error (undecodable)");
+	err = e->errno_code < 0 ? -e->errno_code : e->errno_code;
+	code = err == ENOENT ? MHCL_CLI_NO_SERVER : err == ETIMEDOUT ? MHCL_CLI_TIMEOUT
+								    : MHCL_CLI_REMOTE;
+	if (e->message && e->message[0])
+		mhcl_fail(c, code, "%s (%s)", e->message, err ? strerror(err) : "error");
+	else
+		mhcl_fail(c, code, "%s", err ? strerror(err) : "remote error");
+	mhcl__error_reply__free_unpacked(e, NULL);
+	return code;
+}
+
+int mhcl_call(struct mhcl_ctx *c, uint16_t type, const ProtobufCMessage *req,
+	      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **ret_reply)
+{
+	uint64_t deadline;
+	struct ipc_frame_hdr hdr;
+	size_t len;
+	uint32_t id;
+	ProtobufCMessage *reply;
+	int r;
+
+	r = mhcl_connect(c);
+	if (r != MHCL_CLI_OK)
+		return r;
+	deadline = now_ms() + c->args->timeout_ms;
+
+	len = req ? protobuf_c_message_get_packed_size(req) : 0;
+	if (len > IPC_BODY_MAX)
+		return mhcl_fail(c, MHCL_CLI_USAGE, "request too large");
+	if (req)
+		protobuf_c_message_pack(req, send_buf + sizeof(hdr));
+	id = ++c->next_id;
+	if (id == 0)
+		id = ++c->next_id;
+	ipc_frame_encode(&hdr, type, IPC_F_REQUEST, id, (uint32_t)len, 0);
+	memcpy(send_buf, &hdr, sizeof(hdr));
+	r = write_all(c->fd, send_buf, sizeof(hdr) + len, deadline);
+	if (r < 0)
+		return io_fail(c, r, "sending the request");
+
+	r = read_all(c->fd, recv_buf, sizeof(hdr), deadline);
+	if (r < 0)
+		return io_fail(c, r, "waiting for the reply");
+	/* The header alone: validates it, -EAGAIN means a body follows. */
+	r = ipc_frame_decode(recv_buf, sizeof(hdr), 0, true, &hdr);
+	if (r < 0 && r != -EAGAIN)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "bad reply frame: %s", strerror(-r));
+	memcpy(&hdr, recv_buf, sizeof(hdr));
+	if (hdr.body_len > IPC_BODY_MAX)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "bad reply frame: body too large");
+	r = read_all(c->fd, recv_buf + sizeof(hdr), hdr.body_len, deadline);
+	if (r < 0)
+		return io_fail(c, r, "reading the reply");
+	r = ipc_frame_decode(recv_buf, sizeof(hdr) + hdr.body_len, 0, true, &hdr);
+	if (r < 0)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "bad reply frame: %s", strerror(-r));
+	if (!(hdr.flags & IPC_F_RESPONSE) || hdr.request_id != id)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply does not answer request %u", id);
+	if (hdr.flags & IPC_F_ERROR)
+		return remote_error(c, recv_buf + sizeof(hdr), hdr.body_len);
+	if (hdr.type != type)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply of type %u to a request of type %u",
+				 hdr.type, type);
+	reply = protobuf_c_message_unpack(reply_desc, NULL, hdr.body_len,
+					  recv_buf + sizeof(hdr));
+	if (!reply)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply body does not unpack");
+	*ret_reply = reply;
+	return MHCL_CLI_OK;
+}
