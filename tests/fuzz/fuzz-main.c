@@ -15,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MUTATIONS_PER_FILE 2000
-#define MAX_INPUT (256 * 1024)
+#define FUZZ_MAX_INPUT (256 * 1024)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -30,7 +30,7 @@ static uint64_t rng(void)
 
 static void mutate_and_run(const uint8_t *seed, size_t len)
 {
-	static uint8_t buf[MAX_INPUT];
+	static uint8_t buf[FUZZ_MAX_INPUT];
 
 	for (int i = 0; i < MUTATIONS_PER_FILE; i++) {
 		size_t n = len;
@@ -53,7 +53,7 @@ static void mutate_and_run(const uint8_t *seed, size_t len)
 					n = rng() % n;
 				break;
 			case 3: /* extend with random bytes */
-				while (n < MAX_INPUT && rng() % 8)
+				while (n < FUZZ_MAX_INPUT && rng() % 8)
 					buf[n++] = (uint8_t)rng();
 				break;
 			case 4: /* overwrite a 32-bit word */
@@ -72,7 +72,7 @@ static void mutate_and_run(const uint8_t *seed, size_t len)
 
 static int run_file(const char *path)
 {
-	static uint8_t data[MAX_INPUT];
+	static uint8_t data[FUZZ_MAX_INPUT];
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		perror(path);
