@@ -334,7 +334,7 @@ uint16_t vmbus_server_post(struct vmbus_server *s, uint32_t conn_id, const void 
 	}
 	expected = s->version >= VMBUS_VERSION_WIN10_V5 ? s->cfg.msg_conn_id : VMBUS_CONNID_MESSAGE;
 	if (conn_id != expected) {
-		vmbus__fail(s, NULL, 0, -EPROTO, "%s on connection id %u, expected %u; dropped",
+		vmbus__fail(s, NULL, 0, -EPROTO, "%s on connection id %#x, expected %#x; dropped",
 			    vmbus_msg_type_to_string(m.type), conn_id, expected);
 		return VMBUS_HV_STATUS_SUCCESS;
 	}
