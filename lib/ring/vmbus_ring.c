@@ -251,6 +251,23 @@ void vmbus_ring_reset(struct vmbus_ring *r)
 	r->broken_reason = NULL;
 }
 
+void vmbus_ring_get_info(const struct vmbus_ring *r, struct vmbus_ring_info *ret_info)
+{
+	*ret_info = (struct vmbus_ring_info){
+		.size = r->size,
+		.write_index = load_relaxed(&r->ctl->write_index),
+		.read_index = load_relaxed(&r->ctl->read_index),
+		.interrupt_mask = load_relaxed(&r->ctl->interrupt_mask),
+		.pending_send_sz = load_relaxed(&r->ctl->pending_send_sz),
+		.feature_bits = load_relaxed(&r->ctl->feature_bits),
+		.rd_next = r->rd_next,
+		.rd_committed = r->rd_committed,
+		.wr_next = r->wr_next,
+		.broken = r->broken,
+		.broken_reason = r->broken ? r->broken_reason : NULL,
+	};
+}
+
 bool vmbus_ring_is_broken(const struct vmbus_ring *r)
 {
 	return r->broken;

@@ -209,6 +209,20 @@ uint32_t vmbus_ring_bytes_to_write(struct vmbus_ring *r);
 
 /* --- State --------------------------------------------------------------- */
 
+/* What diag inspect shows for a ring: the shared words as last seen, and ours. */
+struct vmbus_ring_info {
+	uint32_t size; /* data bytes */
+	uint32_t write_index, read_index, interrupt_mask, pending_send_sz, feature_bits;
+	uint32_t rd_next;      /* reader: next packet to parse */
+	uint32_t rd_committed; /* reader: last published read_index */
+	uint32_t wr_next;      /* writer: next byte to fill */
+	bool broken;
+	const char *broken_reason;
+};
+
+/* Snapshots the ring's state (one relaxed load per shared word); never fails. */
+void vmbus_ring_get_info(const struct vmbus_ring *r, struct vmbus_ring_info *ret_info);
+
 bool vmbus_ring_is_broken(const struct vmbus_ring *r);
 /* Why the ring broke (static string), or NULL while healthy. */
 const char *vmbus_ring_broken_reason(const struct vmbus_ring *r);

@@ -305,8 +305,18 @@ static void test_batch_commit(bool sc)
 		ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
 		ASSERT_EQ(c->read_index, 0); /* nothing published mid-batch */
 	}
+	struct vmbus_ring_info info;
+	vmbus_ring_get_info(&p.rd, &info);
+	ASSERT_EQ(info.rd_next, 3 * vmbus_ring_inband_size(32));
+	ASSERT_EQ(info.rd_committed, 0);
+	ASSERT_EQ(info.write_index, 3 * vmbus_ring_inband_size(32));
+	ASSERT_EQ(info.size, SIZE);
 	ASSERT_EQ(vmbus_ring_recv_commit(&p.rd), 0);
 	ASSERT_EQ(c->read_index, 3 * vmbus_ring_inband_size(32));
+	vmbus_ring_get_info(&p.rd, &info);
+	ASSERT_EQ(info.rd_committed, info.rd_next);
+	ASSERT_EQ(info.read_index, info.rd_next);
+	ASSERT_FALSE(info.broken);
 	pair_close(&p);
 }
 
@@ -444,6 +454,10 @@ static void test_corrupt(bool sc, enum corrupt_kind k, uint32_t start)
 			   corrupt_expect[k].err);
 	ASSERT_TRUE(vmbus_ring_is_broken(&p.rd));
 	ASSERT_TRUE(vmbus_ring_broken_reason(&p.rd) != NULL);
+	struct vmbus_ring_info info;
+	vmbus_ring_get_info(&p.rd, &info);
+	ASSERT_TRUE(info.broken);
+	ASSERT_STREQ(info.broken_reason, vmbus_ring_broken_reason(&p.rd));
 	/* Sticky: even a repaired ring stays broken, and nothing is published. */
 	uint32_t rd_before = c->read_index;
 	c->write_index = 0;
