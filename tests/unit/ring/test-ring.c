@@ -77,6 +77,22 @@ static void test_init_errors(void)
 	vmbus_ring_fini(&r);
 	vmbus_ring_fini(&r); /* twice is fine */
 	test_ring_mem_free(&m);
+
+	/* A large flat ring (its page list does not fit the stack array). */
+	struct test_ring_mem big;
+	struct vmbus_ring w;
+	struct vmbus_pkt pkt;
+	test_ring_mem_alloc(&big, 200, false);
+	ASSERT_OK(vmbus_ring_init_flat(&r, big.map, 201 * 4096));
+	ASSERT_OK(vmbus_ring_init_flat(&w, big.map, 201 * 4096));
+	ASSERT_EQ(r.size, 200 * 4096);
+	ASSERT_TRUE(r.flat == big.pages[0]);
+	ASSERT_EQ(vmbus_ring_send_inband(&w, 3, 0, "big", 3), 1);
+	ASSERT_OK(vmbus_ring_recv(&r, rxbuf, sizeof(rxbuf), &pkt));
+	ASSERT_EQ(memcmp(pkt.payload, "big", 3), 0);
+	vmbus_ring_fini(&r);
+	vmbus_ring_fini(&w);
+	test_ring_mem_free(&big);
 }
 
 static void test_empty(bool sc)
