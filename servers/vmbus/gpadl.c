@@ -232,7 +232,7 @@ void vmbus__handle_gpadl_header(struct vmbus_server *s, const struct vmbus_msg *
 		why = "more pages than one GPADL may have", err = -E2BIG;
 	else if (ch->ngpadls >= s->cfg.max_gpadls_per_channel)
 		why = "too many GPADLs on this channel", err = -ENOSPC;
-	else if (s->npending_gpadls >= s->cfg.max_pending_gpadls)
+	else if (m->data_u64 < total && s->npending_gpadls >= s->cfg.max_pending_gpadls)
 		why = "too many GPADLs waiting for bodies", err = -ENOSPC;
 	else if (s->total_pages + total > s->cfg.max_total_pages)
 		why = "GPADL page budget exhausted", err = -ENOSPC;
