@@ -30,6 +30,11 @@ Mhcl__Node *inspect_str(struct inspect_tree *t, Mhcl__Node *parent, const char *
 Mhcl__Node *inspect_strf(struct inspect_tree *t, Mhcl__Node *parent, const char *name,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Links an existing node (borrowed: it must outlive the tree, and the tree
+ * never frees it) as the last child of parent. Used to splice trees that
+ * other servers sent. Returns 0, -EINVAL or -ENOMEM. */
+int inspect_attach(struct inspect_tree *t, Mhcl__Node *parent, Mhcl__Node *child);
+
 /* Finds the node at "a/b/c" below root ("" = root); NULL if absent. */
 Mhcl__Node *inspect_find(Mhcl__Node *root, const char *path);
 

@@ -61,6 +61,9 @@ const char *srv_name(struct srv *s);
 struct ipc_chan *srv_bus(struct srv *s);
 uv_loop_t *srv_loop(struct srv *s);
 
+/* Sets the code srv_finish() returns (default 0). */
+void srv_set_exit_code(struct srv *s, int code);
+
 /* Frees the frame after uv_run() returns; returns the exit code to use. */
 int srv_finish(struct srv *s);
 

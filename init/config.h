@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The init manifest: a device-tree node /mhcl/manifest (compatible
+ * "mhcl,manifest-v1") with one subnode per server. The tree comes from the
+ * host in image mode, so everything is validated: structure (fdt_check_full),
+ * property names, value types and sizes, string lists, counts and ranges.
+ */
+#ifndef MHCL_INIT_CONFIG_H
+#define MHCL_INIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_DTB_MAX (64u * 1024u)
+#define MANIFEST_SERVERS_MAX 32
+#define MANIFEST_NAME_MAX 32      /* server node name, with NUL */
+#define MANIFEST_STR_MAX 256      /* one string value, with NUL */
+#define MANIFEST_ARGS_MAX 32
+#define MANIFEST_POLICY_MAX 32
+
+enum restart_policy {
+	RESTART_ALWAYS,
+	RESTART_ON_FAILURE,
+	RESTART_NEVER,
+	_RESTART_MAX,
+	_RESTART_INVALID = -22,
+};
+
+struct srv_conf {
+	char name[MANIFEST_NAME_MAX];
+	char binary[MANIFEST_STR_MAX];
+	char *args[MANIFEST_ARGS_MAX + 1]; /* NULL-terminated, ${RUN} substituted */
+	size_t nargs;
+	char policy[MANIFEST_POLICY_MAX];
+	enum restart_policy restart;
+	uint32_t start_order;
+	bool control;
+	uint32_t namespaces;       /* CLONE_NEW* flags */
+	uint32_t rlimit_nofile;
+	uint32_t ready_timeout_ms;
+	uint32_t restart_delay_ms;
+	uint32_t restart_delay_max_ms;
+	uint32_t crash_loop_limit;
+	uint32_t crash_loop_window_ms;
+	uint32_t stop_timeout_ms;
+};
+
+struct manifest {
+	struct srv_conf *servers; /* sorted by start_order, then name */
+	size_t nservers;
+	uint8_t *dtb;             /* a private copy of the whole tree */
+	size_t dtb_len;
+};
+
+/*
+ * Parses the manifest from a flattened tree (copied; the caller keeps buf).
+ * run_dir replaces ${RUN} in args. On error returns -EINVAL/-EBADMSG/
+ * -E2BIG/-ENOMEM and writes a message naming the node and property to err.
+ */
+int manifest_parse(const void *buf, size_t len, const char *run_dir, struct manifest **ret,
+		   char *err, size_t err_len);
+/* Reads a .dtb file (bounded by MANIFEST_DTB_MAX) and parses it. */
+int manifest_load(const char *path, const char *run_dir, struct manifest **ret, char *err,
+		  size_t err_len);
+struct manifest *manifest_free(struct manifest *m);
+
+const char *restart_policy_name(enum restart_policy p);
+
+#endif

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init's control API: requests from a server whose manifest entry has
+ * `control` (diag). Everything a client sends is validated here; a request
+ * that names another server is routed to that server's bus and its answer
+ * relayed, bounded by INIT_INSPECT_TIMEOUT_MS.
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.pb-c.h"
+#include "diag.pb-c.h"
+#include "inspect.h"
+
+#define CTL_PATH_MAX 512
+#define CTL_LOGS_DEFAULT 200
+#define CTL_LOGS_MAX 1000
+#define CTL_LOGS_BYTES (64u * 1024u) /* text per LOGS reply, below IPC_BODY_MAX */
+
+/* ---- /proc figures for ps ---- */
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void proc_stats(pid_t pid, Mhcl__ServerInfo *si)
+{
+	char path[64], buf[1024];
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+
+	if (pid <= 0 || tck <= 0 || page <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) == 0) {
+		/* Fields after the last ')' (comm may contain anything): state is
+		 * field 3, utime 14 and stime 15. */
+		char *p = strrchr(buf, ')');
+		unsigned long long ut = 0, st = 0;
+		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+				&st) == 2) {
+			si->cpu_user_ms = ut * 1000u / (unsigned long long)tck;
+			si->cpu_sys_ms = st * 1000u / (unsigned long long)tck;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) == 0) {
+		unsigned long long size, res;
+		if (sscanf(buf, "%llu %llu", &size, &res) == 2)
+			si->rss_bytes = res * (unsigned long long)page;
+	}
+}
+
+static void ctl_ps(struct server *req, struct ipc_msg *msg)
+{
+	struct init *in = req->init;
+	Mhcl__ServerInfo *infos = calloc(in->nservers ? in->nservers : 1, sizeof(*infos));
+	Mhcl__ServerInfo **ptrs = calloc(in->nservers ? in->nservers : 1, sizeof(*ptrs));
+	uint64_t now = init_now_ms();
+
+	if (!infos || !ptrs) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOMEM,
+					   "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < in->nservers; i++) {
+		struct server *s = &in->servers[i];
+		Mhcl__ServerInfo *si = &infos[i];
+		*si = (Mhcl__ServerInfo)MHCL__SERVER_INFO__INIT;
+		si->name = (char *)s->conf->name;
+		si->pid = s->pid > 0 && !s->exited ? s->pid : 0;
+		si->state = (char *)srv_state_name(s->state);
+		si->uptime_ms = si->pid ? now - s->start_ms : 0;
+		si->restarts = s->restarts;
+		si->last_exit = s->last_exit;
+		si->policy = (char *)s->conf->policy;
+		proc_stats(si->pid, si);
+		ptrs[i] = si;
+	}
+	Mhcl__PsReply rep = MHCL__PS_REPLY__INIT;
+	rep.n_servers = in->nservers;
+	rep.servers = ptrs;
+	(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL, 0);
+out:
+	free(infos);
+	free(ptrs);
+}
+
+/* ---- inspect ---- */
+
+void control_fill_inspect(struct init *in, void *tree, void *rootp)
+{
+	struct inspect_tree *t = tree;
+	Mhcl__Node *root = rootp;
+	uint64_t now = init_now_ms();
+
+	inspect_i64(t, root, "pid", getpid());
+	inspect_str(t, root, "mode", in->pid1 ? "pid1" : "hosted");
+	inspect_u64(t, root, "uptime_ms", now - in->start_ms);
+	inspect_str(t, root, "run_dir", in->run_dir);
+	inspect_u64(t, root, "log_seq", in->log_seq);
+	inspect_u64(t, root, "orphans_reaped", in->orphans_reaped);
+	inspect_bool(t, root, "shutting_down", in->shutting_down);
+	Mhcl__Node *ss = inspect_dir(t, root, "servers");
+	for (size_t i = 0; i < in->nservers; i++) {
+		struct server *s = &in->servers[i];
+		Mhcl__Node *n = inspect_dir(t, ss, s->conf->name);
+		inspect_str(t, n, "state", srv_state_name(s->state));
+		inspect_i64(t, n, "pid", s->pid);
+		inspect_u64(t, n, "restarts", s->restarts);
+		inspect_str(t, n, "last_exit", s->last_exit);
+		inspect_str(t, n, "policy", s->conf->policy);
+		inspect_str(t, n, "restart", restart_policy_name(s->conf->restart));
+		inspect_u64(t, n, "start_order", s->conf->start_order);
+		inspect_bool(t, n, "control", s->conf->control);
+		inspect_u64(t, n, "next_delay_ms", s->delay_ms);
+		inspect_u64(t, n, "recent_failures", s->fail_count);
+		inspect_u64(t, n, "log_lines", logring_count(s->log));
+		inspect_u64(t, n, "log_dropped", logring_dropped(s->log));
+	}
+}
+
+struct inspect_job;
+
+struct inspect_part {
+	struct inspect_job *job;
+	struct server *target;
+	Mhcl__InspectReply *reply;
+	char *orig_name; /* the reply root's own name while it is spliced in */
+	char error[160];
+};
+
+struct inspect_job {
+	struct server *requester;
+	uint64_t gen;
+	uint32_t request_id;
+	bool single; /* relay one server's answer as is */
+	size_t nparts, pending;
+	struct inspect_part parts[MANIFEST_SERVERS_MAX];
+};
+
+static void job_finish(struct inspect_job *job)
+{
+	struct server *req = job->requester;
+	struct ipc_chan *ch = req->chan && req->chan_gen == job->gen ? req->chan : NULL;
+	struct init *in = req->init;
+
+	if (ch && job->single) {
+		struct inspect_part *p = &job->parts[0];
+		if (p->reply) {
+			(void)ipc_chan_reply(ch, job->request_id, IPC_MSG_DIAG_INSPECT,
+					     &p->reply->base, NULL, 0);
+		} else {
+			int err = -EIO;
+			const char *m = p->error;
+			if (strncmp(m, "errno ", 6) == 0) {
+				err = -atoi(m + 6);
+				m = strchr(m, ':') ? strchr(m, ':') + 2 : m;
+			}
+			(void)ipc_chan_reply_error(ch, job->request_id, IPC_MSG_DIAG_INSPECT, err,
+						   "%s", m);
+		}
+	} else if (ch) {
+		struct inspect_tree *t = inspect_tree_new("mhcl");
+		Mhcl__Node *root = inspect_tree_root(t);
+		control_fill_inspect(in, t, inspect_dir(t, root, "init"));
+		for (size_t i = 0; i < job->nparts; i++) {
+			struct inspect_part *p = &job->parts[i];
+			if (p->reply && p->reply->root) {
+				p->orig_name = p->reply->root->name;
+				p->reply->root->name = (char *)p->target->conf->name;
+				(void)inspect_attach(t, root, p->reply->root);
+			} else {
+				inspect_strf(t, root, p->target->conf->name, "error: %s",
+					     p->error);
+			}
+		}
+		Mhcl__InspectReply rep = MHCL__INSPECT_REPLY__INIT;
+		rep.root = root;
+		int r = t ? ipc_chan_reply(ch, job->request_id, IPC_MSG_DIAG_INSPECT, &rep.base,
+					   NULL, 0)
+			  : -ENOMEM;
+		if (r < 0)
+			(void)ipc_chan_reply_error(ch, job->request_id, IPC_MSG_DIAG_INSPECT, r,
+						   "unable to send the inspect tree");
+		/* The spliced roots belong to the unpacked replies: restore names. */
+		for (size_t i = 0; i < job->nparts; i++)
+			if (job->parts[i].reply && job->parts[i].reply->root && job->parts[i].orig_name)
+				job->parts[i].reply->root->name = job->parts[i].orig_name;
+		inspect_tree_free(t);
+	}
+	for (size_t i = 0; i < job->nparts; i++)
+		if (job->parts[i].reply)
+			protobuf_c_message_free_unpacked(&job->parts[i].reply->base, NULL);
+	free(job);
+}
+
+static void part_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct inspect_part *p = opaque;
+	const char *name = p->target->conf->name;
+	char buf[128];
+
+	if (status == 0 && reply) {
+		p->reply = (Mhcl__InspectReply *)ipc_msg_unpack(ch, reply,
+								 &mhcl__inspect_reply__descriptor);
+		if (!p->reply)
+			snprintf(p->error, sizeof(p->error), "errno %d: %s sent a bad inspect reply",
+				 EBADMSG, name);
+	} else if (status == -EREMOTEIO && reply) {
+		int e = ipc_msg_error(reply, buf, sizeof(buf));
+		snprintf(p->error, sizeof(p->error), "errno %d: %s", e < 0 ? -e : EIO, buf);
+	} else if (status == -ETIMEDOUT) {
+		snprintf(p->error, sizeof(p->error), "errno %d: %s did not answer within %u ms",
+			 ETIMEDOUT, name, INIT_INSPECT_TIMEOUT_MS);
+	} else {
+		snprintf(p->error, sizeof(p->error), "errno %d: %s went away (%s)",
+			 status < 0 ? -status : EIO, name, strerror(status < 0 ? -status : EIO));
+	}
+	if (--p->job->pending == 0)
+		job_finish(p->job);
+}
+
+static void ctl_inspect(struct server *req, struct ipc_msg *msg)
+{
+	struct init *in = req->init;
+	Mhcl__DiagInspectRequest *rq = (Mhcl__DiagInspectRequest *)ipc_msg_unpack(
+		req->chan, msg, &mhcl__diag_inspect_request__descriptor);
+	if (!rq)
+		return;
+	char server[MANIFEST_NAME_MAX + 1] = "", path[CTL_PATH_MAX];
+	size_t sl = strlen(rq->server), pl = strlen(rq->path);
+	if (sl >= sizeof(server) || pl >= sizeof(path)) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENAMETOOLONG,
+					   "server name or path too long");
+		goto out;
+	}
+	memcpy(server, rq->server, sl + 1);
+	memcpy(path, rq->path, pl + 1);
+	if (!server[0] && path[0]) {
+		/* "name/rest" on the whole tree is "rest" on server name. */
+		const char *p = path;
+		while (*p == '/')
+			p++;
+		size_t l = strcspn(p, "/");
+		if (l >= sizeof(server)) {
+			(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOENT,
+						   "no node '%s'", path);
+			goto out;
+		}
+		memcpy(server, p, l);
+		server[l] = '\0';
+		memmove(path, p + l, strlen(p + l) + 1);
+	}
+
+	if (strcmp(server, "init") == 0) {
+		struct inspect_tree *t = inspect_tree_new("init");
+		control_fill_inspect(in, t, inspect_tree_root(t));
+		Mhcl__Node *n = inspect_find(inspect_tree_root(t), path);
+		if (!n) {
+			(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOENT,
+						   "no node '%s' in init", path);
+		} else {
+			Mhcl__InspectReply rep = MHCL__INSPECT_REPLY__INIT;
+			rep.root = n;
+			(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL,
+					     0);
+		}
+		inspect_tree_free(t);
+		goto out;
+	}
+
+	struct inspect_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOMEM,
+					   "out of memory");
+		goto out;
+	}
+	job->requester = req;
+	job->gen = req->chan_gen;
+	job->request_id = msg->request_id;
+	if (server[0]) {
+		struct server *t = init_find_server(in, server);
+		if (!t || !t->chan) {
+			(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type,
+						   t ? -ESRCH : -ENOENT,
+						   t ? "server '%s' is not running"
+						     : "no server '%s'",
+						   server);
+			free(job);
+			goto out;
+		}
+		job->single = true;
+		job->parts[job->nparts++].target = t;
+	} else {
+		for (size_t i = 0; i < in->nservers; i++)
+			if (in->servers[i].chan)
+				job->parts[job->nparts++].target = &in->servers[i];
+	}
+	Mhcl__InspectRequest ir = MHCL__INSPECT_REQUEST__INIT;
+	ir.path = path;
+	job->pending = job->nparts + 1; /* held until every request is out */
+	for (size_t i = 0; i < job->nparts; i++) {
+		struct inspect_part *p = &job->parts[i];
+		p->job = job;
+		int r = ipc_chan_request(p->target->chan, IPC_MSG_INSPECT, &ir.base, NULL, 0,
+					 INIT_INSPECT_TIMEOUT_MS, part_reply, p);
+		if (r < 0) {
+			snprintf(p->error, sizeof(p->error), "errno %d: unable to ask %s: %s", -r,
+				 p->target->conf->name, strerror(-r));
+			job->pending--;
+		}
+	}
+	if (--job->pending == 0)
+		job_finish(job);
+out:
+	protobuf_c_message_free_unpacked(&rq->base, NULL);
+}
+
+/* ---- restart, kill ---- */
+
+static void ctl_restart(struct server *req, struct ipc_msg *msg)
+{
+	Mhcl__RestartRequest *rq = (Mhcl__RestartRequest *)ipc_msg_unpack(
+		req->chan, msg, &mhcl__restart_request__descriptor);
+	if (!rq)
+		return;
+	struct server *t = init_find_server(req->init, rq->server);
+	int r = t ? supervise_restart(t, req, msg->request_id) : -ENOENT;
+	if (r < 0)
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, r,
+					   r == -ENOENT ? "no server '%.64s'"
+							: "unable to restart '%.64s'",
+					   rq->server);
+	protobuf_c_message_free_unpacked(&rq->base, NULL);
+}
+
+static void fault_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+}
+
+static void ctl_kill(struct server *req, struct ipc_msg *msg)
+{
+	Mhcl__KillRequest *rq =
+		(Mhcl__KillRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__kill_request__descriptor);
+	if (!rq)
+		return;
+	struct server *t = init_find_server(req->init, rq->server);
+	int sig = rq->signal ? rq->signal : SIGKILL;
+	int r = 0;
+	const char *why = "";
+
+	if (!t) {
+		r = -ENOENT;
+		why = "no such server";
+	} else if (t->pid <= 0 || t->exited) {
+		r = -ESRCH;
+		why = "not running";
+	} else if (rq->fault != MHCL__FAULT_KIND__FAULT_NONE) {
+		if (rq->fault < 0 || rq->fault > MHCL__FAULT_KIND__FAULT_HANG) {
+			r = -EINVAL;
+			why = "unknown fault kind";
+		} else if (!t->chan) {
+			r = -ESRCH;
+			why = "no bus";
+		} else {
+			Mhcl__FaultRequest fr = MHCL__FAULT_REQUEST__INIT;
+			fr.kind = rq->fault;
+			r = ipc_chan_request(t->chan, IPC_MSG_FAULT, &fr.base, NULL, 0,
+					     INIT_INSPECT_TIMEOUT_MS, fault_reply, NULL);
+			why = "unable to send the fault request";
+			if (r == 0)
+				init_log(t, "fault injection %d requested by %s", rq->fault,
+					 req->conf->name);
+		}
+	} else if (sig < 1 || sig >= NSIG) {
+		r = -EINVAL;
+		why = "bad signal number";
+	} else {
+		init_log(t, "signal %d requested by %s", sig, req->conf->name);
+		r = kill(t->pid, sig) < 0 ? -errno : 0;
+		why = "kill failed";
+	}
+	if (r < 0) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, r, "%.64s: %s",
+					   rq->server, why);
+	} else {
+		Mhcl__Empty e = MHCL__EMPTY__INIT;
+		(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &e.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&rq->base, NULL);
+}
+
+/* ---- logs, config ---- */
+
+static void ctl_logs(struct server *req, struct ipc_msg *msg)
+{
+	struct init *in = req->init;
+	Mhcl__LogsRequest *rq =
+		(Mhcl__LogsRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__logs_request__descriptor);
+	if (!rq)
+		return;
+	struct server *only = NULL;
+	if (rq->server[0]) {
+		only = init_find_server(in, rq->server);
+		if (!only) {
+			(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOENT,
+						   "no server '%.64s'", rq->server);
+			protobuf_c_message_free_unpacked(&rq->base, NULL);
+			return;
+		}
+	}
+	size_t max = rq->max_lines ? MIN(rq->max_lines, CTL_LOGS_MAX) : CTL_LOGS_DEFAULT;
+	uint64_t since = rq->since_seq;
+	protobuf_c_message_free_unpacked(&rq->base, NULL);
+
+	Mhcl__LogLine *lines = calloc(max, sizeof(*lines));
+	Mhcl__LogLine **ptrs = calloc(max, sizeof(*ptrs));
+	char *text = malloc(CTL_LOGS_BYTES + max);
+	size_t n = 0, used = 0;
+	bool cut = false;
+	if (!lines || !ptrs || !text) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOMEM,
+					   "out of memory");
+		goto out;
+	}
+	/* Merge the rings by sequence number. */
+	uint64_t cursor = since;
+	for (;;) {
+		struct logring_line best = {0}, l;
+		struct server *from = NULL;
+		for (size_t i = 0; i < in->nservers; i++) {
+			struct server *s = &in->servers[i];
+			if (only && s != only)
+				continue;
+			if (logring_find(s->log, cursor, &l) && (!from || l.seq < best.seq)) {
+				best = l;
+				from = s;
+			}
+		}
+		if (!from)
+			break;
+		if (n == max || used + best.len + 1 > CTL_LOGS_BYTES) {
+			cut = true;
+			break;
+		}
+		Mhcl__LogLine *ll = &lines[n];
+		*ll = (Mhcl__LogLine)MHCL__LOG_LINE__INIT;
+		ll->seq = best.seq;
+		ll->time_ns = best.time_ns;
+		ll->server = (char *)from->conf->name;
+		ll->stream = best.stream;
+		memcpy(text + used, best.text, best.len);
+		text[used + best.len] = '\0';
+		ll->text = text + used;
+		used += best.len + 1;
+		ptrs[n++] = ll;
+		cursor = best.seq + 1;
+	}
+	Mhcl__LogsReply rep = MHCL__LOGS_REPLY__INIT;
+	rep.n_lines = n;
+	rep.lines = ptrs;
+	rep.next_seq = cut ? cursor : MAX(in->log_seq, since);
+	(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL, 0);
+out:
+	free(lines);
+	free(ptrs);
+	free(text);
+}
+
+static void ctl_config(struct server *req, struct ipc_msg *msg)
+{
+	Mhcl__ConfigReply rep = MHCL__CONFIG_REPLY__INIT;
+	rep.dtb.data = req->init->manifest->dtb;
+	rep.dtb.len = req->init->manifest->dtb_len;
+	(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL, 0);
+}
+
+void control_request(struct server *s, struct ipc_msg *msg)
+{
+	if (!s->conf->control) {
+		(void)ipc_chan_reply_error(s->chan, msg->request_id, msg->type, -EPERM,
+					   "%s may not use init's control API", s->conf->name);
+		return;
+	}
+	switch (msg->type) {
+	case IPC_MSG_PS:
+		ctl_ps(s, msg);
+		break;
+	case IPC_MSG_DIAG_INSPECT:
+		ctl_inspect(s, msg);
+		break;
+	case IPC_MSG_RESTART:
+		ctl_restart(s, msg);
+		break;
+	case IPC_MSG_KILL:
+		ctl_kill(s, msg);
+		break;
+	case IPC_MSG_LOGS:
+		ctl_logs(s, msg);
+		break;
+	case IPC_MSG_CONFIG:
+		ctl_config(s, msg);
+		break;
+	default:
+		(void)ipc_chan_reply_error(s->chan, msg->request_id, msg->type, -EOPNOTSUPP,
+					   "unknown control request %u", msg->type);
+	}
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* mhcl-init internals shared by its source files (one job each). */
+#ifndef MHCL_INIT_INIT_H
+#define MHCL_INIT_INIT_H
+
+#include "log.h" /* first: sys/param.h guards its MIN/MAX, ours do not */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "logring.h"
+
+#define INIT_LOG_LINES 512
+#define INIT_LOG_BYTES (64u * 1024u)
+#define INIT_REAP_GRACE_MS 500      /* wait this long for the bus to drain after an exit */
+#define INIT_INSPECT_TIMEOUT_MS 2000 /* bound on a server answering a routed inspect */
+#define INIT_RESTART_WAITERS 8
+
+enum srv_state {
+	SRV_STARTING,
+	SRV_RUNNING,
+	SRV_STOPPING,
+	SRV_BACKOFF,
+	SRV_FAILED,
+	SRV_STOPPED,
+	_SRV_STATE_MAX,
+};
+
+enum srv_event {
+	EV_START,         /* boot or an explicit start */
+	EV_READY,         /* READY arrived on the bus */
+	EV_READY_TIMEOUT,
+	EV_EXIT,          /* the process is gone and its bus drained */
+	EV_STOP,          /* shutdown */
+	EV_STOP_TIMEOUT,
+	EV_BACKOFF_DONE,
+	EV_RESTART,       /* planned restart (control API) */
+	_EV_MAX,
+};
+
+struct init;
+struct logpipe;
+
+/* Someone waiting for a planned restart to finish (a control request). */
+struct restart_waiter {
+	struct server *requester;
+	uint64_t chan_gen;
+	uint32_t request_id;
+};
+
+struct server {
+	struct init *init;
+	const struct srv_conf *conf;
+	size_t index;
+	enum srv_state state;
+	char path[4096];         /* resolved binary */
+
+	/* The running instance. */
+	pid_t pid;
+	struct ipc_chan *chan;   /* init's end of the bus; NULL once closed */
+	uint64_t chan_gen;       /* bumped per instance: stale replies are dropped */
+	struct logpipe *out, *err;
+	uint64_t start_ms;       /* monotonic */
+	bool exited;             /* reaped, waiting for the bus to drain */
+	int bus_close_reason;
+	int wait_status;
+	uv_timer_t timer;        /* ready/stop timeout, backoff, reap grace */
+	uv_timer_t bus_timer;    /* bus gone but process not reaped yet */
+
+	/* Supervision. */
+	uint32_t restarts;
+	uint32_t delay_ms;       /* next backoff */
+	uint64_t fail_ms[64];    /* failure times (ring) for the crash-loop tally */
+	uint32_t fail_head, fail_count;
+	bool stop_requested;     /* shutdown or stop: do not restart */
+	bool planned;            /* planned restart in progress */
+	bool have_saved;
+	uint8_t *saved_state;
+	size_t saved_len;
+	bool crash_restart;      /* the previous instance died without saving */
+	bool ready_timed_out;
+	bool started_once;
+	char last_exit[160];
+	int jail_nr;             /* JailViolation of this instance, -1 if none */
+	uint32_t jail_arch;
+	struct restart_waiter waiters[INIT_RESTART_WAITERS];
+	size_t nwaiters;
+
+	struct logring *log;
+};
+
+struct init {
+	uv_loop_t *loop;
+	struct manifest *manifest;
+	struct server *servers;
+	size_t nservers;
+	const char *libexec;
+	const char *run_dir;
+	bool pid1;
+	bool initial_pidns;      /* the real PID 1 of the machine: power off at the end */
+	bool verbose;
+	uint64_t log_seq;        /* next global log sequence number */
+	uint64_t start_ms;
+	size_t boot_next;        /* next server index to start in order */
+	bool shutting_down;
+	size_t shutdown_next;    /* servers above this index are down */
+	int exit_code;
+	uv_signal_t sig_chld, sig_term, sig_int, sig_pwr, sig_usr2;
+	uint64_t orphans_reaped;
+};
+
+/* logging about a server: to its ring (stream 3) and to init's stderr. */
+void init_log(struct server *s, const char *fmt, ...) _printf_(2, 3);
+void init_log_line(struct server *s, uint8_t stream, const char *text, size_t len);
+uint64_t init_now_ms(void);
+
+/* supervise.c: callbacks of init's end of every server's bus channel. */
+extern const struct ipc_chan_ops server_chan_ops;
+
+/* spawn.c */
+struct logpipe *logpipe_open(struct server *s, int fd, uint8_t stream);
+void logpipe_drain_close(struct logpipe *p);
+int spawn_server(struct server *s);
+
+/* supervise.c */
+void supervise_event(struct server *s, enum srv_event ev);
+void supervise_child_exit(struct init *in, pid_t pid, int status);
+void supervise_boot(struct init *in);
+void supervise_shutdown(struct init *in);
+void supervise_state_changed(struct server *s);
+const char *srv_state_name(enum srv_state st);
+struct server *init_find_server(struct init *in, const char *name);
+int supervise_restart(struct server *s, struct server *requester, uint32_t request_id);
+
+/* control.c */
+void control_request(struct server *s, struct ipc_msg *msg);
+void control_fill_inspect(struct init *in, void *tree, void *root);
+
+/* pid1.c */
+int pid1_setup(struct init *in);
+int pidns_reexec(int argc, char **argv);
+void pid1_finish(struct init *in);
+
+#endif

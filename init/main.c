@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-init: PID 1 (or a hosted supervisor) for mhcl servers. One thread,
+ * one libuv loop; signals arrive as loop events; init never waits on a
+ * server.
+ *
+ *   mhcl-init --dtb FILE [--libexec DIR[:DIR...]] [--run-dir DIR] [--pidns] [-v]
+ *   mhcl-init --check --dtb FILE      validate the manifest and print it
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "jail.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mhcl-init --dtb FILE [--libexec DIR[:DIR...]] [--run-dir DIR] "
+		   "[--pidns] [-v]\n"
+		   "       mhcl-init --check --dtb FILE\n");
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+	struct init *in = h->data;
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		supervise_child_exit(in, pid, st);
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig)
+{
+	struct init *in = h->data;
+
+	log_info("signal %d: stopping all servers", sig);
+	supervise_shutdown(in);
+}
+
+static void print_manifest(const struct manifest *m)
+{
+	for (size_t i = 0; i < m->nservers; i++) {
+		const struct srv_conf *c = &m->servers[i];
+		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s args=[", c->name,
+		       c->binary, c->policy, restart_policy_name(c->restart), c->start_order,
+		       c->control ? " control" : "");
+		for (size_t j = 0; j < c->nargs; j++)
+			printf("%s\"%s\"", j ? ", " : "", c->args[j]);
+		printf("]\n");
+	}
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dtb", required_argument, NULL, 'd'},
+		{"libexec", required_argument, NULL, 'l'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"pidns", no_argument, NULL, 'p'},
+		{"check", no_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *dtb = NULL, *libexec = NULL, *run_dir = "/run/mhcl";
+	bool pidns = false, check = false, verbose = false;
+	int c;
+
+	log_set_ident("mhcl-init");
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dtb = optarg; break;
+		case 'l': libexec = optarg; break;
+		case 'r': run_dir = optarg; break;
+		case 'p': pidns = true; break;
+		case 'c': check = true; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return MHCL_EXIT_USAGE;
+		}
+	}
+	if (!dtb || optind != argc || run_dir[0] != '/') {
+		usage(stderr);
+		return MHCL_EXIT_USAGE;
+	}
+
+	char err[512] = "";
+	struct manifest *m = NULL;
+	int r = manifest_load(dtb, run_dir, &m, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err[0] ? err : strerror(-r));
+		return MHCL_EXIT_USAGE;
+	}
+	if (check) {
+		print_manifest(m);
+		manifest_free(m);
+		return 0;
+	}
+	if (pidns && getpid() != 1) {
+		manifest_free(m);
+		return pidns_reexec(argc, argv) < 0 ? MHCL_EXIT_SYSCALL : 0;
+	}
+
+	static struct init in;
+	in.pid1 = getpid() == 1;
+	in.verbose = verbose;
+	in.run_dir = run_dir;
+	in.manifest = m;
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (in.pid1)
+		(void)pid1_setup(&in);
+	else
+		(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	r = mkdir_p(run_dir, 0755);
+	if (r < 0)
+		log_warn_errno(r, "unable to create %s: %m, ignoring", run_dir);
+
+	char exe[PATH_MAX], dflt[2 * PATH_MAX + 32];
+	if (!libexec) {
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			char *dir = dirname(exe);
+			snprintf(dflt, sizeof(dflt), "%s:%s/../libexec/mhcl", dir, dir);
+			libexec = dflt;
+		} else {
+			libexec = "/usr/libexec/mhcl";
+		}
+	}
+	in.libexec = libexec;
+
+	signal(SIGPIPE, SIG_IGN);
+	in.loop = uv_default_loop();
+	in.start_ms = init_now_ms();
+	in.nservers = m->nservers;
+	in.servers = calloc(m->nservers ? m->nservers : 1, sizeof(*in.servers));
+	if (!in.servers)
+		return MHCL_EXIT_SYSCALL;
+	for (size_t i = 0; i < m->nservers; i++) {
+		struct server *s = &in.servers[i];
+		s->init = &in;
+		s->conf = &m->servers[i];
+		s->index = i;
+		s->state = SRV_STOPPED;
+		s->jail_nr = -1;
+		s->delay_ms = s->conf->restart_delay_ms;
+		s->log = logring_new(INIT_LOG_LINES, INIT_LOG_BYTES);
+		if (!s->log)
+			return MHCL_EXIT_SYSCALL;
+		uv_timer_init(in.loop, &s->timer);
+		uv_timer_init(in.loop, &s->bus_timer);
+	}
+
+	uv_signal_t *sigs[] = {&in.sig_chld, &in.sig_term, &in.sig_int, &in.sig_pwr, &in.sig_usr2};
+	int signums[] = {SIGCHLD, SIGTERM, SIGINT, SIGPWR, SIGUSR2};
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		uv_signal_init(in.loop, sigs[i]);
+		sigs[i]->data = &in;
+		r = uv_signal_start(sigs[i], i == 0 ? on_sigchld : on_stop_signal, signums[i]);
+		if (r < 0)
+			return log_error_errno(r, "unable to watch signal %d: %m", signums[i]),
+			       MHCL_EXIT_SYSCALL;
+	}
+
+	log_info("%s: %zu servers, run dir %s, libexec %s", in.pid1 ? "PID 1" : "hosted",
+		 m->nservers, run_dir, libexec);
+	supervise_boot(&in);
+	if (m->nservers == 0 && !in.pid1)
+		log_info("no servers; waiting for a stop signal");
+	uv_run(in.loop, UV_RUN_DEFAULT);
+	log_info("all servers stopped");
+
+	/* Orderly teardown so sanitizers see every allocation released. */
+	for (size_t i = 0; i < in.nservers; i++) {
+		struct server *s = &in.servers[i];
+		if (s->chan)
+			ipc_chan_close(s->chan);
+		logpipe_drain_close(s->out);
+		logpipe_drain_close(s->err);
+	}
+	uv_walk(in.loop, close_walk, NULL);
+	uv_run(in.loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(in.loop);
+	for (size_t i = 0; i < in.nservers; i++) {
+		logring_free(in.servers[i].log);
+		free(in.servers[i].saved_state);
+	}
+	free(in.servers);
+	pid1_finish(&in);
+	manifest_free(m);
+	return in.exit_code;
+}
