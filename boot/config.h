@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot shim configuration: everything the shim learns from outside (PVH
+ * start info, the payload module, the command line, the host device tree,
+ * ACPI MADT/SRAT) is parsed and validated here into plain structs. Pure C
+ * over caller-supplied buffers (no hardware access) so it builds hosted for
+ * unit tests and fuzzing. Functions return 0 or -errno and explain a refusal
+ * in struct shim_error; they do not log.
+ */
+#ifndef MHCL_BOOT_CONFIG_H
+#define MHCL_BOOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "defs/pvh_defs.h"
+
+#define SHIM_MAX_CPUS 256u
+#define SHIM_MAX_RANGES 64u
+#define SHIM_MAX_NODES 64u
+#define SHIM_MAX_CMDLINE 4096u
+#define SHIM_HOST_DT_MAX (256u * 1024u)
+#define SHIM_MAX_APIC_ID 254u          /* xAPIC physical destination; 255 = broadcast */
+
+struct shim_error {
+	char msg[192];
+};
+
+struct shim_cpu {
+	uint32_t apic_id;
+	uint32_t node;
+};
+
+struct shim_range {
+	uint64_t base;
+	uint64_t size;
+	uint32_t type;   /* e820 type (E820_TYPE_*) */
+	uint32_t node;
+};
+
+struct shim_topology {
+	struct shim_cpu cpu[SHIM_MAX_CPUS];
+	uint32_t cpu_count;
+	struct shim_range mem[SHIM_MAX_RANGES];  /* VTL2 RAM, type RAM, with NUMA node */
+	uint32_t mem_count;
+	uint32_t node_count;                     /* highest node + 1 */
+	bool isolated;                           /* host tree asked for isolation */
+};
+
+/* Shim options taken off the command line (they are not passed to Linux). */
+struct shim_options {
+	bool isolated;        /* mhcl.isolated */
+	bool sidecar;         /* mhcl.sidecar=on|off, default on */
+	uint32_t boot_cpus;   /* mhcl.boot_cpus=N: CPUs Linux starts with, default 1 */
+	uint32_t dropped;     /* debug/diag options dropped because of isolation */
+};
+
+/*
+ * Splits cmdline into shim options and the Linux command line (written to
+ * out, NUL-terminated). In isolated mode (already set in *opts, or by
+ * mhcl.isolated anywhere in cmdline) debug and diagnostic options are
+ * dropped and counted. -EINVAL on a malformed shim option, -E2BIG if out is
+ * too small.
+ */
+int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out, size_t out_size,
+		       struct shim_error *err);
+
+/*
+ * Validates a payload module (mod points at mod_size bytes, copied or owned
+ * by the caller) and returns the items' offsets checked against mod_size.
+ */
+int shim_payload_parse(const void *mod, uint64_t mod_size, struct mhcl_payload_header *ret_hdr,
+		       struct shim_error *err);
+
+/*
+ * Validates the host device tree (schema in boot/README.md) and fills topo
+ * with its CPUs and memory. fdt is untrusted: checked with fdt_check_full
+ * before any walk. -EBADMSG with err set when refused; topo may be partly
+ * written then and must be discarded.
+ */
+int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
+		       struct shim_error *err);
+
+/*
+ * Reads CPUs from an ACPI MADT (and, when srat != NULL, NUMA nodes from the
+ * SRAT, both as mapped table images of the given lengths). Memory affinity
+ * ranges from the SRAT go to topo->mem with their node.
+ */
+int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t srat_len,
+		    uint32_t boot_apic_id, struct shim_topology *topo, struct shim_error *err);
+
+/*
+ * Checks topology memory (from the host tree) against the firmware RAM map:
+ * every range page-aligned, non-empty, inside RAM, and no two overlapping.
+ * -ERANGE / -EEXIST with err set otherwise.
+ */
+int shim_mem_validate(const struct shim_range *mem, uint32_t count, const struct shim_range *ram,
+		      uint32_t ram_count, struct shim_error *err);
+
+/*
+ * Builds the e820 map for Linux: firmware entries (ram_map, any type), with
+ * RAM restricted to `allowed` when allowed_count > 0, and the `reserved`
+ * ranges carved out of RAM and added as reserved. Sorted, coalesced.
+ * Returns the entry count, or -E2BIG if more than max entries result.
+ */
+int shim_e820_build(const struct shim_range *ram_map, uint32_t ram_count,
+		    const struct shim_range *allowed, uint32_t allowed_count,
+		    const struct shim_range *reserved, uint32_t reserved_count, struct shim_range *out,
+		    uint32_t max);
+
+#endif

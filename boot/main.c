@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot shim: the first code of the mhcl image. Entered from x86_64/entry.S in
+ * long mode on the boot CPU. Stages, each logged with a TSC timestamp:
+ *   entry -> start info -> payload -> command line -> host device tree (fw_cfg)
+ *   or ACPI -> sidecar on the other CPUs -> device tree -> Linux.
+ * Refusals print why on COM1 and halt; nothing untrusted reaches an assert.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "rt.h"
+#include "shim.h"
+#include "x86.h"
+
+void shim_main(uint32_t start_info_pa);
+
+extern uint8_t __image_start[], __image_end[];
+extern uint64_t shim_boot_stack_bottom[];
+
+static struct shim shim;
+static uint64_t shim_tls[8];
+static uint8_t host_dtb[SHIM_HOST_DT_MAX] __attribute__((aligned(8)));
+
+#define LOW4G (1ull << 32)
+
+static bool below_4g(uint64_t pa, uint64_t len)
+{
+	return pa < LOW4G && len <= LOW4G - pa;
+}
+
+void shim_reserve(struct shim *s, uint64_t base, uint64_t size)
+{
+	if (s->reserved_count >= SHIM_MAX_RESERVED)
+		rt_panic("too many reserved ranges");
+	s->reserved[s->reserved_count++] = (struct shim_range){ base, size, E820_TYPE_RESERVED, 0 };
+}
+
+bool shim_fw_is_ram(const struct shim *s, uint64_t base, uint64_t size)
+{
+	for (uint32_t i = 0; i < s->fw_count; i++)
+		if (s->fw_map[i].type == E820_TYPE_RAM && s->fw_map[i].base <= base &&
+		    base + size <= s->fw_map[i].base + s->fw_map[i].size)
+			return true;
+	return false;
+}
+
+static _Noreturn void refuse(const char *what, const struct shim_error *err)
+{
+	rt_panic("refusing to boot: %s: %s", what, err->msg);
+}
+
+static void stage_check(void)
+{
+	rt_stack_check(shim_boot_stack_bottom);
+}
+
+/* Start info: copy, then validate every pointer before following it. */
+static void read_start_info(struct shim *s, uint32_t pa)
+{
+	if (!pa || (pa & 7))
+		rt_panic("refusing to boot: no PVH start info (EBX = 0x%x)", pa);
+	memcpy(&s->si, (const void *)(uintptr_t)pa, sizeof(s->si));
+	const struct hvm_start_info *si = &s->si;
+	if (si->magic != HVM_START_MAGIC)
+		rt_panic("refusing to boot: PVH start info magic 0x%x", si->magic);
+	if (si->version < 1 || !si->memmap_paddr || !si->memmap_entries)
+		rt_panic("refusing to boot: PVH start info v%u has no memory map", si->version);
+	if (si->memmap_entries > SHIM_MAX_RANGES ||
+	    !below_4g(si->memmap_paddr, si->memmap_entries * sizeof(struct hvm_memmap_table_entry)))
+		rt_panic("refusing to boot: PVH memory map (%u entries at 0x%lx) out of range",
+			 si->memmap_entries, (unsigned long)si->memmap_paddr);
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		struct hvm_memmap_table_entry e;
+		memcpy(&e, (const void *)(uintptr_t)(si->memmap_paddr + i * sizeof(e)), sizeof(e));
+		if (e.addr + e.size < e.addr || !e.size)
+			rt_panic("refusing to boot: PVH memory map entry %u wraps or is empty", i);
+		s->fw_map[s->fw_count++] = (struct shim_range){ e.addr, e.size, e.type, 0 };
+	}
+	uint64_t ram = 0;
+	for (uint32_t i = 0; i < s->fw_count; i++)
+		if (s->fw_map[i].type == E820_TYPE_RAM)
+			ram += s->fw_map[i].size;
+	rt_log("start info: %u memory map entries (%lu MiB RAM), %u module(s), rsdp 0x%lx",
+	       s->fw_count, (unsigned long)(ram >> 20), si->nr_modules,
+	       (unsigned long)si->rsdp_paddr);
+
+	if (si->nr_modules != 1 || !below_4g(si->modlist_paddr, sizeof(struct hvm_modlist_entry)))
+		rt_panic("refusing to boot: expected exactly one PVH module (the mhcl payload), "
+			 "got %u", si->nr_modules);
+	struct hvm_modlist_entry m;
+	memcpy(&m, (const void *)(uintptr_t)si->modlist_paddr, sizeof(m));
+	if (!below_4g(m.paddr, m.size) || !shim_fw_is_ram(s, m.paddr, m.size))
+		rt_panic("refusing to boot: payload module [0x%lx, +0x%lx) is not in RAM below 4 GiB",
+			 (unsigned long)m.paddr, (unsigned long)m.size);
+	s->mod_base = m.paddr;
+	s->mod_size = m.size;
+}
+
+static void read_payload(struct shim *s)
+{
+	struct shim_error err;
+	const uint8_t *mod = (const uint8_t *)(uintptr_t)s->mod_base;
+
+	if (shim_payload_parse(mod, s->mod_size, &s->payload, &err))
+		refuse("payload module", &err);
+	const struct mhcl_payload_item *it = s->payload.item;
+	rt_log("payload: kernel %lu bytes, initrd %lu bytes, cmdline %lu bytes, manifest %lu bytes",
+	       (unsigned long)it[MHCL_PAYLOAD_KERNEL].size,
+	       (unsigned long)it[MHCL_PAYLOAD_INITRD].size,
+	       (unsigned long)it[MHCL_PAYLOAD_CMDLINE].size,
+	       (unsigned long)it[MHCL_PAYLOAD_MANIFEST].size);
+}
+
+static void read_cmdline(struct shim *s)
+{
+	static char joined[SHIM_MAX_CMDLINE];
+	struct shim_error err;
+	size_t n = 0;
+	const struct mhcl_payload_item *c = &s->payload.item[MHCL_PAYLOAD_CMDLINE];
+
+	/* The image's own command line first; the loader's (host's) after it. */
+	if (c->size) {
+		memcpy(joined, (const void *)(uintptr_t)(s->mod_base + c->offset), c->size);
+		n = c->size;
+	}
+	if (s->si.cmdline_paddr) {
+		if (!below_4g(s->si.cmdline_paddr, 1))
+			rt_panic("refusing to boot: command line pointer above 4 GiB");
+		const char *host = (const char *)(uintptr_t)s->si.cmdline_paddr;
+		size_t hl = strnlen(host, SHIM_MAX_CMDLINE);
+		if (n + 1 + hl >= sizeof(joined))
+			rt_panic("refusing to boot: command line longer than %u bytes",
+				 SHIM_MAX_CMDLINE - 1);
+		if (n)
+			joined[n++] = ' ';
+		memcpy(joined + n, host, hl);
+		n += hl;
+	}
+	joined[n] = '\0';
+	s->opts.sidecar = true;
+	s->opts.boot_cpus = 1;
+	if (shim_cmdline_parse(joined, &s->opts, s->cmdline, sizeof(s->cmdline) - 32, &err))
+		refuse("command line", &err);
+	rt_log("command line: isolated=%s sidecar=%s boot_cpus=%u%s", s->opts.isolated ? "yes" : "no",
+	       s->opts.sidecar ? "on" : "off", s->opts.boot_cpus,
+	       s->opts.dropped ? " (debug options dropped: isolated)" : "");
+}
+
+/* ---- ACPI ---- */
+
+static bool acpi_sum_ok(const uint8_t *p, size_t len)
+{
+	uint8_t sum = 0;
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return sum == 0;
+}
+
+static uint64_t find_rsdp(const struct shim *s)
+{
+	if (s->si.rsdp_paddr && below_4g(s->si.rsdp_paddr, 36))
+		return s->si.rsdp_paddr;
+	for (uint64_t pa = 0xe0000; pa < 0x100000; pa += 16)
+		if (memcmp((const void *)(uintptr_t)pa, "RSD PTR ", 8) == 0 &&
+		    acpi_sum_ok((const uint8_t *)(uintptr_t)pa, 20))
+			return pa;
+	return 0;
+}
+
+#define ACPI_TABLE_MAX (1u << 20)
+
+/* Finds table sig through the RSDT/XSDT; returns its address and length (bounded). */
+static const void *acpi_find(uint64_t rsdp_pa, const char *sig, size_t *ret_len)
+{
+	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)rsdp_pa;
+	uint64_t root;
+	unsigned width;
+
+	if (!acpi_sum_ok(rsdp, 20))
+		return NULL;
+	if (rsdp[15] >= 2 && rsdp[24] | rsdp[25] | rsdp[26] | rsdp[27] | rsdp[28] | rsdp[29] |
+				     rsdp[30] | rsdp[31]) {
+		memcpy(&root, rsdp + 24, 8);
+		width = 8;
+	} else {
+		uint32_t r32;
+		memcpy(&r32, rsdp + 16, 4);
+		root = r32;
+		width = 4;
+	}
+	if (!below_4g(root, 36))
+		return NULL;
+	uint32_t root_len;
+	memcpy(&root_len, (const void *)(uintptr_t)(root + 4), 4);
+	if (root_len < 36 || root_len > ACPI_TABLE_MAX || !below_4g(root, root_len) ||
+	    !acpi_sum_ok((const uint8_t *)(uintptr_t)root, root_len))
+		return NULL;
+	for (uint32_t off = 36; off + width <= root_len; off += width) {
+		uint64_t t = 0;
+		memcpy(&t, (const void *)(uintptr_t)(root + off), width);
+		if (!below_4g(t, 36))
+			continue;
+		if (memcmp((const void *)(uintptr_t)t, sig, 4) != 0)
+			continue;
+		uint32_t len;
+		memcpy(&len, (const void *)(uintptr_t)(t + 4), 4);
+		if (len < 36 || len > ACPI_TABLE_MAX || !below_4g(t, len))
+			return NULL;
+		*ret_len = len;
+		return (const void *)(uintptr_t)t;
+	}
+	return NULL;
+}
+
+static void topology_from_acpi(struct shim *s)
+{
+	struct shim_error err;
+	size_t madt_len = 0, srat_len = 0;
+
+	s->rsdp = find_rsdp(s);
+	const void *madt = s->rsdp ? acpi_find(s->rsdp, "APIC", &madt_len) : NULL;
+	const void *srat = s->rsdp ? acpi_find(s->rsdp, "SRAT", &srat_len) : NULL;
+	if (!madt) {
+		rt_log("no ACPI MADT: booting the boot CPU only");
+		s->topo.cpu[0] = (struct shim_cpu){ s->boot_apic_id, 0 };
+		s->topo.cpu_count = 1;
+		s->topo.node_count = 1;
+		s->topo_source = "none";
+		return;
+	}
+	if (shim_acpi_parse(madt, madt_len, srat, srat_len, s->boot_apic_id, &s->topo, &err))
+		refuse("ACPI tables", &err);
+	s->topo_source = srat ? "ACPI MADT+SRAT" : "ACPI MADT";
+}
+
+/* ---- host device tree over fw_cfg ---- */
+
+static bool topology_from_host_dt(struct shim *s)
+{
+	struct shim_error err;
+	uint16_t sel;
+	uint32_t size;
+	int r = rt_fwcfg_find("opt/mhcl/host.dtb", &sel, &size);
+
+	if (r) {
+		rt_log("host device tree: none (fw_cfg opt/mhcl/host.dtb %s)",
+		       r == -ENODEV ? "no fw_cfg" : "absent");
+		return false;
+	}
+	if (size > sizeof(host_dtb)) {
+		rt_snprintf(err.msg, sizeof(err.msg), "%u bytes, limit %zu", size, sizeof(host_dtb));
+		goto rejected;
+	}
+	/* Copy once into private memory; only the copy is parsed. */
+	rt_fwcfg_read(sel, host_dtb, size);
+	if (shim_host_dt_parse(host_dtb, size, &s->topo, &err))
+		goto rejected;
+	if (s->topo.cpu_count) {
+		/* The boot CPU must be listed; it becomes CPU 0. */
+		uint32_t i;
+		for (i = 0; i < s->topo.cpu_count && s->topo.cpu[i].apic_id != s->boot_apic_id; i++)
+			;
+		if (i == s->topo.cpu_count) {
+			rt_snprintf(err.msg, sizeof(err.msg),
+				    "boot CPU (APIC ID %u) is not among its cpus", s->boot_apic_id);
+			goto rejected;
+		}
+		struct shim_cpu boot = s->topo.cpu[i];
+		memmove(&s->topo.cpu[1], &s->topo.cpu[0], i * sizeof(boot));
+		s->topo.cpu[0] = boot;
+	}
+	if (s->topo.isolated && !s->opts.isolated) {
+		s->opts.isolated = true;
+		rt_log("host device tree requests isolated mode");
+	}
+	if (s->topo.mem_count) {
+		if (shim_mem_validate(s->topo.mem, s->topo.mem_count, s->fw_map, s->fw_count, &err)) {
+			if (s->opts.isolated)
+				refuse("host device tree memory (isolated)", &err);
+			rt_log("host device tree memory ignored: %s; using the firmware map", err.msg);
+			s->topo.mem_count = 0;
+		} else {
+			s->host_mem = true;
+		}
+	}
+	rt_log("host device tree: %u bytes accepted: %u cpus, %u memory ranges", size,
+	       s->topo.cpu_count, s->topo.mem_count);
+	return s->topo.cpu_count > 0;
+
+rejected:
+	if (s->opts.isolated)
+		refuse("host device tree rejected", &err);
+	rt_log("host device tree rejected: %s; falling back to ACPI", err.msg);
+	memset(&s->topo, 0, sizeof(s->topo));
+	return false;
+}
+
+static void read_topology(struct shim *s)
+{
+	struct shim_topology host_mem_only;
+	bool have_host_cpus = topology_from_host_dt(s);
+
+	if (have_host_cpus) {
+		s->topo_source = "host device tree";
+		s->rsdp = find_rsdp(s);
+	} else {
+		/* Keep validated host memory, take CPUs (and nodes) from ACPI. */
+		host_mem_only = s->topo;
+		topology_from_acpi(s);
+		if (s->host_mem) {
+			memcpy(s->topo.mem, host_mem_only.mem, sizeof(s->topo.mem));
+			s->topo.mem_count = host_mem_only.mem_count;
+		}
+	}
+	if (s->opts.boot_cpus > s->topo.cpu_count) {
+		rt_log("mhcl.boot_cpus=%u but only %u cpus; using %u", s->opts.boot_cpus,
+		       s->topo.cpu_count, s->topo.cpu_count);
+		s->opts.boot_cpus = s->topo.cpu_count;
+	}
+	rt_log("topology: %u cpus in %u NUMA node(s) from %s; boot CPU APIC ID %u",
+	       s->topo.cpu_count, s->topo.node_count, s->topo_source, s->boot_apic_id);
+}
+
+void shim_main(uint32_t start_info_pa)
+{
+	struct shim *s = &shim;
+
+	rt_stack_guard_set(shim_boot_stack_bottom);
+	rt_console_init("shim");
+	rt_idt_init();
+	rt_tls_init(shim_tls, rdtsc());
+	uint64_t khz = rt_tsc_calibrate();
+	rt_log("entry: image [0x%lx, 0x%lx), TSC %lu kHz", (unsigned long)(uintptr_t)__image_start,
+	       (unsigned long)(uintptr_t)__image_end, (unsigned long)khz);
+	s->boot_apic_id = rt_lapic_id();
+
+	read_start_info(s, start_info_pa);
+	read_payload(s);
+	read_cmdline(s);
+	read_topology(s);
+	stage_check();
+
+	shim_reserve(s, (uint64_t)(uintptr_t)__image_start,
+		     (uint64_t)(uintptr_t)(__image_end - __image_start));
+	if (s->payload.item[MHCL_PAYLOAD_MANIFEST].size)
+		shim_reserve(s,
+			     RT_ALIGN_DOWN(s->mod_base + s->payload.item[MHCL_PAYLOAD_MANIFEST].offset,
+					   4096ull),
+			     RT_ALIGN_UP(s->payload.item[MHCL_PAYLOAD_MANIFEST].size + 4096, 4096ull));
+
+	shim_sidecar_start(s);
+	stage_check();
+	shim_sidecar_work(s);
+	shim_sidecar_handoff(s);
+	stage_check();
+
+	shim_linux_load(s);
+	stage_check();
+	shim_linux_boot(s);
+}
