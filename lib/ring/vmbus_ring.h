@@ -18,6 +18,24 @@
  * Not thread-safe: one reader and one writer per ring, each using its own
  * struct vmbus_ring (or the same one from one thread).
  *
+ * A reader woken by its eventfd:
+ *
+ *	for (;;) {
+ *		vmbus_ring_mask_interrupts(in);
+ *		while ((r = vmbus_ring_recv(in, buf, sizeof(buf), &pkt)) == 0)
+ *			handle(&pkt);                  (may send on `out`; signal if it returns 1)
+ *		if (r != -EAGAIN)
+ *			close the channel: vmbus_ring_broken_reason(in) says why
+ *		if (vmbus_ring_recv_commit(in) == 1)
+ *			signal the peer                (it was waiting for space)
+ *		if (vmbus_ring_unmask_interrupts(in) == 0)
+ *			break;                         (empty: the next packet will signal)
+ *	}
+ *
+ * A writer that gets -EAGAIN calls vmbus_ring_set_pending_send(out,
+ * vmbus_ring_inband_size(len)); on 1 it retries at once, on 0 it retries
+ * after the peer's next signal; after a successful send it sets 0 again.
+ *
  * Return values: 0 or a positive count on success, -errno on failure:
  *   -EAGAIN    ring empty (read) or not enough free space (write); not an error state
  *   -EPROTO    corrupt index, or the ring was already broken
