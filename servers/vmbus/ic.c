@@ -235,8 +235,11 @@ int vmbus_ic_receive(struct vmbus_ic *ic, const void *buf, size_t len)
 		if (body_len < sizeof(seq) || h.status != IC_STATUS_OK)
 			return bad(ic, -EBADMSG);
 		memcpy(&seq, body, sizeof(seq));
-		if (seq != ic->seq + 1)
-			return bad(ic, -EPROTO);
+		if (seq != ic->seq + 1) {
+			/* An answer, but a wrong one: the request is over. */
+			r = bad(ic, -EPROTO);
+			break;
+		}
 		ic->heartbeats++;
 		r = VMBUS_IC_EV_HEARTBEAT;
 		break;
