@@ -1,0 +1,711 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of mhcl-diagd and the mhcl CLI.
+
+Starts the real mhcl-init (hosted mode) with a manifest holding mhcl-diagd
+(unix + TCP listeners) and the test server mhcl-testd, then drives every CLI
+command through diagd. Scenarios (one meson test each, own init, own dir):
+
+  unix    every command over the unix socket, text and --json
+  tcp     every command over TCP, text and --json
+  faults  diag unreachable (exit 3), timeouts (exit 4), a hung server,
+          diagd's request validation and client limits on the raw wire
+
+Readiness is awaited by polling the CLI, never by sleeping for a fixed time,
+and nothing asserts on how long anything took. Child output is shown only
+when a check fails.
+"""
+import argparse
+import errno
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+# CLI exit codes (tools/mhcl/mhcl_exit.h).
+EXIT_OK, EXIT_REMOTE, EXIT_NO_SERVER, EXIT_UNREACHABLE, EXIT_TIMEOUT, EXIT_USAGE = 0, 1, 2, 3, 4, 100
+# Bound on any one wait for a condition; hitting it is a failure, not a measurement.
+WAIT_LIMIT_S = 60
+
+MANIFEST = """/dts-v1/;
+/ {
+	mhcl {
+		manifest {
+			compatible = "mhcl,manifest-v1";
+			diagd {
+				binary = "mhcl-diagd";
+				args = "--unix", "${RUN}/diag.sock", "--tcp", "127.0.0.1:0",
+				       "--max-conns", "%(max_conns)d", "--max-pending", "%(max_pending)d";
+				policy = "diagd";
+				control;
+				start-order = <10>;
+				restart = "always";
+			};
+			testd {
+				binary = "mhcl-testd";
+				policy = "testd";
+				start-order = <20>;
+				restart = "always";
+				restart-delay-ms = <10>;
+				restart-delay-max-ms = <50>;
+				crash-loop-limit = <64>;
+				crash-loop-window-ms = <100>;
+			};
+		};
+	};
+};
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+class Env:
+    def __init__(self, args, scenario):
+        self.args = args
+        self.scenario = scenario
+        self.dir = tempfile.mkdtemp(prefix="mhcl-diag-%s-" % scenario)
+        self.run_dir = os.path.join(self.dir, "run")
+        self.sock = os.path.join(self.run_dir, "diag.sock")
+        self.init = None
+        self.init_log = os.path.join(self.dir, "init.log")
+        self.transcript = []
+        self.target = ["--socket", self.sock]
+        self.max_conns = 4
+        self.max_pending = 4
+
+    # ---- processes ----
+
+    def start(self):
+        dts = os.path.join(self.dir, "manifest.dts")
+        dtb = os.path.join(self.dir, "manifest.dtb")
+        with open(dts, "w") as f:
+            f.write(MANIFEST % {"max_conns": self.max_conns, "max_pending": self.max_pending})
+        subprocess.run([self.args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts], check=True)
+        libexec = ":".join(sorted({os.path.dirname(os.path.abspath(p))
+                                   for p in (self.args.diagd, self.args.testd)}))
+        log = open(self.init_log, "w")
+        self.init = subprocess.Popen(
+            [self.args.init, "--dtb", dtb, "--libexec", libexec, "--run-dir", self.run_dir],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        log.close()
+        self.wait_for("diagd and testd running", lambda: self.states().get("testd") == "running"
+                      and self.states().get("diagd") == "running")
+
+    def stop(self):
+        if self.init and self.init.poll() is None:
+            self.init.send_signal(signal.SIGTERM)
+            try:
+                self.init.wait(timeout=WAIT_LIMIT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.init.pid, signal.SIGKILL)
+                self.init.wait()
+
+    def dump(self):
+        sys.stderr.write("---- CLI transcript (last 40) ----\n")
+        for line in self.transcript[-40:]:
+            sys.stderr.write(line + "\n")
+        sys.stderr.write("---- init output (last 80 lines) ----\n")
+        try:
+            with open(self.init_log, errors="replace") as f:
+                sys.stderr.write("".join(f.readlines()[-80:]))
+        except OSError:
+            pass
+
+    # ---- the CLI ----
+
+    def mhcl(self, *argv, target=None, timeout_ms=None, env=None):
+        cmd = [self.args.mhcl] + (self.target if target is None else target)
+        if timeout_ms:
+            cmd += ["--timeout", str(timeout_ms)]
+        cmd += list(argv)
+        e = dict(os.environ)
+        e.pop("MHCL_DIAG", None)
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=WAIT_LIMIT_S)
+        self.transcript.append("$ %s -> %d\n%s%s" % (" ".join(cmd), p.returncode,
+                                                    p.stdout[-2000:], p.stderr[-1000:]))
+        return p
+
+    def ok(self, *argv, **kw):
+        p = self.mhcl(*argv, **kw)
+        if p.returncode != EXIT_OK:
+            raise Failure("mhcl %s: exit %d, stderr %r" % (" ".join(argv), p.returncode, p.stderr))
+        if p.stderr:
+            raise Failure("mhcl %s: unexpected stderr %r" % (" ".join(argv), p.stderr))
+        return p.stdout
+
+    def json(self, *argv, **kw):
+        out = self.ok("--json", *argv, **kw)
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise Failure("mhcl --json %s: not JSON (%s): %r" % (" ".join(argv), e, out[:500]))
+
+    def fails(self, code, *argv, **kw):
+        p = self.mhcl(*argv, **kw)
+        if p.returncode != code:
+            raise Failure("mhcl %s: exit %d, wanted %d (stderr %r)" %
+                          (" ".join(argv), p.returncode, code, p.stderr))
+        lines = p.stderr.splitlines()
+        if len(lines) != 1 or not lines[0].startswith("mhcl: "):
+            raise Failure("mhcl %s: wanted one 'mhcl: ' line on stderr, got %r" %
+                          (" ".join(argv), p.stderr))
+        return p
+
+    def ps(self):
+        return {s["name"]: s for s in self.json("ps")["servers"]}
+
+    def states(self):
+        """Server states, {} while diag is not answering yet."""
+        p = self.mhcl("--json", "ps", timeout_ms=2000)
+        if p.returncode != EXIT_OK:
+            return {}
+        return {s["name"]: s["state"] for s in json.loads(p.stdout)["servers"]}
+
+    def wait_for(self, what, cond):
+        """Polls cond() until true; WAIT_LIMIT_S is a hang guard, not a timing check."""
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while True:
+            if self.init is not None and self.init.poll() is not None:
+                raise Failure("init exited (%d) while waiting for %s" % (self.init.returncode, what))
+            if cond():
+                return
+            if time.monotonic() > deadline:
+                raise Failure("gave up waiting for " + what)
+            time.sleep(0.05)
+
+    def wait_revived(self, name, old_pid):
+        """Until `name` runs again as a new process; returns its ps entry."""
+        found = {}
+
+        def cond():
+            s = self.ps().get(name)
+            if s and s["state"] == "running" and s["pid"] not in (0, old_pid):
+                found.update(s)
+                return True
+            return False
+        self.wait_for("%s revived (old pid %d)" % (name, old_pid), cond)
+        return found
+
+
+def check(cond, fmt, *a):
+    if not cond:
+        raise Failure(fmt % a)
+
+
+def find_key(tree, key):
+    """True if a nested JSON object has `key` at any depth."""
+    if isinstance(tree, dict):
+        return key in tree or any(find_key(v, key) for v in tree.values())
+    if isinstance(tree, list):
+        return any(find_key(v, key) for v in tree)
+    return False
+
+
+# ---- commands, each in text and JSON form ----
+
+def t_ps(env, as_json):
+    if as_json:
+        servers = env.ps()
+        check(set(servers) >= {"diagd", "testd"}, "ps lists %s", sorted(servers))
+        for name in ("diagd", "testd"):
+            s = servers[name]
+            check(s["state"] == "running" and s["pid"] > 0, "ps %s: %r", name, s)
+            for k in ("uptime_ms", "restarts", "rss_bytes", "cpu_user_ms", "cpu_sys_ms",
+                      "last_exit", "policy"):
+                check(k in s, "ps --json: %s lacks %s", name, k)
+        check(servers["diagd"]["policy"] == "diagd", "diagd policy %r", servers["diagd"]["policy"])
+    else:
+        out = env.ok("ps").splitlines()
+        check(out[0].split() == ["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU",
+                                 "LAST-EXIT"], "ps header %r", out[0])
+        rows = {l.split()[0]: l.split() for l in out[1:]}
+        check(set(rows) >= {"diagd", "testd"}, "ps rows %r", out)
+        check(rows["testd"][2] == "running" and rows["testd"][1].isdigit(), "ps testd %r",
+              rows["testd"])
+
+
+def t_inspect(env, as_json):
+    # Everything.
+    if as_json:
+        tree = env.json("inspect")
+        check(find_key(tree, "testd") and find_key(tree, "diagd"), "inspect all: %r",
+              str(tree)[:300])
+    else:
+        out = env.ok("inspect")
+        check("testd" in out and "diagd" in out, "inspect all: %r", out[:300])
+        check(out.splitlines()[1].startswith("  "), "inspect all is not indented: %r", out[:200])
+    # One server: diagd answers for itself with its counters.
+    if as_json:
+        tree = env.json("inspect", "diagd")
+        d = tree.get("diagd")
+        check(isinstance(d, dict), "inspect diagd: %r", str(tree)[:300])
+        check(isinstance(d.get("connections"), int) and d["connections"] >= 1,
+              "diagd connections %r", d.get("connections"))
+        check(d["requests"]["served"] >= 1, "diagd requests %r", d.get("requests"))
+        check(isinstance(d["limits"]["max_conns"], int), "typed values: %r", d["limits"])
+        tree = env.json("inspect", "testd")
+        check(isinstance(tree.get("testd"), dict) and "frame" in tree["testd"],
+              "inspect testd: %r", str(tree)[:300])
+    else:
+        out = env.ok("inspect", "diagd")
+        check(out.startswith("diagd\n"), "inspect diagd: %r", out[:100])
+        check("\n  connections: " in out and "\n    served: " in out, "inspect diagd: %r",
+              out[:800])
+        check('name: "diagd"' in out, "strings are quoted: %r", out[:400])
+        out = env.ok("inspect", "testd")
+        check("frame" in out, "inspect testd: %r", out[:300])
+    # A path.
+    if as_json:
+        tree = env.json("inspect", "diagd/limits")
+        check(tree == {"limits": tree["limits"]} and
+              tree["limits"]["max_conns"] == env.max_conns and
+              tree["limits"]["max_pending"] == env.max_pending, "inspect diagd/limits: %r", tree)
+    else:
+        out = env.ok("inspect", "diagd/limits")
+        check(out.startswith("limits\n") and ("  max_conns: %d\n" % env.max_conns) in out,
+              "inspect diagd/limits: %r", out)
+    # Unknown server, unknown path.
+    env.fails(EXIT_NO_SERVER, *(["--json"] if as_json else []), "inspect", "nosuch")
+    env.fails(EXIT_NO_SERVER, *(["--json"] if as_json else []), "inspect", "diagd/no/such/node")
+    # Invalid names never leave the CLI.
+    env.fails(EXIT_USAGE, "inspect", "NoSuch")
+
+
+def t_restart(env, as_json):
+    before = env.ps()["testd"]
+    if as_json:
+        r = env.json("restart", "testd")
+        check(r.get("server") == "testd" and isinstance(r.get("pid"), int), "restart: %r", r)
+        new_pid = r["pid"]
+    else:
+        out = env.ok("restart", "testd")
+        check(out.startswith("restarted testd: pid "), "restart: %r", out)
+        new_pid = int(out.split()[-1])
+    check(new_pid > 0 and new_pid != before["pid"], "restart pid %d (was %d)", new_pid,
+          before["pid"])
+    after = env.wait_revived("testd", before["pid"])
+    check(after["pid"] == new_pid, "ps pid %d, restart said %d", after["pid"], new_pid)
+    check(after["restarts"] == before["restarts"] + 1, "restarts %d -> %d", before["restarts"],
+          after["restarts"])
+    env.fails(EXIT_NO_SERVER, "restart", "nosuch")
+
+
+def t_kill(env, as_json):
+    before = env.ps()["testd"]
+    if as_json:
+        r = env.json("kill", "testd")
+        check(r == {"server": "testd", "signal": 9}, "kill: %r", r)
+    else:
+        out = env.ok("kill", "testd")
+        check(out == "sent SIGKILL to testd\n", "kill: %r", out)
+    after = env.wait_revived("testd", before["pid"])
+    check(after["restarts"] > before["restarts"], "restarts %d -> %d", before["restarts"],
+          after["restarts"])
+    check("KILL" in after["last_exit"] or "9" in after["last_exit"], "last_exit %r",
+          after["last_exit"])
+    # --signal by name.
+    before = after
+    env.ok(*(["--json"] if as_json else []), "kill", "testd", "--signal", "TERM")
+    env.wait_revived("testd", before["pid"])
+    env.fails(EXIT_NO_SERVER, "kill", "nosuch")
+    env.fails(EXIT_USAGE, "kill", "testd", "--signal", "NOPE")
+
+
+def t_kill_fault(env, as_json):
+    before = env.ps()["testd"]
+    if as_json:
+        r = env.json("kill", "testd", "--fault", "syscall")
+        check(r == {"server": "testd", "fault": "syscall"}, "kill --fault: %r", r)
+    else:
+        out = env.ok("kill", "testd", "--fault", "syscall")
+        check(out == "asked testd to fault: syscall\n", "kill --fault: %r", out)
+    after = env.wait_revived("testd", before["pid"])
+    # The seccomp filter killed it; init names the violation.
+    last = after["last_exit"].lower()
+    check("seccomp" in last or "jail" in last or "ptrace" in last or "sigsys" in last,
+          "last_exit after a forbidden syscall: %r", after["last_exit"])
+    # abort: revived too.
+    before = after
+    env.ok("kill", "testd", "--fault", "abort")
+    env.wait_revived("testd", before["pid"])
+
+
+def t_logs(env, as_json):
+    if as_json:
+        r = env.json("logs", "testd")
+        check(isinstance(r.get("next_seq"), int) and r["lines"], "logs: %r", str(r)[:300])
+        for l in r["lines"]:
+            check(l["server"] == "testd" and set(l) == {"seq", "time_ns", "server", "stream",
+                                                        "text"}, "log line %r", l)
+        seqs = [l["seq"] for l in r["lines"]]
+        check(seqs == sorted(seqs) and r["next_seq"] > seqs[-1], "seqs %r next %d", seqs,
+              r["next_seq"])
+        r = env.json("logs")
+        check({l["server"] for l in r["lines"]} >= {"testd"}, "logs all: %r", str(r)[:300])
+        r = env.json("logs", "-n", "1", "testd")
+        check(len(r["lines"]) <= 1, "logs -n 1 gave %d lines", len(r["lines"]))
+    else:
+        out = env.ok("logs", "testd")
+        lines = out.splitlines()
+        check(lines and all(" testd" in l for l in lines), "logs: %r", out[:300])
+        env.ok("logs")
+    env.fails(EXIT_USAGE, "logs", "Bad!")
+
+
+def t_logs_follow(env, as_json):
+    """logs -f prints the backlog, then new lines as they come; SIGINT ends it with 0."""
+    cmd = [env.args.mhcl] + env.target + (["--json"] if as_json else []) + \
+        ["logs", "-f", "--interval", "50", "testd"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    buf = b""
+    try:
+        def read_until(pred, what):
+            nonlocal buf
+            deadline = time.monotonic() + WAIT_LIMIT_S
+            while not pred(buf):
+                if p.poll() is not None:
+                    raise Failure("logs -f exited %d early: %r" % (p.returncode, p.stderr.read()))
+                if time.monotonic() > deadline:
+                    raise Failure("logs -f: gave up waiting for " + what)
+                r, _, _ = select.select([p.stdout], [], [], 0.1)
+                if r:
+                    buf += os.read(p.stdout.fileno(), 65536)
+        read_until(lambda b: b.count(b"\n") >= 1, "the backlog")
+        n0 = buf.count(b"\n")
+        # Something new for the ring: a restart makes init log about testd.
+        pid = env.ps()["testd"]["pid"]
+        env.ok("restart", "testd")
+        env.wait_revived("testd", pid)
+        read_until(lambda b: b.count(b"\n") > n0, "a new line")
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=WAIT_LIMIT_S)
+        buf += p.stdout.read()
+        check(rc == 0, "logs -f after SIGINT: exit %d (%r)", rc, p.stderr.read())
+        if as_json:
+            seqs = [json.loads(l)["seq"] for l in buf.decode().splitlines()]
+            check(seqs == sorted(set(seqs)), "logs -f --json: seqs repeat or go back: %r", seqs)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
+def t_config(env, as_json):
+    if as_json:
+        r = env.json("config")
+        man = [c for c in r["root"]["children"] if c["name"] == "mhcl"][0]["children"][0]
+        check(man["name"] == "manifest" and man["properties"]["compatible"] == "mhcl,manifest-v1",
+              "config manifest %r", str(man)[:200])
+        servers = {c["name"]: c["properties"] for c in man["children"]}
+        check(servers["diagd"]["control"] is True, "diagd control %r", servers["diagd"])
+        check(servers["testd"]["start-order"] == [20], "testd start-order %r", servers["testd"])
+        check(servers["diagd"]["args"][0] == "--unix", "diagd args %r", servers["diagd"]["args"])
+    else:
+        out = env.ok("config")
+        check(out.startswith("/dts-v1/;\n"), "config: %r", out[:100])
+        for want in ("\t\t\tdiagd {\n", "\t\t\t\tcontrol;\n", '\t\t\t\tpolicy = "diagd";\n',
+                     "\t\t\t\tstart-order = <0x14>;\n", 'compatible = "mhcl,manifest-v1";'):
+            check(want in out, "config lacks %r: %r", want, out[:600])
+        # What we print, dtc reads back.
+        dts = os.path.join(env.dir, "config-out.dts")
+        with open(dts, "w") as f:
+            f.write(out)
+        subprocess.run([env.args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", os.devnull, dts],
+                       check=True)
+
+
+def t_help(env, as_json):
+    out = env.ok("help")
+    for want in ("ps", "inspect", "restart", "kill", "logs", "config", "Exit codes", "100"):
+        check(want in out, "help lacks %r", want)
+    env.fails(EXIT_USAGE, "bogus")
+    env.fails(EXIT_USAGE, "ps", "--bogus")
+
+
+COMMANDS = [t_ps, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow, t_config,
+            t_help]
+
+
+def run_transport(env, transport):
+    if transport == "tcp":
+        addr = env.json("inspect", "diagd/listeners/tcp/address")["address"]
+        check(addr.startswith("127.0.0.1:"), "diagd tcp address %r", addr)
+        env.target = ["--tcp", addr]
+        # The environment variable selects the transport too.
+        p = env.mhcl("--json", "ps", target=[], env={"MHCL_DIAG": "tcp:" + addr})
+        check(p.returncode == 0, "MHCL_DIAG=tcp:%s ps: exit %d", addr, p.returncode)
+        d = env.json("inspect", "diagd/listeners")["listeners"]
+        check(d["tcp"]["accepted"] >= 1, "tcp listener accepted %r", d)
+    else:
+        p = env.mhcl("ps", target=[], env={"MHCL_DIAG": "unix:" + env.sock})
+        check(p.returncode == 0, "MHCL_DIAG=unix:%s ps: exit %d", env.sock, p.returncode)
+    for as_json in (False, True):
+        for t in COMMANDS:
+            print("# %s %s%s" % (transport, t.__name__[2:], " --json" if as_json else ""),
+                  flush=True)
+            t(env, as_json)
+
+
+# ---- faults: unreachable, timeouts, hostile clients ----
+
+HDR = struct.Struct("<IHHIHH")
+IPC_F_REQUEST, IPC_F_RESPONSE, IPC_F_ERROR = 1, 2, 8
+
+
+def pb_str(field, s):
+    b = s.encode() if isinstance(s, str) else s
+    return pb_varint(field << 3 | 2) + pb_varint(len(b)) + b
+
+
+def pb_varint(v):
+    out = b""
+    while True:
+        b, v = v & 0x7f, v >> 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_errno(body):
+    """errno_code (field 1) of an ErrorReply body."""
+    if not body or body[0] != 0x08:
+        return 0
+    v, shift = 0, 0
+    for c in body[1:]:
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            break
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def recv_frame(s):
+    hdr = b""
+    while len(hdr) < 16:
+        c = s.recv(16 - len(hdr))
+        if not c:
+            return None
+        hdr += c
+    ln, ver, typ, rid, flags, nfds = HDR.unpack(hdr)
+    body = b""
+    while len(body) < ln:
+        c = s.recv(ln - len(body))
+        if not c:
+            return None
+        body += c
+    return typ, rid, flags, body
+
+
+def raw_conn(env):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(WAIT_LIMIT_S)
+    s.connect(env.sock)
+    return s
+
+
+def send_req(s, typ, rid, body=b"", flags=IPC_F_REQUEST):
+    s.sendall(HDR.pack(len(body), 1, typ, rid, flags, 0) + body)
+
+
+def expect_error(s, rid, err, what):
+    f = recv_frame(s)
+    check(f is not None, "%s: connection closed instead of an error", what)
+    typ, frid, flags, body = f
+    check(frid == rid and flags & IPC_F_RESPONSE and flags & IPC_F_ERROR,
+          "%s: frame id %d flags %#x", what, frid, flags)
+    e = abs(pb_errno(body))
+    check(e == err, "%s: errno %d, wanted %d (%r)", what, e, err, body)
+
+
+def expect_ok(s, rid, typ, what):
+    f = recv_frame(s)
+    check(f is not None, "%s: connection closed", what)
+    check(f[1] == rid and f[2] & IPC_F_RESPONSE and not f[2] & IPC_F_ERROR and f[0] == typ,
+          "%s: frame %r", what, f[:3])
+    return f[3]
+
+
+def t_unreachable(env):
+    env.fails(EXIT_UNREACHABLE, "ps", target=["--socket", os.path.join(env.dir, "nothing.sock")])
+    # A TCP port with no listener: bind one, close it, use its number.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    env.fails(EXIT_UNREACHABLE, "ps", target=["--tcp", "127.0.0.1:%d" % port])
+    env.fails(EXIT_UNREACHABLE, "--json", "inspect", target=[],
+              env={"MHCL_DIAG": "unix:" + os.path.join(env.dir, "nothing.sock")})
+    env.fails(EXIT_USAGE, "ps", target=[], env={"MHCL_DIAG": "carrier-pigeon:1"})
+
+
+def t_timeout_silent_peer(env):
+    """A listener that accepts and never answers: exit 4."""
+    path = os.path.join(env.dir, "silent.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(4)
+    try:
+        env.fails(EXIT_TIMEOUT, "ps", target=["--socket", path], timeout_ms=200)
+        env.fails(EXIT_TIMEOUT, "--json", "config", target=["--socket", path], timeout_ms=200)
+    finally:
+        ls.close()
+
+
+def t_hung_server(env):
+    """A server that stops answering: inspecting it times out (exit 4); kill revives it."""
+    before = env.ps()["testd"]
+    env.ok("kill", "testd", "--fault", "hang")
+    env.fails(EXIT_TIMEOUT, "inspect", "testd", timeout_ms=300)
+    # diagd itself is unaffected.
+    env.ok("inspect", "diagd/limits")
+    # Without a client-side limit, init's own bound on the routed inspect answers: also exit 4.
+    env.fails(EXIT_TIMEOUT, "--json", "inspect", "testd")
+    env.ok("kill", "testd")
+    env.wait_revived("testd", before["pid"])
+    env.ok("inspect", "testd")
+
+
+def t_validation(env):
+    """diagd refuses bad requests with an error on the same connection, which stays usable."""
+    s = raw_conn(env)
+    try:
+        send_req(s, 3, 1)  # PING: not a diag request
+        expect_error(s, 1, errno.EOPNOTSUPP, "ping")
+        send_req(s, 4, 2, pb_str(1, ""))  # INSPECT is init's, not a client's
+        expect_error(s, 2, errno.EOPNOTSUPP, "raw inspect")
+        send_req(s, 18, 3, pb_str(1, "Bad/Name"))
+        expect_error(s, 3, errno.EINVAL, "restart Bad/Name")
+        send_req(s, 18, 4, pb_str(1, "a" * 65))
+        expect_error(s, 4, errno.EINVAL, "restart a*65")
+        send_req(s, 17, 5, pb_str(1, "diagd") + pb_str(2, "x" * 300))
+        expect_error(s, 5, errno.EINVAL, "long path")
+        send_req(s, 18, 6, b"\x0a\xc8\x01abc")  # truncated string
+        expect_error(s, 6, errno.EBADMSG, "truncated body")
+        send_req(s, 16, 7, b"\x78\x01")  # unknown field 15
+        expect_error(s, 7, errno.EBADMSG, "unknown field")
+        send_req(s, 16, 8, b"\x00" * 2000)  # over the request size bound
+        expect_error(s, 8, errno.EMSGSIZE, "oversized")
+        send_req(s, 19, 9, pb_str(1, "testd") + bytes([0x18, 0x07]))  # fault kind 7
+        expect_error(s, 9, errno.EINVAL, "unknown fault")
+        # Still serving this connection.
+        body = expect_ok_ps(s, 10)
+        check(b"testd" in body, "ps after bad requests: %r", body[:100])
+    finally:
+        s.close()
+    # A frame that breaks the envelope closes only that connection.
+    s = raw_conn(env)
+    s.sendall(HDR.pack(0, 99, 16, 1, IPC_F_REQUEST, 0))  # bad version
+    f = recv_frame(s)
+    while f is not None:
+        f = recv_frame(s)
+    s.close()
+    s = raw_conn(env)
+    s.sendall(HDR.pack(0xffffffff, 1, 16, 1, IPC_F_REQUEST, 0))  # huge body length
+    f = recv_frame(s)
+    while f is not None:
+        f = recv_frame(s)
+    s.close()
+    env.ok("ps")
+    d = env.json("inspect", "diagd")["diagd"]
+    check(d["requests"]["rejected"] >= 9, "diagd rejected %r", d["requests"])
+
+
+def expect_ok_ps(s, rid):
+    send_req(s, 16, rid)
+    return expect_ok(s, rid, 16, "ps")
+
+
+def t_limits(env):
+    """Per-connection pending bound (EBUSY) and the connection bound (closed at once)."""
+    before = env.ps()["testd"]
+    env.ok("kill", "testd", "--fault", "hang")
+    s = raw_conn(env)
+    try:
+        # max_pending inspects of the hung server stay in flight; one more is refused.
+        n = env.max_pending
+        for i in range(n + 1):
+            send_req(s, 17, 100 + i, pb_str(1, "testd"))
+        expect_error(s, 100 + n, errno.EBUSY, "request over max_pending")
+        for i in range(n):
+            expect_error(s, 100 + i, errno.ETIMEDOUT, "inspect of a hung server")
+    finally:
+        s.close()
+    env.ok("kill", "testd")
+    env.wait_revived("testd", before["pid"])
+
+    # Fill the connection table with idle clients: then diagd closes any new
+    # connection at once, so a CLI client finds diag unreachable.
+    conns = []
+    try:
+        for _ in range(env.max_conns):
+            conns.append(raw_conn(env))
+        env.wait_for("diagd to refuse a CLI client",
+                     lambda: env.mhcl("ps").returncode == EXIT_UNREACHABLE)
+        env.fails(EXIT_UNREACHABLE, "--json", "ps")
+        extra = raw_conn(env)
+        check(extra.recv(1) == b"", "connection over max_conns was not closed")
+        extra.close()
+        # The held connections still work.
+        expect_ok_ps(conns[0], 1)
+    finally:
+        for c in conns:
+            c.close()
+    env.wait_for("a free connection slot", lambda: env.mhcl("ps").returncode == 0)
+    d = env.json("inspect", "diagd")["diagd"]
+    check(d["connections_refused"] >= 2, "diagd refused %r", d["connections_refused"])
+
+
+FAULTS = [t_unreachable, t_timeout_silent_peer, t_hung_server, t_validation, t_limits]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenario", choices=["unix", "tcp", "faults"], required=True)
+    for a in ("init", "diagd", "testd", "mhcl", "dtc"):
+        ap.add_argument("--" + a, required=True)
+    args = ap.parse_args()
+    for a in ("init", "diagd", "testd", "mhcl"):
+        if not os.access(getattr(args, a), os.X_OK):
+            print("skipped: %s not built" % a)
+            return 77
+
+    env = Env(args, args.scenario)
+    try:
+        env.start()
+        if args.scenario == "faults":
+            for t in FAULTS:
+                print("# faults %s" % t.__name__[2:], flush=True)
+                t(env)
+        else:
+            run_transport(env, args.scenario)
+        env.stop()
+        check(env.init.returncode == 0, "init exit code %d", env.init.returncode)
+    except (Failure, subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
+        print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
+        env.dump()
+        env.stop()
+        return 1
+    finally:
+        env.stop()
+    shutil.rmtree(env.dir, ignore_errors=True)
+    print("ok: %s" % args.scenario)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
