@@ -524,6 +524,9 @@ struct piece {
 	uint32_t len;
 };
 
+/* Packets up to this size (trailer included) are staged on the stack. */
+#define SMALL_PACKET 512u
+
 uint32_t vmbus_ring_inband_size(uint32_t len)
 {
 	return DESC_SIZE + align8(len) + VMBUS_RING_TRAILER_SIZE;
@@ -566,27 +569,50 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 		.flags = flags,
 		.trans_id = trans_id,
 	};
-	uint32_t pos = start;
-	ring_copy_in(r, pos, &d, DESC_SIZE);
-	pos = ring_add(r, pos, DESC_SIZE);
-	for (int i = 0; i < nhdr; i++) {
-		ring_copy_in(r, pos, hdr[i].p, hdr[i].len);
-		pos = ring_add(r, pos, hdr[i].len);
-	}
-	for (int i = 0; i < npay; i++) {
-		if (!pay[i].len)
-			continue;
-		ring_copy_in(r, pos, pay[i].p, pay[i].len);
-		pos = ring_add(r, pos, pay[i].len);
-	}
-	/* Zero the padding so no stale bytes leak to the other side. */
 	static const uint8_t zeros[8];
 	uint32_t pad = (uint32_t)(len - hdr_len - pay_len);
-	ring_copy_in(r, pos, zeros, pad);
-	pos = ring_add(r, pos, pad);
 	uint64_t trailer = VMBUS_RING_TRAILER(start);
-	ring_copy_in(r, pos, &trailer, sizeof(trailer));
-	pos = ring_add(r, pos, sizeof(trailer));
+	uint32_t pos;
+
+	if (total <= SMALL_PACKET) {
+		/* Small packets are assembled privately and copied in at once:
+		 * one wrap/page split instead of one per piece. */
+		uint8_t tmp[SMALL_PACKET], *t = tmp;
+		memcpy(t, &d, DESC_SIZE);
+		t += DESC_SIZE;
+		for (int i = 0; i < nhdr; i++) {
+			memcpy(t, hdr[i].p, hdr[i].len);
+			t += hdr[i].len;
+		}
+		for (int i = 0; i < npay; i++) {
+			if (pay[i].len)
+				memcpy(t, pay[i].p, pay[i].len);
+			t += pay[i].len;
+		}
+		memcpy(t, zeros, pad); /* no stale bytes leak to the other side */
+		t += pad;
+		memcpy(t, &trailer, sizeof(trailer));
+		ring_copy_in(r, start, tmp, total);
+		pos = ring_add(r, start, total);
+	} else {
+		pos = start;
+		ring_copy_in(r, pos, &d, DESC_SIZE);
+		pos = ring_add(r, pos, DESC_SIZE);
+		for (int i = 0; i < nhdr; i++) {
+			ring_copy_in(r, pos, hdr[i].p, hdr[i].len);
+			pos = ring_add(r, pos, hdr[i].len);
+		}
+		for (int i = 0; i < npay; i++) {
+			if (!pay[i].len)
+				continue;
+			ring_copy_in(r, pos, pay[i].p, pay[i].len);
+			pos = ring_add(r, pos, pay[i].len);
+		}
+		ring_copy_in(r, pos, zeros, pad);
+		pos = ring_add(r, pos, pad);
+		ring_copy_in(r, pos, &trailer, sizeof(trailer));
+		pos = ring_add(r, pos, sizeof(trailer));
+	}
 
 	/* Release: the bytes above are visible before the new index (C). */
 	r->wr_next = pos;

@@ -219,14 +219,15 @@ static void test_all_types(bool sc)
 
 /* Starts the ring at every 8-byte offset and sends a packet across it, so
  * the wrap falls at every position of the packet (and between packets). */
-static void test_wrap_every_offset(bool sc)
+static void test_wrap_every_offset(bool sc, bool large)
 {
-	uint8_t data[400];
+	uint8_t data[2000];
 
 	for (uint32_t start = 0; start < SIZE; start += 8) {
 		struct pair p;
 		struct vmbus_pkt pkt;
-		uint32_t len = 100 + (start / 8) % 300;
+		/* Small packets are staged and copied once; large ones piece by piece. */
+		uint32_t len = large ? 600 + (start / 8) % 1300 : 100 + (start / 8) % 300;
 
 		pair_open(&p, sc, NPAGES, start);
 		fill_pattern(data, len, start);
@@ -692,7 +693,8 @@ int main(void)
 	for (int sc = 0; sc < 2; sc++) {
 		test_empty(sc);
 		test_all_types(sc);
-		test_wrap_every_offset(sc);
+		test_wrap_every_offset(sc, false);
+		test_wrap_every_offset(sc, true);
 		test_full(sc);
 		test_batch_commit(sc);
 		for (int k = 0; k < _CK_MAX; k++) {
