@@ -635,7 +635,9 @@ int vmbus_ring_send_inbandv(struct vmbus_ring *r, uint64_t trans_id, uint16_t fl
 	if ((flags & ~VMBUS_PKT_FLAGS_KNOWN) || iovcnt < 0 || iovcnt > 64 || (iovcnt && !iov))
 		return -EINVAL;
 	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > VMBUS_RING_MAX_PACKET || (iov[i].iov_len && !iov[i].iov_base))
+		if (iov[i].iov_len && !iov[i].iov_base)
+			return -EINVAL;
+		if (iov[i].iov_len > VMBUS_RING_MAX_PACKET)
 			return -EMSGSIZE;
 		pay[i] = (struct piece){iov[i].iov_base, (uint32_t)iov[i].iov_len};
 	}
