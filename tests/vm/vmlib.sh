@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Shared pieces of the QEMU L0/L1/L2 topology (DESIGN.md "The test topology"):
+#   L0 = qemu-system-x86_64 -accel tcg -cpu max (TCG exposes SVM)
+#   L1 = stock Debian cloud kernel + kvm-amd, running mhcl's binaries
+#   L2 = the same unmodified kernel as the VTL0 guest, with the Hyper-V guest modules.
+# Packages come from apt (apt-get download + dpkg-deb -x) into a cache folder and are
+# never committed. Sourced by tests/vm/*.sh; every function prints its result path.
+
+VM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VM_CACHE=${MHCL_VM_CACHE:-$VM_ROOT/.cache/vm}
+
+vm_die() { echo "vm: $*" >&2; exit 1; }
+
+# Skips (exit 77, the meson/automake skip code) when the topology cannot run here.
+vm_require_tools() {
+	local t
+	for t in qemu-system-x86_64 cpio gzip depmod; do
+		command -v "$t" >/dev/null 2>&1 || { echo "vm: $t not found, skipping"; exit 77; }
+	done
+	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
+		{ echo "vm: static /bin/busybox (busybox-static) not found, skipping"; exit 77; }
+}
+
+# Downloads and unpacks the kernel package once; sets VM_KVER, VM_KDIR, VM_VMLINUZ, VM_MOD.
+vm_kernel() {
+	mkdir -p "$VM_CACHE"
+	local pkg
+	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		awk '/Depends: linux-image-/{print $2; exit}')
+	[ -n "$pkg" ] || pkg=$(cd "$VM_CACHE" && ls -d kernel-* 2>/dev/null | head -1 | sed 's/^kernel-//')
+	[ -n "$pkg" ] || { echo "vm: no linux-image-cloud-amd64 package known to apt, skipping"; exit 77; }
+	VM_KDIR=$VM_CACHE/kernel-$pkg
+	if [ ! -d "$VM_KDIR/lib/modules" ]; then
+		(cd "$VM_CACHE" && ls "$pkg"_*.deb >/dev/null 2>&1 || apt-get download "$pkg" >/dev/null 2>&1) ||
+			{ echo "vm: unable to download $pkg, skipping"; exit 77; }
+		rm -rf "$VM_KDIR.tmp"
+		dpkg-deb -x "$VM_CACHE/$pkg"_*.deb "$VM_KDIR.tmp" || vm_die "unable to unpack $pkg"
+		mv "$VM_KDIR.tmp" "$VM_KDIR"
+	fi
+	VM_KVER=$(ls "$VM_KDIR/lib/modules" | head -1)
+	VM_VMLINUZ=$VM_KDIR/boot/vmlinuz-$VM_KVER
+	VM_MOD=$VM_KDIR/lib/modules/$VM_KVER/kernel
+}
+
+# vm_copy_with_libs BINARY ROOT: copies a dynamically linked binary to ROOT/usr/bin and its
+# shared libraries (and the dynamic loader) to the same paths under ROOT.
+vm_copy_with_libs() {
+	local bin=$1 root=$2 l
+	mkdir -p "$root/usr/bin"
+	cp -L "$bin" "$root/usr/bin/"
+	for l in $(ldd "$bin" 2>/dev/null | awk '/=>/{print $3} /ld-linux/{print $1}'); do
+		[ -f "$l" ] || continue
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
+}
+
+# vm_cpio DIR OUT: packs DIR as a gzip'd newc initramfs.
+vm_cpio() {
+	(cd "$1" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$2")
+}
+
+# vm_l2_initramfs WORK MODULES...: the guest. Its init loads the Hyper-V guest modules (in the
+# background: hv_vmbus may wait on a host that never answers), then prints the kernel log
+# lines about Hyper-V and VMBus and the VMBus devices, marks its end, and reboots (which the
+# worker sees as a keyboard-controller reset and turns into its exit).
+vm_l2_initramfs() {
+	local work=$1 m
+	shift
+	rm -rf "$work/l2" && mkdir -p "$work/l2/bin" "$work/l2/mod" "$work/l2/proc" "$work/l2/sys" "$work/l2/dev"
+	cp /bin/busybox "$work/l2/bin/"
+	for m in "$@"; do cp "$VM_MOD/$m.ko" "$work/l2/mod/"; done
+	cat >"$work/l2/init" <<'SH'
+#!/bin/busybox sh
+B=/bin/busybox
+$B --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mkdir -p /tmp
+echo "L2: init running"
+echo "L2: kmsg init running" >/dev/kmsg
+(for m in $(cat /mod/order); do insmod /mod/$m.ko || echo "L2: insmod $m failed"; done; touch /tmp/mods-done) &
+i=0
+while [ $i -lt 20 ] && [ ! -e /tmp/mods-done ]; do sleep 1; i=$((i + 1)); done
+[ -e /tmp/mods-done ] || echo "L2: modules still loading after ${i}s"
+$B dmesg | $B grep -E 'Hyper-V|hv_vmbus|hv_utils|vmbus' | $B sed 's/^/L2: /'
+for d in /sys/bus/vmbus/devices/*; do [ -e "$d" ] && echo "L2: vmbus device $($B basename $d)"; done
+echo "L2: done"
+$B reboot -f
+SH
+	chmod +x "$work/l2/init"
+	for m in "$@"; do basename "$m"; done >"$work/l2/mod/order"
+	vm_cpio "$work/l2" "$work/l2.cpio.gz"
+}
+
+# vm_l1_initramfs WORK BUILD_DIR L1_SCRIPT: L1 with kvm-amd, mhcl's binaries from BUILD_DIR
+# (with their shared libraries), the L2 kernel and initramfs; L1_SCRIPT is the tail of its init.
+vm_l1_initramfs() {
+	local work=$1 build=$2 script=$3 m b
+	rm -rf "$work/l1" && mkdir -p "$work/l1/bin" "$work/l1/mod" "$work/l1/proc" "$work/l1/sys" "$work/l1/dev" "$work/l1/tmp"
+	cp /bin/busybox "$work/l1/bin/"
+	for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do cp "$VM_MOD/$m.ko" "$work/l1/mod/"; done
+	for b in worker/mhcl-vp; do
+		[ -x "$build/$b" ] || vm_die "$build/$b not built"
+		vm_copy_with_libs "$build/$b" "$work/l1"
+	done
+	cp "$VM_VMLINUZ" "$work/l1/vmlinuz"
+	cp "$work/l2.cpio.gz" "$work/l1/l2.cpio.gz"
+	{
+		cat <<'SH'
+#!/bin/busybox sh
+B=/bin/busybox
+$B --install -s /bin
+export PATH=/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in irqbypass kvm kvm-amd; do $B insmod /mod/$m.ko || echo "L1: insmod $m failed"; done
+[ -e /dev/kvm ] || echo "L1: no /dev/kvm"
+SH
+		cat "$script"
+		echo '$B poweroff -f'
+	} >"$work/l1/init"
+	chmod +x "$work/l1/init"
+	vm_cpio "$work/l1" "$work/l1.cpio.gz"
+}
+
+# vm_run_l1 WORK TIMEOUT LOG: boots L1 under TCG; everything L1 and L2 print goes to LOG.
+vm_run_l1() {
+	local work=$1 limit=$2 log=$3
+	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 2048 -nographic -no-reboot \
+		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
+}

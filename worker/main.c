@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-vp: the VP worker. Creates the VTL0 partition on a backend, owns guest RAM (a
+ * memfd), loads the guest (Linux bzImage + initrd + ACPI tables), and runs one thread per
+ * VP until the guest resets or a VP fails.
+ *
+ * Until the bus connects it to vmbusd, the worker serves no VMBus connection: a guest's
+ * HvPostMessage is logged and answered HV_STATUS_INVALID_CONNECTION_ID.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "boot_x86.h"
+#include "defs/exit_codes.h"
+#include "hv_cpuid.h"
+#include "log.h"
+#include "macros.h"
+#include "vp.h"
+
+#define MAX_MEM_MIB 3072u /* RAM sits below the 32-bit MMIO hole */
+#define MAX_FILE_SIZE (1ull << 30)
+
+struct options {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t mem_mib;
+	uint32_t cpus;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N] [--debug]\n"
+		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n");
+}
+
+static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	uint8_t *buf;
+	size_t off = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_FILE_SIZE)
+		return -EINVAL;
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EIO;
+		}
+		off += (size_t)n;
+	}
+	*ret = buf;
+	*ret_len = off;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'c'},
+		{"mem", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	char *end;
+
+	*o = (struct options){.cmdline = "console=ttyS0", .mem_mib = 256, .cpus = 1};
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->initrd = optarg; break;
+		case 'c': o->cmdline = optarg; break;
+		case 'm':
+			errno = 0;
+			o->mem_mib = strtoull(optarg, &end, 10);
+			if (errno || *end || o->mem_mib < 64 || o->mem_mib > MAX_MEM_MIB)
+				return log_error_errno(-EINVAL, "--mem must be 64..%u MiB", MAX_MEM_MIB);
+			break;
+		case 'n':
+			errno = 0;
+			o->cpus = (uint32_t)strtoul(optarg, &end, 10);
+			if (errno || *end || o->cpus < 1 || o->cpus > WORKER_MAX_VPS)
+				return log_error_errno(-EINVAL, "--cpus must be 1..%u", WORKER_MAX_VPS);
+			break;
+		case 'd': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'h': usage(stdout); exit(MHCL_EXIT_OK);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (!o->kernel || optind != argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void irq_line(void *opaque, uint32_t gsi, bool level)
+{
+	struct worker *w = opaque;
+	int r = w->ops->irq_line(w->p, gsi, level);
+	log_debug("IRQ %u -> %d (%d)", gsi, level, r);
+	if (r < 0)
+		log_warn_errno(r, "unable to drive IRQ %u: %m, ignoring", gsi);
+}
+
+static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
+{
+	static struct cpuid_leaf base[CPUID_MAX_LEAVES], hv[CPUID_MAX_LEAVES], leaves[CPUID_MAX_LEAVES];
+	int nbase, nhv, n, r;
+
+	nbase = w->ops->supported_cpuid(w->p, base, CPUID_MAX_LEAVES);
+	if (nbase < 0)
+		return log_error_errno(nbase, "unable to get the partition's CPUID: %m");
+	nhv = w->ops->supported_hv_cpuid(w->p, hv, CPUID_MAX_LEAVES);
+	if (nhv < 0)
+		return log_error_errno(nhv, "unable to get the partition's Hyper-V CPUID: %m");
+
+	for (uint32_t i = 0; i < w->vp_count; i++) {
+		struct vp *vp = &w->vps[i];
+		vp->w = w;
+		vp->index = i;
+		r = w->ops->vcpu_create(w->p, i, &vp->vcpu);
+		if (r < 0)
+			return log_error_errno(r, "unable to create VP %u: %m", i);
+		n = hv_cpuid_build(base, (size_t)nbase, hv, (size_t)nhv, i, leaves, CPUID_MAX_LEAVES);
+		if (n < 0)
+			return log_error_errno(n, "unable to build the CPUID of VP %u: %m", i);
+		if (i == 0)
+			for (int j = 0; j < n; j++)
+				if (leaves[j].function == HV_CPUID_FEATURES)
+					log_info("Hyper-V features: privileges %#x:%#x misc %#x",
+						 leaves[j].eax, leaves[j].ebx, leaves[j].edx);
+		r = w->ops->vcpu_set_cpuid(vp->vcpu, leaves, (size_t)n);
+		if (r < 0)
+			return log_error_errno(r, "unable to set the CPUID of VP %u: %m", i);
+		r = w->ops->vcpu_enable_synic(vp->vcpu);
+		if (r < 0)
+			return log_error_errno(r, "unable to enable the SynIC of VP %u: %m", i);
+		/* Application processors wait for INIT/SIPI in the partition's local APIC. */
+		if (i == 0) {
+			r = w->ops->vcpu_set_boot_state(vp->vcpu, boot);
+			if (r < 0)
+				return log_error_errno(r, "unable to set the boot state of VP 0: %m");
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct worker w;
+	struct options o;
+	struct boot_image img = {0};
+	struct x86_boot_state boot;
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	int r, rc = MHCL_EXIT_SYSCALL;
+
+	log_set_ident("mhcl-vp");
+	if (parse_args(argc, argv, &o) < 0)
+		return MHCL_EXIT_USAGE;
+
+	r = read_file(o.kernel, &kernel, &kernel_len);
+	if (r < 0) {
+		log_error_errno(r, "unable to read %s: %m", o.kernel);
+		return MHCL_EXIT_USAGE;
+	}
+	if (o.initrd) {
+		r = read_file(o.initrd, &initrd, &initrd_len);
+		if (r < 0) {
+			log_error_errno(r, "unable to read %s: %m", o.initrd);
+			free(kernel);
+			return MHCL_EXIT_USAGE;
+		}
+	}
+
+	w.ops = &backend_kvm_ops;
+	w.vp_count = o.cpus;
+	w.ram.memfd = -1;
+	w.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (w.stop_fd < 0) {
+		log_error_errno(-errno, "unable to create an eventfd: %m");
+		goto out;
+	}
+	r = guest_ram_create(o.mem_mib << 20, &w.ram);
+	if (r < 0) {
+		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m", (unsigned long long)o.mem_mib);
+		goto out;
+	}
+	struct partition_config cfg = {.vcpu_count = o.cpus};
+	r = w.ops->partition_create(&cfg, &w.p);
+	if (r < 0) {
+		log_error_errno(r, "unable to create a %s partition: %m", w.ops->name);
+		goto out;
+	}
+	r = w.ops->map_ram(w.p, 0, 0, w.ram.size, w.ram.hva, w.ram.memfd, 0);
+	if (r < 0) {
+		log_error_errno(r, "unable to map guest RAM: %m");
+		goto out;
+	}
+
+	r = acpi_build(guest_ram_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
+		       BOOT_ACPI_GPA, o.cpus);
+	if (r < 0) {
+		log_error_errno(r, "unable to build the ACPI tables: %m");
+		goto out;
+	}
+	img = (struct boot_image){
+		.kernel = kernel, .kernel_len = kernel_len,
+		.initrd = initrd, .initrd_len = initrd_len,
+		.cmdline = o.cmdline, .rsdp_gpa = BOOT_ACPI_GPA,
+	};
+	r = boot_x86_load_linux(&w.ram, &img, &boot);
+	if (r < 0) {
+		log_error_errno(r, "unable to load %s: %m", o.kernel);
+		rc = MHCL_EXIT_USAGE;
+		goto out;
+	}
+
+	pio_init(&w.pio, STDOUT_FILENO, irq_line, &w);
+	if (setup_vcpus(&w, &boot) < 0)
+		goto out;
+	r = hv_synic_new(w.ops, w.p, &w.ram, w.vp_count, &w.synic);
+	if (r < 0) {
+		log_error_errno(r, "unable to set up the SynIC: %m");
+		goto out;
+	}
+
+	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count, (unsigned long long)o.mem_mib,
+		 w.ops->name);
+	r = vp_start_all(&w);
+	if (r < 0)
+		log_error_errno(r, "unable to start the VP threads: %m");
+	vp_join_all(&w);
+	pio_flush(&w.pio);
+	rc = __atomic_load_n(&w.stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET ? MHCL_EXIT_OK
+										      : MHCL_EXIT_FAILURE;
+	log_info("partition stopped: %s", rc == MHCL_EXIT_OK ? "guest reset" : "VP failure");
+out:
+	w.synic = hv_synic_free(w.synic);
+	for (uint32_t i = 0; i < w.vp_count; i++)
+		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
+	w.p = w.ops->partition_destroy(w.p);
+	guest_ram_destroy(&w.ram);
+	if (w.stop_fd >= 0)
+		close(w.stop_fd);
+	free(kernel);
+	free(initrd);
+	return rc;
+}

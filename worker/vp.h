@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The VP worker: one partition, its RAM, devices and SynIC, and one thread per VP. */
+#ifndef MHCL_WORKER_VP_H
+#define MHCL_WORKER_VP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "guest_ram.h"
+#include "pio.h"
+#include "synic.h"
+
+#define WORKER_MAX_VPS 64
+
+struct worker;
+
+struct vp {
+	struct worker *w;
+	struct vcpu *vcpu;
+	uint32_t index;
+	pthread_t thread;
+	bool started;
+};
+
+enum worker_stop {
+	WORKER_RUNNING,
+	WORKER_STOP_RESET,      /* the guest asked for a reset: a clean end */
+	WORKER_STOP_FAILED,     /* a VP could not continue */
+	_WORKER_STOP_MAX,
+};
+
+struct worker {
+	const struct backend_ops *ops;
+	struct partition *p;
+	struct guest_ram ram;
+	struct pio_devices pio;
+	struct hv_synic *synic;
+	uint32_t vp_count;
+	int stop_reason; /* enum worker_stop, atomic */
+	int stop_fd;     /* eventfd: becomes readable when the worker should stop */
+	struct vp vps[WORKER_MAX_VPS];
+};
+
+/* Starts the VP threads. */
+int vp_start_all(struct worker *w);
+/* Records why the worker stops (the first reason wins) and kicks every VP. */
+void vp_stop_all(struct worker *w, enum worker_stop why);
+void vp_join_all(struct worker *w);
+
+#endif

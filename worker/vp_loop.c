@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VP loop: one thread per VP runs the partition and dispatches each exit to a small
+ * handler (kvmtool's kvm_cpu__start shape). Exits the guest can cause by itself never end
+ * the worker, except a reset request or a VP that cannot continue.
+ */
+#include "vp.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "defs/hv_defs.h"
+#include "log.h"
+
+static bool stopping(struct worker *w)
+{
+	return __atomic_load_n(&w->stop_reason, __ATOMIC_ACQUIRE) != WORKER_RUNNING;
+}
+
+void vp_stop_all(struct worker *w, enum worker_stop why)
+{
+	int expected = WORKER_RUNNING;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&w->stop_reason, &expected, (int)why, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	for (uint32_t i = 0; i < w->vp_count; i++)
+		if (w->vps[i].vcpu)
+			w->ops->vcpu_kick(w->vps[i].vcpu);
+	(void)!write(w->stop_fd, &one, sizeof(one));
+}
+
+static void handle_io(struct vp *vp, const struct vp_exit *e)
+{
+	for (uint32_t i = 0; i < e->io.count; i++) {
+		uint8_t *data = e->io.data + (size_t)i * e->io.size;
+		if (pio_access(&vp->w->pio, e->io.port, e->io.size, e->io.write, data)) {
+			log_info("VP %u: guest requested a reset (port %#x)", vp->index, e->io.port);
+			vp_stop_all(vp->w, WORKER_STOP_RESET);
+		}
+	}
+}
+
+static void handle_mmio(struct vp *vp, const struct vp_exit *e)
+{
+	/* Nothing is mapped outside RAM apart from what the partition emulates itself (local
+	 * APIC, IO-APIC): reads float high, writes are dropped. */
+	log_debug("VP %u: unclaimed MMIO %s %#llx/%u", vp->index, e->mmio.write ? "write" : "read",
+		  (unsigned long long)e->mmio.gpa, e->mmio.len);
+	if (!e->mmio.write)
+		memset(e->mmio.data, 0xff, e->mmio.len);
+}
+
+static void *vp_thread(void *arg)
+{
+	struct vp *vp = arg;
+	struct worker *w = vp->w;
+	struct vp_exit e;
+	int r;
+
+	while (!stopping(w)) {
+		r = w->ops->vcpu_run(vp->vcpu, &e);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			log_error_errno(r, "VP %u: unable to run: %m", vp->index);
+			vp_stop_all(w, WORKER_STOP_FAILED);
+			break;
+		}
+		switch (e.kind) {
+		case VP_EXIT_NONE:
+			break;
+		case VP_EXIT_IO:
+			handle_io(vp, &e);
+			break;
+		case VP_EXIT_MMIO:
+			handle_mmio(vp, &e);
+			break;
+		case VP_EXIT_HYPERCALL:
+			*e.hcall.result = hv_synic_hypercall(w->synic, vp->index, e.hcall.control,
+							     e.hcall.input, e.hcall.output);
+			break;
+		case VP_EXIT_SYNIC:
+			hv_synic_msr_written(w->synic, vp->index, e.synic.msr, e.synic.control,
+					     e.synic.evt_page, e.synic.msg_page);
+			break;
+		case VP_EXIT_SHUTDOWN:
+			log_error("VP %u shut down (triple fault or system event)", vp->index);
+			vp_stop_all(w, WORKER_STOP_FAILED);
+			break;
+		case VP_EXIT_FAILED:
+		default:
+			log_error("VP %u cannot continue: backend exit %#llx", vp->index,
+				  (unsigned long long)e.failure.reason);
+			vp_stop_all(w, WORKER_STOP_FAILED);
+			break;
+		}
+	}
+	return NULL;
+}
+
+int vp_start_all(struct worker *w)
+{
+	for (uint32_t i = 0; i < w->vp_count; i++) {
+		int r = -pthread_create(&w->vps[i].thread, NULL, vp_thread, &w->vps[i]);
+		if (r < 0) {
+			vp_stop_all(w, WORKER_STOP_FAILED);
+			return r;
+		}
+		w->vps[i].started = true;
+	}
+	return 0;
+}
+
+void vp_join_all(struct worker *w)
+{
+	for (uint32_t i = 0; i < w->vp_count; i++)
+		if (w->vps[i].started)
+			pthread_join(w->vps[i].thread, NULL);
+}
