@@ -83,6 +83,11 @@ static _Noreturn void report(struct rt_regs *r)
 
 void rt_isr_dispatch(struct rt_regs *r)
 {
+	if (r->vector == 2) {
+		/* NMI (e.g. a backtrace request broadcast by Linux): note it, carry on. */
+		rt_log("NMI on APIC %u at rip %016lx, ignoring", rt_lapic_id(), (unsigned long)r->rip);
+		return;
+	}
 	if (r->vector < 32)
 		report(r);
 	if (r->vector == 0xff)

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Boots mhcl's PVH shim under QEMU TCG (-smp 8) and checks its serial output.
+#   usage: shim-boot.sh SHIM_ELF CASE
+# Cases: numa hostdt garbage dupcpu overlap-isolated outside isolated-cmdline nosidecar
+# Each boots the Debian cloud kernel (tests/vm/vmlib.sh fetches it into .cache/vm) with a
+# busybox initramfs whose init prints "init reached", the online CPUs and what it sees of
+# the shim's device tree in /sys/kernel/boot_params/setup_data, then powers off.
+# Exit 77 (skip) when QEMU, busybox-static or the kernel package are unavailable.
+set -euo pipefail
+SHIM=${1:?shim ELF}
+CASE=${2:?case}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../vmlib.sh
+. "$HERE/../vmlib.sh"
+command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not found, skipping"; exit 77; }
+command -v dtc >/dev/null || { echo "dtc not found, skipping"; exit 77; }
+vm_require_tools
+vm_kernel
+
+W=$(mktemp -d /tmp/mhcl-shim-test.XXXXXX)
+QPID=
+cleanup() { [ -n "$QPID" ] && kill "$QPID" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+
+mkdir -p "$W/root/bin" "$W/root/proc" "$W/root/sys" "$W/root/dev"
+cp /bin/busybox "$W/root/bin/"
+cat >"$W/root/init" <<'SH'
+#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+echo "init reached"
+echo "cpus online: $($B cat /sys/devices/system/cpu/online)"
+for d in /sys/kernel/boot_params/setup_data/*; do
+	[ -f "$d/data" ] || continue
+	magic=$($B od -A n -t x1 -N 4 "$d/data" | $B tr -d ' ')
+	echo "setup_data type $($B cat "$d/type") magic $magic"
+	# The blob holds NUL-terminated strings: one per line after tr.
+	echo "dt sidecar nodes: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,sidecar$')"
+	echo "dt isolated: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,isolated$')"
+done
+$B poweroff -f
+SH
+chmod +x "$W/root/init"
+vm_cpio "$W/root" "$W/initrd.gz"
+
+NUMA=(-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M
+      -numa node,nodeid=0,memdev=m0,cpus=0-3 -numa node,nodeid=1,memdev=m1,cpus=4-7)
+QARGS=()
+APPEND="console=ttyS0 panic=-1"
+HOSTDT=
+expect=()
+forbid=()
+LINUX=1
+case $CASE in
+numa)
+	QARGS=("${NUMA[@]}")
+	APPEND="$APPEND mhcl.boot_cpus=2"
+	expect=("command line: isolated=no sidecar=on boot_cpus=2"
+		"host device tree: none (fw_cfg opt/mhcl/host.dtb absent)"
+		"topology: 8 cpus in 2 NUMA node(s) from ACPI MADT+SRAT"
+		", 2 node(s), memory"
+		"sidecar CPUs ready: 7"
+		"sidecar work items: 7/7 checksums match; out-of-range request refused"
+		"sidecar CPUs handed to Linux: 1; parked in the sidecar: 6"
+		"device tree built:" "8 cpus, 2 sidecar node(s)"
+		"Command line: console=ttyS0 panic=-1 maxcpus=2"
+		"cpus online: 0-1" "dt sidecar nodes: 2")
+	;;
+hostdt)
+	QARGS=("${NUMA[@]}")
+	HOSTDT=host-good.dts
+	expect=("bytes accepted: 8 cpus, 3 memory ranges"
+		"topology: 8 cpus in 2 NUMA node(s) from host device tree"
+		"sidecar CPUs ready: 7" "sidecar work items: 7/7 checksums match"
+		"cpus online: 0" "dt sidecar nodes: 2")
+	;;
+garbage)
+	HOSTDT=garbage
+	expect=("host device tree rejected: not a valid flattened device tree (FDT_ERR_BADMAGIC); falling back to ACPI"
+		"topology: 8 cpus in 1 NUMA node(s) from ACPI MADT"
+		"sidecar CPUs ready: 7" "dt sidecar nodes: 1")
+	;;
+dupcpu)
+	HOSTDT=host-dup-cpu.dts
+	expect=("host device tree rejected: duplicate cpu APIC ID 3; falling back to ACPI"
+		"topology: 8 cpus in 1 NUMA node(s) from ACPI MADT" "sidecar CPUs ready: 7")
+	;;
+outside)
+	HOSTDT=host-outside.dts
+	expect=("host device tree memory ignored: memory [0x100000, 0x80000000) is not RAM in the firmware map; using the firmware map"
+		"sidecar CPUs ready: 7")
+	;;
+overlap-isolated)
+	HOSTDT=host-overlap.dts
+	LINUX=0
+	expect=("host device tree requests isolated mode"
+		"PANIC: refusing to boot: host device tree memory (isolated): memory [0x8000000, 0x18000000) overlaps [0x100000, 0x10100000); halting")
+	forbid=("entering Linux" "sidecar CPUs ready")
+	;;
+isolated-cmdline)
+	APPEND="$APPEND mhcl.isolated earlyprintk=ttyS0 mhcl.diag=1 ignore_loglevel"
+	expect=("command line: isolated=yes sidecar=on boot_cpus=1 (debug options dropped: isolated)"
+		"Command line: console=ttyS0 panic=-1 maxcpus=1" "dt isolated: 1")
+	forbid=("earlyprintk=ttyS0 mhcl.diag")
+	;;
+nosidecar)
+	APPEND="$APPEND mhcl.sidecar=off mhcl.boot_cpus=3"
+	expect=("sidecar: not started (mhcl.sidecar=off)" "cpus online: 0-2" "dt sidecar nodes: 0")
+	forbid=("sidecar CPUs ready")
+	;;
+*)
+	echo "unknown case $CASE" >&2
+	exit 2
+	;;
+esac
+if [ "$LINUX" = 1 ]; then
+	expect=("] entry: image" "start info: " "payload: kernel " "kernel loaded: protocol"
+		"boot_params ready:" "entering Linux at" "init reached"
+		"setup_data type 0x2 magic d00dfeed" "${expect[@]}")
+fi
+
+FWCFG=()
+if [ "$HOSTDT" = garbage ]; then
+	printf 'this is not a device tree %.0s' $(seq 40) >"$W/host.dtb"
+	FWCFG=(-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
+elif [ -n "$HOSTDT" ]; then
+	dtc -q -I dts -O dtb -o "$W/host.dtb" "$HERE/$HOSTDT"
+	FWCFG=(-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
+fi
+
+python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" -o "$W/payload.bin"
+
+LOG=$W/serial.log
+: >"$LOG"
+qemu-system-x86_64 -accel tcg -cpu max -smp 8 -m 1024 -display none -no-reboot \
+	-serial "file:$LOG" -monitor none "${QARGS[@]}" "${FWCFG[@]}" \
+	-kernel "$SHIM" -initrd "$W/payload.bin" -append "$APPEND" &
+QPID=$!
+
+# Wait for an end marker (power-off, halt after a refusal, panic) or the time limit.
+deadline=$((SECONDS + ${MHCL_VM_TIMEOUT:-240}))
+while kill -0 "$QPID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+	if grep -a -q -E 'reboot: Power down|; halting|\] halted|Kernel panic' "$LOG"; then
+		sleep 1
+		break
+	fi
+	sleep 0.5
+done
+kill "$QPID" 2>/dev/null || true
+wait "$QPID" 2>/dev/null || true
+QPID=
+
+fail=0
+for e in "${expect[@]}"; do
+	grep -a -q -F -- "$e" "$LOG" || { echo "MISSING: $e"; fail=1; }
+done
+for f in "${forbid[@]}"; do
+	if grep -a -q -F -- "$f" "$LOG"; then echo "UNEXPECTED: $f"; fail=1; fi
+done
+grep -a -E '^\[(shim|sidecar) ' "$LOG" | tr -d '\r' || true
+grep -a -E 'init reached|cpus online|setup_data|dt (sidecar|isolated)|Kernel panic' "$LOG" | tr -d '\r' || true
+if [ $fail != 0 ]; then
+	echo "---- serial log (tail) ----"
+	tail -n 60 "$LOG" | tr -d '\r'
+	exit 1
+fi
+echo "case $CASE: ok"
