@@ -256,7 +256,7 @@ static int add_mem(struct shim_topology *topo, uint64_t base, uint64_t size, uin
 			   (unsigned long)base, node, SHIM_MAX_NODES - 1);
 	if (topo->mem_count >= SHIM_MAX_RANGES)
 		return ERR(err, EBADMSG, "more than %u memory ranges", SHIM_MAX_RANGES);
-	topo->mem[topo->mem_count++] = (struct shim_range){ base, size, E820_TYPE_RAM, node };
+	topo->mem[topo->mem_count++] = (struct shim_range){ base, size, SHIM_E820_RAM, node };
 	if (node + 1 > topo->node_count)
 		topo->node_count = node + 1;
 	return 0;
@@ -515,7 +515,7 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 					return ERR(err, EBADMSG, "SRAT: more than %u memory ranges",
 						   SHIM_MAX_RANGES);
 				topo->mem[topo->mem_count++] =
-					(struct shim_range){ base, size, E820_TYPE_RAM, node };
+					(struct shim_range){ base, size, SHIM_E820_RAM, node };
 			}
 		}
 		off += len;
@@ -533,7 +533,7 @@ static bool inside_one(uint64_t base, uint64_t end, const struct shim_range *r, 
 	for (uint32_t pass = 0; pass <= n && cur < end; pass++) {
 		bool moved = false;
 		for (uint32_t i = 0; i < n; i++) {
-			if (r[i].type != E820_TYPE_RAM)
+			if (r[i].type != SHIM_E820_RAM)
 				continue;
 			uint64_t rend = r[i].base + r[i].size;
 			if (r[i].base <= cur && cur < rend) {
@@ -616,14 +616,14 @@ int shim_e820_build(const struct shim_range *ram_map, uint32_t ram_count,
 		uint32_t type = 0;
 		for (uint32_t k = 0; k < ram_count; k++)
 			if (ram_map[k].base <= a && b <= ram_map[k].base + ram_map[k].size &&
-			    (type == 0 || type == E820_TYPE_RAM))
+			    (type == 0 || type == SHIM_E820_RAM))
 				type = ram_map[k].type;
 		if (type == 0)
 			continue;
-		if (type == E820_TYPE_RAM &&
+		if (type == SHIM_E820_RAM &&
 		    (covered(a, b, reserved, reserved_count) ||
 		     (allowed_count && !covered(a, b, allowed, allowed_count))))
-			type = E820_TYPE_RESERVED;
+			type = SHIM_E820_RESERVED;
 		if (n && out[n - 1].type == type && out[n - 1].base + out[n - 1].size == a) {
 			out[n - 1].size += b - a;
 			continue;

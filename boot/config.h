@@ -23,6 +23,22 @@
 #define SHIM_HOST_DT_MAX (256u * 1024u)
 #define SHIM_MAX_APIC_ID 254u          /* xAPIC physical destination; 255 = broadcast */
 
+/*
+ * Linux boot protocol constants the shim uses (Documentation/x86/boot.rst,
+ * arch/x86/include/uapi/asm/{bootparam,e820}.h); layouts are in defs/boot_params.h.
+ */
+#define SHIM_E820_RAM 1u
+#define SHIM_E820_RESERVED 2u
+#define SHIM_E820_ACPI 3u
+#define SHIM_E820_MAX 128u
+#define SHIM_HDRS_MAGIC 0x53726448u      /* "HdrS" at 0x202 */
+#define SHIM_BOOT_FLAG 0xaa55u
+#define SHIM_SETUP_HEADER_OFFSET 0x1f1u
+#define SHIM_XLF_KERNEL_64 (1u << 0)
+#define SHIM_LOADER_UNDEFINED 0xffu
+#define SHIM_LOADED_HIGH (1u << 0)
+#define SHIM_ENTRY64_OFFSET 0x200u
+
 struct shim_error {
 	char msg[192];
 };

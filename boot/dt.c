@@ -82,7 +82,7 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room)
 		}
 	} else {
 		for (uint32_t i = s->fw_count; i-- > 0;) {
-			if (s->fw_map[i].type != E820_TYPE_RAM)
+			if (s->fw_map[i].type != SHIM_E820_RAM)
 				continue;
 			int m = add_node(fdt, 0, "memory", s->fw_map[i].base);
 			CHECK(fdt_setprop_string(fdt, m, "device_type", "memory"));

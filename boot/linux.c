@@ -43,14 +43,14 @@ void shim_linux_load(struct shim *s)
 {
 	const struct mhcl_payload_item *k = &s->payload.item[MHCL_PAYLOAD_KERNEL];
 	const uint8_t *img = (const uint8_t *)(uintptr_t)(s->mod_base + k->offset);
-	struct boot_setup_header h;
+	__typeof__(zero_page.hdr) h;
 
 	if (k->size < 0x1000)
 		rt_panic("refusing to boot: kernel of %lu bytes is no bzImage", (unsigned long)k->size);
-	memcpy(&h, img + BOOT_SETUP_HEADER_OFFSET, sizeof(h));
-	if (h.header != BOOT_HDR_MAGIC || h.boot_flag != BOOT_BOOT_FLAG)
+	memcpy(&h, img + SHIM_SETUP_HEADER_OFFSET, sizeof(h));
+	if (h.header != SHIM_HDRS_MAGIC || h.boot_flag != SHIM_BOOT_FLAG)
 		rt_panic("refusing to boot: kernel has no Linux boot header");
-	if (h.version < MIN_PROTOCOL || !(h.xloadflags & BOOT_XLF_KERNEL_64))
+	if (h.version < MIN_PROTOCOL || !(h.xloadflags & SHIM_XLF_KERNEL_64))
 		rt_panic("refusing to boot: boot protocol %x without a 64-bit entry", h.version);
 	uint64_t setup = ((uint64_t)(h.setup_sects ? h.setup_sects : 4) + 1) * 512;
 	if (setup >= k->size)
@@ -81,26 +81,26 @@ void shim_linux_load(struct shim *s)
 
 	/* Zero page: the image's own setup header, then what a boot loader fills in. */
 	memset(&zero_page, 0, sizeof(zero_page));
-	size_t hdr_len = 0x202 + img[0x201] - BOOT_SETUP_HEADER_OFFSET;
+	size_t hdr_len = 0x202 + img[0x201] - SHIM_SETUP_HEADER_OFFSET;
 	if (hdr_len > sizeof(zero_page.hdr))
 		hdr_len = sizeof(zero_page.hdr);
-	memcpy(&zero_page.hdr, img + BOOT_SETUP_HEADER_OFFSET, hdr_len);
+	memcpy(&zero_page.hdr, img + SHIM_SETUP_HEADER_OFFSET, hdr_len);
 	rt_log("kernel loaded: protocol %x, %lu bytes at 0x%lx (init_size 0x%x)", h.version,
 	       (unsigned long)pm_size, (unsigned long)load, h.init_size);
 }
 
 _Noreturn void shim_linux_boot(struct shim *s)
 {
-	struct boot_setup_header *h = &zero_page.hdr;
+	__typeof__(zero_page.hdr) *h = &zero_page.hdr;
 	const struct mhcl_payload_item *rd = &s->payload.item[MHCL_PAYLOAD_INITRD];
-	struct shim_range e820[E820_MAX_ENTRIES_ZEROPAGE];
+	struct shim_range e820[SHIM_E820_MAX];
 	uint64_t initrd = s->mod_base + rd->offset;
 
 	/* Linux needs the kernel window as RAM: drop the temporary reservation. */
 	s->reserved_count--;
 
-	h->type_of_loader = BOOT_LOADER_UNDEFINED;
-	h->loadflags |= BOOT_LOADED_HIGH;
+	h->type_of_loader = SHIM_LOADER_UNDEFINED;
+	h->loadflags |= SHIM_LOADED_HIGH;
 	if (initrd + rd->size - 1 > h->initrd_addr_max)
 		rt_panic("refusing to boot: initrd ends above initrd_addr_max 0x%x",
 			 h->initrd_addr_max);
@@ -124,23 +124,25 @@ _Noreturn void shim_linux_boot(struct shim *s)
 
 	int n = shim_e820_build(s->fw_map, s->fw_count, s->host_mem ? s->topo.mem : NULL,
 				s->host_mem ? s->topo.mem_count : 0, s->reserved, s->reserved_count,
-				e820, E820_MAX_ENTRIES_ZEROPAGE);
+				e820, SHIM_E820_MAX);
 	if (n <= 0)
 		rt_panic("refusing to boot: cannot build the e820 map (%d)", n);
-	for (int i = 0; i < n; i++)
-		zero_page.e820_table[i] = (struct boot_e820_entry){ e820[i].base, e820[i].size,
-								   e820[i].type };
+	for (int i = 0; i < n; i++) {
+		zero_page.e820_table[i].addr = e820[i].base;
+		zero_page.e820_table[i].size = e820[i].size;
+		zero_page.e820_table[i].type = e820[i].type;
+	}
 	zero_page.e820_entries = (uint8_t)n;
 	for (int i = 0; i < n; i++)
 		rt_log("  e820 [0x%012lx, 0x%012lx) %s", (unsigned long)e820[i].base,
 		       (unsigned long)(e820[i].base + e820[i].size),
-		       e820[i].type == E820_TYPE_RAM        ? "RAM"
-		       : e820[i].type == E820_TYPE_RESERVED ? "reserved"
-		       : e820[i].type == E820_TYPE_ACPI     ? "ACPI"
+		       e820[i].type == SHIM_E820_RAM        ? "RAM"
+		       : e820[i].type == SHIM_E820_RESERVED ? "reserved"
+		       : e820[i].type == SHIM_E820_ACPI     ? "ACPI"
 		       : e820[i].type == SHIM_E820_NVS      ? "ACPI NVS"
 							  : "other");
 	rt_log("boot_params ready: %d e820 entries, initrd 0x%lx+0x%lx, cmdline \"%s\"", n,
 	       (unsigned long)initrd, (unsigned long)rd->size, linux_cmdline);
-	rt_log("entering Linux at 0x%lx", (unsigned long)(s->kernel_load + BOOT_ENTRY64_OFFSET));
-	shim_enter_linux(s->kernel_load + BOOT_ENTRY64_OFFSET, (uint64_t)(uintptr_t)&zero_page);
+	rt_log("entering Linux at 0x%lx", (unsigned long)(s->kernel_load + SHIM_ENTRY64_OFFSET));
+	shim_enter_linux(s->kernel_load + SHIM_ENTRY64_OFFSET, (uint64_t)(uintptr_t)&zero_page);
 }

@@ -33,13 +33,13 @@ void shim_reserve(struct shim *s, uint64_t base, uint64_t size)
 {
 	if (s->reserved_count >= SHIM_MAX_RESERVED)
 		rt_panic("too many reserved ranges");
-	s->reserved[s->reserved_count++] = (struct shim_range){ base, size, E820_TYPE_RESERVED, 0 };
+	s->reserved[s->reserved_count++] = (struct shim_range){ base, size, SHIM_E820_RESERVED, 0 };
 }
 
 bool shim_fw_is_ram(const struct shim *s, uint64_t base, uint64_t size)
 {
 	for (uint32_t i = 0; i < s->fw_count; i++)
-		if (s->fw_map[i].type == E820_TYPE_RAM && s->fw_map[i].base <= base &&
+		if (s->fw_map[i].type == SHIM_E820_RAM && s->fw_map[i].base <= base &&
 		    base + size <= s->fw_map[i].base + s->fw_map[i].size)
 			return true;
 	return false;
@@ -79,7 +79,7 @@ static void read_start_info(struct shim *s, uint32_t pa)
 	}
 	uint64_t ram = 0;
 	for (uint32_t i = 0; i < s->fw_count; i++)
-		if (s->fw_map[i].type == E820_TYPE_RAM)
+		if (s->fw_map[i].type == SHIM_E820_RAM)
 			ram += s->fw_map[i].size;
 	rt_log("start info: %u memory map entries (%lu MiB RAM), %u module(s), rsdp 0x%lx",
 	       s->fw_count, (unsigned long)(ram >> 20), si->nr_modules,

@@ -274,18 +274,18 @@ static void test_acpi(void)
 static void test_memory(void)
 {
 	const struct shim_range ram[] = {
-		{ 0, 0x9fc00, E820_TYPE_RAM, 0 },
-		{ 0x9fc00, 0x400, E820_TYPE_RESERVED, 0 },
-		{ 0xf0000, 0x10000, E820_TYPE_RESERVED, 0 },
-		{ 0x100000, 0x3fee0000, E820_TYPE_RAM, 0 },
-		{ 0xfffc0000, 0x40000, E820_TYPE_RESERVED, 0 },
+		{ 0, 0x9fc00, SHIM_E820_RAM, 0 },
+		{ 0x9fc00, 0x400, SHIM_E820_RESERVED, 0 },
+		{ 0xf0000, 0x10000, SHIM_E820_RESERVED, 0 },
+		{ 0x100000, 0x3fee0000, SHIM_E820_RAM, 0 },
+		{ 0xfffc0000, 0x40000, SHIM_E820_RESERVED, 0 },
 	};
-	const struct shim_range ok[] = { { 0, 0x9f000, E820_TYPE_RAM, 0 },
-					 { 0x100000, 0x1ff00000, E820_TYPE_RAM, 0 } };
-	const struct shim_range overlap[] = { { 0x100000, 0x200000, E820_TYPE_RAM, 0 },
-					      { 0x200000, 0x100000, E820_TYPE_RAM, 0 } };
-	const struct shim_range outside[] = { { 0x3ff00000, 0x200000, E820_TYPE_RAM, 0 } };
-	const struct shim_range hole[] = { { 0x90000, 0x80000, E820_TYPE_RAM, 0 } };
+	const struct shim_range ok[] = { { 0, 0x9f000, SHIM_E820_RAM, 0 },
+					 { 0x100000, 0x1ff00000, SHIM_E820_RAM, 0 } };
+	const struct shim_range overlap[] = { { 0x100000, 0x200000, SHIM_E820_RAM, 0 },
+					      { 0x200000, 0x100000, SHIM_E820_RAM, 0 } };
+	const struct shim_range outside[] = { { 0x3ff00000, 0x200000, SHIM_E820_RAM, 0 } };
+	const struct shim_range hole[] = { { 0x90000, 0x80000, SHIM_E820_RAM, 0 } };
 
 	ASSERT_OK(shim_mem_validate(ok, 2, ram, 5, &err));
 	ASSERT_EQ(shim_mem_validate(overlap, 2, ram, 5, &err), -EEXIST);
@@ -294,17 +294,17 @@ static void test_memory(void)
 	ASSERT_EQ(shim_mem_validate(hole, 1, ram, 5, &err), -ERANGE);
 
 	struct shim_range out[32];
-	const struct shim_range rsv[] = { { 0x100000, 0x9a000, E820_TYPE_RESERVED, 0 },
-					  { 0x800000, 0x30000, E820_TYPE_RESERVED, 0 } };
+	const struct shim_range rsv[] = { { 0x100000, 0x9a000, SHIM_E820_RESERVED, 0 },
+					  { 0x800000, 0x30000, SHIM_E820_RESERVED, 0 } };
 	int n = shim_e820_build(ram, 5, NULL, 0, rsv, 2, out, 32);
 	ASSERT_EQ(n, 7);
 	ASSERT_UEQ(out[2].base, 0xf0000); /* reserved f0000..19a000 coalesced */
 	ASSERT_UEQ(out[2].size, 0x19a000 - 0xf0000);
-	ASSERT_EQ(out[2].type, E820_TYPE_RESERVED);
+	ASSERT_EQ(out[2].type, SHIM_E820_RESERVED);
 	ASSERT_UEQ(out[3].base, 0x19a000);
-	ASSERT_EQ(out[3].type, E820_TYPE_RAM);
+	ASSERT_EQ(out[3].type, SHIM_E820_RAM);
 	ASSERT_UEQ(out[4].base, 0x800000);
-	ASSERT_EQ(out[4].type, E820_TYPE_RESERVED);
+	ASSERT_EQ(out[4].type, SHIM_E820_RESERVED);
 
 	/* Restricted to the host's ranges: RAM outside them becomes reserved. */
 	n = shim_e820_build(ram, 5, ok, 2, rsv, 2, out, 32);
@@ -312,7 +312,7 @@ static void test_memory(void)
 	bool found = false;
 	for (int i = 0; i < n; i++)
 		if (out[i].base == 0x20000000) {
-			ASSERT_EQ(out[i].type, E820_TYPE_RESERVED);
+			ASSERT_EQ(out[i].type, SHIM_E820_RESERVED);
 			found = true;
 		}
 	ASSERT_TRUE(found);
