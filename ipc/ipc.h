@@ -35,7 +35,9 @@ enum ipc_transport {
 };
 
 /*
- * A received frame, valid only during the callback. fds[] are close-on-exec;
+ * A received frame, valid only during the callback. type is always in
+ * 1.._IPC_MSG_MAX-1 (the envelope was validated), so it may index a handler
+ * table. body is untrusted peer data. fds[] are close-on-exec;
  * a callback that keeps one sets its slot to -1 (take_fd()), the rest are
  * closed after the callback returns.
  */
@@ -78,7 +80,9 @@ int ipc_chan_open(uv_loop_t *loop, int fd, enum ipc_transport transport,
 		  const struct ipc_chan_ops *ops, void *opaque, struct ipc_chan **ret_ch);
 
 /* Closes the channel: pending requests complete with -ECANCELED, then
- * on_close(0) runs from the loop. Safe to call from any callback. */
+ * on_close(0) runs from the loop. Safe to call from any callback, and more
+ * than once. Frames already queued get one last non-blocking try. After
+ * this, sends return -ENOTCONN. */
 void ipc_chan_close(struct ipc_chan *ch);
 
 /* Closes the channel because of what the peer sent (reason a negative errno,
@@ -90,14 +94,20 @@ bool ipc_chan_is_closing(struct ipc_chan *ch);
 
 void *ipc_chan_opaque(struct ipc_chan *ch);
 void ipc_chan_set_opaque(struct ipc_chan *ch, void *opaque);
-/* Peer credentials for unix sockets (SO_PEERCRED); -ENOTSUP otherwise. */
+/* Peer credentials for unix sockets (SO_PEERCRED); -ENOTSUP otherwise.
+ * Note the kernel records a socketpair's creator on both ends: this is
+ * meaningful for sockets that were connect()ed, not for ipc_socketpair(). */
 int ipc_chan_peer_pid(struct ipc_chan *ch, int *ret_pid);
 
 /*
  * Sends a request; reply_fn runs exactly once (see ipc_reply_fn). body may
  * be NULL for an empty body. fds are borrowed (duplicated into the kernel by
  * sendmsg). timeout_ms 0 means IPC_DEFAULT_TIMEOUT_MS. Returns 0 or -errno;
- * on a non-zero return reply_fn is not called.
+ * on a non-zero return reply_fn is not called. -EINVAL: bad type (0 or
+ * >= _IPC_MSG_MAX), fds on a STREAM channel or more than IPC_FDS_MAX;
+ * -EMSGSIZE: body over IPC_BODY_MAX; -ENOBUFS: 4096 requests already pending
+ * or the send queue is full; -ENOTCONN: the channel is closing. A response
+ * that arrives after the timeout is dropped quietly.
  */
 #define IPC_DEFAULT_TIMEOUT_MS 5000
 int ipc_chan_request(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *body,

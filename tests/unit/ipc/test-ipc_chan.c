@@ -139,6 +139,90 @@ static void test_large(void)
 	pair_close(&p);
 }
 
+/*
+ * A peer that does not read: frames queue up (fds duplicated while they
+ * wait) until the queue limit, then drain in order with their fds when the
+ * peer reads.
+ */
+static void test_send_queue(void)
+{
+	uv_loop_t loop;
+	struct endpoint a;
+	Mhcl__StopReply sr = MHCL__STOP_REPLY__INIT;
+	static uint8_t in[sizeof(struct ipc_frame_hdr) + IPC_BODY_MAX];
+	int fds[2], pfd[2], raw, rc;
+	unsigned n = 0, got = 0, fds_got = 0;
+	char c;
+
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(ipc_socketpair(fds));
+	ep_open(&loop, &a, fds[0], IPC_TRANSPORT_SEQPACKET);
+	raw = fds[1];
+	ASSERT_OK(pipe2(pfd, O_CLOEXEC));
+	sr.saved_state.len = 60000;
+	sr.saved_state.data = calloc(1, sr.saved_state.len);
+	for (;;) {
+		memcpy(sr.saved_state.data, &n, sizeof(n));
+		rc = ipc_chan_notify(a.ch, IPC_MSG_STOP, &sr.base, &pfd[1], n % 3 == 0 ? 1 : 0);
+		if (rc < 0)
+			break;
+		n++;
+	}
+	ASSERT_EQ(rc, -ENOBUFS);
+	ASSERT_GT(n, 20);
+	free(sr.saved_state.data);
+	/* Queued frames hold their own copies of the fd. */
+	close(pfd[1]);
+
+	while (got < n) {
+		union {
+			struct cmsghdr h;
+			uint8_t b[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
+		} cbuf;
+		struct iovec iov = {.iov_base = in, .iov_len = sizeof(in)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+				    .msg_controllen = sizeof(cbuf.b)};
+		struct ipc_frame_hdr hdr;
+		unsigned idx;
+		ssize_t len = recvmsg(raw, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (len < 0 && errno == EAGAIN) {
+			uv_run(&loop, UV_RUN_NOWAIT);
+			continue;
+		}
+		ASSERT_GT(len, 0);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		ASSERT_OK(ipc_frame_decode(in, (size_t)len, cm ? 1 : 0, false, &hdr));
+		Mhcl__StopReply *m = mhcl__stop_reply__unpack(NULL, hdr.body_len, in + sizeof(hdr));
+		ASSERT_TRUE(m != NULL);
+		memcpy(&idx, m->saved_state.data, sizeof(idx));
+		mhcl__stop_reply__free_unpacked(m, NULL);
+		ASSERT_EQ(idx, got);
+		ASSERT_EQ(hdr.nfds, got % 3 == 0 ? 1 : 0);
+		if (cm) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+			ASSERT_EQ(write(fd, "x", 1), 1);
+			close(fd);
+			fds_got++;
+		}
+		got++;
+	}
+	ASSERT_EQ(fds_got, (n + 2) / 3);
+	/* Every copy is closed: the read end sees all bytes, then EOF. */
+	for (unsigned i = 0; i < fds_got; i++)
+		ASSERT_EQ(read(pfd[0], &c, 1), 1);
+	ASSERT_EQ(read(pfd[0], &c, 1), 0);
+	close(pfd[0]);
+
+	/* Room again; the peer then closes with that frame unread. */
+	ASSERT_OK(ipc_chan_notify(a.ch, IPC_MSG_PING, NULL, NULL, 0));
+	close(raw);
+	run_until(&loop, &a.closed);
+	ASSERT_EQ(a.close_reason, -ECONNRESET);
+	loop_finish(&loop);
+}
+
 /* fds both ways: a memfd and a pipe travel with a request, a pipe end with the reply. */
 struct fd_server {
 	struct endpoint ep;
@@ -850,6 +934,7 @@ static const struct {
 } tests[] = {
 	{"roundtrip", test_roundtrip},
 	{"large", test_large},
+	{"send-queue", test_send_queue},
 	{"fd-passing", test_fd_passing},
 	{"concurrent", test_concurrent},
 	{"request-limit", test_request_limit},
