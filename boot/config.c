@@ -135,13 +135,22 @@ int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out
 				return ERR(err, EINVAL, "mhcl.boot_cpus=%u out of range 1..%u", n,
 					   SHIM_MAX_CPUS);
 			opts->boot_cpus = n;
+		} else if (key_is(&t, "mhcl.debug.fault")) {
+			if (!value_is(&t, "ud") && !value_is(&t, "pf") && !value_is(&t, "gp"))
+				return ERR(err, EINVAL, "mhcl.debug.fault must be ud, pf or gp");
+			memcpy(opts->fault, t.s + t.key_len + 1, 2);
+			opts->fault[2] = '\0';
 		}
+	}
+	if (opts->isolated && opts->fault[0]) {
+		opts->fault[0] = '\0';
+		opts->dropped++;
 	}
 
 	/* Pass 2: everything else goes to Linux, minus debug paths when isolated. */
 	for (p = cmdline; next_token(&p, &t);) {
 		if (key_is(&t, "mhcl.isolated") || key_is(&t, "mhcl.sidecar") ||
-		    key_is(&t, "mhcl.boot_cpus"))
+		    key_is(&t, "mhcl.boot_cpus") || key_is(&t, "mhcl.debug.fault"))
 			continue;
 		if (opts->isolated && dropped_when_isolated(&t)) {
 			opts->dropped++;

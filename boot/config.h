@@ -70,6 +70,7 @@ struct shim_options {
 	bool sidecar;         /* mhcl.sidecar=on|off, default on */
 	uint32_t boot_cpus;   /* mhcl.boot_cpus=N: CPUs Linux starts with, default 1 */
 	uint32_t dropped;     /* debug/diag options dropped because of isolation */
+	char fault[4];        /* mhcl.debug.fault=ud|pf|gp: fault on purpose (not when isolated) */
 };
 
 /*

@@ -322,6 +322,18 @@ static void read_topology(struct shim *s)
 	       s->topo.cpu_count, s->topo.node_count, s->topo_source, s->boot_apic_id);
 }
 
+/* mhcl.debug.fault: proves the exception path reports instead of triple-faulting. */
+static void debug_fault(const char *kind)
+{
+	rt_log("debug: raising #%s on purpose (mhcl.debug.fault)", kind[0] == 'u' ? "UD" : kind[0] == 'p' ? "PF" : "GP");
+	if (kind[0] == 'u')
+		__asm__ volatile("ud2");
+	else if (kind[0] == 'p')
+		(void)*(volatile uint64_t *)(uintptr_t)0x123456789000ull; /* above the 4 GiB map */
+	else
+		wrmsr(0xdeadbeef, 0); /* no such MSR */
+}
+
 void shim_main(uint32_t start_info_pa)
 {
 	struct shim *s = &shim;
@@ -340,6 +352,8 @@ void shim_main(uint32_t start_info_pa)
 	read_cmdline(s);
 	read_topology(s);
 	stage_check();
+	if (s->opts.fault[0])
+		debug_fault(s->opts.fault);
 
 	shim_reserve(s, (uint64_t)(uintptr_t)__image_start,
 		     (uint64_t)(uintptr_t)(__image_end - __image_start));

@@ -186,6 +186,11 @@ void shim_sidecar_start(struct shim *s)
 				s->owner[ci] = SHIM_CPU_SIDECAR;
 				ready++;
 			} else {
+				/*
+				 * Put it back into wait-for-SIPI so a late arrival cannot run
+				 * the trampoline page after Linux has reused it.
+				 */
+				rt_lapic_send_init(s->topo.cpu[ci].apic_id);
 				rt_log("sidecar: CPU %u (APIC ID %u) did not start (status %u)", ci,
 				       s->topo.cpu[ci].apic_id, st);
 				c->cpu_status[k] = SIDECAR_CPU_FAILED;
@@ -233,6 +238,42 @@ static uint64_t fnv1a(const uint8_t *p, uint64_t len)
  * Proves every parked CPU executes commands: each checksums its own slice
  * of the kernel image, all in parallel, and the boot CPU checks the results.
  */
+/* STATUS to every parked CPU: each must answer with its own APIC ID. */
+static void status_round(struct shim *s)
+{
+	uint32_t posted = 0, good = 0;
+
+	for (uint32_t ni = 0; ni < s->node_count; ni++) {
+		struct shim_sidecar_node *n = &s->nodes[ni];
+		for (uint32_t c = 0; c < n->cpu_count; c++) {
+			if (s->owner[n->cpu_index[c]] != SHIM_CPU_SIDECAR)
+				continue;
+			struct sidecar_command_page *cmd = cmd_of(n, c);
+			cmd->command = SIDECAR_CMD_STATUS;
+			cmd->seq++;
+			if (post(n, c))
+				posted++;
+		}
+	}
+	for (uint32_t ni = 0; ni < s->node_count; ni++) {
+		struct shim_sidecar_node *n = &s->nodes[ni];
+		for (uint32_t c = 0; c < n->cpu_count; c++) {
+			uint32_t ci = n->cpu_index[c];
+			if (s->owner[ci] != SHIM_CPU_SIDECAR)
+				continue;
+			struct sidecar_command_page *cmd = cmd_of(n, c);
+			uint8_t st = wait_not(n, c, SIDECAR_CPU_RUN);
+			if (st == SIDECAR_CPU_IDLE && cmd->result == 0 && cmd->done_seq == cmd->seq &&
+			    cmd->out[0] == s->topo.cpu[ci].apic_id)
+				good++;
+			else
+				rt_log("sidecar: CPU %u status failed (status %u result %d apic %lu)",
+				       ci, st, cmd->result, (unsigned long)cmd->out[0]);
+		}
+	}
+	rt_log("sidecar status: %u/%u CPUs answered with their APIC ID", good, posted);
+}
+
 void shim_sidecar_work(struct shim *s)
 {
 	const struct mhcl_payload_item *k = &s->payload.item[MHCL_PAYLOAD_KERNEL];
@@ -241,6 +282,7 @@ void shim_sidecar_work(struct shim *s)
 
 	if (!s->node_count)
 		return;
+	status_round(s);
 	for (uint32_t ni = 0; ni < s->node_count; ni++) {
 		struct shim_sidecar_node *n = &s->nodes[ni];
 		for (uint32_t c = 0; c < n->cpu_count; c++, idx++) {

@@ -43,6 +43,17 @@ static void test_cmdline(void)
 	ASSERT_EQ(shim_cmdline_parse("mhcl.boot_cpus=12x", &o, out, sizeof(out), &err), -EINVAL);
 	ASSERT_EQ(shim_cmdline_parse("mhcl.boot_cpus=", &o, out, sizeof(out), &err), -EINVAL);
 	ASSERT_EQ(shim_cmdline_parse("mhcl.sidecar=maybe", &o, out, sizeof(out), &err), -EINVAL);
+	ASSERT_EQ(shim_cmdline_parse("mhcl.debug.fault=xx", &o, out, sizeof(out), &err), -EINVAL);
+
+	/* The fault trigger is a shim option, and isolation disarms it. */
+	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
+	ASSERT_OK(shim_cmdline_parse("a mhcl.debug.fault=pf b", &o, out, sizeof(out), &err));
+	ASSERT_STREQ(o.fault, "pf");
+	ASSERT_STREQ(out, "a b");
+	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
+	ASSERT_OK(shim_cmdline_parse("mhcl.debug.fault=pf mhcl.isolated", &o, out, sizeof(out), &err));
+	ASSERT_STREQ(o.fault, "");
+	ASSERT_EQ(o.dropped, 1);
 	ASSERT_EQ(shim_cmdline_parse("aaaaaaaaaaaaaaaaaaaaaaaa", &o, out, 8, &err), -E2BIG);
 }
 

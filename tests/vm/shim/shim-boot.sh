@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots mhcl's PVH shim under QEMU TCG (-smp 8) and checks its serial output.
 #   usage: shim-boot.sh SHIM_ELF CASE
-# Cases: numa hostdt garbage dupcpu overlap-isolated outside isolated-cmdline nosidecar
+# Cases: numa hostdt garbage dupcpu outside overlap-isolated isolated-cmdline fault nosidecar
 # Each boots the Debian cloud kernel (tests/vm/vmlib.sh fetches it into .cache/vm) with a
 # busybox initramfs whose init prints "init reached", the online CPUs and what it sees of
 # the shim's device tree in /sys/kernel/boot_params/setup_data, then powers off.
@@ -61,6 +61,7 @@ numa)
 		"topology: 8 cpus in 2 NUMA node(s) from ACPI MADT+SRAT"
 		", 2 node(s), memory"
 		"sidecar CPUs ready: 7"
+		"sidecar status: 7/7 CPUs answered with their APIC ID"
 		"sidecar work items: 7/7 checksums match; out-of-range request refused"
 		"sidecar CPUs handed to Linux: 1; parked in the sidecar: 6"
 		"device tree built:" "8 cpus, 2 sidecar node(s)"
@@ -103,6 +104,14 @@ isolated-cmdline)
 	expect=("command line: isolated=yes sidecar=on boot_cpus=1 (debug options dropped: isolated)"
 		"Command line: console=ttyS0 panic=-1 maxcpus=1" "dt isolated: 1")
 	forbid=("earlyprintk=ttyS0 mhcl.diag")
+	;;
+fault)
+	APPEND="$APPEND mhcl.debug.fault=pf"
+	LINUX=0
+	expect=("debug: raising #PF on purpose (mhcl.debug.fault)"
+		"EXCEPTION vector 14 (#PF page fault) error 0x0 on APIC 0"
+		"cr2 0000123456789000" "  rip " "  rax " "  r13 " "halted")
+	forbid=("entering Linux")
 	;;
 nosidecar)
 	APPEND="$APPEND mhcl.sidecar=off mhcl.boot_cpus=3"
