@@ -111,8 +111,8 @@ int ipc_chan_peer_pid(struct ipc_chan *ch, int *ret_pid);
  */
 #define IPC_DEFAULT_TIMEOUT_MS 5000
 int ipc_chan_request(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *body,
-		     const int *fds, size_t nfds, uint32_t timeout_ms,
-		     ipc_reply_fn reply_fn, void *opaque);
+		     const int *fds, size_t nfds, uint32_t timeout_ms, ipc_reply_fn reply_fn,
+		     void *opaque);
 
 /* Answers a request (request_id from the ipc_msg the callback received). */
 int ipc_chan_reply(struct ipc_chan *ch, uint32_t request_id, uint16_t type,
@@ -158,8 +158,8 @@ int ipc_frame_decode(const uint8_t *buf, size_t len, size_t nfds_received, bool 
 		     struct ipc_frame_hdr *ret_hdr);
 
 /* Writes the envelope for a body of body_len bytes. */
-void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags,
-		      uint32_t request_id, uint32_t body_len, uint16_t nfds);
+void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags, uint32_t request_id,
+		      uint32_t body_len, uint16_t nfds);
 
 /* ---- Socket helpers ---- */
 

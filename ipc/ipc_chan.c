@@ -64,7 +64,7 @@ struct ipc_req {
 	struct ipc_chan *ch;
 	ipc_reply_fn fn;
 	void *opaque;
-	uint32_t id;         /* current id while pending */
+	uint32_t id;	     /* current id while pending */
 	uint32_t expired_id; /* id of the last request that timed out here */
 	uint32_t seq;
 	uint32_t next_free;
@@ -289,8 +289,8 @@ static int flush_queue(struct ipc_chan *ch)
 	return 0;
 }
 
-static int enqueue(struct ipc_chan *ch, const uint8_t *buf, size_t len, size_t off,
-		   const int *fds, size_t nfds)
+static int enqueue(struct ipc_chan *ch, const uint8_t *buf, size_t len, size_t off, const int *fds,
+		   size_t nfds)
 {
 	struct ipc_out *o;
 
@@ -498,12 +498,12 @@ static void dispatch(struct ipc_chan *ch, const struct ipc_frame_hdr *hdr, const
 		     int *fds, size_t nfds)
 {
 	struct ipc_msg msg = {
-		.type = hdr->type,
-		.flags = hdr->flags,
-		.request_id = hdr->request_id,
-		.body = body,
-		.body_len = hdr->body_len,
-		.nfds = nfds,
+	    .type = hdr->type,
+	    .flags = hdr->flags,
+	    .request_id = hdr->request_id,
+	    .body = body,
+	    .body_len = hdr->body_len,
+	    .nfds = nfds,
 	};
 
 	for (size_t i = 0; i < IPC_FDS_MAX; i++)
@@ -558,14 +558,14 @@ static int recv_one(struct ipc_chan *ch)
 	} cbuf;
 	bool stream = ch->transport == IPC_TRANSPORT_STREAM;
 	struct iovec iov = {
-		.iov_base = ch->rbuf + (stream ? ch->rlen : 0),
-		.iov_len = FRAME_MAX - (stream ? ch->rlen : 0),
+	    .iov_base = ch->rbuf + (stream ? ch->rlen : 0),
+	    .iov_len = FRAME_MAX - (stream ? ch->rlen : 0),
 	};
 	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cbuf.buf,
+	    .msg_controllen = sizeof(cbuf.buf),
 	};
 	int fds[IPC_FDS_MAX];
 	size_t nfds = 0;

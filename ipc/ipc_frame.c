@@ -66,15 +66,15 @@ int ipc_frame_decode(const uint8_t *buf, size_t len, size_t nfds_received, bool 
 	return 0;
 }
 
-void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags,
-		      uint32_t request_id, uint32_t body_len, uint16_t nfds)
+void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags, uint32_t request_id,
+		      uint32_t body_len, uint16_t nfds)
 {
 	*hdr = (struct ipc_frame_hdr){
-		.body_len = body_len,
-		.version = IPC_VERSION,
-		.type = type,
-		.request_id = request_id,
-		.flags = flags,
-		.nfds = nfds,
+	    .body_len = body_len,
+	    .version = IPC_VERSION,
+	    .type = type,
+	    .request_id = request_id,
+	    .flags = flags,
+	    .nfds = nfds,
 	};
 }

@@ -154,9 +154,9 @@ static int split_host_port(const char *host_port, char *host_buf, size_t host_si
 static int resolve(const char *host_port, bool passive, struct addrinfo **ret_ai)
 {
 	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
 	};
 	char host[256];
 	const char *port;
@@ -212,9 +212,9 @@ int ipc_listen_vsock(uint32_t port)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_vm sa = {
-		.svm_family = AF_VSOCK,
-		.svm_port = port,
-		.svm_cid = VMADDR_CID_ANY,
+	    .svm_family = AF_VSOCK,
+	    .svm_port = port,
+	    .svm_cid = VMADDR_CID_ANY,
 	};
 
 	/* No vsock transport in this kernel gives EAFNOSUPPORT; callers fall back. */
@@ -313,9 +313,9 @@ int ipc_connect_tcp(const char *host_port, uint32_t timeout_ms)
 int ipc_connect_vsock(uint32_t cid, uint32_t port, uint32_t timeout_ms)
 {
 	struct sockaddr_vm sa = {
-		.svm_family = AF_VSOCK,
-		.svm_port = port,
-		.svm_cid = cid,
+	    .svm_family = AF_VSOCK,
+	    .svm_port = port,
+	    .svm_cid = cid,
 	};
 
 	return connect_bounded(AF_VSOCK, (const struct sockaddr *)&sa, sizeof(sa), timeout_ms);

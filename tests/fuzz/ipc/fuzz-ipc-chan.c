@@ -23,10 +23,10 @@
 #include "bus.pb-c.h"
 #include "ipc.h"
 
-#define CHECK(e)                  \
-	do {                      \
-		if (!(e))         \
-			abort();  \
+#define CHECK(e)                                                                                   \
+	do {                                                                                       \
+		if (!(e))                                                                          \
+			abort();                                                                   \
 	} while (0)
 
 #define FRAME_MAX (sizeof(struct ipc_frame_hdr) + IPC_BODY_MAX)
@@ -88,9 +88,9 @@ static void on_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops ops = {
-	.on_request = on_request,
-	.on_notify = on_notify,
-	.on_close = on_close,
+    .on_request = on_request,
+    .on_notify = on_notify,
+    .on_close = on_close,
 };
 
 static void on_reply(struct ipc_chan *ch, int status, struct ipc_msg *msg, void *opaque)
@@ -137,8 +137,8 @@ static void drain(struct state *st, int raw)
 	}
 }
 
-static void send_record(struct state *st, uv_loop_t *loop, int raw, const uint8_t *buf,
-			size_t len, unsigned nfds)
+static void send_record(struct state *st, uv_loop_t *loop, int raw, const uint8_t *buf, size_t len,
+			unsigned nfds)
 {
 	union {
 		struct cmsghdr hdr;
@@ -199,12 +199,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 fds) == 0);
 	raw = fds[0];
 	CHECK(uv_loop_init(&loop) == 0);
-	CHECK(ipc_chan_open(&loop, fds[1], st.stream ? IPC_TRANSPORT_STREAM : IPC_TRANSPORT_SEQPACKET,
-			    &ops, &st, &ch) == 0);
+	CHECK(ipc_chan_open(&loop, fds[1],
+			    st.stream ? IPC_TRANSPORT_STREAM : IPC_TRANSPORT_SEQPACKET, &ops, &st,
+			    &ch) == 0);
 	if (data[0] & 2) {
 		Mhcl__Ping p = MHCL__PING__INIT;
 		p.cookie = 7;
-		CHECK(ipc_chan_request(ch, IPC_MSG_PING, &p.base, NULL, 0, 60000, on_reply, &st) == 0);
+		CHECK(ipc_chan_request(ch, IPC_MSG_PING, &p.base, NULL, 0, 60000, on_reply, &st) ==
+		      0);
 		CHECK(ipc_chan_request(ch, IPC_MSG_STOP, NULL, NULL, 0, 60000, on_reply, &st) == 0);
 	}
 

@@ -10,10 +10,10 @@
 
 #include "ipc.h"
 
-#define CHECK(e)                  \
-	do {                      \
-		if (!(e))         \
-			abort();  \
+#define CHECK(e)                                                                                   \
+	do {                                                                                       \
+		if (!(e))                                                                          \
+			abort();                                                                   \
 	} while (0)
 
 static bool known_error(int r)
@@ -77,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (size - pos >= sizeof(h)) {
 				memcpy(&hs, data + pos, sizeof(hs));
 				CHECK(hs.body_len > size - pos - sizeof(hs));
-				CHECK(ipc_frame_decode(data + pos, sizeof(h), 0, true, &h) == -EAGAIN);
+				CHECK(ipc_frame_decode(data + pos, sizeof(h), 0, true, &h) ==
+				      -EAGAIN);
 			}
 			break;
 		}

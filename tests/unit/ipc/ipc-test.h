@@ -60,8 +60,8 @@ static inline void ep_on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *
 	Mhcl__Ping *ping;
 
 	if (msg->type == IPC_MSG_STOP) {
-		Mhcl__StopReply *sr = (Mhcl__StopReply *)ipc_msg_unpack(
-			ch, msg, &mhcl__stop_reply__descriptor);
+		Mhcl__StopReply *sr =
+		    (Mhcl__StopReply *)ipc_msg_unpack(ch, msg, &mhcl__stop_reply__descriptor);
 		if (!sr)
 			return;
 		for (size_t i = 0; i < sr->saved_state.len; i++)
@@ -91,9 +91,9 @@ static inline void ep_on_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops ep_ops = {
-	.on_request = ep_on_request,
-	.on_notify = ep_on_notify,
-	.on_close = ep_on_close,
+    .on_request = ep_on_request,
+    .on_notify = ep_on_notify,
+    .on_close = ep_on_close,
 };
 
 static inline void ep_open(uv_loop_t *loop, struct endpoint *ep, int fd,
@@ -124,10 +124,10 @@ struct reply {
 	int status;
 	uint64_t cookie;
 	uint16_t flags;
-	int err;          /* decoded ErrorReply for -EREMOTEIO */
+	int err; /* decoded ErrorReply for -EREMOTEIO */
 	char text[128];
-	int fd;           /* first fd of the reply, taken */
-	unsigned order;   /* completion order */
+	int fd;		/* first fd of the reply, taken */
+	unsigned order; /* completion order */
 };
 
 static unsigned reply_counter;
@@ -176,16 +176,16 @@ static inline int send_ping(struct ipc_chan *ch, uint64_t cookie, uint32_t timeo
 
 /* Builds a raw frame: header fields as given, then body. Returns its length. */
 static inline size_t raw_frame(uint8_t *buf, uint32_t body_len, uint16_t version, uint16_t type,
-			       uint32_t request_id, uint16_t flags, uint16_t nfds,
-			       const void *body, size_t body_bytes)
+			       uint32_t request_id, uint16_t flags, uint16_t nfds, const void *body,
+			       size_t body_bytes)
 {
 	struct ipc_frame_hdr hdr = {
-		.body_len = body_len,
-		.version = version,
-		.type = type,
-		.request_id = request_id,
-		.flags = flags,
-		.nfds = nfds,
+	    .body_len = body_len,
+	    .version = version,
+	    .type = type,
+	    .request_id = request_id,
+	    .flags = flags,
+	    .nfds = nfds,
 	};
 
 	memcpy(buf, &hdr, sizeof(hdr));
@@ -203,7 +203,8 @@ static inline size_t ping_frame(uint8_t *buf, uint32_t request_id, uint16_t flag
 
 	p.cookie = cookie;
 	n = mhcl__ping__pack(&p, body);
-	return raw_frame(buf, (uint32_t)n, IPC_VERSION, IPC_MSG_PING, request_id, flags, 0, body, n);
+	return raw_frame(buf, (uint32_t)n, IPC_VERSION, IPC_MSG_PING, request_id, flags, 0, body,
+			 n);
 }
 
 /* Sends buf with fds over a raw socket, blocking. */

@@ -180,7 +180,9 @@ static void test_send_queue(void)
 			uint8_t b[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
 		} cbuf;
 		struct iovec iov = {.iov_base = in, .iov_len = sizeof(in)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.b,
 				    .msg_controllen = sizeof(cbuf.b)};
 		struct ipc_frame_hdr hdr;
 		unsigned idx;
@@ -337,7 +339,8 @@ static void test_concurrent(void)
 	for (size_t k = 0; k < NCONC; k++) {
 		size_t i = NCONC - 1 - k;
 		pong.cookie = 1000 + i;
-		ASSERT_OK(ipc_chan_reply(p.b.ch, p.b.held_ids[i], IPC_MSG_PING, &pong.base, NULL, 0));
+		ASSERT_OK(
+		    ipc_chan_reply(p.b.ch, p.b.held_ids[i], IPC_MSG_PING, &pong.base, NULL, 0));
 	}
 	run_until(&p.loop, &r[0].done);
 	for (unsigned i = 0; i < NCONC; i++) {
@@ -366,8 +369,8 @@ static void test_request_limit(void)
 	pair_open(&p);
 	for (n = 0; n < 4097; n++) {
 		memset(&r[n], 0, sizeof(r[n]));
-		rc = ipc_chan_request(p.a.ch, IPC_MSG_STOP, NULL, NULL, 0, 60000, reply_done,
-				      &r[n]);
+		rc =
+		    ipc_chan_request(p.a.ch, IPC_MSG_STOP, NULL, NULL, 0, 60000, reply_done, &r[n]);
 		if (rc < 0)
 			break;
 	}
@@ -504,9 +507,9 @@ static void reent_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops reent_ops = {
-	.on_request = reent_request,
-	.on_notify = reent_notify,
-	.on_close = reent_close,
+    .on_request = reent_request,
+    .on_notify = reent_notify,
+    .on_close = reent_close,
 };
 
 static void reent_reply(struct ipc_chan *ch, int status, struct ipc_msg *msg, void *opaque)
@@ -528,12 +531,15 @@ static void test_close_in_callbacks(void)
 
 	/* Server closes inside on_request after replying; client closes in its reply callback. */
 	ASSERT_OK(ipc_socketpair(fds));
-	ASSERT_OK(ipc_chan_open(&loop, fds[0], IPC_TRANSPORT_SEQPACKET, &reent_ops, &srv, &srv.ep.ch));
-	ASSERT_OK(ipc_chan_open(&loop, fds[1], IPC_TRANSPORT_SEQPACKET, &reent_ops, &cli, &cli.ep.ch));
+	ASSERT_OK(
+	    ipc_chan_open(&loop, fds[0], IPC_TRANSPORT_SEQPACKET, &reent_ops, &srv, &srv.ep.ch));
+	ASSERT_OK(
+	    ipc_chan_open(&loop, fds[1], IPC_TRANSPORT_SEQPACKET, &reent_ops, &cli, &cli.ep.ch));
 	ASSERT_OK(ipc_chan_request(cli.ep.ch, IPC_MSG_PING, NULL, NULL, 0, 0, reent_reply, &cli));
 	/* A second request after it: the server closes before answering it. */
 	struct reent second = {0};
-	ASSERT_OK(ipc_chan_request(cli.ep.ch, IPC_MSG_PING, NULL, NULL, 0, 0, reent_reply, &second));
+	ASSERT_OK(
+	    ipc_chan_request(cli.ep.ch, IPC_MSG_PING, NULL, NULL, 0, 0, reent_reply, &second));
 	run_until(&loop, &cli.ep.closed);
 	run_until(&loop, &srv.ep.closed);
 	ASSERT_TRUE(cli.replied);
@@ -547,7 +553,8 @@ static void test_close_in_callbacks(void)
 	struct reent n1 = {0};
 	struct endpoint other;
 	ASSERT_OK(ipc_socketpair(fds));
-	ASSERT_OK(ipc_chan_open(&loop, fds[0], IPC_TRANSPORT_SEQPACKET, &reent_ops, &n1, &n1.ep.ch));
+	ASSERT_OK(
+	    ipc_chan_open(&loop, fds[0], IPC_TRANSPORT_SEQPACKET, &reent_ops, &n1, &n1.ep.ch));
 	ep_open(&loop, &other, fds[1], IPC_TRANSPORT_SEQPACKET);
 	ASSERT_OK(ipc_chan_notify(other.ch, IPC_MSG_PING, NULL, NULL, 0));
 	ASSERT_OK(ipc_chan_notify(other.ch, IPC_MSG_PING, NULL, NULL, 0));
@@ -713,13 +720,15 @@ static void test_bad_body_len(void)
 
 	/* Header says 10 body bytes, the packet has 4. */
 	hostile_open(&h);
-	n = raw_frame(frame, 10, IPC_VERSION, IPC_MSG_PING, 8, IPC_F_REQUEST, 0, "\x08\x01\x08\x01", 4);
+	n = raw_frame(frame, 10, IPC_VERSION, IPC_MSG_PING, 8, IPC_F_REQUEST, 0, "\x08\x01\x08\x01",
+		      4);
 	raw_send(h.raw, frame, n, NULL, 0);
 	hostile_check(&h, -EBADMSG, 8);
 
 	/* And the other way: trailing bytes after the body. */
 	hostile_open(&h);
-	n = raw_frame(frame, 2, IPC_VERSION, IPC_MSG_PING, 9, IPC_F_REQUEST, 0, "\x08\x01\x08\x01", 4);
+	n = raw_frame(frame, 2, IPC_VERSION, IPC_MSG_PING, 9, IPC_F_REQUEST, 0, "\x08\x01\x08\x01",
+		      4);
 	raw_send(h.raw, frame, n, NULL, 0);
 	hostile_check(&h, -EBADMSG, 9);
 }
@@ -855,7 +864,8 @@ static void test_bad_response_id(void)
 
 	/* An error response to nothing. */
 	hostile_open(&h);
-	n = raw_frame(frame, 0, IPC_VERSION, IPC_MSG_PING, 1, IPC_F_RESPONSE | IPC_F_ERROR, 0, NULL, 0);
+	n = raw_frame(frame, 0, IPC_VERSION, IPC_MSG_PING, 1, IPC_F_RESPONSE | IPC_F_ERROR, 0, NULL,
+		      0);
 	raw_send(h.raw, frame, n, NULL, 0);
 	hostile_check(&h, -EPROTO, 0);
 }
@@ -932,28 +942,28 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{"roundtrip", test_roundtrip},
-	{"large", test_large},
-	{"send-queue", test_send_queue},
-	{"fd-passing", test_fd_passing},
-	{"concurrent", test_concurrent},
-	{"request-limit", test_request_limit},
-	{"timeout", test_timeout},
-	{"close-pending", test_close_pending},
-	{"close-in-callbacks", test_close_in_callbacks},
-	{"peer-close", test_peer_close},
-	{"peer-killed", test_peer_killed},
-	{"bad-short", test_bad_short},
-	{"bad-version", test_bad_version},
-	{"bad-body-len", test_bad_body_len},
-	{"bad-oversized", test_bad_oversized},
-	{"bad-flags", test_bad_flags},
-	{"bad-nfds", test_bad_nfds},
-	{"bad-body", test_bad_body},
-	{"bad-response-id", test_bad_response_id},
-	{"bad-after-good", test_bad_after_good},
-	{"no-handler", test_no_handler},
-	{"open-errors", test_open_errors},
+    {"roundtrip", test_roundtrip},
+    {"large", test_large},
+    {"send-queue", test_send_queue},
+    {"fd-passing", test_fd_passing},
+    {"concurrent", test_concurrent},
+    {"request-limit", test_request_limit},
+    {"timeout", test_timeout},
+    {"close-pending", test_close_pending},
+    {"close-in-callbacks", test_close_in_callbacks},
+    {"peer-close", test_peer_close},
+    {"peer-killed", test_peer_killed},
+    {"bad-short", test_bad_short},
+    {"bad-version", test_bad_version},
+    {"bad-body-len", test_bad_body_len},
+    {"bad-oversized", test_bad_oversized},
+    {"bad-flags", test_bad_flags},
+    {"bad-nfds", test_bad_nfds},
+    {"bad-body", test_bad_body},
+    {"bad-response-id", test_bad_response_id},
+    {"bad-after-good", test_bad_after_good},
+    {"no-handler", test_no_handler},
+    {"open-errors", test_open_errors},
 };
 
 int main(int argc, char **argv)

@@ -81,7 +81,8 @@ static void test_flags(void)
 	size_t n;
 
 	for (unsigned bit = 4; bit < 16; bit++) {
-		n = put(0, IPC_VERSION, IPC_MSG_PING, 1, (uint16_t)(IPC_F_REQUEST | (1u << bit)), 0, 0);
+		n = put(0, IPC_VERSION, IPC_MSG_PING, 1, (uint16_t)(IPC_F_REQUEST | (1u << bit)), 0,
+			0);
 		ASSERT_EQ(dec(n, 0), -EBADMSG);
 	}
 	/* ERROR qualifies only a response. */
@@ -199,14 +200,16 @@ static void test_stream_partial(void)
 static void test_encode(void)
 {
 	struct ipc_frame_hdr h, d;
+	/* clang-format off */
 	const uint8_t want[16] = {
-		0x34, 0x12, 0x00, 0x00, /* body_len */
-		IPC_VERSION, 0x00,      /* version */
-		IPC_MSG_STOP, 0x00,     /* type */
-		0x78, 0x56, 0x34, 0x12, /* request_id */
-		IPC_F_RESPONSE | IPC_F_ERROR, 0x00, /* flags */
-		0x02, 0x00,             /* nfds */
+		0x34, 0x12, 0x00, 0x00,			/* body_len */
+		IPC_VERSION, 0x00,			/* version */
+		IPC_MSG_STOP, 0x00,			/* type */
+		0x78, 0x56, 0x34, 0x12,			/* request_id */
+		IPC_F_RESPONSE | IPC_F_ERROR, 0x00,	/* flags */
+		0x02, 0x00,				/* nfds */
 	};
+	/* clang-format on */
 
 	ipc_frame_encode(&h, IPC_MSG_STOP, IPC_F_RESPONSE | IPC_F_ERROR, 0x12345678, 0x1234, 2);
 	ASSERT_OK(memcmp(&h, want, sizeof(want)));
@@ -222,17 +225,17 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{"valid", test_valid},
-	{"short", test_short},
-	{"version", test_version},
-	{"flags", test_flags},
-	{"kind", test_kind},
-	{"type", test_type},
-	{"body-limit", test_body_limit},
-	{"nfds", test_nfds},
-	{"length", test_length},
-	{"stream-partial", test_stream_partial},
-	{"encode", test_encode},
+    {"valid", test_valid},
+    {"short", test_short},
+    {"version", test_version},
+    {"flags", test_flags},
+    {"kind", test_kind},
+    {"type", test_type},
+    {"body-limit", test_body_limit},
+    {"nfds", test_nfds},
+    {"length", test_length},
+    {"stream-partial", test_stream_partial},
+    {"encode", test_encode},
 };
 
 int main(int argc, char **argv)

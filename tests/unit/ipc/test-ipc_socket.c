@@ -456,8 +456,8 @@ static void test_unix_seqpacket_listen(void)
 static void test_tcp_parse(void)
 {
 	static const char *bad[] = {
-		"", "nohostport", "1.2.3.4", "1.2.3.4:", "1.2.3.4:99999", "1.2.3.4:12a",
-		"1.2.3.4:-1", "[::1]80", "[::1", "1.2.3.4: 80",
+	    "",		  "nohostport", "1.2.3.4", "1.2.3.4:",	  "1.2.3.4:99999", "1.2.3.4:12a",
+	    "1.2.3.4:-1", "[::1]80",	"[::1",	   "1.2.3.4: 80",
 	};
 	int fd;
 
@@ -517,15 +517,15 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{"tcp-stream", test_tcp_stream},
-	{"unix-stream", test_unix_stream},
-	{"stream-split", test_stream_split},
-	{"stream-bad", test_stream_bad},
-	{"stream-no-fds", test_stream_no_fds},
-	{"unix-stale", test_unix_stale},
-	{"unix-seqpacket-listen", test_unix_seqpacket_listen},
-	{"tcp-parse", test_tcp_parse},
-	{"vsock", test_vsock},
+    {"tcp-stream", test_tcp_stream},
+    {"unix-stream", test_unix_stream},
+    {"stream-split", test_stream_split},
+    {"stream-bad", test_stream_bad},
+    {"stream-no-fds", test_stream_no_fds},
+    {"unix-stale", test_unix_stale},
+    {"unix-seqpacket-listen", test_unix_seqpacket_listen},
+    {"tcp-parse", test_tcp_parse},
+    {"vsock", test_vsock},
 };
 
 int main(int argc, char **argv)
