@@ -5,7 +5,7 @@
  * channel). Opens its listeners, enters the "diagd" jail, then relays client
  * requests to init (diagd.c).
  *
- *   mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT]
+ *   mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]
  *              [--max-conns N] [--max-pending N] [--request-timeout MS]
  *
  * Jail: the "diagd" profile (lib/jail) must allow, after entry, what libuv
@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/vm_sockets.h>
 
 #include "defs/exit_codes.h"
 #include "diag_internal.h"
@@ -44,7 +45,7 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT]\n"
+	fprintf(f, "usage: mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]\n"
 		   "                  [--max-conns N] [--max-pending N] [--request-timeout MS]\n"
 		   "Started by mhcl-init; HOST defaults to 127.0.0.1.\n");
 }
@@ -97,7 +98,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->have_tcp = true;
 			break;
 		case 'v':
-			if (parse_u32(optarg, 0, UINT32_MAX, &o->vsock_port) < 0)
+			/* "any": the kernel picks a port (inspect shows which). */
+			if (strcmp(optarg, "any") == 0)
+				o->vsock_port = VMADDR_PORT_ANY;
+			else if (parse_u32(optarg, 0, UINT32_MAX, &o->vsock_port) < 0)
 				return log_error_errno(-EINVAL, "--vsock: invalid port '%s'", optarg);
 			o->have_vsock = true;
 			break;
@@ -185,11 +189,16 @@ static int open_listeners(struct diagd *d, const struct options *o)
 			log_warn_errno(fd, "unable to listen on vsock port %u: %m, continuing without",
 				       o->vsock_port);
 		} else {
-			snprintf(addr, sizeof(addr), "port %u", o->vsock_port);
+			struct sockaddr_vm vm;
+			socklen_t vl = sizeof(vm);
+			uint32_t port = o->vsock_port;
+			if (getsockname(fd, (struct sockaddr *)&vm, &vl) == 0 && vm.svm_family == AF_VSOCK)
+				port = vm.svm_port;
+			snprintf(addr, sizeof(addr), "%u", port);
 			r = diagd_listen(d, fd, "vsock", addr);
 			if (r < 0)
 				return log_error_errno(r, "unable to watch vsock: %m");
-			log_info("listening on vsock port %u", o->vsock_port);
+			log_info("listening on vsock port %s", addr);
 			n++;
 		}
 	}

@@ -98,10 +98,8 @@ static int follow(struct mhcl_ctx *c, const char *server)
 		size_t n;
 
 		r = fetch(c, server, since, &reply);
-		if (mhcl_interrupted)
-			break;
 		if (r != MHCL_CLI_OK)
-			return r;
+			return mhcl_interrupted ? MHCL_CLI_OK : r;
 		n = reply->n_lines;
 		if (n && since && reply->lines[0]->seq > since)
 			fprintf(stderr, "mhcl: logs: %" PRIu64 " lines were dropped from the ring\n",
