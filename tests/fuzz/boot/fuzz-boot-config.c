@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The boot shim's parsers over hostile bytes. The first byte picks the input:
+ *   0 host device tree, 1 ACPI MADT, 2 ACPI SRAT (with a fixed MADT),
+ *   3 command line, 4 payload module.
+ * Every input must either be refused with an error message or produce a
+ * topology whose invariants hold.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_topology(const struct shim_topology *t)
+{
+	if (t->cpu_count > SHIM_MAX_CPUS || t->mem_count > SHIM_MAX_RANGES ||
+	    t->node_count > SHIM_MAX_NODES)
+		abort();
+	for (uint32_t i = 0; i < t->cpu_count; i++) {
+		if (t->cpu[i].apic_id > SHIM_MAX_APIC_ID || t->cpu[i].node >= SHIM_MAX_NODES)
+			abort();
+		for (uint32_t j = 0; j < i; j++)
+			if (t->cpu[j].apic_id == t->cpu[i].apic_id)
+				abort();
+	}
+	for (uint32_t i = 0; i < t->mem_count; i++)
+		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
+			abort();
+}
+
+/* A valid MADT with one enabled local APIC (ID 0); the checksum is filled in once. */
+static uint8_t madt_fixed[52] = {
+	'A', 'P', 'I', 'C', 52, 0, 0, 0, 1, 0, 'M', 'H', 'C', 'L', 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0xfe, 0, 0, 0, 0,
+	0, 8, 0, 0, 1, 0, 0, 0,
+};
+
+static void madt_fixed_checksum(void)
+{
+	uint8_t sum = 0;
+	madt_fixed[9] = 0;
+	for (size_t i = 0; i < sizeof(madt_fixed); i++)
+		sum = (uint8_t)(sum + madt_fixed[i]);
+	madt_fixed[9] = (uint8_t)(0x100 - sum);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct shim_topology topo;
+	struct shim_error err;
+	struct shim_options opts = { .sidecar = true, .boot_cpus = 1 };
+	struct mhcl_payload_header hdr;
+	char out[SHIM_MAX_CMDLINE];
+
+	if (size < 1)
+		return 0;
+	uint8_t sel = data[0] % 5;
+	data++;
+	size--;
+	/* Private, exactly sized copy so ASan sees every overread. */
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	switch (sel) {
+	case 0:
+		if (shim_host_dt_parse(buf, size, &topo, &err) == 0)
+			check_topology(&topo);
+		break;
+	case 1:
+		if (shim_acpi_parse(buf, size, NULL, 0, 0, &topo, &err) == 0)
+			check_topology(&topo);
+		break;
+	case 2:
+		madt_fixed_checksum();
+		if (shim_acpi_parse(madt_fixed, sizeof(madt_fixed), buf, size, 0, &topo, &err) == 0)
+			check_topology(&topo);
+		break;
+	case 3: {
+		char *s = malloc(size + 1);
+		if (s) {
+			memcpy(s, buf, size);
+			s[size] = '\0';
+			(void)shim_cmdline_parse(s, &opts, out, sizeof(out), &err);
+			free(s);
+		}
+		break;
+	}
+	case 4:
+		(void)shim_payload_parse(buf, size, &hdr, &err);
+		break;
+	}
+	free(buf);
+	return 0;
+}
