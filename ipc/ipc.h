@@ -62,8 +62,10 @@ typedef void (*ipc_msg_fn)(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 typedef void (*ipc_reply_fn)(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque);
 
 /* The channel closed: reason 0 after ipc_chan_close(), -EPIPE when the peer
- * hung up, -EPROTO/-EBADMSG/-EMSGSIZE/-EPROTONOSUPPORT for bad input. The
- * channel is freed right after this returns. */
+ * hung up (-ECONNRESET when it did so with frames of ours unread; frames it
+ * sent before are still delivered), -EPROTO/-EBADMSG/-EMSGSIZE/
+ * -EPROTONOSUPPORT for bad input, the ipc_chan_abort() reason, or another
+ * socket error. The channel is freed right after this returns. */
 typedef void (*ipc_close_fn)(struct ipc_chan *ch, int reason, void *opaque);
 
 struct ipc_chan_ops {
@@ -143,7 +145,7 @@ struct ipc_chan_stats {
 };
 void ipc_chan_get_stats(struct ipc_chan *ch, struct ipc_chan_stats *ret_stats);
 
-/* ---- Frame codec: pure functions, no I/O (fuzzed by tests/fuzz/fuzz-ipc-frame.c). ---- */
+/* ---- Frame codec: pure functions, no I/O (fuzzed by tests/fuzz/ipc/fuzz-ipc-frame.c). ---- */
 
 /*
  * Validates the envelope at buf[0..len). For SEQPACKET len is the whole
