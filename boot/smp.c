@@ -73,6 +73,11 @@ void shim_sidecar_start(struct shim *s)
 		rt_log("sidecar: not started (%s)", s->opts.sidecar ? "single CPU" : "mhcl.sidecar=off");
 		return;
 	}
+	if (rdmsr(X86_MSR_APIC_BASE) & (1u << 10)) {
+		/* x2APIC mode: the xAPIC MMIO window the trampoline and sidecar use is gone. */
+		rt_log("sidecar: not started (local APIC is in x2APIC mode)");
+		return;
+	}
 	if (!shim_fw_is_ram(s, SHIM_TRAMPOLINE_BASE, 4096))
 		rt_panic("trampoline page 0x%lx is not RAM", (unsigned long)SHIM_TRAMPOLINE_BASE);
 

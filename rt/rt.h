@@ -22,8 +22,10 @@ int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
 
 /* ---- console (serial.c) ---- */
 
-/* Names the image in every line ("shim", "sidecar"); borrowed, must outlive the image. */
+/* Programs COM1 and names the image in every line ("shim"); prefix is borrowed. */
 void rt_console_init(const char *prefix);
+/* Names the image without touching the UART (another image already set it up). */
+void rt_console_attach(const char *prefix);
 void rt_putc(char c);
 void rt_puts(const char *s);
 /* One line, prefixed "[<prefix> <seconds since TSC 0>] ", serialized across CPUs. */

@@ -21,6 +21,11 @@ void rt_console_init(const char *prefix)
 	rt_puts("\n"); /* firmware may have left a partial line */
 }
 
+void rt_console_attach(const char *prefix)
+{
+	log_prefix = prefix;
+}
+
 void rt_putc(char c)
 {
 	for (int spins = 0; spins < 100000 && !(inb(COM1 + 5) & 0x20); spins++)

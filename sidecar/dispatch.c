@@ -118,7 +118,7 @@ void sidecar_main(struct sidecar_start_block *sb)
 	rt_tsc_set_khz(s.tsc_khz);
 	if (__atomic_compare_exchange_n(&idt_state, &expected, IDT_BUSY, false, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
-		rt_console_init("sidecar");
+		rt_console_attach("sidecar"); /* the shim owns the UART setup */
 		rt_idt_init();
 		rt_idt_set_handler(SIDECAR_REQUEST_VECTOR, on_request);
 		__atomic_store_n(&idt_state, IDT_READY, __ATOMIC_RELEASE);
