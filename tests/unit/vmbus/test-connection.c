@@ -333,6 +333,22 @@ static void test_rescind(void)
 	sim_expect_none(&sim);
 	ASSERT_EQ(sim_inspect(&sim, ring).ngpadl, 0);
 	ASSERT_FALSE(sim_inspect(&sim, relid).found);
+
+	/* With the device still releasing a GPADL, the relid stays taken. */
+	relid = sim_offer(&sim, HV_GUID_IC_KVP, 5, 0);
+	sim_expect(&sim, VMBUS_MSG_OFFERCHANNEL);
+	ASSERT_EQ(sim_gpadl(&sim, relid, 60, 4, &ring), 0);
+	sim.teardown_ret = VMBUS_PENDING;
+	ASSERT_OK(vmbus_server_rescind(sim.s, relid));
+	sim_expect(&sim, VMBUS_MSG_RESCIND_CHANNELOFFER);
+	sim_post_relid(&sim, VMBUS_MSG_RELID_RELEASED, relid);
+	ASSERT_TRUE(sim_inspect(&sim, relid).found);
+	uint32_t next = sim_offer(&sim, HV_GUID_IC_KVP, 6, 0);
+	sim_expect(&sim, VMBUS_MSG_OFFERCHANNEL);
+	ASSERT_NE(next, relid);
+	vmbus_server_gpadl_teardown_complete(sim.s, relid, ring);
+	sim_expect_none(&sim);
+	ASSERT_FALSE(sim_inspect(&sim, relid).found);
 	sim_fini(&sim);
 }
 
