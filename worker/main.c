@@ -25,6 +25,9 @@
 #include "log.h"
 #include "macros.h"
 #include "vp.h"
+#ifdef MHCL_VP_VMBUS
+#include "vmbus_local.h"
+#endif
 
 #define MAX_MEM_MIB 3072u /* RAM sits below the 32-bit MMIO hole */
 #define MAX_FILE_SIZE (1ull << 30)
@@ -33,13 +36,16 @@ struct options {
 	const char *kernel, *initrd, *cmdline;
 	uint64_t mem_mib;
 	uint32_t cpus;
+	bool vmbus;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N] [--debug]\n"
-		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n");
+		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N]\n"
+		"               [--vmbus] [--debug]\n"
+		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
+		"  --vmbus  serve the VMBus control plane inside the worker (until vmbusd joins over the bus)\n");
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -79,6 +85,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"mem", required_argument, NULL, 'm'},
 		{"cpus", required_argument, NULL, 'n'},
 		{"debug", no_argument, NULL, 'd'},
+		{"vmbus", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -104,6 +111,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return log_error_errno(-EINVAL, "--cpus must be 1..%u", WORKER_MAX_VPS);
 			break;
 		case 'd': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'v':
+#ifdef MHCL_VP_VMBUS
+			o->vmbus = true;
+			break;
+#else
+			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the VMBus library");
+#endif
 		case 'h': usage(stdout); exit(MHCL_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -119,7 +133,6 @@ static void irq_line(void *opaque, uint32_t gsi, bool level)
 {
 	struct worker *w = opaque;
 	int r = w->ops->irq_line(w->p, gsi, level);
-	log_debug("IRQ %u -> %d (%d)", gsi, level, r);
 	if (r < 0)
 		log_warn_errno(r, "unable to drive IRQ %u: %m, ignoring", gsi);
 }
@@ -170,6 +183,9 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 int main(int argc, char **argv)
 {
 	static struct worker w;
+#ifdef MHCL_VP_VMBUS
+	struct vmbus_local *vmbus = NULL;
+#endif
 	struct options o;
 	struct boot_image img = {0};
 	struct x86_boot_state boot;
@@ -247,6 +263,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+#ifdef MHCL_VP_VMBUS
+	if (o.vmbus) {
+		r = vmbus_local_new(w.synic, &w.ram, w.vp_count, &vmbus);
+		if (r < 0) {
+			log_error_errno(r, "unable to start the VMBus control plane: %m");
+			goto out;
+		}
+	}
+#endif
 	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count, (unsigned long long)o.mem_mib,
 		 w.ops->name);
 	r = vp_start_all(&w);
@@ -259,6 +284,9 @@ int main(int argc, char **argv)
 	log_info("partition stopped: %s", rc == MHCL_EXIT_OK ? "guest reset" : "VP failure");
 out:
 	w.synic = hv_synic_free(w.synic);
+#ifdef MHCL_VP_VMBUS
+	vmbus = vmbus_local_free(vmbus);
+#endif
 	for (uint32_t i = 0; i < w.vp_count; i++)
 		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
 	w.p = w.ops->partition_destroy(w.p);

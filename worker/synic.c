@@ -238,6 +238,22 @@ int hv_synic_add_message_port(struct hv_synic *s, uint32_t connection_id, hv_mes
 	return r;
 }
 
+int hv_synic_remove_message_port(struct hv_synic *s, uint32_t connection_id)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nports; i++) {
+		if (s->ports[i].connection_id == connection_id) {
+			s->ports[i] = s->ports[--s->nports];
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 int hv_synic_add_event_port(struct hv_synic *s, uint32_t connection_id, int fd)
 {
 	if (connection_id & ~HV_CONNECTION_ID_MASK || fd < 0)
@@ -407,17 +423,17 @@ void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_
 			  uint64_t siefp, uint64_t simp)
 {
 	struct vp_synic *v;
-	bool was_enabled;
 
 	if (vp >= s->vp_count)
 		return;
 	pthread_mutex_lock(&s->lock);
 	v = &s->vps[vp];
-	was_enabled = v->enabled;
 	v->enabled = control & HV_SCONTROL_ENABLE;
 	v->simp = checked_page(s, vp, "message", simp);
 	v->siefp = checked_page(s, vp, "event flags", siefp);
-	if (msr == HV_MSR_SCONTROL && v->enabled != was_enabled)
+	/* KVM starts a SynIC with SCONTROL already enabled, so report what the guest wrote to
+	 * SCONTROL rather than transitions. */
+	if (msr == HV_MSR_SCONTROL)
 		log_info("SynIC %s on VP %u (SIMP %#llx, SIEFP %#llx)", v->enabled ? "enabled" : "disabled",
 			 vp, (unsigned long long)page_gpa(v->simp), (unsigned long long)page_gpa(v->siefp));
 	else
@@ -425,4 +441,16 @@ void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_
 			  (unsigned long long)control, (unsigned long long)siefp, (unsigned long long)simp);
 	deliver_locked(s, vp, HV_SYNIC_VMBUS_SINT);
 	pthread_mutex_unlock(&s->lock);
+}
+
+int hv_synic_queue_free(struct hv_synic *s, uint32_t vp, uint8_t sint)
+{
+	int r;
+
+	if (vp >= s->vp_count || sint != HV_SYNIC_VMBUS_SINT)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	r = (int)(HV_SYNIC_QUEUE_LEN - s->vps[vp].vmbus.count);
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }

@@ -49,12 +49,16 @@ struct hv_synic *hv_synic_free(struct hv_synic *s);
 
 int hv_synic_add_message_port(struct hv_synic *s, uint32_t connection_id, hv_message_port_fn fn,
 			      void *opaque);
+/* Returns -ENOENT if connection_id has no handler. */
+int hv_synic_remove_message_port(struct hv_synic *s, uint32_t connection_id);
 /* fd is borrowed (the partition takes its own reference). */
 int hv_synic_add_event_port(struct hv_synic *s, uint32_t connection_id, int fd);
 
 /* Copies the message. Returns -EAGAIN if the queue is full, -EINVAL for bad arguments. */
 int hv_synic_post_message(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_t message_type,
 			  const void *payload, size_t len);
+/* Returns how many more messages (vp, sint) can queue. */
+int hv_synic_queue_free(struct hv_synic *s, uint32_t vp, uint8_t sint);
 /* Sets flag in SIEFP[sint] of vp and raises the SINT. -ENXIO if SIEFP is not enabled. */
 int hv_synic_signal_event(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_t flag);
 

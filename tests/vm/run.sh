@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots an unmodified Debian guest (L2) on mhcl-vp inside an L1 KVM under TCG (L0) and
 # checks that it reaches hv_vmbus: Hyper-V detected, SynIC enabled, and its VMBus
-# INITIATE_CONTACT arriving at the worker as an HvPostMessage hypercall.
+# INITIATE_CONTACT arriving at the worker as an HvPostMessage hypercall, answered by the
+# VMBus control plane through the guest's SynIC message page (VERSION_RESPONSE).
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
 # Env: MHCL_VM_TIMEOUT (seconds for the whole L1 run, default 540), MHCL_VM_WORK
 # (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log).
@@ -21,7 +22,7 @@ QUIET=quiet
 [ "${MHCL_VM_VERBOSE:-0}" = 1 ] && QUIET=
 cat >"$WORK/l1-tail.sh" <<SH
 echo "L1: starting mhcl-vp"
-mhcl-vp $([ -n "${MHCL_VM_DEBUG:-}" ] && echo --debug) --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 \\
+mhcl-vp $([ -n "${MHCL_VM_DEBUG:-}" ] && echo --debug) --vmbus --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 \\
 	--cmdline "console=ttyS0 reboot=k panic=-1 nokaslr $QUIET" && echo "L1: mhcl-vp exited 0" ||
 	echo "L1: mhcl-vp exited \$?"
 SH
@@ -47,6 +48,8 @@ expect "L2 detected Hyper-V" '^L2: .*Hyper-V: privilege flags'
 expect "L2 loaded hv_vmbus" '^L2: .*hv_vmbus'
 expect "worker saw SynIC enabled" 'mhcl-vp: .*SynIC enabled on VP 0'
 expect "worker got INITIATE_CONTACT" 'mhcl-vp: .*HvPostMessage .*INITIATE_CONTACT'
-expect "L2 init finished" '^L2: done'
+expect "worker answered: VMBus connected" 'mhcl-vp: .*VMBus connected: protocol'
+expect "L2 negotiated VMBus" '^L2: .*hv_vmbus: Vmbus version:'
+expect "L2 init finished" '^L2: done$'
 expect "worker exited cleanly" '^L1: mhcl-vp exited 0'
 exit $fail

@@ -79,15 +79,28 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mkdir -p /tmp
 echo "L2: init running"
-echo "L2: kmsg init running" >/dev/kmsg
-(for m in $(cat /mod/order); do insmod /mod/$m.ko || echo "L2: insmod $m failed"; done; touch /tmp/mods-done) &
-i=0
-while [ $i -lt 20 ] && [ ! -e /tmp/mods-done ]; do sleep 1; i=$((i + 1)); done
-[ -e /tmp/mods-done ] || echo "L2: modules still loading after ${i}s"
-$B dmesg | $B grep -E 'Hyper-V|hv_vmbus|hv_utils|vmbus' | $B sed 's/^/L2: /'
-for d in /sys/bus/vmbus/devices/*; do [ -e "$d" ] && echo "L2: vmbus device $($B basename $d)"; done
+report() {
+	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|vmbus' | sed 's/^/L2: /'
+	for d in /sys/bus/vmbus/devices/*; do [ -e "$d" ] && echo "L2: vmbus device $(basename $d)"; done
+}
+# Watchdog: a module that never finishes loading still gets the guest reported and reset.
+(
+	sleep 25
+	echo "L2: modules still loading after 25s"
+	for p in /proc/[0-9]*; do
+		case "$(cat $p/comm 2>/dev/null)" in insmod) sed 's/^/L2: insmod stack: /' $p/stack ;; esac
+	done
+	report
+	echo "L2: done (timeout)"
+	reboot -f
+) &
+for m in $(cat /mod/order); do
+	echo "L2: insmod $m"
+	insmod /mod/$m.ko || echo "L2: insmod $m failed"
+done
+report
 echo "L2: done"
-$B reboot -f
+reboot -f
 SH
 	chmod +x "$work/l2/init"
 	for m in "$@"; do basename "$m"; done >"$work/l2/mod/order"
@@ -101,7 +114,7 @@ vm_l1_initramfs() {
 	rm -rf "$work/l1" && mkdir -p "$work/l1/bin" "$work/l1/mod" "$work/l1/proc" "$work/l1/sys" "$work/l1/dev" "$work/l1/tmp"
 	cp /bin/busybox "$work/l1/bin/"
 	for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do cp "$VM_MOD/$m.ko" "$work/l1/mod/"; done
-	for b in worker/mhcl-vp; do
+	for b in worker/bin/mhcl-vp; do
 		[ -x "$build/$b" ] || vm_die "$build/$b not built"
 		vm_copy_with_libs "$build/$b" "$work/l1"
 	done

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmbus_local.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defs/hv_defs.h"
+#include "log.h"
+#include "vmbus.h"
+
+/* Below this many free slots in a VP's message queue, guest posts are refused with
+ * HV_STATUS_INSUFFICIENT_BUFFERS (Linux retries), so one guest post can never overflow
+ * the queue with its replies (an OFFER burst included). */
+#define VMBUS_LOCAL_QUEUE_RESERVE 32
+
+struct vmbus_local {
+	struct hv_synic *synic;
+	struct vmbus_server *srv;
+	pthread_mutex_t lock; /* the library is single-threaded; VP threads post concurrently */
+};
+
+static void post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
+{
+	struct vmbus_local *l = ctx;
+	int r = hv_synic_post_message(l->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MSG_TYPE_CHANNEL, msg, len);
+	if (r < 0)
+		log_warn_errno(r, "unable to queue a VMBus message for VP %u: %m, dropping it", vp);
+	else if (len >= 4) {
+		uint32_t type;
+		memcpy(&type, msg, sizeof(type));
+		log_info("VMBus message to VP %u: %s (%zu bytes)", vp, vmbus_msg_type_to_string(type), len);
+	}
+}
+
+static void on_error(void *ctx, uint32_t relid, int err, const char *reason)
+{
+	(void)ctx;
+	log_warn_errno(err, "VMBus: %s%s (relid %u): %m", reason ? reason : "refused",
+		       relid ? "" : " on the connection", relid);
+}
+
+static void on_connection(void *ctx, uint32_t version)
+{
+	(void)ctx;
+	if (version)
+		log_info("VMBus connected: protocol %u.%u", version >> 16, version & 0xffff);
+	else
+		log_info("VMBus disconnected");
+}
+
+static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uint32_t message_type,
+			  const uint8_t *payload, uint32_t len)
+{
+	struct vmbus_local *l = opaque;
+	uint16_t status;
+
+	(void)message_type;
+	if (hv_synic_queue_free(l->synic, vp, VMBUS_MESSAGE_SINT) < VMBUS_LOCAL_QUEUE_RESERVE)
+		return HV_STATUS_INSUFFICIENT_BUFFERS;
+	pthread_mutex_lock(&l->lock);
+	status = vmbus_server_post(l->srv, connection_id, payload, len);
+	pthread_mutex_unlock(&l->lock);
+	return status;
+}
+
+struct vmbus_local *vmbus_local_free(struct vmbus_local *l)
+{
+	if (!l)
+		return NULL;
+	vmbus_server_free(l->srv);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	return NULL;
+}
+
+int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_t vp_count,
+		    struct vmbus_local **ret)
+{
+	static const struct vmbus_server_ops ops = {
+		.post_msg = post_msg,
+		.error = on_error,
+		.connection = on_connection,
+	};
+	struct vmbus_server_config cfg = {
+		.ram = {{.gpa = 0, .size = ram->size}},
+		.nram = 1,
+		.vp_count = vp_count,
+	};
+	struct vmbus_local *l;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->synic = synic;
+	pthread_mutex_init(&l->lock, NULL);
+	r = vmbus_server_new(&cfg, &ops, l, &l->srv);
+	if (r < 0)
+		goto err;
+	r = hv_synic_add_message_port(synic, VMBUS_CONNID_MESSAGE, port_post, l);
+	if (r < 0)
+		goto err;
+	r = hv_synic_add_message_port(synic, VMBUS_CONNID_MESSAGE_4, port_post, l);
+	if (r < 0) {
+		hv_synic_remove_message_port(synic, VMBUS_CONNID_MESSAGE);
+		goto err;
+	}
+	*ret = l;
+	return 0;
+err:
+	vmbus_local_free(l);
+	return r;
+}
