@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "bus.pb-c.h"
+#include "diag_internal.h"
 #include "ipc.h"
 #include "mhcl.h"
 
@@ -231,6 +232,11 @@ int mhcl_call(struct mhcl_ctx *c, uint16_t type, const ProtobufCMessage *req,
 	if (hdr.type != type)
 		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply of type %u to a request of type %u",
 				 hdr.type, type);
+	/* Inspect trees nest; protobuf-c recurses per level: bound it on the wire first. */
+	r = diag_reply_check(type, recv_buf + sizeof(hdr), hdr.body_len);
+	if (r < 0)
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply refused: %s",
+				 r == -E2BIG ? "nested too deep" : "malformed");
 	reply = protobuf_c_message_unpack(reply_desc, NULL, hdr.body_len,
 					  recv_buf + sizeof(hdr));
 	if (!reply)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for servers/diag/validate.c: what mhcl-diagd lets through to init. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "defs/ipc_frame.h"
@@ -173,6 +174,54 @@ static void test_logs(void)
 	ASSERT_EQ(parse(IPC_MSG_LOGS, buf, pack(&l.base)), -EINVAL);
 }
 
+/* An InspectReply whose root has `depth` levels of Nodes, built bottom-up. */
+static size_t nested_reply(unsigned depth, uint8_t *out, size_t cap)
+{
+	Mhcl__Node *nodes = calloc(depth, sizeof(*nodes));
+	Mhcl__Node **links = calloc(depth, sizeof(*links));
+	Mhcl__InspectReply r = MHCL__INSPECT_REPLY__INIT;
+	size_t n;
+
+	ASSERT_TRUE(nodes && links);
+	for (unsigned i = 0; i < depth; i++) {
+		nodes[i] = (Mhcl__Node)MHCL__NODE__INIT;
+		nodes[i].name = "n";
+		links[i] = &nodes[i];
+		if (i + 1 < depth) {
+			nodes[i].n_children = 1;
+			nodes[i].children = &links[i + 1];
+		} else {
+			nodes[i].value_case = MHCL__NODE__VALUE_U64;
+			nodes[i].u64 = 7;
+		}
+	}
+	r.root = &nodes[0];
+	n = protobuf_c_message_get_packed_size(&r.base);
+	ASSERT_TRUE(n <= cap);
+	protobuf_c_message_pack(&r.base, out);
+	free(nodes);
+	free(links);
+	return n;
+}
+
+static void test_reply_check(void)
+{
+	static uint8_t reply[8192];
+	static const uint8_t truncated[] = {0x0a, 0x05, 0x0a, 0x01};
+	static const uint8_t bad_wire[] = {0x0b};
+	size_t n;
+
+	n = nested_reply(DIAG_INSPECT_DEPTH_MAX, reply, sizeof(reply));
+	ASSERT_OK(diag_reply_check(IPC_MSG_DIAG_INSPECT, reply, n));
+	n = nested_reply(DIAG_INSPECT_DEPTH_MAX + 1, reply, sizeof(reply));
+	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, reply, n), -E2BIG);
+	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, truncated, sizeof(truncated)), -EBADMSG);
+	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, bad_wire, sizeof(bad_wire)), -EBADMSG);
+	ASSERT_OK(diag_reply_check(IPC_MSG_DIAG_INSPECT, NULL, 0));
+	/* Other replies do not nest: nothing to check. */
+	ASSERT_OK(diag_reply_check(IPC_MSG_PS, bad_wire, sizeof(bad_wire)));
+}
+
 int main(void)
 {
 	test_types();
@@ -181,5 +230,6 @@ int main(void)
 	test_kill();
 	test_inspect();
 	test_logs();
+	test_reply_check();
 	return 0;
 }
