@@ -30,29 +30,32 @@ static_assert(sizeof(struct hv_guid) == 16, "GUID is 16 bytes");
 
 /* Builds the wire bytes of {a-b-c-d0d1-d2..d7}, e.g.
  * HV_GUID_INIT(0xba6163d9, 0x04a1, 0x4d29, 0xb6, 0x05, 0x72, 0xe2, 0xff, 0xb1, 0xdc, 0x7f). */
-#define HV_GUID_INIT(a, b_, c, d0, d1, d2, d3, d4, d5, d6, d7)                                   \
-	((struct hv_guid){{(uint8_t)(a), (uint8_t)((a) >> 8), (uint8_t)((a) >> 16),               \
-			   (uint8_t)((a) >> 24), (uint8_t)(b_), (uint8_t)((b_) >> 8), (uint8_t)(c), \
-			   (uint8_t)((c) >> 8), (d0), (d1), (d2), (d3), (d4), (d5), (d6), (d7)}})
+#define HV_GUID_INIT(a, b_, c, d0, d1, d2, d3, d4, d5, d6, d7)                                     \
+	((struct hv_guid){{(uint8_t)(a), (uint8_t)((a) >> 8), (uint8_t)((a) >> 16),                \
+			   (uint8_t)((a) >> 24), (uint8_t)(b_), (uint8_t)((b_) >> 8),              \
+			   (uint8_t)(c), (uint8_t)((c) >> 8), (d0), (d1), (d2), (d3), (d4), (d5),  \
+			   (d6), (d7)}})
 
 /* Device class GUIDs (if_type of an offer). */
-#define HV_GUID_SCSI HV_GUID_INIT(0xba6163d9, 0x04a1, 0x4d29, 0xb6, 0x05, 0x72, 0xe2, 0xff, 0xb1, 0xdc, 0x7f)
-#define HV_GUID_NET HV_GUID_INIT(0xf8615163, 0xdf3e, 0x46c5, 0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e)
-#define HV_GUID_IC_SHUTDOWN                                                                       \
+#define HV_GUID_SCSI                                                                               \
+	HV_GUID_INIT(0xba6163d9, 0x04a1, 0x4d29, 0xb6, 0x05, 0x72, 0xe2, 0xff, 0xb1, 0xdc, 0x7f)
+#define HV_GUID_NET                                                                                \
+	HV_GUID_INIT(0xf8615163, 0xdf3e, 0x46c5, 0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e)
+#define HV_GUID_IC_SHUTDOWN                                                                        \
 	HV_GUID_INIT(0x0e0b6031, 0x5213, 0x4934, 0x81, 0x8b, 0x38, 0xd9, 0x0c, 0xed, 0x39, 0xdb)
-#define HV_GUID_IC_HEARTBEAT                                                                      \
+#define HV_GUID_IC_HEARTBEAT                                                                       \
 	HV_GUID_INIT(0x57164f39, 0x9115, 0x4e78, 0xab, 0x55, 0x38, 0x2f, 0x3b, 0xd5, 0x42, 0x2d)
-#define HV_GUID_IC_TIMESYNC                                                                       \
+#define HV_GUID_IC_TIMESYNC                                                                        \
 	HV_GUID_INIT(0x9527e630, 0xd0ae, 0x497b, 0xad, 0xce, 0xe8, 0x0a, 0xb0, 0x17, 0x5c, 0xaf)
-#define HV_GUID_IC_KVP                                                                            \
+#define HV_GUID_IC_KVP                                                                             \
 	HV_GUID_INIT(0xa9a0f4e7, 0x5a45, 0x4d96, 0xb8, 0x27, 0x8a, 0x84, 0x1e, 0x8c, 0x03, 0xe6)
 
 /* ---- Sizes, connection ids, versions ----------------------------------- */
 
-#define VMBUS_MSG_MAX 240u           /* hv_message payload bytes */
-#define VMBUS_PAGE_SIZE 4096u        /* Hyper-V page, also on arm64 */
+#define VMBUS_MSG_MAX 240u    /* hv_message payload bytes */
+#define VMBUS_PAGE_SIZE 4096u /* Hyper-V page, also on arm64 */
 #define VMBUS_PAGE_SHIFT 12
-#define VMBUS_MESSAGE_SINT 2u        /* SynIC SINT for channel messages and events */
+#define VMBUS_MESSAGE_SINT 2u	     /* SynIC SINT for channel messages and events */
 #define VMBUS_HV_MSG_TYPE_CHANNEL 1u /* SynIC message type of every host->guest message */
 
 /*
@@ -184,9 +187,9 @@ struct vmbus_msg_offer_channel {
 	uint16_t mmio_megabytes_optional;
 	uint32_t child_relid;
 	uint8_t monitorid;
-	uint8_t monitor_allocated; /* bit 0; mhcl has no MNF and sends 0 */
+	uint8_t monitor_allocated;	 /* bit 0; mhcl has no MNF and sends 0 */
 	uint16_t is_dedicated_interrupt; /* bit 0; always 1 */
-	uint32_t connection_id; /* what the guest signals with (HvSignalEvent), 24 bits */
+	uint32_t connection_id;		 /* what the guest signals with (HvSignalEvent), 24 bits */
 };
 static_assert(sizeof(struct vmbus_msg_offer_channel) == 196, "OFFERCHANNEL is 196 bytes");
 static_assert(offsetof(struct vmbus_msg_offer_channel, if_type) == 8, "if_type at 8");
@@ -227,7 +230,8 @@ static_assert(offsetof(struct vmbus_msg_open_channel, child_relid) == 8, "relid 
 static_assert(offsetof(struct vmbus_msg_open_channel, openid) == 12, "openid at 12");
 static_assert(offsetof(struct vmbus_msg_open_channel, ringbuffer_gpadl) == 16, "gpadl at 16");
 static_assert(offsetof(struct vmbus_msg_open_channel, target_vp) == 20, "target_vp at 20");
-static_assert(offsetof(struct vmbus_msg_open_channel, downstream_ringbuffer_pageoffset) == 24, "@24");
+static_assert(offsetof(struct vmbus_msg_open_channel, downstream_ringbuffer_pageoffset) == 24,
+	      "@24");
 static_assert(offsetof(struct vmbus_msg_open_channel, userdata) == 28, "userdata at 28");
 
 /* host -> guest. */

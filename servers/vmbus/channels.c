@@ -31,18 +31,18 @@ static bool same_device(const struct vmbus_offer *a, const struct vmbus_offer *b
 void vmbus__send_offer(struct vmbus_server *s, struct vmbus_channel *ch)
 {
 	struct vmbus_msg_offer_channel m = {
-		.hdr.msgtype = VMBUS_MSG_OFFERCHANNEL,
-		.if_type = ch->offer.if_type,
-		.if_instance = ch->offer.if_instance,
-		.chn_flags = ch->offer.chn_flags,
-		.mmio_megabytes = ch->offer.mmio_megabytes,
-		.sub_channel_index = ch->offer.sub_channel_index,
-		.mmio_megabytes_optional = ch->offer.mmio_megabytes_optional,
-		.child_relid = ch->relid,
-		/* No MNF: the guest must signal with HvSignalEvent. */
-		.monitor_allocated = 0,
-		.is_dedicated_interrupt = 1,
-		.connection_id = VMBUS_EVENT_CONNID(ch->relid),
+	    .hdr.msgtype = VMBUS_MSG_OFFERCHANNEL,
+	    .if_type = ch->offer.if_type,
+	    .if_instance = ch->offer.if_instance,
+	    .chn_flags = ch->offer.chn_flags,
+	    .mmio_megabytes = ch->offer.mmio_megabytes,
+	    .sub_channel_index = ch->offer.sub_channel_index,
+	    .mmio_megabytes_optional = ch->offer.mmio_megabytes_optional,
+	    .child_relid = ch->relid,
+	    /* No MNF: the guest must signal with HvSignalEvent. */
+	    .monitor_allocated = 0,
+	    .is_dedicated_interrupt = 1,
+	    .connection_id = VMBUS_EVENT_CONNID(ch->relid),
 	};
 
 	memcpy(m.user_def, ch->offer.user_def, sizeof(m.user_def));
@@ -126,8 +126,8 @@ int vmbus_server_rescind(struct vmbus_server *s, uint32_t relid)
 	ch->reopen_pending = false;
 	if (ch->offered && vmbus__connected(s)) {
 		struct vmbus_msg_relid m = {
-			.hdr.msgtype = VMBUS_MSG_RESCIND_CHANNELOFFER,
-			.child_relid = relid,
+		    .hdr.msgtype = VMBUS_MSG_RESCIND_CHANNELOFFER,
+		    .child_relid = relid,
 		};
 		ch->rescinded = true;
 		vmbus__post(s, &m, sizeof(m));
@@ -144,10 +144,10 @@ static void send_open_result(struct vmbus_server *s, uint32_t relid, uint32_t op
 			     uint32_t status)
 {
 	struct vmbus_msg_open_result m = {
-		.hdr.msgtype = VMBUS_MSG_OPENCHANNEL_RESULT,
-		.child_relid = relid,
-		.openid = open_id,
-		.status = status,
+	    .hdr.msgtype = VMBUS_MSG_OPENCHANNEL_RESULT,
+	    .child_relid = relid,
+	    .openid = open_id,
+	    .status = status,
 	};
 	vmbus__post(s, &m, sizeof(m));
 }
@@ -238,15 +238,15 @@ static void do_open(struct vmbus_server *s, struct vmbus_channel *ch,
 	g->in_use = true;
 
 	struct vmbus_open_info info = {
-		.relid = ch->relid,
-		.open_id = req->openid,
-		.gpadl_id = g->id,
-		.target_vp = req->target_vp,
-		.event_conn_id = VMBUS_EVENT_CONNID(ch->relid),
-		.downstream_page = req->downstream_ringbuffer_pageoffset,
-		.page_count = g->page_count,
-		.pfns = g->pfns,
-		.user_data = req->userdata,
+	    .relid = ch->relid,
+	    .open_id = req->openid,
+	    .gpadl_id = g->id,
+	    .target_vp = req->target_vp,
+	    .event_conn_id = VMBUS_EVENT_CONNID(ch->relid),
+	    .downstream_page = req->downstream_ringbuffer_pageoffset,
+	    .page_count = g->page_count,
+	    .pfns = g->pfns,
+	    .user_data = req->userdata,
 	};
 	r = s->ops.channel_open ? s->ops.channel_open(s->ctx, &info) : 0;
 	if (r != VMBUS_PENDING)
@@ -353,16 +353,18 @@ void vmbus__handle_modify(struct vmbus_server *s, const struct vmbus_msg *m)
 		return;
 	}
 	if (!ch || !ch->offered) {
-		vmbus__fail(s, NULL, req->child_relid, -ENOENT, "MODIFYCHANNEL for unknown relid %u",
-			    req->child_relid);
+		vmbus__fail(s, NULL, req->child_relid, -ENOENT,
+			    "MODIFYCHANNEL for unknown relid %u", req->child_relid);
 	} else if (ch->c.messages++, ch->state != VMBUS_CHAN_OPEN || ch->withdrawn) {
 		vmbus__fail(s, ch, 0, -EINVAL, "MODIFYCHANNEL while the channel is %s",
 			    vmbus_chan_state_to_string(ch->state));
 	} else if (s->cfg.vp_count && req->target_vp >= s->cfg.vp_count) {
-		vmbus__fail(s, ch, 0, -EINVAL, "MODIFYCHANNEL to VP %u out of range", req->target_vp);
+		vmbus__fail(s, ch, 0, -EINVAL, "MODIFYCHANNEL to VP %u out of range",
+			    req->target_vp);
 	} else {
-		int r = s->ops.channel_modify ? s->ops.channel_modify(s->ctx, ch->relid, req->target_vp)
-					      : 0;
+		int r = s->ops.channel_modify
+			    ? s->ops.channel_modify(s->ctx, ch->relid, req->target_vp)
+			    : 0;
 		if (r == 0) {
 			ch->target_vp = req->target_vp;
 			ch->c.modifies++;
@@ -373,9 +375,9 @@ void vmbus__handle_modify(struct vmbus_server *s, const struct vmbus_msg *m)
 	}
 	if (s->version >= VMBUS_VERSION_WIN10_V5_3) {
 		struct vmbus_msg_modify_channel_response resp = {
-			.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE,
-			.child_relid = req->child_relid,
-			.status = status,
+		    .hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE,
+		    .child_relid = req->child_relid,
+		    .status = status,
 		};
 		vmbus__post(s, &resp, sizeof(resp));
 	}
@@ -387,8 +389,8 @@ void vmbus__handle_relid_released(struct vmbus_server *s, const struct vmbus_msg
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
 
 	if (!ch || !ch->rescinded) {
-		vmbus__fail(s, ch, relid, -EINVAL, "RELID_RELEASED for relid %u that was not rescinded",
-			    relid);
+		vmbus__fail(s, ch, relid, -EINVAL,
+			    "RELID_RELEASED for relid %u that was not rescinded", relid);
 		return;
 	}
 	ch->c.messages++;

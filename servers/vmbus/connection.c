@@ -23,9 +23,9 @@
 
 /* Versions mhcl honours: everything Linux 6.1 proposes. */
 static const uint32_t supported_versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-	VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
 };
 
 static bool version_known(uint32_t v)
@@ -134,9 +134,9 @@ struct vmbus_server *vmbus_server_free(struct vmbus_server *s)
 static void send_version_response(struct vmbus_server *s, uint32_t vp, bool ok, uint32_t version)
 {
 	struct vmbus_msg_version_response m = {
-		.hdr.msgtype = VMBUS_MSG_VERSION_RESPONSE,
-		.version_supported = ok,
-		.connection_state = VMBUS_CONN_STATE_SUCCESSFUL,
+	    .hdr.msgtype = VMBUS_MSG_VERSION_RESPONSE,
+	    .version_supported = ok,
+	    .connection_state = VMBUS_CONN_STATE_SUCCESSFUL,
 	};
 
 	if (ok)
@@ -152,8 +152,9 @@ static void negotiate(struct vmbus_server *s, uint32_t conn_id,
 	uint32_t vp = v >= VMBUS_VERSION_WIN8_1 ? ic->target_vcpu : 0;
 
 	if (s->cfg.vp_count && vp >= s->cfg.vp_count) {
-		vmbus__fail(s, NULL, 0, -EINVAL, "INITIATE_CONTACT %u.%u: target VP %u out of range",
-			    v >> 16, v & 0xffff, vp);
+		vmbus__fail(s, NULL, 0, -EINVAL,
+			    "INITIATE_CONTACT %u.%u: target VP %u out of range", v >> 16,
+			    v & 0xffff, vp);
 		send_version_response(s, 0, false, 0);
 		return;
 	}
@@ -181,8 +182,9 @@ static void negotiate(struct vmbus_server *s, uint32_t conn_id,
 			return;
 		}
 	} else if (conn_id != VMBUS_CONNID_MESSAGE) {
-		vmbus__fail(s, NULL, 0, -EPROTO, "INITIATE_CONTACT %u.%u on connection id %u, not 1",
-			    v >> 16, v & 0xffff, conn_id);
+		vmbus__fail(s, NULL, 0, -EPROTO,
+			    "INITIATE_CONTACT %u.%u on connection id %u, not 1", v >> 16,
+			    v & 0xffff, conn_id);
 		send_version_response(s, vp, false, 0);
 		return;
 	}
@@ -283,10 +285,10 @@ static void handle_tl_connect(struct vmbus_server *s, const struct vmbus_msg *m)
 	vmbus__fail(s, NULL, 0, -ECONNREFUSED, "TL_CONNECT_REQUEST refused: no hv_sock service");
 	if (s->version >= VMBUS_VERSION_WIN10_V4_1) {
 		struct vmbus_msg_tl_connect_result r = {
-			.hdr.msgtype = VMBUS_MSG_TL_CONNECT_RESULT,
-			.guest_endpoint_id = m->raw.tl_connect.guest_endpoint_id,
-			.host_service_id = m->raw.tl_connect.host_service_id,
-			.status = VMBUS_STATUS_CONNECTION_REFUSED,
+		    .hdr.msgtype = VMBUS_MSG_TL_CONNECT_RESULT,
+		    .guest_endpoint_id = m->raw.tl_connect.guest_endpoint_id,
+		    .host_service_id = m->raw.tl_connect.host_service_id,
+		    .status = VMBUS_STATUS_CONNECTION_REFUSED,
 		};
 		vmbus__post(s, &r, sizeof(r));
 	}
@@ -380,9 +382,9 @@ uint16_t vmbus_server_post(struct vmbus_server *s, uint32_t conn_id, const void 
 const char *vmbus_conn_state_to_string(enum vmbus_conn_state st)
 {
 	static const char *const n[_VMBUS_CONN_MAX] = {
-		[VMBUS_CONN_DISCONNECTED] = "disconnected",
-		[VMBUS_CONN_CONNECTED] = "connected",
-		[VMBUS_CONN_DISCONNECTING] = "disconnecting",
+	    [VMBUS_CONN_DISCONNECTED] = "disconnected",
+	    [VMBUS_CONN_CONNECTED] = "connected",
+	    [VMBUS_CONN_DISCONNECTING] = "disconnecting",
 	};
 	return (unsigned)st < _VMBUS_CONN_MAX ? n[st] : "invalid";
 }
@@ -390,10 +392,10 @@ const char *vmbus_conn_state_to_string(enum vmbus_conn_state st)
 const char *vmbus_chan_state_to_string(enum vmbus_chan_state st)
 {
 	static const char *const n[_VMBUS_CHAN_MAX] = {
-		[VMBUS_CHAN_CLOSED] = "closed",
-		[VMBUS_CHAN_OPENING] = "opening",
-		[VMBUS_CHAN_OPEN] = "open",
-		[VMBUS_CHAN_CLOSING] = "closing",
+	    [VMBUS_CHAN_CLOSED] = "closed",
+	    [VMBUS_CHAN_OPENING] = "opening",
+	    [VMBUS_CHAN_OPEN] = "open",
+	    [VMBUS_CHAN_CLOSING] = "closing",
 	};
 	return (unsigned)st < _VMBUS_CHAN_MAX ? n[st] : "invalid";
 }
@@ -401,10 +403,10 @@ const char *vmbus_chan_state_to_string(enum vmbus_chan_state st)
 const char *vmbus_gpadl_state_to_string(enum vmbus_gpadl_state st)
 {
 	static const char *const n[_VMBUS_GPADL_MAX] = {
-		[VMBUS_GPADL_ASSEMBLING] = "assembling",
-		[VMBUS_GPADL_CREATED] = "created",
-		[VMBUS_GPADL_TEARDOWN_DEFERRED] = "teardown-deferred",
-		[VMBUS_GPADL_TEARING_DOWN] = "tearing-down",
+	    [VMBUS_GPADL_ASSEMBLING] = "assembling",
+	    [VMBUS_GPADL_CREATED] = "created",
+	    [VMBUS_GPADL_TEARDOWN_DEFERRED] = "teardown-deferred",
+	    [VMBUS_GPADL_TEARING_DOWN] = "tearing-down",
 	};
 	return (unsigned)st < _VMBUS_GPADL_MAX ? n[st] : "invalid";
 }
@@ -416,16 +418,16 @@ void vmbus_server_inspect(const struct vmbus_server *s, const struct vmbus_inspe
 		return;
 	if (ops->connection) {
 		struct vmbus_conn_report r = {
-			.state = s->state,
-			.version = s->version,
-			.target_vp = s->target_vp,
-			.offers_requested = s->offers_requested,
-			.channels = s->nchannels,
-			.gpadls = s->ngpadls,
-			.messages_in = s->messages_in,
-			.messages_out = s->messages_out,
-			.dropped = s->dropped,
-			.last_error = s->last_error,
+		    .state = s->state,
+		    .version = s->version,
+		    .target_vp = s->target_vp,
+		    .offers_requested = s->offers_requested,
+		    .channels = s->nchannels,
+		    .gpadls = s->ngpadls,
+		    .messages_in = s->messages_in,
+		    .messages_out = s->messages_out,
+		    .dropped = s->dropped,
+		    .last_error = s->last_error,
 		};
 		ops->connection(ctx, &r);
 	}
@@ -435,18 +437,18 @@ void vmbus_server_inspect(const struct vmbus_server *s, const struct vmbus_inspe
 			if (!ch)
 				continue;
 			struct vmbus_chan_report r = {
-				.relid = relid,
-				.if_type = ch->offer.if_type,
-				.if_instance = ch->offer.if_instance,
-				.sub_channel_index = ch->offer.sub_channel_index,
-				.state = ch->state,
-				.offered = ch->offered,
-				.rescinded = ch->rescinded,
-				.target_vp = ch->target_vp,
-				.ring_gpadl = ch->ring_gpadl,
-				.event_conn_id = VMBUS_EVENT_CONNID(relid),
-				.counters = ch->c,
-				.last_error = ch->last_error,
+			    .relid = relid,
+			    .if_type = ch->offer.if_type,
+			    .if_instance = ch->offer.if_instance,
+			    .sub_channel_index = ch->offer.sub_channel_index,
+			    .state = ch->state,
+			    .offered = ch->offered,
+			    .rescinded = ch->rescinded,
+			    .target_vp = ch->target_vp,
+			    .ring_gpadl = ch->ring_gpadl,
+			    .event_conn_id = VMBUS_EVENT_CONNID(relid),
+			    .counters = ch->c,
+			    .last_error = ch->last_error,
 			};
 			ops->channel(ctx, &r);
 		}
@@ -454,12 +456,12 @@ void vmbus_server_inspect(const struct vmbus_server *s, const struct vmbus_inspe
 	if (ops->gpadl) {
 		for (const struct vmbus_gpadl *g = s->gpadls; g; g = g->next) {
 			struct vmbus_gpadl_report r = {
-				.relid = g->relid,
-				.gpadl_id = g->id,
-				.state = g->state,
-				.range_count = g->range_count,
-				.page_count = g->page_count,
-				.ring_in_use = g->in_use,
+			    .relid = g->relid,
+			    .gpadl_id = g->id,
+			    .state = g->state,
+			    .range_count = g->range_count,
+			    .page_count = g->page_count,
+			    .ring_in_use = g->in_use,
 			};
 			ops->gpadl(ctx, &r);
 		}

@@ -30,10 +30,10 @@ struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_server *s, uint32_t id)
 static void send_created(struct vmbus_server *s, uint32_t relid, uint32_t id, uint32_t status)
 {
 	struct vmbus_msg_gpadl_created m = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_CREATED,
-		.child_relid = relid,
-		.gpadl = id,
-		.creation_status = status,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_CREATED,
+	    .child_relid = relid,
+	    .gpadl = id,
+	    .creation_status = status,
 	};
 	vmbus__post(s, &m, sizeof(m));
 }
@@ -126,10 +126,10 @@ static int gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const cha
 			goto err;
 		}
 		ranges[r] = (struct vmbus_gpadl_range){
-			.byte_offset = offset,
-			.byte_count = count,
-			.pfn_index = npfn,
-			.pfn_count = (uint32_t)pages,
+		    .byte_offset = offset,
+		    .byte_count = count,
+		    .pfn_index = npfn,
+		    .pfn_count = (uint32_t)pages,
 		};
 		for (uint64_t p = 0; p < pages; p++) {
 			uint64_t pfn = g->data[i++];
@@ -184,12 +184,12 @@ static void gpadl_complete(struct vmbus_server *s, struct vmbus_gpadl *g)
 	send_created(s, relid, id, VMBUS_STATUS_SUCCESS);
 	if (s->ops.gpadl_created) {
 		struct vmbus_gpadl_view v = {
-			.relid = relid,
-			.gpadl_id = id,
-			.range_count = g->range_count,
-			.page_count = g->page_count,
-			.ranges = g->ranges,
-			.pfns = g->pfns,
+		    .relid = relid,
+		    .gpadl_id = id,
+		    .range_count = g->range_count,
+		    .page_count = g->page_count,
+		    .ranges = g->ranges,
+		    .pfns = g->pfns,
 		};
 		g->notified = true;
 		s->ops.gpadl_created(s->ctx, &v);
@@ -281,8 +281,8 @@ void vmbus__handle_gpadl_body(struct vmbus_server *s, const struct vmbus_msg *m)
 		ch->c.messages++;
 	if (!g || g->state != VMBUS_GPADL_ASSEMBLING) {
 		/* No channel to answer on: GPADL_CREATED for this id has gone out already. */
-		vmbus__fail(s, ch, 0, -ENOENT, "GPADL_BODY for GPADL %#x that is not being assembled",
-			    id);
+		vmbus__fail(s, ch, 0, -ENOENT,
+			    "GPADL_BODY for GPADL %#x that is not being assembled", id);
 		return;
 	}
 	if (take_values(g, m) == 0) {
@@ -309,8 +309,8 @@ static void teardown_done(struct vmbus_server *s, struct vmbus_gpadl *g)
 	gpadl_remove(s, g);
 	if (torndown) {
 		struct vmbus_msg_gpadl_torndown m = {
-			.hdr.msgtype = VMBUS_MSG_GPADL_TORNDOWN,
-			.gpadl = id,
+		    .hdr.msgtype = VMBUS_MSG_GPADL_TORNDOWN,
+		    .gpadl = id,
 		};
 		vmbus__post(s, &m, sizeof(m));
 	}
@@ -354,8 +354,8 @@ void vmbus__handle_gpadl_teardown(struct vmbus_server *s, const struct vmbus_msg
 	}
 	ch->c.messages++;
 	if (!g || g->relid != t->child_relid) {
-		vmbus__fail(s, ch, 0, -ENOENT, "GPADL_TEARDOWN for GPADL %#x unknown on this channel",
-			    t->gpadl);
+		vmbus__fail(s, ch, 0, -ENOENT,
+			    "GPADL_TEARDOWN for GPADL %#x unknown on this channel", t->gpadl);
 		return;
 	}
 	switch (g->state) {

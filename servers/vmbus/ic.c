@@ -52,17 +52,17 @@ static ssize_t put_request(struct vmbus_ic *ic, void *buf, size_t cap, uint16_t 
 			   const void *body, size_t body_len)
 {
 	struct ic_pipe_hdr pipe = {
-		.type = IC_PIPE_TYPE_DATA,
-		.size = (uint32_t)(sizeof(struct ic_msg_hdr) + body_len),
+	    .type = IC_PIPE_TYPE_DATA,
+	    .size = (uint32_t)(sizeof(struct ic_msg_hdr) + body_len),
 	};
 	struct ic_msg_hdr h = {
-		.framework_version = ic->framework,
-		.msgtype = type,
-		.msg_version = ic->message,
-		.msgsize = (uint16_t)body_len,
-		.status = IC_STATUS_OK,
-		.transaction_id = 0,
-		.flags = IC_FLAG_TRANSACTION | IC_FLAG_REQUEST,
+	    .framework_version = ic->framework,
+	    .msgtype = type,
+	    .msg_version = ic->message,
+	    .msgsize = (uint16_t)body_len,
+	    .status = IC_STATUS_OK,
+	    .transaction_id = 0,
+	    .flags = IC_FLAG_TRANSACTION | IC_FLAG_REQUEST,
 	};
 	size_t total = IC_BODY_OFFSET + body_len;
 
@@ -124,7 +124,8 @@ ssize_t vmbus_ic_heartbeat_request(struct vmbus_ic *ic, void *buf, size_t cap)
 ssize_t vmbus_ic_shutdown_request(struct vmbus_ic *ic, void *buf, size_t cap, uint32_t flags,
 				  uint32_t reason, uint32_t timeout_s, const char *message)
 {
-	struct ic_shutdown sd = {.reason_code = reason, .timeout_seconds = timeout_s, .flags = flags};
+	struct ic_shutdown sd = {
+	    .reason_code = reason, .timeout_seconds = timeout_s, .flags = flags};
 
 	if (ic->kind != VMBUS_IC_SHUTDOWN)
 		return -EINVAL;

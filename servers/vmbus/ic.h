@@ -28,9 +28,9 @@ enum vmbus_ic_kind {
 };
 
 enum vmbus_ic_state {
-	VMBUS_IC_IDLE,        /* nothing sent yet */
+	VMBUS_IC_IDLE,	      /* nothing sent yet */
 	VMBUS_IC_NEGOTIATING, /* NEGOTIATE sent */
-	VMBUS_IC_READY,       /* versions agreed */
+	VMBUS_IC_READY,	      /* versions agreed */
 	VMBUS_IC_FAILED,      /* no common version; the channel is useless */
 	_VMBUS_IC_STATE_MAX,
 	_VMBUS_IC_STATE_INVALID = -22,
@@ -38,8 +38,8 @@ enum vmbus_ic_state {
 
 /* What a received packet meant. */
 enum vmbus_ic_event {
-	VMBUS_IC_EV_NEGOTIATED,    /* versions agreed */
-	VMBUS_IC_EV_HEARTBEAT,     /* the guest answered the outstanding heartbeat */
+	VMBUS_IC_EV_NEGOTIATED,	   /* versions agreed */
+	VMBUS_IC_EV_HEARTBEAT,	   /* the guest answered the outstanding heartbeat */
 	VMBUS_IC_EV_SHUTDOWN_OK,   /* the guest accepted the shutdown request */
 	VMBUS_IC_EV_SHUTDOWN_FAIL, /* the guest refused it (status in last_status) */
 	_VMBUS_IC_EV_MAX,
@@ -52,12 +52,12 @@ struct vmbus_ic {
 	enum vmbus_ic_state state;
 	struct ic_version framework; /* agreed versions, valid when READY */
 	struct ic_version message;
-	uint64_t seq;          /* heartbeat: last sequence number sent */
-	bool outstanding;      /* a request waits for its answer */
-	uint8_t pending_type;  /* enum ic_msg_type of the outstanding request */
-	uint32_t last_status;  /* status of the last answer */
-	uint64_t heartbeats;   /* answered heartbeats */
-	uint64_t bad_packets;  /* refused guest packets */
+	uint64_t seq;	      /* heartbeat: last sequence number sent */
+	bool outstanding;     /* a request waits for its answer */
+	uint8_t pending_type; /* enum ic_msg_type of the outstanding request */
+	uint32_t last_status; /* status of the last answer */
+	uint64_t heartbeats;  /* answered heartbeats */
+	uint64_t bad_packets; /* refused guest packets */
 };
 
 void vmbus_ic_init(struct vmbus_ic *ic, enum vmbus_ic_kind kind);

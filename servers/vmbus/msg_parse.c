@@ -8,56 +8,69 @@
  * GPADL's own declared length.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmbus.h"
 
 /* Per type: the smallest message a guest may send, or 0 if only the host sends it. */
 static const uint16_t min_len[_VMBUS_MSG_MAX] = {
-	[VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
-	[VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
-	[VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_relid),
-	[VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
-	[VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
-	[VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
-	[VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid),
-	[VMBUS_MSG_INITIATE_CONTACT] = sizeof(struct vmbus_msg_initiate_contact),
-	[VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
-	[VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_tl_connect_request),
-	[VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
+    [VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
+    [VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
+    [VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_relid),
+    [VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
+    [VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
+    [VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
+    [VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid),
+    [VMBUS_MSG_INITIATE_CONTACT] = sizeof(struct vmbus_msg_initiate_contact),
+    [VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
+    [VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_tl_connect_request),
+    [VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
 };
 
 static const char *const type_names[_VMBUS_MSG_MAX] = {
-	[VMBUS_MSG_INVALID] = "INVALID",
-	[VMBUS_MSG_OFFERCHANNEL] = "OFFERCHANNEL",
-	[VMBUS_MSG_RESCIND_CHANNELOFFER] = "RESCIND_CHANNELOFFER",
-	[VMBUS_MSG_REQUESTOFFERS] = "REQUESTOFFERS",
-	[VMBUS_MSG_ALLOFFERS_DELIVERED] = "ALLOFFERS_DELIVERED",
-	[VMBUS_MSG_OPENCHANNEL] = "OPENCHANNEL",
-	[VMBUS_MSG_OPENCHANNEL_RESULT] = "OPENCHANNEL_RESULT",
-	[VMBUS_MSG_CLOSECHANNEL] = "CLOSECHANNEL",
-	[VMBUS_MSG_GPADL_HEADER] = "GPADL_HEADER",
-	[VMBUS_MSG_GPADL_BODY] = "GPADL_BODY",
-	[VMBUS_MSG_GPADL_CREATED] = "GPADL_CREATED",
-	[VMBUS_MSG_GPADL_TEARDOWN] = "GPADL_TEARDOWN",
-	[VMBUS_MSG_GPADL_TORNDOWN] = "GPADL_TORNDOWN",
-	[VMBUS_MSG_RELID_RELEASED] = "RELID_RELEASED",
-	[VMBUS_MSG_INITIATE_CONTACT] = "INITIATE_CONTACT",
-	[VMBUS_MSG_VERSION_RESPONSE] = "VERSION_RESPONSE",
-	[VMBUS_MSG_UNLOAD] = "UNLOAD",
-	[VMBUS_MSG_UNLOAD_RESPONSE] = "UNLOAD_RESPONSE",
-	[VMBUS_MSG_OPEN_RESERVED_CHANNEL] = "OPEN_RESERVED_CHANNEL",
-	[VMBUS_MSG_CLOSE_RESERVED_CHANNEL] = "CLOSE_RESERVED_CHANNEL",
-	[VMBUS_MSG_CLOSE_RESERVED_RESPONSE] = "CLOSE_RESERVED_RESPONSE",
-	[VMBUS_MSG_TL_CONNECT_REQUEST] = "TL_CONNECT_REQUEST",
-	[VMBUS_MSG_MODIFYCHANNEL] = "MODIFYCHANNEL",
-	[VMBUS_MSG_TL_CONNECT_RESULT] = "TL_CONNECT_RESULT",
-	[VMBUS_MSG_MODIFYCHANNEL_RESPONSE] = "MODIFYCHANNEL_RESPONSE",
+    [VMBUS_MSG_INVALID] = "INVALID",
+    [VMBUS_MSG_OFFERCHANNEL] = "OFFERCHANNEL",
+    [VMBUS_MSG_RESCIND_CHANNELOFFER] = "RESCIND_CHANNELOFFER",
+    [VMBUS_MSG_REQUESTOFFERS] = "REQUESTOFFERS",
+    [VMBUS_MSG_ALLOFFERS_DELIVERED] = "ALLOFFERS_DELIVERED",
+    [VMBUS_MSG_OPENCHANNEL] = "OPENCHANNEL",
+    [VMBUS_MSG_OPENCHANNEL_RESULT] = "OPENCHANNEL_RESULT",
+    [VMBUS_MSG_CLOSECHANNEL] = "CLOSECHANNEL",
+    [VMBUS_MSG_GPADL_HEADER] = "GPADL_HEADER",
+    [VMBUS_MSG_GPADL_BODY] = "GPADL_BODY",
+    [VMBUS_MSG_GPADL_CREATED] = "GPADL_CREATED",
+    [VMBUS_MSG_GPADL_TEARDOWN] = "GPADL_TEARDOWN",
+    [VMBUS_MSG_GPADL_TORNDOWN] = "GPADL_TORNDOWN",
+    [VMBUS_MSG_RELID_RELEASED] = "RELID_RELEASED",
+    [VMBUS_MSG_INITIATE_CONTACT] = "INITIATE_CONTACT",
+    [VMBUS_MSG_VERSION_RESPONSE] = "VERSION_RESPONSE",
+    [VMBUS_MSG_UNLOAD] = "UNLOAD",
+    [VMBUS_MSG_UNLOAD_RESPONSE] = "UNLOAD_RESPONSE",
+    [VMBUS_MSG_OPEN_RESERVED_CHANNEL] = "OPEN_RESERVED_CHANNEL",
+    [VMBUS_MSG_CLOSE_RESERVED_CHANNEL] = "CLOSE_RESERVED_CHANNEL",
+    [VMBUS_MSG_CLOSE_RESERVED_RESPONSE] = "CLOSE_RESERVED_RESPONSE",
+    [VMBUS_MSG_TL_CONNECT_REQUEST] = "TL_CONNECT_REQUEST",
+    [VMBUS_MSG_MODIFYCHANNEL] = "MODIFYCHANNEL",
+    [VMBUS_MSG_TL_CONNECT_RESULT] = "TL_CONNECT_RESULT",
+    [VMBUS_MSG_MODIFYCHANNEL_RESPONSE] = "MODIFYCHANNEL_RESPONSE",
 };
 
 const char *vmbus_msg_type_to_string(uint32_t type)
 {
 	return type < _VMBUS_MSG_MAX ? type_names[type] : "unknown";
+}
+
+const char *vmbus_guid_to_string(const struct hv_guid *g, char buf[VMBUS_GUID_STRING_MAX])
+{
+	const uint8_t *b = g->b;
+
+	/* The first three fields are little-endian on the wire. */
+	snprintf(buf, VMBUS_GUID_STRING_MAX,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2],
+		 b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+	return buf;
 }
 
 size_t vmbus_msg_min_len(uint32_t type)

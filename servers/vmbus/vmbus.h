@@ -50,12 +50,13 @@ struct vmbus_ram_range {
 };
 
 struct vmbus_server_config {
-	struct vmbus_ram_range ram[VMBUS_MAX_RAM_RANGES]; /* guest RAM; every PFN must fall in one */
+	struct vmbus_ram_range
+	    ram[VMBUS_MAX_RAM_RANGES]; /* guest RAM; every PFN must fall in one */
 	unsigned nram;
-	uint32_t max_version;   /* 0 = VMBUS_VERSION_HIGHEST; lower values test fallback */
-	uint32_t msg_conn_id;   /* returned in VERSION_RESPONSE (>= 5.0); 0 = 1 */
-	uint32_t vp_count;      /* target VPs must be below this; 0 = unchecked */
-	uint32_t max_channels;  /* 0 = default; at most VMBUS_RELID_MAX */
+	uint32_t max_version;  /* 0 = VMBUS_VERSION_HIGHEST; lower values test fallback */
+	uint32_t msg_conn_id;  /* returned in VERSION_RESPONSE (>= 5.0); 0 = 1 */
+	uint32_t vp_count;     /* target VPs must be below this; 0 = unchecked */
+	uint32_t max_channels; /* 0 = default; at most VMBUS_RELID_MAX */
 	uint32_t max_gpadls_per_channel;
 	uint32_t max_gpadl_pages;
 	uint32_t max_total_pages;
@@ -66,12 +67,12 @@ struct vmbus_server_config {
 struct vmbus_open_info {
 	uint32_t relid;
 	uint32_t open_id;
-	uint32_t gpadl_id;        /* ring GPADL */
-	uint32_t target_vp;       /* VP that receives this channel's interrupts */
-	uint32_t event_conn_id;   /* the guest signals the host with this (HvSignalEvent) */
+	uint32_t gpadl_id;	  /* ring GPADL */
+	uint32_t target_vp;	  /* VP that receives this channel's interrupts */
+	uint32_t event_conn_id;	  /* the guest signals the host with this (HvSignalEvent) */
 	uint32_t downstream_page; /* first page of the host->guest ring */
-	uint32_t page_count;      /* pages in the ring GPADL */
-	const uint64_t *pfns;     /* borrowed; valid until the close completes */
+	uint32_t page_count;	  /* pages in the ring GPADL */
+	const uint64_t *pfns;	  /* borrowed; valid until the close completes */
 	const uint8_t *user_data; /* VMBUS_USER_DEF_BYTES, borrowed for the call */
 };
 
@@ -176,7 +177,8 @@ int vmbus_server_rescind(struct vmbus_server *s, uint32_t relid);
 /* Completions for callbacks that returned VMBUS_PENDING. status: 0 or -errno. */
 void vmbus_server_open_complete(struct vmbus_server *s, uint32_t relid, int status);
 void vmbus_server_close_complete(struct vmbus_server *s, uint32_t relid);
-void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid, uint32_t gpadl_id);
+void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid,
+					  uint32_t gpadl_id);
 
 /* ---- Inspect ---------------------------------------------------------- */
 
@@ -207,21 +209,21 @@ enum vmbus_gpadl_state {
 };
 
 struct vmbus_chan_counters {
-	uint64_t messages;    /* guest messages naming this channel */
-	uint64_t opens;       /* successful opens */
+	uint64_t messages; /* guest messages naming this channel */
+	uint64_t opens;	   /* successful opens */
 	uint64_t open_failures;
 	uint64_t closes;
 	uint64_t gpadls_created;
 	uint64_t gpadl_failures;
 	uint64_t gpadls_torn_down;
 	uint64_t modifies;
-	uint64_t errors;      /* refused guest messages */
+	uint64_t errors; /* refused guest messages */
 };
 
 struct vmbus_conn_report {
 	enum vmbus_conn_state state;
-	uint32_t version;    /* 0 when disconnected */
-	uint32_t target_vp;  /* VP receiving host messages */
+	uint32_t version;   /* 0 when disconnected */
+	uint32_t target_vp; /* VP receiving host messages */
 	bool offers_requested;
 	uint32_t channels;
 	uint32_t gpadls;
@@ -234,7 +236,7 @@ struct vmbus_chan_report {
 	struct hv_guid if_type, if_instance;
 	uint16_t sub_channel_index;
 	enum vmbus_chan_state state;
-	bool offered;   /* the guest was sent the offer */
+	bool offered;	/* the guest was sent the offer */
 	bool rescinded; /* waiting for RELID_RELEASED */
 	uint32_t target_vp;
 	uint32_t ring_gpadl; /* 0 when closed */
@@ -267,6 +269,9 @@ const char *vmbus_conn_state_to_string(enum vmbus_conn_state st);
 const char *vmbus_chan_state_to_string(enum vmbus_chan_state st);
 const char *vmbus_gpadl_state_to_string(enum vmbus_gpadl_state st);
 const char *vmbus_msg_type_to_string(uint32_t type);
+/* Formats a wire GUID as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx into buf (37 bytes). */
+#define VMBUS_GUID_STRING_MAX 37
+const char *vmbus_guid_to_string(const struct hv_guid *g, char buf[VMBUS_GUID_STRING_MAX]);
 
 /* ---- Message decoding (msg_parse.c) ----------------------------------- */
 

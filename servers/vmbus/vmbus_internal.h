@@ -12,25 +12,25 @@ struct vmbus_gpadl {
 	uint32_t id;
 	uint32_t relid;
 	enum vmbus_gpadl_state state;
-	bool in_use;        /* ring GPADL of an opening/open/closing channel */
+	bool in_use;	    /* ring GPADL of an opening/open/closing channel */
 	bool send_torndown; /* GPADL_TORNDOWN is owed to the guest when the teardown completes */
-	bool notified;      /* the device was told it exists (gpadl_created) */
+	bool notified;	    /* the device was told it exists (gpadl_created) */
 	uint16_t range_count;
 	uint32_t total_u64; /* declared by range_buflen */
 	uint32_t have_u64;  /* received so far (assembling) */
-	uint64_t *data;     /* raw u64 stream while assembling; NULL once created */
+	uint64_t *data;	    /* raw u64 stream while assembling; NULL once created */
 	uint32_t page_count;
 	struct vmbus_gpadl_range *ranges; /* once created */
-	uint64_t *pfns;                   /* once created */
+	uint64_t *pfns;			  /* once created */
 };
 
 struct vmbus_channel {
 	uint32_t relid;
 	struct vmbus_offer offer;
 	enum vmbus_chan_state state;
-	bool offered;        /* the guest was sent the offer in this connection */
-	bool rescinded;      /* RESCIND sent; waiting for RELID_RELEASED */
-	bool withdrawn;      /* the device withdrew the offer; freed once idle */
+	bool offered;	     /* the guest was sent the offer in this connection */
+	bool rescinded;	     /* RESCIND sent; waiting for RELID_RELEASED */
+	bool withdrawn;	     /* the device withdrew the offer; freed once idle */
 	bool reopen_pending; /* OPENCHANNEL arrived while closing */
 	struct vmbus_msg_open_channel reopen;
 	uint32_t open_id;

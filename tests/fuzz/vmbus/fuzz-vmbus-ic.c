@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (ic.state == VMBUS_IC_READY && ic.kind == VMBUS_IC_HEARTBEAT)
 			n = vmbus_ic_heartbeat_request(&ic, out, sizeof(out));
 		else if (ic.state == VMBUS_IC_READY)
-			n = vmbus_ic_shutdown_request(&ic, out, sizeof(out), (data[0] >> 1) & 7, 0, 0,
-						      "fuzz");
+			n = vmbus_ic_shutdown_request(&ic, out, sizeof(out), (data[0] >> 1) & 7, 0,
+						      0, "fuzz");
 		if (n > (ssize_t)sizeof(out))
 			abort();
 
@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		struct ic_msg_hdr h;
 		size_t body;
-		if (vmbus_ic_parse_hdr(data + i, len, &h, &body) == 0 && body > len - IC_BODY_OFFSET)
+		if (vmbus_ic_parse_hdr(data + i, len, &h, &body) == 0 &&
+		    body > len - IC_BODY_OFFSET)
 			abort();
 		i += len;
 	}

@@ -122,32 +122,32 @@ static void fz_chan(void *ctx, const struct vmbus_chan_report *r)
 }
 
 static const uint32_t versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-	VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct vmbus_server_ops ops = {
-		.post_msg = fz_post,
-		.channel_open = fz_open,
-		.channel_close = fz_close,
-		.gpadl_created = fz_gpadl,
-		.gpadl_teardown = fz_teardown,
-		.error = fz_error,
+	    .post_msg = fz_post,
+	    .channel_open = fz_open,
+	    .channel_close = fz_close,
+	    .gpadl_created = fz_gpadl,
+	    .gpadl_teardown = fz_teardown,
+	    .error = fz_error,
 	};
 	static const struct vmbus_inspect_ops iops = {.channel = fz_chan};
 	struct vmbus_server_config cfg = {
-		.ram = {{0, 1u << 20}, {1ull << 32, 1u << 20}}, /* 256 + 256 pages around a hole */
-		.nram = 2,
-		.vp_count = 4,
-		.max_gpadls_per_channel = 8,
-		.max_gpadl_pages = 512,
-		.max_total_pages = 4096,
-		.max_pending_gpadls = 4,
-		.max_channels = 16,
+	    .ram = {{0, 1u << 20}, {1ull << 32, 1u << 20}}, /* 256 + 256 pages around a hole */
+	    .nram = 2,
+	    .vp_count = 4,
+	    .max_gpadls_per_channel = 8,
+	    .max_gpadl_pages = 512,
+	    .max_total_pages = 4096,
+	    .max_pending_gpadls = 4,
+	    .max_channels = 16,
 	};
 	struct fz f = {0};
 	size_t i = 1;
@@ -172,7 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			static const uint32_t ids[] = {1, 4, 0, 9};
 			uint32_t id = ids[op] ? ids[op] : (cfg.msg_conn_id ? cfg.msg_conn_id : 1);
 			uint16_t st = vmbus_server_post(f.s, id, len ? p : NULL, len);
-			if (st != VMBUS_HV_STATUS_SUCCESS && st != VMBUS_HV_STATUS_INVALID_PARAMETER &&
+			if (st != VMBUS_HV_STATUS_SUCCESS &&
+			    st != VMBUS_HV_STATUS_INVALID_PARAMETER &&
 			    st != VMBUS_HV_STATUS_INVALID_CONNECTION_ID)
 				abort();
 			continue;

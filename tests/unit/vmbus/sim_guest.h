@@ -169,14 +169,14 @@ static inline void cb_connection(void *ctx, uint32_t version)
 static inline const struct vmbus_server_ops *sim_ops(void)
 {
 	static const struct vmbus_server_ops ops = {
-		.post_msg = cb_post,
-		.channel_open = cb_open,
-		.channel_close = cb_close,
-		.channel_modify = cb_modify,
-		.gpadl_created = cb_gpadl,
-		.gpadl_teardown = cb_teardown,
-		.error = cb_error,
-		.connection = cb_connection,
+	    .post_msg = cb_post,
+	    .channel_open = cb_open,
+	    .channel_close = cb_close,
+	    .channel_modify = cb_modify,
+	    .gpadl_created = cb_gpadl,
+	    .gpadl_teardown = cb_teardown,
+	    .error = cb_error,
+	    .connection = cb_connection,
 	};
 	return &ops;
 }
@@ -218,11 +218,11 @@ static inline unsigned sim_pending(const struct sim *sim)
 static inline struct sim_msg *sim_pop(struct sim *sim)
 {
 	static const uint32_t linux_min[] = {
-		[VMBUS_MSG_OFFERCHANNEL] = 196, [VMBUS_MSG_RESCIND_CHANNELOFFER] = 12,
-		[VMBUS_MSG_ALLOFFERS_DELIVERED] = 8, [VMBUS_MSG_OPENCHANNEL_RESULT] = 20,
-		[VMBUS_MSG_GPADL_CREATED] = 20, [VMBUS_MSG_GPADL_TORNDOWN] = 12,
-		[VMBUS_MSG_VERSION_RESPONSE] = 16, [VMBUS_MSG_UNLOAD_RESPONSE] = 8,
-		[VMBUS_MSG_MODIFYCHANNEL_RESPONSE] = 16, [VMBUS_MSG_TL_CONNECT_RESULT] = 8,
+	    [VMBUS_MSG_OFFERCHANNEL] = 196,	     [VMBUS_MSG_RESCIND_CHANNELOFFER] = 12,
+	    [VMBUS_MSG_ALLOFFERS_DELIVERED] = 8,     [VMBUS_MSG_OPENCHANNEL_RESULT] = 20,
+	    [VMBUS_MSG_GPADL_CREATED] = 20,	     [VMBUS_MSG_GPADL_TORNDOWN] = 12,
+	    [VMBUS_MSG_VERSION_RESPONSE] = 16,	     [VMBUS_MSG_UNLOAD_RESPONSE] = 8,
+	    [VMBUS_MSG_MODIFYCHANNEL_RESPONSE] = 16, [VMBUS_MSG_TL_CONNECT_RESULT] = 8,
 	};
 	ASSERT_GT(sim_pending(sim), 0);
 	struct sim_msg *m = &sim->q[sim->qhead++ % SIM_QLEN];
@@ -259,11 +259,11 @@ static inline uint16_t sim_post(struct sim *sim, const void *msg, size_t len)
 static inline uint16_t sim_post_contact(struct sim *sim, uint32_t v, uint32_t vcpu)
 {
 	struct vmbus_msg_initiate_contact ic = {
-		.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
-		.version_requested = v,
-		.target_vcpu = vcpu,
-		.monitor_page1 = 0x100000,
-		.monitor_page2 = 0x101000,
+	    .hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
+	    .version_requested = v,
+	    .target_vcpu = vcpu,
+	    .monitor_page1 = 0x100000,
+	    .monitor_page2 = 0x101000,
 	};
 	uint32_t conn;
 
@@ -300,7 +300,7 @@ static inline uint32_t sim_connect_list(struct sim *sim, const uint32_t *version
 			continue;
 		sim->version = v;
 		sim->msg_conn_id =
-			v >= VMBUS_VERSION_WIN10_V5 ? m->u.version.msg_conn_id : VMBUS_CONNID_MESSAGE;
+		    v >= VMBUS_VERSION_WIN10_V5 ? m->u.version.msg_conn_id : VMBUS_CONNID_MESSAGE;
 		if (ret_tries)
 			*ret_tries = tries;
 		return v;
@@ -311,15 +311,16 @@ static inline uint32_t sim_connect_list(struct sim *sim, const uint32_t *version
 }
 
 static const uint32_t sim_linux61_versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-	VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
 };
 
 static inline uint32_t sim_connect(struct sim *sim)
 {
 	return sim_connect_list(sim, sim_linux61_versions,
-				sizeof(sim_linux61_versions) / sizeof(sim_linux61_versions[0]), NULL);
+				sizeof(sim_linux61_versions) / sizeof(sim_linux61_versions[0]),
+				NULL);
 }
 
 /* REQUESTOFFERS, collecting offers up to ALLOFFERS_DELIVERED. */
@@ -352,11 +353,11 @@ static inline uint32_t sim_post_gpadl(struct sim *sim, uint32_t relid, const uin
 	uint32_t id = sim->next_gpadl++;
 	uint32_t first = pages < 26 ? pages : 26, done;
 	struct vmbus_msg_gpadl_header h = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
-		.child_relid = relid,
-		.gpadl = id,
-		.range_buflen = (uint16_t)(sizeof(struct vmbus_gpa_range) + pages * 8u),
-		.rangecount = 1,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
+	    .child_relid = relid,
+	    .gpadl = id,
+	    .range_buflen = (uint16_t)(sizeof(struct vmbus_gpa_range) + pages * 8u),
+	    .rangecount = 1,
 	};
 	struct vmbus_gpa_range r = {.byte_count = pages * VMBUS_PAGE_SIZE, .byte_offset = 0};
 
@@ -397,12 +398,12 @@ static inline void sim_post_open(struct sim *sim, uint32_t relid, uint32_t gpadl
 				 uint32_t downstream, uint32_t vp)
 {
 	struct vmbus_msg_open_channel o = {
-		.hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
-		.child_relid = relid,
-		.openid = relid, /* Linux uses the relid */
-		.ringbuffer_gpadl = gpadl,
-		.target_vp = vp,
-		.downstream_ringbuffer_pageoffset = downstream,
+	    .hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
+	    .child_relid = relid,
+	    .openid = relid, /* Linux uses the relid */
+	    .ringbuffer_gpadl = gpadl,
+	    .target_vp = vp,
+	    .downstream_ringbuffer_pageoffset = downstream,
 	};
 	ASSERT_EQ(sim_post(sim, &o, sizeof(o)), 0);
 }
@@ -427,9 +428,9 @@ static inline void sim_post_relid(struct sim *sim, uint32_t type, uint32_t relid
 static inline void sim_post_teardown(struct sim *sim, uint32_t relid, uint32_t gpadl)
 {
 	struct vmbus_msg_gpadl_teardown t = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN,
-		.child_relid = relid,
-		.gpadl = gpadl,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN,
+	    .child_relid = relid,
+	    .gpadl = gpadl,
 	};
 	ASSERT_EQ(sim_post(sim, &t, sizeof(t)), 0);
 }

@@ -12,7 +12,8 @@ static void test_negotiate_highest(void)
 	unsigned tries = 0;
 
 	sim_init(&sim);
-	ASSERT_EQ(sim_connect_list(&sim, sim_linux61_versions, 8, &tries), VMBUS_VERSION_WIN10_V5_3);
+	ASSERT_EQ(sim_connect_list(&sim, sim_linux61_versions, 8, &tries),
+		  VMBUS_VERSION_WIN10_V5_3);
 	ASSERT_EQ(tries, 1);
 	ASSERT_EQ(sim.msg_conn_id, VMBUS_CONNID_MESSAGE);
 	ASSERT_EQ(sim.conn_version, VMBUS_VERSION_WIN10_V5_3);
@@ -83,7 +84,8 @@ static void test_custom_message_connection_id(void)
 	sim_expect_none(&sim);
 	ASSERT_TRUE(strstr(sim.last_error, "connection id 0x1,"));
 	/* Ports that do not exist fail the hypercall. */
-	ASSERT_EQ(vmbus_server_post(sim.s, 7, &h, sizeof(h)), VMBUS_HV_STATUS_INVALID_CONNECTION_ID);
+	ASSERT_EQ(vmbus_server_post(sim.s, 7, &h, sizeof(h)),
+		  VMBUS_HV_STATUS_INVALID_CONNECTION_ID);
 	sim_offer(&sim, HV_GUID_NET, 1, 0);
 	ASSERT_EQ(sim_request_offers(&sim), 1);
 	sim_fini(&sim);
@@ -110,7 +112,8 @@ static void test_offers(void)
 
 	ASSERT_EQ(sim_request_offers(&sim), 4);
 	/* Primaries first, then the subchannel. */
-	const struct hv_guid want[] = {HV_GUID_SCSI, HV_GUID_NET, HV_GUID_IC_HEARTBEAT, HV_GUID_SCSI};
+	const struct hv_guid want[] = {HV_GUID_SCSI, HV_GUID_NET, HV_GUID_IC_HEARTBEAT,
+				       HV_GUID_SCSI};
 	const uint32_t relids[] = {scsi, net, hb, sub};
 	for (unsigned i = 0; i < 4; i++) {
 		const struct vmbus_msg_offer_channel *o = &sim.offers[i];
@@ -195,7 +198,7 @@ static void test_channel_lifecycle(void)
 
 	/* MODIFYCHANNEL at 5.3 gets a response. */
 	struct vmbus_msg_modify_channel mc = {
-		.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = relid, .target_vp = 3};
+	    .hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = relid, .target_vp = 3};
 	ASSERT_EQ(sim_post(&sim, &mc, sizeof(mc)), 0);
 	struct sim_msg *m = sim_expect(&sim, VMBUS_MSG_MODIFYCHANNEL_RESPONSE);
 	ASSERT_EQ(m->u.modify.child_relid, relid);
@@ -369,7 +372,7 @@ static void test_old_protocol(void)
 	ASSERT_EQ(sim_gpadl(&sim, relid, 10, 4, &ring), 0);
 	ASSERT_EQ(sim_open(&sim, relid, ring, 2, 0), 0);
 	struct vmbus_msg_modify_channel mc = {
-		.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = relid, .target_vp = 1};
+	    .hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = relid, .target_vp = 1};
 	ASSERT_EQ(sim_post(&sim, &mc, sizeof(mc)), 0);
 	sim_expect_none(&sim);
 	ASSERT_TRUE(strstr(sim.last_error, "4.1"));

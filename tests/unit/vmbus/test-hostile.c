@@ -10,8 +10,8 @@
 
 struct world {
 	struct sim sim;
-	uint32_t bad, good;   /* relids */
-	uint32_t good_ring;   /* open ring GPADL of `good` */
+	uint32_t bad, good; /* relids */
+	uint32_t good_ring; /* open ring GPADL of `good` */
 };
 
 static void world_init_cfg(struct world *w, const struct vmbus_server_config *cfg)
@@ -103,10 +103,26 @@ static void test_unknown_types(void)
 {
 	/* Unknown numbers, host-only types, reserved-channel types Linux never uses. */
 	static const uint32_t types[] = {
-		0,  VMBUS_MSG_OFFERCHANNEL, VMBUS_MSG_RESCIND_CHANNELOFFER,
-		VMBUS_MSG_ALLOFFERS_DELIVERED, VMBUS_MSG_OPENCHANNEL_RESULT, VMBUS_MSG_GPADL_CREATED,
-		VMBUS_MSG_GPADL_TORNDOWN, VMBUS_MSG_VERSION_RESPONSE, VMBUS_MSG_UNLOAD_RESPONSE,
-		18, 19, 20, 23, 24, 25, 29, 30, 1000, 0x80000000u, 0xffffffffu,
+	    0,
+	    VMBUS_MSG_OFFERCHANNEL,
+	    VMBUS_MSG_RESCIND_CHANNELOFFER,
+	    VMBUS_MSG_ALLOFFERS_DELIVERED,
+	    VMBUS_MSG_OPENCHANNEL_RESULT,
+	    VMBUS_MSG_GPADL_CREATED,
+	    VMBUS_MSG_GPADL_TORNDOWN,
+	    VMBUS_MSG_VERSION_RESPONSE,
+	    VMBUS_MSG_UNLOAD_RESPONSE,
+	    18,
+	    19,
+	    20,
+	    23,
+	    24,
+	    25,
+	    29,
+	    30,
+	    1000,
+	    0x80000000u,
+	    0xffffffffu,
 	};
 	struct world w;
 	uint8_t buf[VMBUS_MSG_MAX] = {0};
@@ -137,9 +153,9 @@ static void test_wrong_connection_state(void)
 	ASSERT_TRUE(strstr(sim.last_error, "disconnected"));
 	/* 5.0+ on connection id 1, < 5.0 on connection id 4: refused. */
 	struct vmbus_msg_initiate_contact ic = {
-		.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
-		.version_requested = VMBUS_VERSION_WIN10_V5_3,
-		.interrupt_page_or_target = VMBUS_MESSAGE_SINT,
+	    .hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
+	    .version_requested = VMBUS_VERSION_WIN10_V5_3,
+	    .interrupt_page_or_target = VMBUS_MESSAGE_SINT,
 	};
 	ASSERT_EQ(vmbus_server_post(sim.s, 1, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
@@ -189,11 +205,11 @@ static void post_header(struct sim *sim, uint32_t relid, uint32_t id, uint16_t b
 {
 	uint8_t buf[VMBUS_MSG_MAX];
 	struct vmbus_msg_gpadl_header h = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
-		.child_relid = relid,
-		.gpadl = id,
-		.range_buflen = buflen,
-		.rangecount = nranges,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
+	    .child_relid = relid,
+	    .gpadl = id,
+	    .range_buflen = buflen,
+	    .rangecount = nranges,
 	};
 	ASSERT_LE(n, VMBUS_GPADL_HEADER_MAX_U64);
 	memcpy(buf, &h, sizeof(h));
@@ -299,7 +315,7 @@ static void test_gpadl_hostile(void)
 	sim_expect_none(&w.sim);
 	expect_error(&w, "not being assembled");
 	ASSERT_EQ(sim_gpadl(&w.sim, w.bad, 100, 30, &id), 0); /* header + 1 body */
-	post_body(&w.sim, id, d, 28);                          /* one body too many */
+	post_body(&w.sim, id, d, 28);			      /* one body too many */
 	sim_expect_none(&w.sim);
 	expect_error(&w, "not being assembled");
 	ASSERT_EQ(sim_inspect(&w.sim, id).gpadl.state, VMBUS_GPADL_CREATED);
@@ -450,7 +466,7 @@ static void test_open_hostile(void)
 	sim_post_relid(&w.sim, VMBUS_MSG_CLOSECHANNEL, 1234);
 	expect_error(&w, "unknown relid");
 	struct vmbus_msg_modify_channel mc = {
-		.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = w.bad, .target_vp = 1};
+	    .hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL, .child_relid = w.bad, .target_vp = 1};
 	ASSERT_EQ(sim_post(&w.sim, &mc, sizeof(mc)), 0);
 	ASSERT_NE(sim_expect(&w.sim, VMBUS_MSG_MODIFYCHANNEL_RESPONSE)->u.modify.status, 0);
 	mc.child_relid = w.good;

@@ -48,8 +48,10 @@ static void guest_answer(struct guest *g, uint8_t *buf, size_t len)
 
 		memcpy(&n, buf + IC_BODY_OFFSET, sizeof(n));
 		ASSERT_LE(n.framework_count + n.message_count, 16);
-		ASSERT_LE(IC_BODY_OFFSET + sizeof(n) + 4u * (n.framework_count + n.message_count), len);
-		memcpy(v, buf + IC_BODY_OFFSET + sizeof(n), 4u * (n.framework_count + n.message_count));
+		ASSERT_LE(IC_BODY_OFFSET + sizeof(n) + 4u * (n.framework_count + n.message_count),
+			  len);
+		memcpy(v, buf + IC_BODY_OFFSET + sizeof(n),
+		       4u * (n.framework_count + n.message_count));
 		ok = match(g->fw, g->nfw, v, n.framework_count, &fw) &&
 		     match(g->msg, g->nmsg, v + n.framework_count, n.message_count, &mv);
 		n.framework_count = ok;
@@ -76,7 +78,8 @@ static void guest_answer(struct guest *g, uint8_t *buf, size_t len)
 			break;
 		case 2:
 		case 3:
-			if (g->agreed_msg.major > 3 || (g->agreed_msg.major == 3 && g->agreed_msg.minor >= 1))
+			if (g->agreed_msg.major > 3 ||
+			    (g->agreed_msg.major == 3 && g->agreed_msg.minor >= 1))
 				g->reboots++;
 			else
 				h.status = IC_STATUS_FAIL;
@@ -188,8 +191,9 @@ static void test_shutdown(void)
 	vmbus_ic_init(&ic, VMBUS_IC_SHUTDOWN);
 	negotiate(&ic, &old, VMBUS_IC_EV_NEGOTIATED);
 	ASSERT_EQ(ic.message.minor, 0);
-	ASSERT_EQ(vmbus_ic_shutdown_request(&ic, buf, sizeof(buf), IC_SHUTDOWN_F_RESTART, 0, 0, NULL),
-		  -EOPNOTSUPP);
+	ASSERT_EQ(
+	    vmbus_ic_shutdown_request(&ic, buf, sizeof(buf), IC_SHUTDOWN_F_RESTART, 0, 0, NULL),
+	    -EOPNOTSUPP);
 }
 
 static void test_negotiate_failures(void)
