@@ -217,7 +217,7 @@ static void do_open(struct vmbus_server *s, struct vmbus_channel *ch,
 	else if (g->range_count != 1 || g->ranges[0].byte_offset != 0 ||
 		 g->ranges[0].byte_count != (uint64_t)g->page_count * VMBUS_PAGE_SIZE)
 		why = "ring GPADL is not one whole-page range";
-	else if (req->downstream_ringbuffer_pageoffset < 2 ||
+	else if (g->page_count < 4 || req->downstream_ringbuffer_pageoffset < 2 ||
 		 req->downstream_ringbuffer_pageoffset > g->page_count - 2)
 		why = "downstream ring offset leaves a ring without control and data page";
 	else if (s->cfg.vp_count && req->target_vp >= s->cfg.vp_count)

@@ -434,6 +434,8 @@ static void test_open_hostile(void)
 	expect_error(&w, "target VP");
 	ASSERT_EQ(sim_gpadl(&w.sim, w.bad, 200, 3, &small), 0);
 	ASSERT_NE(sim_open(&w.sim, w.bad, small, 2, 0), 0);
+	ASSERT_EQ(sim_gpadl(&w.sim, w.bad, 210, 1, &small), 0);
+	ASSERT_NE(sim_open(&w.sim, w.bad, small, 2, 0), 0); /* 1 page: 1 - 2 must not wrap */
 	ASSERT_EQ(sim_count(&w.sim, "open", w.bad), 0);
 
 	/* Double open: refused, the first open stays. */
