@@ -116,6 +116,7 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 	inspect_str(t, root, "run_dir", in->run_dir);
 	inspect_u64(t, root, "log_seq", in->log_seq);
 	inspect_u64(t, root, "orphans_reaped", in->orphans_reaped);
+	inspect_str(t, root, "mounted", in->mounted);
 	inspect_bool(t, root, "shutting_down", in->shutting_down);
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {

@@ -111,6 +111,7 @@ struct init {
 	int exit_code;
 	uv_signal_t sig_chld, sig_term, sig_int, sig_pwr, sig_usr2;
 	uint64_t orphans_reaped;
+	char mounted[128];       /* what pid1_setup mounted, space-separated */
 };
 
 /* logging about a server: to its ring (stream 3) and to init's stderr. */

@@ -49,14 +49,18 @@ static bool proc_is_ours(void)
 	return atoi(buf) == getpid();
 }
 
-static void mount_one(const char *src, const char *dst, const char *type, unsigned long flags,
-		      const char *data, bool force)
+static void mount_one(struct init *in, const char *src, const char *dst, const char *type,
+		      unsigned long flags, const char *data, bool force)
 {
 	if (!force && is_mount_point(dst))
 		return;
 	(void)mkdir(dst, 0755);
-	if (mount(src, dst, type, flags, data) < 0)
+	if (mount(src, dst, type, flags, data) < 0) {
 		log_warn("unable to mount %s on %s: %m, ignoring", type, dst);
+		return;
+	}
+	size_t l = strlen(in->mounted);
+	snprintf(in->mounted + l, sizeof(in->mounted) - l, "%s%s", l ? " " : "", dst);
 }
 
 int pid1_setup(struct init *in)
@@ -68,14 +72,22 @@ int pid1_setup(struct init *in)
 		/* Our mounts must not leak into the parent namespace. */
 		(void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	}
-	mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+	mount_one(in, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 		  !proc_is_ours());
 	if (stat("/proc/self/ns/pid", &st) == 0)
 		in->initial_pidns = st.st_ino == PROC_PID_INIT_INO;
-	mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false);
-	mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false);
-	mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false);
-	mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false);
+	/*
+	 * The machine's own PID 1 sets up the rest. In a PID namespace on a
+	 * developer's machine the other filesystems are the host's, shared on
+	 * purpose (binaries, run dir): only /proc must be ours.
+	 */
+	if (in->initial_pidns) {
+		mount_one(in, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			  false);
+		mount_one(in, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false);
+		mount_one(in, "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false);
+		mount_one(in, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false);
+	}
 
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -183,7 +195,11 @@ int pidns_reexec(int argc, char **argv)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return log_error_errno(-errno, "unable to wait for init: %m");
+	/* _exit: after unshare(CLONE_NEWPID) our new children would land in a
+	 * namespace whose PID 1 is gone, so exit-time helpers (sanitizers) cannot
+	 * fork any more. */
+	fflush(NULL);
 	if (WIFEXITED(st))
-		exit(WEXITSTATUS(st));
-	exit(128 + WTERMSIG(st));
+		_exit(WEXITSTATUS(st));
+	_exit(128 + WTERMSIG(st));
 }

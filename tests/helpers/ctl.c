@@ -260,11 +260,19 @@ int init_proc_start(struct init_proc *p, const char *dts, const char *const *wra
 	if (pid == 0) {
 		/* Dies with the test, whatever happens to it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		char log[160];
+		snprintf(log, sizeof(log), "%s/init.log", p->dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
 		execvp(argv[0], (char *const *)argv);
 		perror(argv[0]);
 		_exit(127);
 	}
 	p->pid = pid;
+	p->wrapped = wrapper && wrapper[0];
 	return 0;
 }
 
@@ -273,7 +281,22 @@ int init_proc_stop(struct init_proc *p)
 	int st = -1;
 	if (p->pid <= 0)
 		return st;
-	kill(p->pid, SIGTERM);
+	pid_t target = p->pid;
+	if (p->wrapped) {
+		/* unshare --fork does not forward signals: find its child. */
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p->pid, (int)p->pid);
+		FILE *f = fopen(path, "r");
+		int child = 0;
+		if (f) {
+			if (fscanf(f, "%d", &child) != 1)
+				child = 0;
+			fclose(f);
+		}
+		if (child > 0)
+			target = child;
+	}
+	kill(target, SIGTERM);
 	for (int i = 0; i < WAIT_BOUND_MS / 20; i++) {
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
 		if (r == p->pid) {
@@ -287,6 +310,53 @@ int init_proc_stop(struct init_proc *p)
 	waitpid(p->pid, &st, 0);
 	p->pid = 0;
 	return -1;
+}
+
+void init_proc_dump(const struct init_proc *p)
+{
+	char log[160], buf[4096];
+	snprintf(log, sizeof(log), "%s/init.log", p->dir);
+	FILE *f = fopen(log, "r");
+	if (!f)
+		return;
+	fprintf(stderr, "---- %s ----\n", log);
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+	fprintf(stderr, "---- end ----\n");
+}
+
+bool init_proc_log_order(const struct init_proc *p, const char *const *needles)
+{
+	char log[160], line[2048];
+	snprintf(log, sizeof(log), "%s/init.log", p->dir);
+	FILE *f = fopen(log, "r");
+	if (!f)
+		return false;
+	size_t i = 0;
+	while (needles[i] && fgets(line, sizeof(line), f))
+		if (strstr(line, needles[i]))
+			i++;
+	fclose(f);
+	return needles[i] == NULL;
+}
+
+char *ctl_inspect_str(struct ctl *c, const char *server, const char *path)
+{
+	Mhcl__DiagInspectRequest rq = MHCL__DIAG_INSPECT_REQUEST__INIT;
+	rq.server = (char *)server;
+	rq.path = (char *)path;
+	ProtobufCMessage *m = NULL;
+	if (ctl_call(c, IPC_MSG_DIAG_INSPECT, &rq.base, &mhcl__inspect_reply__descriptor, &m, NULL,
+		     0) < 0)
+		return NULL;
+	Mhcl__InspectReply *rep = (Mhcl__InspectReply *)m;
+	char *v = NULL;
+	if (rep->root && rep->root->value_case == MHCL__NODE__VALUE_STR)
+		v = strdup(rep->root->str);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return v;
 }
 
 void init_proc_cleanup(struct init_proc *p)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "bus.pb-c.h"
+#include "defs/ipc_frame.h"
 #include "diag.pb-c.h"
 
 struct ctl;
@@ -45,6 +46,7 @@ struct init_proc {
 	char dir[64];      /* temporary run dir, removed by init_proc_cleanup */
 	char dtb[128];
 	char sock[128];    /* relay socket: ${RUN}/ctl.sock */
+	bool wrapped;      /* runs under a wrapper: signal the wrapper's child */
 };
 
 /* Compiles dts (text; "${RUN}" stays for init to substitute) with dtc and
@@ -55,6 +57,13 @@ int init_proc_start(struct init_proc *p, const char *dts, const char *const *wra
 /* SIGTERM, then waits; returns the wait status. */
 int init_proc_stop(struct init_proc *p);
 void init_proc_cleanup(struct init_proc *p);
+/* Copies init's captured output (stdout+stderr) to our stderr. */
+void init_proc_dump(const struct init_proc *p);
+/* True if init's output has lines containing needles[0], needles[1], ...
+ * in that order (NULL-terminated). */
+bool init_proc_log_order(const struct init_proc *p, const char *const *needles);
+/* Inspect string value at server/path (malloc'd), or NULL. */
+char *ctl_inspect_str(struct ctl *c, const char *server, const char *path);
 /* Paths of the built binaries (from the environment meson sets). */
 const char *test_bin(const char *env);
 

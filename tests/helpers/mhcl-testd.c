@@ -7,6 +7,8 @@
  *   --exit-code N
  *   --no-ready          never send READY (ready-timeout tests)
  *   --ignore-stop       answer STOP but keep running (stop-timeout tests)
+ *   --spawn-orphan      before the jail, leave a grandchild that exits later
+ *                       as an orphan for init to reap
  *   --relay PATH        listen on a unix SOCK_SEQPACKET socket and relay
  *                       control requests (ps, inspect, restart, kill, logs,
  *                       config) to init; needs `control` in the manifest
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus.pb-c.h"
@@ -170,6 +173,22 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		free(c);
 }
 
+/* A child that exits at once, leaving its own child to be reparented to
+ * init (PID 1 or the subreaper) and to die there 200 ms later. */
+static void spawn_orphan(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (fork() == 0) {
+			usleep(200 * 1000);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		(void)waitpid(pid, NULL, 0);
+}
+
 /* ---- server ops ---- */
 
 static void inspect(struct srv *s, struct inspect_tree *tr, Mhcl__Node *root, void *opaque)
@@ -257,10 +276,12 @@ int main(int argc, char **argv)
 		{"no-ready", no_argument, NULL, 'n'},
 		{"ignore-stop", no_argument, NULL, 'i'},
 		{"relay", required_argument, NULL, 'r'},
+		{"spawn-orphan", no_argument, NULL, 'o'},
 		{},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1};
 	const char *relay = NULL;
+	bool orphan = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -270,6 +291,7 @@ int main(int argc, char **argv)
 		case 'n': t.no_ready = true; break;
 		case 'i': t.ignore_stop = true; break;
 		case 'r': relay = optarg; break;
+		case 'o': orphan = true; break;
 		default: return 100;
 		}
 	}
@@ -290,6 +312,8 @@ int main(int argc, char **argv)
 		t.listen_poll.data = &t;
 		uv_poll_start(&t.listen_poll, UV_READABLE, on_accept);
 	}
+	if (orphan)
+		spawn_orphan();
 	/* Everything is open: from here on only the allow-list. */
 	srv_enter_jail(t.srv, NULL);
 	if (!t.no_ready) {

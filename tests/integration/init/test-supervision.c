@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Supervision end to end: mhcl-init runs mhcl-testd instances and the test
+ * drives init's control API through the relay. Covers crash -> restart
+ * with growing backoff -> crash loop -> failed; ready timeout; ordered start
+ * and stop (with a stop timeout); planned restart handing saved state over;
+ * crash restart losing it; control permission; routed inspect errors.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "itest.h"
+
+static const char manifest[] = MANIFEST_HEAD CTL_SERVER
+	/* exits 3 after each READY: backoff 20, 40, 80 ms, then the crash loop */
+	"crashy { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"30\", \"--exit-code\", \"3\";"
+	" policy = \"testd\"; start-order = <2>; restart = \"always\"; restart-delay-ms = <20>;"
+	" restart-delay-max-ms = <1000>; crash-loop-limit = <4>; crash-loop-window-ms = <600000>; };\n"
+	/* never READY */
+	"sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"testd\";"
+	" start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
+	/* a well-behaved one for planned restarts */
+	"keeper { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <4>;"
+	" restart-delay-ms = <20>; };\n"
+	/* a relay without `control`: init must refuse it */
+	"plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
+	" policy = \"testd\"; start-order = <5>; };\n"
+	/* ignores STOP: shutdown must SIGKILL it after stop-timeout-ms */
+	"stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"testd\";"
+	" start-order = <6>; stop-timeout-ms = <100>; };\n"
+	/* does not exist: spawn fails, counted as failures */
+	"ghost { binary = \"mhcl-no-such-binary\"; policy = \"testd\"; start-order = <7>;"
+	" restart-delay-ms = <10>; crash-loop-limit = <2>; };\n"
+	MANIFEST_TAIL;
+
+static void check_crash_loop(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "crashy", "failed", -1));
+	Mhcl__PsReply *ps = ctl_ps(c);
+	const Mhcl__ServerInfo *si = ctl_ps_find(ps, "crashy");
+	ASSERT_TRUE(si);
+	ASSERT_EQ(si->restarts, 3);
+	ASSERT_EQ(si->pid, 0);
+	ASSERT_STREQ(si->last_exit, "exited 3");
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	/* The delay doubled each time and the loop was reported. */
+	const char *const order[] = {"crashy [init]: restarting in 20 ms",
+				     "crashy [init]: restarting in 40 ms",
+				     "crashy [init]: restarting in 80 ms",
+				     "crashy [init]: crash loop: 4 failures", NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
+	ASSERT_TRUE(ctl_logs_contain(c, "crashy", "crash loop"));
+	ASSERT_TRUE(ctl_logs_contain(c, "crashy", "exiting with 3 as asked"));
+}
+
+static void check_ready_timeout(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "sleepy", "failed", -1));
+	Mhcl__PsReply *ps = ctl_ps(c);
+	const Mhcl__ServerInfo *si = ctl_ps_find(ps, "sleepy");
+	ASSERT_STREQ(si->last_exit, "ready timeout");
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	ASSERT_TRUE(ctl_logs_contain(c, "sleepy", "not ready after 100 ms, killing"));
+}
+
+static void check_ordered_start(void)
+{
+	/* Each server starts only once the one before it is ready (or gave up). */
+	const char *const order[] = {"ctl [init]: ready",     "crashy [init]: started",
+				     "crashy [init]: ready",  "sleepy [init]: started",
+				     "sleepy [init]: not ready", "keeper [init]: started",
+				     "keeper [init]: ready",  "plain [init]: started",
+				     "plain [init]: ready",   "stubborn [init]: started",
+				     "stubborn [init]: ready", "ghost [init]: unable to find",
+				     NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
+}
+
+static void check_planned_restart(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", -1));
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
+	Mhcl__PsReply *ps = ctl_ps(c);
+	int old_pid = ctl_ps_find(ps, "keeper")->pid;
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+
+	Mhcl__RestartRequest rq = MHCL__RESTART_REQUEST__INIT;
+	rq.server = (char *)"keeper";
+	ProtobufCMessage *m = NULL;
+	char err[256];
+	ASSERT_OK(ctl_call(c, IPC_MSG_RESTART, &rq.base, &mhcl__restart_reply__descriptor, &m, err,
+			   sizeof(err)));
+	int new_pid = ((Mhcl__RestartReply *)m)->pid;
+	protobuf_c_message_free_unpacked(m, NULL);
+	ASSERT_GT(new_pid, 0);
+	ASSERT_NE(new_pid, old_pid);
+	/* The reply comes once the new instance is ready, with the state handed over. */
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 2);
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "frame/restarts"), 1);
+	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "saved 8 bytes of state"));
+
+	/* A crash loses it: SIGKILL, restart, generation starts over. */
+	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
+	kq.server = (char *)"keeper";
+	ASSERT_OK(ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err,
+			   sizeof(err)));
+	protobuf_c_message_free_unpacked(m, NULL);
+	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", 2));
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
+	ps = ctl_ps(c);
+	ASSERT_STREQ(ctl_ps_find(ps, "keeper")->last_exit, "killed by SIGKILL");
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+}
+
+static void check_errors(struct ctl *c)
+{
+	char err[256];
+	ProtobufCMessage *m = NULL;
+
+	/* Unknown server: ENOENT, for inspect, restart and kill alike. */
+	Mhcl__DiagInspectRequest iq = MHCL__DIAG_INSPECT_REQUEST__INIT;
+	iq.server = (char *)"nobody";
+	ASSERT_EQ(ctl_call(c, IPC_MSG_DIAG_INSPECT, &iq.base, &mhcl__inspect_reply__descriptor, &m,
+			   err, sizeof(err)),
+		  -ENOENT);
+	Mhcl__RestartRequest rq = MHCL__RESTART_REQUEST__INIT;
+	rq.server = (char *)"nobody";
+	ASSERT_EQ(ctl_call(c, IPC_MSG_RESTART, &rq.base, &mhcl__restart_reply__descriptor, &m, err,
+			   sizeof(err)),
+		  -ENOENT);
+	/* A missing path inside a server: ENOENT from the server itself. */
+	iq.server = (char *)"keeper";
+	iq.path = (char *)"no/such/node";
+	ASSERT_EQ(ctl_call(c, IPC_MSG_DIAG_INSPECT, &iq.base, &mhcl__inspect_reply__descriptor, &m,
+			   err, sizeof(err)),
+		  -ENOENT);
+	/* The whole tree: init's node plus every running server. */
+	ASSERT_EQ(ctl_inspect_u64(c, "", "keeper/testd/generation"), 1);
+	ASSERT_GE(ctl_inspect_u64(c, "", "init/log_seq"), 1);
+	char *st = ctl_inspect_str(c, "init", "servers/crashy/state");
+	ASSERT_STREQ(st, "failed");
+	free(st);
+	/* CONFIG returns the manifest we wrote. */
+	Mhcl__ConfigRequest cq = MHCL__CONFIG_REQUEST__INIT;
+	ASSERT_OK(ctl_call(c, IPC_MSG_CONFIG, &cq.base, &mhcl__config_reply__descriptor, &m, err,
+			   sizeof(err)));
+	ASSERT_GT(((Mhcl__ConfigReply *)m)->dtb.len, 40);
+	ASSERT_UEQ(((const uint8_t *)((Mhcl__ConfigReply *)m)->dtb.data)[0], 0xd0);
+	protobuf_c_message_free_unpacked(m, NULL);
+
+	/* A server without `control` is refused. */
+	struct ctl *plain = NULL;
+	ASSERT_OK(ctl_connect(strcat(strcpy(err, itest_proc.dir), "/plain.sock"), &plain));
+	Mhcl__PsRequest pq = MHCL__PS_REQUEST__INIT;
+	ASSERT_EQ(ctl_call(plain, IPC_MSG_PS, &pq.base, &mhcl__ps_reply__descriptor, &m, err,
+			   sizeof(err)),
+		  -EPERM);
+	ctl_close(plain);
+
+	/* A server that stops answering: routed inspect ends in ETIMEDOUT, and
+	 * the whole tree still comes back with an error node for it. */
+	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
+	kq.server = (char *)"stubborn";
+	kq.fault = MHCL__FAULT_KIND__FAULT_HANG;
+	ASSERT_OK(ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err,
+			   sizeof(err)));
+	protobuf_c_message_free_unpacked(m, NULL);
+	iq.server = (char *)"stubborn";
+	iq.path = (char *)"";
+	ASSERT_EQ(ctl_call(c, IPC_MSG_DIAG_INSPECT, &iq.base, &mhcl__inspect_reply__descriptor, &m,
+			   err, sizeof(err)),
+		  -ETIMEDOUT);
+	iq.server = (char *)"";
+	ASSERT_OK(ctl_call(c, IPC_MSG_DIAG_INSPECT, &iq.base, &mhcl__inspect_reply__descriptor, &m,
+			   err, sizeof(err)));
+	Mhcl__Node *root = ((Mhcl__InspectReply *)m)->root, *hung = NULL, *keeper = NULL;
+	for (size_t i = 0; root && i < root->n_children; i++) {
+		if (strcmp(root->children[i]->name, "stubborn") == 0)
+			hung = root->children[i];
+		if (strcmp(root->children[i]->name, "keeper") == 0)
+			keeper = root->children[i];
+	}
+	ASSERT_TRUE(hung && hung->value_case == MHCL__NODE__VALUE_STR);
+	ASSERT_TRUE(strstr(hung->str, "did not answer"));
+	ASSERT_TRUE(keeper && keeper->n_children > 0);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+int main(void)
+{
+	struct ctl *c = NULL;
+
+	itest_start(manifest, NULL, NULL);
+	ASSERT_OK(ctl_connect(itest_proc.sock, &c));
+	check_crash_loop(c);
+	check_ready_timeout(c);
+	ASSERT_TRUE(ctl_wait_state(c, "ghost", "failed", -1));
+	check_ordered_start();
+	check_planned_restart(c);
+	check_errors(c);
+	ctl_close(c);
+
+	/* Ordered stop: reverse start order; stubborn is killed after its timeout. */
+	int st = init_proc_stop(&itest_proc);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	const char *const order[] = {"stubborn [init]: stopping",
+				     "stubborn [init]: did not stop within 100 ms, killing",
+				     "stubborn [init]: stopped", "plain [init]: stopping",
+				     "plain [init]: stopped",    "keeper [init]: stopped",
+				     "ctl [init]: stopping",     "ctl [init]: stopped",
+				     "all servers stopped",      NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
+	itest_pass();
+	return 0;
+}
