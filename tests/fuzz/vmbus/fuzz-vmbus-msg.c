@@ -28,6 +28,18 @@ struct fz {
 	uint64_t msgs;
 };
 
+static void fz_unloaded_conn(void *ctx, const struct vmbus_conn_report *r)
+{
+	if (r->state != VMBUS_CONN_DISCONNECTED || r->gpadls || r->version)
+		abort();
+}
+
+static void fz_unloaded_chan(void *ctx, const struct vmbus_chan_report *r)
+{
+	if (r->state != VMBUS_CHAN_CLOSED || r->offered || r->rescinded)
+		abort();
+}
+
 static void fz_post(void *ctx, uint32_t vp, const void *msg, size_t len)
 {
 	struct fz *f = ctx;
@@ -57,12 +69,23 @@ static void fz_post(void *ctx, uint32_t vp, const void *msg, size_t len)
 		    o->connection_id > VMBUS_CONNID_MAX)
 			abort();
 	}
+	if (type == VMBUS_MSG_UNLOAD_RESPONSE) {
+		/* Unloaded means nothing is left open or described. */
+		static const struct vmbus_inspect_ops check = {.connection = fz_unloaded_conn,
+							       .channel = fz_unloaded_chan};
+		vmbus_server_inspect(f->s, &check, f);
+	}
 	f->msgs++;
 }
 
 static int fz_open(void *ctx, const struct vmbus_open_info *i)
 {
 	struct fz *f = ctx;
+	/* Both rings have a control page and at least one data page. */
+	if (i->page_count < 4 || i->downstream_page < 2 || i->downstream_page > i->page_count - 2 ||
+	    i->event_conn_id > VMBUS_CONNID_MAX || i->target_vp >= 4 || !i->relid ||
+	    i->relid > VMBUS_RELID_MAX)
+		abort();
 	/* Touch every PFN the library lends: ASan catches a dangling pointer. */
 	volatile uint64_t sum = 0;
 	for (uint32_t k = 0; k < i->page_count; k++)
