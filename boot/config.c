@@ -294,6 +294,39 @@ static bool is_device_type(const void *fdt, int node, const char *type)
 	return t && len == (int)strlen(type) + 1 && memcmp(t, type, (size_t)len) == 0;
 }
 
+static uint32_t be32_at(const void *p, size_t off)
+{
+	const uint8_t *b = (const uint8_t *)p + off;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/*
+ * Our own header check before libfdt sees the blob: only version 17 trees
+ * (what dtc writes), every block inside totalsize and aligned. libfdt 1.6.1's
+ * fdt_check_full dereferences NULL on some pre-v17 headers (found by the
+ * boot-config fuzz target), so those never reach it.
+ */
+static int check_fdt_header(const void *fdt, size_t size, struct shim_error *err)
+{
+	uint32_t total = be32_at(fdt, 4), off_struct = be32_at(fdt, 8), off_strings = be32_at(fdt, 12);
+	uint32_t off_rsv = be32_at(fdt, 16), version = be32_at(fdt, 20), last_comp = be32_at(fdt, 24);
+	uint32_t size_strings = be32_at(fdt, 32), size_struct = be32_at(fdt, 36);
+
+	if (be32_at(fdt, 0) != FDT_MAGIC)
+		return ERR(err, EBADMSG, "not a valid flattened device tree (%s)",
+			   fdt_strerror(-FDT_ERR_BADMAGIC));
+	if (version < 17 || last_comp > 16)
+		return ERR(err, EBADMSG, "device tree version %u (compatible %u) unsupported, need 17",
+			   version, last_comp);
+	if (total > size || total < 40)
+		return ERR(err, EBADMSG, "device tree totalsize %u vs %zu bytes received", total, size);
+	if (off_rsv < 40 || off_rsv % 8 || off_rsv > total || off_struct % 4 ||
+	    off_struct < 40 || off_struct > total || size_struct > total - off_struct ||
+	    off_strings < 40 || off_strings > total || size_strings > total - off_strings)
+		return ERR(err, EBADMSG, "device tree blocks lie outside its %u bytes", total);
+	return 0;
+}
+
 int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		       struct shim_error *err)
 {
@@ -303,6 +336,9 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 	if (size < sizeof(struct fdt_header) || size > SHIM_HOST_DT_MAX)
 		return ERR(err, EBADMSG, "size %zu outside %zu..%u", size, sizeof(struct fdt_header),
 			   SHIM_HOST_DT_MAX);
+	r = check_fdt_header(fdt, size, err);
+	if (r)
+		return r;
 	r = fdt_check_full(fdt, size);
 	if (r)
 		return ERR(err, EBADMSG, "not a valid flattened device tree (%s)", fdt_strerror(r));

@@ -182,6 +182,15 @@ static void test_host_dt(void)
 	memset(junk, 0x5a, sizeof(junk));
 	ASSERT_EQ(shim_host_dt_parse(junk, sizeof(junk), &topo, &err), -EBADMSG);
 	ASSERT_TRUE(strstr(err.msg, "FDT_ERR_BADMAGIC") != NULL);
+	/* Pre-v17 headers never reach libfdt (its 1.6.1 checker can crash on them). */
+	n = build_dt("mhcl,host-v1", cpus, 4, mem, 2, false);
+	dtb[23] = 16; /* version 16 */
+	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
+	ASSERT_TRUE(strstr(err.msg, "version 16") != NULL);
+	n = build_dt("mhcl,host-v1", cpus, 4, mem, 2, false);
+	dtb[11] = 0xfc; /* off_dt_struct past totalsize */
+	dtb[10] = 0xff;
+	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 	n = build_dt("acme,board", cpus, 4, mem, 2, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 	ASSERT_TRUE(strstr(err.msg, "mhcl,host-v1") != NULL);
