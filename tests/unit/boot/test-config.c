@@ -177,7 +177,7 @@ static void test_host_dt(void)
 
 	/* Truncated, corrupted and foreign trees. */
 	ASSERT_EQ(shim_host_dt_parse(dtb, n - 8, &topo, &err), -EBADMSG);
-	ASSERT_TRUE(strstr(err.msg, "not a valid flattened device tree") != NULL);
+	ASSERT_TRUE(strstr(err.msg, "totalsize") != NULL);
 	uint8_t junk[256];
 	memset(junk, 0x5a, sizeof(junk));
 	ASSERT_EQ(shim_host_dt_parse(junk, sizeof(junk), &topo, &err), -EBADMSG);
