@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macros.h"
+
 struct logring_entry {
 	uint64_t seq, time_ns;
 	uint32_t off, len;
@@ -70,7 +72,9 @@ static bool overlaps_oldest(const struct logring *r, size_t off, size_t len)
 	if (!r->count)
 		return false;
 	const struct logring_entry *e = entry(r, 0);
-	return off < (size_t)e->off + e->len && (size_t)e->off < off + len;
+	/* Every line occupies at least one byte, so the write order and the
+	 * text order stay the same even for empty lines. */
+	return off < (size_t)e->off + MAX(e->len, 1u) && (size_t)e->off < off + len;
 }
 
 void logring_append(struct logring *r, uint64_t seq, uint64_t time_ns, uint8_t stream,
@@ -78,10 +82,10 @@ void logring_append(struct logring *r, uint64_t seq, uint64_t time_ns, uint8_t s
 {
 	if (len > LOGRING_LINE_MAX)
 		len = LOGRING_LINE_MAX;
-	size_t off = r->wpos;
+	size_t off = r->wpos, need = len ? len : 1;
 	if (r->count == r->max_lines)
 		drop_oldest(r);
-	if (off + len > r->max_bytes) {
+	if (off + need > r->max_bytes) {
 		/* Wrap: the lines still in the tail [wpos, end) are the oldest. */
 		while (r->count && entry(r, 0)->off >= r->wpos)
 			drop_oldest(r);
@@ -89,7 +93,7 @@ void logring_append(struct logring *r, uint64_t seq, uint64_t time_ns, uint8_t s
 	}
 	/* Lines are stored in write order, so the oldest is the next one to
 	 * overwrite: evict until the new text no longer overlaps it. */
-	while (overlaps_oldest(r, off, len ? len : 1))
+	while (overlaps_oldest(r, off, need))
 		drop_oldest(r);
 	memcpy(r->text + off, text, len);
 	struct logring_entry *e = &r->ent[(r->head + r->count) % r->max_lines];
@@ -99,7 +103,7 @@ void logring_append(struct logring *r, uint64_t seq, uint64_t time_ns, uint8_t s
 	e->len = (uint32_t)len;
 	e->stream = stream;
 	r->count++;
-	r->wpos = off + len;
+	r->wpos = off + need;
 }
 
 bool logring_find(const struct logring *r, uint64_t since_seq, struct logring_line *ret)

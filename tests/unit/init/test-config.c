@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init/config.c: good manifests parse to the values written (and defaults),
+ * malformed ones fail with a message naming the node and the property.
+ * Manifests are compiled with dtc at test time; a few byte-level corruptions
+ * are made on the compiled tree.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "test.h"
+
+static char tmpdir[64];
+
+static size_t compile(const char *dts, uint8_t *buf, size_t len)
+{
+	char src[128], dst[128], cmd[512];
+	const char *dtc = getenv("MHCL_DTC") ? getenv("MHCL_DTC") : "dtc";
+
+	snprintf(src, sizeof(src), "%s/m.dts", tmpdir);
+	snprintf(dst, sizeof(dst), "%s/m.dtb", tmpdir);
+	FILE *f = fopen(src, "w");
+	ASSERT_TRUE(f);
+	fputs(dts, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s -q -I dts -O dtb -o %s %s", dtc, dst, src);
+	ASSERT_OK(system(cmd));
+	f = fopen(dst, "rb");
+	ASSERT_TRUE(f);
+	size_t n = fread(buf, 1, len, f);
+	fclose(f);
+	return n;
+}
+
+#define HEAD "/dts-v1/; / { mhcl { manifest { compatible = \"mhcl,manifest-v1\";\n"
+#define TAIL "}; }; };\n"
+
+static int parse(const char *dts, struct manifest **ret, char *err, size_t err_len)
+{
+	static uint8_t buf[MANIFEST_DTB_MAX];
+	size_t n = compile(dts, buf, sizeof(buf));
+	return manifest_parse(buf, n, "/run/x", ret, err, err_len);
+}
+
+static void expect_error(const char *dts, int code, const char *needle1, const char *needle2)
+{
+	struct manifest *m = NULL;
+	char err[512] = "";
+	int r = parse(dts, &m, err, sizeof(err));
+	if (r != code || !strstr(err, needle1) || (needle2 && !strstr(err, needle2)))
+		TEST_FAIL_("want %d mentioning '%s'/'%s', got %d: %s\nfor:\n%s", code, needle1,
+			   needle2 ? needle2 : "", r, err, dts);
+	ASSERT_TRUE(m == NULL);
+}
+
+static void test_good(void)
+{
+	struct manifest *m = NULL;
+	char err[512] = "";
+	int r = parse(HEAD
+		      "b { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\", \"\","
+		      " \"a${RUN}b${RUN}\"; policy = \"diagd\"; restart = \"always\";"
+		      " start-order = <10>; control; namespaces = \"ipc\", \"uts\";"
+		      " rlimit-nofile = <64>; ready-timeout-ms = <100>; restart-delay-ms = <20>;"
+		      " restart-delay-max-ms = <400>; crash-loop-limit = <3>;"
+		      " crash-loop-window-ms = <1000>; stop-timeout-ms = <50>; };\n"
+		      "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n"
+		      "c { binary = \"x\"; policy = \"testd\"; start-order = <5>;"
+		      " restart = \"never\"; restart-delay-ms = <5000>; };\n" TAIL,
+		      &m, err, sizeof(err));
+	if (r < 0)
+		TEST_FAIL_("parse failed: %s", err);
+	ASSERT_EQ(m->nservers, 3);
+	/* Sorted by start-order: c (5), b (10), a (default 100). */
+	ASSERT_STREQ(m->servers[0].name, "c");
+	ASSERT_STREQ(m->servers[1].name, "b");
+	ASSERT_STREQ(m->servers[2].name, "a");
+	const struct srv_conf *b = &m->servers[1];
+	ASSERT_STREQ(b->binary, "mhcl-diagd");
+	ASSERT_EQ(b->nargs, 4);
+	ASSERT_STREQ(b->args[1], "/run/x/diag.sock");
+	ASSERT_STREQ(b->args[2], "");
+	ASSERT_STREQ(b->args[3], "a/run/xb/run/x");
+	ASSERT_TRUE(b->args[4] == NULL);
+	ASSERT_STREQ(b->policy, "diagd");
+	ASSERT_EQ(b->restart, RESTART_ALWAYS);
+	ASSERT_TRUE(b->control);
+	ASSERT_EQ(b->rlimit_nofile, 64);
+	ASSERT_EQ(b->ready_timeout_ms, 100);
+	ASSERT_EQ(b->restart_delay_ms, 20);
+	ASSERT_EQ(b->restart_delay_max_ms, 400);
+	ASSERT_EQ(b->crash_loop_limit, 3);
+	ASSERT_EQ(b->crash_loop_window_ms, 1000);
+	ASSERT_EQ(b->stop_timeout_ms, 50);
+	ASSERT_TRUE(b->namespaces != 0);
+	const struct srv_conf *a = &m->servers[2];
+	ASSERT_FALSE(a->control);
+	ASSERT_EQ(a->nargs, 0);
+	ASSERT_EQ(a->restart, RESTART_ON_FAILURE);
+	ASSERT_EQ(a->start_order, 100);
+	ASSERT_EQ(a->ready_timeout_ms, 5000);
+	ASSERT_EQ(a->crash_loop_limit, 5);
+	/* A delay above the default maximum lifts the maximum with it. */
+	ASSERT_EQ(m->servers[0].restart_delay_max_ms, 30000);
+	ASSERT_EQ(m->servers[0].restart, RESTART_NEVER);
+	ASSERT_TRUE(m->dtb && m->dtb_len > 0);
+	manifest_free(m);
+
+	/* An empty manifest is valid. */
+	ASSERT_OK(parse(HEAD TAIL, &m, err, sizeof(err)));
+	ASSERT_EQ(m->nservers, 0);
+	manifest_free(m);
+}
+
+static void test_bad(void)
+{
+	expect_error("/dts-v1/; / { };", -EINVAL, "/mhcl/manifest", NULL);
+	expect_error("/dts-v1/; / { mhcl { manifest { compatible = \"other\"; }; }; };", -EINVAL,
+		     "compatible", NULL);
+	expect_error(HEAD "x = <1>;" TAIL, -EINVAL, "unknown property 'x'", NULL);
+	expect_error(HEAD "s { policy = \"testd\"; };" TAIL, -EINVAL, "s:", "'binary' is missing");
+	expect_error(HEAD "s { binary = \"b\"; };" TAIL, -EINVAL, "s:", "'policy' is missing");
+	expect_error(HEAD "s { binary = \"b\"; policy = \"nope\"; };" TAIL, -EINVAL, "s:",
+		     "no seccomp profile 'nope'");
+	expect_error(HEAD "s { binary = \"../b\"; policy = \"testd\"; };" TAIL, -EINVAL,
+		     "'binary'", NULL);
+	expect_error(HEAD "s { binary = \"b\", \"c\"; policy = \"testd\"; };" TAIL, -EINVAL,
+		     "'binary'", NULL);
+	expect_error(HEAD "s { binary = <1>; policy = \"testd\"; };" TAIL, -EINVAL, "'binary'",
+		     NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; bogus; };" TAIL, -EINVAL,
+		     "s: unknown property 'bogus'", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart = \"sometimes\"; };" TAIL,
+		     -EINVAL, "s:", "'restart'");
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; start-order = \"1\"; };" TAIL,
+		     -EINVAL, "s:", "'start-order'");
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; start-order = <1 2>; };" TAIL,
+		     -EINVAL, "s:", "'start-order'");
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; crash-loop-limit = <0>; };" TAIL,
+		     -EINVAL, "'crash-loop-limit' = 0 is out of range", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart-delay-ms = <1>; };" TAIL,
+		     -EINVAL, "'restart-delay-ms'", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart-delay-ms = <500>;"
+			  " restart-delay-max-ms = <100>; };" TAIL,
+		     -EINVAL, "'restart-delay-max-ms' is below", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; control = <1>; };" TAIL, -EINVAL,
+		     "'control' takes no value", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; namespaces = \"pid\"; };" TAIL,
+		     -EINVAL, "unknown namespace 'pid'", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; args = \"a\\tb\"; };" TAIL,
+		     -EINVAL, "'args'", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; sub { }; };" TAIL, -EINVAL,
+		     "s: unexpected subnode 'sub'", NULL);
+	expect_error(HEAD "Bad { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL,
+		     "'Bad' is invalid", NULL);
+	expect_error(HEAD "init { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL,
+		     "reserved", NULL);
+
+	/* Too many args: 33 strings. */
+	char dts[4096] = HEAD "s { binary = \"b\"; policy = \"testd\"; args = \"0\"";
+	for (int i = 1; i <= MANIFEST_ARGS_MAX; i++)
+		strcat(dts, ", \"a\"");
+	strcat(dts, "; };" TAIL);
+	expect_error(dts, -EINVAL, "'args' must be a list of at most", NULL);
+
+	/* Too many servers. */
+	char *many = malloc(64 * 1024);
+	strcpy(many, HEAD);
+	for (int i = 0; i <= MANIFEST_SERVERS_MAX; i++)
+		sprintf(many + strlen(many), "s%d { binary = \"b\"; policy = \"testd\"; };\n", i);
+	strcat(many, TAIL);
+	expect_error(many, -E2BIG, "servers, at most", NULL);
+	free(many);
+}
+
+static void test_corrupt(void)
+{
+	static uint8_t buf[MANIFEST_DTB_MAX];
+	struct manifest *m = NULL;
+	char err[256];
+	size_t n = compile(HEAD "s { binary = \"b\"; policy = \"testd\"; };" TAIL, buf, sizeof(buf));
+
+	ASSERT_EQ(manifest_parse(buf, 10, "/r", &m, err, sizeof(err)), -E2BIG);
+	ASSERT_EQ(manifest_parse(buf, MANIFEST_DTB_MAX + 1, "/r", &m, err, sizeof(err)), -E2BIG);
+	/* Truncated: the header's totalsize no longer fits. */
+	ASSERT_EQ(manifest_parse(buf, n - 8, "/r", &m, err, sizeof(err)), -EBADMSG);
+	ASSERT_TRUE(strstr(err, "not a valid device tree"));
+	/* Bad magic. */
+	buf[0] ^= 0xff;
+	ASSERT_EQ(manifest_parse(buf, n, "/r", &m, err, sizeof(err)), -EBADMSG);
+	buf[0] ^= 0xff;
+	/* A property value's terminating NUL overwritten: unterminated string. */
+	uint8_t *v = memmem(buf, n, "testd", 6);
+	ASSERT_TRUE(v);
+	v[5] = 'x';
+	ASSERT_EQ(manifest_parse(buf, n, "/r", &m, err, sizeof(err)), -EINVAL);
+	ASSERT_TRUE(strstr(err, "'policy'"));
+	ASSERT_TRUE(m == NULL);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mhcl-config-XXXXXX");
+	ASSERT_TRUE(mkdtemp(tmpdir));
+	test_good();
+	test_bad();
+	test_corrupt();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	(void)!system(cmd);
+	return 0;
+}
