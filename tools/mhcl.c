@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "macros.h"
+#include "mhcl/json.h"
 #include "mhcl/mhcl.h"
 
 const struct mhcl_cmd mhcl_cmds[] = {
@@ -36,11 +37,61 @@ static const struct mhcl_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
+static const struct {
+	int code;
+	const char *meaning;
+} exit_codes[] = {
+	{MHCL_CLI_OK, "ok"},
+	{MHCL_CLI_REMOTE, "the remote answered with an error"},
+	{MHCL_CLI_NO_SERVER, "unknown server"},
+	{MHCL_CLI_UNREACHABLE, "diag unreachable (or the connection dropped)"},
+	{MHCL_CLI_TIMEOUT, "timeout (ours, or the remote's)"},
+	{MHCL_CLI_USAGE, "usage"},
+};
+
+static int help_json(struct mhcl_ctx *c)
+{
+	const struct mhcl_args *a = c->args;
+	struct json_writer w;
+
+	json_init(&w, stdout, false);
+	json_obj_begin(&w);
+	json_key(&w, "commands");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < mhcl_ncmds; i++) {
+		if (a->npos == 1 && strcmp(a->pos[0], mhcl_cmds[i].name) != 0)
+			continue;
+		json_obj_begin(&w);
+		json_key(&w, "name");
+		json_str(&w, mhcl_cmds[i].name);
+		json_key(&w, "usage");
+		json_str(&w, mhcl_cmds[i].usage);
+		json_key(&w, "help");
+		json_str(&w, mhcl_cmds[i].help);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	json_key(&w, "exit_codes");
+	json_obj_begin(&w);
+	for (size_t i = 0; i < ARRAY_SIZE(exit_codes); i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "%d", exit_codes[i].code);
+		json_key(&w, k);
+		json_str(&w, exit_codes[i].meaning);
+	}
+	json_obj_end(&w);
+	json_obj_end(&w);
+	json_finish(&w);
+	return MHCL_CLI_OK;
+}
+
 int cmd_help(struct mhcl_ctx *c)
 {
 	const struct mhcl_args *a = c->args;
 	FILE *f = stdout;
 
+	if (a->json)
+		return help_json(c);
 	if (a->npos == 1) {
 		const struct mhcl_cmd *cmd = find_cmd(a->pos[0]);
 		if (!cmd)
@@ -71,15 +122,10 @@ int cmd_help(struct mhcl_ctx *c)
 		"  --timeout MS, -t MS  how long to wait for diag (default %u)\n"
 		"  --help, -h           this help\n"
 		"\n"
-		"Exit codes:\n"
-		"  %3d  ok\n"
-		"  %3d  the remote answered with an error\n"
-		"  %3d  unknown server\n"
-		"  %3d  diag unreachable (or the connection dropped)\n"
-		"  %3d  timeout (ours, or the remote's)\n"
-		"  %3d  usage\n",
-		MHCL_DEFAULT_TARGET, MHCL_DEFAULT_TIMEOUT_MS, MHCL_CLI_OK, MHCL_CLI_REMOTE,
-		MHCL_CLI_NO_SERVER, MHCL_CLI_UNREACHABLE, MHCL_CLI_TIMEOUT, MHCL_CLI_USAGE);
+		"Exit codes:\n",
+		MHCL_DEFAULT_TARGET, MHCL_DEFAULT_TIMEOUT_MS);
+	for (size_t i = 0; i < ARRAY_SIZE(exit_codes); i++)
+		fprintf(f, "  %3d  %s\n", exit_codes[i].code, exit_codes[i].meaning);
 	return MHCL_CLI_OK;
 }
 

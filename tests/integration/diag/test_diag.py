@@ -190,7 +190,11 @@ class Env:
         found = {}
 
         def cond():
-            s = self.ps().get(name)
+            # diag itself may be the one coming back: not answering yet is "not yet".
+            p = self.mhcl("--json", "ps", timeout_ms=2000)
+            if p.returncode != EXIT_OK:
+                return False
+            s = {x["name"]: x for x in json.loads(p.stdout)["servers"]}.get(name)
             if s and s["state"] == "running" and s["pid"] not in (0, old_pid):
                 found.update(s)
                 return True
@@ -429,9 +433,18 @@ def t_config(env, as_json):
 
 
 def t_help(env, as_json):
-    out = env.ok("help")
-    for want in ("ps", "inspect", "restart", "kill", "logs", "config", "Exit codes", "100"):
-        check(want in out, "help lacks %r", want)
+    if as_json:
+        h = env.json("help")
+        check({c["name"] for c in h["commands"]} >= {"ps", "inspect", "restart", "kill", "logs",
+                                                     "config", "help"}, "help --json %r", h)
+        check(set(h["exit_codes"]) == {"0", "1", "2", "3", "4", "100"}, "exit codes %r",
+              h["exit_codes"])
+        check(len(env.json("help", "kill")["commands"]) == 1, "help kill --json")
+    else:
+        out = env.ok("help")
+        for want in ("ps", "inspect", "restart", "kill", "logs", "config", "Exit codes", "100"):
+            check(want in out, "help lacks %r", want)
+        check("--signal" in env.ok("help", "kill"), "help kill")
     env.fails(EXIT_USAGE, "bogus")
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
@@ -691,7 +704,20 @@ def t_vsock(env):
               flush=True)
 
 
-FAULTS = [t_vsock, t_unreachable, t_timeout_silent_peer, t_hung_server, t_validation, t_limits]
+def t_diagd_restart(env):
+    """diagd itself restarts (planned or killed) and serves again; its clients see the
+    connection drop (exit 3) or, if the answer won the race, success."""
+    for how in (["restart", "diagd"], ["kill", "diagd"]):
+        before = env.ps()["diagd"]
+        p = env.mhcl(*how)
+        check(p.returncode in (EXIT_OK, EXIT_UNREACHABLE), "mhcl %s: exit %d (%r)",
+              " ".join(how), p.returncode, p.stderr)
+        env.wait_revived("diagd", before["pid"])
+        env.ok("inspect", "diagd/limits")
+
+
+FAULTS = [t_vsock, t_unreachable, t_timeout_silent_peer, t_hung_server, t_validation, t_limits,
+          t_diagd_restart]
 
 
 def main():
