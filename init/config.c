@@ -19,9 +19,9 @@
 #define MANIFEST_COMPATIBLE "mhcl,manifest-v1"
 
 static const char *const restart_names[_RESTART_MAX] = {
-	[RESTART_ALWAYS] = "always",
-	[RESTART_ON_FAILURE] = "on-failure",
-	[RESTART_NEVER] = "never",
+    [RESTART_ALWAYS] = "always",
+    [RESTART_ON_FAILURE] = "on-failure",
+    [RESTART_NEVER] = "never",
 };
 
 const char *restart_policy_name(enum restart_policy p)
@@ -35,8 +35,8 @@ static const struct {
 	const char *name;
 	uint32_t flag;
 } ns_names[] = {
-	{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
-	{"mount", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP},
+    {"ipc", CLONE_NEWIPC},  {"uts", CLONE_NEWUTS},	 {"net", CLONE_NEWNET},
+    {"mount", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP},
 };
 
 /* u32 properties: name, offset in srv_conf, bounds. */
@@ -45,14 +45,14 @@ static const struct {
 	size_t off;
 	uint32_t min, max;
 } u32_props[] = {
-	{"start-order", offsetof(struct srv_conf, start_order), 0, 10000},
-	{"rlimit-nofile", offsetof(struct srv_conf, rlimit_nofile), 16, 1048576},
-	{"ready-timeout-ms", offsetof(struct srv_conf, ready_timeout_ms), 10, 600000},
-	{"restart-delay-ms", offsetof(struct srv_conf, restart_delay_ms), 10, 600000},
-	{"restart-delay-max-ms", offsetof(struct srv_conf, restart_delay_max_ms), 10, 3600000},
-	{"crash-loop-limit", offsetof(struct srv_conf, crash_loop_limit), 1, 64},
-	{"crash-loop-window-ms", offsetof(struct srv_conf, crash_loop_window_ms), 100, 86400000},
-	{"stop-timeout-ms", offsetof(struct srv_conf, stop_timeout_ms), 10, 600000},
+    {"start-order", offsetof(struct srv_conf, start_order), 0, 10000},
+    {"rlimit-nofile", offsetof(struct srv_conf, rlimit_nofile), 16, 1048576},
+    {"ready-timeout-ms", offsetof(struct srv_conf, ready_timeout_ms), 10, 600000},
+    {"restart-delay-ms", offsetof(struct srv_conf, restart_delay_ms), 10, 600000},
+    {"restart-delay-max-ms", offsetof(struct srv_conf, restart_delay_max_ms), 10, 3600000},
+    {"crash-loop-limit", offsetof(struct srv_conf, crash_loop_limit), 1, 64},
+    {"crash-loop-window-ms", offsetof(struct srv_conf, crash_loop_window_ms), 100, 86400000},
+    {"stop-timeout-ms", offsetof(struct srv_conf, stop_timeout_ms), 10, 600000},
 };
 
 static int fail(char *err, size_t err_len, int r, const char *fmt, ...) _printf_(4, 5);
@@ -214,10 +214,11 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 			const char *a[MANIFEST_ARGS_MAX];
 			int n = split_strings(val, len, a, MANIFEST_ARGS_MAX, true);
 			if (n < 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'args' must be a list of at most "
-					    "%d printable strings shorter than %u bytes",
-					    name, MANIFEST_ARGS_MAX, MANIFEST_STR_MAX);
+				return fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'args' must be a list of at most "
+				    "%d printable strings shorter than %u bytes",
+				    name, MANIFEST_ARGS_MAX, MANIFEST_STR_MAX);
 			conf_clear(c);
 			for (int i = 0; i < n; i++) {
 				c->args[i] = subst_run(a[i], run_dir);
@@ -253,7 +254,8 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 		} else if (strcmp(pname, "control") == 0) {
 			if (len != 0)
 				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'control' takes no value", name);
+					    "manifest: %s: property 'control' takes no value",
+					    name);
 			c->control = true;
 		} else if (strcmp(pname, "namespaces") == 0) {
 			const char *a[8];
@@ -417,8 +419,8 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 			goto err_free;
 		for (size_t i = 0; i + 1 < m->nservers; i++)
 			if (strcmp(m->servers[i].name, c->name) == 0) {
-				r = fail(err, err_len, -EINVAL, "manifest: server '%s' appears twice",
-					 c->name);
+				r = fail(err, err_len, -EINVAL,
+					 "manifest: server '%s' appears twice", c->name);
 				goto err_free;
 			}
 	}

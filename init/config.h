@@ -14,8 +14,8 @@
 
 #define MANIFEST_DTB_MAX (64u * 1024u)
 #define MANIFEST_SERVERS_MAX 32
-#define MANIFEST_NAME_MAX 32      /* server node name, with NUL */
-#define MANIFEST_STR_MAX 256      /* one string value, with NUL */
+#define MANIFEST_NAME_MAX 32 /* server node name, with NUL */
+#define MANIFEST_STR_MAX 256 /* one string value, with NUL */
 #define MANIFEST_ARGS_MAX 32
 #define MANIFEST_POLICY_MAX 32
 
@@ -36,7 +36,7 @@ struct srv_conf {
 	enum restart_policy restart;
 	uint32_t start_order;
 	bool control;
-	uint32_t namespaces;       /* CLONE_NEW* flags */
+	uint32_t namespaces; /* CLONE_NEW* flags */
 	uint32_t rlimit_nofile;
 	uint32_t ready_timeout_ms;
 	uint32_t restart_delay_ms;
@@ -49,7 +49,7 @@ struct srv_conf {
 struct manifest {
 	struct srv_conf *servers; /* sorted by start_order, then name */
 	size_t nservers;
-	uint8_t *dtb;             /* a private copy of the whole tree */
+	uint8_t *dtb; /* a private copy of the whole tree */
 	size_t dtb_len;
 };
 

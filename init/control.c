@@ -53,8 +53,8 @@ static void proc_stats(pid_t pid, Mhcl__ServerInfo *si)
 		 * field 3, utime 14 and stime 15. */
 		char *p = strrchr(buf, ')');
 		unsigned long long ut = 0, st = 0;
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-				&st) == 2) {
+		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&ut, &st) == 2) {
 			si->cpu_user_ms = ut * 1000u / (unsigned long long)tck;
 			si->cpu_sys_ms = st * 1000u / (unsigned long long)tck;
 		}
@@ -188,8 +188,7 @@ static void job_finish(struct inspect_job *job)
 				p->reply->root->name = (char *)p->target->conf->name;
 				(void)inspect_attach(t, root, p->reply->root);
 			} else {
-				inspect_strf(t, root, p->target->conf->name, "error: %s",
-					     p->error);
+				inspect_strf(t, root, p->target->conf->name, "error: %s", p->error);
 			}
 		}
 		Mhcl__InspectReply rep = MHCL__INSPECT_REPLY__INIT;
@@ -202,7 +201,8 @@ static void job_finish(struct inspect_job *job)
 						   "unable to send the inspect tree");
 		/* The spliced roots belong to the unpacked replies: restore names. */
 		for (size_t i = 0; i < job->nparts; i++)
-			if (job->parts[i].reply && job->parts[i].reply->root && job->parts[i].orig_name)
+			if (job->parts[i].reply && job->parts[i].reply->root &&
+			    job->parts[i].orig_name)
 				job->parts[i].reply->root->name = job->parts[i].orig_name;
 		inspect_tree_free(t);
 	}
@@ -220,10 +220,10 @@ static void part_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, v
 
 	if (status == 0 && reply) {
 		p->reply = (Mhcl__InspectReply *)ipc_msg_unpack(ch, reply,
-								 &mhcl__inspect_reply__descriptor);
+								&mhcl__inspect_reply__descriptor);
 		if (!p->reply)
-			snprintf(p->error, sizeof(p->error), "errno %d: %s sent a bad inspect reply",
-				 EBADMSG, name);
+			snprintf(p->error, sizeof(p->error),
+				 "errno %d: %s sent a bad inspect reply", EBADMSG, name);
 	} else if (status == -EREMOTEIO && reply) {
 		int e = ipc_msg_error(reply, buf, sizeof(buf));
 		snprintf(p->error, sizeof(p->error), "errno %d: %s", e < 0 ? -e : EIO, buf);
@@ -242,7 +242,7 @@ static void ctl_inspect(struct server *req, struct ipc_msg *msg)
 {
 	struct init *in = req->init;
 	Mhcl__DiagInspectRequest *rq = (Mhcl__DiagInspectRequest *)ipc_msg_unpack(
-		req->chan, msg, &mhcl__diag_inspect_request__descriptor);
+	    req->chan, msg, &mhcl__diag_inspect_request__descriptor);
 	if (!rq)
 		return;
 	char server[MANIFEST_NAME_MAX + 1] = "", path[CTL_PATH_MAX];
@@ -299,11 +299,9 @@ static void ctl_inspect(struct server *req, struct ipc_msg *msg)
 	if (server[0]) {
 		struct server *t = init_find_server(in, server);
 		if (!t || !t->chan) {
-			(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type,
-						   t ? -ESRCH : -ENOENT,
-						   t ? "server '%s' is not running"
-						     : "no server '%s'",
-						   server);
+			(void)ipc_chan_reply_error(
+			    req->chan, msg->request_id, msg->type, t ? -ESRCH : -ENOENT,
+			    t ? "server '%s' is not running" : "no server '%s'", server);
 			free(job);
 			goto out;
 		}
@@ -339,16 +337,15 @@ out:
 static void ctl_restart(struct server *req, struct ipc_msg *msg)
 {
 	Mhcl__RestartRequest *rq = (Mhcl__RestartRequest *)ipc_msg_unpack(
-		req->chan, msg, &mhcl__restart_request__descriptor);
+	    req->chan, msg, &mhcl__restart_request__descriptor);
 	if (!rq)
 		return;
 	struct server *t = init_find_server(req->init, rq->server);
 	int r = t ? supervise_restart(t, req, msg->request_id) : -ENOENT;
 	if (r < 0)
-		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, r,
-					   r == -ENOENT ? "no server '%.64s'"
-							: "unable to restart '%.64s'",
-					   rq->server);
+		(void)ipc_chan_reply_error(
+		    req->chan, msg->request_id, msg->type, r,
+		    r == -ENOENT ? "no server '%.64s'" : "unable to restart '%.64s'", rq->server);
 	protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
@@ -359,7 +356,7 @@ static void fault_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 static void ctl_kill(struct server *req, struct ipc_msg *msg)
 {
 	Mhcl__KillRequest *rq =
-		(Mhcl__KillRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__kill_request__descriptor);
+	    (Mhcl__KillRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__kill_request__descriptor);
 	if (!rq)
 		return;
 	struct server *t = init_find_server(req->init, rq->server);
@@ -414,7 +411,7 @@ static void ctl_logs(struct server *req, struct ipc_msg *msg)
 {
 	struct init *in = req->init;
 	Mhcl__LogsRequest *rq =
-		(Mhcl__LogsRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__logs_request__descriptor);
+	    (Mhcl__LogsRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__logs_request__descriptor);
 	if (!rq)
 		return;
 	struct server *only = NULL;

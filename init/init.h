@@ -16,7 +16,7 @@
 
 #define INIT_LOG_LINES 512
 #define INIT_LOG_BYTES (64u * 1024u)
-#define INIT_REAP_GRACE_MS 500      /* wait this long for the bus to drain after an exit */
+#define INIT_REAP_GRACE_MS 500	     /* wait this long for the bus to drain after an exit */
 #define INIT_INSPECT_TIMEOUT_MS 2000 /* bound on a server answering a routed inspect */
 #define INIT_RESTART_WAITERS 8
 
@@ -31,14 +31,14 @@ enum srv_state {
 };
 
 enum srv_event {
-	EV_START,         /* boot or an explicit start */
-	EV_READY,         /* READY arrived on the bus */
+	EV_START, /* boot or an explicit start */
+	EV_READY, /* READY arrived on the bus */
 	EV_READY_TIMEOUT,
-	EV_EXIT,          /* the process is gone and its bus drained */
-	EV_STOP,          /* shutdown */
+	EV_EXIT, /* the process is gone and its bus drained */
+	EV_STOP, /* shutdown */
 	EV_STOP_TIMEOUT,
 	EV_BACKOFF_DONE,
-	EV_RESTART,       /* planned restart (control API) */
+	EV_RESTART, /* planned restart (control API) */
 	_EV_MAX,
 };
 
@@ -57,35 +57,35 @@ struct server {
 	const struct srv_conf *conf;
 	size_t index;
 	enum srv_state state;
-	char path[4096];         /* resolved binary */
+	char path[4096]; /* resolved binary */
 
 	/* The running instance. */
 	pid_t pid;
-	struct ipc_chan *chan;   /* init's end of the bus; NULL once closed */
-	uint64_t chan_gen;       /* bumped per instance: stale replies are dropped */
+	struct ipc_chan *chan; /* init's end of the bus; NULL once closed */
+	uint64_t chan_gen;     /* bumped per instance: stale replies are dropped */
 	struct logpipe *out, *err;
-	uint64_t start_ms;       /* monotonic */
-	bool exited;             /* reaped, waiting for the bus to drain */
+	uint64_t start_ms; /* monotonic */
+	bool exited;	   /* reaped, waiting for the bus to drain */
 	int bus_close_reason;
 	int wait_status;
-	uv_timer_t timer;        /* ready/stop timeout, backoff, reap grace */
-	uv_timer_t bus_timer;    /* bus gone but process not reaped yet */
+	uv_timer_t timer;     /* ready/stop timeout, backoff, reap grace */
+	uv_timer_t bus_timer; /* bus gone but process not reaped yet */
 
 	/* Supervision. */
 	uint32_t restarts;
-	uint32_t delay_ms;       /* next backoff */
-	uint64_t fail_ms[64];    /* failure times (ring) for the crash-loop tally */
+	uint32_t delay_ms;    /* next backoff */
+	uint64_t fail_ms[64]; /* failure times (ring) for the crash-loop tally */
 	uint32_t fail_head, fail_count;
-	bool stop_requested;     /* shutdown or stop: do not restart */
-	bool planned;            /* planned restart in progress */
+	bool stop_requested; /* shutdown or stop: do not restart */
+	bool planned;	     /* planned restart in progress */
 	bool have_saved;
 	uint8_t *saved_state;
 	size_t saved_len;
-	bool crash_restart;      /* the previous instance died without saving */
+	bool crash_restart; /* the previous instance died without saving */
 	bool ready_timed_out;
 	bool started_once;
 	char last_exit[160];
-	int jail_nr;             /* JailViolation of this instance, -1 if none */
+	int jail_nr; /* JailViolation of this instance, -1 if none */
 	uint32_t jail_arch;
 	struct restart_waiter waiters[INIT_RESTART_WAITERS];
 	size_t nwaiters;
@@ -101,17 +101,17 @@ struct init {
 	const char *libexec;
 	const char *run_dir;
 	bool pid1;
-	bool initial_pidns;      /* the real PID 1 of the machine: power off at the end */
+	bool initial_pidns; /* the real PID 1 of the machine: power off at the end */
 	bool verbose;
-	uint64_t log_seq;        /* next global log sequence number */
+	uint64_t log_seq; /* next global log sequence number */
 	uint64_t start_ms;
-	size_t boot_next;        /* next server index to start in order */
+	size_t boot_next; /* next server index to start in order */
 	bool shutting_down;
-	size_t shutdown_next;    /* servers above this index are down */
+	size_t shutdown_next; /* servers above this index are down */
 	int exit_code;
 	uv_signal_t sig_chld, sig_term, sig_int, sig_pwr, sig_usr2;
 	uint64_t orphans_reaped;
-	char mounted[128];       /* what pid1_setup mounted, space-separated */
+	char mounted[128]; /* what pid1_setup mounted, space-separated */
 };
 
 /* logging about a server: to its ring (stream 3) and to init's stderr. */

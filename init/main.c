@@ -90,14 +90,10 @@ static void close_walk(uv_handle_t *h, void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dtb", required_argument, NULL, 'd'},
-		{"libexec", required_argument, NULL, 'l'},
-		{"run-dir", required_argument, NULL, 'r'},
-		{"pidns", no_argument, NULL, 'p'},
-		{"check", no_argument, NULL, 'c'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"dtb", required_argument, NULL, 'd'},     {"libexec", required_argument, NULL, 'l'},
+	    {"run-dir", required_argument, NULL, 'r'}, {"pidns", no_argument, NULL, 'p'},
+	    {"check", no_argument, NULL, 'c'},	       {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	       {},
 	};
 	const char *dtb = NULL, *libexec = NULL, *run_dir = "/run/mhcl";
 	bool pidns = false, check = false, verbose = false;
@@ -106,14 +102,30 @@ int main(int argc, char **argv)
 	log_set_ident("mhcl-init");
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dtb = optarg; break;
-		case 'l': libexec = optarg; break;
-		case 'r': run_dir = optarg; break;
-		case 'p': pidns = true; break;
-		case 'c': check = true; break;
-		case 'v': verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return MHCL_EXIT_USAGE;
+		case 'd':
+			dtb = optarg;
+			break;
+		case 'l':
+			libexec = optarg;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'p':
+			pidns = true;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return MHCL_EXIT_USAGE;
 		}
 	}
 	if (!dtb || optind != argc || run_dir[0] != '/') {

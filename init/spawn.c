@@ -29,7 +29,7 @@
 struct logpipe {
 	uv_poll_t poll;
 	struct server *srv;
-	uint64_t gen;  /* the instance it belongs to */
+	uint64_t gen; /* the instance it belongs to */
 	int fd;
 	uint8_t stream;
 	bool closing;
@@ -47,8 +47,12 @@ enum spawn_stage {
 };
 
 static const char *const stage_names[] = {
-	[STAGE_SETUP] = "setup", [STAGE_FDS] = "fd setup", [STAGE_RLIMIT] = "rlimits",
-	[STAGE_UNSHARE] = "unshare", [STAGE_NO_NEW_PRIVS] = "no_new_privs", [STAGE_EXEC] = "exec",
+    [STAGE_SETUP] = "setup",
+    [STAGE_FDS] = "fd setup",
+    [STAGE_RLIMIT] = "rlimits",
+    [STAGE_UNSHARE] = "unshare",
+    [STAGE_NO_NEW_PRIVS] = "no_new_privs",
+    [STAGE_EXEC] = "exec",
 };
 
 struct spawn_err {
@@ -167,7 +171,8 @@ static int resolve_binary(struct server *s)
 	while (dirs && *dirs) {
 		size_t l = strcspn(dirs, ":");
 		if (l > 0 && l < sizeof(s->path) - MANIFEST_STR_MAX - 2) {
-			snprintf(s->path, sizeof(s->path), "%.*s/%s", (int)l, dirs, s->conf->binary);
+			snprintf(s->path, sizeof(s->path), "%.*s/%s", (int)l, dirs,
+				 s->conf->binary);
 			if (access(s->path, X_OK) == 0)
 				return 0;
 		}
@@ -252,7 +257,7 @@ static _Noreturn void child_exec(const struct server *s, int bus, int out, int e
 		if (!((e == EPERM || e == EINVAL) && geteuid() != 0))
 			child_fail(epipe, STAGE_UNSHARE, e);
 		static const char msg[] =
-			"mhcl-init: unable to unshare namespaces (not root), ignoring\n";
+		    "mhcl-init: unable to unshare namespaces (not root), ignoring\n";
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	}
 

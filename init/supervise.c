@@ -28,8 +28,8 @@
 #include "jail.h"
 
 static const char *const state_names[_SRV_STATE_MAX] = {
-	[SRV_STARTING] = "starting", [SRV_RUNNING] = "running", [SRV_STOPPING] = "stopping",
-	[SRV_BACKOFF] = "backoff",   [SRV_FAILED] = "failed",   [SRV_STOPPED] = "stopped",
+    [SRV_STARTING] = "starting", [SRV_RUNNING] = "running", [SRV_STOPPING] = "stopping",
+    [SRV_BACKOFF] = "backoff",	 [SRV_FAILED] = "failed",   [SRV_STOPPED] = "stopped",
 };
 
 const char *srv_state_name(enum srv_state st)
@@ -143,7 +143,8 @@ static void answer_waiters(struct server *s, int err)
 		} else {
 			Mhcl__RestartReply rep = MHCL__RESTART_REPLY__INIT;
 			rep.pid = s->pid;
-			(void)ipc_chan_reply(ch, w->request_id, IPC_MSG_RESTART, &rep.base, NULL, 0);
+			(void)ipc_chan_reply(ch, w->request_id, IPC_MSG_RESTART, &rep.base, NULL,
+					     0);
 		}
 	}
 	s->nwaiters = 0;
@@ -225,8 +226,8 @@ static void failed_instance(struct server *s)
 	}
 	if (count_failure(s)) {
 		set_state(s, SRV_FAILED);
-		init_log(s, "crash loop: %u failures within %u ms, giving up", s->conf->crash_loop_limit,
-			 s->conf->crash_loop_window_ms);
+		init_log(s, "crash loop: %u failures within %u ms, giving up",
+			 s->conf->crash_loop_limit, s->conf->crash_loop_window_ms);
 		return;
 	}
 	uint32_t d = next_delay(s);
@@ -277,7 +278,7 @@ static void stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, v
 	if (!current || status < 0 || !reply)
 		return;
 	Mhcl__StopReply *rep =
-		(Mhcl__StopReply *)ipc_msg_unpack(ch, reply, &mhcl__stop_reply__descriptor);
+	    (Mhcl__StopReply *)ipc_msg_unpack(ch, reply, &mhcl__stop_reply__descriptor);
 	if (!rep)
 		return;
 	if (s->planned) {
@@ -351,10 +352,10 @@ static const char *sig_name(int sig, char *buf, size_t len)
 		int sig;
 		const char *name;
 	} names[] = {
-		{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-		{SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-		{SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-		{SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGSYS, "SIGSYS"},
+	    {SIGHUP, "SIGHUP"},	  {SIGINT, "SIGINT"},	{SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+	    {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+	    {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+	    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGSYS, "SIGSYS"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].sig == sig)
@@ -442,65 +443,71 @@ static void act_exit(struct server *s)
 }
 
 static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
-	[SRV_STARTING] = {
-		[EV_START] = nop,
-		[EV_READY] = act_ready,
-		[EV_READY_TIMEOUT] = act_ready_timeout,
-		[EV_EXIT] = act_exit,
-		[EV_STOP] = act_stop,
-		[EV_STOP_TIMEOUT] = nop,
-		[EV_BACKOFF_DONE] = nop,
-		[EV_RESTART] = nop,
+    [SRV_STARTING] =
+	{
+	    [EV_START] = nop,
+	    [EV_READY] = act_ready,
+	    [EV_READY_TIMEOUT] = act_ready_timeout,
+	    [EV_EXIT] = act_exit,
+	    [EV_STOP] = act_stop,
+	    [EV_STOP_TIMEOUT] = nop,
+	    [EV_BACKOFF_DONE] = nop,
+	    [EV_RESTART] = nop,
 	},
-	[SRV_RUNNING] = {
-		[EV_START] = nop,
-		[EV_READY] = act_ready_again,
-		[EV_READY_TIMEOUT] = nop,
-		[EV_EXIT] = act_exit,
-		[EV_STOP] = act_stop,
-		[EV_STOP_TIMEOUT] = nop,
-		[EV_BACKOFF_DONE] = nop,
-		[EV_RESTART] = act_planned_stop,
+    [SRV_RUNNING] =
+	{
+	    [EV_START] = nop,
+	    [EV_READY] = act_ready_again,
+	    [EV_READY_TIMEOUT] = nop,
+	    [EV_EXIT] = act_exit,
+	    [EV_STOP] = act_stop,
+	    [EV_STOP_TIMEOUT] = nop,
+	    [EV_BACKOFF_DONE] = nop,
+	    [EV_RESTART] = act_planned_stop,
 	},
-	[SRV_STOPPING] = {
-		[EV_START] = nop,
-		[EV_READY] = act_ready_again,
-		[EV_READY_TIMEOUT] = nop,
-		[EV_EXIT] = act_exit,
-		[EV_STOP] = nop,
-		[EV_STOP_TIMEOUT] = act_kill,
-		[EV_BACKOFF_DONE] = nop,
-		[EV_RESTART] = nop,
+    [SRV_STOPPING] =
+	{
+	    [EV_START] = nop,
+	    [EV_READY] = act_ready_again,
+	    [EV_READY_TIMEOUT] = nop,
+	    [EV_EXIT] = act_exit,
+	    [EV_STOP] = nop,
+	    [EV_STOP_TIMEOUT] = act_kill,
+	    [EV_BACKOFF_DONE] = nop,
+	    [EV_RESTART] = nop,
 	},
-	[SRV_BACKOFF] = {
-		[EV_START] = act_spawn,
-		[EV_READY] = nop,
-		[EV_READY_TIMEOUT] = nop,
-		[EV_EXIT] = nop,
-		[EV_STOP] = act_cancel,
-		[EV_STOP_TIMEOUT] = nop,
-		[EV_BACKOFF_DONE] = act_spawn,
-		[EV_RESTART] = act_spawn,
+    [SRV_BACKOFF] =
+	{
+	    [EV_START] = act_spawn,
+	    [EV_READY] = nop,
+	    [EV_READY_TIMEOUT] = nop,
+	    [EV_EXIT] = nop,
+	    [EV_STOP] = act_cancel,
+	    [EV_STOP_TIMEOUT] = nop,
+	    [EV_BACKOFF_DONE] = act_spawn,
+	    [EV_RESTART] = act_spawn,
 	},
-	[SRV_FAILED] = {
-		[EV_START] = act_spawn_reset,
-		[EV_READY] = nop,
-		[EV_READY_TIMEOUT] = nop,
-		[EV_EXIT] = nop,
-		[EV_STOP] = nop,
-		[EV_STOP_TIMEOUT] = nop,
-		[EV_BACKOFF_DONE] = nop,
-		[EV_RESTART] = act_spawn_reset,
+    [SRV_FAILED] =
+	{
+	    [EV_START] = act_spawn_reset,
+	    [EV_READY] = nop,
+	    [EV_READY_TIMEOUT] = nop,
+	    [EV_EXIT] = nop,
+	    [EV_STOP] = nop,
+	    [EV_STOP_TIMEOUT] = nop,
+	    [EV_BACKOFF_DONE] = nop,
+	    [EV_RESTART] = act_spawn_reset,
 	},
-	[SRV_STOPPED] = {
-		[EV_START] = act_spawn_reset,
-		[EV_READY] = nop,
-		[EV_READY_TIMEOUT] = nop,
-		[EV_EXIT] = nop,
-		[EV_STOP] = nop,
-		[EV_STOP_TIMEOUT] = nop,
-		[EV_BACKOFF_DONE] = nop,
-		[EV_RESTART] = act_spawn_reset,
+    [SRV_STOPPED] =
+	{
+	    [EV_START] = act_spawn_reset,
+	    [EV_READY] = nop,
+	    [EV_READY_TIMEOUT] = nop,
+	    [EV_EXIT] = nop,
+	    [EV_STOP] = nop,
+	    [EV_STOP_TIMEOUT] = nop,
+	    [EV_BACKOFF_DONE] = nop,
+	    [EV_RESTART] = act_spawn_reset,
 	},
 };
 
@@ -609,9 +616,9 @@ int supervise_restart(struct server *s, struct server *requester, uint32_t reque
 	if (s->init->shutting_down)
 		return -ESHUTDOWN;
 	s->waiters[s->nwaiters++] = (struct restart_waiter){
-		.requester = requester,
-		.chan_gen = requester->chan_gen,
-		.request_id = request_id,
+	    .requester = requester,
+	    .chan_gen = requester->chan_gen,
+	    .request_id = request_id,
 	};
 	/* Joining a restart already under way just waits for it. */
 	if (s->state == SRV_RUNNING || s->state == SRV_BACKOFF || s->state == SRV_FAILED ||
@@ -677,7 +684,7 @@ static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	if (s->chan != ch || msg->type != IPC_MSG_JAIL_VIOLATION)
 		return;
 	Mhcl__JailViolation *jv =
-		(Mhcl__JailViolation *)ipc_msg_unpack(ch, msg, &mhcl__jail_violation__descriptor);
+	    (Mhcl__JailViolation *)ipc_msg_unpack(ch, msg, &mhcl__jail_violation__descriptor);
 	if (!jv)
 		return;
 	s->jail_nr = jv->syscall_nr;
@@ -718,7 +725,7 @@ static void chan_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 const struct ipc_chan_ops server_chan_ops = {
-	.on_request = chan_request,
-	.on_notify = chan_notify,
-	.on_close = chan_close,
+    .on_request = chan_request,
+    .on_notify = chan_notify,
+    .on_close = chan_close,
 };

@@ -23,46 +23,46 @@
 #define G(x) (1u << (x))
 
 static const char *const group_names[_JAIL_GROUP_MAX] = {
-	[JAIL_GROUP_BASE] = "base",
-	[JAIL_GROUP_BASIC_IO] = "basic-io",
-	[JAIL_GROUP_EVENT_LOOP] = "event-loop",
-	[JAIL_GROUP_MEMORY] = "memory",
-	[JAIL_GROUP_PROCESS] = "process",
-	[JAIL_GROUP_SIGNALS] = "signals",
-	[JAIL_GROUP_IPC] = "ipc",
-	[JAIL_GROUP_NETWORK_SERVER] = "network-server",
-	[JAIL_GROUP_THREADS] = "threads",
-	[JAIL_GROUP_POSITIONAL_IO] = "positional-io",
-	[JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
+    [JAIL_GROUP_BASE] = "base",
+    [JAIL_GROUP_BASIC_IO] = "basic-io",
+    [JAIL_GROUP_EVENT_LOOP] = "event-loop",
+    [JAIL_GROUP_MEMORY] = "memory",
+    [JAIL_GROUP_PROCESS] = "process",
+    [JAIL_GROUP_SIGNALS] = "signals",
+    [JAIL_GROUP_IPC] = "ipc",
+    [JAIL_GROUP_NETWORK_SERVER] = "network-server",
+    [JAIL_GROUP_THREADS] = "threads",
+    [JAIL_GROUP_POSITIONAL_IO] = "positional-io",
+    [JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
 };
 
 /* Syscalls a group allows without conditions. NULL-terminated; names the
  * running arch does not know are skipped. Conditional rules are in
  * add_conditional(). */
 static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
-	[JAIL_GROUP_BASE] = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "sendto",
-			     "write", "getpid", "gettid", NULL},
-	[JAIL_GROUP_BASIC_IO] = {"read", "readv", "writev", "close", "lseek", "fstat",
-				 "newfstatat", "statx", "fcntl", "dup", "dup3", "pipe2", NULL},
-	[JAIL_GROUP_EVENT_LOOP] = {"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
-				   "epoll_pwait2", "eventfd2", "timerfd_create", "timerfd_settime",
-				   "timerfd_gettime", "poll", "ppoll", "clock_gettime",
-				   "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
-				   NULL},
-	[JAIL_GROUP_MEMORY] = {"brk", "munmap", "mremap", "madvise", "mincore", NULL},
-	[JAIL_GROUP_PROCESS] = {"getppid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
-				"getresgid", "uname", "getrandom", "futex", "set_robust_list",
-				"get_robust_list", "rseq", "sched_yield", "sched_getaffinity",
-				"getrlimit", "getrusage", "set_tid_address", "getpgrp", NULL},
-	[JAIL_GROUP_SIGNALS] = {"rt_sigaction", "rt_sigprocmask", "sigaltstack",
-				"rt_sigpending", "rt_sigtimedwait", NULL},
-	[JAIL_GROUP_IPC] = {"sendmsg", "recvmsg", "recvfrom", "shutdown", "getsockopt",
-			    "getsockname", "getpeername", NULL},
-	[JAIL_GROUP_NETWORK_SERVER] = {"accept", "accept4", "setsockopt", NULL},
-	[JAIL_GROUP_THREADS] = {"set_robust_list", "madvise", NULL},
-	[JAIL_GROUP_POSITIONAL_IO] = {"pread64", "pwrite64", "preadv", "pwritev", "preadv2",
-				      "pwritev2", "fsync", "fdatasync", "fallocate", NULL},
-	[JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
+    [JAIL_GROUP_BASE] = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "sendto", "write",
+			 "getpid", "gettid", NULL},
+    [JAIL_GROUP_BASIC_IO] = {"read", "readv", "writev", "close", "lseek", "fstat", "newfstatat",
+			     "statx", "fcntl", "dup", "dup3", "pipe2", NULL},
+    [JAIL_GROUP_EVENT_LOOP] = {"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
+			       "epoll_pwait2", "eventfd2", "timerfd_create", "timerfd_settime",
+			       "timerfd_gettime", "poll", "ppoll", "clock_gettime", "clock_getres",
+			       "clock_nanosleep", "nanosleep", "gettimeofday", NULL},
+    [JAIL_GROUP_MEMORY] = {"brk", "munmap", "mremap", "madvise", "mincore", NULL},
+    [JAIL_GROUP_PROCESS] = {"getppid",	 "getuid",	    "geteuid",		 "getgid",
+			    "getegid",	 "getresuid",	    "getresgid",	 "uname",
+			    "getrandom", "futex",	    "set_robust_list",	 "get_robust_list",
+			    "rseq",	 "sched_yield",	    "sched_getaffinity", "getrlimit",
+			    "getrusage", "set_tid_address", "getpgrp",		 NULL},
+    [JAIL_GROUP_SIGNALS] = {"rt_sigaction", "rt_sigprocmask", "sigaltstack", "rt_sigpending",
+			    "rt_sigtimedwait", NULL},
+    [JAIL_GROUP_IPC] = {"sendmsg", "recvmsg", "recvfrom", "shutdown", "getsockopt", "getsockname",
+			"getpeername", NULL},
+    [JAIL_GROUP_NETWORK_SERVER] = {"accept", "accept4", "setsockopt", NULL},
+    [JAIL_GROUP_THREADS] = {"set_robust_list", "madvise", NULL},
+    [JAIL_GROUP_POSITIONAL_IO] = {"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+				  "fsync", "fdatasync", "fallocate", NULL},
+    [JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
 };
 
 struct jail_profile {
@@ -70,19 +70,18 @@ struct jail_profile {
 	uint32_t groups;
 };
 
-#define COMMON_GROUPS                                                                      \
-	(G(JAIL_GROUP_BASE) | G(JAIL_GROUP_BASIC_IO) | G(JAIL_GROUP_EVENT_LOOP) |          \
-	 G(JAIL_GROUP_MEMORY) | G(JAIL_GROUP_PROCESS) | G(JAIL_GROUP_SIGNALS) |            \
-	 G(JAIL_GROUP_IPC))
+#define COMMON_GROUPS                                                                              \
+	(G(JAIL_GROUP_BASE) | G(JAIL_GROUP_BASIC_IO) | G(JAIL_GROUP_EVENT_LOOP) |                  \
+	 G(JAIL_GROUP_MEMORY) | G(JAIL_GROUP_PROCESS) | G(JAIL_GROUP_SIGNALS) | G(JAIL_GROUP_IPC))
 
 static const struct jail_profile profiles[] = {
-	{"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
-	{"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
-	{"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
-	{"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
-			     G(JAIL_GROUP_THREADS)},
-	{"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
-	{"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS)},
+    {"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
+    {"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
+    {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
+    {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
+		     G(JAIL_GROUP_THREADS)},
+    {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
+    {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS)},
 };
 
 const char *jail_group_name(enum jail_group g)
@@ -145,8 +144,8 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 		break;
 	case JAIL_GROUP_BASIC_IO: {
 		/* Only the ioctls libc and libuv use on plain fds. */
-		static const unsigned long ok[] = {FIONBIO, FIOCLEX, FIONCLEX, TCGETS, TIOCGWINSZ,
-						   FIONREAD};
+		static const unsigned long ok[] = {FIONBIO, FIOCLEX,	FIONCLEX,
+						   TCGETS,  TIOCGWINSZ, FIONREAD};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 					     SCMP_A1(SCMP_CMP_EQ, ok[i]));
@@ -228,12 +227,12 @@ static void sigsys_handler(int sig, siginfo_t *info, void *uctx)
 		n += put_varint(body + n, arch);
 	}
 	struct ipc_frame_hdr hdr = {
-		.body_len = (uint32_t)n,
-		.version = IPC_VERSION,
-		.type = IPC_MSG_JAIL_VIOLATION,
-		.request_id = 0,
-		.flags = IPC_F_NOTIFY,
-		.nfds = 0,
+	    .body_len = (uint32_t)n,
+	    .version = IPC_VERSION,
+	    .type = IPC_MSG_JAIL_VIOLATION,
+	    .request_id = 0,
+	    .flags = IPC_F_NOTIFY,
+	    .nfds = 0,
 	};
 	memcpy(buf, &hdr, sizeof(hdr));
 	if (report_fd >= 0)

@@ -19,15 +19,15 @@
 #include <stdint.h>
 
 enum jail_group {
-	JAIL_GROUP_BASE,           /* exit, signal return, report path: every profile has it */
-	JAIL_GROUP_BASIC_IO,       /* read/write/close/fstat/fcntl/lseek on held fds */
-	JAIL_GROUP_EVENT_LOOP,     /* epoll, eventfd, timerfd, poll, clocks, sleeps */
-	JAIL_GROUP_MEMORY,         /* mmap/mprotect without PROT_EXEC, brk, madvise */
-	JAIL_GROUP_PROCESS,        /* ids, futex, rlimits (read), getrandom, sched_yield */
-	JAIL_GROUP_SIGNALS,        /* sigaction/sigprocmask/sigaltstack, kill self */
-	JAIL_GROUP_IPC,            /* sendmsg/recvmsg on held sockets */
+	JAIL_GROUP_BASE,	   /* exit, signal return, report path: every profile has it */
+	JAIL_GROUP_BASIC_IO,	   /* read/write/close/fstat/fcntl/lseek on held fds */
+	JAIL_GROUP_EVENT_LOOP,	   /* epoll, eventfd, timerfd, poll, clocks, sleeps */
+	JAIL_GROUP_MEMORY,	   /* mmap/mprotect without PROT_EXEC, brk, madvise */
+	JAIL_GROUP_PROCESS,	   /* ids, futex, rlimits (read), getrandom, sched_yield */
+	JAIL_GROUP_SIGNALS,	   /* sigaction/sigprocmask/sigaltstack, kill self */
+	JAIL_GROUP_IPC,		   /* sendmsg/recvmsg on held sockets */
 	JAIL_GROUP_NETWORK_SERVER, /* accept and socket options on held listeners */
-	JAIL_GROUP_THREADS,        /* clone of threads only (CLONE_THREAD) */
+	JAIL_GROUP_THREADS,	   /* clone of threads only (CLONE_THREAD) */
 	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev/fsync/fallocate */
 	JAIL_GROUP_DEVICE_IOCTL,   /* ioctl on held device fds (VFIO, KVM irqfd) */
 	_JAIL_GROUP_MAX,

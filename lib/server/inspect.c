@@ -224,7 +224,8 @@ Mhcl__Node *inspect_find(Mhcl__Node *root, const char *path)
 		Mhcl__Node *next = NULL;
 		for (size_t i = 0; i < n->n_children; i++) {
 			Mhcl__Node *c = n->children[i];
-			if (c && c->name && strlen(c->name) == len && memcmp(c->name, p, len) == 0) {
+			if (c && c->name && strlen(c->name) == len &&
+			    memcmp(c->name, p, len) == 0) {
 				next = c;
 				break;
 			}

@@ -31,7 +31,7 @@ struct srv {
 	char policy[SRV_NAME_MAX];
 	uv_timer_t fault_timer;
 	int fault_kind;
-	bool hang;      /* FAULT_HANG: requests are no longer answered */
+	bool hang; /* FAULT_HANG: requests are no longer answered */
 	bool stopping;
 	bool ready_sent;
 	int exit_code;
@@ -87,7 +87,7 @@ static void fill_frame_node(struct srv *s, struct inspect_tree *t, Mhcl__Node *r
 static void on_inspect(struct srv *s, struct ipc_msg *msg)
 {
 	Mhcl__InspectRequest *rq =
-		(Mhcl__InspectRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__inspect_request__descriptor);
+	    (Mhcl__InspectRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__inspect_request__descriptor);
 	if (!rq)
 		return;
 	s->inspects++;
@@ -108,7 +108,8 @@ static void on_inspect(struct srv *s, struct ipc_msg *msg)
 	} else {
 		Mhcl__InspectReply rep = MHCL__INSPECT_REPLY__INIT;
 		rep.root = n;
-		int r = ipc_chan_reply(s->bus, msg->request_id, IPC_MSG_INSPECT, &rep.base, NULL, 0);
+		int r =
+		    ipc_chan_reply(s->bus, msg->request_id, IPC_MSG_INSPECT, &rep.base, NULL, 0);
 		if (r < 0)
 			(void)ipc_chan_reply_error(s->bus, msg->request_id, IPC_MSG_INSPECT, r,
 						   "unable to send inspect reply");
@@ -121,7 +122,7 @@ out:
 static void on_stop(struct srv *s, struct ipc_msg *msg)
 {
 	Mhcl__StopRequest *rq =
-		(Mhcl__StopRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__stop_request__descriptor);
+	    (Mhcl__StopRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__stop_request__descriptor);
 	if (!rq)
 		return;
 	uint8_t *buf = NULL;
@@ -164,7 +165,7 @@ static void fault_cb(uv_timer_t *t)
 static void on_fault(struct srv *s, struct ipc_msg *msg)
 {
 	Mhcl__FaultRequest *rq =
-		(Mhcl__FaultRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__fault_request__descriptor);
+	    (Mhcl__FaultRequest *)ipc_msg_unpack(s->bus, msg, &mhcl__fault_request__descriptor);
 	if (!rq)
 		return;
 	int kind = rq->kind;
@@ -176,8 +177,8 @@ static void on_fault(struct srv *s, struct ipc_msg *msg)
 	}
 	Mhcl__Empty e = MHCL__EMPTY__INIT;
 	(void)ipc_chan_reply(s->bus, msg->request_id, IPC_MSG_FAULT, &e.base, NULL, 0);
-	log_warn("fault injection: %s", protobuf_c_enum_descriptor_get_value(
-						 &mhcl__fault_kind__descriptor, kind)->name);
+	log_warn("fault injection: %s",
+		 protobuf_c_enum_descriptor_get_value(&mhcl__fault_kind__descriptor, kind)->name);
 	if (kind == MHCL__FAULT_KIND__FAULT_HANG) {
 		s->hang = true;
 		return;
@@ -230,8 +231,8 @@ static void bus_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops bus_ops = {
-	.on_request = bus_request,
-	.on_close = bus_close,
+    .on_request = bus_request,
+    .on_close = bus_close,
 };
 
 int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct srv **ret_srv)
@@ -309,7 +310,7 @@ static void ready_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 		return;
 	}
 	Mhcl__ReadyReply *rr =
-		(Mhcl__ReadyReply *)ipc_msg_unpack(ch, reply, &mhcl__ready_reply__descriptor);
+	    (Mhcl__ReadyReply *)ipc_msg_unpack(ch, reply, &mhcl__ready_reply__descriptor);
 	if (!rr)
 		return; /* channel closes: bus_close stops us */
 	s->restarts = rr->restarts;
@@ -317,8 +318,8 @@ static void ready_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 		snprintf(s->name, sizeof(s->name), "%s", rr->name);
 	int r = 0;
 	if (s->ops && s->ops->restore)
-		r = s->ops->restore(s, rr->saved_state.data, rr->saved_state.len,
-				    rr->crash_restart, s->opaque);
+		r = s->ops->restore(s, rr->saved_state.data, rr->saved_state.len, rr->crash_restart,
+				    s->opaque);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
 	if (r < 0) {
 		log_error_errno(r, "unable to restore state: %m");

@@ -108,8 +108,8 @@ int ctl_call(struct ctl *c, uint16_t type, const ProtobufCMessage *req,
 	     size_t err_len)
 {
 	char dummy[8];
-	struct call k = {.desc = rep_desc, .err = err ? err : dummy,
-			 .err_len = err ? err_len : sizeof(dummy)};
+	struct call k = {
+	    .desc = rep_desc, .err = err ? err : dummy, .err_len = err ? err_len : sizeof(dummy)};
 	k.err[0] = '\0';
 	if (!c->ch)
 		return -EPIPE;
@@ -185,8 +185,8 @@ bool ctl_logs_contain(struct ctl *c, const char *server, const char *needle)
 		rq.since_seq = since;
 		rq.max_lines = 1000;
 		ProtobufCMessage *m = NULL;
-		if (ctl_call(c, IPC_MSG_LOGS, &rq.base, &mhcl__logs_reply__descriptor, &m, NULL, 0) <
-		    0)
+		if (ctl_call(c, IPC_MSG_LOGS, &rq.base, &mhcl__logs_reply__descriptor, &m, NULL,
+			     0) < 0)
 			return false;
 		Mhcl__LogsReply *rep = (Mhcl__LogsReply *)m;
 		bool found = false;

@@ -43,10 +43,10 @@ bool ctl_logs_contain(struct ctl *c, const char *server, const char *needle);
 /* A running mhcl-init. */
 struct init_proc {
 	pid_t pid;
-	char dir[64];      /* temporary run dir, removed by init_proc_cleanup */
+	char dir[64]; /* temporary run dir, removed by init_proc_cleanup */
 	char dtb[128];
-	char sock[128];    /* relay socket: ${RUN}/ctl.sock */
-	bool wrapped;      /* runs under a wrapper: signal the wrapper's child */
+	char sock[128]; /* relay socket: ${RUN}/ctl.sock */
+	bool wrapped;	/* runs under a wrapper: signal the wrapper's child */
 };
 
 /* Compiles dts (text; "${RUN}" stays for init to substitute) with dtc and

@@ -59,13 +59,13 @@ static const struct {
 	uint16_t type;
 	const ProtobufCMessageDescriptor *req, *rep;
 } relay_types[] = {
-	{IPC_MSG_PS, &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor},
-	{IPC_MSG_DIAG_INSPECT, &mhcl__diag_inspect_request__descriptor,
-	 &mhcl__inspect_reply__descriptor},
-	{IPC_MSG_RESTART, &mhcl__restart_request__descriptor, &mhcl__restart_reply__descriptor},
-	{IPC_MSG_KILL, &mhcl__kill_request__descriptor, &mhcl__empty__descriptor},
-	{IPC_MSG_LOGS, &mhcl__logs_request__descriptor, &mhcl__logs_reply__descriptor},
-	{IPC_MSG_CONFIG, &mhcl__config_request__descriptor, &mhcl__config_reply__descriptor},
+    {IPC_MSG_PS, &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor},
+    {IPC_MSG_DIAG_INSPECT, &mhcl__diag_inspect_request__descriptor,
+     &mhcl__inspect_reply__descriptor},
+    {IPC_MSG_RESTART, &mhcl__restart_request__descriptor, &mhcl__restart_reply__descriptor},
+    {IPC_MSG_KILL, &mhcl__kill_request__descriptor, &mhcl__empty__descriptor},
+    {IPC_MSG_LOGS, &mhcl__logs_request__descriptor, &mhcl__logs_reply__descriptor},
+    {IPC_MSG_CONFIG, &mhcl__config_request__descriptor, &mhcl__config_reply__descriptor},
 };
 
 static void client_put(struct relay_client *c)
@@ -82,10 +82,11 @@ static void relay_reply(struct ipc_chan *bus, int status, struct ipc_msg *reply,
 
 	if (c->ch) {
 		if (status == 0 && reply) {
-			ProtobufCMessage *m = protobuf_c_message_unpack(call->reply_desc, NULL,
-									reply->body_len, reply->body);
+			ProtobufCMessage *m = protobuf_c_message_unpack(
+			    call->reply_desc, NULL, reply->body_len, reply->body);
 			if (m) {
-				(void)ipc_chan_reply(c->ch, call->request_id, call->type, m, NULL, 0);
+				(void)ipc_chan_reply(c->ch, call->request_id, call->type, m, NULL,
+						     0);
 				protobuf_c_message_free_unpacked(m, NULL);
 			} else {
 				(void)ipc_chan_reply_error(c->ch, call->request_id, call->type,
@@ -152,8 +153,8 @@ static void relay_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops relay_ops = {
-	.on_request = relay_request,
-	.on_close = relay_close,
+    .on_request = relay_request,
+    .on_close = relay_close,
 };
 
 static void on_accept(uv_poll_t *h, int status, int events)
@@ -262,22 +263,22 @@ static void stop(struct srv *s, void *opaque)
 }
 
 static const struct srv_ops ops = {
-	.inspect = inspect,
-	.save = save,
-	.restore = restore,
-	.stop = stop,
+    .inspect = inspect,
+    .save = save,
+    .restore = restore,
+    .stop = stop,
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"exit-after-ms", required_argument, NULL, 'a'},
-		{"exit-code", required_argument, NULL, 'c'},
-		{"no-ready", no_argument, NULL, 'n'},
-		{"ignore-stop", no_argument, NULL, 'i'},
-		{"relay", required_argument, NULL, 'r'},
-		{"spawn-orphan", no_argument, NULL, 'o'},
-		{},
+	    {"exit-after-ms", required_argument, NULL, 'a'},
+	    {"exit-code", required_argument, NULL, 'c'},
+	    {"no-ready", no_argument, NULL, 'n'},
+	    {"ignore-stop", no_argument, NULL, 'i'},
+	    {"relay", required_argument, NULL, 'r'},
+	    {"spawn-orphan", no_argument, NULL, 'o'},
+	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1};
 	const char *relay = NULL;
@@ -286,13 +287,26 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': t.exit_after_ms = atoi(optarg); break;
-		case 'c': t.exit_code = atoi(optarg); break;
-		case 'n': t.no_ready = true; break;
-		case 'i': t.ignore_stop = true; break;
-		case 'r': relay = optarg; break;
-		case 'o': orphan = true; break;
-		default: return 100;
+		case 'a':
+			t.exit_after_ms = atoi(optarg);
+			break;
+		case 'c':
+			t.exit_code = atoi(optarg);
+			break;
+		case 'n':
+			t.no_ready = true;
+			break;
+		case 'i':
+			t.ignore_stop = true;
+			break;
+		case 'r':
+			relay = optarg;
+			break;
+		case 'o':
+			orphan = true;
+			break;
+		default:
+			return 100;
 		}
 	}
 	t.loop = uv_default_loop();
@@ -307,7 +321,8 @@ int main(int argc, char **argv)
 	if (relay) {
 		t.listen_fd = ipc_listen_unix(relay, SOCK_SEQPACKET);
 		if (t.listen_fd < 0)
-			return log_error_errno(t.listen_fd, "unable to listen on %s: %m", relay), 111;
+			return log_error_errno(t.listen_fd, "unable to listen on %s: %m", relay),
+			       111;
 		uv_poll_init(t.loop, &t.listen_poll, t.listen_fd);
 		t.listen_poll.data = &t;
 		uv_poll_start(&t.listen_poll, UV_READABLE, on_accept);

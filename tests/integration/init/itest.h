@@ -34,8 +34,8 @@ static inline void itest_pass(void)
 #define MANIFEST_HEAD "/dts-v1/;\n/ { mhcl { manifest { compatible = \"mhcl,manifest-v1\";\n"
 #define MANIFEST_TAIL "}; }; };\n"
 /* The control relay every test runs first. */
-#define CTL_SERVER                                                                         \
-	"ctl { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/ctl.sock\";"          \
+#define CTL_SERVER                                                                                 \
+	"ctl { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/ctl.sock\";"                  \
 	" policy = \"testd\"; control; start-order = <1>; restart-delay-ms = <20>; };\n"
 
 #endif

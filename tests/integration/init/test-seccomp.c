@@ -12,10 +12,10 @@
 #include "itest.h"
 
 static const char manifest[] = MANIFEST_HEAD CTL_SERVER
-	"victim { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <2>;"
-	" restart-delay-ms = <20>; };\n"
-	"bystander { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <3>; };\n"
-	MANIFEST_TAIL;
+    "victim { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <2>;"
+    " restart-delay-ms = <20>; };\n"
+    "bystander { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <3>; "
+    "};\n" MANIFEST_TAIL;
 
 static int pid_of(struct ctl *c, const char *name)
 {
@@ -41,8 +41,8 @@ int main(void)
 	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
 	kq.server = (char *)"victim";
 	kq.fault = MHCL__FAULT_KIND__FAULT_FORBIDDEN_SYSCALL;
-	ASSERT_OK(ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err,
-			   sizeof(err)));
+	ASSERT_OK(
+	    ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err, sizeof(err)));
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	/* It comes back (restart policy), with the reason on record. */

@@ -14,26 +14,25 @@
 #include "itest.h"
 
 static const char manifest[] = MANIFEST_HEAD CTL_SERVER
-	/* exits 3 after each READY: backoff 20, 40, 80 ms, then the crash loop */
-	"crashy { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"30\", \"--exit-code\", \"3\";"
-	" policy = \"testd\"; start-order = <2>; restart = \"always\"; restart-delay-ms = <20>;"
-	" restart-delay-max-ms = <1000>; crash-loop-limit = <4>; crash-loop-window-ms = <600000>; };\n"
-	/* never READY */
-	"sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"testd\";"
-	" start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
-	/* a well-behaved one for planned restarts */
-	"keeper { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <4>;"
-	" restart-delay-ms = <20>; };\n"
-	/* a relay without `control`: init must refuse it */
-	"plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
-	" policy = \"testd\"; start-order = <5>; };\n"
-	/* ignores STOP: shutdown must SIGKILL it after stop-timeout-ms */
-	"stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"testd\";"
-	" start-order = <6>; stop-timeout-ms = <100>; };\n"
-	/* does not exist: spawn fails, counted as failures */
-	"ghost { binary = \"mhcl-no-such-binary\"; policy = \"testd\"; start-order = <7>;"
-	" restart-delay-ms = <10>; crash-loop-limit = <2>; };\n"
-	MANIFEST_TAIL;
+    /* exits 3 after each READY: backoff 20, 40, 80 ms, then the crash loop */
+    "crashy { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"30\", \"--exit-code\", \"3\";"
+    " policy = \"testd\"; start-order = <2>; restart = \"always\"; restart-delay-ms = <20>;"
+    " restart-delay-max-ms = <1000>; crash-loop-limit = <4>; crash-loop-window-ms = <600000>; };\n"
+    /* never READY */
+    "sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"testd\";"
+    " start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
+    /* a well-behaved one for planned restarts */
+    "keeper { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <4>;"
+    " restart-delay-ms = <20>; };\n"
+    /* a relay without `control`: init must refuse it */
+    "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
+    " policy = \"testd\"; start-order = <5>; };\n"
+    /* ignores STOP: shutdown must SIGKILL it after stop-timeout-ms */
+    "stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"testd\";"
+    " start-order = <6>; stop-timeout-ms = <100>; };\n"
+    /* does not exist: spawn fails, counted as failures */
+    "ghost { binary = \"mhcl-no-such-binary\"; policy = \"testd\"; start-order = <7>;"
+    " restart-delay-ms = <10>; crash-loop-limit = <2>; };\n" MANIFEST_TAIL;
 
 static void check_crash_loop(struct ctl *c)
 {
@@ -46,10 +45,9 @@ static void check_crash_loop(struct ctl *c)
 	ASSERT_STREQ(si->last_exit, "exited 3");
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 	/* The delay doubled each time and the loop was reported. */
-	const char *const order[] = {"crashy [init]: restarting in 20 ms",
-				     "crashy [init]: restarting in 40 ms",
-				     "crashy [init]: restarting in 80 ms",
-				     "crashy [init]: crash loop: 4 failures", NULL};
+	const char *const order[] = {
+	    "crashy [init]: restarting in 20 ms", "crashy [init]: restarting in 40 ms",
+	    "crashy [init]: restarting in 80 ms", "crashy [init]: crash loop: 4 failures", NULL};
 	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
 	ASSERT_TRUE(ctl_logs_contain(c, "crashy", "crash loop"));
 	ASSERT_TRUE(ctl_logs_contain(c, "crashy", "exiting with 3 as asked"));
@@ -68,12 +66,18 @@ static void check_ready_timeout(struct ctl *c)
 static void check_ordered_start(void)
 {
 	/* Each server starts only once the one before it is ready (or gave up). */
-	const char *const order[] = {"ctl [init]: ready",     "crashy [init]: started",
-				     "crashy [init]: ready",  "sleepy [init]: started",
-				     "sleepy [init]: not ready", "keeper [init]: started",
-				     "keeper [init]: ready",  "plain [init]: started",
-				     "plain [init]: ready",   "stubborn [init]: started",
-				     "stubborn [init]: ready", "ghost [init]: unable to find",
+	const char *const order[] = {"ctl [init]: ready",
+				     "crashy [init]: started",
+				     "crashy [init]: ready",
+				     "sleepy [init]: started",
+				     "sleepy [init]: not ready",
+				     "keeper [init]: started",
+				     "keeper [init]: ready",
+				     "plain [init]: started",
+				     "plain [init]: ready",
+				     "stubborn [init]: started",
+				     "stubborn [init]: ready",
+				     "ghost [init]: unable to find",
 				     NULL};
 	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
 }
@@ -104,8 +108,8 @@ static void check_planned_restart(struct ctl *c)
 	/* A crash loses it: SIGKILL, restart, generation starts over. */
 	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
 	kq.server = (char *)"keeper";
-	ASSERT_OK(ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err,
-			   sizeof(err)));
+	ASSERT_OK(
+	    ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err, sizeof(err)));
 	protobuf_c_message_free_unpacked(m, NULL);
 	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", 2));
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
@@ -164,8 +168,8 @@ static void check_errors(struct ctl *c)
 	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
 	kq.server = (char *)"stubborn";
 	kq.fault = MHCL__FAULT_KIND__FAULT_HANG;
-	ASSERT_OK(ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err,
-			   sizeof(err)));
+	ASSERT_OK(
+	    ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err, sizeof(err)));
 	protobuf_c_message_free_unpacked(m, NULL);
 	iq.server = (char *)"stubborn";
 	iq.path = (char *)"";
@@ -206,12 +210,12 @@ int main(void)
 	int st = init_proc_stop(&itest_proc);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
-	const char *const order[] = {"stubborn [init]: stopping",
-				     "stubborn [init]: did not stop within 100 ms, killing",
-				     "stubborn [init]: stopped", "plain [init]: stopping",
-				     "plain [init]: stopped",    "keeper [init]: stopped",
-				     "ctl [init]: stopping",     "ctl [init]: stopped",
-				     "all servers stopped",      NULL};
+	const char *const order[] = {
+	    "stubborn [init]: stopping", "stubborn [init]: did not stop within 100 ms, killing",
+	    "stubborn [init]: stopped",	 "plain [init]: stopping",
+	    "plain [init]: stopped",	 "keeper [init]: stopped",
+	    "ctl [init]: stopping",	 "ctl [init]: stopped",
+	    "all servers stopped",	 NULL};
 	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
 	itest_pass();
 	return 0;

@@ -61,17 +61,17 @@ static void test_good(void)
 {
 	struct manifest *m = NULL;
 	char err[512] = "";
-	int r = parse(HEAD
-		      "b { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\", \"\","
-		      " \"a${RUN}b${RUN}\"; policy = \"diagd\"; restart = \"always\";"
-		      " start-order = <10>; control; namespaces = \"ipc\", \"uts\";"
-		      " rlimit-nofile = <64>; ready-timeout-ms = <100>; restart-delay-ms = <20>;"
-		      " restart-delay-max-ms = <400>; crash-loop-limit = <3>;"
-		      " crash-loop-window-ms = <1000>; stop-timeout-ms = <50>; };\n"
-		      "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n"
-		      "c { binary = \"x\"; policy = \"testd\"; start-order = <5>;"
-		      " restart = \"never\"; restart-delay-ms = <5000>; };\n" TAIL,
-		      &m, err, sizeof(err));
+	int r =
+	    parse(HEAD "b { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\", \"\","
+		       " \"a${RUN}b${RUN}\"; policy = \"diagd\"; restart = \"always\";"
+		       " start-order = <10>; control; namespaces = \"ipc\", \"uts\";"
+		       " rlimit-nofile = <64>; ready-timeout-ms = <100>; restart-delay-ms = <20>;"
+		       " restart-delay-max-ms = <400>; crash-loop-limit = <3>;"
+		       " crash-loop-window-ms = <1000>; stop-timeout-ms = <50>; };\n"
+		       "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n"
+		       "c { binary = \"x\"; policy = \"testd\"; start-order = <5>;"
+		       " restart = \"never\"; restart-delay-ms = <5000>; };\n" TAIL,
+		  &m, err, sizeof(err));
 	if (r < 0)
 		TEST_FAIL_("parse failed: %s", err);
 	ASSERT_EQ(m->nservers, 3);
@@ -124,17 +124,18 @@ static void test_bad(void)
 	expect_error(HEAD "x = <1>;" TAIL, -EINVAL, "unknown property 'x'", NULL);
 	expect_error(HEAD "s { policy = \"testd\"; };" TAIL, -EINVAL, "s:", "'binary' is missing");
 	expect_error(HEAD "s { binary = \"b\"; };" TAIL, -EINVAL, "s:", "'policy' is missing");
-	expect_error(HEAD "s { binary = \"b\"; policy = \"nope\"; };" TAIL, -EINVAL, "s:",
-		     "no seccomp profile 'nope'");
-	expect_error(HEAD "s { binary = \"../b\"; policy = \"testd\"; };" TAIL, -EINVAL,
-		     "'binary'", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"nope\"; };" TAIL, -EINVAL,
+		     "s:", "no seccomp profile 'nope'");
+	expect_error(HEAD "s { binary = \"../b\"; policy = \"testd\"; };" TAIL, -EINVAL, "'binary'",
+		     NULL);
 	expect_error(HEAD "s { binary = \"b\", \"c\"; policy = \"testd\"; };" TAIL, -EINVAL,
 		     "'binary'", NULL);
 	expect_error(HEAD "s { binary = <1>; policy = \"testd\"; };" TAIL, -EINVAL, "'binary'",
 		     NULL);
 	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; bogus; };" TAIL, -EINVAL,
 		     "s: unknown property 'bogus'", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart = \"sometimes\"; };" TAIL,
+	expect_error(HEAD
+		     "s { binary = \"b\"; policy = \"testd\"; restart = \"sometimes\"; };" TAIL,
 		     -EINVAL, "s:", "'restart'");
 	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; start-order = \"1\"; };" TAIL,
 		     -EINVAL, "s:", "'start-order'");
@@ -157,8 +158,8 @@ static void test_bad(void)
 		     "s: unexpected subnode 'sub'", NULL);
 	expect_error(HEAD "Bad { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL,
 		     "'Bad' is invalid", NULL);
-	expect_error(HEAD "init { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL,
-		     "reserved", NULL);
+	expect_error(HEAD "init { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL, "reserved",
+		     NULL);
 
 	/* Too many args: 33 strings. */
 	char dts[4096] = HEAD "s { binary = \"b\"; policy = \"testd\"; args = \"0\"";
@@ -182,7 +183,8 @@ static void test_corrupt(void)
 	static uint8_t buf[MANIFEST_DTB_MAX];
 	struct manifest *m = NULL;
 	char err[256];
-	size_t n = compile(HEAD "s { binary = \"b\"; policy = \"testd\"; };" TAIL, buf, sizeof(buf));
+	size_t n =
+	    compile(HEAD "s { binary = \"b\"; policy = \"testd\"; };" TAIL, buf, sizeof(buf));
 
 	ASSERT_EQ(manifest_parse(buf, 10, "/r", &m, err, sizeof(err)), -E2BIG);
 	ASSERT_EQ(manifest_parse(buf, MANIFEST_DTB_MAX + 1, "/r", &m, err, sizeof(err)), -E2BIG);

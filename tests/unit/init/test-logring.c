@@ -60,7 +60,8 @@ static void test_bytes_bound(void)
 		ASSERT_EQ(l.text[0], 'a' + i);
 		ASSERT_EQ(l.text[999], 'a' + i);
 		/* So is every line still kept. */
-		uint64_t first = (uint64_t)i >= logring_count(r) - 1 ? (uint64_t)i - (logring_count(r) - 1) : 0;
+		uint64_t first =
+		    (uint64_t)i >= logring_count(r) - 1 ? (uint64_t)i - (logring_count(r) - 1) : 0;
 		ASSERT_TRUE(logring_find(r, 0, &l));
 		ASSERT_UEQ(l.seq, first);
 		ASSERT_EQ(l.text[0], 'a' + (int)first);
