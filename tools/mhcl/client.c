@@ -157,6 +157,11 @@ static int io_fail(struct mhcl_ctx *c, int err, const char *what)
 				 c->args->timeout_ms, what);
 	if (err == -EINTR) /* the command asked for it (Ctrl-C): no message */
 		return MHCL_CLI_UNREACHABLE;
+	if (err == -EPIPE || err == -ECONNRESET)
+		return mhcl_fail(c, MHCL_CLI_UNREACHABLE,
+				 "diag closed the connection %s (too many clients, or diag "
+				 "restarting?)",
+				 what);
 	return mhcl_fail(c, MHCL_CLI_UNREACHABLE, "connection to diag lost %s: %s", what,
 			 strerror(-err));
 }
