@@ -38,6 +38,7 @@ for d in /sys/kernel/boot_params/setup_data/*; do
 	# The blob holds NUL-terminated strings: one per line after tr.
 	echo "dt sidecar nodes: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,sidecar$')"
 	echo "dt isolated: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,isolated$')"
+	echo "dt manifest: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^manifest$')"
 done
 $B poweroff -f
 SH
@@ -49,14 +50,20 @@ NUMA=(-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m
 QARGS=()
 APPEND="console=ttyS0 panic=-1"
 HOSTDT=
+PAYLOAD_CMDLINE=
+MANIFEST=
 expect=()
 forbid=()
 LINUX=1
 case $CASE in
 numa)
+	# The image's own command line and a manifest travel in the payload.
 	QARGS=("${NUMA[@]}")
-	APPEND="$APPEND mhcl.boot_cpus=2"
-	expect=("command line: isolated=no sidecar=on boot_cpus=2"
+	PAYLOAD_CMDLINE="mhcl.boot_cpus=2"
+	MANIFEST=1
+	expect=("cmdline 16 bytes, manifest "
+		"dt manifest: 1"
+		"command line: isolated=no sidecar=on boot_cpus=2"
 		"host device tree: none (fw_cfg opt/mhcl/host.dtb absent)"
 		"topology: 8 cpus in 2 NUMA node(s) from ACPI MADT+SRAT"
 		", 2 node(s), memory"
@@ -138,7 +145,14 @@ elif [ -n "$HOSTDT" ]; then
 	FWCFG=(-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
 fi
 
-python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" -o "$W/payload.bin"
+PAYLOAD_ARGS=()
+[ -n "$PAYLOAD_CMDLINE" ] && PAYLOAD_ARGS+=(-c "$PAYLOAD_CMDLINE")
+if [ -n "$MANIFEST" ]; then
+	echo '/dts-v1/; / { compatible = "mhcl,manifest-v1"; };' | dtc -q -I dts -O dtb -o "$W/manifest.dtb" -
+	PAYLOAD_ARGS+=(-m "$W/manifest.dtb")
+fi
+python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" "${PAYLOAD_ARGS[@]}" \
+	-o "$W/payload.bin"
 
 LOG=$W/serial.log
 : >"$LOG"
