@@ -13,20 +13,30 @@
 #include "defs/boot_params.h"
 #include "rt.h"
 
-#define ERR(err, code, ...)                                                                       \
-	({                                                                                        \
-		if (err)                                                                          \
-			rt_snprintf((err)->msg, sizeof((err)->msg), __VA_ARGS__);                 \
-		-(code);                                                                          \
+#define ERR(err, code, ...)                                                                        \
+	({                                                                                         \
+		if (err)                                                                           \
+			rt_snprintf((err)->msg, sizeof((err)->msg), __VA_ARGS__);                  \
+		-(code);                                                                           \
 	})
 
 /* ---------------- command line ---------------- */
 
 /* Options dropped in isolated mode: anything that opens a debug or diagnostic path. */
 static const char *const isolated_drop[] = {
-	"mhcl.debug", "mhcl.diag", "mhcl.shell", "earlyprintk", "debug", "ignore_loglevel",
-	"kgdboc", "kgdbwait", "kgdbdbgp", "init", "rdinit", "initcall_debug",
-	"sysrq_always_enabled",
+    "mhcl.debug",
+    "mhcl.diag",
+    "mhcl.shell",
+    "earlyprintk",
+    "debug",
+    "ignore_loglevel",
+    "kgdboc",
+    "kgdbwait",
+    "kgdbdbgp",
+    "init",
+    "rdinit",
+    "initcall_debug",
+    "sysrq_always_enabled",
 };
 
 struct token {
@@ -127,7 +137,8 @@ int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out
 					   SHIM_MAX_CPUS);
 			for (size_t i = 0; i < vlen; i++) {
 				if (v[i] < '0' || v[i] > '9')
-					return ERR(err, EINVAL, "mhcl.boot_cpus needs a number 1..%u",
+					return ERR(err, EINVAL,
+						   "mhcl.boot_cpus needs a number 1..%u",
 						   SHIM_MAX_CPUS);
 				n = n * 10 + (uint32_t)(v[i] - '0');
 			}
@@ -157,7 +168,8 @@ int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out
 			continue;
 		}
 		if (len + (len ? 1 : 0) + t.len + 1 > out_size)
-			return ERR(err, E2BIG, "Linux command line exceeds %zu bytes", out_size - 1);
+			return ERR(err, E2BIG, "Linux command line exceeds %zu bytes",
+				   out_size - 1);
 		if (len)
 			out[len++] = ' ';
 		memcpy(out + len, t.s, t.len);
@@ -169,8 +181,8 @@ int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out
 
 /* ---------------- payload module ---------------- */
 
-static const char *const item_name[MHCL_PAYLOAD_ITEM_MAX] = { "kernel", "initrd", "cmdline",
-							      "manifest" };
+static const char *const item_name[MHCL_PAYLOAD_ITEM_MAX] = {"kernel", "initrd", "cmdline",
+							     "manifest"};
 
 int shim_payload_parse(const void *mod, uint64_t mod_size, struct mhcl_payload_header *ret_hdr,
 		       struct shim_error *err)
@@ -245,7 +257,7 @@ static int add_cpu(struct shim_topology *topo, uint32_t apic, uint32_t node, str
 			return ERR(err, EBADMSG, "duplicate cpu APIC ID %u", apic);
 	if (topo->cpu_count >= SHIM_MAX_CPUS)
 		return ERR(err, EBADMSG, "more than %u cpus", SHIM_MAX_CPUS);
-	topo->cpu[topo->cpu_count++] = (struct shim_cpu){ apic, node };
+	topo->cpu[topo->cpu_count++] = (struct shim_cpu){apic, node};
 	if (node + 1 > topo->node_count)
 		topo->node_count = node + 1;
 	return 0;
@@ -255,8 +267,8 @@ static int add_mem(struct shim_topology *topo, uint64_t base, uint64_t size, uin
 		   struct shim_error *err)
 {
 	if (size == 0 || base + size < base)
-		return ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) empty or wraps", (unsigned long)base,
-			   (unsigned long)size);
+		return ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) empty or wraps",
+			   (unsigned long)base, (unsigned long)size);
 	if ((base | size) & 0xfff)
 		return ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) not page aligned",
 			   (unsigned long)base, (unsigned long)size);
@@ -265,14 +277,14 @@ static int add_mem(struct shim_topology *topo, uint64_t base, uint64_t size, uin
 			   (unsigned long)base, node, SHIM_MAX_NODES - 1);
 	if (topo->mem_count >= SHIM_MAX_RANGES)
 		return ERR(err, EBADMSG, "more than %u memory ranges", SHIM_MAX_RANGES);
-	topo->mem[topo->mem_count++] = (struct shim_range){ base, size, SHIM_E820_RAM, node };
+	topo->mem[topo->mem_count++] = (struct shim_range){base, size, SHIM_E820_RAM, node};
 	if (node + 1 > topo->node_count)
 		topo->node_count = node + 1;
 	return 0;
 }
 
-static int read_u32_prop(const void *fdt, int node, const char *name, uint32_t dflt,
-			 uint32_t *ret, struct shim_error *err)
+static int read_u32_prop(const void *fdt, int node, const char *name, uint32_t dflt, uint32_t *ret,
+			 struct shim_error *err)
 {
 	int len;
 	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
@@ -308,21 +320,25 @@ static uint32_t be32_at(const void *p, size_t off)
  */
 static int check_fdt_header(const void *fdt, size_t size, struct shim_error *err)
 {
-	uint32_t total = be32_at(fdt, 4), off_struct = be32_at(fdt, 8), off_strings = be32_at(fdt, 12);
-	uint32_t off_rsv = be32_at(fdt, 16), version = be32_at(fdt, 20), last_comp = be32_at(fdt, 24);
+	uint32_t total = be32_at(fdt, 4), off_struct = be32_at(fdt, 8),
+		 off_strings = be32_at(fdt, 12);
+	uint32_t off_rsv = be32_at(fdt, 16), version = be32_at(fdt, 20),
+		 last_comp = be32_at(fdt, 24);
 	uint32_t size_strings = be32_at(fdt, 32), size_struct = be32_at(fdt, 36);
 
 	if (be32_at(fdt, 0) != FDT_MAGIC)
 		return ERR(err, EBADMSG, "not a valid flattened device tree (%s)",
 			   fdt_strerror(-FDT_ERR_BADMAGIC));
 	if (version < 17 || last_comp > 16)
-		return ERR(err, EBADMSG, "device tree version %u (compatible %u) unsupported, need 17",
-			   version, last_comp);
+		return ERR(err, EBADMSG,
+			   "device tree version %u (compatible %u) unsupported, need 17", version,
+			   last_comp);
 	if (total > size || total < 40)
-		return ERR(err, EBADMSG, "device tree totalsize %u vs %zu bytes received", total, size);
-	if (off_rsv < 40 || off_rsv % 8 || off_rsv > total || off_struct % 4 ||
-	    off_struct < 40 || off_struct > total || size_struct > total - off_struct ||
-	    off_strings < 40 || off_strings > total || size_strings > total - off_strings)
+		return ERR(err, EBADMSG, "device tree totalsize %u vs %zu bytes received", total,
+			   size);
+	if (off_rsv < 40 || off_rsv % 8 || off_rsv > total || off_struct % 4 || off_struct < 40 ||
+	    off_struct > total || size_struct > total - off_struct || off_strings < 40 ||
+	    off_strings > total || size_strings > total - off_strings)
 		return ERR(err, EBADMSG, "device tree blocks lie outside its %u bytes", total);
 	return 0;
 }
@@ -334,8 +350,8 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 
 	memset(topo, 0, sizeof(*topo));
 	if (size < sizeof(struct fdt_header) || size > SHIM_HOST_DT_MAX)
-		return ERR(err, EBADMSG, "size %zu outside %zu..%u", size, sizeof(struct fdt_header),
-			   SHIM_HOST_DT_MAX);
+		return ERR(err, EBADMSG, "size %zu outside %zu..%u", size,
+			   sizeof(struct fdt_header), SHIM_HOST_DT_MAX);
 	r = check_fdt_header(fdt, size, err);
 	if (r)
 		return r;
@@ -351,7 +367,8 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 	if (cpus >= 0) {
 		if (fdt_address_cells(fdt, cpus) != 1 || fdt_size_cells(fdt, cpus) != 0)
 			return ERR(err, EBADMSG, "/cpus #address-cells/#size-cells must be 1/0");
-		fdt_for_each_subnode(node, fdt, cpus) {
+		fdt_for_each_subnode(node, fdt, cpus)
+		{
 			if (!is_device_type(fdt, node, "cpu"))
 				continue;
 			uint32_t apic, numa;
@@ -372,7 +389,8 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 			return ERR(err, EBADMSG, "/cpus has no cpu nodes");
 	}
 
-	fdt_for_each_subnode(node, fdt, 0) {
+	fdt_for_each_subnode(node, fdt, 0)
+	{
 		if (!is_device_type(fdt, node, "memory"))
 			continue;
 		int len;
@@ -385,8 +403,10 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		if (r)
 			return r;
 		for (int i = 0; i < len / 4; i += 4) {
-			uint64_t base = (uint64_t)fdt32_to_cpu(reg[i]) << 32 | fdt32_to_cpu(reg[i + 1]);
-			uint64_t sz = (uint64_t)fdt32_to_cpu(reg[i + 2]) << 32 | fdt32_to_cpu(reg[i + 3]);
+			uint64_t base =
+			    (uint64_t)fdt32_to_cpu(reg[i]) << 32 | fdt32_to_cpu(reg[i + 1]);
+			uint64_t sz =
+			    (uint64_t)fdt32_to_cpu(reg[i + 2]) << 32 | fdt32_to_cpu(reg[i + 3]);
 			r = add_mem(topo, base, sz, numa, err);
 			if (r)
 				return r;
@@ -503,16 +523,16 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 	if (!found)
 		return ERR(err, EBADMSG, "MADT does not list the boot CPU (APIC ID %u)",
 			   boot_apic_id);
-	topo->cpu[topo->cpu_count++] = (struct shim_cpu){ boot_apic_id, 0 };
+	topo->cpu[topo->cpu_count++] = (struct shim_cpu){boot_apic_id, 0};
 	for (uint32_t i = 0; i < n; i++)
 		if (apic_ids[i] != boot_apic_id)
-			topo->cpu[topo->cpu_count++] = (struct shim_cpu){ apic_ids[i], 0 };
+			topo->cpu[topo->cpu_count++] = (struct shim_cpu){apic_ids[i], 0};
 	topo->node_count = 1;
 	if (!srat)
 		return 0;
 
 	const uint8_t *s = srat;
-	struct pxm_map pm = { .count = 0 };
+	struct pxm_map pm = {.count = 0};
 	r = check_table(s, srat_len, "SRAT", 48, err);
 	if (r)
 		return r;
@@ -560,7 +580,7 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 					return ERR(err, EBADMSG, "SRAT: more than %u memory ranges",
 						   SHIM_MAX_RANGES);
 				topo->mem[topo->mem_count++] =
-					(struct shim_range){ base, size, SHIM_E820_RAM, node };
+				    (struct shim_range){base, size, SHIM_E820_RAM, node};
 			}
 		}
 		off += len;
@@ -601,7 +621,8 @@ int shim_mem_validate(const struct shim_range *mem, uint32_t count, const struct
 			return ERR(err, ERANGE, "memory [0x%lx, +0x%lx) empty, unaligned or wraps",
 				   (unsigned long)b, (unsigned long)mem[i].size);
 		if (!inside_one(b, e, ram, ram_count))
-			return ERR(err, ERANGE, "memory [0x%lx, 0x%lx) is not RAM in the firmware map",
+			return ERR(err, ERANGE,
+				   "memory [0x%lx, 0x%lx) is not RAM in the firmware map",
 				   (unsigned long)b, (unsigned long)e);
 		for (uint32_t j = 0; j < i; j++) {
 			uint64_t ob = mem[j].base, oe = ob + mem[j].size;
@@ -627,18 +648,18 @@ static bool covered(uint64_t a, uint64_t b, const struct shim_range *r, uint32_t
 
 int shim_e820_build(const struct shim_range *ram_map, uint32_t ram_count,
 		    const struct shim_range *allowed, uint32_t allowed_count,
-		    const struct shim_range *reserved, uint32_t reserved_count, struct shim_range *out,
-		    uint32_t max)
+		    const struct shim_range *reserved, uint32_t reserved_count,
+		    struct shim_range *out, uint32_t max)
 {
 	uint64_t pt[E820_MAX_POINTS];
 	uint32_t np = 0, n = 0;
 
 	if (ram_count > SHIM_MAX_RANGES || allowed_count > SHIM_MAX_RANGES || reserved_count > 32)
 		return -E2BIG;
-#define ADD(r)                                                                                    \
-	do {                                                                                      \
-		pt[np++] = (r).base;                                                              \
-		pt[np++] = (r).base + (r).size;                                                   \
+#define ADD(r)                                                                                     \
+	do {                                                                                       \
+		pt[np++] = (r).base;                                                               \
+		pt[np++] = (r).base + (r).size;                                                    \
 	} while (0)
 	for (uint32_t i = 0; i < ram_count; i++)
 		ADD(ram_map[i]);
@@ -675,7 +696,7 @@ int shim_e820_build(const struct shim_range *ram_map, uint32_t ram_count,
 		}
 		if (n >= max)
 			return -E2BIG;
-		out[n++] = (struct shim_range){ a, b - a, type, 0 };
+		out[n++] = (struct shim_range){a, b - a, type, 0};
 	}
 	return (int)n;
 }

@@ -21,7 +21,7 @@
 #define SHIM_MAX_NODES 64u
 #define SHIM_MAX_CMDLINE 4096u
 #define SHIM_HOST_DT_MAX (256u * 1024u)
-#define SHIM_MAX_APIC_ID 254u          /* xAPIC physical destination; 255 = broadcast */
+#define SHIM_MAX_APIC_ID 254u /* xAPIC physical destination; 255 = broadcast */
 
 /*
  * Linux boot protocol constants the shim uses (Documentation/x86/boot.rst,
@@ -31,7 +31,7 @@
 #define SHIM_E820_RESERVED 2u
 #define SHIM_E820_ACPI 3u
 #define SHIM_E820_MAX 128u
-#define SHIM_HDRS_MAGIC 0x53726448u      /* "HdrS" at 0x202 */
+#define SHIM_HDRS_MAGIC 0x53726448u /* "HdrS" at 0x202 */
 #define SHIM_BOOT_FLAG 0xaa55u
 #define SHIM_SETUP_HEADER_OFFSET 0x1f1u
 #define SHIM_XLF_KERNEL_64 (1u << 0)
@@ -51,26 +51,26 @@ struct shim_cpu {
 struct shim_range {
 	uint64_t base;
 	uint64_t size;
-	uint32_t type;   /* e820 type (E820_TYPE_*) */
+	uint32_t type; /* e820 type (E820_TYPE_*) */
 	uint32_t node;
 };
 
 struct shim_topology {
 	struct shim_cpu cpu[SHIM_MAX_CPUS];
 	uint32_t cpu_count;
-	struct shim_range mem[SHIM_MAX_RANGES];  /* VTL2 RAM, type RAM, with NUMA node */
+	struct shim_range mem[SHIM_MAX_RANGES]; /* VTL2 RAM, type RAM, with NUMA node */
 	uint32_t mem_count;
-	uint32_t node_count;                     /* highest node + 1 */
-	bool isolated;                           /* host tree asked for isolation */
+	uint32_t node_count; /* highest node + 1 */
+	bool isolated;	     /* host tree asked for isolation */
 };
 
 /* Shim options taken off the command line (they are not passed to Linux). */
 struct shim_options {
-	bool isolated;        /* mhcl.isolated */
-	bool sidecar;         /* mhcl.sidecar=on|off, default on */
-	uint32_t boot_cpus;   /* mhcl.boot_cpus=N: CPUs Linux starts with, default 1 */
-	uint32_t dropped;     /* debug/diag options dropped because of isolation */
-	char fault[4];        /* mhcl.debug.fault=ud|pf|gp: fault on purpose (not when isolated) */
+	bool isolated;	    /* mhcl.isolated */
+	bool sidecar;	    /* mhcl.sidecar=on|off, default on */
+	uint32_t boot_cpus; /* mhcl.boot_cpus=N: CPUs Linux starts with, default 1 */
+	uint32_t dropped;   /* debug/diag options dropped because of isolation */
+	char fault[4];	    /* mhcl.debug.fault=ud|pf|gp: fault on purpose (not when isolated) */
 };
 
 /*
@@ -123,7 +123,7 @@ int shim_mem_validate(const struct shim_range *mem, uint32_t count, const struct
  */
 int shim_e820_build(const struct shim_range *ram_map, uint32_t ram_count,
 		    const struct shim_range *allowed, uint32_t allowed_count,
-		    const struct shim_range *reserved, uint32_t reserved_count, struct shim_range *out,
-		    uint32_t max);
+		    const struct shim_range *reserved, uint32_t reserved_count,
+		    struct shim_range *out, uint32_t max);
 
 #endif

@@ -9,18 +9,18 @@
 #include "rt.h"
 #include "shim.h"
 
-#define CHECK(expr)                                                                               \
-	do {                                                                                      \
-		int r_ = (expr);                                                                  \
-		if (r_ < 0)                                                                       \
-			rt_panic("device tree: %s: %s", #expr, fdt_strerror(r_));                 \
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		int r_ = (expr);                                                                   \
+		if (r_ < 0)                                                                        \
+			rt_panic("device tree: %s: %s", #expr, fdt_strerror(r_));                  \
 	} while (0)
 
 static const char *const owner_name[] = {
-	[SHIM_CPU_LINUX] = "linux",
-	[SHIM_CPU_SIDECAR] = "sidecar",
-	[SHIM_CPU_FAILED] = "failed",
-	[SHIM_CPU_OFFLINE] = "offline",
+    [SHIM_CPU_LINUX] = "linux",
+    [SHIM_CPU_SIDECAR] = "sidecar",
+    [SHIM_CPU_FAILED] = "failed",
+    [SHIM_CPU_OFFLINE] = "offline",
 };
 
 static int add_node(void *fdt, int parent, const char *name, uint64_t unit)
@@ -35,7 +35,7 @@ static int add_node(void *fdt, int parent, const char *name, uint64_t unit)
 
 static void reg64(void *fdt, int node, const char *prop, uint64_t base, uint64_t size)
 {
-	fdt64_t cells[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+	fdt64_t cells[2] = {cpu_to_fdt64(base), cpu_to_fdt64(size)};
 	CHECK(fdt_setprop(fdt, node, prop, cells, sizeof(cells)));
 }
 
@@ -104,8 +104,8 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room)
 	for (uint32_t ni = s->node_count; ni-- > 0;) {
 		const struct shim_sidecar_node *n = &s->nodes[ni];
 		int sc = add_node(fdt, 0, "sidecar", n->ctrl_pa);
-		fdt64_t reg[4] = { cpu_to_fdt64(n->ctrl_pa), cpu_to_fdt64(SIDECAR_PAGE_SIZE),
-				   cpu_to_fdt64(n->shmem_pa), cpu_to_fdt64(n->shmem_size) };
+		fdt64_t reg[4] = {cpu_to_fdt64(n->ctrl_pa), cpu_to_fdt64(SIDECAR_PAGE_SIZE),
+				  cpu_to_fdt64(n->shmem_pa), cpu_to_fdt64(n->shmem_size)};
 		fdt32_t ids[SHIM_MAX_CPUS];
 		CHECK(fdt_setprop_string(fdt, sc, "compatible", "mhcl,sidecar"));
 		CHECK(fdt_setprop(fdt, sc, "reg", reg, sizeof(reg)));

@@ -46,7 +46,8 @@ void shim_linux_load(struct shim *s)
 	__typeof__(zero_page.hdr) h;
 
 	if (k->size < 0x1000)
-		rt_panic("refusing to boot: kernel of %lu bytes is no bzImage", (unsigned long)k->size);
+		rt_panic("refusing to boot: kernel of %lu bytes is no bzImage",
+			 (unsigned long)k->size);
 	memcpy(&h, img + SHIM_SETUP_HEADER_OFFSET, sizeof(h));
 	if (h.header != SHIM_HDRS_MAGIC || h.boot_flag != SHIM_BOOT_FLAG)
 		rt_panic("refusing to boot: kernel has no Linux boot header");
@@ -136,11 +137,11 @@ _Noreturn void shim_linux_boot(struct shim *s)
 	for (int i = 0; i < n; i++)
 		rt_log("  e820 [0x%012lx, 0x%012lx) %s", (unsigned long)e820[i].base,
 		       (unsigned long)(e820[i].base + e820[i].size),
-		       e820[i].type == SHIM_E820_RAM        ? "RAM"
+		       e820[i].type == SHIM_E820_RAM	    ? "RAM"
 		       : e820[i].type == SHIM_E820_RESERVED ? "reserved"
-		       : e820[i].type == SHIM_E820_ACPI     ? "ACPI"
-		       : e820[i].type == SHIM_E820_NVS      ? "ACPI NVS"
-							  : "other");
+		       : e820[i].type == SHIM_E820_ACPI	    ? "ACPI"
+		       : e820[i].type == SHIM_E820_NVS	    ? "ACPI NVS"
+							    : "other");
 	rt_log("boot_params ready: %d e820 entries, initrd 0x%lx+0x%lx, cmdline \"%s\"", n,
 	       (unsigned long)initrd, (unsigned long)rd->size, linux_cmdline);
 	rt_log("entering Linux at 0x%lx", (unsigned long)(s->kernel_load + SHIM_ENTRY64_OFFSET));

@@ -33,7 +33,7 @@ void shim_reserve(struct shim *s, uint64_t base, uint64_t size)
 {
 	if (s->reserved_count >= SHIM_MAX_RESERVED)
 		rt_panic("too many reserved ranges");
-	s->reserved[s->reserved_count++] = (struct shim_range){ base, size, SHIM_E820_RESERVED, 0 };
+	s->reserved[s->reserved_count++] = (struct shim_range){base, size, SHIM_E820_RESERVED, 0};
 }
 
 bool shim_fw_is_ram(const struct shim *s, uint64_t base, uint64_t size)
@@ -75,7 +75,7 @@ static void read_start_info(struct shim *s, uint32_t pa)
 		memcpy(&e, (const void *)(uintptr_t)(si->memmap_paddr + i * sizeof(e)), sizeof(e));
 		if (e.addr + e.size < e.addr || !e.size)
 			rt_panic("refusing to boot: PVH memory map entry %u wraps or is empty", i);
-		s->fw_map[s->fw_count++] = (struct shim_range){ e.addr, e.size, e.type, 0 };
+		s->fw_map[s->fw_count++] = (struct shim_range){e.addr, e.size, e.type, 0};
 	}
 	uint64_t ram = 0;
 	for (uint32_t i = 0; i < s->fw_count; i++)
@@ -87,12 +87,14 @@ static void read_start_info(struct shim *s, uint32_t pa)
 
 	if (si->nr_modules != 1 || !below_4g(si->modlist_paddr, sizeof(struct hvm_modlist_entry)))
 		rt_panic("refusing to boot: expected exactly one PVH module (the mhcl payload), "
-			 "got %u", si->nr_modules);
+			 "got %u",
+			 si->nr_modules);
 	struct hvm_modlist_entry m;
 	memcpy(&m, (const void *)(uintptr_t)si->modlist_paddr, sizeof(m));
 	if (!below_4g(m.paddr, m.size) || !shim_fw_is_ram(s, m.paddr, m.size))
-		rt_panic("refusing to boot: payload module [0x%lx, +0x%lx) is not in RAM below 4 GiB",
-			 (unsigned long)m.paddr, (unsigned long)m.size);
+		rt_panic(
+		    "refusing to boot: payload module [0x%lx, +0x%lx) is not in RAM below 4 GiB",
+		    (unsigned long)m.paddr, (unsigned long)m.size);
 	s->mod_base = m.paddr;
 	s->mod_size = m.size;
 }
@@ -142,8 +144,8 @@ static void read_cmdline(struct shim *s)
 	s->opts.boot_cpus = 1;
 	if (shim_cmdline_parse(joined, &s->opts, s->cmdline, sizeof(s->cmdline) - 32, &err))
 		refuse("command line", &err);
-	rt_log("command line: isolated=%s sidecar=%s boot_cpus=%u%s", s->opts.isolated ? "yes" : "no",
-	       s->opts.sidecar ? "on" : "off", s->opts.boot_cpus,
+	rt_log("command line: isolated=%s sidecar=%s boot_cpus=%u%s",
+	       s->opts.isolated ? "yes" : "no", s->opts.sidecar ? "on" : "off", s->opts.boot_cpus,
 	       s->opts.dropped ? " (debug options dropped: isolated)" : "");
 }
 
@@ -179,8 +181,8 @@ static const void *acpi_find(uint64_t rsdp_pa, const char *sig, size_t *ret_len)
 
 	if (!acpi_sum_ok(rsdp, 20))
 		return NULL;
-	if (rsdp[15] >= 2 && rsdp[24] | rsdp[25] | rsdp[26] | rsdp[27] | rsdp[28] | rsdp[29] |
-				     rsdp[30] | rsdp[31]) {
+	if (rsdp[15] >= 2 &&
+	    rsdp[24] | rsdp[25] | rsdp[26] | rsdp[27] | rsdp[28] | rsdp[29] | rsdp[30] | rsdp[31]) {
 		memcpy(&root, rsdp + 24, 8);
 		width = 8;
 	} else {
@@ -223,7 +225,7 @@ static void topology_from_acpi(struct shim *s)
 	const void *srat = s->rsdp ? acpi_find(s->rsdp, "SRAT", &srat_len) : NULL;
 	if (!madt) {
 		rt_log("no ACPI MADT: booting the boot CPU only");
-		s->topo.cpu[0] = (struct shim_cpu){ s->boot_apic_id, 0 };
+		s->topo.cpu[0] = (struct shim_cpu){s->boot_apic_id, 0};
 		s->topo.cpu_count = 1;
 		s->topo.node_count = 1;
 		s->topo_source = "none";
@@ -249,7 +251,8 @@ static bool topology_from_host_dt(struct shim *s)
 		return false;
 	}
 	if (size > sizeof(host_dtb)) {
-		rt_snprintf(err.msg, sizeof(err.msg), "%u bytes, limit %zu", size, sizeof(host_dtb));
+		rt_snprintf(err.msg, sizeof(err.msg), "%u bytes, limit %zu", size,
+			    sizeof(host_dtb));
 		goto rejected;
 	}
 	/* Copy once into private memory; only the copy is parsed. */
@@ -275,10 +278,12 @@ static bool topology_from_host_dt(struct shim *s)
 		rt_log("host device tree requests isolated mode");
 	}
 	if (s->topo.mem_count) {
-		if (shim_mem_validate(s->topo.mem, s->topo.mem_count, s->fw_map, s->fw_count, &err)) {
+		if (shim_mem_validate(s->topo.mem, s->topo.mem_count, s->fw_map, s->fw_count,
+				      &err)) {
 			if (s->opts.isolated)
 				refuse("host device tree memory (isolated)", &err);
-			rt_log("host device tree memory ignored: %s; using the firmware map", err.msg);
+			rt_log("host device tree memory ignored: %s; using the firmware map",
+			       err.msg);
 			s->topo.mem_count = 0;
 		} else {
 			s->host_mem = true;
@@ -325,7 +330,9 @@ static void read_topology(struct shim *s)
 /* mhcl.debug.fault: proves the exception path reports instead of triple-faulting. */
 static void debug_fault(const char *kind)
 {
-	rt_log("debug: raising #%s on purpose (mhcl.debug.fault)", kind[0] == 'u' ? "UD" : kind[0] == 'p' ? "PF" : "GP");
+	rt_log("debug: raising #%s on purpose (mhcl.debug.fault)", kind[0] == 'u'   ? "UD"
+								   : kind[0] == 'p' ? "PF"
+										    : "GP");
 	if (kind[0] == 'u')
 		__asm__ volatile("ud2");
 	else if (kind[0] == 'p')
@@ -358,10 +365,11 @@ void shim_main(uint32_t start_info_pa)
 	shim_reserve(s, (uint64_t)(uintptr_t)__image_start,
 		     (uint64_t)(uintptr_t)(__image_end - __image_start));
 	if (s->payload.item[MHCL_PAYLOAD_MANIFEST].size)
-		shim_reserve(s,
-			     RT_ALIGN_DOWN(s->mod_base + s->payload.item[MHCL_PAYLOAD_MANIFEST].offset,
-					   4096ull),
-			     RT_ALIGN_UP(s->payload.item[MHCL_PAYLOAD_MANIFEST].size + 4096, 4096ull));
+		shim_reserve(
+		    s,
+		    RT_ALIGN_DOWN(s->mod_base + s->payload.item[MHCL_PAYLOAD_MANIFEST].offset,
+				  4096ull),
+		    RT_ALIGN_UP(s->payload.item[MHCL_PAYLOAD_MANIFEST].size + 4096, 4096ull));
 
 	shim_sidecar_start(s);
 	stage_check();

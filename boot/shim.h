@@ -9,12 +9,12 @@
 #include "defs/boot_params.h"
 #include "defs/sidecar_defs.h"
 
-#define SHIM_TRAMPOLINE_BASE 0x8000ull  /* SIPI page 0x08; see x86_64/trampoline.S */
-#define SHIM_SIDECAR_BASE 0x800000ull   /* sidecar.ld links the sidecar here */
+#define SHIM_TRAMPOLINE_BASE 0x8000ull	/* SIPI page 0x08; see x86_64/trampoline.S */
+#define SHIM_SIDECAR_BASE 0x800000ull	/* sidecar.ld links the sidecar here */
 #define SHIM_SIDECAR_LIMIT 0x1000000ull /* sidecar image + node memory stay below 16 MiB */
 #define SHIM_MAX_RESERVED 16u
 #define SHIM_E820_NVS 4u
-#define SHIM_SETUP_DTB 2u              /* setup_data type: flattened device tree */
+#define SHIM_SETUP_DTB 2u /* setup_data type: flattened device tree */
 
 /* Linux setup_data (bootparam.h): a list of extra boot data, next == 0 ends it. */
 struct shim_setup_data {
@@ -25,16 +25,16 @@ struct shim_setup_data {
 };
 
 enum shim_cpu_owner {
-	SHIM_CPU_LINUX,     /* the boot CPU, or handed over by the sidecar */
-	SHIM_CPU_SIDECAR,   /* parked in the sidecar dispatch loop */
-	SHIM_CPU_FAILED,    /* did not start: Linux may still start it itself */
-	SHIM_CPU_OFFLINE,   /* sidecar disabled: waits in reset for Linux */
+	SHIM_CPU_LINUX,	  /* the boot CPU, or handed over by the sidecar */
+	SHIM_CPU_SIDECAR, /* parked in the sidecar dispatch loop */
+	SHIM_CPU_FAILED,  /* did not start: Linux may still start it itself */
+	SHIM_CPU_OFFLINE, /* sidecar disabled: waits in reset for Linux */
 };
 
 struct shim_sidecar_node {
 	uint32_t node;
-	uint64_t ctrl_pa;        /* control page */
-	uint64_t shmem_pa;       /* command pages and private pages */
+	uint64_t ctrl_pa;  /* control page */
+	uint64_t shmem_pa; /* command pages and private pages */
 	uint64_t shmem_size;
 	uint32_t cpu_count;
 	uint32_t cpu_index[SHIM_MAX_CPUS]; /* global indices, in cpu_status order */
@@ -49,25 +49,25 @@ struct shim {
 	struct mhcl_payload_header payload;
 
 	struct shim_options opts;
-	char cmdline[SHIM_MAX_CMDLINE];      /* what Linux gets */
+	char cmdline[SHIM_MAX_CMDLINE]; /* what Linux gets */
 
 	struct shim_topology topo;
 	const char *topo_source;
-	bool host_mem;                       /* topo.mem restricts Linux's RAM */
+	bool host_mem; /* topo.mem restricts Linux's RAM */
 	uint64_t rsdp;
 	uint32_t boot_apic_id;
 
 	enum shim_cpu_owner owner[SHIM_MAX_CPUS];
 	struct shim_sidecar_node nodes[SIDECAR_MAX_NODES];
 	uint32_t node_count;
-	uint64_t sidecar_end;                /* end of sidecar image + node memory */
+	uint64_t sidecar_end; /* end of sidecar image + node memory */
 
 	struct shim_range reserved[SHIM_MAX_RESERVED];
 	uint32_t reserved_count;
 
-	uint64_t kernel_load;                /* where the protected-mode kernel went */
+	uint64_t kernel_load; /* where the protected-mode kernel went */
 
-	uint8_t *dtb;                        /* device tree for Linux, in setup_data */
+	uint8_t *dtb; /* device tree for Linux, in setup_data */
 	uint32_t dtb_size;
 };
 

@@ -70,7 +70,8 @@ void shim_sidecar_start(struct shim *s)
 	for (uint32_t i = 1; i < ncpu; i++)
 		s->owner[i] = SHIM_CPU_OFFLINE;
 	if (!s->opts.sidecar || ncpu < 2) {
-		rt_log("sidecar: not started (%s)", s->opts.sidecar ? "single CPU" : "mhcl.sidecar=off");
+		rt_log("sidecar: not started (%s)",
+		       s->opts.sidecar ? "single CPU" : "mhcl.sidecar=off");
 		return;
 	}
 	if (rdmsr(X86_MSR_APIC_BASE) & (1u << 10)) {
@@ -122,8 +123,10 @@ void shim_sidecar_start(struct shim *s)
 		uint64_t priv = n->ctrl_pa + SIDECAR_PAGE_SIZE * (1 + n->cpu_count);
 		for (uint32_t k = 0; k < n->cpu_count; k++) {
 			uint32_t ci = n->cpu_index[k];
-			uint64_t base = priv + (uint64_t)k * SIDECAR_PRIVATE_PAGES * SIDECAR_PAGE_SIZE;
-			struct sidecar_start_block *sb = (struct sidecar_start_block *)(uintptr_t)base;
+			uint64_t base =
+			    priv + (uint64_t)k * SIDECAR_PRIVATE_PAGES * SIDECAR_PAGE_SIZE;
+			struct sidecar_start_block *sb =
+			    (struct sidecar_start_block *)(uintptr_t)base;
 			cmd_of(n, k)->cpu_index = ci;
 			sb->control_page = n->ctrl_pa;
 			sb->command_page = (uint64_t)(uintptr_t)cmd_of(n, k);
@@ -136,7 +139,7 @@ void shim_sidecar_start(struct shim *s)
 			sb->tsc_khz = rt_tsc_khz();
 			rt_stack_guard_set((uint64_t *)(uintptr_t)sb->stack_bottom);
 			c->cpu_status[k] = SIDECAR_CPU_STARTING;
-			tramp_table[slots++] = (struct tramp_slot){ sb->apic_id, (uint32_t)base };
+			tramp_table[slots++] = (struct tramp_slot){sb->apic_id, (uint32_t)base};
 			s->owner[ci] = SHIM_CPU_FAILED; /* until it reports IDLE */
 		}
 		s->node_count++;
@@ -152,7 +155,8 @@ void shim_sidecar_start(struct shim *s)
 	*(uint32_t *)tramp_var(shim_tramp_table) = (uint32_t)(uintptr_t)tramp_table;
 	*(uint32_t *)tramp_var(shim_tramp_count) = slots;
 	rt_log("sidecar: image at 0x%lx, %u node(s), memory [0x%lx, 0x%lx); starting %u CPUs",
-	       (unsigned long)start, s->node_count, (unsigned long)start, (unsigned long)next, slots);
+	       (unsigned long)start, s->node_count, (unsigned long)start, (unsigned long)next,
+	       slots);
 
 	/* INIT, 10 ms, SIPI, 200 us, SIPI (Intel SDM 8.4.4.1); a started CPU ignores the 2nd. */
 	rt_lapic_enable(0xff);
@@ -268,12 +272,13 @@ static void status_round(struct shim *s)
 				continue;
 			struct sidecar_command_page *cmd = cmd_of(n, c);
 			uint8_t st = wait_not(n, c, SIDECAR_CPU_RUN);
-			if (st == SIDECAR_CPU_IDLE && cmd->result == 0 && cmd->done_seq == cmd->seq &&
-			    cmd->out[0] == s->topo.cpu[ci].apic_id)
+			if (st == SIDECAR_CPU_IDLE && cmd->result == 0 &&
+			    cmd->done_seq == cmd->seq && cmd->out[0] == s->topo.cpu[ci].apic_id)
 				good++;
 			else
-				rt_log("sidecar: CPU %u status failed (status %u result %d apic %lu)",
-				       ci, st, cmd->result, (unsigned long)cmd->out[0]);
+				rt_log(
+				    "sidecar: CPU %u status failed (status %u result %d apic %lu)",
+				    ci, st, cmd->result, (unsigned long)cmd->out[0]);
 		}
 	}
 	rt_log("sidecar status: %u/%u CPUs answered with their APIC ID", good, posted);
@@ -311,9 +316,10 @@ void shim_sidecar_work(struct shim *s)
 				continue;
 			struct sidecar_command_page *cmd = cmd_of(n, c);
 			uint8_t st = wait_not(n, c, SIDECAR_CPU_RUN);
-			uint64_t want = fnv1a((const uint8_t *)(uintptr_t)cmd->args[0], cmd->args[1]);
-			if (st == SIDECAR_CPU_IDLE && cmd->result == 0 && cmd->done_seq == cmd->seq &&
-			    cmd->out[0] == want)
+			uint64_t want =
+			    fnv1a((const uint8_t *)(uintptr_t)cmd->args[0], cmd->args[1]);
+			if (st == SIDECAR_CPU_IDLE && cmd->result == 0 &&
+			    cmd->done_seq == cmd->seq && cmd->out[0] == want)
 				good++;
 			else
 				rt_log("sidecar: CPU %u work item failed (status %u result %d sum "
@@ -366,10 +372,12 @@ void shim_sidecar_handoff(struct shim *s)
 	}
 	for (uint32_t i = 1; i < s->topo.cpu_count; i++) {
 		if (i < s->opts.boot_cpus && s->owner[i] != SHIM_CPU_SIDECAR)
-			s->owner[i] = SHIM_CPU_LINUX; /* failed or offline: Linux starts it from reset */
+			s->owner[i] =
+			    SHIM_CPU_LINUX; /* failed or offline: Linux starts it from reset */
 		if (s->owner[i] == SHIM_CPU_SIDECAR)
 			parked++;
 	}
 	if (s->node_count)
-		rt_log("sidecar CPUs handed to Linux: %u; parked in the sidecar: %u", handed, parked);
+		rt_log("sidecar CPUs handed to Linux: %u; parked in the sidecar: %u", handed,
+		       parked);
 }

@@ -43,7 +43,7 @@ static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, bool n
 
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 
 	for (const char *p = fmt; *p; p++) {
 		if (*p != '%') {
@@ -91,7 +91,8 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, false, false, width, zero, left);
+			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, false, false, width, zero,
+				left);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);

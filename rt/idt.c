@@ -21,12 +21,28 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static rt_irq_fn handlers[256];
 
 static const char *const exc_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
-	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved",
-	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
-	"#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 void rt_idt_init(void)
@@ -34,11 +50,11 @@ void rt_idt_init(void)
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t a = (uint64_t)(uintptr_t)(rt_isr_stubs + 16 * v);
 		idt[v] = (struct idt_gate){
-			.off_lo = (uint16_t)a,
-			.sel = RT_SEL_CODE64,
-			.type = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
-			.off_mid = (uint16_t)(a >> 16),
-			.off_hi = (uint32_t)(a >> 32),
+		    .off_lo = (uint16_t)a,
+		    .sel = RT_SEL_CODE64,
+		    .type = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
+		    .off_mid = (uint16_t)(a >> 16),
+		    .off_hi = (uint32_t)(a >> 32),
 		};
 	}
 	rt_idt_load();
@@ -49,7 +65,7 @@ void rt_idt_load(void)
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
-	} d = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	} d = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(d));
 }
 
@@ -85,7 +101,8 @@ void rt_isr_dispatch(struct rt_regs *r)
 {
 	if (r->vector == 2) {
 		/* NMI (e.g. a backtrace request broadcast by Linux): note it, carry on. */
-		rt_log("NMI on APIC %u at rip %016lx, ignoring", rt_lapic_id(), (unsigned long)r->rip);
+		rt_log("NMI on APIC %u at rip %016lx, ignoring", rt_lapic_id(),
+		       (unsigned long)r->rip);
 		return;
 	}
 	if (r->vector < 32)

@@ -17,8 +17,7 @@
 
 /* printf subset: %d %i %u %x %X %p %s %c %% with l/ll/z, width, '0' and '-'. */
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- console (serial.c) ---- */
 
@@ -86,7 +85,7 @@ void rt_lapic_send_sipi(uint32_t apic_id, uint8_t page);
 #define RT_SEL_CODE64 0x10
 #define RT_SEL_DATA 0x18
 #define RT_SEL_CODE32 0x20
-extern uint8_t rt_pml4[];      /* identity map of the low 4 GiB, 2 MiB pages */
+extern uint8_t rt_pml4[]; /* identity map of the low 4 GiB, 2 MiB pages */
 void rt_gdt_load(void);
 
 /* ---- stack protection (stack.c) ---- */

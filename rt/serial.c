@@ -18,7 +18,7 @@ void rt_console_init(const char *prefix)
 	outb(COM1 + 3, 0x03); /* 8N1 */
 	outb(COM1 + 2, 0xc7); /* FIFO on, cleared */
 	outb(COM1 + 4, 0x03); /* DTR, RTS */
-	rt_puts("\n"); /* firmware may have left a partial line */
+	rt_puts("\n");	      /* firmware may have left a partial line */
 }
 
 void rt_console_attach(const char *prefix)

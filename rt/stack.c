@@ -31,5 +31,6 @@ void rt_stack_guard_set(uint64_t *bottom)
 void rt_stack_check(const uint64_t *bottom)
 {
 	if (*(const volatile uint64_t *)bottom != STACK_GUARD)
-		rt_panic("stack guard word at %p overwritten: stack overflow", (const void *)bottom);
+		rt_panic("stack guard word at %p overwritten: stack overflow",
+			 (const void *)bottom);
 }

@@ -40,14 +40,14 @@
 #define HVM_MEMMAP_UNUSABLE 5u
 
 struct hvm_start_info {
-	uint32_t magic;          /* HVM_START_MAGIC */
-	uint32_t version;        /* 0: no memmap fields; 1: memmap_* valid */
+	uint32_t magic;	  /* HVM_START_MAGIC */
+	uint32_t version; /* 0: no memmap fields; 1: memmap_* valid */
 	uint32_t flags;
 	uint32_t nr_modules;
-	uint64_t modlist_paddr;  /* struct hvm_modlist_entry[nr_modules] */
-	uint64_t cmdline_paddr;  /* NUL-terminated, 0 if none */
-	uint64_t rsdp_paddr;     /* ACPI RSDP, 0 if none */
-	uint64_t memmap_paddr;   /* version >= 1: struct hvm_memmap_table_entry[] */
+	uint64_t modlist_paddr; /* struct hvm_modlist_entry[nr_modules] */
+	uint64_t cmdline_paddr; /* NUL-terminated, 0 if none */
+	uint64_t rsdp_paddr;	/* ACPI RSDP, 0 if none */
+	uint64_t memmap_paddr;	/* version >= 1: struct hvm_memmap_table_entry[] */
 	uint32_t memmap_entries;
 	uint32_t reserved;
 };
@@ -87,15 +87,15 @@ enum mhcl_payload_item_kind {
 };
 
 struct mhcl_payload_item {
-	uint64_t offset;  /* from the start of the module */
+	uint64_t offset; /* from the start of the module */
 	uint64_t size;
 };
 
 struct mhcl_payload_header {
-	uint64_t magic;        /* MHCL_PAYLOAD_MAGIC */
-	uint32_t version;      /* MHCL_PAYLOAD_VERSION */
-	uint32_t header_size;  /* sizeof(struct mhcl_payload_header) */
-	uint64_t total_size;   /* bytes of the whole payload, <= module size */
+	uint64_t magic;	      /* MHCL_PAYLOAD_MAGIC */
+	uint32_t version;     /* MHCL_PAYLOAD_VERSION */
+	uint32_t header_size; /* sizeof(struct mhcl_payload_header) */
+	uint64_t total_size;  /* bytes of the whole payload, <= module size */
 	struct mhcl_payload_item item[MHCL_PAYLOAD_ITEM_MAX];
 	uint8_t reserved[40];
 };

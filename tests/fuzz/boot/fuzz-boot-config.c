@@ -33,9 +33,8 @@ static void check_topology(const struct shim_topology *t)
 
 /* A valid MADT with one enabled local APIC (ID 0); the checksum is filled in once. */
 static uint8_t madt_fixed[52] = {
-	'A', 'P', 'I', 'C', 52, 0, 0, 0, 1, 0, 'M', 'H', 'C', 'L', 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0xfe, 0, 0, 0, 0,
-	0, 8, 0, 0, 1, 0, 0, 0,
+    'A', 'P', 'I', 'C', 52, 0, 0, 0, 1, 0, 'M', 'H', 'C',  'L',	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0,	 0,   0,   0,	0,  0, 0, 0, 0, 0, 0,	0,   0xe0, 0xfe, 0, 0, 0, 0, 0, 8, 0, 0, 1, 0, 0, 0,
 };
 
 static void madt_fixed_checksum(void)
@@ -51,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct shim_topology topo;
 	struct shim_error err;
-	struct shim_options opts = { .sidecar = true, .boot_cpus = 1 };
+	struct shim_options opts = {.sidecar = true, .boot_cpus = 1};
 	struct mhcl_payload_header hdr;
 	char out[SHIM_MAX_CMDLINE];
 

@@ -13,7 +13,7 @@ static struct shim_error err;
 
 static void test_cmdline(void)
 {
-	struct shim_options o = { .sidecar = true, .boot_cpus = 1 };
+	struct shim_options o = {.sidecar = true, .boot_cpus = 1};
 	char out[256];
 
 	ASSERT_OK(shim_cmdline_parse("console=ttyS0 mhcl.boot_cpus=3 mhcl.sidecar=off quiet", &o,
@@ -24,7 +24,7 @@ static void test_cmdline(void)
 	ASSERT_FALSE(o.isolated);
 
 	/* Isolation anywhere drops debug paths everywhere, including quoted values' keys. */
-	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
+	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
 	ASSERT_OK(shim_cmdline_parse("earlyprintk=ttyS0 console=ttyS0 mhcl.diag.port=5 "
 				     "init=/bin/sh foo=\"a b\" mhcl.isolated debug",
 				     &o, out, sizeof(out), &err));
@@ -33,7 +33,7 @@ static void test_cmdline(void)
 	ASSERT_STREQ(out, "console=ttyS0 foo=\"a b\"");
 
 	/* Not isolated: the same options pass through. */
-	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
+	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
 	ASSERT_OK(shim_cmdline_parse("debug mhcl.diagnostics=1", &o, out, sizeof(out), &err));
 	ASSERT_STREQ(out, "debug mhcl.diagnostics=1");
 
@@ -46,12 +46,13 @@ static void test_cmdline(void)
 	ASSERT_EQ(shim_cmdline_parse("mhcl.debug.fault=xx", &o, out, sizeof(out), &err), -EINVAL);
 
 	/* The fault trigger is a shim option, and isolation disarms it. */
-	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
+	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
 	ASSERT_OK(shim_cmdline_parse("a mhcl.debug.fault=pf b", &o, out, sizeof(out), &err));
 	ASSERT_STREQ(o.fault, "pf");
 	ASSERT_STREQ(out, "a b");
-	o = (struct shim_options){ .sidecar = true, .boot_cpus = 1 };
-	ASSERT_OK(shim_cmdline_parse("mhcl.debug.fault=pf mhcl.isolated", &o, out, sizeof(out), &err));
+	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
+	ASSERT_OK(
+	    shim_cmdline_parse("mhcl.debug.fault=pf mhcl.isolated", &o, out, sizeof(out), &err));
 	ASSERT_STREQ(o.fault, "");
 	ASSERT_EQ(o.dropped, 1);
 	ASSERT_EQ(shim_cmdline_parse("aaaaaaaaaaaaaaaaaaaaaaaa", &o, out, 8, &err), -E2BIG);
@@ -67,9 +68,9 @@ static struct mhcl_payload_header *fresh_payload(void)
 	h->version = MHCL_PAYLOAD_VERSION;
 	h->header_size = sizeof(*h);
 	h->total_size = sizeof(payload);
-	h->item[MHCL_PAYLOAD_KERNEL] = (struct mhcl_payload_item){ 4096, 4096 };
-	h->item[MHCL_PAYLOAD_INITRD] = (struct mhcl_payload_item){ 8192, 2048 };
-	h->item[MHCL_PAYLOAD_CMDLINE] = (struct mhcl_payload_item){ 8192 + 2048, 5 };
+	h->item[MHCL_PAYLOAD_KERNEL] = (struct mhcl_payload_item){4096, 4096};
+	h->item[MHCL_PAYLOAD_INITRD] = (struct mhcl_payload_item){8192, 2048};
+	h->item[MHCL_PAYLOAD_CMDLINE] = (struct mhcl_payload_item){8192 + 2048, 5};
 	memcpy(payload + 8192 + 2048, "quiet", 5);
 	return h;
 }
@@ -100,7 +101,7 @@ static void test_payload(void)
 	ASSERT_EQ(shim_payload_parse(payload, sizeof(payload), &out, &err), -EBADMSG);
 	ASSERT_TRUE(strstr(err.msg, "overlaps") != NULL);
 	h = fresh_payload();
-	h->item[MHCL_PAYLOAD_INITRD] = (struct mhcl_payload_item){ 0, 0 };
+	h->item[MHCL_PAYLOAD_INITRD] = (struct mhcl_payload_item){0, 0};
 	ASSERT_EQ(shim_payload_parse(payload, sizeof(payload), &out, &err), -EBADMSG);
 	h = fresh_payload();
 	payload[8192 + 2048 + 2] = 0x01; /* control byte in the command line */
@@ -133,8 +134,9 @@ static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
 			snprintf(name, sizeof(name), "cpu@%d", i);
 			ASSERT_OK(fdt_begin_node(dtb, name));
 			ASSERT_OK(fdt_property_string(dtb, "device_type", "cpu"));
-			fdt32_t r[2] = { cpu_to_fdt32(cpus[i].reg), 0 };
-			ASSERT_OK(fdt_property(dtb, "reg", r, cpus[i].reg_len ? cpus[i].reg_len : 4));
+			fdt32_t r[2] = {cpu_to_fdt32(cpus[i].reg), 0};
+			ASSERT_OK(
+			    fdt_property(dtb, "reg", r, cpus[i].reg_len ? cpus[i].reg_len : 4));
 			ASSERT_OK(fdt_property_u32(dtb, "numa-node-id", cpus[i].node));
 			ASSERT_OK(fdt_end_node(dtb));
 		}
@@ -145,7 +147,7 @@ static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
 		snprintf(name, sizeof(name), "memory@%d", i);
 		ASSERT_OK(fdt_begin_node(dtb, name));
 		ASSERT_OK(fdt_property_string(dtb, "device_type", "memory"));
-		fdt64_t r[2] = { cpu_to_fdt64(mem[i][0]), cpu_to_fdt64(mem[i][1]) };
+		fdt64_t r[2] = {cpu_to_fdt64(mem[i][0]), cpu_to_fdt64(mem[i][1])};
 		ASSERT_OK(fdt_property(dtb, "reg", r, sizeof(r)));
 		ASSERT_OK(fdt_property_u32(dtb, "numa-node-id", (uint32_t)mem[i][2]));
 		ASSERT_OK(fdt_end_node(dtb));
@@ -162,8 +164,8 @@ static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
 static void test_host_dt(void)
 {
 	static struct shim_topology topo;
-	const struct dt_cpu cpus[] = { { 0, 0, 0 }, { 1, 0, 0 }, { 2, 1, 0 }, { 3, 1, 0 } };
-	const uint64_t mem[][3] = { { 0x100000, 0x1ff00000, 0 }, { 0x20000000, 0x20000000, 1 } };
+	const struct dt_cpu cpus[] = {{0, 0, 0}, {1, 0, 0}, {2, 1, 0}, {3, 1, 0}};
+	const uint64_t mem[][3] = {{0x100000, 0x1ff00000, 0}, {0x20000000, 0x20000000, 1}};
 
 	size_t n = build_dt("mhcl,host-v1", cpus, 4, mem, 2, true);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
@@ -195,27 +197,27 @@ static void test_host_dt(void)
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 	ASSERT_TRUE(strstr(err.msg, "mhcl,host-v1") != NULL);
 
-	const struct dt_cpu dup[] = { { 0, 0, 0 }, { 5, 0, 0 }, { 5, 0, 0 } };
+	const struct dt_cpu dup[] = {{0, 0, 0}, {5, 0, 0}, {5, 0, 0}};
 	n = build_dt("mhcl,host-v1", dup, 3, mem, 0, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 	ASSERT_STREQ(err.msg, "duplicate cpu APIC ID 5");
 
-	const struct dt_cpu wide[] = { { 0, 0, 8 } };
+	const struct dt_cpu wide[] = {{0, 0, 8}};
 	n = build_dt("mhcl,host-v1", wide, 1, mem, 0, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
-	const struct dt_cpu big[] = { { 255, 0, 0 } };
+	const struct dt_cpu big[] = {{255, 0, 0}};
 	n = build_dt("mhcl,host-v1", big, 1, mem, 0, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
-	const struct dt_cpu farnode[] = { { 1, 64, 0 } };
+	const struct dt_cpu farnode[] = {{1, 64, 0}};
 	n = build_dt("mhcl,host-v1", farnode, 1, mem, 0, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 	n = build_dt("mhcl,host-v1", cpus, 0, mem, 0, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 
-	const uint64_t unaligned[][3] = { { 0x100800, 0x1000, 0 } };
+	const uint64_t unaligned[][3] = {{0x100800, 0x1000, 0}};
 	n = build_dt("mhcl,host-v1", cpus, -1, unaligned, 1, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
-	const uint64_t wraps[][3] = { { 0xfffffffffffff000ull, 0x2000, 0 } };
+	const uint64_t wraps[][3] = {{0xfffffffffffff000ull, 0x2000, 0}};
 	n = build_dt("mhcl,host-v1", cpus, -1, wraps, 1, false);
 	ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
 
@@ -240,8 +242,8 @@ static void acpi_finish(uint8_t *t, size_t len)
 static void test_acpi(void)
 {
 	static struct shim_topology topo;
-	uint8_t madt[44 + 4 * 8] = { 'A', 'P', 'I', 'C' };
-	uint8_t srat[48 + 4 * 16 + 40] = { 'S', 'R', 'A', 'T' };
+	uint8_t madt[44 + 4 * 8] = {'A', 'P', 'I', 'C'};
+	uint8_t srat[48 + 4 * 16 + 40] = {'S', 'R', 'A', 'T'};
 
 	for (int i = 0; i < 4; i++) {
 		uint8_t *e = madt + 44 + 8 * i;
@@ -249,7 +251,7 @@ static void test_acpi(void)
 		e[1] = 8;
 		e[2] = (uint8_t)i;
 		e[3] = (uint8_t)(i * 2); /* APIC IDs 0 2 4 6 */
-		e[4] = i == 3 ? 0 : 1;    /* the last one is disabled */
+		e[4] = i == 3 ? 0 : 1;	 /* the last one is disabled */
 	}
 	acpi_finish(madt, sizeof(madt));
 	for (int i = 0; i < 4; i++) {
@@ -294,18 +296,18 @@ static void test_acpi(void)
 static void test_memory(void)
 {
 	const struct shim_range ram[] = {
-		{ 0, 0x9fc00, SHIM_E820_RAM, 0 },
-		{ 0x9fc00, 0x400, SHIM_E820_RESERVED, 0 },
-		{ 0xf0000, 0x10000, SHIM_E820_RESERVED, 0 },
-		{ 0x100000, 0x3fee0000, SHIM_E820_RAM, 0 },
-		{ 0xfffc0000, 0x40000, SHIM_E820_RESERVED, 0 },
+	    {0, 0x9fc00, SHIM_E820_RAM, 0},
+	    {0x9fc00, 0x400, SHIM_E820_RESERVED, 0},
+	    {0xf0000, 0x10000, SHIM_E820_RESERVED, 0},
+	    {0x100000, 0x3fee0000, SHIM_E820_RAM, 0},
+	    {0xfffc0000, 0x40000, SHIM_E820_RESERVED, 0},
 	};
-	const struct shim_range ok[] = { { 0, 0x9f000, SHIM_E820_RAM, 0 },
-					 { 0x100000, 0x1ff00000, SHIM_E820_RAM, 0 } };
-	const struct shim_range overlap[] = { { 0x100000, 0x200000, SHIM_E820_RAM, 0 },
-					      { 0x200000, 0x100000, SHIM_E820_RAM, 0 } };
-	const struct shim_range outside[] = { { 0x3ff00000, 0x200000, SHIM_E820_RAM, 0 } };
-	const struct shim_range hole[] = { { 0x90000, 0x80000, SHIM_E820_RAM, 0 } };
+	const struct shim_range ok[] = {{0, 0x9f000, SHIM_E820_RAM, 0},
+					{0x100000, 0x1ff00000, SHIM_E820_RAM, 0}};
+	const struct shim_range overlap[] = {{0x100000, 0x200000, SHIM_E820_RAM, 0},
+					     {0x200000, 0x100000, SHIM_E820_RAM, 0}};
+	const struct shim_range outside[] = {{0x3ff00000, 0x200000, SHIM_E820_RAM, 0}};
+	const struct shim_range hole[] = {{0x90000, 0x80000, SHIM_E820_RAM, 0}};
 
 	ASSERT_OK(shim_mem_validate(ok, 2, ram, 5, &err));
 	ASSERT_EQ(shim_mem_validate(overlap, 2, ram, 5, &err), -EEXIST);
@@ -314,8 +316,8 @@ static void test_memory(void)
 	ASSERT_EQ(shim_mem_validate(hole, 1, ram, 5, &err), -ERANGE);
 
 	struct shim_range out[32];
-	const struct shim_range rsv[] = { { 0x100000, 0x9a000, SHIM_E820_RESERVED, 0 },
-					  { 0x800000, 0x30000, SHIM_E820_RESERVED, 0 } };
+	const struct shim_range rsv[] = {{0x100000, 0x9a000, SHIM_E820_RESERVED, 0},
+					 {0x800000, 0x30000, SHIM_E820_RESERVED, 0}};
 	int n = shim_e820_build(ram, 5, NULL, 0, rsv, 2, out, 32);
 	ASSERT_EQ(n, 7);
 	ASSERT_UEQ(out[2].base, 0xf0000); /* reserved f0000..19a000 coalesced */
