@@ -3,7 +3,6 @@
  * mhcl: the command-line client of mhcl-diagd. One subcommand per file
  * (mhcl/cmd_*.c), dispatched from the table below.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,9 +136,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret;
 
-	/* A dropped connection is an error return from send(), not a signal. */
-	signal(SIGPIPE, SIG_IGN);
-
+	/* SIGPIPE stays default: `mhcl logs -f | head` ends like any filter when
+	 * head exits. Socket writes use MSG_NOSIGNAL, so a dropped diag
+	 * connection is an error return, not a signal. */
 	if (mhcl_args_parse(argc, argv, getenv("MHCL_DIAG"), &args, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mhcl: %s (try 'mhcl help')\n", err);
 		return MHCL_CLI_USAGE;

@@ -408,6 +408,30 @@ def t_logs_follow(env, as_json):
         p.stderr.close()
 
 
+def t_logs_follow_pipe(env, as_json):
+    """`mhcl logs -f | head -1` ends: once head is gone, the next write kills mhcl (SIGPIPE)."""
+    if as_json:
+        return
+    r, w = os.pipe()
+    cmd = [env.args.mhcl] + env.target + ["logs", "-f", "--interval", "50", "testd"]
+    p = subprocess.Popen(cmd, stdout=w, stderr=subprocess.DEVNULL)
+    os.close(w)
+    try:
+        rf = os.fdopen(r, "rb")
+        line = rf.readline()
+        check(line.endswith(b"\n") and b" testd" in line, "logs -f first line %r", line)
+        rf.close()  # the reader is gone, like head after its line
+        pid = env.ps()["testd"]["pid"]
+        env.ok("restart", "testd")  # new lines for the ring, so mhcl writes again
+        env.wait_revived("testd", pid)
+        rc = p.wait(timeout=WAIT_LIMIT_S)
+        check(rc == -signal.SIGPIPE, "logs -f into a closed pipe: exit %d", rc)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def t_config(env, as_json):
     if as_json:
         r = env.json("config")
@@ -449,8 +473,8 @@ def t_help(env, as_json):
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
 
-COMMANDS = [t_ps, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow, t_config,
-            t_help]
+COMMANDS = [t_ps, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
+            t_logs_follow_pipe, t_config, t_help]
 
 
 def run_transport(env, transport):
