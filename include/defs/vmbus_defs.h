@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmbus_ring_defs.h"
+
 /* ---- GUIDs ------------------------------------------------------------ */
 
 /*
@@ -171,6 +173,15 @@ static_assert(offsetof(struct vmbus_msg_version_response, version_supported) == 
 static_assert(offsetof(struct vmbus_msg_version_response, connection_state) == 9, "@9");
 static_assert(offsetof(struct vmbus_msg_version_response, msg_conn_id) == 12, "@12");
 
+/* host -> guest, accepting a version >= 6.0: adds the feature flags the host
+ * grants out of those the guest asked for (INITIATE_CONTACT bytes 20..23). */
+struct vmbus_msg_version_response2 {
+	struct vmbus_msg_version_response v1;
+	uint32_t supported_features;
+};
+static_assert(sizeof(struct vmbus_msg_version_response2) == 20, "VERSION_RESPONSE 6.0 is 20");
+static_assert(offsetof(struct vmbus_msg_version_response2, supported_features) == 16, "@16");
+
 /* guest -> host, header only: REQUESTOFFERS, UNLOAD. host -> guest, header
  * only: ALLOFFERS_DELIVERED, UNLOAD_RESPONSE. */
 
@@ -244,12 +255,8 @@ struct vmbus_msg_open_result {
 static_assert(sizeof(struct vmbus_msg_open_result) == 20, "OPEN_RESULT is 20 bytes");
 static_assert(offsetof(struct vmbus_msg_open_result, status) == 16, "status at 16");
 
-/* One range of a GPADL; pfn_array follows with ceil((byte_offset + byte_count) / 4096) entries. */
-struct vmbus_gpa_range {
-	uint32_t byte_count;
-	uint32_t byte_offset; /* into the first page */
-};
-static_assert(sizeof(struct vmbus_gpa_range) == 8, "gpa_range header is 8 bytes");
+/* GPADL ranges use struct vmbus_gpa_range (vmbus_ring_defs.h): {byte_count u32,
+ * byte_offset u32} then ceil((byte_offset + byte_count) / 4096) PFNs. */
 
 /* guest -> host: starts a GPADL. u64 data (range headers and PFNs) follows. */
 struct vmbus_msg_gpadl_header {

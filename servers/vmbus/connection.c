@@ -21,11 +21,12 @@
 
 #include "vmbus_internal.h"
 
-/* Versions mhcl honours: everything Linux 6.1 proposes. */
+/* Versions mhcl honours: everything Linux 6.1 proposes, and the 6.0 that
+ * current Windows guests try first. */
 static const uint32_t supported_versions[] = {
-    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_COPPER,     VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2,
+    VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5,	VMBUS_VERSION_WIN10_V4_1,
+    VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN8_1,	VMBUS_VERSION_WIN8,
 };
 
 static bool version_known(uint32_t v)
@@ -133,15 +134,25 @@ struct vmbus_server *vmbus_server_free(struct vmbus_server *s)
 
 static void send_version_response(struct vmbus_server *s, uint32_t vp, bool ok, uint32_t version)
 {
-	struct vmbus_msg_version_response m = {
-	    .hdr.msgtype = VMBUS_MSG_VERSION_RESPONSE,
-	    .version_supported = ok,
-	    .connection_state = VMBUS_CONN_STATE_SUCCESSFUL,
+	struct vmbus_msg_version_response2 m = {
+	    .v1.hdr.msgtype = VMBUS_MSG_VERSION_RESPONSE,
+	    .v1.version_supported = ok,
+	    .v1.connection_state = VMBUS_CONN_STATE_SUCCESSFUL,
+	    /* No 6.0 feature is granted: OPENCHANNEL, INITIATE_CONTACT and the
+	     * monitor pages keep their 5.x meaning. */
+	    .supported_features = 0,
 	};
 
-	if (ok)
-		m.msg_conn_id = version >= VMBUS_VERSION_WIN10_V5 ? s->cfg.msg_conn_id : version;
-	vmbus__post_to(s, vp, &m, sizeof(m));
+	if (!ok) {
+		/* Refusals always use the short form. */
+		vmbus__post_to(s, vp, &m.v1, sizeof(m.v1));
+		return;
+	}
+	m.v1.msg_conn_id = version >= VMBUS_VERSION_WIN10_V5 ? s->cfg.msg_conn_id : version;
+	if (version >= VMBUS_VERSION_COPPER)
+		vmbus__post_to(s, vp, &m, sizeof(m));
+	else
+		vmbus__post_to(s, vp, &m.v1, sizeof(m.v1));
 }
 
 static void negotiate(struct vmbus_server *s, uint32_t conn_id,

@@ -37,8 +37,9 @@ struct vmbus_server;
 #define VMBUS_DEFAULT_MAX_PENDING_GPADLS 16u   /* GPADLs waiting for bodies */
 #define VMBUS_MAX_RAM_RANGES 16u
 
-/* Highest protocol mhcl honours; Copper (6.0) and its feature flags are not. */
-#define VMBUS_VERSION_HIGHEST VMBUS_VERSION_WIN10_V5_3
+/* Highest protocol mhcl honours: Copper (6.0), granting none of its feature
+ * flags, so its messages keep their pre-6.0 forms. */
+#define VMBUS_VERSION_HIGHEST VMBUS_VERSION_COPPER
 
 /* Event connection id the guest signals channel relid with (24 bits, above
  * the message ids 1-4): relid | SINT << 12, as Hyper-V builds it for VTL0. */

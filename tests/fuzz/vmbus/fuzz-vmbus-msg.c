@@ -147,7 +147,7 @@ static void fz_chan(void *ctx, const struct vmbus_chan_report *r)
 static const uint32_t versions[] = {
     VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
     VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_COPPER,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -48,22 +48,52 @@ static void test_fallback_each_version(void)
 	}
 }
 
-/* A current Windows guest starts at 6.0 (Copper), which mhcl does not honour. */
-static void test_windows_copper_refused(void)
+/* A current Windows guest starts at 6.0 (Copper): honoured with no features. */
+static void test_windows_copper(void)
 {
 	static const uint32_t windows[] = {VMBUS_VERSION_COPPER, VMBUS_VERSION_WIN10_V5_3};
+	struct vmbus_server_config cfg;
 	struct sim sim;
 	unsigned tries;
 
 	sim_init(&sim);
+	/* Windows asks for features in bytes 20..23 (here: every flag). */
+	struct vmbus_msg_initiate_contact ic = {
+	    .hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
+	    .version_requested = VMBUS_VERSION_COPPER,
+	    .interrupt_page_or_target = VMBUS_MESSAGE_SINT | 0xffffffffull << 32,
+	};
+	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	struct sim_msg *m = sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE);
+	ASSERT_EQ(m->len, sizeof(struct vmbus_msg_version_response2));
+	ASSERT_EQ(m->u.version.version_supported, 1);
+	ASSERT_EQ(m->u.version.msg_conn_id, VMBUS_CONNID_MESSAGE);
+	uint32_t features;
+	memcpy(&features, m->u.b + 16, 4);
+	ASSERT_EQ(features, 0);
+	sim.version = VMBUS_VERSION_COPPER;
+	sim.msg_conn_id = VMBUS_CONNID_MESSAGE;
+	uint32_t relid = sim_offer(&sim, HV_GUID_SCSI, 1, 0), ring;
+	ASSERT_EQ(sim_request_offers(&sim), 1);
+	ASSERT_EQ(sim_gpadl(&sim, relid, 10, 8, &ring), 0);
+	ASSERT_EQ(sim_open(&sim, relid, ring, 4, 0), 0);
+	sim_unload(&sim);
+	sim_fini(&sim);
+
+	/* Capped at 5.3: 6.0 is refused with the short response, 5.3 accepted. */
+	sim_default_config(&cfg);
+	cfg.max_version = VMBUS_VERSION_WIN10_V5_3;
+	sim_init_cfg(&sim, &cfg);
 	ASSERT_EQ(sim_connect_list(&sim, windows, 2, &tries), VMBUS_VERSION_WIN10_V5_3);
 	ASSERT_EQ(tries, 2);
 	sim_fini(&sim);
 
-	/* Versions nobody honours any more are refused too. */
+	/* Versions nobody honours any more are refused. */
 	sim_init(&sim);
-	static const uint32_t old[] = {VMBUS_VERSION_WIN7, VMBUS_VERSION_WS2008};
-	ASSERT_EQ(sim_connect_list(&sim, old, 2, &tries), 0);
+	static const uint32_t old[] = {VMBUS_VERSION_WIN7, VMBUS_VERSION_WS2008,
+				       VMBUS_MAKE_VERSION(7, 0)};
+	ASSERT_EQ(sim_connect_list(&sim, old, 3, &tries), 0);
+	ASSERT_EQ(sim.q[(sim.qhead - 1) % SIM_QLEN].len, sizeof(struct vmbus_msg_version_response));
 	sim_fini(&sim);
 }
 
@@ -420,7 +450,7 @@ int main(void)
 {
 	test_negotiate_highest();
 	test_fallback_each_version();
-	test_windows_copper_refused();
+	test_windows_copper();
 	test_custom_message_connection_id();
 	test_offers();
 	test_channel_lifecycle();
