@@ -6,7 +6,11 @@
  * requests to init (diagd.c).
  *
  *   mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]
- *              [--max-conns N] [--max-pending N] [--request-timeout MS]
+ *              [--unix-mode OCTAL] [--max-conns N] [--max-pending N]
+ *              [--request-timeout MS]
+ *
+ * The unix socket is created mode 0600 unless --unix-mode says otherwise;
+ * TCP listens on loopback unless a host is given.
  *
  * Jail: the "diagd" profile (lib/jail) must allow, after entry, what libuv
  * and the bus need plus accept4 on the held listeners (network-server
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -37,6 +42,7 @@
 
 struct options {
 	const char *unix_path;
+	mode_t unix_mode;
 	char tcp[128];
 	bool have_tcp, have_vsock;
 	uint32_t vsock_port;
@@ -46,7 +52,8 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]\n"
-		   "                  [--max-conns N] [--max-pending N] [--request-timeout MS]\n"
+		   "                  [--unix-mode OCTAL] [--max-conns N] [--max-pending N]\n"
+		   "                  [--request-timeout MS]\n"
 		   "Started by mhcl-init; HOST defaults to 127.0.0.1.\n");
 }
 
@@ -69,6 +76,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"unix", required_argument, NULL, 'u'},
+		{"unix-mode", required_argument, NULL, 'm'},
 		{"tcp", required_argument, NULL, 't'},
 		{"vsock", required_argument, NULL, 'v'},
 		{"max-conns", required_argument, NULL, 'c'},
@@ -80,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int opt;
 
 	*o = (struct options){
+		.unix_mode = 0600,
 		.cfg = {DIAG_CONNS_DEFAULT, DIAG_PENDING_DEFAULT, DIAGD_REQUEST_TIMEOUT_MS},
 	};
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -89,6 +98,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return log_error_errno(-ENAMETOOLONG, "--unix: path too long");
 			o->unix_path = optarg;
 			break;
+		case 'm': {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 8);
+			if (errno || *end || !*optarg || v > 0777)
+				return log_error_errno(-EINVAL, "--unix-mode wants octal 0..0777");
+			o->unix_mode = (mode_t)v;
+			break;
+		}
 		case 't':
 			/* A bare port listens on loopback only. */
 			if (strchr(optarg, ':'))
@@ -162,7 +181,11 @@ static int open_listeners(struct diagd *d, const struct options *o)
 	int n = 0, fd, r;
 
 	if (o->unix_path) {
+		/* The socket is born with the mode asked for (default owner only):
+		 * whoever can connect can restart and kill servers. */
+		mode_t old = umask(0777 & ~o->unix_mode);
 		fd = ipc_listen_unix(o->unix_path, SOCK_STREAM);
+		umask(old);
 		if (fd < 0)
 			return log_error_errno(fd, "unable to listen on %s: %m", o->unix_path);
 		r = diagd_listen(d, fd, "unix", o->unix_path);

@@ -488,6 +488,8 @@ def run_transport(env, transport):
         d = env.json("inspect", "diagd/listeners")["listeners"]
         check(d["tcp"]["accepted"] >= 1, "tcp listener accepted %r", d)
     else:
+        mode = os.stat(env.sock).st_mode & 0o777
+        check(mode == 0o600, "diag socket mode %o, wanted 600", mode)
         p = env.mhcl("ps", target=[], env={"MHCL_DIAG": "unix:" + env.sock})
         check(p.returncode == 0, "MHCL_DIAG=unix:%s ps: exit %d", env.sock, p.returncode)
     for as_json in (False, True):
