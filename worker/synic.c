@@ -261,6 +261,13 @@ int hv_synic_add_event_port(struct hv_synic *s, uint32_t connection_id, int fd)
 	return s->ops->hv_eventfd(s->p, connection_id, fd);
 }
 
+int hv_synic_remove_event_port(struct hv_synic *s, uint32_t connection_id)
+{
+	if (connection_id & ~HV_CONNECTION_ID_MASK)
+		return -EINVAL;
+	return s->ops->hv_eventfd(s->p, connection_id, -1);
+}
+
 int hv_synic_post_message(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_t message_type,
 			  const void *payload, size_t len)
 {

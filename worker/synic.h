@@ -54,6 +54,9 @@ int hv_synic_remove_message_port(struct hv_synic *s, uint32_t connection_id);
 /* fd is borrowed (the partition takes its own reference). */
 int hv_synic_add_event_port(struct hv_synic *s, uint32_t connection_id, int fd);
 
+/* Removes the HvSignalEvent route of connection_id. */
+int hv_synic_remove_event_port(struct hv_synic *s, uint32_t connection_id);
+
 /* Copies the message. Returns -EAGAIN if the queue is full, -EINVAL for bad arguments. */
 int hv_synic_post_message(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_t message_type,
 			  const void *payload, size_t len);

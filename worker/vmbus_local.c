@@ -9,6 +9,7 @@
 #include "defs/hv_defs.h"
 #include "log.h"
 #include "vmbus.h"
+#include "vmbus_hb.h"
 
 /* Below this many free slots in a VP's message queue, guest posts are refused with
  * HV_STATUS_INSUFFICIENT_BUFFERS (Linux retries), so one guest post can never overflow
@@ -17,8 +18,11 @@
 
 struct vmbus_local {
 	struct hv_synic *synic;
+	const struct guest_ram *ram;
 	struct vmbus_server *srv;
 	pthread_mutex_t lock; /* the library is single-threaded; VP threads post concurrently */
+	struct vmbus_hb *hb;
+	uint32_t hb_relid;
 };
 
 static void post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
@@ -65,10 +69,40 @@ static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uin
 	return status;
 }
 
+/* Called by the library with l->lock held, on a VP thread. */
+static int channel_open(void *ctx, const struct vmbus_open_info *info)
+{
+	struct vmbus_local *l = ctx;
+	void *pages[VMBUS_HB_MAX_PAGES];
+
+	if (info->relid != l->hb_relid)
+		return -ENODEV;
+	if (info->page_count > VMBUS_HB_MAX_PAGES)
+		return -EINVAL;
+	/* The library checked every PFN against guest RAM; map them with bounds checks. */
+	for (uint32_t i = 0; i < info->page_count; i++) {
+		pages[i] = guest_ram_ptr(l->ram, info->pfns[i] << HV_PAGE_SHIFT, HV_PAGE_SIZE);
+		if (!pages[i])
+			return -EFAULT;
+	}
+	return vmbus_hb_open(l->hb, info->relid, pages, info->page_count, info->downstream_page,
+			     info->event_conn_id, info->target_vp);
+}
+
+static int channel_close(void *ctx, uint32_t relid)
+{
+	struct vmbus_local *l = ctx;
+
+	if (relid == l->hb_relid)
+		vmbus_hb_close(l->hb);
+	return 0;
+}
+
 struct vmbus_local *vmbus_local_free(struct vmbus_local *l)
 {
 	if (!l)
 		return NULL;
+	l->hb = vmbus_hb_free(l->hb);
 	vmbus_server_free(l->srv);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
@@ -80,6 +114,8 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 {
 	static const struct vmbus_server_ops ops = {
 		.post_msg = post_msg,
+		.channel_open = channel_open,
+		.channel_close = channel_close,
 		.error = on_error,
 		.connection = on_connection,
 	};
@@ -95,8 +131,20 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 	if (!l)
 		return -ENOMEM;
 	l->synic = synic;
+	l->ram = ram;
 	pthread_mutex_init(&l->lock, NULL);
+	r = vmbus_hb_new(synic, &l->hb);
+	if (r < 0)
+		goto err;
 	r = vmbus_server_new(&cfg, &ops, l, &l->srv);
+	if (r < 0)
+		goto err;
+	struct vmbus_offer hb_offer = {
+		.if_type = HV_GUID_IC_HEARTBEAT,
+		/* A fixed instance id, so the guest sees the same device on every boot. */
+		.if_instance = HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61, 0x72, 0x74, 0x01),
+	};
+	r = vmbus_server_offer(l->srv, &hb_offer, &l->hb_relid);
 	if (r < 0)
 		goto err;
 	r = hv_synic_add_message_port(synic, VMBUS_CONNID_MESSAGE, port_post, l);
