@@ -101,6 +101,9 @@ static_assert(sizeof(struct hv_guid) == 16, "GUID is 16 bytes");
 #define VMBUS_OFFER_F_ENUMERATE_DEVICE_INTERFACE 0x0001u
 #define VMBUS_OFFER_F_NAMED_PIPE_MODE 0x0010u
 #define VMBUS_OFFER_F_TLNPI_PROVIDER 0x2000u
+/* Pipe-mode offers: user_def bytes 0..3 hold the pipe type (u32). */
+#define VMBUS_PIPE_TYPE_BYTE 0u
+#define VMBUS_PIPE_TYPE_MESSAGE 4u
 
 enum vmbus_msg_type {
 	VMBUS_MSG_INVALID = 0,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ic.h"
+#include "vmbus.h"
 
 static const struct ic_version fw_versions[] = {IC_FW_VERSION_3, IC_FW_VERSION_1};
 static const struct ic_version hb_versions[] = {IC_HEARTBEAT_VERSION_3, IC_HEARTBEAT_VERSION_1};
@@ -38,6 +39,20 @@ static bool version_in(struct ic_version v, const struct ic_version *list, size_
 static bool version_ge(struct ic_version v, uint16_t major, uint16_t minor)
 {
 	return v.major > major || (v.major == major && v.minor >= minor);
+}
+
+void vmbus_ic_offer(enum vmbus_ic_kind kind, const struct hv_guid *instance,
+		    struct vmbus_offer *ret)
+{
+	struct vmbus_offer o = {
+	    .if_type = kind == VMBUS_IC_SHUTDOWN ? HV_GUID_IC_SHUTDOWN : HV_GUID_IC_HEARTBEAT,
+	    .if_instance = *instance,
+	    .chn_flags = VMBUS_OFFER_F_ENUMERATE_DEVICE_INTERFACE | VMBUS_OFFER_F_NAMED_PIPE_MODE,
+	};
+	uint32_t pipe_type = VMBUS_PIPE_TYPE_MESSAGE;
+
+	memcpy(o.user_def, &pipe_type, sizeof(pipe_type));
+	*ret = o;
 }
 
 void vmbus_ic_init(struct vmbus_ic *ic, enum vmbus_ic_kind kind)

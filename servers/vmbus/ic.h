@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "defs/ic_defs.h"
+#include "defs/vmbus_defs.h"
 
 enum vmbus_ic_kind {
 	VMBUS_IC_HEARTBEAT,
@@ -84,6 +85,15 @@ ssize_t vmbus_ic_shutdown_request(struct vmbus_ic *ic, void *buf, size_t cap, ui
  * sequence, or no common version: then state FAILED).
  */
 int vmbus_ic_receive(struct vmbus_ic *ic, const void *buf, size_t len);
+
+struct vmbus_offer;
+/*
+ * Fills *ret with the offer of an IC channel: class GUID of `kind`, the given
+ * instance (copied), message-mode pipe (flags ENUMERATE_DEVICE_INTERFACE |
+ * NAMED_PIPE_MODE, pipe type MESSAGE), as Hyper-V offers its ICs.
+ */
+void vmbus_ic_offer(enum vmbus_ic_kind kind, const struct hv_guid *instance,
+		    struct vmbus_offer *ret);
 
 /* Lower-level helpers, also used by tests and the fuzz target. */
 

@@ -10,6 +10,7 @@
 
 #include "ic.h"
 #include "test.h"
+#include "vmbus.h"
 
 struct guest {
 	const struct ic_version *fw, *msg; /* versions this guest knows, preferred first */
@@ -239,8 +240,24 @@ static void test_negotiate_failures(void)
 	ASSERT_EQ(vmbus_ic_negotiate_request(&ic, buf, 20), -ENOBUFS);
 }
 
+static void test_offer(void)
+{
+	struct hv_guid inst = {{1, 2, 3}};
+	struct vmbus_offer o;
+
+	vmbus_ic_offer(VMBUS_IC_HEARTBEAT, &inst, &o);
+	ASSERT_EQ(memcmp(&o.if_type, &HV_GUID_IC_HEARTBEAT, 16), 0);
+	ASSERT_EQ(memcmp(&o.if_instance, &inst, 16), 0);
+	ASSERT_EQ(o.chn_flags, 0x11);
+	ASSERT_EQ(o.user_def[0], 4);
+	ASSERT_EQ(o.sub_channel_index, 0);
+	vmbus_ic_offer(VMBUS_IC_SHUTDOWN, &inst, &o);
+	ASSERT_EQ(memcmp(&o.if_type, &HV_GUID_IC_SHUTDOWN, 16), 0);
+}
+
 int main(void)
 {
+	test_offer();
 	test_heartbeat();
 	test_shutdown();
 	test_negotiate_failures();
