@@ -135,8 +135,22 @@ static void dsdt_body(struct aml *out)
 	aml_name(&com1, "_CRS");
 	aml_buffer(&com1, com1_crs, sizeof(com1_crs));
 
+	/* The CMOS RTC, for the same reason (ISA IRQ 8). */
+	const uint8_t rtc_crs[] = {
+		0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02, /* IO(Decode16, 0x70, 0x70, 1, 2) */
+		0x22, 0x00, 0x01,                               /* IRQNoFlags() {8} */
+		0x79, 0x00,
+	};
+	struct aml rtc;
+	aml_init(&rtc);
+	aml_name(&rtc, "_HID");
+	aml_eisaid(&rtc, "PNP0B00");
+	aml_name(&rtc, "_CRS");
+	aml_buffer(&rtc, rtc_crs, sizeof(rtc_crs));
+
 	aml_init(&sb);
 	aml_device(&sb, "COM1", &com1);
+	aml_device(&sb, "RTC_", &rtc);
 	aml_device(&sb, "VMBS", &dev);
 	aml_scope(out, "\\_SB_", &sb);
 }

@@ -5,7 +5,8 @@
 # VMBus control plane through the guest's SynIC message page (VERSION_RESPONSE).
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
 # Env: MHCL_VM_TIMEOUT (seconds for the whole L1 run, default 540), MHCL_VM_WORK
-# (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log).
+# (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log),
+# MHCL_VM_CPUS (guest VPs, default 2), MHCL_VM_DEBUG=1 (worker debug log).
 set -euo pipefail
 . "$(dirname "$0")/vmlib.sh"
 
@@ -22,7 +23,7 @@ QUIET=quiet
 [ "${MHCL_VM_VERBOSE:-0}" = 1 ] && QUIET=
 cat >"$WORK/l1-tail.sh" <<SH
 echo "L1: starting mhcl-vp"
-mhcl-vp $([ -n "${MHCL_VM_DEBUG:-}" ] && echo --debug) --vmbus --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 \\
+mhcl-vp $([ -n "${MHCL_VM_DEBUG:-}" ] && echo --debug) --vmbus --cpus ${MHCL_VM_CPUS:-2} --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 \\
 	--cmdline "console=ttyS0 reboot=k panic=-1 nokaslr $QUIET" && echo "L1: mhcl-vp exited 0" ||
 	echo "L1: mhcl-vp exited \$?"
 SH

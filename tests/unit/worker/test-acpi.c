@@ -60,6 +60,7 @@ static void test_tables(uint32_t vcpus)
 	ASSERT_TRUE(contains(dsdt, dlen, "\x08_HID\x0dVMBUS\0", 12));
 	ASSERT_TRUE(contains(dsdt, dlen, "VMBS", 4));
 	ASSERT_TRUE(contains(dsdt, dlen, "\x0c\x41\xd0\x05\x01", 5)); /* COM1 PNP0501 */
+	ASSERT_TRUE(contains(dsdt, dlen, "\x0c\x41\xd0\x0b\x00", 5)); /* RTC PNP0B00 */
 
 	/* MADT: header, LAPIC address, flags, then entries. */
 	size_t mlen = rd32(madt + 4), off = 44;
