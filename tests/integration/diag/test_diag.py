@@ -587,6 +587,8 @@ def t_unreachable(env):
     port = s.getsockname()[1]
     s.close()
     env.fails(EXIT_UNREACHABLE, "ps", target=["--tcp", "127.0.0.1:%d" % port])
+    # No vsock peer at CID 3 (no transport, or nothing listening): unreachable either way.
+    env.fails(EXIT_UNREACHABLE, "ps", target=["--vsock", "3:1"], timeout_ms=2000)
     env.fails(EXIT_UNREACHABLE, "--json", "inspect", target=[],
               env={"MHCL_DIAG": "unix:" + os.path.join(env.dir, "nothing.sock")})
     env.fails(EXIT_USAGE, "ps", target=[], env={"MHCL_DIAG": "carrier-pigeon:1"})
