@@ -67,6 +67,7 @@ struct server {
 	uint64_t start_ms; /* monotonic */
 	bool exited;	   /* reaped, waiting for the bus to drain */
 	int bus_close_reason;
+	uint32_t ready_request_id; /* the READY being answered by EV_READY */
 	int wait_status;
 	uv_timer_t timer;     /* ready/stop timeout, backoff, reap grace */
 	uv_timer_t bus_timer; /* bus gone but process not reaped yet */

@@ -511,9 +511,6 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	},
 };
 
-/* READY is answered from the action, so it needs the request id. */
-static uint32_t ready_request_id;
-
 static void act_ready(struct server *s)
 {
 	Mhcl__ReadyReply rep = MHCL__READY_REPLY__INIT;
@@ -526,7 +523,7 @@ static void act_ready(struct server *s)
 		rep.saved_state.data = s->saved_state;
 		rep.saved_state.len = s->saved_len;
 	}
-	(void)ipc_chan_reply(s->chan, ready_request_id, IPC_MSG_READY, &rep.base, NULL, 0);
+	(void)ipc_chan_reply(s->chan, s->ready_request_id, IPC_MSG_READY, &rep.base, NULL, 0);
 	init_log(s, "ready (pid %d, restarts %u%s)", (int)s->pid, s->restarts,
 		 s->have_saved ? ", state handed over" : "");
 	clear_saved(s);
@@ -536,7 +533,7 @@ static void act_ready(struct server *s)
 
 static void act_ready_again(struct server *s)
 {
-	(void)ipc_chan_reply_error(s->chan, ready_request_id, IPC_MSG_READY, -EALREADY,
+	(void)ipc_chan_reply_error(s->chan, s->ready_request_id, IPC_MSG_READY, -EALREADY,
 				   "READY already received");
 }
 
@@ -664,7 +661,7 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		if (!rd)
 			return;
 		protobuf_c_message_free_unpacked(&rd->base, NULL);
-		ready_request_id = msg->request_id;
+		s->ready_request_id = msg->request_id;
 		supervise_event(s, EV_READY);
 		return;
 	}

@@ -159,6 +159,22 @@ bool ctl_wait_state(struct ctl *c, const char *name, const char *state, int min_
 	return false;
 }
 
+bool ctl_wait_last_exit(struct ctl *c, const char *name, const char *last_exit)
+{
+	for (int i = 0; i < WAIT_BOUND_MS / 20; i++) {
+		Mhcl__PsReply *ps = ctl_ps(c);
+		const Mhcl__ServerInfo *si = ctl_ps_find(ps, name);
+		bool ok = si && strcmp(si->last_exit, last_exit) == 0;
+		if (ps)
+			protobuf_c_message_free_unpacked(&ps->base, NULL);
+		if (ok)
+			return true;
+		sleep_ms(20);
+	}
+	fprintf(stderr, "timed out waiting for %s to have last_exit '%s'\n", name, last_exit);
+	return false;
+}
+
 int64_t ctl_inspect_u64(struct ctl *c, const char *server, const char *path)
 {
 	Mhcl__DiagInspectRequest rq = MHCL__DIAG_INSPECT_REQUEST__INIT;

@@ -35,6 +35,8 @@ const Mhcl__ServerInfo *ctl_ps_find(const Mhcl__PsReply *ps, const char *name);
 /* Polls ps until name's state is `state` (and, if min_restarts >= 0, its
  * restarts are at least that); returns false after the bound. */
 bool ctl_wait_state(struct ctl *c, const char *name, const char *state, int min_restarts);
+/* Polls ps until name's last_exit is exactly last_exit. */
+bool ctl_wait_last_exit(struct ctl *c, const char *name, const char *last_exit);
 /* Inspect value (u64) at server/path, or -1. */
 int64_t ctl_inspect_u64(struct ctl *c, const char *server, const char *path);
 /* True if any log line of server (or all, "") contains needle. */

@@ -30,6 +30,10 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     /* ignores STOP: shutdown must SIGKILL it after stop-timeout-ms */
     "stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"testd\";"
     " start-order = <6>; stop-timeout-ms = <100>; };\n"
+    /* exits 125: "do not restart me", even with restart = always */
+    "quitter { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"10\", \"--exit-code\","
+    " \"125\"; policy = \"testd\"; start-order = <8>; restart = \"always\";"
+    " namespaces = \"ipc\", \"uts\"; };\n"
     /* does not exist: spawn fails, counted as failures */
     "ghost { binary = \"mhcl-no-such-binary\"; policy = \"testd\"; start-order = <7>;"
     " restart-delay-ms = <10>; crash-loop-limit = <2>; };\n" MANIFEST_TAIL;
@@ -201,6 +205,13 @@ int main(void)
 	check_crash_loop(c);
 	check_ready_timeout(c);
 	ASSERT_TRUE(ctl_wait_state(c, "ghost", "failed", -1));
+	ASSERT_TRUE(ctl_logs_contain(c, "ghost", "unable to find mhcl-no-such-binary"));
+	ASSERT_TRUE(ctl_wait_last_exit(c, "quitter", "exited 125"));
+	Mhcl__PsReply *ps = ctl_ps(c);
+	ASSERT_STREQ(ctl_ps_find(ps, "quitter")->state, "stopped");
+	ASSERT_EQ(ctl_ps_find(ps, "quitter")->restarts, 0);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	ASSERT_TRUE(ctl_logs_contain(c, "quitter", "asked not to be restarted"));
 	check_ordered_start();
 	check_planned_restart(c);
 	check_errors(c);
