@@ -35,6 +35,7 @@
 #define SHIM_BOOT_FLAG 0xaa55u
 #define SHIM_SETUP_HEADER_OFFSET 0x1f1u
 #define SHIM_XLF_KERNEL_64 (1u << 0)
+#define SHIM_XLF_ABOVE_4G (1u << 1) /* kernel, zero page, cmdline, initrd may sit anywhere */
 #define SHIM_LOADER_UNDEFINED 0xffu
 #define SHIM_LOADED_HIGH (1u << 0)
 #define SHIM_ENTRY64_OFFSET 0x200u

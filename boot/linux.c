@@ -22,6 +22,8 @@ static struct boot_params zero_page __attribute__((aligned(4096)));
 static char linux_cmdline[SHIM_MAX_CMDLINE] __attribute__((aligned(16)));
 static uint8_t setup_dtb[sizeof(struct shim_setup_data) + DTB_ROOM] __attribute__((aligned(4096)));
 
+static uint64_t kernel_need; /* init_size window at s->kernel_load */
+
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -78,6 +80,7 @@ void shim_linux_load(struct shim *s)
 	}
 	memcpy((void *)(uintptr_t)load, img + setup, pm_size);
 	s->kernel_load = load;
+	kernel_need = need;
 	shim_reserve(s, load, need); /* keeps the e820 builder from reusing it; removed below */
 
 	/* Zero page: the image's own setup header, then what a boot loader fills in. */
@@ -102,9 +105,24 @@ _Noreturn void shim_linux_boot(struct shim *s)
 
 	h->type_of_loader = SHIM_LOADER_UNDEFINED;
 	h->loadflags |= SHIM_LOADED_HIGH;
-	if (initrd + rd->size - 1 > h->initrd_addr_max)
-		rt_panic("refusing to boot: initrd ends above initrd_addr_max 0x%x",
-			 h->initrd_addr_max);
+	/*
+	 * initrd_addr_max binds unless the kernel takes its ramdisk anywhere
+	 * (XLF_CAN_BE_LOADED_ABOVE_4G); otherwise move it below the limit.
+	 */
+	if (initrd + rd->size - 1 > h->initrd_addr_max && !(h->xloadflags & SHIM_XLF_ABOVE_4G)) {
+		uint64_t size = RT_ALIGN_UP(rd->size, 4096ull);
+		uint64_t to = RT_ALIGN_DOWN((uint64_t)h->initrd_addr_max + 1 - size, 0x200000ull);
+		while (to >= 0x1000000 && !(window_free(s, to, size) &&
+					    !overlaps(to, size, s->kernel_load, kernel_need)))
+			to -= 0x200000;
+		if (to < 0x1000000)
+			rt_panic("refusing to boot: no room for the initrd below initrd_addr_max 0x%x",
+				 h->initrd_addr_max);
+		memmove((void *)(uintptr_t)to, (const void *)(uintptr_t)initrd, rd->size);
+		rt_log("initrd moved from 0x%lx to 0x%lx (below initrd_addr_max)",
+		       (unsigned long)initrd, (unsigned long)to);
+		initrd = to;
+	}
 	h->ramdisk_image = (uint32_t)initrd;
 	h->ramdisk_size = (uint32_t)rd->size;
 	zero_page.ext_ramdisk_image = (uint32_t)(initrd >> 32);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots mhcl's PVH shim under QEMU TCG (-smp 8) and checks its serial output.
 #   usage: shim-boot.sh SHIM_ELF CASE
-# Cases: numa hostdt garbage dupcpu outside overlap-isolated isolated-cmdline fault nosidecar
+# Cases: numa hostdt garbage dupcpu outside overlap-isolated isolated-cmdline allcpus fault
+#        nosidecar
 # Each boots the Debian cloud kernel (tests/vm/vmlib.sh fetches it into .cache/vm) with a
 # busybox initramfs whose init prints "init reached", the online CPUs and what it sees of
 # the shim's device tree in /sys/kernel/boot_params/setup_data, then powers off.
@@ -50,6 +51,7 @@ NUMA=(-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m
 QARGS=()
 APPEND="console=ttyS0 panic=-1"
 HOSTDT=
+MEM=1024
 PAYLOAD_CMDLINE=
 MANIFEST=
 expect=()
@@ -112,6 +114,13 @@ isolated-cmdline)
 		"Command line: console=ttyS0 panic=-1 maxcpus=1" "dt isolated: 1")
 	forbid=("earlyprintk=ttyS0 mhcl.diag")
 	;;
+allcpus)
+	# RAM above 4 GiB (the payload lands above 2 GiB) and every CPU handed to Linux.
+	MEM=4096
+	APPEND="$APPEND mhcl.boot_cpus=8"
+	expect=("sidecar CPUs ready: 7" "sidecar CPUs handed to Linux: 7; parked in the sidecar: 0"
+		"e820 [0x000100000000, 0x000140000000) RAM" "maxcpus=8" "cpus online: 0-7")
+	;;
 fault)
 	APPEND="$APPEND mhcl.debug.fault=pf"
 	LINUX=0
@@ -156,7 +165,7 @@ python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" "${PAYLO
 
 LOG=$W/serial.log
 : >"$LOG"
-qemu-system-x86_64 -accel tcg -cpu max -smp 8 -m 1024 -display none -no-reboot \
+qemu-system-x86_64 -accel tcg -cpu max -smp 8 -m "$MEM" -display none -no-reboot \
 	-serial "file:$LOG" -monitor none "${QARGS[@]}" "${FWCFG[@]}" \
 	-kernel "$SHIM" -initrd "$W/payload.bin" -append "$APPEND" &
 QPID=$!
