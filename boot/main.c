@@ -127,7 +127,7 @@ static void read_cmdline(struct shim *s)
 		n = c->size;
 	}
 	if (s->si.cmdline_paddr) {
-		if (!below_4g(s->si.cmdline_paddr, 1))
+		if (!below_4g(s->si.cmdline_paddr, SHIM_MAX_CMDLINE))
 			rt_panic("refusing to boot: command line pointer above 4 GiB");
 		const char *host = (const char *)(uintptr_t)s->si.cmdline_paddr;
 		size_t hl = strnlen(host, SHIM_MAX_CMDLINE);
@@ -171,6 +171,7 @@ static uint64_t find_rsdp(const struct shim *s)
 }
 
 #define ACPI_TABLE_MAX (1u << 20)
+#define ACPI_COPY_MAX (64u * 1024u)
 
 /* Finds table sig through the RSDT/XSDT; returns its address and length (bounded). */
 static const void *acpi_find(uint64_t rsdp_pa, const char *sig, size_t *ret_len)
@@ -220,9 +221,23 @@ static void topology_from_acpi(struct shim *s)
 	struct shim_error err;
 	size_t madt_len = 0, srat_len = 0;
 
+	/* Private copies: the tables are parsed (and checksummed) from these only. */
+	static uint8_t madt_copy[ACPI_COPY_MAX], srat_copy[ACPI_COPY_MAX];
+
 	s->rsdp = find_rsdp(s);
 	const void *madt = s->rsdp ? acpi_find(s->rsdp, "APIC", &madt_len) : NULL;
 	const void *srat = s->rsdp ? acpi_find(s->rsdp, "SRAT", &srat_len) : NULL;
+	if (madt_len > sizeof(madt_copy) || srat_len > sizeof(srat_copy))
+		rt_panic("refusing to boot: ACPI MADT (%zu bytes) or SRAT (%zu bytes) above %zu",
+			 madt_len, srat_len, sizeof(madt_copy));
+	if (madt) {
+		memcpy(madt_copy, madt, madt_len);
+		madt = madt_copy;
+	}
+	if (srat) {
+		memcpy(srat_copy, srat, srat_len);
+		srat = srat_copy;
+	}
 	if (!madt) {
 		rt_log("no ACPI MADT: booting the boot CPU only");
 		s->topo.cpu[0] = (struct shim_cpu){s->boot_apic_id, 0};
