@@ -37,6 +37,11 @@ static bool version_known(uint32_t v)
 	return false;
 }
 
+bool vmbus__version_honoured(const struct vmbus_server *s, uint32_t version)
+{
+	return version_known(version) && version <= s->cfg.max_version;
+}
+
 bool vmbus__connected(const struct vmbus_server *s)
 {
 	return s->state == VMBUS_CONN_CONNECTED;

@@ -86,7 +86,7 @@ static bool pfn_in_ram(const struct vmbus_server *s, uint64_t pfn)
  * Walks the complete u64 stream, checks every range and PFN and builds the
  * range table. Returns 0 or -EINVAL/-ERANGE/-ENOMEM with *why set.
  */
-static int gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const char **why)
+int vmbus__gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const char **why)
 {
 	struct vmbus_gpadl_range *ranges;
 	uint64_t *pfns;
@@ -170,7 +170,7 @@ static void gpadl_complete(struct vmbus_server *s, struct vmbus_gpadl *g)
 
 	s->npending_gpadls--;
 	g->state = VMBUS_GPADL_CREATED; /* so gpadl_remove keeps the pending count right */
-	r = gpadl_finish(s, g, &why);
+	r = vmbus__gpadl_finish(s, g, &why);
 	if (r < 0) {
 		vmbus__fail(s, ch, relid, r, "GPADL %#x refused: %s", id, why);
 		if (ch)

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "defs/vmbus_defs.h"
 
@@ -180,6 +181,27 @@ void vmbus_server_open_complete(struct vmbus_server *s, uint32_t relid, int stat
 void vmbus_server_close_complete(struct vmbus_server *s, uint32_t relid);
 void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid,
 					  uint32_t gpadl_id);
+
+/* ---- Save and restore (save.c) ------------------------------------------ */
+
+/*
+ * Serializes the connection, the channel table and every GPADL so a restarted
+ * server can take over. Only a quiescent server can be saved: -EBUSY while a
+ * device completion or an unload is pending. Returns the blob size (with
+ * buf NULL: the size needed) or -ENOBUFS.
+ */
+ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap);
+/*
+ * Loads a blob from vmbus_server_save() into a fresh server (-EBUSY
+ * otherwise). The blob is validated as guest input is: ids, states, ring
+ * shapes, every PFN against this server's RAM and its limits; on -EBADMSG or
+ * -ENOMEM the server stays empty. No callback is called: devices re-attach
+ * their open channels through vmbus_server_channel_info().
+ */
+int vmbus_server_restore(struct vmbus_server *s, const void *buf, size_t len);
+/* Open parameters of an open channel (user_data NULL; pfns borrowed until
+ * the channel closes). 0 or -ENOENT. */
+int vmbus_server_channel_info(struct vmbus_server *s, uint32_t relid, struct vmbus_open_info *ret);
 
 /* ---- Inspect ---------------------------------------------------------- */
 

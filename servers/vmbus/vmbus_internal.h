@@ -83,6 +83,7 @@ int vmbus__fail(struct vmbus_server *s, struct vmbus_channel *ch, uint32_t relid
 /* Finishes a pending disconnect once nothing is open and no GPADL is left. */
 void vmbus__reset_check(struct vmbus_server *s);
 bool vmbus__connected(const struct vmbus_server *s);
+bool vmbus__version_honoured(const struct vmbus_server *s, uint32_t version);
 
 /* channels.c */
 struct vmbus_channel *vmbus__chan_get(struct vmbus_server *s, uint32_t relid);
@@ -107,5 +108,8 @@ void vmbus__gpadl_start_teardown(struct vmbus_server *s, struct vmbus_gpadl *g, 
 /* Releases every GPADL of relid (0 = all) without telling the guest. */
 void vmbus__gpadl_release_all(struct vmbus_server *s, uint32_t relid);
 void vmbus__gpadl_free_all(struct vmbus_server *s);
+/* Checks the complete u64 stream of g against RAM and limits and builds its
+ * range table (frees the stream). 0 or -EINVAL/-ENOMEM with *why set. */
+int vmbus__gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const char **why);
 
 #endif

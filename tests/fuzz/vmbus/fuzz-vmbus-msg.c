@@ -11,6 +11,8 @@
  *   op 0x41       rescind relid payload[0]
  *   op 0x42-0x44  complete a pending open / close / GPADL teardown
  *   op 0x45       inspect
+ *   op 0x46       save, restore into a new server, continue there
+ *   op 0x47       restore the payload as a blob into a scratch server
  * Every host message must be a type the host sends, 8..240 bytes long.
  */
 #include <errno.h>
@@ -233,6 +235,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0x45:
 			vmbus_server_inspect(f.s, &iops, &f);
 			break;
+		case 0x46: {
+			/* Restart: a saved quiescent server must restore, and go on. */
+			ssize_t n = vmbus_server_save(f.s, NULL, 0);
+			struct vmbus_server *fresh;
+			uint8_t *blob;
+			if (n == -EBUSY)
+				break;
+			if (n <= 0 || !(blob = malloc((size_t)n)))
+				abort();
+			if (vmbus_server_save(f.s, blob, (size_t)n) != n ||
+			    vmbus_server_new(&cfg, &ops, &f, &fresh) < 0 ||
+			    vmbus_server_restore(fresh, blob, (size_t)n) < 0 ||
+			    vmbus_server_save(fresh, NULL, 0) != n)
+				abort();
+			free(blob);
+			vmbus_server_free(f.s);
+			f.s = fresh;
+			break;
+		}
+		case 0x47: {
+			/* A blob from elsewhere: restored or refused, never trusted. */
+			struct vmbus_server *other;
+			if (vmbus_server_new(&cfg, &ops, &f, &other) < 0)
+				abort();
+			int r = vmbus_server_restore(other, len ? p : NULL, len);
+			if (r < 0 && r != -EBADMSG)
+				abort();
+			vmbus_server_inspect(other, &iops, &f);
+			vmbus_server_free(other);
+			break;
+		}
 		default:
 			break;
 		}

@@ -101,6 +101,24 @@ bad += post(2, hdr(9) + struct.pack('<IIQ', 0, 0x1234, 5))
 bad += post(2, open_ch(9, 7, 2)) + post(2, open_ch(1, 7, 2)) + post(3, hdr(3)) + post(2, bytes(240))
 write('vmbus-msg', 'hostile', bad)
 
+# Restart mid-session (save, restore into a new server, go on), and a saved
+# blob of a disconnected server with one offer restored on the side.
+restart = bytes([0x04]) + offers() + post(1, contact(0x50003)) + post(2, hdr(3))
+for m in gpadl(1, 0xe1e10, 16, 40)[:1]:
+    restart += post(2, m)
+restart += rec(0x46)  # a GPADL waiting for its body survives the restart
+for m in gpadl(1, 0xe1e10, 16, 40)[1:]:
+    restart += post(2, m)
+restart += post(2, open_ch(1, 0xe1e10, 20, 1)) + rec(0x46) + post(2, modify(1, 2))
+restart += post(2, teardown(1, 0xe1e10)) + rec(0x46)  # deferred teardown survives
+restart += post(2, relid_msg(7, 1)) + rec(0x46) + rec(0x44) + rec(0x46)
+restart += post(2, hdr(16)) + rec(0x46)
+write('vmbus-msg', 'restart', restart)
+offer_blob = (struct.pack('<8I', 0x56534d56, 1, 0, 0, 0, 0, 1, 0) +
+              struct.pack('<7I', 1, 0, 0, 0, 0, 0, 0) + bytes(16) + bytes(16) +
+              struct.pack('<HH', 0, 0) + bytes(120) + struct.pack('<HH', 0, 0))
+write('vmbus-msg', 'restore-blob', bytes([0x00]) + rec(0x47, offer_blob))
+
 # IC answers.
 def ic_pkt(msgtype, body, status=0, fw=(0, 0), mv=(0, 0)):
     h = struct.pack('<HHHHHHIBB2x', fw[0], fw[1], msgtype, mv[0], mv[1], len(body), status, 0, 5)
