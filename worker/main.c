@@ -10,11 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,11 +212,6 @@ int main(int argc, char **argv)
 	w.ops = &backend_kvm_ops;
 	w.vp_count = o.cpus;
 	w.ram.memfd = -1;
-	w.stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (w.stop_fd < 0) {
-		log_error_errno(-errno, "unable to create an eventfd: %m");
-		goto out;
-	}
 	r = guest_ram_create(o.mem_mib << 20, &w.ram);
 	if (r < 0) {
 		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m", (unsigned long long)o.mem_mib);
@@ -291,8 +284,6 @@ out:
 		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
 	w.p = w.ops->partition_destroy(w.p);
 	guest_ram_destroy(&w.ram);
-	if (w.stop_fd >= 0)
-		close(w.stop_fd);
 	free(kernel);
 	free(initrd);
 	return rc;

@@ -39,7 +39,6 @@ struct worker {
 	struct hv_synic *synic;
 	uint32_t vp_count;
 	int stop_reason; /* enum worker_stop, atomic */
-	int stop_fd;     /* eventfd: becomes readable when the worker should stop */
 	struct vp vps[WORKER_MAX_VPS];
 };
 

@@ -21,7 +21,6 @@ static bool stopping(struct worker *w)
 void vp_stop_all(struct worker *w, enum worker_stop why)
 {
 	int expected = WORKER_RUNNING;
-	uint64_t one = 1;
 
 	if (!__atomic_compare_exchange_n(&w->stop_reason, &expected, (int)why, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
@@ -29,7 +28,6 @@ void vp_stop_all(struct worker *w, enum worker_stop why)
 	for (uint32_t i = 0; i < w->vp_count; i++)
 		if (w->vps[i].vcpu)
 			w->ops->vcpu_kick(w->vps[i].vcpu);
-	(void)!write(w->stop_fd, &one, sizeof(one));
 }
 
 static void handle_io(struct vp *vp, const struct vp_exit *e)
