@@ -146,8 +146,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (pidns && getpid() != 1) {
-		manifest_free(m);
-		return pidns_reexec(argc, argv) < 0 ? MHCL_EXIT_SYSCALL : 0;
+		/* Returns only if the kernel refuses the namespaces. */
+		r = pidns_reexec(argc, argv);
+		log_warn_errno(r, "no PID namespace (%m), running hosted");
 	}
 
 	static struct init in;

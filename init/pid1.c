@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "defs/exit_codes.h"
+
 /* Inode of the initial PID namespace (include/linux/proc_ns.h PROC_PID_INIT_INO). */
 #define PROC_PID_INIT_INO 0xEFFFFFFCu
 
@@ -158,16 +160,21 @@ int pidns_reexec(int argc, char **argv)
 		char map[64];
 		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
 		(void)write_file("/proc/self/setgroups", "deny");
-		if (write_file("/proc/self/uid_map", map) < 0)
-			return log_error_errno(-errno, "unable to write uid_map: %m");
+		if (write_file("/proc/self/uid_map", map) < 0) {
+			log_error("unable to write uid_map: %m");
+			_exit(MHCL_EXIT_SYSCALL);
+		}
 		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
-		if (write_file("/proc/self/gid_map", map) < 0)
-			return log_error_errno(-errno, "unable to write gid_map: %m");
+		if (write_file("/proc/self/gid_map", map) < 0) {
+			log_error("unable to write gid_map: %m");
+			_exit(MHCL_EXIT_SYSCALL);
+		}
 	}
 
+	/* From here on the namespaces exist: failing means exiting. */
 	char **nargv = calloc((size_t)argc + 1, sizeof(*nargv));
 	if (!nargv)
-		return -ENOMEM;
+		_exit(MHCL_EXIT_SYSCALL);
 	int k = 0;
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], "--pidns") != 0)
@@ -175,12 +182,14 @@ int pidns_reexec(int argc, char **argv)
 	nargv[k] = NULL;
 
 	pid_t pid = fork();
-	if (pid < 0)
-		return log_error_errno(-errno, "unable to fork into the PID namespace: %m");
+	if (pid < 0) {
+		log_error("unable to fork into the PID namespace: %m");
+		_exit(MHCL_EXIT_SYSCALL);
+	}
 	if (pid == 0) {
 		execv(exe, nargv);
 		log_error("unable to exec %s: %m", exe);
-		_exit(127);
+		_exit(MHCL_EXIT_EXEC);
 	}
 	free(nargv);
 	pidns_child = pid;
@@ -193,8 +202,10 @@ int pidns_reexec(int argc, char **argv)
 			(void)sigaction(sig, &sa, NULL);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(-errno, "unable to wait for init: %m");
+		if (errno != EINTR) {
+			log_error("unable to wait for init: %m");
+			_exit(MHCL_EXIT_SYSCALL);
+		}
 	/* _exit: after unshare(CLONE_NEWPID) our new children would land in a
 	 * namespace whose PID 1 is gone, so exit-time helpers (sanitizers) cannot
 	 * fork any more. */

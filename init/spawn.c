@@ -277,6 +277,7 @@ int spawn_server(struct server *s)
 	r = resolve_binary(s);
 	if (r < 0) {
 		init_log(s, "unable to find %s in %s", c->binary, s->init->libexec);
+		snprintf(s->last_exit, sizeof(s->last_exit), "binary %.100s not found", c->binary);
 		return r;
 	}
 
@@ -308,16 +309,16 @@ int spawn_server(struct server *s)
 
 	r = ipc_socketpair(bus);
 	if (r < 0)
-		goto err_close;
+		goto err_resources;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		r = -errno;
-		goto err_close;
+		goto err_resources;
 	}
 
 	pid_t pid = fork();
 	if (pid < 0) {
 		r = -errno;
-		goto err_close;
+		goto err_resources;
 	}
 	if (pid == 0)
 		child_exec(s, bus[1], out[1], err[1], ep[1], argv, envp);
@@ -368,6 +369,9 @@ int spawn_server(struct server *s)
 	init_log(s, "started pid %d", (int)pid);
 	return 0;
 
+err_resources:
+	snprintf(s->last_exit, sizeof(s->last_exit), "spawn failed: %s", strerror(-r));
+	init_log(s, "unable to spawn: %s", strerror(-r));
 err_close:
 	for (int i = 0; i < 2; i++) {
 		if (bus[i] >= 0)

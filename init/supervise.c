@@ -238,8 +238,6 @@ static void failed_instance(struct server *s)
 
 static void fail_start(struct server *s, int r)
 {
-	if (!s->last_exit[0] || !strstr(s->last_exit, "failed"))
-		snprintf(s->last_exit, sizeof(s->last_exit), "spawn failed: %s", strerror(-r));
 	s->crash_restart = true;
 	clear_saved(s);
 	s->planned = false;
@@ -419,7 +417,8 @@ static void act_exit(struct server *s)
 	}
 	if (s->planned) {
 		s->planned = false;
-		s->crash_restart = false;
+		/* No StopReply (the server hung and was killed): nothing saved. */
+		s->crash_restart = !s->have_saved;
 		act_spawn(s);
 		return;
 	}

@@ -58,6 +58,13 @@ int main(void)
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 	ASSERT_TRUE(ctl_logs_contain(c, "victim", "seccomp: forbidden syscall ptrace (101)"));
 	ASSERT_TRUE(ctl_logs_contain(c, "victim", "exited with 253"));
+	/* abort() is allowed inside the jail (signals to itself only). */
+	kq.fault = MHCL__FAULT_KIND__FAULT_ABORT;
+	ASSERT_OK(
+	    ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err, sizeof(err)));
+	protobuf_c_message_free_unpacked(m, NULL);
+	ASSERT_TRUE(ctl_wait_last_exit(c, "victim", "killed by SIGABRT"));
+	ASSERT_TRUE(ctl_wait_state(c, "victim", "running", 2));
 	ASSERT_GE(ctl_inspect_u64(c, "bystander", "testd/ticks"), 0);
 	ASSERT_GE(ctl_inspect_u64(c, "bystander", "frame/inspects"), 1);
 	ctl_close(c);
