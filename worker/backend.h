@@ -5,6 +5,13 @@
  * (struct vp_exit) and completes them by filling the fields the exit names; the backend
  * turns that back into its own ABI (kvm_run, the mshv_vtl run page, a test's socket).
  *
+ * How the other backends map onto it: mshv_vtl (Hyper-V VTL2, include/uapi/linux/mshv.h)
+ * runs a VP with its run page's cpu_context and returns an intercept message (I/O port,
+ * MMIO, CPUID, MSR, hypercall) that becomes one vp_exit; the hypervisor owns the SynIC
+ * there, so VP_EXIT_SYNIC never occurs, and CPUID/MSR intercepts arrive as VP_EXIT_CPUID
+ * and VP_EXIT_MSR (KVM answers both in the kernel from vcpu_set_cpuid). sim delivers the
+ * same exits from a test process over a socket, with rings in the shared memfd.
+ *
  * Ownership: the worker owns guest RAM (a memfd) and hands the backend a borrowed mapping.
  * Every fd a backend returns is close-on-exec and owned by the caller.
  * All functions return 0 or a positive count on success, -errno on failure.
@@ -50,6 +57,8 @@ enum vp_exit_kind {
 	VP_EXIT_MMIO,
 	VP_EXIT_HYPERCALL,      /* a hypercall the partition left to us */
 	VP_EXIT_SYNIC,          /* the guest wrote SCONTROL, SIMP or SIEFP */
+	VP_EXIT_CPUID,          /* a CPUID the partition did not answer itself */
+	VP_EXIT_MSR,            /* an MSR access the partition did not handle itself */
 	VP_EXIT_SHUTDOWN,       /* triple fault or similar: the VP cannot continue */
 	VP_EXIT_FAILED,         /* the backend could not run the VP (reason in .failure) */
 	_VP_EXIT_MAX,
@@ -81,6 +90,17 @@ struct vp_exit {
 			uint32_t msr;
 			uint64_t control, evt_page, msg_page;
 		} synic;
+		struct {
+			uint32_t function, index;
+			uint32_t *regs; /* eax, ebx, ecx, edx to fill (backend-owned) */
+		} cpuid;
+		struct {
+			uint32_t index;
+			bool write;
+			uint64_t value;  /* written value, or fill with the read result */
+			uint64_t *data;  /* where a read result goes (backend-owned) */
+			bool *fault;     /* set to inject #GP */
+		} msr;
 		struct {
 			uint64_t reason;
 		} failure;
@@ -120,6 +140,8 @@ struct backend_ops {
 	/* Makes vcpu_run return soon (from another thread). */
 	void (*vcpu_kick)(struct vcpu *v);
 
+	/* Injects a fixed interrupt with vector into VP vp's local APIC. */
+	int (*inject_interrupt)(struct partition *p, uint32_t vp, uint8_t vector);
 	/* Drives an interrupt line (ISA IRQ / IO-APIC GSI) of the partition's interrupt controller. */
 	int (*irq_line)(struct partition *p, uint32_t gsi, bool level);
 	/* Returns an eventfd that raises SINT sint on VP vp when written, and one that becomes

@@ -434,6 +434,22 @@ static int kvm_irq_line(struct partition *p, uint32_t gsi, bool level)
 	return kvm_ioctl_ret(p->vm_fd, KVM_IRQ_LINE, &l);
 }
 
+static int kvm_inject_interrupt(struct partition *p, uint32_t vp, uint8_t vector)
+{
+	/* An MSI to the VP's APIC id (= its index): fixed delivery, physical destination. */
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000u | ((vp & 0xff) << 12),
+		.address_hi = 0,
+		.data = vector,
+	};
+	int r;
+
+	if (vp >= p->vcpu_count || vector < 16)
+		return -EINVAL;
+	r = kvm_ioctl_ret(p->vm_fd, KVM_SIGNAL_MSI, &msi);
+	return r < 0 ? r : 0;
+}
+
 static int kvm_sint_irqfd(struct partition *p, uint32_t vp, uint8_t sint, int *ret_irqfd,
 			  int *ret_ackfd)
 {
@@ -509,6 +525,7 @@ const struct backend_ops backend_kvm_ops = {
 	.vcpu_set_boot_state = kvm_vcpu_set_boot_state,
 	.vcpu_run = kvm_vcpu_run,
 	.vcpu_kick = kvm_vcpu_kick,
+	.inject_interrupt = kvm_inject_interrupt,
 	.irq_line = kvm_irq_line,
 	.sint_irqfd = kvm_sint_irqfd,
 	.hv_eventfd = kvm_hv_eventfd,

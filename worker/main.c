@@ -165,6 +165,11 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 		r = w->ops->vcpu_set_cpuid(vp->vcpu, leaves, (size_t)n);
 		if (r < 0)
 			return log_error_errno(r, "unable to set the CPUID of VP %u: %m", i);
+		vp->cpuid = malloc((size_t)n * sizeof(*vp->cpuid));
+		if (!vp->cpuid)
+			return log_error_errno(-ENOMEM, "unable to allocate the CPUID of VP %u: %m", i);
+		memcpy(vp->cpuid, leaves, (size_t)n * sizeof(*vp->cpuid));
+		vp->ncpuid = (size_t)n;
 		r = w->ops->vcpu_enable_synic(vp->vcpu);
 		if (r < 0)
 			return log_error_errno(r, "unable to enable the SynIC of VP %u: %m", i);
@@ -280,8 +285,10 @@ out:
 #ifdef MHCL_VP_VMBUS
 	vmbus = vmbus_local_free(vmbus);
 #endif
-	for (uint32_t i = 0; i < w.vp_count; i++)
+	for (uint32_t i = 0; i < w.vp_count; i++) {
 		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
+		free(w.vps[i].cpuid);
+	}
 	w.p = w.ops->partition_destroy(w.p);
 	guest_ram_destroy(&w.ram);
 	free(kernel);

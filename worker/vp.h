@@ -22,6 +22,9 @@ struct vp {
 	uint32_t index;
 	pthread_t thread;
 	bool started;
+	/* The VP's CPUID, for backends that exit on CPUID (VP_EXIT_CPUID). */
+	struct cpuid_leaf *cpuid;
+	size_t ncpuid;
 };
 
 enum worker_stop {

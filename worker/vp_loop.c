@@ -51,6 +51,32 @@ static void handle_mmio(struct vp *vp, const struct vp_exit *e)
 		memset(e->mmio.data, 0xff, e->mmio.len);
 }
 
+/* CPUID from the table given to the partition: an exact (function, index) match for
+ * leaves with significant indexes, else the function alone; unknown leaves read as 0. */
+static void handle_cpuid(struct vp *vp, const struct vp_exit *e)
+{
+	memset(e->cpuid.regs, 0, 4 * sizeof(uint32_t));
+	for (size_t i = 0; i < vp->ncpuid; i++) {
+		const struct cpuid_leaf *l = &vp->cpuid[i];
+		if (l->function != e->cpuid.function ||
+		    ((l->flags & CPUID_LEAF_SIGNIFICANT_INDEX) && l->index != e->cpuid.index))
+			continue;
+		e->cpuid.regs[0] = l->eax;
+		e->cpuid.regs[1] = l->ebx;
+		e->cpuid.regs[2] = l->ecx;
+		e->cpuid.regs[3] = l->edx;
+		return;
+	}
+}
+
+/* No MSR is emulated here yet: every access the partition left to us faults. */
+static void handle_msr(struct vp *vp, const struct vp_exit *e)
+{
+	log_debug("VP %u: %s of unhandled MSR %#x", vp->index, e->msr.write ? "write" : "read",
+		  e->msr.index);
+	*e->msr.fault = true;
+}
+
 static void *vp_thread(void *arg)
 {
 	struct vp *vp = arg;
@@ -83,6 +109,12 @@ static void *vp_thread(void *arg)
 		case VP_EXIT_SYNIC:
 			hv_synic_msr_written(w->synic, vp->index, e.synic.msr, e.synic.control,
 					     e.synic.evt_page, e.synic.msg_page);
+			break;
+		case VP_EXIT_CPUID:
+			handle_cpuid(vp, &e);
+			break;
+		case VP_EXIT_MSR:
+			handle_msr(vp, &e);
 			break;
 		case VP_EXIT_SHUTDOWN:
 			log_error("VP %u shut down (triple fault or system event)", vp->index);
