@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/jail in a child process: allowed calls work, open fails with ENOENT,
+ * an executable mapping or ptrace traps, and the SIGSYS handler sends a
+ * well-formed JailViolation notify frame before exiting MHCL_EXIT_JAIL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus.pb-c.h"
+#include "defs/exit_codes.h"
+#include "defs/ipc_frame.h"
+#include "jail.h"
+#include "test.h"
+
+enum { DO_NOTHING, DO_PTRACE, DO_EXEC_MAP, DO_SOCKET };
+
+/* Runs `what` jailed in a child; returns its wait status and what it sent. */
+static int run_jailed(int what, uint8_t *frame, ssize_t *frame_len)
+{
+	int sv[2];
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
+	pid_t pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		if (jail_enter("testd", sv[1]) < 0)
+			_exit(2);
+		/* Allowed: write to a held fd, getpid, a plain mapping. */
+		if (write(STDERR_FILENO, "", 0) < 0 || getpid() <= 0)
+			_exit(3);
+		void *p =
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(4);
+		/* Opening by path is refused quietly. */
+		if (open("/etc/hostname", O_RDONLY) >= 0 || errno != ENOENT)
+			_exit(5);
+		switch (what) {
+		case DO_PTRACE:
+			syscall(SYS_ptrace, -1L, 0L, 0L, 0L);
+			break;
+		case DO_EXEC_MAP:
+			mprotect(p, 4096, PROT_READ | PROT_EXEC);
+			break;
+		case DO_SOCKET:
+			socket(AF_INET, SOCK_STREAM, 0);
+			break;
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	int st;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	*frame_len = recv(sv[0], frame, 256, MSG_DONTWAIT);
+	close(sv[0]);
+	return st;
+}
+
+static void expect_violation(int what, int nr)
+{
+	uint8_t frame[256];
+	ssize_t n;
+	int st = run_jailed(what, frame, &n);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), MHCL_EXIT_JAIL);
+	ASSERT_GE(n, (ssize_t)sizeof(struct ipc_frame_hdr));
+	struct ipc_frame_hdr h;
+	memcpy(&h, frame, sizeof(h));
+	ASSERT_EQ(h.version, IPC_VERSION);
+	ASSERT_EQ(h.type, IPC_MSG_JAIL_VIOLATION);
+	ASSERT_EQ(h.flags, IPC_F_NOTIFY);
+	ASSERT_EQ(h.request_id, 0);
+	ASSERT_EQ(h.nfds, 0);
+	ASSERT_EQ(h.body_len, (uint32_t)n - sizeof(h));
+	Mhcl__JailViolation *jv = mhcl__jail_violation__unpack(NULL, h.body_len, frame + sizeof(h));
+	ASSERT_TRUE(jv);
+	ASSERT_EQ(jv->syscall_nr, nr);
+	ASSERT_EQ(jv->arch, 0xc000003eu); /* AUDIT_ARCH_X86_64 */
+	char name[64];
+	jail_syscall_name(jv->syscall_nr, jv->arch, name, sizeof(name));
+	fprintf(stderr, "trapped: %s\n", name);
+	mhcl__jail_violation__free_unpacked(jv, NULL);
+}
+
+int main(void)
+{
+	char name[64];
+
+	ASSERT_EQ(jail_enter("no-such-profile", -1), -ENOENT);
+	ASSERT_GE(jail_profile_find("diagd"), 0);
+	ASSERT_GE(jail_profile_find("testd"), 0);
+	ASSERT_TRUE(jail_profile_name(jail_profile_find("testd")) != NULL);
+	ASSERT_TRUE(jail_profile_name(1000) == NULL);
+	ASSERT_TRUE(jail_group_name(JAIL_GROUP_BASIC_IO) != NULL);
+	ASSERT_STREQ(jail_syscall_name(SYS_ptrace, 0, name, sizeof(name)), "ptrace");
+	ASSERT_STREQ(jail_syscall_name(99999, 0, name, sizeof(name)), "syscall-99999");
+
+	uint8_t frame[256];
+	ssize_t n;
+	int st = run_jailed(DO_NOTHING, frame, &n);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_LE(n, 0); /* nothing reported: EOF */
+
+	expect_violation(DO_PTRACE, SYS_ptrace);
+	expect_violation(DO_EXEC_MAP, SYS_mprotect);
+	expect_violation(DO_SOCKET, SYS_socket);
+	return 0;
+}
