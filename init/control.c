@@ -117,6 +117,7 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 	inspect_u64(t, root, "log_seq", in->log_seq);
 	inspect_u64(t, root, "orphans_reaped", in->orphans_reaped);
 	inspect_str(t, root, "mounted", in->mounted);
+	inspect_u64(t, root, "echo_dropped", in->echo_dropped);
 	inspect_bool(t, root, "shutting_down", in->shutting_down);
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {

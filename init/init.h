@@ -112,7 +112,9 @@ struct init {
 	int exit_code;
 	uv_signal_t sig_chld, sig_term, sig_int, sig_pwr, sig_usr2;
 	uint64_t orphans_reaped;
-	char mounted[128]; /* what pid1_setup mounted, space-separated */
+	char mounted[128];     /* what pid1_setup mounted, space-separated */
+	int echo_fd;	       /* non-blocking view of stderr for server lines */
+	uint64_t echo_dropped; /* lines not echoed because stderr was full */
 };
 
 /* logging about a server: to its ring (stream 3) and to init's stderr. */

@@ -10,6 +10,7 @@
 #include "init.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -79,6 +80,24 @@ static void print_manifest(const struct manifest *m)
 			printf("%s\"%s\"", j ? ", " : "", c->args[j]);
 		printf("]\n");
 	}
+}
+
+/*
+ * A second open file description of stderr, set non-blocking, so echoing
+ * server output never stalls the loop and the shell's stderr keeps its
+ * flags. Falls back to stderr itself (files, sockets).
+ */
+static int open_echo_fd(void)
+{
+	struct stat st;
+
+	/* Only pipes and terminals can block; a file keeps its one offset. */
+	if (fstat(STDERR_FILENO, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return STDERR_FILENO;
+	int fd = open("/proc/self/fd/2", O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return STDERR_FILENO;
+	return fd;
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -181,6 +200,7 @@ int main(int argc, char **argv)
 	in.libexec = libexec;
 
 	signal(SIGPIPE, SIG_IGN);
+	in.echo_fd = open_echo_fd();
 	in.loop = uv_default_loop();
 	in.start_ms = init_now_ms();
 	in.nservers = m->nservers;
@@ -238,6 +258,8 @@ int main(int argc, char **argv)
 	}
 	free(in.servers);
 	manifest_free(m);
+	if (in.echo_fd != STDERR_FILENO)
+		close(in.echo_fd);
 	pid1_finish(&in);
 	if (in.pid1) {
 		/*

@@ -59,8 +59,10 @@ void init_log_line(struct server *s, uint8_t stream, const char *text, size_t le
 	logring_append(s->log, in->log_seq++, realtime_ns(), stream, text, len);
 	int n = snprintf(buf, sizeof(buf), "%s%s: %.*s\n", s->conf->name,
 			 stream == LOGRING_INIT ? " [init]" : "", (int)len, text);
-	if (n > 0)
-		(void)!write(STDERR_FILENO, buf, MIN((size_t)n, sizeof(buf) - 1));
+	/* Never block on a slow console or reader: drop the echo instead (the
+	 * ring keeps the line). Lines are shorter than PIPE_BUF: all or nothing. */
+	if (n > 0 && write(in->echo_fd, buf, MIN((size_t)n, sizeof(buf) - 1)) < 0)
+		in->echo_dropped++;
 }
 
 void init_log(struct server *s, const char *fmt, ...)
