@@ -20,7 +20,11 @@ mkdir -p "$WORK"
 
 vm_require_tools
 vm_kernel
-vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils
+# The Hyper-V guest drivers and what hv_storvsc needs, in load order; with no storage or
+# network channel offered, hv_storvsc and hv_netvsc just register.
+vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
+	drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod drivers/scsi/hv_storvsc \
+	drivers/net/hyperv/hv_netvsc
 
 QUIET=quiet
 [ "${MHCL_VM_VERBOSE:-0}" = 1 ] && QUIET=
@@ -48,7 +52,7 @@ tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |mhcl-vp: ' || true
 fail=0
 phase() { tr -d '\r' <"$LOG" | sed -n "/L1: phase $1\$/,/^L1: phase/p"; }
 expect() {
-	if phase "$1" | grep -a -q -E "$3"; then
+	if phase "$1" | grep -a -E "$3" >/dev/null; then
 		echo "PASS: [$1] $2"
 	else
 		echo "FAIL: [$1] $2 (no line matching /$3/)"
@@ -68,6 +72,7 @@ expect vmbus "L2 negotiated VMBus" '^L2: .*hv_vmbus: Vmbus version:'
 expect vmbus "L2 hv_utils bound the heartbeat channel" '^L2: .*Heartbeat IC version'
 expect vmbus "L2 lists the VMBus device" '^L2: vmbus device '
 expect vmbus "worker: guest answered a heartbeat over the ring" 'mhcl-vp: .*heartbeat IC .*guest answered sequence'
+expect vmbus "L2 registered hv_storvsc and hv_netvsc" '^L2: .*registering driver hv_storvsc'
 expect vmbus "L2 init finished" '^L2: done$'
 expect vmbus "worker exited cleanly" '^L1: mhcl-vp exited 0'
 exit $fail

@@ -17,7 +17,7 @@ vm_require_tools() {
 	for t in qemu-system-x86_64 cpio gzip depmod; do
 		command -v "$t" >/dev/null 2>&1 || { echo "vm: $t not found, skipping"; exit 77; }
 	done
-	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
+	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep 'statically linked' >/dev/null ||
 		{ echo "vm: static /bin/busybox (busybox-static) not found, skipping"; exit 77; }
 }
 
@@ -26,7 +26,7 @@ vm_kernel() {
 	mkdir -p "$VM_CACHE"
 	local pkg
 	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-		awk '/Depends: linux-image-/{print $2; exit}')
+		awk '/Depends: linux-image-/ && !p {p = $2} END {print p}') || pkg=
 	[ -n "$pkg" ] || pkg=$(cd "$VM_CACHE" && ls -d kernel-* 2>/dev/null | head -1 | sed 's/^kernel-//')
 	[ -n "$pkg" ] || { echo "vm: no linux-image-cloud-amd64 package known to apt, skipping"; exit 77; }
 	VM_KDIR=$VM_CACHE/kernel-$pkg
@@ -80,7 +80,7 @@ mount -t sysfs sys /sys
 mkdir -p /tmp
 echo "L2: init running"
 report() {
-	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|vmbus' | sed 's/^/L2: /'
+	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|hv_storvsc|hv_netvsc|vmbus' | sed 's/^/L2: /'
 	for d in /sys/bus/vmbus/devices/*; do [ -e "$d" ] && echo "L2: vmbus device $(basename $d)"; done
 }
 # Watchdog: a module that never finishes loading still gets the guest reported and reset.
