@@ -86,7 +86,7 @@ static void deliver_locked(struct hv_synic *s, uint32_t vp, uint8_t sint)
 	struct sint_state *st = &v->vmbus;
 	uint64_t simp = page_gpa(v->simp);
 	struct hv_message *slot;
-	bool raised = false;
+	uint64_t one = 1;
 
 	if (!st->count || !v->enabled || !simp)
 		return;
@@ -112,12 +112,8 @@ static void deliver_locked(struct hv_synic *s, uint32_t vp, uint8_t sint)
 	st->head = (st->head + 1) % HV_SYNIC_QUEUE_LEN;
 	st->count--;
 	st->delivered++;
-	raised = true;
-	if (raised) {
-		uint64_t one = 1;
-		if (write(st->irqfd, &one, sizeof(one)) != sizeof(one))
-			log_warn("unable to raise SINT %u on VP %u: %m, ignoring", sint, vp);
-	}
+	if (write(st->irqfd, &one, sizeof(one)) != sizeof(one))
+		log_warn("unable to raise SINT %u on VP %u: %m, ignoring", sint, vp);
 }
 
 static void *delivery_thread(void *arg)
