@@ -30,7 +30,7 @@ QUIET=quiet
 [ "${MHCL_VM_VERBOSE:-0}" = 1 ] && QUIET=
 DBG=
 [ -n "${MHCL_VM_DEBUG:-}" ] && DBG=--debug
-CMDLINE="console=ttyS0 reboot=k panic=-1 nokaslr $QUIET"
+CMDLINE="console=ttyS0 reboot=k panic=-1 $QUIET"
 cat >"$WORK/l1-tail.sh" <<SH
 echo "L1: phase no-vmbus"
 mhcl-vp $DBG --cpus 1 --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 --cmdline "$CMDLINE" &&
