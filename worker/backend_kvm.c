@@ -298,8 +298,18 @@ static int kvm_vcpu_set_cpuid(struct vcpu *v, const struct cpuid_leaf *leaves, s
 
 static int kvm_vcpu_enable_synic(struct vcpu *v)
 {
-	struct kvm_enable_cap cap = {.cap = KVM_CAP_HYPERV_SYNIC2};
-	return kvm_ioctl_ret(v->fd, KVM_ENABLE_CAP, &cap);
+	struct kvm_enable_cap synic = {.cap = KVM_CAP_HYPERV_SYNIC2};
+	/* Holds the guest to what its Hyper-V CPUID leaves advertise: an MSR or hypercall
+	 * whose feature bit is clear faults instead of reaching KVM's emulation. */
+	struct kvm_enable_cap enforce = {.cap = KVM_CAP_HYPERV_ENFORCE_CPUID, .args = {1}};
+	int r;
+
+	r = kvm_ioctl_ret(v->fd, KVM_ENABLE_CAP, &synic);
+	if (r < 0)
+		return r;
+	if (kvm_ioctl_ret(v->p->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_HYPERV_ENFORCE_CPUID) > 0)
+		r = kvm_ioctl_ret(v->fd, KVM_ENABLE_CAP, &enforce);
+	return r;
 }
 
 static void seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
