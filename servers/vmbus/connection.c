@@ -264,6 +264,7 @@ void vmbus__reset_check(struct vmbus_server *s)
 	if (a == VMBUS_RESET_UNLOAD) {
 		struct vmbus_msg_hdr m = {.msgtype = VMBUS_MSG_UNLOAD_RESPONSE};
 		vmbus__post(s, &m, sizeof(m));
+		s->target_vp = 0; /* no connection: nothing is aimed at a VP any more */
 	} else if (a == VMBUS_RESET_RECONNECT) {
 		struct vmbus_msg_initiate_contact ic = s->saved_contact;
 		negotiate(s, s->saved_conn_id, &ic);

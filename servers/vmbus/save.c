@@ -124,9 +124,10 @@ ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap)
 	put32(&w, SAVE_MAGIC);
 	put32(&w, SAVE_FORMAT);
 	put32(&w, s->state);
-	put32(&w, s->version);
-	put32(&w, s->target_vp);
-	put32(&w, s->offers_requested);
+	/* Only a connection has a version, a message VP and asked for offers. */
+	put32(&w, s->state == VMBUS_CONN_CONNECTED ? s->version : 0);
+	put32(&w, s->state == VMBUS_CONN_CONNECTED ? s->target_vp : 0);
+	put32(&w, s->state == VMBUS_CONN_CONNECTED && s->offers_requested);
 	put32(&w, s->nchannels);
 	put32(&w, s->ngpadls);
 	for (uint32_t r = 1; r <= VMBUS_RELID_MAX; r++) {
