@@ -201,6 +201,16 @@ static void test_roundtrip_and_continue(void)
 	ASSERT_EQ(sim_open(&x.sim, x.net, x.ring, 4, 0), 0);
 	sim_unload(&x.sim);
 	free(blob);
+
+	/* After UNLOAD: offers only, restorable too. */
+	len = save(x.sim.s, &blob);
+	struct vmbus_server *again;
+	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &again));
+	ASSERT_OK(vmbus_server_restore(again, blob, len));
+	ASSERT_EQ(snap(again).nchan, 2);
+	ASSERT_EQ(snap(again).conn.state, VMBUS_CONN_DISCONNECTED);
+	vmbus_server_free(again);
+	free(blob);
 	sim_fini(&x.sim);
 }
 
