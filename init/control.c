@@ -18,6 +18,7 @@
 #include "bus.pb-c.h"
 #include "diag.pb-c.h"
 #include "inspect.h"
+#include "sidecar.pb-c.h"
 
 #define CTL_PATH_MAX 512
 #define CTL_LOGS_DEFAULT 200
@@ -491,6 +492,115 @@ static void ctl_config(struct server *req, struct ipc_msg *msg)
 	(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL, 0);
 }
 
+/* ---- requests served by a named server ---- */
+
+/*
+ * Some diag requests belong to one server rather than to init. The route is
+ * fixed here, by type: the client names no server, so it can reach only what
+ * this table lists (a capability per type). init re-packs the request it
+ * unpacked, sends it to that server under the same type and relays the
+ * answer or error, bounded by the route's timeout.
+ */
+#define CTL_FORWARD_TIMEOUT_MS 8000 /* below diagd's 10 s relay timeout */
+
+struct ctl_route {
+	uint16_t type;
+	const char *server;
+	const ProtobufCMessageDescriptor *request, *reply;
+};
+
+static const struct ctl_route ctl_routes[] = {
+    {IPC_MSG_SIDECAR_ONLINE, "sidecar", &mhcl__sidecar_online_request__descriptor,
+     &mhcl__sidecar_online_reply__descriptor},
+    {IPC_MSG_SIDECAR_CHECKSUM, "sidecar", &mhcl__sidecar_checksum_request__descriptor,
+     &mhcl__sidecar_checksum_reply__descriptor},
+};
+
+struct ctl_forward {
+	struct server *requester;
+	uint64_t gen;
+	uint32_t request_id;
+	const struct ctl_route *route;
+};
+
+static void forward_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct ctl_forward *f = opaque;
+	struct server *req = f->requester;
+	struct ipc_chan *rc = req->chan && req->chan_gen == f->gen ? req->chan : NULL;
+	const char *name = f->route->server;
+	char buf[160];
+
+	if (!rc)
+		goto out;
+	if (status == 0 && reply) {
+		ProtobufCMessage *m = protobuf_c_message_unpack(
+		    f->route->reply, NULL, reply->body_len,
+		    reply->body_len ? reply->body : (const uint8_t *)"");
+		if (m) {
+			(void)ipc_chan_reply(rc, f->request_id, f->route->type, m, NULL, 0);
+			protobuf_c_message_free_unpacked(m, NULL);
+		} else {
+			(void)ipc_chan_reply_error(rc, f->request_id, f->route->type, -EBADMSG,
+						   "%s sent a bad reply", name);
+		}
+	} else if (status == -EREMOTEIO && reply) {
+		int e = ipc_msg_error(reply, buf, sizeof(buf));
+		(void)ipc_chan_reply_error(rc, f->request_id, f->route->type, e < 0 ? e : -EIO,
+					   "%s", e < 0 ? buf : "bad error reply");
+	} else if (status == -ETIMEDOUT) {
+		(void)ipc_chan_reply_error(rc, f->request_id, f->route->type, -ETIMEDOUT,
+					   "%s did not answer within %u ms", name,
+					   CTL_FORWARD_TIMEOUT_MS);
+	} else {
+		(void)ipc_chan_reply_error(rc, f->request_id, f->route->type,
+					   status < 0 ? status : -EIO, "%s went away", name);
+	}
+out:
+	free(f);
+}
+
+static bool ctl_forward(struct server *req, struct ipc_msg *msg)
+{
+	const struct ctl_route *route = NULL;
+
+	for (size_t i = 0; i < sizeof(ctl_routes) / sizeof(ctl_routes[0]); i++)
+		if (ctl_routes[i].type == msg->type)
+			route = &ctl_routes[i];
+	if (!route)
+		return false;
+	ProtobufCMessage *m = ipc_msg_unpack(req->chan, msg, route->request);
+	if (!m)
+		return true;
+	struct server *t = init_find_server(req->init, route->server);
+	struct ctl_forward *f = NULL;
+	int r;
+	if (!t || !t->chan) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type,
+					   t ? -ESRCH : -ENOENT,
+					   t ? "server '%s' is not running" : "no server '%s'",
+					   route->server);
+		goto out;
+	}
+	f = malloc(sizeof(*f));
+	if (!f) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -ENOMEM,
+					   "out of memory");
+		goto out;
+	}
+	*f = (struct ctl_forward){req, req->chan_gen, msg->request_id, route};
+	r = ipc_chan_request(t->chan, msg->type, m, NULL, 0, CTL_FORWARD_TIMEOUT_MS, forward_reply,
+			     f);
+	if (r < 0) {
+		free(f);
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, r,
+					   "unable to ask %s", route->server);
+	}
+out:
+	protobuf_c_message_free_unpacked(m, NULL);
+	return true;
+}
+
 void control_request(struct server *s, struct ipc_msg *msg)
 {
 	if (!s->conf->control) {
@@ -518,6 +628,8 @@ void control_request(struct server *s, struct ipc_msg *msg)
 		ctl_config(s, msg);
 		break;
 	default:
+		if (ctl_forward(s, msg))
+			break;
 		(void)ipc_chan_reply_error(s->chan, msg->request_id, msg->type, -EOPNOTSUPP,
 					   "unknown control request %u", msg->type);
 	}

@@ -666,7 +666,7 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		supervise_event(s, EV_READY);
 		return;
 	}
-	if (msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_CONFIG) {
+	if (msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_SIDECAR_CHECKSUM) {
 		control_request(s, msg);
 		return;
 	}

@@ -17,10 +17,53 @@ void sidecar_main(struct sidecar_start_block *sb);
 enum { IDT_NONE, IDT_BUSY, IDT_READY };
 static uint32_t idt_state;
 
+/*
+ * Poll tick. A requester in Linux user space (mhcl-sidecard, through
+ * /dev/mem) cannot send the request IPI, so every parked CPU also wakes on a
+ * periodic local APIC timer and re-reads its status byte: such a request is
+ * picked up within one period. The shim and any kernel requester still IPI.
+ */
+#define POLL_VECTOR 0xefu
+#define POLL_PERIOD_US 10000u
+#define LAPIC_LVT_TIMER 0x320u
+#define LAPIC_TIMER_INIT 0x380u
+#define LAPIC_TIMER_CUR 0x390u
+#define LAPIC_TIMER_DIV 0x3e0u
+#define LVT_MASKED (1u << 16)
+#define LVT_PERIODIC (1u << 17)
+static uint32_t poll_ticks; /* timer counts per POLL_PERIOD_US, set once */
+
 static void on_request(struct rt_regs *regs)
 {
 	(void)regs;
 	rt_lapic_eoi();
+}
+
+/* Counts of the local APIC timer (divide by 16) in one poll period, measured
+ * against the calibrated TSC. Runs once, on the first CPU to arrive. */
+static uint32_t poll_calibrate(void)
+{
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+	mmio_write32(RT_LAPIC_BASE + LAPIC_LVT_TIMER, LVT_MASKED | POLL_VECTOR);
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_INIT, 0xffffffffu);
+	rt_udelay(1000);
+	uint32_t per_ms = 0xffffffffu - mmio_read32(RT_LAPIC_BASE + LAPIC_TIMER_CUR);
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_INIT, 0);
+	uint64_t t = (uint64_t)per_ms * (POLL_PERIOD_US / 1000u);
+	return t == 0 ? 1u : t > 0xffffffffu ? 0xffffffffu : (uint32_t)t;
+}
+
+static void poll_start(void)
+{
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_DIV, 0x3);
+	mmio_write32(RT_LAPIC_BASE + LAPIC_LVT_TIMER, LVT_PERIODIC | POLL_VECTOR);
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_INIT, poll_ticks);
+}
+
+static void poll_stop(void)
+{
+	mmio_write32(RT_LAPIC_BASE + LAPIC_LVT_TIMER, LVT_MASKED | POLL_VECTOR);
+	mmio_write32(RT_LAPIC_BASE + LAPIC_TIMER_INIT, 0);
 }
 
 static uint64_t fnv1a(const uint8_t *p, uint64_t len)
@@ -99,6 +142,7 @@ static _Noreturn void dispatch(struct cpu *c)
 		}
 		if (st == SIDECAR_CPU_REMOVE) {
 			/* One-way hand-off: quiesce, then wait for Linux's INIT-SIPI-SIPI. */
+			poll_stop();
 			rt_lapic_disable();
 			RT_STORE_RELEASE(c->status, (uint8_t)SIDECAR_CPU_REMOVED);
 			raise_attention(c);
@@ -121,6 +165,9 @@ void sidecar_main(struct sidecar_start_block *sb)
 		rt_console_attach("sidecar"); /* the shim owns the UART setup */
 		rt_idt_init();
 		rt_idt_set_handler(SIDECAR_REQUEST_VECTOR, on_request);
+		rt_idt_set_handler(POLL_VECTOR, on_request);
+		rt_lapic_enable(0xff);
+		__atomic_store_n(&poll_ticks, poll_calibrate(), __ATOMIC_RELAXED);
 		__atomic_store_n(&idt_state, IDT_READY, __ATOMIC_RELEASE);
 	} else {
 		while (__atomic_load_n(&idt_state, __ATOMIC_ACQUIRE) != IDT_READY)
@@ -138,6 +185,7 @@ void sidecar_main(struct sidecar_start_block *sb)
 	rt_stack_check(c.stack_bottom);
 
 	rt_lapic_enable(0xff);
+	poll_start();
 	c.apic_id = rt_lapic_id();
 	if (c.apic_id != s.apic_id) {
 		RT_STORE_RELEASE(c.status, (uint8_t)SIDECAR_CPU_FAILED);

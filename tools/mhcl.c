@@ -24,6 +24,8 @@ const struct mhcl_cmd mhcl_cmds[] = {
 	 "print the log ring (all servers or one); -f follows until Ctrl-C",
 	 MHCL_OPT_FOLLOW | MHCL_OPT_LINES | MHCL_OPT_INTERVAL, 0, 1},
 	{"config", cmd_config, "", "print the effective manifest as device-tree source", 0, 0, 0},
+	{"sidecar", cmd_sidecar, "[list | online CPU | checksum CPU [ADDR LEN]]",
+	 "sidecar CPUs: list them, hand one to Linux, or run a checksum work item", 0, 0, 4},
 	{"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
 };
 const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);

@@ -66,6 +66,9 @@ enum ipc_msg_type {
 	IPC_MSG_KILL = 19,          /* KillRequest -> Empty */
 	IPC_MSG_LOGS = 20,          /* LogsRequest -> LogsReply */
 	IPC_MSG_CONFIG = 21,        /* ConfigRequest -> ConfigReply */
+	/* Sidecar (proto/sidecar.proto): diagd -> init -> the server named "sidecar". */
+	IPC_MSG_SIDECAR_ONLINE = 22,   /* SidecarOnlineRequest -> SidecarOnlineReply */
+	IPC_MSG_SIDECAR_CHECKSUM = 23, /* SidecarChecksumRequest -> SidecarChecksumReply */
 	/* 32..63: VMBus and device servers (proto/vmbus.proto). */
 	_IPC_MSG_MAX = 64,
 };

@@ -82,6 +82,8 @@ static const struct jail_profile profiles[] = {
 		     G(JAIL_GROUP_THREADS)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
     {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS)},
+    /* mhcl-sidecard: pread/pwrite on /dev/mem and cpuN/online, opened before the jail. */
+    {"sidecard", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO)},
 };
 
 const char *jail_group_name(enum jail_group g)

@@ -210,7 +210,10 @@ static void bus_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	default:
 		break;
 	}
-	if (msg->type >= 32 && s->ops && s->ops->on_request) {
+	/* Server-specific: 32.. and the diag types init forwards to the server
+	 * that owns them (IPC_MSG_SIDECAR_*). */
+	if (msg->type >= IPC_MSG_SIDECAR_ONLINE && s->ops &&
+	    s->ops->on_request) {
 		s->ops->on_request(ch, msg, s->opaque);
 		return;
 	}

@@ -38,7 +38,8 @@ struct srv_ops {
 	/* Called from srv_ready() with what the previous instance saved
 	 * (len 0 if none); crash is true when it died without saving. */
 	int (*restore)(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque);
-	/* Server-specific bus requests (types >= 32); NULL = -EOPNOTSUPP. */
+	/* Server-specific bus requests (types >= 32, and the diag types from
+	 * IPC_MSG_SIDECAR_ONLINE on that init forwards); NULL = -EOPNOTSUPP. */
 	ipc_msg_fn on_request;
 	/* Called when init asks the server to stop, after save; the server
 	 * should close its handles so uv_run() returns. NULL = uv_stop(). */

@@ -17,6 +17,7 @@
 #include "diag.pb-c.h"
 #include "diag_internal.h"
 #include "diag_limits.h"
+#include "sidecar.pb-c.h"
 
 typedef int (*diag_check_fn)(const ProtobufCMessage *m, char *why, size_t why_len);
 
@@ -123,6 +124,38 @@ static int check_logs(const ProtobufCMessage *m, char *why, size_t why_len)
 	return 0;
 }
 
+/* Sidecar CPUs: an index the shim could have given (it has at most 256). */
+#define DIAG_SIDECAR_CPU_MAX 255u
+/* Largest work-item range a client may ask for (mhcl-sidecard's own limit). */
+#define DIAG_SIDECAR_CHECKSUM_MAX (1024u * 1024u)
+
+static int check_sidecar_online(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__SidecarOnlineRequest *r = (const Mhcl__SidecarOnlineRequest *)m;
+
+	if (r->cpu == 0 || r->cpu > DIAG_SIDECAR_CPU_MAX)
+		return reject(why, why_len, "cpu %u out of range (1..%u)", r->cpu,
+			      DIAG_SIDECAR_CPU_MAX);
+	return 0;
+}
+
+static int check_sidecar_checksum(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__SidecarChecksumRequest *r = (const Mhcl__SidecarChecksumRequest *)m;
+
+	if (r->cpu == 0 || r->cpu > DIAG_SIDECAR_CPU_MAX)
+		return reject(why, why_len, "cpu %u out of range (1..%u)", r->cpu,
+			      DIAG_SIDECAR_CPU_MAX);
+	if (r->len > DIAG_SIDECAR_CHECKSUM_MAX)
+		return reject(why, why_len, "checksum length %llu over %u",
+			      (unsigned long long)r->len, DIAG_SIDECAR_CHECKSUM_MAX);
+	if ((r->addr == 0) != (r->len == 0))
+		return reject(why, why_len, "give both address and length, or neither");
+	if (r->addr > UINT64_MAX - r->len)
+		return reject(why, why_len, "checksum range wraps");
+	return 0;
+}
+
 /* Handlers indexed by message type, bounded by _IPC_MSG_MAX (kvmtool msgs[]). */
 static const struct diag_type diag_types[_IPC_MSG_MAX] = {
 	[IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor,
@@ -137,6 +170,12 @@ static const struct diag_type diag_types[_IPC_MSG_MAX] = {
 			  check_logs},
 	[IPC_MSG_CONFIG] = {"config", &mhcl__config_request__descriptor,
 			    &mhcl__config_reply__descriptor, check_none},
+	[IPC_MSG_SIDECAR_ONLINE] = {"sidecar-online", &mhcl__sidecar_online_request__descriptor,
+				    &mhcl__sidecar_online_reply__descriptor, check_sidecar_online},
+	[IPC_MSG_SIDECAR_CHECKSUM] = {"sidecar-checksum",
+				      &mhcl__sidecar_checksum_request__descriptor,
+				      &mhcl__sidecar_checksum_reply__descriptor,
+				      check_sidecar_checksum},
 };
 
 static const struct diag_type *type_get(uint16_t type)

@@ -141,6 +141,7 @@ int cmd_restart(struct mhcl_ctx *c);
 int cmd_kill(struct mhcl_ctx *c);
 int cmd_logs(struct mhcl_ctx *c);
 int cmd_config(struct mhcl_ctx *c);
+int cmd_sidecar(struct mhcl_ctx *c);
 int cmd_help(struct mhcl_ctx *c);
 
 #endif
