@@ -20,7 +20,8 @@
  *   stream    the client sends packets back to back; the server drains and
  *             counts; the clock stops when the server acknowledges the last.
  *
- * Prints one markdown table. Times are wall-clock on whatever machine runs it.
+ * Prints one markdown table; each figure is the median of -k runs (default 3).
+ * Times are wall-clock on whatever machine runs it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +44,7 @@
 #define RING_BYTES ((RING_PAGES + 1u) * VMBUS_RING_PAGE_SIZE)
 #define MAX_SIZE 4096u
 #define END_ID UINT64_MAX
+#define MAX_REPEATS 15
 
 static const uint32_t sizes[] = {64, 256, 1024, 4096};
 
@@ -430,34 +432,47 @@ static void fmt_rate(char *b, size_t n, double v)
 		snprintf(b, n, "%.0f k", v / 1e3);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, uint32_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: ring-bench [-r REQ_RESP_ITERS] [-s STREAM_ITERS]\n");
+	fprintf(stderr, "usage: ring-bench [-r REQ_RESP_ITERS] [-s STREAM_ITERS] [-k REPEATS]\n");
 	exit(100);
 }
 
 int main(int argc, char **argv)
 {
-	uint32_t rr_iters = 20000, st_iters = 200000;
+	uint32_t rr_iters = 20000, st_iters = 200000, repeats = 3;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:s:k:h")) != -1) {
 		switch (opt) {
 		case 'r': rr_iters = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': st_iters = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'k': repeats = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
-	if (rr_iters < 100 || st_iters < 100)
+	if (rr_iters < 100 || st_iters < 100 || repeats < 1 || repeats > MAX_REPEATS)
 		usage();
 	uint32_t *lat = calloc(rr_iters, sizeof(*lat));
 	if (!lat)
 		die("calloc");
 
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	printf("ring-bench: %u req/resp round trips and %u streamed packets per cell; "
-	       "ring %u KiB per direction; %ld CPUs online; build %s%s\n\n",
-	       rr_iters, st_iters, RING_PAGES * 4, cpus,
+	printf("ring-bench: %u req/resp round trips and %u streamed packets per run, median of %u "
+	       "runs per cell; ring %u KiB per direction; %ld CPUs online; build %s%s\n\n",
+	       rr_iters, st_iters, repeats, RING_PAGES * 4, cpus,
 #ifdef __OPTIMIZE__
 	       "optimized",
 #else
@@ -486,16 +501,30 @@ int main(int argc, char **argv)
 		uint32_t sz = sizes[i];
 		for (int t = 0; t < 3; t++) {
 			struct result rr = {0}, st = {0};
-			if (t < 2) {
-				bool sc = t == 1;
-				run_ring(MODE_RR, sc, sz, rr_iters / 10, lat, &rr); /* warm-up */
-				run_ring(MODE_RR, sc, sz, rr_iters, lat, &rr);
-				run_ring(MODE_STREAM, sc, sz, st_iters, lat, &st);
-			} else {
-				run_sock(MODE_RR, sz, rr_iters / 10, lat, &rr);
-				run_sock(MODE_RR, sz, rr_iters, lat, &rr);
-				run_sock(MODE_STREAM, sz, st_iters, lat, &st);
+			double v[5][MAX_REPEATS];
+			for (uint32_t k = 0; k < repeats; k++) {
+				if (t < 2) {
+					bool sc = t == 1;
+					if (k == 0) /* warm-up */
+						run_ring(MODE_RR, sc, sz, rr_iters / 10, lat, &rr);
+					run_ring(MODE_RR, sc, sz, rr_iters, lat, &rr);
+					run_ring(MODE_STREAM, sc, sz, st_iters, lat, &st);
+				} else {
+					if (k == 0)
+						run_sock(MODE_RR, sz, rr_iters / 10, lat, &rr);
+					run_sock(MODE_RR, sz, rr_iters, lat, &rr);
+					run_sock(MODE_STREAM, sz, st_iters, lat, &st);
+				}
+				v[0][k] = rr.pps;
+				v[1][k] = rr.p50_us;
+				v[2][k] = rr.p99_us;
+				v[3][k] = st.pps;
 			}
+			/* Each figure is the median over the repeats (the machine may be shared). */
+			rr.pps = median(v[0], repeats);
+			rr.p50_us = median(v[1], repeats);
+			rr.p99_us = median(v[2], repeats);
+			st.pps = median(v[3], repeats);
 			char a[32], b[32];
 			fmt_rate(a, sizeof(a), rr.pps);
 			fmt_rate(b, sizeof(b), st.pps);
