@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Composes the mhcl image's initrd (gzip'd newc cpio) from a build directory.
+#
+#   usage: image/mkinitrd.sh BUILD_DIR OUT.cpio.gz
+#
+# Layout of the archive:
+#   /init                        mhcl-preinit: loads the NIC modules, configures the
+#                                interface, execs mhcl-init (PID 1)   (image/preinit.c)
+#   /usr/sbin/mhcl-init          init, PID 1
+#   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-vp
+#   /usr/bin/mhcl                the CLI
+#   /etc/mhcl/manifest.dtb       image/manifest.dts compiled with dtc
+#   /etc/mhcl/{init,modules,net} what preinit reads
+#   /lib/modules/<kver>/...      virtio-net and its dependencies from the kernel package
+#   /bin/busybox                 optional (MHCL_IMAGE_BUSYBOX=1 and busybox-static present)
+#   /dev/console                 so the kernel gives /init its stdio
+#
+# Static (musl) binaries are copied as they are; dynamically linked ones get their shared
+# libraries and loader copied to the same paths (the development fallback). The script
+# prints "userspace: static" or "userspace: dynamic" so callers can say which they used.
+#
+# Environment:
+#   MHCL_IMAGE_KMOD_DIR   .../lib/modules/<kver> of the kernel the image boots; without it
+#                         no modules go in (a kernel with virtio-net built in needs none)
+#   MHCL_IMAGE_NET        "address/prefix gateway" (default "10.0.2.15/24 10.0.2.2", QEMU
+#                         user-mode networking); "none" for no network configuration
+#   MHCL_IMAGE_BUSYBOX    1 to add /bin/busybox (debugging)
+#   MHCL_IMAGE_INIT_ARGS  extra mhcl-init arguments, space separated (e.g. "-v")
+set -euo pipefail
+
+BUILD=${1:?usage: mkinitrd.sh BUILD_DIR OUT.cpio.gz}
+OUT=${2:?usage: mkinitrd.sh BUILD_DIR OUT.cpio.gz}
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+
+die() { echo "mkinitrd: $*" >&2; exit 1; }
+for t in cpio gzip dtc; do command -v "$t" >/dev/null || die "$t not found"; done
+
+declare -A BIN=(
+	[init]=init/mhcl-init
+	[diagd]=servers/diag/mhcl-diagd
+	[vp]=worker/bin/mhcl-vp
+	[cli]=tools/mhcl
+	[preinit]=tools/mhcl-image/mhcl-preinit
+)
+for k in "${!BIN[@]}"; do [ -x "$BUILD/${BIN[$k]}" ] || die "$BUILD/${BIN[$k]} not built"; done
+
+ROOT=$(mktemp -d /tmp/mhcl-initrd.XXXXXX)
+trap 'rm -rf "$ROOT"' EXIT
+mkdir -p "$ROOT"/{usr/sbin,usr/bin,usr/libexec/mhcl,etc/mhcl,proc,sys,dev,run,tmp,bin}
+
+is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
+MODE=static
+# copy BINARY DIR: the binary into ROOT/DIR, plus its shared libraries when dynamic.
+copy() {
+	local bin=$1 dir=$2 l
+	cp -L "$bin" "$ROOT/$dir/"
+	is_static "$bin" && return 0
+	MODE=dynamic
+	for l in $(ldd "$bin" 2>/dev/null | awk '/=>/{print $3} /ld-linux/{print $1}'); do
+		[ -f "$l" ] || continue
+		mkdir -p "$ROOT$(dirname "$l")"
+		cp -L "$l" "$ROOT$l"
+	done
+}
+copy "$BUILD/${BIN[preinit]}" .
+mv "$ROOT/mhcl-preinit" "$ROOT/init"
+copy "$BUILD/${BIN[init]}" usr/sbin
+copy "$BUILD/${BIN[diagd]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[cli]}" usr/bin
+
+dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/manifest.dts"
+# A manifest init refuses would only show at boot; check it here when init can run here.
+"$BUILD/${BIN[init]}" --check --dtb "$ROOT/etc/mhcl/manifest.dtb" >"$ROOT/check.log" 2>&1 ||
+	{ cat "$ROOT/check.log" >&2; die "manifest refused by mhcl-init --check"; }
+rm -f "$ROOT/check.log"
+
+{
+	echo /usr/sbin/mhcl-init
+	echo --dtb
+	echo /etc/mhcl/manifest.dtb
+	echo --libexec
+	echo /usr/libexec/mhcl
+	for a in ${MHCL_IMAGE_INIT_ARGS:-}; do echo "$a"; done
+} >"$ROOT/etc/mhcl/init"
+
+# virtio-net and what it depends on, in load order (modinfo: depends).
+: >"$ROOT/etc/mhcl/modules"
+if [ -n "${MHCL_IMAGE_KMOD_DIR:-}" ]; then
+	kver=$(basename "$MHCL_IMAGE_KMOD_DIR")
+	for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
+		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover \
+		drivers/net/net_failover drivers/net/virtio_net; do
+		f=$MHCL_IMAGE_KMOD_DIR/kernel/$m.ko
+		[ -f "$f" ] || continue  # built in
+		mkdir -p "$ROOT/lib/modules/$kver/kernel/$(dirname "$m")"
+		cp "$f" "$ROOT/lib/modules/$kver/kernel/$m.ko"
+		echo "/lib/modules/$kver/kernel/$m.ko" >>"$ROOT/etc/mhcl/modules"
+	done
+fi
+
+NET=${MHCL_IMAGE_NET:-10.0.2.15/24 10.0.2.2}
+if [ "$NET" != none ]; then
+	read -r cidr gw <<<"$NET"
+	printf 'iface eth0\naddress %s\nprefix %s\n' "${cidr%/*}" "${cidr#*/}" >"$ROOT/etc/mhcl/net"
+	[ -n "${gw:-}" ] && echo "gateway $gw" >>"$ROOT/etc/mhcl/net"
+fi
+
+if [ "${MHCL_IMAGE_BUSYBOX:-0}" = 1 ] && [ -x /bin/busybox ]; then
+	cp /bin/busybox "$ROOT/bin/busybox"
+fi
+if [ "$(id -u)" = 0 ]; then
+	mknod -m 600 "$ROOT/dev/console" c 5 1
+fi
+
+(cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 >"$OUT.tmp")
+mv "$OUT.tmp" "$OUT"
+echo "userspace: $MODE"

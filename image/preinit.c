@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-preinit: /init of the mhcl image. The Debian cloud kernel has virtio-net and
+ * virtio-pci as modules and no CONFIG_IP_PNP (no ip= on the command line), so before
+ * mhcl-init starts the servers something must load the NIC driver and give the interface
+ * an address. This program does exactly that, then execs mhcl-init, which so runs as
+ * PID 1 with init's own code untouched.
+ *
+ *   /etc/mhcl/modules   kernel modules to load, one absolute path per line, in order
+ *                       (dependencies first); a missing file means none
+ *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
+ *                       (one per line; a missing file means loopback only)
+ *   /etc/mhcl/init      mhcl-init's argv, one argument per line (first: the binary path)
+ *
+ * Every failure is reported on the console and skipped: init still starts (without the
+ * network, diag is only reachable over its other listeners). Refuses to run unless PID 1.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+
+#define MAX_LINES 64
+#define MAX_LINE 256
+
+static void say(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "mhcl-preinit: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/* Reads up to MAX_LINES non-empty lines of PATH into lines[]; returns the count or -errno. */
+static int read_lines(const char *path, char lines[][MAX_LINE])
+{
+	FILE *f = fopen(path, "re");
+	int n = 0;
+	if (!f)
+		return -errno;
+	while (n < MAX_LINES && fgets(lines[n], MAX_LINE, f)) {
+		lines[n][strcspn(lines[n], "\r\n")] = '\0';
+		if (lines[n][0] && lines[n][0] != '#')
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void console(void)
+{
+	if (fcntl(1, F_GETFD) >= 0)
+		return;
+	/* The archive had no /dev/console: the kernel gave us no stdio. */
+	(void)mkdir("/dev", 0755);
+	(void)mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	int fd = open("/dev/console", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		(void)dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static void load_modules(void)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	int n = read_lines("/etc/mhcl/modules", lines);
+	for (int i = 0; i < n; i++) {
+		int fd = open(lines[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			say("unable to open module %s: %s", lines[i], strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			say("unable to load module %s: %s", lines[i], strerror(errno));
+		close(fd);
+	}
+}
+
+static int set_addr(int s, unsigned long req, const char *ifname, in_addr_t a)
+{
+	struct ifreq ifr = {0};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = a};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
+	return ioctl(s, req, &ifr);
+}
+
+static int link_up(int s, const char *ifname)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static void configure_net(void)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	char ifname[IFNAMSIZ] = "";
+	in_addr_t addr = INADDR_NONE, gw = INADDR_NONE;
+	int prefix = 24;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		say("unable to open a socket: %s%s", strerror(errno), "");
+		return;
+	}
+	if (link_up(s, "lo") < 0)
+		say("unable to bring up %s: %s", "lo", strerror(errno));
+
+	int n = read_lines("/etc/mhcl/net", lines);
+	for (int i = 0; i < n; i++) {
+		char key[32], val[64];
+		if (sscanf(lines[i], "%31s %63s", key, val) != 2) {
+			say("ignoring /etc/mhcl/net line \"%s\"%s", lines[i], "");
+			continue;
+		}
+		if (!strcmp(key, "iface")) {
+			if (strlen(val) >= sizeof(ifname)) {
+				say("interface name %s too long%s", val, "");
+				continue;
+			}
+			memcpy(ifname, val, strlen(val) + 1);
+		}
+		else if (!strcmp(key, "address"))
+			addr = inet_addr(val);
+		else if (!strcmp(key, "gateway"))
+			gw = inet_addr(val);
+		else if (!strcmp(key, "prefix"))
+			prefix = atoi(val);
+		else
+			say("ignoring unknown key %s in /etc/mhcl/net%s", key, "");
+	}
+	if (!ifname[0] || addr == INADDR_NONE || prefix < 1 || prefix > 32)
+		goto out;
+
+	/* The driver probes as its module loads; give the device a moment to register. */
+	for (int tries = 0; !if_nametoindex(ifname) && tries < 100; tries++)
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	in_addr_t mask = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+	if (set_addr(s, SIOCSIFADDR, ifname, addr) < 0 ||
+	    set_addr(s, SIOCSIFNETMASK, ifname, mask) < 0 || link_up(s, ifname) < 0) {
+		say("unable to configure %s: %s", ifname, strerror(errno));
+		goto out;
+	}
+	if (gw != INADDR_NONE) {
+		struct rtentry rt = {0};
+		struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
+		struct sockaddr_in *gwa = (struct sockaddr_in *)&rt.rt_gateway;
+		struct sockaddr_in *msk = (struct sockaddr_in *)&rt.rt_genmask;
+		dst->sin_family = gwa->sin_family = msk->sin_family = AF_INET;
+		gwa->sin_addr.s_addr = gw;
+		rt.rt_flags = RTF_UP | RTF_GATEWAY;
+		rt.rt_dev = ifname;
+		if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+			say("unable to add the default route via %s: %s", inet_ntoa(gwa->sin_addr),
+			    strerror(errno));
+	}
+	struct in_addr a = {addr};
+	say("%s up with address %s", ifname, inet_ntoa(a));
+out:
+	close(s);
+}
+
+int main(int argc, char **argv)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	char *args[MAX_LINES + 1];
+
+	if (getpid() != 1) {
+		fprintf(stderr, "mhcl-preinit: runs only as PID 1 (the image's /init)\n");
+		return MHCL_EXIT_USAGE;
+	}
+	console();
+	load_modules();
+	configure_net();
+
+	int n = read_lines("/etc/mhcl/init", lines);
+	if (n <= 0) {
+		say("no mhcl-init command in /etc/mhcl/init (%s)%s", n < 0 ? strerror(-n) : "empty",
+		    "");
+	} else {
+		for (int i = 0; i < n; i++)
+			args[i] = lines[i];
+		args[n] = NULL;
+		execv(args[0], args);
+		say("unable to exec %s: %s", args[0], strerror(errno));
+	}
+	sync();
+	(void)reboot(RB_POWER_OFF);
+	return MHCL_EXIT_EXEC;
+}
