@@ -361,7 +361,18 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 	m->dtb_len = len;
 	const void *fdt = m->dtb;
 
-	r = fdt_check_full(fdt, len);
+	/*
+	 * Header first, and only the tree version dtc writes (17): older
+	 * layouts take paths in libfdt's full check that crash on hostile
+	 * input (found by the manifest fuzz target).
+	 */
+	r = fdt_check_header(fdt);
+	if (r == 0 && (fdt_version(fdt) < 17 || fdt_last_comp_version(fdt) > 17))
+		r = -FDT_ERR_BADVERSION;
+	if (r == 0 && fdt_totalsize(fdt) > len)
+		r = -FDT_ERR_TRUNCATED;
+	if (r == 0)
+		r = fdt_check_full(fdt, len);
 	if (r < 0) {
 		r = fail(err, err_len, -EBADMSG, "manifest: not a valid device tree: %s",
 			 fdt_strerror(r));

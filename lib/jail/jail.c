@@ -125,6 +125,14 @@ static int allow(scmp_filter_ctx ctx, const char *name)
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 
+/* One argument comparison, every field spelled out (the SCMP_A* macros leave
+ * datum_b implicit, which some compilers warn about). */
+static struct scmp_arg_cmp cmp(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+			       scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+}
+
 static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 {
 	int r = 0;
@@ -150,41 +158,41 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 						   TCGETS,  TIOCGWINSZ, FIONREAD};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					     SCMP_A1(SCMP_CMP_EQ, ok[i]));
+					     cmp(1, SCMP_CMP_EQ, ok[i], 0));
 		break;
 	}
 	case JAIL_GROUP_MEMORY:
 		/* No executable mappings (crosvm common_device.policy). */
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				     cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		if (!r)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-					     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+					     cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		break;
 	case JAIL_GROUP_PROCESS: {
 		/* Read our own limits only. */
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
-				     SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+				     cmp(0, SCMP_CMP_EQ, 0, 0), cmp(2, SCMP_CMP_EQ, 0, 0));
 		static const unsigned long pr_ok[] = {PR_GET_NAME, PR_SET_NAME, PR_GET_DUMPABLE,
 						      PR_GET_NO_NEW_PRIVS};
 		for (size_t i = 0; !r && i < sizeof(pr_ok) / sizeof(pr_ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-					     SCMP_A0(SCMP_CMP_EQ, pr_ok[i]));
+					     cmp(0, SCMP_CMP_EQ, pr_ok[i], 0));
 		break;
 	}
 	case JAIL_GROUP_SIGNALS: {
 		/* Signals to ourselves only (abort(), raise()). */
 		scmp_datum_t self = (scmp_datum_t)getpid();
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-				     SCMP_A0(SCMP_CMP_EQ, self));
+				     cmp(0, SCMP_CMP_EQ, self, 0));
 		if (!r)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-					     SCMP_A0(SCMP_CMP_EQ, self));
+					     cmp(0, SCMP_CMP_EQ, self, 0));
 		break;
 	}
 	case JAIL_GROUP_THREADS:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+				     cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 		/* clone3 args live in memory the filter cannot read: make libc fall back. */
 		if (!r)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
