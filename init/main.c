@@ -118,6 +118,11 @@ int main(int argc, char **argv)
 	bool pidns = false, check = false, verbose = false;
 	int c;
 
+	/* As PID 1 the kernel may hand us no stdio at all: never let our own
+	 * files land on 0..2. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			break;
 	log_set_ident("mhcl-init");
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
@@ -157,6 +162,13 @@ int main(int argc, char **argv)
 	int r = manifest_load(dtb, run_dir, &m, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err[0] ? err : strerror(-r));
+		if (getpid() == 1 && !check) {
+			/* PID 1 must not exit (the kernel would panic): power off. */
+			static struct init dead;
+			dead.pid1 = true;
+			(void)pid1_setup(&dead);
+			pid1_finish(&dead);
+		}
 		return MHCL_EXIT_USAGE;
 	}
 	if (check) {
