@@ -12,6 +12,11 @@
  *                       (one per line; a missing file means loopback only)
  *   /etc/mhcl/init      mhcl-init's argv, one argument per line (first: the binary path)
  *
+ * It also mounts /proc, /sys and /dev (init keeps mounts it finds; sanitizer builds of
+ * init need /proc from their first instruction) and turns Ctrl-Alt-Del into SIGINT for
+ * PID 1 (reboot(RB_DISABLE_CAD)), so a host's "sendkey ctrl-alt-delete" reaches init's
+ * orderly stop path instead of resetting the machine.
+ *
  * Every failure is reported on the console and skipped: init still starts (without the
  * network, diag is only reachable over its other listeners). Refuses to run unless PID 1.
  */
@@ -62,13 +67,15 @@ static int read_lines(const char *path, char lines[][MAX_LINE])
 	return n;
 }
 
+static bool dev_mounted;
+
 static void console(void)
 {
 	if (fcntl(1, F_GETFD) >= 0)
 		return;
 	/* The archive had no /dev/console: the kernel gave us no stdio. */
 	(void)mkdir("/dev", 0755);
-	(void)mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	dev_mounted = mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") == 0;
 	int fd = open("/dev/console", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -191,6 +198,17 @@ int main(int argc, char **argv)
 		return MHCL_EXIT_USAGE;
 	}
 	console();
+	(void)mkdir("/proc", 0555);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		say("unable to mount %s: %s", "/proc", strerror(errno));
+	(void)mkdir("/sys", 0555);
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		say("unable to mount %s: %s", "/sys", strerror(errno));
+	(void)mkdir("/dev", 0755);
+	if (!dev_mounted && mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") < 0)
+		say("unable to mount %s: %s", "/dev", strerror(errno));
+	if (reboot(RB_DISABLE_CAD) < 0)
+		say("unable to route Ctrl-Alt-Del to init: %s%s", strerror(errno), "");
 	load_modules();
 	configure_net();
 
