@@ -303,9 +303,19 @@ static void on_checksum(struct sidecard *d, struct ipc_chan *ch, struct ipc_msg 
 		d->sc.stats.refused++;
 		return;
 	}
-	if (addr == 0 && len == 0 && d->sc.nreserved) {
-		addr = d->sc.reserved[0].base;
-		len = MIN((uint64_t)SC_CHECKSUM_DEFAULT, d->sc.reserved[0].size);
+	if (addr == 0 && len == 0) {
+		/* Default: the sidecar image itself, which starts the reserved range that
+		 * holds the first control page and is not written after start-up. (The
+		 * shim's own range shares an e820 entry with the BIOS area below 1 MiB,
+		 * which Linux marks busy, so /dev/mem refuses it.) */
+		uint64_t ctrl = d->sc.nodes[0].ctrl_pa;
+		for (uint32_t i = 0; i < d->sc.nreserved; i++) {
+			const struct sc_range *rr = &d->sc.reserved[i];
+			if (ctrl >= rr->base && ctrl - rr->base < rr->size) {
+				addr = rr->base;
+				len = MIN((uint64_t)SC_CHECKSUM_DEFAULT, ctrl - rr->base);
+			}
+		}
 	}
 	if (len == 0 || len > SC_CHECKSUM_MAX || !in_reserved(&d->sc, addr, len) ||
 	    addr + len > SIDECAR_CHECKSUM_LIMIT) {

@@ -94,11 +94,13 @@ int sidecar_read_setup_dtb(const char *dir, uint8_t **ret_buf, size_t *ret_len)
 	return r;
 }
 
-/* A 64-bit-address, 64-bit-size pair at reg[i]. */
+/* A 64-bit-address, 64-bit-size pair at reg[i]; properties are only 4-byte aligned. */
 static void reg_pair(const fdt64_t *reg, int i, uint64_t *base, uint64_t *size)
 {
-	*base = fdt64_to_cpu(reg[2 * i]);
-	*size = fdt64_to_cpu(reg[2 * i + 1]);
+	fdt64_t v[2];
+	memcpy(v, (const uint8_t *)reg + 16 * i, sizeof(v));
+	*base = fdt64_to_cpu(v[0]);
+	*size = fdt64_to_cpu(v[1]);
 }
 
 static bool u32_prop(const void *fdt, int node, const char *name, uint32_t *ret)

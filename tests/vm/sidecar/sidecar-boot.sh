@@ -2,12 +2,12 @@
 # The sidecar from Linux user space, end to end: boots the shim + the Debian cloud kernel
 # under QEMU TCG -smp 8 with an initramfs holding mhcl-init, mhcl-diagd, mhcl-sidecard and
 # mhcl (dynamically linked, their shared libraries copied in). Its /init starts mhcl-init
-# (hosted, manifest with diag and sidecar), then runs the CLI over diag's unix socket:
+# (hosted, with the image manifest dts/image.dts: diag and sidecar), then runs the CLI over diag's unix socket:
 #   mhcl sidecar              7 sidecar CPUs, all idle, CPU 0 Linux's
 #   mhcl sidecar checksum 2   a work item on CPU 2, checked against /dev/mem
 #   mhcl sidecar online 3     hand-off; Linux lists CPU 3 online, the sidecar shows it linux-owned
 # then powers off.
-#   usage: sidecar-boot.sh SHIM_ELF MHCL_INIT MHCL_DIAGD MHCL_SIDECARD MHCL
+#   usage: sidecar-boot.sh SHIM_ELF MHCL_INIT MHCL_DIAGD MHCL_SIDECARD MHCL IMAGE_MANIFEST_DTB
 # Exit 77 (skip) when QEMU, dtc, busybox-static or the kernel package are unavailable.
 set -euo pipefail
 SHIM=${1:?shim ELF}
@@ -15,6 +15,7 @@ INIT=${2:?mhcl-init}
 DIAGD=${3:?mhcl-diagd}
 SIDECARD=${4:?mhcl-sidecard}
 CLI=${5:?mhcl}
+MANIFEST=${6:?image manifest DTB (build/dts/image.dtb)}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../vmlib.sh
 . "$HERE/../vmlib.sh"
@@ -32,26 +33,7 @@ R=$W/root
 mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/run" "$R/tmp" "$R/etc/mhcl"
 cp /bin/busybox "$R/bin/"
 for b in "$INIT" "$DIAGD" "$SIDECARD" "$CLI"; do vm_copy_with_libs "$b" "$R"; done
-dtc -q -I dts -O dtb -o "$R/etc/mhcl/manifest.dtb" - <<'DTS'
-/dts-v1/;
-/ { mhcl { manifest {
-	compatible = "mhcl,manifest-v1";
-	diag {
-		binary = "mhcl-diagd";
-		args = "--unix", "${RUN}/diag.sock";
-		policy = "diagd";
-		restart = "always";
-		start-order = <10>;
-		control;
-	};
-	sidecar {
-		binary = "mhcl-sidecard";
-		policy = "sidecard";
-		start-order = <20>;
-		ready-timeout-ms = <20000>;
-	};
-}; }; };
-DTS
+cp "$MANIFEST" "$R/etc/mhcl/manifest.dtb"
 cat >"$R/init" <<'SH'
 #!/bin/busybox sh
 B=/bin/busybox
@@ -74,8 +56,8 @@ while [ $i -lt 600 ]; do
 done
 $M ps | sed 's/^/T: ps: /'
 $M sidecar | sed 's/^/T: list1: /'
-$M sidecar checksum 2 | sed 's/^/T: checksum: /'
-$M sidecar online 3 | sed 's/^/T: online: /'
+$M sidecar checksum 2 2>&1 | sed 's/^/T: checksum: /'
+$M sidecar online 3 2>&1 | sed 's/^/T: online: /'
 echo "T: online rc done"
 echo "T: cpus online after: $(cat /sys/devices/system/cpu/online)"
 echo "T: cpu3 apicid: $(awk '/^processor/{p=$3} /^apicid/{if (p==3) print $3}' /proc/cpuinfo)"
@@ -83,7 +65,7 @@ $M sidecar | sed 's/^/T: list2: /'
 $M sidecar online 3 2>&1 | sed 's/^/T: again: /'
 $M sidecar online 0 2>&1 | sed 's/^/T: cpu0: /'
 $M inspect sidecar/stats | sed 's/^/T: stats: /'
-sed 's/^/T: init.log: /' /tmp/init.log | tail -n 40
+grep -v -e 'runtime error' -e '^sidecar:  ' /tmp/init.log | sed 's/^/T: init.log: /' | tail -n 40
 echo "T: done"
 poweroff -f
 SH
