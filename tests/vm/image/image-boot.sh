@@ -101,7 +101,7 @@ wait "$QPID" || true
 QPID=
 grep -q 'powering off' "$W/serial.log" || fail "init did not power off"
 grep -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
-grep -q 'payload: .*manifest' "$W/serial.log" || grep -q 'manifest' "$W/serial.log" ||
+grep -q 'cmdline [0-9]* bytes, manifest ' "$W/serial.log" ||
 	fail "the shim did not see the payload's manifest"
 echo "---- serial log (init) ----"
 grep -E 'mhcl-preinit|init|diag' "$W/serial.log" | tail -n 30
