@@ -147,8 +147,7 @@ static void configure_net(void)
 				continue;
 			}
 			memcpy(ifname, val, strlen(val) + 1);
-		}
-		else if (!strcmp(key, "address"))
+		} else if (!strcmp(key, "address"))
 			addr = inet_addr(val);
 		else if (!strcmp(key, "gateway"))
 			gw = inet_addr(val);

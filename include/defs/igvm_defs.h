@@ -145,9 +145,9 @@ struct igvm_vhs_page_table_relocation {
 static_assert(sizeof(struct igvm_vhs_page_table_relocation) == 32, "PAGE_TABLE_RELOCATION");
 
 struct igvm_vhs_parameter_area {
-	uint64_t number_of_bytes; /* page aligned */
+	uint64_t number_of_bytes;      /* page aligned */
 	uint32_t parameter_area_index; /* each index declared once */
-	uint32_t file_offset;		/* initial contents; 0: zeroes */
+	uint32_t file_offset;	       /* initial contents; 0: zeroes */
 };
 static_assert(sizeof(struct igvm_vhs_parameter_area) == 16, "IGVM_VHS_PARAMETER_AREA");
 static_assert(offsetof(struct igvm_vhs_parameter_area, parameter_area_index) == 8, "index");

@@ -19,8 +19,8 @@ static void reg_u64(struct igvm_vp_register *r, uint32_t name, uint64_t v)
 static void reg_seg(struct igvm_vp_register *r, uint32_t name, uint16_t sel, uint32_t limit,
 		    uint16_t attr)
 {
-	struct hv_x64_segment_register s = {.base = 0, .limit = limit, .selector = sel,
-					    .attributes = attr};
+	struct hv_x64_segment_register s = {
+	    .base = 0, .limit = limit, .selector = sel, .attributes = attr};
 	memset(r, 0, sizeof(*r));
 	r->vtl = 2;
 	r->name = name;
@@ -64,10 +64,11 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 		return r;
 	if ((r = payload_parse(payload.data, payload.size, &ph, err, errlen)) < 0)
 		return r;
-	uint64_t pay_end = MHCL_IGVM_PAYLOAD_GPA + ((payload.size + IGVM_PAGE_SIZE - 1) &
-						    ~(uint64_t)(IGVM_PAGE_SIZE - 1));
+	uint64_t pay_end = MHCL_IGVM_PAYLOAD_GPA +
+			   ((payload.size + IGVM_PAGE_SIZE - 1) & ~(uint64_t)(IGVM_PAGE_SIZE - 1));
 	if (pay_end > 0x100000000ull) {
-		snprintf(err, errlen, "payload of %zu bytes does not fit below 4 GiB", payload.size);
+		snprintf(err, errlen, "payload of %zu bytes does not fit below 4 GiB",
+			 payload.size);
 		return -EFBIG;
 	}
 	/* The shim must not overlap the fixed pages or the payload. */
@@ -75,10 +76,11 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 		uint64_t lo = elf.seg[i].paddr, hi = lo + elf.seg[i].memsz;
 		if (lo < MHCL_IGVM_DT_GPA + MHCL_IGVM_DT_PAGES * IGVM_PAGE_SIZE ||
 		    hi > MHCL_IGVM_PAYLOAD_GPA) {
-			snprintf(err, errlen,
-				 "shim segment [0x%llx, 0x%llx) overlaps the IGVM layout's fixed pages "
-				 "or payload",
-				 (unsigned long long)lo, (unsigned long long)hi);
+			snprintf(
+			    err, errlen,
+			    "shim segment [0x%llx, 0x%llx) overlaps the IGVM layout's fixed pages "
+			    "or payload",
+			    (unsigned long long)lo, (unsigned long long)hi);
 			return -EINVAL;
 		}
 	}
@@ -122,8 +124,8 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 		if ((r = add_region(b, elf.seg[i].paddr, shim_elf.data + elf.seg[i].offset,
 				    elf.seg[i].filesz, elf.seg[i].memsz)) < 0)
 			goto out;
-	if ((r = add_region(b, MHCL_IGVM_PAYLOAD_GPA, payload.data, payload.size,
-			    payload.size)) < 0)
+	if ((r = add_region(b, MHCL_IGVM_PAYLOAD_GPA, payload.data, payload.size, payload.size)) <
+	    0)
 		goto out;
 
 	if ((r = igvm_add_param_insert(b, MHCL_IGVM_CMDLINE_GPA, MHCL_IGVM_COMPAT_MASK,

@@ -39,29 +39,52 @@ uint32_t igvm_crc32(uint32_t crc, const void *data, size_t len)
 const char *igvm_type_name(uint32_t type)
 {
 	switch (type & ~IGVM_VHT_IGNORABLE) {
-	case IGVM_VHT_SUPPORTED_PLATFORM: return "SUPPORTED_PLATFORM";
-	case IGVM_VHT_GUEST_POLICY: return "GUEST_POLICY";
-	case IGVM_VHT_RELOCATABLE_REGION: return "RELOCATABLE_REGION";
-	case IGVM_VHT_PAGE_TABLE_RELOCATION_REGION: return "PAGE_TABLE_RELOCATION_REGION";
-	case IGVM_VHT_PARAMETER_AREA: return "PARAMETER_AREA";
-	case IGVM_VHT_PAGE_DATA: return "PAGE_DATA";
-	case IGVM_VHT_PARAMETER_INSERT: return "PARAMETER_INSERT";
-	case IGVM_VHT_VP_CONTEXT: return "VP_CONTEXT";
-	case IGVM_VHT_REQUIRED_MEMORY: return "REQUIRED_MEMORY";
-	case IGVM_VHT_VP_COUNT_PARAMETER: return "VP_COUNT_PARAMETER";
-	case IGVM_VHT_SRAT: return "SRAT";
-	case IGVM_VHT_MADT: return "MADT";
-	case IGVM_VHT_MMIO_RANGES: return "MMIO_RANGES";
-	case IGVM_VHT_SNP_ID_BLOCK: return "SNP_ID_BLOCK";
-	case IGVM_VHT_MEMORY_MAP: return "MEMORY_MAP";
-	case IGVM_VHT_ERROR_RANGE: return "ERROR_RANGE";
-	case IGVM_VHT_COMMAND_LINE: return "COMMAND_LINE";
-	case IGVM_VHT_SLIT: return "SLIT";
-	case IGVM_VHT_PPTT: return "PPTT";
-	case IGVM_VHT_VBS_MEASUREMENT: return "VBS_MEASUREMENT";
-	case IGVM_VHT_DEVICE_TREE: return "DEVICE_TREE";
-	case IGVM_VHT_ENVIRONMENT_INFO_PARAMETER: return "ENVIRONMENT_INFO_PARAMETER";
-	default: return NULL;
+	case IGVM_VHT_SUPPORTED_PLATFORM:
+		return "SUPPORTED_PLATFORM";
+	case IGVM_VHT_GUEST_POLICY:
+		return "GUEST_POLICY";
+	case IGVM_VHT_RELOCATABLE_REGION:
+		return "RELOCATABLE_REGION";
+	case IGVM_VHT_PAGE_TABLE_RELOCATION_REGION:
+		return "PAGE_TABLE_RELOCATION_REGION";
+	case IGVM_VHT_PARAMETER_AREA:
+		return "PARAMETER_AREA";
+	case IGVM_VHT_PAGE_DATA:
+		return "PAGE_DATA";
+	case IGVM_VHT_PARAMETER_INSERT:
+		return "PARAMETER_INSERT";
+	case IGVM_VHT_VP_CONTEXT:
+		return "VP_CONTEXT";
+	case IGVM_VHT_REQUIRED_MEMORY:
+		return "REQUIRED_MEMORY";
+	case IGVM_VHT_VP_COUNT_PARAMETER:
+		return "VP_COUNT_PARAMETER";
+	case IGVM_VHT_SRAT:
+		return "SRAT";
+	case IGVM_VHT_MADT:
+		return "MADT";
+	case IGVM_VHT_MMIO_RANGES:
+		return "MMIO_RANGES";
+	case IGVM_VHT_SNP_ID_BLOCK:
+		return "SNP_ID_BLOCK";
+	case IGVM_VHT_MEMORY_MAP:
+		return "MEMORY_MAP";
+	case IGVM_VHT_ERROR_RANGE:
+		return "ERROR_RANGE";
+	case IGVM_VHT_COMMAND_LINE:
+		return "COMMAND_LINE";
+	case IGVM_VHT_SLIT:
+		return "SLIT";
+	case IGVM_VHT_PPTT:
+		return "PPTT";
+	case IGVM_VHT_VBS_MEASUREMENT:
+		return "VBS_MEASUREMENT";
+	case IGVM_VHT_DEVICE_TREE:
+		return "DEVICE_TREE";
+	case IGVM_VHT_ENVIRONMENT_INFO_PARAMETER:
+		return "ENVIRONMENT_INFO_PARAMETER";
+	default:
+		return NULL;
 	}
 }
 
@@ -206,7 +229,8 @@ int igvm_add_page(struct igvm_builder *b, uint64_t gpa, uint32_t mask, uint32_t 
 	    .flags = flags,
 	    .data_type = data_type,
 	};
-	if (gpa % IGVM_PAGE_SIZE || (flags & ~IGVM_PAGE_FLAGS_KNOWN) || (flags & IGVM_PAGE_FLAG_2MB))
+	if (gpa % IGVM_PAGE_SIZE || (flags & ~IGVM_PAGE_FLAGS_KNOWN) ||
+	    (flags & IGVM_PAGE_FLAG_2MB))
 		return -EINVAL;
 	if (data && all_zero(data, IGVM_PAGE_SIZE))
 		data = NULL;
@@ -260,9 +284,10 @@ int igvm_add_param_insert(struct igvm_builder *b, uint64_t gpa, uint32_t mask, u
 int igvm_add_required_memory(struct igvm_builder *b, uint64_t gpa, uint32_t mask,
 			     uint32_t number_of_bytes, uint32_t flags)
 {
-	struct igvm_vhs_required_memory p = {
-	    .gpa = gpa, .compatibility_mask = mask, .number_of_bytes = number_of_bytes,
-	    .flags = flags};
+	struct igvm_vhs_required_memory p = {.gpa = gpa,
+					     .compatibility_mask = mask,
+					     .number_of_bytes = number_of_bytes,
+					     .flags = flags};
 	if (gpa % IGVM_PAGE_SIZE || !number_of_bytes || number_of_bytes % IGVM_PAGE_SIZE ||
 	    (flags & ~IGVM_REQUIRED_MEMORY_VTL2_PROTECTABLE))
 		return -EINVAL;
@@ -360,8 +385,8 @@ struct parse_state {
 	struct igvm_summary sum;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parse_state *s, int r,
-						       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct parse_state *s, int r, const char *fmt,
+						      ...)
 {
 	va_list ap;
 	if (s->err && s->errlen) {
@@ -420,8 +445,7 @@ static struct param_area *find_area(struct parse_state *s, uint32_t index)
 	return NULL;
 }
 
-static int expect_len(struct parse_state *s, uint32_t off, uint32_t type, uint32_t len,
-		      size_t want)
+static int expect_len(struct parse_state *s, uint32_t off, uint32_t type, uint32_t len, size_t want)
 {
 	if (len != want)
 		return fail(s, -EBADMSG, "header at 0x%x: %s is %u bytes, expected %zu", off,
@@ -470,14 +494,16 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 				    "header at 0x%x: platform mask 0x%x must have exactly one bit",
 				    off, p.compatibility_mask);
 		if (p.compatibility_mask & s->masks)
-			return fail(s, -EBADMSG, "header at 0x%x: platform mask 0x%x declared twice",
-				    off, p.compatibility_mask);
+			return fail(s, -EBADMSG,
+				    "header at 0x%x: platform mask 0x%x declared twice", off,
+				    p.compatibility_mask);
 		if (p.platform_type > IGVM_PLATFORM_TDX)
 			return fail(s, -ENOTSUP, "header at 0x%x: unknown platform type %u", off,
 				    p.platform_type);
 		if (p.highest_vtl > 2 ||
 		    (p.platform_type != IGVM_PLATFORM_VSM_ISOLATION && p.highest_vtl != 0 &&
-		     p.platform_type != IGVM_PLATFORM_SEV_SNP && p.platform_type != IGVM_PLATFORM_TDX))
+		     p.platform_type != IGVM_PLATFORM_SEV_SNP &&
+		     p.platform_type != IGVM_PLATFORM_TDX))
 			return fail(s, -EBADMSG, "header at 0x%x: highest VTL %u not valid here",
 				    off, p.highest_vtl);
 		s->platform_type[__builtin_ctz(p.compatibility_mask)] = p.platform_type;
@@ -520,18 +546,19 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 			return fail(s, -EBADMSG,
 				    "header at 0x%x: parameter area %u size 0x%llx not a non-zero "
 				    "page multiple below 4 GiB",
-				    off, p.parameter_area_index, (unsigned long long)p.number_of_bytes);
+				    off, p.parameter_area_index,
+				    (unsigned long long)p.number_of_bytes);
 		if (find_area(s, p.parameter_area_index))
 			return fail(s, -EBADMSG, "header at 0x%x: parameter area %u declared twice",
 				    off, p.parameter_area_index);
 		if (s->nareas == IGVM_MAX_PARAM_AREAS)
-			return fail(s, -EBADMSG, "header at 0x%x: more than %d parameter areas", off,
-				    IGVM_MAX_PARAM_AREAS);
-		if (p.file_offset &&
-		    (r = check_data(s, off, p.file_offset, p.number_of_bytes, "parameter area")) < 0)
+			return fail(s, -EBADMSG, "header at 0x%x: more than %d parameter areas",
+				    off, IGVM_MAX_PARAM_AREAS);
+		if (p.file_offset && (r = check_data(s, off, p.file_offset, p.number_of_bytes,
+						     "parameter area")) < 0)
 			return r;
-		s->areas[s->nareas++] = (struct param_area){p.parameter_area_index, p.number_of_bytes,
-							    false};
+		s->areas[s->nareas++] =
+		    (struct param_area){p.parameter_area_index, p.number_of_bytes, false};
 		s->sum.param_areas++;
 		return 0;
 	}
@@ -540,18 +567,20 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 		if ((r = expect_len(s, off, base, len, sizeof(p))) < 0)
 			return r;
 		memcpy(&p, body, sizeof(p));
-		uint64_t psize = (p.flags & IGVM_PAGE_FLAG_2MB) ? IGVM_PAGE_SIZE_2MB : IGVM_PAGE_SIZE;
+		uint64_t psize =
+		    (p.flags & IGVM_PAGE_FLAG_2MB) ? IGVM_PAGE_SIZE_2MB : IGVM_PAGE_SIZE;
 		if (p.gpa % psize || p.gpa + psize < p.gpa)
 			return fail(s, -EBADMSG, "header at 0x%x: page gpa 0x%llx not %s aligned",
 				    off, (unsigned long long)p.gpa,
 				    psize == IGVM_PAGE_SIZE ? "4 KiB" : "2 MiB");
 		if (p.flags & ~IGVM_PAGE_FLAGS_KNOWN)
-			return fail(s, -EBADMSG, "header at 0x%x: page flags 0x%x has reserved bits",
-				    off, p.flags);
+			return fail(s, -EBADMSG,
+				    "header at 0x%x: page flags 0x%x has reserved bits", off,
+				    p.flags);
 		if (p.data_type > IGVM_PAGE_DATA_CPUID_XF || p.reserved)
 			return fail(s, -EBADMSG,
-				    "header at 0x%x: page data type %u / reserved %u not valid", off,
-				    p.data_type, p.reserved);
+				    "header at 0x%x: page data type %u / reserved %u not valid",
+				    off, p.data_type, p.reserved);
 		if ((r = check_mask(s, off, p.compatibility_mask)) < 0)
 			return r;
 		if (p.file_offset) {
@@ -571,14 +600,14 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 			return r;
 		memcpy(&p, body, sizeof(p));
 		if (p.gpa % IGVM_PAGE_SIZE)
-			return fail(s, -EBADMSG, "header at 0x%x: insert gpa 0x%llx not page aligned",
-				    off, (unsigned long long)p.gpa);
+			return fail(s, -EBADMSG,
+				    "header at 0x%x: insert gpa 0x%llx not page aligned", off,
+				    (unsigned long long)p.gpa);
 		if ((r = check_mask(s, off, p.compatibility_mask)) < 0)
 			return r;
 		struct param_area *a = find_area(s, p.parameter_area_index);
 		if (!a || a->inserted)
-			return fail(s, -EBADMSG,
-				    "header at 0x%x: parameter area %u %s", off,
+			return fail(s, -EBADMSG, "header at 0x%x: parameter area %u %s", off,
 				    p.parameter_area_index, a ? "inserted twice" : "not declared");
 		if (p.gpa + a->bytes < p.gpa)
 			return fail(s, -EBADMSG, "header at 0x%x: insert wraps the address space",
@@ -623,8 +652,9 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 					    "header at 0x%x: VP context with %u registers (1..%d)",
 					    off, vh.register_count, IGVM_MAX_VP_REGISTERS);
 			if ((r = check_data(s, off, p.file_offset,
-					    sizeof(vh) + (uint64_t)vh.register_count *
-							     sizeof(struct igvm_vbs_vp_context_register),
+					    sizeof(vh) +
+						(uint64_t)vh.register_count *
+						    sizeof(struct igvm_vbs_vp_context_register),
 					    "VP context registers")) < 0)
 				return r;
 			for (uint32_t i = 0; i < vh.register_count; i++) {
@@ -649,10 +679,11 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 		if (p.gpa % IGVM_PAGE_SIZE || !p.number_of_bytes ||
 		    p.number_of_bytes % IGVM_PAGE_SIZE || p.reserved ||
 		    (p.flags & ~IGVM_REQUIRED_MEMORY_VTL2_PROTECTABLE))
-			return fail(s, -EBADMSG,
-				    "header at 0x%x: required memory gpa 0x%llx size 0x%x flags 0x%x "
-				    "not valid",
-				    off, (unsigned long long)p.gpa, p.number_of_bytes, p.flags);
+			return fail(
+			    s, -EBADMSG,
+			    "header at 0x%x: required memory gpa 0x%llx size 0x%x flags 0x%x "
+			    "not valid",
+			    off, (unsigned long long)p.gpa, p.number_of_bytes, p.flags);
 		if ((r = check_mask(s, off, p.compatibility_mask)) < 0)
 			return r;
 		s->sum.required_memory++;
@@ -664,7 +695,8 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 			return r;
 		memcpy(&p, body, sizeof(p));
 		if (p.gpa % IGVM_PAGE_SIZE || p.size_bytes % IGVM_PAGE_SIZE)
-			return fail(s, -EBADMSG, "header at 0x%x: error range not page aligned", off);
+			return fail(s, -EBADMSG, "header at 0x%x: error range not page aligned",
+				    off);
 		return check_mask(s, off, p.compatibility_mask);
 	}
 	case IGVM_VHT_SNP_ID_BLOCK:
@@ -692,8 +724,8 @@ static int check_one(struct parse_state *s, uint32_t off, uint32_t type, const u
 			return fail(s, -EBADMSG,
 				    "header at 0x%x: %s offset 0x%x outside parameter area %u "
 				    "(0x%llx bytes)",
-				    off, igvm_type_name(base), p.byte_offset, p.parameter_area_index,
-				    (unsigned long long)a->bytes);
+				    off, igvm_type_name(base), p.byte_offset,
+				    p.parameter_area_index, (unsigned long long)a->bytes);
 		s->sum.params++;
 		return 0;
 	}
@@ -767,8 +799,8 @@ int igvm_parse(const uint8_t *buf, size_t len, igvm_visit_fn fn, void *ctx,
 			goto out;
 		uint64_t next = off + ((sizeof(vh) + (uint64_t)vh.length + 7) & ~7ull);
 		if (next > vh_end) {
-			r = fail(&s, -EBADMSG, "header at 0x%x: padding runs past the variable headers",
-				 off);
+			r = fail(&s, -EBADMSG,
+				 "header at 0x%x: padding runs past the variable headers", off);
 			goto out;
 		}
 		if (!all_zero(body + vh.length, next - off - sizeof(vh) - vh.length)) {
@@ -801,7 +833,8 @@ int igvm_parse(const uint8_t *buf, size_t len, igvm_visit_fn fn, void *ctx,
 		while (off < vh_end) {
 			struct igvm_vhs_variable_header vh;
 			memcpy(&vh, buf + off, sizeof(vh));
-			struct igvm_header_view v = {vh.type, vh.length, off, buf + off + sizeof(vh)};
+			struct igvm_header_view v = {vh.type, vh.length, off,
+						     buf + off + sizeof(vh)};
 			if ((r = fn(ctx, &v)) != 0)
 				goto out;
 			off += (uint32_t)((sizeof(vh) + (uint64_t)vh.length + 7) & ~7ull);

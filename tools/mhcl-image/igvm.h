@@ -30,8 +30,8 @@ struct igvm_builder;
 /* One VSM VP-context register (struct igvm_vbs_vp_context_register without padding). */
 struct igvm_vp_register {
 	uint8_t vtl;
-	uint32_t name;	    /* HV_X64_REGISTER_* */
-	uint8_t value[16];  /* HV_REGISTER_VALUE, little-endian */
+	uint32_t name;	   /* HV_X64_REGISTER_* */
+	uint8_t value[16]; /* HV_REGISTER_VALUE, little-endian */
 };
 
 struct igvm_builder *igvm_builder_new(void);
@@ -64,8 +64,8 @@ int igvm_finish(struct igvm_builder *b, uint8_t **ret_buf, size_t *ret_len);
 struct igvm_header_view {
 	uint32_t type;
 	uint32_t length;
-	uint32_t offset;      /* file offset of the TLV */
-	const uint8_t *body;  /* inside the caller's buffer, `length` bytes, maybe unaligned */
+	uint32_t offset;     /* file offset of the TLV */
+	const uint8_t *body; /* inside the caller's buffer, `length` bytes, maybe unaligned */
 };
 
 struct igvm_summary {
@@ -79,7 +79,7 @@ struct igvm_summary {
 	uint32_t inserts;
 	uint32_t vp_contexts;
 	uint32_t required_memory;
-	uint32_t ignored; /* unknown types with the ignorable bit */
+	uint32_t ignored;     /* unknown types with the ignorable bit */
 	uint32_t data_offset; /* first byte after the variable headers */
 	uint32_t file_size;
 };

@@ -11,7 +11,7 @@
 #include <string.h>
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-						       ...)
+						      ...)
 {
 	va_list ap;
 	if (err && errlen) {
@@ -27,8 +27,8 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-int payload_build(struct blob kernel, struct blob initrd, struct blob cmdline,
-		  struct blob manifest, uint8_t **ret_buf, size_t *ret_len)
+int payload_build(struct blob kernel, struct blob initrd, struct blob cmdline, struct blob manifest,
+		  uint8_t **ret_buf, size_t *ret_len)
 {
 	struct blob items[MHCL_PAYLOAD_ITEM_MAX] = {kernel, initrd, cmdline, manifest};
 	struct mhcl_payload_header h = {
@@ -66,8 +66,8 @@ int payload_build(struct blob kernel, struct blob initrd, struct blob cmdline,
 	return 0;
 }
 
-int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *ret_hdr,
-		  char *err, size_t errlen)
+int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *ret_hdr, char *err,
+		  size_t errlen)
 {
 	static const char *const names[] = {"kernel", "initrd", "cmdline", "manifest"};
 	struct mhcl_payload_header h;
@@ -110,8 +110,7 @@ int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *re
 	return 0;
 }
 
-int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err,
-		  size_t errlen)
+int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err, size_t errlen)
 {
 	Elf64_Ehdr eh;
 	struct pvh_elf out = {0};
@@ -137,8 +136,8 @@ int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err
 					    PVH_ELF_MAX_SEGMENTS);
 			if (ph.p_filesz > ph.p_memsz || ph.p_paddr + ph.p_memsz < ph.p_paddr ||
 			    ph.p_paddr + ph.p_memsz > 0x100000000ull)
-				return fail(err, errlen, "ELF: segment %u not a valid region below 4 GiB",
-					    i);
+				return fail(err, errlen,
+					    "ELF: segment %u not a valid region below 4 GiB", i);
 			out.seg[out.nseg].paddr = ph.p_paddr;
 			out.seg[out.nseg].offset = ph.p_offset;
 			out.seg[out.nseg].filesz = ph.p_filesz;

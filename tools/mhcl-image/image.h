@@ -21,14 +21,14 @@ struct blob {
 
 /* Writes the payload: kernel and initrd are required, cmdline and manifest may be empty.
  * On success *ret_buf (malloc'd; the caller frees) and *ret_len. */
-int payload_build(struct blob kernel, struct blob initrd, struct blob cmdline,
-		  struct blob manifest, uint8_t **ret_buf, size_t *ret_len);
+int payload_build(struct blob kernel, struct blob initrd, struct blob cmdline, struct blob manifest,
+		  uint8_t **ret_buf, size_t *ret_len);
 
 /* Validates a payload as the shim does (magic, version, header size, items inside
  * total_size <= len, kernel and initrd present and 4 KiB aligned, no overlaps).
  * Returns 0 and *ret_hdr, or -EBADMSG with err filled. */
-int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *ret_hdr,
-		  char *err, size_t errlen);
+int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *ret_hdr, char *err,
+		  size_t errlen);
 
 #define PVH_ELF_MAX_SEGMENTS 16
 
@@ -42,8 +42,7 @@ struct pvh_elf {
 
 /* Reads an ELF64 x86-64 image's PT_LOAD segments and its PVH entry note. Returns 0 and
  * *ret, or -EBADMSG / -ENOENT (no PVH note) with err filled. */
-int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err,
-		  size_t errlen);
+int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err, size_t errlen);
 
 /*
  * Guest-physical layout of the IGVM form (VSM isolation, VTL2). The loader places:

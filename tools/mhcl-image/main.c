@@ -105,11 +105,11 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
 static int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"shim", required_argument, NULL, 's'},    {"kernel", required_argument, NULL, 'k'},
-	    {"initrd", required_argument, NULL, 'i'},  {"cmdline", required_argument, NULL, 'c'},
+	    {"shim", required_argument, NULL, 's'},	{"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},	{"cmdline", required_argument, NULL, 'c'},
 	    {"manifest", required_argument, NULL, 'm'}, {"pvh", required_argument, NULL, 'p'},
-	    {"payload", required_argument, NULL, 'P'}, {"igvm", required_argument, NULL, 'g'},
-	    {"help", no_argument, NULL, 'h'},	       {0},
+	    {"payload", required_argument, NULL, 'P'},	{"igvm", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},		{0},
 	};
 	const char *shim = NULL, *kernel = NULL, *initrd = NULL, *cmdline = "", *manifest = NULL;
 	const char *out_pvh = NULL, *out_payload = NULL, *out_igvm = NULL;
@@ -118,16 +118,36 @@ static int cmd_build(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': shim = optarg; break;
-		case 'k': kernel = optarg; break;
-		case 'i': initrd = optarg; break;
-		case 'c': cmdline = optarg; break;
-		case 'm': manifest = optarg; break;
-		case 'p': out_pvh = optarg; break;
-		case 'P': out_payload = optarg; break;
-		case 'g': out_igvm = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return MHCL_EXIT_USAGE;
+		case 's':
+			shim = optarg;
+			break;
+		case 'k':
+			kernel = optarg;
+			break;
+		case 'i':
+			initrd = optarg;
+			break;
+		case 'c':
+			cmdline = optarg;
+			break;
+		case 'm':
+			manifest = optarg;
+			break;
+		case 'p':
+			out_pvh = optarg;
+			break;
+		case 'P':
+			out_payload = optarg;
+			break;
+		case 'g':
+			out_igvm = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return MHCL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !kernel || !initrd || (!out_pvh && !out_payload && !out_igvm) ||
@@ -149,7 +169,8 @@ static int cmd_build(int argc, char **argv)
 		if (!paths[i])
 			continue;
 		if ((r = read_file(paths[i], blobs[i])) < 0) {
-			fprintf(stderr, "mhcl-image: unable to read %s: %s\n", paths[i], strerror(-r));
+			fprintf(stderr, "mhcl-image: unable to read %s: %s\n", paths[i],
+				strerror(-r));
 			ret = MHCL_EXIT_SYSCALL;
 			goto out;
 		}
@@ -161,7 +182,8 @@ static int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (b_manifest.data && (b_manifest.size < 4 || memcmp(b_manifest.data, "\xd0\x0d\xfe\xed", 4))) {
+	if (b_manifest.data &&
+	    (b_manifest.size < 4 || memcmp(b_manifest.data, "\xd0\x0d\xfe\xed", 4))) {
 		fprintf(stderr, "mhcl-image: %s: not a flattened device tree\n", manifest);
 		goto out;
 	}
@@ -181,8 +203,8 @@ static int cmd_build(int argc, char **argv)
 		goto out;
 	}
 	if (out_igvm) {
-		r = image_compose_igvm(b_shim, (struct blob){payload, payload_len}, &igvm, &igvm_len,
-				       err, sizeof(err));
+		r = image_compose_igvm(b_shim, (struct blob){payload, payload_len}, &igvm,
+				       &igvm_len, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "mhcl-image: %s\n", err);
 			goto out;
@@ -227,26 +249,46 @@ static void flush_run(struct dump_ctx *d)
 static const char *reg_name(uint32_t n)
 {
 	switch (n) {
-	case HV_X64_REGISTER_RAX: return "rax";
-	case HV_X64_REGISTER_RBX: return "rbx";
-	case HV_X64_REGISTER_RSP: return "rsp";
-	case HV_X64_REGISTER_RSI: return "rsi";
-	case HV_X64_REGISTER_RIP: return "rip";
-	case HV_X64_REGISTER_RFLAGS: return "rflags";
-	case HV_X64_REGISTER_CR0: return "cr0";
-	case HV_X64_REGISTER_CR3: return "cr3";
-	case HV_X64_REGISTER_CR4: return "cr4";
-	case HV_X64_REGISTER_ES: return "es";
-	case HV_X64_REGISTER_CS: return "cs";
-	case HV_X64_REGISTER_SS: return "ss";
-	case HV_X64_REGISTER_DS: return "ds";
-	case HV_X64_REGISTER_FS: return "fs";
-	case HV_X64_REGISTER_GS: return "gs";
-	case HV_X64_REGISTER_TR: return "tr";
-	case HV_X64_REGISTER_IDTR: return "idtr";
-	case HV_X64_REGISTER_GDTR: return "gdtr";
-	case HV_X64_REGISTER_EFER: return "efer";
-	default: return NULL;
+	case HV_X64_REGISTER_RAX:
+		return "rax";
+	case HV_X64_REGISTER_RBX:
+		return "rbx";
+	case HV_X64_REGISTER_RSP:
+		return "rsp";
+	case HV_X64_REGISTER_RSI:
+		return "rsi";
+	case HV_X64_REGISTER_RIP:
+		return "rip";
+	case HV_X64_REGISTER_RFLAGS:
+		return "rflags";
+	case HV_X64_REGISTER_CR0:
+		return "cr0";
+	case HV_X64_REGISTER_CR3:
+		return "cr3";
+	case HV_X64_REGISTER_CR4:
+		return "cr4";
+	case HV_X64_REGISTER_ES:
+		return "es";
+	case HV_X64_REGISTER_CS:
+		return "cs";
+	case HV_X64_REGISTER_SS:
+		return "ss";
+	case HV_X64_REGISTER_DS:
+		return "ds";
+	case HV_X64_REGISTER_FS:
+		return "fs";
+	case HV_X64_REGISTER_GS:
+		return "gs";
+	case HV_X64_REGISTER_TR:
+		return "tr";
+	case HV_X64_REGISTER_IDTR:
+		return "idtr";
+	case HV_X64_REGISTER_GDTR:
+		return "gdtr";
+	case HV_X64_REGISTER_EFER:
+		return "efer";
+	default:
+		return NULL;
 	}
 }
 
@@ -320,9 +362,9 @@ static int dump_header(void *ctx, const struct igvm_header_view *h)
 			struct igvm_vbs_vp_context_register r;
 			uint64_t lo, hi;
 			memcpy(&r, d->file + p.file_offset + sizeof(vh) + i * sizeof(r), sizeof(r));
-			uint32_t n = (uint32_t)r.register_name[0] | (uint32_t)r.register_name[1] << 8 |
-				     (uint32_t)r.register_name[2] << 16 |
-				     (uint32_t)r.register_name[3] << 24;
+			uint32_t n =
+			    (uint32_t)r.register_name[0] | (uint32_t)r.register_name[1] << 8 |
+			    (uint32_t)r.register_name[2] << 16 | (uint32_t)r.register_name[3] << 24;
 			memcpy(&lo, r.register_value, 8);
 			memcpy(&hi, r.register_value + 8, 8);
 			const char *rn = reg_name(n);
@@ -331,7 +373,8 @@ static int dump_header(void *ctx, const struct igvm_header_view *h)
 			else
 				printf("               vtl%u 0x%08x ", r.vtl, n);
 			if (n >= HV_X64_REGISTER_ES && n <= HV_X64_REGISTER_TR)
-				printf("base 0x%" PRIx64 " limit 0x%x selector 0x%x attributes 0x%x\n",
+				printf("base 0x%" PRIx64
+				       " limit 0x%x selector 0x%x attributes 0x%x\n",
 				       lo, (uint32_t)hi, (uint32_t)(hi >> 32) & 0xffff,
 				       (uint32_t)(hi >> 48));
 			else
@@ -397,7 +440,8 @@ static int dump_payload(const char *path, struct blob f)
 		printf("  %-8s offset 0x%08" PRIx64 " size %" PRIu64, names[i], h.item[i].offset,
 		       h.item[i].size);
 		if (i == MHCL_PAYLOAD_CMDLINE)
-			printf(" \"%.*s\"", (int)h.item[i].size, (const char *)f.data + h.item[i].offset);
+			printf(" \"%.*s\"", (int)h.item[i].size,
+			       (const char *)f.data + h.item[i].offset);
 		printf("\n");
 	}
 	return 0;
@@ -443,7 +487,10 @@ static int cmd_dump(int argc, char **argv)
 		ret = dump_igvm(argv[1], f);
 	else if (magic64 == MHCL_PAYLOAD_MAGIC)
 		ret = dump_payload(argv[1], f);
-	else if (f.size >= 4 && !memcmp(f.data, "\x7f" "ELF", 4))
+	else if (f.size >= 4 && !memcmp(f.data,
+					"\x7f"
+					"ELF",
+					4))
 		ret = dump_elf(argv[1], f);
 	else {
 		fprintf(stderr, "mhcl-image: %s: neither IGVM, an mhcl payload nor an ELF file\n",

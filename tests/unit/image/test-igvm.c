@@ -149,7 +149,8 @@ static int collect(void *ctx, const struct igvm_header_view *h)
 			memcpy(&r, c->file + p.file_offset + 4 + i * 32, sizeof(r));
 			ASSERT_EQ(r.vtl, 2);
 			memcpy(&name, r.register_name, 4);
-			memcpy(name == HV_X64_REGISTER_RIP ? &c->rip : &c->rbx, r.register_value, 8);
+			memcpy(name == HV_X64_REGISTER_RIP ? &c->rip : &c->rbx, r.register_value,
+			       8);
 		}
 	}
 	return 0;
@@ -170,9 +171,9 @@ static void test_round_trip(void)
 		fprintf(stderr, "parse: %s\n", err);
 	ASSERT_OK(r);
 	static const uint32_t want[] = {
-	    IGVM_VHT_SUPPORTED_PLATFORM, IGVM_VHT_PARAMETER_AREA,  IGVM_VHT_COMMAND_LINE,
-	    IGVM_VHT_PARAMETER_AREA,	 IGVM_VHT_MEMORY_MAP,	   IGVM_VHT_VP_COUNT_PARAMETER,
-	    IGVM_VHT_PAGE_DATA,		 IGVM_VHT_PAGE_DATA,	   IGVM_VHT_PAGE_DATA,
+	    IGVM_VHT_SUPPORTED_PLATFORM, IGVM_VHT_PARAMETER_AREA,   IGVM_VHT_COMMAND_LINE,
+	    IGVM_VHT_PARAMETER_AREA,	 IGVM_VHT_MEMORY_MAP,	    IGVM_VHT_VP_COUNT_PARAMETER,
+	    IGVM_VHT_PAGE_DATA,		 IGVM_VHT_PAGE_DATA,	    IGVM_VHT_PAGE_DATA,
 	    IGVM_VHT_PARAMETER_INSERT,	 IGVM_VHT_PARAMETER_INSERT, IGVM_VHT_REQUIRED_MEMORY,
 	    IGVM_VHT_VP_CONTEXT,
 	};
@@ -589,8 +590,8 @@ static void test_compose(void)
 
 	/* An ELF without the PVH note is refused. */
 	memset(elf + 0x180 + sizeof(Elf64_Nhdr), 'Y', 1);
-	ASSERT_EQ(image_compose_igvm((struct blob){elf, elf_len}, (struct blob){pay, pay_len},
-				     &out, &out_len, err, sizeof(err)),
+	ASSERT_EQ(image_compose_igvm((struct blob){elf, elf_len}, (struct blob){pay, pay_len}, &out,
+				     &out_len, err, sizeof(err)),
 		  -ENOENT);
 	ASSERT_TRUE(strstr(err, "no PVH entry note") != NULL);
 	free(pay);
