@@ -19,6 +19,7 @@
 #include "diag.pb-c.h"
 #include "inspect.h"
 #include "sidecar.pb-c.h"
+#include "vmbus.pb-c.h"
 
 #define CTL_PATH_MAX 512
 #define CTL_LOGS_DEFAULT 200
@@ -514,6 +515,8 @@ static const struct ctl_route ctl_routes[] = {
      &mhcl__sidecar_online_reply__descriptor},
     {IPC_MSG_SIDECAR_CHECKSUM, "sidecar", &mhcl__sidecar_checksum_request__descriptor,
      &mhcl__sidecar_checksum_reply__descriptor},
+    {IPC_MSG_GUEST_SHUTDOWN, "vmbus", &mhcl__vp__guest_shutdown_request__descriptor,
+     &mhcl__vp__guest_shutdown_reply__descriptor},
 };
 
 struct ctl_forward {

@@ -666,7 +666,8 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		supervise_event(s, EV_READY);
 		return;
 	}
-	if (msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_SIDECAR_CHECKSUM) {
+	if ((msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_SIDECAR_CHECKSUM) ||
+	    msg->type == IPC_MSG_GUEST_SHUTDOWN) {
 		control_request(s, msg);
 		return;
 	}

@@ -26,6 +26,8 @@ const struct mhcl_cmd mhcl_cmds[] = {
 	{"config", cmd_config, "", "print the effective manifest as device-tree source", 0, 0, 0},
 	{"sidecar", cmd_sidecar, "[list | online CPU | checksum CPU [ADDR LEN]]",
 	 "sidecar CPUs: list them, hand one to Linux, or run a checksum work item", 0, 0, 4},
+	{"guest", cmd_guest, "shutdown|reboot [REASON]",
+	 "ask the guest to power off or restart (VMBus shutdown integration component)", 0, 1, 2},
 	{"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
 };
 const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);

@@ -4,8 +4,14 @@
  * memfd), loads the guest (Linux bzImage + initrd + ACPI tables), and runs one thread per
  * VP until the guest resets or a VP fails.
  *
- * Until the bus connects it to vmbusd, the worker serves no VMBus connection: a guest's
- * HvPostMessage is logged and answered HV_STATUS_INVALID_CONNECTION_ID.
+ * Three ways to run:
+ *   - under mhcl-init with --vmbusd PATH (vp_bus.h): the VMBus control plane and the
+ *     integration components live in mhcl-vmbusd; this process keeps guest RAM, the VPs
+ *     and the SynIC and relays only control-plane messages;
+ *   - standalone with --vmbus: the control plane and a heartbeat channel in-process
+ *     (vmbus_local.h), for debugging the SynIC path without init;
+ *   - standalone without either: no VMBus connection; a guest's HvPostMessage is logged
+ *     and answered HV_STATUS_INVALID_CONNECTION_ID.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +32,15 @@
 #ifdef MHCL_VP_VMBUS
 #include "vmbus_local.h"
 #endif
+#ifdef MHCL_VP_BUS
+#include "vp_bus.h"
+#endif
 
 #define MAX_MEM_MIB 3072u /* RAM sits below the 32-bit MMIO hole */
 #define MAX_FILE_SIZE (1ull << 30)
 
 struct options {
-	const char *kernel, *initrd, *cmdline;
+	const char *kernel, *initrd, *cmdline, *vmbusd;
 	uint64_t mem_mib;
 	uint32_t cpus;
 	bool vmbus;
@@ -41,9 +50,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N]\n"
-		"               [--vmbus] [--debug]\n"
+		"               [--vmbus | --vmbusd SOCKET] [--debug]\n"
 		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
-		"  --vmbus  serve the VMBus control plane inside the worker (until vmbusd joins over the bus)\n");
+		"  --vmbus          serve the VMBus control plane inside the worker (debugging)\n"
+		"  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -84,6 +94,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"cpus", required_argument, NULL, 'n'},
 		{"debug", no_argument, NULL, 'd'},
 		{"vmbus", no_argument, NULL, 'v'},
+		{"vmbusd", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -116,10 +127,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 #else
 			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the VMBus library");
 #endif
+		case 'V':
+#ifdef MHCL_VP_BUS
+			o->vmbusd = optarg;
+			break;
+#else
+			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the bus");
+#endif
 		case 'h': usage(stdout); exit(MHCL_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
+	if (o->vmbus && o->vmbusd)
+		return log_error_errno(-EINVAL, "--vmbus and --vmbusd exclude each other");
 	if (!o->kernel || optind != argc) {
 		usage(stderr);
 		return -EINVAL;
@@ -272,6 +292,18 @@ int main(int argc, char **argv)
 #endif
 	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count, (unsigned long long)o.mem_mib,
 		 w.ops->name);
+#ifdef MHCL_VP_BUS
+	if (o.vmbusd) {
+		if (!vp_bus_under_init()) {
+			log_error("--vmbusd needs mhcl-init (no bus)");
+			rc = MHCL_EXIT_USAGE;
+			goto out;
+		}
+		rc = vp_bus_run(&w, o.vmbusd);
+		pio_flush(&w.pio);
+		goto out;
+	}
+#endif
 	r = vp_start_all(&w);
 	if (r < 0)
 		log_error_errno(r, "unable to start the VP threads: %m");

@@ -51,6 +51,8 @@ struct hv_synic {
 	pthread_t thread;
 	bool thread_started;
 	int stop_fd;
+	hv_synic_pages_fn pages_fn;
+	void *pages_opaque;
 	uint32_t vp_count;
 	struct vp_synic vps[];
 };
@@ -443,6 +445,28 @@ void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_
 		log_debug("VP %u SynIC MSR %#x: SCONTROL %#llx SIEFP %#llx SIMP %#llx", vp, msr,
 			  (unsigned long long)control, (unsigned long long)siefp, (unsigned long long)simp);
 	deliver_locked(s, vp, HV_SYNIC_VMBUS_SINT);
+	bool enabled = v->enabled;
+	uint64_t simp_gpa = page_gpa(v->simp), siefp_gpa = page_gpa(v->siefp);
+	hv_synic_pages_fn fn = s->pages_fn;
+	void *opaque = s->pages_opaque;
+	pthread_mutex_unlock(&s->lock);
+	if (fn)
+		fn(opaque, vp, enabled, simp_gpa, siefp_gpa);
+}
+
+int hv_synic_sint_irqfd(struct hv_synic *s, uint32_t vp, int *ret_fd)
+{
+	if (vp >= s->vp_count || s->vps[vp].vmbus.irqfd < 0)
+		return -EINVAL;
+	*ret_fd = s->vps[vp].vmbus.irqfd;
+	return 0;
+}
+
+void hv_synic_set_pages_listener(struct hv_synic *s, hv_synic_pages_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	s->pages_fn = fn;
+	s->pages_opaque = opaque;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -65,6 +65,17 @@ int hv_synic_queue_free(struct hv_synic *s, uint32_t vp, uint8_t sint);
 /* Sets flag in SIEFP[sint] of vp and raises the SINT. -ENXIO if SIEFP is not enabled. */
 int hv_synic_signal_event(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_t flag);
 
+/* Borrowed irqfd that raises the VMBus SINT on vp (for handing to vmbusd with SCM_RIGHTS,
+ * which duplicates it). -EINVAL for a bad vp. */
+int hv_synic_sint_irqfd(struct hv_synic *s, uint32_t vp, int *ret_fd);
+
+/* Called on the writing VP's thread after the guest wrote a SynIC MSR, with the pages now
+ * in use (gpa 0 = disabled; both checked against guest RAM). Not under the synic lock. */
+typedef void (*hv_synic_pages_fn)(void *opaque, uint32_t vp, bool enabled, uint64_t simp_gpa,
+				  uint64_t siefp_gpa);
+/* Sets the listener (one; NULL removes it). Set it before the VPs start. */
+void hv_synic_set_pages_listener(struct hv_synic *s, hv_synic_pages_fn fn, void *opaque);
+
 /* VP-loop hooks. */
 uint16_t hv_synic_hypercall(struct hv_synic *s, uint32_t vp, uint64_t control, uint64_t input,
 			    uint64_t output);

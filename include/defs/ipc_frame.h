@@ -70,6 +70,15 @@ enum ipc_msg_type {
 	IPC_MSG_SIDECAR_ONLINE = 22,   /* SidecarOnlineRequest -> SidecarOnlineReply */
 	IPC_MSG_SIDECAR_CHECKSUM = 23, /* SidecarChecksumRequest -> SidecarChecksumReply */
 	/* 32..63: VMBus and device servers (proto/vmbus.proto). */
+	/* 32..63: VMBus and device servers (proto/vmbus.proto, package mhcl.vp). */
+	IPC_MSG_VP_PARTITION = 32,     /* worker -> vmbusd: PartitionInfo + memfd -> MessagePortClaim */
+	IPC_MSG_VP_GUEST_MESSAGE = 33, /* worker -> vmbusd notify: GuestMessage */
+	IPC_MSG_VP_HOST_MESSAGE = 34,  /* vmbusd -> worker notify: HostMessage */
+	IPC_MSG_VP_EVENT_PORT_ASSIGN = 35,  /* -> worker: EventPortAssign + eventfd -> PortReply */
+	IPC_MSG_VP_EVENT_PORT_RELEASE = 36, /* -> worker: EventPortRelease -> PortReply */
+	IPC_MSG_VP_SINT_IRQFD = 37,    /* -> worker: SintIrqfdRequest -> SintIrqfd + irqfd */
+	IPC_MSG_VP_SYNIC_PAGES = 38,   /* worker -> vmbusd notify: SynicPages */
+	IPC_MSG_GUEST_SHUTDOWN = 40,   /* diagd -> init -> "vmbus": GuestShutdownRequest -> GuestShutdownReply */
 	_IPC_MSG_MAX = 64,
 };
 

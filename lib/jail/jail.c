@@ -77,7 +77,8 @@ struct jail_profile {
 static const struct jail_profile profiles[] = {
     {"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     {"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
-    {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
+    /* mhcl-vmbusd: accepts mhcl-vp on its held listener, maps the guest RAM memfd. */
+    {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_NETWORK_SERVER)},
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},

@@ -18,6 +18,7 @@
 #include "diag_internal.h"
 #include "diag_limits.h"
 #include "sidecar.pb-c.h"
+#include "vmbus.pb-c.h"
 
 typedef int (*diag_check_fn)(const ProtobufCMessage *m, char *why, size_t why_len);
 
@@ -156,6 +157,22 @@ static int check_sidecar_checksum(const ProtobufCMessage *m, char *why, size_t w
 	return 0;
 }
 
+/* Guest shutdown: the reason is shown by the guest; keep it short and printable. */
+#define DIAG_GUEST_REASON_MAX 256u
+
+static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__Vp__GuestShutdownRequest *r = (const Mhcl__Vp__GuestShutdownRequest *)m;
+	size_t n = r->reason ? strlen(r->reason) : 0;
+
+	if (n > DIAG_GUEST_REASON_MAX)
+		return reject(why, why_len, "reason of %zu bytes over %u", n, DIAG_GUEST_REASON_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)r->reason[i] < 0x20 || (unsigned char)r->reason[i] > 0x7e)
+			return reject(why, why_len, "reason has a non-printable byte at %zu", i);
+	return 0;
+}
+
 /* Handlers indexed by message type, bounded by _IPC_MSG_MAX (kvmtool msgs[]). */
 static const struct diag_type diag_types[_IPC_MSG_MAX] = {
 	[IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor,
@@ -176,6 +193,8 @@ static const struct diag_type diag_types[_IPC_MSG_MAX] = {
 				      &mhcl__sidecar_checksum_request__descriptor,
 				      &mhcl__sidecar_checksum_reply__descriptor,
 				      check_sidecar_checksum},
+	[IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vp__guest_shutdown_request__descriptor,
+				    &mhcl__vp__guest_shutdown_reply__descriptor, check_guest_shutdown},
 };
 
 static const struct diag_type *type_get(uint16_t type)

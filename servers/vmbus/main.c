@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-vmbusd: the guest-facing VMBus control plane as its own server under mhcl-init.
+ *
+ *   mhcl-vmbusd --vp-socket PATH
+ *
+ * The split with mhcl-vp (the worker), chosen so that each side keeps only what it must:
+ *
+ *   mhcl-vp owns the partition: guest RAM (a memfd), the VPs, the SynIC (SIMP delivery
+ *   queues, hypercall exits) and the partition's routing tables. It connects to PATH
+ *   (SOCK_SEQPACKET; mhcl-vp --vmbusd PATH) and sends PartitionInfo with the memfd.
+ *   vmbusd answers with the message connection ids it claims (1 and 4). The worker then
+ *   relays, as bus notifications, every guest HvPostMessage to those ids (GuestMessage,
+ *   answered HV_STATUS_SUCCESS in the guest at once) and where each VP keeps its SynIC
+ *   pages (SynicPages); it posts every HostMessage from vmbusd into the VP's SIMP slot.
+ *   That is all the worker does for VMBus: a few messages per channel setup.
+ *
+ *   vmbusd owns the protocol: the connection state machine, offers, GPADLs, opens and
+ *   closes (servers/vmbus library). When the guest opens a channel, vmbusd gives the
+ *   owning device the channel's data path, none of which passes through the worker:
+ *     - the ring GPADL, mapped from vmbusd's own mapping of the guest RAM memfd;
+ *     - a doorbell eventfd, which the worker registers for the channel's event
+ *       connection id (EventPortAssign -> KVM_HYPERV_EVENTFD: the guest's
+ *       HvSignalEvent signals it inside KVM, no exit to the worker);
+ *     - the interrupt path: the target VP's SINT irqfd (SintIrqfd, fetched once per VP)
+ *       and the VP's SIEFP page, where the device sets the relid's flag before writing
+ *       the irqfd.
+ *   Today the only devices are the integration components vmbusd serves itself
+ *   (ic_channels.c: heartbeat every VMBUSD_HEARTBEAT_MS, and shutdown, which init
+ *   forwards from `mhcl guest shutdown` as IPC_MSG_GUEST_SHUTDOWN). A device server
+ *   will receive the same three things over the bus.
+ *
+ * One worker at a time; when it leaves, the partition, the channel table and the
+ * irqfds are dropped and the next worker starts a fresh guest connection.
+ *
+ * Jail: the "vmbusd" profile: after entry vmbusd accepts on its held listener, maps
+ * the memfd it receives (no PROT_EXEC), creates eventfds, and reads and writes fds.
+ */
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "ipc.h"
+#include "server.h"
+#include "vmbusd.h"
+
+static struct vmbusd *vmbusd;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH\n"
+		   "Started by mhcl-init; mhcl-vp --vmbusd PATH connects to it.\n");
+}
+
+static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
+{
+	(void)opaque;
+	if (vmbusd)
+		vmbusd_inspect(s, t, root, vmbusd);
+}
+
+static void srv_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	(void)opaque;
+	if (vmbusd)
+		vmbusd_request(ch, msg, vmbusd);
+	else
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EAGAIN, "not ready");
+}
+
+static void srv_stop(struct srv *s, void *opaque)
+{
+	(void)opaque;
+	if (vmbusd)
+		vmbusd_stop(s, vmbusd);
+	else
+		uv_stop(srv_loop(s));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"vp-socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	static const struct srv_ops ops = {
+		.inspect = srv_inspect,
+		.on_request = srv_request,
+		.stop = srv_stop,
+	};
+	const char *path = NULL;
+	uv_loop_t loop;
+	struct srv *srv;
+	int opt, fd, r;
+
+	log_set_ident("mhcl-vmbusd");
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				log_error("--vp-socket: path too long");
+				return MHCL_EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		case 'h': usage(stdout); return MHCL_EXIT_OK;
+		default: usage(stderr); return MHCL_EXIT_USAGE;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return MHCL_EXIT_USAGE;
+	}
+	r = uv_loop_init(&loop);
+	if (r < 0) {
+		log_error_errno(r, "unable to create the event loop: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	r = srv_start(&loop, &ops, NULL, &srv);
+	if (r < 0) {
+		log_error_errno(r, "unable to join the bus: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	fd = ipc_listen_unix(path, SOCK_SEQPACKET);
+	if (fd < 0) {
+		log_error_errno(fd, "unable to listen on %s: %m", path);
+		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
+		return srv_finish(srv);
+	}
+	if (chmod(path, 0600) < 0)
+		log_warn("unable to restrict %s to its owner: %m", path);
+	r = vmbusd_new(&loop, srv, fd, &vmbusd);
+	if (r < 0) {
+		log_error_errno(r, "unable to start: %m");
+		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
+		return srv_finish(srv);
+	}
+	srv_enter_jail(srv, NULL);
+	r = srv_ready(srv);
+	if (r < 0) {
+		log_error_errno(r, "readiness handshake failed: %m");
+		srv_set_exit_code(srv, MHCL_EXIT_FAILURE);
+	} else {
+		log_info("listening for the worker on %s", path);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	r = srv_finish(srv);
+	vmbusd_free(vmbusd);
+	vmbusd = NULL;
+	return r;
+}

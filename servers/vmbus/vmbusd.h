@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* mhcl-vmbusd's state: one worker connection (the partition), the VMBus control plane on
+ * top of it, and the integration components. See main.c for the split with mhcl-vp. */
+#ifndef MHCL_VMBUSD_H
+#define MHCL_VMBUSD_H
+
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <uv.h>
+
+#include "ipc.h"
+#include "server.h"
+
+#define VMBUSD_HEARTBEAT_MS 1000u
+
+struct vmbusd;
+
+/* listen_fd: a listening SOCK_SEQPACKET unix socket for mhcl-vp (taken). */
+int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, struct vmbusd **ret);
+void vmbusd_free(struct vmbusd *d);
+
+/* srv_ops hooks. */
+void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque);
+void vmbusd_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque);
+void vmbusd_stop(struct srv *s, void *opaque);
+
+#endif

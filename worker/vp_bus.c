@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include "vp_bus.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "defs/hv_defs.h"
+#include "ipc.h"
+#include "server.h"
+#include "synic.h"
+#include "vmbus.pb-c.h"
+
+/* Guest posts waiting for the loop thread; beyond this the guest is told to retry. */
+#define VP_BUS_QUEUE_LEN 128
+/* Below this many free slots in a VP's SIMP queue, guest posts are refused with
+ * HV_STATUS_INSUFFICIENT_BUFFERS, so vmbusd's answers (an OFFER burst included) fit. */
+#define VP_BUS_SIMP_RESERVE 32
+#define VP_BUS_MAX_CLAIMS 8
+#define VP_BUS_MAX_EVENT_PORTS HV_SYNIC_MAX_PORTS
+#define VP_BUS_CONNID_MAX 0xffffffu
+
+struct guest_post {
+	uint32_t vp, conn_id, type, len;
+	uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+};
+
+struct synic_pages {
+	bool dirty, enabled;
+	uint64_t simp, siefp;
+};
+
+struct vp_bus {
+	struct worker *w;
+	uv_loop_t loop;
+	struct srv *srv;
+	struct ipc_chan *vmbusd;
+	uv_async_t wake; /* VP threads: guest posts or SynIC pages waiting */
+	uv_async_t done; /* the joiner thread: every VP stopped */
+	pthread_t joiner;
+	bool joiner_started;
+
+	pthread_mutex_t lock; /* queue, pages */
+	struct guest_post queue[VP_BUS_QUEUE_LEN];
+	uint32_t head, count;
+	uint64_t refused; /* guest posts answered INSUFFICIENT_BUFFERS */
+	struct synic_pages pages[WORKER_MAX_VPS];
+
+	/* Loop thread only. */
+	uint32_t claims[VP_BUS_MAX_CLAIMS];
+	size_t nclaims;
+	uint32_t event_ports[VP_BUS_MAX_EVENT_PORTS];
+	size_t nevent_ports;
+	uint64_t guest_messages, host_messages, host_dropped;
+	int rc;
+};
+
+bool vp_bus_under_init(void)
+{
+	return getenv("MHCL_SERVER_NAME") != NULL;
+}
+
+/* ---- VP threads ---- */
+
+static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uint32_t message_type,
+			  const uint8_t *payload, uint32_t len)
+{
+	struct vp_bus *b = opaque;
+	uint16_t status = HV_STATUS_SUCCESS;
+
+	if (len > HV_MESSAGE_PAYLOAD_SIZE)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (hv_synic_queue_free(b->w->synic, vp, HV_SYNIC_VMBUS_SINT) < VP_BUS_SIMP_RESERVE)
+		return HV_STATUS_INSUFFICIENT_BUFFERS;
+	pthread_mutex_lock(&b->lock);
+	if (b->count == VP_BUS_QUEUE_LEN) {
+		b->refused++;
+		status = HV_STATUS_INSUFFICIENT_BUFFERS;
+	} else {
+		struct guest_post *p = &b->queue[(b->head + b->count) % VP_BUS_QUEUE_LEN];
+		p->vp = vp;
+		p->conn_id = connection_id;
+		p->type = message_type;
+		p->len = len;
+		memcpy(p->payload, payload, len);
+		b->count++;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (status == HV_STATUS_SUCCESS)
+		uv_async_send(&b->wake);
+	return status;
+}
+
+static void pages_changed(void *opaque, uint32_t vp, bool enabled, uint64_t simp_gpa,
+			  uint64_t siefp_gpa)
+{
+	struct vp_bus *b = opaque;
+
+	if (vp >= WORKER_MAX_VPS)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->pages[vp] = (struct synic_pages){true, enabled, simp_gpa, siefp_gpa};
+	pthread_mutex_unlock(&b->lock);
+	uv_async_send(&b->wake);
+}
+
+static void *joiner_thread(void *arg)
+{
+	struct vp_bus *b = arg;
+
+	vp_join_all(b->w);
+	uv_async_send(&b->done);
+	return NULL;
+}
+
+/* ---- loop thread ---- */
+
+/* Sends SynIC page changes first, so vmbusd knows a VP's SIEFP before the messages
+ * that VP posted after moving it. */
+static void wake_cb(uv_async_t *a)
+{
+	struct vp_bus *b = a->data;
+	struct guest_post p;
+
+	for (uint32_t vp = 0; vp < b->w->vp_count; vp++) {
+		pthread_mutex_lock(&b->lock);
+		struct synic_pages pg = b->pages[vp];
+		b->pages[vp].dirty = false;
+		pthread_mutex_unlock(&b->lock);
+		if (!pg.dirty || !b->vmbusd)
+			continue;
+		Mhcl__Vp__SynicPages m = MHCL__VP__SYNIC_PAGES__INIT;
+		m.vp = vp;
+		m.enabled = pg.enabled;
+		m.simp_gpa = pg.simp;
+		m.siefp_gpa = pg.siefp;
+		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_SYNIC_PAGES, &m.base, NULL, 0);
+		if (r < 0)
+			log_warn_errno(r, "unable to tell vmbusd about VP %u's SynIC pages: %m", vp);
+	}
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		bool have = b->count > 0;
+		if (have) {
+			p = b->queue[b->head];
+			b->head = (b->head + 1) % VP_BUS_QUEUE_LEN;
+			b->count--;
+		}
+		pthread_mutex_unlock(&b->lock);
+		if (!have)
+			break;
+		if (!b->vmbusd)
+			continue;
+		Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+		m.vp = p.vp;
+		m.connection_id = p.conn_id;
+		m.message_type = p.type;
+		m.payload.data = p.payload;
+		m.payload.len = p.len;
+		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_GUEST_MESSAGE, &m.base, NULL, 0);
+		if (r < 0)
+			log_warn_errno(r, "unable to forward a guest message to vmbusd: %m, dropping it");
+		else
+			b->guest_messages++;
+	}
+}
+
+static void done_cb(uv_async_t *a)
+{
+	struct vp_bus *b = a->data;
+
+	b->rc = __atomic_load_n(&b->w->stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET
+		    ? MHCL_EXIT_OK
+		    : MHCL_EXIT_FAILURE;
+	log_info("partition stopped: %s", b->rc == MHCL_EXIT_OK ? "guest reset" : "VP failure");
+	uv_stop(&b->loop);
+}
+
+static void drop_routes(struct vp_bus *b)
+{
+	for (size_t i = 0; i < b->nclaims; i++)
+		(void)hv_synic_remove_message_port(b->w->synic, b->claims[i]);
+	b->nclaims = 0;
+	for (size_t i = 0; i < b->nevent_ports; i++)
+		(void)hv_synic_remove_event_port(b->w->synic, b->event_ports[i]);
+	b->nevent_ports = 0;
+}
+
+static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__HostMessage *m =
+	    (Mhcl__Vp__HostMessage *)ipc_msg_unpack(ch, msg, &mhcl__vp__host_message__descriptor);
+	if (!m)
+		return;
+	if (m->vp >= b->w->vp_count || m->sint != HV_SYNIC_VMBUS_SINT || m->message_type == 0 ||
+	    m->message_type > 0x7fffffffu || m->payload.len > HV_MESSAGE_PAYLOAD_SIZE) {
+		log_warn("vmbusd sent a bad host message (VP %u, SINT %u, type %#x, %zu bytes), dropping it",
+			 m->vp, m->sint, m->message_type, m->payload.len);
+		b->host_dropped++;
+	} else {
+		int r = hv_synic_post_message(b->w->synic, m->vp, (uint8_t)m->sint, m->message_type,
+					      m->payload.data, m->payload.len);
+		if (r < 0) {
+			log_warn_errno(r, "unable to queue a host message for VP %u: %m, dropping it", m->vp);
+			b->host_dropped++;
+		} else {
+			b->host_messages++;
+		}
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct vp_bus *b = opaque;
+
+	if (msg->type == IPC_MSG_VP_HOST_MESSAGE)
+		host_message(b, ch, msg);
+}
+
+static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__EventPortAssign *m = (Mhcl__Vp__EventPortAssign *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vp__event_port_assign__descriptor);
+	int r;
+
+	if (!m)
+		return;
+	if (msg->nfds != 1 || m->connection_id == 0 || m->connection_id > VP_BUS_CONNID_MAX)
+		r = -EINVAL;
+	else if (b->nevent_ports == VP_BUS_MAX_EVENT_PORTS)
+		r = -ENOSPC;
+	else
+		r = hv_synic_add_event_port(b->w->synic, m->connection_id, msg->fds[0]);
+	if (r < 0) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
+					   "unable to route event connection %#x", m->connection_id);
+	} else {
+		Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+		b->event_ports[b->nevent_ports++] = m->connection_id;
+		log_info("event connection %#x now signals vmbusd's eventfd", m->connection_id);
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void event_port_release(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__EventPortRelease *m = (Mhcl__Vp__EventPortRelease *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vp__event_port_release__descriptor);
+	int r = -ENOENT;
+
+	if (!m)
+		return;
+	for (size_t i = 0; i < b->nevent_ports; i++)
+		if (b->event_ports[i] == m->connection_id) {
+			b->event_ports[i] = b->event_ports[--b->nevent_ports];
+			r = hv_synic_remove_event_port(b->w->synic, m->connection_id);
+			break;
+		}
+	if (r < 0) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
+					   "event connection %#x is not routed", m->connection_id);
+	} else {
+		Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void sint_irqfd(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__SintIrqfdRequest *m = (Mhcl__Vp__SintIrqfdRequest *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vp__sint_irqfd_request__descriptor);
+	int fd = -1, r = -EINVAL;
+
+	if (!m)
+		return;
+	if (m->vp < b->w->vp_count && m->sint == HV_SYNIC_VMBUS_SINT)
+		r = hv_synic_sint_irqfd(b->w->synic, m->vp, &fd);
+	if (r < 0) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
+					   "no irqfd for VP %u SINT %u", m->vp, m->sint);
+	} else {
+		Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
+		rep.vp = m->vp;
+		rep.sint = m->sint;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, &fd, 1);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct vp_bus *b = opaque;
+
+	switch (msg->type) {
+	case IPC_MSG_VP_EVENT_PORT_ASSIGN: event_port_assign(b, ch, msg); break;
+	case IPC_MSG_VP_EVENT_PORT_RELEASE: event_port_release(b, ch, msg); break;
+	case IPC_MSG_VP_SINT_IRQFD: sint_irqfd(b, ch, msg); break;
+	default:
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+					   "mhcl-vp does not handle message type %u", msg->type);
+	}
+}
+
+static void on_close(struct ipc_chan *ch, int reason, void *opaque)
+{
+	struct vp_bus *b = opaque;
+
+	(void)ch;
+	if (reason)
+		log_error_errno(reason, "lost vmbusd: %m; the guest's VMBus connection is gone");
+	b->vmbusd = NULL;
+	drop_routes(b);
+}
+
+static const struct ipc_chan_ops vmbusd_ops = {
+	.on_request = on_request,
+	.on_notify = on_notify,
+	.on_close = on_close,
+};
+
+static int start_vps(struct vp_bus *b)
+{
+	int r = vp_start_all(b->w);
+	if (r < 0)
+		return log_error_errno(r, "unable to start the VP threads: %m");
+	r = -pthread_create(&b->joiner, NULL, joiner_thread, b);
+	if (r < 0) {
+		vp_stop_all(b->w, WORKER_STOP_FAILED);
+		vp_join_all(b->w);
+		return log_error_errno(r, "unable to start the joiner thread: %m");
+	}
+	b->joiner_started = true;
+	return srv_ready(b->srv);
+}
+
+static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct vp_bus *b = opaque;
+	char why[160];
+	int r;
+
+	if (status == -EREMOTEIO && reply && ipc_msg_error(reply, why, sizeof(why)) < 0)
+		log_error("vmbusd refused the partition: %s", why);
+	if (status < 0 || !reply) {
+		log_error_errno(status, "vmbusd did not take the partition: %m");
+		b->rc = MHCL_EXIT_FAILURE;
+		uv_stop(&b->loop);
+		return;
+	}
+	Mhcl__Vp__MessagePortClaim *c = (Mhcl__Vp__MessagePortClaim *)protobuf_c_message_unpack(
+	    &mhcl__vp__message_port_claim__descriptor, NULL, reply->body_len,
+	    reply->body_len ? reply->body : (const uint8_t *)"");
+	r = c && c->n_connection_ids <= VP_BUS_MAX_CLAIMS ? 0 : -EBADMSG;
+	for (size_t i = 0; r == 0 && i < c->n_connection_ids; i++) {
+		uint32_t id = c->connection_ids[i];
+		if (id == 0 || id > VP_BUS_CONNID_MAX) {
+			r = -EBADMSG;
+			break;
+		}
+		r = hv_synic_add_message_port(b->w->synic, id, port_post, b);
+		if (r == 0) {
+			b->claims[b->nclaims++] = id;
+			log_info("guest messages to connection %u go to vmbusd", id);
+		}
+	}
+	if (c)
+		protobuf_c_message_free_unpacked(&c->base, NULL);
+	if (r < 0) {
+		log_error_errno(r, "bad message port claim from vmbusd: %m");
+		ipc_chan_abort(ch, -EBADMSG);
+		b->rc = MHCL_EXIT_FAILURE;
+		uv_stop(&b->loop);
+		return;
+	}
+	if (start_vps(b) < 0) {
+		b->rc = MHCL_EXIT_FAILURE;
+		uv_stop(&b->loop);
+	}
+}
+
+static void srv_stop_cb(struct srv *s, void *opaque)
+{
+	struct vp_bus *b = opaque;
+
+	(void)s;
+	log_info("init asked to stop: stopping the VPs");
+	vp_stop_all(b->w, WORKER_STOP_FAILED);
+	if (!b->joiner_started)
+		uv_stop(&b->loop);
+}
+
+static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
+{
+	struct vp_bus *b = opaque;
+
+	(void)s;
+	inspect_u64(t, root, "vp_count", b->w->vp_count);
+	inspect_u64(t, root, "ram_bytes", b->w->ram.size);
+	inspect_bool(t, root, "vmbusd_connected", b->vmbusd != NULL);
+	inspect_u64(t, root, "guest_messages", b->guest_messages);
+	inspect_u64(t, root, "host_messages", b->host_messages);
+	inspect_u64(t, root, "host_dropped", b->host_dropped);
+	pthread_mutex_lock(&b->lock);
+	inspect_u64(t, root, "guest_posts_refused", b->refused);
+	pthread_mutex_unlock(&b->lock);
+	inspect_u64(t, root, "event_ports", b->nevent_ports);
+}
+
+int vp_bus_run(struct worker *w, const char *vmbusd_path)
+{
+	static const struct srv_ops ops = {
+		.inspect = srv_inspect,
+		.stop = srv_stop_cb,
+	};
+	static struct vp_bus bus;
+	struct vp_bus *b = &bus;
+	int fd, r;
+
+	b->w = w;
+	b->rc = MHCL_EXIT_FAILURE;
+	pthread_mutex_init(&b->lock, NULL);
+	r = uv_loop_init(&b->loop);
+	if (r < 0)
+		return log_error_errno(r, "unable to create the event loop: %m"), MHCL_EXIT_SYSCALL;
+	b->wake.data = b->done.data = b;
+	if (uv_async_init(&b->loop, &b->wake, wake_cb) < 0 || uv_async_init(&b->loop, &b->done, done_cb) < 0)
+		return log_error("unable to create the loop wakeups"), MHCL_EXIT_SYSCALL;
+	r = srv_start(&b->loop, &ops, b, &b->srv);
+	if (r < 0)
+		return log_error_errno(r, "unable to join the bus: %m"), MHCL_EXIT_SYSCALL;
+	hv_synic_set_pages_listener(w->synic, pages_changed, b);
+
+	fd = ipc_connect_unix(vmbusd_path, SOCK_SEQPACKET);
+	if (fd < 0) {
+		log_error_errno(fd, "unable to reach vmbusd at %s: %m", vmbusd_path);
+		goto out;
+	}
+	r = ipc_chan_open(&b->loop, fd, IPC_TRANSPORT_SEQPACKET, &vmbusd_ops, b, &b->vmbusd);
+	if (r < 0) {
+		log_error_errno(r, "unable to open the vmbusd channel: %m");
+		goto out;
+	}
+	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
+	Mhcl__Vp__RamRange *ranges[] = {&range};
+	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
+	range.gpa = 0;
+	range.size = w->ram.size;
+	range.memfd_offset = 0;
+	pi.vp_count = w->vp_count;
+	pi.n_ram = 1;
+	pi.ram = ranges;
+	r = ipc_chan_request(b->vmbusd, IPC_MSG_VP_PARTITION, &pi.base, &w->ram.memfd, 1, 0,
+			     partition_reply, b);
+	if (r < 0) {
+		log_error_errno(r, "unable to send the partition to vmbusd: %m");
+		goto out;
+	}
+	uv_run(&b->loop, UV_RUN_DEFAULT);
+out:
+	hv_synic_set_pages_listener(w->synic, NULL, NULL);
+	if (b->joiner_started) {
+		vp_stop_all(w, WORKER_STOP_FAILED);
+		pthread_join(b->joiner, NULL);
+	}
+	drop_routes(b);
+	srv_set_exit_code(b->srv, b->rc);
+	return srv_finish(b->srv);
+}
