@@ -45,9 +45,10 @@ static void test_vp_basics(void)
 		  HV_STATUS_INVALID_PARAMETER);
 	ASSERT_EQ(sim_guest_post_raw(g, 1, 0, 8, msg, 8), HV_STATUS_INVALID_PARAMETER);
 	ASSERT_TRUE(sim_worker_running(w));
-	g = sim_guest_free(g);
+	/* Stop the machine before the guest hangs up (that would be a shutdown). */
 	bool clean = false;
 	w = sim_worker_stop(w, &clean);
+	g = sim_guest_free(g);
 	ASSERT_TRUE(clean);
 }
 
@@ -86,9 +87,10 @@ static void test_version_fallback(void)
 	ASSERT_EQ(sim_guest_vmbus_connect(g, versions, 2), VMBUS_VERSION_WIN10_V4_1);
 	ASSERT_EQ(g->msg_conn_id, VMBUS_CONNID_MESSAGE);
 	ASSERT_GE(sim_guest_request_offers(g), 1);
-	g = sim_guest_free(g);
+	/* Stop the machine before the guest hangs up (that would be a shutdown). */
 	bool clean = false;
 	w = sim_worker_stop(w, &clean);
+	g = sim_guest_free(g);
 	ASSERT_TRUE(clean);
 }
 

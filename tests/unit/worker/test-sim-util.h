@@ -75,6 +75,26 @@ static inline bool sim_log_has(off_t from, const char *what)
 	return found;
 }
 
+/* How often `what` occurs in the log from `from` on. */
+static inline unsigned sim_log_count(off_t from, const char *what)
+{
+	off_t end = lseek(sim_log_fd, 0, SEEK_END);
+	unsigned n = 0;
+	char *buf;
+
+	if (end <= from)
+		return 0;
+	buf = malloc((size_t)(end - from) + 1);
+	ASSERT_TRUE(buf);
+	ssize_t len = pread(sim_log_fd, buf, (size_t)(end - from), from);
+	ASSERT_GE(len, 0);
+	buf[len] = 0;
+	for (const char *p = buf; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	free(buf);
+	return n;
+}
+
 /* Waits for a line logged by another thread; the bound only keeps a broken test from
  * hanging. */
 static inline void sim_log_wait(off_t from, const char *what)
