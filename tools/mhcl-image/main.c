@@ -182,6 +182,11 @@ static int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* The shim checks the kernel fully; catch the wrong file here already. */
+	if (b_kernel.size < 0x206 || memcmp(b_kernel.data + 0x202, "HdrS", 4)) {
+		fprintf(stderr, "mhcl-image: %s: not a Linux bzImage (no HdrS header)\n", kernel);
+		goto out;
+	}
 	if (b_manifest.data &&
 	    (b_manifest.size < 4 || memcmp(b_manifest.data, "\xd0\x0d\xfe\xed", 4))) {
 		fprintf(stderr, "mhcl-image: %s: not a flattened device tree\n", manifest);

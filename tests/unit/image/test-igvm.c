@@ -634,6 +634,7 @@ static int write_seeds(const char *dir)
 	ASSERT_OK(payload_build((struct blob){k, sizeof(k)}, (struct blob){i, sizeof(i)},
 				(struct blob){(const uint8_t *)"x", 1}, (struct blob){0}, &pay,
 				&pay_len));
+	write_seed(dir, "pvh.elf", elf, elf_len);
 	ASSERT_OK(image_compose_igvm((struct blob){elf, elf_len}, (struct blob){pay, pay_len}, &buf,
 				     &len, err, sizeof(err)));
 	write_seed(dir, "composed.igvm", buf, len);
