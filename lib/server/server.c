@@ -264,16 +264,13 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
 	log_set_ident(s->name);
 	/* A peer that vanished must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	uv_timer_init(loop, &s->fault_timer);
-	uv_unref((uv_handle_t *)&s->fault_timer);
-
 	int r = ipc_chan_open(loop, SRV_BUS_FD, IPC_TRANSPORT_SEQPACKET, &bus_ops, s, &s->bus);
 	if (r < 0) {
-		uv_close((uv_handle_t *)&s->fault_timer, NULL);
-		uv_run(loop, UV_RUN_NOWAIT);
 		free(s);
 		return r;
 	}
+	uv_timer_init(loop, &s->fault_timer);
+	uv_unref((uv_handle_t *)&s->fault_timer);
 	*ret_srv = s;
 	return 0;
 }
