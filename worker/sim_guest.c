@@ -248,32 +248,42 @@ int sim_guest_signal(struct sim_guest *g, uint32_t connection_id)
 	return (int)sim_guest_hypercall(g, HV_HCALL_SIGNAL_EVENT | HV_HCALL_FAST, connection_id, 0);
 }
 
-int sim_guest_recv_msg(struct sim_guest *g, void *buf, size_t cap)
+int sim_guest_try_recv_msg(struct sim_guest *g, void *buf, size_t cap)
 {
 	uint64_t gpa = ((uint64_t)SIM_GUEST_PFN_SIMP << HV_PAGE_SHIFT) +
 		       VMBUS_MESSAGE_SINT * (uint64_t)HV_MESSAGE_SIZE;
 	struct hv_message *slot = sim_guest_mem(g, gpa, HV_MESSAGE_SIZE);
+	uint32_t type = __atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE);
+	uint32_t len;
+	int r;
+
+	if (type == HV_MESSAGE_TYPE_NONE)
+		return -EAGAIN;
+	len = slot->payload_size;
+	if (len > HV_MESSAGE_PAYLOAD_SIZE)
+		len = HV_MESSAGE_PAYLOAD_SIZE;
+	if (len > cap)
+		len = (uint32_t)cap;
+	memcpy(buf, slot->payload, len);
+	/* Free the slot, then look at msg_pending (vmbus_signal_eom). */
+	__atomic_store_n(&slot->message_type, HV_MESSAGE_TYPE_NONE, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&slot->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING) {
+		r = sim_guest_wrmsr(g, HV_MSR_EOM, 0);
+		if (r < 0)
+			return r;
+	}
+	return (int)len;
+}
+
+int sim_guest_recv_msg(struct sim_guest *g, void *buf, size_t cap)
+{
 	int r;
 
 	for (;;) {
-		uint32_t type = __atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE);
-		if (type != HV_MESSAGE_TYPE_NONE) {
-			uint32_t len = slot->payload_size;
-			if (len > HV_MESSAGE_PAYLOAD_SIZE)
-				len = HV_MESSAGE_PAYLOAD_SIZE;
-			if (len > cap)
-				len = (uint32_t)cap;
-			memcpy(buf, slot->payload, len);
-			/* Free the slot, then look at msg_pending (vmbus_signal_eom). */
-			__atomic_store_n(&slot->message_type, HV_MESSAGE_TYPE_NONE, __ATOMIC_SEQ_CST);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&slot->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING) {
-				r = sim_guest_wrmsr(g, HV_MSR_EOM, 0);
-				if (r < 0)
-					return r;
-			}
-			return (int)len;
-		}
+		r = sim_guest_try_recv_msg(g, buf, cap);
+		if (r != -EAGAIN)
+			return r;
 		r = sim_guest_wait_sint(g);
 		if (r < 0)
 			return r;

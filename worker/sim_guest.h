@@ -87,6 +87,9 @@ int sim_guest_signal(struct sim_guest *g, uint32_t connection_id);
 /* Takes the next host message from the SIMP slot (waiting for it), acknowledging it as
  * Linux does (message_type 0, then EOM if msg_pending). Returns the payload length. */
 int sim_guest_recv_msg(struct sim_guest *g, void *buf, size_t cap);
+/* As sim_guest_recv_msg without waiting: -EAGAIN when the slot is empty. The SIMP page
+ * must be where sim_guest_synic_enable put it. */
+int sim_guest_try_recv_msg(struct sim_guest *g, void *buf, size_t cap);
 /* As sim_guest_recv_msg, skipping nothing: -EPROTO if the next message is not `type`. */
 int sim_guest_expect_msg(struct sim_guest *g, uint32_t type, void *buf, size_t cap);
 
