@@ -54,11 +54,19 @@ void init_log_line(struct server *s, uint8_t stream, const char *text, size_t le
 	struct init *in = s->init;
 	char buf[LOGRING_LINE_MAX + 96];
 
+	char clean[LOGRING_LINE_MAX];
+
 	if (len > LOGRING_LINE_MAX)
 		len = LOGRING_LINE_MAX;
-	logring_append(s->log, in->log_seq++, realtime_ns(), stream, text, len);
+	/* Server output is untrusted: no control characters (terminal escapes,
+	 * NULs that would cut the line) reach the ring, the echo or a client. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		clean[i] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
+	}
+	logring_append(s->log, in->log_seq++, realtime_ns(), stream, clean, len);
 	int n = snprintf(buf, sizeof(buf), "%s%s: %.*s\n", s->conf->name,
-			 stream == LOGRING_INIT ? " [init]" : "", (int)len, text);
+			 stream == LOGRING_INIT ? " [init]" : "", (int)len, clean);
 	/* Never block on a slow console or reader: drop the echo instead (the
 	 * ring keeps the line). Lines are shorter than PIPE_BUF: all or nothing. */
 	if (n > 0 && write(in->echo_fd, buf, MIN((size_t)n, sizeof(buf) - 1)) < 0)
