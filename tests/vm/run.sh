@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Boots an unmodified Debian guest (L2) on mhcl-vp inside an L1 KVM under TCG (L0) and
-# checks that it reaches hv_vmbus: Hyper-V detected, SynIC enabled, and its VMBus
-# INITIATE_CONTACT arriving at the worker as an HvPostMessage hypercall, answered by the
-# VMBus control plane through the guest's SynIC message page (VERSION_RESPONSE), up to
-# hv_utils binding a heartbeat channel served over the VMBus data path. One L1 boot runs
-# the guest twice: first on a worker with no VMBus server (the guest must fall back through
-# every protocol version and give up cleanly), then with the in-process control plane.
+# Boots an unmodified Debian guest (L2) on mhcl-vp inside an L1 KVM under TCG (L0). One L1
+# boot runs the guest twice:
+#   no-vmbus: mhcl-vp alone, no VMBus server: the guest's INITIATE_CONTACT reaches the
+#             worker as an HvPostMessage hypercall, is refused, and the guest falls back
+#             through every protocol version and gives up cleanly;
+#   init:     mhcl-init in L1 starts mhcl-diagd, mhcl-vmbusd and mhcl-vp from a manifest.
+#             The guest connects to VMBus through vmbusd (relayed by the worker), lists
+#             the heartbeat and shutdown devices with their class GUIDs, answers
+#             heartbeats whose sequence climbs in two `mhcl inspect vmbus` outputs, and
+#             powers off cleanly on `mhcl guest shutdown` (diag -> init -> vmbusd ->
+#             shutdown IC -> hv_utils), after which mhcl-vp exits 0.
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
 # Env: MHCL_VM_TIMEOUT (seconds for the whole L1 run, default 540), MHCL_VM_WORK
 # (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log),
@@ -19,6 +23,7 @@ LIMIT=${MHCL_VM_TIMEOUT:-540}
 mkdir -p "$WORK"
 
 vm_require_tools
+command -v dtc >/dev/null 2>&1 || { echo "vm: dtc not found, skipping"; exit 77; }
 vm_kernel
 # The Hyper-V guest drivers and what hv_storvsc needs, in load order; with no storage or
 # network channel offered, hv_storvsc and hv_netvsc just register.
@@ -29,34 +34,120 @@ vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scs
 QUIET=quiet
 [ "${MHCL_VM_VERBOSE:-0}" = 1 ] && QUIET=
 DBG=
-[ -n "${MHCL_VM_DEBUG:-}" ] && DBG=--debug
+[ -n "${MHCL_VM_DEBUG:-}" ] && DBG='"--debug", '
 CMDLINE="console=ttyS0 reboot=k panic=-1 $QUIET"
+
+# The L1 manifest: diag, then vmbusd, then the worker (each starts when the one before is
+# ready). Nothing restarts: a crash must show up as a failure.
+rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
+cat >"$WORK/l1-manifest.dts" <<DTS
+/dts-v1/;
+/ { mhcl { manifest {
+	compatible = "mhcl,manifest-v1";
+	diag {
+		binary = "mhcl-diagd";
+		args = "--unix", "\${RUN}/diag.sock";
+		policy = "diagd";
+		restart = "never";
+		start-order = <10>;
+		control;
+	};
+	vmbus {
+		binary = "mhcl-vmbusd";
+		args = "--vp-socket", "\${RUN}/vmbus.sock";
+		policy = "vmbusd";
+		restart = "never";
+		start-order = <20>;
+	};
+	vp {
+		binary = "mhcl-vp";
+		args = $DBG"--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "${MHCL_VM_CPUS:-2}", "--mem", "256",
+			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
+			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1";
+		policy = "vp";
+		restart = "never";
+		start-order = <30>;
+		ready-timeout-ms = <30000>;
+		stop-timeout-ms = <5000>;
+	};
+}; }; };
+DTS
+dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
+
 cat >"$WORK/l1-tail.sh" <<SH
 echo "L1: phase no-vmbus"
-mhcl-vp $DBG --cpus 1 --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 --cmdline "$CMDLINE" &&
+mhcl-vp ${DBG:+--debug} --cpus 1 --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 --cmdline "$CMDLINE" &&
 	echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited \$?"
-echo "L1: phase vmbus"
-mhcl-vp $DBG --vmbus --cpus ${MHCL_VM_CPUS:-2} --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 \\
-	--cmdline "$CMDLINE" && echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited \$?"
+echo "L1: phase init"
+mkdir -p /run/mhcl
+export MHCL_DIAG=unix:/run/mhcl/diag.sock
+# Server output goes to a file (init echoes every server line to its stderr), printed at
+# the end, so a slow console never drops a line.
+mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
+INIT=\$!
+# Bounded waits (no timing assertions): the guest has opened the shutdown channel and
+# printed its devices.
+ready=0
+for i in \$(seq 1 240); do
+	if grep -q '^vp: L2: ready' /tmp/init.log && mhcl inspect vmbus/ic/shutdown/state 2>/dev/null | grep -q ready; then
+		ready=1
+		break
+	fi
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+	sleep 1
+done
+echo "L1: guest ready: \$ready"
+mhcl inspect vmbus >/tmp/inspect1 2>&1 || echo "L1: inspect1 failed: \$?"
+s1=\$(sed -n 's/^ *sequence: //p' /tmp/inspect1)
+for i in \$(seq 1 60); do
+	mhcl inspect vmbus >/tmp/inspect2 2>&1 || echo "L1: inspect2 failed: \$?"
+	s2=\$(sed -n 's/^ *sequence: //p' /tmp/inspect2)
+	[ -n "\$s2" ] && [ "\$s2" != "\$s1" ] && break
+	sleep 1
+done
+sed 's/^/L1: inspect1: /' /tmp/inspect1
+sed 's/^/L1: inspect2: /' /tmp/inspect2
+mhcl inspect vp | sed 's/^/L1: inspect vp: /'
+rc=0
+mhcl guest shutdown >/tmp/shutdown 2>&1 || rc=\$?
+sed 's/^/L1: guest shutdown: /' /tmp/shutdown
+echo "L1: guest shutdown rc \$rc"
+for i in \$(seq 1 120); do
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+	sleep 1
+done
+mhcl ps | sed 's/^/L1: ps: /'
+kill -TERM \$INIT
+wait \$INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited \$?"
+cat /tmp/init.log
 echo "L1: phases done"
 SH
-vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh"
+vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
+	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd tools/mhcl
 
 LOG=$WORK/console.log
 start=$(date +%s)
 rc=0
 vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
 echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
-tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |mhcl-vp: ' || true
+tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|diag)( \[init\])?: |mhcl-vp: ' || true
 
 fail=0
 phase() { tr -d '\r' <"$LOG" | sed -n "/L1: phase $1\$/,/^L1: phase/p"; }
+pass() { echo "PASS: [$1] $2"; }
+flunk() { echo "FAIL: [$1] $2"; fail=1; }
 expect() {
 	if phase "$1" | grep -a -E "$3" >/dev/null; then
-		echo "PASS: [$1] $2"
+		pass "$1" "$2"
 	else
-		echo "FAIL: [$1] $2 (no line matching /$3/)"
-		fail=1
+		flunk "$1" "$2 (no line matching /$3/)"
+	fi
+}
+reject() {
+	if phase "$1" | grep -a -E "$3" >/dev/null; then
+		flunk "$1" "$2 (a line matches /$3/)"
+	else
+		pass "$1" "$2"
 	fi
 }
 expect no-vmbus "worker got INITIATE_CONTACT 5.3 and refused it" 'mhcl-vp: .*HvPostMessage .*INITIATE_CONTACT version 5\.3 -> status 0x12'
@@ -64,15 +155,47 @@ expect no-vmbus "guest fell back to the oldest version" 'mhcl-vp: .*HvPostMessag
 expect no-vmbus "L2 hv_vmbus gave up cleanly" '^L2: .*hv_vmbus: Unable to connect'
 expect no-vmbus "L2 init finished" '^L2: done$'
 expect no-vmbus "worker exited cleanly" '^L1: mhcl-vp exited 0'
-expect vmbus "L2 detected Hyper-V" '^L2: .*Hyper-V: privilege flags'
-expect vmbus "worker saw SynIC enabled" 'mhcl-vp: .*SynIC enabled on VP 0'
-expect vmbus "worker got INITIATE_CONTACT" 'mhcl-vp: .*HvPostMessage .*INITIATE_CONTACT version'
-expect vmbus "worker answered: VMBus connected" 'mhcl-vp: .*VMBus connected: protocol'
-expect vmbus "L2 negotiated VMBus" '^L2: .*hv_vmbus: Vmbus version:'
-expect vmbus "L2 hv_utils bound the heartbeat channel" '^L2: .*Heartbeat IC version'
-expect vmbus "L2 lists the VMBus device" '^L2: vmbus device '
-expect vmbus "worker: guest answered a heartbeat over the ring" 'mhcl-vp: .*heartbeat IC .*guest answered sequence'
-expect vmbus "L2 registered hv_storvsc and hv_netvsc" '^L2: .*registering driver hv_storvsc'
-expect vmbus "L2 init finished" '^L2: done$'
-expect vmbus "worker exited cleanly" '^L1: mhcl-vp exited 0'
+
+G=init
+expect $G "init started diag, vmbus and vp" '^vp \[init\]: ready'
+expect $G "the worker attached its partition to vmbusd" '^vmbus: .*partition attached'
+expect $G "L2 detected Hyper-V" '^vp: L2: .*Hyper-V: privilege flags'
+# The version vmbusd negotiated is the one the guest reports.
+host_v=$(phase $G | sed -n 's/^vmbus: .*VMBus connected: protocol \([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+guest_v=$(phase $G | sed -n 's/^vp: L2: .*hv_vmbus: Vmbus version:\([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+if [ -n "$host_v" ] && [ "$host_v" = "$guest_v" ]; then
+	pass $G "VMBus connected: vmbusd and L2 agree on version $host_v"
+else
+	flunk $G "VMBus version: vmbusd '$host_v', L2 '$guest_v'"
+fi
+expect $G "doorbells routed to vmbusd's eventfds" '^vp: .*event connection 0x[0-9a-f]+ now signals vmbusd'
+expect $G "L2 hv_utils bound the heartbeat channel" '^vp: L2: .*Heartbeat IC version'
+expect $G "L2 hv_utils bound the shutdown channel" '^vp: L2: .*Shutdown IC version'
+expect $G "L2 lists the heartbeat device (class 57164f39-...)" '^vp: L2: vmbus device .* class_id=\{57164f39-9115-4e78-ab55-382f3bd5422d\} device_id=\{'
+expect $G "L2 lists the shutdown device (class 0e0b6031-...)" '^vp: L2: vmbus device .* class_id=\{0e0b6031-5213-4934-818b-38d90ced39db\} device_id=\{'
+expect $G "the guest was ready for the host" '^L1: guest ready: 1'
+# Two `mhcl inspect vmbus` outputs from inside L1.
+for n in 1 2; do
+	expect $G "inspect$n: protocol version" "^L1: inspect$n:   protocol_version: \"[1-9][0-9]*\.[0-9]+\""
+	expect $G "inspect$n: connection state" "^L1: inspect$n: +state: \"connected\""
+	expect $G "inspect$n: an open channel" "^L1: inspect$n: +state: \"open\""
+	expect $G "inspect$n: a ring GPADL in use" "^L1: inspect$n: +ring_in_use: true"
+	expect $G "inspect$n: per-channel counters" "^L1: inspect$n: +opens: [1-9]"
+	expect $G "inspect$n: guest doorbells reached vmbusd" "^L1: inspect$n: +doorbells: [1-9]"
+done
+s1=$(phase $G | sed -n 's/^L1: inspect1: *sequence: \([0-9]*\)$/\1/p' | head -1)
+s2=$(phase $G | sed -n 's/^L1: inspect2: *sequence: \([0-9]*\)$/\1/p' | head -1)
+if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" -gt 0 ] && [ "$s2" -gt "$s1" ]; then
+	pass $G "heartbeat sequence climbs: $s1 -> $s2"
+else
+	flunk $G "heartbeat sequence did not climb: '$s1' -> '$s2'"
+fi
+expect $G "mhcl guest shutdown: accepted" '^L1: guest shutdown: the guest accepted the shutdown request'
+expect $G "mhcl guest shutdown exited 0" '^L1: guest shutdown rc 0$'
+expect $G "L2 hv_utils got the shutdown request" '^vp: L2: .*hv_utils: Shutdown request received'
+expect $G "L2 ran its poweroff" '^vp: L2: poweroff: the host asked for a shutdown'
+reject $G "L2 did not time out waiting" '^vp: L2: (no shutdown request|done)'
+expect $G "the worker saw the guest reset" '^vp: .*partition stopped: guest reset'
+expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
+expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 exit $fail

@@ -62,12 +62,17 @@ vm_cpio() {
 
 # vm_l2_initramfs WORK MODULES...: the guest. Its init loads the Hyper-V guest modules (in the
 # background: hv_vmbus may wait on a host that never answers), then prints the kernel log
-# lines about Hyper-V and VMBus and the VMBus devices, marks its end, and reboots (which the
-# worker sees as a keyboard-controller reset and turns into its exit).
+# lines about Hyper-V and VMBus and the VMBus devices with their class and instance GUIDs.
+# Without mhcl.wait_shutdown=1 on its command line it then marks its end and reboots (which
+# the worker sees as a keyboard-controller reset and turns into its exit). With it, it
+# prints "L2: ready" and waits for the host: hv_utils' shutdown channel makes the kernel run
+# /sbin/poweroff, which prints the guest's shutdown lines and resets the machine (mhcl-vp
+# has no ACPI sleep states, so a reset is how the partition ends). If no request comes,
+# the guest gives up after a while with "L2: no shutdown request", which checks catch.
 vm_l2_initramfs() {
 	local work=$1 m
 	shift
-	rm -rf "$work/l2" && mkdir -p "$work/l2/bin" "$work/l2/mod" "$work/l2/proc" "$work/l2/sys" "$work/l2/dev"
+	rm -rf "$work/l2" && mkdir -p "$work/l2/bin" "$work/l2/sbin" "$work/l2/mod" "$work/l2/proc" "$work/l2/sys" "$work/l2/dev"
 	cp /bin/busybox "$work/l2/bin/"
 	for m in "$@"; do cp "$VM_MOD/$m.ko" "$work/l2/mod/"; done
 	cat >"$work/l2/init" <<'SH'
@@ -77,15 +82,20 @@ $B --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
 mkdir -p /tmp
 echo "L2: init running"
 report() {
 	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|hv_storvsc|hv_netvsc|vmbus' | sed 's/^/L2: /'
-	for d in /sys/bus/vmbus/devices/*; do [ -e "$d" ] && echo "L2: vmbus device $(basename $d)"; done
+	for d in /sys/bus/vmbus/devices/*; do
+		[ -e "$d" ] || continue
+		echo "L2: vmbus device $(basename $d) class_id=$(cat $d/class_id 2>/dev/null) device_id=$(cat $d/device_id 2>/dev/null)"
+	done
 }
 # Watchdog: a module that never finishes loading still gets the guest reported and reset.
 (
 	sleep 25
+	[ -e /tmp/modules-loaded ] && exit 0
 	echo "L2: modules still loading after 25s"
 	for p in /proc/[0-9]*; do
 		case "$(cat $p/comm 2>/dev/null)" in insmod) sed 's/^/L2: insmod stack: /' $p/stack ;; esac
@@ -98,26 +108,47 @@ for m in $(cat /mod/order); do
 	echo "L2: insmod $m"
 	insmod /mod/$m.ko || echo "L2: insmod $m failed"
 done
+touch /tmp/modules-loaded
 report
+if grep -q 'mhcl.wait_shutdown=1' /proc/cmdline; then
+	echo "L2: ready"
+	sleep 300
+	echo "L2: no shutdown request"
+fi
 echo "L2: done"
 reboot -f
 SH
-	chmod +x "$work/l2/init"
+	# What the kernel runs when hv_utils gets a shutdown request (orderly_poweroff).
+	cat >"$work/l2/sbin/poweroff" <<'SH'
+#!/bin/busybox sh
+B=/bin/busybox
+exec >/dev/console 2>&1
+$B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: /'
+echo "L2: poweroff: the host asked for a shutdown; syncing and resetting"
+$B sync
+$B reboot -f
+SH
+	chmod +x "$work/l2/init" "$work/l2/sbin/poweroff"
 	for m in "$@"; do basename "$m"; done >"$work/l2/mod/order"
 	vm_cpio "$work/l2" "$work/l2.cpio.gz"
 }
 
-# vm_l1_initramfs WORK BUILD_DIR L1_SCRIPT: L1 with kvm-amd, mhcl's binaries from BUILD_DIR
-# (with their shared libraries), the L2 kernel and initramfs; L1_SCRIPT is the tail of its init.
+# vm_l1_initramfs WORK BUILD_DIR L1_SCRIPT [BINARY...]: L1 with kvm-amd, mhcl's binaries from
+# BUILD_DIR (default worker/bin/mhcl-vp; with their shared libraries), everything under
+# WORK/l1-extra (copied to /), the L2 kernel and initramfs; L1_SCRIPT is the tail of its init.
 vm_l1_initramfs() {
 	local work=$1 build=$2 script=$3 m b
+	shift 3
+	local bins="$*"
+	[ -n "$bins" ] || bins=worker/bin/mhcl-vp
 	rm -rf "$work/l1" && mkdir -p "$work/l1/bin" "$work/l1/mod" "$work/l1/proc" "$work/l1/sys" "$work/l1/dev" "$work/l1/tmp"
 	cp /bin/busybox "$work/l1/bin/"
 	for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do cp "$VM_MOD/$m.ko" "$work/l1/mod/"; done
-	for b in worker/bin/mhcl-vp; do
+	for b in $bins; do
 		[ -x "$build/$b" ] || vm_die "$build/$b not built"
 		vm_copy_with_libs "$build/$b" "$work/l1"
 	done
+	[ -d "$work/l1-extra" ] && cp -a "$work/l1-extra/." "$work/l1/"
 	cp "$VM_VMLINUZ" "$work/l1/vmlinuz"
 	cp "$work/l2.cpio.gz" "$work/l1/l2.cpio.gz"
 	{
