@@ -303,6 +303,35 @@ static void test_garbage_ic(void)
 	sim_env_stop(&e);
 }
 
+/* A guest that never reads its messages: its posts are answered with
+ * HV_STATUS_INSUFFICIENT_BUFFERS once its SIMP queue is nearly full (never an overflow);
+ * when it reads again every queued answer arrives in order and the channel works. */
+static void test_message_flood(void)
+{
+	struct sim_env e;
+	unsigned accepted = 0, refused = 0;
+
+	sim_env_start(&e);
+	for (unsigned i = 0; i < 200 && !refused; i++) {
+		struct vmbus_msg_open_channel open = {.hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
+						      .child_relid = 500 + i, .openid = 500 + i};
+		int st = sim_guest_post(e.g, &open, sizeof(open));
+		if (st == HV_STATUS_INSUFFICIENT_BUFFERS)
+			refused++;
+		else {
+			ASSERT_EQ(st, HV_STATUS_SUCCESS);
+			accepted++;
+		}
+	}
+	ASSERT_EQ(refused, 1);
+	ASSERT_GE(accepted, 8);
+	for (unsigned i = 0; i < accepted; i++)
+		expect_open_failed(&e, 500 + i);
+	ASSERT_EQ(sim_guest_try_recv_msg(e.g, &(uint8_t[240]){0}, 240), -EAGAIN);
+	sim_env_hb_alive(&e, SIM_GUEST_PFN_FREE);
+	sim_env_stop(&e);
+}
+
 /* SynIC set-up gone wrong: a message page outside RAM is refused (treated as disabled),
  * the guest fixes it and VMBus works; unknown sim requests and MSRs fault the request only. */
 static void test_synic_hostile(void)
@@ -372,6 +401,7 @@ int main(void)
 	test_ring_damage(DAMAGE_READ_INDEX, "heartbeat: unable to write the ring: Protocol error");
 	test_garbage_ic();
 	test_synic_hostile();
+	test_message_flood();
 	test_guest_hangs_up();
 	fprintf(stderr, "sim hostile guests: all passed\n");
 	return 0;

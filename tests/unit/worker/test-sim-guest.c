@@ -6,6 +6,9 @@
  */
 #include "test-sim-util.h"
 
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 #include "sim_backend.h"
 
 /* MSRs and hypercalls as the partition answers them, before any VMBus. */
@@ -94,12 +97,85 @@ static void test_version_fallback(void)
 	ASSERT_TRUE(clean);
 }
 
-int main(void)
+/* The guest in its own process (re-executed test binary): the memfd crosses the process
+ * boundary with SCM_RIGHTS, the rings live in the mapping both processes share. Reports
+ * its result on result_fd, then stays until the worker hangs up. */
+static int guest_process(int sock, int result_fd)
 {
+	static const struct hv_guid hb_type = HV_GUID_IC_HEARTBEAT;
+	struct sim_guest *g;
+	struct sim_guest_chan c;
+	uint64_t seq = 0;
+	uint8_t ok = 0;
+
+	ASSERT_OK(sim_guest_new(sock, &g));
+	ASSERT_OK(sim_guest_synic_enable(g));
+	ASSERT_EQ(sim_guest_vmbus_connect_linux(g), VMBUS_VERSION_WIN10_V5_3);
+	ASSERT_GE(sim_guest_request_offers(g), 1);
+	const struct vmbus_msg_offer_channel *hb = sim_guest_find_offer(g, &hb_type);
+	ASSERT_TRUE(hb);
+	ASSERT_OK(sim_guest_chan_open(g, hb, SIM_GUEST_PFN_FREE, 8, 4, &c));
+	ASSERT_EQ(sim_guest_ic_answer(g, &c, NULL), IC_MSG_NEGOTIATE);
+	ASSERT_EQ(sim_guest_ic_answer(g, &c, &seq), IC_MSG_HEARTBEAT);
+	ASSERT_UEQ(seq, 1);
+	ok = 1;
+	ASSERT_EQ(write(result_fd, &ok, 1), 1);
+	/* Until the worker closes its end: this guest never hangs up first. */
+	char b[64];
+	while (recv(g->sock, b, sizeof(b), 0) > 0)
+		;
+	vmbus_ring_fini(&c.in);
+	vmbus_ring_fini(&c.out);
+	sim_guest_free(g);
+	return 0;
+}
+
+static void test_cross_process(const char *self)
+{
+	struct sim_worker *w;
+	int sock, pfd[2];
+	off_t mark = sim_log_mark();
+	char sock_arg[16], pipe_arg[16];
+	uint8_t ok = 0;
+	pid_t pid;
+
+	ASSERT_OK(sim_worker_start(SIM_TEST_RAM, 1, true, &w));
+	sock = sim_worker_guest_socket(w, 0);
+	ASSERT_GE(sock, 0);
+	ASSERT_OK(pipe(pfd));
+	snprintf(sock_arg, sizeof(sock_arg), "%d", sock);
+	snprintf(pipe_arg, sizeof(pipe_arg), "%d", pfd[1]);
+	ASSERT_OK(fcntl(sock, F_SETFD, 0));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execl(self, self, "--guest", sock_arg, pipe_arg, (char *)NULL);
+		_exit(127);
+	}
+	close(sock);
+	close(pfd[1]);
+	ASSERT_EQ(read(pfd[0], &ok, 1), 1);
+	ASSERT_EQ(ok, 1);
+	close(pfd[0]);
+	sim_log_wait(mark, "guest answered sequence 1");
+	bool clean = false;
+	w = sim_worker_stop(w, &clean);
+	ASSERT_TRUE(clean);
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--guest"))
+		return guest_process(atoi(argv[2]), atoi(argv[3]));
 	sim_log_capture();
 	test_vp_basics();
 	test_heartbeat();
 	test_version_fallback();
+	test_cross_process("/proc/self/exe");
 	fprintf(stderr, "sim guest: all passed\n");
 	return 0;
 }
