@@ -168,6 +168,10 @@ int sim_guest_new(int sock, struct sim_guest **ret)
 	r = xfer(g, SIM_GUEST_HELLO, 0, 0, 0, &m, &fd);
 	if (r == 0 && (m.type != SIM_HOST_RAM || fd < 0 || !m.a || m.a % HV_PAGE_SIZE))
 		r = -EPROTO;
+	if (r == 0 && m.b >= SIM_GUEST_MAX_VPS)
+		r = -ERANGE;
+	if (r == 0 && m.a < ((uint64_t)SIM_GUEST_PFN_FREE << HV_PAGE_SHIFT))
+		r = -ENOSPC;
 	if (r == 0) {
 		void *p = mmap(NULL, m.a, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED) {
@@ -204,12 +208,12 @@ int sim_guest_synic_enable(struct sim_guest *g)
 {
 	int r;
 
-	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIMP << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
-	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIEFP << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
-	r = sim_guest_wrmsr(g, HV_MSR_SIMP, ((uint64_t)SIM_GUEST_PFN_SIMP << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
+	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
+	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
+	r = sim_guest_wrmsr(g, HV_MSR_SIMP, ((uint64_t)SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
 	if (r < 0)
 		return r;
-	r = sim_guest_wrmsr(g, HV_MSR_SIEFP, ((uint64_t)SIM_GUEST_PFN_SIEFP << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
+	r = sim_guest_wrmsr(g, HV_MSR_SIEFP, ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
 	if (r < 0)
 		return r;
 	r = sim_guest_wrmsr(g, HV_MSR_SINT0 + VMBUS_MESSAGE_SINT, SIM_GUEST_SINT_VECTOR);
@@ -221,7 +225,7 @@ int sim_guest_synic_enable(struct sim_guest *g)
 int sim_guest_post_raw(struct sim_guest *g, uint32_t connection_id, uint32_t message_type,
 		       uint32_t payload_size, const void *msg, size_t len)
 {
-	uint64_t gpa = (uint64_t)SIM_GUEST_PFN_INPUT << HV_PAGE_SHIFT;
+	uint64_t gpa = (uint64_t)SIM_GUEST_PFN_INPUT(g->vp) << HV_PAGE_SHIFT;
 	struct hv_input_post_message in = {
 		.connection_id = connection_id,
 		.message_type = message_type,
@@ -250,7 +254,7 @@ int sim_guest_signal(struct sim_guest *g, uint32_t connection_id)
 
 int sim_guest_try_recv_msg(struct sim_guest *g, void *buf, size_t cap)
 {
-	uint64_t gpa = ((uint64_t)SIM_GUEST_PFN_SIMP << HV_PAGE_SHIFT) +
+	uint64_t gpa = ((uint64_t)SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT) +
 		       VMBUS_MESSAGE_SINT * (uint64_t)HV_MESSAGE_SIZE;
 	struct hv_message *slot = sim_guest_mem(g, gpa, HV_MESSAGE_SIZE);
 	uint32_t type = __atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE);
@@ -562,7 +566,7 @@ int sim_guest_chan_send(struct sim_guest *g, struct sim_guest_chan *c, uint64_t 
 
 int sim_guest_chan_recv(struct sim_guest *g, struct sim_guest_chan *c, struct vmbus_pkt *ret_pkt)
 {
-	uint8_t *flags = sim_guest_mem(g, ((uint64_t)SIM_GUEST_PFN_SIEFP << HV_PAGE_SHIFT) +
+	uint8_t *flags = sim_guest_mem(g, ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) +
 					      VMBUS_MESSAGE_SINT * (HV_EVENT_FLAGS_PER_SINT / 8),
 				       HV_EVENT_FLAGS_PER_SINT / 8);
 	int r;

@@ -7,8 +7,9 @@
  * side, CLOSECHANNEL and GPADL_TEARDOWN. The raw calls (sim_guest_post, the ring structs,
  * guest RAM itself) stay available, so tests can script hostile guests as well.
  *
- * Guest memory layout the library uses (page numbers in the VP's RAM):
- *   SIM_GUEST_PFN_SIMP, _SIEFP, _INPUT: SynIC message and event pages, hypercall input
+ * Guest memory layout the library uses (page numbers in guest RAM):
+ *   SIM_GUEST_PFN_SIMP(vp), _SIEFP(vp), _INPUT(vp): each VP's SynIC message and event
+ *   pages and hypercall input page (VPs 0 .. SIM_GUEST_MAX_VPS - 1)
  *   from SIM_GUEST_PFN_FREE on: ring pages, handed out by the caller.
  *
  * Every wait gives up after SIM_GUEST_WAIT_MS with -ETIMEDOUT: a guard against a hung test,
@@ -24,9 +25,10 @@
 #include "defs/vmbus_defs.h"
 #include "vmbus_ring.h"
 
-#define SIM_GUEST_PFN_SIMP 0x10u
-#define SIM_GUEST_PFN_SIEFP 0x11u
-#define SIM_GUEST_PFN_INPUT 0x12u
+#define SIM_GUEST_MAX_VPS 5u
+#define SIM_GUEST_PFN_SIMP(vp) (0x10u + 3u * (vp))
+#define SIM_GUEST_PFN_SIEFP(vp) (0x11u + 3u * (vp))
+#define SIM_GUEST_PFN_INPUT(vp) (0x12u + 3u * (vp))
 #define SIM_GUEST_PFN_FREE 0x20u
 #define SIM_GUEST_SINT_VECTOR 0xf3u
 #define SIM_GUEST_WAIT_MS 20000
@@ -60,7 +62,8 @@ struct sim_guest_chan {
 	uint64_t pkt[512];	     /* receive buffer (4 KiB) */
 };
 
-/* Takes ownership of sock; asks for guest RAM and maps it. */
+/* Takes ownership of sock; asks for guest RAM and maps it. -ERANGE for a VP index at or
+ * above SIM_GUEST_MAX_VPS. */
 int sim_guest_new(int sock, struct sim_guest **ret);
 struct sim_guest *sim_guest_free(struct sim_guest *g);
 

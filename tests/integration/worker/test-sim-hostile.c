@@ -10,6 +10,8 @@
  */
 #include "test-sim-util.h"
 
+#include <pthread.h>
+
 #include "defs/vmbus_ring_defs.h"
 
 #define RAM_PAGES (SIM_TEST_RAM >> 12)
@@ -332,6 +334,78 @@ static void test_message_flood(void)
 	sim_env_stop(&e);
 }
 
+struct vandal {
+	struct sim_guest *g;
+	uint32_t victim_conn; /* the other VP's channel */
+	unsigned posts, refused_params;
+};
+
+/* A second VP posting garbage the control plane drops (unknown types, truncations, bad
+ * SynIC message types) and signalling another VP's channel, as fast as it can. */
+static void *vandal_thread(void *arg)
+{
+	struct vandal *v = arg;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint8_t buf[240];
+
+	for (unsigned i = 0; i < 400; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		for (unsigned k = 0; k < sizeof(buf); k++)
+			buf[k] = (uint8_t)(x >> (8 * (k % 8))) ^ (uint8_t)k;
+		uint32_t type = 100 + (uint32_t)(x % 1000);
+		memcpy(buf, &type, sizeof(type));
+		uint32_t len = (uint32_t)(x >> 20) % 241;
+		uint32_t conn = x & 1 ? VMBUS_CONNID_MESSAGE : VMBUS_CONNID_MESSAGE_4;
+		int st = sim_guest_post_raw(v->g, conn, x & 2 ? 1 : 0, len, buf, len);
+		if (st == HV_STATUS_INVALID_PARAMETER)
+			v->refused_params++;
+		else if (st != HV_STATUS_SUCCESS && st != HV_STATUS_INSUFFICIENT_BUFFERS)
+			TEST_FAIL_("vandal post: status %d", st);
+		v->posts++;
+		if (v->victim_conn) {
+			/* Routed while the channel is open, unknown between its opens. */
+			st = sim_guest_signal(v->g, v->victim_conn);
+			if (st != HV_STATUS_SUCCESS && st != HV_STATUS_INVALID_CONNECTION_ID)
+				TEST_FAIL_("vandal signal: status %d", st);
+		}
+	}
+	return NULL;
+}
+
+/* While VP 1 vandalizes, VP 0 keeps connecting its heartbeat channel and exchanging
+ * heartbeats: the VPs, the SynIC and the control plane serve both concurrently. */
+static void test_concurrent_vandal(void)
+{
+	static const struct hv_guid hb_type = HV_GUID_IC_HEARTBEAT;
+	struct sim_env e = {0};
+	struct vandal v = {0};
+	pthread_t t;
+
+	ASSERT_OK(sim_worker_start(SIM_TEST_RAM, 2, true, &e.w));
+	ASSERT_OK(sim_guest_new(sim_worker_guest_socket(e.w, 0), &e.g));
+	ASSERT_OK(sim_guest_new(sim_worker_guest_socket(e.w, 1), &v.g));
+	ASSERT_EQ(v.g->vp, 1);
+	ASSERT_OK(sim_guest_synic_enable(e.g));
+	ASSERT_OK(sim_guest_synic_enable(v.g));
+	ASSERT_EQ(sim_guest_vmbus_connect_linux(e.g), VMBUS_VERSION_WIN10_V5_3);
+	ASSERT_GE(sim_guest_request_offers(e.g), 1);
+	e.hb = sim_guest_find_offer(e.g, &hb_type);
+	ASSERT_TRUE(e.hb);
+	v.victim_conn = e.hb->connection_id;
+	ASSERT_OK(pthread_create(&t, NULL, vandal_thread, &v));
+	for (unsigned i = 0; i < 4; i++)
+		sim_env_hb_alive(&e, SIM_GUEST_PFN_FREE + 0x10 * i);
+	ASSERT_OK(pthread_join(t, NULL));
+	ASSERT_EQ(v.posts, 400);
+	ASSERT_GT(v.refused_params, 0); /* message type 0 is refused by the SynIC itself */
+	sim_env_hb_alive(&e, SIM_GUEST_PFN_FREE + 0x80);
+	bool clean = false;
+	e.w = sim_worker_stop(e.w, &clean);
+	e.g = sim_guest_free(e.g);
+	v.g = sim_guest_free(v.g);
+	ASSERT_TRUE(clean);
+}
+
 /* SynIC set-up gone wrong: a message page outside RAM is refused (treated as disabled),
  * the guest fixes it and VMBus works; unknown sim requests and MSRs fault the request only. */
 static void test_synic_hostile(void)
@@ -402,6 +476,7 @@ int main(void)
 	test_garbage_ic();
 	test_synic_hostile();
 	test_message_flood();
+	test_concurrent_vandal();
 	test_guest_hangs_up();
 	fprintf(stderr, "sim hostile guests: all passed\n");
 	return 0;
