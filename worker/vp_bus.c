@@ -449,6 +449,9 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 		log_error_errno(r, "unable to open the vmbusd channel: %m");
 		goto out;
 	}
+	/* Everything is open (KVM fds, guest RAM, the vmbusd socket); the VP threads start
+	 * inside the jail, which covers every thread (TSYNC). */
+	srv_enter_jail(b->srv, NULL);
 	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
 	Mhcl__Vp__RamRange *ranges[] = {&range};
 	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
@@ -472,6 +475,10 @@ out:
 		pthread_join(b->joiner, NULL);
 	}
 	drop_routes(b);
+	if (b->vmbusd)
+		ipc_chan_close(b->vmbusd);
+	uv_close((uv_handle_t *)&b->wake, NULL);
+	uv_close((uv_handle_t *)&b->done, NULL);
 	srv_set_exit_code(b->srv, b->rc);
 	return srv_finish(b->srv);
 }

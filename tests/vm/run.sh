@@ -197,5 +197,7 @@ expect $G "L2 ran its poweroff" '^vp: L2: poweroff: the host asked for a shutdow
 reject $G "L2 did not time out waiting" '^vp: L2: (no shutdown request|done)'
 expect $G "the worker saw the guest reset" '^vp: .*partition stopped: guest reset'
 expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
+expect $G "mhcl-vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
+reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 exit $fail
