@@ -261,6 +261,9 @@ int main(int argc, char **argv)
 		logpipe_drain_close(s->out);
 		logpipe_drain_close(s->err);
 	}
+	/* Let the bus library finish its own closing before the rest goes. */
+	for (int i = 0; i < 8 && uv_run(in.loop, UV_RUN_NOWAIT); i++)
+		;
 	uv_walk(in.loop, close_walk, NULL);
 	uv_run(in.loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(in.loop);

@@ -29,7 +29,6 @@
 struct logpipe {
 	uv_poll_t poll;
 	struct server *srv;
-	uint64_t gen; /* the instance it belongs to */
 	int fd;
 	uint8_t stream;
 	bool closing;
@@ -144,7 +143,6 @@ struct logpipe *logpipe_open(struct server *s, int fd, uint8_t stream)
 	p->srv = s;
 	p->fd = fd;
 	p->stream = stream;
-	p->gen = s->chan_gen;
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (uv_poll_init(s->init->loop, &p->poll, fd) < 0) {
 		free(p);
