@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot-time benchmark (QEMU TCG): power-on to "all CPUs ready" with the sidecar versus
 # Linux onlining every CPU itself, at 8, 32 and 64 vCPUs, same image, same run.
-#   usage: bench/boot.sh [BUILD_DIR] [CPU_COUNTS]     (defaults: build, 8,32,64)
+#   usage: [MHCL_BENCH_REPS=N] bench/boot.sh [BUILD_DIR] [CPU_COUNTS]   (defaults: 1, build, 8,32,64)
 # Needs qemu-system-x86_64, busybox-static and the Debian cloud kernel (tests/vm/vmlib.sh
 # fetches it). Prints a markdown table on stdout; per-boot details on stderr.
 set -euo pipefail
@@ -31,4 +31,5 @@ chmod +x "$W/root/init"
 vm_cpio "$W/root" "$W/initrd.gz"
 python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" -o "$W/payload.bin"
 echo "host: $(nproc) CPUs, $(qemu-system-x86_64 --version | head -1), kernel $VM_KVER" >&2
-python3 "$HERE/boot/boot-bench.py" --shim "$SHIM" --payload "$W/payload.bin" --cpus "$CPUS"
+python3 "$HERE/boot/boot-bench.py" --shim "$SHIM" --payload "$W/payload.bin" --cpus "$CPUS" \
+	--reps "${MHCL_BENCH_REPS:-1}"
