@@ -17,7 +17,7 @@
 #define INIT_LOG_LINES 512
 #define INIT_LOG_BYTES (64u * 1024u)
 #define INIT_REAP_GRACE_MS 500	     /* wait this long for the bus to drain after an exit */
-#define INIT_INSPECT_TIMEOUT_MS 2000 /* bound on a server answering a routed inspect */
+#define INIT_INSPECT_TIMEOUT_MS 3000 /* bound on a server answering a routed inspect */
 #define INIT_RESTART_WAITERS 8
 
 enum srv_state {
