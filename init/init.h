@@ -84,6 +84,7 @@ struct server {
 	size_t saved_len;
 	bool crash_restart; /* the previous instance died without saving */
 	bool ready_timed_out;
+	bool handshake_failed; /* READY could not be answered */
 	bool started_once;
 	char last_exit[160];
 	int jail_nr; /* JailViolation of this instance, -1 if none */

@@ -185,6 +185,7 @@ static void act_spawn(struct server *s)
 		s->restarts++;
 	s->started_once = true;
 	s->ready_timed_out = false;
+	s->handshake_failed = false;
 	int r = spawn_server(s);
 	if (r < 0) {
 		fail_start(s, r);
@@ -379,6 +380,8 @@ static void describe_exit(struct server *s, int st)
 	if (s->jail_nr >= 0) {
 		jail_syscall_name(s->jail_nr, s->jail_arch, name, sizeof(name));
 		snprintf(s->last_exit, sizeof(s->last_exit), "seccomp: %s", name);
+	} else if (s->handshake_failed) {
+		snprintf(s->last_exit, sizeof(s->last_exit), "READY handshake failed");
 	} else if (s->ready_timed_out) {
 		snprintf(s->last_exit, sizeof(s->last_exit), "ready timeout");
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == MHCL_EXIT_JAIL) {
@@ -532,7 +535,18 @@ static void act_ready(struct server *s)
 		rep.saved_state.data = s->saved_state;
 		rep.saved_state.len = s->saved_len;
 	}
-	(void)ipc_chan_reply(s->chan, s->ready_request_id, IPC_MSG_READY, &rep.base, NULL, 0);
+	int r = ipc_chan_reply(s->chan, s->ready_request_id, IPC_MSG_READY, &rep.base, NULL, 0);
+	if (r < 0) {
+		/* The handshake cannot complete (state too large for a frame, bus
+		 * full): this instance is not ready and will not become so. */
+		init_log(s, "unable to answer READY: %s, killing", strerror(-r));
+		clear_saved(s);
+		s->ready_timed_out = true;
+		s->handshake_failed = true;
+		if (s->pid > 0)
+			(void)kill(-s->pid, SIGKILL);
+		return;
+	}
 	init_log(s, "ready (pid %d, restarts %u%s)", (int)s->pid, s->restarts,
 		 s->have_saved ? ", state handed over" : "");
 	clear_saved(s);
