@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-vmbusd end to end without a hypervisor: mhcl-init (hosted) runs mhcl-diagd and
+ * mhcl-vmbusd from a manifest; this test is the worker and the guest at once. As the
+ * worker it connects to vmbusd's socket, sends PartitionInfo with a guest RAM memfd,
+ * answers SintIrqfd (an eventfd the test polls as "the SINT fired") and EventPortAssign
+ * (it keeps the doorbell eventfd and writes it as the guest's HvSignalEvent would), relays
+ * guest messages and receives host messages. As the guest it connects to VMBus, finds the
+ * heartbeat and shutdown offers, builds ring GPADLs in the memfd, opens both channels and
+ * answers the ICs over the rings (lib/ring, guest side), checking the SIEFP flag vmbusd
+ * sets before each interrupt. The mhcl CLI then shows the heartbeat sequence climbing
+ * and `mhcl guest shutdown` reaches the guest's shutdown channel and reports its answer.
+ * Also: a second worker is refused, bad worker input is counted, not fatal, and a
+ * worker that leaves frees the partition for the next one.
+ *
+ * Usage: test-vmbusd INIT DIAGD_DIR VMBUSD_DIR MHCL DTC
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "defs/ic_defs.h"
+#include "defs/ipc_frame.h"
+#include "defs/vmbus_defs.h"
+#include "ipc.h"
+#include "test.h"
+#include "vmbus.h"
+#include "vmbus.pb-c.h"
+#include "vmbus_ring.h"
+
+#define RAM_SIZE (16u << 20)
+#define PAGE 4096u
+#define SIMP_GPA 0x10000u
+#define SIEFP_GPA 0x11000u
+#define RING_GPA(i) (0x100000u + (i) * 0x10000u)
+#define RING_PAGES 8u /* 4 guest->host, 4 host->guest */
+#define WAIT_MS 20000 /* bound on every wait; never a timing assertion */
+#define MAX_QUEUED 64
+
+struct chan {
+	uint32_t relid, gpadl, conn_id;
+	int doorbell; /* the partition's end of HvSignalEvent(conn_id) */
+	struct vmbus_ring in, out;
+	bool negotiated;
+	uint64_t last_seq;
+	uint32_t answered;
+};
+
+struct host_msg {
+	uint32_t len;
+	uint8_t b[VMBUS_MSG_MAX];
+};
+
+struct t {
+	const char *mhcl;
+	char dir[64], sock[128], diag[140]; /* diag: a socket path */
+	pid_t init;
+	int fd; /* the worker channel */
+	int memfd;
+	uint8_t *ram;
+	int irq; /* "SINT 2 of VP 0 fired" */
+	struct host_msg q[MAX_QUEUED];
+	unsigned qhead, qcount;
+	uint32_t next_id;
+	struct { uint32_t conn_id; int fd; } ports[8];
+	unsigned nports;
+	struct chan hb, sd;
+};
+
+/* ---- frames ---- */
+
+static void send_frame(struct t *t, uint16_t type, uint16_t flags, uint32_t id,
+		       const ProtobufCMessage *m, const int *fds, size_t nfds)
+{
+	static uint8_t buf[sizeof(struct ipc_frame_hdr) + 4096];
+	size_t len = m ? protobuf_c_message_get_packed_size(m) : 0;
+	struct ipc_frame_hdr hdr;
+	char cbuf[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)] = {0};
+	struct iovec iov;
+	struct msghdr mh = {0};
+
+	ASSERT_LE(len, 4096);
+	if (m)
+		protobuf_c_message_pack(m, buf + sizeof(hdr));
+	ipc_frame_encode(&hdr, type, flags, id, (uint32_t)len, (uint16_t)nfds);
+	memcpy(buf, &hdr, sizeof(hdr));
+	iov = (struct iovec){buf, sizeof(hdr) + len};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	ASSERT_EQ(sendmsg(t->fd, &mh, MSG_NOSIGNAL), (ssize_t)(sizeof(hdr) + len));
+}
+
+struct frame {
+	struct ipc_frame_hdr hdr;
+	uint8_t buf[sizeof(struct ipc_frame_hdr) + 8192];
+	const uint8_t *body;
+	int fds[IPC_FDS_MAX];
+	size_t nfds;
+};
+
+/* 0, or -EPIPE when vmbusd closed the channel. */
+static int recv_frame(int fd, struct frame *f)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
+	struct iovec iov = {f->buf, sizeof(f->buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct pollfd p = {fd, POLLIN, 0};
+
+	ASSERT_EQ(poll(&p, 1, WAIT_MS), 1);
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n == 0)
+		return -EPIPE;
+	ASSERT_GT(n, 0);
+	f->nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			f->nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(f->fds, CMSG_DATA(c), f->nfds * sizeof(int));
+		}
+	ASSERT_OK(ipc_frame_decode(f->buf, (size_t)n, f->nfds, false, &f->hdr));
+	f->body = f->buf + sizeof(f->hdr);
+	return 0;
+}
+
+static void *unpack(const struct frame *f, const ProtobufCMessageDescriptor *d)
+{
+	void *m = protobuf_c_message_unpack(d, NULL, f->hdr.body_len,
+					    f->hdr.body_len ? f->body : (const uint8_t *)"");
+	ASSERT_TRUE(m != NULL);
+	return m;
+}
+
+static void reply(struct t *t, const struct frame *f, const ProtobufCMessage *m, const int *fds,
+		  size_t nfds)
+{
+	send_frame(t, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id, m, fds, nfds);
+}
+
+/* Handles what vmbusd asks of the worker and queues host messages; returns when a frame
+ * of want_type with one of want_flags arrives (copied to out), or -EPIPE. */
+static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct frame *out)
+{
+	static struct frame f;
+
+	for (;;) {
+		if (recv_frame(t->fd, &f) < 0)
+			return -EPIPE;
+		bool req = f.hdr.flags & IPC_F_REQUEST;
+		if (req && f.hdr.type == IPC_MSG_VP_SINT_IRQFD) {
+			Mhcl__Vp__SintIrqfdRequest *r = unpack(&f, &mhcl__vp__sint_irqfd_request__descriptor);
+			ASSERT_EQ(r->vp, 0);
+			ASSERT_EQ(r->sint, VMBUS_MESSAGE_SINT);
+			Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
+			rep.vp = r->vp;
+			rep.sint = r->sint;
+			reply(t, &f, &rep.base, &t->irq, 1);
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_ASSIGN) {
+			Mhcl__Vp__EventPortAssign *r = unpack(&f, &mhcl__vp__event_port_assign__descriptor);
+			ASSERT_EQ(f.nfds, 1);
+			ASSERT_LT(t->nports, 8);
+			t->ports[t->nports].conn_id = r->connection_id;
+			t->ports[t->nports++].fd = f.fds[0];
+			f.nfds = 0;
+			Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+			reply(t, &f, &rep.base, NULL, 0);
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_RELEASE) {
+			Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+			reply(t, &f, &rep.base, NULL, 0);
+		} else if (f.hdr.type == IPC_MSG_VP_HOST_MESSAGE && (f.hdr.flags & IPC_F_NOTIFY)) {
+			Mhcl__Vp__HostMessage *m = unpack(&f, &mhcl__vp__host_message__descriptor);
+			ASSERT_EQ(m->vp, 0);
+			ASSERT_EQ(m->sint, VMBUS_MESSAGE_SINT);
+			ASSERT_EQ(m->message_type, VMBUS_HV_MSG_TYPE_CHANNEL);
+			ASSERT_LE(m->payload.len, VMBUS_MSG_MAX);
+			ASSERT_LT(t->qcount, MAX_QUEUED);
+			struct host_msg *h = &t->q[(t->qhead + t->qcount++) % MAX_QUEUED];
+			h->len = (uint32_t)m->payload.len;
+			memcpy(h->b, m->payload.data, m->payload.len);
+			protobuf_c_message_free_unpacked(&m->base, NULL);
+		}
+		bool want = f.hdr.type == want_type && (f.hdr.flags & want_flags);
+		if (want && out)
+			*out = f;
+		else
+			for (size_t i = 0; i < f.nfds; i++)
+				close(f.fds[i]);
+		if (want)
+			return 0;
+		if (!want_type && t->qcount)
+			return 0;
+	}
+}
+
+/* ---- the guest's messages ---- */
+
+static void post(struct t *t, uint32_t conn_id, const void *msg, size_t len)
+{
+	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	m.vp = 0;
+	m.connection_id = conn_id;
+	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
+	m.payload.data = (uint8_t *)msg;
+	m.payload.len = len;
+	send_frame(t, IPC_MSG_VP_GUEST_MESSAGE, IPC_F_NOTIFY, 0, &m.base, NULL, 0);
+}
+
+/* The next host message, which must be of type `type`; copied into buf. */
+static uint32_t expect_msg(struct t *t, uint32_t type, void *buf, size_t cap)
+{
+	struct vmbus_msg_hdr h;
+
+	while (!t->qcount)
+		ASSERT_OK(pump(t, 0, 0, NULL));
+	struct host_msg *m = &t->q[t->qhead];
+	t->qhead = (t->qhead + 1) % MAX_QUEUED;
+	t->qcount--;
+	ASSERT_GE(m->len, sizeof(h));
+	memcpy(&h, m->b, sizeof(h));
+	if (h.msgtype != type)
+		TEST_FAIL_("expected VMBus message %u, got %u", type, h.msgtype);
+	ASSERT_LE(m->len, cap);
+	memcpy(buf, m->b, m->len);
+	return m->len;
+}
+
+static int port_fd(struct t *t, uint32_t conn_id)
+{
+	for (unsigned i = 0; i < t->nports; i++)
+		if (t->ports[i].conn_id == conn_id)
+			return t->ports[i].fd;
+	TEST_FAIL_("no doorbell routed for connection %#x", conn_id);
+}
+
+static void open_chan(struct t *t, struct chan *c, uint32_t idx)
+{
+	uint8_t msg[VMBUS_MSG_MAX];
+	uint64_t data[1 + RING_PAGES];
+	struct vmbus_msg_gpadl_header gh = {.hdr.msgtype = VMBUS_MSG_GPADL_HEADER};
+	void *pages[RING_PAGES];
+
+	c->gpadl = 0x100 + idx;
+	gh.child_relid = c->relid;
+	gh.gpadl = c->gpadl;
+	gh.rangecount = 1;
+	gh.range_buflen = (uint16_t)sizeof(data);
+	struct vmbus_gpa_range range = {.byte_count = RING_PAGES * PAGE, .byte_offset = 0};
+	memcpy(&data[0], &range, sizeof(range));
+	for (uint32_t i = 0; i < RING_PAGES; i++) {
+		data[1 + i] = (RING_GPA(idx) >> 12) + i;
+		pages[i] = t->ram + RING_GPA(idx) + (uint64_t)i * PAGE;
+	}
+	memcpy(msg, &gh, sizeof(gh));
+	memcpy(msg + sizeof(gh), data, sizeof(data));
+	post(t, VMBUS_CONNID_MESSAGE, msg, sizeof(gh) + sizeof(data));
+	struct vmbus_msg_gpadl_created gc;
+	expect_msg(t, VMBUS_MSG_GPADL_CREATED, &gc, sizeof(gc));
+	ASSERT_EQ(gc.child_relid, c->relid);
+	ASSERT_EQ(gc.gpadl, c->gpadl);
+	ASSERT_EQ(gc.creation_status, 0);
+
+	/* Guest side of the rings before the host may use them. */
+	ASSERT_OK(vmbus_ring_pair_init(&c->in, &c->out, pages, RING_PAGES, RING_PAGES / 2, false));
+
+	struct vmbus_msg_open_channel oc = {.hdr.msgtype = VMBUS_MSG_OPENCHANNEL};
+	oc.child_relid = c->relid;
+	oc.openid = c->relid;
+	oc.ringbuffer_gpadl = c->gpadl;
+	oc.target_vp = 0;
+	oc.downstream_ringbuffer_pageoffset = RING_PAGES / 2;
+	post(t, VMBUS_CONNID_MESSAGE, &oc, sizeof(oc));
+	struct vmbus_msg_open_result orr;
+	expect_msg(t, VMBUS_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr));
+	ASSERT_EQ(orr.child_relid, c->relid);
+	ASSERT_EQ(orr.status, 0);
+	c->doorbell = port_fd(t, c->conn_id);
+}
+
+/* ---- the guest's integration components ---- */
+
+static void signal_host(struct chan *c)
+{
+	uint64_t one = 1;
+	ASSERT_EQ(write(c->doorbell, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+static bool siefp_test_and_clear(struct t *t, uint32_t relid)
+{
+	uint8_t *flags = t->ram + SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u;
+	uint8_t bit = (uint8_t)(1u << (relid % 8));
+	return __atomic_fetch_and(&flags[relid / 8], (uint8_t)~bit, __ATOMIC_SEQ_CST) & bit;
+}
+
+/* Answers every packet waiting on c like hv_utils: negotiation (one version each),
+ * heartbeat (sequence + 1), shutdown (accepted). Returns packets answered. */
+static int answer(struct t *t, struct chan *c, uint32_t *ret_shutdown_flags, char *shutdown_msg)
+{
+	static uint64_t pkt_buf[4096 / 8];
+	static uint8_t buf[4096];
+	struct vmbus_pkt pkt;
+	int n = 0, r;
+
+	(void)t;
+	while ((r = vmbus_ring_recv(&c->in, pkt_buf, sizeof(pkt_buf), &pkt)) == 0) {
+		struct ic_msg_hdr h;
+		uint32_t len = pkt.payload_len;
+		ASSERT_GE(len, IC_BODY_OFFSET);
+		ASSERT_LE(len, sizeof(buf));
+		memcpy(buf, pkt.payload, len);
+		memcpy(&h, buf + sizeof(struct ic_pipe_hdr), sizeof(h));
+		ASSERT_LE(h.msgsize, len - IC_BODY_OFFSET);
+		ASSERT_TRUE(h.flags & IC_FLAG_REQUEST);
+		uint8_t *body = buf + IC_BODY_OFFSET;
+		if (h.msgtype == IC_MSG_NEGOTIATE) {
+			struct ic_negotiate neg;
+			struct ic_version v[2 * IC_NEGOTIATE_MAX_VERSIONS];
+			memcpy(&neg, body, sizeof(neg));
+			ASSERT_GT(neg.framework_count, 0);
+			ASSERT_GT(neg.message_count, 0);
+			ASSERT_LE(neg.framework_count + neg.message_count, 2 * IC_NEGOTIATE_MAX_VERSIONS);
+			memcpy(v, body + sizeof(neg), (neg.framework_count + neg.message_count) * sizeof(v[0]));
+			/* Take the highest of each, as a current guest does. */
+			struct ic_version f = v[0], m = v[neg.framework_count];
+			for (unsigned i = 0; i < neg.framework_count; i++)
+				if (v[i].major > f.major)
+					f = v[i];
+			for (unsigned i = neg.framework_count; i < neg.framework_count + neg.message_count; i++)
+				if (v[i].major > m.major || (v[i].major == m.major && v[i].minor > m.minor))
+					m = v[i];
+			neg.framework_count = neg.message_count = 1;
+			memcpy(body, &neg, sizeof(neg));
+			memcpy(body + sizeof(neg), &f, sizeof(f));
+			memcpy(body + sizeof(neg) + sizeof(f), &m, sizeof(m));
+			h.framework_version = f;
+			h.msg_version = m;
+			h.status = IC_STATUS_OK;
+			c->negotiated = true;
+		} else if (h.msgtype == IC_MSG_HEARTBEAT) {
+			uint64_t seq;
+			memcpy(&seq, body, sizeof(seq));
+			if (c->answered)
+				ASSERT_GT(seq, c->last_seq);
+			c->last_seq = seq;
+			c->answered++;
+			seq++;
+			memcpy(body, &seq, sizeof(seq));
+			h.status = IC_STATUS_OK;
+		} else if (h.msgtype == IC_MSG_SHUTDOWN) {
+			struct ic_shutdown s;
+			ASSERT_GE(h.msgsize, IC_SHUTDOWN_MIN_BYTES);
+			memcpy(&s, body, h.msgsize < sizeof(s) ? h.msgsize : sizeof(s));
+			s.display_message[sizeof(s.display_message) - 1] = 0;
+			if (ret_shutdown_flags)
+				*ret_shutdown_flags = s.flags;
+			if (shutdown_msg) {
+				memcpy(shutdown_msg, s.display_message, 255);
+				shutdown_msg[255] = 0;
+			}
+			h.status = IC_STATUS_OK;
+		} else {
+			h.status = IC_STATUS_NOT_SUPPORTED;
+		}
+		h.flags = IC_FLAG_TRANSACTION | IC_FLAG_RESPONSE;
+		memcpy(buf + sizeof(struct ic_pipe_hdr), &h, sizeof(h));
+		r = vmbus_ring_send_inband(&c->out, pkt.trans_id, 0, buf, len);
+		ASSERT_GE(r, 0);
+		if (r == 1)
+			signal_host(c);
+		n++;
+	}
+	ASSERT_EQ(r, -EAGAIN);
+	if (vmbus_ring_recv_commit(&c->in) == 1)
+		signal_host(c);
+	return n;
+}
+
+/* Waits for the SINT irqfd, checks the SIEFP flag of a channel is set, answers both. */
+static void service(struct t *t, uint32_t *shutdown_flags, char *shutdown_msg)
+{
+	struct pollfd p = {t->irq, POLLIN, 0};
+	uint64_t v;
+
+	ASSERT_EQ(poll(&p, 1, WAIT_MS), 1);
+	ASSERT_EQ(read(t->irq, &v, sizeof(v)), (ssize_t)sizeof(v));
+	bool hb = siefp_test_and_clear(t, t->hb.relid), sd = siefp_test_and_clear(t, t->sd.relid);
+	ASSERT_TRUE(hb || sd);
+	(void)answer(t, &t->hb, NULL, NULL);
+	(void)answer(t, &t->sd, shutdown_flags, shutdown_msg);
+}
+
+/* ---- the CLI and init ---- */
+
+/* Runs `mhcl ARGS...` with stdout captured; returns its exit status. */
+static int run_mhcl(struct t *t, char *out, size_t cap, const char *a1, const char *a2,
+		    const char *a3)
+{
+	int p[2];
+	ASSERT_OK(pipe(p));
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(t->mhcl, "mhcl", "--socket", t->diag, a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t off = 0;
+	ssize_t n;
+	while (off + 1 < cap && (n = read(p[0], out + off, cap - 1 - off)) > 0)
+		off += (size_t)n;
+	out[off] = 0;
+	close(p[0]);
+	int st;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static uint64_t inspect_u64(struct t *t, const char *path, const char *name)
+{
+	char out[4096], key[64];
+	ASSERT_EQ(run_mhcl(t, out, sizeof(out), "inspect", path, NULL), 0);
+	snprintf(key, sizeof(key), "%s: ", name);
+	const char *s = strstr(out, key);
+	if (!s)
+		TEST_FAIL_("no '%s' in: %s", name, out);
+	return strtoull(s + strlen(key), NULL, 10);
+}
+
+static int connect_vmbusd(struct t *t)
+{
+	for (int i = 0; i < WAIT_MS / 20; i++) {
+		int fd = ipc_connect_unix(t->sock, SOCK_SEQPACKET);
+		if (fd >= 0) {
+			int fl = fcntl(fd, F_GETFL);
+			ASSERT_OK(fcntl(fd, F_SETFL, fl & ~O_NONBLOCK));
+			return fd;
+		}
+		usleep(20000);
+	}
+	TEST_FAIL_("vmbusd never listened on %s", t->sock);
+}
+
+static void start_init(struct t *t, const char *init, const char *diagd_dir,
+		       const char *vmbusd_dir, const char *dtc)
+{
+	char dts[128], dtb[128], libexec[1024], log[128];
+	FILE *f;
+
+	snprintf(dts, sizeof(dts), "%s/m.dts", t->dir);
+	snprintf(dtb, sizeof(dtb), "%s/m.dtb", t->dir);
+	f = fopen(dts, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "/dts-v1/;\n/ { mhcl { manifest {\n"
+		   "compatible = \"mhcl,manifest-v1\";\n"
+		   "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+		   " policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
+		   "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\";"
+		   " policy = \"vmbusd\"; restart = \"never\"; start-order = <20>; };\n"
+		   "}; }; };\n");
+	fclose(f);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execl(dtc, "dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(libexec, sizeof(libexec), "%s:%s", diagd_dir, vmbusd_dir);
+	snprintf(log, sizeof(log), "%s/init.log", t->dir);
+	t->init = fork();
+	ASSERT_GE(t->init, 0);
+	if (t->init == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		execl(init, "mhcl-init", "--dtb", dtb, "--run-dir", t->dir, "--libexec", libexec,
+		      (char *)NULL);
+		_exit(127);
+	}
+}
+
+static void attach(struct t *t)
+{
+	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
+	Mhcl__Vp__RamRange *ranges[] = {&range};
+	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
+	struct frame *f = calloc(1, sizeof(*f));
+
+	range.size = RAM_SIZE;
+	pi.vp_count = 1;
+	pi.n_ram = 1;
+	pi.ram = ranges;
+	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->memfd, 1);
+	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
+	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
+	Mhcl__Vp__MessagePortClaim *c = unpack(f, &mhcl__vp__message_port_claim__descriptor);
+	ASSERT_EQ(c->n_connection_ids, 2);
+	ASSERT_EQ(c->connection_ids[0], VMBUS_CONNID_MESSAGE);
+	ASSERT_EQ(c->connection_ids[1], VMBUS_CONNID_MESSAGE_4);
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	free(f);
+
+	Mhcl__Vp__SynicPages sp = MHCL__VP__SYNIC_PAGES__INIT;
+	sp.vp = 0;
+	sp.enabled = true;
+	sp.simp_gpa = SIMP_GPA;
+	sp.siefp_gpa = SIEFP_GPA;
+	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	static struct t t;
+	uint8_t msg[VMBUS_MSG_MAX];
+	char out[4096];
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: %s INIT DIAGD_DIR VMBUSD_DIR MHCL DTC\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	t.mhcl = argv[4];
+	snprintf(t.dir, sizeof(t.dir), "/tmp/mhcl-vmbusd-XXXXXX");
+	ASSERT_TRUE(mkdtemp(t.dir) != NULL);
+	snprintf(t.sock, sizeof(t.sock), "%s/vmbus.sock", t.dir);
+	snprintf(t.diag, sizeof(t.diag), "%s/diag.sock", t.dir);
+	start_init(&t, argv[1], argv[2], argv[3], argv[5]);
+
+	t.memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	ASSERT_GE(t.memfd, 0);
+	ASSERT_OK(ftruncate(t.memfd, RAM_SIZE));
+	t.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t.memfd, 0);
+	ASSERT_TRUE(t.ram != MAP_FAILED);
+	t.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_GE(t.irq, 0);
+
+	t.fd = connect_vmbusd(&t);
+	/* Worker input vmbusd must refuse without falling over: a partition without RAM. */
+	{
+		Mhcl__Vp__PartitionInfo bad = MHCL__VP__PARTITION_INFO__INIT;
+		struct frame *f = calloc(1, sizeof(*f));
+		bad.vp_count = 1;
+		send_frame(&t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t.next_id, &bad.base, &t.memfd, 1);
+		ASSERT_OK(pump(&t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
+		ASSERT_TRUE(f->hdr.flags & IPC_F_ERROR);
+		free(f);
+	}
+	attach(&t);
+	/* A second worker is refused while this one is attached. */
+	{
+		int fd2 = connect_vmbusd(&t);
+		struct frame *f = calloc(1, sizeof(*f));
+		ASSERT_EQ(recv_frame(fd2, f), -EPIPE);
+		close(fd2);
+		free(f);
+	}
+
+	/* Connect (5.3 on connection 4, as Linux 6.1 starts) and ask for offers. */
+	struct vmbus_msg_initiate_contact ic = {.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT};
+	ic.version_requested = VMBUS_VERSION_WIN10_V5_3;
+	ic.target_vcpu = 0;
+	ic.interrupt_page_or_target = VMBUS_MESSAGE_SINT;
+	post(&t, VMBUS_CONNID_MESSAGE_4, &ic, sizeof(ic));
+	struct vmbus_msg_version_response vr;
+	expect_msg(&t, VMBUS_MSG_VERSION_RESPONSE, &vr, sizeof(vr));
+	ASSERT_EQ(vr.version_supported, 1);
+	ASSERT_EQ(vr.msg_conn_id, VMBUS_CONNID_MESSAGE);
+	/* A garbage message: dropped and counted by the library, the connection lives on. */
+	memset(msg, 0xee, 16);
+	post(&t, VMBUS_CONNID_MESSAGE, msg, 16);
+
+	struct vmbus_msg_hdr ro = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
+	post(&t, VMBUS_CONNID_MESSAGE, &ro, sizeof(ro));
+	for (int i = 0; i < 2; i++) {
+		struct vmbus_msg_offer_channel o;
+		const struct hv_guid hb = HV_GUID_IC_HEARTBEAT, sd = HV_GUID_IC_SHUTDOWN;
+		expect_msg(&t, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o));
+		struct chan *c = !memcmp(&o.if_type, &hb, sizeof(hb))	? &t.hb
+				 : !memcmp(&o.if_type, &sd, sizeof(sd)) ? &t.sd
+									 : NULL;
+		ASSERT_TRUE(c != NULL);
+		ASSERT_EQ(c->relid, 0);
+		c->relid = o.child_relid;
+		c->conn_id = o.connection_id;
+		ASSERT_EQ(c->conn_id, VMBUS_EVENT_CONNID(c->relid));
+	}
+	expect_msg(&t, VMBUS_MSG_ALLOFFERS_DELIVERED, msg, sizeof(msg));
+
+	open_chan(&t, &t.hb, 0);
+	open_chan(&t, &t.sd, 1);
+	/* Negotiation on both, then heartbeats. */
+	while (!t.hb.negotiated || !t.sd.negotiated || t.hb.answered < 1)
+		service(&t, NULL, NULL);
+
+	/* The CLI sees the sequence climb (each step waits for the next heartbeat). */
+	uint64_t s1 = inspect_u64(&t, "vmbus/ic/heartbeat", "sequence");
+	ASSERT_GT(s1, 0);
+	uint32_t before = t.hb.answered;
+	while (t.hb.answered < before + 2)
+		service(&t, NULL, NULL);
+	uint64_t s2 = inspect_u64(&t, "vmbus/ic/heartbeat", "sequence");
+	ASSERT_GT(s2, s1);
+	ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "inspect", "vmbus", NULL), 0);
+	ASSERT_TRUE(strstr(out, "protocol_version: \"5.3\"") != NULL);
+	ASSERT_TRUE(strstr(out, "state: \"open\"") != NULL);
+	ASSERT_TRUE(strstr(out, "ring_in_use: true") != NULL);
+	ASSERT_GE(inspect_u64(&t, "vmbus/connection", "dropped"), 1);
+
+	/* mhcl guest shutdown: answered once the guest accepted it. */
+	int p[2];
+	ASSERT_OK(pipe(p));
+	pid_t cli = fork();
+	ASSERT_GE(cli, 0);
+	if (cli == 0) {
+		dup2(p[1], 1);
+		execl(t.mhcl, "mhcl", "--socket", t.diag, "guest", "shutdown", "maintenance window",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	uint32_t flags = UINT32_MAX;
+	char smsg[256] = "";
+	while (flags == UINT32_MAX)
+		service(&t, &flags, smsg);
+	ASSERT_EQ(flags & (IC_SHUTDOWN_F_RESTART | IC_SHUTDOWN_F_HIBERNATE), 0);
+	ASSERT_STREQ(smsg, "maintenance window");
+	ssize_t n = read(p[0], out, sizeof(out) - 1);
+	ASSERT_GT(n, 0);
+	out[n] = 0;
+	close(p[0]);
+	int st;
+	ASSERT_EQ(waitpid(cli, &st, 0), cli);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_TRUE(strstr(out, "accepted the shutdown request") != NULL);
+
+	/* The worker leaves: vmbusd drops the partition and takes the next one. */
+	close(t.fd);
+	for (unsigned i = 0; i < t.nports; i++)
+		close(t.ports[i].fd);
+	t.nports = 0;
+	t.qcount = 0;
+	for (int i = 0;; i++) {
+		ASSERT_LT(i, WAIT_MS / 20);
+		ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "inspect", "vmbus/worker", NULL), 0);
+		if (strstr(out, "connected: false"))
+			break;
+		usleep(20000);
+	}
+	t.fd = connect_vmbusd(&t);
+	attach(&t);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 2);
+	/* The shutdown channel is gone with the old partition. */
+	ASSERT_NE(run_mhcl(&t, out, sizeof(out), "guest", "shutdown", NULL), 0);
+
+	ASSERT_OK(kill(t.init, SIGTERM));
+	ASSERT_EQ(waitpid(t.init, &st, 0), t.init);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	static const char *const files[] = {"m.dts", "m.dtb", "init.log", "diag.sock", "vmbus.sock"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[160];
+		snprintf(path, sizeof(path), "%s/%s", t.dir, files[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(t.dir);
+	printf("ok: heartbeat %llu -> %llu, shutdown delivered, worker re-attached\n",
+	       (unsigned long long)s1, (unsigned long long)s2);
+	return 0;
+}
