@@ -83,7 +83,8 @@ int main(void)
 		itest_pass();
 		return 0;
 	}
-	const char *const wrapper[] = {"unshare", "--pid", "--mount", "--fork", NULL};
+	const char *const wrapper[] = {"unshare", "--pid",	  "--mount",
+				       "--fork",  "--kill-child", NULL};
 	run(wrapper, NULL);
 	run(NULL, pidns);
 	itest_pass();
