@@ -3,8 +3,9 @@
  * The VMBus control plane (servers/vmbus library) run inside the worker, fed straight from
  * the SynIC: guest HvPostMessage on the VMBus message connections goes to
  * vmbus_server_post, and the library's host->guest messages go to the VP's SIMP slot.
- * This is the arrangement until vmbusd runs as its own process and reaches the same
- * hv_synic ports over the bus; the library and the SynIC path are the same either way.
+ * This is mhcl-vp --vmbus, a debugging mode without mhcl-init; normally the control plane
+ * runs in mhcl-vmbusd and reaches the same hv_synic ports over the bus (vp_bus.h). The
+ * library and the SynIC path are the same either way.
  */
 #ifndef MHCL_WORKER_VMBUS_LOCAL_H
 #define MHCL_WORKER_VMBUS_LOCAL_H
