@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -187,6 +188,8 @@ int pidns_reexec(int argc, char **argv)
 		_exit(MHCL_EXIT_SYSCALL);
 	}
 	if (pid == 0) {
+		/* The namespace lives only as long as the process that made it. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(exe, nargv);
 		log_error("unable to exec %s: %m", exe);
 		_exit(MHCL_EXIT_EXEC);
