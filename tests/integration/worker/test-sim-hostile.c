@@ -159,6 +159,45 @@ static void test_gpadl_outside_ram(void)
 	sim_env_stop(&e);
 }
 
+/* OPENCHANNEL with ring shapes or target VPs the worker cannot use: OPEN_RESULT fails with
+ * the reason logged; the same GPADL then serves a proper open. */
+static void test_bad_open(void)
+{
+	struct sim_env e;
+	uint64_t pfns[8];
+	uint32_t id, small;
+	off_t mark;
+
+	sim_env_start(&e);
+	uint32_t relid = e.hb->child_relid;
+	for (unsigned i = 0; i < 8; i++)
+		pfns[i] = SIM_GUEST_PFN_FREE + i;
+	ASSERT_EQ(sim_guest_gpadl(e.g, relid, pfns, 8, &id), 0);
+	ASSERT_EQ(sim_guest_gpadl(e.g, relid, pfns, 3, &small), 0);
+	static const struct {
+		uint32_t downstream, vp;
+		bool small;
+		const char *why;
+	} cases[] = {
+		{1, 0, false, "downstream ring offset leaves a ring without control and data page"},
+		{7, 0, false, "downstream ring offset leaves a ring without control and data page"},
+		{0xffffffffu, 0, false, "downstream ring offset leaves a ring without control and data page"},
+		{4, 9, false, "target VP out of range"},
+		{2, 0, true, "downstream ring offset leaves a ring without control and data page"},
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mark = sim_log_mark();
+		ASSERT_NE(sim_guest_open(e.g, relid, cases[i].small ? small : id, cases[i].downstream,
+					 cases[i].vp), 0);
+		if (!sim_log_has(mark, cases[i].why))
+			TEST_FAIL_("case %u: no \"%s\" in the log", i, cases[i].why);
+	}
+	ASSERT_OK(sim_guest_teardown(e.g, relid, id));
+	ASSERT_OK(sim_guest_teardown(e.g, relid, small));
+	sim_env_hb_alive(&e, SIM_GUEST_PFN_FREE);
+	sim_env_stop(&e);
+}
+
 enum ring_damage {
 	DAMAGE_WRITE_INDEX_PAST_RING,
 	DAMAGE_WRITE_INDEX_UNALIGNED,
@@ -466,6 +505,7 @@ int main(void)
 	sim_log_capture();
 	test_malformed_messages();
 	test_gpadl_outside_ram();
+	test_bad_open();
 	test_ring_damage(DAMAGE_WRITE_INDEX_PAST_RING, "guest->host ring broken: Protocol error");
 	test_ring_damage(DAMAGE_WRITE_INDEX_UNALIGNED, "guest->host ring broken: Protocol error");
 	test_ring_damage(DAMAGE_LEN8_PAST_DATA, "guest->host ring broken: Protocol error");
