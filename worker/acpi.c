@@ -14,7 +14,11 @@
 #define FADT_OFF_FLAGS 112
 #define FADT_OFF_MINOR 131
 #define FADT_OFF_X_DSDT 140
+#define FADT_OFF_SLEEP_CONTROL 244 /* generic address structures, 12 bytes each */
+#define FADT_OFF_SLEEP_STATUS 256
 #define FADT_OFF_HYPERVISOR_ID 268
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
 #define FADT_FLAG_WBINVD (1u << 0)
 #define FADT_FLAG_PWR_BUTTON (1u << 4) /* no fixed power button */
 #define FADT_FLAG_SLP_BUTTON (1u << 5)
@@ -148,6 +152,12 @@ static void dsdt_body(struct aml *out)
 	aml_name(&rtc, "_CRS");
 	aml_buffer(&rtc, rtc_crs, sizeof(rtc_crs));
 
+	/* \_S5: sleep type 5 (the value written to the sleep control register); the second
+	 * element is unused on hardware-reduced platforms. */
+	static const uint8_t s5_pkg[] = {0x12, 0x06, 0x02, 0x0a, ACPI_S5_SLP_TYP, 0x0a, 0x00};
+	aml_name(out, "_S5_");
+	aml_bytes(out, s5_pkg, sizeof(s5_pkg));
+
 	aml_init(&sb);
 	aml_device(&sb, "COM1", &com1);
 	aml_device(&sb, "RTC_", &rtc);
@@ -195,6 +205,14 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t base, uint32_t vcpu_count)
 	put32(t + FADT_OFF_FLAGS, FADT_FLAG_WBINVD | FADT_FLAG_PWR_BUTTON | FADT_FLAG_SLP_BUTTON |
 					 FADT_FLAG_HW_REDUCED_ACPI);
 	t[FADT_OFF_MINOR] = 3;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *gas = t + (i ? FADT_OFF_SLEEP_STATUS : FADT_OFF_SLEEP_CONTROL);
+		gas[0] = GAS_SYSTEM_IO;
+		gas[1] = 8; /* bit width */
+		gas[2] = 0; /* bit offset */
+		gas[3] = GAS_ACCESS_BYTE;
+		put64(gas + 4, i ? ACPI_SLEEP_STATUS_PORT : ACPI_SLEEP_CONTROL_PORT);
+	}
 	put64(t + FADT_OFF_X_DSDT, base + dsdt);
 	sdt_finish(t, FADT_SIZE);
 

@@ -311,7 +311,10 @@ int main(int argc, char **argv)
 	pio_flush(&w.pio);
 	rc = __atomic_load_n(&w.stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET ? MHCL_EXIT_OK
 										      : MHCL_EXIT_FAILURE;
-	log_info("partition stopped: %s", rc == MHCL_EXIT_OK ? "guest reset" : "VP failure");
+	log_info("partition stopped: %s",
+		 rc != MHCL_EXIT_OK ? "VP failure"
+		 : __atomic_load_n(&w.pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
+									  : "guest reset");
 out:
 	w.synic = hv_synic_free(w.synic);
 #ifdef MHCL_VP_VMBUS

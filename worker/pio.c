@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acpi.h"
+
 /* 8250 registers (offset from the base) and bits. */
 #define UART_RX 0   /* DLAB=0, read */
 #define UART_TX 0   /* DLAB=0, write */
@@ -225,6 +227,15 @@ bool pio_access(struct pio_devices *d, uint16_t port, uint8_t size, bool write, 
 			reset = (data[0] & RESET_CONTROL_CPU_RESET) != 0;
 		else
 			data[0] = 0;
+	} else if ((port == ACPI_SLEEP_CONTROL_PORT || port == ACPI_SLEEP_STATUS_PORT) && size == 1) {
+		/* Status reads 0 (never woken); only S5 is offered, other sleep types are ignored. */
+		if (write && port == ACPI_SLEEP_CONTROL_PORT && (data[0] & ACPI_SLEEP_SLP_EN) &&
+		    ACPI_SLEEP_SLP_TYP(data[0]) == ACPI_S5_SLP_TYP) {
+			reset = true;
+			__atomic_store_n(&d->poweroff_requested, true, __ATOMIC_RELEASE);
+		} else if (!write) {
+			data[0] = 0;
+		}
 	} else if (!write) {
 		memset(data, 0xff, size);
 	}

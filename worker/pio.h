@@ -33,6 +33,7 @@ struct pio_devices {
 	struct uart_8250 com1;
 	uint8_t cmos_index;
 	bool reset_requested;
+	bool poweroff_requested; /* ACPI S5 through the sleep control register */
 	pio_irq_fn irq;
 	void *irq_opaque;
 };
@@ -40,7 +41,8 @@ struct pio_devices {
 /* out_fd is borrowed: the guest's console bytes are written there, a line at a time. */
 void pio_init(struct pio_devices *d, int out_fd, pio_irq_fn irq, void *opaque);
 /* Handles one port access (data: size bytes, filled on reads). Returns true if the
- * access asked for a reset. */
+ * access asked for a reset or, through the ACPI sleep control register, a power off
+ * (then poweroff_requested is set too). */
 bool pio_access(struct pio_devices *d, uint16_t port, uint8_t size, bool write, uint8_t *data);
 /* Writes out a partial console line. */
 void pio_flush(struct pio_devices *d);

@@ -29,7 +29,7 @@ struct vp {
 
 enum worker_stop {
 	WORKER_RUNNING,
-	WORKER_STOP_RESET,      /* the guest asked for a reset: a clean end */
+	WORKER_STOP_RESET,      /* the guest asked for a reset or powered off: a clean end */
 	WORKER_STOP_FAILED,     /* a VP could not continue */
 	_WORKER_STOP_MAX,
 };

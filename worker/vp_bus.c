@@ -178,7 +178,10 @@ static void done_cb(uv_async_t *a)
 	b->rc = __atomic_load_n(&b->w->stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET
 		    ? MHCL_EXIT_OK
 		    : MHCL_EXIT_FAILURE;
-	log_info("partition stopped: %s", b->rc == MHCL_EXIT_OK ? "guest reset" : "VP failure");
+	log_info("partition stopped: %s",
+		 b->rc != MHCL_EXIT_OK ? "VP failure"
+		 : __atomic_load_n(&b->w->pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
+									       : "guest reset");
 	uv_stop(&b->loop);
 }
 

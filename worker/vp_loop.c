@@ -35,7 +35,11 @@ static void handle_io(struct vp *vp, const struct vp_exit *e)
 	for (uint32_t i = 0; i < e->io.count; i++) {
 		uint8_t *data = e->io.data + (size_t)i * e->io.size;
 		if (pio_access(&vp->w->pio, e->io.port, e->io.size, e->io.write, data)) {
-			log_info("VP %u: guest requested a reset (port %#x)", vp->index, e->io.port);
+			log_info("VP %u: guest requested a %s (port %#x)", vp->index,
+				 __atomic_load_n(&vp->w->pio.poweroff_requested, __ATOMIC_ACQUIRE)
+				     ? "power off"
+				     : "reset",
+				 e->io.port);
 			vp_stop_all(vp->w, WORKER_STOP_RESET);
 		}
 	}

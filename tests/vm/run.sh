@@ -9,7 +9,7 @@
 #             the heartbeat and shutdown devices with their class GUIDs, answers
 #             heartbeats whose sequence climbs in two `mhcl inspect vmbus` outputs, and
 #             powers off cleanly on `mhcl guest shutdown` (diag -> init -> vmbusd ->
-#             shutdown IC -> hv_utils), after which mhcl-vp exits 0.
+#             shutdown IC -> hv_utils -> ACPI S5), after which mhcl-vp exits 0.
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
 # Env: MHCL_VM_TIMEOUT (seconds for the whole L1 run, default 540), MHCL_VM_WORK
 # (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log),
@@ -195,7 +195,9 @@ expect $G "mhcl guest shutdown exited 0" '^L1: guest shutdown rc 0$'
 expect $G "L2 hv_utils got the shutdown request" '^vp: L2: .*hv_utils: Shutdown request received'
 expect $G "L2 ran its poweroff" '^vp: L2: poweroff: the host asked for a shutdown'
 reject $G "L2 did not time out waiting" '^vp: L2: (no shutdown request|done)'
-expect $G "the worker saw the guest reset" '^vp: .*partition stopped: guest reset'
+expect $G "L2 kernel powered down" '^vp: .*reboot: Power down'
+expect $G "the worker saw the guest power off (ACPI S5)" '^vp: .*guest requested a power off \(port 0x600\)'
+expect $G "the worker stopped the partition" '^vp: .*partition stopped: guest power off'
 expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
 reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'

@@ -66,8 +66,8 @@ vm_cpio() {
 # Without mhcl.wait_shutdown=1 on its command line it then marks its end and reboots (which
 # the worker sees as a keyboard-controller reset and turns into its exit). With it, it
 # prints "L2: ready" and waits for the host: hv_utils' shutdown channel makes the kernel run
-# /sbin/poweroff, which prints the guest's shutdown lines and resets the machine (mhcl-vp
-# has no ACPI sleep states, so a reset is how the partition ends). If no request comes,
+# /sbin/poweroff, which prints the guest's shutdown lines, syncs and powers off (ACPI S5
+# through the FADT sleep control register, which ends the partition). If no request comes,
 # the guest gives up after a while with "L2: no shutdown request", which checks catch.
 vm_l2_initramfs() {
 	local work=$1 m
@@ -124,9 +124,9 @@ SH
 B=/bin/busybox
 exec >/dev/console 2>&1
 $B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: /'
-echo "L2: poweroff: the host asked for a shutdown; syncing and resetting"
+echo "L2: poweroff: the host asked for a shutdown; syncing and powering off"
 $B sync
-$B reboot -f
+$B poweroff -f
 SH
 	chmod +x "$work/l2/init" "$work/l2/sbin/poweroff"
 	for m in "$@"; do basename "$m"; done >"$work/l2/mod/order"
