@@ -61,6 +61,13 @@ static void test_tables(uint32_t vcpus)
 	ASSERT_TRUE(contains(dsdt, dlen, "VMBS", 4));
 	ASSERT_TRUE(contains(dsdt, dlen, "\x0c\x41\xd0\x05\x01", 5)); /* COM1 PNP0501 */
 	ASSERT_TRUE(contains(dsdt, dlen, "\x0c\x41\xd0\x0b\x00", 5)); /* RTC PNP0B00 */
+	/* S5: Name(_S5_, Package(2) {5, 0}) and the sleep registers as byte-wide I/O ports. */
+	ASSERT_TRUE(contains(dsdt, dlen, "\x08_S5_\x12\x06\x02\x0a\x05\x0a\x00", 12));
+	ASSERT_EQ(fadt[244], 1); /* SLEEP_CONTROL_REG: system I/O */
+	ASSERT_EQ(fadt[245], 8);
+	ASSERT_EQ(rd64(fadt + 248), ACPI_SLEEP_CONTROL_PORT);
+	ASSERT_EQ(fadt[256], 1); /* SLEEP_STATUS_REG */
+	ASSERT_EQ(rd64(fadt + 260), ACPI_SLEEP_STATUS_PORT);
 
 	/* MADT: header, LAPIC address, flags, then entries. */
 	size_t mlen = rd32(madt + 4), off = 44;

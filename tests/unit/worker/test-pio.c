@@ -102,6 +102,17 @@ int main(void)
 	ASSERT_TRUE(out8(&d, 0x64, 0xfe));
 	ASSERT_TRUE(out8(&d, 0xcf9, 0x06));
 	ASSERT_TRUE(d.reset_requested);
+
+	/* ACPI sleep control: only SLP_EN with SLP_TYP 5 powers off; status reads 0. */
+	ASSERT_FALSE(d.poweroff_requested);
+	ASSERT_EQ(in8(&d, 0x600), 0);
+	ASSERT_EQ(in8(&d, 0x601), 0);
+	ASSERT_FALSE(out8(&d, 0x601, 0x80));       /* clearing WAK_STS */
+	ASSERT_FALSE(out8(&d, 0x600, 5u << 2));    /* no SLP_EN */
+	ASSERT_FALSE(out8(&d, 0x600, 0x20 | 3u << 2)); /* S3 is not offered */
+	ASSERT_FALSE(d.poweroff_requested);
+	ASSERT_TRUE(out8(&d, 0x600, 0x20 | 5u << 2));
+	ASSERT_TRUE(d.poweroff_requested);
 	close(fds[0]);
 	close(fds[1]);
 	return 0;
