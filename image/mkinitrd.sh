@@ -8,9 +8,9 @@
 #   /init                        mhcl-preinit: loads the NIC modules, configures the
 #                                interface, execs mhcl-init (PID 1)   (image/preinit.c)
 #   /usr/sbin/mhcl-init          init, PID 1
-#   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-vp
+#   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vp
 #   /usr/bin/mhcl                the CLI
-#   /etc/mhcl/manifest.dtb       image/manifest.dts compiled with dtc
+#   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc
 #   /etc/mhcl/{init,modules,net} what preinit reads
 #   /lib/modules/<kver>/...      virtio-net and its dependencies from the kernel package
 #   /bin/busybox                 optional (MHCL_IMAGE_BUSYBOX=1 and busybox-static present)
@@ -40,6 +40,7 @@ for t in cpio gzip dtc; do command -v "$t" >/dev/null || die "$t not found"; don
 declare -A BIN=(
 	[init]=init/mhcl-init
 	[diagd]=servers/diag/mhcl-diagd
+	[sidecard]=servers/sidecar/mhcl-sidecard
 	[vp]=worker/bin/mhcl-vp
 	[cli]=tools/mhcl
 	[preinit]=tools/mhcl-image/mhcl-preinit
@@ -68,10 +69,11 @@ copy "$BUILD/${BIN[preinit]}" .
 mv "$ROOT/mhcl-preinit" "$ROOT/init"
 copy "$BUILD/${BIN[init]}" usr/sbin
 copy "$BUILD/${BIN[diagd]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[sidecard]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[cli]}" usr/bin
 
-dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/manifest.dts"
+dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"
 # A manifest init refuses would only show at boot; check it here when init can run here.
 "$BUILD/${BIN[init]}" --check --dtb "$ROOT/etc/mhcl/manifest.dtb" >"$ROOT/check.log" 2>&1 ||
 	{ cat "$ROOT/check.log" >&2; die "manifest refused by mhcl-init --check"; }

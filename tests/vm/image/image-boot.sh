@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Image boot smoke test: builds the mhcl image from a build directory (image/mkinitrd.sh +
-# mhcl-image build), boots its PVH form (shim ELF + payload) under QEMU TCG -smp 4 with
-# user-mode networking, reaches mhcl-diagd from the host through a hostfwd port with the
-# mhcl CLI, checks diag runs and init is PID 1 in pid1 mode, then stops the machine through
-# init's own stop path (Ctrl-Alt-Del, which preinit routes to init as SIGINT) and checks
-# init stopped its servers and powered off.
+# Image boot test: runs the image demo (scripts/demo-image.sh) on a build directory and
+# checks what it left behind. The demo builds the image (image/mkinitrd.sh with the image
+# manifest dts/image.dts, mhcl-image build), boots its PVH form (shim ELF + payload) under
+# QEMU TCG -smp 8 with user-mode networking and reaches mhcl-diagd from the host through a
+# hostfwd port with the mhcl CLI. Checked here, from the files it keeps:
+#   - the PVH ELF is the shim, the IGVM file reads back, the shim saw the payload's manifest;
+#   - mhcl ps lists diag and sidecar running; init is PID 1 in pid1 mode;
+#   - mhcl sidecar lists 8 CPUs, 7 of them idle in the sidecar;
+#   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
+#     shows it linux-owned and online, inspect shows linux_online: true;
+#   - Ctrl-Alt-Del (preinit routes it to init as SIGINT): init stops its servers, powers
+#     off, the kernel powers down and QEMU ends.
 #
 #   usage: image-boot.sh BUILD_DIR
 #
@@ -17,92 +23,54 @@ set -euo pipefail
 BUILD=$(cd "${1:?build dir}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../../.." && pwd)
-# shellcheck source=../vmlib.sh
-. "$HERE/../vmlib.sh"
-for t in qemu-system-x86_64 dtc cpio gzip python3; do
-	command -v "$t" >/dev/null || { echo "$t not found, skipping"; exit 77; }
-done
-vm_kernel
-SHIM=$BUILD/boot/mhcl-shim.elf
 IMG=$BUILD/tools/mhcl-image/mhcl-image
-MHCL=$BUILD/tools/mhcl
-for f in "$SHIM" "$IMG" "$MHCL"; do [ -x "$f" ] || [ -f "$f" ] || { echo "$f not built"; exit 1; }; done
 
 USER_BUILD=$BUILD
 if [ -n "${MHCL_MUSL_BUILD:-}" ] && [ -x "$MHCL_MUSL_BUILD/init/mhcl-init" ]; then
 	USER_BUILD=$(cd "$MHCL_MUSL_BUILD" && pwd)
 fi
-echo "userspace from: $USER_BUILD"
 
 W=$(mktemp -d /tmp/mhcl-image-test.XXXXXX)
-QPID=
-cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'rm -rf "$W"' EXIT
 fail() {
 	echo "FAIL: $*"
 	echo "---- serial log (tail) ----"
-	tail -n 80 "$W/serial.log" 2>/dev/null || true
+	tail -n 80 "$W/serial.log" 2>/dev/null | tr -d '\r' || true
 	exit 1
 }
 
-MHCL_IMAGE_KMOD_DIR=$VM_KDIR/lib/modules/$VM_KVER MHCL_IMAGE_INIT_ARGS=-v \
-	"$SRC/image/mkinitrd.sh" "$USER_BUILD" "$W/initrd.cpio.gz" | tee "$W/mkinitrd.log"
-dtc -q -I dts -O dtb -o "$W/manifest.dtb" "$SRC/image/manifest.dts"
-"$IMG" build --shim "$SHIM" --kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" \
-	--cmdline "console=ttyS0 panic=-1" --manifest "$W/manifest.dtb" \
-	--pvh "$W/image.elf" --payload "$W/payload.bin" --igvm "$W/image.igvm"
-"$IMG" dump "$W/payload.bin"
-"$IMG" dump "$W/image.igvm" | head -n 12
-cmp -s "$SHIM" "$W/image.elf" || fail "PVH ELF differs from the shim"
+rc=0
+MHCL_IMAGE_USER_BUILD=$USER_BUILD MHCL_IMAGE_WORK=$W MHCL_IMAGE_SMP=8 MHCL_IMAGE_INIT_ARGS=-v \
+	"$SRC/scripts/demo-image.sh" "$BUILD" || rc=$?
+[ "$rc" = 77 ] && exit 77
+[ "$rc" = 0 ] || fail "scripts/demo-image.sh exited $rc"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-qemu-system-x86_64 -accel tcg -cpu max -smp 4 -m 1024 -display none -no-reboot \
-	-kernel "$W/image.elf" -initrd "$W/payload.bin" -append "console=ttyS0" \
-	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:5555" -device virtio-net-pci,netdev=n0 \
-	-serial "file:$W/serial.log" -monitor "unix:$W/mon.sock,server,nowait" </dev/null &
-QPID=$!
-
-# Diag is up when `mhcl ps` answers; the limit only bounds a machine that never gets there.
-ok=
-for _ in $(seq 1 600); do
-	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before diag answered"
-	if "$MHCL" --tcp "127.0.0.1:$PORT" ps >"$W/ps.txt" 2>"$W/ps.err"; then ok=1; break; fi
-	sleep 0.5
-done
-[ -n "$ok" ] || fail "diag did not answer on the forwarded port: $(cat "$W/ps.err")"
-echo "---- mhcl ps ----"
-cat "$W/ps.txt"
-grep -Eq '^ *diag +.*running' "$W/ps.txt" || grep -Eq 'diag.*running' "$W/ps.txt" ||
-	fail "diag not running in mhcl ps"
-"$MHCL" --tcp "127.0.0.1:$PORT" inspect init >"$W/init.txt" 2>&1 || fail "inspect init failed: $(cat "$W/init.txt")"
-echo "---- mhcl inspect init ----"
-cat "$W/init.txt"
-grep -Eq 'mode.*pid1' "$W/init.txt" || fail "init not in pid1 mode"
-grep -Eq '(^|[^0-9])pid[": =]+1([^0-9]|$)' "$W/init.txt" || fail "init does not report PID 1"
-
-# Orderly stop: Ctrl-Alt-Del -> SIGINT to PID 1 -> init stops diag, syncs, powers off.
-python3 - "$W/mon.sock" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"sendkey ctrl-alt-delete\n")
-time.sleep(0.5)
-s.close()
-PY
-for _ in $(seq 1 240); do
-	kill -0 "$QPID" 2>/dev/null || break
-	sleep 0.5
-done
-if kill -0 "$QPID" 2>/dev/null; then fail "machine still running after Ctrl-Alt-Del"; fi
-wait "$QPID" || true
-QPID=
-grep -q 'powering off' "$W/serial.log" || fail "init did not power off"
-grep -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
-grep -q 'cmdline [0-9]* bytes, manifest ' "$W/serial.log" ||
-	fail "the shim did not see the payload's manifest"
-echo "---- serial log (init) ----"
-grep -E 'mhcl-preinit|init|diag' "$W/serial.log" | tail -n 30
+echo "---- checks ----"
+has() { # FILE WHAT PATTERN (extended regex)
+	grep -a -Eq -- "$3" "$1" || fail "$2 (no /$3/ in $(basename "$1"))"
+	echo "ok: $2"
+}
+cmp -s "$BUILD/boot/mhcl-shim.elf" "$W/image.elf" || fail "PVH ELF differs from the shim"
+"$IMG" dump "$W/image.igvm" >"$W/igvm.txt" || fail "the IGVM file does not read back"
+has "$W/serial.log" "the shim saw the payload's manifest" 'cmdline [0-9]+ bytes, manifest [1-9]'
+has "$W/serial.log" "7 CPUs parked in the sidecar at boot" 'sidecar CPUs ready: 7'
+has "$W/ps.txt" "diag running" '^ *diag +[0-9]+ +running'
+has "$W/ps.txt" "sidecar running" '^ *sidecar +[0-9]+ +running'
+has "$W/init.txt" "init in pid1 mode" 'mode.*pid1'
+has "$W/init.txt" "init is PID 1" '(^|[^0-9_a-z])pid[": =]+1([^0-9]|$)'
+has "$W/sidecar1.txt" "8 CPUs, 7 idle in the sidecar" '^sidecar: 8 cpus, 7 in the sidecar \(7 idle\), 1 owned by Linux$'
+[ "$(grep -Ec '^ *[1-7] +[1-7] +[0-9]+ +sidecar +idle ' "$W/sidecar1.txt")" = 7 ] ||
+	fail "not 7 idle sidecar rows for CPUs 1..7"
+echo "ok: 7 idle sidecar rows"
+has "$W/online.txt" "online 3 answered" '^cpu 3 \(APIC ID 3\) is now owned by linux'
+has "$W/serial.log" "Linux booted CPU 3" 'smpboot: Booting Node 0 Processor 3 APIC 0x3'
+has "$W/sidecar2.txt" "6 left in the sidecar" '^sidecar: 8 cpus, 6 in the sidecar \(6 idle\), 2 owned by Linux$'
+has "$W/sidecar2.txt" "CPU 3 linux-owned and online" '^3 +3 +[0-9]+ +linux +removed .*online'
+has "$W/cpu.txt" "inspect: owner linux" 'owner: "linux"'
+has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
+has "$W/serial.log" "sidecard stopped cleanly" '^sidecar \[init\]: pid [0-9]+ exited with 0 '
+has "$W/serial.log" "diagd stopped cleanly" '^diag \[init\]: pid [0-9]+ exited with 0 '
+has "$W/serial.log" "init stopped its servers" 'all servers stopped'
+has "$W/serial.log" "init powered off" 'powering off'
+has "$W/serial.log" "the kernel powered down" 'reboot: Power down'
 echo "PASS ($(grep -o 'userspace: [a-z]*' "$W/mkinitrd.log"))"
