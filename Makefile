@@ -1,7 +1,7 @@
 # Front door over meson. `make demo` and `make test` install what they need first.
 BUILD ?= build
 
-.PHONY: all deps build demo test fuzz bench clean
+.PHONY: all deps build demo demo-image test fuzz bench clean
 
 all: build
 
@@ -15,6 +15,10 @@ build: deps
 demo: build
 	@scripts/deps.sh test
 	@scripts/demo.sh $(BUILD)
+
+demo-image: build
+	@scripts/deps.sh test
+	@scripts/demo-image.sh $(BUILD)
 
 test:
 	@scripts/deps.sh test

@@ -6,6 +6,10 @@
 #   2. guest (when qemu-system-x86_64 is present and MHCL_DEMO_VM != 0): an
 #      unmodified Linux guest boots on mhcl-vp inside the L0 TCG / L1 KVM
 #      topology and connects to mhcl's VMBus (tests/vm/run.sh).
+#   3. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
+#      (shim, sidecar, Linux, mhcl-init) boots under QEMU TCG -smp 8; boot stages with
+#      timestamps, mhcl ps / sidecar / sidecar online 3 from the host, power off
+#      (scripts/demo-image.sh).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 cd "$(dirname "$0")/.."
@@ -91,4 +95,11 @@ if [ "${MHCL_DEMO_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; th
 	step "an unmodified Linux guest on mhcl-vp connects to mhcl's VMBus (L0 TCG -> L1 KVM -> L2)"
 	echo "(builds the L1/L2 images from Debian packages on first use; takes a few minutes under TCG)"
 	tests/vm/run.sh "$B"
+fi
+
+if [ "${MHCL_DEMO_IMAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
+	step "the mhcl image under QEMU TCG -smp 8: boot stages, sidecar CPUs driven from the host"
+	rc=0
+	scripts/demo-image.sh "$B" || rc=$?
+	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
 fi
