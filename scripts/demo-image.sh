@@ -26,7 +26,7 @@
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../tests/vm/vmlib.sh
+# shellcheck source=tests/vm/vmlib.sh
 . "$SRC/tests/vm/vmlib.sh"
 SMP=${MHCL_IMAGE_SMP:-8}
 ONLINE_CPU=3
@@ -50,7 +50,8 @@ else
 	W=$(mktemp -d /tmp/mhcl-demo-image.XXXXXX)
 	KEEP=0
 fi
-QPID= TPID=
+QPID=
+TPID=
 cleanup() {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
 	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null && wait "$TPID" 2>/dev/null
@@ -214,7 +215,7 @@ grep -q "sidecar: $SMP cpus, $((SMP - 2)) in the sidecar" "$W/sidecar2.txt" ||
 grep -Eq "^ *$ONLINE_CPU +[0-9]+ +[0-9]+ +linux .*online" "$W/sidecar2.txt" ||
 	fail "CPU $ONLINE_CPU is not linux-owned and online in the listing"
 echo "Linux's log:"
-grep -a -E "(Processor|CPU) ?$ONLINE_CPU[^0-9]" "$W/serial.times" | sed 's/^/  /' || true
+grep -a -E "(Processor|CPU) ?${ONLINE_CPU}[^0-9]" "$W/serial.times" | sed 's/^/  /' || true
 run inspect "sidecar/cpus/$ONLINE_CPU" | tee "$W/cpu.txt" || fail "mhcl inspect sidecar/cpus/$ONLINE_CPU"
 grep -Eq 'owner.*linux' "$W/cpu.txt" || fail "inspect: CPU $ONLINE_CPU not owned by linux"
 grep -Eq 'linux_online.*true' "$W/cpu.txt" || fail "inspect: Linux does not have CPU $ONLINE_CPU online"
