@@ -58,6 +58,7 @@ struct vp_bus {
 	uint32_t event_ports[VP_BUS_MAX_EVENT_PORTS];
 	size_t nevent_ports;
 	uint64_t guest_messages, host_messages, host_dropped;
+	bool stop_requested; /* init asked us to stop: a clean end */
 	int rc;
 };
 
@@ -175,13 +176,15 @@ static void done_cb(uv_async_t *a)
 {
 	struct vp_bus *b = a->data;
 
-	b->rc = __atomic_load_n(&b->w->stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET
-		    ? MHCL_EXIT_OK
-		    : MHCL_EXIT_FAILURE;
+	int why = __atomic_load_n(&b->w->stop_reason, __ATOMIC_ACQUIRE);
+
+	b->rc = why == WORKER_STOP_RESET || b->stop_requested ? MHCL_EXIT_OK : MHCL_EXIT_FAILURE;
 	log_info("partition stopped: %s",
-		 b->rc != MHCL_EXIT_OK ? "VP failure"
-		 : __atomic_load_n(&b->w->pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
-									       : "guest reset");
+		 why == WORKER_STOP_RESET
+		     ? (__atomic_load_n(&b->w->pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
+											     : "guest reset")
+		 : b->stop_requested ? "stopped by init"
+				     : "VP failure");
 	uv_stop(&b->loop);
 }
 
@@ -396,9 +399,12 @@ static void srv_stop_cb(struct srv *s, void *opaque)
 
 	(void)s;
 	log_info("init asked to stop: stopping the VPs");
+	b->stop_requested = true;
 	vp_stop_all(b->w, WORKER_STOP_FAILED);
-	if (!b->joiner_started)
+	if (!b->joiner_started) {
+		b->rc = MHCL_EXIT_OK;
 		uv_stop(&b->loop);
+	}
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)

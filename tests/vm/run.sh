@@ -9,7 +9,9 @@
 #             the heartbeat and shutdown devices with their class GUIDs, answers
 #             heartbeats whose sequence climbs in two `mhcl inspect vmbus` outputs, and
 #             powers off cleanly on `mhcl guest shutdown` (diag -> init -> vmbusd ->
-#             shutdown IC -> hv_utils -> ACPI S5), after which mhcl-vp exits 0.
+#             shutdown IC -> hv_utils -> ACPI S5), after which mhcl-vp exits 0;
+#   init-stop: the same servers, stopped by init (SIGTERM) while the guest runs: mhcl-vp
+#             stops its VPs and exits 0.
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
 # Env: MHCL_VM_TIMEOUT (seconds for the whole L1 run, default 540), MHCL_VM_WORK
 # (work folder, default BUILD_DIR/vm-boot), MHCL_VM_VERBOSE=1 (full L2 kernel log),
@@ -120,6 +122,19 @@ mhcl ps | sed 's/^/L1: ps: /'
 kill -TERM \$INIT
 wait \$INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited \$?"
 cat /tmp/init.log
+echo "L1: phase init-stop"
+mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init2.log 2>&1 &
+INIT=\$!
+for i in \$(seq 1 120); do
+	grep -q '^vp: L2: ready' /tmp/init2.log && break
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init2.log && break
+	sleep 1
+done
+kill -TERM \$INIT
+for i in \$(seq 1 60); do kill -0 \$INIT 2>/dev/null || break; sleep 1; done
+kill -0 \$INIT 2>/dev/null && { echo "L1: mhcl-init still runs, killing it"; kill -KILL \$INIT; }
+wait \$INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited \$?"
+cat /tmp/init2.log
 echo "L1: phases done"
 SH
 vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
@@ -200,6 +215,15 @@ expect $G "the worker saw the guest power off (ACPI S5)" '^vp: .*guest requested
 expect $G "the worker stopped the partition" '^vp: .*partition stopped: guest power off'
 expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
+reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
+expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
+
+# init stops everything while the guest runs: mhcl-vp stops its VPs and exits 0.
+G=init-stop
+expect $G "the guest was running" '^vp: L2: ready'
+expect $G "mhcl-vp stopped its partition on init's request" '^vp: .*partition stopped: stopped by init'
+expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
+expect $G "mhcl-vmbusd exited 0" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
 reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 exit $fail
