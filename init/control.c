@@ -344,16 +344,67 @@ static void ctl_restart(struct server *req, struct ipc_msg *msg)
 	if (!rq)
 		return;
 	struct server *t = init_find_server(req->init, rq->server);
-	int r = t ? supervise_restart(t, req, msg->request_id) : -ENOENT;
+	int r;
+	if (t && t == req) {
+		/* The requester restarts itself: its channel ends with this
+		 * instance, so acknowledge now (pid 0 = "under way"); the
+		 * completion reply is dropped as stale (chan_gen). */
+		Mhcl__RestartReply rr = MHCL__RESTART_REPLY__INIT;
+		(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rr.base, NULL, 0);
+		r = supervise_restart(t, req, msg->request_id);
+		if (r < 0)
+			init_log(t, "unable to restart itself: %s", strerror(-r));
+		goto out;
+	}
+	r = t ? supervise_restart(t, req, msg->request_id) : -ENOENT;
 	if (r < 0)
 		(void)ipc_chan_reply_error(
 		    req->chan, msg->request_id, msg->type, r,
 		    r == -ENOENT ? "no server '%.64s'" : "unable to restart '%.64s'", rq->server);
+out:
 	protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
 static void fault_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
+}
+
+/* A server that asks init to signal itself (diag relaying `mhcl kill diag`)
+ * must get the reply out to its client first; the signal follows shortly. */
+#define SELF_KILL_DELAY_MS 200
+
+struct self_kill {
+	uv_timer_t timer;
+	struct server *s;
+	pid_t pid;
+	int sig;
+};
+
+static void self_kill_closed(uv_handle_t *h)
+{
+	free(container_of((uv_timer_t *)h, struct self_kill, timer));
+}
+
+static void self_kill_fire(uv_timer_t *t)
+{
+	struct self_kill *k = container_of(t, struct self_kill, timer);
+
+	/* Only the instance that asked: it may have died and been replaced. */
+	if (k->s->pid == k->pid && !k->s->exited && kill(k->pid, k->sig) < 0)
+		init_log(k->s, "kill failed: %s", strerror(errno));
+	uv_close((uv_handle_t *)&k->timer, self_kill_closed);
+}
+
+static int self_kill_schedule(struct server *s, int sig)
+{
+	struct self_kill *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	*k = (struct self_kill){.s = s, .pid = s->pid, .sig = sig};
+	uv_timer_init(s->init->loop, &k->timer);
+	uv_timer_start(&k->timer, self_kill_fire, SELF_KILL_DELAY_MS, 0);
+	return 0;
 }
 
 static void ctl_kill(struct server *req, struct ipc_msg *msg)
@@ -393,6 +444,12 @@ static void ctl_kill(struct server *req, struct ipc_msg *msg)
 	} else if (sig < 1 || sig >= NSIG) {
 		r = -EINVAL;
 		why = "bad signal number";
+	} else if (t == req) {
+		/* Signalling the requester: answer first, or the reply dies with it. */
+		r = self_kill_schedule(t, sig);
+		why = "unable to schedule the signal";
+		if (r == 0)
+			init_log(t, "signal %d requested by itself", sig);
 	} else {
 		init_log(t, "signal %d requested by %s", sig, req->conf->name);
 		r = kill(t->pid, sig) < 0 ? -errno : 0;

@@ -34,7 +34,10 @@ int cmd_restart(struct mhcl_ctx *c)
 		json_obj_end(&w);
 		json_finish(&w);
 	} else {
-		printf("restarted %s: pid %d\n", name, pid);
+		if (pid > 0)
+			printf("restarted %s: pid %d\n", name, pid);
+		else /* diag restarting itself answers before it goes */
+			printf("restarting %s: under way (this connection ends with it)\n", name);
 	}
 	return MHCL_CLI_OK;
 }
