@@ -8,7 +8,7 @@ B=build-fuzz
 	-Db_lundef=false -Dbuildtype=debug >/dev/null
 ninja -C "$B" >/dev/null
 for f in "$B"/tests/fuzz/fuzz-*; do
-	[ -x "$f" ] || continue
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=${f##*/fuzz-}
 	work=$(mktemp -d)
 	cp -r tests/fuzz/corpus/"$name"/. "$work"/ 2>/dev/null || true
