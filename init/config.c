@@ -328,6 +328,25 @@ static int conf_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+int fdt_check_untrusted(const void *fdt, size_t len)
+{
+	/*
+	 * Header first, and only the tree version dtc and libfdt's writers
+	 * produce (17): older layouts take paths in libfdt's full check that
+	 * crash on hostile input (found by the manifest fuzz target).
+	 */
+	if (len < sizeof(struct fdt_header))
+		return -FDT_ERR_TRUNCATED;
+	int r = fdt_check_header(fdt);
+	if (r == 0 && (fdt_version(fdt) < 17 || fdt_last_comp_version(fdt) > 17))
+		r = -FDT_ERR_BADVERSION;
+	if (r == 0 && fdt_totalsize(fdt) > len)
+		r = -FDT_ERR_TRUNCATED;
+	if (r == 0)
+		r = fdt_check_full(fdt, len);
+	return r;
+}
+
 struct manifest *manifest_free(struct manifest *m)
 {
 	if (!m)
@@ -361,18 +380,7 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 	m->dtb_len = len;
 	const void *fdt = m->dtb;
 
-	/*
-	 * Header first, and only the tree version dtc writes (17): older
-	 * layouts take paths in libfdt's full check that crash on hostile
-	 * input (found by the manifest fuzz target).
-	 */
-	r = fdt_check_header(fdt);
-	if (r == 0 && (fdt_version(fdt) < 17 || fdt_last_comp_version(fdt) > 17))
-		r = -FDT_ERR_BADVERSION;
-	if (r == 0 && fdt_totalsize(fdt) > len)
-		r = -FDT_ERR_TRUNCATED;
-	if (r == 0)
-		r = fdt_check_full(fdt, len);
+	r = fdt_check_untrusted(fdt, len);
 	if (r < 0) {
 		r = fail(err, err_len, -EBADMSG, "manifest: not a valid device tree: %s",
 			 fdt_strerror(r));

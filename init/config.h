@@ -65,6 +65,32 @@ int manifest_load(const char *path, const char *run_dir, struct manifest **ret, 
 		  size_t err_len);
 struct manifest *manifest_free(struct manifest *m);
 
+/*
+ * Structure checks for a flattened tree from outside (len bytes at fdt):
+ * header, version 17 only, totalsize within len, then fdt_check_full.
+ * Returns 0 or a negative libfdt error (fdt_strerror names it).
+ */
+int fdt_check_untrusted(const void *fdt, size_t len);
+
+/*
+ * The manifest named by the device tree the boot shim hands to Linux
+ * (init/bootdt.c). sysfs_dir is where the kernel lists its setup_data
+ * entries (BOOTDT_SETUP_DATA_DIR); the one of type SETUP_DTB holds the tree.
+ * Its /mhcl node has either `manifest` (<u64 address, u64 size>, inside a
+ * /reserved-memory range, read from mem_path at that offset) or
+ * `manifest-path` (a file in the initrd). On success writes where the
+ * manifest came from to src. Errors as manifest_parse, plus -errno for
+ * files that cannot be read, -ENOENT when there is no SETUP_DTB entry.
+ */
+#define BOOTDT_SETUP_DATA_DIR "/sys/kernel/boot_params/setup_data"
+#define BOOTDT_MEM "/dev/mem"
+#define BOOTDT_MAX (256u * 1024u) /* the boot tree itself */
+#define BOOTDT_ENTRIES_MAX 64	  /* setup_data entries looked at */
+
+int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *run_dir,
+		       struct manifest **ret, char *src, size_t src_len, char *err,
+		       size_t err_len);
+
 const char *restart_policy_name(enum restart_policy p);
 
 #endif

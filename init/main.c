@@ -5,7 +5,10 @@
  * server.
  *
  *   mhcl-init --dtb FILE [--libexec DIR[:DIR...]] [--run-dir DIR] [--pidns] [-v]
- *   mhcl-init --check --dtb FILE      validate the manifest and print it
+ *   mhcl-init --boot-dt [--libexec ...]   the manifest the boot shim's device
+ *                                         tree names (init/bootdt.c); the
+ *                                         default as PID 1 without --dtb
+ *   mhcl-init --check --dtb FILE | --boot-dt   validate the manifest and print it
  */
 #include "init.h"
 
@@ -28,9 +31,10 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-init --dtb FILE [--libexec DIR[:DIR...]] [--run-dir DIR] "
-		   "[--pidns] [-v]\n"
-		   "       mhcl-init --check --dtb FILE\n");
+	fprintf(f, "usage: mhcl-init --dtb FILE|--boot-dt [--libexec DIR[:DIR...]] "
+		   "[--run-dir DIR] [--pidns] [-v]\n"
+		   "       mhcl-init --check --dtb FILE|--boot-dt\n"
+		   "As PID 1 without --dtb, init reads the manifest the boot device tree names.\n");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -112,10 +116,11 @@ int main(int argc, char **argv)
 	    {"dtb", required_argument, NULL, 'd'},     {"libexec", required_argument, NULL, 'l'},
 	    {"run-dir", required_argument, NULL, 'r'}, {"pidns", no_argument, NULL, 'p'},
 	    {"check", no_argument, NULL, 'c'},	       {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	       {},
+	    {"help", no_argument, NULL, 'h'},	       {"boot-dt", no_argument, NULL, 'b'},
+	    {},
 	};
 	const char *dtb = NULL, *libexec = NULL, *run_dir = "/run/mhcl";
-	bool pidns = false, check = false, verbose = false;
+	bool pidns = false, check = false, verbose = false, boot_dt = false;
 	int c;
 
 	/* As PID 1 the kernel may hand us no stdio at all: never let our own
@@ -135,6 +140,9 @@ int main(int argc, char **argv)
 		case 'r':
 			run_dir = optarg;
 			break;
+		case 'b':
+			boot_dt = true;
+			break;
 		case 'p':
 			pidns = true;
 			break;
@@ -152,14 +160,24 @@ int main(int argc, char **argv)
 			return MHCL_EXIT_USAGE;
 		}
 	}
-	if (!dtb || optind != argc || run_dir[0] != '/') {
+	/* As the machine's PID 1 the manifest comes from the boot shim by default. */
+	if (!dtb && getpid() == 1)
+		boot_dt = true;
+	if (!dtb == !boot_dt || optind != argc || run_dir[0] != '/') {
 		usage(stderr);
 		return MHCL_EXIT_USAGE;
 	}
 
-	char err[512] = "";
+	char err[512] = "", src[PATH_MAX + 64] = "";
 	struct manifest *m = NULL;
-	int r = manifest_load(dtb, run_dir, &m, err, sizeof(err));
+	int r;
+	if (boot_dt) {
+		r = manifest_load_boot(BOOTDT_SETUP_DATA_DIR, BOOTDT_MEM, run_dir, &m, src,
+				       sizeof(src), err, sizeof(err));
+	} else {
+		r = manifest_load(dtb, run_dir, &m, err, sizeof(err));
+		snprintf(src, sizeof(src), "manifest from %s", dtb);
+	}
 	if (r < 0) {
 		log_error("%s", err[0] ? err : strerror(-r));
 		if (getpid() == 1 && !check) {
@@ -172,6 +190,8 @@ int main(int argc, char **argv)
 		return MHCL_EXIT_USAGE;
 	}
 	if (check) {
+		if (boot_dt)
+			printf("# %s\n", src);
 		print_manifest(m);
 		manifest_free(m);
 		return 0;
@@ -245,6 +265,7 @@ int main(int argc, char **argv)
 			       MHCL_EXIT_SYSCALL;
 	}
 
+	log_info("%s", src);
 	log_info("%s: %zu servers, run dir %s, libexec %s", in.pid1 ? "PID 1" : "hosted",
 		 m->nservers, run_dir, libexec);
 	supervise_boot(&in);
