@@ -10,7 +10,9 @@
 #   /usr/sbin/mhcl-init          init, PID 1
 #   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vp
 #   /usr/bin/mhcl                the CLI
-#   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc
+#   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc: what
+#                                init reads when the boot tree names it (/mhcl/manifest-path,
+#                                a payload without a manifest item)
 #   /etc/mhcl/{init,modules,net} what preinit reads
 #   /lib/modules/<kver>/...      virtio-net and its dependencies from the kernel package
 #   /bin/busybox                 optional (MHCL_IMAGE_BUSYBOX=1 and busybox-static present)
@@ -79,10 +81,10 @@ dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"
 	{ cat "$ROOT/check.log" >&2; die "manifest refused by mhcl-init --check"; }
 rm -f "$ROOT/check.log"
 
+# No --dtb: as PID 1 init reads the manifest the shim's device tree names (the payload's
+# manifest item, or manifest-path = /etc/mhcl/manifest.dtb when the payload has none).
 {
 	echo /usr/sbin/mhcl-init
-	echo --dtb
-	echo /etc/mhcl/manifest.dtb
 	echo --libexec
 	echo /usr/libexec/mhcl
 	for a in ${MHCL_IMAGE_INIT_ARGS:-}; do echo "$a"; done

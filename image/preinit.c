@@ -10,7 +10,10 @@
  *                       (dependencies first); a missing file means none
  *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
  *                       (one per line; a missing file means loopback only)
- *   /etc/mhcl/init      mhcl-init's argv, one argument per line (first: the binary path)
+ *   /etc/mhcl/init      mhcl-init's argv, one argument per line (first: the binary path);
+ *                       without --dtb init, as PID 1, reads the manifest the boot shim's
+ *                       device tree names (init/bootdt.c: /sys and /dev, mounted here,
+ *                       are where it looks)
  *
  * It also mounts /proc, /sys and /dev (init keeps mounts it finds; sanitizer builds of
  * init need /proc from their first instruction) and turns Ctrl-Alt-Del into SIGINT for

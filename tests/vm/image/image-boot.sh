@@ -6,6 +6,7 @@
 # QEMU TCG -smp 8 with user-mode networking and reaches mhcl-diagd from the host through a
 # hostfwd port with the mhcl CLI. Checked here, from the files it keeps:
 #   - the PVH ELF is the shim, the IGVM file reads back, the shim saw the payload's manifest;
+#   - init (no --dtb) took that manifest from the boot device tree (SETUP_DTB, /dev/mem);
 #   - mhcl ps lists diag and sidecar running; init is PID 1 in pid1 mode;
 #   - mhcl sidecar lists 8 CPUs, 7 of them idle in the sidecar;
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
@@ -54,6 +55,8 @@ cmp -s "$BUILD/boot/mhcl-shim.elf" "$W/image.elf" || fail "PVH ELF differs from 
 "$IMG" dump "$W/image.igvm" >"$W/igvm.txt" || fail "the IGVM file does not read back"
 has "$W/serial.log" "the shim saw the payload's manifest" 'cmdline [0-9]+ bytes, manifest [1-9]'
 has "$W/serial.log" "7 CPUs parked in the sidecar at boot" 'sidecar CPUs ready: 7'
+has "$W/serial.log" "init read the payload's manifest through the boot device tree" \
+	'manifest from the boot device tree \([1-9][0-9]* bytes at 0x[0-9a-f]+\)'
 has "$W/ps.txt" "diag running" '^ *diag +[0-9]+ +running'
 has "$W/ps.txt" "sidecar running" '^ *sidecar +[0-9]+ +running'
 has "$W/init.txt" "init in pid1 mode" 'mode.*pid1'
