@@ -188,11 +188,12 @@ static int find_setup_dtb(const char *dir, uint8_t **tree, size_t *tree_len, cha
 	ssize_t n = read_bounded(path, buf, BOOTDT_MAX);
 	if (n < 0) {
 		free(buf);
-		r = n == -E2BIG ? fail(err, err_len, -E2BIG,
-				       "boot device tree: %s is larger than %u bytes", path,
-				       BOOTDT_MAX)
-				: fail(err, err_len, (int)n, "boot device tree: unable to read %s: %s",
-				       path, strerror((int)-n));
+		if (n == -E2BIG)
+			r = fail(err, err_len, -E2BIG,
+				 "boot device tree: %s is larger than %u bytes", path, BOOTDT_MAX);
+		else
+			r = fail(err, err_len, (int)n, "boot device tree: unable to read %s: %s",
+				 path, strerror((int)-n));
 		goto out;
 	}
 	*tree = buf;
@@ -384,6 +385,5 @@ int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *
 	int r = find_setup_dtb(sysfs_dir, &tree, &len, entry, sizeof(entry), err, err_len);
 	if (r < 0)
 		return r;
-	return load_from_tree(tree, len, entry, mem_path, run_dir, ret, src, src_len, err,
-			      err_len);
+	return load_from_tree(tree, len, entry, mem_path, run_dir, ret, src, src_len, err, err_len);
 }

@@ -88,8 +88,7 @@ int fdt_check_untrusted(const void *fdt, size_t len);
 #define BOOTDT_ENTRIES_MAX 64	  /* setup_data entries looked at */
 
 int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *run_dir,
-		       struct manifest **ret, char *src, size_t src_len, char *err,
-		       size_t err_len);
+		       struct manifest **ret, char *src, size_t src_len, char *err, size_t err_len);
 
 const char *restart_policy_name(enum restart_policy p);
 

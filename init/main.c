@@ -113,10 +113,14 @@ static void close_walk(uv_handle_t *h, void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"dtb", required_argument, NULL, 'd'},     {"libexec", required_argument, NULL, 'l'},
-	    {"run-dir", required_argument, NULL, 'r'}, {"pidns", no_argument, NULL, 'p'},
-	    {"check", no_argument, NULL, 'c'},	       {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	       {"boot-dt", no_argument, NULL, 'b'},
+	    {"dtb", required_argument, NULL, 'd'},
+	    {"libexec", required_argument, NULL, 'l'},
+	    {"run-dir", required_argument, NULL, 'r'},
+	    {"pidns", no_argument, NULL, 'p'},
+	    {"check", no_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"boot-dt", no_argument, NULL, 'b'},
 	    {},
 	};
 	const char *dtb = NULL, *libexec = NULL, *run_dir = "/run/mhcl";

@@ -165,7 +165,6 @@ static void test_good(void)
 	ASSERT_EQ(m->dtb_len, man_len);
 	ASSERT_OK(memcmp(m->dtb, man, man_len));
 	manifest_free(m);
-
 }
 
 static void test_entries(void)
