@@ -93,7 +93,7 @@ tail -n 4 "$RUN/init.log"
 
 if [ "${MHCL_DEMO_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 	step "an unmodified Linux guest on mhcl-vp connects to mhcl's VMBus (L0 TCG -> L1 KVM -> L2)"
-	echo "(builds the L1/L2 images from Debian packages on first use; takes a few minutes under TCG)"
+	echo "(builds the L1/L2 images from Debian packages on first use; about a minute under TCG)"
 	tests/vm/run.sh "$B"
 fi
 
