@@ -32,19 +32,6 @@
 #define TYPE_TEXT_MAX 32
 #define ENTRY_NAME_MAX 8 /* decimal index */
 
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...) _printf_(4, 5);
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /*
  * Reads all of path into buf (max bytes). Returns the length, -E2BIG when
  * the file holds more than max bytes, or -errno.
@@ -123,58 +110,60 @@ static int find_setup_dtb(const char *dir, uint8_t **tree, size_t *tree_len, cha
 	int nentries = 0, r = 0;
 
 	if (!d)
-		return fail(err, err_len, -errno,
-			    "boot device tree: unable to open %s: %s (no boot_params setup_data: "
-			    "not booted by the mhcl shim, or sysfs not mounted)",
-			    dir, strerror(errno));
+		return config_fail(
+		    err, err_len, -errno,
+		    "boot device tree: unable to open %s: %s (no boot_params setup_data: "
+		    "not booted by the mhcl shim, or sysfs not mounted)",
+		    dir, strerror(errno));
 	while ((errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (!entry_name_ok(de->d_name)) {
-			r = fail(err, err_len, -EINVAL,
-				 "boot device tree: unexpected entry '%.40s' in %s", de->d_name,
-				 dir);
+			r = config_fail(err, err_len, -EINVAL,
+					"boot device tree: unexpected entry '%.40s' in %s",
+					de->d_name, dir);
 			goto out;
 		}
 		if (++nentries > BOOTDT_ENTRIES_MAX) {
-			r = fail(err, err_len, -E2BIG,
-				 "boot device tree: more than %d setup_data entries in %s",
-				 BOOTDT_ENTRIES_MAX, dir);
+			r = config_fail(err, err_len, -E2BIG,
+					"boot device tree: more than %d setup_data entries in %s",
+					BOOTDT_ENTRIES_MAX, dir);
 			goto out;
 		}
 		snprintf(path, sizeof(path), "%s/%s/type", dir, de->d_name);
 		ssize_t n = read_bounded(path, type_buf, sizeof(type_buf));
 		uint32_t type;
 		if (n < 0 && n != -E2BIG) {
-			r = fail(err, err_len, (int)n, "boot device tree: unable to read %s: %s",
-				 path, strerror((int)-n));
+			r = config_fail(err, err_len, (int)n,
+					"boot device tree: unable to read %s: %s", path,
+					strerror((int)-n));
 			goto out;
 		}
 		if (n < 0 || parse_type(type_buf, (size_t)n, &type) < 0) {
-			r = fail(err, err_len, -EINVAL,
-				 "boot device tree: %s does not hold a setup_data type number",
-				 path);
+			r = config_fail(
+			    err, err_len, -EINVAL,
+			    "boot device tree: %s does not hold a setup_data type number", path);
 			goto out;
 		}
 		if (type != SETUP_DTB)
 			continue;
 		if (found[0]) {
-			r = fail(err, err_len, -EINVAL,
-				 "boot device tree: two SETUP_DTB entries in %s (%s and %s)", dir,
-				 found, de->d_name);
+			r = config_fail(err, err_len, -EINVAL,
+					"boot device tree: two SETUP_DTB entries in %s (%s and %s)",
+					dir, found, de->d_name);
 			goto out;
 		}
 		memcpy(found, de->d_name, strlen(de->d_name) + 1);
 	}
 	if (errno) {
-		r = fail(err, err_len, -errno, "boot device tree: unable to list %s: %s", dir,
-			 strerror(errno));
+		r = config_fail(err, err_len, -errno, "boot device tree: unable to list %s: %s",
+				dir, strerror(errno));
 		goto out;
 	}
 	if (!found[0]) {
-		r = fail(err, err_len, -ENOENT,
-			 "boot device tree: no SETUP_DTB (type %d) entry among the %d in %s",
-			 SETUP_DTB, nentries, dir);
+		r = config_fail(err, err_len, -ENOENT,
+				"boot device tree: no SETUP_DTB (type %d) entry among the %d in %s",
+				SETUP_DTB, nentries, dir);
 		goto out;
 	}
 
@@ -189,11 +178,13 @@ static int find_setup_dtb(const char *dir, uint8_t **tree, size_t *tree_len, cha
 	if (n < 0) {
 		free(buf);
 		if (n == -E2BIG)
-			r = fail(err, err_len, -E2BIG,
-				 "boot device tree: %s is larger than %u bytes", path, BOOTDT_MAX);
+			r = config_fail(err, err_len, -E2BIG,
+					"boot device tree: %s is larger than %u bytes", path,
+					BOOTDT_MAX);
 		else
-			r = fail(err, err_len, (int)n, "boot device tree: unable to read %s: %s",
-				 path, strerror((int)-n));
+			r = config_fail(err, err_len, (int)n,
+					"boot device tree: unable to read %s: %s", path,
+					strerror((int)-n));
 		goto out;
 	}
 	*tree = buf;
@@ -229,12 +220,13 @@ static int in_reserved(const void *fdt, uint64_t addr, uint64_t size, char *err,
 {
 	int rsv = fdt_path_offset(fdt, "/reserved-memory");
 	if (rsv < 0)
-		return fail(err, err_len, -EINVAL, "boot device tree: no /reserved-memory node");
+		return config_fail(err, err_len, -EINVAL,
+				   "boot device tree: no /reserved-memory node");
 	int ac = cells_of(fdt, rsv, "#address-cells", 2), sc = cells_of(fdt, rsv, "#size-cells", 1);
 	if (ac < 0 || sc < 0)
-		return fail(err, err_len, -EINVAL,
-			    "boot device tree: /reserved-memory: #address-cells and "
-			    "#size-cells must be <1> or <2>");
+		return config_fail(err, err_len, -EINVAL,
+				   "boot device tree: /reserved-memory: #address-cells and "
+				   "#size-cells must be <1> or <2>");
 	int node;
 	fdt_for_each_subnode(node, fdt, rsv)
 	{
@@ -252,10 +244,10 @@ static int in_reserved(const void *fdt, uint64_t addr, uint64_t size, char *err,
 				return 0;
 		}
 	}
-	return fail(err, err_len, -EINVAL,
-		    "boot device tree: /mhcl/manifest (0x%" PRIx64 ", %" PRIu64
-		    " bytes) is not inside any /reserved-memory range",
-		    addr, size);
+	return config_fail(err, err_len, -EINVAL,
+			   "boot device tree: /mhcl/manifest (0x%" PRIx64 ", %" PRIu64
+			   " bytes) is not inside any /reserved-memory range",
+			   addr, size);
 }
 
 /* Reads size bytes at addr from mem_path and parses them. */
@@ -264,8 +256,8 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 {
 	_cleanup_close_ int fd = open(mem_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, err_len, -errno, "boot device tree: unable to open %s: %s",
-			    mem_path, strerror(errno));
+		return config_fail(err, err_len, -errno, "boot device tree: unable to open %s: %s",
+				   mem_path, strerror(errno));
 	_cleanup_free_ uint8_t *buf = malloc((size_t)size);
 	if (!buf)
 		return -ENOMEM;
@@ -275,15 +267,15 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(err, err_len, -errno,
-				    "boot device tree: unable to read %" PRIu64
-				    " bytes at 0x%" PRIx64 " from %s: %s",
-				    size, addr, mem_path, strerror(errno));
+			return config_fail(err, err_len, -errno,
+					   "boot device tree: unable to read %" PRIu64
+					   " bytes at 0x%" PRIx64 " from %s: %s",
+					   size, addr, mem_path, strerror(errno));
 		if (n == 0)
-			return fail(err, err_len, -EIO,
-				    "boot device tree: %s ends after %zu of the %" PRIu64
-				    " manifest bytes at 0x%" PRIx64,
-				    mem_path, got, size, addr);
+			return config_fail(err, err_len, -EIO,
+					   "boot device tree: %s ends after %zu of the %" PRIu64
+					   " manifest bytes at 0x%" PRIx64,
+					   mem_path, got, size, addr);
 		got += (size_t)n;
 	}
 	return manifest_parse(buf, (size_t)size, run_dir, ret, err, err_len);
@@ -308,44 +300,47 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 {
 	int r = fdt_check_untrusted(fdt, len);
 	if (r < 0)
-		return fail(err, err_len, -EBADMSG, "boot device tree: %s is not a valid tree: %s",
-			    entry, fdt_strerror(r));
+		return config_fail(err, err_len, -EBADMSG,
+				   "boot device tree: %s is not a valid tree: %s", entry,
+				   fdt_strerror(r));
 	int node = fdt_path_offset(fdt, "/mhcl");
 	if (node < 0)
-		return fail(err, err_len, -EINVAL, "boot device tree: %s has no /mhcl node", entry);
+		return config_fail(err, err_len, -EINVAL, "boot device tree: %s has no /mhcl node",
+				   entry);
 	int plen;
 	const char *compat = fdt_getprop(fdt, node, "compatible", &plen);
 	if (!compat || plen != (int)sizeof(BOOT_INFO_COMPATIBLE) ||
 	    memcmp(compat, BOOT_INFO_COMPATIBLE, sizeof(BOOT_INFO_COMPATIBLE)) != 0)
-		return fail(err, err_len, -EINVAL,
-			    "boot device tree: /mhcl: property 'compatible' must be \"%s\"",
-			    BOOT_INFO_COMPATIBLE);
+		return config_fail(err, err_len, -EINVAL,
+				   "boot device tree: /mhcl: property 'compatible' must be \"%s\"",
+				   BOOT_INFO_COMPATIBLE);
 
 	int mlen, plen2;
 	const fdt64_t *reg = fdt_getprop(fdt, node, "manifest", &mlen);
 	const char *path = fdt_getprop(fdt, node, "manifest-path", &plen2);
 	if (reg && path)
-		return fail(err, err_len, -EINVAL,
-			    "boot device tree: /mhcl has both 'manifest' and 'manifest-path'");
+		return config_fail(
+		    err, err_len, -EINVAL,
+		    "boot device tree: /mhcl has both 'manifest' and 'manifest-path'");
 	if (reg) {
 		if (mlen != 16)
-			return fail(err, err_len, -EINVAL,
-				    "boot device tree: /mhcl: property 'manifest' must be "
-				    "<u64 address, u64 size> (16 bytes), not %d bytes",
-				    mlen);
+			return config_fail(err, err_len, -EINVAL,
+					   "boot device tree: /mhcl: property 'manifest' must be "
+					   "<u64 address, u64 size> (16 bytes), not %d bytes",
+					   mlen);
 		fdt64_t cells[2];
 		memcpy(cells, reg, sizeof(cells));
 		uint64_t addr = fdt64_to_cpu(cells[0]), size = fdt64_to_cpu(cells[1]);
 		if (size < sizeof(struct fdt_header) || size > MANIFEST_DTB_MAX)
-			return fail(err, err_len, -E2BIG,
-				    "boot device tree: /mhcl/manifest size %" PRIu64
-				    " outside [%zu, %u]",
-				    size, sizeof(struct fdt_header), MANIFEST_DTB_MAX);
+			return config_fail(err, err_len, -E2BIG,
+					   "boot device tree: /mhcl/manifest size %" PRIu64
+					   " outside [%zu, %u]",
+					   size, sizeof(struct fdt_header), MANIFEST_DTB_MAX);
 		if (addr > (uint64_t)INT64_MAX - size)
-			return fail(err, err_len, -EINVAL,
-				    "boot device tree: /mhcl/manifest address 0x%" PRIx64
-				    " + %" PRIu64 " bytes is out of range",
-				    addr, size);
+			return config_fail(err, err_len, -EINVAL,
+					   "boot device tree: /mhcl/manifest address 0x%" PRIx64
+					   " + %" PRIu64 " bytes is out of range",
+					   addr, size);
 		r = in_reserved(fdt, addr, size, err, err_len);
 		if (r < 0)
 			return r;
@@ -360,10 +355,11 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 	if (path) {
 		if (plen2 <= 1 || plen2 > MANIFEST_STR_MAX || path[plen2 - 1] != '\0' ||
 		    strlen(path) != (size_t)plen2 - 1 || !path_ok(path))
-			return fail(err, err_len, -EINVAL,
-				    "boot device tree: /mhcl: property 'manifest-path' must be one "
-				    "absolute path without '..', shorter than %u bytes",
-				    MANIFEST_STR_MAX);
+			return config_fail(
+			    err, err_len, -EINVAL,
+			    "boot device tree: /mhcl: property 'manifest-path' must be one "
+			    "absolute path without '..', shorter than %u bytes",
+			    MANIFEST_STR_MAX);
 		r = manifest_load(path, run_dir, ret, err, err_len);
 		if (r < 0)
 			return r;
@@ -371,8 +367,8 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 			 path);
 		return 0;
 	}
-	return fail(err, err_len, -EINVAL,
-		    "boot device tree: /mhcl has neither 'manifest' nor 'manifest-path'");
+	return config_fail(err, err_len, -EINVAL,
+			   "boot device tree: /mhcl has neither 'manifest' nor 'manifest-path'");
 }
 
 int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *run_dir,

@@ -55,8 +55,7 @@ static const struct {
     {"stop-timeout-ms", offsetof(struct srv_conf, stop_timeout_ms), 10, 600000},
 };
 
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...) _printf_(4, 5);
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
+int config_fail(char *err, size_t err_len, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -177,19 +176,21 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 	int prop, sub;
 
 	if (!name || !valid_node_name(name))
-		return fail(err, err_len, -EINVAL,
-			    "manifest: server node name '%.40s' is invalid (want [a-z0-9_-]{1,31})",
-			    name ? name : "?");
+		return config_fail(
+		    err, err_len, -EINVAL,
+		    "manifest: server node name '%.40s' is invalid (want [a-z0-9_-]{1,31})",
+		    name ? name : "?");
 	if (strcmp(name, "init") == 0)
-		return fail(err, err_len, -EINVAL,
-			    "manifest: server node name 'init' is reserved for init itself");
+		return config_fail(err, err_len, -EINVAL,
+				   "manifest: server node name 'init' is reserved for init itself");
 	memcpy(c->name, name, strlen(name) + 1);
 	conf_defaults(c);
 
 	fdt_for_each_subnode(sub, fdt, node)
 	{
-		return fail(err, err_len, -EINVAL, "manifest: %s: unexpected subnode '%.40s'", name,
-			    fdt_get_name(fdt, sub, NULL));
+		return config_fail(err, err_len, -EINVAL,
+				   "manifest: %s: unexpected subnode '%.40s'", name,
+				   fdt_get_name(fdt, sub, NULL));
 	}
 
 	fdt_for_each_property_offset(prop, fdt, node)
@@ -198,23 +199,24 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 		int len;
 		const char *val = fdt_getprop_by_offset(fdt, prop, &pname, &len);
 		if (!val || !pname)
-			return fail(err, err_len, -EBADMSG, "manifest: %s: unreadable property",
-				    name);
+			return config_fail(err, err_len, -EBADMSG,
+					   "manifest: %s: unreadable property", name);
 
 		if (strcmp(pname, "binary") == 0) {
 			if (one_string(val, len, c->binary, sizeof(c->binary)) < 0 ||
 			    strchr(c->binary, '/') || strcmp(c->binary, ".") == 0 ||
 			    strcmp(c->binary, "..") == 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'binary' must be one file name "
-					    "without '/'",
-					    name);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'binary' must be one file name "
+				    "without '/'",
+				    name);
 			have_binary = true;
 		} else if (strcmp(pname, "args") == 0) {
 			const char *a[MANIFEST_ARGS_MAX];
 			int n = split_strings(val, len, a, MANIFEST_ARGS_MAX, true);
 			if (n < 0)
-				return fail(
+				return config_fail(
 				    err, err_len, -EINVAL,
 				    "manifest: %s: property 'args' must be a list of at most "
 				    "%d printable strings shorter than %u bytes",
@@ -229,14 +231,15 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 			c->args[c->nargs] = NULL;
 		} else if (strcmp(pname, "policy") == 0) {
 			if (one_string(val, len, c->policy, sizeof(c->policy)) < 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'policy' must be one string",
-					    name);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'policy' must be one string", name);
 			if (jail_profile_find(c->policy) < 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'policy': no seccomp profile "
-					    "'%s'",
-					    name, c->policy);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'policy': no seccomp profile "
+				    "'%s'",
+				    name, c->policy);
 			have_policy = true;
 		} else if (strcmp(pname, "restart") == 0) {
 			char v[16];
@@ -246,25 +249,27 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 					if (strcmp(v, restart_names[i]) == 0)
 						p = i;
 			if (p < 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'restart' must be \"always\", "
-					    "\"on-failure\" or \"never\"",
-					    name);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'restart' must be \"always\", "
+				    "\"on-failure\" or \"never\"",
+				    name);
 			c->restart = (enum restart_policy)p;
 		} else if (strcmp(pname, "control") == 0) {
 			if (len != 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'control' takes no value",
-					    name);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'control' takes no value", name);
 			c->control = true;
 		} else if (strcmp(pname, "namespaces") == 0) {
 			const char *a[8];
 			int n = split_strings(val, len, a, ARRAY_SIZE(a), false);
 			if (n < 0)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property 'namespaces' must be a list of "
-					    "names",
-					    name);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'namespaces' must be a list of "
+				    "names",
+				    name);
 			c->namespaces = 0;
 			for (int i = 0; i < n; i++) {
 				uint32_t f = 0;
@@ -272,10 +277,11 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 					if (strcmp(a[i], ns_names[j].name) == 0)
 						f = ns_names[j].flag;
 				if (!f)
-					return fail(err, err_len, -EINVAL,
-						    "manifest: %s: property 'namespaces': unknown "
-						    "namespace '%s' (ipc, uts, net, mount, cgroup)",
-						    name, a[i]);
+					return config_fail(
+					    err, err_len, -EINVAL,
+					    "manifest: %s: property 'namespaces': unknown "
+					    "namespace '%s' (ipc, uts, net, mount, cgroup)",
+					    name, a[i]);
 				c->namespaces |= f;
 			}
 		} else {
@@ -284,37 +290,41 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 				if (strcmp(pname, u32_props[i].name) == 0)
 					break;
 			if (i == ARRAY_SIZE(u32_props))
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: unknown property '%.40s'", name, pname);
+				return config_fail(err, err_len, -EINVAL,
+						   "manifest: %s: unknown property '%.40s'", name,
+						   pname);
 			if (len != 4)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property '%s' must be one cell <N>",
-					    name, pname);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property '%s' must be one cell <N>", name,
+				    pname);
 			uint32_t v = fdt32_to_cpu(*(const fdt32_t *)val);
 			if (v < u32_props[i].min || v > u32_props[i].max)
-				return fail(err, err_len, -EINVAL,
-					    "manifest: %s: property '%s' = %u is out of range "
-					    "[%u, %u]",
-					    name, pname, v, u32_props[i].min, u32_props[i].max);
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property '%s' = %u is out of range "
+				    "[%u, %u]",
+				    name, pname, v, u32_props[i].min, u32_props[i].max);
 			memcpy((char *)c + u32_props[i].off, &v, sizeof(v));
 			if (strcmp(pname, "restart-delay-max-ms") == 0)
 				have_max = true;
 		}
 	}
 	if (prop != -FDT_ERR_NOTFOUND)
-		return fail(err, err_len, -EBADMSG, "manifest: %s: bad property table", name);
+		return config_fail(err, err_len, -EBADMSG, "manifest: %s: bad property table",
+				   name);
 	if (!have_binary)
-		return fail(err, err_len, -EINVAL, "manifest: %s: property 'binary' is missing",
-			    name);
+		return config_fail(err, err_len, -EINVAL,
+				   "manifest: %s: property 'binary' is missing", name);
 	if (!have_policy)
-		return fail(err, err_len, -EINVAL, "manifest: %s: property 'policy' is missing",
-			    name);
+		return config_fail(err, err_len, -EINVAL,
+				   "manifest: %s: property 'policy' is missing", name);
 	if (c->restart_delay_max_ms < c->restart_delay_ms) {
 		if (have_max)
-			return fail(err, err_len, -EINVAL,
-				    "manifest: %s: property 'restart-delay-max-ms' is below "
-				    "'restart-delay-ms'",
-				    name);
+			return config_fail(err, err_len, -EINVAL,
+					   "manifest: %s: property 'restart-delay-max-ms' is below "
+					   "'restart-delay-ms'",
+					   name);
 		c->restart_delay_max_ms = c->restart_delay_ms;
 	}
 	return 0;
@@ -365,8 +375,9 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 	int r, node, mnode;
 
 	if (len < sizeof(struct fdt_header) || len > MANIFEST_DTB_MAX)
-		return fail(err, err_len, -E2BIG, "manifest: tree size %zu outside [%zu, %u]", len,
-			    sizeof(struct fdt_header), MANIFEST_DTB_MAX);
+		return config_fail(err, err_len, -E2BIG,
+				   "manifest: tree size %zu outside [%zu, %u]", len,
+				   sizeof(struct fdt_header), MANIFEST_DTB_MAX);
 	struct manifest *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -382,22 +393,22 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 
 	r = fdt_check_untrusted(fdt, len);
 	if (r < 0) {
-		r = fail(err, err_len, -EBADMSG, "manifest: not a valid device tree: %s",
-			 fdt_strerror(r));
+		r = config_fail(err, err_len, -EBADMSG, "manifest: not a valid device tree: %s",
+				fdt_strerror(r));
 		goto err_free;
 	}
 	mnode = fdt_path_offset(fdt, MANIFEST_PATH);
 	if (mnode < 0) {
-		r = fail(err, err_len, -EINVAL, "manifest: no node %s", MANIFEST_PATH);
+		r = config_fail(err, err_len, -EINVAL, "manifest: no node %s", MANIFEST_PATH);
 		goto err_free;
 	}
 	int plen;
 	const char *compat = fdt_getprop(fdt, mnode, "compatible", &plen);
 	if (!compat || plen != (int)sizeof(MANIFEST_COMPATIBLE) ||
 	    memcmp(compat, MANIFEST_COMPATIBLE, sizeof(MANIFEST_COMPATIBLE)) != 0) {
-		r = fail(err, err_len, -EINVAL,
-			 "manifest: %s: property 'compatible' must be \"%s\"", MANIFEST_PATH,
-			 MANIFEST_COMPATIBLE);
+		r = config_fail(err, err_len, -EINVAL,
+				"manifest: %s: property 'compatible' must be \"%s\"", MANIFEST_PATH,
+				MANIFEST_COMPATIBLE);
 		goto err_free;
 	}
 	int prop;
@@ -405,12 +416,13 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 	{
 		const char *pname;
 		if (!fdt_getprop_by_offset(fdt, prop, &pname, &plen) || !pname) {
-			r = fail(err, err_len, -EBADMSG, "manifest: unreadable property");
+			r = config_fail(err, err_len, -EBADMSG, "manifest: unreadable property");
 			goto err_free;
 		}
 		if (strcmp(pname, "compatible") != 0) {
-			r = fail(err, err_len, -EINVAL, "manifest: %s: unknown property '%.40s'",
-				 MANIFEST_PATH, pname);
+			r = config_fail(err, err_len, -EINVAL,
+					"manifest: %s: unknown property '%.40s'", MANIFEST_PATH,
+					pname);
 			goto err_free;
 		}
 	}
@@ -421,8 +433,8 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 		n++;
 	}
 	if (n > MANIFEST_SERVERS_MAX) {
-		r = fail(err, err_len, -E2BIG, "manifest: %zu servers, at most %d", n,
-			 MANIFEST_SERVERS_MAX);
+		r = config_fail(err, err_len, -E2BIG, "manifest: %zu servers, at most %d", n,
+				MANIFEST_SERVERS_MAX);
 		goto err_free;
 	}
 	m->servers = calloc(n ? n : 1, sizeof(*m->servers));
@@ -438,13 +450,13 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 			goto err_free;
 		for (size_t i = 0; i + 1 < m->nservers; i++)
 			if (strcmp(m->servers[i].name, c->name) == 0) {
-				r = fail(err, err_len, -EINVAL,
-					 "manifest: server '%s' appears twice", c->name);
+				r = config_fail(err, err_len, -EINVAL,
+						"manifest: server '%s' appears twice", c->name);
 				goto err_free;
 			}
 	}
 	if (node != -FDT_ERR_NOTFOUND) {
-		r = fail(err, err_len, -EBADMSG, "manifest: bad node table");
+		r = config_fail(err, err_len, -EBADMSG, "manifest: bad node table");
 		goto err_free;
 	}
 	qsort(m->servers, m->nservers, sizeof(*m->servers), conf_cmp);
@@ -461,8 +473,8 @@ int manifest_load(const char *path, const char *run_dir, struct manifest **ret, 
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, err_len, -errno, "manifest: unable to open %s: %s", path,
-			    strerror(errno));
+		return config_fail(err, err_len, -errno, "manifest: unable to open %s: %s", path,
+				   strerror(errno));
 	_cleanup_free_ uint8_t *buf = malloc(MANIFEST_DTB_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -472,14 +484,15 @@ int manifest_load(const char *path, const char *run_dir, struct manifest **ret, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(err, err_len, -errno, "manifest: unable to read %s: %s", path,
-				    strerror(errno));
+			return config_fail(err, err_len, -errno, "manifest: unable to read %s: %s",
+					   path, strerror(errno));
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > MANIFEST_DTB_MAX)
-			return fail(err, err_len, -E2BIG, "manifest: %s is larger than %u bytes",
-				    path, MANIFEST_DTB_MAX);
+			return config_fail(err, err_len, -E2BIG,
+					   "manifest: %s is larger than %u bytes", path,
+					   MANIFEST_DTB_MAX);
 	}
 	return manifest_parse(buf, len, run_dir, ret, err, err_len);
 }

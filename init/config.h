@@ -72,6 +72,11 @@ struct manifest *manifest_free(struct manifest *m);
  */
 int fdt_check_untrusted(const void *fdt, size_t len);
 
+/* Formats a refusal into err (if given) and returns r: the one error path of
+ * the manifest and boot-tree parsers. */
+int config_fail(char *err, size_t err_len, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * The manifest named by the device tree the boot shim hands to Linux
  * (init/bootdt.c). sysfs_dir is where the kernel lists its setup_data
