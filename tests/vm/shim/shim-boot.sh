@@ -6,6 +6,11 @@
 # Each boots the Debian cloud kernel (tests/vm/vmlib.sh fetches it into .cache/vm) with a
 # busybox initramfs whose init prints "init reached", the online CPUs and what it sees of
 # the shim's device tree in /sys/kernel/boot_params/setup_data, then powers off.
+# The init also prints that tree as base64 ("dtb begin SIZE SHA256", "dtb64 ..." lines,
+# "dtb end"); the host decodes it, runs dtc -I dtb -O dts (no error or warning allowed)
+# and fdtdump on it, and dt-check.py compares its CPUs, NUMA nodes, memory, sidecar
+# nodes and /chosen with the host tree or QEMU's -smp/-numa options. MHCL_VM_KEEP_DTB=DIR
+# keeps linux.dtb and linux.dts there.
 # Exit 77 (skip) when QEMU, busybox-static or the kernel package are unavailable.
 set -euo pipefail
 SHIM=${1:?shim ELF}
@@ -40,6 +45,13 @@ for d in /sys/kernel/boot_params/setup_data/*; do
 	echo "dt sidecar nodes: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,sidecar$')"
 	echo "dt isolated: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^mhcl,isolated$')"
 	echo "dt manifest: $($B tr '\0' '\n' <"$d/data" | $B grep -c '^manifest$')"
+	# The whole blob for the host: size and SHA-256, then base64 lines, each tagged so
+	# that kernel messages on the same console cannot be mistaken for data.
+	if [ "$($B cat "$d/type")" = 0x2 ]; then
+		echo "dtb begin $($B wc -c <"$d/data") $($B sha256sum <"$d/data" | $B cut -d' ' -f1)"
+		$B base64 -w 64 "$d/data" | while read -r l; do echo "dtb64 $l"; done
+		echo "dtb end"
+	fi
 done
 $B poweroff -f
 SH
@@ -56,6 +68,7 @@ PAYLOAD_CMDLINE=
 MANIFEST=
 expect=()
 forbid=()
+DTARGS=()
 LINUX=1
 case $CASE in
 numa)
@@ -63,6 +76,7 @@ numa)
 	QARGS=("${NUMA[@]}")
 	PAYLOAD_CMDLINE="mhcl.boot_cpus=2"
 	MANIFEST=1
+	DTARGS=(--smp 8 --numa "0-3,4-7" --boot-cpus 2)
 	expect=("cmdline 16 bytes, manifest "
 		"dt manifest: 1"
 		"command line: isolated=no sidecar=on boot_cpus=2"
@@ -80,6 +94,7 @@ numa)
 hostdt)
 	QARGS=("${NUMA[@]}")
 	HOSTDT=host-good.dts
+	DTARGS=(--host "$W/host.dtb" --host-memory --boot-cpus 1)
 	expect=("bytes accepted: 8 cpus, 3 memory ranges"
 		"topology: 8 cpus in 2 NUMA node(s) from host device tree"
 		"sidecar CPUs ready: 7" "sidecar work items: 7/7 checksums match"
@@ -87,17 +102,20 @@ hostdt)
 	;;
 garbage)
 	HOSTDT=garbage
+	DTARGS=(--smp 8 --boot-cpus 1)
 	expect=("host device tree rejected: not a valid flattened device tree (FDT_ERR_BADMAGIC); falling back to ACPI"
 		"topology: 8 cpus in 1 NUMA node(s) from ACPI MADT"
 		"sidecar CPUs ready: 7" "dt sidecar nodes: 1")
 	;;
 dupcpu)
 	HOSTDT=host-dup-cpu.dts
+	DTARGS=(--smp 8 --boot-cpus 1)
 	expect=("host device tree rejected: duplicate cpu APIC ID 3; falling back to ACPI"
 		"topology: 8 cpus in 1 NUMA node(s) from ACPI MADT" "sidecar CPUs ready: 7")
 	;;
 outside)
 	HOSTDT=host-outside.dts
+	DTARGS=(--smp 8 --boot-cpus 1)
 	expect=("host device tree memory ignored: memory [0x100000, 0x80000000) is not RAM in the firmware map; using the firmware map"
 		"sidecar CPUs ready: 7")
 	;;
@@ -110,6 +128,7 @@ overlap-isolated)
 	;;
 isolated-cmdline)
 	APPEND="$APPEND mhcl.isolated earlyprintk=ttyS0 mhcl.diag=1 ignore_loglevel"
+	DTARGS=(--smp 8 --boot-cpus 1 --isolated)
 	expect=("command line: isolated=yes sidecar=on boot_cpus=1 (debug options dropped: isolated)"
 		"Command line: console=ttyS0 panic=-1 maxcpus=1" "dt isolated: 1")
 	forbid=("earlyprintk=ttyS0 mhcl.diag")
@@ -118,6 +137,7 @@ allcpus)
 	# RAM above 4 GiB (the payload lands above 2 GiB) and every CPU handed to Linux.
 	MEM=4096
 	APPEND="$APPEND mhcl.boot_cpus=8"
+	DTARGS=(--smp 8 --boot-cpus 8)
 	expect=("sidecar CPUs ready: 7" "sidecar CPUs handed to Linux: 7; parked in the sidecar: 0"
 		"e820 [0x000100000000, 0x000140000000) RAM" "maxcpus=8" "cpus online: 0-7")
 	;;
@@ -131,6 +151,7 @@ fault)
 	;;
 nosidecar)
 	APPEND="$APPEND mhcl.sidecar=off mhcl.boot_cpus=3"
+	DTARGS=(--smp 8 --boot-cpus 3 --sidecar off)
 	expect=("sidecar: not started (mhcl.sidecar=off)" "cpus online: 0-2" "dt sidecar nodes: 0")
 	forbid=("sidecar CPUs ready")
 	;;
@@ -183,6 +204,34 @@ kill "$QPID" 2>/dev/null || true
 wait "$QPID" 2>/dev/null || true
 QPID=
 
+# dtb_recover: decodes the "dtb64" lines into $W/linux.dtb, checks size and SHA-256
+# against the "dtb begin" line, then runs dtc, fdtdump and dt-check.py on it.
+dtb_recover() {
+	local size sum got
+	read -r _ _ size sum < <(grep -a '^dtb begin ' "$LOG" | tail -n 1 | tr -d '\r')
+	grep -a -q '^dtb end' "$LOG" || { echo "DTB: no 'dtb end' line on the console"; return 1; }
+	sed -n 's/^dtb64 \([A-Za-z0-9+/=]*\)\r*$/\1/p' "$LOG" | base64 -d >"$W/linux.dtb" ||
+		{ echo "DTB: base64 from the console does not decode"; return 1; }
+	got=$(stat -c %s "$W/linux.dtb")
+	[ "$got" = "$size" ] || { echo "DTB: $got bytes recovered, guest said $size"; return 1; }
+	got=$(sha256sum "$W/linux.dtb" | cut -d' ' -f1)
+	[ "$got" = "$sum" ] || { echo "DTB: sha256 $got recovered, guest said $sum"; return 1; }
+	echo "dtb recovered: $size bytes, sha256 matches"
+	if ! dtc -I dtb -O dts -o "$W/linux.dts" "$W/linux.dtb" 2>"$W/dtc.err" || [ -s "$W/dtc.err" ]; then
+		echo "DTB: dtc -I dtb -O dts failed or warned:"
+		cat "$W/dtc.err"
+		return 1
+	fi
+	echo "dtc -I dtb -O dts: ok ($(wc -l <"$W/linux.dts") lines)"
+	if command -v fdtdump >/dev/null; then
+		fdtdump "$W/linux.dtb" >"$W/fdtdump.out" 2>&1 || { echo "DTB: fdtdump failed:"; cat "$W/fdtdump.out"; return 1; }
+		echo "fdtdump: ok"
+	fi
+	[ -n "${MHCL_VM_KEEP_DTB:-}" ] && cp -f "$W/linux.dtb" "$W/linux.dts" "$MHCL_VM_KEEP_DTB/"
+	python3 "$HERE/dt-check.py" "$W/linux.dtb" --mem-mib "$MEM" "${DTARGS[@]}" || return 1
+	return 0
+}
+
 fail=0
 for e in "${expect[@]}"; do
 	grep -a -q -F -- "$e" "$LOG" || { echo "MISSING: $e"; fail=1; }
@@ -190,6 +239,16 @@ done
 for f in "${forbid[@]}"; do
 	if grep -a -q -F -- "$f" "$LOG"; then echo "UNEXPECTED: $f"; fail=1; fi
 done
+# The device tree Linux was handed: recovered from the console, checked with dtc and
+# fdtdump, then compared with what the host tree or QEMU's ACPI tables said.
+if [ "$LINUX" = 1 ]; then
+	if ! grep -a -q '^dtb begin ' "$LOG"; then
+		echo "DTB: no 'dtb begin' line on the console"
+		fail=1
+	elif ! dtb_recover; then
+		fail=1
+	fi
+fi
 grep -a -E '^\[(shim|sidecar) ' "$LOG" | tr -d '\r' || true
 grep -a -E 'init reached|cpus online|setup_data|dt (sidecar|isolated)|Kernel panic' "$LOG" | tr -d '\r' || true
 if [ $fail != 0 ]; then
