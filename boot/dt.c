@@ -39,7 +39,7 @@ static void reg64(void *fdt, int node, const char *prop, uint64_t base, uint64_t
 	CHECK(fdt_setprop(fdt, node, prop, cells, sizeof(cells)));
 }
 
-void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room)
+void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, const char *bootargs)
 {
 	void *fdt = sd->data;
 	const struct shim_topology *t = &s->topo;
@@ -52,7 +52,7 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room)
 
 	int chosen = fdt_add_subnode(fdt, 0, "chosen");
 	CHECK(chosen);
-	CHECK(fdt_setprop_string(fdt, chosen, "bootargs", s->cmdline));
+	CHECK(fdt_setprop_string(fdt, chosen, "bootargs", bootargs));
 	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,boot-cpus", s->opts.boot_cpus));
 	CHECK(fdt_setprop_string(fdt, chosen, "mhcl,topology-source", s->topo_source));
 	if (s->opts.isolated)

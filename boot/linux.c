@@ -138,7 +138,7 @@ _Noreturn void shim_linux_boot(struct shim *s)
 	zero_page.acpi_rsdp_addr = s->rsdp;
 
 	struct shim_setup_data *sd = (struct shim_setup_data *)setup_dtb;
-	shim_dt_build(s, sd, DTB_ROOM);
+	shim_dt_build(s, sd, DTB_ROOM, linux_cmdline);
 	h->setup_data = (uint64_t)(uintptr_t)sd;
 
 	int n = shim_e820_build(s->fw_map, s->fw_count, s->host_mem ? s->topo.mem : NULL,

@@ -80,7 +80,7 @@ void shim_sidecar_work(struct shim *s);
 void shim_sidecar_handoff(struct shim *s);
 
 /* dt.c: builds s->dtb (inside setup_data) for Linux. */
-void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room);
+void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, const char *bootargs);
 
 /* linux.c */
 void shim_linux_load(struct shim *s);
