@@ -77,8 +77,11 @@ enum ipc_msg_type {
 	IPC_MSG_VP_EVENT_PORT_ASSIGN = 35,  /* -> worker: EventPortAssign + eventfd -> PortReply */
 	IPC_MSG_VP_EVENT_PORT_RELEASE = 36, /* -> worker: EventPortRelease -> PortReply */
 	IPC_MSG_VP_SINT_IRQFD = 37,    /* -> worker: SintIrqfdRequest -> SintIrqfd + irqfd */
-	IPC_MSG_VP_SYNIC_PAGES = 38,   /* worker -> vmbusd notify: SynicPages */
-	IPC_MSG_GUEST_SHUTDOWN = 40,   /* diagd -> init -> "vmbus": GuestShutdownRequest -> GuestShutdownReply */
+	IPC_MSG_VP_SYNIC_PAGES = 38,   /* worker -> vmbusd -> devices notify: SynicPages */
+	IPC_MSG_GUEST_SHUTDOWN = 40,   /* diagd -> init -> "ic": GuestShutdownRequest -> GuestShutdownReply */
+	IPC_MSG_VP_DEVICE_OFFER = 41,  /* device -> vmbusd: DeviceOffer -> DeviceOfferReply */
+	IPC_MSG_VP_CHANNEL_OPEN = 42,  /* vmbusd -> device: ChannelOpen + fds -> ChannelOpenReply */
+	IPC_MSG_VP_CHANNEL_CLOSE = 43, /* vmbusd -> device: ChannelClose -> ChannelCloseReply */
 	_IPC_MSG_MAX = 64,
 };
 

@@ -77,8 +77,10 @@ struct jail_profile {
 static const struct jail_profile profiles[] = {
     {"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     {"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
-    /* mhcl-vmbusd: accepts mhcl-vp on its held listener, maps the guest RAM memfd. */
+    /* mhcl-vmbusd: accepts mhcl-vp and device servers on its held listeners. */
     {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_NETWORK_SERVER)},
+    /* mhcl-icd: connected to vmbusd before entry; maps the guest RAM memfd, eventfds. */
+    {"icd", COMMON_GROUPS},
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The integration components vmbusd serves itself (heartbeat, shutdown) as VMBus devices
- * on its libuv loop. vmbusd hands an opened channel over exactly as it would to a device
- * server: the ring GPADL (mapped from the guest RAM memfd), the doorbell eventfd the
- * partition signals on the guest's HvSignalEvent, and a way to interrupt the guest
- * (ic_signal_fn: set the relid's flag in the target VP's SIEFP page and write that VP's
- * SINT irqfd). The ring protocol is vmbus_ic_* (ic.h) over lib/ring.
+ * One integration component (heartbeat, shutdown) served over its ring on a libuv loop;
+ * mhcl-icd (servers/ic) runs one per component. The caller supplies what vmbusd's
+ * ChannelOpen handed it: the ring pages (mapped from the guest RAM memfd), the doorbell
+ * eventfd the partition signals on the guest's HvSignalEvent, and a way to interrupt the
+ * guest (ic_signal_fn: set the relid's flag in the target VP's SIEFP page and write that
+ * VP's SINT irqfd). The ring protocol is vmbus_ic_* (ic.h) over lib/ring.
  */
 #ifndef MHCL_VMBUS_IC_CHANNELS_H
 #define MHCL_VMBUS_IC_CHANNELS_H

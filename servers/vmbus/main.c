@@ -2,7 +2,7 @@
 /*
  * mhcl-vmbusd: the guest-facing VMBus control plane as its own server under mhcl-init.
  *
- *   mhcl-vmbusd --vp-socket PATH
+ *   mhcl-vmbusd --vp-socket PATH --device-socket PATH
  *
  * The split with mhcl-vp (the worker), chosen so that each side keeps only what it must:
  *
@@ -18,23 +18,30 @@
  *   vmbusd owns the protocol: the connection state machine, offers, GPADLs, opens and
  *   closes (servers/vmbus library). When the guest opens a channel, vmbusd gives the
  *   owning device the channel's data path, none of which passes through the worker:
- *     - the ring GPADL, mapped from vmbusd's own mapping of the guest RAM memfd;
+ *     - the ring GPADL (PFNs) and the guest RAM memfd the device maps them from;
  *     - a doorbell eventfd, which the worker registers for the channel's event
  *       connection id (EventPortAssign -> KVM_HYPERV_EVENTFD: the guest's
  *       HvSignalEvent signals it inside KVM, no exit to the worker);
  *     - the interrupt path: the target VP's SINT irqfd (SintIrqfd, fetched once per VP)
  *       and the VP's SIEFP page, where the device sets the relid's flag before writing
  *       the irqfd.
- *   Today the only devices are the integration components vmbusd serves itself
- *   (ic_channels.c: heartbeat every VMBUSD_HEARTBEAT_MS, and shutdown, which init
- *   forwards from `mhcl guest shutdown` as IPC_MSG_GUEST_SHUTDOWN). A device server
- *   will receive the same three things over the bus.
+ *   The devices are separate servers (mhcl-icd: heartbeat and shutdown). Each connects to
+ *   the --device-socket path before its jail and registers its offers (DeviceOffer);
+ *   vmbusd offers them to every partition. On the guest's OPENCHANNEL vmbusd routes a
+ *   fresh doorbell eventfd through the worker and sends the device ChannelOpen with the
+ *   ring PFNs, the memfd (first open per partition), the doorbell and the target VP's
+ *   irqfd and SIEFP GPA; the guest's OPENCHANNEL_RESULT waits for the device's answer.
+ *   A close (guest CLOSECHANNEL, rescind, unload) sends ChannelClose and completes to the
+ *   guest only once the device answered, so the ring GPADL is never torn down under it.
+ *   A device that leaves has its channels rescinded (the guest sees RESCIND_CHANNELOFFER;
+ *   open ones are closed first) while the other devices go on; a restarted device
+ *   registers again and the guest gets fresh offers.
  *
  * One worker at a time; when it leaves, the partition, the channel table and the
  * irqfds are dropped and the next worker starts a fresh guest connection.
  *
- * Jail: the "vmbusd" profile: after entry vmbusd accepts on its held listener, maps
- * the memfd it receives (no PROT_EXEC), creates eventfds, and reads and writes fds.
+ * Jail: the "vmbusd" profile: after entry vmbusd accepts on its held listeners, creates
+ * eventfds and passes fds on (it does not map guest RAM: devices do).
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
@@ -57,8 +64,9 @@ static struct vmbusd *vmbusd;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH\n"
-		   "Started by mhcl-init; mhcl-vp --vmbusd PATH connects to it.\n");
+	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH\n"
+		   "Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
+		   "(mhcl-icd --vmbus-socket PATH) connect to it.\n");
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -90,6 +98,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"vp-socket", required_argument, NULL, 's'},
+		{"device-socket", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -98,10 +107,10 @@ int main(int argc, char **argv)
 		.on_request = srv_request,
 		.stop = srv_stop,
 	};
-	const char *path = NULL;
+	const char *path = NULL, *dev_path = NULL;
 	uv_loop_t loop;
 	struct srv *srv;
-	int opt, fd, r;
+	int opt, fd, dev_fd, r;
 
 	log_set_ident("mhcl-vmbusd");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -113,11 +122,18 @@ int main(int argc, char **argv)
 			}
 			path = optarg;
 			break;
+		case 'd':
+			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				log_error("--device-socket: path too long");
+				return MHCL_EXIT_USAGE;
+			}
+			dev_path = optarg;
+			break;
 		case 'h': usage(stdout); return MHCL_EXIT_OK;
 		default: usage(stderr); return MHCL_EXIT_USAGE;
 		}
 	}
-	if (!path || optind != argc) {
+	if (!path || !dev_path || optind != argc) {
 		usage(stderr);
 		return MHCL_EXIT_USAGE;
 	}
@@ -139,7 +155,16 @@ int main(int argc, char **argv)
 	}
 	if (chmod(path, 0600) < 0)
 		log_warn("unable to restrict %s to its owner: %m", path);
-	r = vmbusd_new(&loop, srv, fd, &vmbusd);
+	dev_fd = ipc_listen_unix(dev_path, SOCK_SEQPACKET);
+	if (dev_fd < 0) {
+		log_error_errno(dev_fd, "unable to listen on %s: %m", dev_path);
+		close(fd);
+		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
+		return srv_finish(srv);
+	}
+	if (chmod(dev_path, 0600) < 0)
+		log_warn("unable to restrict %s to its owner: %m", dev_path);
+	r = vmbusd_new(&loop, srv, fd, dev_fd, &vmbusd);
 	if (r < 0) {
 		log_error_errno(r, "unable to start: %m");
 		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
@@ -151,7 +176,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "readiness handshake failed: %m");
 		srv_set_exit_code(srv, MHCL_EXIT_FAILURE);
 	} else {
-		log_info("listening for the worker on %s", path);
+		log_info("listening for the worker on %s and for devices on %s", path, dev_path);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	r = srv_finish(srv);

@@ -5,12 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
-#include "ic_channels.h"
 #include "macros.h"
 #include "vmbus.h"
 #include "vmbus.pb-c.h"
@@ -19,12 +17,9 @@
 #define VMBUSD_MAX_VPS 64u
 #define VMBUSD_SIEFP_FLAGS_BYTES 256u /* one SINT's event flags */
 #define VMBUSD_PAGE_SIZE 4096u
-
-/* Fixed instance ids, so the guest sees the same devices on every boot. */
-#define VMBUSD_HEARTBEAT_INSTANCE                                                                 \
-	HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61, 0x72, 0x74, 0x01)
-#define VMBUSD_SHUTDOWN_INSTANCE                                                                  \
-	HV_GUID_INIT(0x6d686331, 0x0002, 0x5368, 0x80, 0x00, 0x73, 0x68, 0x75, 0x74, 0x64, 0x01)
+#define VMBUSD_MAX_DEVICES 16u
+#define VMBUSD_MAX_OFFERS 128u
+#define VMBUSD_DEVICE_TIMEOUT_MS 4000u /* a device that does not answer is cut off */
 
 struct vp_state {
 	uint64_t siefp_gpa; /* 0: the guest has no SIEFP page (yet) */
@@ -32,28 +27,57 @@ struct vp_state {
 	int irqfd; /* raises the VMBus SINT on this VP; -1 until the worker sent it */
 };
 
-/* One channel vmbusd serves itself; its open waits for the worker to route the doorbell. */
-struct ic_slot {
-	enum vmbus_ic_kind kind;
-	uint32_t relid;
-	struct ic_chan *chan;
-	bool opening;	       /* EventPortAssign in flight */
-	uint64_t gen;	       /* bumped by every open and close */
-	uint32_t event_conn_id; /* routed while the channel is open */
-	struct ic_chan_open pending;
+/* One device server connection (mhcl-icd, ...). */
+struct device {
+	struct vmbusd *d;
+	struct ipc_chan *ch; /* NULL: free slot */
+	uint64_t gen;	     /* bumped by every connect and disconnect */
+	uint64_t memfd_partition; /* the partition whose memfd this device holds (0: none) */
+	int pid;
+	uint64_t offers, opens, open_failures, closes;
+};
+
+enum offer_state {
+	OFFER_IDLE,
+	OFFER_ASSIGNING,      /* EventPortAssign in flight to the worker */
+	OFFER_DEVICE_OPENING, /* ChannelOpen in flight to the device */
+	OFFER_OPEN,
+	OFFER_CLOSING,	      /* ChannelClose in flight; the guest's close waits */
+};
+
+static const char *const offer_state_names[] = {
+    [OFFER_IDLE] = "idle",
+    [OFFER_ASSIGNING] = "assigning",
+    [OFFER_DEVICE_OPENING] = "device-opening",
+    [OFFER_OPEN] = "open",
+    [OFFER_CLOSING] = "closing",
+};
+
+/* A channel a device registered; offered to every partition while the device lives. */
+struct dev_offer {
+	struct device *dev; /* NULL: free slot */
+	uint32_t offer_id;
+	struct vmbus_offer offer;
+	uint32_t relid; /* 0 while no partition carries it */
+	enum offer_state state;
+	uint64_t gen; /* bumped by every open and close */
+	uint32_t event_conn_id;
+	int doorbell_fd; /* while ASSIGNING */
+	uint32_t target_vp;
+	uint64_t *pfns; /* copy of the ring GPADL while opening */
+	uint32_t npfns, downstream_page;
 };
 
 struct vmbusd {
 	uv_loop_t *loop;
 	struct srv *srv;
-	int listen_fd;
-	uv_poll_t listen_poll;
-	uv_timer_t hb_timer;
+	int listen_fd, dev_listen_fd;
+	uv_poll_t listen_poll, dev_listen_poll;
 
 	/* The partition, while a worker is connected. */
 	struct ipc_chan *worker;
 	uint64_t worker_gen;
-	uint8_t *ram;
+	int memfd; /* guest RAM, passed on to devices */
 	size_t ram_len;
 	struct vmbus_ram_range ranges[VMBUS_MAX_RAM_RANGES];
 	uint64_t range_off[VMBUS_MAX_RAM_RANGES];
@@ -62,54 +86,32 @@ struct vmbusd {
 	struct vp_state vps[VMBUSD_MAX_VPS];
 	struct vmbus_server *vs;
 	uint32_t version;
-	struct ic_slot ic[_VMBUS_IC_KIND_MAX];
 
-	/* A guest shutdown request waiting for the guest's answer. */
-	struct ipc_chan *shutdown_ch;
-	uint32_t shutdown_req;
+	struct device devs[VMBUSD_MAX_DEVICES];
+	struct dev_offer offers[VMBUSD_MAX_OFFERS];
 
 	uint64_t workers, guest_messages, host_messages, bad_worker_messages, refused_workers;
+	uint64_t devices, refused_devices, bad_device_messages, rescinds;
 };
 
-struct assign_ctx {
+/* A request in flight for one offer; stale once the offer's gen or the worker moved on. */
+struct offer_ctx {
 	struct vmbusd *d;
-	struct ic_slot *slot;
+	struct dev_offer *o;
 	uint64_t gen, worker_gen;
 };
 
 /* ---- guest RAM ---- */
 
-/* A pointer to [gpa, gpa + len) inside one RAM range, or NULL. */
-static void *ram_ptr(struct vmbusd *d, uint64_t gpa, uint64_t len)
+/* True if [gpa, gpa + len) lies inside one RAM range. */
+static bool ram_has(struct vmbusd *d, uint64_t gpa, uint64_t len)
 {
 	for (unsigned i = 0; i < d->nranges; i++) {
 		const struct vmbus_ram_range *r = &d->ranges[i];
 		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
-			return d->ram + d->range_off[i] + (gpa - r->gpa);
+			return true;
 	}
-	return NULL;
-}
-
-/* Sets relid's flag in the VP's SIEFP (SINT 2) and raises the SINT through the irqfd. */
-static int signal_guest(void *opaque, uint32_t vp, uint32_t relid)
-{
-	struct vmbusd *d = opaque;
-	uint64_t one = 1;
-	uint8_t *flags;
-
-	if (vp >= d->vp_count || relid >= VMBUSD_SIEFP_FLAGS_BYTES * 8)
-		return -EINVAL;
-	if (!d->vps[vp].enabled || !d->vps[vp].siefp_gpa || d->vps[vp].irqfd < 0)
-		return -ENXIO;
-	flags = ram_ptr(d,
-			d->vps[vp].siefp_gpa + (uint64_t)VMBUS_MESSAGE_SINT * VMBUSD_SIEFP_FLAGS_BYTES,
-			VMBUSD_SIEFP_FLAGS_BYTES);
-	if (!flags)
-		return -ENXIO;
-	__atomic_fetch_or(&flags[relid / 8], (uint8_t)(1u << (relid % 8)), __ATOMIC_SEQ_CST);
-	if (write(d->vps[vp].irqfd, &one, sizeof(one)) != sizeof(one))
-		return -errno;
-	return 0;
+	return false;
 }
 
 /* ---- the control-plane library's callbacks ---- */
@@ -141,100 +143,220 @@ static void lib_post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
 	}
 }
 
-static struct ic_slot *slot_of(struct vmbusd *d, uint32_t relid)
+static struct dev_offer *offer_of(struct vmbusd *d, uint32_t relid)
 {
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
-		if (d->ic[k].relid == relid && relid)
-			return &d->ic[k];
+	if (!relid)
+		return NULL;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
+		if (d->offers[i].dev && d->offers[i].relid == relid)
+			return &d->offers[i];
 	return NULL;
+}
+
+static struct offer_ctx *offer_ctx_new(struct vmbusd *d, struct dev_offer *o)
+{
+	struct offer_ctx *c = malloc(sizeof(*c));
+	if (c)
+		*c = (struct offer_ctx){d, o, o->gen, d->worker_gen};
+	return c;
+}
+
+static bool offer_ctx_live(const struct offer_ctx *c)
+{
+	return c->worker_gen == c->d->worker_gen && c->gen == c->o->gen && c->o->dev && c->d->vs;
 }
 
 static void release_event_port(struct vmbusd *d, uint32_t conn_id);
 
+static void offer_reset(struct vmbusd *d, struct dev_offer *o)
+{
+	o->gen++;
+	if (o->doorbell_fd >= 0)
+		close(o->doorbell_fd);
+	o->doorbell_fd = -1;
+	free(o->pfns);
+	o->pfns = NULL;
+	o->npfns = 0;
+	release_event_port(d, o->event_conn_id);
+	o->event_conn_id = 0;
+	o->state = OFFER_IDLE;
+}
+
+static void open_failed(struct vmbusd *d, struct dev_offer *o, int err)
+{
+	uint32_t relid = o->relid;
+
+	if (o->dev)
+		o->dev->open_failures++;
+	offer_reset(d, o);
+	if (d->vs)
+		vmbus_server_open_complete(d->vs, relid, err);
+}
+
+static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct offer_ctx *c = opaque;
+	struct vmbusd *d = c->d;
+	struct dev_offer *o = c->o;
+	char why[160];
+
+	(void)ch;
+	if (!offer_ctx_live(c) || o->state != OFFER_DEVICE_OPENING) {
+		free(c);
+		return;
+	}
+	free(c);
+	if (status == -EREMOTEIO && reply) {
+		status = ipc_msg_error(reply, why, sizeof(why));
+		log_warn("device %d refused to open relid %u: %s", o->dev->pid, o->relid, why);
+	} else if (status == -ETIMEDOUT) {
+		log_warn("device %d did not answer the open of relid %u: cutting it off", o->dev->pid,
+			 o->relid);
+		ipc_chan_abort(o->dev->ch, -ETIMEDOUT);
+	}
+	if (status < 0) {
+		/* The device may not have kept the memfd: send it again with the next open. */
+		o->dev->memfd_partition = 0;
+		open_failed(d, o, status);
+		return;
+	}
+	free(o->pfns);
+	o->pfns = NULL;
+	o->state = OFFER_OPEN;
+	o->dev->opens++;
+	vmbus_server_open_complete(d->vs, o->relid, 0);
+}
+
+/* Hands the opened channel to its device: ring, memfd (once per partition), doorbell, irqfd. */
+static int send_channel_open(struct vmbusd *d, struct dev_offer *o)
+{
+	Mhcl__Vp__ChannelOpen m = MHCL__VP__CHANNEL_OPEN__INIT;
+	Mhcl__Vp__RamRange rr[VMBUS_MAX_RAM_RANGES], *rrp[VMBUS_MAX_RAM_RANGES];
+	struct device *dev = o->dev;
+	struct vp_state *vp = &d->vps[o->target_vp];
+	struct offer_ctx *c;
+	int fds[3], nfds = 0, r;
+
+	if (vp->irqfd < 0)
+		return -ENXIO;
+	m.offer_id = o->offer_id;
+	m.relid = o->relid;
+	m.target_vp = o->target_vp;
+	m.n_pfns = o->npfns;
+	m.pfns = o->pfns;
+	m.downstream_page = o->downstream_page;
+	m.siefp_gpa = vp->enabled ? vp->siefp_gpa : 0;
+	m.partition = d->worker_gen;
+	if (dev->memfd_partition != d->worker_gen) {
+		for (unsigned i = 0; i < d->nranges; i++) {
+			rr[i] = (Mhcl__Vp__RamRange)MHCL__VP__RAM_RANGE__INIT;
+			rr[i].gpa = d->ranges[i].gpa;
+			rr[i].size = d->ranges[i].size;
+			rr[i].memfd_offset = d->range_off[i];
+			rrp[i] = &rr[i];
+		}
+		m.n_ram = d->nranges;
+		m.ram = rrp;
+		fds[nfds++] = d->memfd;
+	}
+	fds[nfds++] = o->doorbell_fd;
+	fds[nfds++] = vp->irqfd;
+	c = offer_ctx_new(d, o);
+	if (!c)
+		return -ENOMEM;
+	r = ipc_chan_request(dev->ch, IPC_MSG_VP_CHANNEL_OPEN, &m.base, fds, (size_t)nfds,
+			     VMBUSD_DEVICE_TIMEOUT_MS, device_open_reply, c);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	if (m.n_ram)
+		dev->memfd_partition = d->worker_gen;
+	/* The device has its own copy of the doorbell now. */
+	close(o->doorbell_fd);
+	o->doorbell_fd = -1;
+	o->state = OFFER_DEVICE_OPENING;
+	return 0;
+}
+
 static void assign_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
-	struct assign_ctx *a = opaque;
-	struct vmbusd *d = a->d;
-	struct ic_slot *slot = a->slot;
+	struct offer_ctx *c = opaque;
+	struct vmbusd *d = c->d;
+	struct dev_offer *o = c->o;
 	char why[160];
 	int r;
 
 	(void)ch;
-	if (a->worker_gen != d->worker_gen || a->gen != slot->gen || !d->vs) {
+	if (!offer_ctx_live(c) || o->state != OFFER_ASSIGNING) {
 		/* The worker went away (it dropped its routes), or the guest closed the channel
-		 * first (lib_channel_close sent the release, which the worker handles after
-		 * this assign). */
-		free(a);
+		 * or the device left first (the release went out after this assign). */
+		free(c);
 		return;
 	}
-	free(a);
-	slot->opening = false;
+	free(c);
 	r = status;
 	if (status == -EREMOTEIO && reply) {
 		r = ipc_msg_error(reply, why, sizeof(why));
-		log_warn("the worker refused to route relid %u's doorbell: %s", slot->relid, why);
+		log_warn("the worker refused to route relid %u's doorbell: %s", o->relid, why);
 	}
-	if (r == 0) {
-		r = ic_chan_open(slot->chan, &slot->pending);
-		slot->pending.doorbell_fd = -1;
-		if (r < 0)
-			release_event_port(d, slot->event_conn_id);
-	} else {
-		close(slot->pending.doorbell_fd);
-		slot->pending.doorbell_fd = -1;
-	}
+	if (r == 0)
+		r = send_channel_open(d, o);
 	if (r < 0)
-		slot->event_conn_id = 0;
-	vmbus_server_open_complete(d->vs, slot->relid, r < 0 ? r : 0);
+		open_failed(d, o, r);
 }
 
 static int lib_channel_open(void *ctx, const struct vmbus_open_info *info)
 {
 	struct vmbusd *d = ctx;
-	struct ic_slot *slot = slot_of(d, info->relid);
+	struct dev_offer *o = offer_of(d, info->relid);
 	Mhcl__Vp__EventPortAssign m = MHCL__VP__EVENT_PORT_ASSIGN__INIT;
-	struct assign_ctx *a;
+	struct offer_ctx *c;
 	int fd, r;
 
-	if (!slot)
+	if (!o || !o->dev || !o->dev->ch)
 		return -ENODEV;
-	if (slot->opening || ic_chan_is_open(slot->chan))
+	if (o->state != OFFER_IDLE)
 		return -EBUSY;
-	if (info->page_count > IC_CHAN_MAX_PAGES || !d->worker)
+	if (!d->worker || info->target_vp >= d->vp_count)
 		return -EINVAL;
-	/* The library checked every PFN against guest RAM; map them through the memfd. */
-	for (uint32_t i = 0; i < info->page_count; i++) {
-		slot->pending.pages[i] =
-		    ram_ptr(d, info->pfns[i] << HV_PAGE_SHIFT, VMBUSD_PAGE_SIZE);
-		if (!slot->pending.pages[i])
-			return -EFAULT;
-	}
-	slot->pending.relid = info->relid;
-	slot->pending.target_vp = info->target_vp;
-	slot->pending.npages = info->page_count;
-	slot->pending.downstream_page = info->downstream_page;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	a = malloc(sizeof(*a));
-	if (!a) {
-		close(fd);
+	/* The library checked every PFN against guest RAM; the device checks them again. */
+	o->pfns = malloc(sizeof(uint64_t) * (info->page_count ? info->page_count : 1));
+	if (!o->pfns)
 		return -ENOMEM;
+	memcpy(o->pfns, info->pfns, sizeof(uint64_t) * info->page_count);
+	o->npfns = info->page_count;
+	o->downstream_page = info->downstream_page;
+	o->target_vp = info->target_vp;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		goto err;
 	}
-	slot->gen++;
-	*a = (struct assign_ctx){d, slot, slot->gen, d->worker_gen};
+	o->gen++;
+	c = offer_ctx_new(d, o);
+	if (!c) {
+		close(fd);
+		r = -ENOMEM;
+		goto err;
+	}
 	m.connection_id = info->event_conn_id;
 	r = ipc_chan_request(d->worker, IPC_MSG_VP_EVENT_PORT_ASSIGN, &m.base, &fd, 1, 0,
-			     assign_reply, a);
+			     assign_reply, c);
 	if (r < 0) {
-		free(a);
+		free(c);
 		close(fd);
-		return r;
+		goto err;
 	}
-	slot->pending.doorbell_fd = fd;
-	slot->event_conn_id = info->event_conn_id;
-	slot->opening = true;
+	o->doorbell_fd = fd;
+	o->event_conn_id = info->event_conn_id;
+	o->state = OFFER_ASSIGNING;
 	return VMBUS_PENDING;
+err:
+	free(o->pfns);
+	o->pfns = NULL;
+	o->npfns = 0;
+	return r;
 }
 
 static void release_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
@@ -257,23 +379,90 @@ static void release_event_port(struct vmbusd *d, uint32_t conn_id)
 			       release_reply, NULL);
 }
 
+static void device_close_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply,
+			       void *opaque)
+{
+	struct offer_ctx *c = opaque;
+	struct vmbusd *d = c->d;
+	struct dev_offer *o = c->o;
+
+	(void)ch;
+	(void)reply;
+	if (!offer_ctx_live(c) || o->state != OFFER_CLOSING) {
+		free(c);
+		return;
+	}
+	free(c);
+	/* Answered, refused or gone: in every case the device no longer touches the ring, and
+	 * one that stays silent is cut off (its channel closes before its rings are reused). */
+	if (status == -ETIMEDOUT) {
+		log_warn("device %d did not answer the close of relid %u: cutting it off",
+			 o->dev->pid, o->relid);
+		ipc_chan_abort(o->dev->ch, -ETIMEDOUT);
+	} else if (status < 0 && status != -ECANCELED && status != -EPIPE &&
+		   status != -ECONNRESET) {
+		log_warn_errno(status, "device %d: close of relid %u: %m", o->dev->pid, o->relid);
+	}
+	o->dev->closes++;
+	o->state = OFFER_IDLE;
+	o->gen++;
+	vmbus_server_close_complete(d->vs, o->relid);
+}
+
+static void device_stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	(void)ch;
+	(void)reply;
+	(void)opaque;
+	if (status < 0 && status != -ECANCELED && status != -EPIPE && status != -ECONNRESET)
+		log_warn_errno(status, "a device did not confirm a close: %m");
+}
+
+/* Tells the device to stop using the channel; returns 0 when nothing needs to wait. */
+static int send_channel_close(struct vmbusd *d, struct dev_offer *o, bool wait)
+{
+	Mhcl__Vp__ChannelClose m = MHCL__VP__CHANNEL_CLOSE__INIT;
+	struct offer_ctx *c = NULL;
+	int r;
+
+	if (!o->dev || !o->dev->ch || ipc_chan_is_closing(o->dev->ch))
+		return 0;
+	m.offer_id = o->offer_id;
+	m.relid = o->relid;
+	if (wait) {
+		c = offer_ctx_new(d, o);
+		if (!c)
+			return -ENOMEM;
+	}
+	r = ipc_chan_request(o->dev->ch, IPC_MSG_VP_CHANNEL_CLOSE, &m.base, NULL, 0,
+			     VMBUSD_DEVICE_TIMEOUT_MS, wait ? device_close_reply : device_stop_reply, c);
+	if (r < 0) {
+		free(c);
+		log_warn_errno(r, "unable to ask device %d to close relid %u: cutting it off: %m",
+			       o->dev->pid, o->relid);
+		ipc_chan_abort(o->dev->ch, r);
+		return 0;
+	}
+	return wait ? VMBUS_PENDING : 0;
+}
+
 static int lib_channel_close(void *ctx, uint32_t relid)
 {
 	struct vmbusd *d = ctx;
-	struct ic_slot *slot = slot_of(d, relid);
+	struct dev_offer *o = offer_of(d, relid);
+	bool device_knows;
+	int r;
 
-	if (!slot)
+	if (!o)
 		return 0;
-	slot->gen++;
-	if (slot->opening) {
-		slot->opening = false;
-		close(slot->pending.doorbell_fd);
-		slot->pending.doorbell_fd = -1;
-	}
-	ic_chan_close(slot->chan);
-	release_event_port(d, slot->event_conn_id);
-	slot->event_conn_id = 0;
-	return 0;
+	device_knows = o->state == OFFER_DEVICE_OPENING || o->state == OFFER_OPEN;
+	offer_reset(d, o);
+	if (!device_knows)
+		return 0;
+	r = send_channel_close(d, o, true);
+	if (r == VMBUS_PENDING)
+		o->state = OFFER_CLOSING;
+	return r < 0 ? 0 : r;
 }
 
 static void lib_error(void *ctx, uint32_t relid, int err, const char *reason)
@@ -294,51 +483,21 @@ static void lib_connection(void *ctx, uint32_t version)
 		log_info("VMBus disconnected");
 }
 
-/* ---- integration components ---- */
-
-static void shutdown_done(void *opaque, int status, uint32_t guest_status)
-{
-	struct vmbusd *d = opaque;
-	struct ipc_chan *ch = d->shutdown_ch;
-
-	d->shutdown_ch = NULL;
-	if (!ch)
-		return;
-	if (status < 0) {
-		(void)ipc_chan_reply_error(ch, d->shutdown_req, IPC_MSG_GUEST_SHUTDOWN, status,
-					   "the shutdown channel closed before the guest answered");
-		return;
-	}
-	Mhcl__Vp__GuestShutdownReply rep = MHCL__VP__GUEST_SHUTDOWN_REPLY__INIT;
-	rep.status = guest_status;
-	(void)ipc_chan_reply(ch, d->shutdown_req, IPC_MSG_GUEST_SHUTDOWN, &rep.base, NULL, 0);
-}
-
-static void hb_timer_cb(uv_timer_t *t)
-{
-	struct vmbusd *d = t->data;
-	struct ic_chan *c = d->ic[VMBUS_IC_HEARTBEAT].chan;
-
-	if (c && ic_chan_is_open(c))
-		(void)ic_chan_heartbeat(c);
-}
-
 /* ---- the worker ---- */
 
 static void drop_partition(struct vmbusd *d)
 {
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++) {
-		struct ic_slot *slot = &d->ic[k];
-		slot->gen++;
-		if (slot->opening) {
-			close(slot->pending.doorbell_fd);
-			slot->pending.doorbell_fd = -1;
-			slot->opening = false;
-		}
-		if (slot->chan)
-			ic_chan_close(slot->chan);
-		slot->event_conn_id = 0;
-		slot->relid = 0;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *o = &d->offers[i];
+		if (!o->dev)
+			continue;
+		/* The worker dropped its routes with the partition: the device only stops. */
+		if (o->state == OFFER_DEVICE_OPENING || o->state == OFFER_OPEN ||
+		    o->state == OFFER_CLOSING)
+			(void)send_channel_close(d, o, false);
+		o->event_conn_id = 0;
+		offer_reset(d, o);
+		o->relid = 0;
 	}
 	d->vs = vmbus_server_free(d->vs);
 	d->version = 0;
@@ -347,9 +506,9 @@ static void drop_partition(struct vmbusd *d)
 			close(d->vps[i].irqfd);
 		d->vps[i] = (struct vp_state){.irqfd = -1};
 	}
-	if (d->ram)
-		munmap(d->ram, d->ram_len);
-	d->ram = NULL;
+	if (d->memfd >= 0)
+		close(d->memfd);
+	d->memfd = -1;
 	d->ram_len = 0;
 	d->nranges = 0;
 	d->vp_count = 0;
@@ -368,6 +527,19 @@ static void irqfd_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 		return;
 	d->vps[vp].irqfd = reply->fds[0];
 	reply->fds[0] = -1;
+}
+
+/* Offers a device's channel to the attached partition. */
+static int offer_to_partition(struct vmbusd *d, struct dev_offer *o)
+{
+	int r = vmbus_server_offer(d->vs, &o->offer, &o->relid);
+	if (r < 0) {
+		char g[VMBUS_GUID_STRING_MAX];
+		o->relid = 0;
+		return log_warn_errno(r, "unable to offer device %d's channel %s: %m", o->dev->pid,
+				      vmbus_guid_to_string(&o->offer.if_instance, g));
+	}
+	return 0;
 }
 
 static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp__PartitionInfo *pi,
@@ -411,12 +583,9 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 		*why = "the memfd is smaller than the RAM ranges";
 		return -EINVAL;
 	}
-	d->ram = mmap(NULL, (size_t)need, PROT_READ | PROT_WRITE, MAP_SHARED, msg->fds[0], 0);
-	if (d->ram == MAP_FAILED) {
-		d->ram = NULL;
-		*why = "unable to map guest RAM";
-		return -errno;
-	}
+	/* vmbusd reads only the SIEFP pages' placement; devices map the memfd themselves. */
+	d->memfd = msg->fds[0];
+	msg->fds[0] = -1;
 	d->ram_len = (size_t)need;
 	d->nranges = (unsigned)pi->n_ram;
 	d->vp_count = pi->vp_count;
@@ -427,22 +596,9 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 		*why = "the RAM layout is not usable for VMBus";
 		goto err;
 	}
-	static const struct {
-		enum vmbus_ic_kind kind;
-		struct hv_guid instance;
-	} ics[] = {
-	    {VMBUS_IC_HEARTBEAT, VMBUSD_HEARTBEAT_INSTANCE},
-	    {VMBUS_IC_SHUTDOWN, VMBUSD_SHUTDOWN_INSTANCE},
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(ics); i++) {
-		struct vmbus_offer o;
-		vmbus_ic_offer(ics[i].kind, &ics[i].instance, &o);
-		r = vmbus_server_offer(d->vs, &o, &d->ic[ics[i].kind].relid);
-		if (r < 0) {
-			*why = "unable to offer the integration components";
-			goto err;
-		}
-	}
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
+		if (d->offers[i].dev)
+			(void)offer_to_partition(d, &d->offers[i]);
 	return 0;
 err:
 	drop_partition(d);
@@ -518,11 +674,16 @@ static void synic_pages(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *m
 	if (!m)
 		return;
 	if (m->vp >= d->vp_count || m->siefp_gpa % VMBUSD_PAGE_SIZE ||
-	    (m->siefp_gpa && !ram_ptr(d, m->siefp_gpa, VMBUSD_PAGE_SIZE))) {
+	    (m->siefp_gpa && !ram_has(d, m->siefp_gpa, VMBUSD_PAGE_SIZE))) {
 		d->bad_worker_messages++;
 	} else {
 		d->vps[m->vp].enabled = m->enabled;
 		d->vps[m->vp].siefp_gpa = m->siefp_gpa;
+		/* Devices interrupting this VP set their flags in the new page from now on. */
+		for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
+			if (d->devs[i].ch && d->devs[i].memfd_partition == d->worker_gen)
+				(void)ipc_chan_notify(d->devs[i].ch, IPC_MSG_VP_SYNIC_PAGES, &m->base,
+						      NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
@@ -589,41 +750,193 @@ static void on_listener(uv_poll_t *p, int status, int events)
 	log_info("a worker connected");
 }
 
+/* ---- device servers ---- */
+
+static int guid_from(const ProtobufCBinaryData *b, struct hv_guid *g)
+{
+	if (b->len != sizeof(g->b))
+		return -EINVAL;
+	memcpy(g->b, b->data, sizeof(g->b));
+	return 0;
+}
+
+static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	struct vmbusd *d = dev->d;
+	Mhcl__Vp__DeviceOffer *m =
+	    (Mhcl__Vp__DeviceOffer *)ipc_msg_unpack(ch, msg, &mhcl__vp__device_offer__descriptor);
+	struct dev_offer *o = NULL;
+	struct vmbus_offer vo = {0};
+	const char *why = NULL;
+	int r = -EINVAL;
+
+	if (!m)
+		return;
+	if (!m->offer_id || guid_from(&m->if_type, &vo.if_type) < 0 ||
+	    guid_from(&m->if_instance, &vo.if_instance) < 0 || m->chn_flags > UINT16_MAX ||
+	    m->mmio_megabytes > UINT16_MAX || m->sub_channel_index > UINT16_MAX ||
+	    m->user_def.len > VMBUS_USER_DEF_BYTES) {
+		why = "want a nonzero offer id, 16-byte GUIDs, 16-bit fields and <= 120 user bytes";
+		goto out;
+	}
+	vo.chn_flags = (uint16_t)m->chn_flags;
+	vo.mmio_megabytes = (uint16_t)m->mmio_megabytes;
+	vo.sub_channel_index = (uint16_t)m->sub_channel_index;
+	if (m->user_def.len)
+		memcpy(vo.user_def, m->user_def.data, m->user_def.len);
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *x = &d->offers[i];
+		if (x->dev == dev && x->offer_id == m->offer_id) {
+			r = -EEXIST;
+			why = "offer id already registered";
+			goto out;
+		}
+		if (x->dev && !memcmp(&x->offer.if_instance, &vo.if_instance, sizeof(vo.if_instance)) &&
+		    !memcmp(&x->offer.if_type, &vo.if_type, sizeof(vo.if_type)) &&
+		    x->offer.sub_channel_index == vo.sub_channel_index) {
+			r = -EEXIST;
+			why = "another device offers this channel";
+			goto out;
+		}
+		if (!x->dev && !o)
+			o = x;
+	}
+	if (!o) {
+		r = -ENOSPC;
+		why = "the offer table is full";
+		goto out;
+	}
+	*o = (struct dev_offer){.dev = dev, .offer_id = m->offer_id, .offer = vo, .doorbell_fd = -1,
+				.gen = o->gen + 1};
+	if (d->vs && offer_to_partition(d, o) < 0) {
+		o->dev = NULL;
+		r = -EINVAL;
+		why = "the partition refused the offer";
+		goto out;
+	}
+	dev->offers++;
+	r = 0;
+out:
+	if (r < 0) {
+		d->bad_device_messages++;
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
+	} else {
+		Mhcl__Vp__DeviceOfferReply rep = MHCL__VP__DEVICE_OFFER_REPLY__INIT;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void device_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct device *dev = opaque;
+
+	if (dev->ch != ch)
+		return;
+	if (msg->type == IPC_MSG_VP_DEVICE_OFFER) {
+		device_offer(dev, ch, msg);
+		return;
+	}
+	dev->d->bad_device_messages++;
+	(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+				   "vmbusd does not handle message type %u from a device", msg->type);
+}
+
+/*
+ * A device server left (exit, crash, or cut off): every channel it offered is rescinded
+ * in the guest (an open one is closed first; the device is gone, so nothing waits for
+ * it), and its doorbell routes are released. Other devices keep running; a restarted
+ * device registers again and the guest sees fresh offers.
+ */
+static void device_close(struct ipc_chan *ch, int reason, void *opaque)
+{
+	struct device *dev = opaque;
+	struct vmbusd *d = dev->d;
+
+	if (dev->ch != ch)
+		return;
+	log_info("device %d left (%d): rescinding its channels", dev->pid, reason);
+	dev->ch = NULL;
+	dev->gen++;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *o = &d->offers[i];
+		if (o->dev != dev)
+			continue;
+		enum offer_state st = o->state;
+		uint32_t relid = o->relid;
+		offer_reset(d, o);
+		if (d->vs && relid) {
+			if (st == OFFER_ASSIGNING || st == OFFER_DEVICE_OPENING)
+				vmbus_server_open_complete(d->vs, relid, -ENODEV);
+			else if (st == OFFER_CLOSING)
+				vmbus_server_close_complete(d->vs, relid);
+			if (vmbus_server_rescind(d->vs, relid) == 0)
+				d->rescinds++;
+		}
+		offer_reset(d, o); /* the rescind may have closed the channel */
+		o->dev = NULL;
+		o->relid = 0;
+	}
+}
+
+static const struct ipc_chan_ops device_ops = {
+	.on_request = device_request,
+	.on_close = device_close,
+};
+
+static void on_device_listener(uv_poll_t *p, int status, int events)
+{
+	struct vmbusd *d = p->data;
+	struct device *dev = NULL;
+	int fd, r;
+
+	(void)events;
+	if (status < 0)
+		return;
+	fd = ipc_accept(d->dev_listen_fd);
+	if (fd < 0) {
+		if (fd != -EAGAIN)
+			log_warn_errno(fd, "accept failed: %m");
+		return;
+	}
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES && !dev; i++)
+		if (!d->devs[i].ch)
+			dev = &d->devs[i];
+	if (!dev) {
+		d->refused_devices++;
+		log_warn("too many device servers; refusing one");
+		close(fd);
+		return;
+	}
+	dev->d = d;
+	r = ipc_chan_open(d->loop, fd, IPC_TRANSPORT_SEQPACKET, &device_ops, dev, &dev->ch);
+	if (r < 0) {
+		dev->ch = NULL;
+		log_warn_errno(r, "unable to open a device channel: %m");
+		return;
+	}
+	dev->gen++;
+	dev->memfd_partition = 0;
+	dev->offers = dev->opens = dev->open_failures = dev->closes = 0;
+	if (ipc_chan_peer_pid(dev->ch, &dev->pid) < 0)
+		dev->pid = 0;
+	d->devices++;
+	log_info("device server %d connected", dev->pid);
+}
+
 /* ---- server hooks ---- */
 
 void vmbusd_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
-	struct vmbusd *d = opaque;
-
-	if (msg->type != IPC_MSG_GUEST_SHUTDOWN) {
-		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
-					   "vmbusd does not handle message type %u", msg->type);
-		return;
-	}
-	Mhcl__Vp__GuestShutdownRequest *m = (Mhcl__Vp__GuestShutdownRequest *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__guest_shutdown_request__descriptor);
-	if (!m)
-		return;
-	struct ic_chan *c = d->ic[VMBUS_IC_SHUTDOWN].chan;
-	int r = d->shutdown_ch ? -EBUSY : ic_chan_shutdown(c, m->reboot, m->reason);
-	if (r < 0) {
-		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s",
-					   r == -EBUSY	  ? "a shutdown request is already waiting"
-					   : r == -ENOTCONN ? "the guest has not opened the shutdown channel"
-							    : "unable to send the shutdown request");
-	} else {
-		log_info("asked the guest to %s%s%s", m->reboot ? "restart" : "power off",
-			 m->reason && *m->reason ? ": " : "", m->reason ? m->reason : "");
-		d->shutdown_ch = ch;
-		d->shutdown_req = msg->request_id;
-	}
-	protobuf_c_message_free_unpacked(&m->base, NULL);
+	(void)opaque;
+	(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+				   "vmbusd does not handle message type %u", msg->type);
 }
 
 void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
 {
 	struct vmbusd *d = opaque;
-	Mhcl__Node *w, *ic;
+	Mhcl__Node *w, *devs;
 
 	(void)s;
 	w = inspect_dir(t, root, "worker");
@@ -646,11 +959,35 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	inspect_strf(t, root, "protocol_version", "%u.%u", d->version >> 16, d->version & 0xffff);
 	if (d->vs)
 		vmbus_server_inspect_tree(d->vs, t, root);
-	ic = inspect_dir(t, root, "ic");
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++) {
-		Mhcl__Node *n = inspect_dir(t, ic, k == VMBUS_IC_HEARTBEAT ? "heartbeat" : "shutdown");
-		ic_chan_inspect(d->ic[k].chan, t, n);
-		inspect_u64(t, n, "event_conn_id", d->ic[k].event_conn_id);
+	devs = inspect_dir(t, root, "devices");
+	inspect_u64(t, devs, "connections", d->devices);
+	inspect_u64(t, devs, "refused", d->refused_devices);
+	inspect_u64(t, devs, "bad_messages", d->bad_device_messages);
+	inspect_u64(t, devs, "rescinds", d->rescinds);
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
+		struct device *dev = &d->devs[i];
+		char name[24];
+		if (!dev->ch)
+			continue;
+		snprintf(name, sizeof(name), "dev%u", i);
+		Mhcl__Node *n = inspect_dir(t, devs, name);
+		inspect_i64(t, n, "pid", dev->pid);
+		inspect_u64(t, n, "offers", dev->offers);
+		inspect_u64(t, n, "opens", dev->opens);
+		inspect_u64(t, n, "open_failures", dev->open_failures);
+		inspect_u64(t, n, "closes", dev->closes);
+		for (uint32_t k = 0; k < VMBUSD_MAX_OFFERS; k++) {
+			struct dev_offer *o = &d->offers[k];
+			char g[VMBUS_GUID_STRING_MAX];
+			if (o->dev != dev)
+				continue;
+			snprintf(name, sizeof(name), "offer%u", o->offer_id);
+			Mhcl__Node *on = inspect_dir(t, n, name);
+			inspect_str(t, on, "instance", vmbus_guid_to_string(&o->offer.if_instance, g));
+			inspect_u64(t, on, "relid", o->relid);
+			inspect_str(t, on, "state", offer_state_names[o->state]);
+			inspect_u64(t, on, "event_conn_id", o->event_conn_id);
+		}
 	}
 }
 
@@ -659,14 +996,18 @@ void vmbusd_stop(struct srv *s, void *opaque)
 	struct vmbusd *d = opaque;
 
 	(void)s;
-	uv_timer_stop(&d->hb_timer);
 	uv_poll_stop(&d->listen_poll);
+	uv_poll_stop(&d->dev_listen_poll);
 	if (d->worker)
 		ipc_chan_close(d->worker);
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
+		if (d->devs[i].ch)
+			ipc_chan_close(d->devs[i].ch);
 	uv_stop(d->loop);
 }
 
-int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, struct vmbusd **ret)
+int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_fd,
+	       struct vmbusd **ret)
 {
 	struct vmbusd *d;
 	int r;
@@ -674,21 +1015,18 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, struct vmbusd **
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		close(listen_fd);
+		close(dev_listen_fd);
 		return -ENOMEM;
 	}
 	d->loop = loop;
 	d->srv = srv;
 	d->listen_fd = listen_fd;
+	d->dev_listen_fd = dev_listen_fd;
+	d->memfd = -1;
 	for (uint32_t i = 0; i < VMBUSD_MAX_VPS; i++)
 		d->vps[i].irqfd = -1;
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++) {
-		d->ic[k].kind = (enum vmbus_ic_kind)k;
-		d->ic[k].pending.doorbell_fd = -1;
-		r = ic_chan_new(loop, (enum vmbus_ic_kind)k, signal_guest,
-				k == VMBUS_IC_SHUTDOWN ? shutdown_done : NULL, d, &d->ic[k].chan);
-		if (r < 0)
-			goto err;
-	}
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
+		d->offers[i].doorbell_fd = -1;
 	r = uv_poll_init(loop, &d->listen_poll, listen_fd);
 	if (r < 0)
 		goto err;
@@ -696,11 +1034,11 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, struct vmbusd **
 	r = uv_poll_start(&d->listen_poll, UV_READABLE, on_listener);
 	if (r < 0)
 		goto err;
-	r = uv_timer_init(loop, &d->hb_timer);
+	r = uv_poll_init(loop, &d->dev_listen_poll, dev_listen_fd);
 	if (r < 0)
 		goto err;
-	d->hb_timer.data = d;
-	r = uv_timer_start(&d->hb_timer, hb_timer_cb, VMBUSD_HEARTBEAT_MS, VMBUSD_HEARTBEAT_MS);
+	d->dev_listen_poll.data = d;
+	r = uv_poll_start(&d->dev_listen_poll, UV_READABLE, on_device_listener);
 	if (r < 0)
 		goto err;
 	*ret = d;
@@ -715,7 +1053,5 @@ void vmbusd_free(struct vmbusd *d)
 	if (!d)
 		return;
 	drop_partition(d);
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
-		ic_chan_free(d->ic[k].chan);
 	free(d);
 }

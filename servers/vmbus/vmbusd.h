@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* mhcl-vmbusd's state: one worker connection (the partition), the VMBus control plane on
- * top of it, and the integration components. See main.c for the split with mhcl-vp. */
+ * top of it, and the device servers that own its channels. See main.c for the split. */
 #ifndef MHCL_VMBUSD_H
 #define MHCL_VMBUSD_H
 
@@ -11,12 +11,12 @@
 #include "ipc.h"
 #include "server.h"
 
-#define VMBUSD_HEARTBEAT_MS 1000u
-
 struct vmbusd;
 
-/* listen_fd: a listening SOCK_SEQPACKET unix socket for mhcl-vp (taken). */
-int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, struct vmbusd **ret);
+/* listen_fd: a listening SOCK_SEQPACKET unix socket for mhcl-vp; dev_listen_fd: one for
+ * device servers (both taken). */
+int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_fd,
+	       struct vmbusd **ret);
 void vmbusd_free(struct vmbusd *d);
 
 /* srv_ops hooks. */

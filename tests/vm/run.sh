@@ -4,12 +4,13 @@
 #   no-vmbus: mhcl-vp alone, no VMBus server: the guest's INITIATE_CONTACT reaches the
 #             worker as an HvPostMessage hypercall, is refused, and the guest falls back
 #             through every protocol version and gives up cleanly;
-#   init:     mhcl-init in L1 starts mhcl-diagd, mhcl-vmbusd and mhcl-vp from a manifest.
-#             The guest connects to VMBus through vmbusd (relayed by the worker), lists
-#             the heartbeat and shutdown devices with their class GUIDs, answers
-#             heartbeats whose sequence climbs in two `mhcl inspect vmbus` outputs, and
-#             powers off cleanly on `mhcl guest shutdown` (diag -> init -> vmbusd ->
-#             shutdown IC -> hv_utils -> ACPI S5), after which mhcl-vp exits 0;
+#   init:     mhcl-init in L1 starts mhcl-diagd, mhcl-vmbusd, the device server mhcl-icd
+#             and mhcl-vp from a manifest. The guest connects to VMBus through vmbusd
+#             (relayed by the worker), lists the heartbeat and shutdown devices icd
+#             registered with their class GUIDs, answers heartbeats whose sequence climbs
+#             in two `mhcl inspect ic` outputs (channels and counters in `mhcl inspect
+#             vmbus`), and powers off cleanly on `mhcl guest shutdown` (diag -> init -> icd
+#             -> shutdown IC -> hv_utils -> ACPI S5), after which mhcl-vp exits 0;
 #   init-stop: the same servers, stopped by init (SIGTERM) while the guest runs: mhcl-vp
 #             stops its VPs and exits 0.
 # Usage: tests/vm/run.sh [BUILD_DIR]   (exit 0 pass, 1 fail, 77 skip)
@@ -39,8 +40,8 @@ DBG=
 [ -n "${MHCL_VM_DEBUG:-}" ] && DBG='"--debug", '
 CMDLINE="console=ttyS0 reboot=k panic=-1 $QUIET"
 
-# The L1 manifest: diag, then vmbusd, then the worker (each starts when the one before is
-# ready). Nothing restarts: a crash must show up as a failure.
+# The L1 manifest: diag, then vmbusd, then icd, then the worker (each starts when the one
+# before is ready). Nothing restarts: a crash must show up as a failure.
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
 cat >"$WORK/l1-manifest.dts" <<DTS
 /dts-v1/;
@@ -56,10 +57,17 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 	};
 	vmbus {
 		binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock";
+		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
 		policy = "vmbusd";
 		restart = "never";
 		start-order = <20>;
+	};
+	ic {
+		binary = "mhcl-icd";
+		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock";
+		policy = "icd";
+		restart = "never";
+		start-order = <25>;
 	};
 	vp {
 		binary = "mhcl-vp";
@@ -91,7 +99,7 @@ INIT=\$!
 # printed its devices.
 ready=0
 for i in \$(seq 1 240); do
-	if grep -q '^vp: L2: ready' /tmp/init.log && mhcl inspect vmbus/ic/shutdown/state 2>/dev/null | grep -q ready; then
+	if grep -q '^vp: L2: ready' /tmp/init.log && mhcl inspect ic/shutdown/state 2>/dev/null | grep -q ready; then
 		ready=1
 		break
 	fi
@@ -100,15 +108,19 @@ for i in \$(seq 1 240); do
 done
 echo "L1: guest ready: \$ready"
 mhcl inspect vmbus >/tmp/inspect1 2>&1 || echo "L1: inspect1 failed: \$?"
-s1=\$(sed -n 's/^ *sequence: //p' /tmp/inspect1)
+mhcl inspect ic >/tmp/ic1 2>&1 || echo "L1: ic1 failed: \$?"
+s1=\$(sed -n 's/^ *sequence: //p' /tmp/ic1)
 for i in \$(seq 1 60); do
-	mhcl inspect vmbus >/tmp/inspect2 2>&1 || echo "L1: inspect2 failed: \$?"
-	s2=\$(sed -n 's/^ *sequence: //p' /tmp/inspect2)
+	mhcl inspect ic >/tmp/ic2 2>&1 || echo "L1: ic2 failed: \$?"
+	s2=\$(sed -n 's/^ *sequence: //p' /tmp/ic2)
 	[ -n "\$s2" ] && [ "\$s2" != "\$s1" ] && break
 	sleep 1
 done
+mhcl inspect vmbus >/tmp/inspect2 2>&1 || echo "L1: inspect2 failed: \$?"
 sed 's/^/L1: inspect1: /' /tmp/inspect1
 sed 's/^/L1: inspect2: /' /tmp/inspect2
+sed 's/^/L1: ic1: /' /tmp/ic1
+sed 's/^/L1: ic2: /' /tmp/ic2
 mhcl inspect vp | sed 's/^/L1: inspect vp: /'
 rc=0
 mhcl guest shutdown >/tmp/shutdown 2>&1 || rc=\$?
@@ -138,14 +150,14 @@ cat /tmp/init2.log
 echo "L1: phases done"
 SH
 vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
-	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd tools/mhcl
+	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd tools/mhcl
 
 LOG=$WORK/console.log
 start=$(date +%s)
 rc=0
 vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
 echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
-tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|diag)( \[init\])?: |mhcl-vp: ' || true
+tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|diag)( \[init\])?: |mhcl-vp: ' || true
 
 fail=0
 phase() { tr -d '\r' <"$LOG" | sed -n "/L1: phase $1\$/,/^L1: phase/p"; }
@@ -172,7 +184,9 @@ expect no-vmbus "L2 init finished" '^L2: done$'
 expect no-vmbus "worker exited cleanly" '^L1: mhcl-vp exited 0'
 
 G=init
-expect $G "init started diag, vmbus and vp" '^vp \[init\]: ready'
+expect $G "init started diag, vmbus, ic and vp" '^vp \[init\]: ready'
+expect $G "icd registered the heartbeat offer" '^ic: .*registered the heartbeat offer with vmbusd'
+expect $G "icd registered the shutdown offer" '^ic: .*registered the shutdown offer with vmbusd'
 expect $G "the worker attached its partition to vmbusd" '^vmbus: .*partition attached'
 expect $G "L2 detected Hyper-V" '^vp: L2: .*Hyper-V: privilege flags'
 # The version vmbusd negotiated is the one the guest reports.
@@ -183,23 +197,27 @@ if [ -n "$host_v" ] && [ "$host_v" = "$guest_v" ]; then
 else
 	flunk $G "VMBus version: vmbusd '$host_v', L2 '$guest_v'"
 fi
-expect $G "doorbells routed to vmbusd's eventfds" '^vp: .*event connection 0x[0-9a-f]+ now signals vmbusd'
+expect $G "doorbells routed to the device's eventfds" '^vp: .*event connection 0x[0-9a-f]+ now signals vmbusd'
+expect $G "icd got the opened heartbeat channel" '^ic: .*heartbeat IC on relid [0-9]+ opened'
+expect $G "icd got the opened shutdown channel" '^ic: .*shutdown IC on relid [0-9]+ opened'
 expect $G "L2 hv_utils bound the heartbeat channel" '^vp: L2: .*Heartbeat IC version'
 expect $G "L2 hv_utils bound the shutdown channel" '^vp: L2: .*Shutdown IC version'
 expect $G "L2 lists the heartbeat device (class 57164f39-...)" '^vp: L2: vmbus device .* class_id=\{57164f39-9115-4e78-ab55-382f3bd5422d\} device_id=\{'
 expect $G "L2 lists the shutdown device (class 0e0b6031-...)" '^vp: L2: vmbus device .* class_id=\{0e0b6031-5213-4934-818b-38d90ced39db\} device_id=\{'
 expect $G "the guest was ready for the host" '^L1: guest ready: 1'
-# Two `mhcl inspect vmbus` outputs from inside L1.
+# Two `mhcl inspect vmbus` outputs (channels, counters) and two `mhcl inspect ic` outputs
+# (the device's data path) from inside L1.
 for n in 1 2; do
 	expect $G "inspect$n: protocol version" "^L1: inspect$n:   protocol_version: \"[1-9][0-9]*\.[0-9]+\""
 	expect $G "inspect$n: connection state" "^L1: inspect$n: +state: \"connected\""
 	expect $G "inspect$n: an open channel" "^L1: inspect$n: +state: \"open\""
 	expect $G "inspect$n: a ring GPADL in use" "^L1: inspect$n: +ring_in_use: true"
 	expect $G "inspect$n: per-channel counters" "^L1: inspect$n: +opens: [1-9]"
-	expect $G "inspect$n: guest doorbells reached vmbusd" "^L1: inspect$n: +doorbells: [1-9]"
+	expect $G "ic$n: guest doorbells reached icd" "^L1: ic$n: +doorbells: [1-9]"
+	expect $G "ic$n: icd interrupted the guest" "^L1: ic$n: +interrupts: [1-9]"
 done
-s1=$(phase $G | sed -n 's/^L1: inspect1: *sequence: \([0-9]*\)$/\1/p' | head -1)
-s2=$(phase $G | sed -n 's/^L1: inspect2: *sequence: \([0-9]*\)$/\1/p' | head -1)
+s1=$(phase $G | sed -n 's/^L1: ic1: *sequence: \([0-9]*\)$/\1/p' | head -1)
+s2=$(phase $G | sed -n 's/^L1: ic2: *sequence: \([0-9]*\)$/\1/p' | head -1)
 if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" -gt 0 ] && [ "$s2" -gt "$s1" ]; then
 	pass $G "heartbeat sequence climbs: $s1 -> $s2"
 else
@@ -215,6 +233,7 @@ expect $G "the worker saw the guest power off (ACPI S5)" '^vp: .*guest requested
 expect $G "the worker stopped the partition" '^vp: .*partition stopped: guest power off'
 expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
+expect $G "mhcl-icd stopped cleanly" '^ic \[init\]: pid [0-9]+ exited with 0 '
 reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 
@@ -224,6 +243,7 @@ expect $G "the guest was running" '^vp: L2: ready'
 expect $G "mhcl-vp stopped its partition on init's request" '^vp: .*partition stopped: stopped by init'
 expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-vmbusd exited 0" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
+expect $G "mhcl-icd exited 0" '^ic \[init\]: pid [0-9]+ exited with 0 '
 reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 exit $fail

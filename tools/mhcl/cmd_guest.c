@@ -4,7 +4,7 @@
  * mhcl guest reboot [REASON]     ask the guest to restart
  *
  * IPC_MSG_GUEST_SHUTDOWN: diagd validates it, init forwards it to the server named
- * "vmbus" (mhcl-vmbusd), which sends the request over the guest's shutdown channel and
+ * "ic" (mhcl-icd), which sends the request over the guest's shutdown channel and
  * answers once the guest accepted or refused it.
  */
 #include <stdio.h>

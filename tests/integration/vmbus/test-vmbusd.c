@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mhcl-vmbusd end to end without a hypervisor: mhcl-init (hosted) runs mhcl-diagd and
- * mhcl-vmbusd from a manifest; this test is the worker and the guest at once. As the
+ * mhcl-vmbusd and mhcl-icd end to end without a hypervisor: mhcl-init (hosted) runs
+ * mhcl-diagd, mhcl-vmbusd and the device server mhcl-icd (heartbeat and shutdown, which
+ * registers its offers over vmbusd's device socket) from a manifest; this test is the
+ * worker and the guest at once. As the
  * worker it connects to vmbusd's socket, sends PartitionInfo with a guest RAM memfd,
  * answers SintIrqfd (an eventfd the test polls as "the SINT fired") and EventPortAssign
  * (it keeps the doorbell eventfd and writes it as the guest's HvSignalEvent would), relays
  * guest messages and receives host messages. As the guest it connects to VMBus, finds the
  * heartbeat and shutdown offers, builds ring GPADLs in the memfd, opens both channels and
- * answers the ICs over the rings (lib/ring, guest side), checking the SIEFP flag vmbusd
- * sets before each interrupt. The mhcl CLI then shows the heartbeat sequence climbing
- * and `mhcl guest shutdown` reaches the guest's shutdown channel and reports its answer.
+ * answers the ICs over the rings (lib/ring, guest side), checking the SIEFP flag icd
+ * sets before each interrupt (icd got the ring, memfd, doorbell and irqfd from vmbusd's
+ * ChannelOpen). The mhcl CLI then shows the heartbeat sequence climbing in
+ * `mhcl inspect ic` and `mhcl guest shutdown` (init -> icd) reaches the guest's shutdown
+ * channel and reports its answer. `mhcl kill ic`: vmbusd releases the doorbells and
+ * rescinds both channels in the guest, keeps its worker and guest connection, and the
+ * icd init restarts registers again: fresh offers, opened and answered over new rings.
  * Also: a second worker is refused, bad worker input is counted, not fatal, and a
  * worker that leaves frees the partition for the next one.
  *
- * Usage: test-vmbusd INIT DIAGD_DIR VMBUSD_DIR MHCL DTC
+ * Usage: test-vmbusd INIT DIAGD_DIR VMBUSD_DIR ICD_DIR MHCL DTC
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,7 +78,7 @@ struct t {
 	unsigned qhead, qcount;
 	uint32_t next_id;
 	struct { uint32_t conn_id; int fd; } ports[8];
-	unsigned nports;
+	unsigned nports, released;
 	struct chan hb, sd;
 };
 
@@ -185,8 +191,17 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			reply(t, &f, &rep.base, NULL, 0);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_RELEASE) {
+			Mhcl__Vp__EventPortRelease *r = unpack(&f, &mhcl__vp__event_port_release__descriptor);
+			for (unsigned i = 0; i < t->nports; i++)
+				if (t->ports[i].conn_id == r->connection_id) {
+					close(t->ports[i].fd);
+					t->ports[i] = t->ports[--t->nports];
+					t->released++;
+					break;
+				}
 			Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
 			reply(t, &f, &rep.base, NULL, 0);
+			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (f.hdr.type == IPC_MSG_VP_HOST_MESSAGE && (f.hdr.flags & IPC_F_NOTIFY)) {
 			Mhcl__Vp__HostMessage *m = unpack(&f, &mhcl__vp__host_message__descriptor);
 			ASSERT_EQ(m->vp, 0);
@@ -446,6 +461,36 @@ static uint64_t inspect_u64(struct t *t, const char *path, const char *name)
 	return strtoull(s + strlen(key), NULL, 10);
 }
 
+/* Waits until `mhcl inspect PATH` mentions what. */
+static void wait_inspect(struct t *t, const char *path, const char *what)
+{
+	char out[8192];
+	for (int i = 0;; i++) {
+		ASSERT_LT(i, WAIT_MS / 20);
+		if (run_mhcl(t, out, sizeof(out), "inspect", path, NULL) == 0 && strstr(out, what))
+			return;
+		usleep(20000);
+	}
+}
+
+/* The heartbeat and shutdown offers, in either order. */
+static void expect_ic_offers(struct t *t)
+{
+	for (int i = 0; i < 2; i++) {
+		struct vmbus_msg_offer_channel o;
+		const struct hv_guid hb = HV_GUID_IC_HEARTBEAT, sd = HV_GUID_IC_SHUTDOWN;
+		expect_msg(t, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o));
+		struct chan *c = !memcmp(&o.if_type, &hb, sizeof(hb))	? &t->hb
+				 : !memcmp(&o.if_type, &sd, sizeof(sd)) ? &t->sd
+									 : NULL;
+		ASSERT_TRUE(c != NULL);
+		ASSERT_EQ(c->relid, 0);
+		c->relid = o.child_relid;
+		c->conn_id = o.connection_id;
+		ASSERT_EQ(c->conn_id, VMBUS_EVENT_CONNID(c->relid));
+	}
+}
+
 static int connect_vmbusd(struct t *t)
 {
 	for (int i = 0; i < WAIT_MS / 20; i++) {
@@ -461,7 +506,7 @@ static int connect_vmbusd(struct t *t)
 }
 
 static void start_init(struct t *t, const char *init, const char *diagd_dir,
-		       const char *vmbusd_dir, const char *dtc)
+		       const char *vmbusd_dir, const char *icd_dir, const char *dtc)
 {
 	char dts[128], dtb[128], libexec[1024], log[128];
 	FILE *f;
@@ -474,8 +519,12 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir,
 		   "compatible = \"mhcl,manifest-v1\";\n"
 		   "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		   " policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
-		   "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\";"
+		   "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
+		   " \"--device-socket\", \"${RUN}/dev.sock\";"
 		   " policy = \"vmbusd\"; restart = \"never\"; start-order = <20>; };\n"
+		   "ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
+		   " policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
+		   " start-order = <30>; };\n"
 		   "}; }; };\n");
 	fclose(f);
 	pid_t pid = fork();
@@ -487,7 +536,7 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir,
 	int st;
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	snprintf(libexec, sizeof(libexec), "%s:%s", diagd_dir, vmbusd_dir);
+	snprintf(libexec, sizeof(libexec), "%s:%s:%s", diagd_dir, vmbusd_dir, icd_dir);
 	snprintf(log, sizeof(log), "%s/init.log", t->dir);
 	t->init = fork();
 	ASSERT_GE(t->init, 0);
@@ -538,17 +587,17 @@ int main(int argc, char **argv)
 	uint8_t msg[VMBUS_MSG_MAX];
 	char out[4096];
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s INIT DIAGD_DIR VMBUSD_DIR MHCL DTC\n", argv[0]);
+	if (argc != 7) {
+		fprintf(stderr, "usage: %s INIT DIAGD_DIR VMBUSD_DIR ICD_DIR MHCL DTC\n", argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	t.mhcl = argv[4];
+	t.mhcl = argv[5];
 	snprintf(t.dir, sizeof(t.dir), "/tmp/mhcl-vmbusd-XXXXXX");
 	ASSERT_TRUE(mkdtemp(t.dir) != NULL);
 	snprintf(t.sock, sizeof(t.sock), "%s/vmbus.sock", t.dir);
 	snprintf(t.diag, sizeof(t.diag), "%s/diag.sock", t.dir);
-	start_init(&t, argv[1], argv[2], argv[3], argv[5]);
+	start_init(&t, argv[1], argv[2], argv[3], argv[4], argv[6]);
 
 	t.memfd = memfd_create("guest-ram", MFD_CLOEXEC);
 	ASSERT_GE(t.memfd, 0);
@@ -559,6 +608,9 @@ int main(int argc, char **argv)
 	ASSERT_GE(t.irq, 0);
 
 	t.fd = connect_vmbusd(&t);
+	/* icd registered both its offers with vmbusd (before its READY). */
+	wait_inspect(&t, "vmbus/devices", "offer2");
+	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers"), 2);
 	/* Worker input vmbusd must refuse without falling over: a partition without RAM. */
 	{
 		Mhcl__Vp__PartitionInfo bad = MHCL__VP__PARTITION_INFO__INIT;
@@ -579,7 +631,7 @@ int main(int argc, char **argv)
 		free(f);
 	}
 
-	/* Connect (5.3 on connection 4, as Linux 6.1 starts) and ask for offers. */
+	/* Connect (5.3 on connection 4, as Linux 6.1 starts) and ask for offers (icd's). */
 	struct vmbus_msg_initiate_contact ic = {.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT};
 	ic.version_requested = VMBUS_VERSION_WIN10_V5_3;
 	ic.target_vcpu = 0;
@@ -595,19 +647,7 @@ int main(int argc, char **argv)
 
 	struct vmbus_msg_hdr ro = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
 	post(&t, VMBUS_CONNID_MESSAGE, &ro, sizeof(ro));
-	for (int i = 0; i < 2; i++) {
-		struct vmbus_msg_offer_channel o;
-		const struct hv_guid hb = HV_GUID_IC_HEARTBEAT, sd = HV_GUID_IC_SHUTDOWN;
-		expect_msg(&t, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o));
-		struct chan *c = !memcmp(&o.if_type, &hb, sizeof(hb))	? &t.hb
-				 : !memcmp(&o.if_type, &sd, sizeof(sd)) ? &t.sd
-									 : NULL;
-		ASSERT_TRUE(c != NULL);
-		ASSERT_EQ(c->relid, 0);
-		c->relid = o.child_relid;
-		c->conn_id = o.connection_id;
-		ASSERT_EQ(c->conn_id, VMBUS_EVENT_CONNID(c->relid));
-	}
+	expect_ic_offers(&t);
 	expect_msg(&t, VMBUS_MSG_ALLOFFERS_DELIVERED, msg, sizeof(msg));
 
 	open_chan(&t, &t.hb, 0);
@@ -617,13 +657,19 @@ int main(int argc, char **argv)
 		service(&t, NULL, NULL);
 
 	/* The CLI sees the sequence climb (each step waits for the next heartbeat). */
-	uint64_t s1 = inspect_u64(&t, "vmbus/ic/heartbeat", "sequence");
+	uint64_t s1 = inspect_u64(&t, "ic/heartbeat", "sequence");
 	ASSERT_GT(s1, 0);
 	uint32_t before = t.hb.answered;
 	while (t.hb.answered < before + 2)
 		service(&t, NULL, NULL);
-	uint64_t s2 = inspect_u64(&t, "vmbus/ic/heartbeat", "sequence");
+	uint64_t s2 = inspect_u64(&t, "ic/heartbeat", "sequence");
 	ASSERT_GT(s2, s1);
+	/* The data path is icd's own: the guest's doorbells reached it, it interrupted the
+	 * guest (the irqfd and SIEFP flags service() checked), on a memfd it mapped once. */
+	ASSERT_GE(inspect_u64(&t, "ic/heartbeat", "doorbells"), 1);
+	ASSERT_GE(inspect_u64(&t, "ic/heartbeat", "interrupts"), 1);
+	ASSERT_EQ(inspect_u64(&t, "ic/vmbus", "memfd_maps"), 1);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/devices/dev0", "opens"), 2);
 	ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "inspect", "vmbus", NULL), 0);
 	ASSERT_TRUE(strstr(out, "protocol_version: \"5.3\"") != NULL);
 	ASSERT_TRUE(strstr(out, "state: \"open\"") != NULL);
@@ -658,6 +704,37 @@ int main(int argc, char **argv)
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 	ASSERT_TRUE(strstr(out, "accepted the shutdown request") != NULL);
 
+	/* icd dies: vmbusd releases both doorbells and rescinds both channels; the worker and
+	 * the guest connection stay. */
+	ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "kill", "ic", NULL), 0);
+	uint32_t old_hb = t.hb.relid, old_sd = t.sd.relid;
+	for (int i = 0; i < 2; i++) {
+		struct vmbus_msg_relid rs;
+		expect_msg(&t, VMBUS_MSG_RESCIND_CHANNELOFFER, &rs, sizeof(rs));
+		ASSERT_TRUE(rs.child_relid == old_hb || rs.child_relid == old_sd);
+		struct vmbus_msg_relid rr = {.hdr.msgtype = VMBUS_MSG_RELID_RELEASED};
+		rr.child_relid = rs.child_relid;
+		post(&t, VMBUS_CONNID_MESSAGE, &rr, sizeof(rr));
+	}
+	ASSERT_EQ(t.released, 2);
+	ASSERT_EQ(t.nports, 0);
+	ASSERT_GE(inspect_u64(&t, "vmbus/devices", "rescinds"), 2);
+	/* init restarts icd, which registers again: the guest gets fresh offers at once. */
+	struct chan *chans[] = {&t.hb, &t.sd};
+	for (size_t i = 0; i < 2; i++) {
+		vmbus_ring_fini(&chans[i]->in);
+		vmbus_ring_fini(&chans[i]->out);
+		memset(chans[i], 0, sizeof(*chans[i]));
+	}
+	expect_ic_offers(&t);
+	open_chan(&t, &t.hb, 2);
+	open_chan(&t, &t.sd, 3);
+	while (!t.hb.negotiated || !t.sd.negotiated || t.hb.answered < 2)
+		service(&t, NULL, NULL);
+	ASSERT_GE(inspect_u64(&t, "ic/heartbeat", "sequence"), 1);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "connections"), 2);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 1);
+
 	/* The worker leaves: vmbusd drops the partition and takes the next one. */
 	close(t.fd);
 	for (unsigned i = 0; i < t.nports; i++)
@@ -674,21 +751,24 @@ int main(int argc, char **argv)
 	t.fd = connect_vmbusd(&t);
 	attach(&t);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 2);
-	/* The shutdown channel is gone with the old partition. */
+	/* The shutdown channel is gone with the old partition (vmbusd told icd to close it). */
+	wait_inspect(&t, "ic/shutdown", "open: false");
 	ASSERT_NE(run_mhcl(&t, out, sizeof(out), "guest", "shutdown", NULL), 0);
 
 	ASSERT_OK(kill(t.init, SIGTERM));
 	ASSERT_EQ(waitpid(t.init, &st, 0), t.init);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
-	static const char *const files[] = {"m.dts", "m.dtb", "init.log", "diag.sock", "vmbus.sock"};
+	static const char *const files[] = {"m.dts", "m.dtb", "init.log", "diag.sock", "vmbus.sock",
+					    "dev.sock"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[160];
 		snprintf(path, sizeof(path), "%s/%s", t.dir, files[i]);
 		(void)unlink(path);
 	}
 	(void)rmdir(t.dir);
-	printf("ok: heartbeat %llu -> %llu, shutdown delivered, worker re-attached\n",
+	printf("ok: heartbeat %llu -> %llu, shutdown delivered, icd rescinded and re-registered, "
+	       "worker re-attached\n",
 	       (unsigned long long)s1, (unsigned long long)s2);
 	return 0;
 }
