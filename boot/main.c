@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Boot shim: the first code of the mhcl image. Entered from x86_64/entry.S in
- * long mode on the boot CPU. Stages, each logged with a TSC timestamp:
- *   entry -> start info -> payload -> command line -> host device tree (fw_cfg)
- *   or ACPI -> sidecar on the other CPUs -> device tree -> Linux.
+ * long mode on the boot CPU, through the PVH entry or the IGVM entry. Stages,
+ * each logged with a TSC timestamp:
+ *   entry -> start info (PVH) or IGVM parameters -> payload -> command line ->
+ *   host device tree (fw_cfg, or the IGVM device tree area) or ACPI -> sidecar
+ *   on the other CPUs -> device tree -> Linux.
  * Refusals print why on COM1 and halt; nothing untrusted reaches an assert.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "defs/igvm_defs.h"
+#include "defs/mhcl_igvm.h"
 #include "rt.h"
 #include "shim.h"
 #include "x86.h"
 
-void shim_main(uint32_t start_info_pa);
+void shim_main(uint32_t param_pa, uint32_t entry_kind);
 
 extern uint8_t __image_start[], __image_end[];
 extern uint64_t shim_boot_stack_bottom[];
@@ -97,6 +101,123 @@ static void read_start_info(struct shim *s, uint32_t pa)
 		    (unsigned long)m.paddr, (unsigned long)m.size);
 	s->mod_base = m.paddr;
 	s->mod_size = m.size;
+	s->host_cmdline_pa = si->cmdline_paddr;
+	s->host_cmdline_max = SHIM_MAX_CMDLINE;
+}
+
+/* ---- IGVM entry: the parameters the image's directives placed ---- */
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* One region the info page names: page aligned (but the payload's size), non-empty,
+ * below 4 GiB, clear of the shim image, at most max bytes. */
+static void igvm_region_check(const char *what, const struct mhcl_igvm_region *r, uint64_t max,
+			      bool exact_size)
+{
+	uint64_t img = (uint64_t)(uintptr_t)__image_start;
+	uint64_t img_len = (uint64_t)(uintptr_t)(__image_end - __image_start);
+
+	if (!r->size || r->gpa % 4096 || (!exact_size && r->size % 4096) || r->size > max ||
+	    !below_4g(r->gpa, r->size) || overlaps(r->gpa, r->size, img, img_len))
+		rt_panic("refusing to boot: IGVM %s [0x%lx, +0x%lx) is not a valid area (page "
+			 "aligned, below 4 GiB, at most 0x%lx bytes, clear of the shim)",
+			 what, (unsigned long)r->gpa, (unsigned long)r->size, (unsigned long)max);
+}
+
+static uint32_t igvm_e820_type(uint16_t t)
+{
+	switch (t) {
+	case IGVM_MEMORY_MAP_MEMORY:
+	case IGVM_MEMORY_MAP_VTL2_PROTECTABLE:
+		return SHIM_E820_RAM;
+	case IGVM_MEMORY_MAP_PLATFORM_RESERVED:
+		return SHIM_E820_RESERVED;
+	case IGVM_MEMORY_MAP_PERSISTENT:
+		return 7; /* E820_TYPE_PMEM */
+	default:
+		return 0;
+	}
+}
+
+static void read_igvm_params(struct shim *s, uint32_t pa)
+{
+	struct mhcl_igvm_info in;
+
+	if (pa != MHCL_IGVM_INFO_GPA)
+		rt_panic("refusing to boot: IGVM entry with EBX = 0x%x, the image names 0x%x", pa,
+			 MHCL_IGVM_INFO_GPA);
+	memcpy(&in, (const void *)(uintptr_t)pa, sizeof(in));
+	if (in.magic != MHCL_IGVM_INFO_MAGIC || in.version != MHCL_IGVM_INFO_VERSION ||
+	    in.size != sizeof(in))
+		rt_panic("refusing to boot: IGVM info page magic 0x%lx version %u size %u",
+			 (unsigned long)in.magic, in.version, in.size);
+	igvm_region_check("command line area", &in.cmdline, 64 * 1024, false);
+	igvm_region_check("memory map area", &in.memmap, 64 * 1024, false);
+	igvm_region_check("device tree area", &in.dt, SHIM_HOST_DT_MAX, false);
+	igvm_region_check("payload", &in.payload, LOW4G, true);
+	const struct mhcl_igvm_region *all[] = {&in.cmdline, &in.memmap, &in.dt, &in.payload};
+	for (unsigned i = 0; i < 4; i++) {
+		if (overlaps(all[i]->gpa, all[i]->size, pa, 4096))
+			rt_panic("refusing to boot: IGVM areas overlap the info page");
+		for (unsigned j = 0; j < i; j++)
+			if (overlaps(all[i]->gpa, all[i]->size, all[j]->gpa, all[j]->size))
+				rt_panic("refusing to boot: IGVM areas %u and %u overlap", j, i);
+	}
+
+	/* Memory map: each entry copied once, then checked: known type, zero reserved
+	 * field, non-empty, no wrap, sorted without overlap; ends at number_of_pages 0. */
+	uint32_t max = (uint32_t)(in.memmap.size / sizeof(struct igvm_vhs_memory_map_entry));
+	uint64_t prev_end = 0;
+	for (uint32_t i = 0; i < max; i++) {
+		struct igvm_vhs_memory_map_entry e;
+		memcpy(&e, (const void *)(uintptr_t)(in.memmap.gpa + i * sizeof(e)), sizeof(e));
+		if (!e.number_of_pages)
+			break;
+		uint32_t type = igvm_e820_type(e.entry_type);
+		if (!type || e.reserved || e.starting_gpa_page_number >= (1ull << 40) ||
+		    e.number_of_pages >= (1ull << 40) ||
+		    e.starting_gpa_page_number + e.number_of_pages > (1ull << 40))
+			rt_panic("refusing to boot: IGVM memory map entry %u (page 0x%lx, 0x%lx "
+				 "pages, type %u) not valid",
+				 i, (unsigned long)e.starting_gpa_page_number,
+				 (unsigned long)e.number_of_pages, e.entry_type);
+		uint64_t base = e.starting_gpa_page_number * 4096, size = e.number_of_pages * 4096;
+		if (base < prev_end)
+			rt_panic(
+			    "refusing to boot: IGVM memory map entry %u at 0x%lx not sorted or "
+			    "overlapping",
+			    i, (unsigned long)base);
+		if (s->fw_count == SHIM_MAX_RANGES)
+			rt_panic("refusing to boot: IGVM memory map has more than %u entries",
+				 SHIM_MAX_RANGES);
+		s->fw_map[s->fw_count++] = (struct shim_range){base, size, type, 0};
+		prev_end = base + size;
+	}
+	if (!s->fw_count)
+		rt_panic("refusing to boot: IGVM memory map is empty");
+	uint64_t ram = 0;
+	for (uint32_t i = 0; i < s->fw_count; i++)
+		if (s->fw_map[i].type == SHIM_E820_RAM)
+			ram += s->fw_map[i].size;
+	for (unsigned i = 0; i < 4; i++)
+		if (!shim_fw_is_ram(s, all[i]->gpa, all[i]->size))
+			rt_panic("refusing to boot: IGVM area [0x%lx, +0x%lx) is not in RAM",
+				 (unsigned long)all[i]->gpa, (unsigned long)all[i]->size);
+	s->mod_base = in.payload.gpa;
+	s->mod_size = in.payload.size;
+	s->host_cmdline_pa = in.cmdline.gpa;
+	s->host_cmdline_max =
+	    in.cmdline.size < SHIM_MAX_CMDLINE ? (uint32_t)in.cmdline.size : SHIM_MAX_CMDLINE;
+	s->host_dt_pa = in.dt.gpa;
+	s->host_dt_max = (uint32_t)in.dt.size;
+	rt_log("IGVM parameters: %u memory map entries (%lu MiB RAM), command line at 0x%lx, "
+	       "device tree area at 0x%lx, payload [0x%lx, +0x%lx)",
+	       s->fw_count, (unsigned long)(ram >> 20), (unsigned long)in.cmdline.gpa,
+	       (unsigned long)in.dt.gpa, (unsigned long)in.payload.gpa,
+	       (unsigned long)in.payload.size);
 }
 
 static void read_payload(struct shim *s)
@@ -126,11 +247,15 @@ static void read_cmdline(struct shim *s)
 		memcpy(joined, (const void *)(uintptr_t)(s->mod_base + c->offset), c->size);
 		n = c->size;
 	}
-	if (s->si.cmdline_paddr) {
-		if (!below_4g(s->si.cmdline_paddr, SHIM_MAX_CMDLINE))
+	if (s->host_cmdline_pa) {
+		if (!below_4g(s->host_cmdline_pa, s->host_cmdline_max))
 			rt_panic("refusing to boot: command line pointer above 4 GiB");
-		const char *host = (const char *)(uintptr_t)s->si.cmdline_paddr;
-		size_t hl = strnlen(host, SHIM_MAX_CMDLINE);
+		const char *host = (const char *)(uintptr_t)s->host_cmdline_pa;
+		size_t hl = strnlen(host, s->host_cmdline_max);
+		if (s->igvm && hl == s->host_cmdline_max)
+			rt_panic("refusing to boot: IGVM command line not NUL-terminated in its "
+				 "%u-byte area",
+				 s->host_cmdline_max);
 		if (n + 1 + hl >= sizeof(joined))
 			rt_panic("refusing to boot: command line longer than %u bytes",
 				 SHIM_MAX_CMDLINE - 1);
@@ -258,8 +383,28 @@ static bool topology_from_host_dt(struct shim *s)
 	struct shim_error err;
 	uint16_t sel;
 	uint32_t size;
-	int r = rt_fwcfg_find("opt/mhcl/host.dtb", &sel, &size);
+	int r;
 
+	if (s->igvm) {
+		/* The IGVM device tree area: zeroes when the host gave none. Its header is
+		 * read once from the area; the tree itself is copied once, then parsed. */
+		uint32_t hdr[2];
+		memcpy(hdr, (const void *)(uintptr_t)s->host_dt_pa, sizeof(hdr));
+		if (!hdr[0] && !hdr[1]) {
+			rt_log("host device tree: none (IGVM device tree area empty)");
+			return false;
+		}
+		size = __builtin_bswap32(hdr[1]); /* fdt totalsize, big-endian */
+		if (size > s->host_dt_max || size > sizeof(host_dtb) || size < 8) {
+			rt_snprintf(err.msg, sizeof(err.msg),
+				    "IGVM device tree of %u bytes, area %u bytes", size,
+				    s->host_dt_max);
+			goto rejected;
+		}
+		memcpy(host_dtb, (const void *)(uintptr_t)s->host_dt_pa, size);
+		goto parse;
+	}
+	r = rt_fwcfg_find("opt/mhcl/host.dtb", &sel, &size);
 	if (r) {
 		rt_log("host device tree: none (fw_cfg opt/mhcl/host.dtb %s)",
 		       r == -ENODEV ? "no fw_cfg" : "absent");
@@ -272,6 +417,7 @@ static bool topology_from_host_dt(struct shim *s)
 	}
 	/* Copy once into private memory; only the copy is parsed. */
 	rt_fwcfg_read(sel, host_dtb, size);
+parse:
 	if (shim_host_dt_parse(host_dtb, size, &s->topo, &err))
 		goto rejected;
 	if (s->topo.cpu_count) {
@@ -356,7 +502,7 @@ static void debug_fault(const char *kind)
 		wrmsr(0xdeadbeef, 0); /* no such MSR */
 }
 
-void shim_main(uint32_t start_info_pa)
+void shim_main(uint32_t param_pa, uint32_t entry_kind)
 {
 	struct shim *s = &shim;
 
@@ -365,11 +511,16 @@ void shim_main(uint32_t start_info_pa)
 	rt_idt_init();
 	rt_tls_init(shim_tls, rdtsc());
 	uint64_t khz = rt_tsc_calibrate();
-	rt_log("entry: image [0x%lx, 0x%lx), TSC %lu kHz", (unsigned long)(uintptr_t)__image_start,
-	       (unsigned long)(uintptr_t)__image_end, (unsigned long)khz);
+	s->igvm = entry_kind == 1;
+	rt_log("entry: image [0x%lx, 0x%lx), TSC %lu kHz, %s entry",
+	       (unsigned long)(uintptr_t)__image_start, (unsigned long)(uintptr_t)__image_end,
+	       (unsigned long)khz, s->igvm ? "IGVM" : "PVH");
 	s->boot_apic_id = rt_lapic_id();
 
-	read_start_info(s, start_info_pa);
+	if (s->igvm)
+		read_igvm_params(s, param_pa);
+	else
+		read_start_info(s, param_pa);
 	read_payload(s);
 	read_cmdline(s);
 	read_topology(s);

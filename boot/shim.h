@@ -3,6 +3,7 @@
 #ifndef MHCL_BOOT_SHIM_H
 #define MHCL_BOOT_SHIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -41,7 +42,13 @@ struct shim_sidecar_node {
 };
 
 struct shim {
-	struct hvm_start_info si;
+	bool igvm;		  /* entered through igvm_entry (defs/mhcl_igvm.h) */
+	struct hvm_start_info si; /* PVH entry only */
+	/* Where the loader left its command line and device tree, both validated bounds. */
+	uint64_t host_cmdline_pa;
+	uint32_t host_cmdline_max; /* bytes the string may take, its NUL included */
+	uint64_t host_dt_pa;	   /* IGVM entry: the device tree area; 0: fw_cfg */
+	uint32_t host_dt_max;
 	struct shim_range fw_map[SHIM_MAX_RANGES];
 	uint32_t fw_count;
 

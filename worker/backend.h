@@ -44,7 +44,7 @@ struct x86_segment {
 
 /* Register state at the first instruction of a VP (the boot loader's hand-off). */
 struct x86_boot_state {
-	uint64_t rip, rsp, rsi, rflags;
+	uint64_t rip, rsp, rsi, rbx, rflags;
 	uint64_t cr0, cr3, cr4, efer;
 	struct x86_segment cs, ds;
 	uint64_t gdt_base;

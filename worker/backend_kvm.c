@@ -344,6 +344,7 @@ static int kvm_vcpu_set_boot_state(struct vcpu *v, const struct x86_boot_state *
 	regs.rip = st->rip;
 	regs.rsp = st->rsp;
 	regs.rsi = st->rsi;
+	regs.rbx = st->rbx;
 	regs.rflags = st->rflags;
 	return kvm_ioctl_ret(v->fd, KVM_SET_REGS, &regs);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mhcl-vp: the VP worker. Creates the VTL0 partition on a backend, owns guest RAM (a
- * memfd), loads the guest (Linux bzImage + initrd + ACPI tables), and runs one thread per
- * VP until the guest resets or a VP fails.
+ * memfd), loads the guest (Linux bzImage + initrd + ACPI tables, or an IGVM file with
+ * --igvm: igvm_load.h) and runs one thread per VP until the guest resets or a VP fails.
  *
  * Three ways to run:
  *   - under mhcl-init with --vmbusd PATH (vp_bus.h): the VMBus control plane and the
@@ -26,6 +26,7 @@
 #include "boot_x86.h"
 #include "defs/exit_codes.h"
 #include "hv_cpuid.h"
+#include "igvm_load.h"
 #include "log.h"
 #include "macros.h"
 #include "vp.h"
@@ -40,7 +41,7 @@
 #define MAX_FILE_SIZE (1ull << 30)
 
 struct options {
-	const char *kernel, *initrd, *cmdline, *vmbusd;
+	const char *kernel, *initrd, *cmdline, *vmbusd, *igvm;
 	uint64_t mem_mib;
 	uint32_t cpus;
 	bool vmbus;
@@ -51,7 +52,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N]\n"
 		"               [--vmbus | --vmbusd SOCKET] [--debug]\n"
+		"       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
 		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
+		"  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
+		"                   a kernel; --cmdline fills its command-line parameter\n"
 		"  --vmbus          serve the VMBus control plane inside the worker (debugging)\n"
 		"  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
 }
@@ -89,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{"kernel", required_argument, NULL, 'k'},
 		{"initrd", required_argument, NULL, 'i'},
+		{"igvm", required_argument, NULL, 'g'},
 		{"cmdline", required_argument, NULL, 'c'},
 		{"mem", required_argument, NULL, 'm'},
 		{"cpus", required_argument, NULL, 'n'},
@@ -106,6 +111,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
+		case 'g': o->igvm = optarg; break;
 		case 'c': o->cmdline = optarg; break;
 		case 'm':
 			errno = 0;
@@ -140,7 +146,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (o->vmbus && o->vmbusd)
 		return log_error_errno(-EINVAL, "--vmbus and --vmbusd exclude each other");
-	if (!o->kernel || optind != argc) {
+	if (o->igvm && (o->kernel || o->initrd))
+		return log_error_errno(-EINVAL, "--igvm excludes --kernel and --initrd");
+	if ((!o->kernel && !o->igvm) || optind != argc) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -220,9 +228,9 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0)
 		return MHCL_EXIT_USAGE;
 
-	r = read_file(o.kernel, &kernel, &kernel_len);
+	r = read_file(o.igvm ? o.igvm : o.kernel, &kernel, &kernel_len);
 	if (r < 0) {
-		log_error_errno(r, "unable to read %s: %m", o.kernel);
+		log_error_errno(r, "unable to read %s: %m", o.igvm ? o.igvm : o.kernel);
 		return MHCL_EXIT_USAGE;
 	}
 	if (o.initrd) {
@@ -260,12 +268,30 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to build the ACPI tables: %m");
 		goto out;
 	}
-	img = (struct boot_image){
-		.kernel = kernel, .kernel_len = kernel_len,
-		.initrd = initrd, .initrd_len = initrd_len,
-		.cmdline = o.cmdline, .rsdp_gpa = BOOT_ACPI_GPA,
-	};
-	r = boot_x86_load_linux(&w.ram, &img, &boot);
+	if (o.igvm) {
+		struct igvm_load_params lp = {.cmdline = o.cmdline, .vp_count = o.cpus};
+		struct igvm_load_result lr;
+		char err[256];
+		r = igvm_load(&w.ram, kernel, kernel_len, &lp, &lr, err, sizeof(err));
+		if (r < 0) {
+			log_error("unable to load IGVM file %s: %s", o.igvm, err);
+			rc = r == -E2BIG ? MHCL_EXIT_USAGE : MHCL_EXIT_FAILURE;
+			goto out;
+		}
+		boot = lr.boot;
+		log_info("IGVM %s: %u pages (%u zero), %u parameter areas with %u parameters, VP 0 "
+			 "at %#llx (CR0 %#llx, RBX %#llx)",
+			 o.igvm, lr.pages, lr.zero_pages, lr.inserts, lr.params,
+			 (unsigned long long)boot.rip, (unsigned long long)boot.cr0,
+			 (unsigned long long)boot.rbx);
+	} else {
+		img = (struct boot_image){
+			.kernel = kernel, .kernel_len = kernel_len,
+			.initrd = initrd, .initrd_len = initrd_len,
+			.cmdline = o.cmdline, .rsdp_gpa = BOOT_ACPI_GPA,
+		};
+		r = boot_x86_load_linux(&w.ram, &img, &boot);
+	}
 	if (r < 0) {
 		log_error_errno(r, "unable to load %s: %m", o.kernel);
 		rc = MHCL_EXIT_USAGE;

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PVH entry. The loader enters pvh_entry in 32-bit protected mode, paging
- * off, interrupts off, EBX = struct hvm_start_info (pvh_defs.h). We load the
+ * The two entries. Both are entered in 32-bit protected mode, paging off,
+ * interrupts off:
+ *   pvh_entry   (XEN_ELFNOTE_PHYS32_ENTRY): EBX = struct hvm_start_info
+ *               (pvh_defs.h);
+ *   igvm_entry  (MHCL_ELFNOTE_IGVM_ENTRY, defs/mhcl_igvm.h): the VP context
+ *               of the mhcl IGVM file, EBX = struct mhcl_igvm_info.
+ * Each records which one ran in EBP (0 PVH, 1 IGVM). We then load the
  * runtime's GDT and identity page tables, enable long mode, clear .bss, switch
  * to the boot stack, enable SSE (Debian's libfdt.a may use it) and call
- * shim_main(start_info).
+ * shim_main(EBX, entry kind).
  */
 	.section .note.pvh, "a", @note
 	.balign 4
@@ -14,12 +19,25 @@
 	.asciz "Xen"
 	.balign 4
 	.quad pvh_entry
+	.balign 4
+	.long 5                 /* name size: "MHCL\0" */
+	.long 4                 /* descriptor size */
+	.long 1                 /* MHCL_ELFNOTE_IGVM_ENTRY */
+	.asciz "MHCL"
+	.balign 4
+	.long igvm_entry
 
 	.section .text.entry, "ax"
 	.code32
-	.globl pvh_entry
+	.globl pvh_entry, igvm_entry
+igvm_entry:
+	cli
+	mov $1, %ebp
+	jmp .Lentry_common
 pvh_entry:
 	cli
+	xor %ebp, %ebp
+.Lentry_common:
 	cld
 	mov %ebx, %esi
 	lgdt rt_gdt_desc
@@ -65,6 +83,7 @@ long_entry:
 	or $0x600, %rax                 /* OSFXSR | OSXMMEXCPT */
 	mov %rax, %cr4
 	mov %rsi, %rdi
+	mov %ebp, %esi
 	call shim_main
 1:	cli
 	hlt

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The IGVM form of an mhcl image: layout in image.h. */
+/* The IGVM form of an mhcl image: layout in defs/mhcl_igvm.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,24 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 		return r;
 	if ((r = payload_parse(payload.data, payload.size, &ph, err, errlen)) < 0)
 		return r;
+	if (!elf.igvm_entry) {
+		snprintf(err, errlen,
+			 "ELF: no IGVM entry note (" MHCL_ELFNOTE_NAME
+			 ", type %u): not an mhcl shim "
+			 "with an IGVM entry",
+			 MHCL_ELFNOTE_IGVM_ENTRY);
+		return -ENOENT;
+	}
+	bool entry_in_image = false;
+	for (unsigned i = 0; i < elf.nseg; i++)
+		if (elf.igvm_entry >= elf.seg[i].paddr &&
+		    elf.igvm_entry < elf.seg[i].paddr + elf.seg[i].filesz)
+			entry_in_image = true;
+	if (!entry_in_image) {
+		snprintf(err, errlen, "ELF: IGVM entry 0x%x is not inside a loaded segment",
+			 elf.igvm_entry);
+		return -EINVAL;
+	}
 	uint64_t pay_end = MHCL_IGVM_PAYLOAD_GPA +
 			   ((payload.size + IGVM_PAGE_SIZE - 1) & ~(uint64_t)(IGVM_PAGE_SIZE - 1));
 	if (pay_end > 0x100000000ull) {
@@ -104,20 +123,20 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 	    (r = igvm_add_param(b, IGVM_VHT_DEVICE_TREE, MHCL_IGVM_AREA_DT, 0)) < 0)
 		goto out;
 
-	/* Start info for the shim's PVH entry. */
-	uint8_t si_page[IGVM_PAGE_SIZE] = {0};
-	struct hvm_start_info si = {
-	    .magic = HVM_START_MAGIC,
-	    .version = 1,
-	    .nr_modules = 1,
-	    .modlist_paddr = MHCL_IGVM_START_INFO_GPA + 64,
-	    .cmdline_paddr = MHCL_IGVM_CMDLINE_GPA,
+	/* The info page: where the image put the payload and the parameter areas. */
+	uint8_t info_page[IGVM_PAGE_SIZE] = {0};
+	struct mhcl_igvm_info info = {
+	    .magic = MHCL_IGVM_INFO_MAGIC,
+	    .version = MHCL_IGVM_INFO_VERSION,
+	    .size = sizeof(info),
+	    .payload = {MHCL_IGVM_PAYLOAD_GPA, payload.size},
+	    .cmdline = {MHCL_IGVM_CMDLINE_GPA, MHCL_IGVM_CMDLINE_PAGES * IGVM_PAGE_SIZE},
+	    .memmap = {MHCL_IGVM_MEMMAP_GPA, MHCL_IGVM_MEMMAP_PAGES * IGVM_PAGE_SIZE},
+	    .dt = {MHCL_IGVM_DT_GPA, MHCL_IGVM_DT_PAGES * IGVM_PAGE_SIZE},
 	};
-	struct hvm_modlist_entry mod = {.paddr = MHCL_IGVM_PAYLOAD_GPA, .size = payload.size};
-	memcpy(si_page, &si, sizeof(si));
-	memcpy(si_page + 64, &mod, sizeof(mod));
-	if ((r = add_region(b, MHCL_IGVM_START_INFO_GPA, si_page, sizeof(si_page),
-			    sizeof(si_page))) < 0)
+	memcpy(info_page, &info, sizeof(info));
+	if ((r = add_region(b, MHCL_IGVM_INFO_GPA, info_page, sizeof(info_page),
+			    sizeof(info_page))) < 0)
 		goto out;
 
 	for (unsigned i = 0; i < elf.nseg; i++)
@@ -140,7 +159,7 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 	if ((r = igvm_add_required_memory(b, 0, MHCL_IGVM_COMPAT_MASK, (uint32_t)pay_end, 0)) < 0)
 		goto out;
 
-	/* VP 0 in VTL2 at the PVH entry: 32-bit flat protected mode, paging off. */
+	/* VP 0 in VTL2 at the IGVM entry: 32-bit flat protected mode, paging off. */
 	struct igvm_vp_register regs[16];
 	unsigned n = 0;
 	reg_u64(&regs[n++], HV_X64_REGISTER_CR0, 0x11); /* PE | ET */
@@ -154,8 +173,8 @@ int image_compose_igvm(struct blob shim_elf, struct blob payload, uint8_t **ret_
 	reg_seg(&regs[n++], HV_X64_REGISTER_GS, 0x10, 0xffffffff, 0xc093);
 	reg_seg(&regs[n++], HV_X64_REGISTER_TR, 0x18, 0x67, 0x008b);
 	reg_u64(&regs[n++], HV_X64_REGISTER_RFLAGS, 0x2);
-	reg_u64(&regs[n++], HV_X64_REGISTER_RBX, MHCL_IGVM_START_INFO_GPA);
-	reg_u64(&regs[n++], HV_X64_REGISTER_RIP, elf.entry);
+	reg_u64(&regs[n++], HV_X64_REGISTER_RBX, MHCL_IGVM_INFO_GPA);
+	reg_u64(&regs[n++], HV_X64_REGISTER_RIP, elf.igvm_entry);
 	if ((r = igvm_add_vp_context_vbs(b, MHCL_IGVM_COMPAT_MASK, 0, regs, n)) < 0)
 		goto out;
 

@@ -158,6 +158,11 @@ int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err
 					memcpy(&out.entry, buf + desc_o, 4);
 					have_entry = true;
 				}
+				if (nh.n_namesz == sizeof(MHCL_ELFNOTE_NAME) &&
+				    !memcmp(buf + name_o, MHCL_ELFNOTE_NAME,
+					    sizeof(MHCL_ELFNOTE_NAME)) &&
+				    nh.n_type == MHCL_ELFNOTE_IGVM_ENTRY && nh.n_descsz >= 4)
+					memcpy(&out.igvm_entry, buf + desc_o, 4);
 				o = next;
 			}
 		}

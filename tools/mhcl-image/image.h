@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "defs/mhcl_igvm.h"
 #include "defs/pvh_defs.h"
 
 struct blob {
@@ -33,47 +34,20 @@ int payload_parse(const uint8_t *buf, size_t len, struct mhcl_payload_header *re
 #define PVH_ELF_MAX_SEGMENTS 16
 
 struct pvh_elf {
-	uint32_t entry; /* 32-bit PVH entry point (physical) */
+	uint32_t entry;	     /* 32-bit PVH entry point (physical) */
+	uint32_t igvm_entry; /* 32-bit IGVM entry (MHCL_ELFNOTE_IGVM_ENTRY), 0: none */
 	unsigned nseg;
 	struct {
 		uint64_t paddr, offset, filesz, memsz;
 	} seg[PVH_ELF_MAX_SEGMENTS];
 };
 
-/* Reads an ELF64 x86-64 image's PT_LOAD segments and its PVH entry note. Returns 0 and
- * *ret, or -EBADMSG / -ENOENT (no PVH note) with err filled. */
+/* Reads an ELF64 x86-64 image's PT_LOAD segments, its PVH entry note and (optional) its
+ * mhcl IGVM entry note. Returns 0 and *ret, or -EBADMSG / -ENOENT (no PVH note) with err
+ * filled. */
 int pvh_elf_parse(const uint8_t *buf, size_t len, struct pvh_elf *ret, char *err, size_t errlen);
 
-/*
- * Guest-physical layout of the IGVM form (VSM isolation, VTL2). The loader places:
- *   MHCL_IGVM_START_INFO_GPA   one page: struct hvm_start_info (v1) + one module entry
- *                              naming the payload, so the shim's PVH entry finds it
- *   MHCL_IGVM_CMDLINE_GPA      parameter area 0 (1 page): IGVM_VHT_COMMAND_LINE, the
- *                              host's command line; hvm_start_info.cmdline_paddr points here
- *   MHCL_IGVM_MEMMAP_GPA       parameter area 1 (4 pages): IGVM_VHT_MEMORY_MAP
- *                              (struct igvm_vhs_memory_map_entry[])
- *   MHCL_IGVM_DT_GPA           parameter area 2 (16 pages): IGVM_VHT_DEVICE_TREE, the
- *                              host's device tree
- *   shim segments              at their ELF physical addresses (1 MiB and up)
- *   MHCL_IGVM_PAYLOAD_GPA      the payload module (kernel, initrd, cmdline, manifest)
- * and starts VP 0 in VTL2 at the shim's 32-bit PVH entry, as a PVH loader would: flat
- * 32-bit code and data segments, CR0.PE, paging off, EBX = start info.
- */
-#define MHCL_IGVM_COMPAT_MASK 0x1u
-#define MHCL_IGVM_START_INFO_GPA 0x6000u
-#define MHCL_IGVM_CMDLINE_GPA 0x10000u
-#define MHCL_IGVM_CMDLINE_PAGES 1u
-#define MHCL_IGVM_MEMMAP_GPA 0x11000u
-#define MHCL_IGVM_MEMMAP_PAGES 4u
-#define MHCL_IGVM_DT_GPA 0x20000u
-#define MHCL_IGVM_DT_PAGES 16u
-#define MHCL_IGVM_PAYLOAD_GPA 0x8000000u /* 128 MiB: above the kernel's window at 16 MiB */
-
-enum mhcl_igvm_area {
-	MHCL_IGVM_AREA_CMDLINE = 0,
-	MHCL_IGVM_AREA_MEMMAP = 1,
-	MHCL_IGVM_AREA_DT = 2,
-};
+/* Guest-physical layout of the IGVM form and the shim's IGVM entry: defs/mhcl_igvm.h. */
 
 /* Composes the IGVM form from the shim ELF and a payload (both borrowed). Returns 0 and
  * *ret_buf (malloc'd) / *ret_len, or -errno with err filled. */

@@ -493,6 +493,15 @@ static size_t make_elf(uint8_t *buf, uint32_t entry)
 	memcpy(buf + note_off, &nh, sizeof(nh));
 	memcpy(buf + note_off + sizeof(nh), "Xen", 4);
 	memcpy(buf + note_off + sizeof(nh) + 4, &entry, 4);
+	/* The mhcl IGVM entry note: "MHCL\0" padded to 8, then the address. */
+	size_t n2 = note_off + sizeof(nh) + 8;
+	Elf64_Nhdr nh2 = {.n_namesz = 5, .n_descsz = 4, .n_type = MHCL_ELFNOTE_IGVM_ENTRY};
+	uint32_t igvm_entry = entry + 0x333;
+	memcpy(buf + n2, &nh2, sizeof(nh2));
+	memcpy(buf + n2 + sizeof(nh2), "MHCL", 5);
+	memcpy(buf + n2 + sizeof(nh2) + 8, &igvm_entry, 4);
+	ph[1].p_filesz = n2 + sizeof(nh2) + 8 + 4 - note_off;
+	memcpy(buf + sizeof(eh), ph, sizeof(ph));
 	for (size_t i = 0; i < code_size; i++)
 		buf[code_off + i] = (uint8_t)(i | 1);
 	return code_off + code_size;
@@ -519,14 +528,17 @@ static int compose_visit(void *ctx, const struct igvm_header_view *h)
 			c->payload_pages++;
 		} else if (p.gpa >= 0x100000) {
 			c->shim_pages++;
-		} else if (p.gpa == MHCL_IGVM_START_INFO_GPA) {
-			struct hvm_start_info si;
-			struct hvm_modlist_entry m;
-			memcpy(&si, c->file + p.file_offset, sizeof(si));
-			memcpy(&m, c->file + p.file_offset + 64, sizeof(m));
-			c->start_info_ok = si.magic == HVM_START_MAGIC && si.nr_modules == 1 &&
-					   si.modlist_paddr == MHCL_IGVM_START_INFO_GPA + 64 &&
-					   m.paddr == MHCL_IGVM_PAYLOAD_GPA;
+		} else if (p.gpa == MHCL_IGVM_INFO_GPA) {
+			struct mhcl_igvm_info in;
+			memcpy(&in, c->file + p.file_offset, sizeof(in));
+			c->start_info_ok = in.magic == MHCL_IGVM_INFO_MAGIC &&
+					   in.version == MHCL_IGVM_INFO_VERSION &&
+					   in.size == sizeof(in) &&
+					   in.payload.gpa == MHCL_IGVM_PAYLOAD_GPA &&
+					   in.cmdline.gpa == MHCL_IGVM_CMDLINE_GPA &&
+					   in.memmap.gpa == MHCL_IGVM_MEMMAP_GPA &&
+					   in.dt.gpa == MHCL_IGVM_DT_GPA &&
+					   in.dt.size == MHCL_IGVM_DT_PAGES * 4096;
 		}
 	} else if (h->type == IGVM_VHT_VP_CONTEXT) {
 		struct igvm_vhs_vp_context p;
@@ -562,6 +574,7 @@ static void test_compose(void)
 
 	ASSERT_OK(pvh_elf_parse(elf, elf_len, &e, err, sizeof(err)));
 	ASSERT_EQ(e.entry, 0x100123);
+	ASSERT_EQ(e.igvm_entry, 0x100456);
 	ASSERT_EQ(e.nseg, 1);
 	memset(k, 1, sizeof(k));
 	memset(i, 2, sizeof(i));
@@ -575,8 +588,8 @@ static void test_compose(void)
 	struct compose_check c = {.file = out, .payload = pay};
 	struct igvm_summary s;
 	ASSERT_OK(igvm_parse(out, out_len, compose_visit, &c, &s, err, sizeof(err)));
-	ASSERT_UEQ(c.rip, 0x100123);
-	ASSERT_UEQ(c.rbx, MHCL_IGVM_START_INFO_GPA);
+	ASSERT_UEQ(c.rip, 0x100456); /* the IGVM entry, not the PVH one */
+	ASSERT_UEQ(c.rbx, MHCL_IGVM_INFO_GPA);
 	ASSERT_UEQ(c.cr0 & 1, 1);
 	ASSERT_EQ(c.cs_attr, 0xc09b);
 	ASSERT_TRUE(c.start_info_ok);
@@ -587,6 +600,14 @@ static void test_compose(void)
 	ASSERT_EQ(s.params, 3);
 	ASSERT_EQ(s.vp_contexts, 1);
 	free(out);
+
+	/* An ELF without the IGVM entry note is refused (the image would start nowhere). */
+	elf[0x180 + sizeof(Elf64_Nhdr) + 8 + sizeof(Elf64_Nhdr)] = 'Y';
+	ASSERT_EQ(image_compose_igvm((struct blob){elf, elf_len}, (struct blob){pay, pay_len}, &out,
+				     &out_len, err, sizeof(err)),
+		  -ENOENT);
+	ASSERT_TRUE(strstr(err, "no IGVM entry note") != NULL);
+	elf[0x180 + sizeof(Elf64_Nhdr) + 8 + sizeof(Elf64_Nhdr)] = 'M';
 
 	/* An ELF without the PVH note is refused. */
 	memset(elf + 0x180 + sizeof(Elf64_Nhdr), 'Y', 1);
