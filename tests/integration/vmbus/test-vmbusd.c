@@ -16,6 +16,8 @@
  * channel and reports its answer. `mhcl kill ic`: vmbusd releases the doorbells and
  * rescinds both channels in the guest, keeps its worker and guest connection, and the
  * icd init restarts registers again: fresh offers, opened and answered over new rings.
+ * The test is also a second device server (fake_device: bad and duplicate offers, the fds
+ * ChannelOpen carries, a refused open, a close held until the device answers, a hang-up).
  * Also: a second worker is refused, bad worker input is counted, not fatal, and a
  * worker that leaves frees the partition for the next one.
  *
@@ -40,6 +42,7 @@
 #include "ipc.h"
 #include "test.h"
 #include "vmbus.h"
+#include "bus.pb-c.h"
 #include "vmbus.pb-c.h"
 #include "vmbus_ring.h"
 
@@ -54,6 +57,7 @@
 
 struct chan {
 	uint32_t relid, gpadl, conn_id;
+	struct hv_guid type, instance;
 	int doorbell; /* the partition's end of HvSignalEvent(conn_id) */
 	struct vmbus_ring in, out;
 	bool negotiated;
@@ -84,8 +88,8 @@ struct t {
 
 /* ---- frames ---- */
 
-static void send_frame(struct t *t, uint16_t type, uint16_t flags, uint32_t id,
-		       const ProtobufCMessage *m, const int *fds, size_t nfds)
+static void send_frame_to(int fd, uint16_t type, uint16_t flags, uint32_t id,
+			  const ProtobufCMessage *m, const int *fds, size_t nfds)
 {
 	static uint8_t buf[sizeof(struct ipc_frame_hdr) + 4096];
 	size_t len = m ? protobuf_c_message_get_packed_size(m) : 0;
@@ -111,7 +115,13 @@ static void send_frame(struct t *t, uint16_t type, uint16_t flags, uint32_t id,
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	ASSERT_EQ(sendmsg(t->fd, &mh, MSG_NOSIGNAL), (ssize_t)(sizeof(hdr) + len));
+	ASSERT_EQ(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)(sizeof(hdr) + len));
+}
+
+static void send_frame(struct t *t, uint16_t type, uint16_t flags, uint32_t id,
+		       const ProtobufCMessage *m, const int *fds, size_t nfds)
+{
+	send_frame_to(t->fd, type, flags, id, m, fds, nfds);
 }
 
 struct frame {
@@ -487,6 +497,8 @@ static void expect_ic_offers(struct t *t)
 		ASSERT_EQ(c->relid, 0);
 		c->relid = o.child_relid;
 		c->conn_id = o.connection_id;
+		c->type = o.if_type;
+		c->instance = o.if_instance;
 		ASSERT_EQ(c->conn_id, VMBUS_EVENT_CONNID(c->relid));
 	}
 }
@@ -581,6 +593,227 @@ static void attach(struct t *t)
 	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
 }
 
+/* ---- the test as a second device server ---- */
+
+/* True if memfds a and b are the same file. */
+static bool same_inode(int a, int b)
+{
+	struct stat sa, sb;
+	ASSERT_OK(fstat(a, &sa));
+	ASSERT_OK(fstat(b, &sb));
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* True if what is written to eventfd a can be read from eventfd b (b may also have been
+ * written by others: its count is at least what a added). */
+static bool same_eventfd(int a, int b)
+{
+	uint64_t v = 1000000, got = 0;
+	ASSERT_EQ(write(a, &v, sizeof(v)), (ssize_t)sizeof(v));
+	struct pollfd p = {b, POLLIN, 0};
+	if (poll(&p, 1, WAIT_MS) != 1 || read(b, &got, sizeof(got)) != sizeof(got))
+		return false;
+	return got >= v;
+}
+
+/* The next request the device gets from vmbusd (notifications are skipped). */
+static void dev_recv(int dfd, uint16_t type, struct frame *f)
+{
+	for (;;) {
+		ASSERT_OK(recv_frame(dfd, f));
+		if (f->hdr.flags & IPC_F_NOTIFY) {
+			for (size_t i = 0; i < f->nfds; i++)
+				close(f->fds[i]);
+			continue;
+		}
+		ASSERT_TRUE(f->hdr.flags & IPC_F_REQUEST);
+		ASSERT_EQ(f->hdr.type, type);
+		return;
+	}
+}
+
+/* Sends a DeviceOffer; returns 0 or the errno of vmbusd's error reply. */
+static int dev_offer(int dfd, uint32_t id, const void *type, size_t type_len,
+		     const struct hv_guid *instance)
+{
+	Mhcl__Vp__DeviceOffer m = MHCL__VP__DEVICE_OFFER__INIT;
+	struct frame *f = calloc(1, sizeof(*f));
+	char why[128];
+	int r = 0;
+
+	m.offer_id = id;
+	m.if_type = (ProtobufCBinaryData){type_len, (uint8_t *)type};
+	m.if_instance = (ProtobufCBinaryData){sizeof(*instance), (uint8_t *)instance->b};
+	send_frame_to(dfd, IPC_MSG_VP_DEVICE_OFFER, IPC_F_REQUEST, id, &m.base, NULL, 0);
+	ASSERT_OK(recv_frame(dfd, f));
+	ASSERT_TRUE(f->hdr.flags & IPC_F_RESPONSE);
+	ASSERT_EQ(f->hdr.request_id, id);
+	if (f->hdr.flags & IPC_F_ERROR) {
+		struct ipc_msg msg = {.type = f->hdr.type, .flags = f->hdr.flags, .body = f->body,
+				      .body_len = f->hdr.body_len};
+		r = ipc_msg_error(&msg, why, sizeof(why));
+		ASSERT_LT(r, 0);
+	}
+	free(f);
+	return r;
+}
+
+/* Guest: OPENCHANNEL on an already created GPADL; the worker routes the doorbell, then the
+ * device gets ChannelOpen in *f (the guest's answer waits for the device's). */
+static void guest_open_to_device(struct t *t, struct chan *c, int dfd, struct frame *f)
+{
+	struct vmbus_msg_open_channel oc = {.hdr.msgtype = VMBUS_MSG_OPENCHANNEL};
+	oc.child_relid = c->relid;
+	oc.openid = c->relid;
+	oc.ringbuffer_gpadl = c->gpadl;
+	oc.target_vp = 0;
+	oc.downstream_ringbuffer_pageoffset = RING_PAGES / 2;
+	post(t, VMBUS_CONNID_MESSAGE, &oc, sizeof(oc));
+	ASSERT_OK(pump(t, IPC_MSG_VP_EVENT_PORT_ASSIGN, IPC_F_REQUEST, NULL));
+	dev_recv(dfd, IPC_MSG_VP_CHANNEL_OPEN, f);
+}
+
+static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx)
+{
+	uint8_t msg[VMBUS_MSG_MAX];
+	uint64_t data[1 + RING_PAGES];
+	struct vmbus_msg_gpadl_header gh = {.hdr.msgtype = VMBUS_MSG_GPADL_HEADER};
+
+	c->gpadl = 0x100 + idx;
+	gh.child_relid = c->relid;
+	gh.gpadl = c->gpadl;
+	gh.rangecount = 1;
+	gh.range_buflen = (uint16_t)sizeof(data);
+	struct vmbus_gpa_range range = {.byte_count = RING_PAGES * PAGE, .byte_offset = 0};
+	memcpy(&data[0], &range, sizeof(range));
+	for (uint32_t i = 0; i < RING_PAGES; i++)
+		data[1 + i] = (RING_GPA(idx) >> 12) + i;
+	memcpy(msg, &gh, sizeof(gh));
+	memcpy(msg + sizeof(gh), data, sizeof(data));
+	post(t, VMBUS_CONNID_MESSAGE, msg, sizeof(gh) + sizeof(data));
+	struct vmbus_msg_gpadl_created gc;
+	expect_msg(t, VMBUS_MSG_GPADL_CREATED, &gc, sizeof(gc));
+	ASSERT_EQ(gc.gpadl, c->gpadl);
+	ASSERT_EQ(gc.creation_status, 0);
+}
+
+/*
+ * The device-server protocol seen from a device: bad and duplicate offers are refused with
+ * a reason, a good one reaches the guest at once; the guest's open hands the device the
+ * ring PFNs, the guest RAM memfd, the very doorbell eventfd the worker routed and the
+ * worker's SINT irqfd; a refused open fails in the guest and releases the doorbell; the
+ * guest's close waits for the device's ChannelClose answer before the GPADL goes; the
+ * device hanging up rescinds its channel. icd goes on meanwhile.
+ */
+static void fake_device(struct t *t)
+{
+	static const struct hv_guid type = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4000, 0x80, 0, 1, 2, 3,
+							4, 5, 6),
+				    inst = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4001, 0x80, 0, 1, 2, 3,
+							4, 5, 7);
+	char dev_sock[160], out[8192];
+	struct frame *f = calloc(1, sizeof(*f));
+	struct chan c = {0};
+	int dfd;
+
+	snprintf(dev_sock, sizeof(dev_sock), "%s/dev.sock", t->dir);
+	dfd = ipc_connect_unix(dev_sock, SOCK_SEQPACKET);
+	ASSERT_GE(dfd, 0);
+	ASSERT_OK(fcntl(dfd, F_SETFL, fcntl(dfd, F_GETFL) & ~O_NONBLOCK));
+	ASSERT_EQ(dev_offer(dfd, 1, type.b, 3, &inst), -EINVAL);
+	ASSERT_EQ(dev_offer(dfd, 1, t->hb.type.b, 16, &t->hb.instance), -EEXIST);
+	ASSERT_EQ(dev_offer(dfd, 7, type.b, 16, &inst), 0);
+	ASSERT_EQ(dev_offer(dfd, 7, type.b, 16, &inst), -EEXIST);
+	struct vmbus_msg_offer_channel o;
+	expect_msg(t, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o));
+	ASSERT_TRUE(!memcmp(&o.if_type, &type, sizeof(type)));
+	c.relid = o.child_relid;
+	c.conn_id = o.connection_id;
+	guest_gpadl(t, &c, 4);
+
+	/* First open: the device refuses it; the guest sees a failed open, the doorbell goes. */
+	unsigned released = t->released;
+	guest_open_to_device(t, &c, dfd, f);
+	ASSERT_EQ(f->nfds, 3);
+	for (size_t i = 0; i < f->nfds; i++)
+		close(f->fds[i]);
+	{
+		Mhcl__ErrorReply e = MHCL__ERROR_REPLY__INIT;
+		e.errno_code = EIO; /* positive on the wire */
+		e.message = "test refuses";
+		send_frame_to(dfd, IPC_MSG_VP_CHANNEL_OPEN, IPC_F_RESPONSE | IPC_F_ERROR,
+			      f->hdr.request_id, &e.base, NULL, 0);
+	}
+	struct vmbus_msg_open_result orr;
+	expect_msg(t, VMBUS_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr));
+	ASSERT_EQ(orr.child_relid, c.relid);
+	ASSERT_NE(orr.status, 0);
+	while (t->released == released)
+		ASSERT_OK(pump(t, IPC_MSG_VP_EVENT_PORT_RELEASE, IPC_F_REQUEST, NULL));
+
+	/* Second open: check what the device got, then accept. */
+	guest_open_to_device(t, &c, dfd, f);
+	Mhcl__Vp__ChannelOpen *m = unpack(f, &mhcl__vp__channel_open__descriptor);
+	ASSERT_EQ(m->offer_id, 7);
+	ASSERT_EQ(m->relid, c.relid);
+	ASSERT_EQ(m->target_vp, 0);
+	ASSERT_EQ(m->n_pfns, RING_PAGES);
+	for (uint32_t i = 0; i < RING_PAGES; i++)
+		ASSERT_EQ(m->pfns[i], (RING_GPA(4) >> 12) + i);
+	ASSERT_EQ(m->downstream_page, RING_PAGES / 2);
+	ASSERT_EQ(m->siefp_gpa, SIEFP_GPA);
+	ASSERT_EQ(m->n_ram, 1); /* the memfd again: the refused open may have dropped it */
+	ASSERT_EQ(m->ram[0]->size, RAM_SIZE);
+	ASSERT_EQ(f->nfds, 3);
+	ASSERT_TRUE(same_inode(f->fds[0], t->memfd));
+	/* The guest's HvSignalEvent (the worker's routed eventfd) rings the device's doorbell;
+	 * the device's irqfd is the worker's SINT irqfd. */
+	ASSERT_TRUE(same_eventfd(port_fd(t, c.conn_id), f->fds[1]));
+	ASSERT_TRUE(same_eventfd(f->fds[2], t->irq));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	for (size_t i = 0; i < f->nfds; i++)
+		close(f->fds[i]);
+	Mhcl__Vp__ChannelOpenReply okr = MHCL__VP__CHANNEL_OPEN_REPLY__INIT;
+	send_frame_to(dfd, IPC_MSG_VP_CHANNEL_OPEN, IPC_F_RESPONSE, f->hdr.request_id, &okr.base,
+		      NULL, 0);
+	expect_msg(t, VMBUS_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr));
+	ASSERT_EQ(orr.status, 0);
+
+	/* The guest closes: vmbusd asks the device and holds the close until it answers. */
+	struct vmbus_msg_relid cc = {.hdr.msgtype = VMBUS_MSG_CLOSECHANNEL, .child_relid = c.relid};
+	post(t, VMBUS_CONNID_MESSAGE, &cc, sizeof(cc));
+	dev_recv(dfd, IPC_MSG_VP_CHANNEL_CLOSE, f);
+	Mhcl__Vp__ChannelClose *cl = unpack(f, &mhcl__vp__channel_close__descriptor);
+	ASSERT_EQ(cl->offer_id, 7);
+	ASSERT_EQ(cl->relid, c.relid);
+	protobuf_c_message_free_unpacked(&cl->base, NULL);
+	ASSERT_EQ(run_mhcl(t, out, sizeof(out), "inspect", "vmbus/devices/dev1/offer7", NULL), 0);
+	ASSERT_TRUE(strstr(out, "state: \"closing\"") != NULL);
+	Mhcl__Vp__ChannelCloseReply clr = MHCL__VP__CHANNEL_CLOSE_REPLY__INIT;
+	send_frame_to(dfd, IPC_MSG_VP_CHANNEL_CLOSE, IPC_F_RESPONSE, f->hdr.request_id, &clr.base,
+		      NULL, 0);
+	wait_inspect(t, "vmbus/devices/dev1/offer7", "state: \"idle\"");
+	struct vmbus_msg_gpadl_teardown gt = {.hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN};
+	gt.child_relid = c.relid;
+	gt.gpadl = c.gpadl;
+	post(t, VMBUS_CONNID_MESSAGE, &gt, sizeof(gt));
+	struct vmbus_msg_gpadl_torndown td;
+	expect_msg(t, VMBUS_MSG_GPADL_TORNDOWN, &td, sizeof(td));
+	ASSERT_EQ(td.gpadl, c.gpadl);
+
+	/* The device hangs up: its channel is rescinded; icd's are untouched. */
+	close(dfd);
+	struct vmbus_msg_relid rs;
+	expect_msg(t, VMBUS_MSG_RESCIND_CHANNELOFFER, &rs, sizeof(rs));
+	ASSERT_EQ(rs.child_relid, c.relid);
+	struct vmbus_msg_relid rr = {.hdr.msgtype = VMBUS_MSG_RELID_RELEASED, .child_relid = c.relid};
+	post(t, VMBUS_CONNID_MESSAGE, &rr, sizeof(rr));
+	uint32_t before = t->hb.answered;
+	while (t->hb.answered < before + 1)
+		service(t, NULL, NULL);
+	free(f);
+}
+
 int main(int argc, char **argv)
 {
 	static struct t t;
@@ -670,6 +903,7 @@ int main(int argc, char **argv)
 	ASSERT_GE(inspect_u64(&t, "ic/heartbeat", "interrupts"), 1);
 	ASSERT_EQ(inspect_u64(&t, "ic/vmbus", "memfd_maps"), 1);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices/dev0", "opens"), 2);
+	fake_device(&t);
 	ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "inspect", "vmbus", NULL), 0);
 	ASSERT_TRUE(strstr(out, "protocol_version: \"5.3\"") != NULL);
 	ASSERT_TRUE(strstr(out, "state: \"open\"") != NULL);
@@ -706,6 +940,7 @@ int main(int argc, char **argv)
 
 	/* icd dies: vmbusd releases both doorbells and rescinds both channels; the worker and
 	 * the guest connection stay. */
+	unsigned released = t.released;
 	ASSERT_EQ(run_mhcl(&t, out, sizeof(out), "kill", "ic", NULL), 0);
 	uint32_t old_hb = t.hb.relid, old_sd = t.sd.relid;
 	for (int i = 0; i < 2; i++) {
@@ -716,7 +951,7 @@ int main(int argc, char **argv)
 		rr.child_relid = rs.child_relid;
 		post(&t, VMBUS_CONNID_MESSAGE, &rr, sizeof(rr));
 	}
-	ASSERT_EQ(t.released, 2);
+	ASSERT_EQ(t.released, released + 2);
 	ASSERT_EQ(t.nports, 0);
 	ASSERT_GE(inspect_u64(&t, "vmbus/devices", "rescinds"), 2);
 	/* init restarts icd, which registers again: the guest gets fresh offers at once. */
@@ -732,7 +967,7 @@ int main(int argc, char **argv)
 	while (!t.hb.negotiated || !t.sd.negotiated || t.hb.answered < 2)
 		service(&t, NULL, NULL);
 	ASSERT_GE(inspect_u64(&t, "ic/heartbeat", "sequence"), 1);
-	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "connections"), 2);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "connections"), 3); /* icd, test, icd */
 	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 1);
 
 	/* The worker leaves: vmbusd drops the partition and takes the next one. */
