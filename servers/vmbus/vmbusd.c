@@ -491,9 +491,9 @@ static void drop_partition(struct vmbusd *d)
 		struct dev_offer *o = &d->offers[i];
 		if (!o->dev)
 			continue;
-		/* The worker dropped its routes with the partition: the device only stops. */
-		if (o->state == OFFER_DEVICE_OPENING || o->state == OFFER_OPEN ||
-		    o->state == OFFER_CLOSING)
+		/* The worker dropped its routes with the partition: the device only stops (one
+		 * already closing has its ChannelClose; its answer is dropped as stale). */
+		if (o->state == OFFER_DEVICE_OPENING || o->state == OFFER_OPEN)
 			(void)send_channel_close(d, o, false);
 		o->event_conn_id = 0;
 		offer_reset(d, o);
