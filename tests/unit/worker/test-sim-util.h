@@ -46,6 +46,11 @@ static inline void sim_log_capture(void)
 	sim_log_fd = (int)syscall(SYS_memfd_create, "sim-log", 0);
 	ASSERT_GE(sim_log_fd, 0);
 	ASSERT_GE(sim_real_stderr, 0);
+	/* Append mode, shared with the stderr dup below: a memfd is not opened through a
+	 * path, so the kernel does not serialize its file offset, and two threads logging at
+	 * once (a VP and a device thread) could both write at the same offset, one line
+	 * overwriting the other. O_APPEND places every write at the end under the inode lock. */
+	ASSERT_OK(fcntl(sim_log_fd, F_SETFL, O_APPEND));
 	ASSERT_GE(dup2(sim_log_fd, STDERR_FILENO), 0);
 	atexit(sim_log_dump);
 }
