@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libfdt.h>
+
 #include "boot_x86.h"
 #include "igvm.h"
 
@@ -94,6 +96,34 @@ static uint32_t memory_map(const struct guest_ram *ram, struct igvm_vhs_memory_m
 	return 3;
 }
 
+/*
+ * The host device tree (boot/README.md "Host device tree"): compatible "mhcl,host-v1" and
+ * one cpu node per VP (APIC ID = VP index, NUMA node 0). No memory node: the guest keeps
+ * all RAM of the memory map. Returns 0 or -E2BIG when room is too small.
+ */
+static int host_dt(uint8_t *buf, uint64_t room, uint32_t vp_count)
+{
+	int sz = room > 1u << 20 ? 1 << 20 : (int)room;
+	char name[32];
+
+	if (fdt_create(buf, sz) || fdt_finish_reservemap(buf) || fdt_begin_node(buf, "") ||
+	    fdt_property_string(buf, "compatible", "mhcl,host-v1") ||
+	    fdt_property_u32(buf, "#address-cells", 2) || fdt_property_u32(buf, "#size-cells", 2) ||
+	    fdt_begin_node(buf, "cpus") || fdt_property_u32(buf, "#address-cells", 1) ||
+	    fdt_property_u32(buf, "#size-cells", 0))
+		return -E2BIG;
+	for (uint32_t i = 0; i < vp_count; i++) {
+		snprintf(name, sizeof(name), "cpu@%u", i);
+		if (fdt_begin_node(buf, name) || fdt_property_string(buf, "device_type", "cpu") ||
+		    fdt_property_u32(buf, "reg", i) || fdt_property_u32(buf, "numa-node-id", 0) ||
+		    fdt_end_node(buf))
+			return -E2BIG;
+	}
+	if (fdt_end_node(buf) || fdt_end_node(buf) || fdt_finish(buf))
+		return -E2BIG;
+	return 0;
+}
+
 /* Writes one parameter into its area's buffer (bytes long). */
 static int fill_param(struct load *l, const struct param *p, uint8_t *buf, uint64_t bytes)
 {
@@ -131,7 +161,13 @@ static int fill_param(struct load *l, const struct param *p, uint8_t *buf, uint6
 		return 0;
 	}
 	case IGVM_VHT_DEVICE_TREE:
-		return 0; /* no host device tree: the area keeps what the file gave it */
+		if (host_dt(buf + p->offset, room, l->params->vp_count) < 0)
+			return fail(l, -E2BIG,
+				    "host device tree for %u VPs does not fit parameter area %u "
+				    "(%llu bytes from offset %u)",
+				    l->params->vp_count, p->index, (unsigned long long)room,
+				    p->offset);
+		return 0;
 	default:
 		return fail(l, -ENOTSUP, "parameter %s (area %u) is not provided by this loader",
 			    name ? name : "?", p->index);

@@ -16,8 +16,9 @@
  *                        MEMORY_MAP     the partition's RAM (igvm_vhs_memory_map_entry[]:
  *                                       low RAM, the platform range reserved, RAM from 1 MiB)
  *                        VP_COUNT       the VP count (u32)
- *                        DEVICE_TREE    left as the file has it (zeroes: no host tree; the
- *                                       guest then reads the ACPI tables)
+ *                        DEVICE_TREE    a host device tree (boot/README.md): compatible
+ *                                       "mhcl,host-v1", one cpu per VP (APIC ID = VP
+ *                                       index, node 0), no memory node
  *                      other parameter types are refused (not provided by this loader)
  *   REQUIRED_MEMORY    must lie inside RAM (else: raise --mem)
  *   VP_CONTEXT         VP 0 only (VSM: the registers of the platform's highest VTL, which

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libfdt.h>
+
 #include "igvm.h"
 #include "igvm_load.h"
 #include "test.h"
@@ -18,6 +20,7 @@
 #define AREA_CMD 0x10000ull
 #define AREA_MAP 0x11000ull
 #define AREA_VPC 0x12000ull
+#define AREA_DT 0x13000ull
 
 enum variant {
 	V_GOOD,
@@ -31,6 +34,7 @@ enum variant {
 	V_NO_VP,
 	V_MADT,
 	V_SNP_ONLY,
+	V_DT_SMALL, /* device tree parameter 96 bytes before its area's end */
 };
 
 static void reg_u64(struct igvm_vp_register *r, uint8_t vtl, uint32_t name, uint64_t v)
@@ -72,6 +76,8 @@ static uint8_t *build(enum variant v, size_t *ret_len)
 	static const char init[] = "initial contents";
 	ASSERT_OK(igvm_add_param_area(b, 2, 4096, init, sizeof(init)));
 	ASSERT_OK(igvm_add_param(b, IGVM_VHT_VP_COUNT_PARAMETER, 2, 64));
+	ASSERT_OK(igvm_add_param_area(b, 3, 4096, NULL, 0));
+	ASSERT_OK(igvm_add_param(b, IGVM_VHT_DEVICE_TREE, 3, v == V_DT_SMALL ? 4000 : 0));
 	if (v == V_MADT)
 		ASSERT_OK(igvm_add_param(b, IGVM_VHT_MADT, 2, 128));
 
@@ -88,6 +94,7 @@ static uint8_t *build(enum variant v, size_t *ret_len)
 	ASSERT_OK(igvm_add_param_insert(b, AREA_CMD, MASK, 0));
 	ASSERT_OK(igvm_add_param_insert(b, AREA_MAP, MASK, 1));
 	ASSERT_OK(igvm_add_param_insert(b, AREA_VPC, MASK, 2));
+	ASSERT_OK(igvm_add_param_insert(b, AREA_DT, MASK, 3));
 	ASSERT_OK(igvm_add_required_memory(
 	    b, 0, MASK, v == V_REQUIRED_BEYOND ? (uint32_t)RAM + 4096 : 0x400000, 0));
 
@@ -141,8 +148,8 @@ static void test_good(struct guest_ram *ram)
 	ASSERT_EQ(ram->hva[0x300000], 0xaa); /* the other platform's page */
 	ASSERT_EQ(res.pages, 2);
 	ASSERT_EQ(res.zero_pages, 1);
-	ASSERT_EQ(res.inserts, 3);
-	ASSERT_EQ(res.params, 3);
+	ASSERT_EQ(res.inserts, 4);
+	ASSERT_EQ(res.params, 4);
 
 	ASSERT_STREQ((const char *)ram->hva + AREA_CMD, "console=ttyS0 x=1");
 	ASSERT_EQ(ram->hva[AREA_CMD + 4095], 0); /* the rest of the area is zero */
@@ -165,6 +172,22 @@ static void test_good(struct guest_ram *ram)
 	uint32_t vpc;
 	memcpy(&vpc, ram->hva + AREA_VPC + 64, 4);
 	ASSERT_EQ(vpc, 3);
+
+	/* The host device tree: valid, mhcl,host-v1, one cpu per VP with its APIC ID. */
+	const void *fdt = ram->hva + AREA_DT;
+	ASSERT_OK(fdt_check_full(fdt, 4096));
+	ASSERT_STREQ((const char *)fdt_getprop(fdt, 0, "compatible", NULL), "mhcl,host-v1");
+	for (uint32_t i = 0; i < 3; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/cpus/cpu@%u", i);
+		int node = fdt_path_offset(fdt, path);
+		ASSERT_GE(node, 0);
+		int len;
+		const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+		ASSERT_TRUE(reg && len == 4);
+		ASSERT_EQ(fdt32_to_cpu(*reg), i);
+	}
+	ASSERT_LT(fdt_path_offset(fdt, "/cpus/cpu@3"), 0);
 
 	const struct x86_boot_state *b = &res.boot;
 	ASSERT_UEQ(b->rip, 0x100000);
@@ -210,6 +233,7 @@ static void test_refused(struct guest_ram *ram)
 	expect_refused(ram, V_ES_DIFFERS, "", -ENOTSUP, "differ from DS");
 	expect_refused(ram, V_NO_VP, "", -EBADMSG, "no VP context for VP 0");
 	expect_refused(ram, V_MADT, "", -ENOTSUP, "parameter MADT");
+	expect_refused(ram, V_DT_SMALL, "", -E2BIG, "host device tree for 3 VPs does not fit");
 	expect_refused(ram, V_SNP_ONLY, "", -ENOTSUP, "no VSM-isolation or native platform");
 }
 

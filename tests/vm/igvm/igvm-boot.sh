@@ -8,11 +8,17 @@
 #   - mhcl-vp validated and placed the file (pages, 3 parameter areas, VP 0 at the
 #     shim's IGVM entry with EBX = the info page);
 #   - the shim came in through its IGVM entry, read the memory map, command line and
-#     device tree area the loader filled ("IGVM parameters: ..."), then ran its stages
-#     (payload, command line with the host's mhcl.boot_cpus=1 seen, topology from ACPI,
-#     kernel loaded, entering Linux);
+#     device tree the loader filled ("IGVM parameters: ...", "host device tree: ...
+#     accepted"), then ran its stages (payload, command line with the host's
+#     mhcl.boot_cpus=1 seen, topology from the host device tree, kernel loaded, entering
+#     Linux);
 #   - Linux reached userspace and saw the command line the loader passed (igvm.marker=);
 #   - the guest's reboot ended mhcl-vp with exit 0;
+#   - with --cpus 2 the shim parks VP 1 in the sidecar (ready, status, checksum work
+#     item) before Linux reaches userspace;
+#   - an image whose info page names a memory-map area overlapping the shim (the file
+#     data patched; the IGVM headers and checksum stay valid, so the loader places it)
+#     is refused by the shim with a one-line PANIC, and nothing of Linux runs;
 #   - a second run with --mem 128 is refused before anything runs (the image requires RAM
 #     up to the payload's end at 128 MiB + its size).
 #   usage: igvm-boot.sh BUILD_DIR       (exit 0 pass, 1 fail, 77 skip)
@@ -32,7 +38,7 @@ mkdir -p "$WORK"
 
 vm_require_tools
 vm_kernel
-[ -x "$IMG" ] && [ -f "$SHIM" ] || vm_die "mhcl-image or the shim is not built in $BUILD"
+if [ ! -x "$IMG" ] || [ ! -f "$SHIM" ]; then vm_die "mhcl-image or the shim is not built in $BUILD"; fi
 
 # The image's initrd: prints the marker and what it got, then reboots (reboot=k: the
 # keyboard-controller reset ends the partition, and mhcl-vp exits 0).
@@ -60,9 +66,24 @@ vm_cpio "$WORK/l2" "$WORK/l2.cpio.gz"
 
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
 cp "$WORK/image.igvm" "$WORK/l1-extra/image.igvm"
+# The bad image: the info page is the first "MHCLIGV1" in the file data (page data in the
+# order the image adds it: the info page before the shim); version 1 and size 80 follow it.
+off=$(grep -obUa MHCLIGV1 "$WORK/image.igvm" | head -1 | cut -d: -f1)
+if [ -z "$off" ] || [ "$(od -An -tx1 -j $((off + 8)) -N 8 "$WORK/image.igvm" | tr -d ' \n')" != 0100000050000000 ]; then
+	vm_die "no info page in $WORK/image.igvm"
+fi
+cp "$WORK/image.igvm" "$WORK/l1-extra/bad.igvm"
+printf '\000\000\020\000' | dd of="$WORK/l1-extra/bad.igvm" bs=1 seek=$((off + 48)) conv=notrunc 2>/dev/null
+"$IMG" dump "$WORK/l1-extra/bad.igvm" >/dev/null || vm_die "the patched IGVM file does not read back"
 cat >"$WORK/l1-tail.sh" <<'SH'
 echo "L1: phase igvm"
 mhcl-vp --igvm /image.igvm --mem 512 --cpus 1 --cmdline "mhcl.boot_cpus=1 igvm.marker=42" &&
+	echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited $?"
+echo "L1: phase igvm-2cpu"
+mhcl-vp --igvm /image.igvm --mem 512 --cpus 2 --cmdline "igvm.marker=2cpu" &&
+	echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited $?"
+echo "L1: phase igvm-bad"
+timeout 120 mhcl-vp --igvm /bad.igvm --mem 512 --cpus 1 &&
 	echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited $?"
 echo "L1: phase igvm-small"
 mhcl-vp --igvm /image.igvm --mem 128 --cpus 1 &&
@@ -92,14 +113,29 @@ expect igvm "shim entered through its IGVM entry" '\[shim +[0-9.]+\] entry: imag
 expect igvm "shim read the loader's parameters" '\[shim +[0-9.]+\] IGVM parameters: 3 memory map entries \(51[01] MiB RAM\), command line at 0x10000, device tree area at 0x20000, payload \[0x8000000, '
 expect igvm "shim found the payload" '\[shim +[0-9.]+\] payload: kernel [1-9][0-9]* bytes, initrd [1-9]'
 expect igvm "shim parsed the joined command line" '\[shim +[0-9.]+\] command line: isolated=no sidecar=on boot_cpus=1'
-expect igvm "shim saw the empty device tree area" '\[shim +[0-9.]+\] host device tree: none \(IGVM device tree area empty\)'
-expect igvm "shim took the topology from ACPI" '\[shim +[0-9.]+\] topology: 1 cpus in 1 NUMA node\(s\) from ACPI MADT'
+expect igvm "shim accepted the loader's device tree" '\[shim +[0-9.]+\] host device tree: [0-9]+ bytes accepted: 1 cpus, 0 memory ranges'
+expect igvm "shim took the topology from it" '\[shim +[0-9.]+\] topology: 1 cpus in 1 NUMA node\(s\) from host device tree'
 expect igvm "shim loaded the kernel" '\[shim +[0-9.]+\] kernel loaded'
 expect igvm "shim entered Linux" '\[shim +[0-9.]+\] entering Linux'
 expect igvm "Linux reached userspace" '^IGVM-L2: userspace reached'
 expect igvm "Linux got the loader's command line" '^IGVM-L2: cmdline: .*console=ttyS0.*igvm\.marker=42'
 expect igvm "Linux got the shim's device tree" '^IGVM-L2: shim device tree present'
 expect igvm "the guest's reboot ended mhcl-vp cleanly" '^L1: mhcl-vp exited 0$'
+expect igvm-2cpu "two VPs from the host device tree" '\[shim +[0-9.]+\] topology: 2 cpus in 1 NUMA node\(s\) from host device tree'
+expect igvm-2cpu "VP 1 parked in the sidecar" '\[shim +[0-9.]+\] sidecar CPUs ready: 1$'
+expect igvm-2cpu "VP 1 answered with its APIC ID" '\[shim +[0-9.]+\] sidecar status: 1/1 CPUs answered'
+expect igvm-2cpu "VP 1 ran a work item" '\[shim +[0-9.]+\] sidecar work items: 1/1 checksums match'
+expect igvm-2cpu "Linux reached userspace" '^IGVM-L2: cmdline: .*igvm\.marker=2cpu'
+expect igvm-2cpu "the guest's reboot ended mhcl-vp cleanly" '^L1: mhcl-vp exited 0$'
+expect igvm-bad "the loader placed the patched file" 'mhcl-vp: .*IGVM /bad.igvm: [0-9]+ pages'
+expect igvm-bad "the shim came in through its IGVM entry" '\[shim +[0-9.]+\] entry: image .*IGVM entry$'
+expect igvm-bad "the shim refused the memory-map area" 'PANIC: refusing to boot: IGVM memory map area \[0x100000, \+0x4000\) is not a valid area'
+if phase igvm-bad | grep -a -E 'IGVM parameters:|entering Linux|Linux version' >/dev/null; then
+	echo "FAIL: [igvm-bad] the shim went on after the refusal"
+	fail=1
+else
+	echo "PASS: [igvm-bad] nothing ran after the refusal"
+fi
 expect igvm-small "too little RAM is refused" 'mhcl-vp: .*unable to load IGVM file /image.igvm: .*raise --mem'
 expect igvm-small "and mhcl-vp exits with the usage code" '^L1: mhcl-vp exited 100$'
 if [ "$fail" != 0 ]; then
