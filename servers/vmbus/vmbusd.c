@@ -723,7 +723,7 @@ static const struct ipc_chan_ops worker_ops = {
 static void on_listener(uv_poll_t *p, int status, int events)
 {
 	struct vmbusd *d = p->data;
-	int fd, r;
+	int fd;
 
 	(void)events;
 	if (status < 0)
@@ -734,20 +734,26 @@ static void on_listener(uv_poll_t *p, int status, int events)
 			log_warn_errno(fd, "accept failed: %m");
 		return;
 	}
+	(void)vmbusd_attach_worker(d, fd);
+}
+
+int vmbusd_attach_worker(struct vmbusd *d, int fd)
+{
+	int r;
+
 	if (d->worker) {
 		d->refused_workers++;
 		log_warn("a second worker connected; refusing it");
 		close(fd);
-		return;
+		return -EBUSY;
 	}
 	r = ipc_chan_open(d->loop, fd, IPC_TRANSPORT_SEQPACKET, &worker_ops, d, &d->worker);
-	if (r < 0) {
-		log_warn_errno(r, "unable to open the worker channel: %m");
-		return;
-	}
+	if (r < 0)
+		return log_warn_errno(r, "unable to open the worker channel: %m");
 	d->workers++;
 	d->worker_gen++;
 	log_info("a worker connected");
+	return 0;
 }
 
 /* ---- device servers ---- */
@@ -887,8 +893,7 @@ static const struct ipc_chan_ops device_ops = {
 static void on_device_listener(uv_poll_t *p, int status, int events)
 {
 	struct vmbusd *d = p->data;
-	struct device *dev = NULL;
-	int fd, r;
+	int fd;
 
 	(void)events;
 	if (status < 0)
@@ -899,6 +904,14 @@ static void on_device_listener(uv_poll_t *p, int status, int events)
 			log_warn_errno(fd, "accept failed: %m");
 		return;
 	}
+	(void)vmbusd_attach_device(d, fd);
+}
+
+int vmbusd_attach_device(struct vmbusd *d, int fd)
+{
+	struct device *dev = NULL;
+	int r;
+
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES && !dev; i++)
 		if (!d->devs[i].ch)
 			dev = &d->devs[i];
@@ -906,14 +919,13 @@ static void on_device_listener(uv_poll_t *p, int status, int events)
 		d->refused_devices++;
 		log_warn("too many device servers; refusing one");
 		close(fd);
-		return;
+		return -ENOSPC;
 	}
 	dev->d = d;
 	r = ipc_chan_open(d->loop, fd, IPC_TRANSPORT_SEQPACKET, &device_ops, dev, &dev->ch);
 	if (r < 0) {
 		dev->ch = NULL;
-		log_warn_errno(r, "unable to open a device channel: %m");
-		return;
+		return log_warn_errno(r, "unable to open a device channel: %m");
 	}
 	dev->gen++;
 	dev->memfd_partition = 0;
@@ -922,6 +934,7 @@ static void on_device_listener(uv_poll_t *p, int status, int events)
 		dev->pid = 0;
 	d->devices++;
 	log_info("device server %d connected", dev->pid);
+	return 0;
 }
 
 /* ---- server hooks ---- */
@@ -996,8 +1009,10 @@ void vmbusd_stop(struct srv *s, void *opaque)
 	struct vmbusd *d = opaque;
 
 	(void)s;
-	uv_poll_stop(&d->listen_poll);
-	uv_poll_stop(&d->dev_listen_poll);
+	if (d->listen_fd >= 0) {
+		uv_poll_stop(&d->listen_poll);
+		uv_poll_stop(&d->dev_listen_poll);
+	}
 	if (d->worker)
 		ipc_chan_close(d->worker);
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
@@ -1027,6 +1042,8 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 		d->vps[i].irqfd = -1;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
 		d->offers[i].doorbell_fd = -1;
+	if (listen_fd < 0 && dev_listen_fd < 0)
+		goto done; /* peers come in through vmbusd_attach_*() only */
 	r = uv_poll_init(loop, &d->listen_poll, listen_fd);
 	if (r < 0)
 		goto err;
@@ -1041,6 +1058,7 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	r = uv_poll_start(&d->dev_listen_poll, UV_READABLE, on_device_listener);
 	if (r < 0)
 		goto err;
+done:
 	*ret = d;
 	return 0;
 err:

@@ -14,10 +14,17 @@
 struct vmbusd;
 
 /* listen_fd: a listening SOCK_SEQPACKET unix socket for mhcl-vp; dev_listen_fd: one for
- * device servers (both taken). */
+ * device servers (both taken). Both -1: no listeners, peers come only through
+ * vmbusd_attach_*() (the fuzz target). srv may be NULL. */
 int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_fd,
 	       struct vmbusd **ret);
 void vmbusd_free(struct vmbusd *d);
+
+/* Takes a connected SOCK_SEQPACKET fd (taken in every case) as the worker, or as one
+ * more device server: what the listeners do after accept(). -EBUSY: a worker is already
+ * attached; -ENOSPC: the device table is full. */
+int vmbusd_attach_worker(struct vmbusd *d, int fd);
+int vmbusd_attach_device(struct vmbusd *d, int fd);
 
 /* srv_ops hooks. */
 void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque);

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# Writes the seed corpus of the vmbusd-peer fuzz target (tests/fuzz/corpus/vmbusd-peer/):
+# whole worker + device sessions, then hostile variants. The input format is the comment
+# atop fuzz-vmbusd-peer.c; bodies are proto/vmbus.proto messages, encoded here by hand.
+import os
+import struct
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'corpus', 'vmbusd-peer')
+
+# ---- protobuf (proto3) ----
+def varint(v):
+    out = b''
+    while True:
+        b = v & 0x7f
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+def f_u(n, v):
+    return varint(n << 3) + varint(v) if v else b''
+
+def f_b(n, b):
+    return varint(n << 3 | 2) + varint(len(b)) + b
+
+def ram_range(gpa, size, off):
+    return f_u(1, gpa) + f_u(2, size) + f_u(3, off)
+
+def partition(vps, ranges):
+    return f_u(1, vps) + b''.join(f_b(2, ram_range(*r)) for r in ranges)
+
+def guest_msg(vp, conn, payload):
+    return f_u(1, vp) + f_u(2, conn) + f_u(3, 1) + f_b(4, payload)
+
+def synic(vp, enabled, siefp):
+    return f_u(1, vp) + f_u(2, 1 if enabled else 0) + f_u(3, 0x98000) + f_u(4, siefp)
+
+IC_HB = bytes.fromhex('39456f57c2cd4b4b8e8a7a7c0fa1bb0a')  # any 16 bytes do
+def dev_offer(oid, inst, itype=IC_HB, user=b''):
+    return f_u(1, oid) + f_b(2, itype) + f_b(3, inst) + (f_b(6, user) if user else b'')
+
+# ---- records ----
+W, D0, D1, D2 = 0, 1, 2, 3
+REQ, NOTE, ANS, HUP = 0, 1, 2, 3
+
+def rec(peer, kind, t, fdspec=0, body=b''):
+    return bytes([peer | kind << 2, t & 0xff, fdspec]) + struct.pack('<H', len(body)) + body
+
+def req(peer, typ, body=b'', fdspec=0):
+    return rec(peer, REQ, typ - 32, fdspec, body)
+
+def note(peer, typ, body=b''):
+    return rec(peer, NOTE, typ - 32, 0, body)
+
+def ans(peer, idx=0, body=b'', fdspec=0):
+    return rec(peer, ANS, idx, fdspec, body)
+
+def refuse(peer, idx=0, why=b'no'):
+    return rec(peer, ANS, idx, 0x10, why)
+
+def hup(peer):
+    return rec(peer, HUP, 0)
+
+MEMFD = 1 | 8
+RAM = [(0, 0x100000, 0)]
+
+# ---- guest channel messages (include/defs/vmbus_defs.h) ----
+def hdr(t):
+    return struct.pack('<II', t, 0)
+
+def contact(v):
+    return hdr(14) + struct.pack('<IIQQQ', v, 0, 2, 0x80000, 0x81000)
+
+def gpadl(relid, gid, first_pfn, pages):
+    return (hdr(8) + struct.pack('<IIHH', relid, gid, 8 + 8 * pages, 1) +
+            struct.pack('<II', pages * 4096, 0) +
+            b''.join(struct.pack('<Q', first_pfn + i) for i in range(pages)))
+
+def open_ch(relid, gid, down, vp=0):
+    return hdr(5) + struct.pack('<IIIII', relid, relid, gid, vp, down) + bytes(120)
+
+def gm(payload, vp=0, conn=1):
+    return note(W, 33, guest_msg(vp, conn, payload))
+
+def attach(vps=2):
+    s = req(W, 32, partition(vps, RAM), MEMFD)
+    for _ in range(vps):  # SintIrqfd for each VP
+        s += ans(W, 0, f_u(1, 0) + f_u(2, 2), 1)
+    return s
+
+def connect():
+    return gm(contact(0x50003), conn=4) + gm(hdr(3))
+
+def open_relid(relid, gid, pfn=16):
+    return gm(gpadl(relid, gid, pfn, 8)) + gm(open_ch(relid, gid, 4))
+
+def write(name, data):
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, name), 'wb') as f:
+        f.write(data)
+
+# A whole session: partition, SINT irqfds, a device's offer, SynIC pages, the guest connects,
+# opens (doorbell route, device open), closes (device close), tears down, unloads.
+session = (bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(range(16)))) +
+           note(W, 38, synic(0, True, 0x90000)) + connect() + open_relid(1, 0xe1e10) +
+           ans(W) + ans(D0) + gm(hdr(7) + struct.pack('<I', 1)) + ans(D0) +
+           gm(hdr(11) + struct.pack('<II', 1, 0xe1e10)) + gm(hdr(16)))
+write('session', session)
+
+# The device offers before the partition exists; two devices, two offers each.
+write('devices-first', bytes([2]) + req(D0, 41, dev_offer(1, bytes(16))) +
+      req(D0, 41, dev_offer(2, bytes([1]) * 16)) + req(D1, 41, dev_offer(7, bytes([2]) * 16)) +
+      req(D1, 41, dev_offer(8, bytes([3]) * 16, user=b'pipe' * 30)) + attach(1) + connect() +
+      open_relid(3, 5) + ans(W) + ans(D1) + open_relid(1, 6, 40) + ans(W) + ans(D0) +
+      note(W, 38, synic(0, True, 0x91000)) + gm(hdr(16)))
+
+# The device leaves while open, comes back and offers again; the worker leaves mid-open.
+write('device-leaves', bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(16))) + connect() +
+      open_relid(1, 9) + ans(W) + ans(D0) + hup(D0) + req(D0, 41, dev_offer(1, bytes(16))) +
+      open_relid(2, 10, 48) + hup(W) + attach(1) + connect() + open_relid(1, 11) + ans(W))
+
+# Refusals from both sides: the worker will not route the doorbell, the device will not open
+# or close; a close while the device is still opening.
+write('refusals', bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(16))) + connect() +
+      open_relid(1, 1) + refuse(W, 0, b'no route') + open_ch(1, 1, 4)[:0] +
+      gm(open_ch(1, 1, 4)) + ans(W) + refuse(D0, 0, b'busy') + gm(open_ch(1, 1, 4)) + ans(W) +
+      gm(hdr(7) + struct.pack('<I', 1)) + ans(D0) + ans(D0) + gm(open_ch(1, 1, 4)) + ans(W) +
+      ans(D0) + gm(hdr(7) + struct.pack('<I', 1)) + refuse(D0) + gm(hdr(16)))
+
+# Hostile worker: partitions that must be refused, then one that is taken twice, guest
+# messages for VPs that do not exist, SynIC pages outside RAM, unknown types, bad bodies.
+bad = bytes([0])
+bad += req(W, 32, partition(0, RAM), MEMFD)
+bad += req(W, 32, partition(65, RAM), MEMFD)
+bad += req(W, 32, partition(1, [(0, 0x1000, 0x123)]), MEMFD)
+bad += req(W, 32, partition(1, [(0, 0x200000, 0)]), MEMFD)            # memfd too small
+bad += req(W, 32, partition(1, [(0xfffffffffffff000, 0x2000, 0)]), MEMFD)  # wraps
+bad += req(W, 32, partition(1, RAM), 1)                                # eventfd, not memfd
+bad += req(W, 32, partition(1, RAM), 2 | 8)                            # two fds
+bad += req(W, 32, partition(1, RAM), 0)                                # none
+bad += req(W, 32, partition(1, [(0, 0x1000, 0)] * 17), MEMFD)
+bad += req(W, 32, partition(1, RAM), MEMFD) + req(W, 32, partition(1, RAM), MEMFD)
+bad += note(W, 33, guest_msg(5, 4, contact(0x50003))) + note(W, 33, guest_msg(0, 4, bytes(300)))
+bad += note(W, 33, guest_msg(0, 99, hdr(3)))
+bad += note(W, 38, synic(7, True, 0x1000)) + note(W, 38, synic(0, True, 0x100000))
+bad += note(W, 38, synic(0, True, 0x1234))
+for t in range(32, 64):
+    bad += req(W, t, b'') + note(W, t, b'')
+bad += ans(W, 0, b'\xff\xff', 3) + note(W, 33, b'\x0a\xff')
+write('hostile-worker', bad)
+
+# Hostile devices: bad offers, duplicates, unknown types, unasked answers, a garbage body.
+bad = bytes([3]) + attach(1)
+bad += req(D0, 41, dev_offer(0, bytes(16)))
+bad += req(D0, 41, dev_offer(1, bytes(15)))
+bad += req(D0, 41, dev_offer(1, bytes(16), itype=bytes(17)))
+bad += req(D0, 41, dev_offer(1, bytes(16), user=bytes(121)))
+bad += req(D0, 41, f_u(1, 1) + f_b(2, IC_HB) + f_b(3, bytes(16)) + f_u(4, 0x10000))
+bad += req(D0, 41, dev_offer(1, bytes(16))) + req(D0, 41, dev_offer(1, bytes(16)))
+bad += req(D1, 41, dev_offer(2, bytes(16)))
+for t in range(32, 64):
+    bad += req(D1, t, b'', 1) + note(D1, t, b'')
+bad += rec(D1, ANS, 0) + connect() + open_relid(1, 3) + ans(W) + ans(D0, 0, b'', 2)
+bad += req(D2, 41, b'\x0a\xff')
+for i in range(130):
+    bad += req(D1, 41, dev_offer(100 + i, struct.pack('<IIII', i, 1, 2, 3)))
+write('hostile-devices', bad)
