@@ -129,7 +129,8 @@ struct backend_ops {
 
 	int (*vcpu_create)(struct partition *p, uint32_t index, struct vcpu **ret);
 	struct vcpu *(*vcpu_destroy)(struct vcpu *v);
-	/* Copies leaves; the backend answers the guest's CPUID from them. */
+	/* Copies leaves; the backend answers the guest's CPUID from them. The kvm backend also
+	 * starts XCR0 at the XSAVE components leaf 0xD advertises (see backend_kvm.c). */
 	int (*vcpu_set_cpuid)(struct vcpu *v, const struct cpuid_leaf *leaves, size_t n);
 	/* Enables the SynIC (message/event pages, SINTs) for this VP. */
 	int (*vcpu_enable_synic)(struct vcpu *v);

@@ -30,6 +30,9 @@
 #define SINT_GSI_BASE IOAPIC_PINS
 #define MAX_ROUTES 1024
 
+#define CPUID_1_ECX_XSAVE (1u << 26)
+#define XCR0_X87 (1ull << 0)
+
 struct partition {
 	int kvm_fd;
 	int vm_fd;
@@ -278,6 +281,38 @@ err:
 	return r;
 }
 
+/*
+ * Starts the VP with XCR0 holding every state component CPUID leaf 0xD advertises (CPUID.1
+ * ECX.XSAVE set) rather than the reset value x87 alone. KVM recomputes leaf 0xD.0 EBX (the
+ * XSAVE area size for the enabled XCR0) when it handles the guest's XSETBV; under a nested
+ * SVM that does not deliver XSETBV exits to us (QEMU TCG as L0 runs L2's XSETBV itself), that
+ * recomputation never happens, EBX keeps the x87-only size (576) and Linux finds it
+ * inconsistent with the per-component offsets ("XSAVE consistency problem") and turns
+ * XSAVE off (QEMU's own KVM guest shows the same in that topology). With XCR0 already at the advertised mask, EBX matches what the guest enables,
+ * whether or not its XSETBV reaches KVM. XCR0 has no effect until the guest sets
+ * CR4.OSXSAVE, and a guest that writes XCR0 itself still gets what it writes. XCR0 survives
+ * INIT, so application processors keep it too.
+ */
+static int kvm_vcpu_init_xcr0(struct vcpu *v, const struct cpuid_leaf *leaves, size_t n)
+{
+	const struct cpuid_leaf *l1 = NULL, *d0 = NULL;
+	struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+
+	for (size_t i = 0; i < n; i++) {
+		if (leaves[i].function == 1)
+			l1 = &leaves[i];
+		else if (leaves[i].function == 0xd && leaves[i].index == 0)
+			d0 = &leaves[i];
+	}
+	if (!l1 || !(l1->ecx & CPUID_1_ECX_XSAVE) || !d0)
+		return 0;
+	xcrs.xcrs[0] = (struct kvm_xcr){
+		.xcr = 0,
+		.value = (((uint64_t)d0->edx << 32) | d0->eax) | XCR0_X87,
+	};
+	return kvm_ioctl_ret(v->fd, KVM_SET_XCRS, &xcrs);
+}
+
 static int kvm_vcpu_set_cpuid(struct vcpu *v, const struct cpuid_leaf *leaves, size_t n)
 {
 	_cleanup_free_ struct kvm_cpuid2 *c = NULL;
@@ -293,7 +328,10 @@ static int kvm_vcpu_set_cpuid(struct vcpu *v, const struct cpuid_leaf *leaves, s
 			.flags = (leaves[i].flags & CPUID_LEAF_SIGNIFICANT_INDEX) ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
 			.eax = leaves[i].eax, .ebx = leaves[i].ebx, .ecx = leaves[i].ecx, .edx = leaves[i].edx,
 		};
-	return kvm_ioctl_ret(v->fd, KVM_SET_CPUID2, c);
+	int r = kvm_ioctl_ret(v->fd, KVM_SET_CPUID2, c);
+	if (r < 0)
+		return r;
+	return kvm_vcpu_init_xcr0(v, leaves, n);
 }
 
 static int kvm_vcpu_enable_synic(struct vcpu *v)

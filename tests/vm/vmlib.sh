@@ -62,7 +62,8 @@ vm_cpio() {
 
 # vm_l2_initramfs WORK MODULES...: the guest. Its init loads the Hyper-V guest modules (in the
 # background: hv_vmbus may wait on a host that never answers), then prints the kernel log
-# lines about Hyper-V and VMBus and the VMBus devices with their class and instance GUIDs.
+# lines about Hyper-V, VMBus and the FPU's XSAVE setup, and the VMBus devices with their class
+# and instance GUIDs.
 # Without mhcl.wait_shutdown=1 on its command line it then marks its end and reboots (which
 # the worker sees as a keyboard-controller reset and turns into its exit). With it, it
 # prints "L2: ready" and waits for the host: hv_utils' shutdown channel makes the kernel run
@@ -86,7 +87,7 @@ mount -t devtmpfs dev /dev
 mkdir -p /tmp
 echo "L2: init running"
 report() {
-	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|hv_storvsc|hv_netvsc|vmbus' | sed 's/^/L2: /'
+	dmesg | grep -E 'Hyper-V|hv_vmbus|hv_utils|hv_storvsc|hv_netvsc|vmbus|x86/fpu|XSAVE|xstate' | sed 's/^/L2: /'
 	for d in /sys/bus/vmbus/devices/*; do
 		[ -e "$d" ] || continue
 		echo "L2: vmbus device $(basename $d) class_id=$(cat $d/class_id 2>/dev/null) device_id=$(cat $d/device_id 2>/dev/null)"
