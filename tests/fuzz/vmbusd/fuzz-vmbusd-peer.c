@@ -7,12 +7,14 @@
  * (SintIrqfd, EventPortAssign, ChannelOpen, ...), with fds attached: a 1 MiB memfd as
  * guest RAM or eventfds as irqfds. Guest channel messages come in GuestMessage bodies.
  * vmbusd must never crash, leak memory or fds, or hang; every request gets exactly one
- * answer (while the peer's channel lives), and every refusal carries a reason.
+ * answer (while the peer's channel lives), and every refusal carries a reason. Its inspect
+ * tree is built from whatever state the input left.
  *
  * Input:
  *   byte 0      number of device servers to attach (0..3, low 2 bits)
  *   records     op u8, type u8, fdspec u8, len u16 (little-endian), then len body bytes
  *     op bits 0-1: peer (0: the worker, 1..3: device 0..2)
+ *     op bit 4:    inspect vmbusd after this record (as `inspect` on the bus would)
  *     op bits 2-3: 0 request, 1 notification, 2 answer to the peer's pending request
  *                  number `type` (modulo), 3 hang up the peer and connect a fresh one
  *                  (an answer with fdspec bit 4 is an error: ErrorReply(EINVAL, the
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "bus.pb-c.h"
+#include "inspect.h"
 #include "ipc.h"
 #include "log.h"
 #include "vmbusd.h"
@@ -142,6 +145,16 @@ static void settle(uv_loop_t *loop)
 		for (unsigned i = 0; i < NPEERS; i++)
 			drain(&peers[i]);
 	}
+}
+
+static void inspect(struct vmbusd *d)
+{
+	struct inspect_tree *t = inspect_tree_new("vmbusd");
+
+	CHECK(t);
+	vmbusd_inspect(NULL, t, inspect_tree_root(t), d);
+	CHECK(mhcl__node__get_packed_size(inspect_tree_root(t)) > 0);
+	inspect_tree_free(t);
 }
 
 static int make_fd(bool memfd)
@@ -285,7 +298,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		settle(&loop);
+		if (op & 0x10)
+			inspect(d);
 	}
+	inspect(d);
 
 	/* Every request got its one answer, unless vmbusd hung up on that peer. */
 	settle(&loop);

@@ -59,6 +59,9 @@ def ans(peer, idx=0, body=b'', fdspec=0):
 def refuse(peer, idx=0, why=b'no'):
     return rec(peer, ANS, idx, 0x10, why)
 
+def insp(r):  # inspect vmbusd after this record
+    return bytes([r[0] | 0x10]) + r[1:]
+
 def hup(peer):
     return rec(peer, HUP, 0)
 
@@ -104,7 +107,7 @@ def write(name, data):
 # opens (doorbell route, device open), closes (device close), tears down, unloads.
 session = (bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(range(16)))) +
            note(W, 38, synic(0, True, 0x90000)) + connect() + open_relid(1, 0xe1e10) +
-           ans(W) + ans(D0) + gm(hdr(7) + struct.pack('<I', 1)) + ans(D0) +
+           ans(W) + insp(ans(D0)) + gm(hdr(7) + struct.pack('<I', 1)) + ans(D0) +
            gm(hdr(11) + struct.pack('<II', 1, 0xe1e10)) + gm(hdr(16)))
 write('session', session)
 
@@ -117,7 +120,7 @@ write('devices-first', bytes([2]) + req(D0, 41, dev_offer(1, bytes(16))) +
 
 # The device leaves while open, comes back and offers again; the worker leaves mid-open.
 write('device-leaves', bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(16))) + connect() +
-      open_relid(1, 9) + ans(W) + ans(D0) + hup(D0) + req(D0, 41, dev_offer(1, bytes(16))) +
+      open_relid(1, 9) + ans(W) + insp(ans(D0)) + insp(hup(D0)) + req(D0, 41, dev_offer(1, bytes(16))) +
       open_relid(2, 10, 48) + hup(W) + attach(1) + connect() + open_relid(1, 11) + ans(W))
 
 # Refusals from both sides: the worker will not route the doorbell, the device will not open
