@@ -148,9 +148,11 @@ bad += note(W, 33, guest_msg(5, 4, contact(0x50003))) + note(W, 33, guest_msg(0,
 bad += note(W, 33, guest_msg(0, 99, hdr(3)))
 bad += note(W, 38, synic(7, True, 0x1000)) + note(W, 38, synic(0, True, 0x100000))
 bad += note(W, 38, synic(0, True, 0x1234))
+bad += note(W, 38, synic(64, True, 0x1000)) + note(W, 38, synic(0xffffffff, False, 0))
 for t in range(32, 64):
     bad += req(W, t, b'') + note(W, t, b'')
 bad += ans(W, 0, b'\xff\xff', 3) + note(W, 33, b'\x0a\xff')
+bad += hup(W) + attach(64) + note(W, 38, synic(63, True, 0x1000)) + note(W, 38, synic(64, True, 0x1000))
 write('hostile-worker', bad)
 
 # Hostile devices: bad offers, duplicates, unknown types, unasked answers, a garbage body.
