@@ -4,8 +4,9 @@
 set -eu
 build="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
        libseccomp-dev libfdt-dev device-tree-compiler"
-test="$build clang libclang-rt-14-dev python3 iproute2 util-linux"
-vm="$test qemu-system-x86 busybox-static cpio kmod gzip"
+# make test runs the VM topology tests too, so it needs QEMU and the initramfs tools.
+test="$build clang libclang-rt-14-dev python3 iproute2 util-linux qemu-system-x86 busybox-static cpio kmod gzip"
+vm="$test"
 image="$vm musl-tools"
 case "${1:-build}" in
 	build) want=$build ;;
