@@ -168,6 +168,10 @@ void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags, 
 /* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). */
 int ipc_socketpair(int ret_fds[2]);
 
+/* 0 if path can name a unix socket (non-empty, fits sun_path), else
+ * -EINVAL or -ENAMETOOLONG: lets option parsers refuse it up front. */
+int ipc_unix_path_check(const char *path);
+
 /* Listening sockets for diag: unix (stream), TCP "host:port" and vsock port.
  * Each returns a CLOEXEC, non-blocking listening fd or -errno. A stale unix
  * socket path (connect refused) is unlinked first. */

@@ -41,16 +41,24 @@ int ipc_socketpair(int ret_fds[2])
 	return 0;
 }
 
+int ipc_unix_path_check(const char *path)
+{
+	if (!path || !path[0])
+		return -EINVAL;
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static int unix_addr(const char *path, struct sockaddr_un *ret_sa, socklen_t *ret_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t n;
+	int r = ipc_unix_path_check(path);
 
-	if (!path || !path[0])
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	n = strlen(path);
-	if (n >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, n + 1);
 	*ret_sa = sa;
 	*ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);

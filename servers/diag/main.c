@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
@@ -94,7 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'u':
-			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			if (ipc_unix_path_check(optarg) < 0)
 				return log_error_errno(-ENAMETOOLONG, "--unix: path too long");
 			o->unix_path = optarg;
 			break;

@@ -33,7 +33,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "defs/exit_codes.h"
@@ -517,7 +516,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			if (ipc_unix_path_check(optarg) < 0) {
 				log_error("--vmbus-socket: path too long");
 				return MHCL_EXIT_USAGE;
 			}
