@@ -178,3 +178,26 @@ vm_run_l1() {
 		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
 }
+
+# vm_qemu_until_end LOG LIMIT_S END_REGEX QEMU_ARGS...: runs qemu-system-x86_64 with its
+# serial port in LOG (emptied first) until a line matches END_REGEX (then one more second
+# for trailing lines), QEMU exits, or LIMIT_S seconds pass; QEMU is then stopped. QPID holds
+# its pid meanwhile, so a caller's EXIT trap can kill it.
+vm_qemu_until_end() {
+	local log=$1 limit=$2 end=$3 deadline
+	shift 3
+	: >"$log"
+	qemu-system-x86_64 -serial "file:$log" "$@" &
+	QPID=$!
+	deadline=$((SECONDS + limit))
+	while kill -0 "$QPID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		if grep -a -q -E "$end" "$log"; then
+			sleep 1
+			break
+		fi
+		sleep 0.5
+	done
+	kill "$QPID" 2>/dev/null || true
+	wait "$QPID" 2>/dev/null || true
+	QPID=
+}

@@ -185,24 +185,10 @@ python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" "${PAYLO
 	-o "$W/payload.bin"
 
 LOG=$W/serial.log
-: >"$LOG"
-qemu-system-x86_64 -accel tcg -cpu max -smp 8 -m "$MEM" -display none -no-reboot \
-	-serial "file:$LOG" -monitor none "${QARGS[@]}" "${FWCFG[@]}" \
-	-kernel "$SHIM" -initrd "$W/payload.bin" -append "$APPEND" &
-QPID=$!
-
-# Wait for an end marker (power-off, halt after a refusal, panic) or the time limit.
-deadline=$((SECONDS + ${MHCL_VM_TIMEOUT:-240}))
-while kill -0 "$QPID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-	if grep -a -q -E 'reboot: Power down|; halting|\] halted|Kernel panic' "$LOG"; then
-		sleep 1
-		break
-	fi
-	sleep 0.5
-done
-kill "$QPID" 2>/dev/null || true
-wait "$QPID" 2>/dev/null || true
-QPID=
+# Runs until an end marker (power-off, halt after a refusal, panic) or the time limit.
+vm_qemu_until_end "$LOG" "${MHCL_VM_TIMEOUT:-240}" 'reboot: Power down|; halting|\] halted|Kernel panic' \
+	-accel tcg -cpu max -smp 8 -m "$MEM" -display none -no-reboot -monitor none \
+	"${QARGS[@]}" "${FWCFG[@]}" -kernel "$SHIM" -initrd "$W/payload.bin" -append "$APPEND"
 
 # dtb_recover: decodes the "dtb64" lines into $W/linux.dtb, checks size and SHA-256
 # against the "dtb begin" line, then runs dtc, fdtdump and dt-check.py on it.

@@ -74,22 +74,9 @@ vm_cpio "$R" "$W/initrd.gz"
 python3 "$VM_ROOT/boot/mkpayload.py" -k "$VM_VMLINUZ" -i "$W/initrd.gz" -o "$W/payload.bin"
 
 LOG=$W/serial.log
-: >"$LOG"
-qemu-system-x86_64 -accel tcg -cpu max -smp 8 -m 1536 -display none -no-reboot \
-	-serial "file:$LOG" -monitor none \
-	-kernel "$SHIM" -initrd "$W/payload.bin" -append "console=ttyS0 panic=-1" &
-QPID=$!
-deadline=$((SECONDS + ${MHCL_VM_TIMEOUT:-400}))
-while kill -0 "$QPID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-	if grep -a -q -E 'reboot: Power down|; halting|Kernel panic' "$LOG"; then
-		sleep 1
-		break
-	fi
-	sleep 0.5
-done
-kill "$QPID" 2>/dev/null || true
-wait "$QPID" 2>/dev/null || true
-QPID=
+vm_qemu_until_end "$LOG" "${MHCL_VM_TIMEOUT:-400}" 'reboot: Power down|; halting|Kernel panic' \
+	-accel tcg -cpu max -smp 8 -m 1536 -display none -no-reboot -monitor none \
+	-kernel "$SHIM" -initrd "$W/payload.bin" -append "console=ttyS0 panic=-1"
 
 expect=("sidecar CPUs ready: 7"
 	"T: cpus online before: 0"
