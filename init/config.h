@@ -90,7 +90,6 @@ int config_fail(char *err, size_t err_len, int r, const char *fmt, ...)
 #define BOOTDT_SETUP_DATA_DIR "/sys/kernel/boot_params/setup_data"
 #define BOOTDT_MEM "/dev/mem"
 #define BOOTDT_MAX (256u * 1024u) /* the boot tree itself */
-#define BOOTDT_ENTRIES_MAX 64	  /* setup_data entries looked at */
 
 int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *run_dir,
 		       struct manifest **ret, char *src, size_t src_len, char *err, size_t err_len);

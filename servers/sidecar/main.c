@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "ipc.h"
 #include "server.h"
 #include "sidecar.pb-c.h"
+#include "setup_dtb.h"
 #include "sidecar_internal.h"
 
 struct pending {
@@ -541,15 +543,15 @@ static int discover(struct sidecard *d, const struct options *o)
 	struct sidecar *sc = &d->sc;
 	uint8_t *dtb = NULL;
 	size_t len = 0;
-	char why[160] = "";
+	char why[256] = "", entry[PATH_MAX];
 	int r;
 
-	r = sidecar_read_setup_dtb(o->setup_data, &dtb, &len);
+	r = setup_dtb_read(o->setup_data, SC_DTB_MAX, &dtb, &len, entry, sizeof(entry), why,
+			   sizeof(why));
 	if (r < 0)
-		return r == -ENOENT || r == -ENODEV
-			   ? log_error_errno(-ENODEV, "no boot device tree in %s: no sidecar",
-					     o->setup_data)
-			   : log_error_errno(r, "unable to read %s: %m", o->setup_data);
+		return r == -ENOENT ? log_error_errno(-ENODEV, "no boot device tree in %s: no sidecar",
+						      o->setup_data)
+				    : log_error_errno(r, "%s", why);
 	r = sidecar_parse_tree(sc, dtb, len, why, sizeof(why));
 	free(dtb);
 	if (r == -ENODEV)

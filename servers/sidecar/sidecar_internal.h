@@ -24,13 +24,11 @@
 #define SC_MAX_NODES SIDECAR_MAX_NODES
 #define SC_MAX_RESERVED 16u		 /* /reserved-memory ranges kept */
 #define SC_DTB_MAX (256u * 1024u)	 /* largest boot device tree read */
-#define SC_SETUP_DATA_MAX 64u		 /* setup_data entries looked at */
 #define SC_CHECKSUM_MAX (1024u * 1024u)	 /* largest work item range */
 #define SC_CHECKSUM_DEFAULT (64u * 1024u)
 #define SC_COMMAND_TIMEOUT_MS 3000u	 /* a posted command (or REMOVE) must finish */
 #define SC_POLL_MS 2u			 /* how often the server looks at a busy CPU */
 
-#define SC_SETUP_DTB 2u /* struct setup_data type SETUP_DTB */
 
 enum sc_owner {
 	SC_OWNER_SIDECAR,
@@ -89,9 +87,6 @@ struct sidecar {
 /* Parses a boot device tree (dtb, len bytes, borrowed) into sc. Returns 0,
  * -ENODEV when it has no sidecar node, or -EBADMSG/-EINVAL with why filled. */
 int sidecar_parse_tree(struct sidecar *sc, const void *dtb, size_t len, char *why, size_t why_len);
-
-/* Reads the SETUP_DTB entry from setup_data_dir into a malloc'd buffer. */
-int sidecar_read_setup_dtb(const char *setup_data_dir, uint8_t **ret_buf, size_t *ret_len);
 
 /* Maps every node's pages through mem_fd (borrowed) and validates them. */
 int sidecar_map(struct sidecar *sc, int mem_fd);

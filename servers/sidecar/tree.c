@@ -5,7 +5,6 @@
  */
 #include "log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
@@ -26,72 +25,6 @@ _printf_(3, 4) static int bad(char *why, size_t why_len, const char *fmt, ...)
 	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
 	return -EBADMSG;
-}
-
-static int read_all(int dirfd, const char *name, uint8_t *buf, size_t cap, size_t *ret_len)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*ret_len = n;
-	return 0;
-}
-
-int sidecar_read_setup_dtb(const char *dir, uint8_t **ret_buf, size_t *ret_len)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int r = -ENODEV, seen = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) && seen < (int)SC_SETUP_DATA_MAX) {
-		char path[300], type[32];
-		size_t tl = 0, dl = 0;
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || strlen(de->d_name) > 8)
-			continue;
-		seen++;
-		snprintf(path, sizeof(path), "%s/type", de->d_name);
-		if (read_all(dirfd(d), path, (uint8_t *)type, sizeof(type) - 1, &tl) < 0)
-			continue;
-		type[tl] = '\0';
-		if (strtoul(type, NULL, 0) != SC_SETUP_DTB)
-			continue;
-		uint8_t *buf = malloc(SC_DTB_MAX + 1);
-		if (!buf) {
-			r = -ENOMEM;
-			break;
-		}
-		snprintf(path, sizeof(path), "%s/data", de->d_name);
-		r = read_all(dirfd(d), path, buf, SC_DTB_MAX + 1, &dl);
-		if (r == 0 && dl > SC_DTB_MAX)
-			r = -EFBIG;
-		if (r < 0) {
-			free(buf);
-			break;
-		}
-		*ret_buf = buf;
-		*ret_len = dl;
-		break;
-	}
-	closedir(d);
-	return r;
 }
 
 /* A 64-bit-address, 64-bit-size pair at reg[i]; properties are only 4-byte aligned. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "setup_dtb.h"
 #include "test.h"
 
 #define MAN_ADDR 0x3000u
@@ -213,7 +214,7 @@ static void test_entries(void)
 
 	/* Too many entries. */
 	reset_sd();
-	for (int i = 0; i <= BOOTDT_ENTRIES_MAX; i++)
+	for (int i = 0; i <= SETUP_DATA_ENTRIES_MAX; i++)
 		add_entry(i, "0x1\n", "", 0);
 	expect_error(-E2BIG, "more than");
 }
