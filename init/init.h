@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "fdstore.h"
 #include "ipc.h"
 #include "logring.h"
 
@@ -93,6 +94,7 @@ struct server {
 	size_t nwaiters;
 
 	struct logring *log;
+	struct fdstore fdstore; /* kept across instances; handed over with READY */
 };
 
 struct init {

@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 		s->index = i;
 		s->state = SRV_STOPPED;
 		s->jail_nr = -1;
+		fdstore_init(&s->fdstore);
 		s->delay_ms = s->conf->restart_delay_ms;
 		s->log = logring_new(INIT_LOG_LINES, INIT_LOG_BYTES);
 		if (!s->log)
@@ -295,6 +296,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < in.nservers; i++) {
 		logring_free(in.servers[i].log);
 		free(in.servers[i].saved_state);
+		fdstore_clear(&in.servers[i].fdstore);
 	}
 	free(in.servers);
 	manifest_free(m);

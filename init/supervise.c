@@ -535,7 +535,13 @@ static void act_ready(struct server *s)
 		rep.saved_state.data = s->saved_state;
 		rep.saved_state.len = s->saved_len;
 	}
-	int r = ipc_chan_reply(s->chan, s->ready_request_id, IPC_MSG_READY, &rep.base, NULL, 0);
+	char *names[FDSTORE_MAX];
+	for (size_t i = 0; i < s->fdstore.n; i++)
+		names[i] = s->fdstore.names[i];
+	rep.n_stored_fds = s->fdstore.n;
+	rep.stored_fds = names;
+	int r = ipc_chan_reply(s->chan, s->ready_request_id, IPC_MSG_READY, &rep.base,
+			       s->fdstore.fds, s->fdstore.n);
 	if (r < 0) {
 		/* The handshake cannot complete (state too large for a frame, bus
 		 * full): this instance is not ready and will not become so. */
@@ -547,8 +553,8 @@ static void act_ready(struct server *s)
 			(void)kill(-s->pid, SIGKILL);
 		return;
 	}
-	init_log(s, "ready (pid %d, restarts %u%s)", (int)s->pid, s->restarts,
-		 s->have_saved ? ", state handed over" : "");
+	init_log(s, "ready (pid %d, restarts %u%s, %zu stored fds)", (int)s->pid, s->restarts,
+		 s->have_saved ? ", state handed over" : "", s->fdstore.n);
 	clear_saved(s);
 	set_state(s, SRV_RUNNING);
 	answer_waiters(s, 0);
@@ -686,6 +692,10 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		protobuf_c_message_free_unpacked(&rd->base, NULL);
 		s->ready_request_id = msg->request_id;
 		supervise_event(s, EV_READY);
+		return;
+	}
+	if (msg->type == IPC_MSG_FD_STORE || msg->type == IPC_MSG_FD_STORE_REMOVE) {
+		fdstore_request(&s->fdstore, ch, msg);
 		return;
 	}
 	if ((msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_SIDECAR_CHECKSUM) ||

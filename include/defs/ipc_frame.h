@@ -59,6 +59,8 @@ enum ipc_msg_type {
 	IPC_MSG_STOP = 5,           /* init -> server: StopRequest -> StopReply, then the server exits */
 	IPC_MSG_FAULT = 6,          /* init -> server: FaultRequest (fault injection) -> Empty */
 	IPC_MSG_JAIL_VIOLATION = 7, /* server -> init notify: JailViolation */
+	IPC_MSG_FD_STORE = 8,       /* server -> init: FdStoreRequest + fds -> Empty */
+	IPC_MSG_FD_STORE_REMOVE = 9, /* server -> init: FdStoreRemove -> Empty */
 	/* Diag protocol: client -> diagd -> init. */
 	IPC_MSG_PS = 16,            /* PsRequest -> PsReply */
 	IPC_MSG_DIAG_INSPECT = 17,  /* DiagInspectRequest -> InspectReply */

@@ -37,6 +37,10 @@ struct srv {
 	int exit_code;
 	uint32_t restarts;
 	uint64_t pings, inspects;
+	/* What init's fd store handed back with READY, until taken. */
+	char stored_names[IPC_FDS_MAX][SRV_NAME_MAX];
+	int stored_fds[IPC_FDS_MAX];
+	size_t nstored;
 };
 
 static void srv_do_stop(struct srv *s)
@@ -314,6 +318,13 @@ static void ready_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 	if (!rr)
 		return; /* channel closes: bus_close stops us */
 	s->restarts = rr->restarts;
+	for (size_t i = 0; i < rr->n_stored_fds && i < reply->nfds && s->nstored < IPC_FDS_MAX; i++) {
+		if (!rr->stored_fds[i] || reply->fds[i] < 0)
+			continue;
+		snprintf(s->stored_names[s->nstored], SRV_NAME_MAX, "%s", rr->stored_fds[i]);
+		s->stored_fds[s->nstored++] = reply->fds[i];
+		reply->fds[i] = -1;
+	}
 	if (rr->name && *rr->name)
 		snprintf(s->name, sizeof(s->name), "%s", rr->name);
 	int r = 0;
@@ -343,6 +354,42 @@ int srv_ready(struct srv *s)
 	return r;
 }
 
+int srv_stored_fd(struct srv *s, const char *name)
+{
+	for (size_t i = 0; i < s->nstored; i++) {
+		if (s->stored_fds[i] >= 0 && !strcmp(s->stored_names[i], name)) {
+			int fd = s->stored_fds[i];
+			s->stored_fds[i] = -1;
+			return fd;
+		}
+	}
+	return -ENOENT;
+}
+
+static void fd_store_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	char why[160] = "";
+
+	(void)ch;
+	(void)opaque;
+	if (status == -EREMOTEIO && reply)
+		status = ipc_msg_error(reply, why, sizeof(why));
+	if (status < 0)
+		log_warn_errno(status, "init did not keep an fd: %s: %m", why);
+}
+
+int srv_fd_store(struct srv *s, const char *name, int fd)
+{
+	Mhcl__FdStoreRequest m = MHCL__FD_STORE_REQUEST__INIT;
+	char *names[1] = {(char *)name};
+
+	if (!s->bus)
+		return -EPIPE;
+	m.n_names = 1;
+	m.names = names;
+	return ipc_chan_request(s->bus, IPC_MSG_FD_STORE, &m.base, &fd, 1, 0, fd_store_reply, NULL);
+}
+
 const char *srv_name(struct srv *s)
 {
 	return s->name;
@@ -368,6 +415,9 @@ int srv_finish(struct srv *s)
 	if (!s)
 		return MHCL_EXIT_FAILURE;
 	int code = s->exit_code;
+	for (size_t i = 0; i < s->nstored; i++)
+		if (s->stored_fds[i] >= 0)
+			close(s->stored_fds[i]);
 	if (s->bus)
 		ipc_chan_close(s->bus);
 	uv_close((uv_handle_t *)&s->fault_timer, NULL);

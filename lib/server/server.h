@@ -58,6 +58,15 @@ void srv_enter_jail(struct srv *s, const char *policy);
 /* Readiness handshake; calls ops->restore with the reply. */
 int srv_ready(struct srv *s);
 
+/*
+ * init's fd store: srv_fd_store() asks init to keep a duplicate of fd under name (1..31
+ * printable bytes; the same name replaces) for every later instance of this server;
+ * srv_stored_fd() takes one the READY reply handed back (from ops->restore on), or
+ * returns -ENOENT. What a restart must not lose lives there (see init/fdstore.h).
+ */
+int srv_fd_store(struct srv *s, const char *name, int fd);
+int srv_stored_fd(struct srv *s, const char *name);
+
 const char *srv_name(struct srv *s);
 struct ipc_chan *srv_bus(struct srv *s);
 uv_loop_t *srv_loop(struct srv *s);

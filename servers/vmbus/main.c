@@ -63,7 +63,7 @@ static struct vmbusd *vmbusd;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH\n"
+	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
 		   "Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
 		   "(mhcl-icd --vmbus-socket PATH) connect to it.\n");
 }
@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"vp-socket", required_argument, NULL, 's'},
 		{"device-socket", required_argument, NULL, 'd'},
+		{"device-grace-ms", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 		.stop = srv_stop,
 	};
 	const char *path = NULL, *dev_path = NULL;
+	long grace_ms = -1;
+	char *end;
 	uv_loop_t loop;
 	struct srv *srv;
 	int opt, fd, dev_fd, r;
@@ -127,6 +130,14 @@ int main(int argc, char **argv)
 				return MHCL_EXIT_USAGE;
 			}
 			dev_path = optarg;
+			break;
+		case 'g':
+			errno = 0;
+			grace_ms = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || grace_ms < 0 || grace_ms > 600000) {
+				log_error("--device-grace-ms: want 0..600000");
+				return MHCL_EXIT_USAGE;
+			}
 			break;
 		case 'h': usage(stdout); return MHCL_EXIT_OK;
 		default: usage(stderr); return MHCL_EXIT_USAGE;
@@ -169,6 +180,8 @@ int main(int argc, char **argv)
 		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
 		return srv_finish(srv);
 	}
+	if (grace_ms >= 0)
+		vmbusd_set_device_grace(vmbusd, (uint32_t)grace_ms);
 	srv_enter_jail(srv, NULL);
 	r = srv_ready(srv);
 	if (r < 0) {

@@ -20,6 +20,7 @@
 #define VMBUSD_MAX_DEVICES 16u
 #define VMBUSD_MAX_OFFERS 128u
 #define VMBUSD_DEVICE_TIMEOUT_MS 4000u /* a device that does not answer is cut off */
+#define VMBUSD_DEFAULT_GRACE_MS 10000u /* a device that left has this long to come back */
 
 struct vp_state {
 	uint64_t siefp_gpa; /* 0: the guest has no SIEFP page (yet) */
@@ -35,6 +36,10 @@ struct device {
 	uint64_t memfd_partition; /* the partition whose memfd this device holds (0: none) */
 	int pid;
 	uint64_t offers, opens, open_failures, closes;
+	/* Left while owning offers: they wait for a new connection to adopt them until
+	 * grace_deadline (monotonic ms); the slot is not reused until then. */
+	bool in_grace;
+	uint64_t grace_deadline;
 };
 
 enum offer_state {
@@ -62,10 +67,12 @@ struct dev_offer {
 	enum offer_state state;
 	uint64_t gen; /* bumped by every open and close */
 	uint32_t event_conn_id;
-	int doorbell_fd; /* while ASSIGNING */
+	int doorbell_fd; /* from ASSIGNING until the channel closes: a device that comes
+			  * back after a restart gets it again */
 	uint32_t target_vp;
-	uint64_t *pfns; /* copy of the ring GPADL while opening */
+	uint64_t *pfns; /* copy of the ring GPADL while the channel is open */
 	uint32_t npfns, downstream_page;
+	bool resuming; /* the ChannelOpen in flight hands an open channel to a new instance */
 };
 
 struct vmbusd {
@@ -89,9 +96,12 @@ struct vmbusd {
 
 	struct device devs[VMBUSD_MAX_DEVICES];
 	struct dev_offer offers[VMBUSD_MAX_OFFERS];
+	uint32_t grace_ms;
+	uv_timer_t *grace_timer; /* separate allocation: closed asynchronously */
 
 	uint64_t workers, guest_messages, host_messages, bad_worker_messages, refused_workers;
 	uint64_t devices, refused_devices, bad_device_messages, rescinds;
+	uint64_t adopted, resumed, resume_failures, grace_expired;
 };
 
 /* A request in flight for one offer; stale once the offer's gen or the worker moved on. */
@@ -180,6 +190,16 @@ static void offer_reset(struct vmbusd *d, struct dev_offer *o)
 	release_event_port(d, o->event_conn_id);
 	o->event_conn_id = 0;
 	o->state = OFFER_IDLE;
+	o->resuming = false;
+}
+
+static void rescind_offer(struct vmbusd *d, struct dev_offer *o);
+static void grace_timer_arm(struct vmbusd *d);
+
+static void resume_failed(struct vmbusd *d, struct dev_offer *o)
+{
+	o->resuming = false;
+	rescind_offer(d, o);
 }
 
 static void open_failed(struct vmbusd *d, struct dev_offer *o, int err)
@@ -206,9 +226,16 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 		return;
 	}
 	free(c);
+	if (status < 0 && !reply && status != -ETIMEDOUT && d->grace_ms) {
+		/* The device died with the open in flight: its next instance gets it. */
+		o->state = o->resuming ? OFFER_OPEN : OFFER_DEVICE_OPENING;
+		o->resuming = false;
+		return;
+	}
 	if (status == -EREMOTEIO && reply) {
 		status = ipc_msg_error(reply, why, sizeof(why));
-		log_warn("device %d refused to open relid %u: %s", o->dev->pid, o->relid, why);
+		log_warn("device %d refused to %s relid %u: %s", o->dev->pid,
+			 o->resuming ? "adopt" : "open", o->relid, why);
 	} else if (status == -ETIMEDOUT) {
 		log_warn("device %d did not answer the open of relid %u: cutting it off", o->dev->pid,
 			 o->relid);
@@ -217,18 +244,29 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 	if (status < 0) {
 		/* The device may not have kept the memfd: send it again with the next open. */
 		o->dev->memfd_partition = 0;
+		if (o->resuming) {
+			/* Nobody serves the guest's open channel: withdrawing it is all that
+			 * is left (the guest closes its end and releases the relid). */
+			d->resume_failures++;
+			resume_failed(d, o);
+			return;
+		}
 		open_failed(d, o, status);
 		return;
 	}
-	free(o->pfns);
-	o->pfns = NULL;
 	o->state = OFFER_OPEN;
+	if (o->resuming) {
+		o->resuming = false;
+		d->resumed++;
+		log_info("device %d adopted open relid %u", o->dev->pid, o->relid);
+		return;
+	}
 	o->dev->opens++;
 	vmbus_server_open_complete(d->vs, o->relid, 0);
 }
 
 /* Hands the opened channel to its device: ring, memfd (once per partition), doorbell, irqfd. */
-static int send_channel_open(struct vmbusd *d, struct dev_offer *o)
+static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 {
 	Mhcl__Vp__ChannelOpen m = MHCL__VP__CHANNEL_OPEN__INIT;
 	Mhcl__Vp__RamRange rr[VMBUS_MAX_RAM_RANGES], *rrp[VMBUS_MAX_RAM_RANGES];
@@ -239,6 +277,13 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o)
 
 	if (vp->irqfd < 0)
 		return -ENXIO;
+	if (!dev->ch) {
+		/* The device is restarting: the open (or the open channel) waits for the next
+		 * instance, which gets this ChannelOpen when it registers the offer again. */
+		o->state = resume ? OFFER_OPEN : OFFER_DEVICE_OPENING;
+		return 0;
+	}
+	m.resume = resume;
 	m.offer_id = o->offer_id;
 	m.relid = o->relid;
 	m.target_vp = o->target_vp;
@@ -272,10 +317,8 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o)
 	}
 	if (m.n_ram)
 		dev->memfd_partition = d->worker_gen;
-	/* The device has its own copy of the doorbell now. */
-	close(o->doorbell_fd);
-	o->doorbell_fd = -1;
 	o->state = OFFER_DEVICE_OPENING;
+	o->resuming = resume;
 	return 0;
 }
 
@@ -301,7 +344,7 @@ static void assign_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply,
 		log_warn("the worker refused to route relid %u's doorbell: %s", o->relid, why);
 	}
 	if (r == 0)
-		r = send_channel_open(d, o);
+		r = send_channel_open(d, o, false);
 	if (r < 0)
 		open_failed(d, o, r);
 }
@@ -314,7 +357,7 @@ static int lib_channel_open(void *ctx, const struct vmbus_open_info *info)
 	struct offer_ctx *c;
 	int fd, r;
 
-	if (!o || !o->dev || !o->dev->ch)
+	if (!o || !o->dev || (!o->dev->ch && !o->dev->in_grace))
 		return -ENODEV;
 	if (o->state != OFFER_IDLE)
 		return -EBUSY;
@@ -766,6 +809,73 @@ static int guid_from(const ProtobufCBinaryData *b, struct hv_guid *g)
 	return 0;
 }
 
+static bool same_offer(const struct vmbus_offer *a, const struct vmbus_offer *b)
+{
+	return !memcmp(&a->if_type, &b->if_type, sizeof(a->if_type)) &&
+	       !memcmp(&a->if_instance, &b->if_instance, sizeof(a->if_instance)) &&
+	       a->sub_channel_index == b->sub_channel_index;
+}
+
+/*
+ * A device registering an offer that a device in its grace period left behind is that
+ * device's next instance: it takes the offer over as it is. An open channel is handed
+ * to it with ChannelOpen{resume}; an open that waited for it is sent now. The guest sees
+ * nothing. An offer whose other fields changed is withdrawn instead and offered anew.
+ * Returns true when the offer was handled here (*r says how).
+ */
+static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
+			const struct vmbus_offer *vo, const char **why, int *r)
+{
+	struct dev_offer *o = NULL;
+
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS && !o; i++) {
+		struct dev_offer *x = &d->offers[i];
+		if (x->dev && x->dev != dev && x->dev->in_grace && same_offer(&x->offer, vo))
+			o = x;
+	}
+	if (!o)
+		return false;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		if (d->offers[i].dev == dev && d->offers[i].offer_id == offer_id) {
+			*r = -EEXIST;
+			*why = "offer id already registered";
+			return true;
+		}
+	}
+	struct device *old = o->dev;
+	if (memcmp(vo, &o->offer, sizeof(*vo))) {
+		log_info("device %d changed an offer while restarting: offering it anew",
+			 dev->pid);
+		rescind_offer(d, o);
+	} else {
+		o->dev = dev;
+		o->offer_id = offer_id;
+		o->gen++;
+		dev->offers++;
+		d->adopted++;
+		*r = 0;
+		if (d->vs && o->relid && (o->state == OFFER_OPEN || o->state == OFFER_DEVICE_OPENING)) {
+			bool resume = o->state == OFFER_OPEN;
+			*r = send_channel_open(d, o, resume);
+			if (*r < 0) {
+				*why = "unable to hand the channel over";
+				if (resume)
+					resume_failed(d, o);
+				else
+					open_failed(d, o, *r);
+			}
+		}
+	}
+	bool left = false;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS && !left; i++)
+		left = d->offers[i].dev == old;
+	if (!left) {
+		old->in_grace = false;
+		grace_timer_arm(d);
+	}
+	return o->dev == dev;
+}
+
 static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	struct vmbusd *d = dev->d;
@@ -790,6 +900,8 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 	vo.sub_channel_index = (uint16_t)m->sub_channel_index;
 	if (m->user_def.len)
 		memcpy(vo.user_def, m->user_def.data, m->user_def.len);
+	if (adopt_offer(d, dev, m->offer_id, &vo, &why, &r))
+		goto out;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
 		struct dev_offer *x = &d->offers[i];
 		if (x->dev == dev && x->offer_id == m->offer_id) {
@@ -848,41 +960,105 @@ static void device_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 				   "vmbusd does not handle message type %u from a device", msg->type);
 }
 
+/* Withdraws an offer from the guest for good (an open channel is closed first; its
+ * device is gone or gave it up, so nothing waits for it) and frees the slot. */
+static void rescind_offer(struct vmbusd *d, struct dev_offer *o)
+{
+	enum offer_state st = o->state;
+	uint32_t relid = o->relid;
+
+	offer_reset(d, o);
+	if (d->vs && relid) {
+		if (st == OFFER_ASSIGNING || st == OFFER_DEVICE_OPENING)
+			vmbus_server_open_complete(d->vs, relid, -ENODEV);
+		else if (st == OFFER_CLOSING)
+			vmbus_server_close_complete(d->vs, relid);
+		if (vmbus_server_rescind(d->vs, relid) == 0)
+			d->rescinds++;
+	}
+	offer_reset(d, o); /* the rescind may have closed the channel */
+	o->dev = NULL;
+	o->relid = 0;
+}
+
+static void rescind_device(struct vmbusd *d, struct device *dev)
+{
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
+		if (d->offers[i].dev == dev)
+			rescind_offer(d, &d->offers[i]);
+	dev->in_grace = false;
+}
+
+static uint64_t now_ms(struct vmbusd *d)
+{
+	uv_update_time(d->loop);
+	return uv_now(d->loop);
+}
+
+static void grace_timer_cb(uv_timer_t *t)
+{
+	struct vmbusd *d = t->data;
+	uint64_t now = now_ms(d);
+
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
+		struct device *dev = &d->devs[i];
+		if (!dev->in_grace || dev->grace_deadline > now)
+			continue;
+		log_warn("device %d did not come back within %u ms: rescinding its channels",
+			 dev->pid, d->grace_ms);
+		d->grace_expired++;
+		rescind_device(d, dev);
+	}
+	grace_timer_arm(d);
+}
+
+/* Runs the timer until the earliest deadline of a device in its grace period. */
+static void grace_timer_arm(struct vmbusd *d)
+{
+	uint64_t next = UINT64_MAX, now = now_ms(d);
+
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
+		if (d->devs[i].in_grace && d->devs[i].grace_deadline < next)
+			next = d->devs[i].grace_deadline;
+	if (next == UINT64_MAX) {
+		uv_timer_stop(d->grace_timer);
+		return;
+	}
+	(void)uv_timer_start(d->grace_timer, grace_timer_cb, next > now ? next - now : 0, 0);
+}
+
 /*
- * A device server left (exit, crash, or cut off): every channel it offered is rescinded
- * in the guest (an open one is closed first; the device is gone, so nothing waits for
- * it), and its doorbell routes are released. Other devices keep running; a restarted
- * device registers again and the guest sees fresh offers.
+ * A device server left (exit, crash, or cut off). Within the grace period its channels
+ * stay offered and open in the guest: vmbusd keeps each open channel's doorbell and ring,
+ * the guest's signals wait in the eventfd, and the next instance of the device adopts
+ * them when it registers the same offers (ChannelOpen with resume). An open the guest
+ * starts meanwhile waits for it too. Without a grace period, or once it lapses, every
+ * channel of the device is rescinded; the other devices go on either way.
  */
 static void device_close(struct ipc_chan *ch, int reason, void *opaque)
 {
 	struct device *dev = opaque;
 	struct vmbusd *d = dev->d;
+	bool owns = false;
 
 	if (dev->ch != ch)
 		return;
-	log_info("device %d left (%d): rescinding its channels", dev->pid, reason);
 	dev->ch = NULL;
 	dev->gen++;
-	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
-		struct dev_offer *o = &d->offers[i];
-		if (o->dev != dev)
-			continue;
-		enum offer_state st = o->state;
-		uint32_t relid = o->relid;
-		offer_reset(d, o);
-		if (d->vs && relid) {
-			if (st == OFFER_ASSIGNING || st == OFFER_DEVICE_OPENING)
-				vmbus_server_open_complete(d->vs, relid, -ENODEV);
-			else if (st == OFFER_CLOSING)
-				vmbus_server_close_complete(d->vs, relid);
-			if (vmbus_server_rescind(d->vs, relid) == 0)
-				d->rescinds++;
-		}
-		offer_reset(d, o); /* the rescind may have closed the channel */
-		o->dev = NULL;
-		o->relid = 0;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS && !owns; i++)
+		owns = d->offers[i].dev == dev;
+	if (!owns)
+		return;
+	if (!d->grace_ms) {
+		log_info("device %d left (%d): rescinding its channels", dev->pid, reason);
+		rescind_device(d, dev);
+		return;
 	}
+	log_info("device %d left (%d): its channels wait %u ms for it to come back", dev->pid,
+		 reason, d->grace_ms);
+	dev->in_grace = true;
+	dev->grace_deadline = now_ms(d) + d->grace_ms;
+	grace_timer_arm(d);
 }
 
 static const struct ipc_chan_ops device_ops = {
@@ -913,7 +1089,7 @@ int vmbusd_attach_device(struct vmbusd *d, int fd)
 	int r;
 
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES && !dev; i++)
-		if (!d->devs[i].ch)
+		if (!d->devs[i].ch && !d->devs[i].in_grace)
 			dev = &d->devs[i];
 	if (!dev) {
 		d->refused_devices++;
@@ -977,14 +1153,20 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	inspect_u64(t, devs, "refused", d->refused_devices);
 	inspect_u64(t, devs, "bad_messages", d->bad_device_messages);
 	inspect_u64(t, devs, "rescinds", d->rescinds);
+	inspect_u64(t, devs, "grace_ms", d->grace_ms);
+	inspect_u64(t, devs, "offers_adopted", d->adopted);
+	inspect_u64(t, devs, "channels_resumed", d->resumed);
+	inspect_u64(t, devs, "resume_failures", d->resume_failures);
+	inspect_u64(t, devs, "grace_expired", d->grace_expired);
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
 		struct device *dev = &d->devs[i];
 		char name[24];
-		if (!dev->ch)
+		if (!dev->ch && !dev->in_grace)
 			continue;
 		snprintf(name, sizeof(name), "dev%u", i);
 		Mhcl__Node *n = inspect_dir(t, devs, name);
 		inspect_i64(t, n, "pid", dev->pid);
+		inspect_bool(t, n, "restarting", dev->in_grace);
 		inspect_u64(t, n, "offers", dev->offers);
 		inspect_u64(t, n, "opens", dev->opens);
 		inspect_u64(t, n, "open_failures", dev->open_failures);
@@ -1038,6 +1220,18 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	d->listen_fd = listen_fd;
 	d->dev_listen_fd = dev_listen_fd;
 	d->memfd = -1;
+	d->grace_ms = VMBUSD_DEFAULT_GRACE_MS;
+	d->grace_timer = malloc(sizeof(*d->grace_timer));
+	if (!d->grace_timer || uv_timer_init(loop, d->grace_timer) < 0) {
+		free(d->grace_timer);
+		free(d);
+		close(listen_fd);
+		close(dev_listen_fd);
+		return -ENOMEM;
+	}
+	d->grace_timer->data = d;
+	/* Pending deadlines alone do not keep a loop alive. */
+	uv_unref((uv_handle_t *)d->grace_timer);
 	for (uint32_t i = 0; i < VMBUSD_MAX_VPS; i++)
 		d->vps[i].irqfd = -1;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
@@ -1066,10 +1260,21 @@ err:
 	return r;
 }
 
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
 void vmbusd_free(struct vmbusd *d)
 {
 	if (!d)
 		return;
 	drop_partition(d);
+	uv_close((uv_handle_t *)d->grace_timer, free_handle);
 	free(d);
+}
+
+void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms)
+{
+	d->grace_ms = ms;
 }

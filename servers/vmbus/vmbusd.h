@@ -20,6 +20,10 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	       struct vmbusd **ret);
 void vmbusd_free(struct vmbusd *d);
 
+/* How long a device server that left keeps its channels (offered and open in the
+ * guest) for its next instance to adopt; 0 rescinds them at once. */
+void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms);
+
 /* Takes a connected SOCK_SEQPACKET fd (taken in every case) as the worker, or as one
  * more device server: what the listeners do after accept(). -EBUSY: a worker is already
  * attached; -ENOSPC: the device table is full. */

@@ -66,7 +66,8 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 		binary = "mhcl-icd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock";
 		policy = "icd";
-		restart = "never";
+		restart = "always";
+		restart-delay-ms = <100>;
 		start-order = <25>;
 	};
 	vp {
@@ -117,6 +118,23 @@ for i in \$(seq 1 60); do
 	sleep 1
 done
 mhcl inspect vmbus >/tmp/inspect2 2>&1 || echo "L1: inspect2 failed: \$?"
+# icd restarted (planned) and killed, twice each, while the guest runs: the next instance
+# adopts the open channels and the heartbeat sequence keeps climbing.
+prev=\$s2
+for op in restart kill restart kill; do
+	mhcl \$op ic >/dev/null 2>&1
+	echo "L1: \$op ic rc \$?"
+	now=
+	for i in \$(seq 1 60); do
+		mhcl inspect ic >/tmp/icr 2>&1
+		now=\$(sed -n 's/^ *sequence: //p' /tmp/icr)
+		grep -q 'adopted_state: true' /tmp/icr && [ -n "\$now" ] && [ "\$now" -gt "\$prev" ] && break
+		sleep 1
+	done
+	echo "L1: after \$op ic: sequence \$prev -> \$now, adopted \$(grep -c 'adopted_state: true' /tmp/icr)"
+	prev=\$now
+done
+mhcl inspect vmbus/devices | sed 's/^/L1: devices: /'
 sed 's/^/L1: inspect1: /' /tmp/inspect1
 sed 's/^/L1: inspect2: /' /tmp/inspect2
 sed 's/^/L1: ic1: /' /tmp/ic1
@@ -191,8 +209,8 @@ expect no-vmbus "worker exited cleanly" '^L1: mhcl-vp exited 0'
 
 G=init
 expect $G "init started diag, vmbus, ic and vp" '^vp \[init\]: ready'
-expect $G "icd registered the heartbeat offer" '^ic: .*registered the heartbeat offer with vmbusd'
-expect $G "icd registered the shutdown offer" '^ic: .*registered the shutdown offer with vmbusd'
+expect $G "icd registered the heartbeat offer" '^ic: .*registered offer 1 with vmbusd'
+expect $G "icd registered the shutdown offer" '^ic: .*registered offer 2 with vmbusd'
 expect $G "the worker attached its partition to vmbusd" '^vmbus: .*partition attached'
 expect $G "L2 detected Hyper-V" '^vp: L2: .*Hyper-V: privilege flags'
 # The version vmbusd negotiated is the one the guest reports.
@@ -228,6 +246,30 @@ if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" -gt 0 ] && [ "$s2" -gt "$s1" ]; then
 	pass $G "heartbeat sequence climbs: $s1 -> $s2"
 else
 	flunk $G "heartbeat sequence did not climb: '$s1' -> '$s2'"
+fi
+# Restarts the guest does not notice: every one adopted, the sequence climbing, no rescind,
+# and the guest lists the same devices at the end as at the start.
+ops=$(phase $G | sed -n 's/^L1: after \([a-z]*\) ic: .*/\1/p' | tr '\n' ' ')
+[ "$ops" = "restart kill restart kill " ] && pass $G "icd restarted and killed twice each" ||
+	flunk $G "icd restarts: '$ops'"
+phase $G | grep '^L1: after [a-z]* ic: ' >"$WORK/restarts"
+while read -r line; do
+	a=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), adopted 1$/\1/p')
+	b=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), adopted 1$/\2/p')
+	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; then
+		pass $G "${line#L1: }"
+	else
+		flunk $G "not adopted or no heartbeat: '$line'"
+	fi
+done <"$WORK/restarts"
+expect $G "vmbusd rescinded nothing" '^L1: devices:   rescinds: 0$'
+expect $G "vmbusd handed 8 open channels over" '^L1: devices:   channels_resumed: 8$'
+before=$(phase $G | sed -n 's/^vp: L2: vmbus device .* device_id=\(.*\)$/\1/p' | sort | tr '\n' ' ')
+after=$(phase $G | sed -n 's/^vp: L2: final vmbus device .* device_id=\(.*\)$/\1/p' | sort | tr '\n' ' ')
+if [ -n "$before" ] && [ "$before" = "$after" ]; then
+	pass $G "L2 lists the same devices after the restarts: $after"
+else
+	flunk $G "L2 devices changed: '$before' -> '$after'"
 fi
 expect $G "mhcl guest shutdown: accepted" '^L1: guest shutdown: the guest accepted the shutdown request'
 expect $G "mhcl guest shutdown exited 0" '^L1: guest shutdown rc 0$'

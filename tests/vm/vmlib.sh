@@ -125,6 +125,10 @@ SH
 B=/bin/busybox
 exec >/dev/console 2>&1
 $B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: /'
+for d in /sys/bus/vmbus/devices/*; do
+	[ -e "$d" ] || continue
+	echo "L2: final vmbus device $($B basename $d) class_id=$($B cat $d/class_id) device_id=$($B cat $d/device_id)"
+done
 echo "L2: poweroff: the host asked for a shutdown; syncing and powering off"
 $B sync
 $B poweroff -f

@@ -317,6 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 100 && uv_run(&loop, UV_RUN_DEFAULT); i++)
 		;
 	vmbusd_free(d);
+	uv_run(&loop, UV_RUN_NOWAIT); /* vmbusd's timer closes */
 	CHECK(uv_loop_close(&loop) == 0);
 
 	probe_after = dup(2);

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmbusdev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "defs/hv_defs.h"
+#include "guestmem.h"
+#include "ipc.h"
+
+#define SIEFP_FLAGS_BYTES 256u /* one SINT's event flags */
+#define VMBUS_SINT 2u
+
+/* The doorbell's poll handle outlives the open it belongs to until libuv lets it go. */
+struct doorbell {
+	uv_poll_t poll;
+	int fd;
+	struct vmbusdev_chan *c; /* NULL once the open ended */
+};
+
+struct vmbusdev_chan {
+	struct vmbusdev *v;
+	Mhcl__Vp__DeviceOffer offer;
+	uint8_t if_type[16], if_instance[16], user_def[120];
+	const struct vmbusdev_chan_ops *ops;
+	void *opaque;
+	bool open;
+	uint32_t relid, target_vp;
+	int irqfd;
+	struct vmbus_ring in, out;
+	struct doorbell *bell;
+	uint64_t opens, resumes, open_refusals, doorbells, interrupts, interrupt_failures;
+};
+
+struct vmbusdev {
+	uv_loop_t *loop;
+	struct ipc_chan *ch;
+	vmbusdev_lost_fn lost;
+	void *opaque;
+	struct guestmem gm; /* the partition's RAM, as the last ChannelOpen with a memfd said */
+	uint64_t partition;
+	uint64_t siefp[VMBUSDEV_MAX_VPS]; /* 0: unknown or disabled */
+	struct vmbusdev_chan *chans[VMBUSDEV_MAX_CHANNELS];
+	uint32_t nchans;
+	bool registered;
+	bool dying; /* vmbusdev_free() ran: on_close frees */
+	uint64_t bad_messages, memfd_maps;
+};
+
+/* ---- one channel's data path ---- */
+
+static void doorbell_cb(uv_poll_t *p, int status, int events)
+{
+	struct doorbell *bell = p->data;
+	uint64_t n;
+
+	(void)events;
+	if (read(bell->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		status = -errno;
+	if (!bell->c || status < 0)
+		return;
+	bell->c->doorbells++;
+	bell->c->ops->signaled(bell->c, bell->c->opaque);
+}
+
+static void doorbell_closed(uv_handle_t *h)
+{
+	struct doorbell *bell = h->data;
+	close(bell->fd);
+	free(bell);
+}
+
+static void chan_stop(struct vmbusdev_chan *c)
+{
+	if (!c->open)
+		return;
+	c->open = false;
+	c->ops->close(c, c->opaque);
+	c->bell->c = NULL;
+	uv_close((uv_handle_t *)&c->bell->poll, doorbell_closed);
+	c->bell = NULL;
+	vmbus_ring_fini(&c->in);
+	vmbus_ring_fini(&c->out);
+	if (c->irqfd >= 0)
+		close(c->irqfd);
+	c->irqfd = -1;
+}
+
+int vmbusdev_chan_signal(struct vmbusdev_chan *c)
+{
+	struct vmbusdev *v = c->v;
+	uint64_t one = 1;
+	uint8_t *flags = NULL;
+
+	if (c->open && v->siefp[c->target_vp])
+		flags = guestmem_ptr(
+		    &v->gm, v->siefp[c->target_vp] + (uint64_t)VMBUS_SINT * SIEFP_FLAGS_BYTES,
+		    SIEFP_FLAGS_BYTES);
+	if (!flags || c->relid >= SIEFP_FLAGS_BYTES * 8) {
+		c->interrupt_failures++;
+		return -ENXIO;
+	}
+	__atomic_fetch_or(&flags[c->relid / 8], (uint8_t)(1u << (c->relid % 8)), __ATOMIC_SEQ_CST);
+	if (write(c->irqfd, &one, sizeof(one)) != sizeof(one)) {
+		c->interrupt_failures++;
+		return -errno;
+	}
+	c->interrupts++;
+	return 0;
+}
+
+/* ---- ChannelOpen / ChannelClose from vmbusd ---- */
+
+static struct vmbusdev_chan *chan_of(struct vmbusdev *v, uint32_t offer_id)
+{
+	if (offer_id == 0 || offer_id > v->nchans)
+		return NULL;
+	return v->chans[offer_id - 1];
+}
+
+/* Maps a new partition's guest RAM; channels of the old one are stopped first. The same
+ * partition's memfd sent again (a new connection, a refused open) keeps the mapping. */
+static int map_ram(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, int memfd, const char **why)
+{
+	struct guestmem_layout l = {.nranges = (unsigned)m->n_ram};
+	struct guestmem gm;
+	int r;
+
+	if (guestmem_is_mapped(&v->gm) && m->partition == v->partition)
+		return 0;
+	if (m->n_ram == 0 || m->n_ram > GUESTMEM_MAX_RANGES) {
+		*why = "want 1..16 RAM ranges with the memfd";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < m->n_ram; i++)
+		l.ranges[i] = (struct guestmem_range){m->ram[i]->gpa, m->ram[i]->size,
+						      m->ram[i]->memfd_offset};
+	int fd = dup(memfd);
+	if (fd < 0) {
+		*why = "unable to keep the memfd";
+		return -errno;
+	}
+	r = guestmem_map(&gm, fd, &l, why);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	for (uint32_t i = 0; i < v->nchans; i++)
+		chan_stop(v->chans[i]);
+	guestmem_release(&v->gm);
+	v->gm = gm;
+	memset(v->siefp, 0, sizeof(v->siefp));
+	v->partition = m->partition;
+	v->memfd_maps++;
+	return 0;
+}
+
+static int start_rings(struct vmbusdev_chan *c, const Mhcl__Vp__ChannelOpen *m, int doorbell,
+		       const char **why)
+{
+	uint8_t **pages = calloc(m->n_pfns, sizeof(*pages));
+	struct doorbell *bell = calloc(1, sizeof(*bell));
+	size_t bad;
+	int r;
+
+	if (!pages || !bell) {
+		r = -ENOMEM;
+		*why = "out of memory";
+		goto err;
+	}
+	r = guestmem_pages(&c->v->gm, m->pfns, m->n_pfns, pages, &bad);
+	if (r < 0) {
+		*why = "a ring page is outside guest RAM";
+		goto err;
+	}
+	r = vmbus_ring_pair_init(&c->in, &c->out, (void *const *)pages, (uint32_t)m->n_pfns,
+				 m->downstream_page, true);
+	if (r < 0) {
+		*why = "the ring's indices or layout are not usable";
+		goto err;
+	}
+	free(pages);
+	pages = NULL;
+	bell->fd = dup(doorbell);
+	if (bell->fd < 0 || uv_poll_init(c->v->loop, &bell->poll, bell->fd) < 0) {
+		r = -EIO;
+		*why = "unable to watch the doorbell";
+		if (bell->fd >= 0)
+			close(bell->fd);
+		goto err_rings;
+	}
+	bell->poll.data = bell;
+	bell->c = c;
+	r = uv_poll_start(&bell->poll, UV_READABLE, doorbell_cb);
+	if (r < 0) {
+		*why = "unable to watch the doorbell";
+		bell->c = NULL;
+		uv_close((uv_handle_t *)&bell->poll, doorbell_closed);
+		bell = NULL;
+		goto err_rings;
+	}
+	c->bell = bell;
+	return 0;
+err_rings:
+	vmbus_ring_fini(&c->in);
+	vmbus_ring_fini(&c->out);
+err:
+	free(pages);
+	free(bell);
+	return r;
+}
+
+static int chan_open(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, struct ipc_msg *msg,
+		     const char **why)
+{
+	struct vmbusdev_chan *c = chan_of(v, m->offer_id);
+	size_t fdi = 0;
+	int r;
+
+	if (msg->nfds != (m->n_ram ? 3u : 2u)) {
+		*why = "want the doorbell and the irqfd (and the memfd with the RAM layout)";
+		return -EINVAL;
+	}
+	if (m->n_ram) {
+		r = map_ram(v, m, msg->fds[fdi++], why);
+		if (r < 0)
+			return r;
+	} else if (!guestmem_is_mapped(&v->gm) || m->partition != v->partition) {
+		*why = "no guest RAM for this partition";
+		return -EINVAL;
+	}
+	if (!c) {
+		*why = "no such offer";
+		return -ENOENT;
+	}
+	if (c->open) {
+		*why = "the channel is already open";
+		return -EBUSY;
+	}
+	if (m->target_vp >= VMBUSDEV_MAX_VPS || m->n_pfns == 0 ||
+	    m->n_pfns > VMBUSDEV_MAX_RING_PAGES || m->relid == 0 ||
+	    m->relid >= SIEFP_FLAGS_BYTES * 8 || m->siefp_gpa % GUESTMEM_PAGE_SIZE ||
+	    (m->siefp_gpa && !guestmem_ptr(&v->gm, m->siefp_gpa, GUESTMEM_PAGE_SIZE))) {
+		*why = "bad relid, target VP, ring size or SIEFP page";
+		return -EINVAL;
+	}
+	r = start_rings(c, m, msg->fds[fdi], why);
+	if (r < 0)
+		return r;
+	if (m->siefp_gpa)
+		v->siefp[m->target_vp] = m->siefp_gpa;
+	c->irqfd = msg->fds[fdi + 1];
+	msg->fds[fdi + 1] = -1;
+	c->relid = m->relid;
+	c->target_vp = m->target_vp;
+	c->open = true;
+	r = c->ops->open(c, m->resume, c->opaque, why);
+	if (r < 0) {
+		chan_stop(c);
+		return r;
+	}
+	if (m->resume)
+		c->resumes++;
+	else
+		c->opens++;
+	log_info("%s relid %u: %zu ring pages, VP %u", m->resume ? "adopted open" : "opened",
+		 c->relid, m->n_pfns, c->target_vp);
+	/* The guest may have written before the doorbell was routed, or while this server
+	 * was restarting. */
+	if (c->open)
+		c->ops->signaled(c, c->opaque);
+	return 0;
+}
+
+static void channel_open(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__ChannelOpen *m =
+	    (Mhcl__Vp__ChannelOpen *)ipc_msg_unpack(ch, msg, &mhcl__vp__channel_open__descriptor);
+	const char *why = "";
+	int r;
+
+	if (!m)
+		return;
+	r = chan_open(v, m, msg, &why);
+	if (r < 0) {
+		struct vmbusdev_chan *c = chan_of(v, m->offer_id);
+		v->bad_messages++;
+		if (c)
+			c->open_refusals++;
+		log_warn_errno(r, "refused to %s relid %u: %s: %m", m->resume ? "adopt" : "open",
+			       m->relid, why);
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
+	} else {
+		Mhcl__Vp__ChannelOpenReply rep = MHCL__VP__CHANNEL_OPEN_REPLY__INIT;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void channel_close(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__ChannelClose *m =
+	    (Mhcl__Vp__ChannelClose *)ipc_msg_unpack(ch, msg, &mhcl__vp__channel_close__descriptor);
+	struct vmbusdev_chan *c;
+
+	if (!m)
+		return;
+	c = chan_of(v, m->offer_id);
+	if (c && c->open && c->relid == m->relid) {
+		chan_stop(c);
+		log_info("closed relid %u", m->relid);
+	} else {
+		v->bad_messages++;
+	}
+	/* Answered either way: this device does not use that ring now. */
+	Mhcl__Vp__ChannelCloseReply rep = MHCL__VP__CHANNEL_CLOSE_REPLY__INIT;
+	(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct vmbusdev *v = opaque;
+
+	if (msg->type == IPC_MSG_VP_CHANNEL_OPEN) {
+		channel_open(v, ch, msg);
+	} else if (msg->type == IPC_MSG_VP_CHANNEL_CLOSE) {
+		channel_close(v, ch, msg);
+	} else {
+		v->bad_messages++;
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+					   "a device does not handle message type %u", msg->type);
+	}
+}
+
+static void on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct vmbusdev *v = opaque;
+
+	if (msg->type != IPC_MSG_VP_SYNIC_PAGES) {
+		v->bad_messages++;
+		return;
+	}
+	Mhcl__Vp__SynicPages *m =
+	    (Mhcl__Vp__SynicPages *)ipc_msg_unpack(ch, msg, &mhcl__vp__synic_pages__descriptor);
+	if (!m)
+		return;
+	if (m->vp >= VMBUSDEV_MAX_VPS || m->siefp_gpa % GUESTMEM_PAGE_SIZE ||
+	    (m->siefp_gpa && !guestmem_ptr(&v->gm, m->siefp_gpa, GUESTMEM_PAGE_SIZE)))
+		v->bad_messages++;
+	else
+		v->siefp[m->vp] = m->enabled ? m->siefp_gpa : 0;
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void on_close(struct ipc_chan *ch, int reason, void *opaque)
+{
+	struct vmbusdev *v = opaque;
+
+	(void)ch;
+	v->ch = NULL;
+	for (uint32_t i = 0; i < v->nchans; i++)
+		chan_stop(v->chans[i]);
+	if (v->dying)
+		free(v);
+	else if (v->lost)
+		v->lost(v, reason, v->opaque);
+}
+
+static const struct ipc_chan_ops vmbusdev_ops = {
+    .on_request = on_request,
+    .on_notify = on_notify,
+    .on_close = on_close,
+};
+
+/* ---- setup ---- */
+
+int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, void *opaque,
+		     struct vmbusdev **ret)
+{
+	struct vmbusdev *v = calloc(1, sizeof(*v));
+	int fd, r;
+
+	if (!v)
+		return -ENOMEM;
+	v->loop = loop;
+	v->lost = lost;
+	v->opaque = opaque;
+	v->gm.memfd = -1;
+	fd = ipc_connect_unix(path, SOCK_SEQPACKET);
+	if (fd < 0) {
+		free(v);
+		return fd;
+	}
+	r = ipc_chan_open(loop, fd, IPC_TRANSPORT_SEQPACKET, &vmbusdev_ops, v, &v->ch);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+void vmbusdev_free(struct vmbusdev *v)
+{
+	if (!v)
+		return;
+	for (uint32_t i = 0; i < v->nchans; i++) {
+		chan_stop(v->chans[i]);
+		free(v->chans[i]);
+		v->chans[i] = NULL;
+	}
+	v->nchans = 0;
+	guestmem_release(&v->gm);
+	if (!v->ch) {
+		free(v);
+		return;
+	}
+	/* on_close frees v once the loop has run the channel's close. */
+	v->dying = true;
+	ipc_chan_close(v->ch);
+}
+
+static int copy_bytes(uint8_t *dst, size_t cap, const ProtobufCBinaryData *src,
+		      ProtobufCBinaryData *out, bool exact)
+{
+	if (src->len > cap || (exact && src->len != cap))
+		return -EINVAL;
+	if (src->len)
+		memcpy(dst, src->data, src->len);
+	*out = (ProtobufCBinaryData){src->len, dst};
+	return 0;
+}
+
+int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
+		      const struct vmbusdev_chan_ops *ops, void *opaque, struct vmbusdev_chan **ret)
+{
+	struct vmbusdev_chan *c;
+
+	if (v->nchans == VMBUSDEV_MAX_CHANNELS || v->registered)
+		return -ENOSPC;
+	if (!ops || !ops->open || !ops->signaled || !ops->close)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->v = v;
+	c->offer = *offer;
+	c->offer.offer_id = v->nchans + 1;
+	if (copy_bytes(c->if_type, 16, &offer->if_type, &c->offer.if_type, true) < 0 ||
+	    copy_bytes(c->if_instance, 16, &offer->if_instance, &c->offer.if_instance, true) < 0 ||
+	    copy_bytes(c->user_def, 120, &offer->user_def, &c->offer.user_def, false) < 0) {
+		free(c);
+		return -EINVAL;
+	}
+	c->ops = ops;
+	c->opaque = opaque;
+	c->irqfd = -1;
+	v->chans[v->nchans++] = c;
+	*ret = c;
+	return 0;
+}
+
+static void offer_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct vmbusdev_chan *c = opaque;
+	char why[160] = "";
+
+	if (status == -EREMOTEIO && reply)
+		status = ipc_msg_error(reply, why, sizeof(why));
+	if (status < 0) {
+		log_error_errno(status, "vmbusd refused offer %u: %s: %m", c->offer.offer_id, why);
+		ipc_chan_close(ch);
+		return;
+	}
+	log_info("registered offer %u with vmbusd", c->offer.offer_id);
+}
+
+int vmbusdev_register(struct vmbusdev *v)
+{
+	if (!v->ch)
+		return -EPIPE;
+	if (v->registered)
+		return -EALREADY;
+	for (uint32_t i = 0; i < v->nchans; i++) {
+		int r = ipc_chan_request(v->ch, IPC_MSG_VP_DEVICE_OFFER, &v->chans[i]->offer.base,
+					 NULL, 0, 0, offer_reply, v->chans[i]);
+		if (r < 0)
+			return r;
+	}
+	v->registered = true;
+	return 0;
+}
+
+bool vmbusdev_chan_is_open(const struct vmbusdev_chan *c)
+{
+	return c->open;
+}
+
+struct vmbus_ring *vmbusdev_chan_in(struct vmbusdev_chan *c)
+{
+	return &c->in;
+}
+
+struct vmbus_ring *vmbusdev_chan_out(struct vmbusdev_chan *c)
+{
+	return &c->out;
+}
+
+uint32_t vmbusdev_chan_relid(const struct vmbusdev_chan *c)
+{
+	return c->relid;
+}
+
+void vmbusdev_inspect(const struct vmbusdev *v, struct inspect_tree *t, Mhcl__Node *dir)
+{
+	inspect_bool(t, dir, "connected", v->ch != NULL);
+	inspect_u64(t, dir, "partition", v->partition);
+	inspect_u64(t, dir, "ram_bytes", v->gm.map_len);
+	inspect_u64(t, dir, "memfd_maps", v->memfd_maps);
+	inspect_u64(t, dir, "bad_messages", v->bad_messages);
+}
+
+void vmbusdev_chan_inspect(const struct vmbusdev_chan *c, struct inspect_tree *t, Mhcl__Node *dir)
+{
+	inspect_u64(t, dir, "offer_id", c->offer.offer_id);
+	inspect_bool(t, dir, "open", c->open);
+	inspect_u64(t, dir, "relid", c->relid);
+	inspect_u64(t, dir, "target_vp", c->target_vp);
+	inspect_u64(t, dir, "opens", c->opens);
+	inspect_u64(t, dir, "resumes", c->resumes);
+	inspect_u64(t, dir, "opens_refused", c->open_refusals);
+	inspect_u64(t, dir, "doorbells", c->doorbells);
+	inspect_u64(t, dir, "interrupts", c->interrupts);
+	inspect_u64(t, dir, "interrupt_failures", c->interrupt_failures);
+}

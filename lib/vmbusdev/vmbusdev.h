@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device half of VMBus channels, for device servers (mhcl-icd today; storage and
+ * net next). One struct vmbusdev is a server's connection to mhcl-vmbusd's device
+ * socket; each struct vmbusdev_chan is one channel offer on it.
+ *
+ *   vmbusdev_connect()      before the jail: connect to vmbusd
+ *   vmbusdev_chan_new()     describe a channel (DeviceOffer fields) and its callbacks
+ *   vmbusdev_register()     after READY's restore: send every offer to vmbusd
+ *
+ * When the guest opens a channel, vmbusd sends ChannelOpen: the ring's PFNs, guest RAM
+ * (memfd + layout, mapped through lib/guestmem, which refuses unsealed memfds), the
+ * doorbell eventfd the partition signals on the guest's HvSignalEvent, and the target
+ * VP's SINT irqfd with its SIEFP page. The library checks every PFN, builds the ring
+ * pair (lib/ring), watches the doorbell on the server's libuv loop and calls ops->open;
+ * a device interrupts the guest with vmbusdev_chan_signal() (relid's flag in the SIEFP
+ * page, then the irqfd). ChannelClose calls ops->close and is answered once the rings
+ * are no longer used.
+ *
+ * Restart: after this server restarts, vmbusd hands each channel that was open to the
+ * new instance as ChannelOpen{resume}: the rings are adopted as they stand in guest RAM
+ * (ops->open with resume = true) and nothing is renegotiated. Whatever the device needs
+ * beyond the rings must be in crash-consistent memory (see srv_fd_store()).
+ */
+#ifndef MHCL_LIB_VMBUSDEV_H
+#define MHCL_LIB_VMBUSDEV_H
+
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "inspect.h"
+#include "vmbus.pb-c.h"
+#include "vmbus_ring.h"
+
+#define VMBUSDEV_MAX_CHANNELS 64u
+#define VMBUSDEV_MAX_RING_PAGES 1024u
+#define VMBUSDEV_MAX_VPS 64u
+
+struct vmbusdev;
+struct vmbusdev_chan;
+
+struct vmbusdev_chan_ops {
+	/* The rings are ready: the guest opened the channel (resume = false) or an open
+	 * channel is handed to this instance (resume = true: do not start the protocol
+	 * anew). Return 0, or -errno with *why set to refuse (the guest's open fails). */
+	int (*open)(struct vmbusdev_chan *c, bool resume, void *opaque, const char **why);
+	/* The guest signalled the channel (also called once right after open). */
+	void (*signaled)(struct vmbusdev_chan *c, void *opaque);
+	/* Stop using the rings (guest close, rescind, the partition went away). */
+	void (*close)(struct vmbusdev_chan *c, void *opaque);
+};
+
+/* vmbusd went away (lost = true) or the connection was closed on request. */
+typedef void (*vmbusdev_lost_fn)(struct vmbusdev *v, int reason, void *opaque);
+
+int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, void *opaque,
+		     struct vmbusdev **ret);
+/* Stops every channel and closes the connection; v is freed once the loop has run
+ * the close (call it before the last uv_run). */
+void vmbusdev_free(struct vmbusdev *v);
+
+/* Describes one channel; offer is copied (offer_id is assigned here). */
+int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
+		      const struct vmbusdev_chan_ops *ops, void *opaque,
+		      struct vmbusdev_chan **ret);
+/* Sends every described offer to vmbusd (once). */
+int vmbusdev_register(struct vmbusdev *v);
+
+bool vmbusdev_chan_is_open(const struct vmbusdev_chan *c);
+struct vmbus_ring *vmbusdev_chan_in(struct vmbusdev_chan *c);
+struct vmbus_ring *vmbusdev_chan_out(struct vmbusdev_chan *c);
+uint32_t vmbusdev_chan_relid(const struct vmbusdev_chan *c);
+/* Interrupts the guest for this channel. 0 or -errno (counted either way). */
+int vmbusdev_chan_signal(struct vmbusdev_chan *c);
+
+void vmbusdev_inspect(const struct vmbusdev *v, struct inspect_tree *t, Mhcl__Node *dir);
+void vmbusdev_chan_inspect(const struct vmbusdev_chan *c, struct inspect_tree *t, Mhcl__Node *dir);
+
+#endif
