@@ -9,6 +9,8 @@
  *   --ignore-stop       answer STOP but keep running (stop-timeout tests)
  *   --spawn-orphan      before the jail, leave a grandchild that exits later
  *                       as an orphan for init to reap
+ *   --fd-store          count its lives in a memfd kept in init's fd store (survives
+ *                       crashes); also checks init's refusals (too many fds, bad names)
  *   --relay PATH        listen on a unix SOCK_SEQPACKET socket and relay
  *                       control requests (ps, inspect, restart, kill, logs,
  *                       config) to init; needs `control` in the manifest
@@ -20,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +42,10 @@ struct testd {
 	bool no_ready, ignore_stop;
 	uint64_t generation, ticks, relayed;
 	bool crash_restart;
+	bool fd_store;
+	int fresh_fd;	  /* a memfd made before the jail, used if init kept none */
+	uint64_t *lives;  /* in the stored memfd */
+	uint64_t refused; /* fd store requests init refused, as expected */
 };
 
 /* ---- relay ---- */
@@ -200,6 +208,10 @@ static void inspect(struct srv *s, struct inspect_tree *tr, Mhcl__Node *root, vo
 	inspect_u64(tr, d, "ticks", t->ticks);
 	inspect_u64(tr, d, "relayed", t->relayed);
 	inspect_bool(tr, d, "crash_restart", t->crash_restart);
+	if (t->lives) {
+		inspect_u64(tr, d, "lives", *t->lives);
+		inspect_u64(tr, d, "fdstore_refused", t->refused);
+	}
 }
 
 static int save(struct srv *s, uint8_t **ret_buf, size_t *ret_len, void *opaque)
@@ -226,6 +238,62 @@ static void tick_cb(uv_timer_t *h)
 	((struct testd *)h->data)->ticks++;
 }
 
+static void refused_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct testd *t = opaque;
+	(void)ch;
+	(void)reply;
+	if (status == -EREMOTEIO)
+		t->refused++;
+}
+
+/* init must refuse, and keep nothing of: a name that is not printable, and more fds than a
+ * server may keep. */
+static void fd_store_refusals(struct testd *t)
+{
+	Mhcl__FdStoreRequest m = MHCL__FD_STORE_REQUEST__INIT;
+	char *names[IPC_FDS_MAX] = {0}, buf[IPC_FDS_MAX][8];
+	int fds[IPC_FDS_MAX];
+
+	for (int i = 0; i < IPC_FDS_MAX; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "x%d", i);
+		names[i] = buf[i];
+		fds[i] = t->fresh_fd >= 0 ? t->fresh_fd : 0;
+	}
+	m.names = names;
+	m.n_names = IPC_FDS_MAX; /* with "lives" already kept: one too many */
+	(void)ipc_chan_request(srv_bus(t->srv), IPC_MSG_FD_STORE, &m.base, fds, IPC_FDS_MAX, 0,
+			       refused_reply, t);
+	names[0] = (char *)"bad name";
+	m.n_names = 1;
+	(void)ipc_chan_request(srv_bus(t->srv), IPC_MSG_FD_STORE, &m.base, fds, 1, 0,
+			       refused_reply, t);
+}
+
+static void fd_store_adopt(struct testd *t)
+{
+	int fd = srv_stored_fd(t->srv, "lives");
+	bool fresh = fd < 0;
+
+	if (fresh)
+		fd = t->fresh_fd;
+	void *p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		log_error("unable to map the lives counter: %m");
+		return;
+	}
+	t->lives = p;
+	(*t->lives)++;
+	if (fresh)
+		(void)srv_fd_store(t->srv, "lives", fd);
+	else
+		close(fd);
+	fd_store_refusals(t);
+	if (t->fresh_fd >= 0)
+		close(t->fresh_fd);
+	t->fresh_fd = -1;
+}
+
 static int restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
 {
 	struct testd *t = opaque;
@@ -237,6 +305,8 @@ static int restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, vo
 		memcpy(&g, buf, sizeof(g));
 	t->generation = g + 1;
 	t->crash_restart = crash;
+	if (t->fd_store)
+		fd_store_adopt(t);
 	log_info("ready: generation %llu%s", (unsigned long long)t->generation,
 		 crash ? " (after a crash)" : "");
 	if (t->exit_after_ms >= 0)
@@ -278,9 +348,10 @@ int main(int argc, char **argv)
 	    {"ignore-stop", no_argument, NULL, 'i'},
 	    {"relay", required_argument, NULL, 'r'},
 	    {"spawn-orphan", no_argument, NULL, 'o'},
+	    {"fd-store", no_argument, NULL, 'f'},
 	    {},
 	};
-	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1};
+	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
 	const char *relay = NULL;
 	bool orphan = false;
 	int c;
@@ -304,6 +375,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			orphan = true;
+			break;
+		case 'f':
+			t.fd_store = true;
 			break;
 		default:
 			return 100;
@@ -329,6 +403,12 @@ int main(int argc, char **argv)
 	}
 	if (orphan)
 		spawn_orphan();
+	if (t.fd_store) {
+		/* memfd_create and ftruncate are not in the jail. */
+		t.fresh_fd = (int)syscall(SYS_memfd_create, "testd-lives", 1u /* MFD_CLOEXEC */);
+		if (t.fresh_fd < 0 || ftruncate(t.fresh_fd, sizeof(uint64_t)) < 0)
+			return log_error("unable to make the lives memfd: %m"), 111;
+	}
 	/* Everything is open: from here on only the allow-list. */
 	srv_enter_jail(t.srv, NULL);
 	if (!t.no_ready) {

@@ -22,7 +22,7 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     "sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"testd\";"
     " start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
     /* a well-behaved one for planned restarts */
-    "keeper { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <4>;"
+    "keeper { binary = \"mhcl-testd\"; args = \"--fd-store\"; policy = \"testd\"; start-order = <4>;"
     " restart-delay-ms = <20>; };\n"
     /* a relay without `control`: init must refuse it */
     "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
@@ -90,6 +90,7 @@ static void check_planned_restart(struct ctl *c)
 {
 	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", -1));
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 1);
 	Mhcl__PsReply *ps = ctl_ps(c);
 	int old_pid = ctl_ps_find(ps, "keeper")->pid;
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
@@ -108,6 +109,11 @@ static void check_planned_restart(struct ctl *c)
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 2);
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "frame/restarts"), 1);
 	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "saved 8 bytes of state"));
+	/* init's fd store handed the memfd to the new instance. */
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 2);
+	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "1 stored fds"));
+	/* Too many fds and a bad name were refused, and nothing of them was kept. */
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/fdstore_refused"), 2);
 
 	/* A crash loses it: SIGKILL, restart, generation starts over. */
 	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
@@ -117,6 +123,8 @@ static void check_planned_restart(struct ctl *c)
 	protobuf_c_message_free_unpacked(m, NULL);
 	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", 2));
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
+	/* What lives in the fd store survives the crash. */
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 3);
 	ps = ctl_ps(c);
 	ASSERT_STREQ(ctl_ps_find(ps, "keeper")->last_exit, "killed by SIGKILL");
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
