@@ -20,7 +20,7 @@
 #define BOOT_STACK_TOP 0x8ff0ull
 #define BOOT_PML4_GPA 0x9000ull
 #define BOOT_PDPT_GPA 0xa000ull
-#define BOOT_PD_GPA 0xb000ull   /* 4 pages: identity map of the low 4 GiB in 2 MiB pages */
+#define BOOT_PD_GPA 0xb000ull /* 4 pages: identity map of the low 4 GiB in 2 MiB pages */
 #define BOOT_CMDLINE_GPA 0x20000ull
 #define BOOT_CMDLINE_MAX 4096u
 #define BOOT_LOW_RESERVED 0x9fc00ull
@@ -35,7 +35,7 @@ struct boot_image {
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline;
-	uint64_t rsdp_gpa;     /* 0: none */
+	uint64_t rsdp_gpa; /* 0: none */
 };
 
 /* Validates the bzImage header, copies everything into ram and fills ret_state.

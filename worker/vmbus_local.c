@@ -28,13 +28,15 @@ struct vmbus_local {
 static void post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
 {
 	struct vmbus_local *l = ctx;
-	int r = hv_synic_post_message(l->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MSG_TYPE_CHANNEL, msg, len);
+	int r = hv_synic_post_message(l->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MSG_TYPE_CHANNEL,
+				      msg, len);
 	if (r < 0)
 		log_warn_errno(r, "unable to queue a VMBus message for VP %u: %m, dropping it", vp);
 	else if (len >= 4) {
 		uint32_t type;
 		memcpy(&type, msg, sizeof(type));
-		log_info("VMBus message to VP %u: %s (%zu bytes)", vp, vmbus_msg_type_to_string(type), len);
+		log_info("VMBus message to VP %u: %s (%zu bytes)", vp,
+			 vmbus_msg_type_to_string(type), len);
 	}
 }
 
@@ -113,16 +115,16 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 		    struct vmbus_local **ret)
 {
 	static const struct vmbus_server_ops ops = {
-		.post_msg = post_msg,
-		.channel_open = channel_open,
-		.channel_close = channel_close,
-		.error = on_error,
-		.connection = on_connection,
+	    .post_msg = post_msg,
+	    .channel_open = channel_open,
+	    .channel_close = channel_close,
+	    .error = on_error,
+	    .connection = on_connection,
 	};
 	struct vmbus_server_config cfg = {
-		.ram = {{.gpa = 0, .size = ram->size}},
-		.nram = 1,
-		.vp_count = vp_count,
+	    .ram = {{.gpa = 0, .size = ram->size}},
+	    .nram = 1,
+	    .vp_count = vp_count,
 	};
 	struct vmbus_local *l;
 	int r;
@@ -140,9 +142,10 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 	if (r < 0)
 		goto err;
 	struct vmbus_offer hb_offer = {
-		.if_type = HV_GUID_IC_HEARTBEAT,
-		/* A fixed instance id, so the guest sees the same device on every boot. */
-		.if_instance = HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61, 0x72, 0x74, 0x01),
+	    .if_type = HV_GUID_IC_HEARTBEAT,
+	    /* A fixed instance id, so the guest sees the same device on every boot. */
+	    .if_instance = HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61,
+					0x72, 0x74, 0x01),
 	};
 	r = vmbus_server_offer(l->srv, &hb_offer, &l->hb_relid);
 	if (r < 0)

@@ -29,8 +29,8 @@ struct vp {
 
 enum worker_stop {
 	WORKER_RUNNING,
-	WORKER_STOP_RESET,      /* the guest asked for a reset or powered off: a clean end */
-	WORKER_STOP_FAILED,     /* a VP could not continue */
+	WORKER_STOP_RESET,  /* the guest asked for a reset or powered off: a clean end */
+	WORKER_STOP_FAILED, /* a VP could not continue */
 	_WORKER_STOP_MAX,
 };
 

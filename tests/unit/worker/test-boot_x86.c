@@ -47,9 +47,12 @@ static void test_load(void)
 	memset(initrd, 0x5a, sizeof(initrd));
 	ASSERT_OK(guest_ram_create(RAM, &ram));
 	struct boot_image img = {
-		.kernel = image, .kernel_len = sizeof(image),
-		.initrd = initrd, .initrd_len = sizeof(initrd),
-		.cmdline = "console=ttyS0", .rsdp_gpa = BOOT_ACPI_GPA,
+	    .kernel = image,
+	    .kernel_len = sizeof(image),
+	    .initrd = initrd,
+	    .initrd_len = sizeof(initrd),
+	    .cmdline = "console=ttyS0",
+	    .rsdp_gpa = BOOT_ACPI_GPA,
 	};
 	ASSERT_OK(boot_x86_load_linux(&ram, &img, &st));
 
@@ -106,11 +109,26 @@ static void expect_refused(void (*mutate)(void), uint64_t ram_size, const char *
 	guest_ram_destroy(&ram);
 }
 
-static void bad_magic(void) { image[0x202] = 'X'; }
-static void old_version(void) { image[0x206] = 0x0b; }
-static void no_64bit(void) { image[0x236] = 0; }
-static void huge_setup(void) { image[0x1f1] = 0xff; }
-static void huge_init_size(void) { memset(image + 0x260, 0xff, 4); }
+static void bad_magic(void)
+{
+	image[0x202] = 'X';
+}
+static void old_version(void)
+{
+	image[0x206] = 0x0b;
+}
+static void no_64bit(void)
+{
+	image[0x236] = 0;
+}
+static void huge_setup(void)
+{
+	image[0x1f1] = 0xff;
+}
+static void huge_init_size(void)
+{
+	memset(image + 0x260, 0xff, 4);
+}
 
 int main(void)
 {
