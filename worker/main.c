@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 	w.ops = &backend_kvm_ops;
 	w.vp_count = o.cpus;
 	w.ram.memfd = -1;
-	r = guest_ram_create(o.mem_mib << 20, &w.ram);
+	r = guestmem_create(o.mem_mib << 20, &w.ram);
 	if (r < 0) {
 		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m",
 				(unsigned long long)o.mem_mib);
@@ -280,13 +280,13 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to create a %s partition: %m", w.ops->name);
 		goto out;
 	}
-	r = w.ops->map_ram(w.p, 0, 0, w.ram.size, w.ram.hva, w.ram.memfd, 0);
+	r = w.ops->map_ram(w.p, 0, 0, w.ram.map_len, w.ram.base, w.ram.memfd, 0);
 	if (r < 0) {
 		log_error_errno(r, "unable to map guest RAM: %m");
 		goto out;
 	}
 
-	r = acpi_build(guest_ram_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
+	r = acpi_build(guestmem_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
 		       BOOT_ACPI_GPA, o.cpus);
 	if (r < 0) {
 		log_error_errno(r, "unable to build the ACPI tables: %m");
@@ -379,7 +379,7 @@ out:
 		free(w.vps[i].cpuid);
 	}
 	w.p = w.ops->partition_destroy(w.p);
-	guest_ram_destroy(&w.ram);
+	guestmem_release(&w.ram);
 	free(kernel);
 	free(initrd);
 	return rc;

@@ -44,7 +44,7 @@ struct message_port {
 struct hv_synic {
 	const struct backend_ops *ops;
 	struct partition *p;
-	const struct guest_ram *ram;
+	const struct guestmem *ram;
 	pthread_mutex_t lock;
 	struct message_port ports[HV_SYNIC_MAX_PORTS];
 	size_t nports;
@@ -106,7 +106,7 @@ static void deliver_locked(struct hv_synic *s, uint32_t vp, uint8_t sint)
 
 	if (!st->count || !v->enabled || !simp)
 		return;
-	slot = guest_ram_ptr(s->ram, simp + (uint64_t)sint * HV_MESSAGE_SIZE, HV_MESSAGE_SIZE);
+	slot = guestmem_ptr(s->ram, simp + (uint64_t)sint * HV_MESSAGE_SIZE, HV_MESSAGE_SIZE);
 	if (!slot)
 		return; /* validated when the guest wrote SIMP; unreachable */
 
@@ -192,7 +192,7 @@ struct hv_synic *hv_synic_free(struct hv_synic *s)
 	return NULL;
 }
 
-int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guest_ram *ram,
+int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guestmem *ram,
 		 uint32_t vp_count, struct hv_synic **ret)
 {
 	struct hv_synic *s;
@@ -315,10 +315,9 @@ int hv_synic_signal_event(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	siefp = s->vps[vp].enabled ? page_gpa(s->vps[vp].siefp) : 0;
-	flags = siefp
-		    ? guest_ram_ptr(s->ram, siefp + (uint64_t)sint * (HV_EVENT_FLAGS_PER_SINT / 8),
-				    HV_EVENT_FLAGS_PER_SINT / 8)
-		    : NULL;
+	flags = siefp ? guestmem_ptr(s->ram, siefp + (uint64_t)sint * (HV_EVENT_FLAGS_PER_SINT / 8),
+				     HV_EVENT_FLAGS_PER_SINT / 8)
+		      : NULL;
 	if (!flags)
 		r = -ENXIO;
 	else
@@ -386,7 +385,7 @@ static uint16_t post_message(struct hv_synic *s, uint32_t vp, uint64_t control, 
 	/* The input block must be 8-byte aligned and must not cross a page (TLFS). */
 	if (in_gpa % 8 || (in_gpa % HV_PAGE_SIZE) + sizeof(in) > HV_PAGE_SIZE)
 		return HV_STATUS_INVALID_ALIGNMENT;
-	if (guest_ram_read(s->ram, in_gpa, &in, sizeof(in)) < 0)
+	if (guestmem_read(s->ram, in_gpa, &in, sizeof(in)) < 0)
 		return HV_STATUS_INVALID_PARAMETER;
 	/* From here on only the private copy is used. */
 	status = hv_post_message_validate(&in, sizeof(in));
@@ -433,7 +432,7 @@ uint16_t hv_synic_hypercall(struct hv_synic *s, uint32_t vp, uint64_t control, u
 static uint64_t checked_page(const struct hv_synic *s, uint32_t vp, const char *what, uint64_t msr)
 {
 	uint64_t gpa = page_gpa(msr);
-	if (gpa && !guest_ram_ptr(s->ram, gpa, HV_PAGE_SIZE)) {
+	if (gpa && !guestmem_ptr(s->ram, gpa, HV_PAGE_SIZE)) {
 		log_warn(
 		    "VP %u put its SynIC %s page at %#llx, outside RAM: treating it as disabled",
 		    vp, what, (unsigned long long)gpa);

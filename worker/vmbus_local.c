@@ -18,7 +18,7 @@
 
 struct vmbus_local {
 	struct hv_synic *synic;
-	const struct guest_ram *ram;
+	const struct guestmem *ram;
 	struct vmbus_server *srv;
 	pthread_mutex_t lock; /* the library is single-threaded; VP threads post concurrently */
 	struct vmbus_hb *hb;
@@ -75,19 +75,20 @@ static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uin
 static int channel_open(void *ctx, const struct vmbus_open_info *info)
 {
 	struct vmbus_local *l = ctx;
-	void *pages[VMBUS_HB_MAX_PAGES];
+	uint8_t *pages[VMBUS_HB_MAX_PAGES];
+	void *ring[VMBUS_HB_MAX_PAGES];
+	size_t bad;
 
 	if (info->relid != l->hb_relid)
 		return -ENODEV;
 	if (info->page_count > VMBUS_HB_MAX_PAGES)
 		return -EINVAL;
-	/* The library checked every PFN against guest RAM; map them with bounds checks. */
-	for (uint32_t i = 0; i < info->page_count; i++) {
-		pages[i] = guest_ram_ptr(l->ram, info->pfns[i] << HV_PAGE_SHIFT, HV_PAGE_SIZE);
-		if (!pages[i])
-			return -EFAULT;
-	}
-	return vmbus_hb_open(l->hb, info->relid, pages, info->page_count, info->downstream_page,
+	/* The library checked every PFN against the layout; guestmem maps them. */
+	if (guestmem_pages(l->ram, info->pfns, info->page_count, pages, &bad) < 0)
+		return -EFAULT;
+	for (uint32_t i = 0; i < info->page_count; i++)
+		ring[i] = pages[i];
+	return vmbus_hb_open(l->hb, info->relid, ring, info->page_count, info->downstream_page,
 			     info->event_conn_id, info->target_vp);
 }
 
@@ -111,7 +112,7 @@ struct vmbus_local *vmbus_local_free(struct vmbus_local *l)
 	return NULL;
 }
 
-int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_t vp_count,
+int vmbus_local_new(struct hv_synic *synic, const struct guestmem *ram, uint32_t vp_count,
 		    struct vmbus_local **ret)
 {
 	static const struct vmbus_server_ops ops = {
@@ -122,7 +123,7 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 	    .connection = on_connection,
 	};
 	struct vmbus_server_config cfg = {
-	    .ram = {{.gpa = 0, .size = ram->size}},
+	    .ram = {{.gpa = ram->layout.ranges[0].gpa, .size = ram->layout.ranges[0].size}},
 	    .nram = 1,
 	    .vp_count = vp_count,
 	};

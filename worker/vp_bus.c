@@ -425,7 +425,7 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 
 	(void)s;
 	inspect_u64(t, root, "vp_count", b->w->vp_count);
-	inspect_u64(t, root, "ram_bytes", b->w->ram.size);
+	inspect_u64(t, root, "ram_bytes", b->w->ram.map_len);
 	inspect_bool(t, root, "vmbusd_connected", b->vmbusd != NULL);
 	inspect_u64(t, root, "guest_messages", b->guest_messages);
 	inspect_u64(t, root, "host_messages", b->host_messages);
@@ -474,14 +474,18 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	/* Everything is open (KVM fds, guest RAM, the vmbusd socket); the VP threads start
 	 * inside the jail, which covers every thread (TSYNC). */
 	srv_enter_jail(b->srv, NULL);
-	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
-	Mhcl__Vp__RamRange *ranges[] = {&range};
+	const struct guestmem_layout *l = &w->ram.layout;
+	Mhcl__Vp__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
 	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
-	range.gpa = 0;
-	range.size = w->ram.size;
-	range.memfd_offset = 0;
+	for (unsigned i = 0; i < l->nranges; i++) {
+		mhcl__vp__ram_range__init(&range[i]);
+		range[i].gpa = l->ranges[i].gpa;
+		range[i].size = l->ranges[i].size;
+		range[i].memfd_offset = l->ranges[i].memfd_offset;
+		ranges[i] = &range[i];
+	}
 	pi.vp_count = w->vp_count;
-	pi.n_ram = 1;
+	pi.n_ram = l->nranges;
 	pi.ram = ranges;
 	r = ipc_chan_request(b->vmbusd, IPC_MSG_VP_PARTITION, &pi.base, &w->ram.memfd, 1, 0,
 			     partition_reply, b);

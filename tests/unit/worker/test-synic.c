@@ -11,7 +11,7 @@
 
 #include "defs/hv_defs.h"
 #include "synic.h"
-#include "test.h"
+#include "test_guestmem.h"
 
 #define VPS 2
 #define RAM (1u << 20)
@@ -52,11 +52,12 @@ static const struct backend_ops sim_ops = {
 };
 
 static struct partition part;
-static struct guest_ram ram;
+static struct guestmem ram;
 
 static struct hv_message *slot(void)
 {
-	return (struct hv_message *)(ram.hva + SIMP_GPA + 2 * HV_MESSAGE_SIZE);
+	return (struct hv_message *)test_gm_ptr(&ram, SIMP_GPA + 2 * HV_MESSAGE_SIZE,
+						HV_MESSAGE_SIZE);
 }
 
 /* Waits for a raised SINT; the timeout only turns a hang into a failure. */
@@ -161,7 +162,7 @@ static void test_events(struct hv_synic *s)
 	ASSERT_EQ(hv_synic_signal_event(s, 1, 2, 5), -ENXIO); /* VP 1 has no SIEFP */
 	ASSERT_OK(hv_synic_signal_event(s, 0, 2, 77));
 	ASSERT_TRUE(raised(0, 10000));
-	ASSERT_EQ(ram.hva[SIEFP_GPA + 2 * 256 + 77 / 8], 1u << (77 % 8));
+	ASSERT_EQ(*test_gm_ptr(&ram, SIEFP_GPA + 2 * 256 + 77 / 8, 1), 1u << (77 % 8));
 	ASSERT_EQ(hv_synic_signal_event(s, 0, 2, HV_EVENT_FLAGS_PER_SINT), -EINVAL);
 
 	ASSERT_OK(hv_synic_add_event_port(s, 0x2001, fd));
@@ -186,7 +187,7 @@ static void test_post_message_hypercall(struct hv_synic *s)
 	    .connection_id = 0xab000004, .message_type = 1, .payload_size = 40};
 	memset(in.payload, 0xee, sizeof(in.payload));
 	in.payload[0] = 14;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 
 	/* No port: how a guest learns the host lacks the service. */
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_CONNECTION_ID);
@@ -209,14 +210,14 @@ static void test_post_message_hypercall(struct hv_synic *s)
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE | HV_HCALL_FAST, INPUT_GPA),
 		  HV_STATUS_INVALID_HYPERCALL_INPUT);
 	in.payload_size = 241;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	in.payload_size = 8;
 	in.message_type = 0;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	in.message_type = 0x80000010;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	ASSERT_EQ(got_calls, 1);
 
@@ -229,7 +230,7 @@ static void test_post_message_hypercall(struct hv_synic *s)
 	ASSERT_OK(hv_synic_remove_message_port(s, 4));
 	ASSERT_EQ(hv_synic_remove_message_port(s, 4), -ENOENT);
 	in.message_type = 1;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_CONNECTION_ID);
 }
 
@@ -237,7 +238,7 @@ int main(void)
 {
 	struct hv_synic *s;
 
-	ASSERT_OK(guest_ram_create(RAM, &ram));
+	ASSERT_OK(guestmem_create(RAM, &ram));
 	ASSERT_OK(hv_synic_new(&sim_ops, &part, &ram, VPS, &s));
 	test_messages(s);
 	test_events(s);
@@ -247,6 +248,6 @@ int main(void)
 		close(part.irqfd[i]);
 		close(part.ackfd[i]);
 	}
-	guest_ram_destroy(&ram);
+	guestmem_release(&ram);
 	return 0;
 }
