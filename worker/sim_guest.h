@@ -105,7 +105,7 @@ int sim_guest_vmbus_connect_linux(struct sim_guest *g);
 int sim_guest_request_offers(struct sim_guest *g);
 /* The offer with class GUID type, or NULL. */
 const struct vmbus_msg_offer_channel *sim_guest_find_offer(const struct sim_guest *g,
-							    const struct hv_guid *type);
+							   const struct hv_guid *type);
 /* GPADL_HEADER + GPADL_BODY over npages PFNs (any values: hostile guests pass PFNs outside
  * RAM). Returns GPADL_CREATED's status (0 = created) and the handle in *ret_gpadl. */
 int sim_guest_gpadl(struct sim_guest *g, uint32_t relid, const uint64_t *pfns, uint32_t npages,
