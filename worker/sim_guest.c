@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -149,9 +148,7 @@ int sim_guest_wait_sint(struct sim_guest *g)
 
 void *sim_guest_mem(struct sim_guest *g, uint64_t gpa, uint64_t len)
 {
-	if (len == 0 || gpa >= g->ram_size || len > g->ram_size - gpa)
-		return NULL;
-	return g->ram + gpa;
+	return guestmem_ptr(&g->ram, gpa, len);
 }
 
 int sim_guest_new(int sock, struct sim_guest **ret)
@@ -166,6 +163,7 @@ int sim_guest_new(int sock, struct sim_guest **ret)
 		return -ENOMEM;
 	}
 	g->sock = sock;
+	g->ram.memfd = -1;
 	g->next_gpadl = 0xe1e10;
 	r = xfer(g, SIM_GUEST_HELLO, 0, 0, 0, &m, &fd);
 	if (r == 0 && (m.type != SIM_HOST_RAM || fd < 0 || !m.a || m.a % HV_PAGE_SIZE))
@@ -175,12 +173,12 @@ int sim_guest_new(int sock, struct sim_guest **ret)
 	if (r == 0 && m.a < ((uint64_t)SIM_GUEST_PFN_FREE << HV_PAGE_SHIFT))
 		r = -ENOSPC;
 	if (r == 0) {
-		void *p = mmap(NULL, m.a, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED) {
-			r = -errno;
-		} else {
-			g->ram = p;
-			g->ram_size = m.a;
+		/* The sim backend hands over guest physical [0, m.a) at memfd offset 0. */
+		struct guestmem_layout l = {.ranges = {{.gpa = 0, .size = m.a}}, .nranges = 1};
+		const char *why;
+		r = guestmem_map(&g->ram, fd, &l, &why);
+		if (r == 0) {
+			fd = -1; /* owned by g->ram */
 			g->vp = (uint32_t)m.b;
 		}
 	}
@@ -198,8 +196,7 @@ struct sim_guest *sim_guest_free(struct sim_guest *g)
 {
 	if (!g)
 		return NULL;
-	if (g->ram)
-		munmap(g->ram, g->ram_size);
+	guestmem_release(&g->ram);
 	if (g->sock >= 0)
 		close(g->sock);
 	free(g);
