@@ -123,8 +123,7 @@ int vmbus_local_new(struct hv_synic *synic, const struct guestmem *ram, uint32_t
 	    .connection = on_connection,
 	};
 	struct vmbus_server_config cfg = {
-	    .ram = {{.gpa = ram->layout.ranges[0].gpa, .size = ram->layout.ranges[0].size}},
-	    .nram = 1,
+	    .ram = ram->layout,
 	    .vp_count = vp_count,
 	};
 	struct vmbus_local *l;
