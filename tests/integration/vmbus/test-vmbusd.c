@@ -32,7 +32,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,9 +40,8 @@
 #include "defs/ic_defs.h"
 #include "defs/ipc_frame.h"
 #include "defs/vmbus_defs.h"
-#include "guestmem.h"
 #include "ipc.h"
-#include "test.h"
+#include "test_guestmem.h"
 #include "vmbus.h"
 #include "bus.pb-c.h"
 #include "vmbus.pb-c.h"
@@ -77,11 +75,9 @@ struct t {
 	const char *mhcl;
 	char dir[64], sock[128], diag[140]; /* diag: a socket path */
 	pid_t init;
-	int fd; /* the worker channel */
-	struct guestmem gm;
-	int memfd;
-	uint8_t *ram;
-	int irq; /* "SINT 2 of VP 0 fired" */
+	int fd;		    /* the worker channel */
+	struct guestmem gm; /* guest RAM, made as the worker makes it (guestmem_create) */
+	int irq;	    /* "SINT 2 of VP 0 fired" */
 	struct host_msg q[MAX_QUEUED];
 	unsigned qhead, qcount;
 	uint32_t next_id;
@@ -303,7 +299,7 @@ static void open_chan(struct t *t, struct chan *c, uint32_t idx)
 	memcpy(&data[0], &range, sizeof(range));
 	for (uint32_t i = 0; i < RING_PAGES; i++) {
 		data[1 + i] = (RING_GPA(idx) >> 12) + i;
-		pages[i] = t->ram + RING_GPA(idx) + (uint64_t)i * PAGE;
+		pages[i] = test_gm_ptr(&t->gm, RING_GPA(idx) + (uint64_t)i * PAGE, PAGE);
 	}
 	memcpy(msg, &gh, sizeof(gh));
 	memcpy(msg + sizeof(gh), data, sizeof(data));
@@ -341,7 +337,7 @@ static void signal_host(struct chan *c)
 
 static bool siefp_test_and_clear(struct t *t, uint32_t relid)
 {
-	uint8_t *flags = t->ram + SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u;
+	uint8_t *flags = test_gm_ptr(&t->gm, SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u, 256u);
 	uint8_t bit = (uint8_t)(1u << (relid % 8));
 	return __atomic_fetch_and(&flags[relid / 8], (uint8_t)~bit, __ATOMIC_SEQ_CST) & bit;
 }
@@ -581,16 +577,19 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir, con
 
 static void attach(struct t *t)
 {
+	const struct guestmem_range *r = &t->gm.layout.ranges[0];
 	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
 	Mhcl__Vp__RamRange *ranges[] = {&range};
 	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
 	struct frame *f = calloc(1, sizeof(*f));
 
-	range.size = RAM_SIZE;
+	range.gpa = r->gpa;
+	range.size = r->size;
+	range.memfd_offset = r->memfd_offset;
 	pi.vp_count = 1;
 	pi.n_ram = 1;
 	pi.ram = ranges;
-	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->memfd, 1);
+	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->gm.memfd, 1);
 	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
 	Mhcl__Vp__MessagePortClaim *c = unpack(f, &mhcl__vp__message_port_claim__descriptor);
@@ -787,7 +786,7 @@ static void fake_device(struct t *t)
 	ASSERT_EQ(m->n_ram, 1); /* the memfd again: the refused open may have dropped it */
 	ASSERT_EQ(m->ram[0]->size, RAM_SIZE);
 	ASSERT_EQ(f->nfds, 3);
-	ASSERT_TRUE(same_inode(f->fds[0], t->memfd));
+	ASSERT_TRUE(same_inode(f->fds[0], t->gm.memfd));
 	/* The guest's HvSignalEvent (the worker's routed eventfd) rings the device's doorbell;
 	 * the device's irqfd is the worker's SINT irqfd. */
 	ASSERT_TRUE(same_eventfd(port_fd(t, c.conn_id), f->fds[1]));
@@ -857,8 +856,6 @@ int main(int argc, char **argv)
 
 	/* Guest RAM as the worker makes it: devices refuse a memfd that could shrink. */
 	ASSERT_OK(guestmem_create(RAM_SIZE, &t.gm));
-	t.memfd = t.gm.memfd;
-	t.ram = t.gm.base;
 	t.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_GE(t.irq, 0);
 
@@ -872,7 +869,7 @@ int main(int argc, char **argv)
 		struct frame *f = calloc(1, sizeof(*f));
 		bad.vp_count = 1;
 		send_frame(&t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t.next_id, &bad.base,
-			   &t.memfd, 1);
+			   &t.gm.memfd, 1);
 		ASSERT_OK(pump(&t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 		ASSERT_TRUE(f->hdr.flags & IPC_F_ERROR);
 		free(f);
