@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "guest_ram.h"
+#include "guestmem.h"
 
 /* Low-memory layout. [BOOT_LOW_RESERVED, 1 MiB) is reserved in the e820 map; the ACPI
  * tables live there. */
@@ -20,7 +20,7 @@
 #define BOOT_STACK_TOP 0x8ff0ull
 #define BOOT_PML4_GPA 0x9000ull
 #define BOOT_PDPT_GPA 0xa000ull
-#define BOOT_PD_GPA 0xb000ull   /* 4 pages: identity map of the low 4 GiB in 2 MiB pages */
+#define BOOT_PD_GPA 0xb000ull /* 4 pages: identity map of the low 4 GiB in 2 MiB pages */
 #define BOOT_CMDLINE_GPA 0x20000ull
 #define BOOT_CMDLINE_MAX 4096u
 #define BOOT_LOW_RESERVED 0x9fc00ull
@@ -35,13 +35,20 @@ struct boot_image {
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline;
-	uint64_t rsdp_gpa;     /* 0: none */
+	uint64_t rsdp_gpa; /* 0: none */
 };
 
-/* Validates the bzImage header, copies everything into ram and fills ret_state.
- * Returns -ENOEXEC for an image that is not a 64-bit-capable bzImage, -E2BIG when it
- * does not fit in RAM. */
-int boot_x86_load_linux(const struct guest_ram *ram, const struct boot_image *img,
+/* The size of the worker's guest RAM: one range from guest physical 0 (guestmem_create),
+ * which the e820 and IGVM memory maps describe as such. */
+static inline uint64_t boot_ram_size(const struct guestmem *ram)
+{
+	return ram->layout.ranges[0].size;
+}
+
+/* Validates the bzImage header, copies everything into ram (borrowed, the worker's: see
+ * boot_ram_size) and fills ret_state. Returns -ENOEXEC for an image that is not a
+ * 64-bit-capable bzImage, -E2BIG when it does not fit in RAM. */
+int boot_x86_load_linux(const struct guestmem *ram, const struct boot_image *img,
 			struct x86_boot_state *ret_state);
 
 #endif

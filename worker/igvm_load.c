@@ -27,7 +27,7 @@ struct param {
 };
 
 struct load {
-	const struct guest_ram *ram;
+	const struct guestmem *ram;
 	const uint8_t *file;
 	size_t len;
 	const struct igvm_load_params *params;
@@ -59,12 +59,12 @@ __attribute__((format(printf, 3, 4))) static int fail(struct load *l, int r, con
  * range below 1 MiB. */
 static int check_target(struct load *l, const char *what, uint64_t gpa, uint64_t n)
 {
-	if (!guest_ram_ptr(l->ram, gpa, n))
+	if (!guestmem_ptr(l->ram, gpa, n))
 		return fail(l, -E2BIG,
 			    "%s [0x%llx, +0x%llx) is outside the partition's %llu MiB of RAM "
 			    "(raise --mem)",
 			    what, (unsigned long long)gpa, (unsigned long long)n,
-			    (unsigned long long)(l->ram->size >> 20));
+			    (unsigned long long)(boot_ram_size(l->ram) >> 20));
 	if (gpa < BOOT_HIGH_MEMORY && gpa + n > IGVM_LOAD_PLATFORM_LO)
 		return fail(l, -EBADMSG,
 			    "%s [0x%llx, +0x%llx) overlaps the platform range [0x%llx, 0x%llx)",
@@ -83,7 +83,7 @@ static struct area *find_area(struct load *l, uint32_t index)
 }
 
 /* The partition's memory map, as IGVM memory map entries (page numbers). */
-static uint32_t memory_map(const struct guest_ram *ram, struct igvm_vhs_memory_map_entry *e)
+static uint32_t memory_map(const struct guestmem *ram, struct igvm_vhs_memory_map_entry *e)
 {
 	e[0] = (struct igvm_vhs_memory_map_entry){0, IGVM_LOAD_PLATFORM_LO / 4096,
 						  IGVM_MEMORY_MAP_MEMORY, 0, 0};
@@ -91,7 +91,7 @@ static uint32_t memory_map(const struct guest_ram *ram, struct igvm_vhs_memory_m
 						  (BOOT_HIGH_MEMORY - IGVM_LOAD_PLATFORM_LO) / 4096,
 						  IGVM_MEMORY_MAP_PLATFORM_RESERVED, 0, 0};
 	e[2] = (struct igvm_vhs_memory_map_entry){BOOT_HIGH_MEMORY / 4096,
-						  (ram->size - BOOT_HIGH_MEMORY) / 4096,
+						  (boot_ram_size(ram) - BOOT_HIGH_MEMORY) / 4096,
 						  IGVM_MEMORY_MAP_MEMORY, 0, 0};
 	return 3;
 }
@@ -199,7 +199,7 @@ static int do_insert(struct load *l, uint32_t hoff, const struct igvm_vhs_parame
 		}
 		l->res->params++;
 	}
-	r = guest_ram_write(l->ram, in->gpa, buf, a->bytes);
+	r = guestmem_write(l->ram, in->gpa, buf, a->bytes);
 	free(buf);
 	l->res->inserts++;
 	return r;
@@ -411,7 +411,7 @@ static int visit(void *ctx, const struct igvm_header_view *h)
 			    h->offset, (unsigned long long)p.gpa, p.data_type);
 		if ((r = check_target(l, "page", p.gpa, psize)) < 0)
 			return r;
-		uint8_t *dst = guest_ram_ptr(l->ram, p.gpa, psize);
+		uint8_t *dst = guestmem_ptr(l->ram, p.gpa, psize);
 		if (p.file_offset) {
 			memcpy(dst, l->file + p.file_offset, psize);
 		} else {
@@ -426,13 +426,13 @@ static int visit(void *ctx, const struct igvm_header_view *h)
 		memcpy(&p, h->body, sizeof(p));
 		if (!(p.compatibility_mask & l->mask))
 			return 0;
-		if (!guest_ram_ptr(l->ram, p.gpa, p.number_of_bytes))
+		if (!guestmem_ptr(l->ram, p.gpa, p.number_of_bytes))
 			return fail(
 			    l, -E2BIG,
 			    "the image requires RAM [0x%llx, +0x%x), beyond the partition's "
 			    "%llu MiB (raise --mem)",
 			    (unsigned long long)p.gpa, p.number_of_bytes,
-			    (unsigned long long)(l->ram->size >> 20));
+			    (unsigned long long)(boot_ram_size(l->ram) >> 20));
 		return 0;
 	}
 	case IGVM_VHT_VP_CONTEXT: {
@@ -448,7 +448,7 @@ static int visit(void *ctx, const struct igvm_header_view *h)
 	}
 }
 
-int igvm_load(const struct guest_ram *ram, const uint8_t *file, size_t len,
+int igvm_load(const struct guestmem *ram, const uint8_t *file, size_t len,
 	      const struct igvm_load_params *params, struct igvm_load_result *ret, char *err,
 	      size_t errlen)
 {

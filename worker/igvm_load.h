@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "guest_ram.h"
+#include "guestmem.h"
 
 #define IGVM_LOAD_PLATFORM_LO 0x9f000ull /* [this, 1 MiB): reserved, ACPI tables */
 
@@ -51,7 +51,7 @@ struct igvm_load_result {
 /* Loads file (borrowed) into ram. Returns 0, or -EBADMSG (malformed file), -ENOTSUP
  * (something this loader does not do), -E2BIG (does not fit in RAM), -ENOMEM, with a
  * message in err. Guest RAM may be partly written on failure. */
-int igvm_load(const struct guest_ram *ram, const uint8_t *file, size_t len,
+int igvm_load(const struct guestmem *ram, const uint8_t *file, size_t len,
 	      const struct igvm_load_params *params, struct igvm_load_result *ret, char *err,
 	      size_t errlen);
 

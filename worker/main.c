@@ -49,15 +49,17 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus N]\n"
-		"               [--vmbus | --vmbusd SOCKET] [--debug]\n"
-		"       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
-		"Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
-		"  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
-		"                   a kernel; --cmdline fills its command-line parameter\n"
-		"  --vmbus          serve the VMBus control plane inside the worker (debugging)\n"
-		"  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
+	fprintf(
+	    f,
+	    "usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus "
+	    "N]\n"
+	    "               [--vmbus | --vmbusd SOCKET] [--debug]\n"
+	    "       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
+	    "Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
+	    "  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
+	    "                   a kernel; --cmdline fills its command-line parameter\n"
+	    "  --vmbus          serve the VMBus control plane inside the worker (debugging)\n"
+	    "  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -91,17 +93,17 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"kernel", required_argument, NULL, 'k'},
-		{"initrd", required_argument, NULL, 'i'},
-		{"igvm", required_argument, NULL, 'g'},
-		{"cmdline", required_argument, NULL, 'c'},
-		{"mem", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},
-		{"vmbus", no_argument, NULL, 'v'},
-		{"vmbusd", required_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"igvm", required_argument, NULL, 'g'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'n'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"vmbus", no_argument, NULL, 'v'},
+	    {"vmbusd", required_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c;
 	char *end;
@@ -109,29 +111,42 @@ static int parse_args(int argc, char **argv, struct options *o)
 	*o = (struct options){.cmdline = "console=ttyS0", .mem_mib = 256, .cpus = 1};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'i': o->initrd = optarg; break;
-		case 'g': o->igvm = optarg; break;
-		case 'c': o->cmdline = optarg; break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'g':
+			o->igvm = optarg;
+			break;
+		case 'c':
+			o->cmdline = optarg;
+			break;
 		case 'm':
 			errno = 0;
 			o->mem_mib = strtoull(optarg, &end, 10);
 			if (errno || *end || o->mem_mib < 64 || o->mem_mib > MAX_MEM_MIB)
-				return log_error_errno(-EINVAL, "--mem must be 64..%u MiB", MAX_MEM_MIB);
+				return log_error_errno(-EINVAL, "--mem must be 64..%u MiB",
+						       MAX_MEM_MIB);
 			break;
 		case 'n':
 			errno = 0;
 			o->cpus = (uint32_t)strtoul(optarg, &end, 10);
 			if (errno || *end || o->cpus < 1 || o->cpus > WORKER_MAX_VPS)
-				return log_error_errno(-EINVAL, "--cpus must be 1..%u", WORKER_MAX_VPS);
+				return log_error_errno(-EINVAL, "--cpus must be 1..%u",
+						       WORKER_MAX_VPS);
 			break;
-		case 'd': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'd':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
 		case 'v':
 #ifdef MHCL_VP_VMBUS
 			o->vmbus = true;
 			break;
 #else
-			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the VMBus library");
+			return log_error_errno(-ENOTSUP,
+					       "this mhcl-vp was built without the VMBus library");
 #endif
 		case 'V':
 #ifdef MHCL_VP_BUS
@@ -140,8 +155,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 #else
 			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the bus");
 #endif
-		case 'h': usage(stdout); exit(MHCL_EXIT_OK);
-		default: usage(stderr); return -EINVAL;
+		case 'h':
+			usage(stdout);
+			exit(MHCL_EXIT_OK);
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	if (o->vmbus && o->vmbusd)
@@ -165,7 +184,8 @@ static void irq_line(void *opaque, uint32_t gsi, bool level)
 
 static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 {
-	static struct cpuid_leaf base[CPUID_MAX_LEAVES], hv[CPUID_MAX_LEAVES], leaves[CPUID_MAX_LEAVES];
+	static struct cpuid_leaf base[CPUID_MAX_LEAVES], hv[CPUID_MAX_LEAVES],
+	    leaves[CPUID_MAX_LEAVES];
 	int nbase, nhv, n, r;
 
 	nbase = w->ops->supported_cpuid(w->p, base, CPUID_MAX_LEAVES);
@@ -182,7 +202,8 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 		r = w->ops->vcpu_create(w->p, i, &vp->vcpu);
 		if (r < 0)
 			return log_error_errno(r, "unable to create VP %u: %m", i);
-		n = hv_cpuid_build(base, (size_t)nbase, hv, (size_t)nhv, i, leaves, CPUID_MAX_LEAVES);
+		n = hv_cpuid_build(base, (size_t)nbase, hv, (size_t)nhv, i, leaves,
+				   CPUID_MAX_LEAVES);
 		if (n < 0)
 			return log_error_errno(n, "unable to build the CPUID of VP %u: %m", i);
 		if (i == 0)
@@ -195,7 +216,8 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 			return log_error_errno(r, "unable to set the CPUID of VP %u: %m", i);
 		vp->cpuid = malloc((size_t)n * sizeof(*vp->cpuid));
 		if (!vp->cpuid)
-			return log_error_errno(-ENOMEM, "unable to allocate the CPUID of VP %u: %m", i);
+			return log_error_errno(-ENOMEM, "unable to allocate the CPUID of VP %u: %m",
+					       i);
 		memcpy(vp->cpuid, leaves, (size_t)n * sizeof(*vp->cpuid));
 		vp->ncpuid = (size_t)n;
 		r = w->ops->vcpu_enable_synic(vp->vcpu);
@@ -205,7 +227,8 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 		if (i == 0) {
 			r = w->ops->vcpu_set_boot_state(vp->vcpu, boot);
 			if (r < 0)
-				return log_error_errno(r, "unable to set the boot state of VP 0: %m");
+				return log_error_errno(r,
+						       "unable to set the boot state of VP 0: %m");
 		}
 	}
 	return 0;
@@ -245,9 +268,10 @@ int main(int argc, char **argv)
 	w.ops = &backend_kvm_ops;
 	w.vp_count = o.cpus;
 	w.ram.memfd = -1;
-	r = guest_ram_create(o.mem_mib << 20, &w.ram);
+	r = guestmem_create(o.mem_mib << 20, &w.ram);
 	if (r < 0) {
-		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m", (unsigned long long)o.mem_mib);
+		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m",
+				(unsigned long long)o.mem_mib);
 		goto out;
 	}
 	struct partition_config cfg = {.vcpu_count = o.cpus};
@@ -256,13 +280,13 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to create a %s partition: %m", w.ops->name);
 		goto out;
 	}
-	r = w.ops->map_ram(w.p, 0, 0, w.ram.size, w.ram.hva, w.ram.memfd, 0);
+	r = w.ops->map_ram(w.p, 0, 0, w.ram.map_len, w.ram.base, w.ram.memfd, 0);
 	if (r < 0) {
 		log_error_errno(r, "unable to map guest RAM: %m");
 		goto out;
 	}
 
-	r = acpi_build(guest_ram_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
+	r = acpi_build(guestmem_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
 		       BOOT_ACPI_GPA, o.cpus);
 	if (r < 0) {
 		log_error_errno(r, "unable to build the ACPI tables: %m");
@@ -286,9 +310,12 @@ int main(int argc, char **argv)
 			 (unsigned long long)boot.rbx);
 	} else {
 		img = (struct boot_image){
-			.kernel = kernel, .kernel_len = kernel_len,
-			.initrd = initrd, .initrd_len = initrd_len,
-			.cmdline = o.cmdline, .rsdp_gpa = BOOT_ACPI_GPA,
+		    .kernel = kernel,
+		    .kernel_len = kernel_len,
+		    .initrd = initrd,
+		    .initrd_len = initrd_len,
+		    .cmdline = o.cmdline,
+		    .rsdp_gpa = BOOT_ACPI_GPA,
 		};
 		r = boot_x86_load_linux(&w.ram, &img, &boot);
 	}
@@ -316,8 +343,8 @@ int main(int argc, char **argv)
 		}
 	}
 #endif
-	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count, (unsigned long long)o.mem_mib,
-		 w.ops->name);
+	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count,
+		 (unsigned long long)o.mem_mib, w.ops->name);
 #ifdef MHCL_VP_BUS
 	if (o.vmbusd) {
 		if (!vp_bus_under_init()) {
@@ -335,12 +362,13 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to start the VP threads: %m");
 	vp_join_all(&w);
 	pio_flush(&w.pio);
-	rc = __atomic_load_n(&w.stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET ? MHCL_EXIT_OK
-										      : MHCL_EXIT_FAILURE;
+	rc = __atomic_load_n(&w.stop_reason, __ATOMIC_ACQUIRE) == WORKER_STOP_RESET
+		 ? MHCL_EXIT_OK
+		 : MHCL_EXIT_FAILURE;
 	log_info("partition stopped: %s",
-		 rc != MHCL_EXIT_OK ? "VP failure"
+		 rc != MHCL_EXIT_OK						? "VP failure"
 		 : __atomic_load_n(&w.pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
-									  : "guest reset");
+										: "guest reset");
 out:
 	w.synic = hv_synic_free(w.synic);
 #ifdef MHCL_VP_VMBUS
@@ -351,7 +379,7 @@ out:
 		free(w.vps[i].cpuid);
 	}
 	w.p = w.ops->partition_destroy(w.p);
-	guest_ram_destroy(&w.ram);
+	guestmem_release(&w.ram);
 	free(kernel);
 	free(initrd);
 	return rc;

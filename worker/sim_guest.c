@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,7 +19,9 @@ static int recv_one(struct sim_guest *g, struct sim_msg *m, int *ret_fd)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	struct pollfd p = {.fd = g->sock, .events = POLLIN};
 	ssize_t n;
@@ -147,9 +148,7 @@ int sim_guest_wait_sint(struct sim_guest *g)
 
 void *sim_guest_mem(struct sim_guest *g, uint64_t gpa, uint64_t len)
 {
-	if (len == 0 || gpa >= g->ram_size || len > g->ram_size - gpa)
-		return NULL;
-	return g->ram + gpa;
+	return guestmem_ptr(&g->ram, gpa, len);
 }
 
 int sim_guest_new(int sock, struct sim_guest **ret)
@@ -164,6 +163,7 @@ int sim_guest_new(int sock, struct sim_guest **ret)
 		return -ENOMEM;
 	}
 	g->sock = sock;
+	g->ram.memfd = -1;
 	g->next_gpadl = 0xe1e10;
 	r = xfer(g, SIM_GUEST_HELLO, 0, 0, 0, &m, &fd);
 	if (r == 0 && (m.type != SIM_HOST_RAM || fd < 0 || !m.a || m.a % HV_PAGE_SIZE))
@@ -173,12 +173,12 @@ int sim_guest_new(int sock, struct sim_guest **ret)
 	if (r == 0 && m.a < ((uint64_t)SIM_GUEST_PFN_FREE << HV_PAGE_SHIFT))
 		r = -ENOSPC;
 	if (r == 0) {
-		void *p = mmap(NULL, m.a, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED) {
-			r = -errno;
-		} else {
-			g->ram = p;
-			g->ram_size = m.a;
+		/* The sim backend hands over guest physical [0, m.a) at memfd offset 0. */
+		struct guestmem_layout l = {.ranges = {{.gpa = 0, .size = m.a}}, .nranges = 1};
+		const char *why;
+		r = guestmem_map(&g->ram, fd, &l, &why);
+		if (r == 0) {
+			fd = -1; /* owned by g->ram */
 			g->vp = (uint32_t)m.b;
 		}
 	}
@@ -196,8 +196,7 @@ struct sim_guest *sim_guest_free(struct sim_guest *g)
 {
 	if (!g)
 		return NULL;
-	if (g->ram)
-		munmap(g->ram, g->ram_size);
+	guestmem_release(&g->ram);
 	if (g->sock >= 0)
 		close(g->sock);
 	free(g);
@@ -208,12 +207,18 @@ int sim_guest_synic_enable(struct sim_guest *g)
 {
 	int r;
 
-	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
-	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0, HV_PAGE_SIZE);
-	r = sim_guest_wrmsr(g, HV_MSR_SIMP, ((uint64_t)SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
+	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0,
+	       HV_PAGE_SIZE);
+	memset(sim_guest_mem(g, SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT, HV_PAGE_SIZE), 0,
+	       HV_PAGE_SIZE);
+	r = sim_guest_wrmsr(g, HV_MSR_SIMP,
+			    ((uint64_t)SIM_GUEST_PFN_SIMP(g->vp) << HV_PAGE_SHIFT) |
+				HV_SIMP_ENABLE);
 	if (r < 0)
 		return r;
-	r = sim_guest_wrmsr(g, HV_MSR_SIEFP, ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) | HV_SIMP_ENABLE);
+	r = sim_guest_wrmsr(g, HV_MSR_SIEFP,
+			    ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) |
+				HV_SIMP_ENABLE);
 	if (r < 0)
 		return r;
 	r = sim_guest_wrmsr(g, HV_MSR_SINT0 + VMBUS_MESSAGE_SINT, SIM_GUEST_SINT_VECTOR);
@@ -227,9 +232,9 @@ int sim_guest_post_raw(struct sim_guest *g, uint32_t connection_id, uint32_t mes
 {
 	uint64_t gpa = (uint64_t)SIM_GUEST_PFN_INPUT(g->vp) << HV_PAGE_SHIFT;
 	struct hv_input_post_message in = {
-		.connection_id = connection_id,
-		.message_type = message_type,
-		.payload_size = payload_size,
+	    .connection_id = connection_id,
+	    .message_type = message_type,
+	    .payload_size = payload_size,
 	};
 	int64_t r;
 
@@ -312,9 +317,9 @@ int sim_guest_vmbus_connect(struct sim_guest *g, const uint32_t *versions, unsig
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t v = versions[i];
 		struct vmbus_msg_initiate_contact ic = {
-			.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
-			.version_requested = v,
-			.target_vcpu = g->vp,
+		    .hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT,
+		    .version_requested = v,
+		    .target_vcpu = g->vp,
 		};
 		struct vmbus_msg_version_response resp;
 		uint32_t conn;
@@ -330,7 +335,8 @@ int sim_guest_vmbus_connect(struct sim_guest *g, const uint32_t *versions, unsig
 			ic.monitor_page2 = 0x15000;
 			conn = VMBUS_CONNID_MESSAGE;
 		}
-		r = sim_guest_post_raw(g, conn, VMBUS_HV_MSG_TYPE_CHANNEL, sizeof(ic), &ic, sizeof(ic));
+		r = sim_guest_post_raw(g, conn, VMBUS_HV_MSG_TYPE_CHANNEL, sizeof(ic), &ic,
+				       sizeof(ic));
 		if (r < 0)
 			return r;
 		if (r == HV_STATUS_INVALID_CONNECTION_ID)
@@ -345,7 +351,8 @@ int sim_guest_vmbus_connect(struct sim_guest *g, const uint32_t *versions, unsig
 		if (!resp.version_supported)
 			continue;
 		g->version = v;
-		g->msg_conn_id = v >= VMBUS_VERSION_WIN10_V5 ? resp.msg_conn_id : VMBUS_CONNID_MESSAGE;
+		g->msg_conn_id =
+		    v >= VMBUS_VERSION_WIN10_V5 ? resp.msg_conn_id : VMBUS_CONNID_MESSAGE;
 		return (int)v;
 	}
 	return -ENOTCONN;
@@ -354,9 +361,9 @@ int sim_guest_vmbus_connect(struct sim_guest *g, const uint32_t *versions, unsig
 int sim_guest_vmbus_connect_linux(struct sim_guest *g)
 {
 	static const uint32_t linux61[] = {
-		VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-		VMBUS_VERSION_WIN10_V5,	  VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-		VMBUS_VERSION_WIN8_1,	  VMBUS_VERSION_WIN8,
+	    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+	    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+	    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
 	};
 	return sim_guest_vmbus_connect(g, linux61, sizeof(linux61) / sizeof(linux61[0]));
 }
@@ -391,7 +398,7 @@ int sim_guest_request_offers(struct sim_guest *g)
 }
 
 const struct vmbus_msg_offer_channel *sim_guest_find_offer(const struct sim_guest *g,
-							    const struct hv_guid *type)
+							   const struct hv_guid *type)
 {
 	for (unsigned i = 0; i < g->noffers; i++)
 		if (!memcmp(&g->offers[i].if_type, type, sizeof(*type)))
@@ -411,13 +418,14 @@ int sim_guest_gpadl(struct sim_guest *g, uint32_t relid, const uint64_t *pfns, u
 {
 	uint8_t buf[VMBUS_MSG_MAX];
 	uint32_t id = g->next_gpadl++;
-	uint32_t first = npages < VMBUS_GPADL_HEADER_MAX_U64 - 1 ? npages : VMBUS_GPADL_HEADER_MAX_U64 - 1;
+	uint32_t first =
+	    npages < VMBUS_GPADL_HEADER_MAX_U64 - 1 ? npages : VMBUS_GPADL_HEADER_MAX_U64 - 1;
 	struct vmbus_msg_gpadl_header h = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
-		.child_relid = relid,
-		.gpadl = id,
-		.range_buflen = (uint16_t)(sizeof(struct vmbus_gpa_range) + npages * 8u),
-		.rangecount = 1,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_HEADER,
+	    .child_relid = relid,
+	    .gpadl = id,
+	    .range_buflen = (uint16_t)(sizeof(struct vmbus_gpa_range) + npages * 8u),
+	    .rangecount = 1,
 	};
 	struct vmbus_gpa_range range = {.byte_count = npages * VMBUS_PAGE_SIZE, .byte_offset = 0};
 	struct vmbus_msg_gpadl_created created;
@@ -430,7 +438,8 @@ int sim_guest_gpadl(struct sim_guest *g, uint32_t relid, const uint64_t *pfns, u
 	memcpy(buf + sizeof(h) + sizeof(range), pfns, first * 8u);
 	r = post_ok(g, buf, sizeof(h) + sizeof(range) + first * 8u);
 	for (uint32_t done = first; r == 0 && done < npages;) {
-		uint32_t n = npages - done < VMBUS_GPADL_BODY_MAX_U64 ? npages - done : VMBUS_GPADL_BODY_MAX_U64;
+		uint32_t n = npages - done < VMBUS_GPADL_BODY_MAX_U64 ? npages - done
+								      : VMBUS_GPADL_BODY_MAX_U64;
 		struct vmbus_msg_gpadl_body b = {.hdr.msgtype = VMBUS_MSG_GPADL_BODY, .gpadl = id};
 		memcpy(buf, &b, sizeof(b));
 		memcpy(buf + sizeof(b), pfns + done, n * 8u);
@@ -453,12 +462,12 @@ int sim_guest_open(struct sim_guest *g, uint32_t relid, uint32_t gpadl, uint32_t
 		   uint32_t target_vp)
 {
 	struct vmbus_msg_open_channel o = {
-		.hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
-		.child_relid = relid,
-		.openid = relid,
-		.ringbuffer_gpadl = gpadl,
-		.target_vp = target_vp,
-		.downstream_ringbuffer_pageoffset = downstream,
+	    .hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
+	    .child_relid = relid,
+	    .openid = relid,
+	    .ringbuffer_gpadl = gpadl,
+	    .target_vp = target_vp,
+	    .downstream_ringbuffer_pageoffset = downstream,
 	};
 	struct vmbus_msg_open_result res;
 	int r = post_ok(g, &o, sizeof(o));
@@ -482,9 +491,9 @@ int sim_guest_close(struct sim_guest *g, uint32_t relid)
 int sim_guest_teardown(struct sim_guest *g, uint32_t relid, uint32_t gpadl)
 {
 	struct vmbus_msg_gpadl_teardown t = {
-		.hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN,
-		.child_relid = relid,
-		.gpadl = gpadl,
+	    .hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN,
+	    .child_relid = relid,
+	    .gpadl = gpadl,
 	};
 	struct vmbus_msg_gpadl_torndown td;
 	int r = post_ok(g, &t, sizeof(t));
@@ -566,8 +575,9 @@ int sim_guest_chan_send(struct sim_guest *g, struct sim_guest_chan *c, uint64_t 
 
 int sim_guest_chan_recv(struct sim_guest *g, struct sim_guest_chan *c, struct vmbus_pkt *ret_pkt)
 {
-	uint8_t *flags = sim_guest_mem(g, ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) +
-					      VMBUS_MESSAGE_SINT * (HV_EVENT_FLAGS_PER_SINT / 8),
+	uint8_t *flags = sim_guest_mem(g,
+				       ((uint64_t)SIM_GUEST_PFN_SIEFP(g->vp) << HV_PAGE_SHIFT) +
+					   VMBUS_MESSAGE_SINT * (HV_EVENT_FLAGS_PER_SINT / 8),
 				       HV_EVENT_FLAGS_PER_SINT / 8);
 	int r;
 
@@ -589,7 +599,7 @@ int sim_guest_chan_recv(struct sim_guest *g, struct sim_guest_chan *c, struct vm
 		if (r < 0)
 			return r;
 		if (c->relid < HV_EVENT_FLAGS_PER_SINT)
-			__atomic_fetch_and(&flags[c->relid / 8], (uint8_t)~(1u << (c->relid % 8)),
+			__atomic_fetch_and(&flags[c->relid / 8], (uint8_t) ~(1u << (c->relid % 8)),
 					   __ATOMIC_SEQ_CST);
 	}
 }
@@ -601,7 +611,8 @@ static struct ic_version pick(const struct ic_version *offered, unsigned n,
 	*ok = false;
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned k = 0; k < nknown; k++)
-			if (offered[i].major == known[k].major && offered[i].minor == known[k].minor &&
+			if (offered[i].major == known[k].major &&
+			    offered[i].minor == known[k].minor &&
 			    (!*ok || offered[i].major > best.major ||
 			     (offered[i].major == best.major && offered[i].minor > best.minor))) {
 				best = offered[i];

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "defs/vmbus_defs.h"
+#include "guestmem.h"
 #include "vmbus_ring.h"
 
 #define SIM_GUEST_MAX_VPS 5u
@@ -37,11 +38,10 @@
 struct sim_guest {
 	int sock;
 	uint32_t vp;
-	uint8_t *ram;
-	uint64_t ram_size;
-	uint64_t sints;	  /* SINT notes received */
-	uint32_t pending; /* SINT notes not yet waited for */
-	uint32_t eoi_due; /* SINTs whose notes still need an EOI (bit per SINT) */
+	struct guestmem ram; /* guest physical [0, ram.map_len), mapped from the sim backend */
+	uint64_t sints;	     /* SINT notes received */
+	uint32_t pending;    /* SINT notes not yet waited for */
+	uint32_t eoi_due;    /* SINTs whose notes still need an EOI (bit per SINT) */
 	/* VMBus */
 	uint32_t version;     /* negotiated, 0 = none */
 	uint32_t msg_conn_id; /* where channel messages go */
@@ -105,7 +105,7 @@ int sim_guest_vmbus_connect_linux(struct sim_guest *g);
 int sim_guest_request_offers(struct sim_guest *g);
 /* The offer with class GUID type, or NULL. */
 const struct vmbus_msg_offer_channel *sim_guest_find_offer(const struct sim_guest *g,
-							    const struct hv_guid *type);
+							   const struct hv_guid *type);
 /* GPADL_HEADER + GPADL_BODY over npages PFNs (any values: hostile guests pass PFNs outside
  * RAM). Returns GPADL_CREATED's status (0 = created) and the handle in *ret_gpadl. */
 int sim_guest_gpadl(struct sim_guest *g, uint32_t relid, const uint64_t *pfns, uint32_t npages,

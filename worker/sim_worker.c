@@ -42,7 +42,7 @@ struct sim_worker *sim_worker_stop(struct sim_worker *sw, bool *ret_clean)
 	for (uint32_t i = 0; i < w->vp_count; i++)
 		w->vps[i].vcpu = w->ops->vcpu_destroy(w->vps[i].vcpu);
 	w->p = w->ops->partition_destroy(w->p);
-	guest_ram_destroy(&w->ram);
+	guestmem_release(&w->ram);
 	free(sw);
 	return NULL;
 }
@@ -71,14 +71,14 @@ int sim_worker_start(uint64_t ram_size, uint32_t vp_count, bool vmbus, struct si
 	w->ops = &backend_sim_ops;
 	w->vp_count = vp_count;
 	w->ram.memfd = -1;
-	r = guest_ram_create(ram_size, &w->ram);
+	r = guestmem_create(ram_size, &w->ram);
 	if (r < 0)
 		goto err;
 	struct partition_config cfg = {.vcpu_count = vp_count};
 	r = w->ops->partition_create(&cfg, &w->p);
 	if (r < 0)
 		goto err;
-	r = w->ops->map_ram(w->p, 0, 0, w->ram.size, w->ram.hva, w->ram.memfd, 0);
+	r = w->ops->map_ram(w->p, 0, 0, w->ram.map_len, w->ram.base, w->ram.memfd, 0);
 	if (r < 0)
 		goto err;
 	for (uint32_t i = 0; i < vp_count; i++) {

@@ -29,8 +29,8 @@ struct sint_state {
 };
 
 struct vp_synic {
-	bool enabled;      /* SCONTROL.enable */
-	uint64_t simp;     /* raw MSR values as last written by the guest */
+	bool enabled;  /* SCONTROL.enable */
+	uint64_t simp; /* raw MSR values as last written by the guest */
 	uint64_t siefp;
 	struct sint_state vmbus;
 };
@@ -44,7 +44,7 @@ struct message_port {
 struct hv_synic {
 	const struct backend_ops *ops;
 	struct partition *p;
-	const struct guest_ram *ram;
+	const struct guestmem *ram;
 	pthread_mutex_t lock;
 	struct message_port ports[HV_SYNIC_MAX_PORTS];
 	size_t nports;
@@ -58,13 +58,27 @@ struct hv_synic {
 };
 
 static const char *const vmbus_msg_names[] = {
-	[1] = "OFFERCHANNEL", [2] = "RESCIND_CHANNELOFFER", [3] = "REQUESTOFFERS",
-	[4] = "ALLOFFERS_DELIVERED", [5] = "OPENCHANNEL", [6] = "OPENCHANNEL_RESULT",
-	[7] = "CLOSECHANNEL", [8] = "GPADL_HEADER", [9] = "GPADL_BODY", [10] = "GPADL_CREATED",
-	[11] = "GPADL_TEARDOWN", [12] = "GPADL_TORNDOWN", [13] = "RELID_RELEASED",
-	[14] = "INITIATE_CONTACT", [15] = "VERSION_RESPONSE", [16] = "UNLOAD",
-	[17] = "UNLOAD_RESPONSE", [21] = "TL_CONNECT_REQUEST", [22] = "MODIFYCHANNEL",
-	[23] = "TL_CONNECT_RESULT", [24] = "MODIFYCHANNEL_RESPONSE",
+    [1] = "OFFERCHANNEL",
+    [2] = "RESCIND_CHANNELOFFER",
+    [3] = "REQUESTOFFERS",
+    [4] = "ALLOFFERS_DELIVERED",
+    [5] = "OPENCHANNEL",
+    [6] = "OPENCHANNEL_RESULT",
+    [7] = "CLOSECHANNEL",
+    [8] = "GPADL_HEADER",
+    [9] = "GPADL_BODY",
+    [10] = "GPADL_CREATED",
+    [11] = "GPADL_TEARDOWN",
+    [12] = "GPADL_TORNDOWN",
+    [13] = "RELID_RELEASED",
+    [14] = "INITIATE_CONTACT",
+    [15] = "VERSION_RESPONSE",
+    [16] = "UNLOAD",
+    [17] = "UNLOAD_RESPONSE",
+    [21] = "TL_CONNECT_REQUEST",
+    [22] = "MODIFYCHANNEL",
+    [23] = "TL_CONNECT_RESULT",
+    [24] = "MODIFYCHANNEL_RESPONSE",
 };
 
 /* Returns the guest-physical address of a SIMP/SIEFP page, or 0 if disabled. */
@@ -92,7 +106,7 @@ static void deliver_locked(struct hv_synic *s, uint32_t vp, uint8_t sint)
 
 	if (!st->count || !v->enabled || !simp)
 		return;
-	slot = guest_ram_ptr(s->ram, simp + (uint64_t)sint * HV_MESSAGE_SIZE, HV_MESSAGE_SIZE);
+	slot = guestmem_ptr(s->ram, simp + (uint64_t)sint * HV_MESSAGE_SIZE, HV_MESSAGE_SIZE);
 	if (!slot)
 		return; /* validated when the guest wrote SIMP; unreachable */
 
@@ -178,7 +192,7 @@ struct hv_synic *hv_synic_free(struct hv_synic *s)
 	return NULL;
 }
 
-int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guest_ram *ram,
+int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guestmem *ram,
 		 uint32_t vp_count, struct hv_synic **ret)
 {
 	struct hv_synic *s;
@@ -301,8 +315,8 @@ int hv_synic_signal_event(struct hv_synic *s, uint32_t vp, uint8_t sint, uint32_
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	siefp = s->vps[vp].enabled ? page_gpa(s->vps[vp].siefp) : 0;
-	flags = siefp ? guest_ram_ptr(s->ram, siefp + (uint64_t)sint * (HV_EVENT_FLAGS_PER_SINT / 8),
-				      HV_EVENT_FLAGS_PER_SINT / 8)
+	flags = siefp ? guestmem_ptr(s->ram, siefp + (uint64_t)sint * (HV_EVENT_FLAGS_PER_SINT / 8),
+				     HV_EVENT_FLAGS_PER_SINT / 8)
 		      : NULL;
 	if (!flags)
 		r = -ENXIO;
@@ -325,7 +339,8 @@ uint16_t hv_post_message_validate(const void *input, size_t len)
 	memcpy(&in, input, sizeof(in));
 	if (in.payload_size > HV_MESSAGE_PAYLOAD_SIZE)
 		return HV_STATUS_INVALID_PARAMETER;
-	if (in.message_type == HV_MESSAGE_TYPE_NONE || (in.message_type & HV_MESSAGE_TYPE_HOST_MASK))
+	if (in.message_type == HV_MESSAGE_TYPE_NONE ||
+	    (in.message_type & HV_MESSAGE_TYPE_HOST_MASK))
 		return HV_STATUS_INVALID_PARAMETER;
 	return HV_STATUS_SUCCESS;
 }
@@ -348,7 +363,8 @@ static void log_post_message(uint32_t vp, const struct hv_input_post_message *in
 		if (t == 14 && in->payload_size >= 12) {
 			uint32_t version;
 			memcpy(&version, in->payload + 8, sizeof(version));
-			snprintf(what, sizeof(what), " version %u.%u", version >> 16, version & 0xffff);
+			snprintf(what, sizeof(what), " version %u.%u", version >> 16,
+				 version & 0xffff);
 		}
 	}
 	log_info("HvPostMessage VP %u connection %u type %u size %u:%s%s%s%s -> status %#x", vp,
@@ -369,7 +385,7 @@ static uint16_t post_message(struct hv_synic *s, uint32_t vp, uint64_t control, 
 	/* The input block must be 8-byte aligned and must not cross a page (TLFS). */
 	if (in_gpa % 8 || (in_gpa % HV_PAGE_SIZE) + sizeof(in) > HV_PAGE_SIZE)
 		return HV_STATUS_INVALID_ALIGNMENT;
-	if (guest_ram_read(s->ram, in_gpa, &in, sizeof(in)) < 0)
+	if (guestmem_read(s->ram, in_gpa, &in, sizeof(in)) < 0)
 		return HV_STATUS_INVALID_PARAMETER;
 	/* From here on only the private copy is used. */
 	status = hv_post_message_validate(&in, sizeof(in));
@@ -416,9 +432,10 @@ uint16_t hv_synic_hypercall(struct hv_synic *s, uint32_t vp, uint64_t control, u
 static uint64_t checked_page(const struct hv_synic *s, uint32_t vp, const char *what, uint64_t msr)
 {
 	uint64_t gpa = page_gpa(msr);
-	if (gpa && !guest_ram_ptr(s->ram, gpa, HV_PAGE_SIZE)) {
-		log_warn("VP %u put its SynIC %s page at %#llx, outside RAM: treating it as disabled",
-			 vp, what, (unsigned long long)gpa);
+	if (gpa && !guestmem_ptr(s->ram, gpa, HV_PAGE_SIZE)) {
+		log_warn(
+		    "VP %u put its SynIC %s page at %#llx, outside RAM: treating it as disabled",
+		    vp, what, (unsigned long long)gpa);
 		return 0;
 	}
 	return msr;
@@ -439,11 +456,14 @@ void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_
 	/* KVM starts a SynIC with SCONTROL already enabled, so report what the guest wrote to
 	 * SCONTROL rather than transitions. */
 	if (msr == HV_MSR_SCONTROL)
-		log_info("SynIC %s on VP %u (SIMP %#llx, SIEFP %#llx)", v->enabled ? "enabled" : "disabled",
-			 vp, (unsigned long long)page_gpa(v->simp), (unsigned long long)page_gpa(v->siefp));
+		log_info("SynIC %s on VP %u (SIMP %#llx, SIEFP %#llx)",
+			 v->enabled ? "enabled" : "disabled", vp,
+			 (unsigned long long)page_gpa(v->simp),
+			 (unsigned long long)page_gpa(v->siefp));
 	else
 		log_debug("VP %u SynIC MSR %#x: SCONTROL %#llx SIEFP %#llx SIMP %#llx", vp, msr,
-			  (unsigned long long)control, (unsigned long long)siefp, (unsigned long long)simp);
+			  (unsigned long long)control, (unsigned long long)siefp,
+			  (unsigned long long)simp);
 	deliver_locked(s, vp, HV_SYNIC_VMBUS_SINT);
 	bool enabled = v->enabled;
 	uint64_t simp_gpa = page_gpa(v->simp), siefp_gpa = page_gpa(v->siefp);

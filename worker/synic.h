@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "guest_ram.h"
+#include "guestmem.h"
 
 #define HV_SYNIC_VMBUS_SINT 2
 #define HV_SYNIC_QUEUE_LEN 64 /* messages waiting per (vp, sint), allocated up front */
@@ -43,7 +43,7 @@ typedef uint16_t (*hv_message_port_fn)(void *opaque, uint32_t vp, uint32_t conne
 
 /* ops/p/ram are borrowed and must outlive the synic. Creates the SINT irqfds of the
  * VMBus SINT on every VP and starts the delivery thread. */
-int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guest_ram *ram,
+int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struct guestmem *ram,
 		 uint32_t vp_count, struct hv_synic **ret);
 struct hv_synic *hv_synic_free(struct hv_synic *s);
 

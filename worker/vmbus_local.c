@@ -18,7 +18,7 @@
 
 struct vmbus_local {
 	struct hv_synic *synic;
-	const struct guest_ram *ram;
+	const struct guestmem *ram;
 	struct vmbus_server *srv;
 	pthread_mutex_t lock; /* the library is single-threaded; VP threads post concurrently */
 	struct vmbus_hb *hb;
@@ -28,13 +28,15 @@ struct vmbus_local {
 static void post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
 {
 	struct vmbus_local *l = ctx;
-	int r = hv_synic_post_message(l->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MSG_TYPE_CHANNEL, msg, len);
+	int r = hv_synic_post_message(l->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MSG_TYPE_CHANNEL,
+				      msg, len);
 	if (r < 0)
 		log_warn_errno(r, "unable to queue a VMBus message for VP %u: %m, dropping it", vp);
 	else if (len >= 4) {
 		uint32_t type;
 		memcpy(&type, msg, sizeof(type));
-		log_info("VMBus message to VP %u: %s (%zu bytes)", vp, vmbus_msg_type_to_string(type), len);
+		log_info("VMBus message to VP %u: %s (%zu bytes)", vp,
+			 vmbus_msg_type_to_string(type), len);
 	}
 }
 
@@ -73,19 +75,20 @@ static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uin
 static int channel_open(void *ctx, const struct vmbus_open_info *info)
 {
 	struct vmbus_local *l = ctx;
-	void *pages[VMBUS_HB_MAX_PAGES];
+	uint8_t *pages[VMBUS_HB_MAX_PAGES];
+	void *ring[VMBUS_HB_MAX_PAGES];
+	size_t bad;
 
 	if (info->relid != l->hb_relid)
 		return -ENODEV;
 	if (info->page_count > VMBUS_HB_MAX_PAGES)
 		return -EINVAL;
-	/* The library checked every PFN against guest RAM; map them with bounds checks. */
-	for (uint32_t i = 0; i < info->page_count; i++) {
-		pages[i] = guest_ram_ptr(l->ram, info->pfns[i] << HV_PAGE_SHIFT, HV_PAGE_SIZE);
-		if (!pages[i])
-			return -EFAULT;
-	}
-	return vmbus_hb_open(l->hb, info->relid, pages, info->page_count, info->downstream_page,
+	/* The library checked every PFN against the layout; guestmem maps them. */
+	if (guestmem_pages(l->ram, info->pfns, info->page_count, pages, &bad) < 0)
+		return -EFAULT;
+	for (uint32_t i = 0; i < info->page_count; i++)
+		ring[i] = pages[i];
+	return vmbus_hb_open(l->hb, info->relid, ring, info->page_count, info->downstream_page,
 			     info->event_conn_id, info->target_vp);
 }
 
@@ -109,20 +112,19 @@ struct vmbus_local *vmbus_local_free(struct vmbus_local *l)
 	return NULL;
 }
 
-int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_t vp_count,
+int vmbus_local_new(struct hv_synic *synic, const struct guestmem *ram, uint32_t vp_count,
 		    struct vmbus_local **ret)
 {
 	static const struct vmbus_server_ops ops = {
-		.post_msg = post_msg,
-		.channel_open = channel_open,
-		.channel_close = channel_close,
-		.error = on_error,
-		.connection = on_connection,
+	    .post_msg = post_msg,
+	    .channel_open = channel_open,
+	    .channel_close = channel_close,
+	    .error = on_error,
+	    .connection = on_connection,
 	};
 	struct vmbus_server_config cfg = {
-		.ram = {{.gpa = 0, .size = ram->size}},
-		.nram = 1,
-		.vp_count = vp_count,
+	    .ram = ram->layout,
+	    .vp_count = vp_count,
 	};
 	struct vmbus_local *l;
 	int r;
@@ -140,9 +142,10 @@ int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_
 	if (r < 0)
 		goto err;
 	struct vmbus_offer hb_offer = {
-		.if_type = HV_GUID_IC_HEARTBEAT,
-		/* A fixed instance id, so the guest sees the same device on every boot. */
-		.if_instance = HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61, 0x72, 0x74, 0x01),
+	    .if_type = HV_GUID_IC_HEARTBEAT,
+	    /* A fixed instance id, so the guest sees the same device on every boot. */
+	    .if_instance = HV_GUID_INIT(0x6d686331, 0x0001, 0x4862, 0x80, 0x00, 0x68, 0x65, 0x61,
+					0x72, 0x74, 0x01),
 	};
 	r = vmbus_server_offer(l->srv, &hb_offer, &l->hb_relid);
 	if (r < 0)

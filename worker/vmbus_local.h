@@ -12,14 +12,14 @@
 
 #include <stdint.h>
 
-#include "guest_ram.h"
+#include "guestmem.h"
 #include "synic.h"
 
 struct vmbus_local;
 
 /* synic and ram are borrowed and must outlive the result. Registers the message ports
  * (connection ids 1 and 4). */
-int vmbus_local_new(struct hv_synic *synic, const struct guest_ram *ram, uint32_t vp_count,
+int vmbus_local_new(struct hv_synic *synic, const struct guestmem *ram, uint32_t vp_count,
 		    struct vmbus_local **ret);
 /* Accepts NULL; returns NULL. The VPs must be stopped. */
 struct vmbus_local *vmbus_local_free(struct vmbus_local *l);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "guest_ram.h"
+#include "guestmem.h"
 #include "pio.h"
 #include "synic.h"
 
@@ -29,15 +29,15 @@ struct vp {
 
 enum worker_stop {
 	WORKER_RUNNING,
-	WORKER_STOP_RESET,      /* the guest asked for a reset or powered off: a clean end */
-	WORKER_STOP_FAILED,     /* a VP could not continue */
+	WORKER_STOP_RESET,  /* the guest asked for a reset or powered off: a clean end */
+	WORKER_STOP_FAILED, /* a VP could not continue */
 	_WORKER_STOP_MAX,
 };
 
 struct worker {
 	const struct backend_ops *ops;
 	struct partition *p;
-	struct guest_ram ram;
+	struct guestmem ram; /* guestmem_create: guest physical [0, map_len) at memfd offset 0 */
 	struct pio_devices pio;
 	struct hv_synic *synic;
 	uint32_t vp_count;

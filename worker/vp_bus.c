@@ -143,7 +143,8 @@ static void wake_cb(uv_async_t *a)
 		m.siefp_gpa = pg.siefp;
 		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_SYNIC_PAGES, &m.base, NULL, 0);
 		if (r < 0)
-			log_warn_errno(r, "unable to tell vmbusd about VP %u's SynIC pages: %m", vp);
+			log_warn_errno(r, "unable to tell vmbusd about VP %u's SynIC pages: %m",
+				       vp);
 	}
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
@@ -166,7 +167,8 @@ static void wake_cb(uv_async_t *a)
 		m.payload.len = p.len;
 		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_GUEST_MESSAGE, &m.base, NULL, 0);
 		if (r < 0)
-			log_warn_errno(r, "unable to forward a guest message to vmbusd: %m, dropping it");
+			log_warn_errno(
+			    r, "unable to forward a guest message to vmbusd: %m, dropping it");
 		else
 			b->guest_messages++;
 	}
@@ -181,8 +183,9 @@ static void done_cb(uv_async_t *a)
 	b->rc = why == WORKER_STOP_RESET || b->stop_requested ? MHCL_EXIT_OK : MHCL_EXIT_FAILURE;
 	log_info("partition stopped: %s",
 		 why == WORKER_STOP_RESET
-		     ? (__atomic_load_n(&b->w->pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
-											     : "guest reset")
+		     ? (__atomic_load_n(&b->w->pio.poweroff_requested, __ATOMIC_ACQUIRE)
+			    ? "guest power off"
+			    : "guest reset")
 		 : b->stop_requested ? "stopped by init"
 				     : "VP failure");
 	uv_stop(&b->loop);
@@ -206,14 +209,16 @@ static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *
 		return;
 	if (m->vp >= b->w->vp_count || m->sint != HV_SYNIC_VMBUS_SINT || m->message_type == 0 ||
 	    m->message_type > 0x7fffffffu || m->payload.len > HV_MESSAGE_PAYLOAD_SIZE) {
-		log_warn("vmbusd sent a bad host message (VP %u, SINT %u, type %#x, %zu bytes), dropping it",
+		log_warn("vmbusd sent a bad host message (VP %u, SINT %u, type %#x, %zu bytes), "
+			 "dropping it",
 			 m->vp, m->sint, m->message_type, m->payload.len);
 		b->host_dropped++;
 	} else {
 		int r = hv_synic_post_message(b->w->synic, m->vp, (uint8_t)m->sint, m->message_type,
 					      m->payload.data, m->payload.len);
 		if (r < 0) {
-			log_warn_errno(r, "unable to queue a host message for VP %u: %m, dropping it", m->vp);
+			log_warn_errno(
+			    r, "unable to queue a host message for VP %u: %m, dropping it", m->vp);
 			b->host_dropped++;
 		} else {
 			b->host_messages++;
@@ -246,7 +251,8 @@ static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_
 		r = hv_synic_add_event_port(b->w->synic, m->connection_id, msg->fds[0]);
 	if (r < 0) {
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
-					   "unable to route event connection %#x", m->connection_id);
+					   "unable to route event connection %#x",
+					   m->connection_id);
 	} else {
 		Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
 		b->event_ports[b->nevent_ports++] = m->connection_id;
@@ -307,9 +313,15 @@ static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	struct vp_bus *b = opaque;
 
 	switch (msg->type) {
-	case IPC_MSG_VP_EVENT_PORT_ASSIGN: event_port_assign(b, ch, msg); break;
-	case IPC_MSG_VP_EVENT_PORT_RELEASE: event_port_release(b, ch, msg); break;
-	case IPC_MSG_VP_SINT_IRQFD: sint_irqfd(b, ch, msg); break;
+	case IPC_MSG_VP_EVENT_PORT_ASSIGN:
+		event_port_assign(b, ch, msg);
+		break;
+	case IPC_MSG_VP_EVENT_PORT_RELEASE:
+		event_port_release(b, ch, msg);
+		break;
+	case IPC_MSG_VP_SINT_IRQFD:
+		sint_irqfd(b, ch, msg);
+		break;
 	default:
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
 					   "mhcl-vp does not handle message type %u", msg->type);
@@ -328,9 +340,9 @@ static void on_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops vmbusd_ops = {
-	.on_request = on_request,
-	.on_notify = on_notify,
-	.on_close = on_close,
+    .on_request = on_request,
+    .on_notify = on_notify,
+    .on_close = on_close,
 };
 
 static int start_vps(struct vp_bus *b)
@@ -413,7 +425,7 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 
 	(void)s;
 	inspect_u64(t, root, "vp_count", b->w->vp_count);
-	inspect_u64(t, root, "ram_bytes", b->w->ram.size);
+	inspect_u64(t, root, "ram_bytes", b->w->ram.map_len);
 	inspect_bool(t, root, "vmbusd_connected", b->vmbusd != NULL);
 	inspect_u64(t, root, "guest_messages", b->guest_messages);
 	inspect_u64(t, root, "host_messages", b->host_messages);
@@ -427,8 +439,8 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 int vp_bus_run(struct worker *w, const char *vmbusd_path)
 {
 	static const struct srv_ops ops = {
-		.inspect = srv_inspect,
-		.stop = srv_stop_cb,
+	    .inspect = srv_inspect,
+	    .stop = srv_stop_cb,
 	};
 	static struct vp_bus bus;
 	struct vp_bus *b = &bus;
@@ -441,7 +453,8 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	if (r < 0)
 		return log_error_errno(r, "unable to create the event loop: %m"), MHCL_EXIT_SYSCALL;
 	b->wake.data = b->done.data = b;
-	if (uv_async_init(&b->loop, &b->wake, wake_cb) < 0 || uv_async_init(&b->loop, &b->done, done_cb) < 0)
+	if (uv_async_init(&b->loop, &b->wake, wake_cb) < 0 ||
+	    uv_async_init(&b->loop, &b->done, done_cb) < 0)
 		return log_error("unable to create the loop wakeups"), MHCL_EXIT_SYSCALL;
 	r = srv_start(&b->loop, &ops, b, &b->srv);
 	if (r < 0)
@@ -461,14 +474,18 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	/* Everything is open (KVM fds, guest RAM, the vmbusd socket); the VP threads start
 	 * inside the jail, which covers every thread (TSYNC). */
 	srv_enter_jail(b->srv, NULL);
-	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
-	Mhcl__Vp__RamRange *ranges[] = {&range};
+	const struct guestmem_layout *l = &w->ram.layout;
+	Mhcl__Vp__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
 	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
-	range.gpa = 0;
-	range.size = w->ram.size;
-	range.memfd_offset = 0;
+	for (unsigned i = 0; i < l->nranges; i++) {
+		mhcl__vp__ram_range__init(&range[i]);
+		range[i].gpa = l->ranges[i].gpa;
+		range[i].size = l->ranges[i].size;
+		range[i].memfd_offset = l->ranges[i].memfd_offset;
+		ranges[i] = &range[i];
+	}
 	pi.vp_count = w->vp_count;
-	pi.n_ram = 1;
+	pi.n_ram = l->nranges;
 	pi.ram = ranges;
 	r = ipc_chan_request(b->vmbusd, IPC_MSG_VP_PARTITION, &pi.base, &w->ram.memfd, 1, 0,
 			     partition_reply, b);

@@ -84,15 +84,13 @@ int vmbus_server_new(const struct vmbus_server_config *cfg, const struct vmbus_s
 		     void *ctx, struct vmbus_server **ret)
 {
 	struct vmbus_server *s;
+	const char *why;
+	uint64_t need;
 
-	if (!cfg || !ops || !ops->post_msg || !ret || cfg->nram > VMBUS_MAX_RAM_RANGES)
+	if (!cfg || !ops || !ops->post_msg || !ret)
 		return -EINVAL;
-	for (unsigned i = 0; i < cfg->nram; i++) {
-		const struct vmbus_ram_range *r = &cfg->ram[i];
-		if ((r->gpa | r->size) & (VMBUS_PAGE_SIZE - 1) || !r->size ||
-		    r->gpa + r->size < r->gpa)
-			return -EINVAL;
-	}
+	if (guestmem_layout_check(&cfg->ram, &need, &why) < 0)
+		return -EINVAL;
 	if (cfg->max_version && !version_known(cfg->max_version))
 		return -EINVAL;
 	if (cfg->msg_conn_id > VMBUS_CONNID_MAX ||

@@ -13,11 +13,14 @@
  *
  * A failure fails that GPADL only (GPADL_CREATED with a nonzero status).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmbus_internal.h"
+
+static_assert(VMBUS_PAGE_SIZE == GUESTMEM_PAGE_SIZE, "a GPADL PFN is one guestmem page");
 
 struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_server *s, uint32_t id)
 {
@@ -69,17 +72,11 @@ static void gpadl_remove(struct vmbus_server *s, struct vmbus_gpadl *g)
 	gpadl_destroy(g);
 }
 
+/* The whole page lies in one range of guest RAM (the layout only: nothing is mapped). */
 static bool pfn_in_ram(const struct vmbus_server *s, uint64_t pfn)
 {
-	if (pfn > (UINT64_MAX >> VMBUS_PAGE_SHIFT))
-		return false;
-	uint64_t gpa = pfn << VMBUS_PAGE_SHIFT;
-	for (unsigned i = 0; i < s->cfg.nram; i++) {
-		const struct vmbus_ram_range *r = &s->cfg.ram[i];
-		if (gpa >= r->gpa && gpa - r->gpa <= r->size - VMBUS_PAGE_SIZE)
-			return true;
-	}
-	return false;
+	return pfn <= (UINT64_MAX >> VMBUS_PAGE_SHIFT) &&
+	       guestmem_layout_contains(&s->cfg.ram, pfn << VMBUS_PAGE_SHIFT, VMBUS_PAGE_SIZE);
 }
 
 /*

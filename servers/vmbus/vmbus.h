@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "defs/vmbus_defs.h"
+#include "guestmem.h"
 
 struct vmbus_server;
 
@@ -36,7 +37,7 @@ struct vmbus_server;
 #define VMBUS_DEFAULT_MAX_GPADL_PAGES 16384u   /* 64 MiB in one GPADL */
 #define VMBUS_DEFAULT_MAX_TOTAL_PAGES 1048576u /* 4 GiB described at once */
 #define VMBUS_DEFAULT_MAX_PENDING_GPADLS 16u   /* GPADLs waiting for bodies */
-#define VMBUS_MAX_RAM_RANGES 16u
+#define VMBUS_MAX_RAM_RANGES GUESTMEM_MAX_RANGES
 
 /* Highest protocol mhcl honours: Copper (6.0), granting none of its feature
  * flags, so its messages keep their pre-6.0 forms. */
@@ -46,15 +47,19 @@ struct vmbus_server;
  * the message ids 1-4): relid | SINT << 12, as Hyper-V builds it for VTL0. */
 #define VMBUS_EVENT_CONNID(relid) ((uint32_t)(relid) | (VMBUS_MESSAGE_SINT << 12))
 
+/*
+ * FIXME: only vmbusd.c still uses this, for its own check of SIEFP pages (ram_has);
+ * remove it once vmbusd asks guestmem_layout_contains on the layout it gives the core.
+ */
 struct vmbus_ram_range {
 	uint64_t gpa;  /* page aligned */
 	uint64_t size; /* bytes, page aligned */
 };
 
 struct vmbus_server_config {
-	struct vmbus_ram_range
-	    ram[VMBUS_MAX_RAM_RANGES]; /* guest RAM; every PFN must fall in one */
-	unsigned nram;
+	/* Guest RAM (guestmem_layout_check must accept it): every GPADL PFN must fall in one
+	 * range. Only the layout: the library never maps or touches guest memory. */
+	struct guestmem_layout ram;
 	uint32_t max_version;  /* 0 = VMBUS_VERSION_HIGHEST; lower values test fallback */
 	uint32_t msg_conn_id;  /* returned in VERSION_RESPONSE (>= 5.0); 0 = 1 */
 	uint32_t vp_count;     /* target VPs must be below this; 0 = unchecked */

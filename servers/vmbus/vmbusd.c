@@ -617,8 +617,8 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 			return -EINVAL;
 		}
 		need = MAX(need, rr->memfd_offset + rr->size);
-		cfg.ram[i] = (struct vmbus_ram_range){rr->gpa, rr->size};
-		d->ranges[i] = cfg.ram[i];
+		cfg.ram.ranges[i] = (struct guestmem_range){rr->gpa, rr->size, rr->memfd_offset};
+		d->ranges[i] = (struct vmbus_ram_range){rr->gpa, rr->size};
 		d->range_off[i] = rr->memfd_offset;
 	}
 	if (fstat(msg->fds[0], &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < need ||
@@ -632,7 +632,7 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 	d->ram_len = (size_t)need;
 	d->nranges = (unsigned)pi->n_ram;
 	d->vp_count = pi->vp_count;
-	cfg.nram = d->nranges;
+	cfg.ram.nranges = d->nranges;
 	cfg.vp_count = d->vp_count;
 	r = vmbus_server_new(&cfg, &ops, d, &d->vs);
 	if (r < 0) {

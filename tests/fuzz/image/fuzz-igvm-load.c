@@ -12,14 +12,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct guest_ram ram;
+	static struct guestmem ram;
 	static bool ready;
 	struct igvm_load_params p = {.cmdline = "console=ttyS0 mhcl.boot_cpus=1", .vp_count = 2};
 	struct igvm_load_result res;
 	char err[256];
 
 	if (!ready) {
-		if (guest_ram_create(132ull << 20, &ram) < 0)
+		if (guestmem_create(132ull << 20, &ram) < 0)
 			abort();
 		ready = true;
 	}

@@ -165,8 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const struct vmbus_inspect_ops iops = {.channel = fz_chan};
 	struct vmbus_server_config cfg = {
-	    .ram = {{0, 1u << 20}, {1ull << 32, 1u << 20}}, /* 256 + 256 pages around a hole */
-	    .nram = 2,
+	    /* 256 + 256 pages around a hole */
+	    .ram = {.ranges = {{0, 1u << 20, 0}, {1ull << 32, 1u << 20, 1u << 20}}, .nranges = 2},
 	    .vp_count = 4,
 	    .max_gpadls_per_channel = 8,
 	    .max_gpadl_pages = 512,

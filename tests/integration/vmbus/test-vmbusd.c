@@ -32,7 +32,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,9 +40,8 @@
 #include "defs/ic_defs.h"
 #include "defs/ipc_frame.h"
 #include "defs/vmbus_defs.h"
-#include "guestmem.h"
 #include "ipc.h"
-#include "test.h"
+#include "test_guestmem.h"
 #include "vmbus.h"
 #include "bus.pb-c.h"
 #include "vmbus.pb-c.h"
@@ -53,7 +51,7 @@
 #define PAGE 4096u
 #define SIMP_GPA 0x10000u
 #define SIEFP_GPA 0x11000u
-#define RING_GPA(i) (0x100000u + (i) * 0x10000u)
+#define RING_GPA(i) (0x100000u + (i)*0x10000u)
 #define RING_PAGES 8u /* 4 guest->host, 4 host->guest */
 #define WAIT_MS 20000 /* bound on every wait; never a timing assertion */
 #define MAX_QUEUED 64
@@ -77,15 +75,16 @@ struct t {
 	const char *mhcl;
 	char dir[64], sock[128], diag[140]; /* diag: a socket path */
 	pid_t init;
-	int fd; /* the worker channel */
-	struct guestmem gm;
-	int memfd;
-	uint8_t *ram;
-	int irq; /* "SINT 2 of VP 0 fired" */
+	int fd;		    /* the worker channel */
+	struct guestmem gm; /* guest RAM, made as the worker makes it (guestmem_create) */
+	int irq;	    /* "SINT 2 of VP 0 fired" */
 	struct host_msg q[MAX_QUEUED];
 	unsigned qhead, qcount;
 	uint32_t next_id;
-	struct { uint32_t conn_id; int fd; } ports[8];
+	struct {
+		uint32_t conn_id;
+		int fd;
+	} ports[8];
 	unsigned nports, released;
 	struct chan hb, sd;
 };
@@ -141,8 +140,8 @@ static int recv_frame(int fd, struct frame *f)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
 	struct iovec iov = {f->buf, sizeof(f->buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct pollfd p = {fd, POLLIN, 0};
 
 	ASSERT_EQ(poll(&p, 1, WAIT_MS), 1);
@@ -186,7 +185,8 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			return -EPIPE;
 		bool req = f.hdr.flags & IPC_F_REQUEST;
 		if (req && f.hdr.type == IPC_MSG_VP_SINT_IRQFD) {
-			Mhcl__Vp__SintIrqfdRequest *r = unpack(&f, &mhcl__vp__sint_irqfd_request__descriptor);
+			Mhcl__Vp__SintIrqfdRequest *r =
+			    unpack(&f, &mhcl__vp__sint_irqfd_request__descriptor);
 			ASSERT_EQ(r->vp, 0);
 			ASSERT_EQ(r->sint, VMBUS_MESSAGE_SINT);
 			Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
@@ -195,7 +195,8 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			reply(t, &f, &rep.base, &t->irq, 1);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_ASSIGN) {
-			Mhcl__Vp__EventPortAssign *r = unpack(&f, &mhcl__vp__event_port_assign__descriptor);
+			Mhcl__Vp__EventPortAssign *r =
+			    unpack(&f, &mhcl__vp__event_port_assign__descriptor);
 			ASSERT_EQ(f.nfds, 1);
 			ASSERT_LT(t->nports, 8);
 			t->ports[t->nports].conn_id = r->connection_id;
@@ -205,7 +206,8 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			reply(t, &f, &rep.base, NULL, 0);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_RELEASE) {
-			Mhcl__Vp__EventPortRelease *r = unpack(&f, &mhcl__vp__event_port_release__descriptor);
+			Mhcl__Vp__EventPortRelease *r =
+			    unpack(&f, &mhcl__vp__event_port_release__descriptor);
 			for (unsigned i = 0; i < t->nports; i++)
 				if (t->ports[i].conn_id == r->connection_id) {
 					close(t->ports[i].fd);
@@ -297,7 +299,7 @@ static void open_chan(struct t *t, struct chan *c, uint32_t idx)
 	memcpy(&data[0], &range, sizeof(range));
 	for (uint32_t i = 0; i < RING_PAGES; i++) {
 		data[1 + i] = (RING_GPA(idx) >> 12) + i;
-		pages[i] = t->ram + RING_GPA(idx) + (uint64_t)i * PAGE;
+		pages[i] = test_gm_ptr(&t->gm, RING_GPA(idx) + (uint64_t)i * PAGE, PAGE);
 	}
 	memcpy(msg, &gh, sizeof(gh));
 	memcpy(msg + sizeof(gh), data, sizeof(data));
@@ -335,7 +337,7 @@ static void signal_host(struct chan *c)
 
 static bool siefp_test_and_clear(struct t *t, uint32_t relid)
 {
-	uint8_t *flags = t->ram + SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u;
+	uint8_t *flags = test_gm_ptr(&t->gm, SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u, 256u);
 	uint8_t bit = (uint8_t)(1u << (relid % 8));
 	return __atomic_fetch_and(&flags[relid / 8], (uint8_t)~bit, __ATOMIC_SEQ_CST) & bit;
 }
@@ -366,15 +368,19 @@ static int answer(struct t *t, struct chan *c, uint32_t *ret_shutdown_flags, cha
 			memcpy(&neg, body, sizeof(neg));
 			ASSERT_GT(neg.framework_count, 0);
 			ASSERT_GT(neg.message_count, 0);
-			ASSERT_LE(neg.framework_count + neg.message_count, 2 * IC_NEGOTIATE_MAX_VERSIONS);
-			memcpy(v, body + sizeof(neg), (neg.framework_count + neg.message_count) * sizeof(v[0]));
+			ASSERT_LE(neg.framework_count + neg.message_count,
+				  2 * IC_NEGOTIATE_MAX_VERSIONS);
+			memcpy(v, body + sizeof(neg),
+			       (neg.framework_count + neg.message_count) * sizeof(v[0]));
 			/* Take the highest of each, as a current guest does. */
 			struct ic_version f = v[0], m = v[neg.framework_count];
 			for (unsigned i = 0; i < neg.framework_count; i++)
 				if (v[i].major > f.major)
 					f = v[i];
-			for (unsigned i = neg.framework_count; i < neg.framework_count + neg.message_count; i++)
-				if (v[i].major > m.major || (v[i].major == m.major && v[i].minor > m.minor))
+			for (unsigned i = neg.framework_count;
+			     i < neg.framework_count + neg.message_count; i++)
+				if (v[i].major > m.major ||
+				    (v[i].major == m.major && v[i].minor > m.minor))
 					m = v[i];
 			neg.framework_count = neg.message_count = 1;
 			memcpy(body, &neg, sizeof(neg));
@@ -496,7 +502,7 @@ static void expect_ic_offers(struct t *t)
 		expect_msg(t, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o));
 		struct chan *c = !memcmp(&o.if_type, &hb, sizeof(hb))	? &t->hb
 				 : !memcmp(&o.if_type, &sd, sizeof(sd)) ? &t->sd
-									 : NULL;
+									: NULL;
 		ASSERT_TRUE(c != NULL);
 		ASSERT_EQ(c->relid, 0);
 		c->relid = o.child_relid;
@@ -521,8 +527,8 @@ static int connect_vmbusd(struct t *t)
 	TEST_FAIL_("vmbusd never listened on %s", t->sock);
 }
 
-static void start_init(struct t *t, const char *init, const char *diagd_dir,
-		       const char *vmbusd_dir, const char *icd_dir, const char *dtc)
+static void start_init(struct t *t, const char *init, const char *diagd_dir, const char *vmbusd_dir,
+		       const char *icd_dir, const char *dtc)
 {
 	char dts[128], dtb[128], libexec[1024], log[128];
 	FILE *f;
@@ -531,17 +537,18 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir,
 	snprintf(dtb, sizeof(dtb), "%s/m.dtb", t->dir);
 	f = fopen(dts, "w");
 	ASSERT_TRUE(f != NULL);
-	fprintf(f, "/dts-v1/;\n/ { mhcl { manifest {\n"
-		   "compatible = \"mhcl,manifest-v1\";\n"
-		   "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
-		   " policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
-		   "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
-		   " \"--device-socket\", \"${RUN}/dev.sock\", \"--device-grace-ms\", \"1500\";"
-		   " policy = \"vmbusd\"; restart = \"never\"; start-order = <20>; };\n"
-		   "ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
-		   " policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
-		   " start-order = <30>; };\n"
-		   "}; }; };\n");
+	fprintf(f,
+		"/dts-v1/;\n/ { mhcl { manifest {\n"
+		"compatible = \"mhcl,manifest-v1\";\n"
+		"diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+		" policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
+		"vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
+		" \"--device-socket\", \"${RUN}/dev.sock\", \"--device-grace-ms\", \"1500\";"
+		" policy = \"vmbusd\"; restart = \"never\"; start-order = <20>; };\n"
+		"ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
+		" policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
+		" start-order = <30>; };\n"
+		"}; }; };\n");
 	fclose(f);
 	pid_t pid = fork();
 	ASSERT_GE(pid, 0);
@@ -570,16 +577,19 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir,
 
 static void attach(struct t *t)
 {
+	const struct guestmem_range *r = &t->gm.layout.ranges[0];
 	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
 	Mhcl__Vp__RamRange *ranges[] = {&range};
 	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
 	struct frame *f = calloc(1, sizeof(*f));
 
-	range.size = RAM_SIZE;
+	range.gpa = r->gpa;
+	range.size = r->size;
+	range.memfd_offset = r->memfd_offset;
 	pi.vp_count = 1;
 	pi.n_ram = 1;
 	pi.ram = ranges;
-	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->memfd, 1);
+	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->gm.memfd, 1);
 	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
 	Mhcl__Vp__MessagePortClaim *c = unpack(f, &mhcl__vp__message_port_claim__descriptor);
@@ -658,7 +668,9 @@ static int dev_offer(int dfd, uint32_t id, const void *type, size_t type_len,
 	ASSERT_TRUE(f->hdr.flags & IPC_F_RESPONSE);
 	ASSERT_EQ(f->hdr.request_id, id);
 	if (f->hdr.flags & IPC_F_ERROR) {
-		struct ipc_msg msg = {.type = f->hdr.type, .flags = f->hdr.flags, .body = f->body,
+		struct ipc_msg msg = {.type = f->hdr.type,
+				      .flags = f->hdr.flags,
+				      .body = f->body,
 				      .body_len = f->hdr.body_len};
 		r = ipc_msg_error(&msg, why, sizeof(why));
 		ASSERT_LT(r, 0);
@@ -716,10 +728,10 @@ static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx)
  */
 static void fake_device(struct t *t)
 {
-	static const struct hv_guid type = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4000, 0x80, 0, 1, 2, 3,
-							4, 5, 6),
-				    inst = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4001, 0x80, 0, 1, 2, 3,
-							4, 5, 7);
+	static const struct hv_guid type = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4000, 0x80, 0, 1, 2,
+							3, 4, 5, 6),
+				    inst = HV_GUID_INIT(0x6d686331, 0x7e57, 0x4001, 0x80, 0, 1, 2,
+							3, 4, 5, 7);
 	char dev_sock[160], out[8192];
 	struct frame *f = calloc(1, sizeof(*f));
 	struct chan c = {0};
@@ -774,7 +786,7 @@ static void fake_device(struct t *t)
 	ASSERT_EQ(m->n_ram, 1); /* the memfd again: the refused open may have dropped it */
 	ASSERT_EQ(m->ram[0]->size, RAM_SIZE);
 	ASSERT_EQ(f->nfds, 3);
-	ASSERT_TRUE(same_inode(f->fds[0], t->memfd));
+	ASSERT_TRUE(same_inode(f->fds[0], t->gm.memfd));
 	/* The guest's HvSignalEvent (the worker's routed eventfd) rings the device's doorbell;
 	 * the device's irqfd is the worker's SINT irqfd. */
 	ASSERT_TRUE(same_eventfd(port_fd(t, c.conn_id), f->fds[1]));
@@ -815,7 +827,8 @@ static void fake_device(struct t *t)
 	struct vmbus_msg_relid rs;
 	expect_msg(t, VMBUS_MSG_RESCIND_CHANNELOFFER, &rs, sizeof(rs));
 	ASSERT_EQ(rs.child_relid, c.relid);
-	struct vmbus_msg_relid rr = {.hdr.msgtype = VMBUS_MSG_RELID_RELEASED, .child_relid = c.relid};
+	struct vmbus_msg_relid rr = {.hdr.msgtype = VMBUS_MSG_RELID_RELEASED,
+				     .child_relid = c.relid};
 	post(t, VMBUS_CONNID_MESSAGE, &rr, sizeof(rr));
 	uint32_t before = t->hb.answered;
 	while (t->hb.answered < before + 1)
@@ -843,8 +856,6 @@ int main(int argc, char **argv)
 
 	/* Guest RAM as the worker makes it: devices refuse a memfd that could shrink. */
 	ASSERT_OK(guestmem_create(RAM_SIZE, &t.gm));
-	t.memfd = t.gm.memfd;
-	t.ram = t.gm.base;
 	t.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_GE(t.irq, 0);
 
@@ -857,7 +868,8 @@ int main(int argc, char **argv)
 		Mhcl__Vp__PartitionInfo bad = MHCL__VP__PARTITION_INFO__INIT;
 		struct frame *f = calloc(1, sizeof(*f));
 		bad.vp_count = 1;
-		send_frame(&t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t.next_id, &bad.base, &t.memfd, 1);
+		send_frame(&t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t.next_id, &bad.base,
+			   &t.gm.memfd, 1);
 		ASSERT_OK(pump(&t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 		ASSERT_TRUE(f->hdr.flags & IPC_F_ERROR);
 		free(f);
@@ -958,7 +970,8 @@ int main(int argc, char **argv)
 		uint64_t resumed = inspect_u64(&t, "vmbus/devices", "channels_resumed");
 		ASSERT_EQ(run_mhcl(&t, out, sizeof(out), how[i], "ic", NULL), 0);
 		wait_inspect(&t, "ic", "adopted_state: true");
-		for (int k = 0; inspect_u64(&t, "vmbus/devices", "channels_resumed") < resumed + 2; k++) {
+		for (int k = 0; inspect_u64(&t, "vmbus/devices", "channels_resumed") < resumed + 2;
+		     k++) {
 			ASSERT_LT(k, WAIT_MS / 20);
 			usleep(20000);
 		}
@@ -999,8 +1012,8 @@ int main(int argc, char **argv)
 	ASSERT_EQ(waitpid(t.init, &st, 0), t.init);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
-	static const char *const files[] = {"m.dts", "m.dtb", "init.log", "diag.sock", "vmbus.sock",
-					    "dev.sock"};
+	static const char *const files[] = {"m.dts",	 "m.dtb",      "init.log",
+					    "diag.sock", "vmbus.sock", "dev.sock"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[160];
 		snprintf(path, sizeof(path), "%s/%s", t.dir, files[i]);

@@ -184,8 +184,9 @@ static inline const struct vmbus_server_ops *sim_ops(void)
 static inline void sim_default_config(struct vmbus_server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->ram[0] = (struct vmbus_ram_range){0, (uint64_t)SIM_RAM_PAGES * VMBUS_PAGE_SIZE};
-	cfg->nram = 1;
+	cfg->ram.ranges[0] =
+	    (struct guestmem_range){0, (uint64_t)SIM_RAM_PAGES * VMBUS_PAGE_SIZE, 0};
+	cfg->ram.nranges = 1;
 	cfg->vp_count = 4;
 }
 

@@ -446,8 +446,35 @@ static void test_reconnect_resets(void)
 	sim_fini(&sim);
 }
 
+/* The RAM layout must be one lib/guestmem accepts; anything else is refused up front. */
+static void test_bad_ram_layout(void)
+{
+	struct vmbus_server_config cfg;
+	struct vmbus_server *s;
+	struct sim sim;
+
+	memset(&sim, 0, sizeof(sim));
+	sim_default_config(&cfg);
+	cfg.ram.nranges = 0;
+	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	sim_default_config(&cfg);
+	cfg.ram.nranges = GUESTMEM_MAX_RANGES + 1;
+	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	sim_default_config(&cfg);
+	cfg.ram.ranges[0].size += 1; /* unaligned */
+	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	sim_default_config(&cfg);
+	cfg.ram.ranges[1] = (struct guestmem_range){VMBUS_PAGE_SIZE, VMBUS_PAGE_SIZE, 0};
+	cfg.ram.nranges = 2; /* overlaps range 0 */
+	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	sim_default_config(&cfg);
+	cfg.ram.ranges[0] = (struct guestmem_range){~0ull & ~0xfffull, 2 * VMBUS_PAGE_SIZE, 0};
+	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL); /* wraps */
+}
+
 int main(void)
 {
+	test_bad_ram_layout();
 	test_negotiate_highest();
 	test_fallback_each_version();
 	test_windows_copper();

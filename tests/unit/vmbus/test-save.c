@@ -272,7 +272,7 @@ static void test_damaged_blobs(void)
 	x.sim.qhead = x.sim.qtail;
 
 	/* A server with less RAM refuses GPADLs it cannot back. */
-	cfg.ram[0].size = 512 * VMBUS_PAGE_SIZE;
+	cfg.ram.ranges[0].size = 512 * VMBUS_PAGE_SIZE;
 	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
 	ASSERT_EQ(vmbus_server_restore(s, blob, len), -EBADMSG);
 	vmbus_server_free(s);

@@ -5,7 +5,7 @@
 
 #include "boot_x86.h"
 #include "defs/boot_params.h"
-#include "test.h"
+#include "test_guestmem.h"
 
 #define RAM (64u << 20)
 #define SETUP_SECTS 1
@@ -38,22 +38,26 @@ static void make_image(void)
 
 static void test_load(void)
 {
-	struct guest_ram ram;
+	struct guestmem ram;
 	uint8_t initrd[10000];
 	struct x86_boot_state st;
 	struct boot_params bp;
 
 	make_image();
 	memset(initrd, 0x5a, sizeof(initrd));
-	ASSERT_OK(guest_ram_create(RAM, &ram));
+	ASSERT_OK(guestmem_create(RAM, &ram));
 	struct boot_image img = {
-		.kernel = image, .kernel_len = sizeof(image),
-		.initrd = initrd, .initrd_len = sizeof(initrd),
-		.cmdline = "console=ttyS0", .rsdp_gpa = BOOT_ACPI_GPA,
+	    .kernel = image,
+	    .kernel_len = sizeof(image),
+	    .initrd = initrd,
+	    .initrd_len = sizeof(initrd),
+	    .cmdline = "console=ttyS0",
+	    .rsdp_gpa = BOOT_ACPI_GPA,
 	};
 	ASSERT_OK(boot_x86_load_linux(&ram, &img, &st));
 
-	ASSERT_TRUE(memcmp(ram.hva + 0x1000000, image + (SETUP_SECTS + 1) * 512, PM_LEN) == 0);
+	ASSERT_TRUE(memcmp(test_gm_ptr(&ram, 0x1000000, PM_LEN), image + (SETUP_SECTS + 1) * 512,
+			   PM_LEN) == 0);
 	ASSERT_UEQ(st.rip, 0x1000000 + BP_KERNEL64_ENTRY_OFFSET);
 	ASSERT_UEQ(st.rsi, BOOT_ZERO_PAGE_GPA);
 	ASSERT_UEQ(st.cr3, BOOT_PML4_GPA);
@@ -61,18 +65,20 @@ static void test_load(void)
 	ASSERT_EQ(st.cs.selector, 0x10);
 	ASSERT_EQ(st.ds.selector, 0x18);
 
-	memcpy(&bp, ram.hva + BOOT_ZERO_PAGE_GPA, sizeof(bp));
+	ASSERT_OK(guestmem_read(&ram, BOOT_ZERO_PAGE_GPA, &bp, sizeof(bp)));
 	ASSERT_EQ(bp.hdr.type_of_loader, BP_LOADER_TYPE_UNDEFINED);
 	ASSERT_EQ(bp.hdr.loadflags & BP_LOADED_HIGH, BP_LOADED_HIGH);
 	ASSERT_UEQ(bp.hdr.code32_start, 0x1000000);
 	ASSERT_UEQ(bp.hdr.cmd_line_ptr, BOOT_CMDLINE_GPA);
-	ASSERT_STREQ((const char *)ram.hva + BOOT_CMDLINE_GPA, "console=ttyS0");
+	ASSERT_STREQ((const char *)test_gm_ptr(&ram, BOOT_CMDLINE_GPA, sizeof("console=ttyS0")),
+		     "console=ttyS0");
 	ASSERT_UEQ(bp.acpi_rsdp_addr, BOOT_ACPI_GPA);
 	ASSERT_UEQ(bp.hdr.ramdisk_size, sizeof(initrd));
 	ASSERT_EQ(bp.hdr.ramdisk_image % 4096, 0);
 	ASSERT_LE(bp.hdr.ramdisk_image + sizeof(initrd), RAM);
 	ASSERT_GE(bp.hdr.ramdisk_image, 0x1000000 + 0x200000);
-	ASSERT_TRUE(memcmp(ram.hva + bp.hdr.ramdisk_image, initrd, sizeof(initrd)) == 0);
+	ASSERT_TRUE(memcmp(test_gm_ptr(&ram, bp.hdr.ramdisk_image, sizeof(initrd)), initrd,
+			   sizeof(initrd)) == 0);
 
 	/* e820: low RAM, the reserved BIOS/ACPI hole, RAM from 1 MiB to the end. */
 	ASSERT_EQ(bp.e820_entries, 3);
@@ -85,32 +91,47 @@ static void test_load(void)
 
 	/* Identity map: the PD entry for 2 MiB page n maps n << 21. */
 	uint64_t pde;
-	memcpy(&pde, ram.hva + BOOT_PD_GPA + 8 * 8, sizeof(pde));
+	ASSERT_OK(guestmem_read(&ram, BOOT_PD_GPA + 8 * 8, &pde, sizeof(pde)));
 	ASSERT_UEQ(pde & ~0xfffull, 8ull << 21);
-	memcpy(&pde, ram.hva + BOOT_PD_GPA + 2047 * 8, sizeof(pde));
+	ASSERT_OK(guestmem_read(&ram, BOOT_PD_GPA + 2047 * 8, &pde, sizeof(pde)));
 	ASSERT_UEQ(pde & ~0xfffull, 2047ull << 21);
-	guest_ram_destroy(&ram);
+	guestmem_release(&ram);
 }
 
 static void expect_refused(void (*mutate)(void), uint64_t ram_size, const char *cmdline, int err)
 {
-	struct guest_ram ram;
+	struct guestmem ram;
 	struct x86_boot_state st;
 
 	make_image();
 	if (mutate)
 		mutate();
-	ASSERT_OK(guest_ram_create(ram_size, &ram));
+	ASSERT_OK(guestmem_create(ram_size, &ram));
 	struct boot_image img = {.kernel = image, .kernel_len = sizeof(image), .cmdline = cmdline};
 	ASSERT_EQ(boot_x86_load_linux(&ram, &img, &st), err);
-	guest_ram_destroy(&ram);
+	guestmem_release(&ram);
 }
 
-static void bad_magic(void) { image[0x202] = 'X'; }
-static void old_version(void) { image[0x206] = 0x0b; }
-static void no_64bit(void) { image[0x236] = 0; }
-static void huge_setup(void) { image[0x1f1] = 0xff; }
-static void huge_init_size(void) { memset(image + 0x260, 0xff, 4); }
+static void bad_magic(void)
+{
+	image[0x202] = 'X';
+}
+static void old_version(void)
+{
+	image[0x206] = 0x0b;
+}
+static void no_64bit(void)
+{
+	image[0x236] = 0;
+}
+static void huge_setup(void)
+{
+	image[0x1f1] = 0xff;
+}
+static void huge_init_size(void)
+{
+	memset(image + 0x260, 0xff, 4);
+}
 
 int main(void)
 {

@@ -11,7 +11,7 @@
 
 #include "igvm.h"
 #include "igvm_load.h"
-#include "test.h"
+#include "test_guestmem.h"
 
 #define RAM (64ull << 20)
 #define MASK 1u
@@ -119,14 +119,14 @@ static uint8_t *build(enum variant v, size_t *ret_len)
 }
 
 /* Loads variant v into ram (filled with 0xaa first); returns igvm_load's result. */
-static int load(struct guest_ram *ram, enum variant v, const char *cmdline,
+static int load(struct guestmem *ram, enum variant v, const char *cmdline,
 		struct igvm_load_result *res, char *err, size_t errlen)
 {
 	size_t len;
 	uint8_t *f = build(v, &len);
 	struct igvm_load_params p = {.cmdline = cmdline, .vp_count = 3};
 
-	memset(ram->hva, 0xaa, ram->size);
+	memset(ram->base, 0xaa, ram->map_len);
 	int r = igvm_load(ram, f, len, &p, res, err, errlen);
 	if (r)
 		fprintf(stderr, "variant %d: %d %s\n", v, r, err);
@@ -134,28 +134,30 @@ static int load(struct guest_ram *ram, enum variant v, const char *cmdline,
 	return r;
 }
 
-static void test_good(struct guest_ram *ram)
+static void test_good(struct guestmem *ram)
 {
 	struct igvm_load_result res;
 	char err[256];
 
 	ASSERT_OK(load(ram, V_GOOD, "console=ttyS0 x=1", &res, err, sizeof(err)));
-	const uint8_t *a = ram->hva + PAGE_A;
+	const uint8_t *a = test_gm_ptr(ram, PAGE_A, 4096);
 	for (size_t i = 0; i < 4096; i++)
 		ASSERT_EQ(a[i], (uint8_t)(i * 13 + 5));
+	const uint8_t *z = test_gm_ptr(ram, PAGE_Z, 4096);
 	for (size_t i = 0; i < 4096; i++)
-		ASSERT_EQ(ram->hva[PAGE_Z + i], 0);
-	ASSERT_EQ(ram->hva[0x300000], 0xaa); /* the other platform's page */
+		ASSERT_EQ(z[i], 0);
+	ASSERT_EQ(*test_gm_ptr(ram, 0x300000, 1), 0xaa); /* the other platform's page */
 	ASSERT_EQ(res.pages, 2);
 	ASSERT_EQ(res.zero_pages, 1);
 	ASSERT_EQ(res.inserts, 4);
 	ASSERT_EQ(res.params, 4);
 
-	ASSERT_STREQ((const char *)ram->hva + AREA_CMD, "console=ttyS0 x=1");
-	ASSERT_EQ(ram->hva[AREA_CMD + 4095], 0); /* the rest of the area is zero */
+	const uint8_t *cmd = test_gm_ptr(ram, AREA_CMD, 4096);
+	ASSERT_STREQ((const char *)cmd, "console=ttyS0 x=1");
+	ASSERT_EQ(cmd[4095], 0); /* the rest of the area is zero */
 
 	struct igvm_vhs_memory_map_entry e[4];
-	memcpy(e, ram->hva + AREA_MAP, sizeof(e));
+	ASSERT_OK(guestmem_read(ram, AREA_MAP, e, sizeof(e)));
 	ASSERT_UEQ(e[0].starting_gpa_page_number, 0);
 	ASSERT_UEQ(e[0].number_of_pages, 0x9f);
 	ASSERT_EQ(e[0].entry_type, IGVM_MEMORY_MAP_MEMORY);
@@ -168,13 +170,13 @@ static void test_good(struct guest_ram *ram)
 	ASSERT_UEQ(e[3].number_of_pages, 0); /* end marker */
 
 	/* Area 2 kept its initial contents and got the VP count at offset 64. */
-	ASSERT_STREQ((const char *)ram->hva + AREA_VPC, "initial contents");
+	ASSERT_STREQ((const char *)test_gm_ptr(ram, AREA_VPC, 64), "initial contents");
 	uint32_t vpc;
-	memcpy(&vpc, ram->hva + AREA_VPC + 64, 4);
+	ASSERT_OK(guestmem_read(ram, AREA_VPC + 64, &vpc, sizeof(vpc)));
 	ASSERT_EQ(vpc, 3);
 
 	/* The host device tree: valid, mhcl,host-v1, one cpu per VP with its APIC ID. */
-	const void *fdt = ram->hva + AREA_DT;
+	const void *fdt = test_gm_ptr(ram, AREA_DT, 4096);
 	ASSERT_OK(fdt_check_full(fdt, 4096));
 	ASSERT_STREQ((const char *)fdt_getprop(fdt, 0, "compatible", NULL), "mhcl,host-v1");
 	for (uint32_t i = 0; i < 3; i++) {
@@ -206,7 +208,7 @@ static void test_good(struct guest_ram *ram)
 	ASSERT_EQ(b->ds.type, 0x3);
 }
 
-static void expect_refused(struct guest_ram *ram, enum variant v, const char *cmdline, int want,
+static void expect_refused(struct guestmem *ram, enum variant v, const char *cmdline, int want,
 			   const char *msg)
 {
 	struct igvm_load_result res;
@@ -219,7 +221,7 @@ static void expect_refused(struct guest_ram *ram, enum variant v, const char *cm
 	}
 }
 
-static void test_refused(struct guest_ram *ram)
+static void test_refused(struct guestmem *ram)
 {
 	static char long_cmd[5000];
 	memset(long_cmd, 'x', sizeof(long_cmd) - 1);
@@ -238,7 +240,7 @@ static void test_refused(struct guest_ram *ram)
 }
 
 /* A malformed file is refused by the reader before any page is placed. */
-static void test_malformed(struct guest_ram *ram)
+static void test_malformed(struct guestmem *ram)
 {
 	struct igvm_load_result res;
 	struct igvm_load_params p = {.cmdline = "", .vp_count = 1};
@@ -248,24 +250,24 @@ static void test_malformed(struct guest_ram *ram)
 
 	f[len - 1] ^= 0xff; /* file data: still valid framing, page A changes */
 	f[40] ^= 0x01;	    /* a variable header byte: checksum mismatch */
-	memset(ram->hva, 0xaa, ram->size);
+	memset(ram->base, 0xaa, ram->map_len);
 	ASSERT_EQ(igvm_load(ram, f, len, &p, &res, err, sizeof(err)), -EBADMSG);
 	ASSERT_TRUE(strstr(err, "checksum") != NULL);
-	for (uint64_t i = 0; i < ram->size; i += 512)
-		ASSERT_EQ(ram->hva[i], 0xaa);
+	for (size_t i = 0; i < ram->map_len; i += 512)
+		ASSERT_EQ(ram->base[i], 0xaa);
 	ASSERT_EQ(igvm_load(ram, f, 10, &p, &res, err, sizeof(err)), -EBADMSG);
 	free(f);
 }
 
 int main(void)
 {
-	struct guest_ram ram;
+	struct guestmem ram;
 
-	ASSERT_OK(guest_ram_create(RAM, &ram));
+	ASSERT_OK(guestmem_create(RAM, &ram));
 	test_good(&ram);
 	test_refused(&ram);
 	test_malformed(&ram);
-	guest_ram_destroy(&ram);
+	guestmem_release(&ram);
 	printf("ok\n");
 	return 0;
 }

@@ -133,7 +133,7 @@ static inline void sim_env_start(struct sim_env *e)
 	sock = sim_worker_guest_socket(e->w, 0);
 	ASSERT_GE(sock, 0);
 	ASSERT_OK(sim_guest_new(sock, &e->g));
-	ASSERT_UEQ(e->g->ram_size, SIM_TEST_RAM);
+	ASSERT_UEQ(e->g->ram.map_len, SIM_TEST_RAM);
 	ASSERT_OK(sim_guest_synic_enable(e->g));
 	ASSERT_EQ(sim_guest_vmbus_connect_linux(e->g), VMBUS_VERSION_WIN10_V5_3);
 	ASSERT_GE(sim_guest_request_offers(e->g), 1);

@@ -11,7 +11,7 @@
 
 #include "defs/hv_defs.h"
 #include "synic.h"
-#include "test.h"
+#include "test_guestmem.h"
 
 #define VPS 2
 #define RAM (1u << 20)
@@ -20,13 +20,14 @@
 #define INPUT_GPA 0x20000ull
 
 struct partition {
-	int irqfd[VPS];  /* test's copy: readable when a SINT was raised */
-	int ackfd[VPS];  /* test's copy: write = the guest acknowledged */
+	int irqfd[VPS]; /* test's copy: readable when a SINT was raised */
+	int ackfd[VPS]; /* test's copy: write = the guest acknowledged */
 	uint32_t event_conn;
 	int event_fd;
 };
 
-static int sim_sint_irqfd(struct partition *p, uint32_t vp, uint8_t sint, int *ret_irqfd, int *ret_ackfd)
+static int sim_sint_irqfd(struct partition *p, uint32_t vp, uint8_t sint, int *ret_irqfd,
+			  int *ret_ackfd)
 {
 	ASSERT_LT(vp, VPS);
 	ASSERT_EQ(sint, 2);
@@ -45,17 +46,18 @@ static int sim_hv_eventfd(struct partition *p, uint32_t conn, int fd)
 }
 
 static const struct backend_ops sim_ops = {
-	.name = "test",
-	.sint_irqfd = sim_sint_irqfd,
-	.hv_eventfd = sim_hv_eventfd,
+    .name = "test",
+    .sint_irqfd = sim_sint_irqfd,
+    .hv_eventfd = sim_hv_eventfd,
 };
 
 static struct partition part;
-static struct guest_ram ram;
+static struct guestmem ram;
 
 static struct hv_message *slot(void)
 {
-	return (struct hv_message *)(ram.hva + SIMP_GPA + 2 * HV_MESSAGE_SIZE);
+	return (struct hv_message *)test_gm_ptr(&ram, SIMP_GPA + 2 * HV_MESSAGE_SIZE,
+						HV_MESSAGE_SIZE);
 }
 
 /* Waits for a raised SINT; the timeout only turns a hang into a failure. */
@@ -87,8 +89,8 @@ static uint32_t guest_consume(uint32_t vp, uint8_t *ret_first)
 static uint32_t got_vp, got_conn, got_type, got_len, got_calls;
 static uint8_t got_payload[240];
 
-static uint16_t port(void *opaque, uint32_t vp, uint32_t conn, uint32_t type, const uint8_t *payload,
-		     uint32_t len)
+static uint16_t port(void *opaque, uint32_t vp, uint32_t conn, uint32_t type,
+		     const uint8_t *payload, uint32_t len)
 {
 	ASSERT_TRUE(opaque == &part);
 	got_vp = vp;
@@ -160,7 +162,7 @@ static void test_events(struct hv_synic *s)
 	ASSERT_EQ(hv_synic_signal_event(s, 1, 2, 5), -ENXIO); /* VP 1 has no SIEFP */
 	ASSERT_OK(hv_synic_signal_event(s, 0, 2, 77));
 	ASSERT_TRUE(raised(0, 10000));
-	ASSERT_EQ(ram.hva[SIEFP_GPA + 2 * 256 + 77 / 8], 1u << (77 % 8));
+	ASSERT_EQ(*test_gm_ptr(&ram, SIEFP_GPA + 2 * 256 + 77 / 8, 1), 1u << (77 % 8));
 	ASSERT_EQ(hv_synic_signal_event(s, 0, 2, HV_EVENT_FLAGS_PER_SINT), -EINVAL);
 
 	ASSERT_OK(hv_synic_add_event_port(s, 0x2001, fd));
@@ -181,10 +183,11 @@ static uint16_t post(struct hv_synic *s, uint64_t control, uint64_t gpa)
 
 static void test_post_message_hypercall(struct hv_synic *s)
 {
-	struct hv_input_post_message in = {.connection_id = 0xab000004, .message_type = 1, .payload_size = 40};
+	struct hv_input_post_message in = {
+	    .connection_id = 0xab000004, .message_type = 1, .payload_size = 40};
 	memset(in.payload, 0xee, sizeof(in.payload));
 	in.payload[0] = 14;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 
 	/* No port: how a guest learns the host lacks the service. */
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_CONNECTION_ID);
@@ -200,30 +203,34 @@ static void test_post_message_hypercall(struct hv_synic *s)
 
 	/* Hostile inputs never reach the port. */
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA + 4), HV_STATUS_INVALID_ALIGNMENT);
-	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA + 4096 - 128), HV_STATUS_INVALID_ALIGNMENT);
+	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA + 4096 - 128),
+		  HV_STATUS_INVALID_ALIGNMENT);
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, RAM), HV_STATUS_INVALID_PARAMETER);
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, ~0ull & ~0xfffull), HV_STATUS_INVALID_PARAMETER);
-	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE | HV_HCALL_FAST, INPUT_GPA), HV_STATUS_INVALID_HYPERCALL_INPUT);
+	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE | HV_HCALL_FAST, INPUT_GPA),
+		  HV_STATUS_INVALID_HYPERCALL_INPUT);
 	in.payload_size = 241;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	in.payload_size = 8;
 	in.message_type = 0;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	in.message_type = 0x80000010;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_PARAMETER);
 	ASSERT_EQ(got_calls, 1);
 
-	ASSERT_EQ(post(s, HV_HCALL_SIGNAL_EVENT | HV_HCALL_FAST, 0x2001), HV_STATUS_INVALID_CONNECTION_ID);
+	ASSERT_EQ(post(s, HV_HCALL_SIGNAL_EVENT | HV_HCALL_FAST, 0x2001),
+		  HV_STATUS_INVALID_CONNECTION_ID);
 	ASSERT_EQ(post(s, 0x0046, 0), HV_STATUS_INVALID_HYPERCALL_CODE);
-	ASSERT_EQ(hv_synic_hypercall(s, VPS, HV_HCALL_POST_MESSAGE, INPUT_GPA, 0), HV_STATUS_INVALID_PARAMETER);
+	ASSERT_EQ(hv_synic_hypercall(s, VPS, HV_HCALL_POST_MESSAGE, INPUT_GPA, 0),
+		  HV_STATUS_INVALID_PARAMETER);
 
 	ASSERT_OK(hv_synic_remove_message_port(s, 4));
 	ASSERT_EQ(hv_synic_remove_message_port(s, 4), -ENOENT);
 	in.message_type = 1;
-	memcpy(ram.hva + INPUT_GPA, &in, sizeof(in));
+	ASSERT_OK(guestmem_write(&ram, INPUT_GPA, &in, sizeof(in)));
 	ASSERT_EQ(post(s, HV_HCALL_POST_MESSAGE, INPUT_GPA), HV_STATUS_INVALID_CONNECTION_ID);
 }
 
@@ -231,7 +238,7 @@ int main(void)
 {
 	struct hv_synic *s;
 
-	ASSERT_OK(guest_ram_create(RAM, &ram));
+	ASSERT_OK(guestmem_create(RAM, &ram));
 	ASSERT_OK(hv_synic_new(&sim_ops, &part, &ram, VPS, &s));
 	test_messages(s);
 	test_events(s);
@@ -241,6 +248,6 @@ int main(void)
 		close(part.irqfd[i]);
 		close(part.ackfd[i]);
 	}
-	guest_ram_destroy(&ram);
+	guestmem_release(&ram);
 	return 0;
 }
