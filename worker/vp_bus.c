@@ -25,8 +25,13 @@
 #define VP_BUS_MAX_CLAIMS 8
 #define VP_BUS_MAX_EVENT_PORTS HV_SYNIC_MAX_PORTS
 #define VP_BUS_CONNID_MAX 0xffffffu
+/* Guest messages kept after they went to vmbusd, for a restarted vmbusd whose recorded
+ * state is older (it answers with the last one it has). */
+#define VP_BUS_HISTORY 1024u
+#define VP_BUS_RECONNECT_MS 100u
 
 struct guest_post {
+	uint64_t seq; /* numbered on the loop thread */
 	uint32_t vp, conn_id, type, len;
 	uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
 };
@@ -60,6 +65,18 @@ struct vp_bus {
 	uint64_t guest_messages, host_messages, host_dropped;
 	bool stop_requested; /* init asked us to stop: a clean end */
 	int rc;
+
+	/* Surviving vmbusd's restarts: the message ports stay claimed (the guest's posts
+	 * queue here), guest messages are numbered and kept, host messages already
+	 * delivered are recognised, and the worker reconnects and reattaches. */
+	const char *path;
+	bool attached; /* vmbusd took the partition once: later connections reattach */
+	bool ready;    /* the current vmbusd answered PartitionInfo */
+	uint64_t guest_seq, host_seq;
+	struct guest_post *history; /* ring of VP_BUS_HISTORY */
+	uint32_t hist_head, hist_count;
+	uv_timer_t reconnect;
+	uint64_t reconnects, resent, host_duplicates;
 };
 
 bool vp_bus_under_init(void)
@@ -122,19 +139,15 @@ static void *joiner_thread(void *arg)
 
 /* ---- loop thread ---- */
 
-/* Sends SynIC page changes first, so vmbusd knows a VP's SIEFP before the messages
- * that VP posted after moving it. */
-static void wake_cb(uv_async_t *a)
+static void send_pages(struct vp_bus *b)
 {
-	struct vp_bus *b = a->data;
-	struct guest_post p;
-
 	for (uint32_t vp = 0; vp < b->w->vp_count; vp++) {
 		pthread_mutex_lock(&b->lock);
 		struct synic_pages pg = b->pages[vp];
-		b->pages[vp].dirty = false;
+		if (b->ready)
+			b->pages[vp].dirty = false;
 		pthread_mutex_unlock(&b->lock);
-		if (!pg.dirty || !b->vmbusd)
+		if (!pg.dirty || !b->ready)
 			continue;
 		Mhcl__Vp__SynicPages m = MHCL__VP__SYNIC_PAGES__INIT;
 		m.vp = vp;
@@ -146,6 +159,46 @@ static void wake_cb(uv_async_t *a)
 			log_warn_errno(r, "unable to tell vmbusd about VP %u's SynIC pages: %m",
 				       vp);
 	}
+}
+
+static void send_post(struct vp_bus *b, const struct guest_post *p)
+{
+	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	m.vp = p->vp;
+	m.connection_id = p->conn_id;
+	m.message_type = p->type;
+	m.payload.data = (uint8_t *)p->payload;
+	m.payload.len = p->len;
+	m.seq = p->seq;
+	int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_GUEST_MESSAGE, &m.base, NULL, 0);
+	if (r < 0)
+		log_warn_errno(r, "unable to forward guest message %llu to vmbusd: %m",
+			       (unsigned long long)p->seq); /* kept: a reconnect sends it */
+	else
+		b->guest_messages++;
+}
+
+/* Numbers a guest post, keeps it, and sends it if a vmbusd is there to take it. */
+static void take_post(struct vp_bus *b, struct guest_post *p)
+{
+	p->seq = ++b->guest_seq;
+	if (b->hist_count == VP_BUS_HISTORY) {
+		b->hist_head = (b->hist_head + 1) % VP_BUS_HISTORY;
+		b->hist_count--;
+	}
+	b->history[(b->hist_head + b->hist_count++) % VP_BUS_HISTORY] = *p;
+	if (b->ready)
+		send_post(b, p);
+}
+
+/* Sends SynIC page changes first, so vmbusd knows a VP's SIEFP before the messages
+ * that VP posted after moving it. */
+static void wake_cb(uv_async_t *a)
+{
+	struct vp_bus *b = a->data;
+	struct guest_post p;
+
+	send_pages(b);
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		bool have = b->count > 0;
@@ -157,20 +210,7 @@ static void wake_cb(uv_async_t *a)
 		pthread_mutex_unlock(&b->lock);
 		if (!have)
 			break;
-		if (!b->vmbusd)
-			continue;
-		Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
-		m.vp = p.vp;
-		m.connection_id = p.conn_id;
-		m.message_type = p.type;
-		m.payload.data = p.payload;
-		m.payload.len = p.len;
-		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_GUEST_MESSAGE, &m.base, NULL, 0);
-		if (r < 0)
-			log_warn_errno(
-			    r, "unable to forward a guest message to vmbusd: %m, dropping it");
-		else
-			b->guest_messages++;
+		take_post(b, &p);
 	}
 }
 
@@ -191,14 +231,22 @@ static void done_cb(uv_async_t *a)
 	uv_stop(&b->loop);
 }
 
+/* The doorbells belong to the vmbusd that routed them (a restarted one routes new
+ * ones); the message ports stay claimed until the worker ends, so the guest's posts
+ * keep being taken while vmbusd restarts. */
+static void drop_event_ports(struct vp_bus *b)
+{
+	for (size_t i = 0; i < b->nevent_ports; i++)
+		(void)hv_synic_remove_event_port(b->w->synic, b->event_ports[i]);
+	b->nevent_ports = 0;
+}
+
 static void drop_routes(struct vp_bus *b)
 {
 	for (size_t i = 0; i < b->nclaims; i++)
 		(void)hv_synic_remove_message_port(b->w->synic, b->claims[i]);
 	b->nclaims = 0;
-	for (size_t i = 0; i < b->nevent_ports; i++)
-		(void)hv_synic_remove_event_port(b->w->synic, b->event_ports[i]);
-	b->nevent_ports = 0;
+	drop_event_ports(b);
 }
 
 static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
@@ -207,13 +255,19 @@ static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *
 	    (Mhcl__Vp__HostMessage *)ipc_msg_unpack(ch, msg, &mhcl__vp__host_message__descriptor);
 	if (!m)
 		return;
-	if (m->vp >= b->w->vp_count || m->sint != HV_SYNIC_VMBUS_SINT || m->message_type == 0 ||
-	    m->message_type > 0x7fffffffu || m->payload.len > HV_MESSAGE_PAYLOAD_SIZE) {
+	if (m->seq && m->seq <= b->host_seq) {
+		/* A restarted vmbusd sends again what it could not know was delivered. */
+		b->host_duplicates++;
+	} else if (m->vp >= b->w->vp_count || m->sint != HV_SYNIC_VMBUS_SINT ||
+		   m->message_type == 0 || m->message_type > 0x7fffffffu ||
+		   m->payload.len > HV_MESSAGE_PAYLOAD_SIZE) {
 		log_warn("vmbusd sent a bad host message (VP %u, SINT %u, type %#x, %zu bytes), "
 			 "dropping it",
 			 m->vp, m->sint, m->message_type, m->payload.len);
 		b->host_dropped++;
 	} else {
+		if (m->seq)
+			b->host_seq = m->seq;
 		int r = hv_synic_post_message(b->w->synic, m->vp, (uint8_t)m->sint, m->message_type,
 					      m->payload.data, m->payload.len);
 		if (r < 0) {
@@ -328,15 +382,25 @@ static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	}
 }
 
+static void reconnect_cb(uv_timer_t *t);
+
 static void on_close(struct ipc_chan *ch, int reason, void *opaque)
 {
 	struct vp_bus *b = opaque;
 
 	(void)ch;
-	if (reason)
-		log_error_errno(reason, "lost vmbusd: %m; the guest's VMBus connection is gone");
 	b->vmbusd = NULL;
-	drop_routes(b);
+	b->ready = false;
+	drop_event_ports(b);
+	if (b->stop_requested || !b->attached) {
+		if (reason)
+			log_error_errno(reason, "lost vmbusd: %m");
+		return;
+	}
+	log_warn_errno(
+	    reason ? reason : -EPIPE,
+	    "lost vmbusd (%m): the guest runs on, its VMBus messages wait for the next one");
+	(void)uv_timer_start(&b->reconnect, reconnect_cb, VP_BUS_RECONNECT_MS, VP_BUS_RECONNECT_MS);
 }
 
 static const struct ipc_chan_ops vmbusd_ops = {
@@ -344,6 +408,89 @@ static const struct ipc_chan_ops vmbusd_ops = {
     .on_notify = on_notify,
     .on_close = on_close,
 };
+
+static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque);
+
+/* PartitionInfo: guest RAM (the memfd and its layout), and whether this is a partition
+ * an earlier vmbusd served. */
+static int send_partition(struct vp_bus *b)
+{
+	const struct guestmem_layout *l = &b->w->ram.layout;
+	Mhcl__Vp__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
+	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
+
+	for (unsigned i = 0; i < l->nranges; i++) {
+		mhcl__vp__ram_range__init(&range[i]);
+		range[i].gpa = l->ranges[i].gpa;
+		range[i].size = l->ranges[i].size;
+		range[i].memfd_offset = l->ranges[i].memfd_offset;
+		ranges[i] = &range[i];
+	}
+	pi.vp_count = b->w->vp_count;
+	pi.n_ram = l->nranges;
+	pi.ram = ranges;
+	pi.reattach = b->attached;
+	pi.host_seq = b->host_seq;
+	return ipc_chan_request(b->vmbusd, IPC_MSG_VP_PARTITION, &pi.base, &b->w->ram.memfd, 1, 0,
+				partition_reply, b);
+}
+
+static void reconnect_cb(uv_timer_t *t)
+{
+	struct vp_bus *b = t->data;
+	int fd = ipc_connect_unix(b->path, SOCK_SEQPACKET);
+	int r;
+
+	if (fd < 0)
+		return; /* not back yet */
+	uv_timer_stop(&b->reconnect);
+	r = ipc_chan_open(&b->loop, fd, IPC_TRANSPORT_SEQPACKET, &vmbusd_ops, b, &b->vmbusd);
+	if (r == 0)
+		r = send_partition(b);
+	if (r < 0) {
+		log_warn_errno(r, "unable to reattach to vmbusd: %m; trying again");
+		if (b->vmbusd)
+			ipc_chan_close(b->vmbusd); /* on_close restarts the timer */
+		else
+			(void)uv_timer_start(&b->reconnect, reconnect_cb, VP_BUS_RECONNECT_MS,
+					     VP_BUS_RECONNECT_MS);
+		return;
+	}
+	b->reconnects++;
+	log_info("reconnected to vmbusd: reattaching the partition (host message %llu)",
+		 (unsigned long long)b->host_seq);
+}
+
+/* A restarted vmbusd took the partition over: it learns every VP's SynIC pages again,
+ * then gets the guest messages its recorded state does not have yet. */
+static void reattached(struct vp_bus *b, uint64_t guest_seq)
+{
+	uint32_t first = 0;
+
+	pthread_mutex_lock(&b->lock);
+	for (uint32_t vp = 0; vp < b->w->vp_count; vp++)
+		b->pages[vp].dirty = true;
+	pthread_mutex_unlock(&b->lock);
+	send_pages(b);
+	if (guest_seq > b->guest_seq) {
+		log_warn("vmbusd has guest message %llu, the worker numbered only %llu",
+			 (unsigned long long)guest_seq, (unsigned long long)b->guest_seq);
+		return;
+	}
+	if (b->hist_count && b->history[b->hist_head].seq > guest_seq + 1)
+		log_error("guest messages %llu to %llu are no longer kept: vmbusd misses them",
+			  (unsigned long long)guest_seq + 1,
+			  (unsigned long long)b->history[b->hist_head].seq - 1);
+	while (first < b->hist_count &&
+	       b->history[(b->hist_head + first) % VP_BUS_HISTORY].seq <= guest_seq)
+		first++;
+	for (uint32_t i = first; i < b->hist_count; i++) {
+		send_post(b, &b->history[(b->hist_head + i) % VP_BUS_HISTORY]);
+		b->resent++;
+	}
+	log_info("reattached: vmbusd had guest message %llu, %u sent again",
+		 (unsigned long long)guest_seq, b->hist_count - first);
+}
 
 static int start_vps(struct vp_bus *b)
 {
@@ -360,14 +507,30 @@ static int start_vps(struct vp_bus *b)
 	return srv_ready(b->srv);
 }
 
+static bool claimed(const struct vp_bus *b, uint32_t id)
+{
+	for (size_t i = 0; i < b->nclaims; i++)
+		if (b->claims[i] == id)
+			return true;
+	return false;
+}
+
 static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
 	struct vp_bus *b = opaque;
+	uint64_t guest_seq = 0;
 	char why[160];
 	int r;
 
 	if (status == -EREMOTEIO && reply && ipc_msg_error(reply, why, sizeof(why)) < 0)
 		log_error("vmbusd refused the partition: %s", why);
+	if ((status < 0 || !reply) && b->attached) {
+		/* A restarted vmbusd that cannot take the partition yet: try the next one. */
+		log_error_errno(status, "vmbusd did not take the partition back: %m");
+		if (b->vmbusd == ch)
+			ipc_chan_close(ch);
+		return;
+	}
 	if (status < 0 || !reply) {
 		log_error_errno(status, "vmbusd did not take the partition: %m");
 		b->rc = MHCL_EXIT_FAILURE;
@@ -380,25 +543,38 @@ static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 	r = c && c->n_connection_ids <= VP_BUS_MAX_CLAIMS ? 0 : -EBADMSG;
 	for (size_t i = 0; r == 0 && i < c->n_connection_ids; i++) {
 		uint32_t id = c->connection_ids[i];
-		if (id == 0 || id > VP_BUS_CONNID_MAX) {
+		if (id == 0 || id > VP_BUS_CONNID_MAX ||
+		    (!claimed(b, id) && b->nclaims == VP_BUS_MAX_CLAIMS)) {
 			r = -EBADMSG;
 			break;
 		}
+		if (claimed(b, id))
+			continue; /* kept from the vmbusd before */
 		r = hv_synic_add_message_port(b->w->synic, id, port_post, b);
 		if (r == 0) {
 			b->claims[b->nclaims++] = id;
 			log_info("guest messages to connection %u go to vmbusd", id);
 		}
 	}
-	if (c)
+	if (c) {
+		guest_seq = c->guest_seq;
 		protobuf_c_message_free_unpacked(&c->base, NULL);
+	}
 	if (r < 0) {
 		log_error_errno(r, "bad message port claim from vmbusd: %m");
 		ipc_chan_abort(ch, -EBADMSG);
+		if (b->attached)
+			return;
 		b->rc = MHCL_EXIT_FAILURE;
 		uv_stop(&b->loop);
 		return;
 	}
+	b->ready = true;
+	if (b->attached) {
+		reattached(b, guest_seq);
+		return;
+	}
+	b->attached = true;
 	if (start_vps(b) < 0) {
 		b->rc = MHCL_EXIT_FAILURE;
 		uv_stop(&b->loop);
@@ -434,6 +610,11 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	inspect_u64(t, root, "guest_posts_refused", b->refused);
 	pthread_mutex_unlock(&b->lock);
 	inspect_u64(t, root, "event_ports", b->nevent_ports);
+	inspect_u64(t, root, "guest_seq", b->guest_seq);
+	inspect_u64(t, root, "host_seq", b->host_seq);
+	inspect_u64(t, root, "vmbusd_reconnects", b->reconnects);
+	inspect_u64(t, root, "guest_messages_resent", b->resent);
+	inspect_u64(t, root, "host_duplicates", b->host_duplicates);
 }
 
 int vp_bus_run(struct worker *w, const char *vmbusd_path)
@@ -460,6 +641,13 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	if (r < 0)
 		return log_error_errno(r, "unable to join the bus: %m"), MHCL_EXIT_SYSCALL;
 	hv_synic_set_pages_listener(w->synic, pages_changed, b);
+	b->path = vmbusd_path;
+	b->history = calloc(VP_BUS_HISTORY, sizeof(*b->history));
+	if (!b->history || uv_timer_init(&b->loop, &b->reconnect) < 0) {
+		log_error("unable to set up the guest message history");
+		goto out;
+	}
+	b->reconnect.data = b;
 
 	fd = ipc_connect_unix(vmbusd_path, SOCK_SEQPACKET);
 	if (fd < 0) {
@@ -474,21 +662,7 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	/* Everything is open (KVM fds, guest RAM, the vmbusd socket); the VP threads start
 	 * inside the jail, which covers every thread (TSYNC). */
 	srv_enter_jail(b->srv, NULL);
-	const struct guestmem_layout *l = &w->ram.layout;
-	Mhcl__Vp__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
-	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
-	for (unsigned i = 0; i < l->nranges; i++) {
-		mhcl__vp__ram_range__init(&range[i]);
-		range[i].gpa = l->ranges[i].gpa;
-		range[i].size = l->ranges[i].size;
-		range[i].memfd_offset = l->ranges[i].memfd_offset;
-		ranges[i] = &range[i];
-	}
-	pi.vp_count = w->vp_count;
-	pi.n_ram = l->nranges;
-	pi.ram = ranges;
-	r = ipc_chan_request(b->vmbusd, IPC_MSG_VP_PARTITION, &pi.base, &w->ram.memfd, 1, 0,
-			     partition_reply, b);
+	r = send_partition(b);
 	if (r < 0) {
 		log_error_errno(r, "unable to send the partition to vmbusd: %m");
 		goto out;
@@ -505,6 +679,10 @@ out:
 		ipc_chan_close(b->vmbusd);
 	uv_close((uv_handle_t *)&b->wake, NULL);
 	uv_close((uv_handle_t *)&b->done, NULL);
+	if (b->history)
+		uv_close((uv_handle_t *)&b->reconnect, NULL);
 	srv_set_exit_code(b->srv, b->rc);
-	return srv_finish(b->srv);
+	r = srv_finish(b->srv);
+	free(b->history);
+	return r;
 }

@@ -34,6 +34,7 @@ static const char *const group_names[_JAIL_GROUP_MAX] = {
     [JAIL_GROUP_THREADS] = "threads",
     [JAIL_GROUP_POSITIONAL_IO] = "positional-io",
     [JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
+    [JAIL_GROUP_UNIX_CLIENT] = "unix-client",
 };
 
 /* Syscalls a group allows without conditions. NULL-terminated; names the
@@ -63,6 +64,7 @@ static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
     [JAIL_GROUP_POSITIONAL_IO] = {"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
 				  "fsync", "fdatasync", "fallocate", NULL},
     [JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
+    [JAIL_GROUP_UNIX_CLIENT] = {"connect", NULL},
 };
 
 struct jail_profile {
@@ -84,7 +86,9 @@ static const struct jail_profile profiles[] = {
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
-    {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS)},
+    /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
+    {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS) |
+	       G(JAIL_GROUP_UNIX_CLIENT)},
     /* mhcl-sidecard: pread/pwrite on /dev/mem and cpuN/online, opened before the jail. */
     {"sidecard", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO)},
 };
@@ -199,6 +203,11 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 		/* clone3 args live in memory the filter cannot read: make libc fall back. */
 		if (!r)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+		break;
+	case JAIL_GROUP_UNIX_CLIENT:
+		/* AF_UNIX only: no network and no netlink. */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     cmp(0, SCMP_CMP_EQ, AF_UNIX, 0));
 		break;
 	default:
 		break;

@@ -30,6 +30,7 @@ enum jail_group {
 	JAIL_GROUP_THREADS,	   /* clone of threads only (CLONE_THREAD) */
 	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev/fsync/fallocate */
 	JAIL_GROUP_DEVICE_IOCTL,   /* ioctl on held device fds (VFIO, KVM irqfd) */
+	JAIL_GROUP_UNIX_CLIENT,	   /* new AF_UNIX sockets and connect (reconnect to a peer) */
 	_JAIL_GROUP_MAX,
 };
 

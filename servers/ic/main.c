@@ -22,7 +22,8 @@
  * Shutdown: init routes `mhcl guest shutdown` (IPC_MSG_GUEST_SHUTDOWN) here; the answer
  * goes back once the guest accepted or refused.
  *
- * If vmbusd goes away, icd exits with a failure: init restarts it and it registers again.
+ * If vmbusd goes away, icd exits cleanly: init restarts it (restart = "always") and the
+ * next icd adopts its channels from the next vmbusd.
  * Jail: the "icd" profile (maps memfds without PROT_EXEC, reads and writes eventfds, talks
  * on its held sockets; no accept, no connect).
  */
@@ -162,8 +163,11 @@ static void vmbus_lost(struct vmbusdev *v, int reason, void *opaque)
 	uv_timer_stop(&d->hb_timer);
 	if (d->stopping)
 		return;
-	log_error_errno(reason ? reason : -EPIPE, "vmbusd went away: %m");
-	srv_set_exit_code(d->srv, MHCL_EXIT_FAILURE);
+	/* vmbusd restarts (its state survives it): the next icd connects to the next vmbusd
+	 * and adopts the channels again. A clean exit, so init restarts it without backoff. */
+	log_info("vmbusd went away (%s): exiting so that the next icd joins the next vmbusd",
+		 strerror(-(reason ? reason : -EPIPE)));
+	srv_set_exit_code(d->srv, MHCL_EXIT_OK);
 	uv_stop(d->loop);
 }
 
@@ -415,11 +419,11 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
 		d->ic[k] = (struct ic_dev){.icd = d, .kind = (enum vmbus_ic_kind)k};
+	d->fresh_fd = -1;
 	r = uv_timer_init(&loop, &d->hb_timer);
 	if (r < 0)
 		goto fail;
 	d->hb_timer.data = d;
-	d->fresh_fd = -1;
 	r = fresh_saved(d);
 	if (r < 0)
 		goto fail;
@@ -437,16 +441,24 @@ int main(int argc, char **argv)
 		log_info("serving heartbeat and shutdown through vmbusd at %s", path);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
-	vmbusdev_free(d->vmbus); /* stops the channels first */
-	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
-		ic_chan_free(d->ic[k].chan);
-	uv_close((uv_handle_t *)&d->hb_timer, NULL);
-	r = srv_finish(d->srv);
-	if (d->saved)
-		munmap(d->saved, sizeof(*d->saved));
-	return r;
+	goto out;
 fail:
 	log_error_errno(r, "unable to start: %m");
 	srv_set_exit_code(d->srv, MHCL_EXIT_SYSCALL);
-	return srv_finish(d->srv);
+out:
+	if (d->vmbus)
+		vmbusdev_free(d->vmbus); /* stops the channels first */
+	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
+		ic_chan_free(d->ic[k].chan);
+	if (d->hb_timer.data)
+		uv_close((uv_handle_t *)&d->hb_timer, NULL);
+	r = srv_finish(d->srv); /* runs the loop until the handles are closed */
+	(void)uv_loop_close(&loop);
+	if (d->saved)
+		munmap(d->saved, sizeof(*d->saved));
+	if (d->fresh)
+		munmap(d->fresh, sizeof(*d->fresh));
+	if (d->fresh_fd >= 0)
+		close(d->fresh_fd);
+	return r;
 }

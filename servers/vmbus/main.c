@@ -58,14 +58,20 @@
 #include "ipc.h"
 #include "server.h"
 #include "vmbusd.h"
+#include "vmbusd_store.h"
+
+#define VMBUSD_STATE_NAME "vmbus-state"
 
 static struct vmbusd *vmbusd;
+static int fresh_store_fd = -1;
+static const char *vp_path, *dev_path_g;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
-		   "Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
-		   "(mhcl-icd --vmbus-socket PATH) connect to it.\n");
+	fprintf(f,
+		"usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
+		"Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
+		"(mhcl-icd --vmbus-socket PATH) connect to it.\n");
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -84,6 +90,36 @@ static void srv_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EAGAIN, "not ready");
 }
 
+/* The state an earlier vmbusd recorded, from init's fd store; else the fresh store made
+ * at start goes there. */
+static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
+{
+	int fd = srv_stored_fd(s, VMBUSD_STATE_NAME);
+	int r = -ENOENT;
+
+	(void)buf;
+	(void)len;
+	(void)opaque;
+	if (fd >= 0) {
+		r = vmbusd_adopt_store(vmbusd, fd);
+		if (r == 0)
+			log_info("took the state the previous vmbusd recorded (%s)",
+				 crash ? "it died" : "planned restart");
+		else
+			log_warn_errno(r, "the recorded state is not usable; starting afresh: %m");
+	}
+	if (r < 0) {
+		r = srv_fd_store(s, VMBUSD_STATE_NAME, fresh_store_fd);
+		if (r < 0)
+			return log_error_errno(r, "unable to keep the VMBus state: %m");
+	}
+	r = vmbusd_listen(vmbusd);
+	if (r == 0)
+		log_info("listening for the worker on %s and for devices on %s", vp_path,
+			 dev_path_g);
+	return r;
+}
+
 static void srv_stop(struct srv *s, void *opaque)
 {
 	(void)opaque;
@@ -96,16 +132,17 @@ static void srv_stop(struct srv *s, void *opaque)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"vp-socket", required_argument, NULL, 's'},
-		{"device-socket", required_argument, NULL, 'd'},
-		{"device-grace-ms", required_argument, NULL, 'g'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"vp-socket", required_argument, NULL, 's'},
+	    {"device-socket", required_argument, NULL, 'd'},
+	    {"device-grace-ms", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	static const struct srv_ops ops = {
-		.inspect = srv_inspect,
-		.on_request = srv_request,
-		.stop = srv_stop,
+	    .inspect = srv_inspect,
+	    .restore = srv_restore,
+	    .on_request = srv_request,
+	    .stop = srv_stop,
 	};
 	const char *path = NULL, *dev_path = NULL;
 	long grace_ms = -1;
@@ -139,8 +176,12 @@ int main(int argc, char **argv)
 				return MHCL_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return MHCL_EXIT_OK;
-		default: usage(stderr); return MHCL_EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return MHCL_EXIT_OK;
+		default:
+			usage(stderr);
+			return MHCL_EXIT_USAGE;
 		}
 	}
 	if (!path || !dev_path || optind != argc) {
@@ -182,13 +223,23 @@ int main(int argc, char **argv)
 	}
 	if (grace_ms >= 0)
 		vmbusd_set_device_grace(vmbusd, (uint32_t)grace_ms);
+	struct vmbusd_store *st;
+	r = vmbusd_store_create(&st); /* memfd_create and ftruncate are not in the jail */
+	if (r < 0) {
+		log_error_errno(r, "unable to make the state store: %m");
+		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
+		return srv_finish(srv);
+	}
+	fresh_store_fd = vmbusd_store_fd(st);
+	vmbusd_set_store(vmbusd, st);
+	vp_path = path;
+	dev_path_g = dev_path;
 	srv_enter_jail(srv, NULL);
 	r = srv_ready(srv);
 	if (r < 0) {
 		log_error_errno(r, "readiness handshake failed: %m");
 		srv_set_exit_code(srv, MHCL_EXIT_FAILURE);
 	} else {
-		log_info("listening for the worker on %s and for devices on %s", path, dev_path);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	r = srv_finish(srv);

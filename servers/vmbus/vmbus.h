@@ -47,15 +47,6 @@ struct vmbus_server;
  * the message ids 1-4): relid | SINT << 12, as Hyper-V builds it for VTL0. */
 #define VMBUS_EVENT_CONNID(relid) ((uint32_t)(relid) | (VMBUS_MESSAGE_SINT << 12))
 
-/*
- * FIXME: only vmbusd.c still uses this, for its own check of SIEFP pages (ram_has);
- * remove it once vmbusd asks guestmem_layout_contains on the layout it gives the core.
- */
-struct vmbus_ram_range {
-	uint64_t gpa;  /* page aligned */
-	uint64_t size; /* bytes, page aligned */
-};
-
 struct vmbus_server_config {
 	/* Guest RAM (guestmem_layout_check must accept it): every GPADL PFN must fall in one
 	 * range. Only the layout: the library never maps or touches guest memory. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmbusd.h"
+#include "vmbusd_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,94 +15,12 @@
 #include "vmbus.pb-c.h"
 #include "vmbus_inspect.h"
 
-#define VMBUSD_MAX_VPS 64u
-#define VMBUSD_SIEFP_FLAGS_BYTES 256u /* one SINT's event flags */
-#define VMBUSD_PAGE_SIZE 4096u
-#define VMBUSD_MAX_DEVICES 16u
-#define VMBUSD_MAX_OFFERS 128u
-#define VMBUSD_DEVICE_TIMEOUT_MS 4000u /* a device that does not answer is cut off */
-#define VMBUSD_DEFAULT_GRACE_MS 10000u /* a device that left has this long to come back */
-
-struct vp_state {
-	uint64_t siefp_gpa; /* 0: the guest has no SIEFP page (yet) */
-	bool enabled;
-	int irqfd; /* raises the VMBus SINT on this VP; -1 until the worker sent it */
-};
-
-/* One device server connection (mhcl-icd, ...). */
-struct device {
-	struct vmbusd *d;
-	struct ipc_chan *ch; /* NULL: free slot */
-	uint64_t gen;	     /* bumped by every connect and disconnect */
-	uint64_t memfd_partition; /* the partition whose memfd this device holds (0: none) */
-	int pid;
-	uint64_t offers, opens, open_failures, closes;
-	/* Left while owning offers: they wait for a new connection to adopt them until
-	 * grace_deadline (monotonic ms); the slot is not reused until then. */
-	bool in_grace;
-	uint64_t grace_deadline;
-};
-
-enum offer_state {
-	OFFER_IDLE,
-	OFFER_ASSIGNING,      /* EventPortAssign in flight to the worker */
-	OFFER_DEVICE_OPENING, /* ChannelOpen in flight to the device */
-	OFFER_OPEN,
-	OFFER_CLOSING,	      /* ChannelClose in flight; the guest's close waits */
-};
-
 static const char *const offer_state_names[] = {
     [OFFER_IDLE] = "idle",
     [OFFER_ASSIGNING] = "assigning",
     [OFFER_DEVICE_OPENING] = "device-opening",
     [OFFER_OPEN] = "open",
     [OFFER_CLOSING] = "closing",
-};
-
-/* A channel a device registered; offered to every partition while the device lives. */
-struct dev_offer {
-	struct device *dev; /* NULL: free slot */
-	uint32_t offer_id;
-	struct vmbus_offer offer;
-	uint32_t relid; /* 0 while no partition carries it */
-	enum offer_state state;
-	uint64_t gen; /* bumped by every open and close */
-	uint32_t event_conn_id;
-	int doorbell_fd; /* from ASSIGNING until the channel closes: a device that comes
-			  * back after a restart gets it again */
-	uint32_t target_vp;
-	uint64_t *pfns; /* copy of the ring GPADL while the channel is open */
-	uint32_t npfns, downstream_page;
-	bool resuming; /* the ChannelOpen in flight hands an open channel to a new instance */
-};
-
-struct vmbusd {
-	uv_loop_t *loop;
-	struct srv *srv;
-	int listen_fd, dev_listen_fd;
-	uv_poll_t listen_poll, dev_listen_poll;
-
-	/* The partition, while a worker is connected. */
-	struct ipc_chan *worker;
-	uint64_t worker_gen;
-	int memfd; /* guest RAM, passed on to devices */
-	size_t ram_len;
-	struct vmbus_ram_range ranges[VMBUS_MAX_RAM_RANGES];
-	uint64_t range_off[VMBUS_MAX_RAM_RANGES];
-	unsigned nranges;
-	uint32_t vp_count;
-	struct vp_state vps[VMBUSD_MAX_VPS];
-	struct vmbus_server *vs;
-	uint32_t version;
-
-	struct device devs[VMBUSD_MAX_DEVICES];
-	struct dev_offer offers[VMBUSD_MAX_OFFERS];
-	uint32_t grace_ms;
-	uv_timer_t *grace_timer; /* separate allocation: closed asynchronously */
-
-	uint64_t workers, guest_messages, host_messages, bad_worker_messages, refused_workers;
-	uint64_t devices, refused_devices, bad_device_messages, rescinds;
-	uint64_t adopted, resumed, resume_failures, grace_expired;
 };
 
 /* A request in flight for one offer; stale once the offer's gen or the worker moved on. */
@@ -113,43 +32,31 @@ struct offer_ctx {
 
 /* ---- guest RAM ---- */
 
-/* True if [gpa, gpa + len) lies inside one RAM range. */
 static bool ram_has(struct vmbusd *d, uint64_t gpa, uint64_t len)
 {
-	for (unsigned i = 0; i < d->nranges; i++) {
-		const struct vmbus_ram_range *r = &d->ranges[i];
-		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
-			return true;
-	}
-	return false;
+	return guestmem_layout_contains(&d->layout, gpa, len);
 }
 
 /* ---- the control-plane library's callbacks ---- */
 
+/* Host messages go out after the state that produced them is recorded (vmbusd_persist.c). */
 static void lib_post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
 {
 	struct vmbusd *d = ctx;
-	Mhcl__Vp__HostMessage m = MHCL__VP__HOST_MESSAGE__INIT;
 	int r;
 
 	if (!d->worker)
 		return;
-	m.vp = vp;
-	m.sint = VMBUS_MESSAGE_SINT;
-	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
-	m.payload.data = (uint8_t *)msg;
-	m.payload.len = len;
-	r = ipc_chan_notify(d->worker, IPC_MSG_VP_HOST_MESSAGE, &m.base, NULL, 0);
+	r = vmbusd_outbox_add(d, vp, msg, len);
 	if (r < 0) {
-		log_warn_errno(r, "unable to send a VMBus message to VP %u: %m", vp);
+		log_warn_errno(r, "unable to queue a VMBus message to VP %u: %m", vp);
 		return;
 	}
-	d->host_messages++;
 	if (len >= 4) {
 		uint32_t type;
 		memcpy(&type, msg, sizeof(type));
-		log_debug("VMBus message to VP %u: %s (%zu bytes)", vp, vmbus_msg_type_to_string(type),
-			  len);
+		log_debug("VMBus message to VP %u: %s (%zu bytes)", vp,
+			  vmbus_msg_type_to_string(type), len);
 	}
 }
 
@@ -191,6 +98,7 @@ static void offer_reset(struct vmbusd *d, struct dev_offer *o)
 	o->event_conn_id = 0;
 	o->state = OFFER_IDLE;
 	o->resuming = false;
+	o->wait_irqfd = false;
 }
 
 static void rescind_offer(struct vmbusd *d, struct dev_offer *o);
@@ -220,6 +128,7 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 	struct dev_offer *o = c->o;
 	char why[160];
 
+	d->dirty = true;
 	(void)ch;
 	if (!offer_ctx_live(c) || o->state != OFFER_DEVICE_OPENING) {
 		free(c);
@@ -237,8 +146,8 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 		log_warn("device %d refused to %s relid %u: %s", o->dev->pid,
 			 o->resuming ? "adopt" : "open", o->relid, why);
 	} else if (status == -ETIMEDOUT) {
-		log_warn("device %d did not answer the open of relid %u: cutting it off", o->dev->pid,
-			 o->relid);
+		log_warn("device %d did not answer the open of relid %u: cutting it off",
+			 o->dev->pid, o->relid);
 		ipc_chan_abort(o->dev->ch, -ETIMEDOUT);
 	}
 	if (status < 0) {
@@ -275,12 +184,19 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 	struct offer_ctx *c;
 	int fds[3], nfds = 0, r;
 
-	if (vp->irqfd < 0)
-		return -ENXIO;
 	if (!dev->ch) {
 		/* The device is restarting: the open (or the open channel) waits for the next
 		 * instance, which gets this ChannelOpen when it registers the offer again. */
 		o->state = resume ? OFFER_OPEN : OFFER_DEVICE_OPENING;
+		o->resuming = false;
+		return 0;
+	}
+	if (vp->irqfd < 0) {
+		/* A reattached partition's irqfds are still on their way: irqfd_reply sends
+		 * this once the target VP's arrives. */
+		o->state = resume ? OFFER_OPEN : OFFER_DEVICE_OPENING;
+		o->resuming = false;
+		o->wait_irqfd = true;
 		return 0;
 	}
 	m.resume = resume;
@@ -293,14 +209,14 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 	m.siefp_gpa = vp->enabled ? vp->siefp_gpa : 0;
 	m.partition = d->worker_gen;
 	if (dev->memfd_partition != d->worker_gen) {
-		for (unsigned i = 0; i < d->nranges; i++) {
+		for (unsigned i = 0; i < d->layout.nranges; i++) {
 			rr[i] = (Mhcl__Vp__RamRange)MHCL__VP__RAM_RANGE__INIT;
-			rr[i].gpa = d->ranges[i].gpa;
-			rr[i].size = d->ranges[i].size;
-			rr[i].memfd_offset = d->range_off[i];
+			rr[i].gpa = d->layout.ranges[i].gpa;
+			rr[i].size = d->layout.ranges[i].size;
+			rr[i].memfd_offset = d->layout.ranges[i].memfd_offset;
 			rrp[i] = &rr[i];
 		}
-		m.n_ram = d->nranges;
+		m.n_ram = d->layout.nranges;
 		m.ram = rrp;
 		fds[nfds++] = d->memfd;
 	}
@@ -343,9 +259,12 @@ static void assign_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply,
 		r = ipc_msg_error(reply, why, sizeof(why));
 		log_warn("the worker refused to route relid %u's doorbell: %s", o->relid, why);
 	}
+	d->dirty = true;
 	if (r == 0)
-		r = send_channel_open(d, o, false);
-	if (r < 0)
+		r = send_channel_open(d, o, o->resuming);
+	if (r < 0 && o->resuming)
+		resume_failed(d, o);
+	else if (r < 0)
 		open_failed(d, o, r);
 }
 
@@ -422,13 +341,13 @@ static void release_event_port(struct vmbusd *d, uint32_t conn_id)
 			       release_reply, NULL);
 }
 
-static void device_close_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply,
-			       void *opaque)
+static void device_close_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
 	struct offer_ctx *c = opaque;
 	struct vmbusd *d = c->d;
 	struct dev_offer *o = c->o;
 
+	d->dirty = true;
 	(void)ch;
 	(void)reply;
 	if (!offer_ctx_live(c) || o->state != OFFER_CLOSING) {
@@ -478,7 +397,8 @@ static int send_channel_close(struct vmbusd *d, struct dev_offer *o, bool wait)
 			return -ENOMEM;
 	}
 	r = ipc_chan_request(o->dev->ch, IPC_MSG_VP_CHANNEL_CLOSE, &m.base, NULL, 0,
-			     VMBUSD_DEVICE_TIMEOUT_MS, wait ? device_close_reply : device_stop_reply, c);
+			     VMBUSD_DEVICE_TIMEOUT_MS,
+			     wait ? device_close_reply : device_stop_reply, c);
 	if (r < 0) {
 		free(c);
 		log_warn_errno(r, "unable to ask device %d to close relid %u: cutting it off: %m",
@@ -553,8 +473,9 @@ static void drop_partition(struct vmbusd *d)
 		close(d->memfd);
 	d->memfd = -1;
 	d->ram_len = 0;
-	d->nranges = 0;
+	d->layout.nranges = 0;
 	d->vp_count = 0;
+	d->outbox_count = 0; /* nothing more goes to the partition that left */
 }
 
 static void irqfd_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
@@ -570,6 +491,19 @@ static void irqfd_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 		return;
 	d->vps[vp].irqfd = reply->fds[0];
 	reply->fds[0] = -1;
+	d->dirty = true;
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *o = &d->offers[i];
+		if (!o->dev || !o->wait_irqfd || o->target_vp != vp)
+			continue;
+		bool resume = o->state == OFFER_OPEN;
+		o->wait_irqfd = false;
+		int r = send_channel_open(d, o, resume);
+		if (r < 0 && resume)
+			resume_failed(d, o);
+		else if (r < 0)
+			open_failed(d, o, r);
+	}
 }
 
 /* Offers a device's channel to the attached partition. */
@@ -589,13 +523,14 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 			  const char **why)
 {
 	static const struct vmbus_server_ops ops = {
-		.post_msg = lib_post_msg,
-		.channel_open = lib_channel_open,
-		.channel_close = lib_channel_close,
-		.error = lib_error,
-		.connection = lib_connection,
+	    .post_msg = lib_post_msg,
+	    .channel_open = lib_channel_open,
+	    .channel_close = lib_channel_close,
+	    .error = lib_error,
+	    .connection = lib_connection,
 	};
 	struct vmbus_server_config cfg = {0};
+	struct guestmem_layout l = {.nranges = (unsigned)pi->n_ram};
 	struct stat st;
 	uint64_t need = 0;
 	int r;
@@ -604,44 +539,43 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 		*why = "a partition is already attached";
 		return -EBUSY;
 	}
-	if (msg->nfds != 1 || pi->vp_count == 0 || pi->vp_count > VMBUSD_MAX_VPS || pi->n_ram == 0 ||
-	    pi->n_ram > VMBUS_MAX_RAM_RANGES) {
+	if (msg->nfds != 1 || pi->vp_count == 0 || pi->vp_count > VMBUSD_MAX_VPS ||
+	    pi->n_ram == 0 || pi->n_ram > VMBUS_MAX_RAM_RANGES) {
 		*why = "want one memfd, 1..64 VPs and 1..16 RAM ranges";
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < pi->n_ram; i++) {
-		const Mhcl__Vp__RamRange *rr = pi->ram[i];
-		if (rr->size == 0 || (rr->gpa | rr->size | rr->memfd_offset) % VMBUSD_PAGE_SIZE ||
-		    rr->gpa > UINT64_MAX - rr->size || rr->memfd_offset > UINT64_MAX - rr->size) {
-			*why = "a RAM range is empty, unaligned or wraps";
-			return -EINVAL;
-		}
-		need = MAX(need, rr->memfd_offset + rr->size);
-		cfg.ram.ranges[i] = (struct guestmem_range){rr->gpa, rr->size, rr->memfd_offset};
-		d->ranges[i] = (struct vmbus_ram_range){rr->gpa, rr->size};
-		d->range_off[i] = rr->memfd_offset;
-	}
-	if (fstat(msg->fds[0], &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < need ||
-	    need > SIZE_MAX) {
+	for (size_t i = 0; i < pi->n_ram; i++)
+		l.ranges[i] = (struct guestmem_range){pi->ram[i]->gpa, pi->ram[i]->size,
+						      pi->ram[i]->memfd_offset};
+	r = guestmem_layout_check(&l, &need, why);
+	if (r < 0)
+		return r;
+	if (fstat(msg->fds[0], &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < need) {
 		*why = "the memfd is smaller than the RAM ranges";
 		return -EINVAL;
 	}
+	d->layout = l;
+	cfg.ram = l;
 	/* vmbusd reads only the SIEFP pages' placement; devices map the memfd themselves. */
 	d->memfd = msg->fds[0];
 	msg->fds[0] = -1;
 	d->ram_len = (size_t)need;
-	d->nranges = (unsigned)pi->n_ram;
 	d->vp_count = pi->vp_count;
-	cfg.ram.nranges = d->nranges;
 	cfg.vp_count = d->vp_count;
-	r = vmbus_server_new(&cfg, &ops, d, &d->vs);
+	/* A worker whose guest ran on an earlier vmbusd gets its VMBus state back. */
+	r = vmbusd_persist_restore(d, &cfg, &ops, pi->reattach, pi->host_seq);
+	if (r == 0) {
+		d->guest_seq = 0; /* a fresh connection: the worker numbers from 1 */
+		r = vmbus_server_new(&cfg, &ops, d, &d->vs);
+	}
 	if (r < 0) {
 		*why = "the RAM layout is not usable for VMBus";
 		goto err;
 	}
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
-		if (d->offers[i].dev)
+		if (d->offers[i].dev && !d->offers[i].relid)
 			(void)offer_to_partition(d, &d->offers[i]);
+	d->dirty = true;
 	return 0;
 err:
 	drop_partition(d);
@@ -664,7 +598,8 @@ static void partition_request(struct vmbusd *d, struct ipc_chan *ch, struct ipc_
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 		return;
 	}
-	log_info("partition attached: %u VP(s), %zu MiB of guest RAM", d->vp_count, d->ram_len >> 20);
+	log_info("partition attached: %u VP(s), %zu MiB of guest RAM", d->vp_count,
+		 d->ram_len >> 20);
 	for (uint32_t vp = 0; vp < d->vp_count; vp++) {
 		Mhcl__Vp__SintIrqfdRequest q = MHCL__VP__SINT_IRQFD_REQUEST__INIT;
 		q.vp = vp;
@@ -678,6 +613,7 @@ static void partition_request(struct vmbusd *d, struct ipc_chan *ch, struct ipc_
 	Mhcl__Vp__MessagePortClaim claim = MHCL__VP__MESSAGE_PORT_CLAIM__INIT;
 	claim.n_connection_ids = ARRAY_SIZE(ids);
 	claim.connection_ids = ids;
+	claim.guest_seq = d->guest_seq;
 	(void)ipc_chan_reply(ch, msg->request_id, msg->type, &claim.base, NULL, 0);
 }
 
@@ -694,14 +630,20 @@ static void worker_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 
 static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__GuestMessage *m = (Mhcl__Vp__GuestMessage *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__guest_message__descriptor);
+	Mhcl__Vp__GuestMessage *m =
+	    (Mhcl__Vp__GuestMessage *)ipc_msg_unpack(ch, msg, &mhcl__vp__guest_message__descriptor);
 	if (!m)
 		return;
 	if (!d->vs || m->vp >= d->vp_count || m->payload.len > VMBUS_MSG_MAX) {
 		d->bad_worker_messages++;
+	} else if (m->seq && m->seq <= d->guest_seq) {
+		d->duplicate_guest++; /* sent again after a restart, already in the state */
 	} else {
-		uint16_t st = vmbus_server_post(d->vs, m->connection_id, m->payload.data, m->payload.len);
+		if (m->seq)
+			d->guest_seq = m->seq;
+		d->dirty = true;
+		uint16_t st =
+		    vmbus_server_post(d->vs, m->connection_id, m->payload.data, m->payload.len);
 		d->guest_messages++;
 		if (st != VMBUS_HV_STATUS_SUCCESS)
 			log_warn("guest message on connection %u from VP %u refused: status %#x",
@@ -725,8 +667,8 @@ static void synic_pages(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *m
 		/* Devices interrupting this VP set their flags in the new page from now on. */
 		for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
 			if (d->devs[i].ch && d->devs[i].memfd_partition == d->worker_gen)
-				(void)ipc_chan_notify(d->devs[i].ch, IPC_MSG_VP_SYNIC_PAGES, &m->base,
-						      NULL, 0);
+				(void)ipc_chan_notify(d->devs[i].ch, IPC_MSG_VP_SYNIC_PAGES,
+						      &m->base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
@@ -758,9 +700,9 @@ static void worker_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops worker_ops = {
-	.on_request = worker_request,
-	.on_notify = worker_notify,
-	.on_close = worker_close,
+    .on_request = worker_request,
+    .on_notify = worker_notify,
+    .on_close = worker_close,
 };
 
 static void on_listener(uv_poll_t *p, int status, int events)
@@ -844,17 +786,18 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 	}
 	struct device *old = o->dev;
 	if (memcmp(vo, &o->offer, sizeof(*vo))) {
-		log_info("device %d changed an offer while restarting: offering it anew",
-			 dev->pid);
+		log_info("device %d changed an offer while restarting: offering it anew", dev->pid);
 		rescind_offer(d, o);
 	} else {
+		/* No gen bump: what was in flight to the old device ended with its
+		 * connection, and a doorbell being routed (ASSIGNING) must still land. */
 		o->dev = dev;
 		o->offer_id = offer_id;
-		o->gen++;
 		dev->offers++;
 		d->adopted++;
 		*r = 0;
-		if (d->vs && o->relid && (o->state == OFFER_OPEN || o->state == OFFER_DEVICE_OPENING)) {
+		if (d->vs && o->relid &&
+		    (o->state == OFFER_OPEN || o->state == OFFER_DEVICE_OPENING)) {
 			bool resume = o->state == OFFER_OPEN;
 			*r = send_channel_open(d, o, resume);
 			if (*r < 0) {
@@ -909,7 +852,8 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 			why = "offer id already registered";
 			goto out;
 		}
-		if (x->dev && !memcmp(&x->offer.if_instance, &vo.if_instance, sizeof(vo.if_instance)) &&
+		if (x->dev &&
+		    !memcmp(&x->offer.if_instance, &vo.if_instance, sizeof(vo.if_instance)) &&
 		    !memcmp(&x->offer.if_type, &vo.if_type, sizeof(vo.if_type)) &&
 		    x->offer.sub_channel_index == vo.sub_channel_index) {
 			r = -EEXIST;
@@ -924,8 +868,8 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 		why = "the offer table is full";
 		goto out;
 	}
-	*o = (struct dev_offer){.dev = dev, .offer_id = m->offer_id, .offer = vo, .doorbell_fd = -1,
-				.gen = o->gen + 1};
+	*o = (struct dev_offer){
+	    .dev = dev, .offer_id = m->offer_id, .offer = vo, .doorbell_fd = -1, .gen = o->gen + 1};
 	if (d->vs && offer_to_partition(d, o) < 0) {
 		o->dev = NULL;
 		r = -EINVAL;
@@ -949,6 +893,7 @@ static void device_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 {
 	struct device *dev = opaque;
 
+	dev->d->dirty = true;
 	if (dev->ch != ch)
 		return;
 	if (msg->type == IPC_MSG_VP_DEVICE_OFFER) {
@@ -957,7 +902,8 @@ static void device_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 	}
 	dev->d->bad_device_messages++;
 	(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
-				   "vmbusd does not handle message type %u from a device", msg->type);
+				   "vmbusd does not handle message type %u from a device",
+				   msg->type);
 }
 
 /* Withdraws an offer from the guest for good (an open channel is closed first; its
@@ -1000,6 +946,7 @@ static void grace_timer_cb(uv_timer_t *t)
 	struct vmbusd *d = t->data;
 	uint64_t now = now_ms(d);
 
+	d->dirty = true;
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
 		struct device *dev = &d->devs[i];
 		if (!dev->in_grace || dev->grace_deadline > now)
@@ -1027,6 +974,63 @@ static void grace_timer_arm(struct vmbusd *d)
 	(void)uv_timer_start(d->grace_timer, grace_timer_cb, next > now ? next - now : 0, 0);
 }
 
+/* A device slot standing for a device that has not connected to this vmbusd yet (its
+ * channels came from the recorded state): in its grace period from now. */
+struct device *vmbusd_phantom_device(struct vmbusd *d)
+{
+	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
+		struct device *dev = &d->devs[i];
+		if (dev->ch || dev->in_grace)
+			continue;
+		*dev = (struct device){.d = d,
+				       .gen = dev->gen + 1,
+				       .in_grace = true,
+				       .grace_deadline = now_ms(d) + d->grace_ms};
+		grace_timer_arm(d);
+		return dev;
+	}
+	return NULL;
+}
+
+/* An open channel of the recorded state gets a fresh doorbell routed through the worker
+ * (the worker dropped the old routes with the old vmbusd); then it waits, open, for its
+ * device (ChannelOpen resume). */
+int vmbusd_route_restored(struct vmbusd *d, struct dev_offer *o)
+{
+	Mhcl__Vp__EventPortAssign m = MHCL__VP__EVENT_PORT_ASSIGN__INIT;
+	struct offer_ctx *c;
+	int fd, r;
+
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	o->gen++;
+	c = offer_ctx_new(d, o);
+	if (!c) {
+		close(fd);
+		r = -ENOMEM;
+		goto fail;
+	}
+	m.connection_id = o->event_conn_id;
+	r = d->worker ? ipc_chan_request(d->worker, IPC_MSG_VP_EVENT_PORT_ASSIGN, &m.base, &fd, 1,
+					 0, assign_reply, c)
+		      : -ENOTCONN;
+	if (r < 0) {
+		free(c);
+		close(fd);
+		goto fail;
+	}
+	o->doorbell_fd = fd;
+	o->state = OFFER_ASSIGNING;
+	o->resuming = true;
+	return 0;
+fail:
+	resume_failed(d, o);
+	return r;
+}
+
 /*
  * A device server left (exit, crash, or cut off). Within the grace period its channels
  * stay offered and open in the guest: vmbusd keeps each open channel's doorbell and ring,
@@ -1041,6 +1045,7 @@ static void device_close(struct ipc_chan *ch, int reason, void *opaque)
 	struct vmbusd *d = dev->d;
 	bool owns = false;
 
+	d->dirty = true;
 	if (dev->ch != ch)
 		return;
 	dev->ch = NULL;
@@ -1062,8 +1067,8 @@ static void device_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops device_ops = {
-	.on_request = device_request,
-	.on_close = device_close,
+    .on_request = device_request,
+    .on_close = device_close,
 };
 
 static void on_device_listener(uv_poll_t *p, int status, int events)
@@ -1158,6 +1163,15 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	inspect_u64(t, devs, "channels_resumed", d->resumed);
 	inspect_u64(t, devs, "resume_failures", d->resume_failures);
 	inspect_u64(t, devs, "grace_expired", d->grace_expired);
+	Mhcl__Node *st = inspect_dir(t, root, "state");
+	inspect_bool(t, st, "kept", d->store != NULL);
+	inspect_u64(t, st, "commits", d->commits);
+	inspect_u64(t, st, "commit_deferrals", d->commit_deferrals);
+	inspect_u64(t, st, "restores", d->restores);
+	inspect_u64(t, st, "guest_seq", d->guest_seq);
+	inspect_u64(t, st, "host_seq", d->host_seq);
+	inspect_u64(t, st, "host_messages_resent", d->replayed_host);
+	inspect_u64(t, st, "guest_messages_duplicate", d->duplicate_guest);
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
 		struct device *dev = &d->devs[i];
 		char name[24];
@@ -1178,7 +1192,8 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 				continue;
 			snprintf(name, sizeof(name), "offer%u", o->offer_id);
 			Mhcl__Node *on = inspect_dir(t, n, name);
-			inspect_str(t, on, "instance", vmbus_guid_to_string(&o->offer.if_instance, g));
+			inspect_str(t, on, "instance",
+				    vmbus_guid_to_string(&o->offer.if_instance, g));
 			inspect_u64(t, on, "relid", o->relid);
 			inspect_str(t, on, "state", offer_state_names[o->state]);
 			inspect_u64(t, on, "event_conn_id", o->event_conn_id);
@@ -1201,6 +1216,11 @@ void vmbusd_stop(struct srv *s, void *opaque)
 		if (d->devs[i].ch)
 			ipc_chan_close(d->devs[i].ch);
 	uv_stop(d->loop);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
 }
 
 int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_fd,
@@ -1232,6 +1252,13 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	d->grace_timer->data = d;
 	/* Pending deadlines alone do not keep a loop alive. */
 	uv_unref((uv_handle_t *)d->grace_timer);
+	if (vmbusd_persist_init(d) < 0) {
+		uv_close((uv_handle_t *)d->grace_timer, free_handle);
+		free(d);
+		close(listen_fd);
+		close(dev_listen_fd);
+		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < VMBUSD_MAX_VPS; i++)
 		d->vps[i].irqfd = -1;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
@@ -1242,16 +1269,10 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	if (r < 0)
 		goto err;
 	d->listen_poll.data = d;
-	r = uv_poll_start(&d->listen_poll, UV_READABLE, on_listener);
-	if (r < 0)
-		goto err;
 	r = uv_poll_init(loop, &d->dev_listen_poll, dev_listen_fd);
 	if (r < 0)
 		goto err;
 	d->dev_listen_poll.data = d;
-	r = uv_poll_start(&d->dev_listen_poll, UV_READABLE, on_device_listener);
-	if (r < 0)
-		goto err;
 done:
 	*ret = d;
 	return 0;
@@ -1260,18 +1281,55 @@ err:
 	return r;
 }
 
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
 void vmbusd_free(struct vmbusd *d)
 {
 	if (!d)
 		return;
 	drop_partition(d);
 	uv_close((uv_handle_t *)d->grace_timer, free_handle);
+	vmbusd_persist_fini(d);
 	free(d);
+}
+
+void vmbusd_set_store(struct vmbusd *d, struct vmbusd_store *st)
+{
+	vmbusd_store_free(d->store);
+	d->store = st;
+}
+
+int vmbusd_adopt_store(struct vmbusd *d, int fd)
+{
+	struct vmbusd_store *st;
+	const void *rec;
+	size_t len;
+	int r = vmbusd_store_adopt(fd, &st);
+
+	if (r < 0)
+		return r;
+	rec = vmbusd_store_record(st, &len);
+	if (rec) {
+		d->restore_rec = malloc(len);
+		if (!d->restore_rec) {
+			vmbusd_store_free(st);
+			return -ENOMEM;
+		}
+		memcpy(d->restore_rec, rec, len);
+		d->restore_len = len;
+	}
+	vmbusd_set_store(d, st);
+	return 0;
+}
+
+int vmbusd_listen(struct vmbusd *d)
+{
+	int r;
+
+	if (d->listen_fd < 0)
+		return 0;
+	r = uv_poll_start(&d->listen_poll, UV_READABLE, on_listener);
+	if (r == 0)
+		r = uv_poll_start(&d->dev_listen_poll, UV_READABLE, on_device_listener);
+	return r;
 }
 
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms)

@@ -19,10 +19,20 @@ struct vmbusd;
 int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_fd,
 	       struct vmbusd **ret);
 void vmbusd_free(struct vmbusd *d);
+/* Starts taking the worker and devices on the listeners, once the state an earlier
+ * vmbusd recorded is in (a worker that reattaches first would find none). */
+int vmbusd_listen(struct vmbusd *d);
 
 /* How long a device server that left keeps its channels (offered and open in the
  * guest) for its next instance to adopt; 0 rescinds them at once. */
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms);
+
+/* Where vmbusd records its state after every change (taken; made before the jail). */
+struct vmbusd_store;
+void vmbusd_set_store(struct vmbusd *d, struct vmbusd_store *st);
+/* The store an earlier vmbusd left in init's fd store (fd taken): it replaces the fresh
+ * one, and its record is taken over when the worker reattaches. */
+int vmbusd_adopt_store(struct vmbusd *d, int fd);
 
 /* Takes a connected SOCK_SEQPACKET fd (taken in every case) as the worker, or as one
  * more device server: what the listeners do after accept(). -EBUSY: a worker is already

@@ -87,6 +87,11 @@ struct t {
 	} ports[8];
 	unsigned nports, released;
 	struct chan hb, sd;
+	/* As the worker numbers them: guest messages sent, host messages received. */
+	uint64_t guest_seq, host_seq, host_duplicates, claim_guest_seq;
+	bool reattach; /* the next PartitionInfo reattaches */
+	uint8_t last_post[VMBUS_MSG_MAX];
+	size_t last_post_len;
 };
 
 /* ---- frames ---- */
@@ -225,6 +230,13 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			ASSERT_EQ(m->message_type, VMBUS_HV_MSG_TYPE_CHANNEL);
 			ASSERT_LE(m->payload.len, VMBUS_MSG_MAX);
 			ASSERT_LT(t->qcount, MAX_QUEUED);
+			ASSERT_GT(m->seq, 0);
+			if (m->seq <= t->host_seq) { /* sent again by a restarted vmbusd */
+				t->host_duplicates++;
+				protobuf_c_message_free_unpacked(&m->base, NULL);
+				continue;
+			}
+			t->host_seq = m->seq;
 			struct host_msg *h = &t->q[(t->qhead + t->qcount++) % MAX_QUEUED];
 			h->len = (uint32_t)m->payload.len;
 			memcpy(h->b, m->payload.data, m->payload.len);
@@ -253,6 +265,22 @@ static void post(struct t *t, uint32_t conn_id, const void *msg, size_t len)
 	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
 	m.payload.data = (uint8_t *)msg;
 	m.payload.len = len;
+	m.seq = ++t->guest_seq;
+	ASSERT_LE(len, sizeof(t->last_post));
+	memcpy(t->last_post, msg, len);
+	t->last_post_len = len;
+	send_frame(t, IPC_MSG_VP_GUEST_MESSAGE, IPC_F_NOTIFY, 0, &m.base, NULL, 0);
+}
+
+/* The last guest message again, with its number: what a worker does for a vmbusd whose
+ * recorded state it cannot know. */
+static void post_again(struct t *t)
+{
+	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	m.connection_id = VMBUS_CONNID_MESSAGE;
+	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
+	m.payload = (ProtobufCBinaryData){t->last_post_len, t->last_post};
+	m.seq = t->guest_seq;
 	send_frame(t, IPC_MSG_VP_GUEST_MESSAGE, IPC_F_NOTIFY, 0, &m.base, NULL, 0);
 }
 
@@ -268,8 +296,13 @@ static uint32_t expect_msg(struct t *t, uint32_t type, void *buf, size_t cap)
 	t->qcount--;
 	ASSERT_GE(m->len, sizeof(h));
 	memcpy(&h, m->b, sizeof(h));
-	if (h.msgtype != type)
-		TEST_FAIL_("expected VMBus message %u, got %u", type, h.msgtype);
+	if (h.msgtype != type) {
+		uint32_t word = 0;
+		if (m->len >= sizeof(h) + 4)
+			memcpy(&word, m->b + sizeof(h), 4);
+		TEST_FAIL_("expected VMBus message %u, got %u (first word %u)", type, h.msgtype,
+			   word);
+	}
 	ASSERT_LE(m->len, cap);
 	memcpy(buf, m->b, m->len);
 	return m->len;
@@ -544,7 +577,8 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir, con
 		" policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
 		"vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
 		" \"--device-socket\", \"${RUN}/dev.sock\", \"--device-grace-ms\", \"1500\";"
-		" policy = \"vmbusd\"; restart = \"never\"; start-order = <20>; };\n"
+		" policy = \"vmbusd\"; restart = \"always\"; restart-delay-ms = <10>;"
+		" start-order = <20>; };\n"
 		"ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
 		" policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
 		" start-order = <30>; };\n"
@@ -589,6 +623,8 @@ static void attach(struct t *t)
 	pi.vp_count = 1;
 	pi.n_ram = 1;
 	pi.ram = ranges;
+	pi.reattach = t->reattach;
+	pi.host_seq = t->host_seq;
 	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->gm.memfd, 1);
 	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
@@ -596,6 +632,7 @@ static void attach(struct t *t)
 	ASSERT_EQ(c->n_connection_ids, 2);
 	ASSERT_EQ(c->connection_ids[0], VMBUS_CONNID_MESSAGE);
 	ASSERT_EQ(c->connection_ids[1], VMBUS_CONNID_MESSAGE_4);
+	t->claim_guest_seq = c->guest_seq;
 	protobuf_c_message_free_unpacked(&c->base, NULL);
 	free(f);
 
@@ -605,6 +642,73 @@ static void attach(struct t *t)
 	sp.simp_gpa = SIMP_GPA;
 	sp.siefp_gpa = SIEFP_GPA;
 	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
+}
+
+/* ---- vmbusd restarts ---- */
+
+#define SPLIT_GPADL_PAGES 30u /* a header and one body */
+#define SPLIT_GPADL_PFN 0xa00u
+
+/* Starts a GPADL whose body comes later (30 pages: 26 PFNs fit the header). */
+static void gpadl_header_only(struct t *t, uint32_t relid, uint32_t gpadl)
+{
+	uint8_t msg[VMBUS_MSG_MAX];
+	struct vmbus_msg_gpadl_header gh = {.hdr.msgtype = VMBUS_MSG_GPADL_HEADER};
+	struct vmbus_gpa_range range = {.byte_count = SPLIT_GPADL_PAGES * PAGE};
+	uint64_t data[VMBUS_GPADL_HEADER_MAX_U64];
+
+	gh.child_relid = relid;
+	gh.gpadl = gpadl;
+	gh.rangecount = 1;
+	gh.range_buflen = (uint16_t)(8 + SPLIT_GPADL_PAGES * 8);
+	memcpy(&data[0], &range, sizeof(range));
+	for (uint32_t i = 1; i < VMBUS_GPADL_HEADER_MAX_U64; i++)
+		data[i] = SPLIT_GPADL_PFN + i - 1;
+	memcpy(msg, &gh, sizeof(gh));
+	memcpy(msg + sizeof(gh), data, sizeof(data));
+	post(t, VMBUS_CONNID_MESSAGE, msg, sizeof(gh) + sizeof(data));
+}
+
+static void gpadl_body(struct t *t, uint32_t relid, uint32_t gpadl)
+{
+	uint8_t msg[VMBUS_MSG_MAX];
+	struct vmbus_msg_gpadl_body gb = {.hdr.msgtype = VMBUS_MSG_GPADL_BODY, .gpadl = gpadl};
+	uint32_t sent = VMBUS_GPADL_HEADER_MAX_U64 - 1, n = SPLIT_GPADL_PAGES - sent;
+	uint64_t pfns[SPLIT_GPADL_PAGES];
+
+	for (uint32_t i = 0; i < n; i++)
+		pfns[i] = SPLIT_GPADL_PFN + sent + i;
+	memcpy(msg, &gb, sizeof(gb));
+	memcpy(msg + sizeof(gb), pfns, n * 8);
+	post(t, VMBUS_CONNID_MESSAGE, msg, sizeof(gb) + n * 8);
+	struct vmbus_msg_gpadl_created gc;
+	expect_msg(t, VMBUS_MSG_GPADL_CREATED, &gc, sizeof(gc));
+	ASSERT_EQ(gc.child_relid, relid);
+	ASSERT_EQ(gc.gpadl, gpadl);
+	ASSERT_EQ(gc.creation_status, 0);
+}
+
+/* vmbusd went away: as a worker does, drop its doorbells, reconnect, reattach the
+ * partition (with the last host message received), and send again the guest message the
+ * new vmbusd does not have. */
+static void worker_reattach(struct t *t)
+{
+	while (pump(t, _IPC_MSG_MAX - 1, IPC_F_NOTIFY, NULL) == 0)
+		; /* until vmbusd's end closes */
+	close(t->fd);
+	for (unsigned i = 0; i < t->nports; i++)
+		close(t->ports[i].fd);
+	t->nports = 0;
+	t->fd = connect_vmbusd(t);
+	t->reattach = true;
+	attach(t);
+	ASSERT_LE(t->claim_guest_seq, t->guest_seq);
+	ASSERT_GE(t->claim_guest_seq + 1, t->guest_seq);
+	if (t->claim_guest_seq < t->guest_seq)
+		post_again(t);
+	/* The new vmbusd routed fresh doorbells for the open channels. */
+	t->hb.doorbell = port_fd(t, t->hb.conn_id);
+	t->sd.doorbell = port_fd(t, t->sd.conn_id);
 }
 
 /* ---- the test as a second device server ---- */
@@ -985,7 +1089,31 @@ int main(int argc, char **argv)
 	ASSERT_EQ(t.released, released);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers_adopted"), 2 * 4);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "resume_failures"), 0);
-	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "connections"), 6); /* icd, test, 4 x icd */
+
+	/* vmbusd restarts (planned, then kill -9, twice each) while the guest runs, each with
+	 * a GPADL half built. The worker reattaches; the new vmbusd takes over the recorded
+	 * VMBus state, routes fresh doorbells, icd (restarted when it lost vmbusd) adopts its
+	 * open channels, the GPADL's body posted after the restart completes it, a guest
+	 * message sent twice is taken once, and the heartbeat goes on over the same rings. */
+	static const char *const vhow[] = {"restart", "kill", "restart", "kill"};
+	for (size_t i = 0; i < sizeof(vhow) / sizeof(vhow[0]); i++) {
+		uint64_t seq = inspect_u64(&t, "ic/heartbeat", "sequence");
+		uint32_t gpadl = 0x200 + (uint32_t)i;
+		gpadl_header_only(&t, t.hb.relid, gpadl);
+		ASSERT_EQ(run_mhcl(&t, out, sizeof(out), vhow[i], "vmbus", NULL), 0);
+		worker_reattach(&t);
+		post_again(&t); /* already taken: dropped */
+		gpadl_body(&t, t.hb.relid, gpadl);
+		uint32_t answered = t.hb.answered;
+		while (t.hb.answered < answered + 2)
+			service(&t, NULL, NULL);
+		ASSERT_GT(inspect_u64(&t, "ic/heartbeat", "sequence"), seq);
+		ASSERT_EQ(inspect_u64(&t, "vmbus/state", "restores"), 1);
+		ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "rescinds"), 0);
+		ASSERT_GE(inspect_u64(&t, "vmbus/state", "guest_messages_duplicate"), 1);
+	}
+	ASSERT_EQ(t.qcount, 0); /* no rescind, no offer, nothing unexpected */
+	ASSERT_GE(inspect_u64(&t, "vmbus/devices", "connections"), 1); /* icd, on this vmbusd */
 	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 1);
 
 	/* The worker leaves: vmbusd drops the partition and takes the next one. */
@@ -1002,6 +1130,8 @@ int main(int argc, char **argv)
 		usleep(20000);
 	}
 	t.fd = connect_vmbusd(&t);
+	t.reattach = false; /* a new partition: numbering starts over */
+	t.guest_seq = t.host_seq = 0;
 	attach(&t);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 2);
 	/* The shutdown channel is gone with the old partition (vmbusd told icd to close it). */
