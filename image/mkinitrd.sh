@@ -45,7 +45,7 @@ declare -A BIN=(
 	[sidecard]=servers/sidecar/mhcl-sidecard
 	[vp]=worker/bin/mhcl-vp
 	[cli]=tools/mhcl
-	[preinit]=tools/mhcl-image/mhcl-preinit
+	[preinit]=image/mhcl-preinit
 )
 for k in "${!BIN[@]}"; do [ -x "$BUILD/${BIN[$k]}" ] || die "$BUILD/${BIN[$k]} not built"; done
 

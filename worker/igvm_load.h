@@ -4,7 +4,7 @@
  * loads a paravisor image, and returns VP 0's starting registers.
  *
  * The file is untrusted: it is validated whole by the reader mhcl-image uses
- * (tools/mhcl-image/igvm.h, igvm_parse) before anything is placed, then every directive
+ * (lib/igvm/igvm.h, igvm_parse) before anything is placed, then every directive
  * is checked against the partition (RAM bounds, the platform range below 1 MiB, register
  * names the backend can set). The loader picks the first VSM-isolation or native platform
  * the file declares and follows only the directives whose compatibility mask names it:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mhcl-diagd's core: accepts diag clients on its listeners, validates each
- * request (validate.c) and relays it to init over the server's bus channel
+ * request (lib/diagproto) and relays it to init over the server's bus channel
  * as the same message type, then relays init's reply (or error) back under
  * the client's request id.
  *
@@ -21,6 +21,7 @@
 #include "bus.pb-c.h"
 #include "diag_internal.h"
 #include "diag_limits.h"
+#include "diag_validate.h"
 #include "inspect.h"
 #include "ipc.h"
 #include "server.h"

@@ -33,7 +33,6 @@
 
 #include "defs/exit_codes.h"
 #include "diag_internal.h"
-#include "diag_limits.h"
 #include "ipc.h"
 #include "server.h"
 

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "bus.pb-c.h"
-#include "diag_internal.h"
+#include "diag_validate.h"
 #include "ipc.h"
 #include "mhcl.h"
 

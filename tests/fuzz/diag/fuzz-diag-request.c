@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag_internal.h"
 #include "diag_limits.h"
+#include "diag_validate.h"
 #include "defs/ipc_frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

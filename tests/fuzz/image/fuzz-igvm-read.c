@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The IGVM reader (tools/mhcl-image/igvm.c) on arbitrary bytes: it must refuse or accept
+/* The IGVM reader (lib/igvm/igvm.c) on arbitrary bytes: it must refuse or accept
  * without reading outside the buffer, and every header it reports must lie inside it.
  * The payload and PVH ELF readers (image.c) get the same bytes. */
 #include <stdint.h>

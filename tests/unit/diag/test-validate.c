@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for servers/diag/validate.c: what mhcl-diagd lets through to init. */
+/* Unit tests for lib/diagproto/validate.c: what mhcl-diagd lets through to init. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "defs/ipc_frame.h"
 #include "diag.pb-c.h"
-#include "diag_internal.h"
 #include "diag_limits.h"
+#include "diag_validate.h"
 #include "test.h"
 
 static uint8_t buf[4096];

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/mhcl-image: the IGVM writer and reader agree (round trip), the header layouts
- * match the published sizes and offsets, malformed files are refused with a message
- * naming the problem, the payload matches boot/mkpayload.py's layout, and a composed
- * image starts VP 0 at the shim's PVH entry with the payload where the start info says.
+ * lib/igvm and tools/mhcl-image: the IGVM writer and reader agree (round trip), the
+ * header layouts match the published sizes and offsets, malformed files are refused with
+ * a message naming the problem, the payload matches boot/mkpayload.py's layout, and a
+ * composed image starts VP 0 at the shim's PVH entry with the payload where the start info
+ * says.
  *
  *   test-igvm                 run the tests
  *   test-igvm --seeds DIR     write the igvm-read fuzz corpus seeds into DIR

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* diagd's checks on the sidecar requests (servers/diag/validate.c). */
-#include "macros.h" /* before uv.h (via diag_internal.h) */
-
+/* diagd's checks on the sidecar requests (lib/diagproto/validate.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "defs/ipc_frame.h"
-#include "diag_internal.h"
+#include "diag_validate.h"
 #include "sidecar.pb-c.h"
 #include "test.h"
 

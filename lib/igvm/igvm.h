@@ -10,8 +10,8 @@
  * then walks the headers for a caller. Neither logs: errors come back as -errno with
  * a message in the caller's buffer.
  */
-#ifndef MHCL_IMAGE_IGVM_H
-#define MHCL_IMAGE_IGVM_H
+#ifndef MHCL_IGVM_H
+#define MHCL_IGVM_H
 
 #include <stdbool.h>
 #include <stddef.h>

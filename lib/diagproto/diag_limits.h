@@ -26,12 +26,6 @@
 /* Inspect trees nesting deeper than this are refused (by diagd and the CLI). */
 #define DIAG_INSPECT_DEPTH_MAX 64u
 
-/* Defaults and bounds for mhcl-diagd's own resources. */
-#define DIAG_CONNS_DEFAULT 16u
-#define DIAG_CONNS_MAX 256u
-#define DIAG_PENDING_DEFAULT 4u
-#define DIAG_PENDING_MAX 32u
-
 /* True if name[0..len) is a valid server name. Borrows name; needs no NUL. */
 static inline bool diag_name_valid(const char *name, size_t len)
 {

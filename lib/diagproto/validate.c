@@ -6,7 +6,7 @@
  * body is short, unpacks without unknown fields, and every field is in
  * bounds (diag_limits.h).
  */
-#include "macros.h" /* before uv.h (via diag_internal.h): sys/param.h guards MIN/MAX */
+#include "diag_validate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,8 +15,8 @@
 
 #include "defs/ipc_frame.h"
 #include "diag.pb-c.h"
-#include "diag_internal.h"
 #include "diag_limits.h"
+#include "macros.h"
 #include "sidecar.pb-c.h"
 #include "vmbus.pb-c.h"
 
@@ -74,7 +74,8 @@ static int check_inspect(const ProtobufCMessage *m, char *why, size_t why_len)
 	if (plen && !(r->server && r->server[0]))
 		return reject(why, why_len, "a path needs a server");
 	if (!diag_path_valid(r->path ? r->path : "", plen))
-		return reject(why, why_len, "invalid inspect path (printable ASCII, at most %u bytes)",
+		return reject(why, why_len,
+			      "invalid inspect path (printable ASCII, at most %u bytes)",
 			      DIAG_PATH_MAX);
 	return 0;
 }
@@ -166,7 +167,8 @@ static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why
 	size_t n = r->reason ? strlen(r->reason) : 0;
 
 	if (n > DIAG_GUEST_REASON_MAX)
-		return reject(why, why_len, "reason of %zu bytes over %u", n, DIAG_GUEST_REASON_MAX);
+		return reject(why, why_len, "reason of %zu bytes over %u", n,
+			      DIAG_GUEST_REASON_MAX);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)r->reason[i] < 0x20 || (unsigned char)r->reason[i] > 0x7e)
 			return reject(why, why_len, "reason has a non-printable byte at %zu", i);
@@ -175,26 +177,24 @@ static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why
 
 /* Handlers indexed by message type, bounded by _IPC_MSG_MAX (kvmtool msgs[]). */
 static const struct diag_type diag_types[_IPC_MSG_MAX] = {
-	[IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor,
-			check_none},
-	[IPC_MSG_DIAG_INSPECT] = {"inspect", &mhcl__diag_inspect_request__descriptor,
-				  &mhcl__inspect_reply__descriptor, check_inspect},
-	[IPC_MSG_RESTART] = {"restart", &mhcl__restart_request__descriptor,
-			     &mhcl__restart_reply__descriptor, check_restart},
-	[IPC_MSG_KILL] = {"kill", &mhcl__kill_request__descriptor, &mhcl__empty__descriptor,
-			  check_kill},
-	[IPC_MSG_LOGS] = {"logs", &mhcl__logs_request__descriptor, &mhcl__logs_reply__descriptor,
-			  check_logs},
-	[IPC_MSG_CONFIG] = {"config", &mhcl__config_request__descriptor,
-			    &mhcl__config_reply__descriptor, check_none},
-	[IPC_MSG_SIDECAR_ONLINE] = {"sidecar-online", &mhcl__sidecar_online_request__descriptor,
-				    &mhcl__sidecar_online_reply__descriptor, check_sidecar_online},
-	[IPC_MSG_SIDECAR_CHECKSUM] = {"sidecar-checksum",
-				      &mhcl__sidecar_checksum_request__descriptor,
-				      &mhcl__sidecar_checksum_reply__descriptor,
-				      check_sidecar_checksum},
-	[IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vp__guest_shutdown_request__descriptor,
-				    &mhcl__vp__guest_shutdown_reply__descriptor, check_guest_shutdown},
+    [IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor, check_none},
+    [IPC_MSG_DIAG_INSPECT] = {"inspect", &mhcl__diag_inspect_request__descriptor,
+			      &mhcl__inspect_reply__descriptor, check_inspect},
+    [IPC_MSG_RESTART] = {"restart", &mhcl__restart_request__descriptor,
+			 &mhcl__restart_reply__descriptor, check_restart},
+    [IPC_MSG_KILL] = {"kill", &mhcl__kill_request__descriptor, &mhcl__empty__descriptor,
+		      check_kill},
+    [IPC_MSG_LOGS] = {"logs", &mhcl__logs_request__descriptor, &mhcl__logs_reply__descriptor,
+		      check_logs},
+    [IPC_MSG_CONFIG] = {"config", &mhcl__config_request__descriptor,
+			&mhcl__config_reply__descriptor, check_none},
+    [IPC_MSG_SIDECAR_ONLINE] = {"sidecar-online", &mhcl__sidecar_online_request__descriptor,
+				&mhcl__sidecar_online_reply__descriptor, check_sidecar_online},
+    [IPC_MSG_SIDECAR_CHECKSUM] = {"sidecar-checksum", &mhcl__sidecar_checksum_request__descriptor,
+				  &mhcl__sidecar_checksum_reply__descriptor,
+				  check_sidecar_checksum},
+    [IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vp__guest_shutdown_request__descriptor,
+				&mhcl__vp__guest_shutdown_reply__descriptor, check_guest_shutdown},
 };
 
 static const struct diag_type *type_get(uint16_t type)
