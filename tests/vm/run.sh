@@ -59,7 +59,8 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 		binary = "mhcl-vmbusd";
 		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
 		policy = "vmbusd";
-		restart = "never";
+		restart = "always";
+		restart-delay-ms = <100>;
 		start-order = <20>;
 	};
 	ic {
@@ -135,6 +136,25 @@ for op in restart kill restart kill; do
 	prev=\$now
 done
 mhcl inspect vmbus/devices | sed 's/^/L1: devices: /'
+# vmbusd restarted (planned) and killed, twice each: the worker reattaches, the next vmbusd
+# takes the recorded VMBus state over, icd adopts the channels again.
+for op in restart kill restart kill; do
+	mhcl \$op vmbus >/dev/null 2>&1
+	echo "L1: \$op vmbus rc \$?"
+	now=
+	restores=
+	for i in \$(seq 1 60); do
+		mhcl inspect ic >/tmp/icr 2>&1
+		now=\$(sed -n 's/^ *sequence: //p' /tmp/icr)
+		restores=\$(mhcl inspect vmbus/state 2>/dev/null | sed -n 's/^ *restores: //p')
+		[ "\$restores" = 1 ] && grep -q 'adopted_state: true' /tmp/icr && [ -n "\$now" ] &&
+			[ "\$now" -gt "\$prev" ] && break
+		sleep 1
+	done
+	resc=\$(mhcl inspect vmbus/devices 2>/dev/null | sed -n 's/^ *rescinds: //p')
+	echo "L1: after \$op vmbus: sequence \$prev -> \$now, restored \$restores, rescinds \$resc"
+	prev=\$now
+done
 sed 's/^/L1: inspect1: /' /tmp/inspect1
 sed 's/^/L1: inspect2: /' /tmp/inspect2
 sed 's/^/L1: ic1: /' /tmp/ic1
@@ -262,6 +282,26 @@ while read -r line; do
 		flunk $G "not adopted or no heartbeat: '$line'"
 	fi
 done <"$WORK/restarts"
+ops=$(phase $G | sed -n 's/^L1: after \([a-z]*\) vmbus: .*/\1/p' | tr '\n' ' ')
+[ "$ops" = "restart kill restart kill " ] && pass $G "vmbusd restarted and killed twice each" ||
+	flunk $G "vmbusd restarts: '$ops'"
+phase $G | grep '^L1: after [a-z]* vmbus: ' >"$WORK/vrestarts"
+while read -r line; do
+	a=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), restored 1, rescinds 0$/\1/p')
+	b=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), restored 1, rescinds 0$/\2/p')
+	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; then
+		pass $G "${line#L1: }"
+	else
+		flunk $G "not restored, rescinded or no heartbeat: '$line'"
+	fi
+done <"$WORK/vrestarts"
+expect $G "the worker reconnected to each new vmbusd" '^L1: inspect vp: +vmbusd_reconnects: 4$'
+# The guest never saw a device go or come: hv_utils negotiated each IC once.
+for ic in Heartbeat Shutdown; do
+	n=$(phase $G | grep -c "^vp: L2: final: .*$ic IC version")
+	[ "$n" = 1 ] && pass $G "L2 negotiated the $ic IC once" ||
+		flunk $G "L2 negotiated the $ic IC $n times"
+done
 expect $G "vmbusd rescinded nothing" '^L1: devices:   rescinds: 0$'
 expect $G "vmbusd handed 8 open channels over" '^L1: devices:   channels_resumed: 8$'
 before=$(phase $G | sed -n 's/^vp: L2: vmbus device .* device_id=\(.*\)$/\1/p' | sort | tr '\n' ' ')

@@ -124,7 +124,7 @@ SH
 #!/bin/busybox sh
 B=/bin/busybox
 exec >/dev/console 2>&1
-$B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: /'
+$B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: final: /'
 for d in /sys/bus/vmbus/devices/*; do
 	[ -e "$d" ] || continue
 	echo "L2: final vmbus device $($B basename $d) class_id=$($B cat $d/class_id) device_id=$($B cat $d/device_id)"
