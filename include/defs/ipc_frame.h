@@ -84,6 +84,9 @@ enum ipc_msg_type {
 	IPC_MSG_VP_DEVICE_OFFER = 41,  /* device -> vmbusd: DeviceOffer -> DeviceOfferReply */
 	IPC_MSG_VP_CHANNEL_OPEN = 42,  /* vmbusd -> device: ChannelOpen + fds -> ChannelOpenReply */
 	IPC_MSG_VP_CHANNEL_CLOSE = 43, /* vmbusd -> device: ChannelClose -> ChannelCloseReply */
+	IPC_MSG_VP_CHANNEL_MODIFY = 44, /* vmbusd -> device notify: ChannelModify + irqfd */
+	IPC_MSG_VP_GPADL_ADD = 45,      /* vmbusd -> device: GpadlAdd -> GpadlReply */
+	IPC_MSG_VP_GPADL_REMOVE = 46,   /* vmbusd -> device: GpadlRemove -> GpadlReply */
 	_IPC_MSG_MAX = 64,
 };
 

@@ -32,7 +32,10 @@ struct vmbusdev_chan {
 	int irqfd;
 	struct vmbus_ring in, out;
 	struct doorbell *bell;
-	uint64_t opens, resumes, open_refusals, doorbells, interrupts, interrupt_failures;
+	struct vmbusdev_gpadl gpadls[VMBUSDEV_MAX_GPADLS];
+	uint32_t ngpadls;
+	uint64_t opens, resumes, open_refusals, doorbells, interrupts, interrupt_failures, modifies;
+	uint64_t gpadls_added, gpadls_removed, gpadls_refused;
 };
 
 struct vmbusdev {
@@ -46,7 +49,8 @@ struct vmbusdev {
 	struct vmbusdev_chan *chans[VMBUSDEV_MAX_CHANNELS];
 	uint32_t nchans;
 	bool registered;
-	bool dying; /* vmbusdev_free() ran: on_close frees */
+	bool dying;		  /* vmbusdev_free() ran: on_close frees */
+	uint64_t gpadl_partition; /* the partition the channels' GPADLs belong to */
 	uint64_t bad_messages, memfd_maps;
 };
 
@@ -321,11 +325,138 @@ static void channel_close(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+/* ---- GPADLs ---- */
+
+static struct vmbusdev_gpadl *gpadl_find(struct vmbusdev_chan *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->ngpadls; i++)
+		if (c->gpadls[i].id == id)
+			return &c->gpadls[i];
+	return NULL;
+}
+
+static void gpadl_drop(struct vmbusdev_chan *c, struct vmbusdev_gpadl *g)
+{
+	free(g->pfns);
+	*g = c->gpadls[--c->ngpadls];
+	c->gpadls[c->ngpadls] = (struct vmbusdev_gpadl){0};
+}
+
+/* Copies one GPADL description from vmbusd after checking it describes itself
+ * consistently (its pages are checked against guest RAM when they are mapped). */
+static int gpadl_add(struct vmbusdev_chan *c, const Mhcl__Vp__GpadlAdd *m, const char **why)
+{
+	struct vmbusdev_gpadl *g;
+	const Mhcl__Vp__GpadlRange *rg;
+
+	if (m->n_ranges != 1 || m->n_pfns == 0 || m->n_pfns > VMBUSDEV_MAX_GPADL_PAGES) {
+		*why = "want one range and 1..16384 pages";
+		return -EINVAL;
+	}
+	rg = m->ranges[0];
+	if (rg->pfn_index != 0 || rg->pfn_count != m->n_pfns ||
+	    rg->byte_offset >= GUESTMEM_PAGE_SIZE || rg->byte_count == 0 ||
+	    (uint64_t)rg->byte_offset + rg->byte_count > (uint64_t)m->n_pfns * GUESTMEM_PAGE_SIZE) {
+		*why = "the range does not match its pages";
+		return -EINVAL;
+	}
+	if (gpadl_find(c, m->gpadl)) {
+		*why = "the GPADL is known already";
+		return -EEXIST;
+	}
+	if (c->ngpadls == VMBUSDEV_MAX_GPADLS) {
+		*why = "too many GPADLs on the channel";
+		return -ENOSPC;
+	}
+	g = &c->gpadls[c->ngpadls];
+	g->pfns = malloc(m->n_pfns * sizeof(uint64_t));
+	if (!g->pfns) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	memcpy(g->pfns, m->pfns, m->n_pfns * sizeof(uint64_t));
+	g->id = m->gpadl;
+	g->byte_offset = rg->byte_offset;
+	g->byte_count = rg->byte_count;
+	g->npfns = (uint32_t)m->n_pfns;
+	c->ngpadls++;
+	c->gpadls_added++;
+	return 0;
+}
+
+/* A new partition: the old one's GPADLs are gone with it. */
+static void drop_gpadls(struct vmbusdev *v, uint64_t partition)
+{
+	for (uint32_t i = 0; i < v->nchans; i++)
+		while (v->chans[i]->ngpadls)
+			gpadl_drop(v->chans[i], &v->chans[i]->gpadls[0]);
+	v->gpadl_partition = partition;
+}
+
+static void gpadl_request(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	bool add = msg->type == IPC_MSG_VP_GPADL_ADD;
+	ProtobufCMessage *pm = ipc_msg_unpack(
+	    ch, msg, add ? &mhcl__vp__gpadl_add__descriptor : &mhcl__vp__gpadl_remove__descriptor);
+	const char *why = "no such channel";
+	struct vmbusdev_chan *c;
+	int r = -ENOENT;
+
+	if (!pm)
+		return;
+	if (add) {
+		Mhcl__Vp__GpadlAdd *m = (Mhcl__Vp__GpadlAdd *)pm;
+		if (m->partition != v->gpadl_partition)
+			drop_gpadls(v, m->partition);
+		c = chan_of(v, m->offer_id);
+		if (c)
+			r = gpadl_add(c, m, &why);
+	} else {
+		Mhcl__Vp__GpadlRemove *m = (Mhcl__Vp__GpadlRemove *)pm;
+		struct vmbusdev_gpadl *g;
+		c = chan_of(v, m->offer_id);
+		/* Answered either way: this device does not use those pages now. */
+		r = 0;
+		if (c && (g = gpadl_find(c, m->gpadl))) {
+			if (c->ops->gpadl_removed)
+				c->ops->gpadl_removed(c, g->id, c->opaque);
+			gpadl_drop(c, g);
+			c->gpadls_removed++;
+		}
+	}
+	if (r < 0) {
+		v->bad_messages++;
+		if (c)
+			c->gpadls_refused++;
+		log_warn_errno(r, "refused a GPADL: %s: %m", why);
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
+	} else {
+		Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(pm, NULL);
+}
+
+const struct vmbusdev_gpadl *vmbusdev_chan_gpadl(const struct vmbusdev_chan *c, uint32_t id)
+{
+	return gpadl_find((struct vmbusdev_chan *)c, id);
+}
+
+int vmbusdev_gpadl_iov(const struct vmbusdev_chan *c, const struct vmbusdev_gpadl *g,
+		       uint64_t offset, uint64_t len, struct iovec *iov, size_t max)
+{
+	if (offset > g->byte_count || len > g->byte_count - offset)
+		return -ERANGE;
+	return guestmem_iov(&c->v->gm, g->pfns, g->npfns, g->byte_offset + offset, len, iov, max);
+}
+
 static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
 	struct vmbusdev *v = opaque;
 
-	if (msg->type == IPC_MSG_VP_CHANNEL_OPEN) {
+	if (msg->type == IPC_MSG_VP_GPADL_ADD || msg->type == IPC_MSG_VP_GPADL_REMOVE) {
+		gpadl_request(v, ch, msg);
+	} else if (msg->type == IPC_MSG_VP_CHANNEL_OPEN) {
 		channel_open(v, ch, msg);
 	} else if (msg->type == IPC_MSG_VP_CHANNEL_CLOSE) {
 		channel_close(v, ch, msg);
@@ -336,10 +467,45 @@ static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	}
 }
 
+/* MODIFYCHANNEL: the channel's interrupts go to another VP, through that VP's irqfd. */
+static void channel_modify(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
+{
+	Mhcl__Vp__ChannelModify *m = (Mhcl__Vp__ChannelModify *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vp__channel_modify__descriptor);
+	struct vmbusdev_chan *c;
+
+	if (!m)
+		return;
+	c = chan_of(v, m->offer_id);
+	if (!c || !c->open || c->relid != m->relid || m->target_vp >= VMBUSDEV_MAX_VPS ||
+	    msg->nfds != 1 || m->siefp_gpa % GUESTMEM_PAGE_SIZE ||
+	    (m->siefp_gpa && !guestmem_ptr(&v->gm, m->siefp_gpa, GUESTMEM_PAGE_SIZE))) {
+		v->bad_messages++;
+		log_warn("refused to move relid %u to VP %u: no such open channel, or bad VP or "
+			 "SIEFP page",
+			 m->relid, m->target_vp);
+	} else {
+		if (m->siefp_gpa)
+			v->siefp[m->target_vp] = m->siefp_gpa;
+		close(c->irqfd);
+		c->irqfd = msg->fds[0];
+		msg->fds[0] = -1;
+		log_info("relid %u: interrupts now go to VP %u (was %u)", c->relid, m->target_vp,
+			 c->target_vp);
+		c->target_vp = m->target_vp;
+		c->modifies++;
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
 static void on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
 	struct vmbusdev *v = opaque;
 
+	if (msg->type == IPC_MSG_VP_CHANNEL_MODIFY) {
+		channel_modify(v, ch, msg);
+		return;
+	}
 	if (msg->type != IPC_MSG_VP_SYNIC_PAGES) {
 		v->bad_messages++;
 		return;
@@ -410,6 +576,8 @@ void vmbusdev_free(struct vmbusdev *v)
 		return;
 	for (uint32_t i = 0; i < v->nchans; i++) {
 		chan_stop(v->chans[i]);
+		while (v->chans[i]->ngpadls)
+			gpadl_drop(v->chans[i], &v->chans[i]->gpadls[0]);
 		free(v->chans[i]);
 		v->chans[i] = NULL;
 	}
@@ -530,6 +698,11 @@ void vmbusdev_chan_inspect(const struct vmbusdev_chan *c, struct inspect_tree *t
 	inspect_bool(t, dir, "open", c->open);
 	inspect_u64(t, dir, "relid", c->relid);
 	inspect_u64(t, dir, "target_vp", c->target_vp);
+	inspect_u64(t, dir, "modifies", c->modifies);
+	inspect_u64(t, dir, "gpadls", c->ngpadls);
+	inspect_u64(t, dir, "gpadls_added", c->gpadls_added);
+	inspect_u64(t, dir, "gpadls_removed", c->gpadls_removed);
+	inspect_u64(t, dir, "gpadls_refused", c->gpadls_refused);
 	inspect_u64(t, dir, "opens", c->opens);
 	inspect_u64(t, dir, "resumes", c->resumes);
 	inspect_u64(t, dir, "opens_refused", c->open_refusals);

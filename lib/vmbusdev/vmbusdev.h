@@ -15,7 +15,8 @@
  * pair (lib/ring), watches the doorbell on the server's libuv loop and calls ops->open;
  * a device interrupts the guest with vmbusdev_chan_signal() (relid's flag in the SIEFP
  * page, then the irqfd). ChannelClose calls ops->close and is answered once the rings
- * are no longer used.
+ * are no longer used. The guest's MODIFYCHANNEL arrives as ChannelModify with the new
+ * target VP's irqfd; vmbusdev_chan_signal() uses it from then on.
  *
  * Restart: after this server restarts, vmbusd hands each channel that was open to the
  * new instance as ChannelOpen{resume}: the rings are adopted as they stand in guest RAM
@@ -38,6 +39,8 @@
 #define VMBUSDEV_MAX_CHANNELS 64u
 #define VMBUSDEV_MAX_RING_PAGES 1024u
 #define VMBUSDEV_MAX_VPS 64u
+#define VMBUSDEV_MAX_GPADLS 32u		/* per channel */
+#define VMBUSDEV_MAX_GPADL_PAGES 16384u /* 64 MiB, as vmbusd allows */
 
 struct vmbusdev;
 struct vmbusdev_chan;
@@ -51,6 +54,16 @@ struct vmbusdev_chan_ops {
 	void (*signaled)(struct vmbusdev_chan *c, void *opaque);
 	/* Stop using the rings (guest close, rescind, the partition went away). */
 	void (*close)(struct vmbusdev_chan *c, void *opaque);
+	/* Optional. GPADL id goes away: stop using its pages before returning. */
+	void (*gpadl_removed)(struct vmbusdev_chan *c, uint32_t id, void *opaque);
+};
+
+/* A GPADL of a channel, as vmbusd described it (the PFNs are checked when mapped). */
+struct vmbusdev_gpadl {
+	uint32_t id;
+	uint32_t byte_offset, byte_count; /* its one range (Linux and Windows use one) */
+	uint32_t npfns;
+	uint64_t *pfns;
 };
 
 /* vmbusd went away (lost = true) or the connection was closed on request. */
@@ -75,6 +88,13 @@ struct vmbus_ring *vmbusdev_chan_out(struct vmbusdev_chan *c);
 uint32_t vmbusdev_chan_relid(const struct vmbusdev_chan *c);
 /* Interrupts the guest for this channel. 0 or -errno (counted either way). */
 int vmbusdev_chan_signal(struct vmbusdev_chan *c);
+
+/* The channel's GPADL id (beyond the ring: netvsc's buffers), or NULL. */
+const struct vmbusdev_gpadl *vmbusdev_chan_gpadl(const struct vmbusdev_chan *c, uint32_t id);
+/* An iovec for bytes [offset, offset + len) of GPADL g in guest RAM (see guestmem_iov:
+ * every page checked). Returns the entries used or -errno. */
+int vmbusdev_gpadl_iov(const struct vmbusdev_chan *c, const struct vmbusdev_gpadl *g,
+		       uint64_t offset, uint64_t len, struct iovec *iov, size_t max);
 
 void vmbusdev_inspect(const struct vmbusdev *v, struct inspect_tree *t, Mhcl__Node *dir);
 void vmbusdev_chan_inspect(const struct vmbusdev_chan *c, struct inspect_tree *t, Mhcl__Node *dir);

@@ -416,3 +416,27 @@ void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid
 		return;
 	teardown_done(s, g);
 }
+
+int vmbus_server_for_each_gpadl(struct vmbus_server *s, uint32_t relid,
+				void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx)
+{
+	int n = 0;
+
+	for (struct vmbus_gpadl *g = s->gpadls; g; g = g->next) {
+		if (g->relid != relid || g->state == VMBUS_GPADL_ASSEMBLING ||
+		    g->state == VMBUS_GPADL_TEARING_DOWN)
+			continue;
+		struct vmbus_gpadl_view v = {
+		    .relid = relid,
+		    .gpadl_id = g->id,
+		    .range_count = g->range_count,
+		    .page_count = g->page_count,
+		    .ranges = g->ranges,
+		    .pfns = g->pfns,
+		};
+		g->notified = true; /* its teardown now waits for the device */
+		fn(ctx, &v);
+		n++;
+	}
+	return n;
+}

@@ -195,6 +195,11 @@ ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap);
  * their open channels through vmbus_server_channel_info().
  */
 int vmbus_server_restore(struct vmbus_server *s, const void *buf, size_t len);
+/* Calls fn for every created GPADL of channel relid (views borrowed for the call): what a
+ * device that comes (back) to the channel must be told. Returns how many. */
+int vmbus_server_for_each_gpadl(struct vmbus_server *s, uint32_t relid,
+				void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx);
+
 /* Open parameters of an open channel (user_data NULL; pfns borrowed until
  * the channel closes). 0 or -ENOENT. */
 int vmbus_server_channel_info(struct vmbus_server *s, uint32_t relid, struct vmbus_open_info *ret);

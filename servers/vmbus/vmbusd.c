@@ -428,6 +428,167 @@ static int lib_channel_close(void *ctx, uint32_t relid)
 	return r < 0 ? 0 : r;
 }
 
+/* ---- GPADLs beyond the ring, for the device ---- */
+
+struct gpadl_ctx {
+	struct vmbusd *d;
+	uint64_t worker_gen;
+	uint32_t relid, gpadl;
+};
+
+static void gpadl_add_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct gpadl_ctx *c = opaque;
+	char why[160] = "";
+
+	if (status == -EREMOTEIO && reply)
+		status = ipc_msg_error(reply, why, sizeof(why));
+	if (status == -ETIMEDOUT)
+		ipc_chan_abort(ch, -ETIMEDOUT); /* a device that does not answer is cut off */
+	if (status < 0 && status != -ECANCELED && status != -EPIPE && status != -ECONNRESET)
+		log_warn_errno(status, "a device refused GPADL %#x of relid %u: %s: %m", c->gpadl,
+			       c->relid, why);
+	c->d->holds--;
+	c->d->dirty = true;
+	free(c);
+}
+
+static void send_gpadl_add(struct vmbusd *d, struct dev_offer *o, const struct vmbus_gpadl_view *g)
+{
+	Mhcl__Vp__GpadlAdd m = MHCL__VP__GPADL_ADD__INIT;
+	Mhcl__Vp__GpadlRange *ranges = calloc(g->range_count ? g->range_count : 1, sizeof(*ranges));
+	Mhcl__Vp__GpadlRange **rp = calloc(g->range_count ? g->range_count : 1, sizeof(*rp));
+	struct gpadl_ctx *c = malloc(sizeof(*c));
+	int r = -ENOMEM;
+
+	if (!ranges || !rp || !c)
+		goto out;
+	for (uint32_t i = 0; i < g->range_count; i++) {
+		mhcl__vp__gpadl_range__init(&ranges[i]);
+		ranges[i].byte_offset = g->ranges[i].byte_offset;
+		ranges[i].byte_count = g->ranges[i].byte_count;
+		ranges[i].pfn_index = g->ranges[i].pfn_index;
+		ranges[i].pfn_count = g->ranges[i].pfn_count;
+		rp[i] = &ranges[i];
+	}
+	m.offer_id = o->offer_id;
+	m.relid = g->relid;
+	m.gpadl = g->gpadl_id;
+	m.n_ranges = g->range_count;
+	m.ranges = rp;
+	m.n_pfns = g->page_count;
+	m.pfns = (uint64_t *)g->pfns;
+	m.partition = d->worker_gen;
+	*c = (struct gpadl_ctx){d, d->worker_gen, g->relid, g->gpadl_id};
+	r = ipc_chan_request(o->dev->ch, IPC_MSG_VP_GPADL_ADD, &m.base, NULL, 0,
+			     VMBUSD_DEVICE_TIMEOUT_MS, gpadl_add_reply, c);
+	if (r == 0) {
+		c = NULL;
+		d->holds++;
+	}
+out:
+	if (r < 0)
+		log_warn_errno(r, "unable to tell device %d about GPADL %#x: %m", o->dev->pid,
+			       g->gpadl_id);
+	free(c);
+	free(ranges);
+	free(rp);
+}
+
+static void sync_one(void *ctx, const struct vmbus_gpadl_view *g)
+{
+	struct offer_ctx *c = ctx;
+	send_gpadl_add(c->d, c->o, g);
+}
+
+void vmbusd_sync_gpadls(struct vmbusd *d, struct dev_offer *o)
+{
+	struct offer_ctx c = {d, o, 0, 0};
+
+	if (d->vs && o->relid && o->dev && o->dev->ch)
+		(void)vmbus_server_for_each_gpadl(d->vs, o->relid, sync_one, &c);
+}
+
+static void lib_gpadl_created(void *ctx, const struct vmbus_gpadl_view *g)
+{
+	struct vmbusd *d = ctx;
+	struct dev_offer *o = offer_of(d, g->relid);
+
+	/* A device in its grace period hears of it when it comes back. */
+	if (o && o->dev && o->dev->ch)
+		send_gpadl_add(d, o, g);
+}
+
+static void gpadl_remove_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct gpadl_ctx *c = opaque;
+
+	(void)reply;
+	if (status == -ETIMEDOUT)
+		ipc_chan_abort(ch, -ETIMEDOUT);
+	/* Answered, refused or gone: the device no longer uses the pages. */
+	if (c->worker_gen == c->d->worker_gen && c->d->vs) {
+		c->d->dirty = true;
+		vmbus_server_gpadl_teardown_complete(c->d->vs, c->relid, c->gpadl);
+	}
+	free(c);
+}
+
+static int lib_gpadl_teardown(void *ctx, uint32_t relid, uint32_t gpadl)
+{
+	struct vmbusd *d = ctx;
+	struct dev_offer *o = offer_of(d, relid);
+	Mhcl__Vp__GpadlRemove m = MHCL__VP__GPADL_REMOVE__INIT;
+	struct gpadl_ctx *c;
+
+	if (!o || !o->dev || !o->dev->ch || ipc_chan_is_closing(o->dev->ch))
+		return 0; /* no device process uses it */
+	c = malloc(sizeof(*c));
+	if (!c)
+		return 0;
+	*c = (struct gpadl_ctx){d, d->worker_gen, relid, gpadl};
+	m.offer_id = o->offer_id;
+	m.relid = relid;
+	m.gpadl = gpadl;
+	if (ipc_chan_request(o->dev->ch, IPC_MSG_VP_GPADL_REMOVE, &m.base, NULL, 0,
+			     VMBUSD_DEVICE_TIMEOUT_MS, gpadl_remove_reply, c) < 0) {
+		free(c);
+		ipc_chan_abort(o->dev->ch, -EIO); /* it must not go on using the pages */
+		return 0;
+	}
+	return VMBUS_PENDING;
+}
+
+/* MODIFYCHANNEL: the device gets the new VP's irqfd at once (one-way, so the guest's
+ * answer does not wait for it); until it has switched, its interrupts still reach the
+ * old VP, which the guest handles. */
+static int lib_channel_modify(void *ctx, uint32_t relid, uint32_t target_vp)
+{
+	struct vmbusd *d = ctx;
+	struct dev_offer *o = offer_of(d, relid);
+	Mhcl__Vp__ChannelModify m = MHCL__VP__CHANNEL_MODIFY__INIT;
+	int r;
+
+	if (!o || target_vp >= d->vp_count)
+		return -EINVAL;
+	if (d->vps[target_vp].irqfd < 0)
+		return -EAGAIN; /* the worker has not handed that VP's irqfd over yet */
+	o->target_vp = target_vp;
+	d->dirty = true;
+	if (!o->dev->ch || (o->state != OFFER_OPEN && !o->resuming))
+		return 0; /* a device adopting the channel later gets the new VP with it */
+	m.offer_id = o->offer_id;
+	m.relid = relid;
+	m.target_vp = target_vp;
+	m.siefp_gpa = d->vps[target_vp].enabled ? d->vps[target_vp].siefp_gpa : 0;
+	r = ipc_chan_notify(o->dev->ch, IPC_MSG_VP_CHANNEL_MODIFY, &m.base,
+			    &d->vps[target_vp].irqfd, 1);
+	if (r < 0)
+		log_warn_errno(r, "unable to move device %d's relid %u to VP %u: %m", o->dev->pid,
+			       relid, target_vp);
+	return 0;
+}
+
 static void lib_error(void *ctx, uint32_t relid, int err, const char *reason)
 {
 	(void)ctx;
@@ -526,6 +687,9 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp_
 	    .post_msg = lib_post_msg,
 	    .channel_open = lib_channel_open,
 	    .channel_close = lib_channel_close,
+	    .channel_modify = lib_channel_modify,
+	    .gpadl_created = lib_gpadl_created,
+	    .gpadl_teardown = lib_gpadl_teardown,
 	    .error = lib_error,
 	    .connection = lib_connection,
 	};
@@ -796,6 +960,7 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 		dev->offers++;
 		d->adopted++;
 		*r = 0;
+		vmbusd_sync_gpadls(d, o); /* before ChannelOpen: the socket keeps the order */
 		if (d->vs && o->relid &&
 		    (o->state == OFFER_OPEN || o->state == OFFER_DEVICE_OPENING)) {
 			bool resume = o->state == OFFER_OPEN;

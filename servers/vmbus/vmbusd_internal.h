@@ -113,6 +113,7 @@ struct vmbusd {
 	uint64_t host_seq;	       /* last host message numbered */
 	struct outbox_msg *outbox;     /* ring of VMBUSD_OUTBOX_MAX */
 	uint32_t outbox_head, outbox_count;
+	uint32_t holds;	   /* GpadlAdds unanswered: host messages wait (GPADL_CREATED) */
 	void *restore_rec; /* a record to take over when the worker reattaches */
 	size_t restore_len;
 	uint64_t commits, commit_deferrals, restores, replayed_host, duplicate_guest;
@@ -121,6 +122,8 @@ struct vmbusd {
 /* vmbusd.c, for vmbusd_persist.c */
 struct device *vmbusd_phantom_device(struct vmbusd *d);
 int vmbusd_route_restored(struct vmbusd *d, struct dev_offer *o);
+/* Tells o's device every GPADL of its channel (it (re)joined the channel). */
+void vmbusd_sync_gpadls(struct vmbusd *d, struct dev_offer *o);
 
 /* vmbusd_persist.c */
 int vmbusd_persist_init(struct vmbusd *d);

@@ -203,6 +203,10 @@ static void persist(struct vmbusd *d)
 
 	if (!d->dirty)
 		return;
+	if (d->holds) {
+		d->commit_deferrals++;
+		return; /* a device has not acknowledged a GPADL the messages announce */
+	}
 	if (d->vs && d->store) {
 		r = commit(d);
 		if (r == -EBUSY) {
@@ -419,10 +423,14 @@ int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *c
 	if (ret < 0)
 		goto bad;
 	free(rec);
-	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
-		if (d->offers[i].pfns && (ret = vmbusd_route_restored(d, &d->offers[i])) < 0)
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *o = &d->offers[i];
+		if (o->dev && o->dev->ch && o->relid)
+			vmbusd_sync_gpadls(d, o); /* a device that came back before the worker */
+		if (o->pfns && (ret = vmbusd_route_restored(d, o)) < 0)
 			log_warn_errno(ret, "unable to route relid %u's doorbell again: %m",
-				       d->offers[i].relid);
+				       o->relid);
+	}
 	vmbusd_outbox_resend(d, host_seq);
 	d->restores++;
 	d->dirty = true;

@@ -295,7 +295,10 @@ while read -r line; do
 		flunk $G "not restored, rescinded or no heartbeat: '$line'"
 	fi
 done <"$WORK/vrestarts"
-expect $G "the worker reconnected to each new vmbusd" '^L1: inspect vp: +vmbusd_reconnects: 4$'
+# At least once per restart (a connect that reached a vmbusd on its way out is retried).
+n=$(phase $G | sed -n 's/^L1: inspect vp: *vmbusd_reconnects: \([0-9]*\)$/\1/p' | head -1)
+[ -n "$n" ] && [ "$n" -ge 4 ] && pass $G "the worker reattached to every new vmbusd ($n connects)" ||
+	flunk $G "the worker reattached $n times"
 # The guest never saw a device go or come: hv_utils negotiated each IC once.
 for ic in Heartbeat Shutdown; do
 	n=$(phase $G | grep -c "^vp: L2: final: .*$ic IC version")

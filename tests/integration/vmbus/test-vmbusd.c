@@ -51,6 +51,8 @@
 #define PAGE 4096u
 #define SIMP_GPA 0x10000u
 #define SIEFP_GPA 0x11000u
+#define SIMP1_GPA 0x12000u /* VP 1's */
+#define SIEFP1_GPA 0x13000u
 #define RING_GPA(i) (0x100000u + (i)*0x10000u)
 #define RING_PAGES 8u /* 4 guest->host, 4 host->guest */
 #define WAIT_MS 20000 /* bound on every wait; never a timing assertion */
@@ -78,6 +80,8 @@ struct t {
 	int fd;		    /* the worker channel */
 	struct guestmem gm; /* guest RAM, made as the worker makes it (guestmem_create) */
 	int irq;	    /* "SINT 2 of VP 0 fired" */
+	int irq1;	    /* "SINT 2 of VP 1 fired" */
+	uint64_t irq1_fired;
 	struct host_msg q[MAX_QUEUED];
 	unsigned qhead, qcount;
 	uint32_t next_id;
@@ -192,12 +196,12 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 		if (req && f.hdr.type == IPC_MSG_VP_SINT_IRQFD) {
 			Mhcl__Vp__SintIrqfdRequest *r =
 			    unpack(&f, &mhcl__vp__sint_irqfd_request__descriptor);
-			ASSERT_EQ(r->vp, 0);
+			ASSERT_LT(r->vp, 2);
 			ASSERT_EQ(r->sint, VMBUS_MESSAGE_SINT);
 			Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
 			rep.vp = r->vp;
 			rep.sint = r->sint;
-			reply(t, &f, &rep.base, &t->irq, 1);
+			reply(t, &f, &rep.base, r->vp ? &t->irq1 : &t->irq, 1);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_ASSIGN) {
 			Mhcl__Vp__EventPortAssign *r =
@@ -368,11 +372,19 @@ static void signal_host(struct chan *c)
 	ASSERT_EQ(write(c->doorbell, &one, sizeof(one)), (ssize_t)sizeof(one));
 }
 
-static bool siefp_test_and_clear(struct t *t, uint32_t relid)
+static bool flag_test_and_clear(struct t *t, uint64_t siefp, uint32_t relid)
 {
-	uint8_t *flags = test_gm_ptr(&t->gm, SIEFP_GPA + VMBUS_MESSAGE_SINT * 256u, 256u);
+	uint8_t *flags = test_gm_ptr(&t->gm, siefp + VMBUS_MESSAGE_SINT * 256u, 256u);
 	uint8_t bit = (uint8_t)(1u << (relid % 8));
 	return __atomic_fetch_and(&flags[relid / 8], (uint8_t)~bit, __ATOMIC_SEQ_CST) & bit;
+}
+
+/* The relid's flag in either VP's SIEFP page (both are checked and cleared). */
+static bool siefp_test_and_clear(struct t *t, uint32_t relid)
+{
+	bool vp0 = flag_test_and_clear(t, SIEFP_GPA, relid);
+	bool vp1 = flag_test_and_clear(t, SIEFP1_GPA, relid);
+	return vp0 || vp1;
 }
 
 /* Answers every packet waiting on c like hv_utils: negotiation (one version each),
@@ -465,11 +477,16 @@ static int answer(struct t *t, struct chan *c, uint32_t *ret_shutdown_flags, cha
 /* Waits for the SINT irqfd, checks the SIEFP flag of a channel is set, answers both. */
 static void service(struct t *t, uint32_t *shutdown_flags, char *shutdown_msg)
 {
-	struct pollfd p = {t->irq, POLLIN, 0};
+	struct pollfd p[2] = {{t->irq, POLLIN, 0}, {t->irq1, POLLIN, 0}};
 	uint64_t v;
 
-	ASSERT_EQ(poll(&p, 1, WAIT_MS), 1);
-	ASSERT_EQ(read(t->irq, &v, sizeof(v)), (ssize_t)sizeof(v));
+	ASSERT_GE(poll(p, 2, WAIT_MS), 1);
+	if (p[0].revents)
+		ASSERT_EQ(read(t->irq, &v, sizeof(v)), (ssize_t)sizeof(v));
+	if (p[1].revents) {
+		ASSERT_EQ(read(t->irq1, &v, sizeof(v)), (ssize_t)sizeof(v));
+		t->irq1_fired++;
+	}
 	bool hb = siefp_test_and_clear(t, t->hb.relid), sd = siefp_test_and_clear(t, t->sd.relid);
 	ASSERT_TRUE(hb || sd);
 	(void)answer(t, &t->hb, NULL, NULL);
@@ -620,7 +637,7 @@ static void attach(struct t *t)
 	range.gpa = r->gpa;
 	range.size = r->size;
 	range.memfd_offset = r->memfd_offset;
-	pi.vp_count = 1;
+	pi.vp_count = 2;
 	pi.n_ram = 1;
 	pi.ram = ranges;
 	pi.reattach = t->reattach;
@@ -641,6 +658,10 @@ static void attach(struct t *t)
 	sp.enabled = true;
 	sp.simp_gpa = SIMP_GPA;
 	sp.siefp_gpa = SIEFP_GPA;
+	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
+	sp.vp = 1;
+	sp.simp_gpa = SIMP1_GPA;
+	sp.siefp_gpa = SIEFP1_GPA;
 	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
 }
 
@@ -739,7 +760,10 @@ static bool same_eventfd(int a, int b)
 	return got >= v;
 }
 
-/* The next request the device gets from vmbusd (notifications are skipped). */
+static unsigned dev_gpadls; /* GpadlAdd requests the fake device got */
+
+/* The next request the device gets from vmbusd (notifications are skipped, the GPADLs
+ * of its channel acknowledged). */
 static void dev_recv(int dfd, uint16_t type, struct frame *f)
 {
 	for (;;) {
@@ -750,6 +774,17 @@ static void dev_recv(int dfd, uint16_t type, struct frame *f)
 			continue;
 		}
 		ASSERT_TRUE(f->hdr.flags & IPC_F_REQUEST);
+		if (f->hdr.type == IPC_MSG_VP_GPADL_ADD && type != IPC_MSG_VP_GPADL_ADD) {
+			Mhcl__Vp__GpadlAdd *g = unpack(f, &mhcl__vp__gpadl_add__descriptor);
+			ASSERT_EQ(g->n_ranges, 1);
+			ASSERT_GT(g->n_pfns, 0);
+			protobuf_c_message_free_unpacked(&g->base, NULL);
+			dev_gpadls++;
+			Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+			send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id,
+				      &rep.base, NULL, 0);
+			continue;
+		}
 		ASSERT_EQ(f->hdr.type, type);
 		return;
 	}
@@ -798,7 +833,11 @@ static void guest_open_to_device(struct t *t, struct chan *c, int dfd, struct fr
 	dev_recv(dfd, IPC_MSG_VP_CHANNEL_OPEN, f);
 }
 
-static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx)
+static void dev_recv(int dfd, uint16_t type, struct frame *f);
+
+/* The guest builds c's ring GPADL; with a device fd, that device must first learn the
+ * GPADL (GpadlAdd) before the guest hears it exists. */
+static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx, int dfd)
 {
 	uint8_t msg[VMBUS_MSG_MAX];
 	uint64_t data[1 + RING_PAGES];
@@ -816,6 +855,21 @@ static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx)
 	memcpy(msg, &gh, sizeof(gh));
 	memcpy(msg + sizeof(gh), data, sizeof(data));
 	post(t, VMBUS_CONNID_MESSAGE, msg, sizeof(gh) + sizeof(data));
+	if (dfd >= 0) {
+		struct frame *f = calloc(1, sizeof(*f));
+		dev_recv(dfd, IPC_MSG_VP_GPADL_ADD, f);
+		Mhcl__Vp__GpadlAdd *g = unpack(f, &mhcl__vp__gpadl_add__descriptor);
+		ASSERT_EQ(g->gpadl, c->gpadl);
+		ASSERT_EQ(g->relid, c->relid);
+		ASSERT_EQ(g->n_pfns, RING_PAGES);
+		ASSERT_EQ(g->pfns[0], RING_GPA(idx) >> 12);
+		ASSERT_EQ(g->ranges[0]->byte_count, RING_PAGES * PAGE);
+		protobuf_c_message_free_unpacked(&g->base, NULL);
+		Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+		send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id, &rep.base, NULL,
+			      0);
+		free(f);
+	}
 	struct vmbus_msg_gpadl_created gc;
 	expect_msg(t, VMBUS_MSG_GPADL_CREATED, &gc, sizeof(gc));
 	ASSERT_EQ(gc.gpadl, c->gpadl);
@@ -854,7 +908,7 @@ static void fake_device(struct t *t)
 	ASSERT_TRUE(!memcmp(&o.if_type, &type, sizeof(type)));
 	c.relid = o.child_relid;
 	c.conn_id = o.connection_id;
-	guest_gpadl(t, &c, 4);
+	guest_gpadl(t, &c, 4, dfd);
 
 	/* First open: the device refuses it; the guest sees a failed open, the doorbell goes. */
 	unsigned released = t->released;
@@ -962,6 +1016,8 @@ int main(int argc, char **argv)
 	ASSERT_OK(guestmem_create(RAM_SIZE, &t.gm));
 	t.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_GE(t.irq, 0);
+	t.irq1 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_GE(t.irq1, 0);
 
 	t.fd = connect_vmbusd(&t);
 	/* icd registered both its offers with vmbusd (before its READY). */
@@ -1090,6 +1146,22 @@ int main(int argc, char **argv)
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers_adopted"), 2 * 4);
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "resume_failures"), 0);
 
+	/* MODIFYCHANNEL: the heartbeat's interrupts move to VP 1; icd gets VP 1's irqfd and
+	 * sets the flag in VP 1's SIEFP page. The restarts below keep it there. */
+	struct vmbus_msg_modify_channel mc = {.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL};
+	mc.child_relid = t.hb.relid;
+	mc.target_vp = 1;
+	post(&t, VMBUS_CONNID_MESSAGE, &mc, sizeof(mc));
+	struct vmbus_msg_modify_channel_response mr;
+	expect_msg(&t, VMBUS_MSG_MODIFYCHANNEL_RESPONSE, &mr, sizeof(mr));
+	ASSERT_EQ(mr.child_relid, t.hb.relid);
+	ASSERT_EQ(mr.status, 0);
+	wait_inspect(&t, "ic/heartbeat", "modifies: 1");
+	ASSERT_EQ(inspect_u64(&t, "ic/heartbeat", "target_vp"), 1);
+	uint64_t fired = t.irq1_fired;
+	while (t.irq1_fired < fired + 2)
+		service(&t, NULL, NULL);
+
 	/* vmbusd restarts (planned, then kill -9, twice each) while the guest runs, each with
 	 * a GPADL half built. The worker reattaches; the new vmbusd takes over the recorded
 	 * VMBus state, routes fresh doorbells, icd (restarted when it lost vmbusd) adopts its
@@ -1111,8 +1183,27 @@ int main(int argc, char **argv)
 		ASSERT_EQ(inspect_u64(&t, "vmbus/state", "restores"), 1);
 		ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "rescinds"), 0);
 		ASSERT_GE(inspect_u64(&t, "vmbus/state", "guest_messages_duplicate"), 1);
+		/* The heartbeat's interrupts still go to VP 1. */
+		ASSERT_EQ(inspect_u64(&t, "ic/heartbeat", "target_vp"), 1);
+		fired = t.irq1_fired;
+		while (t.irq1_fired < fired + 1)
+			service(&t, NULL, NULL);
 	}
 	ASSERT_EQ(t.qcount, 0); /* no rescind, no offer, nothing unexpected */
+
+	/* icd knows every GPADL of its channel beyond the ring (netvsc's buffers need this),
+	 * each told again to every new instance: the ring and the four built across the
+	 * restarts. A teardown completes in the guest only after icd let go of it. */
+	wait_inspect(&t, "ic/heartbeat", "gpadls: 5");
+	struct vmbus_msg_gpadl_teardown gtd = {.hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN};
+	gtd.child_relid = t.hb.relid;
+	gtd.gpadl = 0x203;
+	post(&t, VMBUS_CONNID_MESSAGE, &gtd, sizeof(gtd));
+	struct vmbus_msg_gpadl_torndown gtn;
+	expect_msg(&t, VMBUS_MSG_GPADL_TORNDOWN, &gtn, sizeof(gtn));
+	ASSERT_EQ(gtn.gpadl, 0x203);
+	ASSERT_EQ(inspect_u64(&t, "ic/heartbeat", "gpadls"), 4);
+	ASSERT_EQ(inspect_u64(&t, "ic/heartbeat", "gpadls_removed"), 1);
 	ASSERT_GE(inspect_u64(&t, "vmbus/devices", "connections"), 1); /* icd, on this vmbusd */
 	ASSERT_EQ(inspect_u64(&t, "vmbus/worker", "connections"), 1);
 
