@@ -976,9 +976,65 @@ static void fake_device(struct t *t)
 	gt.child_relid = c.relid;
 	gt.gpadl = c.gpadl;
 	post(t, VMBUS_CONNID_MESSAGE, &gt, sizeof(gt));
+	/* The GPADL goes only once the device let go of it. */
+	dev_recv(dfd, IPC_MSG_VP_GPADL_REMOVE, f);
+	Mhcl__Vp__GpadlRemove *gr = unpack(f, &mhcl__vp__gpadl_remove__descriptor);
+	ASSERT_EQ(gr->gpadl, c.gpadl);
+	protobuf_c_message_free_unpacked(&gr->base, NULL);
+	Mhcl__Vp__GpadlReply grr = MHCL__VP__GPADL_REPLY__INIT;
+	send_frame_to(dfd, IPC_MSG_VP_GPADL_REMOVE, IPC_F_RESPONSE, f->hdr.request_id, &grr.base,
+		      NULL, 0);
 	struct vmbus_msg_gpadl_torndown td;
 	expect_msg(t, VMBUS_MSG_GPADL_TORNDOWN, &td, sizeof(td));
 	ASSERT_EQ(td.gpadl, c.gpadl);
+
+	/* The device dies with the guest's open in flight: the open waits for its next
+	 * instance, which registers the same offer, learns the channel's GPADL, gets the
+	 * ChannelOpen (not a resume: the channel never opened) and answers it. The guest sees
+	 * one successful open, no rescind. */
+	guest_gpadl(t, &c, 4, dfd);
+	guest_open_to_device(t, &c, dfd, f);
+	for (size_t i = 0; i < f->nfds; i++)
+		close(f->fds[i]);
+	close(dfd);
+	dfd = ipc_connect_unix(dev_sock, SOCK_SEQPACKET);
+	ASSERT_GE(dfd, 0);
+	ASSERT_OK(fcntl(dfd, F_SETFL, fcntl(dfd, F_GETFL) & ~O_NONBLOCK));
+	Mhcl__Vp__DeviceOffer again = MHCL__VP__DEVICE_OFFER__INIT;
+	again.offer_id = 9;
+	again.if_type = (ProtobufCBinaryData){16, (uint8_t *)type.b};
+	again.if_instance = (ProtobufCBinaryData){16, (uint8_t *)inst.b};
+	send_frame_to(dfd, IPC_MSG_VP_DEVICE_OFFER, IPC_F_REQUEST, 9, &again.base, NULL, 0);
+	unsigned gpadls = dev_gpadls;
+	bool offered = false;
+	uint32_t open_id = 0;
+	while (!offered || !open_id) {
+		ASSERT_OK(recv_frame(dfd, f));
+		if ((f->hdr.flags & IPC_F_RESPONSE) && f->hdr.type == IPC_MSG_VP_DEVICE_OFFER) {
+			ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
+			offered = true;
+		} else if ((f->hdr.flags & IPC_F_REQUEST) && f->hdr.type == IPC_MSG_VP_GPADL_ADD) {
+			dev_gpadls++;
+			Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+			send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id,
+				      &rep.base, NULL, 0);
+		} else if ((f->hdr.flags & IPC_F_REQUEST) &&
+			   f->hdr.type == IPC_MSG_VP_CHANNEL_OPEN) {
+			ASSERT_EQ(dev_gpadls, gpadls + 1); /* the GPADL came first */
+			Mhcl__Vp__ChannelOpen *o2 = unpack(f, &mhcl__vp__channel_open__descriptor);
+			ASSERT_EQ(o2->offer_id, 9);
+			ASSERT_EQ(o2->relid, c.relid);
+			ASSERT_FALSE(o2->resume);
+			protobuf_c_message_free_unpacked(&o2->base, NULL);
+			open_id = f->hdr.request_id;
+		}
+		for (size_t i = 0; i < f->nfds; i++)
+			close(f->fds[i]);
+	}
+	send_frame_to(dfd, IPC_MSG_VP_CHANNEL_OPEN, IPC_F_RESPONSE, open_id, &okr.base, NULL, 0);
+	expect_msg(t, VMBUS_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr));
+	ASSERT_EQ(orr.child_relid, c.relid);
+	ASSERT_EQ(orr.status, 0);
 
 	/* The device hangs up: its channel is rescinded; icd's are untouched. */
 	close(dfd);
@@ -1143,7 +1199,7 @@ int main(int argc, char **argv)
 	}
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "rescinds"), rescinds);
 	ASSERT_EQ(t.released, released);
-	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers_adopted"), 2 * 4);
+	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers_adopted"), 1 + 2 * 4); /* fake, icd */
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "resume_failures"), 0);
 
 	/* MODIFYCHANNEL: the heartbeat's interrupts move to VP 1; icd gets VP 1's irqfd and
