@@ -5,7 +5,8 @@
 #      it, then init stops everything in order.
 #   2. guest (when qemu-system-x86_64 is present and MHCL_DEMO_VM != 0): an
 #      unmodified Linux guest boots on mhcl-vp inside the L0 TCG / L1 KVM
-#      topology and connects to mhcl's VMBus (tests/vm/run.sh).
+#      topology and connects to mhcl's VMBus; icd and vmbusd are restarted and killed
+#      under it without the guest noticing (tests/vm/run.sh).
 #   3. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
 #      (shim, sidecar, Linux, mhcl-init) boots under QEMU TCG -smp 8; boot stages with
 #      timestamps, mhcl ps / sidecar / sidecar online 3 from the host, power off
@@ -92,7 +93,9 @@ INIT_PID=
 tail -n 4 "$RUN/init.log"
 
 if [ "${MHCL_DEMO_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
-	step "an unmodified Linux guest on mhcl-vp connects to mhcl's VMBus (L0 TCG -> L1 KVM -> L2)"
+	step "an unmodified Linux guest on mhcl-vp connects to mhcl's VMBus (L0 TCG -> L1 KVM -> L2);"
+	echo "mhcl-icd and mhcl-vmbusd are restarted and killed under it, twice each, and the guest"
+	echo "notices nothing: the heartbeat climbs, no device is rescinded, each IC negotiated once"
 	echo "(builds the L1/L2 images from Debian packages on first use; about a minute under TCG)"
 	tests/vm/run.sh "$B"
 fi
