@@ -213,7 +213,8 @@ int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *
 	size_t len = 0;
 	char entry[PATH_MAX];
 
-	int r = setup_dtb_read(sysfs_dir, BOOTDT_MAX, &tree, &len, entry, sizeof(entry), err, err_len);
+	int r =
+	    setup_dtb_read(sysfs_dir, BOOTDT_MAX, &tree, &len, entry, sizeof(entry), err, err_len);
 	if (r < 0)
 		return r;
 	return load_from_tree(tree, len, entry, mem_path, run_dir, ret, src, src_len, err, err_len);

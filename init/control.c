@@ -69,7 +69,7 @@ static void proc_stats(pid_t pid, Mhcl__ServerInfo *si)
 	}
 }
 
-static void ctl_ps(struct server *req, struct ipc_msg *msg)
+static void ctl_ps(struct child *req, struct ipc_msg *msg)
 {
 	struct init *in = req->init;
 	Mhcl__ServerInfo *infos = calloc(in->nservers ? in->nservers : 1, sizeof(*infos));
@@ -82,7 +82,7 @@ static void ctl_ps(struct server *req, struct ipc_msg *msg)
 		goto out;
 	}
 	for (size_t i = 0; i < in->nservers; i++) {
-		struct server *s = &in->servers[i];
+		struct child *s = &in->servers[i];
 		Mhcl__ServerInfo *si = &infos[i];
 		*si = (Mhcl__ServerInfo)MHCL__SERVER_INFO__INIT;
 		si->name = (char *)s->conf->name;
@@ -123,7 +123,7 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 	inspect_bool(t, root, "shutting_down", in->shutting_down);
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {
-		struct server *s = &in->servers[i];
+		struct child *s = &in->servers[i];
 		Mhcl__Node *n = inspect_dir(t, ss, s->conf->name);
 		inspect_str(t, n, "state", srv_state_name(s->state));
 		inspect_i64(t, n, "pid", s->pid);
@@ -144,14 +144,14 @@ struct inspect_job;
 
 struct inspect_part {
 	struct inspect_job *job;
-	struct server *target;
+	struct child *target;
 	Mhcl__InspectReply *reply;
 	char *orig_name; /* the reply root's own name while it is spliced in */
 	char error[160];
 };
 
 struct inspect_job {
-	struct server *requester;
+	struct child *requester;
 	uint64_t gen;
 	uint32_t request_id;
 	bool single; /* relay one server's answer as is */
@@ -161,7 +161,7 @@ struct inspect_job {
 
 static void job_finish(struct inspect_job *job)
 {
-	struct server *req = job->requester;
+	struct child *req = job->requester;
 	struct ipc_chan *ch = req->chan && req->chan_gen == job->gen ? req->chan : NULL;
 	struct init *in = req->init;
 
@@ -241,7 +241,7 @@ static void part_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, v
 		job_finish(p->job);
 }
 
-static void ctl_inspect(struct server *req, struct ipc_msg *msg)
+static void ctl_inspect(struct child *req, struct ipc_msg *msg)
 {
 	struct init *in = req->init;
 	Mhcl__DiagInspectRequest *rq = (Mhcl__DiagInspectRequest *)ipc_msg_unpack(
@@ -300,7 +300,7 @@ static void ctl_inspect(struct server *req, struct ipc_msg *msg)
 	job->gen = req->chan_gen;
 	job->request_id = msg->request_id;
 	if (server[0]) {
-		struct server *t = init_find_server(in, server);
+		struct child *t = init_find_server(in, server);
 		if (!t || !t->chan) {
 			(void)ipc_chan_reply_error(
 			    req->chan, msg->request_id, msg->type, t ? -ESRCH : -ENOENT,
@@ -337,13 +337,13 @@ out:
 
 /* ---- restart, kill ---- */
 
-static void ctl_restart(struct server *req, struct ipc_msg *msg)
+static void ctl_restart(struct child *req, struct ipc_msg *msg)
 {
 	Mhcl__RestartRequest *rq = (Mhcl__RestartRequest *)ipc_msg_unpack(
 	    req->chan, msg, &mhcl__restart_request__descriptor);
 	if (!rq)
 		return;
-	struct server *t = init_find_server(req->init, rq->server);
+	struct child *t = init_find_server(req->init, rq->server);
 	int r;
 	if (t && t == req) {
 		/* The requester restarts itself: its channel ends with this
@@ -375,7 +375,7 @@ static void fault_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 
 struct self_kill {
 	uv_timer_t timer;
-	struct server *s;
+	struct child *s;
 	pid_t pid;
 	int sig;
 };
@@ -395,7 +395,7 @@ static void self_kill_fire(uv_timer_t *t)
 	uv_close((uv_handle_t *)&k->timer, self_kill_closed);
 }
 
-static int self_kill_schedule(struct server *s, int sig)
+static int self_kill_schedule(struct child *s, int sig)
 {
 	struct self_kill *k = calloc(1, sizeof(*k));
 
@@ -407,13 +407,13 @@ static int self_kill_schedule(struct server *s, int sig)
 	return 0;
 }
 
-static void ctl_kill(struct server *req, struct ipc_msg *msg)
+static void ctl_kill(struct child *req, struct ipc_msg *msg)
 {
 	Mhcl__KillRequest *rq =
 	    (Mhcl__KillRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__kill_request__descriptor);
 	if (!rq)
 		return;
-	struct server *t = init_find_server(req->init, rq->server);
+	struct child *t = init_find_server(req->init, rq->server);
 	int sig = rq->signal ? rq->signal : SIGKILL;
 	int r = 0;
 	const char *why = "";
@@ -467,14 +467,14 @@ static void ctl_kill(struct server *req, struct ipc_msg *msg)
 
 /* ---- logs, config ---- */
 
-static void ctl_logs(struct server *req, struct ipc_msg *msg)
+static void ctl_logs(struct child *req, struct ipc_msg *msg)
 {
 	struct init *in = req->init;
 	Mhcl__LogsRequest *rq =
 	    (Mhcl__LogsRequest *)ipc_msg_unpack(req->chan, msg, &mhcl__logs_request__descriptor);
 	if (!rq)
 		return;
-	struct server *only = NULL;
+	struct child *only = NULL;
 	if (rq->server[0]) {
 		only = init_find_server(in, rq->server);
 		if (!only) {
@@ -502,9 +502,9 @@ static void ctl_logs(struct server *req, struct ipc_msg *msg)
 	uint64_t cursor = since;
 	for (;;) {
 		struct logring_line best = {0}, l;
-		struct server *from = NULL;
+		struct child *from = NULL;
 		for (size_t i = 0; i < in->nservers; i++) {
-			struct server *s = &in->servers[i];
+			struct child *s = &in->servers[i];
 			if (only && s != only)
 				continue;
 			if (logring_find(s->log, cursor, &l) && (!from || l.seq < best.seq)) {
@@ -542,7 +542,7 @@ out:
 	free(text);
 }
 
-static void ctl_config(struct server *req, struct ipc_msg *msg)
+static void ctl_config(struct child *req, struct ipc_msg *msg)
 {
 	Mhcl__ConfigReply rep = MHCL__CONFIG_REPLY__INIT;
 	rep.dtb.data = req->init->manifest->dtb;
@@ -578,7 +578,7 @@ static const struct ctl_route ctl_routes[] = {
 };
 
 struct ctl_forward {
-	struct server *requester;
+	struct child *requester;
 	uint64_t gen;
 	uint32_t request_id;
 	const struct ctl_route *route;
@@ -587,7 +587,7 @@ struct ctl_forward {
 static void forward_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
 	struct ctl_forward *f = opaque;
-	struct server *req = f->requester;
+	struct child *req = f->requester;
 	struct ipc_chan *rc = req->chan && req->chan_gen == f->gen ? req->chan : NULL;
 	const char *name = f->route->server;
 	char buf[160];
@@ -595,9 +595,9 @@ static void forward_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply
 	if (!rc)
 		goto out;
 	if (status == 0 && reply) {
-		ProtobufCMessage *m = protobuf_c_message_unpack(
-		    f->route->reply, NULL, reply->body_len,
-		    reply->body_len ? reply->body : (const uint8_t *)"");
+		ProtobufCMessage *m =
+		    protobuf_c_message_unpack(f->route->reply, NULL, reply->body_len,
+					      reply->body_len ? reply->body : (const uint8_t *)"");
 		if (m) {
 			(void)ipc_chan_reply(rc, f->request_id, f->route->type, m, NULL, 0);
 			protobuf_c_message_free_unpacked(m, NULL);
@@ -621,7 +621,7 @@ out:
 	free(f);
 }
 
-static bool ctl_forward(struct server *req, struct ipc_msg *msg)
+static bool ctl_forward(struct child *req, struct ipc_msg *msg)
 {
 	const struct ctl_route *route = NULL;
 
@@ -633,14 +633,13 @@ static bool ctl_forward(struct server *req, struct ipc_msg *msg)
 	ProtobufCMessage *m = ipc_msg_unpack(req->chan, msg, route->request);
 	if (!m)
 		return true;
-	struct server *t = init_find_server(req->init, route->server);
+	struct child *t = init_find_server(req->init, route->server);
 	struct ctl_forward *f = NULL;
 	int r;
 	if (!t || !t->chan) {
-		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type,
-					   t ? -ESRCH : -ENOENT,
-					   t ? "server '%s' is not running" : "no server '%s'",
-					   route->server);
+		(void)ipc_chan_reply_error(
+		    req->chan, msg->request_id, msg->type, t ? -ESRCH : -ENOENT,
+		    t ? "server '%s' is not running" : "no server '%s'", route->server);
 		goto out;
 	}
 	f = malloc(sizeof(*f));
@@ -662,7 +661,7 @@ out:
 	return true;
 }
 
-void control_request(struct server *s, struct ipc_msg *msg)
+void control_request(struct child *s, struct ipc_msg *msg)
 {
 	if (!s->conf->control) {
 		(void)ipc_chan_reply_error(s->chan, msg->request_id, msg->type, -EPERM,

@@ -48,12 +48,14 @@ struct logpipe;
 
 /* Someone waiting for a planned restart to finish (a control request). */
 struct restart_waiter {
-	struct server *requester;
+	struct child *requester;
 	uint64_t chan_gen;
 	uint32_t request_id;
 };
 
-struct server {
+/* One supervised child: a manifest entry and its running instance (not to be confused
+ * with lib/server's struct srv, the frame a server process runs on). */
+struct child {
 	struct init *init;
 	const struct srv_conf *conf;
 	size_t index;
@@ -100,7 +102,7 @@ struct server {
 struct init {
 	uv_loop_t *loop;
 	struct manifest *manifest;
-	struct server *servers;
+	struct child *servers;
 	size_t nservers;
 	const char *libexec;
 	const char *run_dir;
@@ -121,30 +123,30 @@ struct init {
 };
 
 /* logging about a server: to its ring (stream 3) and to init's stderr. */
-void init_log(struct server *s, const char *fmt, ...) _printf_(2, 3);
-void init_log_line(struct server *s, uint8_t stream, const char *text, size_t len);
+void init_log(struct child *s, const char *fmt, ...) _printf_(2, 3);
+void init_log_line(struct child *s, uint8_t stream, const char *text, size_t len);
 uint64_t init_now_ms(void);
 
 /* supervise.c: callbacks of init's end of every server's bus channel. */
 extern const struct ipc_chan_ops server_chan_ops;
 
 /* spawn.c */
-struct logpipe *logpipe_open(struct server *s, int fd, uint8_t stream);
+struct logpipe *logpipe_open(struct child *s, int fd, uint8_t stream);
 void logpipe_drain_close(struct logpipe *p);
-int spawn_server(struct server *s);
+int spawn_server(struct child *s);
 
 /* supervise.c */
-void supervise_event(struct server *s, enum srv_event ev);
+void supervise_event(struct child *s, enum srv_event ev);
 void supervise_child_exit(struct init *in, pid_t pid, int status);
 void supervise_boot(struct init *in);
 void supervise_shutdown(struct init *in);
-void supervise_state_changed(struct server *s);
+void supervise_state_changed(struct child *s);
 const char *srv_state_name(enum srv_state st);
-struct server *init_find_server(struct init *in, const char *name);
-int supervise_restart(struct server *s, struct server *requester, uint32_t request_id);
+struct child *init_find_server(struct init *in, const char *name);
+int supervise_restart(struct child *s, struct child *requester, uint32_t request_id);
 
 /* control.c */
-void control_request(struct server *s, struct ipc_msg *msg);
+void control_request(struct child *s, struct ipc_msg *msg);
 void control_fill_inspect(struct init *in, void *tree, void *root);
 
 /* pid1.c */

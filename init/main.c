@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	if (!in.servers)
 		return MHCL_EXIT_SYSCALL;
 	for (size_t i = 0; i < m->nservers; i++) {
-		struct server *s = &in.servers[i];
+		struct child *s = &in.servers[i];
 		s->init = &in;
 		s->conf = &m->servers[i];
 		s->index = i;
@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 
 	/* Orderly teardown so sanitizers see every allocation released. */
 	for (size_t i = 0; i < in.nservers; i++) {
-		struct server *s = &in.servers[i];
+		struct child *s = &in.servers[i];
 		if (s->chan)
 			ipc_chan_close(s->chan);
 		logpipe_drain_close(s->out);

@@ -28,7 +28,7 @@
 
 struct logpipe {
 	uv_poll_t poll;
-	struct server *srv;
+	struct child *srv;
 	int fd;
 	uint8_t stream;
 	bool closing;
@@ -135,7 +135,7 @@ static void logpipe_cb(uv_poll_t *h, int status, int events)
 		logpipe_close(p);
 }
 
-struct logpipe *logpipe_open(struct server *s, int fd, uint8_t stream)
+struct logpipe *logpipe_open(struct child *s, int fd, uint8_t stream)
 {
 	struct logpipe *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -162,7 +162,7 @@ void logpipe_drain_close(struct logpipe *p)
 }
 
 /* Finds conf->binary in the colon-separated libexec dirs. */
-static int resolve_binary(struct server *s)
+static int resolve_binary(struct child *s)
 {
 	const char *dirs = s->init->libexec;
 
@@ -204,7 +204,7 @@ static void cloexec_from(int first)
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static _Noreturn void child_exec(const struct server *s, int bus, int out, int err, int epipe,
+static _Noreturn void child_exec(const struct child *s, int bus, int out, int err, int epipe,
 				 char *const argv[], char *const envp[])
 {
 	const struct srv_conf *c = s->conf;
@@ -266,7 +266,7 @@ static _Noreturn void child_exec(const struct server *s, int bus, int out, int e
 	child_fail(epipe, STAGE_EXEC, errno);
 }
 
-int spawn_server(struct server *s)
+int spawn_server(struct child *s)
 {
 	const struct srv_conf *c = s->conf;
 	int bus[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};

@@ -49,7 +49,7 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void init_log_line(struct server *s, uint8_t stream, const char *text, size_t len)
+void init_log_line(struct child *s, uint8_t stream, const char *text, size_t len)
 {
 	struct init *in = s->init;
 	char buf[LOGRING_LINE_MAX + 96];
@@ -73,7 +73,7 @@ void init_log_line(struct server *s, uint8_t stream, const char *text, size_t le
 		in->echo_dropped++;
 }
 
-void init_log(struct server *s, const char *fmt, ...)
+void init_log(struct child *s, const char *fmt, ...)
 {
 	char buf[LOGRING_LINE_MAX];
 	va_list ap;
@@ -86,7 +86,7 @@ void init_log(struct server *s, const char *fmt, ...)
 	init_log_line(s, LOGRING_INIT, buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
-struct server *init_find_server(struct init *in, const char *name)
+struct child *init_find_server(struct init *in, const char *name)
 {
 	for (size_t i = 0; i < in->nservers; i++)
 		if (strcmp(in->servers[i].conf->name, name) == 0)
@@ -94,7 +94,7 @@ struct server *init_find_server(struct init *in, const char *name)
 	return NULL;
 }
 
-static void set_state(struct server *s, enum srv_state st)
+static void set_state(struct child *s, enum srv_state st)
 {
 	if (s->state == st)
 		return;
@@ -103,7 +103,7 @@ static void set_state(struct server *s, enum srv_state st)
 	s->state = st;
 }
 
-static void timer_start(struct server *s, uv_timer_cb cb, uint64_t ms)
+static void timer_start(struct child *s, uv_timer_cb cb, uint64_t ms)
 {
 	uv_timer_stop(&s->timer);
 	(void)uv_timer_start(&s->timer, cb, ms, 0);
@@ -111,22 +111,22 @@ static void timer_start(struct server *s, uv_timer_cb cb, uint64_t ms)
 
 static void ready_timeout_cb(uv_timer_t *t)
 {
-	supervise_event(container_of(t, struct server, timer), EV_READY_TIMEOUT);
+	supervise_event(container_of(t, struct child, timer), EV_READY_TIMEOUT);
 }
 
 static void stop_timeout_cb(uv_timer_t *t)
 {
-	supervise_event(container_of(t, struct server, timer), EV_STOP_TIMEOUT);
+	supervise_event(container_of(t, struct child, timer), EV_STOP_TIMEOUT);
 }
 
 static void backoff_cb(uv_timer_t *t)
 {
-	supervise_event(container_of(t, struct server, timer), EV_BACKOFF_DONE);
+	supervise_event(container_of(t, struct child, timer), EV_BACKOFF_DONE);
 }
 
 static void reap_grace_cb(uv_timer_t *t)
 {
-	struct server *s = container_of(t, struct server, timer);
+	struct child *s = container_of(t, struct child, timer);
 	/* The bus did not drain (a descendant holds it): stop waiting. */
 	if (s->chan)
 		ipc_chan_close(s->chan); /* on_close dispatches EV_EXIT */
@@ -134,12 +134,12 @@ static void reap_grace_cb(uv_timer_t *t)
 
 /* ---- restart waiters (control RESTART requests) ---- */
 
-static struct ipc_chan *requester_chan(struct server *req, uint64_t gen)
+static struct ipc_chan *requester_chan(struct child *req, uint64_t gen)
 {
 	return req && req->chan && req->chan_gen == gen ? req->chan : NULL;
 }
 
-static void answer_waiters(struct server *s, int err)
+static void answer_waiters(struct child *s, int err)
 {
 	for (size_t i = 0; i < s->nwaiters; i++) {
 		struct restart_waiter *w = &s->waiters[i];
@@ -162,13 +162,13 @@ static void answer_waiters(struct server *s, int err)
 
 /* ---- actions ---- */
 
-typedef void (*action_fn)(struct server *s);
+typedef void (*action_fn)(struct child *s);
 
-static void nop(struct server *s)
+static void nop(struct child *s)
 {
 }
 
-static void clear_saved(struct server *s)
+static void clear_saved(struct child *s)
 {
 	free(s->saved_state);
 	s->saved_state = NULL;
@@ -176,9 +176,9 @@ static void clear_saved(struct server *s)
 	s->have_saved = false;
 }
 
-static void fail_start(struct server *s, int r);
+static void fail_start(struct child *s, int r);
 
-static void act_spawn(struct server *s)
+static void act_spawn(struct child *s)
 {
 	uv_timer_stop(&s->timer);
 	if (s->started_once)
@@ -195,7 +195,7 @@ static void act_spawn(struct server *s)
 	timer_start(s, ready_timeout_cb, s->conf->ready_timeout_ms);
 }
 
-static void act_spawn_reset(struct server *s)
+static void act_spawn_reset(struct child *s)
 {
 	s->fail_count = 0;
 	s->delay_ms = s->conf->restart_delay_ms;
@@ -203,7 +203,7 @@ static void act_spawn_reset(struct server *s)
 	act_spawn(s);
 }
 
-static uint32_t next_delay(struct server *s)
+static uint32_t next_delay(struct child *s)
 {
 	uint32_t d = s->delay_ms ? s->delay_ms : s->conf->restart_delay_ms;
 	uint64_t n = (uint64_t)d * 2;
@@ -212,7 +212,7 @@ static uint32_t next_delay(struct server *s)
 }
 
 /* Records one failure; true when the crash-loop limit is reached. */
-static bool count_failure(struct server *s)
+static bool count_failure(struct child *s)
 {
 	uint64_t now = init_now_ms();
 	uint32_t limit = s->conf->crash_loop_limit, n = 0;
@@ -228,7 +228,7 @@ static bool count_failure(struct server *s)
 }
 
 /* After a failure: back off and restart, or give up. */
-static void failed_instance(struct server *s)
+static void failed_instance(struct child *s)
 {
 	if (s->conf->restart == RESTART_NEVER) {
 		set_state(s, SRV_FAILED);
@@ -247,7 +247,7 @@ static void failed_instance(struct server *s)
 	timer_start(s, backoff_cb, d);
 }
 
-static void fail_start(struct server *s, int r)
+static void fail_start(struct child *s, int r)
 {
 	s->crash_restart = true;
 	clear_saved(s);
@@ -261,10 +261,10 @@ static void fail_start(struct server *s, int r)
 		answer_waiters(s, -ECHILD);
 }
 
-static void act_ready(struct server *s);
-static void act_ready_again(struct server *s);
+static void act_ready(struct child *s);
+static void act_ready_again(struct child *s);
 
-static void act_ready_timeout(struct server *s)
+static void act_ready_timeout(struct child *s)
 {
 	init_log(s, "not ready after %u ms, killing", s->conf->ready_timeout_ms);
 	s->ready_timed_out = true;
@@ -273,14 +273,14 @@ static void act_ready_timeout(struct server *s)
 }
 
 struct stop_ctx {
-	struct server *s;
+	struct child *s;
 	uint64_t gen;
 };
 
 static void stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
 {
 	struct stop_ctx *c = opaque;
-	struct server *s = c->s;
+	struct child *s = c->s;
 	bool current = s->chan == ch && s->chan_gen == c->gen;
 
 	free(c);
@@ -305,7 +305,7 @@ static void stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, v
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 }
 
-static void send_stop(struct server *s, bool save)
+static void send_stop(struct child *s, bool save)
 {
 	set_state(s, SRV_STOPPING);
 	timer_start(s, stop_timeout_cb, s->conf->stop_timeout_ms);
@@ -326,28 +326,28 @@ static void send_stop(struct server *s, bool save)
 		(void)kill(s->pid, SIGTERM);
 }
 
-static void act_stop(struct server *s)
+static void act_stop(struct child *s)
 {
 	s->stop_requested = true;
 	init_log(s, "stopping");
 	send_stop(s, false);
 }
 
-static void act_planned_stop(struct server *s)
+static void act_planned_stop(struct child *s)
 {
 	s->planned = true;
 	init_log(s, "planned restart: saving state and stopping");
 	send_stop(s, true);
 }
 
-static void act_kill(struct server *s)
+static void act_kill(struct child *s)
 {
 	init_log(s, "did not stop within %u ms, killing", s->conf->stop_timeout_ms);
 	if (s->pid > 0)
 		(void)kill(-s->pid, SIGKILL);
 }
 
-static void act_cancel(struct server *s)
+static void act_cancel(struct child *s)
 {
 	uv_timer_stop(&s->timer);
 	s->stop_requested = true;
@@ -373,7 +373,7 @@ static const char *sig_name(int sig, char *buf, size_t len)
 	return buf;
 }
 
-static void describe_exit(struct server *s, int st)
+static void describe_exit(struct child *s, int st)
 {
 	char name[64];
 
@@ -397,7 +397,7 @@ static void describe_exit(struct server *s, int st)
 	}
 }
 
-static void act_exit(struct server *s)
+static void act_exit(struct child *s)
 {
 	int st = s->wait_status;
 	uint64_t ran_ms = init_now_ms() - s->start_ms;
@@ -523,7 +523,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	},
 };
 
-static void act_ready(struct server *s)
+static void act_ready(struct child *s)
 {
 	Mhcl__ReadyReply rep = MHCL__READY_REPLY__INIT;
 
@@ -560,13 +560,13 @@ static void act_ready(struct server *s)
 	answer_waiters(s, 0);
 }
 
-static void act_ready_again(struct server *s)
+static void act_ready_again(struct child *s)
 {
 	(void)ipc_chan_reply_error(s->chan, s->ready_request_id, IPC_MSG_READY, -EALREADY,
 				   "READY already received");
 }
 
-void supervise_event(struct server *s, enum srv_event ev)
+void supervise_event(struct child *s, enum srv_event ev)
 {
 	enum srv_state before = s->state;
 
@@ -580,7 +580,7 @@ void supervise_event(struct server *s, enum srv_event ev)
 static void boot_advance(struct init *in)
 {
 	while (!in->shutting_down && in->boot_next < in->nservers) {
-		struct server *s = &in->servers[in->boot_next];
+		struct child *s = &in->servers[in->boot_next];
 		if (!s->started_once && s->state == SRV_STOPPED)
 			supervise_event(s, EV_START);
 		if (s->state == SRV_STARTING)
@@ -592,7 +592,7 @@ static void boot_advance(struct init *in)
 static void shutdown_advance(struct init *in)
 {
 	while (in->shutdown_next > 0) {
-		struct server *s = &in->servers[in->shutdown_next - 1];
+		struct child *s = &in->servers[in->shutdown_next - 1];
 		s->stop_requested = true;
 		if (s->state != SRV_STOPPED && s->state != SRV_FAILED)
 			supervise_event(s, EV_STOP);
@@ -603,7 +603,7 @@ static void shutdown_advance(struct init *in)
 	uv_stop(in->loop);
 }
 
-void supervise_state_changed(struct server *s)
+void supervise_state_changed(struct child *s)
 {
 	struct init *in = s->init;
 
@@ -633,7 +633,7 @@ void supervise_shutdown(struct init *in)
 	shutdown_advance(in);
 }
 
-int supervise_restart(struct server *s, struct server *requester, uint32_t request_id)
+int supervise_restart(struct child *s, struct child *requester, uint32_t request_id)
 {
 	if (s->state == SRV_STOPPING && !s->planned)
 		return -EBUSY;
@@ -658,7 +658,7 @@ int supervise_restart(struct server *s, struct server *requester, uint32_t reque
 void supervise_child_exit(struct init *in, pid_t pid, int status)
 {
 	for (size_t i = 0; i < in->nservers; i++) {
-		struct server *s = &in->servers[i];
+		struct child *s = &in->servers[i];
 		if (s->pid != pid || s->exited)
 			continue;
 		s->exited = true;
@@ -678,7 +678,7 @@ void supervise_child_exit(struct init *in, pid_t pid, int status)
 
 static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
-	struct server *s = opaque;
+	struct child *s = opaque;
 
 	if (s->chan != ch) {
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -ESTALE,
@@ -709,7 +709,7 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 
 static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
-	struct server *s = opaque;
+	struct child *s = opaque;
 	char name[64];
 
 	if (s->chan != ch || msg->type != IPC_MSG_JAIL_VIOLATION)
@@ -727,7 +727,7 @@ static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 
 static void bus_lost_cb(uv_timer_t *t)
 {
-	struct server *s = container_of(t, struct server, bus_timer);
+	struct child *s = container_of(t, struct child, bus_timer);
 
 	if (s->pid > 0 && !s->exited && !s->chan) {
 		init_log(s, "bus closed (%s) but pid %d still runs, killing",
@@ -738,7 +738,7 @@ static void bus_lost_cb(uv_timer_t *t)
 
 static void chan_close(struct ipc_chan *ch, int reason, void *opaque)
 {
-	struct server *s = opaque;
+	struct child *s = opaque;
 
 	if (s->chan != ch)
 		return;
