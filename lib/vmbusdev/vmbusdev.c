@@ -603,12 +603,27 @@ static int copy_bytes(uint8_t *dst, size_t cap, const ProtobufCBinaryData *src,
 	return 0;
 }
 
+static void offer_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct vmbusdev_chan *c = opaque;
+	char why[160] = "";
+
+	if (status == -EREMOTEIO && reply)
+		status = ipc_msg_error(reply, why, sizeof(why));
+	if (status < 0) {
+		log_error_errno(status, "vmbusd refused offer %u: %s: %m", c->offer.offer_id, why);
+		ipc_chan_close(ch);
+		return;
+	}
+	log_info("registered offer %u with vmbusd", c->offer.offer_id);
+}
+
 int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
 		      const struct vmbusdev_chan_ops *ops, void *opaque, struct vmbusdev_chan **ret)
 {
 	struct vmbusdev_chan *c;
 
-	if (v->nchans == VMBUSDEV_MAX_CHANNELS || v->registered)
+	if (v->nchans == VMBUSDEV_MAX_CHANNELS)
 		return -ENOSPC;
 	if (!ops || !ops->open || !ops->signaled || !ops->close)
 		return -EINVAL;
@@ -627,24 +642,19 @@ int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
 	c->ops = ops;
 	c->opaque = opaque;
 	c->irqfd = -1;
+	if (v->registered) {
+		/* Offered at once: a sub-channel the guest asked for (storvsc, netvsc vRSS). */
+		int r = v->ch ? ipc_chan_request(v->ch, IPC_MSG_VP_DEVICE_OFFER, &c->offer.base, NULL,
+						 0, 0, offer_reply, c)
+			      : -EPIPE;
+		if (r < 0) {
+			free(c);
+			return r;
+		}
+	}
 	v->chans[v->nchans++] = c;
 	*ret = c;
 	return 0;
-}
-
-static void offer_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
-{
-	struct vmbusdev_chan *c = opaque;
-	char why[160] = "";
-
-	if (status == -EREMOTEIO && reply)
-		status = ipc_msg_error(reply, why, sizeof(why));
-	if (status < 0) {
-		log_error_errno(status, "vmbusd refused offer %u: %s: %m", c->offer.offer_id, why);
-		ipc_chan_close(ch);
-		return;
-	}
-	log_info("registered offer %u with vmbusd", c->offer.offer_id);
 }
 
 int vmbusdev_register(struct vmbusdev *v)

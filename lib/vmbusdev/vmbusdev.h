@@ -75,7 +75,8 @@ int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, v
  * the close (call it before the last uv_run). */
 void vmbusdev_free(struct vmbusdev *v);
 
-/* Describes one channel; offer is copied (offer_id is assigned here). */
+/* Describes one channel; offer is copied (offer_id is assigned here). After
+ * vmbusdev_register() the offer goes to vmbusd at once: sub-channels a guest asks for. */
 int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
 		      const struct vmbusdev_chan_ops *ops, void *opaque,
 		      struct vmbusdev_chan **ret);
