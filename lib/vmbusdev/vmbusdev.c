@@ -547,20 +547,27 @@ static const struct ipc_chan_ops vmbusdev_ops = {
 int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, void *opaque,
 		     struct vmbusdev **ret)
 {
-	struct vmbusdev *v = calloc(1, sizeof(*v));
-	int fd, r;
+	int fd = ipc_connect_unix(path, SOCK_SEQPACKET);
 
-	if (!v)
+	if (fd < 0)
+		return fd;
+	return vmbusdev_attach(loop, fd, lost, opaque, ret);
+}
+
+int vmbusdev_attach(uv_loop_t *loop, int fd, vmbusdev_lost_fn lost, void *opaque,
+		    struct vmbusdev **ret)
+{
+	struct vmbusdev *v = calloc(1, sizeof(*v));
+	int r;
+
+	if (!v) {
+		close(fd);
 		return -ENOMEM;
+	}
 	v->loop = loop;
 	v->lost = lost;
 	v->opaque = opaque;
 	v->gm.memfd = -1;
-	fd = ipc_connect_unix(path, SOCK_SEQPACKET);
-	if (fd < 0) {
-		free(v);
-		return fd;
-	}
 	r = ipc_chan_open(loop, fd, IPC_TRANSPORT_SEQPACKET, &vmbusdev_ops, v, &v->ch);
 	if (r < 0) {
 		free(v);

@@ -71,6 +71,9 @@ typedef void (*vmbusdev_lost_fn)(struct vmbusdev *v, int reason, void *opaque);
 
 int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, void *opaque,
 		     struct vmbusdev **ret);
+/* As vmbusdev_connect() on an already connected SOCK_SEQPACKET fd (taken in every case). */
+int vmbusdev_attach(uv_loop_t *loop, int fd, vmbusdev_lost_fn lost, void *opaque,
+		    struct vmbusdev **ret);
 /* Stops every channel and closes the connection; v is freed once the loop has run
  * the close (call it before the last uv_run). */
 void vmbusdev_free(struct vmbusdev *v);

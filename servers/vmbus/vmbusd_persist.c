@@ -394,9 +394,12 @@ int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *c
 	d->restore_rec = NULL;
 	d->restore_len = 0;
 	if (!rec || !reattach) {
-		if (reattach)
+		if (reattach) {
 			log_error("the worker reattaches but no VMBus state was kept: the guest's "
 				  "VMBus starts over");
+			/* The worker drops host messages numbered up to the last it got. */
+			d->host_seq = host_seq;
+		}
 		free(rec);
 		return 0;
 	}
@@ -432,6 +435,10 @@ int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *c
 				       o->relid);
 	}
 	vmbusd_outbox_resend(d, host_seq);
+	/* A worker that got more than the record has (a commit failed after it was sent)
+	 * drops host messages numbered up to its last: number on from there. */
+	if (host_seq > d->host_seq)
+		d->host_seq = host_seq;
 	d->restores++;
 	d->dirty = true;
 	log_info("took over the VMBus state: guest message %llu, host message %llu, %u "
@@ -443,7 +450,8 @@ bad:
 	log_error_errno(ret,
 			"the kept VMBus state is not usable: the guest's VMBus starts over: %m");
 	drop_restored(d);
-	d->guest_seq = d->host_seq = 0;
+	d->guest_seq = 0;
+	d->host_seq = host_seq; /* numbered on from the worker's last: it drops the rest */
 	free(rec);
 	return 0;
 }

@@ -10,6 +10,10 @@
  * answer (while the peer's channel lives), and every refusal carries a reason. Its inspect
  * tree is built from whatever state the input left.
  *
+ * With FUZZ_RECORD_OUT=<file> set, vmbusd records its state in a store as it does under
+ * init, and the first input's record (at its end, before the peers hang up) is written
+ * to that file and the process exits: the seeds of the vmbusd-record target.
+ *
  * Input:
  *   byte 0      number of device servers to attach (0..3, low 2 bits)
  *   records     op u8, type u8, fdspec u8, len u16 (little-endian), then len body bytes
@@ -36,6 +40,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "vmbusd.h"
+#include "vmbusd_store.h"
 
 #define CHECK(e)                                                                                   \
 	do {                                                                                       \
@@ -225,10 +230,23 @@ static size_t error_body(const uint8_t *text, size_t len, uint8_t *out, size_t o
 	return mhcl__error_reply__pack(&e, out);
 }
 
+/* The store's committed record into path; the process ends there. */
+static void write_record(const struct vmbusd_store *st, const char *path)
+{
+	size_t len;
+	const void *rec = vmbusd_store_record(st, &len);
+	FILE *f = fopen(path, "wb");
+
+	CHECK(rec && f && fwrite(rec, 1, len, f) == len && fclose(f) == 0);
+	exit(0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t ebody[256];
+	const char *record_out;
+	struct vmbusd_store *store = NULL;
 	uv_loop_t loop;
 	struct vmbusd *d;
 	int probe_before, probe_after;
@@ -238,12 +256,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
+	record_out = getenv("FUZZ_RECORD_OUT");
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERR);
 	probe_before = dup(2);
 	close(probe_before);
 
 	CHECK(uv_loop_init(&loop) == 0);
 	CHECK(vmbusd_new(&loop, NULL, -1, -1, &d) == 0);
+	if (record_out) {
+		CHECK(vmbusd_store_create(&store) == 0);
+		vmbusd_set_store(d, store);
+	}
 	for (unsigned i = 0; i < NPEERS; i++)
 		peers[i] = (struct peer){.raw = -1};
 	ndev = data[0] & 3;
@@ -308,6 +331,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < NPEERS; i++)
 		if (peers[i].raw >= 0 && !peers[i].gone)
 			CHECK(peers[i].answered == peers[i].asked);
+
+	if (record_out)
+		write_record(store, record_out);
 
 	/* The peers hang up; vmbusd must wind everything down. */
 	for (unsigned i = 0; i < NPEERS; i++)

@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 # Writes the seed corpus of the vmbusd-peer fuzz target (tests/fuzz/corpus/vmbusd-peer/):
-# whole worker + device sessions, then hostile variants. The input format is the comment
+# whole worker + device sessions, then hostile variants. With --record BUILD/tests/fuzz/
+# fuzz-vmbusd-peer also that of vmbusd-record (tests/fuzz/corpus/vmbusd-record/): real
+# records of states built by vmbusd-peer inputs, then variants (see the end). The input format is the comment
 # atop fuzz-vmbusd-peer.c; bodies are proto/vmbus.proto messages, encoded here by hand.
 import os
 import struct
+import subprocess
+import sys
+import tempfile
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'corpus', 'vmbusd-peer')
 
@@ -171,3 +176,73 @@ bad += req(D2, 41, b'\x0a\xff')
 for i in range(130):
     bad += req(D1, 41, dev_offer(100 + i, struct.pack('<IIII', i, 1, 2, 3)))
 write('hostile-devices', bad)
+
+# ---- vmbusd-record: records vmbusd itself commits ----
+# fuzz-vmbusd-peer with FUZZ_RECORD_OUT writes the record of the state an input leaves;
+# each becomes vmbusd-record inputs (format atop fuzz-vmbusd-record.c): the worker
+# reattaching with all host messages, or missing some, without reattaching, the device
+# coming back or not, the record as a whole store file, truncated and garbled records,
+# and guest messages after the takeover.
+def record_of(binary, peer_input):
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = os.path.join(tmp, 'in'), os.path.join(tmp, 'record')
+        with open(inp, 'wb') as f:
+            f.write(peer_input)
+        subprocess.run([binary, inp], env=dict(os.environ, FUZZ_RECORD_OUT=out), check=True,
+                       stderr=subprocess.DEVNULL)
+        with open(out, 'rb') as f:
+            return f.read()
+
+WHOLE, NO_REATTACH, DEVICE = 1, 2, 4
+
+def rec_input(flags, host_seq, vps, record, guest=()):
+    return (bytes([flags]) + struct.pack('<QBI', host_seq, vps - 1, len(record)) + record +
+            b''.join(bytes([len(m)]) + m for m in guest))
+
+def store_file(record):
+    hdr_page = struct.pack('<QQIIQQQ', 0x7473646275626d76, 4 << 20, 0, 0, len(record), 0, 1)
+    return hdr_page + bytes(4096 - len(hdr_page)) + record
+
+def write_records(binary):
+    global root
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'corpus',
+                        'vmbusd-record')
+    states = {
+        # Connected, a device's offer open on a ring GPADL, a second GPADL, SynIC pages.
+        'open': bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(range(16)))) +
+                note(W, 38, synic(0, True, 0x90000)) + connect() + open_relid(1, 0xe1e10) +
+                ans(W) + ans(D0) + gm(gpadl(1, 0x777, 40, 4)),
+        # Two devices, four offers, two channels open, one VP.
+        'two-devices': bytes([2]) + req(D0, 41, dev_offer(1, bytes(16))) +
+                req(D0, 41, dev_offer(2, bytes([1]) * 16)) + req(D1, 41, dev_offer(7, bytes([2]) * 16)) +
+                req(D1, 41, dev_offer(8, bytes([3]) * 16, user=b'pipe' * 30)) + attach(1) + connect() +
+                open_relid(3, 5) + ans(W) + ans(D1) + open_relid(1, 6, 40) + ans(W) + ans(D0),
+        # Connected with an offer, nothing open.
+        'connected': bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(16))) + connect(),
+    }
+    vps = {'open': 2, 'two-devices': 1, 'connected': 2}
+    for name, peer_input in states.items():
+        r = record_of(binary, peer_input)
+        host_seq = struct.unpack_from('<Q', r, 16)[0]
+        v = vps[name]
+        write(name, rec_input(DEVICE, host_seq, v, r))
+        write(name + '-resend', rec_input(DEVICE, max(host_seq - 2, 0), v, r))
+        write(name + '-no-device', rec_input(0, host_seq, v, r))
+        write(name + '-fresh', rec_input(NO_REATTACH | DEVICE, host_seq, v, r))
+        write(name + '-store-file', rec_input(WHOLE | DEVICE, host_seq, v, store_file(r)))
+        write(name + '-truncated', rec_input(DEVICE, host_seq, v, r[:len(r) // 2]))
+        garbled = bytearray(r)
+        for off in range(24, len(r), 97):
+            garbled[off] ^= 0x5a
+        write(name + '-garbled', rec_input(DEVICE, host_seq, v, bytes(garbled)))
+    r = record_of(binary, states['open'])
+    host_seq = struct.unpack_from('<Q', r, 16)[0]
+    # Unusable records: the guest's VMBus starts over, numbered on from the worker's last.
+    write('unusable-then-guest', rec_input(DEVICE, host_seq, 2, r[:40], [contact(0x50003), hdr(3)]))
+    write('none-then-guest', rec_input(DEVICE, host_seq, 2, b'', [contact(0x50003), hdr(3)]))
+    write('open-then-guest', rec_input(DEVICE, struct.unpack_from('<Q', r, 16)[0], 2, r, [
+        hdr(3), hdr(7) + struct.pack('<I', 1), hdr(11) + struct.pack('<II', 1, 0x777),
+        gpadl(1, 0x888, 60, 2), open_ch(1, 0x888, 1), hdr(16)]))
+
+if len(sys.argv) == 3 and sys.argv[1] == '--record':
+    write_records(sys.argv[2])
