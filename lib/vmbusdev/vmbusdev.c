@@ -77,12 +77,15 @@ static void doorbell_closed(uv_handle_t *h)
 	free(bell);
 }
 
-static void chan_stop(struct vmbusdev_chan *c)
+/* Stops the data path; `device_knows` says whether ops->open accepted it (a refused
+ * open is not closed again: the device's own channel may be open on other terms). */
+static void chan_teardown(struct vmbusdev_chan *c, bool device_knows)
 {
 	if (!c->open)
 		return;
 	c->open = false;
-	c->ops->close(c, c->opaque);
+	if (device_knows)
+		c->ops->close(c, c->opaque);
 	c->bell->c = NULL;
 	uv_close((uv_handle_t *)&c->bell->poll, doorbell_closed);
 	c->bell = NULL;
@@ -91,6 +94,11 @@ static void chan_stop(struct vmbusdev_chan *c)
 	if (c->irqfd >= 0)
 		close(c->irqfd);
 	c->irqfd = -1;
+}
+
+static void chan_stop(struct vmbusdev_chan *c)
+{
+	chan_teardown(c, true);
 }
 
 int vmbusdev_chan_signal(struct vmbusdev_chan *c)
@@ -263,7 +271,7 @@ static int chan_open(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, struct 
 	c->open = true;
 	r = c->ops->open(c, m->resume, c->opaque, why);
 	if (r < 0) {
-		chan_stop(c);
+		chan_teardown(c, false);
 		return r;
 	}
 	if (m->resume)
@@ -651,8 +659,8 @@ int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
 	c->irqfd = -1;
 	if (v->registered) {
 		/* Offered at once: a sub-channel the guest asked for (storvsc, netvsc vRSS). */
-		int r = v->ch ? ipc_chan_request(v->ch, IPC_MSG_VP_DEVICE_OFFER, &c->offer.base, NULL,
-						 0, 0, offer_reply, c)
+		int r = v->ch ? ipc_chan_request(v->ch, IPC_MSG_VP_DEVICE_OFFER, &c->offer.base,
+						 NULL, 0, 0, offer_reply, c)
 			      : -EPIPE;
 		if (r < 0) {
 			free(c);

@@ -15,7 +15,7 @@
  * layout). Checks: no crash, leak or hang; every request gets exactly one answer (while
  * the connection lives), every refusal says why; an accepted open leaves the channel
  * open on the relid asked for; every ops->open (accepted or refused by the device) is
- * matched by one ops->close by the time the device is freed; no fd is left behind.
+ * matched by one ops->close by the time the device is freed (a refused one by none); no fd is left behind.
  *
  * Input: byte 0: bit 0 refuse the first DeviceOffer (vmbusd refuses the device), bits
  * 1-2 the channel whose ops->open refuses. Then records of op u8, len u8, len bytes;
@@ -140,13 +140,13 @@ static int op_open(struct vmbusdev_chan *c, bool resume, void *opaque, const cha
 
 	(void)resume;
 	CHECK(s->c == c && vmbusdev_chan_is_open(c));
-	/* A refused open is stopped with ops->close too: count it as one. */
-	s->opens++;
-	f.total_opens++;
+	/* A refused open is not closed again: only accepted ones count. */
 	if (s->refuse) {
 		*why = "this device refuses";
 		return -EPERM;
 	}
+	s->opens++;
+	f.total_opens++;
 	return 0;
 }
 
