@@ -463,7 +463,7 @@ static void record(uint8_t op, struct cursor *c)
 	}
 	case 3: {
 		uint32_t type = take(c, 1), kind = take(c, 1), nfds = take(c, 1);
-		int fds[8];
+		int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 		unsigned n = nfds & 7;
 		for (unsigned i = 0; i < n; i++)
 			fds[i] = i == 0 && (nfds & 8) ? dup(f.ram.memfd)
