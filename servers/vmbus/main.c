@@ -16,7 +16,7 @@
  *   That is all the worker does for VMBus: a few messages per channel setup.
  *
  *   vmbusd owns the protocol: the connection state machine, offers, GPADLs, opens and
- *   closes (servers/vmbus library). When the guest opens a channel, vmbusd gives the
+ *   closes (lib/vmbus). When the guest opens a channel, vmbusd gives the
  *   owning device the channel's data path, none of which passes through the worker:
  *     - the ring GPADL (PFNs) and the guest RAM memfd the device maps them from;
  *     - a doorbell eventfd, which the worker registers for the channel's event

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The VMBus state rendered as an inspect tree (servers/vmbus/inspect_tree.c). */
+/* The VMBus state rendered as an inspect tree (lib/vmbus/inspect_tree.c). */
 #include "sim_guest.h"
 #include "vmbus_inspect.h"
 

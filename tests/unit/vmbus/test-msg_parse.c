@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Decoding of guest->host channel messages (servers/vmbus/msg_parse.c). */
+/* Decoding of guest->host channel messages (lib/vmbus/msg_parse.c). */
 #include <errno.h>
 #include <string.h>
 
