@@ -5,7 +5,7 @@
  * versions, heartbeat sequence, the request in flight) lives where the caller puts it:
  * in icd's crash-consistent state memfd, so that a restarted icd adopts an open channel
  * without negotiating again and the heartbeat sequence keeps climbing. The ring protocol
- * is vmbus_ic_* (servers/vmbus/ic.h) over lib/ring.
+ * is vmbus_ic_* (ic.h) over lib/ring.
  */
 #ifndef MHCL_IC_IC_CHANNELS_H
 #define MHCL_IC_IC_CHANNELS_H

@@ -9,7 +9,7 @@
  * has handed back what init keeps for it, it registers one offer per component (fixed
  * instance GUIDs, so the guest sees the same devices on every boot). lib/vmbusdev maps
  * guest RAM, builds the rings and watches the doorbell; this file keeps only the IC
- * protocol (ic_channels.c over servers/vmbus/ic.c).
+ * protocol (ic_channels.c over ic.c).
  *
  * Restart without the guest noticing: the IC state (negotiated versions, heartbeat
  * sequence, the request in flight) lives in a memfd that init keeps in its fd store
