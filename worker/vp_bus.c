@@ -29,10 +29,19 @@
  * state is older (it answers with the last one it has). */
 #define VP_BUS_HISTORY 1024u
 #define VP_BUS_RECONNECT_MS 100u
+/* Host messages a VP's full SIMP queue could not take yet, kept in order and retried
+ * every VP_BUS_RETRY_MS; beyond this many they are dropped. */
+#define VP_BUS_BACKLOG 1024u
+#define VP_BUS_RETRY_MS 2u
 
 struct guest_post {
 	uint64_t seq; /* numbered on the loop thread */
 	uint32_t vp, conn_id, type, len;
+	uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+};
+
+struct host_post {
+	uint32_t vp, type, len;
 	uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
 };
 
@@ -77,6 +86,15 @@ struct vp_bus {
 	uint32_t hist_head, hist_count;
 	uv_timer_t reconnect;
 	uint64_t reconnects, resent, host_duplicates;
+
+	/* vmbusd answers guest posts the worker already took: a guest that posts faster than
+	 * it reads can have more answers coming than its SIMP queue holds. They wait here
+	 * (loop thread), oldest first; while a VP has any waiting, its guest posts are
+	 * refused with HV_STATUS_INSUFFICIENT_BUFFERS, which Linux retries. */
+	struct host_post *backlog; /* ring of VP_BUS_BACKLOG */
+	uint32_t bl_head, bl_count;
+	uint32_t backlogged[WORKER_MAX_VPS]; /* per VP; atomic, read by the VP threads */
+	uv_timer_t retry;
 };
 
 bool vp_bus_under_init(void)
@@ -94,7 +112,8 @@ static uint16_t port_post(void *opaque, uint32_t vp, uint32_t connection_id, uin
 
 	if (len > HV_MESSAGE_PAYLOAD_SIZE)
 		return HV_STATUS_INVALID_PARAMETER;
-	if (hv_synic_queue_free(b->w->synic, vp, HV_SYNIC_VMBUS_SINT) < VP_BUS_SIMP_RESERVE)
+	if (__atomic_load_n(&b->backlogged[vp], __ATOMIC_ACQUIRE) ||
+	    hv_synic_queue_free(b->w->synic, vp, HV_SYNIC_VMBUS_SINT) < VP_BUS_SIMP_RESERVE)
 		return HV_STATUS_INSUFFICIENT_BUFFERS;
 	pthread_mutex_lock(&b->lock);
 	if (b->count == VP_BUS_QUEUE_LEN) {
@@ -249,6 +268,82 @@ static void drop_routes(struct vp_bus *b)
 	drop_event_ports(b);
 }
 
+static void retry_cb(uv_timer_t *t);
+
+/* Keeps a host message the SIMP queue had no room for, after any already waiting. */
+static void backlog_push(struct vp_bus *b, uint32_t vp, uint32_t type, const uint8_t *payload,
+			 uint32_t len)
+{
+	if (b->bl_count == VP_BUS_BACKLOG) {
+		log_warn("too many host messages waiting for VP %u's SIMP queue: dropping one", vp);
+		b->host_dropped++;
+		return;
+	}
+	struct host_post *h = &b->backlog[(b->bl_head + b->bl_count++) % VP_BUS_BACKLOG];
+	h->vp = vp;
+	h->type = type;
+	h->len = len;
+	memcpy(h->payload, payload, len);
+	__atomic_add_fetch(&b->backlogged[vp], 1, __ATOMIC_RELEASE);
+	if (!uv_is_active((uv_handle_t *)&b->retry))
+		(void)uv_timer_start(&b->retry, retry_cb, VP_BUS_RETRY_MS, VP_BUS_RETRY_MS);
+}
+
+/* Counts a host message the SIMP queue took (r = 0) or refused for good (r < 0). */
+static void delivered(struct vp_bus *b, uint32_t vp, int r)
+{
+	if (r < 0) {
+		log_warn_errno(r, "unable to queue a host message for VP %u: %m, dropping it", vp);
+		b->host_dropped++;
+	} else {
+		b->host_messages++;
+	}
+}
+
+/* Posts a host message to the VP's SIMP queue, or keeps it while the queue is full or
+ * earlier ones for that VP wait. */
+static void deliver(struct vp_bus *b, uint32_t vp, uint32_t type, const uint8_t *payload,
+		    uint32_t len)
+{
+	int r = -EAGAIN;
+
+	if (!__atomic_load_n(&b->backlogged[vp], __ATOMIC_ACQUIRE))
+		r = hv_synic_post_message(b->w->synic, vp, HV_SYNIC_VMBUS_SINT, type, payload, len);
+	if (r == -EAGAIN)
+		backlog_push(b, vp, type, payload, len);
+	else
+		delivered(b, vp, r);
+}
+
+/* Retries the waiting host messages in order; a VP whose queue is still full keeps the
+ * rest of its messages, the other VPs' go on. */
+static void retry_cb(uv_timer_t *t)
+{
+	struct vp_bus *b = t->data;
+	bool blocked[WORKER_MAX_VPS] = {0};
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < b->bl_count; i++) {
+		struct host_post *h = &b->backlog[(b->bl_head + i) % VP_BUS_BACKLOG];
+		if (!blocked[h->vp]) {
+			int r = hv_synic_post_message(b->w->synic, h->vp, HV_SYNIC_VMBUS_SINT,
+						      h->type, h->payload, h->len);
+			if (r == -EAGAIN) {
+				blocked[h->vp] = true;
+			} else {
+				delivered(b, h->vp, r);
+				__atomic_sub_fetch(&b->backlogged[h->vp], 1, __ATOMIC_RELEASE);
+				continue;
+			}
+		}
+		/* Compacts in place: kept <= i. */
+		b->backlog[(b->bl_head + kept++) % VP_BUS_BACKLOG] = *h;
+	}
+	b->bl_count = kept;
+	if (!kept)
+		uv_timer_stop(&b->retry);
+}
+
 static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	Mhcl__Vp__HostMessage *m =
@@ -268,15 +363,7 @@ static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *
 	} else {
 		if (m->seq)
 			b->host_seq = m->seq;
-		int r = hv_synic_post_message(b->w->synic, m->vp, (uint8_t)m->sint, m->message_type,
-					      m->payload.data, m->payload.len);
-		if (r < 0) {
-			log_warn_errno(
-			    r, "unable to queue a host message for VP %u: %m, dropping it", m->vp);
-			b->host_dropped++;
-		} else {
-			b->host_messages++;
-		}
+		deliver(b, m->vp, m->message_type, m->payload.data, (uint32_t)m->payload.len);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
@@ -606,6 +693,7 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	inspect_u64(t, root, "guest_messages", b->guest_messages);
 	inspect_u64(t, root, "host_messages", b->host_messages);
 	inspect_u64(t, root, "host_dropped", b->host_dropped);
+	inspect_u64(t, root, "host_waiting", b->bl_count);
 	pthread_mutex_lock(&b->lock);
 	inspect_u64(t, root, "guest_posts_refused", b->refused);
 	pthread_mutex_unlock(&b->lock);
@@ -634,8 +722,10 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	if (r < 0)
 		return log_error_errno(r, "unable to create the event loop: %m"), MHCL_EXIT_SYSCALL;
 	b->wake.data = b->done.data = b;
+	b->reconnect.data = b->retry.data = b;
 	if (uv_async_init(&b->loop, &b->wake, wake_cb) < 0 ||
-	    uv_async_init(&b->loop, &b->done, done_cb) < 0)
+	    uv_async_init(&b->loop, &b->done, done_cb) < 0 ||
+	    uv_timer_init(&b->loop, &b->reconnect) < 0 || uv_timer_init(&b->loop, &b->retry) < 0)
 		return log_error("unable to create the loop wakeups"), MHCL_EXIT_SYSCALL;
 	r = srv_start(&b->loop, &ops, b, &b->srv);
 	if (r < 0)
@@ -643,11 +733,11 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	hv_synic_set_pages_listener(w->synic, pages_changed, b);
 	b->path = vmbusd_path;
 	b->history = calloc(VP_BUS_HISTORY, sizeof(*b->history));
-	if (!b->history || uv_timer_init(&b->loop, &b->reconnect) < 0) {
-		log_error("unable to set up the guest message history");
+	b->backlog = calloc(VP_BUS_BACKLOG, sizeof(*b->backlog));
+	if (!b->history || !b->backlog) {
+		log_error("unable to allocate the message history and backlog");
 		goto out;
 	}
-	b->reconnect.data = b;
 
 	fd = ipc_connect_unix(vmbusd_path, SOCK_SEQPACKET);
 	if (fd < 0) {
@@ -679,10 +769,11 @@ out:
 		ipc_chan_close(b->vmbusd);
 	uv_close((uv_handle_t *)&b->wake, NULL);
 	uv_close((uv_handle_t *)&b->done, NULL);
-	if (b->history)
-		uv_close((uv_handle_t *)&b->reconnect, NULL);
+	uv_close((uv_handle_t *)&b->reconnect, NULL);
+	uv_close((uv_handle_t *)&b->retry, NULL);
 	srv_set_exit_code(b->srv, b->rc);
 	r = srv_finish(b->srv);
 	free(b->history);
+	free(b->backlog);
 	return r;
 }

@@ -9,7 +9,9 @@
  *     queue, answered HV_STATUS_SUCCESS (or INSUFFICIENT_BUFFERS while the queue or the
  *     VP's SIMP queue is nearly full, which Linux retries), and the loop thread sends it to
  *     vmbusd as a GuestMessage notification;
- *   - HostMessage notifications from vmbusd are posted into the VP's SIMP slot;
+ *   - HostMessage notifications from vmbusd are posted into the VP's SIMP slot; those its
+ *     full queue cannot take yet wait in order, and meanwhile that VP's posts are refused
+ *     with INSUFFICIENT_BUFFERS;
  *   - vmbusd registers channel doorbells (EventPortAssign + eventfd, routed by KVM with
  *     KVM_HYPERV_EVENTFD, no exit) and fetches the per-VP SINT irqfds (SintIrqfd); the
  *     worker reports where each VP keeps its SynIC pages (SynicPages), so vmbusd sets
