@@ -4,14 +4,12 @@
  * memfd), loads the guest (Linux bzImage + initrd + ACPI tables, or an IGVM file with
  * --igvm: igvm_load.h) and runs one thread per VP until the guest resets or a VP fails.
  *
- * Three ways to run:
- *   - under mhcl-init with --vmbusd PATH (vp_bus.h): the VMBus control plane and the
- *     integration components live in mhcl-vmbusd; this process keeps guest RAM, the VPs
- *     and the SynIC and relays only control-plane messages;
- *   - standalone with --vmbus: the control plane and a heartbeat channel in-process
- *     (vmbus_local.h), for debugging the SynIC path without init;
- *   - standalone without either: no VMBus connection; a guest's HvPostMessage is logged
- *     and answered HV_STATUS_INVALID_CONNECTION_ID.
+ * Two ways to run:
+ *   - under mhcl-init with --vmbusd PATH (vp_bus.h): the VMBus control plane lives in
+ *     mhcl-vmbusd and the devices in their own servers; this process keeps guest RAM, the
+ *     VPs and the SynIC and relays only control-plane messages;
+ *   - standalone without --vmbusd: no VMBus; a guest's HvPostMessage is logged and
+ *     answered HV_STATUS_INVALID_CONNECTION_ID.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +28,7 @@
 #include "log.h"
 #include "macros.h"
 #include "vp.h"
-#ifdef MHCL_VP_VMBUS
-#include "vmbus_local.h"
-#endif
-#ifdef MHCL_VP_BUS
 #include "vp_bus.h"
-#endif
 
 #define MAX_MEM_MIB 3072u /* RAM sits below the 32-bit MMIO hole */
 #define MAX_FILE_SIZE (1ull << 30)
@@ -44,7 +37,6 @@ struct options {
 	const char *kernel, *initrd, *cmdline, *vmbusd, *igvm;
 	uint64_t mem_mib;
 	uint32_t cpus;
-	bool vmbus;
 };
 
 static void usage(FILE *f)
@@ -53,12 +45,11 @@ static void usage(FILE *f)
 	    f,
 	    "usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus "
 	    "N]\n"
-	    "               [--vmbus | --vmbusd SOCKET] [--debug]\n"
+	    "               [--vmbusd SOCKET] [--debug]\n"
 	    "       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
 	    "Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
 	    "  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
 	    "                   a kernel; --cmdline fills its command-line parameter\n"
-	    "  --vmbus          serve the VMBus control plane inside the worker (debugging)\n"
 	    "  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
 }
 
@@ -100,7 +91,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"mem", required_argument, NULL, 'm'},
 	    {"cpus", required_argument, NULL, 'n'},
 	    {"debug", no_argument, NULL, 'd'},
-	    {"vmbus", no_argument, NULL, 'v'},
 	    {"vmbusd", required_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -140,21 +130,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'd':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
-		case 'v':
-#ifdef MHCL_VP_VMBUS
-			o->vmbus = true;
-			break;
-#else
-			return log_error_errno(-ENOTSUP,
-					       "this mhcl-vp was built without the VMBus library");
-#endif
 		case 'V':
-#ifdef MHCL_VP_BUS
 			o->vmbusd = optarg;
 			break;
-#else
-			return log_error_errno(-ENOTSUP, "this mhcl-vp was built without the bus");
-#endif
 		case 'h':
 			usage(stdout);
 			exit(MHCL_EXIT_OK);
@@ -163,8 +141,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 	}
-	if (o->vmbus && o->vmbusd)
-		return log_error_errno(-EINVAL, "--vmbus and --vmbusd exclude each other");
 	if (o->igvm && (o->kernel || o->initrd))
 		return log_error_errno(-EINVAL, "--igvm excludes --kernel and --initrd");
 	if ((!o->kernel && !o->igvm) || optind != argc) {
@@ -237,9 +213,6 @@ static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
 int main(int argc, char **argv)
 {
 	static struct worker w;
-#ifdef MHCL_VP_VMBUS
-	struct vmbus_local *vmbus = NULL;
-#endif
 	struct options o;
 	struct boot_image img = {0};
 	struct x86_boot_state boot;
@@ -334,18 +307,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-#ifdef MHCL_VP_VMBUS
-	if (o.vmbus) {
-		r = vmbus_local_new(w.synic, &w.ram, w.vp_count, &vmbus);
-		if (r < 0) {
-			log_error_errno(r, "unable to start the VMBus control plane: %m");
-			goto out;
-		}
-	}
-#endif
 	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count,
 		 (unsigned long long)o.mem_mib, w.ops->name);
-#ifdef MHCL_VP_BUS
 	if (o.vmbusd) {
 		if (!vp_bus_under_init()) {
 			log_error("--vmbusd needs mhcl-init (no bus)");
@@ -356,7 +319,6 @@ int main(int argc, char **argv)
 		pio_flush(&w.pio);
 		goto out;
 	}
-#endif
 	r = vp_start_all(&w);
 	if (r < 0)
 		log_error_errno(r, "unable to start the VP threads: %m");
@@ -371,9 +333,6 @@ int main(int argc, char **argv)
 										: "guest reset");
 out:
 	w.synic = hv_synic_free(w.synic);
-#ifdef MHCL_VP_VMBUS
-	vmbus = vmbus_local_free(vmbus);
-#endif
 	for (uint32_t i = 0; i < w.vp_count; i++) {
 		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
 		free(w.vps[i].cpuid);

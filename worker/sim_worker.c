@@ -7,15 +7,9 @@
 #include "log.h"
 #include "sim_backend.h"
 #include "vp.h"
-#ifdef MHCL_SIM_VMBUS
-#include "vmbus_local.h"
-#endif
 
 struct sim_worker {
 	struct worker w;
-#ifdef MHCL_SIM_VMBUS
-	struct vmbus_local *vmbus;
-#endif
 };
 
 bool sim_worker_running(struct sim_worker *sw)
@@ -34,10 +28,6 @@ struct sim_worker *sim_worker_stop(struct sim_worker *sw, bool *ret_clean)
 		*ret_clean = sim_worker_running(sw);
 	vp_stop_all(w, WORKER_STOP_RESET);
 	vp_join_all(w);
-#ifdef MHCL_SIM_VMBUS
-	/* Device threads first: they signal through the SynIC. */
-	sw->vmbus = vmbus_local_free(sw->vmbus);
-#endif
 	w->synic = hv_synic_free(w->synic);
 	for (uint32_t i = 0; i < w->vp_count; i++)
 		w->vps[i].vcpu = w->ops->vcpu_destroy(w->vps[i].vcpu);
@@ -52,7 +42,12 @@ int sim_worker_guest_socket(struct sim_worker *sw, uint32_t vp)
 	return backend_sim_guest_socket(sw->w.p, vp);
 }
 
-int sim_worker_start(uint64_t ram_size, uint32_t vp_count, bool vmbus, struct sim_worker **ret)
+struct worker *sim_worker_partition(struct sim_worker *sw)
+{
+	return &sw->w;
+}
+
+int sim_worker_new(uint64_t ram_size, uint32_t vp_count, struct sim_worker **ret)
 {
 	struct sim_worker *sw;
 	struct worker *w;
@@ -60,10 +55,6 @@ int sim_worker_start(uint64_t ram_size, uint32_t vp_count, bool vmbus, struct si
 
 	if (!vp_count || vp_count > WORKER_MAX_VPS || !ram_size || ram_size % 4096)
 		return -EINVAL;
-#ifndef MHCL_SIM_VMBUS
-	if (vmbus)
-		return -EOPNOTSUPP;
-#endif
 	sw = calloc(1, sizeof(*sw));
 	if (!sw)
 		return -ENOMEM;
@@ -94,21 +85,16 @@ int sim_worker_start(uint64_t ram_size, uint32_t vp_count, bool vmbus, struct si
 	r = hv_synic_new(w->ops, w->p, &w->ram, vp_count, &w->synic);
 	if (r < 0)
 		goto err;
-#ifdef MHCL_SIM_VMBUS
-	if (vmbus) {
-		r = vmbus_local_new(w->synic, &w->ram, vp_count, &sw->vmbus);
-		if (r < 0)
-			goto err;
-	}
-#endif
-	r = vp_start_all(w);
-	if (r < 0)
-		goto err;
-	log_info("sim worker: %u VP(s), %llu KiB of RAM%s", vp_count,
-		 (unsigned long long)(ram_size >> 10), vmbus ? ", VMBus in-process" : "");
+	log_info("sim worker: %u VP(s), %llu KiB of RAM", vp_count,
+		 (unsigned long long)(ram_size >> 10));
 	*ret = sw;
 	return 0;
 err:
 	sim_worker_stop(sw, NULL);
 	return r;
+}
+
+int sim_worker_start(struct sim_worker *sw)
+{
+	return vp_start_all(&sw->w);
 }

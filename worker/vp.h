@@ -49,6 +49,7 @@ struct worker {
 int vp_start_all(struct worker *w);
 /* Records why the worker stops (the first reason wins) and kicks every VP. */
 void vp_stop_all(struct worker *w, enum worker_stop why);
+/* Joins the VP threads started so far; calling it again is harmless. */
 void vp_join_all(struct worker *w);
 
 #endif

@@ -151,6 +151,8 @@ int vp_start_all(struct worker *w)
 void vp_join_all(struct worker *w)
 {
 	for (uint32_t i = 0; i < w->vp_count; i++)
-		if (w->vps[i].started)
+		if (w->vps[i].started) {
 			pthread_join(w->vps[i].thread, NULL);
+			w->vps[i].started = false;
+		}
 }

@@ -22,12 +22,12 @@ def signal(which):
     return bytes([2, which])
 
 
-def index(which, value):
-    return bytes([3, which]) + struct.pack('<I', value)
+def event(flag):
+    return bytes([3]) + struct.pack('<H', flag)
 
 
-def send(data):
-    return bytes([4]) + struct.pack('<H', len(data)) + data
+def message(length):
+    return bytes([4, length])
 
 
 DRAIN = bytes([5])
@@ -41,19 +41,15 @@ def hcall(code, inp):
     return bytes([7]) + struct.pack('<IQ', code, inp)
 
 
-# IC negotiate answer (framework 3.0, heartbeat 3.0) as the guest sends it.
-pipe = struct.pack('<II', 1, 20 + 16)
-hdr = struct.pack('<HHHHHHIBB2x', 3, 0, 0, 3, 0, 16, 0, 0, 0x05)
-neg = struct.pack('<HHI', 1, 1, 0) + struct.pack('<HHHH', 3, 0, 3, 0)
 seeds = {
-    'well-behaved': DRAIN + send(pipe + hdr + neg) + signal(1) + DRAIN,
     'messages': post(0, struct.pack('<II', 3, 0)) + DRAIN
-    + post(0, struct.pack('<IIIII', 5, 0, 1, 1, 0)) + post(1, b'\x63\0\0\0')
-    + post(0, struct.pack('<IIIIHH', 8, 0, 1, 0x99, 24, 1) + struct.pack('<IIQ', 4096, 0, 1 << 40))
-    + DRAIN + post(0, struct.pack('<III', 7, 0, 1)) + DRAIN,
-    'ring-damage': index(0, 4096 * 3 + 64) + signal(1) + DRAIN
-    + poke(4096, struct.pack('<HHHHQ', 6, 2, 0xffff, 0, 1)) + index(0, 32) + signal(1)
-    + index(1, 0xfffffff0) + send(b'x' * 40) + signal(1) + DRAIN,
+    + post(1, struct.pack('<IIIII', 14, 0, 1, 1, 0)) + post(2, b'\x63\0\0\0')
+    + message(240) + message(0) + DRAIN,
+    'flood': post(0, b'x' * 40) * 80 + DRAIN,
+    'events': signal(1) + signal(2) + event(5) + event(2047) + DRAIN
+    + poke(4096, b'\xff' * 64) + event(5) + DRAIN,
+    'simp-busy': message(16) + poke(0x100, struct.pack('<I', 1)) + message(16) + DRAIN
+    + msr(4, 0) + DRAIN,
     'synic': msr(0, (0x400 << 12) | 1) + hcall(0x5c, 0x12000) + msr(3, 1 << 16)
     + msr(3, 0xf3) + msr(0, (0x10 << 12) | 1) + msr(4, 0) + hcall(0x5d | (1 << 16), 0x2001)
     + hcall(0x7777, 0) + DRAIN,

@@ -42,6 +42,7 @@
 #include "defs/vmbus_defs.h"
 #include "ipc.h"
 #include "test_guestmem.h"
+#include "test_init.h"
 #include "vmbus.h"
 #include "bus.pb-c.h"
 #include "vmbus.pb-c.h"
@@ -580,50 +581,26 @@ static int connect_vmbusd(struct t *t)
 static void start_init(struct t *t, const char *init, const char *diagd_dir, const char *vmbusd_dir,
 		       const char *icd_dir, const char *dtc)
 {
-	char dts[128], dtb[128], libexec[1024], log[128];
-	FILE *f;
+	char libexec[1024], log[128];
+	int fd;
 
-	snprintf(dts, sizeof(dts), "%s/m.dts", t->dir);
-	snprintf(dtb, sizeof(dtb), "%s/m.dtb", t->dir);
-	f = fopen(dts, "w");
-	ASSERT_TRUE(f != NULL);
-	fprintf(f,
-		"/dts-v1/;\n/ { mhcl { manifest {\n"
-		"compatible = \"mhcl,manifest-v1\";\n"
-		"diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
-		" policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
-		"vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
-		" \"--device-socket\", \"${RUN}/dev.sock\", \"--device-grace-ms\", \"1500\";"
-		" policy = \"vmbusd\"; restart = \"always\"; restart-delay-ms = <10>;"
-		" start-order = <20>; };\n"
-		"ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
-		" policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
-		" start-order = <30>; };\n"
-		"}; }; };\n");
-	fclose(f);
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		execl(dtc, "dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	snprintf(libexec, sizeof(libexec), "%s:%s:%s", diagd_dir, vmbusd_dir, icd_dir);
 	snprintf(log, sizeof(log), "%s/init.log", t->dir);
-	t->init = fork();
-	ASSERT_GE(t->init, 0);
-	if (t->init == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		execl(init, "mhcl-init", "--dtb", dtb, "--run-dir", t->dir, "--libexec", libexec,
-		      (char *)NULL);
-		_exit(127);
-	}
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_GE(fd, 0);
+	t->init = test_init_start(
+	    init, dtc, t->dir, libexec,
+	    "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+	    " policy = \"diagd\"; restart = \"never\"; start-order = <10>; control; };\n"
+	    "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
+	    " \"--device-socket\", \"${RUN}/dev.sock\", \"--device-grace-ms\", \"1500\";"
+	    " policy = \"vmbusd\"; restart = \"always\"; restart-delay-ms = <10>;"
+	    " start-order = <20>; };\n"
+	    "ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
+	    " policy = \"icd\"; restart = \"always\"; restart-delay-ms = <10>;"
+	    " start-order = <30>; };\n",
+	    fd);
+	close(fd);
 }
 
 static void attach(struct t *t)
