@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Partition backends: how the worker runs VTL0. One ops table per backend (kvm now;
- * mshv_vtl for Hyper-V VTL2 and sim for tests later). The VP loop sees only decoded exits
- * (struct vp_exit) and completes them by filling the fields the exit names; the backend
- * turns that back into its own ABI (kvm_run, the mshv_vtl run page, a test's socket).
+ * Partition backends: how the worker runs VTL0. One ops table per backend (kvm here;
+ * mshv_vtl for Hyper-V VTL2 later; sim, for tests, in tests/sim). The VP loop sees only
+ * decoded exits (struct vp_exit) and completes them by filling the fields the exit names;
+ * the backend turns that back into its own ABI (kvm_run, the mshv_vtl run page, a test's
+ * socket).
  *
  * How the other backends map onto it: mshv_vtl (Hyper-V VTL2, include/uapi/linux/mshv.h)
  * runs a VP with its run page's cpu_context and returns an intercept message (I/O port,

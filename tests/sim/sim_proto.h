@@ -23,8 +23,8 @@
  * raised while masked stays pending until unmasked; EOM (and EOI) acknowledge the SINT,
  * which is what lets the worker deliver the next queued message.
  */
-#ifndef MHCL_WORKER_SIM_PROTO_H
-#define MHCL_WORKER_SIM_PROTO_H
+#ifndef MHCL_TEST_SIM_PROTO_H
+#define MHCL_TEST_SIM_PROTO_H
 
 #include <assert.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * a process hands the worker to vp_bus_run (sim_worker_partition), which relays VMBus to
  * the real mhcl-vmbusd as mhcl-vp does.
  */
-#ifndef MHCL_WORKER_SIM_WORKER_H
-#define MHCL_WORKER_SIM_WORKER_H
+#ifndef MHCL_TEST_SIM_WORKER_H
+#define MHCL_TEST_SIM_WORKER_H
 
 #include <stdbool.h>
 #include <stdint.h>

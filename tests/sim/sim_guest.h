@@ -15,8 +15,8 @@
  * Every wait gives up after SIM_GUEST_WAIT_MS with -ETIMEDOUT: a guard against a hung test,
  * never a measurement. Functions return 0, a positive value or -errno. Not thread-safe.
  */
-#ifndef MHCL_WORKER_SIM_GUEST_H
-#define MHCL_WORKER_SIM_GUEST_H
+#ifndef MHCL_TEST_SIM_GUEST_H
+#define MHCL_TEST_SIM_GUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>

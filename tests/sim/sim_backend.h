@@ -4,8 +4,8 @@
  * test process plays the guest over one socket per VP (sim_proto.h); guest RAM is the
  * worker's memfd, which the guest maps too, so rings and SynIC pages are really shared.
  */
-#ifndef MHCL_WORKER_SIM_BACKEND_H
-#define MHCL_WORKER_SIM_BACKEND_H
+#ifndef MHCL_TEST_SIM_BACKEND_H
+#define MHCL_TEST_SIM_BACKEND_H
 
 #include <stdint.h>
 
