@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The IGVM loader of mhcl-vp (worker/igvm_load.c) on arbitrary bytes, into 132 MiB of
+/* The IGVM loader of mhcl-vp (worker/loader/igvm_load.c) on arbitrary bytes, into 132 MiB of
  * guest RAM (enough for the mhcl image layout's payload at 128 MiB): it must refuse or
  * place the file without touching memory outside guest RAM or outside the buffer. */
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* IGVM loader (worker/igvm_load.c): a file written with the mhcl-igvm builder is placed
+/* IGVM loader (worker/loader/igvm_load.c): a file written with the mhcl-igvm builder is placed
  * into guest RAM (pages, zero pages, parameter areas with command line, memory map and VP
  * count, VP 0's registers); files the partition cannot honour are refused with a message
  * and, when the file itself is malformed, before any byte of RAM is written. */
