@@ -23,7 +23,6 @@
 #include "acpi.h"
 #include "boot_x86.h"
 #include "defs/exit_codes.h"
-#include "hv_cpuid.h"
 #include "igvm_load.h"
 #include "log.h"
 #include "macros.h"
@@ -158,58 +157,6 @@ static void irq_line(void *opaque, uint32_t gsi, bool level)
 		log_warn_errno(r, "unable to drive IRQ %u: %m, ignoring", gsi);
 }
 
-static int setup_vcpus(struct worker *w, const struct x86_boot_state *boot)
-{
-	static struct cpuid_leaf base[CPUID_MAX_LEAVES], hv[CPUID_MAX_LEAVES],
-	    leaves[CPUID_MAX_LEAVES];
-	int nbase, nhv, n, r;
-
-	nbase = w->ops->supported_cpuid(w->p, base, CPUID_MAX_LEAVES);
-	if (nbase < 0)
-		return log_error_errno(nbase, "unable to get the partition's CPUID: %m");
-	nhv = w->ops->supported_hv_cpuid(w->p, hv, CPUID_MAX_LEAVES);
-	if (nhv < 0)
-		return log_error_errno(nhv, "unable to get the partition's Hyper-V CPUID: %m");
-
-	for (uint32_t i = 0; i < w->vp_count; i++) {
-		struct vp *vp = &w->vps[i];
-		vp->w = w;
-		vp->index = i;
-		r = w->ops->vcpu_create(w->p, i, &vp->vcpu);
-		if (r < 0)
-			return log_error_errno(r, "unable to create VP %u: %m", i);
-		n = hv_cpuid_build(base, (size_t)nbase, hv, (size_t)nhv, i, leaves,
-				   CPUID_MAX_LEAVES);
-		if (n < 0)
-			return log_error_errno(n, "unable to build the CPUID of VP %u: %m", i);
-		if (i == 0)
-			for (int j = 0; j < n; j++)
-				if (leaves[j].function == HV_CPUID_FEATURES)
-					log_info("Hyper-V features: privileges %#x:%#x misc %#x",
-						 leaves[j].eax, leaves[j].ebx, leaves[j].edx);
-		r = w->ops->vcpu_set_cpuid(vp->vcpu, leaves, (size_t)n);
-		if (r < 0)
-			return log_error_errno(r, "unable to set the CPUID of VP %u: %m", i);
-		vp->cpuid = malloc((size_t)n * sizeof(*vp->cpuid));
-		if (!vp->cpuid)
-			return log_error_errno(-ENOMEM, "unable to allocate the CPUID of VP %u: %m",
-					       i);
-		memcpy(vp->cpuid, leaves, (size_t)n * sizeof(*vp->cpuid));
-		vp->ncpuid = (size_t)n;
-		r = w->ops->vcpu_enable_synic(vp->vcpu);
-		if (r < 0)
-			return log_error_errno(r, "unable to enable the SynIC of VP %u: %m", i);
-		/* Application processors wait for INIT/SIPI in the partition's local APIC. */
-		if (i == 0) {
-			r = w->ops->vcpu_set_boot_state(vp->vcpu, boot);
-			if (r < 0)
-				return log_error_errno(r,
-						       "unable to set the boot state of VP 0: %m");
-		}
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct worker w;
@@ -238,26 +185,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	w.ops = &backend_kvm_ops;
-	w.vp_count = o.cpus;
-	w.ram.memfd = -1;
-	r = guestmem_create(o.mem_mib << 20, &w.ram);
-	if (r < 0) {
-		log_error_errno(r, "unable to allocate %llu MiB of guest RAM: %m",
-				(unsigned long long)o.mem_mib);
+	if (worker_partition_create(&w, &backend_kvm_ops, o.mem_mib << 20, o.cpus) < 0)
 		goto out;
-	}
-	struct partition_config cfg = {.vcpu_count = o.cpus};
-	r = w.ops->partition_create(&cfg, &w.p);
-	if (r < 0) {
-		log_error_errno(r, "unable to create a %s partition: %m", w.ops->name);
-		goto out;
-	}
-	r = w.ops->map_ram(w.p, 0, 0, w.ram.map_len, w.ram.base, w.ram.memfd, 0);
-	if (r < 0) {
-		log_error_errno(r, "unable to map guest RAM: %m");
-		goto out;
-	}
 
 	r = acpi_build(guestmem_ptr(&w.ram, BOOT_ACPI_GPA, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE,
 		       BOOT_ACPI_GPA, o.cpus);
@@ -299,14 +228,8 @@ int main(int argc, char **argv)
 	}
 
 	pio_init(&w.pio, STDOUT_FILENO, irq_line, &w);
-	if (setup_vcpus(&w, &boot) < 0)
+	if (worker_vps_create(&w, &boot) < 0)
 		goto out;
-	r = hv_synic_new(w.ops, w.p, &w.ram, w.vp_count, &w.synic);
-	if (r < 0) {
-		log_error_errno(r, "unable to set up the SynIC: %m");
-		goto out;
-	}
-
 	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count,
 		 (unsigned long long)o.mem_mib, w.ops->name);
 	if (o.vmbusd) {
@@ -332,13 +255,7 @@ int main(int argc, char **argv)
 		 : __atomic_load_n(&w.pio.poweroff_requested, __ATOMIC_ACQUIRE) ? "guest power off"
 										: "guest reset");
 out:
-	w.synic = hv_synic_free(w.synic);
-	for (uint32_t i = 0; i < w.vp_count; i++) {
-		w.vps[i].vcpu = w.ops->vcpu_destroy(w.vps[i].vcpu);
-		free(w.vps[i].cpuid);
-	}
-	w.p = w.ops->partition_destroy(w.p);
-	guestmem_release(&w.ram);
+	worker_teardown(&w);
 	free(kernel);
 	free(initrd);
 	return rc;

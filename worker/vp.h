@@ -45,6 +45,17 @@ struct worker {
 	struct vp vps[WORKER_MAX_VPS];
 };
 
+/* Partition set-up and teardown (partition.c), in this order: worker_partition_create
+ * (guest RAM, partition, RAM mapped), the caller loads the guest, worker_vps_create (VPs
+ * with CPUID, SynIC and, when boot is not NULL, VP 0's boot state; then the worker's
+ * SynIC), vp_start_all. w starts zeroed; ops is borrowed. Errors are logged and returned;
+ * worker_teardown then undoes what was done. */
+int worker_partition_create(struct worker *w, const struct backend_ops *ops, uint64_t ram_size,
+			    uint32_t vp_count);
+int worker_vps_create(struct worker *w, const struct x86_boot_state *boot);
+/* Joins the VPs (stop them first) and frees the partition in the reverse order. */
+void worker_teardown(struct worker *w);
+
 /* Starts the VP threads. */
 int vp_start_all(struct worker *w);
 /* Records why the worker stops (the first reason wins) and kicks every VP. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
+#include "hv_cpuid.h"
 #include "log.h"
 #include "macros.h"
 #include "sim_proto.h"
@@ -179,6 +180,19 @@ static int sim_supported_cpuid(struct partition *p, struct cpuid_leaf *ret_leave
 	(void)ret_leaves;
 	(void)max;
 	return 0; /* the sim guest executes no CPUID */
+}
+
+/* What this backend emulates, as KVM_GET_SUPPORTED_HV_CPUID reports it for KVM: the SynIC,
+ * the hypercall page, the VP index, HvPostMessage and HvSignalEvent. */
+static int sim_supported_hv_cpuid(struct partition *p, struct cpuid_leaf *ret_leaves, size_t max)
+{
+	(void)p;
+	if (max < 1)
+		return -E2BIG;
+	ret_leaves[0] = (struct cpuid_leaf){.function = HV_CPUID_FEATURES,
+					    .eax = HV_CPUID_REQUIRED_EAX,
+					    .ebx = HV_CPUID_REQUIRED_EBX};
+	return 1;
 }
 
 static int sim_vcpu_create(struct partition *p, uint32_t index, struct vcpu **ret)
@@ -594,7 +608,7 @@ const struct backend_ops backend_sim_ops = {
 	.partition_destroy = sim_partition_destroy,
 	.map_ram = sim_map_ram,
 	.supported_cpuid = sim_supported_cpuid,
-	.supported_hv_cpuid = sim_supported_cpuid,
+	.supported_hv_cpuid = sim_supported_hv_cpuid,
 	.vcpu_create = sim_vcpu_create,
 	.vcpu_destroy = sim_vcpu_destroy,
 	.vcpu_set_cpuid = sim_vcpu_set_cpuid,
