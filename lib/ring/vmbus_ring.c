@@ -81,7 +81,8 @@ static bool index_valid(const struct vmbus_ring *r, uint32_t idx)
 
 static uint32_t ring_add(const struct vmbus_ring *r, uint32_t idx, uint32_t n)
 {
-	/* idx < size and n <= size, so one subtraction wraps; no u32 overflow since size <= 2^27. */
+	/* idx < size and n <= size, so one subtraction wraps; no u32 overflow since size <= 2^27.
+	 */
 	uint32_t v = idx + n;
 	return v >= r->size ? v - r->size : v;
 }
@@ -161,7 +162,8 @@ int vmbus_ring_init(struct vmbus_ring *r, void *control, void *const *data_pages
 	for (uint32_t i = 0; i < npages; i++) {
 		if (!data_pages[i] || ((uintptr_t)data_pages[i] & 7u))
 			return -EINVAL;
-		if ((uint8_t *)data_pages[i] != (uint8_t *)data_pages[0] + (size_t)i * VMBUS_RING_PAGE_SIZE)
+		if ((uint8_t *)data_pages[i] !=
+		    (uint8_t *)data_pages[0] + (size_t)i * VMBUS_RING_PAGE_SIZE)
 			contiguous = false;
 	}
 	r->pages = malloc(sizeof(*r->pages) * npages);
@@ -254,17 +256,17 @@ void vmbus_ring_reset(struct vmbus_ring *r)
 void vmbus_ring_get_info(const struct vmbus_ring *r, struct vmbus_ring_info *ret_info)
 {
 	*ret_info = (struct vmbus_ring_info){
-		.size = r->size,
-		.write_index = load_relaxed(&r->ctl->write_index),
-		.read_index = load_relaxed(&r->ctl->read_index),
-		.interrupt_mask = load_relaxed(&r->ctl->interrupt_mask),
-		.pending_send_sz = load_relaxed(&r->ctl->pending_send_sz),
-		.feature_bits = load_relaxed(&r->ctl->feature_bits),
-		.rd_next = r->rd_next,
-		.rd_committed = r->rd_committed,
-		.wr_next = r->wr_next,
-		.broken = r->broken,
-		.broken_reason = r->broken ? r->broken_reason : NULL,
+	    .size = r->size,
+	    .write_index = load_relaxed(&r->ctl->write_index),
+	    .read_index = load_relaxed(&r->ctl->read_index),
+	    .interrupt_mask = load_relaxed(&r->ctl->interrupt_mask),
+	    .pending_send_sz = load_relaxed(&r->ctl->pending_send_sz),
+	    .feature_bits = load_relaxed(&r->ctl->feature_bits),
+	    .rd_next = r->rd_next,
+	    .rd_committed = r->rd_committed,
+	    .wr_next = r->wr_next,
+	    .broken = r->broken,
+	    .broken_reason = r->broken ? r->broken_reason : NULL,
 	};
 }
 
@@ -316,9 +318,11 @@ static int validate_gpa_direct(struct vmbus_ring *r, const uint8_t *pkt, uint32_
 		if (g.byte_count == 0)
 			return ring_break(r, -EBADMSG, "gpa-direct range of zero bytes");
 		if (g.byte_offset >= VMBUS_RING_PAGE_SIZE)
-			return ring_break(r, -EBADMSG, "gpa-direct byte_offset beyond the first page");
-		uint64_t pfns = ((uint64_t)g.byte_offset + g.byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
-				VMBUS_RING_PAGE_SHIFT;
+			return ring_break(r, -EBADMSG,
+					  "gpa-direct byte_offset beyond the first page");
+		uint64_t pfns =
+		    ((uint64_t)g.byte_offset + g.byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
+		    VMBUS_RING_PAGE_SHIFT;
 		if (pfns > (off - pos) / sizeof(uint64_t))
 			return ring_break(r, -EBADMSG, "gpa-direct pfn list runs past offset8");
 		pos += (uint32_t)pfns * sizeof(uint64_t);
@@ -398,12 +402,12 @@ int vmbus_ring_recv(struct vmbus_ring *r, void *buf, size_t buflen, struct vmbus
 		return ring_break(r, -EBADMSG, "unknown packet flags");
 
 	struct vmbus_pkt p = {
-		.type = d.type,
-		.flags = d.flags,
-		.trans_id = d.trans_id,
-		.payload = pkt + off,
-		.payload_len = len - off,
-		.total_len = len,
+	    .type = d.type,
+	    .flags = d.flags,
+	    .trans_id = d.trans_id,
+	    .payload = pkt + off,
+	    .payload_len = len - off,
+	    .total_len = len,
 	};
 	int ret;
 	switch (d.type) {
@@ -496,7 +500,8 @@ void vmbus_gpa_iter_init(struct vmbus_gpa_iter *it, const struct vmbus_pkt *pkt)
 }
 
 int vmbus_gpa_iter_next(struct vmbus_gpa_iter *it, uint32_t *ret_byte_count,
-			uint32_t *ret_byte_offset, const uint64_t **ret_pfns, uint32_t *ret_pfn_count)
+			uint32_t *ret_byte_offset, const uint64_t **ret_pfns,
+			uint32_t *ret_pfn_count)
 {
 	const struct vmbus_pkt *p = it->pkt;
 
@@ -506,8 +511,9 @@ int vmbus_gpa_iter_next(struct vmbus_gpa_iter *it, uint32_t *ret_byte_count,
 	const uint8_t *base = (const uint8_t *)p->ranges + it->pos;
 	struct vmbus_gpa_range g;
 	memcpy(&g, base, sizeof(g));
-	uint32_t n = (uint32_t)(((uint64_t)g.byte_offset + g.byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
-				VMBUS_RING_PAGE_SHIFT);
+	uint32_t n =
+	    (uint32_t)(((uint64_t)g.byte_offset + g.byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
+		       VMBUS_RING_PAGE_SHIFT);
 	*ret_byte_count = g.byte_count;
 	*ret_byte_offset = g.byte_offset;
 	*ret_pfns = (const uint64_t *)(base + sizeof(g));
@@ -563,11 +569,11 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 		return -EAGAIN;
 
 	struct vmbus_packet_desc d = {
-		.type = type,
-		.offset8 = (uint16_t)(hdr_len / 8u),
-		.len8 = (uint16_t)(len / 8u),
-		.flags = flags,
-		.trans_id = trans_id,
+	    .type = type,
+	    .offset8 = (uint16_t)(hdr_len / 8u),
+	    .len8 = (uint16_t)(len / 8u),
+	    .flags = flags,
+	    .trans_id = trans_id,
 	};
 	static const uint8_t zeros[8];
 	uint32_t pad = (uint32_t)(len - hdr_len - pay_len);
@@ -680,8 +686,9 @@ int vmbus_ring_send_gpa_direct(struct vmbus_ring *r, uint64_t trans_id, uint16_t
 	hdr[n++] = (struct piece){&h, sizeof(h)};
 	for (uint32_t i = 0; i < nranges; i++) {
 		const struct vmbus_ring_gpa *s = &ranges[i];
-		uint64_t want = ((uint64_t)s->byte_offset + s->byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
-				VMBUS_RING_PAGE_SHIFT;
+		uint64_t want =
+		    ((uint64_t)s->byte_offset + s->byte_count + VMBUS_RING_PAGE_SIZE - 1) >>
+		    VMBUS_RING_PAGE_SHIFT;
 		if (s->byte_count == 0 || s->byte_offset >= VMBUS_RING_PAGE_SIZE ||
 		    s->pfn_count != want || !s->pfns || want > VMBUS_RING_MAX_PACKET / 8)
 			return -EINVAL;
@@ -699,14 +706,14 @@ int vmbus_ring_send_xfer_pages(struct vmbus_ring *r, uint64_t trans_id, uint16_t
 			       const void *data, uint32_t len)
 {
 	struct vmbus_xfer_page_hdr h = {
-		.xfer_pageset_id = pageset_id,
-		.sender_owns_set = sender_owns_set ? 1 : 0,
-		.reserved = 0,
-		.range_count = nranges,
+	    .xfer_pageset_id = pageset_id,
+	    .sender_owns_set = sender_owns_set ? 1 : 0,
+	    .reserved = 0,
+	    .range_count = nranges,
 	};
 	struct piece hdr[2] = {
-		{&h, sizeof(h)},
-		{ranges, nranges * (uint32_t)sizeof(*ranges)},
+	    {&h, sizeof(h)},
+	    {ranges, nranges * (uint32_t)sizeof(*ranges)},
 	};
 	struct piece pay = {data, len};
 
@@ -748,4 +755,16 @@ uint32_t vmbus_ring_bytes_to_write(struct vmbus_ring *r)
 		return 0;
 	}
 	return ring_free(r, r->wr_next, rd);
+}
+
+bool vmbus_ring_peer_drained(struct vmbus_ring *r)
+{
+	if (r->broken)
+		return false;
+	uint32_t rd = load_acquire(&r->ctl->read_index);
+	if (!index_valid(r, rd)) {
+		(void)ring_break(r, -EPROTO, "read_index corrupt");
+		return false;
+	}
+	return rd == r->wr_next;
 }

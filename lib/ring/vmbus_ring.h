@@ -224,6 +224,8 @@ int vmbus_ring_set_pending_send(struct vmbus_ring *r, uint32_t bytes);
 
 /* Free bytes as the writer sees them now (0 when broken). */
 uint32_t vmbus_ring_bytes_to_write(struct vmbus_ring *r);
+/* Writer side: the reader has consumed everything written (false when broken). */
+bool vmbus_ring_peer_drained(struct vmbus_ring *r);
 
 /* --- State --------------------------------------------------------------- */
 

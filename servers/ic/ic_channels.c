@@ -206,7 +206,9 @@ int ic_chan_heartbeat(struct ic_chan *c)
 		/* A request an earlier instance recorded but died before writing (the state
 		 * is updated first) goes unanswered for ever: give up on it after a few beats.
 		 * Only then: a slow guest's answer to our own request is worth waiting for. */
-		if (!c->adopted_outstanding || ++c->stale_ticks < IC_CHAN_STALE_BEATS)
+		/* A request still unread in the ring was written: the guest is slow, wait. */
+		if (!c->adopted_outstanding || !vmbus_ring_peer_drained(c->out) ||
+		    ++c->stale_ticks < IC_CHAN_STALE_BEATS)
 			return -EAGAIN;
 		log_warn("heartbeat IC on relid %u: sequence %llu never answered; sending the next",
 			 c->relid, (unsigned long long)c->ic->seq);

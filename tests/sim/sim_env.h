@@ -136,6 +136,8 @@ struct sim_env_paths {
 	unsigned runs;
 };
 static struct sim_env_paths sim_paths;
+/* init restarts vmbusd (and icd) when they die, as a deployment would. */
+static bool sim_env_restarts;
 
 struct sim_env {
 	char dir[96];
@@ -215,12 +217,16 @@ static inline void sim_env_boot(struct sim_env *e, uint32_t nvp)
 	snprintf(servers, sizeof(servers),
 		 "vmbus { binary = \"mhcl-vmbusd\"; args = \"--vp-socket\", \"${RUN}/vmbus.sock\","
 		 " \"--device-socket\", \"${RUN}/dev.sock\"; policy = \"vmbusd\";"
-		 " restart = \"never\"; start-order = <10>; };\n"
+		 " restart = \"%s\"; restart-delay-ms = <10>; crash-loop-limit = <32>;"
+		 " start-order = <10>; };\n"
 		 "ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
-		 " policy = \"icd\"; restart = \"never\"; start-order = <20>; };\n"
+		 " policy = \"icd\"; restart = \"%s\"; restart-delay-ms = <10>;"
+		 " crash-loop-limit = <32>;"
+		 " start-order = <20>; };\n"
 		 "vp { binary = \"mhcl-vp-sim\"; args = \"--vmbusd\", \"${RUN}/vmbus.sock\","
 		 " \"--guest\", \"%s\", \"--cpus\", \"%u\", \"--mem\", \"%llu\"; policy = \"vp\";"
 		 " restart = \"never\"; start-order = <30>; };\n",
+		 sim_env_restarts ? "always" : "never", sim_env_restarts ? "always" : "never",
 		 gsock, nvp, SIM_TEST_RAM >> 20);
 	snprintf(libexec, sizeof(libexec), "%s:%s:%s", sim_paths.vmbusd_dir, sim_paths.icd_dir,
 		 sim_paths.vp_dir);

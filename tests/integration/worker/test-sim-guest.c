@@ -10,6 +10,8 @@
  */
 #include "sim_env.h"
 
+#include <dirent.h>
+
 /* The whole Linux path: connect, offers, open, heartbeat; close and open again. */
 static void test_heartbeat(void)
 {
@@ -47,6 +49,75 @@ static void test_version_fallback(void)
 	sim_env_stop(&e);
 }
 
+/* The pid of init's child running `comm` (mhcl-vmbusd), or -1. */
+static pid_t child_of(pid_t parent, const char *comm)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	pid_t found = -1;
+
+	ASSERT_TRUE(dir != NULL);
+	while (found < 0 && (de = readdir(dir))) {
+		char path[64], buf[512], name[32];
+		int pid, ppid;
+		FILE *f;
+
+		if (sscanf(de->d_name, "%d", &pid) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) &&
+		    sscanf(buf, "%*d (%31[^)]) %*c %d", name, &ppid) == 2 && ppid == parent &&
+		    !strcmp(name, comm))
+			found = pid;
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
+/* vmbusd killed (SIGKILL) again and again while the guest keeps posting: GPADLs built and
+ * torn down back to back, and heartbeats answered on the open channel. Every message the
+ * guest posts gets its answer, none twice, nothing is rescinded (the guest's expect
+ * fails on any other message), and the heartbeat goes on across every restart. */
+static void test_vmbusd_killed_under_traffic(void)
+{
+	struct sim_env e;
+	struct sim_guest_chan c;
+	uint64_t pfns[4];
+	pid_t last = -1;
+	unsigned kills = 0;
+
+	sim_env_restarts = true;
+	sim_env_start(&e);
+	sim_env_open_hb(&e, SIM_GUEST_PFN_FREE, &c);
+	ASSERT_EQ(sim_guest_ic_answer(e.g, &c, NULL), IC_MSG_NEGOTIATE);
+	for (uint32_t i = 0; i < 4; i++)
+		pfns[i] = SIM_GUEST_PFN_FREE + 0x40 + i;
+	for (unsigned round = 0; round < 60; round++) {
+		uint32_t gpadl = 0;
+		if (round % 12 == 5) {
+			pid_t pid = child_of(e.init, "mhcl-vmbusd");
+			ASSERT_GT(pid, 0);
+			ASSERT_NE(pid, last); /* a new instance each time */
+			ASSERT_OK(kill(pid, SIGKILL));
+			last = pid;
+			kills++;
+		}
+		/* Posted at once, whether vmbusd is there or not. */
+		ASSERT_EQ(sim_guest_gpadl(e.g, e.hb->child_relid, pfns, 4, &gpadl), 0);
+		ASSERT_OK(sim_guest_teardown(e.g, e.hb->child_relid, gpadl));
+	}
+	ASSERT_EQ(kills, 5);
+	/* The channel opened before the first kill still carries heartbeats. */
+	uint64_t seq = 0;
+	ASSERT_EQ(sim_guest_ic_answer(e.g, &c, &seq), IC_MSG_HEARTBEAT);
+	ASSERT_GE(seq, 1);
+	sim_env_stop(&e);
+	sim_env_restarts = false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
@@ -56,6 +127,7 @@ int main(int argc, char **argv)
 	sim_env_init(argv + 1);
 	test_heartbeat();
 	test_version_fallback();
+	test_vmbusd_killed_under_traffic();
 	fprintf(stderr, "sim guest: all passed\n");
 	return 0;
 }

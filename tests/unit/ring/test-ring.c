@@ -108,12 +108,17 @@ static void test_empty(bool sc)
 	ASSERT_EQ(vmbus_ring_unmask_interrupts(&p.rd), 0);
 	ASSERT_FALSE(vmbus_ring_is_broken(&p.rd));
 	ASSERT_TRUE(vmbus_ring_broken_reason(&p.rd) == NULL);
+	ASSERT_TRUE(vmbus_ring_peer_drained(&p.wr));
 	/* A zero-length inband packet is legal. */
 	ASSERT_GE(vmbus_ring_send_inband(&p.wr, 5, 0, NULL, 0), 0);
+	ASSERT_FALSE(vmbus_ring_peer_drained(&p.wr)); /* written, not read */
 	ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
 	ASSERT_EQ(pkt.payload_len, 0);
 	ASSERT_EQ(pkt.total_len, 16);
 	ASSERT_EQ(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt), -EAGAIN);
+	ASSERT_FALSE(vmbus_ring_peer_drained(&p.wr)); /* read, not yet committed */
+	(void)vmbus_ring_recv_commit(&p.rd);
+	ASSERT_TRUE(vmbus_ring_peer_drained(&p.wr));
 	pair_close(&p);
 }
 
