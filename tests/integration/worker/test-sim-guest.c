@@ -114,6 +114,7 @@ static void test_vmbusd_killed_under_traffic(void)
 	uint64_t seq = 0;
 	ASSERT_EQ(sim_guest_ic_answer(e.g, &c, &seq), IC_MSG_HEARTBEAT);
 	ASSERT_GE(seq, 1);
+	ASSERT_OK(sim_guest_chan_close(e.g, &c));
 	sim_env_stop(&e);
 	sim_env_restarts = false;
 }
