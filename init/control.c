@@ -573,8 +573,8 @@ static const struct ctl_route ctl_routes[] = {
     {IPC_MSG_SIDECAR_CHECKSUM, "sidecar", &mhcl__sidecar_checksum_request__descriptor,
      &mhcl__sidecar_checksum_reply__descriptor},
     /* The shutdown integration component is served by mhcl-icd. */
-    {IPC_MSG_GUEST_SHUTDOWN, "ic", &mhcl__vp__guest_shutdown_request__descriptor,
-     &mhcl__vp__guest_shutdown_reply__descriptor},
+    {IPC_MSG_GUEST_SHUTDOWN, "ic", &mhcl__vmbus__guest_shutdown_request__descriptor,
+     &mhcl__vmbus__guest_shutdown_reply__descriptor},
 };
 
 struct ctl_forward {

@@ -80,7 +80,7 @@ struct vp_bus {
 	 * delivered are recognised, and the worker reconnects and reattaches. */
 	const char *path;
 	bool attached; /* vmbusd took the partition once: later connections reattach */
-	bool ready;    /* the current vmbusd answered PartitionInfo */
+	bool ready;    /* the current vmbusd answered WorkerPartition */
 	uint64_t guest_seq, host_seq;
 	struct guest_post *history; /* ring of VP_BUS_HISTORY */
 	uint32_t hist_head, hist_count;
@@ -168,7 +168,7 @@ static void send_pages(struct vp_bus *b)
 		pthread_mutex_unlock(&b->lock);
 		if (!pg.dirty || !b->ready)
 			continue;
-		Mhcl__Vp__SynicPages m = MHCL__VP__SYNIC_PAGES__INIT;
+		Mhcl__Vmbus__WorkerSynicPages m = MHCL__VMBUS__WORKER_SYNIC_PAGES__INIT;
 		m.vp = vp;
 		m.enabled = pg.enabled;
 		m.simp_gpa = pg.simp;
@@ -182,7 +182,7 @@ static void send_pages(struct vp_bus *b)
 
 static void send_post(struct vp_bus *b, const struct guest_post *p)
 {
-	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	Mhcl__Vmbus__WorkerGuestMessage m = MHCL__VMBUS__WORKER_GUEST_MESSAGE__INIT;
 	m.vp = p->vp;
 	m.connection_id = p->conn_id;
 	m.message_type = p->type;
@@ -346,8 +346,8 @@ static void retry_cb(uv_timer_t *t)
 
 static void host_message(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__HostMessage *m =
-	    (Mhcl__Vp__HostMessage *)ipc_msg_unpack(ch, msg, &mhcl__vp__host_message__descriptor);
+	Mhcl__Vmbus__VmbusdHostMessage *m = (Mhcl__Vmbus__VmbusdHostMessage *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__vmbusd_host_message__descriptor);
 	if (!m)
 		return;
 	if (m->seq && m->seq <= b->host_seq) {
@@ -378,8 +378,9 @@ static void on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 
 static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__EventPortAssign *m = (Mhcl__Vp__EventPortAssign *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__event_port_assign__descriptor);
+	Mhcl__Vmbus__VmbusdEventPortAssign *m =
+	    (Mhcl__Vmbus__VmbusdEventPortAssign *)ipc_msg_unpack(
+		ch, msg, &mhcl__vmbus__vmbusd_event_port_assign__descriptor);
 	int r;
 
 	if (!m)
@@ -395,7 +396,7 @@ static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_
 					   "unable to route event connection %#x",
 					   m->connection_id);
 	} else {
-		Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+		Mhcl__Vmbus__WorkerPortReply rep = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 		b->event_ports[b->nevent_ports++] = m->connection_id;
 		log_info("event connection %#x now signals vmbusd's eventfd", m->connection_id);
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
@@ -405,8 +406,9 @@ static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_
 
 static void event_port_release(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__EventPortRelease *m = (Mhcl__Vp__EventPortRelease *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__event_port_release__descriptor);
+	Mhcl__Vmbus__VmbusdEventPortRelease *m =
+	    (Mhcl__Vmbus__VmbusdEventPortRelease *)ipc_msg_unpack(
+		ch, msg, &mhcl__vmbus__vmbusd_event_port_release__descriptor);
 	int r = -ENOENT;
 
 	if (!m)
@@ -421,7 +423,7 @@ static void event_port_release(struct vp_bus *b, struct ipc_chan *ch, struct ipc
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
 					   "event connection %#x is not routed", m->connection_id);
 	} else {
-		Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+		Mhcl__Vmbus__WorkerPortReply rep = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -429,8 +431,9 @@ static void event_port_release(struct vp_bus *b, struct ipc_chan *ch, struct ipc
 
 static void sint_irqfd(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__SintIrqfdRequest *m = (Mhcl__Vp__SintIrqfdRequest *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__sint_irqfd_request__descriptor);
+	Mhcl__Vmbus__VmbusdSintIrqfdRequest *m =
+	    (Mhcl__Vmbus__VmbusdSintIrqfdRequest *)ipc_msg_unpack(
+		ch, msg, &mhcl__vmbus__vmbusd_sint_irqfd_request__descriptor);
 	int fd = -1, r = -EINVAL;
 
 	if (!m)
@@ -441,7 +444,7 @@ static void sint_irqfd(struct vp_bus *b, struct ipc_chan *ch, struct ipc_msg *ms
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
 					   "no irqfd for VP %u SINT %u", m->vp, m->sint);
 	} else {
-		Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
+		Mhcl__Vmbus__WorkerSintIrqfd rep = MHCL__VMBUS__WORKER_SINT_IRQFD__INIT;
 		rep.vp = m->vp;
 		rep.sint = m->sint;
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, &fd, 1);
@@ -498,16 +501,16 @@ static const struct ipc_chan_ops vmbusd_ops = {
 
 static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque);
 
-/* PartitionInfo: guest RAM (the memfd and its layout), and whether this is a partition
+/* WorkerPartition: guest RAM (the memfd and its layout), and whether this is a partition
  * an earlier vmbusd served. */
 static int send_partition(struct vp_bus *b)
 {
 	const struct guestmem_layout *l = &b->w->ram.layout;
-	Mhcl__Vp__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
-	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
+	Mhcl__Vmbus__RamRange range[GUESTMEM_MAX_RANGES], *ranges[GUESTMEM_MAX_RANGES];
+	Mhcl__Vmbus__WorkerPartition pi = MHCL__VMBUS__WORKER_PARTITION__INIT;
 
 	for (unsigned i = 0; i < l->nranges; i++) {
-		mhcl__vp__ram_range__init(&range[i]);
+		mhcl__vmbus__ram_range__init(&range[i]);
 		range[i].gpa = l->ranges[i].gpa;
 		range[i].size = l->ranges[i].size;
 		range[i].memfd_offset = l->ranges[i].memfd_offset;
@@ -624,8 +627,8 @@ static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 		uv_stop(&b->loop);
 		return;
 	}
-	Mhcl__Vp__MessagePortClaim *c = (Mhcl__Vp__MessagePortClaim *)protobuf_c_message_unpack(
-	    &mhcl__vp__message_port_claim__descriptor, NULL, reply->body_len,
+	Mhcl__Vmbus__VmbusdPortClaim *c = (Mhcl__Vmbus__VmbusdPortClaim *)protobuf_c_message_unpack(
+	    &mhcl__vmbus__vmbusd_port_claim__descriptor, NULL, reply->body_len,
 	    reply->body_len ? reply->body : (const uint8_t *)"");
 	r = c && c->n_connection_ids <= VP_BUS_MAX_CLAIMS ? 0 : -EBADMSG;
 	for (size_t i = 0; r == 0 && i < c->n_connection_ids; i++) {

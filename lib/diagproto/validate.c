@@ -163,7 +163,7 @@ static int check_sidecar_checksum(const ProtobufCMessage *m, char *why, size_t w
 
 static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why_len)
 {
-	const Mhcl__Vp__GuestShutdownRequest *r = (const Mhcl__Vp__GuestShutdownRequest *)m;
+	const Mhcl__Vmbus__GuestShutdownRequest *r = (const Mhcl__Vmbus__GuestShutdownRequest *)m;
 	size_t n = r->reason ? strlen(r->reason) : 0;
 
 	if (n > DIAG_GUEST_REASON_MAX)
@@ -193,8 +193,9 @@ static const struct diag_type diag_types[_IPC_MSG_MAX] = {
     [IPC_MSG_SIDECAR_CHECKSUM] = {"sidecar-checksum", &mhcl__sidecar_checksum_request__descriptor,
 				  &mhcl__sidecar_checksum_reply__descriptor,
 				  check_sidecar_checksum},
-    [IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vp__guest_shutdown_request__descriptor,
-				&mhcl__vp__guest_shutdown_reply__descriptor, check_guest_shutdown},
+    [IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vmbus__guest_shutdown_request__descriptor,
+				&mhcl__vmbus__guest_shutdown_reply__descriptor,
+				check_guest_shutdown},
 };
 
 static const struct diag_type *type_get(uint16_t type)

@@ -23,7 +23,7 @@ struct doorbell {
 
 struct vmbusdev_chan {
 	struct vmbusdev *v;
-	Mhcl__Vp__DeviceOffer offer;
+	Mhcl__Vmbus__DeviceOffer offer;
 	uint8_t if_type[16], if_instance[16], user_def[120];
 	const struct vmbusdev_chan_ops *ops;
 	void *opaque;
@@ -43,7 +43,8 @@ struct vmbusdev {
 	struct ipc_chan *ch;
 	vmbusdev_lost_fn lost;
 	void *opaque;
-	struct guestmem gm; /* the partition's RAM, as the last ChannelOpen with a memfd said */
+	struct guestmem
+	    gm; /* the partition's RAM, as the last VmbusdChannelOpen with a memfd said */
 	uint64_t partition;
 	uint64_t siefp[VMBUSDEV_MAX_VPS]; /* 0: unknown or disabled */
 	struct vmbusdev_chan *chans[VMBUSDEV_MAX_CHANNELS];
@@ -124,7 +125,7 @@ int vmbusdev_chan_signal(struct vmbusdev_chan *c)
 	return 0;
 }
 
-/* ---- ChannelOpen / ChannelClose from vmbusd ---- */
+/* ---- VmbusdChannelOpen / VmbusdChannelClose from vmbusd ---- */
 
 static struct vmbusdev_chan *chan_of(struct vmbusdev *v, uint32_t offer_id)
 {
@@ -135,7 +136,8 @@ static struct vmbusdev_chan *chan_of(struct vmbusdev *v, uint32_t offer_id)
 
 /* Maps a new partition's guest RAM; channels of the old one are stopped first. The same
  * partition's memfd sent again (a new connection, a refused open) keeps the mapping. */
-static int map_ram(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, int memfd, const char **why)
+static int map_ram(struct vmbusdev *v, const Mhcl__Vmbus__VmbusdChannelOpen *m, int memfd,
+		   const char **why)
 {
 	struct guestmem_layout l = {.nranges = (unsigned)m->n_ram};
 	struct guestmem gm;
@@ -170,8 +172,8 @@ static int map_ram(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, int memfd
 	return 0;
 }
 
-static int start_rings(struct vmbusdev_chan *c, const Mhcl__Vp__ChannelOpen *m, int doorbell,
-		       const char **why)
+static int start_rings(struct vmbusdev_chan *c, const Mhcl__Vmbus__VmbusdChannelOpen *m,
+		       int doorbell, const char **why)
 {
 	uint8_t **pages = calloc(m->n_pfns, sizeof(*pages));
 	struct doorbell *bell = calloc(1, sizeof(*bell));
@@ -225,8 +227,8 @@ err:
 	return r;
 }
 
-static int chan_open(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, struct ipc_msg *msg,
-		     const char **why)
+static int chan_open(struct vmbusdev *v, const Mhcl__Vmbus__VmbusdChannelOpen *m,
+		     struct ipc_msg *msg, const char **why)
 {
 	struct vmbusdev_chan *c = chan_of(v, m->offer_id);
 	size_t fdi = 0;
@@ -289,8 +291,8 @@ static int chan_open(struct vmbusdev *v, const Mhcl__Vp__ChannelOpen *m, struct 
 
 static void channel_open(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__ChannelOpen *m =
-	    (Mhcl__Vp__ChannelOpen *)ipc_msg_unpack(ch, msg, &mhcl__vp__channel_open__descriptor);
+	Mhcl__Vmbus__VmbusdChannelOpen *m = (Mhcl__Vmbus__VmbusdChannelOpen *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__vmbusd_channel_open__descriptor);
 	const char *why = "";
 	int r;
 
@@ -306,7 +308,8 @@ static void channel_open(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg
 			       m->relid, why);
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 	} else {
-		Mhcl__Vp__ChannelOpenReply rep = MHCL__VP__CHANNEL_OPEN_REPLY__INIT;
+		Mhcl__Vmbus__DeviceChannelOpenReply rep =
+		    MHCL__VMBUS__DEVICE_CHANNEL_OPEN_REPLY__INIT;
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -314,8 +317,8 @@ static void channel_open(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg
 
 static void channel_close(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__ChannelClose *m =
-	    (Mhcl__Vp__ChannelClose *)ipc_msg_unpack(ch, msg, &mhcl__vp__channel_close__descriptor);
+	Mhcl__Vmbus__VmbusdChannelClose *m = (Mhcl__Vmbus__VmbusdChannelClose *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__vmbusd_channel_close__descriptor);
 	struct vmbusdev_chan *c;
 
 	if (!m)
@@ -328,7 +331,7 @@ static void channel_close(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 		v->bad_messages++;
 	}
 	/* Answered either way: this device does not use that ring now. */
-	Mhcl__Vp__ChannelCloseReply rep = MHCL__VP__CHANNEL_CLOSE_REPLY__INIT;
+	Mhcl__Vmbus__DeviceChannelCloseReply rep = MHCL__VMBUS__DEVICE_CHANNEL_CLOSE_REPLY__INIT;
 	(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
@@ -352,10 +355,11 @@ static void gpadl_drop(struct vmbusdev_chan *c, struct vmbusdev_gpadl *g)
 
 /* Copies one GPADL description from vmbusd after checking it describes itself
  * consistently (its pages are checked against guest RAM when they are mapped). */
-static int gpadl_add(struct vmbusdev_chan *c, const Mhcl__Vp__GpadlAdd *m, const char **why)
+static int gpadl_add(struct vmbusdev_chan *c, const Mhcl__Vmbus__VmbusdGpadlAdd *m,
+		     const char **why)
 {
 	struct vmbusdev_gpadl *g;
-	const Mhcl__Vp__GpadlRange *rg;
+	const Mhcl__Vmbus__GpadlRange *rg;
 
 	if (m->n_ranges != 1 || m->n_pfns == 0 || m->n_pfns > VMBUSDEV_MAX_GPADL_PAGES) {
 		*why = "want one range and 1..16384 pages";
@@ -404,8 +408,9 @@ static void drop_gpadls(struct vmbusdev *v, uint64_t partition)
 static void gpadl_request(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	bool add = msg->type == IPC_MSG_VP_GPADL_ADD;
-	ProtobufCMessage *pm = ipc_msg_unpack(
-	    ch, msg, add ? &mhcl__vp__gpadl_add__descriptor : &mhcl__vp__gpadl_remove__descriptor);
+	ProtobufCMessage *pm = ipc_msg_unpack(ch, msg,
+					      add ? &mhcl__vmbus__vmbusd_gpadl_add__descriptor
+						  : &mhcl__vmbus__vmbusd_gpadl_remove__descriptor);
 	const char *why = "no such channel";
 	struct vmbusdev_chan *c;
 	int r = -ENOENT;
@@ -413,14 +418,14 @@ static void gpadl_request(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 	if (!pm)
 		return;
 	if (add) {
-		Mhcl__Vp__GpadlAdd *m = (Mhcl__Vp__GpadlAdd *)pm;
+		Mhcl__Vmbus__VmbusdGpadlAdd *m = (Mhcl__Vmbus__VmbusdGpadlAdd *)pm;
 		if (m->partition != v->gpadl_partition)
 			drop_gpadls(v, m->partition);
 		c = chan_of(v, m->offer_id);
 		if (c)
 			r = gpadl_add(c, m, &why);
 	} else {
-		Mhcl__Vp__GpadlRemove *m = (Mhcl__Vp__GpadlRemove *)pm;
+		Mhcl__Vmbus__VmbusdGpadlRemove *m = (Mhcl__Vmbus__VmbusdGpadlRemove *)pm;
 		struct vmbusdev_gpadl *g;
 		c = chan_of(v, m->offer_id);
 		/* Answered either way: this device does not use those pages now. */
@@ -439,7 +444,7 @@ static void gpadl_request(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 		log_warn_errno(r, "refused a GPADL: %s: %m", why);
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 	} else {
-		Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+		Mhcl__Vmbus__DeviceGpadlReply rep = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(pm, NULL);
@@ -478,8 +483,8 @@ static void on_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 /* MODIFYCHANNEL: the channel's interrupts go to another VP, through that VP's irqfd. */
 static void channel_modify(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__ChannelModify *m = (Mhcl__Vp__ChannelModify *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__channel_modify__descriptor);
+	Mhcl__Vmbus__VmbusdChannelModify *m = (Mhcl__Vmbus__VmbusdChannelModify *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__vmbusd_channel_modify__descriptor);
 	struct vmbusdev_chan *c;
 
 	if (!m)
@@ -518,8 +523,8 @@ static void on_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		v->bad_messages++;
 		return;
 	}
-	Mhcl__Vp__SynicPages *m =
-	    (Mhcl__Vp__SynicPages *)ipc_msg_unpack(ch, msg, &mhcl__vp__synic_pages__descriptor);
+	Mhcl__Vmbus__WorkerSynicPages *m = (Mhcl__Vmbus__WorkerSynicPages *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__worker_synic_pages__descriptor);
 	if (!m)
 		return;
 	if (m->vp >= VMBUSDEV_MAX_VPS || m->siefp_gpa % GUESTMEM_PAGE_SIZE ||
@@ -633,7 +638,7 @@ static void offer_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 	log_info("registered offer %u with vmbusd", c->offer.offer_id);
 }
 
-int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
+int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vmbus__DeviceOffer *offer,
 		      const struct vmbusdev_chan_ops *ops, void *opaque, struct vmbusdev_chan **ret)
 {
 	struct vmbusdev_chan *c;

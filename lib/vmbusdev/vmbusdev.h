@@ -8,18 +8,18 @@
  *   vmbusdev_chan_new()     describe a channel (DeviceOffer fields) and its callbacks
  *   vmbusdev_register()     after READY's restore: send every offer to vmbusd
  *
- * When the guest opens a channel, vmbusd sends ChannelOpen: the ring's PFNs, guest RAM
+ * When the guest opens a channel, vmbusd sends VmbusdChannelOpen: the ring's PFNs, guest RAM
  * (memfd + layout, mapped through lib/guestmem, which refuses unsealed memfds), the
  * doorbell eventfd the partition signals on the guest's HvSignalEvent, and the target
  * VP's SINT irqfd with its SIEFP page. The library checks every PFN, builds the ring
  * pair (lib/ring), watches the doorbell on the server's libuv loop and calls ops->open;
  * a device interrupts the guest with vmbusdev_chan_signal() (relid's flag in the SIEFP
- * page, then the irqfd). ChannelClose calls ops->close and is answered once the rings
- * are no longer used. The guest's MODIFYCHANNEL arrives as ChannelModify with the new
+ * page, then the irqfd). VmbusdChannelClose calls ops->close and is answered once the rings
+ * are no longer used. The guest's MODIFYCHANNEL arrives as VmbusdChannelModify with the new
  * target VP's irqfd; vmbusdev_chan_signal() uses it from then on.
  *
  * Restart: after this server restarts, vmbusd hands each channel that was open to the
- * new instance as ChannelOpen{resume}: the rings are adopted as they stand in guest RAM
+ * new instance as VmbusdChannelOpen{resume}: the rings are adopted as they stand in guest RAM
  * (ops->open with resume = true) and nothing is renegotiated. Whatever the device needs
  * beyond the rings must be in crash-consistent memory (see srv_fd_store()).
  */
@@ -80,7 +80,7 @@ void vmbusdev_free(struct vmbusdev *v);
 
 /* Describes one channel; offer is copied (offer_id is assigned here). After
  * vmbusdev_register() the offer goes to vmbusd at once: sub-channels a guest asks for. */
-int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vp__DeviceOffer *offer,
+int vmbusdev_chan_new(struct vmbusdev *v, const Mhcl__Vmbus__DeviceOffer *offer,
 		      const struct vmbusdev_chan_ops *ops, void *opaque,
 		      struct vmbusdev_chan **ret);
 /* Sends every described offer to vmbusd (once). */

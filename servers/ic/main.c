@@ -14,7 +14,7 @@
  * Restart without the guest noticing: the IC state (negotiated versions, heartbeat
  * sequence, the request in flight) lives in a memfd that init keeps in its fd store
  * ("ic-state"), written as the protocol moves, so it is right even after kill -9. vmbusd
- * keeps icd's channels open while it restarts and hands them back (ChannelOpen with
+ * keeps icd's channels open while it restarts and hands them back (VmbusdChannelOpen with
  * resume); icd adopts them with that state and goes on from the ring indices in guest
  * RAM: no rescind, no new offer, no renegotiation, and the sequence keeps climbing.
  *
@@ -111,7 +111,7 @@ static void shutdown_done(void *opaque, int status, uint32_t guest_status)
 					   "the shutdown channel closed before the guest answered");
 		return;
 	}
-	Mhcl__Vp__GuestShutdownReply rep = MHCL__VP__GUEST_SHUTDOWN_REPLY__INIT;
+	Mhcl__Vmbus__GuestShutdownReply rep = MHCL__VMBUS__GUEST_SHUTDOWN_REPLY__INIT;
 	rep.status = guest_status;
 	(void)ipc_chan_reply(ch, d->shutdown_req, IPC_MSG_GUEST_SHUTDOWN, &rep.base, NULL, 0);
 }
@@ -179,7 +179,7 @@ static int add_channels(struct icd *d)
 	    [VMBUS_IC_SHUTDOWN] = ICD_SHUTDOWN_INSTANCE,
 	};
 	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++) {
-		Mhcl__Vp__DeviceOffer m = MHCL__VP__DEVICE_OFFER__INIT;
+		Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
 		struct ic_dev *ic = &d->ic[k];
 		struct vmbus_offer o;
 		int r;
@@ -311,8 +311,8 @@ static void srv_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 					   "icd does not handle message type %u", msg->type);
 		return;
 	}
-	Mhcl__Vp__GuestShutdownRequest *m = (Mhcl__Vp__GuestShutdownRequest *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__guest_shutdown_request__descriptor);
+	Mhcl__Vmbus__GuestShutdownRequest *m = (Mhcl__Vmbus__GuestShutdownRequest *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__guest_shutdown_request__descriptor);
 	if (!m)
 		return;
 	struct ic_chan *c = d->ic[VMBUS_IC_SHUTDOWN].chan;

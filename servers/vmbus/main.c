@@ -8,11 +8,11 @@
  *
  *   mhcl-vp owns the partition: guest RAM (a memfd), the VPs, the SynIC (SIMP delivery
  *   queues, hypercall exits) and the partition's routing tables. It connects to PATH
- *   (SOCK_SEQPACKET; mhcl-vp --vmbusd PATH) and sends PartitionInfo with the memfd.
+ *   (SOCK_SEQPACKET; mhcl-vp --vmbusd PATH) and sends WorkerPartition with the memfd.
  *   vmbusd answers with the message connection ids it claims (1 and 4). The worker then
- *   relays, as bus notifications, every guest HvPostMessage to those ids (GuestMessage,
+ *   relays, as bus notifications, every guest HvPostMessage to those ids (WorkerGuestMessage,
  *   answered HV_STATUS_SUCCESS in the guest at once) and where each VP keeps its SynIC
- *   pages (SynicPages); it posts every HostMessage from vmbusd into the VP's SIMP slot.
+ *   pages (WorkerSynicPages); it posts every VmbusdHostMessage from vmbusd into the VP's SIMP slot.
  *   That is all the worker does for VMBus: a few messages per channel setup.
  *
  *   vmbusd owns the protocol: the connection state machine, offers, GPADLs, opens and
@@ -20,18 +20,18 @@
  *   owning device the channel's data path, none of which passes through the worker:
  *     - the ring GPADL (PFNs) and the guest RAM memfd the device maps them from;
  *     - a doorbell eventfd, which the worker registers for the channel's event
- *       connection id (EventPortAssign -> KVM_HYPERV_EVENTFD: the guest's
+ *       connection id (VmbusdEventPortAssign -> KVM_HYPERV_EVENTFD: the guest's
  *       HvSignalEvent signals it inside KVM, no exit to the worker);
- *     - the interrupt path: the target VP's SINT irqfd (SintIrqfd, fetched once per VP)
+ *     - the interrupt path: the target VP's SINT irqfd (WorkerSintIrqfd, fetched once per VP)
  *       and the VP's SIEFP page, where the device sets the relid's flag before writing
  *       the irqfd.
  *   The devices are separate servers (mhcl-icd: heartbeat and shutdown). Each connects to
  *   the --device-socket path before its jail and registers its offers (DeviceOffer);
  *   vmbusd offers them to every partition. On the guest's OPENCHANNEL vmbusd routes a
- *   fresh doorbell eventfd through the worker and sends the device ChannelOpen with the
+ *   fresh doorbell eventfd through the worker and sends the device VmbusdChannelOpen with the
  *   ring PFNs, the memfd (first open per partition), the doorbell and the target VP's
  *   irqfd and SIEFP GPA; the guest's OPENCHANNEL_RESULT waits for the device's answer.
- *   A close (guest CLOSECHANNEL, rescind, unload) sends ChannelClose and completes to the
+ *   A close (guest CLOSECHANNEL, rescind, unload) sends VmbusdChannelClose and completes to the
  *   guest only once the device answered, so the ring GPADL is never torn down under it.
  *   A device that leaves has its channels rescinded (the guest sees RESCIND_CHANNELOFFER;
  *   open ones are closed first) while the other devices go on; a restarted device

@@ -177,8 +177,8 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 /* Hands the opened channel to its device: ring, memfd (once per partition), doorbell, irqfd. */
 static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 {
-	Mhcl__Vp__ChannelOpen m = MHCL__VP__CHANNEL_OPEN__INIT;
-	Mhcl__Vp__RamRange rr[VMBUS_MAX_RAM_RANGES], *rrp[VMBUS_MAX_RAM_RANGES];
+	Mhcl__Vmbus__VmbusdChannelOpen m = MHCL__VMBUS__VMBUSD_CHANNEL_OPEN__INIT;
+	Mhcl__Vmbus__RamRange rr[VMBUS_MAX_RAM_RANGES], *rrp[VMBUS_MAX_RAM_RANGES];
 	struct device *dev = o->dev;
 	struct vp_state *vp = &d->vps[o->target_vp];
 	struct offer_ctx *c;
@@ -186,7 +186,7 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 
 	if (!dev->ch) {
 		/* The device is restarting: the open (or the open channel) waits for the next
-		 * instance, which gets this ChannelOpen when it registers the offer again. */
+		 * instance, which gets this VmbusdChannelOpen when it registers the offer again. */
 		o->state = resume ? OFFER_OPEN : OFFER_DEVICE_OPENING;
 		o->resuming = false;
 		return 0;
@@ -210,7 +210,7 @@ static int send_channel_open(struct vmbusd *d, struct dev_offer *o, bool resume)
 	m.partition = d->worker_gen;
 	if (dev->memfd_partition != d->worker_gen) {
 		for (unsigned i = 0; i < d->layout.nranges; i++) {
-			rr[i] = (Mhcl__Vp__RamRange)MHCL__VP__RAM_RANGE__INIT;
+			rr[i] = (Mhcl__Vmbus__RamRange)MHCL__VMBUS__RAM_RANGE__INIT;
 			rr[i].gpa = d->layout.ranges[i].gpa;
 			rr[i].size = d->layout.ranges[i].size;
 			rr[i].memfd_offset = d->layout.ranges[i].memfd_offset;
@@ -272,7 +272,7 @@ static int lib_channel_open(void *ctx, const struct vmbus_open_info *info)
 {
 	struct vmbusd *d = ctx;
 	struct dev_offer *o = offer_of(d, info->relid);
-	Mhcl__Vp__EventPortAssign m = MHCL__VP__EVENT_PORT_ASSIGN__INIT;
+	Mhcl__Vmbus__VmbusdEventPortAssign m = MHCL__VMBUS__VMBUSD_EVENT_PORT_ASSIGN__INIT;
 	struct offer_ctx *c;
 	int fd, r;
 
@@ -332,7 +332,7 @@ static void release_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply
 
 static void release_event_port(struct vmbusd *d, uint32_t conn_id)
 {
-	Mhcl__Vp__EventPortRelease m = MHCL__VP__EVENT_PORT_RELEASE__INIT;
+	Mhcl__Vmbus__VmbusdEventPortRelease m = MHCL__VMBUS__VMBUSD_EVENT_PORT_RELEASE__INIT;
 
 	if (!d->worker || !conn_id)
 		return;
@@ -383,7 +383,7 @@ static void device_stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 /* Tells the device to stop using the channel; returns 0 when nothing needs to wait. */
 static int send_channel_close(struct vmbusd *d, struct dev_offer *o, bool wait)
 {
-	Mhcl__Vp__ChannelClose m = MHCL__VP__CHANNEL_CLOSE__INIT;
+	Mhcl__Vmbus__VmbusdChannelClose m = MHCL__VMBUS__VMBUSD_CHANNEL_CLOSE__INIT;
 	struct offer_ctx *c = NULL;
 	int r;
 
@@ -455,16 +455,17 @@ static void gpadl_add_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 
 static void send_gpadl_add(struct vmbusd *d, struct dev_offer *o, const struct vmbus_gpadl_view *g)
 {
-	Mhcl__Vp__GpadlAdd m = MHCL__VP__GPADL_ADD__INIT;
-	Mhcl__Vp__GpadlRange *ranges = calloc(g->range_count ? g->range_count : 1, sizeof(*ranges));
-	Mhcl__Vp__GpadlRange **rp = calloc(g->range_count ? g->range_count : 1, sizeof(*rp));
+	Mhcl__Vmbus__VmbusdGpadlAdd m = MHCL__VMBUS__VMBUSD_GPADL_ADD__INIT;
+	Mhcl__Vmbus__GpadlRange *ranges =
+	    calloc(g->range_count ? g->range_count : 1, sizeof(*ranges));
+	Mhcl__Vmbus__GpadlRange **rp = calloc(g->range_count ? g->range_count : 1, sizeof(*rp));
 	struct gpadl_ctx *c = malloc(sizeof(*c));
 	int r = -ENOMEM;
 
 	if (!ranges || !rp || !c)
 		goto out;
 	for (uint32_t i = 0; i < g->range_count; i++) {
-		mhcl__vp__gpadl_range__init(&ranges[i]);
+		mhcl__vmbus__gpadl_range__init(&ranges[i]);
 		ranges[i].byte_offset = g->ranges[i].byte_offset;
 		ranges[i].byte_count = g->ranges[i].byte_count;
 		ranges[i].pfn_index = g->ranges[i].pfn_index;
@@ -538,7 +539,7 @@ static int lib_gpadl_teardown(void *ctx, uint32_t relid, uint32_t gpadl)
 {
 	struct vmbusd *d = ctx;
 	struct dev_offer *o = offer_of(d, relid);
-	Mhcl__Vp__GpadlRemove m = MHCL__VP__GPADL_REMOVE__INIT;
+	Mhcl__Vmbus__VmbusdGpadlRemove m = MHCL__VMBUS__VMBUSD_GPADL_REMOVE__INIT;
 	struct gpadl_ctx *c;
 
 	if (!o || !o->dev || !o->dev->ch || ipc_chan_is_closing(o->dev->ch))
@@ -566,7 +567,7 @@ static int lib_channel_modify(void *ctx, uint32_t relid, uint32_t target_vp)
 {
 	struct vmbusd *d = ctx;
 	struct dev_offer *o = offer_of(d, relid);
-	Mhcl__Vp__ChannelModify m = MHCL__VP__CHANNEL_MODIFY__INIT;
+	Mhcl__Vmbus__VmbusdChannelModify m = MHCL__VMBUS__VMBUSD_CHANNEL_MODIFY__INIT;
 	int r;
 
 	if (!o || target_vp >= d->vp_count)
@@ -616,7 +617,7 @@ static void drop_partition(struct vmbusd *d)
 		if (!o->dev)
 			continue;
 		/* The worker dropped its routes with the partition: the device only stops (one
-		 * already closing has its ChannelClose; its answer is dropped as stale). */
+		 * already closing has its VmbusdChannelClose; its answer is dropped as stale). */
 		if (o->state == OFFER_DEVICE_OPENING || o->state == OFFER_OPEN)
 			(void)send_channel_close(d, o, false);
 		o->event_conn_id = 0;
@@ -680,8 +681,8 @@ static int offer_to_partition(struct vmbusd *d, struct dev_offer *o)
 	return 0;
 }
 
-static int take_partition(struct vmbusd *d, struct ipc_msg *msg, const Mhcl__Vp__PartitionInfo *pi,
-			  const char **why)
+static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
+			  const Mhcl__Vmbus__WorkerPartition *pi, const char **why)
 {
 	static const struct vmbus_server_ops ops = {
 	    .post_msg = lib_post_msg,
@@ -748,8 +749,8 @@ err:
 
 static void partition_request(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__PartitionInfo *pi = (Mhcl__Vp__PartitionInfo *)ipc_msg_unpack(
-	    ch, msg, &mhcl__vp__partition_info__descriptor);
+	Mhcl__Vmbus__WorkerPartition *pi = (Mhcl__Vmbus__WorkerPartition *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__worker_partition__descriptor);
 	const char *why = "";
 	int r;
 
@@ -765,7 +766,8 @@ static void partition_request(struct vmbusd *d, struct ipc_chan *ch, struct ipc_
 	log_info("partition attached: %u VP(s), %zu MiB of guest RAM", d->vp_count,
 		 d->ram_len >> 20);
 	for (uint32_t vp = 0; vp < d->vp_count; vp++) {
-		Mhcl__Vp__SintIrqfdRequest q = MHCL__VP__SINT_IRQFD_REQUEST__INIT;
+		Mhcl__Vmbus__VmbusdSintIrqfdRequest q =
+		    MHCL__VMBUS__VMBUSD_SINT_IRQFD_REQUEST__INIT;
 		q.vp = vp;
 		q.sint = VMBUS_MESSAGE_SINT;
 		r = ipc_chan_request(ch, IPC_MSG_VP_SINT_IRQFD, &q.base, NULL, 0, 0, irqfd_reply,
@@ -774,7 +776,7 @@ static void partition_request(struct vmbusd *d, struct ipc_chan *ch, struct ipc_
 			log_warn_errno(r, "unable to ask for VP %u's SINT irqfd: %m", vp);
 	}
 	uint32_t ids[] = {VMBUS_CONNID_MESSAGE, VMBUS_CONNID_MESSAGE_4};
-	Mhcl__Vp__MessagePortClaim claim = MHCL__VP__MESSAGE_PORT_CLAIM__INIT;
+	Mhcl__Vmbus__VmbusdPortClaim claim = MHCL__VMBUS__VMBUSD_PORT_CLAIM__INIT;
 	claim.n_connection_ids = ARRAY_SIZE(ids);
 	claim.connection_ids = ids;
 	claim.guest_seq = d->guest_seq;
@@ -794,8 +796,8 @@ static void worker_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 
 static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__GuestMessage *m =
-	    (Mhcl__Vp__GuestMessage *)ipc_msg_unpack(ch, msg, &mhcl__vp__guest_message__descriptor);
+	Mhcl__Vmbus__WorkerGuestMessage *m = (Mhcl__Vmbus__WorkerGuestMessage *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__worker_guest_message__descriptor);
 	if (!m)
 		return;
 	if (!d->vs || m->vp >= d->vp_count || m->payload.len > VMBUS_MSG_MAX) {
@@ -818,8 +820,8 @@ static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg 
 
 static void synic_pages(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *msg)
 {
-	Mhcl__Vp__SynicPages *m =
-	    (Mhcl__Vp__SynicPages *)ipc_msg_unpack(ch, msg, &mhcl__vp__synic_pages__descriptor);
+	Mhcl__Vmbus__WorkerSynicPages *m = (Mhcl__Vmbus__WorkerSynicPages *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__worker_synic_pages__descriptor);
 	if (!m)
 		return;
 	if (m->vp >= d->vp_count || m->siefp_gpa % VMBUSD_PAGE_SIZE ||
@@ -925,7 +927,7 @@ static bool same_offer(const struct vmbus_offer *a, const struct vmbus_offer *b)
 /*
  * A device registering an offer that a device in its grace period left behind is that
  * device's next instance: it takes the offer over as it is. An open channel is handed
- * to it with ChannelOpen{resume}; an open that waited for it is sent now. The guest sees
+ * to it with VmbusdChannelOpen{resume}; an open that waited for it is sent now. The guest sees
  * nothing. An offer whose other fields changed is withdrawn instead and offered anew.
  * Returns true when the offer was handled here (*r says how).
  */
@@ -960,7 +962,7 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 		dev->offers++;
 		d->adopted++;
 		*r = 0;
-		vmbusd_sync_gpadls(d, o); /* before ChannelOpen: the socket keeps the order */
+		vmbusd_sync_gpadls(d, o); /* before VmbusdChannelOpen: the socket keeps the order */
 		if (d->vs && o->relid &&
 		    (o->state == OFFER_OPEN || o->state == OFFER_DEVICE_OPENING)) {
 			bool resume = o->state == OFFER_OPEN;
@@ -987,8 +989,8 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	struct vmbusd *d = dev->d;
-	Mhcl__Vp__DeviceOffer *m =
-	    (Mhcl__Vp__DeviceOffer *)ipc_msg_unpack(ch, msg, &mhcl__vp__device_offer__descriptor);
+	Mhcl__Vmbus__DeviceOffer *m = (Mhcl__Vmbus__DeviceOffer *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__device_offer__descriptor);
 	struct dev_offer *o = NULL;
 	struct vmbus_offer vo = {0};
 	const char *why = NULL;
@@ -1048,7 +1050,7 @@ out:
 		d->bad_device_messages++;
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 	} else {
-		Mhcl__Vp__DeviceOfferReply rep = MHCL__VP__DEVICE_OFFER_REPLY__INIT;
+		Mhcl__Vmbus__VmbusdOfferReply rep = MHCL__VMBUS__VMBUSD_OFFER_REPLY__INIT;
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -1159,10 +1161,10 @@ struct device *vmbusd_phantom_device(struct vmbusd *d)
 
 /* An open channel of the recorded state gets a fresh doorbell routed through the worker
  * (the worker dropped the old routes with the old vmbusd); then it waits, open, for its
- * device (ChannelOpen resume). */
+ * device (VmbusdChannelOpen resume). */
 int vmbusd_route_restored(struct vmbusd *d, struct dev_offer *o)
 {
-	Mhcl__Vp__EventPortAssign m = MHCL__VP__EVENT_PORT_ASSIGN__INIT;
+	Mhcl__Vmbus__VmbusdEventPortAssign m = MHCL__VMBUS__VMBUSD_EVENT_PORT_ASSIGN__INIT;
 	struct offer_ctx *c;
 	int fd, r;
 
@@ -1200,7 +1202,7 @@ fail:
  * A device server left (exit, crash, or cut off). Within the grace period its channels
  * stay offered and open in the guest: vmbusd keeps each open channel's doorbell and ring,
  * the guest's signals wait in the eventfd, and the next instance of the device adopts
- * them when it registers the same offers (ChannelOpen with resume). An open the guest
+ * them when it registers the same offers (VmbusdChannelOpen with resume). An open the guest
  * starts meanwhile waits for it too. Without a grace period, or once it lapses, every
  * channel of the device is rescinded; the other devices go on either way.
  */

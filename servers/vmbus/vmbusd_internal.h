@@ -45,10 +45,10 @@ struct device {
 
 enum offer_state {
 	OFFER_IDLE,
-	OFFER_ASSIGNING,      /* EventPortAssign in flight to the worker */
-	OFFER_DEVICE_OPENING, /* ChannelOpen in flight to the device */
+	OFFER_ASSIGNING,      /* VmbusdEventPortAssign in flight to the worker */
+	OFFER_DEVICE_OPENING, /* VmbusdChannelOpen in flight to the device */
 	OFFER_OPEN,
-	OFFER_CLOSING, /* ChannelClose in flight; the guest's close waits */
+	OFFER_CLOSING, /* VmbusdChannelClose in flight; the guest's close waits */
 };
 
 /* A channel a device registered; offered to every partition while the device lives. */
@@ -65,8 +65,8 @@ struct dev_offer {
 	uint32_t target_vp;
 	uint64_t *pfns; /* copy of the ring GPADL while the channel is open */
 	uint32_t npfns, downstream_page;
-	bool resuming;	 /* the ChannelOpen in flight hands an open channel to a new instance */
-	bool wait_irqfd; /* its ChannelOpen waits for the target VP's irqfd */
+	bool resuming; /* the VmbusdChannelOpen in flight hands an open channel to a new instance */
+	bool wait_irqfd; /* its VmbusdChannelOpen waits for the target VP's irqfd */
 };
 
 /* A host message, numbered; kept until enough later ones were sent, so that a restarted
@@ -131,7 +131,7 @@ void vmbusd_persist_fini(struct vmbusd *d);
 /* Queues a host message (numbered; sent after the next commit). */
 int vmbusd_outbox_add(struct vmbusd *d, uint32_t vp, const void *msg, size_t len);
 /* A worker attached: with a record to take over and reattach set, rebuilds the VMBus
- * state from it (cfg already filled from PartitionInfo). 1 restored, 0 fresh, -errno. */
+ * state from it (cfg already filled from WorkerPartition). 1 restored, 0 fresh, -errno. */
 int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *cfg,
 			   const struct vmbus_server_ops *ops, bool reattach, uint64_t host_seq);
 /* Forgets the outbox's sent flags so everything after host_seq goes out again. */

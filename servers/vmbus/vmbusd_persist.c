@@ -10,10 +10,10 @@
  * messages. The control plane can be saved only between device round trips; while one is
  * in flight the commit waits, and so do the messages.
  *
- * A new vmbusd adopts the record; when the worker reattaches (PartitionInfo.reattach,
+ * A new vmbusd adopts the record; when the worker reattaches (WorkerPartition.reattach,
  * with the last host message it received) it rebuilds the control plane from it, routes
  * fresh doorbells for the open channels, gives them to the devices when they register
- * again (they keep the guest's channels: ChannelOpen resume), sends the host messages
+ * again (they keep the guest's channels: VmbusdChannelOpen resume), sends the host messages
  * the worker did not get, and answers with the last guest message it has: the worker
  * sends the later ones again. Nothing the guest sent or was sent is lost or doubled.
  *
@@ -176,7 +176,7 @@ static void send_outbox(struct vmbusd *d)
 {
 	for (uint32_t i = 0; i < d->outbox_count && d->worker; i++) {
 		struct outbox_msg *m = outbox_at(d, i);
-		Mhcl__Vp__HostMessage hm = MHCL__VP__HOST_MESSAGE__INIT;
+		Mhcl__Vmbus__VmbusdHostMessage hm = MHCL__VMBUS__VMBUSD_HOST_MESSAGE__INIT;
 		int r;
 
 		if (m->sent)

@@ -19,7 +19,7 @@
 int cmd_guest(struct mhcl_ctx *c)
 {
 	const struct mhcl_args *a = c->args;
-	Mhcl__Vp__GuestShutdownRequest req = MHCL__VP__GUEST_SHUTDOWN_REQUEST__INIT;
+	Mhcl__Vmbus__GuestShutdownRequest req = MHCL__VMBUS__GUEST_SHUTDOWN_REQUEST__INIT;
 	ProtobufCMessage *m;
 	int r;
 
@@ -28,11 +28,11 @@ int cmd_guest(struct mhcl_ctx *c)
 		return mhcl_fail(c, MHCL_CLI_USAGE, "usage: mhcl guest shutdown|reboot [REASON]");
 	req.reboot = strcmp(a->pos[0], "reboot") == 0;
 	req.reason = (char *)(a->npos == 2 ? a->pos[1] : "mhcl guest shutdown");
-	r = mhcl_call(c, IPC_MSG_GUEST_SHUTDOWN, &req.base, &mhcl__vp__guest_shutdown_reply__descriptor,
-		      &m);
+	r = mhcl_call(c, IPC_MSG_GUEST_SHUTDOWN, &req.base,
+		      &mhcl__vmbus__guest_shutdown_reply__descriptor, &m);
 	if (r != MHCL_CLI_OK)
 		return r;
-	const Mhcl__Vp__GuestShutdownReply *rep = (const Mhcl__Vp__GuestShutdownReply *)m;
+	const Mhcl__Vmbus__GuestShutdownReply *rep = (const Mhcl__Vmbus__GuestShutdownReply *)m;
 	uint32_t status = rep->status;
 	if (a->json) {
 		struct json_writer w;

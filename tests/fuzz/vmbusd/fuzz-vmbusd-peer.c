@@ -4,9 +4,9 @@
  * device servers, each the raw end of a SOCK_SEQPACKET pair whose other end vmbusd owns
  * (vmbusd_attach_*: what its listeners do after accept). The input is a sequence of
  * frames from those peers: requests, notifications, answers to what vmbusd asked them
- * (SintIrqfd, EventPortAssign, ChannelOpen, ...), with fds attached: a 1 MiB memfd as
- * guest RAM or eventfds as irqfds. Guest channel messages come in GuestMessage bodies.
- * vmbusd must never crash, leak memory or fds, or hang; every request gets exactly one
+ * (WorkerSintIrqfd, VmbusdEventPortAssign, VmbusdChannelOpen, ...), with fds attached: a 1 MiB
+ * memfd as guest RAM or eventfds as irqfds. Guest channel messages come in WorkerGuestMessage
+ * bodies. vmbusd must never crash, leak memory or fds, or hang; every request gets exactly one
  * answer (while the peer's channel lives), and every refusal carries a reason. Its inspect
  * tree is built from whatever state the input left.
  *
@@ -59,8 +59,8 @@ struct pending {
 };
 
 struct peer {
-	int raw;     /* -1: not connected */
-	bool gone;   /* vmbusd hung up */
+	int raw;   /* -1: not connected */
+	bool gone; /* vmbusd hung up */
 	unsigned asked, answered;
 	struct pending pend[MAX_PENDING];
 	unsigned npend;
@@ -94,7 +94,9 @@ static void drain(struct peer *p)
 			uint8_t buf[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
 		} cbuf;
 		struct iovec iov = {.iov_base = pkt, .iov_len = sizeof(pkt)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.buf,
 				    .msg_controllen = sizeof(cbuf.buf)};
 		struct ipc_frame_hdr h;
 		size_t nfds = 0;
@@ -130,8 +132,8 @@ static void drain(struct peer *p)
 		if (h.flags & IPC_F_RESPONSE) {
 			p->answered++;
 			if (h.flags & IPC_F_ERROR) {
-				Mhcl__ErrorReply *e = mhcl__error_reply__unpack(
-				    NULL, h.body_len, pkt + sizeof(h));
+				Mhcl__ErrorReply *e =
+				    mhcl__error_reply__unpack(NULL, h.body_len, pkt + sizeof(h));
 				CHECK(e);
 				CHECK(e->errno_code > 0 && e->errno_code <= 4095);
 				CHECK(e->message && e->message[0]);
@@ -289,8 +291,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		switch (kind) {
 		case 0:
-			send_frame(p, (uint16_t)(32 + t % 32), IPC_F_REQUEST, p->next_id++, body, len,
-				   fdspec);
+			send_frame(p, (uint16_t)(32 + t % 32), IPC_F_REQUEST, p->next_id++, body,
+				   len, fdspec);
 			break;
 		case 1:
 			send_frame(p, (uint16_t)(32 + t % 32), IPC_F_NOTIFY, 0, body, len, fdspec);
@@ -303,7 +305,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			q = p->pend[k];
 			p->pend[k] = p->pend[--p->npend];
 			if ((fdspec & 0x30) == 0x30) {
-				send_frame(p, q.type, IPC_F_RESPONSE | IPC_F_ERROR, q.id, body, len, 0);
+				send_frame(p, q.type, IPC_F_RESPONSE | IPC_F_ERROR, q.id, body, len,
+					   0);
 			} else if (fdspec & 0x10) {
 				size_t n = error_body(body, len, ebody, sizeof(ebody));
 				send_frame(p, q.type, IPC_F_RESPONSE | IPC_F_ERROR, q.id, ebody, n,

@@ -4,18 +4,18 @@
  * (vmbusd_store_adopt, vmbusd_persist_restore), with the record as untrusted input. The
  * target does what init and the worker do around a vmbusd restart: it hands the new
  * vmbusd the store memfd (vmbusd_adopt_store), attaches the worker over a socketpair,
- * which sends PartitionInfo{reattach, host_seq} and answers whatever vmbusd asks
- * (SintIrqfd with an eventfd, EventPortAssign/Release), lets a device server come back
- * and register the offers the record named (ChannelOpen{resume} and GpadlAdd answered), then
- * sends guest messages. vmbusd must never crash, leak memory or fds, or hang; the
- * worker's PartitionInfo gets exactly one answer; the host messages it sends carry
- * strictly increasing numbers; vmbusd's inspect tree is built from whatever it took over.
+ * which sends WorkerPartition{reattach, host_seq} and answers whatever vmbusd asks
+ * (WorkerSintIrqfd with an eventfd, VmbusdEventPortAssign/Release), lets a device server come back
+ * and register the offers the record named (VmbusdChannelOpen{resume} and VmbusdGpadlAdd answered),
+ * then sends guest messages. vmbusd must never crash, leak memory or fds, or hang; the worker's
+ * WorkerPartition gets exactly one answer; the host messages it sends carry strictly increasing
+ * numbers; vmbusd's inspect tree is built from whatever it took over.
  *
  * Input:
  *   byte 0       bit 0: the record is the whole store file (header, then slot 0),
  *                       else it is committed through vmbusd_store_commit;
  *                bit 1: the worker does not reattach; bit 2: the device comes back
- *   bytes 1-8    host_seq of PartitionInfo (little-endian; 0 without reattach)
+ *   bytes 1-8    host_seq of WorkerPartition (little-endian; 0 without reattach)
  *   byte 9       VP count - 1 (modulo 4)
  *   bytes 10-13  record length n (little-endian), then n bytes of record
  *   the rest     guest messages: len u8, then len bytes (InitiateContact on connection
@@ -105,18 +105,18 @@ static void worker_frame(const struct fuzz_frame *fr)
 		return;
 	}
 	if (fr->h.type == IPC_MSG_VP_HOST_MESSAGE) {
-		Mhcl__Vp__HostMessage *m =
-		    mhcl__vp__host_message__unpack(NULL, fr->h.body_len, fr->body);
+		Mhcl__Vmbus__VmbusdHostMessage *m =
+		    mhcl__vmbus__vmbusd_host_message__unpack(NULL, fr->h.body_len, fr->body);
 		CHECK(m);
 		CHECK(m->seq > last_host_seq);
 		last_host_seq = m->seq;
-		mhcl__vp__host_message__free_unpacked(m, NULL);
+		mhcl__vmbus__vmbusd_host_message__free_unpacked(m, NULL);
 		return;
 	}
 	if (!(fr->h.flags & IPC_F_REQUEST))
 		return;
 	if (fr->h.type == IPC_MSG_VP_SINT_IRQFD) {
-		Mhcl__Vp__SintIrqfd r = MHCL__VP__SINT_IRQFD__INIT;
+		Mhcl__Vmbus__WorkerSintIrqfd r = MHCL__VMBUS__WORKER_SINT_IRQFD__INIT;
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		CHECK(fd >= 0);
 		reply(&worker, fr, &r.base, fd);
@@ -125,13 +125,13 @@ static void worker_frame(const struct fuzz_frame *fr)
 		CHECK(fr->h.type == IPC_MSG_VP_EVENT_PORT_ASSIGN ||
 		      fr->h.type == IPC_MSG_VP_EVENT_PORT_RELEASE);
 		CHECK(fr->h.type == IPC_MSG_VP_EVENT_PORT_RELEASE || fr->nfds == 1);
-		Mhcl__Vp__PortReply r = MHCL__VP__PORT_REPLY__INIT;
+		Mhcl__Vmbus__WorkerPortReply r = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 		reply(&worker, fr, &r.base, -1);
 	}
 }
 
-/* What the device does: every ChannelOpen, ChannelClose, GpadlAdd and GpadlRemove is
- * accepted (ChannelModify is a notification). */
+/* What the device does: every VmbusdChannelOpen, VmbusdChannelClose, VmbusdGpadlAdd and
+ * VmbusdGpadlRemove is accepted (VmbusdChannelModify is a notification). */
 static void device_frame(const struct fuzz_frame *fr)
 {
 	if (fr->h.flags & IPC_F_RESPONSE) {
@@ -188,8 +188,8 @@ static void send_msg(struct peer *p, uint16_t type, bool request, const Protobuf
 
 static void attach_worker(struct vmbusd *d, uint32_t vps, bool reattach, uint64_t host_seq)
 {
-	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
-	Mhcl__Vp__RamRange rr = MHCL__VP__RAM_RANGE__INIT, *rrp = &rr;
+	Mhcl__Vmbus__WorkerPartition pi = MHCL__VMBUS__WORKER_PARTITION__INIT;
+	Mhcl__Vmbus__RamRange rr = MHCL__VMBUS__RAM_RANGE__INIT, *rrp = &rr;
 	int fds[2], memfd = memfd_of(RAM_BYTES);
 
 	CHECK(ipc_socketpair(fds) == 0);
@@ -215,7 +215,7 @@ static void device_comes_back(struct vmbusd *d)
 	CHECK(vmbusd_attach_device(d, fds[1]) == 0);
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
 		const struct dev_offer *o = &d->offers[i];
-		Mhcl__Vp__DeviceOffer m = MHCL__VP__DEVICE_OFFER__INIT;
+		Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
 		if (!o->dev || o->dev->ch)
 			continue;
 		m.offer_id = i + 1;
@@ -282,7 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	inspect(d);
 
 	while (pos < size && !worker.gone) {
-		Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+		Mhcl__Vmbus__WorkerGuestMessage m = MHCL__VMBUS__WORKER_GUEST_MESSAGE__INIT;
 		size_t n = data[pos++];
 		if (n > size - pos)
 			n = size - pos;

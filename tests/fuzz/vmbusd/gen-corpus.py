@@ -93,7 +93,7 @@ def gm(payload, vp=0, conn=1):
 
 def attach(vps=2):
     s = req(W, 32, partition(vps, RAM), MEMFD)
-    for _ in range(vps):  # SintIrqfd for each VP
+    for _ in range(vps):  # WorkerSintIrqfd for each VP
         s += ans(W, 0, f_u(1, 0) + f_u(2, 2), 1)
     return s
 

@@ -2,8 +2,8 @@
 /*
  * lib/vmbusdev, the device half of VMBus channels, against vmbusd as an untrusted peer:
  * the target plays vmbusd on the raw end of the device's bus connection (vmbusdev_attach)
- * and sends ChannelOpen (with guest RAM, doorbell and irqfd fds), ChannelClose,
- * SynicPages and any other frame built from the input, and plays the guest: it writes
+ * and sends VmbusdChannelOpen (with guest RAM, doorbell and irqfd fds), VmbusdChannelClose,
+ * WorkerSynicPages and any other frame built from the input, and plays the guest: it writes
  * packets into the rings of the channels it opened and rings their doorbells, or
  * scribbles over guest RAM. The device registers three channels whose ops drain the
  * guest->host ring, answer every packet on the host->guest ring and interrupt the guest.
@@ -15,19 +15,20 @@
  * layout). Checks: no crash, leak or hang; every request gets exactly one answer (while
  * the connection lives), every refusal says why; an accepted open leaves the channel
  * open on the relid asked for; every ops->open (accepted or refused by the device) is
- * matched by one ops->close by the time the device is freed (a refused one by none); no fd is left behind.
+ * matched by one ops->close by the time the device is freed (a refused one by none); no fd is left
+ * behind.
  *
  * Input: byte 0: bit 0 refuse the first DeviceOffer (vmbusd refuses the device), bits
  * 1-2 the channel whose ops->open refuses. Then records of op u8, len u8, len bytes;
  * fields are read from the bytes in order, 0 once they run out.
  *   op % 8:
- *   0 ChannelOpen  offer_id u8, relid u16, target_vp u8, npfns u8, first page u8,
+ *   0 VmbusdChannelOpen  offer_id u8, relid u16, target_vp u8, npfns u8, first page u8,
  *                  downstream u8, siefp page u8, partition u8, flags u8: bit 0 with the
  *                  RAM layout and memfd, bit 1 resume, bit 2 one fd less, bit 3 one more,
  *                  bit 4 the memfd unsealed, bit 5 reset the rings first (as a guest
  *                  does), bit 6 the doorbell is a pipe
- *   1 ChannelClose offer_id u8, relid u16
- *   2 SynicPages   vp u8, enabled u8, siefp page u8
+ *   1 VmbusdChannelClose offer_id u8, relid u16
+ *   2 WorkerSynicPages   vp u8, enabled u8, siefp page u8
  *   3 raw frame    type u8, kind u8 (bit 0 notification, else request), nfds u8 (bit
  *                  3: the first is the memfd), then the body as it is
  *   4 guest packet offer_id u8, then the payload: sent on the ring, doorbell rung
@@ -284,7 +285,7 @@ static void device_connect(bool refuse_first)
 	f.next_id = 1;
 	CHECK(vmbusdev_attach(&f.loop, fds[1], lost, NULL, &f.v) == 0);
 	for (unsigned i = 0; i < NCHANS; i++) {
-		Mhcl__Vp__DeviceOffer o = MHCL__VP__DEVICE_OFFER__INIT;
+		Mhcl__Vmbus__DeviceOffer o = MHCL__VMBUS__DEVICE_OFFER__INIT;
 		uint8_t type[16] = {0x39, 0x45, 0x6f, 0x57}, inst[16] = {(uint8_t)i};
 		o.if_type = (ProtobufCBinaryData){16, type};
 		o.if_instance = (ProtobufCBinaryData){16, inst};
@@ -344,9 +345,9 @@ static bool guest_rings(const uint64_t *pfns, uint32_t n, uint32_t down, struct 
 
 static void channel_open(struct cursor *c)
 {
-	Mhcl__Vp__ChannelOpen m = MHCL__VP__CHANNEL_OPEN__INIT;
-	Mhcl__Vp__RamRange rr[2] = {MHCL__VP__RAM_RANGE__INIT, MHCL__VP__RAM_RANGE__INIT};
-	Mhcl__Vp__RamRange *rrp[2] = {&rr[0], &rr[1]};
+	Mhcl__Vmbus__VmbusdChannelOpen m = MHCL__VMBUS__VMBUSD_CHANNEL_OPEN__INIT;
+	Mhcl__Vmbus__RamRange rr[2] = {MHCL__VMBUS__RAM_RANGE__INIT, MHCL__VMBUS__RAM_RANGE__INIT};
+	Mhcl__Vmbus__RamRange *rrp[2] = {&rr[0], &rr[1]};
 	uint64_t pfns[256];
 	int fds[5], nfds = 0, extra = -1, unsealed = -1, bell;
 	uint32_t offer_id = take(c, 1), relid = take(c, 2), vp = take(c, 1);
@@ -441,7 +442,7 @@ static void record(uint8_t op, struct cursor *c)
 		channel_open(c);
 		return;
 	case 1: {
-		Mhcl__Vp__ChannelClose m = MHCL__VP__CHANNEL_CLOSE__INIT;
+		Mhcl__Vmbus__VmbusdChannelClose m = MHCL__VMBUS__VMBUSD_CHANNEL_CLOSE__INIT;
 		m.offer_id = take(c, 1);
 		m.relid = take(c, 2);
 		send_msg(IPC_MSG_VP_CHANNEL_CLOSE, true, &m.base, NULL, 0);
@@ -453,7 +454,7 @@ static void record(uint8_t op, struct cursor *c)
 		return;
 	}
 	case 2: {
-		Mhcl__Vp__SynicPages m = MHCL__VP__SYNIC_PAGES__INIT;
+		Mhcl__Vmbus__WorkerSynicPages m = MHCL__VMBUS__WORKER_SYNIC_PAGES__INIT;
 		m.vp = take(c, 1);
 		m.enabled = take(c, 1) & 1;
 		uint32_t page = take(c, 1);
@@ -469,7 +470,7 @@ static void record(uint8_t op, struct cursor *c)
 			fds[i] = i == 0 && (nfds & 8) ? dup(f.ram.memfd)
 						      : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n)
-			f.layout_known = false; /* a ChannelOpen's layout we cannot see */
+			f.layout_known = false; /* a VmbusdChannelOpen's layout we cannot see */
 		send_frame((uint16_t)(1 + type % 63), !(kind & 1), c->p + c->off, c->len - c->off,
 			   fds, n);
 		for (unsigned i = 0; i < n; i++)

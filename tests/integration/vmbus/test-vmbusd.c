@@ -4,21 +4,21 @@
  * mhcl-diagd, mhcl-vmbusd and the device server mhcl-icd (heartbeat and shutdown, which
  * registers its offers over vmbusd's device socket) from a manifest; this test is the
  * worker and the guest at once. As the
- * worker it connects to vmbusd's socket, sends PartitionInfo with a guest RAM memfd,
- * answers SintIrqfd (an eventfd the test polls as "the SINT fired") and EventPortAssign
+ * worker it connects to vmbusd's socket, sends WorkerPartition with a guest RAM memfd,
+ * answers WorkerSintIrqfd (an eventfd the test polls as "the SINT fired") and VmbusdEventPortAssign
  * (it keeps the doorbell eventfd and writes it as the guest's HvSignalEvent would), relays
  * guest messages and receives host messages. As the guest it connects to VMBus, finds the
  * heartbeat and shutdown offers, builds ring GPADLs in the memfd, opens both channels and
  * answers the ICs over the rings (lib/ring, guest side), checking the SIEFP flag icd
  * sets before each interrupt (icd got the ring, memfd, doorbell and irqfd from vmbusd's
- * ChannelOpen). The mhcl CLI then shows the heartbeat sequence climbing in
+ * VmbusdChannelOpen). The mhcl CLI then shows the heartbeat sequence climbing in
  * `mhcl inspect ic` and `mhcl guest shutdown` (init -> icd) reaches the guest's shutdown
  * channel and reports its answer. `mhcl restart ic` and `mhcl kill ic`, twice each:
  * vmbusd keeps both channels open in the guest (no rescind, doorbells still routed), the
- * next icd adopts them (ChannelOpen resume) with the IC state init kept for it, and the
+ * next icd adopts them (VmbusdChannelOpen resume) with the IC state init kept for it, and the
  * heartbeat goes on over the same rings, its sequence climbing.
  * The test is also a second device server (fake_device: bad and duplicate offers, the fds
- * ChannelOpen carries, a refused open, a close held until the device answers, a hang-up
+ * VmbusdChannelOpen carries, a refused open, a close held until the device answers, a hang-up
  * rescinded once vmbusd's grace period lapses).
  * Also: a second worker is refused, bad worker input is counted, not fatal, and a
  * worker that leaves frees the partition for the next one.
@@ -94,7 +94,7 @@ struct t {
 	struct chan hb, sd;
 	/* As the worker numbers them: guest messages sent, host messages received. */
 	uint64_t guest_seq, host_seq, host_duplicates, claim_guest_seq;
-	bool reattach; /* the next PartitionInfo reattaches */
+	bool reattach; /* the next WorkerPartition reattaches */
 	uint8_t last_post[VMBUS_MSG_MAX];
 	size_t last_post_len;
 };
@@ -195,29 +195,29 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 			return -EPIPE;
 		bool req = f.hdr.flags & IPC_F_REQUEST;
 		if (req && f.hdr.type == IPC_MSG_VP_SINT_IRQFD) {
-			Mhcl__Vp__SintIrqfdRequest *r =
-			    unpack(&f, &mhcl__vp__sint_irqfd_request__descriptor);
+			Mhcl__Vmbus__VmbusdSintIrqfdRequest *r =
+			    unpack(&f, &mhcl__vmbus__vmbusd_sint_irqfd_request__descriptor);
 			ASSERT_LT(r->vp, 2);
 			ASSERT_EQ(r->sint, VMBUS_MESSAGE_SINT);
-			Mhcl__Vp__SintIrqfd rep = MHCL__VP__SINT_IRQFD__INIT;
+			Mhcl__Vmbus__WorkerSintIrqfd rep = MHCL__VMBUS__WORKER_SINT_IRQFD__INIT;
 			rep.vp = r->vp;
 			rep.sint = r->sint;
 			reply(t, &f, &rep.base, r->vp ? &t->irq1 : &t->irq, 1);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_ASSIGN) {
-			Mhcl__Vp__EventPortAssign *r =
-			    unpack(&f, &mhcl__vp__event_port_assign__descriptor);
+			Mhcl__Vmbus__VmbusdEventPortAssign *r =
+			    unpack(&f, &mhcl__vmbus__vmbusd_event_port_assign__descriptor);
 			ASSERT_EQ(f.nfds, 1);
 			ASSERT_LT(t->nports, 8);
 			t->ports[t->nports].conn_id = r->connection_id;
 			t->ports[t->nports++].fd = f.fds[0];
 			f.nfds = 0;
-			Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+			Mhcl__Vmbus__WorkerPortReply rep = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 			reply(t, &f, &rep.base, NULL, 0);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (req && f.hdr.type == IPC_MSG_VP_EVENT_PORT_RELEASE) {
-			Mhcl__Vp__EventPortRelease *r =
-			    unpack(&f, &mhcl__vp__event_port_release__descriptor);
+			Mhcl__Vmbus__VmbusdEventPortRelease *r =
+			    unpack(&f, &mhcl__vmbus__vmbusd_event_port_release__descriptor);
 			for (unsigned i = 0; i < t->nports; i++)
 				if (t->ports[i].conn_id == r->connection_id) {
 					close(t->ports[i].fd);
@@ -225,11 +225,12 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 					t->released++;
 					break;
 				}
-			Mhcl__Vp__PortReply rep = MHCL__VP__PORT_REPLY__INIT;
+			Mhcl__Vmbus__WorkerPortReply rep = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 			reply(t, &f, &rep.base, NULL, 0);
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 		} else if (f.hdr.type == IPC_MSG_VP_HOST_MESSAGE && (f.hdr.flags & IPC_F_NOTIFY)) {
-			Mhcl__Vp__HostMessage *m = unpack(&f, &mhcl__vp__host_message__descriptor);
+			Mhcl__Vmbus__VmbusdHostMessage *m =
+			    unpack(&f, &mhcl__vmbus__vmbusd_host_message__descriptor);
 			ASSERT_EQ(m->vp, 0);
 			ASSERT_EQ(m->sint, VMBUS_MESSAGE_SINT);
 			ASSERT_EQ(m->message_type, VMBUS_HV_MSG_TYPE_CHANNEL);
@@ -264,7 +265,7 @@ static int pump(struct t *t, uint16_t want_type, uint16_t want_flags, struct fra
 
 static void post(struct t *t, uint32_t conn_id, const void *msg, size_t len)
 {
-	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	Mhcl__Vmbus__WorkerGuestMessage m = MHCL__VMBUS__WORKER_GUEST_MESSAGE__INIT;
 	m.vp = 0;
 	m.connection_id = conn_id;
 	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
@@ -281,7 +282,7 @@ static void post(struct t *t, uint32_t conn_id, const void *msg, size_t len)
  * recorded state it cannot know. */
 static void post_again(struct t *t)
 {
-	Mhcl__Vp__GuestMessage m = MHCL__VP__GUEST_MESSAGE__INIT;
+	Mhcl__Vmbus__WorkerGuestMessage m = MHCL__VMBUS__WORKER_GUEST_MESSAGE__INIT;
 	m.connection_id = VMBUS_CONNID_MESSAGE;
 	m.message_type = VMBUS_HV_MSG_TYPE_CHANNEL;
 	m.payload = (ProtobufCBinaryData){t->last_post_len, t->last_post};
@@ -606,9 +607,9 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir, con
 static void attach(struct t *t)
 {
 	const struct guestmem_range *r = &t->gm.layout.ranges[0];
-	Mhcl__Vp__RamRange range = MHCL__VP__RAM_RANGE__INIT;
-	Mhcl__Vp__RamRange *ranges[] = {&range};
-	Mhcl__Vp__PartitionInfo pi = MHCL__VP__PARTITION_INFO__INIT;
+	Mhcl__Vmbus__RamRange range = MHCL__VMBUS__RAM_RANGE__INIT;
+	Mhcl__Vmbus__RamRange *ranges[] = {&range};
+	Mhcl__Vmbus__WorkerPartition pi = MHCL__VMBUS__WORKER_PARTITION__INIT;
 	struct frame *f = calloc(1, sizeof(*f));
 
 	range.gpa = r->gpa;
@@ -622,7 +623,7 @@ static void attach(struct t *t)
 	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->gm.memfd, 1);
 	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
 	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
-	Mhcl__Vp__MessagePortClaim *c = unpack(f, &mhcl__vp__message_port_claim__descriptor);
+	Mhcl__Vmbus__VmbusdPortClaim *c = unpack(f, &mhcl__vmbus__vmbusd_port_claim__descriptor);
 	ASSERT_EQ(c->n_connection_ids, 2);
 	ASSERT_EQ(c->connection_ids[0], VMBUS_CONNID_MESSAGE);
 	ASSERT_EQ(c->connection_ids[1], VMBUS_CONNID_MESSAGE_4);
@@ -630,7 +631,7 @@ static void attach(struct t *t)
 	protobuf_c_message_free_unpacked(&c->base, NULL);
 	free(f);
 
-	Mhcl__Vp__SynicPages sp = MHCL__VP__SYNIC_PAGES__INIT;
+	Mhcl__Vmbus__WorkerSynicPages sp = MHCL__VMBUS__WORKER_SYNIC_PAGES__INIT;
 	sp.vp = 0;
 	sp.enabled = true;
 	sp.simp_gpa = SIMP_GPA;
@@ -737,7 +738,7 @@ static bool same_eventfd(int a, int b)
 	return got >= v;
 }
 
-static unsigned dev_gpadls; /* GpadlAdd requests the fake device got */
+static unsigned dev_gpadls; /* VmbusdGpadlAdd requests the fake device got */
 
 /* The next request the device gets from vmbusd (notifications are skipped, the GPADLs
  * of its channel acknowledged). */
@@ -752,12 +753,13 @@ static void dev_recv(int dfd, uint16_t type, struct frame *f)
 		}
 		ASSERT_TRUE(f->hdr.flags & IPC_F_REQUEST);
 		if (f->hdr.type == IPC_MSG_VP_GPADL_ADD && type != IPC_MSG_VP_GPADL_ADD) {
-			Mhcl__Vp__GpadlAdd *g = unpack(f, &mhcl__vp__gpadl_add__descriptor);
+			Mhcl__Vmbus__VmbusdGpadlAdd *g =
+			    unpack(f, &mhcl__vmbus__vmbusd_gpadl_add__descriptor);
 			ASSERT_EQ(g->n_ranges, 1);
 			ASSERT_GT(g->n_pfns, 0);
 			protobuf_c_message_free_unpacked(&g->base, NULL);
 			dev_gpadls++;
-			Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+			Mhcl__Vmbus__DeviceGpadlReply rep = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
 			send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id,
 				      &rep.base, NULL, 0);
 			continue;
@@ -771,7 +773,7 @@ static void dev_recv(int dfd, uint16_t type, struct frame *f)
 static int dev_offer(int dfd, uint32_t id, const void *type, size_t type_len,
 		     const struct hv_guid *instance)
 {
-	Mhcl__Vp__DeviceOffer m = MHCL__VP__DEVICE_OFFER__INIT;
+	Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
 	struct frame *f = calloc(1, sizeof(*f));
 	char why[128];
 	int r = 0;
@@ -796,7 +798,7 @@ static int dev_offer(int dfd, uint32_t id, const void *type, size_t type_len,
 }
 
 /* Guest: OPENCHANNEL on an already created GPADL; the worker routes the doorbell, then the
- * device gets ChannelOpen in *f (the guest's answer waits for the device's). */
+ * device gets VmbusdChannelOpen in *f (the guest's answer waits for the device's). */
 static void guest_open_to_device(struct t *t, struct chan *c, int dfd, struct frame *f)
 {
 	struct vmbus_msg_open_channel oc = {.hdr.msgtype = VMBUS_MSG_OPENCHANNEL};
@@ -813,7 +815,7 @@ static void guest_open_to_device(struct t *t, struct chan *c, int dfd, struct fr
 static void dev_recv(int dfd, uint16_t type, struct frame *f);
 
 /* The guest builds c's ring GPADL; with a device fd, that device must first learn the
- * GPADL (GpadlAdd) before the guest hears it exists. */
+ * GPADL (VmbusdGpadlAdd) before the guest hears it exists. */
 static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx, int dfd)
 {
 	uint8_t msg[VMBUS_MSG_MAX];
@@ -835,14 +837,15 @@ static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx, int dfd)
 	if (dfd >= 0) {
 		struct frame *f = calloc(1, sizeof(*f));
 		dev_recv(dfd, IPC_MSG_VP_GPADL_ADD, f);
-		Mhcl__Vp__GpadlAdd *g = unpack(f, &mhcl__vp__gpadl_add__descriptor);
+		Mhcl__Vmbus__VmbusdGpadlAdd *g =
+		    unpack(f, &mhcl__vmbus__vmbusd_gpadl_add__descriptor);
 		ASSERT_EQ(g->gpadl, c->gpadl);
 		ASSERT_EQ(g->relid, c->relid);
 		ASSERT_EQ(g->n_pfns, RING_PAGES);
 		ASSERT_EQ(g->pfns[0], RING_GPA(idx) >> 12);
 		ASSERT_EQ(g->ranges[0]->byte_count, RING_PAGES * PAGE);
 		protobuf_c_message_free_unpacked(&g->base, NULL);
-		Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+		Mhcl__Vmbus__DeviceGpadlReply rep = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
 		send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id, &rep.base, NULL,
 			      0);
 		free(f);
@@ -858,7 +861,7 @@ static void guest_gpadl(struct t *t, struct chan *c, uint32_t idx, int dfd)
  * a reason, a good one reaches the guest at once; the guest's open hands the device the
  * ring PFNs, the guest RAM memfd, the very doorbell eventfd the worker routed and the
  * worker's SINT irqfd; a refused open fails in the guest and releases the doorbell; the
- * guest's close waits for the device's ChannelClose answer before the GPADL goes; the
+ * guest's close waits for the device's VmbusdChannelClose answer before the GPADL goes; the
  * device hanging up rescinds its channel. icd goes on meanwhile.
  */
 static void fake_device(struct t *t)
@@ -909,7 +912,8 @@ static void fake_device(struct t *t)
 
 	/* Second open: check what the device got, then accept. */
 	guest_open_to_device(t, &c, dfd, f);
-	Mhcl__Vp__ChannelOpen *m = unpack(f, &mhcl__vp__channel_open__descriptor);
+	Mhcl__Vmbus__VmbusdChannelOpen *m =
+	    unpack(f, &mhcl__vmbus__vmbusd_channel_open__descriptor);
 	ASSERT_EQ(m->offer_id, 7);
 	ASSERT_EQ(m->relid, c.relid);
 	ASSERT_EQ(m->target_vp, 0);
@@ -929,7 +933,7 @@ static void fake_device(struct t *t)
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	for (size_t i = 0; i < f->nfds; i++)
 		close(f->fds[i]);
-	Mhcl__Vp__ChannelOpenReply okr = MHCL__VP__CHANNEL_OPEN_REPLY__INIT;
+	Mhcl__Vmbus__DeviceChannelOpenReply okr = MHCL__VMBUS__DEVICE_CHANNEL_OPEN_REPLY__INIT;
 	send_frame_to(dfd, IPC_MSG_VP_CHANNEL_OPEN, IPC_F_RESPONSE, f->hdr.request_id, &okr.base,
 		      NULL, 0);
 	expect_msg(t, VMBUS_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr));
@@ -939,13 +943,14 @@ static void fake_device(struct t *t)
 	struct vmbus_msg_relid cc = {.hdr.msgtype = VMBUS_MSG_CLOSECHANNEL, .child_relid = c.relid};
 	post(t, VMBUS_CONNID_MESSAGE, &cc, sizeof(cc));
 	dev_recv(dfd, IPC_MSG_VP_CHANNEL_CLOSE, f);
-	Mhcl__Vp__ChannelClose *cl = unpack(f, &mhcl__vp__channel_close__descriptor);
+	Mhcl__Vmbus__VmbusdChannelClose *cl =
+	    unpack(f, &mhcl__vmbus__vmbusd_channel_close__descriptor);
 	ASSERT_EQ(cl->offer_id, 7);
 	ASSERT_EQ(cl->relid, c.relid);
 	protobuf_c_message_free_unpacked(&cl->base, NULL);
 	ASSERT_EQ(run_mhcl(t, out, sizeof(out), "inspect", "vmbus/devices/dev1/offer7", NULL), 0);
 	ASSERT_TRUE(strstr(out, "state: \"closing\"") != NULL);
-	Mhcl__Vp__ChannelCloseReply clr = MHCL__VP__CHANNEL_CLOSE_REPLY__INIT;
+	Mhcl__Vmbus__DeviceChannelCloseReply clr = MHCL__VMBUS__DEVICE_CHANNEL_CLOSE_REPLY__INIT;
 	send_frame_to(dfd, IPC_MSG_VP_CHANNEL_CLOSE, IPC_F_RESPONSE, f->hdr.request_id, &clr.base,
 		      NULL, 0);
 	wait_inspect(t, "vmbus/devices/dev1/offer7", "state: \"idle\"");
@@ -955,10 +960,11 @@ static void fake_device(struct t *t)
 	post(t, VMBUS_CONNID_MESSAGE, &gt, sizeof(gt));
 	/* The GPADL goes only once the device let go of it. */
 	dev_recv(dfd, IPC_MSG_VP_GPADL_REMOVE, f);
-	Mhcl__Vp__GpadlRemove *gr = unpack(f, &mhcl__vp__gpadl_remove__descriptor);
+	Mhcl__Vmbus__VmbusdGpadlRemove *gr =
+	    unpack(f, &mhcl__vmbus__vmbusd_gpadl_remove__descriptor);
 	ASSERT_EQ(gr->gpadl, c.gpadl);
 	protobuf_c_message_free_unpacked(&gr->base, NULL);
-	Mhcl__Vp__GpadlReply grr = MHCL__VP__GPADL_REPLY__INIT;
+	Mhcl__Vmbus__DeviceGpadlReply grr = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
 	send_frame_to(dfd, IPC_MSG_VP_GPADL_REMOVE, IPC_F_RESPONSE, f->hdr.request_id, &grr.base,
 		      NULL, 0);
 	struct vmbus_msg_gpadl_torndown td;
@@ -967,7 +973,7 @@ static void fake_device(struct t *t)
 
 	/* The device dies with the guest's open in flight: the open waits for its next
 	 * instance, which registers the same offer, learns the channel's GPADL, gets the
-	 * ChannelOpen (not a resume: the channel never opened) and answers it. The guest sees
+	 * VmbusdChannelOpen (not a resume: the channel never opened) and answers it. The guest sees
 	 * one successful open, no rescind. */
 	guest_gpadl(t, &c, 4, dfd);
 	guest_open_to_device(t, &c, dfd, f);
@@ -977,7 +983,7 @@ static void fake_device(struct t *t)
 	dfd = ipc_connect_unix(dev_sock, SOCK_SEQPACKET);
 	ASSERT_GE(dfd, 0);
 	ASSERT_OK(fcntl(dfd, F_SETFL, fcntl(dfd, F_GETFL) & ~O_NONBLOCK));
-	Mhcl__Vp__DeviceOffer again = MHCL__VP__DEVICE_OFFER__INIT;
+	Mhcl__Vmbus__DeviceOffer again = MHCL__VMBUS__DEVICE_OFFER__INIT;
 	again.offer_id = 9;
 	again.if_type = (ProtobufCBinaryData){16, (uint8_t *)type.b};
 	again.if_instance = (ProtobufCBinaryData){16, (uint8_t *)inst.b};
@@ -992,13 +998,14 @@ static void fake_device(struct t *t)
 			offered = true;
 		} else if ((f->hdr.flags & IPC_F_REQUEST) && f->hdr.type == IPC_MSG_VP_GPADL_ADD) {
 			dev_gpadls++;
-			Mhcl__Vp__GpadlReply rep = MHCL__VP__GPADL_REPLY__INIT;
+			Mhcl__Vmbus__DeviceGpadlReply rep = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
 			send_frame_to(dfd, f->hdr.type, IPC_F_RESPONSE, f->hdr.request_id,
 				      &rep.base, NULL, 0);
 		} else if ((f->hdr.flags & IPC_F_REQUEST) &&
 			   f->hdr.type == IPC_MSG_VP_CHANNEL_OPEN) {
 			ASSERT_EQ(dev_gpadls, gpadls + 1); /* the GPADL came first */
-			Mhcl__Vp__ChannelOpen *o2 = unpack(f, &mhcl__vp__channel_open__descriptor);
+			Mhcl__Vmbus__VmbusdChannelOpen *o2 =
+			    unpack(f, &mhcl__vmbus__vmbusd_channel_open__descriptor);
 			ASSERT_EQ(o2->offer_id, 9);
 			ASSERT_EQ(o2->relid, c.relid);
 			ASSERT_FALSE(o2->resume);
@@ -1058,7 +1065,7 @@ int main(int argc, char **argv)
 	ASSERT_EQ(inspect_u64(&t, "vmbus/devices", "offers"), 2);
 	/* Worker input vmbusd must refuse without falling over: a partition without RAM. */
 	{
-		Mhcl__Vp__PartitionInfo bad = MHCL__VP__PARTITION_INFO__INIT;
+		Mhcl__Vmbus__WorkerPartition bad = MHCL__VMBUS__WORKER_PARTITION__INIT;
 		struct frame *f = calloc(1, sizeof(*f));
 		bad.vp_count = 1;
 		send_frame(&t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t.next_id, &bad.base,

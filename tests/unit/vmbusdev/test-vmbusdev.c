@@ -4,7 +4,7 @@
  * with the ids and fields the device gave; a channel described after registration (a
  * sub-channel the guest asked for) is offered at once; an open the device refuses is
  * answered with its reason and not closed again; a GPADL is kept, refused when its range
- * does not match its pages, and dropped on GpadlRemove.
+ * does not match its pages, and dropped on VmbusdGpadlRemove.
  */
 #include "log.h"
 
@@ -32,15 +32,15 @@ static void peer_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
 	(void)opaque;
 	ASSERT_EQ(msg->type, IPC_MSG_VP_DEVICE_OFFER);
-	Mhcl__Vp__DeviceOffer *m =
-	    (Mhcl__Vp__DeviceOffer *)ipc_msg_unpack(ch, msg, &mhcl__vp__device_offer__descriptor);
+	Mhcl__Vmbus__DeviceOffer *m = (Mhcl__Vmbus__DeviceOffer *)ipc_msg_unpack(
+	    ch, msg, &mhcl__vmbus__device_offer__descriptor);
 	ASSERT_TRUE(m != NULL);
 	ASSERT_EQ(m->if_type.len, 16);
 	peer.offers++;
 	peer.last_sub_index = m->sub_channel_index;
 	peer.last_offer_id = m->offer_id;
 	protobuf_c_message_free_unpacked(&m->base, NULL);
-	Mhcl__Vp__DeviceOfferReply rep = MHCL__VP__DEVICE_OFFER_REPLY__INIT;
+	Mhcl__Vmbus__VmbusdOfferReply rep = MHCL__VMBUS__VMBUSD_OFFER_REPLY__INIT;
 	ASSERT_OK(ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0));
 }
 
@@ -97,7 +97,7 @@ static void settle(uv_loop_t *loop)
 static struct vmbusdev_chan *add_chan(struct vmbusdev *v, uint32_t sub_index)
 {
 	static uint8_t type[16] = {1}, inst[16] = {2};
-	Mhcl__Vp__DeviceOffer o = MHCL__VP__DEVICE_OFFER__INIT;
+	Mhcl__Vmbus__DeviceOffer o = MHCL__VMBUS__DEVICE_OFFER__INIT;
 	struct vmbusdev_chan *c = NULL;
 
 	o.if_type = (ProtobufCBinaryData){16, type};
@@ -107,11 +107,11 @@ static struct vmbusdev_chan *add_chan(struct vmbusdev *v, uint32_t sub_index)
 	return c;
 }
 
-/* ChannelOpen for offer 1 over an 8-page ring at pfn 16, with RAM on the first open. */
+/* VmbusdChannelOpen for offer 1 over an 8-page ring at pfn 16, with RAM on the first open. */
 static void send_open(uv_loop_t *loop, struct guestmem *gm, bool with_ram)
 {
-	Mhcl__Vp__ChannelOpen m = MHCL__VP__CHANNEL_OPEN__INIT;
-	Mhcl__Vp__RamRange rr = MHCL__VP__RAM_RANGE__INIT, *rrp = &rr;
+	Mhcl__Vmbus__VmbusdChannelOpen m = MHCL__VMBUS__VMBUSD_CHANNEL_OPEN__INIT;
+	Mhcl__Vmbus__RamRange rr = MHCL__VMBUS__RAM_RANGE__INIT, *rrp = &rr;
 	uint64_t pfns[8];
 	int fds[3], n = 0;
 
@@ -140,8 +140,8 @@ static void send_open(uv_loop_t *loop, struct guestmem *gm, bool with_ram)
 
 static void send_gpadl(uv_loop_t *loop, uint32_t id, uint32_t byte_count)
 {
-	Mhcl__Vp__GpadlAdd m = MHCL__VP__GPADL_ADD__INIT;
-	Mhcl__Vp__GpadlRange r = MHCL__VP__GPADL_RANGE__INIT, *rp = &r;
+	Mhcl__Vmbus__VmbusdGpadlAdd m = MHCL__VMBUS__VMBUSD_GPADL_ADD__INIT;
+	Mhcl__Vmbus__GpadlRange r = MHCL__VMBUS__GPADL_RANGE__INIT, *rp = &r;
 	uint64_t pfns[2] = {40, 41};
 
 	r.byte_count = byte_count;
@@ -214,7 +214,7 @@ int main(void)
 	send_gpadl(&loop, 0x78, 6000);
 	ASSERT_EQ(peer.errors, 3); /* known already */
 
-	Mhcl__Vp__GpadlRemove rm = MHCL__VP__GPADL_REMOVE__INIT;
+	Mhcl__Vmbus__VmbusdGpadlRemove rm = MHCL__VMBUS__VMBUSD_GPADL_REMOVE__INIT;
 	rm.offer_id = 1;
 	rm.relid = 5;
 	rm.gpadl = 0x78;
