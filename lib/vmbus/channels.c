@@ -15,7 +15,7 @@
 
 #include "vmbus_internal.h"
 
-struct vmbus_channel *vmbus__chan_get(struct vmbus_server *s, uint32_t relid)
+struct vmbus_channel *vmbus__chan_get(struct vmbus_host *s, uint32_t relid)
 {
 	if (relid == 0 || relid > VMBUS_RELID_MAX)
 		return NULL;
@@ -28,7 +28,7 @@ static bool same_device(const struct vmbus_offer *a, const struct vmbus_offer *b
 	       !memcmp(&a->if_instance, &b->if_instance, sizeof(a->if_instance));
 }
 
-void vmbus__send_offer(struct vmbus_server *s, struct vmbus_channel *ch)
+void vmbus__send_offer(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	struct vmbus_msg_offer_channel m = {
 	    .hdr.msgtype = VMBUS_MSG_OFFERCHANNEL,
@@ -50,7 +50,7 @@ void vmbus__send_offer(struct vmbus_server *s, struct vmbus_channel *ch)
 	vmbus__post(s, &m, sizeof(m));
 }
 
-void vmbus__send_all_offers(struct vmbus_server *s)
+void vmbus__send_all_offers(struct vmbus_host *s)
 {
 	/* Primaries first: a subchannel offer needs its primary to be known. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -64,7 +64,7 @@ void vmbus__send_all_offers(struct vmbus_server *s)
 	}
 }
 
-int vmbus_server_offer(struct vmbus_server *s, const struct vmbus_offer *o, uint32_t *ret_relid)
+int vmbus_host_offer(struct vmbus_host *s, const struct vmbus_offer *o, uint32_t *ret_relid)
 {
 	struct vmbus_channel *ch;
 	bool primary = false;
@@ -107,7 +107,7 @@ int vmbus_server_offer(struct vmbus_server *s, const struct vmbus_offer *o, uint
 	return 0;
 }
 
-void vmbus__chan_maybe_free(struct vmbus_server *s, struct vmbus_channel *ch)
+void vmbus__chan_maybe_free(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	if (!ch->withdrawn || ch->rescinded || ch->state != VMBUS_CHAN_CLOSED || ch->ngpadls)
 		return;
@@ -116,7 +116,7 @@ void vmbus__chan_maybe_free(struct vmbus_server *s, struct vmbus_channel *ch)
 	free(ch);
 }
 
-int vmbus_server_rescind(struct vmbus_server *s, uint32_t relid)
+int vmbus_host_rescind(struct vmbus_host *s, uint32_t relid)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
 
@@ -140,7 +140,7 @@ int vmbus_server_rescind(struct vmbus_server *s, uint32_t relid)
 	return 0;
 }
 
-static void send_open_result(struct vmbus_server *s, uint32_t relid, uint32_t open_id,
+static void send_open_result(struct vmbus_host *s, uint32_t relid, uint32_t open_id,
 			     uint32_t status)
 {
 	struct vmbus_msg_open_result m = {
@@ -152,14 +152,14 @@ static void send_open_result(struct vmbus_server *s, uint32_t relid, uint32_t op
 	vmbus__post(s, &m, sizeof(m));
 }
 
-static struct vmbus_gpadl *ring_gpadl(struct vmbus_server *s, struct vmbus_channel *ch)
+static struct vmbus_gpadl *ring_gpadl(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	struct vmbus_gpadl *g = vmbus__gpadl_find(s, ch->ring_gpadl);
 	return g && g->relid == ch->relid ? g : NULL;
 }
 
 /* Unpins the ring GPADL; a teardown the guest asked for meanwhile proceeds. */
-static void release_ring(struct vmbus_server *s, struct vmbus_channel *ch)
+static void release_ring(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	struct vmbus_gpadl *g = ring_gpadl(s, ch);
 
@@ -171,7 +171,7 @@ static void release_ring(struct vmbus_server *s, struct vmbus_channel *ch)
 		vmbus__gpadl_start_teardown(s, g, g->send_torndown);
 }
 
-static void open_done(struct vmbus_server *s, struct vmbus_channel *ch, int status)
+static void open_done(struct vmbus_host *s, struct vmbus_channel *ch, int status)
 {
 	bool tell_guest = vmbus__connected(s) && !ch->rescinded && !ch->withdrawn;
 
@@ -201,7 +201,7 @@ static void open_done(struct vmbus_server *s, struct vmbus_channel *ch, int stat
 }
 
 /* Validates an OPENCHANNEL against the channel's GPADLs and starts the open. */
-static void do_open(struct vmbus_server *s, struct vmbus_channel *ch,
+static void do_open(struct vmbus_host *s, struct vmbus_channel *ch,
 		    const struct vmbus_msg_open_channel *req)
 {
 	struct vmbus_gpadl *g = vmbus__gpadl_find(s, req->ringbuffer_gpadl);
@@ -253,7 +253,7 @@ static void do_open(struct vmbus_server *s, struct vmbus_channel *ch,
 		open_done(s, ch, r > 0 ? -EPROTO : r);
 }
 
-void vmbus__handle_open(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_open(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	const struct vmbus_msg_open_channel *req = &m->raw.open;
 	struct vmbus_channel *ch = vmbus__chan_get(s, req->child_relid);
@@ -291,7 +291,7 @@ void vmbus__handle_open(struct vmbus_server *s, const struct vmbus_msg *m)
 	}
 }
 
-static void close_done(struct vmbus_server *s, struct vmbus_channel *ch)
+static void close_done(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	uint32_t relid = ch->relid;
 	bool reopen = ch->reopen_pending;
@@ -311,7 +311,7 @@ static void close_done(struct vmbus_server *s, struct vmbus_channel *ch)
 	vmbus__reset_check(s);
 }
 
-void vmbus__chan_start_close(struct vmbus_server *s, struct vmbus_channel *ch)
+void vmbus__chan_start_close(struct vmbus_host *s, struct vmbus_channel *ch)
 {
 	int r;
 
@@ -321,7 +321,7 @@ void vmbus__chan_start_close(struct vmbus_server *s, struct vmbus_channel *ch)
 		close_done(s, ch);
 }
 
-void vmbus__handle_close(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_close(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	uint32_t relid = m->raw.relid.child_relid;
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
@@ -341,7 +341,7 @@ void vmbus__handle_close(struct vmbus_server *s, const struct vmbus_msg *m)
 	vmbus__chan_start_close(s, ch);
 }
 
-void vmbus__handle_modify(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_modify(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	const struct vmbus_msg_modify_channel *req = &m->raw.modify;
 	struct vmbus_channel *ch = vmbus__chan_get(s, req->child_relid);
@@ -383,7 +383,7 @@ void vmbus__handle_modify(struct vmbus_server *s, const struct vmbus_msg *m)
 	}
 }
 
-void vmbus__handle_relid_released(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_relid_released(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	uint32_t relid = m->raw.relid.child_relid;
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
@@ -403,7 +403,7 @@ void vmbus__handle_relid_released(struct vmbus_server *s, const struct vmbus_msg
 		vmbus__chan_maybe_free(s, ch);
 }
 
-void vmbus__chan_reset_all(struct vmbus_server *s)
+void vmbus__chan_reset_all(struct vmbus_host *s)
 {
 	for (uint32_t r = 1; r <= VMBUS_RELID_MAX; r++) {
 		struct vmbus_channel *ch = s->chan[r];
@@ -416,7 +416,7 @@ void vmbus__chan_reset_all(struct vmbus_server *s)
 	}
 }
 
-void vmbus_server_open_complete(struct vmbus_server *s, uint32_t relid, int status)
+void vmbus_host_open_complete(struct vmbus_host *s, uint32_t relid, int status)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
 
@@ -425,7 +425,7 @@ void vmbus_server_open_complete(struct vmbus_server *s, uint32_t relid, int stat
 	open_done(s, ch, status > 0 ? -EPROTO : status);
 }
 
-void vmbus_server_close_complete(struct vmbus_server *s, uint32_t relid)
+void vmbus_host_close_complete(struct vmbus_host *s, uint32_t relid)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
 

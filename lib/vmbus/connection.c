@@ -37,28 +37,28 @@ static bool version_known(uint32_t v)
 	return false;
 }
 
-bool vmbus__version_honoured(const struct vmbus_server *s, uint32_t version)
+bool vmbus__version_honoured(const struct vmbus_host *s, uint32_t version)
 {
 	return version_known(version) && version <= s->cfg.max_version;
 }
 
-bool vmbus__connected(const struct vmbus_server *s)
+bool vmbus__connected(const struct vmbus_host *s)
 {
 	return s->state == VMBUS_CONN_CONNECTED;
 }
 
-void vmbus__post_to(struct vmbus_server *s, uint32_t vp, const void *msg, size_t len)
+void vmbus__post_to(struct vmbus_host *s, uint32_t vp, const void *msg, size_t len)
 {
 	s->messages_out++;
 	s->ops.post_msg(s->ctx, vp, msg, len);
 }
 
-void vmbus__post(struct vmbus_server *s, const void *msg, size_t len)
+void vmbus__post(struct vmbus_host *s, const void *msg, size_t len)
 {
 	vmbus__post_to(s, s->target_vp, msg, len);
 }
 
-int vmbus__fail(struct vmbus_server *s, struct vmbus_channel *ch, uint32_t relid, int err,
+int vmbus__fail(struct vmbus_host *s, struct vmbus_channel *ch, uint32_t relid, int err,
 		const char *fmt, ...)
 {
 	char reason[VMBUS_REASON_MAX];
@@ -80,10 +80,10 @@ int vmbus__fail(struct vmbus_server *s, struct vmbus_channel *ch, uint32_t relid
 	return err;
 }
 
-int vmbus_server_new(const struct vmbus_server_config *cfg, const struct vmbus_server_ops *ops,
-		     void *ctx, struct vmbus_server **ret)
+int vmbus_host_new(const struct vmbus_host_config *cfg, const struct vmbus_host_ops *ops, void *ctx,
+		   struct vmbus_host **ret)
 {
-	struct vmbus_server *s;
+	struct vmbus_host *s;
 	const char *why;
 	uint64_t need;
 
@@ -124,7 +124,7 @@ int vmbus_server_new(const struct vmbus_server_config *cfg, const struct vmbus_s
 	return 0;
 }
 
-struct vmbus_server *vmbus_server_free(struct vmbus_server *s)
+struct vmbus_host *vmbus_host_free(struct vmbus_host *s)
 {
 	if (!s)
 		return NULL;
@@ -135,7 +135,7 @@ struct vmbus_server *vmbus_server_free(struct vmbus_server *s)
 	return NULL;
 }
 
-static void send_version_response(struct vmbus_server *s, uint32_t vp, bool ok, uint32_t version)
+static void send_version_response(struct vmbus_host *s, uint32_t vp, bool ok, uint32_t version)
 {
 	struct vmbus_msg_version_response2 m = {
 	    .v1.hdr.msgtype = VMBUS_MSG_VERSION_RESPONSE,
@@ -158,7 +158,7 @@ static void send_version_response(struct vmbus_server *s, uint32_t vp, bool ok, 
 		vmbus__post_to(s, vp, &m.v1, sizeof(m.v1));
 }
 
-static void negotiate(struct vmbus_server *s, uint32_t conn_id,
+static void negotiate(struct vmbus_host *s, uint32_t conn_id,
 		      const struct vmbus_msg_initiate_contact *ic)
 {
 	uint32_t v = ic->version_requested;
@@ -218,7 +218,7 @@ static void negotiate(struct vmbus_server *s, uint32_t conn_id,
 }
 
 /* Tears down everything the guest set up, then runs `action`. */
-static void begin_reset(struct vmbus_server *s, enum vmbus_reset_action action)
+static void begin_reset(struct vmbus_host *s, enum vmbus_reset_action action)
 {
 	s->action = action;
 	if (s->state == VMBUS_CONN_DISCONNECTING)
@@ -230,7 +230,7 @@ static void begin_reset(struct vmbus_server *s, enum vmbus_reset_action action)
 	vmbus__reset_check(s);
 }
 
-void vmbus__reset_check(struct vmbus_server *s)
+void vmbus__reset_check(struct vmbus_host *s)
 {
 	if (s->state != VMBUS_CONN_DISCONNECTING || s->in_reset_check)
 		return;
@@ -269,7 +269,7 @@ void vmbus__reset_check(struct vmbus_server *s)
 	}
 }
 
-static void handle_initiate_contact(struct vmbus_server *s, uint32_t conn_id,
+static void handle_initiate_contact(struct vmbus_host *s, uint32_t conn_id,
 				    const struct vmbus_msg *m)
 {
 	if (s->state == VMBUS_CONN_DISCONNECTED) {
@@ -282,7 +282,7 @@ static void handle_initiate_contact(struct vmbus_server *s, uint32_t conn_id,
 	begin_reset(s, VMBUS_RESET_RECONNECT);
 }
 
-static void handle_request_offers(struct vmbus_server *s)
+static void handle_request_offers(struct vmbus_host *s)
 {
 	struct vmbus_msg_hdr done = {.msgtype = VMBUS_MSG_ALLOFFERS_DELIVERED};
 
@@ -295,7 +295,7 @@ static void handle_request_offers(struct vmbus_server *s)
 	vmbus__post(s, &done, sizeof(done));
 }
 
-static void handle_tl_connect(struct vmbus_server *s, const struct vmbus_msg *m)
+static void handle_tl_connect(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	vmbus__fail(s, NULL, 0, -ECONNREFUSED, "TL_CONNECT_REQUEST refused: no hv_sock service");
 	if (s->version >= VMBUS_VERSION_WIN10_V4_1) {
@@ -309,7 +309,7 @@ static void handle_tl_connect(struct vmbus_server *s, const struct vmbus_msg *m)
 	}
 }
 
-uint16_t vmbus_server_post(struct vmbus_server *s, uint32_t conn_id, const void *buf, size_t len)
+uint16_t vmbus_host_post(struct vmbus_host *s, uint32_t conn_id, const void *buf, size_t len)
 {
 	struct vmbus_msg m;
 	const char *reason;
@@ -426,8 +426,7 @@ const char *vmbus_gpadl_state_to_string(enum vmbus_gpadl_state st)
 	return (unsigned)st < _VMBUS_GPADL_MAX ? n[st] : "invalid";
 }
 
-void vmbus_server_inspect(const struct vmbus_server *s, const struct vmbus_inspect_ops *ops,
-			  void *ctx)
+void vmbus_host_inspect(const struct vmbus_host *s, const struct vmbus_inspect_ops *ops, void *ctx)
 {
 	if (!s || !ops)
 		return;

@@ -22,7 +22,7 @@
 
 static_assert(VMBUS_PAGE_SIZE == GUESTMEM_PAGE_SIZE, "a GPADL PFN is one guestmem page");
 
-struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_server *s, uint32_t id)
+struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_host *s, uint32_t id)
 {
 	for (struct vmbus_gpadl *g = s->gpadls; g; g = g->next)
 		if (g->id == id)
@@ -30,7 +30,7 @@ struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_server *s, uint32_t id)
 	return NULL;
 }
 
-static void send_created(struct vmbus_server *s, uint32_t relid, uint32_t id, uint32_t status)
+static void send_created(struct vmbus_host *s, uint32_t relid, uint32_t id, uint32_t status)
 {
 	struct vmbus_msg_gpadl_created m = {
 	    .hdr.msgtype = VMBUS_MSG_GPADL_CREATED,
@@ -53,7 +53,7 @@ static struct vmbus_gpadl *gpadl_destroy(struct vmbus_gpadl *g)
 }
 
 /* Unlinks and frees g; the channel's count and the page budget drop. */
-static void gpadl_remove(struct vmbus_server *s, struct vmbus_gpadl *g)
+static void gpadl_remove(struct vmbus_host *s, struct vmbus_gpadl *g)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, g->relid);
 
@@ -73,7 +73,7 @@ static void gpadl_remove(struct vmbus_server *s, struct vmbus_gpadl *g)
 }
 
 /* The whole page lies in one range of guest RAM (the layout only: nothing is mapped). */
-static bool pfn_in_ram(const struct vmbus_server *s, uint64_t pfn)
+static bool pfn_in_ram(const struct vmbus_host *s, uint64_t pfn)
 {
 	return pfn <= (UINT64_MAX >> VMBUS_PAGE_SHIFT) &&
 	       guestmem_layout_contains(&s->cfg.ram, pfn << VMBUS_PAGE_SHIFT, VMBUS_PAGE_SIZE);
@@ -83,7 +83,7 @@ static bool pfn_in_ram(const struct vmbus_server *s, uint64_t pfn)
  * Walks the complete u64 stream, checks every range and PFN and builds the
  * range table. Returns 0 or -EINVAL/-ERANGE/-ENOMEM with *why set.
  */
-int vmbus__gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const char **why)
+int vmbus__gpadl_finish(struct vmbus_host *s, struct vmbus_gpadl *g, const char **why)
 {
 	struct vmbus_gpadl_range *ranges;
 	uint64_t *pfns;
@@ -158,7 +158,7 @@ err:
 }
 
 /* The last value arrived: validate, answer, tell the device. */
-static void gpadl_complete(struct vmbus_server *s, struct vmbus_gpadl *g)
+static void gpadl_complete(struct vmbus_host *s, struct vmbus_gpadl *g)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, g->relid);
 	const char *why = NULL;
@@ -205,7 +205,7 @@ static uint32_t take_values(struct vmbus_gpadl *g, const struct vmbus_msg *m)
 	return n;
 }
 
-void vmbus__handle_gpadl_header(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_gpadl_header(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	const struct vmbus_msg_gpadl_header *h = &m->raw.gpadl_hdr;
 	struct vmbus_channel *ch = vmbus__chan_get(s, h->child_relid);
@@ -268,7 +268,7 @@ refuse:
 	send_created(s, h->child_relid, h->gpadl, VMBUS_STATUS_UNSUCCESSFUL);
 }
 
-void vmbus__handle_gpadl_body(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_gpadl_body(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	uint32_t id = m->raw.gpadl_body.gpadl;
 	struct vmbus_gpadl *g = vmbus__gpadl_find(s, id);
@@ -295,7 +295,7 @@ void vmbus__handle_gpadl_body(struct vmbus_server *s, const struct vmbus_msg *m)
 		gpadl_complete(s, g);
 }
 
-static void teardown_done(struct vmbus_server *s, struct vmbus_gpadl *g)
+static void teardown_done(struct vmbus_host *s, struct vmbus_gpadl *g)
 {
 	uint32_t relid = g->relid, id = g->id;
 	bool torndown = g->send_torndown && vmbus__connected(s);
@@ -317,7 +317,7 @@ static void teardown_done(struct vmbus_server *s, struct vmbus_gpadl *g)
 	vmbus__reset_check(s);
 }
 
-void vmbus__gpadl_start_teardown(struct vmbus_server *s, struct vmbus_gpadl *g, bool send_torndown)
+void vmbus__gpadl_start_teardown(struct vmbus_host *s, struct vmbus_gpadl *g, bool send_torndown)
 {
 	int r = 0;
 
@@ -338,7 +338,7 @@ void vmbus__gpadl_start_teardown(struct vmbus_server *s, struct vmbus_gpadl *g, 
 		teardown_done(s, g);
 }
 
-void vmbus__handle_gpadl_teardown(struct vmbus_server *s, const struct vmbus_msg *m)
+void vmbus__handle_gpadl_teardown(struct vmbus_host *s, const struct vmbus_msg *m)
 {
 	const struct vmbus_msg_gpadl_teardown *t = &m->raw.gpadl_teardown;
 	struct vmbus_channel *ch = vmbus__chan_get(s, t->child_relid);
@@ -374,7 +374,7 @@ void vmbus__handle_gpadl_teardown(struct vmbus_server *s, const struct vmbus_msg
 	}
 }
 
-void vmbus__gpadl_release_all(struct vmbus_server *s, uint32_t relid)
+void vmbus__gpadl_release_all(struct vmbus_host *s, uint32_t relid)
 {
 	struct vmbus_gpadl *g, *next;
 
@@ -398,7 +398,7 @@ restart:
 	}
 }
 
-void vmbus__gpadl_free_all(struct vmbus_server *s)
+void vmbus__gpadl_free_all(struct vmbus_host *s)
 {
 	while (s->gpadls) {
 		struct vmbus_gpadl *g = s->gpadls;
@@ -408,7 +408,7 @@ void vmbus__gpadl_free_all(struct vmbus_server *s)
 	s->ngpadls = 0;
 }
 
-void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid, uint32_t gpadl_id)
+void vmbus_host_gpadl_teardown_complete(struct vmbus_host *s, uint32_t relid, uint32_t gpadl_id)
 {
 	struct vmbus_gpadl *g = vmbus__gpadl_find(s, gpadl_id);
 
@@ -417,8 +417,8 @@ void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid
 	teardown_done(s, g);
 }
 
-int vmbus_server_for_each_gpadl(struct vmbus_server *s, uint32_t relid,
-				void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx)
+int vmbus_host_for_each_gpadl(struct vmbus_host *s, uint32_t relid,
+			      void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx)
 {
 	int n = 0;
 

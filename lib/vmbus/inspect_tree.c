@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Renders vmbus_server_inspect() reports as an inspect tree (vmbus_inspect.h). */
+/* Renders vmbus_host_inspect() reports as an inspect tree (vmbus_inspect.h). */
 #include <stdio.h>
 
 #include "vmbus_inspect.h"
@@ -73,8 +73,7 @@ static void put_gpadl(void *ctx, const struct vmbus_gpadl_report *r)
 	inspect_bool(t, n, "ring_in_use", r->ring_in_use);
 }
 
-void vmbus_server_inspect_tree(const struct vmbus_server *s, struct inspect_tree *t,
-			       Mhcl__Node *parent)
+void vmbus_host_inspect_tree(const struct vmbus_host *s, struct inspect_tree *t, Mhcl__Node *parent)
 {
 	static const struct vmbus_inspect_ops ops = {put_conn, put_chan, put_gpadl};
 	struct tree_ctx c = {.t = t};
@@ -84,5 +83,5 @@ void vmbus_server_inspect_tree(const struct vmbus_server *s, struct inspect_tree
 	c.conn = inspect_dir(t, parent, "connection");
 	c.chans = inspect_dir(t, parent, "channels");
 	c.gpadls = inspect_dir(t, parent, "gpadls");
-	vmbus_server_inspect(s, &ops, &c);
+	vmbus_host_inspect(s, &ops, &c);
 }

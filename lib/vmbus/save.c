@@ -99,7 +99,7 @@ static uint64_t get64(struct rcur *r)
 	return v;
 }
 
-static bool quiescent(const struct vmbus_server *s)
+static bool quiescent(const struct vmbus_host *s)
 {
 	if (s->state == VMBUS_CONN_DISCONNECTING)
 		return false;
@@ -115,7 +115,7 @@ static bool quiescent(const struct vmbus_server *s)
 	return true;
 }
 
-ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap)
+ssize_t vmbus_host_save(const struct vmbus_host *s, void *buf, size_t cap)
 {
 	struct wcur w = {.p = buf, .cap = cap};
 
@@ -179,8 +179,8 @@ ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap)
 	return (ssize_t)w.len;
 }
 
-/* Empties a server back to its state after vmbus_server_new(). */
-static void reset_empty(struct vmbus_server *s)
+/* Empties a server back to its state after vmbus_host_new(). */
+static void reset_empty(struct vmbus_host *s)
 {
 	vmbus__gpadl_free_all(s);
 	for (uint32_t r = 1; r <= VMBUS_RELID_MAX; r++) {
@@ -196,7 +196,7 @@ static void reset_empty(struct vmbus_server *s)
 	s->offers_requested = false;
 }
 
-static int restore_channel(struct vmbus_server *s, struct rcur *r)
+static int restore_channel(struct vmbus_host *s, struct rcur *r)
 {
 	struct vmbus_channel *ch = calloc(1, sizeof(*ch));
 	uint32_t flags;
@@ -238,7 +238,7 @@ static int restore_channel(struct vmbus_server *s, struct rcur *r)
 	return 0;
 }
 
-static int restore_gpadl(struct vmbus_server *s, struct rcur *r)
+static int restore_gpadl(struct vmbus_host *s, struct rcur *r)
 {
 	struct vmbus_gpadl *g;
 	struct vmbus_channel *ch;
@@ -306,7 +306,7 @@ static int restore_gpadl(struct vmbus_server *s, struct rcur *r)
 
 /* Every open channel has its created ring, and every GPADL marked in use is
  * the ring of an open channel; rings are shaped as an open would demand. */
-static bool rings_consistent(struct vmbus_server *s)
+static bool rings_consistent(struct vmbus_host *s)
 {
 	for (struct vmbus_gpadl *g = s->gpadls; g; g = g->next) {
 		struct vmbus_channel *ch = vmbus__chan_get(s, g->relid);
@@ -328,7 +328,7 @@ static bool rings_consistent(struct vmbus_server *s)
 	return true;
 }
 
-int vmbus_server_restore(struct vmbus_server *s, const void *buf, size_t len)
+int vmbus_host_restore(struct vmbus_host *s, const void *buf, size_t len)
 {
 	struct rcur r = {.p = buf, .len = buf ? len : 0};
 	uint32_t state, version, target_vp, offers, nchan, ngpadl;
@@ -380,7 +380,7 @@ fail:
 	return err;
 }
 
-int vmbus_server_channel_info(struct vmbus_server *s, uint32_t relid, struct vmbus_open_info *ret)
+int vmbus_host_channel_info(struct vmbus_host *s, uint32_t relid, struct vmbus_open_info *ret)
 {
 	struct vmbus_channel *ch = vmbus__chan_get(s, relid);
 	struct vmbus_gpadl *g;

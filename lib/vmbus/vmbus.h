@@ -2,10 +2,10 @@
 /*
  * The guest-facing VMBus control plane as a transport-independent library.
  *
- * One struct vmbus_server is one guest connection plus its channel table.
- * The embedder feeds it every guest HvPostMessage (vmbus_server_post) and
+ * One struct vmbus_host is one guest connection plus its channel table.
+ * The embedder feeds it every guest HvPostMessage (vmbus_host_post) and
  * receives host->guest messages and device events through the callbacks in
- * struct vmbus_server_ops. Nothing here touches guest memory, sockets or
+ * struct vmbus_host_ops. Nothing here touches guest memory, sockets or
  * threads; the library is single-threaded and not reentrant (callbacks must
  * not call back into the same server except the *_complete functions, which
  * may also be called later from the embedder's loop).
@@ -26,12 +26,12 @@
 #include "defs/vmbus_defs.h"
 #include "guestmem.h"
 
-struct vmbus_server;
+struct vmbus_host;
 
 /* Returned by device callbacks that finish later through a *_complete call. */
 #define VMBUS_PENDING 1
 
-/* Default limits (struct vmbus_server_config fields left 0 take these). */
+/* Default limits (struct vmbus_host_config fields left 0 take these). */
 #define VMBUS_DEFAULT_MAX_CHANNELS 256u
 #define VMBUS_DEFAULT_MAX_GPADLS_PER_CHANNEL 64u
 #define VMBUS_DEFAULT_MAX_GPADL_PAGES 16384u   /* 64 MiB in one GPADL */
@@ -47,7 +47,7 @@ struct vmbus_server;
  * the message ids 1-4): relid | SINT << 12, as Hyper-V builds it for VTL0. */
 #define VMBUS_EVENT_CONNID(relid) ((uint32_t)(relid) | (VMBUS_MESSAGE_SINT << 12))
 
-struct vmbus_server_config {
+struct vmbus_host_config {
 	/* Guest RAM (guestmem_layout_check must accept it): every GPADL PFN must fall in one
 	 * range. Only the layout: the library never maps or touches guest memory. */
 	struct guestmem_layout ram;
@@ -92,7 +92,7 @@ struct vmbus_gpadl_view {
 	const uint64_t *pfns; /* each checked against guest RAM */
 };
 
-struct vmbus_server_ops {
+struct vmbus_host_ops {
 	/*
 	 * Required. Delivers one host->guest message (SynIC message type 1) to
 	 * SINT 2 of VP `vp`. The bytes are borrowed for the call: copy them.
@@ -104,18 +104,18 @@ struct vmbus_server_ops {
 	/*
 	 * Optional. The guest asked to open a channel; info is borrowed for the
 	 * call. Return 0 (opened), a negative errno (open fails) or VMBUS_PENDING
-	 * and later call vmbus_server_open_complete().
+	 * and later call vmbus_host_open_complete().
 	 */
 	int (*channel_open)(void *ctx, const struct vmbus_open_info *info);
 	/* Optional. The channel closes (guest close, rescind or unload): stop
-	 * using its rings. Return 0 or VMBUS_PENDING + vmbus_server_close_complete(). */
+	 * using its rings. Return 0 or VMBUS_PENDING + vmbus_host_close_complete(). */
 	int (*channel_close)(void *ctx, uint32_t relid);
 	/* Optional. MODIFYCHANNEL: interrupts now go to target_vp. Returns 0 or -errno. */
 	int (*channel_modify)(void *ctx, uint32_t relid, uint32_t target_vp);
 	/* Optional. A GPADL was created (informational; view borrowed for the call). */
 	void (*gpadl_created)(void *ctx, const struct vmbus_gpadl_view *g);
 	/* Optional. A GPADL goes away: stop using its pages. Return 0 or
-	 * VMBUS_PENDING + vmbus_server_gpadl_teardown_complete(). */
+	 * VMBUS_PENDING + vmbus_host_gpadl_teardown_complete(). */
 	int (*gpadl_teardown)(void *ctx, uint32_t relid, uint32_t gpadl_id);
 	/* Optional. Something was refused; relid 0 = connection level. reason is
 	 * borrowed for the call. The library itself never logs. */
@@ -140,10 +140,10 @@ struct vmbus_offer {
  * Creates a server. cfg and ops are copied; ctx is passed to every callback.
  * Returns 0 and the server in *ret, or -EINVAL (bad config) / -ENOMEM.
  */
-int vmbus_server_new(const struct vmbus_server_config *cfg, const struct vmbus_server_ops *ops,
-		     void *ctx, struct vmbus_server **ret);
+int vmbus_host_new(const struct vmbus_host_config *cfg, const struct vmbus_host_ops *ops, void *ctx,
+		   struct vmbus_host **ret);
 /* Frees the server without calling any callback; accepts NULL, returns NULL. */
-struct vmbus_server *vmbus_server_free(struct vmbus_server *s);
+struct vmbus_host *vmbus_host_free(struct vmbus_host *s);
 
 /*
  * Feeds one guest HvPostMessage: connection id and payload (borrowed; copied
@@ -156,7 +156,7 @@ struct vmbus_server *vmbus_server_free(struct vmbus_server *s);
 #define VMBUS_HV_STATUS_SUCCESS 0x0000u
 #define VMBUS_HV_STATUS_INVALID_PARAMETER 0x0005u
 #define VMBUS_HV_STATUS_INVALID_CONNECTION_ID 0x0012u
-uint16_t vmbus_server_post(struct vmbus_server *s, uint32_t conn_id, const void *msg, size_t len);
+uint16_t vmbus_host_post(struct vmbus_host *s, uint32_t conn_id, const void *msg, size_t len);
 
 /*
  * Registers a channel offer from a device server; *o is copied. The offer is
@@ -164,19 +164,18 @@ uint16_t vmbus_server_post(struct vmbus_server *s, uint32_t conn_id, const void 
  * (1..2047) in *ret_relid, -ENOSPC when the table is full, -EINVAL for a
  * subchannel without its primary, -EEXIST for a duplicate (GUIDs, index).
  */
-int vmbus_server_offer(struct vmbus_server *s, const struct vmbus_offer *o, uint32_t *ret_relid);
+int vmbus_host_offer(struct vmbus_host *s, const struct vmbus_offer *o, uint32_t *ret_relid);
 /*
  * Withdraws an offer. If the guest knows it, RESCIND is sent, an open channel
  * is closed (channel_close) and the relid stays reserved until the guest sends
  * RELID_RELEASED. Returns 0 or -ENOENT.
  */
-int vmbus_server_rescind(struct vmbus_server *s, uint32_t relid);
+int vmbus_host_rescind(struct vmbus_host *s, uint32_t relid);
 
 /* Completions for callbacks that returned VMBUS_PENDING. status: 0 or -errno. */
-void vmbus_server_open_complete(struct vmbus_server *s, uint32_t relid, int status);
-void vmbus_server_close_complete(struct vmbus_server *s, uint32_t relid);
-void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid,
-					  uint32_t gpadl_id);
+void vmbus_host_open_complete(struct vmbus_host *s, uint32_t relid, int status);
+void vmbus_host_close_complete(struct vmbus_host *s, uint32_t relid);
+void vmbus_host_gpadl_teardown_complete(struct vmbus_host *s, uint32_t relid, uint32_t gpadl_id);
 
 /* ---- Save and restore (save.c) ------------------------------------------ */
 
@@ -186,23 +185,23 @@ void vmbus_server_gpadl_teardown_complete(struct vmbus_server *s, uint32_t relid
  * device completion or an unload is pending. Returns the blob size (with
  * buf NULL: the size needed) or -ENOBUFS.
  */
-ssize_t vmbus_server_save(const struct vmbus_server *s, void *buf, size_t cap);
+ssize_t vmbus_host_save(const struct vmbus_host *s, void *buf, size_t cap);
 /*
- * Loads a blob from vmbus_server_save() into a fresh server (-EBUSY
+ * Loads a blob from vmbus_host_save() into a fresh server (-EBUSY
  * otherwise). The blob is validated as guest input is: ids, states, ring
  * shapes, every PFN against this server's RAM and its limits; on -EBADMSG or
  * -ENOMEM the server stays empty. No callback is called: devices re-attach
- * their open channels through vmbus_server_channel_info().
+ * their open channels through vmbus_host_channel_info().
  */
-int vmbus_server_restore(struct vmbus_server *s, const void *buf, size_t len);
+int vmbus_host_restore(struct vmbus_host *s, const void *buf, size_t len);
 /* Calls fn for every created GPADL of channel relid (views borrowed for the call): what a
  * device that comes (back) to the channel must be told. Returns how many. */
-int vmbus_server_for_each_gpadl(struct vmbus_server *s, uint32_t relid,
-				void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx);
+int vmbus_host_for_each_gpadl(struct vmbus_host *s, uint32_t relid,
+			      void (*fn)(void *ctx, const struct vmbus_gpadl_view *g), void *ctx);
 
 /* Open parameters of an open channel (user_data NULL; pfns borrowed until
  * the channel closes). 0 or -ENOENT. */
-int vmbus_server_channel_info(struct vmbus_server *s, uint32_t relid, struct vmbus_open_info *ret);
+int vmbus_host_channel_info(struct vmbus_host *s, uint32_t relid, struct vmbus_open_info *ret);
 
 /* ---- Inspect ---------------------------------------------------------- */
 
@@ -286,8 +285,7 @@ struct vmbus_inspect_ops {
 
 /* Reports the whole state through the callbacks (any may be NULL); reports
  * are borrowed for the call. Channels in relid order, then GPADLs. */
-void vmbus_server_inspect(const struct vmbus_server *s, const struct vmbus_inspect_ops *ops,
-			  void *ctx);
+void vmbus_host_inspect(const struct vmbus_host *s, const struct vmbus_inspect_ops *ops, void *ctx);
 
 const char *vmbus_conn_state_to_string(enum vmbus_conn_state st);
 const char *vmbus_chan_state_to_string(enum vmbus_chan_state st);

@@ -18,7 +18,7 @@
 
 /* Adds the three directories under parent (NULL = the tree root). Nodes are
  * owned by the tree; s is only read. */
-void vmbus_server_inspect_tree(const struct vmbus_server *s, struct inspect_tree *t,
-			       Mhcl__Node *parent);
+void vmbus_host_inspect_tree(const struct vmbus_host *s, struct inspect_tree *t,
+			     Mhcl__Node *parent);
 
 #endif

@@ -48,9 +48,11 @@ enum vmbus_reset_action {
 	VMBUS_RESET_RECONNECT, /* handle the saved INITIATE_CONTACT when done */
 };
 
-struct vmbus_server {
-	struct vmbus_server_config cfg;
-	struct vmbus_server_ops ops;
+/* The host side of one guest's VMBus connection: the control plane's whole state (a
+ * library object, not a server process). */
+struct vmbus_host {
+	struct vmbus_host_config cfg;
+	struct vmbus_host_ops ops;
 	void *ctx;
 
 	enum vmbus_conn_state state;
@@ -75,41 +77,41 @@ struct vmbus_server {
 };
 
 /* connection.c */
-void vmbus__post(struct vmbus_server *s, const void *msg, size_t len);
-void vmbus__post_to(struct vmbus_server *s, uint32_t vp, const void *msg, size_t len);
+void vmbus__post(struct vmbus_host *s, const void *msg, size_t len);
+void vmbus__post_to(struct vmbus_host *s, uint32_t vp, const void *msg, size_t len);
 /* Records and reports a refusal; ch may be NULL (relid still reported). Returns err. */
-int vmbus__fail(struct vmbus_server *s, struct vmbus_channel *ch, uint32_t relid, int err,
+int vmbus__fail(struct vmbus_host *s, struct vmbus_channel *ch, uint32_t relid, int err,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Finishes a pending disconnect once nothing is open and no GPADL is left. */
-void vmbus__reset_check(struct vmbus_server *s);
-bool vmbus__connected(const struct vmbus_server *s);
-bool vmbus__version_honoured(const struct vmbus_server *s, uint32_t version);
+void vmbus__reset_check(struct vmbus_host *s);
+bool vmbus__connected(const struct vmbus_host *s);
+bool vmbus__version_honoured(const struct vmbus_host *s, uint32_t version);
 
 /* channels.c */
-struct vmbus_channel *vmbus__chan_get(struct vmbus_server *s, uint32_t relid);
-void vmbus__send_offer(struct vmbus_server *s, struct vmbus_channel *ch);
-void vmbus__send_all_offers(struct vmbus_server *s);
-void vmbus__chan_start_close(struct vmbus_server *s, struct vmbus_channel *ch);
-void vmbus__chan_maybe_free(struct vmbus_server *s, struct vmbus_channel *ch);
-void vmbus__handle_open(struct vmbus_server *s, const struct vmbus_msg *m);
-void vmbus__handle_close(struct vmbus_server *s, const struct vmbus_msg *m);
-void vmbus__handle_modify(struct vmbus_server *s, const struct vmbus_msg *m);
-void vmbus__handle_relid_released(struct vmbus_server *s, const struct vmbus_msg *m);
+struct vmbus_channel *vmbus__chan_get(struct vmbus_host *s, uint32_t relid);
+void vmbus__send_offer(struct vmbus_host *s, struct vmbus_channel *ch);
+void vmbus__send_all_offers(struct vmbus_host *s);
+void vmbus__chan_start_close(struct vmbus_host *s, struct vmbus_channel *ch);
+void vmbus__chan_maybe_free(struct vmbus_host *s, struct vmbus_channel *ch);
+void vmbus__handle_open(struct vmbus_host *s, const struct vmbus_msg *m);
+void vmbus__handle_close(struct vmbus_host *s, const struct vmbus_msg *m);
+void vmbus__handle_modify(struct vmbus_host *s, const struct vmbus_msg *m);
+void vmbus__handle_relid_released(struct vmbus_host *s, const struct vmbus_msg *m);
 /* Drops every channel's guest-side state for a disconnect. */
-void vmbus__chan_reset_all(struct vmbus_server *s);
+void vmbus__chan_reset_all(struct vmbus_host *s);
 
 /* gpadl.c */
-struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_server *s, uint32_t id);
-void vmbus__handle_gpadl_header(struct vmbus_server *s, const struct vmbus_msg *m);
-void vmbus__handle_gpadl_body(struct vmbus_server *s, const struct vmbus_msg *m);
-void vmbus__handle_gpadl_teardown(struct vmbus_server *s, const struct vmbus_msg *m);
+struct vmbus_gpadl *vmbus__gpadl_find(struct vmbus_host *s, uint32_t id);
+void vmbus__handle_gpadl_header(struct vmbus_host *s, const struct vmbus_msg *m);
+void vmbus__handle_gpadl_body(struct vmbus_host *s, const struct vmbus_msg *m);
+void vmbus__handle_gpadl_teardown(struct vmbus_host *s, const struct vmbus_msg *m);
 /* Starts releasing g (device callback, maybe deferred while in use). */
-void vmbus__gpadl_start_teardown(struct vmbus_server *s, struct vmbus_gpadl *g, bool send_torndown);
+void vmbus__gpadl_start_teardown(struct vmbus_host *s, struct vmbus_gpadl *g, bool send_torndown);
 /* Releases every GPADL of relid (0 = all) without telling the guest. */
-void vmbus__gpadl_release_all(struct vmbus_server *s, uint32_t relid);
-void vmbus__gpadl_free_all(struct vmbus_server *s);
+void vmbus__gpadl_release_all(struct vmbus_host *s, uint32_t relid);
+void vmbus__gpadl_free_all(struct vmbus_host *s);
 /* Checks the complete u64 stream of g against RAM and limits and builds its
  * range table (frees the stream). 0 or -EINVAL/-ENOMEM with *why set. */
-int vmbus__gpadl_finish(struct vmbus_server *s, struct vmbus_gpadl *g, const char **why);
+int vmbus__gpadl_finish(struct vmbus_host *s, struct vmbus_gpadl *g, const char **why);
 
 #endif

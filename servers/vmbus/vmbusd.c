@@ -118,7 +118,7 @@ static void open_failed(struct vmbusd *d, struct dev_offer *o, int err)
 		o->dev->open_failures++;
 	offer_reset(d, o);
 	if (d->vs)
-		vmbus_server_open_complete(d->vs, relid, err);
+		vmbus_host_open_complete(d->vs, relid, err);
 }
 
 static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
@@ -171,7 +171,7 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 		return;
 	}
 	o->dev->opens++;
-	vmbus_server_open_complete(d->vs, o->relid, 0);
+	vmbus_host_open_complete(d->vs, o->relid, 0);
 }
 
 /* Hands the opened channel to its device: ring, memfd (once per partition), doorbell, irqfd. */
@@ -368,7 +368,7 @@ static void device_close_reply(struct ipc_chan *ch, int status, struct ipc_msg *
 	o->dev->closes++;
 	o->state = OFFER_IDLE;
 	o->gen++;
-	vmbus_server_close_complete(d->vs, o->relid);
+	vmbus_host_close_complete(d->vs, o->relid);
 }
 
 static void device_stop_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
@@ -507,7 +507,7 @@ void vmbusd_sync_gpadls(struct vmbusd *d, struct dev_offer *o)
 	struct offer_ctx c = {d, o, 0, 0};
 
 	if (d->vs && o->relid && o->dev && o->dev->ch)
-		(void)vmbus_server_for_each_gpadl(d->vs, o->relid, sync_one, &c);
+		(void)vmbus_host_for_each_gpadl(d->vs, o->relid, sync_one, &c);
 }
 
 static void lib_gpadl_created(void *ctx, const struct vmbus_gpadl_view *g)
@@ -530,7 +530,7 @@ static void gpadl_remove_reply(struct ipc_chan *ch, int status, struct ipc_msg *
 	/* Answered, refused or gone: the device no longer uses the pages. */
 	if (c->worker_gen == c->d->worker_gen && c->d->vs) {
 		c->d->dirty = true;
-		vmbus_server_gpadl_teardown_complete(c->d->vs, c->relid, c->gpadl);
+		vmbus_host_gpadl_teardown_complete(c->d->vs, c->relid, c->gpadl);
 	}
 	free(c);
 }
@@ -624,7 +624,7 @@ static void drop_partition(struct vmbusd *d)
 		offer_reset(d, o);
 		o->relid = 0;
 	}
-	d->vs = vmbus_server_free(d->vs);
+	d->vs = vmbus_host_free(d->vs);
 	d->version = 0;
 	for (uint32_t i = 0; i < VMBUSD_MAX_VPS; i++) {
 		if (d->vps[i].irqfd >= 0)
@@ -671,7 +671,7 @@ static void irqfd_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 /* Offers a device's channel to the attached partition. */
 static int offer_to_partition(struct vmbusd *d, struct dev_offer *o)
 {
-	int r = vmbus_server_offer(d->vs, &o->offer, &o->relid);
+	int r = vmbus_host_offer(d->vs, &o->offer, &o->relid);
 	if (r < 0) {
 		char g[VMBUS_GUID_STRING_MAX];
 		o->relid = 0;
@@ -684,7 +684,7 @@ static int offer_to_partition(struct vmbusd *d, struct dev_offer *o)
 static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
 			  const Mhcl__Vmbus__WorkerPartition *pi, const char **why)
 {
-	static const struct vmbus_server_ops ops = {
+	static const struct vmbus_host_ops ops = {
 	    .post_msg = lib_post_msg,
 	    .channel_open = lib_channel_open,
 	    .channel_close = lib_channel_close,
@@ -694,7 +694,7 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
 	    .error = lib_error,
 	    .connection = lib_connection,
 	};
-	struct vmbus_server_config cfg = {0};
+	struct vmbus_host_config cfg = {0};
 	struct guestmem_layout l = {.nranges = (unsigned)pi->n_ram};
 	struct stat st;
 	uint64_t need = 0;
@@ -731,7 +731,7 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
 	r = vmbusd_persist_restore(d, &cfg, &ops, pi->reattach, pi->host_seq);
 	if (r == 0) {
 		d->guest_seq = 0; /* a fresh connection: the worker numbers from 1 */
-		r = vmbus_server_new(&cfg, &ops, d, &d->vs);
+		r = vmbus_host_new(&cfg, &ops, d, &d->vs);
 	}
 	if (r < 0) {
 		*why = "the RAM layout is not usable for VMBus";
@@ -809,7 +809,7 @@ static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg 
 			d->guest_seq = m->seq;
 		d->dirty = true;
 		uint16_t st =
-		    vmbus_server_post(d->vs, m->connection_id, m->payload.data, m->payload.len);
+		    vmbus_host_post(d->vs, m->connection_id, m->payload.data, m->payload.len);
 		d->guest_messages++;
 		if (st != VMBUS_HV_STATUS_SUCCESS)
 			log_warn("guest message on connection %u from VP %u refused: status %#x",
@@ -1083,10 +1083,10 @@ static void rescind_offer(struct vmbusd *d, struct dev_offer *o)
 	offer_reset(d, o);
 	if (d->vs && relid) {
 		if (st == OFFER_ASSIGNING || st == OFFER_DEVICE_OPENING)
-			vmbus_server_open_complete(d->vs, relid, -ENODEV);
+			vmbus_host_open_complete(d->vs, relid, -ENODEV);
 		else if (st == OFFER_CLOSING)
-			vmbus_server_close_complete(d->vs, relid);
-		if (vmbus_server_rescind(d->vs, relid) == 0)
+			vmbus_host_close_complete(d->vs, relid);
+		if (vmbus_host_rescind(d->vs, relid) == 0)
 			d->rescinds++;
 	}
 	offer_reset(d, o); /* the rescind may have closed the channel */
@@ -1319,7 +1319,7 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	}
 	inspect_strf(t, root, "protocol_version", "%u.%u", d->version >> 16, d->version & 0xffff);
 	if (d->vs)
-		vmbus_server_inspect_tree(d->vs, t, root);
+		vmbus_host_inspect_tree(d->vs, t, root);
 	devs = inspect_dir(t, root, "devices");
 	inspect_u64(t, devs, "connections", d->devices);
 	inspect_u64(t, devs, "refused", d->refused_devices);

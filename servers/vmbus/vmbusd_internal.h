@@ -92,7 +92,7 @@ struct vmbusd {
 	struct guestmem_layout layout;
 	uint32_t vp_count;
 	struct vp_state vps[VMBUSD_MAX_VPS];
-	struct vmbus_server *vs;
+	struct vmbus_host *vs;
 	uint32_t version;
 
 	struct device devs[VMBUSD_MAX_DEVICES];
@@ -132,8 +132,8 @@ void vmbusd_persist_fini(struct vmbusd *d);
 int vmbusd_outbox_add(struct vmbusd *d, uint32_t vp, const void *msg, size_t len);
 /* A worker attached: with a record to take over and reattach set, rebuilds the VMBus
  * state from it (cfg already filled from WorkerPartition). 1 restored, 0 fresh, -errno. */
-int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *cfg,
-			   const struct vmbus_server_ops *ops, bool reattach, uint64_t host_seq);
+int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_host_config *cfg,
+			   const struct vmbus_host_ops *ops, bool reattach, uint64_t host_seq);
 /* Forgets the outbox's sent flags so everything after host_seq goes out again. */
 void vmbusd_outbox_resend(struct vmbusd *d, uint64_t host_seq);
 

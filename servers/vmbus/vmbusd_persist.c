@@ -4,7 +4,7 @@
  *
  * After every loop iteration that changed something, vmbusd commits one record to the
  * store init keeps for it (vmbusd_store.h), and only then sends the host messages that
- * iteration produced. The record holds the control plane (vmbus_server_save: connection,
+ * iteration produced. The record holds the control plane (vmbus_host_save: connection,
  * channel table, GPADLs), vmbusd's device offers with the open channels' rings, the
  * number of the last guest message it reflects, and the last VMBUSD_OUTBOX_MAX host
  * messages. The control plane can be saved only between device round trips; while one is
@@ -110,7 +110,7 @@ static bool offer_open(const struct dev_offer *o)
 
 static int encode(struct vmbusd *d, struct wbuf *w)
 {
-	ssize_t core = vmbus_server_save(d->vs, NULL, 0);
+	ssize_t core = vmbus_host_save(d->vs, NULL, 0);
 	uint32_t n = 0;
 
 	if (core < 0)
@@ -120,7 +120,7 @@ static int encode(struct vmbusd *d, struct wbuf *w)
 	put64(w, d->guest_seq);
 	put64(w, d->host_seq);
 	put32(w, (uint32_t)core);
-	if (w->p && vmbus_server_save(d->vs, w->p + w->len, (size_t)core) != core)
+	if (w->p && vmbus_host_save(d->vs, w->p + w->len, (size_t)core) != core)
 		return -EIO;
 	w->len += (size_t)core;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
@@ -316,7 +316,7 @@ static int restore_offers(struct vmbusd *d, struct rbuf *r)
 			return -EBADMSG;
 		/* The control plane must agree: the relid exists and is open exactly when the
 		 * record says so, on the same ring. */
-		bool core_open = vmbus_server_channel_info(d->vs, relid, &info) == 0;
+		bool core_open = vmbus_host_channel_info(d->vs, relid, &info) == 0;
 		if (core_open != (bool)open ||
 		    (open && (info.page_count != npfns || info.downstream_page != downstream ||
 			      info.target_vp != vp ||
@@ -380,12 +380,12 @@ static void drop_restored(struct vmbusd *d)
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++)
 		if (!d->devs[i].ch && !d->devs[i].pid)
 			d->devs[i].in_grace = false;
-	d->vs = vmbus_server_free(d->vs);
+	d->vs = vmbus_host_free(d->vs);
 	d->outbox_count = 0;
 }
 
-int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *cfg,
-			   const struct vmbus_server_ops *ops, bool reattach, uint64_t host_seq)
+int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_host_config *cfg,
+			   const struct vmbus_host_ops *ops, bool reattach, uint64_t host_seq)
 {
 	struct rbuf r = {.p = d->restore_rec, .len = d->restore_len};
 	void *rec = d->restore_rec;
@@ -412,10 +412,10 @@ int vmbusd_persist_restore(struct vmbusd *d, const struct vmbus_server_config *c
 	const void *blob = get(&r, core);
 	if (r.bad)
 		goto bad;
-	ret = vmbus_server_new(cfg, ops, d, &d->vs);
+	ret = vmbus_host_new(cfg, ops, d, &d->vs);
 	if (ret < 0)
 		goto bad;
-	ret = vmbus_server_restore(d->vs, blob, core);
+	ret = vmbus_host_restore(d->vs, blob, core);
 	if (ret < 0)
 		goto bad;
 	ret = restore_offers(d, &r);

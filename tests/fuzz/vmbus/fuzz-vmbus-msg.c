@@ -23,7 +23,7 @@
 #include "vmbus.h"
 
 struct fz {
-	struct vmbus_server *s;
+	struct vmbus_host *s;
 	uint8_t setup;
 	uint32_t opens[16], closes[16], tds[16][2];
 	unsigned nopen, nclose, ntd;
@@ -75,7 +75,7 @@ static void fz_post(void *ctx, uint32_t vp, const void *msg, size_t len)
 		/* Unloaded means nothing is left open or described. */
 		static const struct vmbus_inspect_ops check = {.connection = fz_unloaded_conn,
 							       .channel = fz_unloaded_chan};
-		vmbus_server_inspect(f->s, &check, f);
+		vmbus_host_inspect(f->s, &check, f);
 	}
 	f->msgs++;
 }
@@ -155,7 +155,7 @@ static const uint32_t versions[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct vmbus_server_ops ops = {
+	static const struct vmbus_host_ops ops = {
 	    .post_msg = fz_post,
 	    .channel_open = fz_open,
 	    .channel_close = fz_close,
@@ -164,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .error = fz_error,
 	};
 	static const struct vmbus_inspect_ops iops = {.channel = fz_chan};
-	struct vmbus_server_config cfg = {
+	struct vmbus_host_config cfg = {
 	    /* 256 + 256 pages around a hole */
 	    .ram = {.ranges = {{0, 1u << 20, 0}, {1ull << 32, 1u << 20, 1u << 20}}, .nranges = 2},
 	    .vp_count = 4,
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_version = versions[(data[0] >> 4) & 7];
 	if (data[0] & 0x80)
 		cfg.msg_conn_id = 0x800074;
-	if (vmbus_server_new(&cfg, &ops, &f, &f.s) < 0)
+	if (vmbus_host_new(&cfg, &ops, &f, &f.s) < 0)
 		abort();
 
 	while (i + 2 <= size) {
@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op < 4) {
 			static const uint32_t ids[] = {1, 4, 0, 9};
 			uint32_t id = ids[op] ? ids[op] : (cfg.msg_conn_id ? cfg.msg_conn_id : 1);
-			uint16_t st = vmbus_server_post(f.s, id, len ? p : NULL, len);
+			uint16_t st = vmbus_host_post(f.s, id, len ? p : NULL, len);
 			if (st != VMBUS_HV_STATUS_SUCCESS &&
 			    st != VMBUS_HV_STATUS_INVALID_PARAMETER &&
 			    st != VMBUS_HV_STATUS_INVALID_CONNECTION_ID)
@@ -210,67 +210,67 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			o.if_type.b[0] = len > 0 ? p[0] : 0;
 			o.if_instance.b[0] = len > 1 ? p[1] : 0;
 			o.sub_channel_index = len > 2 ? p[2] : 0;
-			(void)vmbus_server_offer(f.s, &o, &relid);
+			(void)vmbus_host_offer(f.s, &o, &relid);
 			break;
 		}
 		case 0x41:
-			(void)vmbus_server_rescind(f.s, len > 0 ? p[0] : 0);
+			(void)vmbus_host_rescind(f.s, len > 0 ? p[0] : 0);
 			break;
 		case 0x42:
 			if (f.nopen)
-				vmbus_server_open_complete(f.s, f.opens[--f.nopen],
-							   len && p[0] ? -EIO : 0);
+				vmbus_host_open_complete(f.s, f.opens[--f.nopen],
+							 len && p[0] ? -EIO : 0);
 			break;
 		case 0x43:
 			if (f.nclose)
-				vmbus_server_close_complete(f.s, f.closes[--f.nclose]);
+				vmbus_host_close_complete(f.s, f.closes[--f.nclose]);
 			break;
 		case 0x44:
 			if (f.ntd) {
 				f.ntd--;
-				vmbus_server_gpadl_teardown_complete(f.s, f.tds[f.ntd][0],
-								     f.tds[f.ntd][1]);
+				vmbus_host_gpadl_teardown_complete(f.s, f.tds[f.ntd][0],
+								   f.tds[f.ntd][1]);
 			}
 			break;
 		case 0x45:
-			vmbus_server_inspect(f.s, &iops, &f);
+			vmbus_host_inspect(f.s, &iops, &f);
 			break;
 		case 0x46: {
 			/* Restart: a saved quiescent server must restore, and go on. */
-			ssize_t n = vmbus_server_save(f.s, NULL, 0);
-			struct vmbus_server *fresh;
+			ssize_t n = vmbus_host_save(f.s, NULL, 0);
+			struct vmbus_host *fresh;
 			uint8_t *blob;
 			if (n == -EBUSY)
 				break;
 			if (n <= 0 || !(blob = malloc((size_t)n)))
 				abort();
-			if (vmbus_server_save(f.s, blob, (size_t)n) != n ||
-			    vmbus_server_new(&cfg, &ops, &f, &fresh) < 0 ||
-			    vmbus_server_restore(fresh, blob, (size_t)n) < 0 ||
-			    vmbus_server_save(fresh, NULL, 0) != n)
+			if (vmbus_host_save(f.s, blob, (size_t)n) != n ||
+			    vmbus_host_new(&cfg, &ops, &f, &fresh) < 0 ||
+			    vmbus_host_restore(fresh, blob, (size_t)n) < 0 ||
+			    vmbus_host_save(fresh, NULL, 0) != n)
 				abort();
 			free(blob);
-			vmbus_server_free(f.s);
+			vmbus_host_free(f.s);
 			f.s = fresh;
 			break;
 		}
 		case 0x47: {
 			/* A blob from elsewhere: restored or refused, never trusted. */
-			struct vmbus_server *other;
-			if (vmbus_server_new(&cfg, &ops, &f, &other) < 0)
+			struct vmbus_host *other;
+			if (vmbus_host_new(&cfg, &ops, &f, &other) < 0)
 				abort();
-			int r = vmbus_server_restore(other, len ? p : NULL, len);
+			int r = vmbus_host_restore(other, len ? p : NULL, len);
 			if (r < 0 && r != -EBADMSG)
 				abort();
-			vmbus_server_inspect(other, &iops, &f);
-			vmbus_server_free(other);
+			vmbus_host_inspect(other, &iops, &f);
+			vmbus_host_free(other);
 			break;
 		}
 		default:
 			break;
 		}
 	}
-	vmbus_server_inspect(f.s, &iops, &f);
-	f.s = vmbus_server_free(f.s);
+	vmbus_host_inspect(f.s, &iops, &f);
+	f.s = vmbus_host_free(f.s);
 	return 0;
 }

@@ -47,7 +47,7 @@ struct sim_event {
 };
 
 struct sim {
-	struct vmbus_server *s;
+	struct vmbus_host *s;
 	struct sim_msg q[SIM_QLEN];
 	unsigned qhead, qtail;
 
@@ -166,9 +166,9 @@ static inline void cb_connection(void *ctx, uint32_t version)
 	((struct sim *)ctx)->conn_version = version;
 }
 
-static inline const struct vmbus_server_ops *sim_ops(void)
+static inline const struct vmbus_host_ops *sim_ops(void)
 {
-	static const struct vmbus_server_ops ops = {
+	static const struct vmbus_host_ops ops = {
 	    .post_msg = cb_post,
 	    .channel_open = cb_open,
 	    .channel_close = cb_close,
@@ -181,7 +181,7 @@ static inline const struct vmbus_server_ops *sim_ops(void)
 	return &ops;
 }
 
-static inline void sim_default_config(struct vmbus_server_config *cfg)
+static inline void sim_default_config(struct vmbus_host_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ram.ranges[0] =
@@ -190,23 +190,23 @@ static inline void sim_default_config(struct vmbus_server_config *cfg)
 	cfg->vp_count = 4;
 }
 
-static inline void sim_init_cfg(struct sim *sim, const struct vmbus_server_config *cfg)
+static inline void sim_init_cfg(struct sim *sim, const struct vmbus_host_config *cfg)
 {
 	memset(sim, 0, sizeof(*sim));
 	sim->next_gpadl = 0xe1e10; /* where Linux starts its GPADL handles */
-	ASSERT_OK(vmbus_server_new(cfg, sim_ops(), sim, &sim->s));
+	ASSERT_OK(vmbus_host_new(cfg, sim_ops(), sim, &sim->s));
 }
 
 static inline void sim_init(struct sim *sim)
 {
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	sim_default_config(&cfg);
 	sim_init_cfg(sim, &cfg);
 }
 
 static inline void sim_fini(struct sim *sim)
 {
-	sim->s = vmbus_server_free(sim->s);
+	sim->s = vmbus_host_free(sim->s);
 }
 
 static inline unsigned sim_pending(const struct sim *sim)
@@ -254,7 +254,7 @@ static inline void sim_expect_none(struct sim *sim)
 /* Posts on the connection id a Linux guest would use now. */
 static inline uint16_t sim_post(struct sim *sim, const void *msg, size_t len)
 {
-	return vmbus_server_post(sim->s, sim->msg_conn_id, msg, len);
+	return vmbus_host_post(sim->s, sim->msg_conn_id, msg, len);
 }
 
 static inline uint16_t sim_post_contact(struct sim *sim, uint32_t v, uint32_t vcpu)
@@ -275,7 +275,7 @@ static inline uint16_t sim_post_contact(struct sim *sim, uint32_t v, uint32_t vc
 		ic.interrupt_page_or_target = 0x102000; /* legacy interrupt page */
 		conn = VMBUS_CONNID_MESSAGE;
 	}
-	return vmbus_server_post(sim->s, conn, &ic, sizeof(ic));
+	return vmbus_host_post(sim->s, conn, &ic, sizeof(ic));
 }
 
 /*
@@ -458,7 +458,7 @@ static inline uint32_t sim_offer(struct sim *sim, struct hv_guid type, uint8_t i
 	uint32_t relid = 0;
 	o.if_instance.b[0] = inst;
 	o.if_instance.b[15] = 0x5a;
-	ASSERT_OK(vmbus_server_offer(sim->s, &o, &relid));
+	ASSERT_OK(vmbus_host_offer(sim->s, &o, &relid));
 	ASSERT_GE(relid, 1);
 	ASSERT_LE(relid, VMBUS_RELID_MAX);
 	return relid;
@@ -503,7 +503,7 @@ static inline struct sim_inspect sim_inspect(struct sim *sim, uint32_t want)
 {
 	static const struct vmbus_inspect_ops ops = {si_conn, si_chan, si_gpadl};
 	struct sim_inspect si = {.want = want};
-	vmbus_server_inspect(sim->s, &ops, &si);
+	vmbus_host_inspect(sim->s, &ops, &si);
 	return si;
 }
 

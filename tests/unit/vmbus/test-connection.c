@@ -28,7 +28,7 @@ static void test_negotiate_highest(void)
 static void test_fallback_each_version(void)
 {
 	for (unsigned cap = 0; cap < 8; cap++) {
-		struct vmbus_server_config cfg;
+		struct vmbus_host_config cfg;
 		struct sim sim;
 		unsigned tries = 0;
 
@@ -52,7 +52,7 @@ static void test_fallback_each_version(void)
 static void test_windows_copper(void)
 {
 	static const uint32_t windows[] = {VMBUS_VERSION_COPPER, VMBUS_VERSION_WIN10_V5_3};
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	struct sim sim;
 	unsigned tries;
 
@@ -63,7 +63,7 @@ static void test_windows_copper(void)
 	    .version_requested = VMBUS_VERSION_COPPER,
 	    .interrupt_page_or_target = VMBUS_MESSAGE_SINT | 0xffffffffull << 32,
 	};
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	struct sim_msg *m = sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE);
 	ASSERT_EQ(m->len, sizeof(struct vmbus_msg_version_response2));
 	ASSERT_EQ(m->u.version.version_supported, 1);
@@ -100,7 +100,7 @@ static void test_windows_copper(void)
 /* From 5.0 on the guest posts to the id returned in VERSION_RESPONSE. */
 static void test_custom_message_connection_id(void)
 {
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	struct sim sim;
 	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
 
@@ -110,12 +110,11 @@ static void test_custom_message_connection_id(void)
 	ASSERT_EQ(sim_connect(&sim), VMBUS_VERSION_WIN10_V5_3);
 	ASSERT_EQ(sim.msg_conn_id, 0x800074);
 	/* Posting to the pre-5.0 id now is dropped (logged), not answered. */
-	ASSERT_EQ(vmbus_server_post(sim.s, VMBUS_CONNID_MESSAGE, &h, sizeof(h)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, VMBUS_CONNID_MESSAGE, &h, sizeof(h)), 0);
 	sim_expect_none(&sim);
 	ASSERT_TRUE(strstr(sim.last_error, "connection id 0x1,"));
 	/* Ports that do not exist fail the hypercall. */
-	ASSERT_EQ(vmbus_server_post(sim.s, 7, &h, sizeof(h)),
-		  VMBUS_HV_STATUS_INVALID_CONNECTION_ID);
+	ASSERT_EQ(vmbus_host_post(sim.s, 7, &h, sizeof(h)), VMBUS_HV_STATUS_INVALID_CONNECTION_ID);
 	sim_offer(&sim, HV_GUID_NET, 1, 0);
 	ASSERT_EQ(sim_request_offers(&sim), 1);
 	sim_fini(&sim);
@@ -175,9 +174,9 @@ static void test_offers(void)
 	uint32_t r;
 	dup.if_instance.b[0] = 1;
 	dup.if_instance.b[15] = 0x5a;
-	ASSERT_EQ(vmbus_server_offer(sim.s, &dup, &r), -EEXIST);
+	ASSERT_EQ(vmbus_host_offer(sim.s, &dup, &r), -EEXIST);
 	struct vmbus_offer orphan = {.if_type = HV_GUID_NET, .sub_channel_index = 2};
-	ASSERT_EQ(vmbus_server_offer(sim.s, &orphan, &r), -EINVAL);
+	ASSERT_EQ(vmbus_host_offer(sim.s, &orphan, &r), -EINVAL);
 	sim_fini(&sim);
 }
 
@@ -281,9 +280,9 @@ static void test_async_device(void)
 	sim_post_open(&sim, relid, ring, 8, 1);
 	sim_expect_none(&sim);
 	ASSERT_EQ(sim_inspect(&sim, relid).chan.state, VMBUS_CHAN_OPENING);
-	vmbus_server_open_complete(sim.s, relid, 0);
+	vmbus_host_open_complete(sim.s, relid, 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_OPENCHANNEL_RESULT)->u.open_result.status, 0);
-	vmbus_server_open_complete(sim.s, relid, 0); /* stale: ignored */
+	vmbus_host_open_complete(sim.s, relid, 0); /* stale: ignored */
 	sim_expect_none(&sim);
 
 	/* Close pending; the guest reopens meanwhile (no close-complete message
@@ -294,7 +293,7 @@ static void test_async_device(void)
 	sim_post_open(&sim, relid, ring, 8, 1);
 	sim_expect_none(&sim);
 	ASSERT_EQ(sim_inspect(&sim, relid).chan.state, VMBUS_CHAN_CLOSING);
-	vmbus_server_close_complete(sim.s, relid);
+	vmbus_host_close_complete(sim.s, relid);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_OPENCHANNEL_RESULT)->u.open_result.status, 0);
 	ASSERT_EQ(sim_count(&sim, "open", relid), 2);
 
@@ -303,7 +302,7 @@ static void test_async_device(void)
 	sim_post_relid(&sim, VMBUS_MSG_CLOSECHANNEL, relid);
 	sim.open_ret = VMBUS_PENDING;
 	sim_post_open(&sim, relid, ring, 8, 1);
-	vmbus_server_open_complete(sim.s, relid, -EIO);
+	vmbus_host_open_complete(sim.s, relid, -EIO);
 	ASSERT_NE(sim_expect(&sim, VMBUS_MSG_OPENCHANNEL_RESULT)->u.open_result.status, 0);
 	ASSERT_TRUE(strstr(sim.last_error, "device refused"));
 
@@ -316,9 +315,9 @@ static void test_async_device(void)
 	ASSERT_EQ(sim_post(&sim, &h, sizeof(h)), 0);
 	sim_expect_none(&sim);
 	ASSERT_EQ(sim_inspect(&sim, relid).conn.state, VMBUS_CONN_DISCONNECTING);
-	vmbus_server_close_complete(sim.s, relid);
+	vmbus_host_close_complete(sim.s, relid);
 	sim_expect_none(&sim); /* the ring GPADL is still being released */
-	vmbus_server_gpadl_teardown_complete(sim.s, relid, ring);
+	vmbus_host_gpadl_teardown_complete(sim.s, relid, ring);
 	sim_expect(&sim, VMBUS_MSG_UNLOAD_RESPONSE);
 	ASSERT_EQ(sim_inspect(&sim, relid).conn.state, VMBUS_CONN_DISCONNECTED);
 	sim_fini(&sim);
@@ -338,10 +337,10 @@ static void test_rescind(void)
 	ASSERT_EQ(sim_gpadl(&sim, relid, 10, 16, &ring), 0);
 	ASSERT_EQ(sim_open(&sim, relid, ring, 8, 0), 0);
 
-	ASSERT_OK(vmbus_server_rescind(sim.s, relid));
+	ASSERT_OK(vmbus_host_rescind(sim.s, relid));
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_RESCIND_CHANNELOFFER)->u.relid.child_relid, relid);
 	ASSERT_EQ(sim_count(&sim, "close", relid), 1);
-	ASSERT_EQ(vmbus_server_rescind(sim.s, relid), -ENOENT);
+	ASSERT_EQ(vmbus_host_rescind(sim.s, relid), -ENOENT);
 
 	/* The relid is not reused before RELID_RELEASED. */
 	uint32_t fresh = sim_offer(&sim, HV_GUID_IC_HEARTBEAT, 3, 0);
@@ -360,7 +359,7 @@ static void test_rescind(void)
 
 	/* RELID_RELEASED also drops GPADLs the guest did not tear down. */
 	ASSERT_EQ(sim_gpadl(&sim, relid, 50, 4, &ring), 0);
-	ASSERT_OK(vmbus_server_rescind(sim.s, relid));
+	ASSERT_OK(vmbus_host_rescind(sim.s, relid));
 	sim_expect(&sim, VMBUS_MSG_RESCIND_CHANNELOFFER);
 	sim_post_relid(&sim, VMBUS_MSG_RELID_RELEASED, relid);
 	sim_expect_none(&sim);
@@ -372,14 +371,14 @@ static void test_rescind(void)
 	sim_expect(&sim, VMBUS_MSG_OFFERCHANNEL);
 	ASSERT_EQ(sim_gpadl(&sim, relid, 60, 4, &ring), 0);
 	sim.teardown_ret = VMBUS_PENDING;
-	ASSERT_OK(vmbus_server_rescind(sim.s, relid));
+	ASSERT_OK(vmbus_host_rescind(sim.s, relid));
 	sim_expect(&sim, VMBUS_MSG_RESCIND_CHANNELOFFER);
 	sim_post_relid(&sim, VMBUS_MSG_RELID_RELEASED, relid);
 	ASSERT_TRUE(sim_inspect(&sim, relid).found);
 	uint32_t next = sim_offer(&sim, HV_GUID_IC_KVP, 6, 0);
 	sim_expect(&sim, VMBUS_MSG_OFFERCHANNEL);
 	ASSERT_NE(next, relid);
-	vmbus_server_gpadl_teardown_complete(sim.s, relid, ring);
+	vmbus_host_gpadl_teardown_complete(sim.s, relid, ring);
 	sim_expect_none(&sim);
 	ASSERT_FALSE(sim_inspect(&sim, relid).found);
 	sim_fini(&sim);
@@ -388,7 +387,7 @@ static void test_rescind(void)
 /* Protocol 4.0: no MODIFYCHANNEL; < 5.0 guests contact on connection id 1. */
 static void test_old_protocol(void)
 {
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	struct sim sim;
 	uint32_t relid, ring;
 
@@ -449,27 +448,27 @@ static void test_reconnect_resets(void)
 /* The RAM layout must be one lib/guestmem accepts; anything else is refused up front. */
 static void test_bad_ram_layout(void)
 {
-	struct vmbus_server_config cfg;
-	struct vmbus_server *s;
+	struct vmbus_host_config cfg;
+	struct vmbus_host *s;
 	struct sim sim;
 
 	memset(&sim, 0, sizeof(sim));
 	sim_default_config(&cfg);
 	cfg.ram.nranges = 0;
-	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	ASSERT_EQ(vmbus_host_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
 	sim_default_config(&cfg);
 	cfg.ram.nranges = GUESTMEM_MAX_RANGES + 1;
-	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	ASSERT_EQ(vmbus_host_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
 	sim_default_config(&cfg);
 	cfg.ram.ranges[0].size += 1; /* unaligned */
-	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	ASSERT_EQ(vmbus_host_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
 	sim_default_config(&cfg);
 	cfg.ram.ranges[1] = (struct guestmem_range){VMBUS_PAGE_SIZE, VMBUS_PAGE_SIZE, 0};
 	cfg.ram.nranges = 2; /* overlaps range 0 */
-	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
+	ASSERT_EQ(vmbus_host_new(&cfg, sim_ops(), &sim, &s), -EINVAL);
 	sim_default_config(&cfg);
 	cfg.ram.ranges[0] = (struct guestmem_range){~0ull & ~0xfffull, 2 * VMBUS_PAGE_SIZE, 0};
-	ASSERT_EQ(vmbus_server_new(&cfg, sim_ops(), &sim, &s), -EINVAL); /* wraps */
+	ASSERT_EQ(vmbus_host_new(&cfg, sim_ops(), &sim, &s), -EINVAL); /* wraps */
 }
 
 int main(void)

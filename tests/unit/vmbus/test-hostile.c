@@ -14,7 +14,7 @@ struct world {
 	uint32_t good_ring; /* open ring GPADL of `good` */
 };
 
-static void world_init_cfg(struct world *w, const struct vmbus_server_config *cfg)
+static void world_init_cfg(struct world *w, const struct vmbus_host_config *cfg)
 {
 	sim_init_cfg(&w->sim, cfg);
 	w->bad = sim_offer(&w->sim, HV_GUID_SCSI, 1, 0);
@@ -28,7 +28,7 @@ static void world_init_cfg(struct world *w, const struct vmbus_server_config *cf
 
 static void world_init(struct world *w)
 {
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	sim_default_config(&cfg);
 	world_init_cfg(w, &cfg);
 }
@@ -157,26 +157,26 @@ static void test_wrong_connection_state(void)
 	    .version_requested = VMBUS_VERSION_WIN10_V5_3,
 	    .interrupt_page_or_target = VMBUS_MESSAGE_SINT,
 	};
-	ASSERT_EQ(vmbus_server_post(sim.s, 1, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 1, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
 	ic.version_requested = VMBUS_VERSION_WIN10;
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
 	/* SINT other than 2, a VTL, one monitor page only, a VP that does not exist. */
 	ic.version_requested = VMBUS_VERSION_WIN10_V5_3;
 	ic.interrupt_page_or_target = 7;
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
 	ic.interrupt_page_or_target = VMBUS_MESSAGE_SINT | (2u << 8);
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
 	ic.interrupt_page_or_target = VMBUS_MESSAGE_SINT;
 	ic.monitor_page1 = 0x1000;
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	ASSERT_EQ(sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE)->u.version.version_supported, 0);
 	ic.monitor_page1 = 0;
 	ic.target_vcpu = 99;
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ic, sizeof(ic)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ic, sizeof(ic)), 0);
 	struct sim_msg *m = sim_expect(&sim, VMBUS_MSG_VERSION_RESPONSE);
 	ASSERT_EQ(m->u.version.version_supported, 0);
 	ASSERT_EQ(m->vp, 0);
@@ -184,7 +184,7 @@ static void test_wrong_connection_state(void)
 
 	/* Connected: a non-contact message on connection id 4 is dropped. */
 	ASSERT_EQ(sim_connect(&sim), VMBUS_VERSION_WIN10_V5_3);
-	ASSERT_EQ(vmbus_server_post(sim.s, 4, &ro, sizeof(ro)), 0);
+	ASSERT_EQ(vmbus_host_post(sim.s, 4, &ro, sizeof(ro)), 0);
 	sim_expect_none(&sim);
 	/* Host messages go to the VP the guest named. */
 	sim_unload(&sim);
@@ -362,7 +362,7 @@ static void test_gpadl_hostile(void)
 
 static void test_gpadl_limits(void)
 {
-	struct vmbus_server_config cfg;
+	struct vmbus_host_config cfg;
 	struct world w;
 	uint64_t d[2] = {range_hdr(4096, 0), 100};
 	uint32_t id;
@@ -507,9 +507,9 @@ static void test_rescind_races(void)
 	ASSERT_EQ(sim_gpadl(&w.sim, w.bad, 100, 8, &ring), 0);
 	w.sim.open_ret = VMBUS_PENDING;
 	sim_post_open(&w.sim, w.bad, ring, 4, 0);
-	ASSERT_OK(vmbus_server_rescind(w.sim.s, w.bad));
+	ASSERT_OK(vmbus_host_rescind(w.sim.s, w.bad));
 	sim_expect(&w.sim, VMBUS_MSG_RESCIND_CHANNELOFFER);
-	vmbus_server_open_complete(w.sim.s, w.bad, 0);
+	vmbus_host_open_complete(w.sim.s, w.bad, 0);
 	sim_expect_none(&w.sim); /* no OPEN_RESULT for a rescinded channel */
 	ASSERT_EQ(sim_count(&w.sim, "close", w.bad), 1);
 	/* Open of the rescinded channel: ignored. */
@@ -525,7 +525,7 @@ static void test_rescind_races(void)
 	uint32_t quiet = sim_offer(&w.sim, HV_GUID_IC_KVP, 7, 0);
 	sim_expect(&w.sim, VMBUS_MSG_OFFERCHANNEL); /* the guest already asked */
 	sim_unload(&w.sim);
-	ASSERT_OK(vmbus_server_rescind(w.sim.s, quiet));
+	ASSERT_OK(vmbus_host_rescind(w.sim.s, quiet));
 	sim_expect_none(&w.sim);
 	ASSERT_FALSE(sim_inspect(&w.sim, quiet).found);
 	sim_fini(&w.sim);

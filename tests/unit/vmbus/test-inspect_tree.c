@@ -34,7 +34,7 @@ int main(void)
 
 	struct inspect_tree *t = inspect_tree_new("vmbus");
 	ASSERT_TRUE(t);
-	vmbus_server_inspect_tree(sim.s, t, NULL);
+	vmbus_host_inspect_tree(sim.s, t, NULL);
 	Mhcl__Node *root = inspect_tree_root(t);
 	ASSERT_STREQ(str_at(root, "connection/state"), "connected");
 	ASSERT_STREQ(str_at(root, "connection/version"), "5.3");

@@ -32,12 +32,12 @@ static void sn_gpadl(void *ctx, const struct vmbus_gpadl_report *r)
 	s->gpadl[s->ngpadl++] = *r;
 }
 
-static struct snap snap(struct vmbus_server *srv)
+static struct snap snap(struct vmbus_host *srv)
 {
 	static const struct vmbus_inspect_ops ops = {sn_conn, sn_chan, sn_gpadl};
 	struct snap s;
 	memset(&s, 0, sizeof(s));
-	vmbus_server_inspect(srv, &ops, &s);
+	vmbus_host_inspect(srv, &ops, &s);
 	return s;
 }
 
@@ -121,19 +121,19 @@ static void session_start(struct session *x)
 	memcpy(m + sizeof(h) + 8, pfns, 26 * 8);
 	ASSERT_EQ(sim_post(&x->sim, m, sizeof(h) + 8 + 26 * 8), 0);
 	x->half = 0x777;
-	ASSERT_OK(vmbus_server_rescind(x->sim.s, x->kvp));
+	ASSERT_OK(vmbus_host_rescind(x->sim.s, x->kvp));
 	sim_expect(&x->sim, VMBUS_MSG_RESCIND_CHANNELOFFER);
 	sim_expect_none(&x->sim);
 }
 
-static size_t save(struct vmbus_server *s, uint8_t **ret)
+static size_t save(struct vmbus_host *s, uint8_t **ret)
 {
-	ssize_t n = vmbus_server_save(s, NULL, 0);
+	ssize_t n = vmbus_host_save(s, NULL, 0);
 	ASSERT_GT(n, 0);
 	*ret = malloc((size_t)n);
 	ASSERT_TRUE(*ret);
-	ASSERT_EQ(vmbus_server_save(s, *ret, (size_t)n - 1), -ENOBUFS);
-	ASSERT_EQ(vmbus_server_save(s, *ret, (size_t)n), n);
+	ASSERT_EQ(vmbus_host_save(s, *ret, (size_t)n - 1), -ENOBUFS);
+	ASSERT_EQ(vmbus_host_save(s, *ret, (size_t)n), n);
 	return (size_t)n;
 }
 
@@ -146,31 +146,31 @@ static void test_roundtrip_and_continue(void)
 	session_start(&x);
 	struct snap before = snap(x.sim.s);
 	struct vmbus_open_info oi_before;
-	ASSERT_OK(vmbus_server_channel_info(x.sim.s, x.net, &oi_before));
+	ASSERT_OK(vmbus_host_channel_info(x.sim.s, x.net, &oi_before));
 	len = save(x.sim.s, &blob);
 
 	/* The old process goes away; a new one restores. */
-	struct vmbus_server *old = x.sim.s;
-	struct vmbus_server_config cfg;
+	struct vmbus_host *old = x.sim.s;
+	struct vmbus_host_config cfg;
 	sim_default_config(&cfg);
-	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &x.sim.s));
+	ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &x.sim.s));
 	unsigned nev = x.sim.nev;
-	ASSERT_OK(vmbus_server_restore(x.sim.s, blob, len));
+	ASSERT_OK(vmbus_host_restore(x.sim.s, blob, len));
 	ASSERT_EQ(x.sim.nev, nev); /* no device callback during restore */
 	sim_expect_none(&x.sim);
 	struct snap after = snap(x.sim.s);
 	same_state(&before, &after);
-	ASSERT_EQ(vmbus_server_restore(x.sim.s, blob, len), -EBUSY);
+	ASSERT_EQ(vmbus_host_restore(x.sim.s, blob, len), -EBUSY);
 
 	struct vmbus_open_info oi;
-	ASSERT_OK(vmbus_server_channel_info(x.sim.s, x.net, &oi));
+	ASSERT_OK(vmbus_host_channel_info(x.sim.s, x.net, &oi));
 	ASSERT_EQ(oi.page_count, 64);
 	ASSERT_EQ(oi.downstream_page, 32);
 	ASSERT_EQ(oi.target_vp, 2);
 	ASSERT_EQ(oi.event_conn_id, oi_before.event_conn_id);
 	ASSERT_EQ(memcmp(oi.pfns, oi_before.pfns, 64 * 8), 0);
-	ASSERT_EQ(vmbus_server_channel_info(x.sim.s, x.scsi, &oi), -ENOENT);
-	vmbus_server_free(old);
+	ASSERT_EQ(vmbus_host_channel_info(x.sim.s, x.scsi, &oi), -ENOENT);
+	vmbus_host_free(old);
 
 	/* The guest carries on: last body, close (the deferred teardown
 	 * completes), release of the rescinded relid, messages to VP 1. */
@@ -204,12 +204,12 @@ static void test_roundtrip_and_continue(void)
 
 	/* After UNLOAD: offers only, restorable too. */
 	len = save(x.sim.s, &blob);
-	struct vmbus_server *again;
-	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &again));
-	ASSERT_OK(vmbus_server_restore(again, blob, len));
+	struct vmbus_host *again;
+	ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &again));
+	ASSERT_OK(vmbus_host_restore(again, blob, len));
 	ASSERT_EQ(snap(again).nchan, 2);
 	ASSERT_EQ(snap(again).conn.state, VMBUS_CONN_DISCONNECTED);
-	vmbus_server_free(again);
+	vmbus_host_free(again);
 	free(blob);
 	sim_fini(&x.sim);
 }
@@ -219,8 +219,8 @@ static void test_damaged_blobs(void)
 	struct session x;
 	uint8_t *blob;
 	size_t len;
-	struct vmbus_server_config cfg;
-	struct vmbus_server *s;
+	struct vmbus_host_config cfg;
+	struct vmbus_host *s;
 
 	session_start(&x);
 	len = save(x.sim.s, &blob);
@@ -228,20 +228,20 @@ static void test_damaged_blobs(void)
 
 	/* Every truncation is refused; the server stays empty and usable. */
 	for (size_t n = 0; n < len; n++) {
-		ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
-		ASSERT_EQ(vmbus_server_restore(s, blob, n), -EBADMSG);
+		ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &s));
+		ASSERT_EQ(vmbus_host_restore(s, blob, n), -EBADMSG);
 		struct snap e = snap(s);
 		ASSERT_EQ(e.nchan, 0);
 		ASSERT_EQ(e.ngpadl, 0);
 		ASSERT_EQ(e.conn.state, VMBUS_CONN_DISCONNECTED);
-		vmbus_server_free(s);
+		vmbus_host_free(s);
 	}
 	/* Trailing bytes, too. */
 	uint8_t *longer = calloc(1, len + 1);
 	memcpy(longer, blob, len);
-	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
-	ASSERT_EQ(vmbus_server_restore(s, longer, len + 1), -EBADMSG);
-	vmbus_server_free(s);
+	ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &s));
+	ASSERT_EQ(vmbus_host_restore(s, longer, len + 1), -EBADMSG);
+	vmbus_host_free(s);
 	free(longer);
 
 	/* Every single-byte change either is refused or restores a state the
@@ -253,18 +253,18 @@ static void test_damaged_blobs(void)
 			blob[i] ^= xors[k];
 			x.sim.nev = 0;
 			x.sim.qhead = x.sim.qtail;
-			ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
-			int r = vmbus_server_restore(s, blob, len);
+			ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &s));
+			int r = vmbus_host_restore(s, blob, len);
 			if (r < 0) {
 				ASSERT_EQ(r, -EBADMSG);
 				ASSERT_EQ(snap(s).nchan, 0);
 				refused++;
 			} else {
 				struct vmbus_msg_hdr u = {.msgtype = VMBUS_MSG_UNLOAD};
-				vmbus_server_post(s, 1, &u, sizeof(u));
+				vmbus_host_post(s, 1, &u, sizeof(u));
 				ASSERT_EQ(snap(s).ngpadl, 0);
 			}
-			vmbus_server_free(s);
+			vmbus_host_free(s);
 			blob[i] ^= xors[k];
 		}
 	}
@@ -273,15 +273,15 @@ static void test_damaged_blobs(void)
 
 	/* A server with less RAM refuses GPADLs it cannot back. */
 	cfg.ram.ranges[0].size = 512 * VMBUS_PAGE_SIZE;
-	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
-	ASSERT_EQ(vmbus_server_restore(s, blob, len), -EBADMSG);
-	vmbus_server_free(s);
+	ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &s));
+	ASSERT_EQ(vmbus_host_restore(s, blob, len), -EBADMSG);
+	vmbus_host_free(s);
 	/* And one capped below the saved version refuses the connection. */
 	sim_default_config(&cfg);
 	cfg.max_version = VMBUS_VERSION_WIN10;
-	ASSERT_OK(vmbus_server_new(&cfg, sim_ops(), &x.sim, &s));
-	ASSERT_EQ(vmbus_server_restore(s, blob, len), -EBADMSG);
-	vmbus_server_free(s);
+	ASSERT_OK(vmbus_host_new(&cfg, sim_ops(), &x.sim, &s));
+	ASSERT_EQ(vmbus_host_restore(s, blob, len), -EBADMSG);
+	vmbus_host_free(s);
 	free(blob);
 
 	/* Busy servers cannot be saved. */
@@ -289,10 +289,10 @@ static void test_damaged_blobs(void)
 	uint32_t ring;
 	ASSERT_EQ(sim_gpadl(&x.sim, x.scsi, 5000 % SIM_RAM_PAGES, 8, &ring), 0);
 	sim_post_open(&x.sim, x.scsi, ring, 4, 0);
-	ASSERT_EQ(vmbus_server_save(x.sim.s, NULL, 0), -EBUSY);
-	vmbus_server_open_complete(x.sim.s, x.scsi, 0);
+	ASSERT_EQ(vmbus_host_save(x.sim.s, NULL, 0), -EBUSY);
+	vmbus_host_open_complete(x.sim.s, x.scsi, 0);
 	sim_expect(&x.sim, VMBUS_MSG_OPENCHANNEL_RESULT);
-	ASSERT_GT(vmbus_server_save(x.sim.s, NULL, 0), 0);
+	ASSERT_GT(vmbus_host_save(x.sim.s, NULL, 0), 0);
 	sim_fini(&x.sim);
 }
 
