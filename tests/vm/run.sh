@@ -269,32 +269,25 @@ else
 fi
 # Restarts the guest does not notice: every one adopted, the sequence climbing, no rescind,
 # and the guest lists the same devices at the end as at the start.
-ops=$(phase $G | sed -n 's/^L1: after \([a-z]*\) ic: .*/\1/p' | tr '\n' ' ')
-[ "$ops" = "restart kill restart kill " ] && pass $G "icd restarted and killed twice each" ||
-	flunk $G "icd restarts: '$ops'"
-phase $G | grep '^L1: after [a-z]* ic: ' >"$WORK/restarts"
-while read -r line; do
-	a=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), adopted 1$/\1/p')
-	b=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), adopted 1$/\2/p')
-	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; then
-		pass $G "${line#L1: }"
-	else
-		flunk $G "not adopted or no heartbeat: '$line'"
-	fi
-done <"$WORK/restarts"
-ops=$(phase $G | sed -n 's/^L1: after \([a-z]*\) vmbus: .*/\1/p' | tr '\n' ' ')
-[ "$ops" = "restart kill restart kill " ] && pass $G "vmbusd restarted and killed twice each" ||
-	flunk $G "vmbusd restarts: '$ops'"
-phase $G | grep '^L1: after [a-z]* vmbus: ' >"$WORK/vrestarts"
-while read -r line; do
-	a=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), restored 1, rescinds 0$/\1/p')
-	b=$(echo "$line" | sed -n 's/.*sequence \([0-9]*\) -> \([0-9]*\), restored 1, rescinds 0$/\2/p')
-	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; then
-		pass $G "${line#L1: }"
-	else
-		flunk $G "not restored, rescinded or no heartbeat: '$line'"
-	fi
-done <"$WORK/vrestarts"
+# check_restarts WHO TAIL WHAT: the four "L1: after OP WHO: sequence A -> B, TAIL" lines,
+# in order restart kill restart kill, each with B > A.
+check_restarts() {
+	ops=$(phase $G | sed -n "s/^L1: after \([a-z]*\) $1: .*/\1/p" | tr '\n' ' ')
+	[ "$ops" = "restart kill restart kill " ] && pass $G "$3 restarted and killed twice each" ||
+		flunk $G "$3 restarts: '$ops'"
+	phase $G | grep "^L1: after [a-z]* $1: " >"$WORK/restarts-$1"
+	while read -r line; do
+		a=$(echo "$line" | sed -n "s/.*sequence \([0-9]*\) -> \([0-9]*\), $2\$/\1/p")
+		b=$(echo "$line" | sed -n "s/.*sequence \([0-9]*\) -> \([0-9]*\), $2\$/\2/p")
+		if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; then
+			pass $G "${line#L1: }"
+		else
+			flunk $G "$3 not taken over, rescinding or no heartbeat: '$line'"
+		fi
+	done <"$WORK/restarts-$1"
+}
+check_restarts ic "adopted 1" icd
+check_restarts vmbus "restored 1, rescinds 0" vmbusd
 # At least once per restart (a connect that reached a vmbusd on its way out is retried).
 n=$(phase $G | sed -n 's/^L1: inspect vp: *vmbusd_reconnects: \([0-9]*\)$/\1/p' | head -1)
 [ -n "$n" ] && [ "$n" -ge 4 ] && pass $G "the worker reattached to every new vmbusd ($n connects)" ||
