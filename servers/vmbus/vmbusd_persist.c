@@ -35,15 +35,20 @@
 #define REC_MAGIC 0x54534456u /* "VDST" */
 #define REC_FORMAT 1u
 
+/* Writes straight into the store's free slot; a record that outgrows it is refused. */
 struct wbuf {
-	uint8_t *p; /* NULL: only count */
-	size_t len;
+	uint8_t *p;
+	size_t len, cap;
+	bool overflow;
 };
 
 static void put(struct wbuf *w, const void *v, size_t n)
 {
-	if (w->p)
-		memcpy(w->p + w->len, v, n);
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, v, n);
 	w->len += n;
 }
 
@@ -120,7 +125,9 @@ static int encode(struct vmbusd *d, struct wbuf *w)
 	put64(w, d->guest_seq);
 	put64(w, d->host_seq);
 	put32(w, (uint32_t)core);
-	if (w->p && vmbus_host_save(d->vs, w->p + w->len, (size_t)core) != core)
+	if (w->overflow || (size_t)core > w->cap - w->len)
+		return -EMSGSIZE;
+	if (vmbus_host_save(d->vs, w->p + w->len, (size_t)core) != core)
 		return -EIO;
 	w->len += (size_t)core;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++)
@@ -152,24 +159,15 @@ static int encode(struct vmbusd *d, struct wbuf *w)
 	return 0;
 }
 
+/* One pass, in place: the slot not in use is written, then published. */
 static int commit(struct vmbusd *d)
 {
-	struct wbuf w = {0};
+	struct wbuf w = {.p = vmbusd_store_slot(d->store), .cap = VMBUSD_STORE_SLOT_BYTES};
 	int r = encode(d, &w);
 
-	if (r < 0)
-		return r;
-	if (w.len > VMBUSD_STORE_SLOT_BYTES)
-		return -EMSGSIZE;
-	w.p = malloc(w.len);
-	if (!w.p)
-		return -ENOMEM;
-	w.len = 0;
-	r = encode(d, &w);
-	if (r == 0)
-		r = vmbusd_store_commit(d->store, w.p, w.len);
-	free(w.p);
-	return r;
+	if (r == 0 && w.overflow)
+		r = -EMSGSIZE;
+	return r < 0 ? r : vmbusd_store_publish(d->store, w.len);
 }
 
 static void send_outbox(struct vmbusd *d)

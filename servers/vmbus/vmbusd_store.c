@@ -111,14 +111,31 @@ int vmbusd_store_fd(const struct vmbusd_store *st)
 	return st->fd;
 }
 
+static uint32_t next_slot(const struct store_hdr *h)
+{
+	return h->len[h->active] ? 1u - h->active : h->active;
+}
+
+void *vmbusd_store_slot(struct vmbusd_store *st)
+{
+	return st->map + HDR_BYTES + (size_t)next_slot(hdr(st)) * VMBUSD_STORE_SLOT_BYTES;
+}
+
 int vmbusd_store_commit(struct vmbusd_store *st, const void *rec, size_t len)
 {
+	if (len == 0 || len > VMBUSD_STORE_SLOT_BYTES)
+		return -EMSGSIZE;
+	memcpy(vmbusd_store_slot(st), rec, len);
+	return vmbusd_store_publish(st, len);
+}
+
+int vmbusd_store_publish(struct vmbusd_store *st, size_t len)
+{
 	struct store_hdr *h = hdr(st);
-	uint32_t next = h->len[h->active] ? 1u - h->active : h->active;
+	uint32_t next = next_slot(h);
 
 	if (len == 0 || len > VMBUSD_STORE_SLOT_BYTES)
 		return -EMSGSIZE;
-	memcpy(st->map + HDR_BYTES + (size_t)next * VMBUSD_STORE_SLOT_BYTES, rec, len);
 	h->len[next] = len;
 	/* The record is complete before the index names it (another process reads it). */
 	__atomic_store_n(&h->active, next, __ATOMIC_RELEASE);

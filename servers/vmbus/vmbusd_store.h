@@ -26,6 +26,10 @@ int vmbusd_store_fd(const struct vmbusd_store *st);
 
 /* Writes rec as the new committed record. -EMSGSIZE if it does not fit a slot. */
 int vmbusd_store_commit(struct vmbusd_store *st, const void *rec, size_t len);
+/* Or in place: write up to VMBUSD_STORE_SLOT_BYTES at vmbusd_store_slot(), then publish
+ * that many bytes as the committed record. */
+void *vmbusd_store_slot(struct vmbusd_store *st);
+int vmbusd_store_publish(struct vmbusd_store *st, size_t len);
 /* The committed record (NULL, 0 if none), borrowed until the next commit. */
 const void *vmbusd_store_record(const struct vmbusd_store *st, size_t *len);
 
