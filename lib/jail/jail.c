@@ -35,6 +35,7 @@ static const char *const group_names[_JAIL_GROUP_MAX] = {
     [JAIL_GROUP_POSITIONAL_IO] = "positional-io",
     [JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
     [JAIL_GROUP_UNIX_CLIENT] = "unix-client",
+    [JAIL_GROUP_IO_URING] = "io-uring",
 };
 
 /* Syscalls a group allows without conditions. NULL-terminated; names the
@@ -65,6 +66,7 @@ static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
 				  "fsync", "fdatasync", "fallocate", NULL},
     [JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
     [JAIL_GROUP_UNIX_CLIENT] = {"connect", NULL},
+    [JAIL_GROUP_IO_URING] = {"io_uring_setup", "io_uring_enter", "io_uring_register", NULL},
 };
 
 struct jail_profile {
@@ -83,8 +85,9 @@ static const struct jail_profile profiles[] = {
     {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-icd: connected to vmbusd before entry; maps the guest RAM memfd, eventfds. */
     {"icd", COMMON_GROUPS},
+    /* mhcl-storaged: a ring per channel queue of each disk (opened before entry). */
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
-		     G(JAIL_GROUP_THREADS)},
+		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
     {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS) |

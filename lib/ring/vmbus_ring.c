@@ -483,6 +483,31 @@ int vmbus_ring_unmask_interrupts(struct vmbus_ring *r)
 	return wr != r->rd_next ? 1 : 0;
 }
 
+uint32_t vmbus_ring_read_pos(const struct vmbus_ring *r)
+{
+	return r->rd_next;
+}
+
+uint32_t vmbus_ring_shared_read_index(const struct vmbus_ring *r)
+{
+	return load_relaxed(&r->ctl->read_index);
+}
+
+uint32_t vmbus_ring_shared_write_index(const struct vmbus_ring *r)
+{
+	return load_relaxed(&r->ctl->write_index);
+}
+
+uint32_t vmbus_ring_write_pos(const struct vmbus_ring *r)
+{
+	return r->wr_next;
+}
+
+uint32_t vmbus_ring_advance(const struct vmbus_ring *r, uint32_t pos, uint32_t bytes)
+{
+	return ring_add(r, pos, bytes);
+}
+
 uint32_t vmbus_ring_bytes_to_read(struct vmbus_ring *r)
 {
 	uint32_t wr;

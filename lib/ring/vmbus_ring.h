@@ -179,6 +179,13 @@ void vmbus_ring_mask_interrupts(struct vmbus_ring *r);
  */
 int vmbus_ring_unmask_interrupts(struct vmbus_ring *r);
 
+/* Reader: the offset of the next packet to parse (private cursor; after a packet was
+ * received and before its commit this is where it ends). */
+uint32_t vmbus_ring_read_pos(const struct vmbus_ring *r);
+/* The shared read_index / write_index as they are now (one relaxed load; untrusted). */
+uint32_t vmbus_ring_shared_read_index(const struct vmbus_ring *r);
+uint32_t vmbus_ring_shared_write_index(const struct vmbus_ring *r);
+
 /* Bytes not yet parsed by this reader (0 when empty or broken). */
 uint32_t vmbus_ring_bytes_to_read(struct vmbus_ring *r);
 
@@ -210,6 +217,11 @@ int vmbus_ring_send_xfer_pages(struct vmbus_ring *r, uint64_t trans_id, uint16_t
 			       uint16_t pageset_id, bool sender_owns_set,
 			       const struct vmbus_xfer_page_range *ranges, uint32_t nranges,
 			       const void *data, uint32_t len);
+
+/* Writer: the offset the next packet will be written at (private cursor). */
+uint32_t vmbus_ring_write_pos(const struct vmbus_ring *r);
+/* Writer: where a packet of `bytes` ring bytes written at pos ends (wrapping). */
+uint32_t vmbus_ring_advance(const struct vmbus_ring *r, uint32_t pos, uint32_t bytes);
 
 /* Ring bytes (trailer included) an inband or completion packet of len bytes takes. */
 uint32_t vmbus_ring_inband_size(uint32_t len);

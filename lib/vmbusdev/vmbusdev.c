@@ -708,6 +708,11 @@ struct vmbus_ring *vmbusdev_chan_out(struct vmbusdev_chan *c)
 	return &c->out;
 }
 
+const struct guestmem *vmbusdev_chan_guestmem(const struct vmbusdev_chan *c)
+{
+	return &c->v->gm;
+}
+
 uint32_t vmbusdev_chan_relid(const struct vmbusdev_chan *c)
 {
 	return c->relid;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "guestmem.h"
 #include "inspect.h"
 #include "vmbus.pb-c.h"
 #include "vmbus_ring.h"
@@ -90,6 +91,9 @@ bool vmbusdev_chan_is_open(const struct vmbusdev_chan *c);
 struct vmbus_ring *vmbusdev_chan_in(struct vmbusdev_chan *c);
 struct vmbus_ring *vmbusdev_chan_out(struct vmbusdev_chan *c);
 uint32_t vmbusdev_chan_relid(const struct vmbusdev_chan *c);
+/* Guest RAM as the channel's open mapped it (valid while the channel is open): what a
+ * device reads and writes for GPA-direct packets (storvsc's data buffers). */
+const struct guestmem *vmbusdev_chan_guestmem(const struct vmbusdev_chan *c);
 /* Interrupts the guest for this channel. 0 or -errno (counted either way). */
 int vmbusdev_chan_signal(struct vmbusdev_chan *c);
 

@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-storaged: the guest's synthetic SCSI controllers (VMBus storvsp), served from
+ * files, block devices and memory (and NVMe namespaces through lib/nvme).
+ *
+ *   mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC [--disk SPEC ...]
+ *
+ * SPEC is a comma-separated list (the manifest's args name every disk):
+ *   file=PATH | memory=SIZE[K|M|G]     the backend (one of them)
+ *   controller=N                       the SCSI controller (default 0; one VMBus device each)
+ *   lun=N                              its LUN (default: the next free one)
+ *   ro                                 read only
+ *   vendor=S, product=S, serial=S      what INQUIRY says (defaults: "MHCL", "Virtual Disk",
+ *                                      and a serial derived from the backend)
+ *   wwn=0xHHHHHHHHHHHHHHHH             the NAA identifier in VPD page 0x83 (default:
+ *                                      derived from the backend, NAA 3 "locally assigned")
+ * Defaults are derived, never random: the guest sees the same disks on every boot.
+ *
+ * Restart without the guest noticing: every request taken from a ring lives in a
+ * crash-consistent memfd that init keeps ("storage-state", stor_state.h) until the guest
+ * has its completion. vmbusd keeps the channels open while storaged restarts and hands
+ * them back (VmbusdChannelOpen{resume}); the new instance adopts the rings as they stand,
+ * settles the one uncertain request per channel and runs again what the last one took
+ * and did not answer. A planned stop first stops taking requests and waits (bounded) for
+ * those in flight, so a planned restart replays nothing.
+ * Jail: the "storaged" profile (io_uring and positional I/O on its disks, eventfds, its
+ * held sockets; no open, no connect).
+ */
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "disk.h"
+#include "ipc.h"
+#include "server.h"
+#include "stor_ctrl.h"
+#include "stor_state.h"
+#include "vmbusdev.h"
+
+#define STORD_STATE_NAME "storage-state"
+#define STORD_MAX_DISKS 64u
+#define STORD_STOP_WAIT_MS 5000u
+#define STORD_DEFAULT_SUBCHANNELS 4u
+
+struct disk_spec {
+	unsigned controller;
+	int lun; /* -1: next free */
+	const char *file;
+	uint64_t memory;
+	bool ro;
+	const char *vendor, *product, *serial;
+	uint64_t wwn;
+	bool has_wwn;
+	char *copy; /* the spec string, which the fields point into */
+};
+
+struct stord {
+	uv_loop_t *loop;
+	struct srv *srv;
+	struct vmbusdev *vmbus;
+	bool stopping;
+	uint16_t subchannels;
+	struct disk_spec specs[STORD_MAX_DISKS];
+	unsigned nspecs;
+	struct disk *disks[STORD_MAX_DISKS];
+	unsigned ncontrollers;
+	struct stor_ctrl *ctrls[STOR_MAX_CONTROLLERS];
+	struct stor_state *state;
+	size_t state_len;
+	int state_fd; /* fresh state memfd until handed to init */
+	bool adopted_state;
+	uv_timer_t stop_timer;
+};
+
+static struct stord stord_state;
+
+/* ---- configuration ---- */
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_disk(char *arg, struct disk_spec *d)
+{
+	*d = (struct disk_spec){.lun = -1};
+	d->copy = strdup(arg);
+	if (!d->copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *kv = strtok_r(d->copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned u;
+		if (v)
+			*v++ = '\0';
+		if (!strcmp(kv, "ro") && !v) {
+			d->ro = true;
+		} else if (!v || !*v) {
+			return log_error_errno(-EINVAL, "--disk: '%s' needs a value", kv);
+		} else if (!strcmp(kv, "file")) {
+			d->file = v;
+		} else if (!strcmp(kv, "memory")) {
+			if (parse_size(v, &d->memory) < 0)
+				return log_error_errno(-EINVAL, "--disk: bad memory size '%s'", v);
+		} else if (!strcmp(kv, "controller")) {
+			if (parse_uint(v, STOR_MAX_CONTROLLERS - 1, &d->controller) < 0)
+				return log_error_errno(-EINVAL, "--disk: controller 0..%u",
+						       STOR_MAX_CONTROLLERS - 1);
+		} else if (!strcmp(kv, "lun")) {
+			if (parse_uint(v, STOR_MAX_LUNS - 1, &u) < 0)
+				return log_error_errno(-EINVAL, "--disk: lun 0..%u",
+						       STOR_MAX_LUNS - 1);
+			d->lun = (int)u;
+		} else if (!strcmp(kv, "vendor")) {
+			d->vendor = v;
+		} else if (!strcmp(kv, "product")) {
+			d->product = v;
+		} else if (!strcmp(kv, "serial")) {
+			d->serial = v;
+		} else if (!strcmp(kv, "wwn")) {
+			char *end;
+			errno = 0;
+			d->wwn = strtoull(v, &end, 16);
+			if (errno || *end || !d->wwn)
+				return log_error_errno(-EINVAL, "--disk: bad wwn '%s'", v);
+			d->has_wwn = true;
+		} else {
+			return log_error_errno(-EINVAL, "--disk: unknown key '%s'", kv);
+		}
+	}
+	if (!!d->file + !!d->memory != 1)
+		return log_error_errno(-EINVAL, "--disk: give exactly one of file= and memory=");
+	return 0;
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+/* What INQUIRY says about a disk: the manifest's words, or stable derived ones. */
+static void describe_lun(const struct disk_spec *sp, const struct disk *dk, unsigned lun,
+			 struct stor_lun *l)
+{
+	char backend[128];
+	snprintf(backend, sizeof(backend), "%s:%s", sp->file ? "file" : "memory",
+		 sp->file ? sp->file : "");
+	uint64_t h = fnv1a(backend, 0xcbf29ce484222325ull);
+	h = fnv1a(sp->file ? "" : "mem", h ^ ((uint64_t)sp->controller << 8 | lun));
+
+	memset(l, 0, sizeof(*l));
+	l->lun = (uint8_t)lun;
+	l->disk = (struct disk *)dk;
+	copy_str(l->backend, sizeof(l->backend), backend);
+	struct scsi_disk *s = &l->scsi;
+	s->nblocks = dk->info.nblocks;
+	s->block_size = dk->info.block_size;
+	uint32_t max = dk->info.max_transfer && dk->info.max_transfer < STOR_MAX_TRANSFER
+			   ? dk->info.max_transfer
+			   : STOR_MAX_TRANSFER;
+	s->max_transfer_blocks = max / dk->info.block_size;
+	s->read_only = sp->ro || dk->info.read_only;
+	s->can_unmap = dk->info.can_discard && !s->read_only;
+	s->write_cache = dk->info.volatile_cache;
+	copy_str(s->vendor, sizeof(s->vendor), sp->vendor ? sp->vendor : "MHCL");
+	copy_str(s->product, sizeof(s->product), sp->product ? sp->product : "Virtual Disk");
+	copy_str(s->revision, sizeof(s->revision), "1.0");
+	if (sp->serial)
+		copy_str(s->serial, sizeof(s->serial), sp->serial);
+	else
+		snprintf(s->serial, sizeof(s->serial), "%016llx", (unsigned long long)h);
+	uint64_t wwn = sp->has_wwn ? sp->wwn : (0x3ull << 60) | (h & 0x0FFFFFFFFFFFFFFFull);
+	for (unsigned i = 0; i < 8; i++)
+		s->naa[i] = (uint8_t)(wwn >> (56 - 8 * i));
+	s->naa_len = 8;
+}
+
+static int open_disks(struct stord *d)
+{
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		struct disk_spec *sp = &d->specs[i];
+		const char *why = "";
+		int r;
+		if (sp->file)
+			r = disk_file_open(sp->file, sp->ro, &d->disks[i], &why);
+		else
+			r = disk_mem_open(sp->memory, 512, &d->disks[i]);
+		if (r < 0)
+			return log_error_errno(r, "disk %s: %s: %m",
+					       sp->file ? sp->file : "(memory)", why);
+		if (sp->controller + 1 > d->ncontrollers)
+			d->ncontrollers = sp->controller + 1;
+	}
+	return 0;
+}
+
+/* ---- the crash-consistent state ---- */
+
+static struct stor_state *map_state(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A fresh state memfd, made before the jail (which has no memfd_create). */
+static int fresh_state(struct stord *d)
+{
+	int fd = (int)syscall(SYS_memfd_create, "mhcl-storage-state", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)d->state_len) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	d->state_fd = fd;
+	return 0;
+}
+
+static int adopt_or_fresh(struct stord *d)
+{
+	int fd = srv_stored_fd(d->srv, STORD_STATE_NAME);
+	struct stat st;
+
+	if (fd >= 0) {
+		struct stor_state *s = NULL;
+		if (fstat(fd, &st) == 0 && (size_t)st.st_size == d->state_len)
+			s = map_state(fd, d->state_len);
+		close(fd);
+		if (s && s->magic == STOR_STATE_MAGIC && s->size == d->state_len &&
+		    s->ncontrollers == d->ncontrollers) {
+			d->state = s;
+			d->adopted_state = true;
+			close(d->state_fd);
+			d->state_fd = -1;
+			return 0;
+		}
+		if (s)
+			munmap(s, d->state_len);
+		log_warn("the stored storage state does not fit this configuration: starting afresh");
+	}
+	d->state = map_state(d->state_fd, d->state_len);
+	if (!d->state)
+		return -errno;
+	d->state->magic = STOR_STATE_MAGIC;
+	d->state->size = d->state_len;
+	d->state->ncontrollers = d->ncontrollers;
+	int r = srv_fd_store(d->srv, STORD_STATE_NAME, d->state_fd);
+	close(d->state_fd);
+	d->state_fd = -1;
+	return r;
+}
+
+/* ---- lifecycle ---- */
+
+static int build_controllers(struct stord *d)
+{
+	unsigned next_lun[STOR_MAX_CONTROLLERS] = {0};
+	int r;
+
+	for (unsigned c = 0; c < d->ncontrollers; c++) {
+		r = stor_ctrl_new(d->vmbus, d->loop, c, &d->state->ctrl[c], d->subchannels,
+				  &d->ctrls[c]);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		struct disk_spec *sp = &d->specs[i];
+		unsigned lun = sp->lun >= 0 ? (unsigned)sp->lun : next_lun[sp->controller];
+		struct stor_lun l;
+		describe_lun(sp, d->disks[i], lun, &l);
+		r = stor_ctrl_add_lun(d->ctrls[sp->controller], &l);
+		if (r < 0)
+			return log_error_errno(r, "controller %u LUN %u: taken or out of range",
+					       sp->controller, lun);
+		next_lun[sp->controller] = lun + 1;
+		log_info("controller %u LUN %u: %s, %llu blocks of %u bytes%s, serial %s",
+			 sp->controller, lun, l.backend, (unsigned long long)l.scsi.nblocks,
+			 l.scsi.block_size, l.scsi.read_only ? ", read only" : "", l.scsi.serial);
+	}
+	for (unsigned c = 0; c < d->ncontrollers; c++) {
+		r = stor_ctrl_offer(d->ctrls[c]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
+{
+	struct stord *d = opaque;
+	int r;
+
+	(void)s;
+	(void)buf;
+	(void)len;
+	r = adopt_or_fresh(d);
+	if (r < 0)
+		return log_error_errno(r, "unable to keep the storage state: %m");
+	if (d->adopted_state)
+		log_info("adopted the storage state of the previous instance (%s)",
+			 crash ? "it crashed" : "planned restart");
+	r = build_controllers(d);
+	if (r < 0)
+		return r;
+	return vmbusdev_register(d->vmbus);
+}
+
+static void vmbus_lost(struct vmbusdev *v, int reason, void *opaque)
+{
+	struct stord *d = opaque;
+
+	(void)v;
+	d->vmbus = NULL;
+	if (d->stopping)
+		return;
+	/* vmbusd restarts with its state: the next storaged joins the next vmbusd and
+	 * adopts the channels (and what was in flight) again. */
+	log_info("vmbusd went away (%s): exiting so that the next storaged joins the next vmbusd",
+		 strerror(-(reason ? reason : -EPIPE)));
+	srv_set_exit_code(d->srv, MHCL_EXIT_OK);
+	uv_stop(d->loop);
+}
+
+static unsigned inflight(const struct stord *d)
+{
+	unsigned n = 0;
+	for (unsigned c = 0; c < d->ncontrollers; c++)
+		if (d->ctrls[c])
+			n += stor_ctrl_inflight(d->ctrls[c]);
+	return n;
+}
+
+static void stop_now(struct stord *d)
+{
+	uv_timer_stop(&d->stop_timer);
+	uv_stop(d->loop);
+}
+
+static void on_idle(void *opaque)
+{
+	struct stord *d = opaque;
+	if (d->stopping && inflight(d) == 0) {
+		log_info("stopping: every request in flight completed");
+		stop_now(d);
+	}
+}
+
+static void stop_timer_cb(uv_timer_t *t)
+{
+	struct stord *d = t->data;
+	log_warn("stopping with %u requests in flight: the next instance finishes them",
+		 inflight(d));
+	uv_stop(d->loop);
+}
+
+static void srv_stop(struct srv *s, void *opaque)
+{
+	struct stord *d = opaque;
+
+	(void)s;
+	d->stopping = true;
+	for (unsigned c = 0; c < d->ncontrollers; c++) {
+		if (!d->ctrls[c])
+			continue;
+		stor_ctrl_quiesce(d->ctrls[c]);
+		stor_ctrl_on_idle(d->ctrls[c], on_idle, d);
+	}
+	if (inflight(d) == 0) {
+		stop_now(d);
+		return;
+	}
+	(void)uv_timer_start(&d->stop_timer, stop_timer_cb, STORD_STOP_WAIT_MS, 0);
+}
+
+static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
+{
+	struct stord *d = opaque;
+
+	(void)s;
+	inspect_bool(t, root, "adopted_state", d->adopted_state);
+	inspect_u64(t, root, "in_flight", inflight(d));
+	if (d->vmbus)
+		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
+	Mhcl__Node *cs = inspect_dir(t, root, "controllers");
+	for (unsigned c = 0; c < d->ncontrollers; c++) {
+		char name[16];
+		snprintf(name, sizeof(name), "%u", c);
+		if (d->ctrls[c])
+			stor_ctrl_inspect(d->ctrls[c], t, inspect_dir(t, cs, name));
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
+		   "  SPEC: file=PATH|memory=SIZE[,controller=N][,lun=N][,ro][,vendor=S]\n"
+		   "        [,product=S][,serial=S][,wwn=0xHEX]\n"
+		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"vmbus-socket", required_argument, NULL, 's'},
+	    {"disk", required_argument, NULL, 'd'},
+	    {"subchannels", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	static const struct srv_ops ops = {
+	    .inspect = srv_inspect,
+	    .restore = srv_restore,
+	    .stop = srv_stop,
+	};
+	struct stord *d = &stord_state;
+	const char *path = NULL;
+	uv_loop_t loop;
+	unsigned u;
+	int opt, r;
+
+	log_set_ident("mhcl-storaged");
+	d->state_fd = -1;
+	d->subchannels = STORD_DEFAULT_SUBCHANNELS;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (ipc_unix_path_check(optarg) < 0) {
+				log_error("--vmbus-socket: path too long");
+				return MHCL_EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		case 'd':
+			if (d->nspecs == STORD_MAX_DISKS || parse_disk(optarg, &d->specs[d->nspecs]) < 0)
+				return MHCL_EXIT_USAGE;
+			d->nspecs++;
+			break;
+		case 'c':
+			if (parse_uint(optarg, STOR_MAX_CHANNELS - 1, &u) < 0) {
+				log_error("--subchannels: 0..%u", STOR_MAX_CHANNELS - 1);
+				return MHCL_EXIT_USAGE;
+			}
+			d->subchannels = (uint16_t)u;
+			break;
+		case 'h':
+			usage(stdout);
+			return MHCL_EXIT_OK;
+		default:
+			usage(stderr);
+			return MHCL_EXIT_USAGE;
+		}
+	}
+	if (!path || optind != argc || d->nspecs == 0) {
+		usage(stderr);
+		return MHCL_EXIT_USAGE;
+	}
+	r = uv_loop_init(&loop);
+	if (r < 0) {
+		log_error_errno(r, "unable to create the event loop: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	d->loop = &loop;
+	r = srv_start(&loop, &ops, d, &d->srv);
+	if (r < 0) {
+		log_error_errno(r, "unable to join the bus: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	r = uv_timer_init(&loop, &d->stop_timer);
+	if (r < 0)
+		goto fail;
+	d->stop_timer.data = d;
+	r = open_disks(d);
+	if (r < 0)
+		goto fail;
+	d->state_len = stor_state_size(d->ncontrollers);
+	r = fresh_state(d);
+	if (r < 0)
+		goto fail;
+	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
+	if (r < 0) {
+		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);
+		goto fail;
+	}
+	srv_enter_jail(d->srv, NULL);
+	r = srv_ready(d->srv);
+	if (r < 0) {
+		log_error_errno(r, "readiness handshake failed: %m");
+		srv_set_exit_code(d->srv, MHCL_EXIT_FAILURE);
+	} else {
+		log_info("serving %u disks on %u controllers through vmbusd at %s", d->nspecs,
+			 d->ncontrollers, path);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	goto out;
+fail:
+	log_error_errno(r, "unable to start: %m");
+	srv_set_exit_code(d->srv, MHCL_EXIT_SYSCALL);
+out:
+	if (d->vmbus)
+		vmbusdev_free(d->vmbus); /* closes the channels first */
+	for (unsigned c = 0; c < d->ncontrollers; c++)
+		stor_ctrl_free(d->ctrls[c]);
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		disk_close(d->disks[i]);
+		free(d->specs[i].copy);
+	}
+	if (d->stop_timer.data)
+		uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	r = srv_finish(d->srv);
+	(void)uv_loop_close(&loop);
+	if (d->state)
+		munmap(d->state, d->state_len);
+	if (d->state_fd >= 0)
+		close(d->state_fd);
+	return r;
+}

@@ -1,0 +1,1032 @@
+/* SPDX-License-Identifier: MIT */
+#include "stor_ctrl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storvsp.h"
+#include "vmbus_ring.h"
+
+#define STOR_PKT_BUF 8192u     /* largest guest packet read; bigger ones break the ring */
+#define STOR_LAT_BUCKETS 24u   /* latency histogram: bucket i holds [2^i, 2^(i+1)) us */
+#define STOR_NO_SLOT 0xFFFFu
+
+struct stor_chan;
+
+/* The live half of a slot (the record half is in the crash-consistent state). */
+struct stor_slot {
+	struct stor_chan *ch;
+	struct stor_slot_rec *rec;
+	uint16_t idx;
+	uint16_t next; /* free list or backlog link */
+	bool busy;     /* taken, not yet answered */
+	bool io;       /* a backend request is in flight */
+	bool stale;    /* the channel closed meanwhile: answer nobody */
+	struct stor_lun *lun;
+	uint64_t t0; /* uv_hrtime when taken */
+	/* The answer. */
+	uint8_t srb_status, scsi_status, sense_len;
+	uint8_t sense[SCSI_SENSE_LEN];
+	uint32_t xfer;
+	uint32_t want; /* the transfer length the SRB asked for (0 without data) */
+	enum disk_op op;
+	struct disk_req req;
+	struct disk_range *ranges; /* DISCARD: owned copy */
+	struct iovec iov[STOR_MAX_PFNS];
+};
+
+struct stor_chan {
+	struct stor_ctrl *ctrl;
+	unsigned index; /* 0 = primary */
+	struct vmbusdev_chan *dev;
+	struct stor_chan_rec *rec;
+	bool open;
+	bool throttled; /* stopped reading: no free slot, or completions wait for ring space */
+	uint32_t relid;
+	struct vmbus_ring *in, *out;
+	const struct guestmem *gm;
+	struct disk_queue *queues[STOR_MAX_LUNS];
+	struct stor_slot slots[STOR_QUEUE_DEPTH];
+	uint16_t free_head;
+	unsigned nfree;
+	uint16_t backlog_head, backlog_tail; /* answered, waiting for ring space */
+	/* Counters, kept across opens. */
+	uint64_t requests, reads, writes, read_bytes, write_bytes, flushes, discards, errors;
+	uint64_t refused_packets, replayed, dropped_duplicates, signals, signal_failures;
+	uint64_t ring_full, max_inflight;
+	uint64_t lat[STOR_LAT_BUCKETS];
+	const char *last_error;
+	struct scsi_exec exec; /* scratch for one command at a time */
+	uint8_t data[SCSI_DATA_IN_MAX];	  /* parameter lists copied from the guest */
+	uint8_t answer[SCSI_DATA_IN_MAX]; /* immediate DATA-IN bytes for the guest */
+	uint64_t pktbuf[STOR_PKT_BUF / 8];
+};
+
+struct stor_ctrl {
+	struct vmbusdev *v;
+	uv_loop_t *loop;
+	unsigned index;
+	struct hv_guid instance;
+	struct stor_ctrl_rec *rec;
+	uint16_t max_subchannels;
+	struct stor_lun *luns[STOR_MAX_LUNS];
+	unsigned nluns;
+	struct stor_chan *chans[STOR_MAX_CHANNELS];
+	unsigned nchans; /* described to vmbusdev */
+	bool quiescing;
+	void (*idle_fn)(void *opaque);
+	void *idle_opaque;
+};
+
+static void chan_drain(struct stor_chan *ch);
+static void slot_run(struct stor_slot *s);
+
+/* ---- slots ---- */
+
+static void slot_free(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+
+	free(s->ranges);
+	s->ranges = NULL;
+	s->busy = s->io = s->stale = false;
+	stor_publish(&s->rec->state, (uint32_t)STOR_SLOT_FREE);
+	s->next = ch->free_head;
+	ch->free_head = s->idx;
+	ch->nfree++;
+	if (ch->ctrl->quiescing && ch->ctrl->idle_fn && stor_ctrl_inflight(ch->ctrl) == 0)
+		ch->ctrl->idle_fn(ch->ctrl->idle_opaque);
+}
+
+static struct stor_slot *slot_take(struct stor_chan *ch)
+{
+	if (ch->free_head == STOR_NO_SLOT)
+		return NULL;
+	struct stor_slot *s = &ch->slots[ch->free_head];
+	ch->free_head = s->next;
+	ch->nfree--;
+	s->busy = true;
+	s->io = s->stale = false;
+	s->srb_status = STORVSP_SRB_SUCCESS;
+	s->scsi_status = SCSI_STATUS_GOOD;
+	s->sense_len = 0;
+	s->xfer = 0;
+	s->lun = NULL;
+	s->t0 = uv_hrtime();
+	unsigned used = STOR_QUEUE_DEPTH - ch->nfree;
+	if (used > ch->max_inflight)
+		ch->max_inflight = used;
+	return s;
+}
+
+static void signal_guest(struct stor_chan *ch)
+{
+	int r = vmbusdev_chan_signal(ch->dev);
+	ch->signals++;
+	if (r < 0)
+		ch->signal_failures++;
+}
+
+static void count_latency(struct stor_chan *ch, uint64_t t0)
+{
+	uint64_t us = (uv_hrtime() - t0) / 1000u;
+	unsigned b = 0;
+	while (us > 1 && b + 1 < STOR_LAT_BUCKETS) {
+		us >>= 1;
+		b++;
+	}
+	ch->lat[b]++;
+}
+
+static void backlog_push(struct stor_chan *ch, struct stor_slot *s)
+{
+	s->next = STOR_NO_SLOT;
+	if (ch->backlog_tail == STOR_NO_SLOT)
+		ch->backlog_head = s->idx;
+	else
+		ch->slots[ch->backlog_tail].next = s->idx;
+	ch->backlog_tail = s->idx;
+	ch->throttled = true;
+}
+
+/*
+ * Writes s's completion. Returns 0 (sent, or nobody to send to) or -EAGAIN (no room: the
+ * caller keeps it in the backlog and asks the guest to signal once there is).
+ */
+static int slot_send(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+	struct stor_slot_rec *rec = s->rec;
+	uint16_t version = (uint16_t)ch->ctrl->rec->version;
+	struct storvsp_req req = {.trans_id = rec->trans_id, .pkt = rec->pkt, .size = 64};
+	struct storvsp_packet ans;
+	int r;
+
+	if (s->stale || !ch->open) {
+		slot_free(s);
+		return 0;
+	}
+	storvsp_answer(&req, STORVSP_STATUS_SUCCESS, &ans);
+	storvsp_srb_result(&ans, s->srb_status, s->scsi_status, s->sense_len ? s->sense : NULL,
+			   s->sense_len, s->xfer, version);
+	uint32_t len = storvsp_answer_size(&req, version);
+	rec->out_at = vmbus_ring_write_pos(ch->out);
+	rec->out_len = vmbus_ring_inband_size(len);
+	stor_publish(&rec->state, (uint32_t)STOR_SLOT_COMPLETING);
+	r = vmbus_ring_send_completion(ch->out, rec->trans_id, &ans, len);
+	if (r == -EAGAIN) {
+		stor_publish(&rec->state, (uint32_t)STOR_SLOT_TAKEN);
+		return r;
+	}
+	if (r < 0) {
+		/* The guest broke its ring: nothing more reaches it on this channel. */
+		ch->last_error = vmbus_ring_broken_reason(ch->out);
+		log_warn_errno(r, "storage channel relid %u: unable to complete a request: %m",
+			       ch->relid);
+	}
+	count_latency(ch, s->t0);
+	slot_free(s);
+	if (r == 1)
+		signal_guest(ch);
+	return 0;
+}
+
+/* Sends what waits for ring space, in order; 0 when the backlog is empty. */
+static int backlog_flush(struct stor_chan *ch)
+{
+	while (ch->backlog_head != STOR_NO_SLOT) {
+		struct stor_slot *s = &ch->slots[ch->backlog_head];
+		uint16_t next = s->next;
+		if (slot_send(s) == -EAGAIN) {
+			ch->ring_full++;
+			int r = vmbus_ring_set_pending_send(ch->out, s->rec->out_len);
+			if (r == 1)
+				continue; /* room appeared meanwhile */
+			return -EAGAIN;
+		}
+		ch->backlog_head = next;
+		if (next == STOR_NO_SLOT)
+			ch->backlog_tail = STOR_NO_SLOT;
+	}
+	(void)vmbus_ring_set_pending_send(ch->out, 0);
+	return 0;
+}
+
+static void slot_complete(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+	bool was_throttled = ch->throttled;
+
+	if (s->srb_status != STORVSP_SRB_SUCCESS || s->scsi_status != SCSI_STATUS_GOOD)
+		ch->errors++;
+	if (ch->backlog_head != STOR_NO_SLOT || slot_send(s) == -EAGAIN) {
+		if (!s->stale && ch->open) {
+			backlog_push(ch, s);
+			(void)backlog_flush(ch);
+			return;
+		}
+	}
+	if (was_throttled && ch->open && !ch->ctrl->quiescing) {
+		ch->throttled = false;
+		chan_drain(ch);
+	}
+}
+
+static void slot_fail(struct stor_slot *s, uint8_t srb_status)
+{
+	s->srb_status = srb_status;
+	s->scsi_status = SCSI_STATUS_GOOD;
+	s->sense_len = 0;
+	s->xfer = 0;
+	slot_complete(s);
+}
+
+/* The SCSI answer in ch->exec becomes s's answer. */
+static void slot_take_exec(struct stor_slot *s, const struct scsi_exec *e, uint32_t xfer)
+{
+	s->scsi_status = e->status;
+	if (e->status == SCSI_STATUS_GOOD) {
+		s->srb_status = STORVSP_SRB_SUCCESS;
+		s->xfer = xfer;
+		s->sense_len = 0;
+	} else {
+		s->srb_status = STORVSP_SRB_ERROR;
+		s->xfer = 0;
+		s->sense_len = e->sense_len;
+		memcpy(s->sense, e->sense, e->sense_len);
+	}
+}
+
+/* ---- executing one SRB ---- */
+
+static void io_done(struct disk_req *r, int err)
+{
+	struct stor_slot *s = r->opaque;
+	struct stor_chan *ch = s->ch;
+	struct scsi_exec *e = &ch->exec;
+
+	s->io = false;
+	e->kind = SCSI_EXEC_IO;
+	e->op = s->op;
+	scsi_disk_io_done(e, err);
+	if (err == 0) {
+		uint64_t bytes = (uint64_t)r->nblocks * s->lun->scsi.block_size;
+		if (s->op == DISK_OP_READ) {
+			ch->reads++;
+			ch->read_bytes += bytes;
+		} else if (s->op == DISK_OP_WRITE) {
+			ch->writes++;
+			ch->write_bytes += bytes;
+		}
+	}
+	slot_take_exec(s, e, err == 0 ? s->want : 0);
+	slot_complete(s);
+}
+
+/* Copies DATA-IN bytes to the guest buffer; returns the bytes moved or -EFAULT. */
+static int64_t copy_to_guest(struct stor_slot *s, const void *src, uint32_t len)
+{
+	const struct stor_slot_rec *rec = s->rec;
+	int n = guestmem_iov(s->ch->gm, rec->pfns, rec->npfns, rec->byte_offset, len, s->iov,
+			     STOR_MAX_PFNS);
+	if (n < 0)
+		return n;
+	const uint8_t *p = src;
+	for (int i = 0; i < n; i++) {
+		memcpy(s->iov[i].iov_base, p, s->iov[i].iov_len);
+		p += s->iov[i].iov_len;
+	}
+	return len;
+}
+
+static int copy_from_guest(struct stor_slot *s, void *dst, uint32_t len)
+{
+	const struct stor_slot_rec *rec = s->rec;
+	int n = guestmem_iov(s->ch->gm, rec->pfns, rec->npfns, rec->byte_offset, len, s->iov,
+			     STOR_MAX_PFNS);
+	if (n < 0)
+		return n;
+	uint8_t *p = dst;
+	for (int i = 0; i < n; i++) {
+		memcpy(p, s->iov[i].iov_base, s->iov[i].iov_len);
+		p += s->iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* INQUIRY data for a LUN that is not there: peripheral qualifier 3 ("not connected"),
+ * which is what makes Linux skip it (it forces every INQUIRY to success). */
+static uint32_t absent_lun_inquiry(uint8_t *buf)
+{
+	memset(buf, 0, 36);
+	buf[0] = 0x7F;
+	buf[2] = 0x06; /* SPC-4 */
+	buf[3] = 0x02; /* response data format */
+	buf[4] = 31;   /* additional length */
+	memcpy(buf + 8, "Msft    Virtual Disk    1.0 ", 28);
+	return 36;
+}
+
+static uint32_t report_luns(const struct stor_ctrl *c, uint8_t *buf)
+{
+	uint32_t n = 0;
+	memset(buf, 0, 8);
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		if (!c->luns[i])
+			continue;
+		uint8_t *e = buf + 8 + 8 * n++;
+		memset(e, 0, 8);
+		e[1] = (uint8_t)i; /* peripheral device addressing, bus 0 */
+	}
+	uint32_t len = 8 * n;
+	buf[0] = (uint8_t)(len >> 24);
+	buf[1] = (uint8_t)(len >> 16);
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	return 8 + len;
+}
+
+static uint32_t cdb_alloc_len(const uint8_t *cdb)
+{
+	/* REPORT LUNS: allocation length in bytes 6..9. */
+	return (uint32_t)cdb[6] << 24 | (uint32_t)cdb[7] << 16 | (uint32_t)cdb[8] << 8 | cdb[9];
+}
+
+/* Answers with an immediate command's DATA-IN bytes. */
+static void answer_data(struct stor_slot *s, const uint8_t *src, uint32_t have, uint32_t xfer)
+{
+	uint32_t n = have < xfer ? have : xfer;
+	if (n && copy_to_guest(s, src, n) < 0) {
+		slot_fail(s, STORVSP_SRB_ERROR);
+		return;
+	}
+	s->srb_status = STORVSP_SRB_SUCCESS;
+	s->scsi_status = SCSI_STATUS_GOOD;
+	s->xfer = n;
+	slot_complete(s);
+}
+
+/* Runs the SRB in s->rec (fresh from the ring, or replayed after a restart). */
+static void slot_run(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+	struct stor_ctrl *c = ch->ctrl;
+	const struct stor_slot_rec *rec = s->rec;
+	const struct storvsp_srb *srb = &rec->pkt.srb;
+	struct scsi_exec *e = &ch->exec;
+	uint32_t xfer = srb->data_transfer_length;
+	bool needs_params = false;
+
+	ch->requests++;
+	if (srb->cdb_length == 0 || srb->cdb_length > STORVSP_CDB_MAX ||
+	    srb->data_in > STORVSP_DATA_NONE) {
+		slot_fail(s, STORVSP_SRB_INVALID_REQUEST);
+		return;
+	}
+	if (srb->data_in == STORVSP_DATA_NONE)
+		xfer = 0;
+	if (xfer > rec->byte_count || xfer > STOR_MAX_TRANSFER) {
+		/* The SRB claims more than the buffer the packet described. */
+		slot_fail(s, STORVSP_SRB_INVALID_REQUEST);
+		return;
+	}
+	const uint8_t *cdb = srb->cdb;
+	struct stor_lun *lun = srb->path_id == 0 && srb->target_id == 0 && srb->lun < STOR_MAX_LUNS
+				   ? c->luns[srb->lun]
+				   : NULL;
+	if (cdb[0] == 0xA0 /* REPORT LUNS */ && srb->path_id == 0 && srb->target_id == 0) {
+		uint32_t alloc = cdb_alloc_len(cdb);
+		uint32_t have = report_luns(c, ch->answer);
+		answer_data(s, ch->answer, have < alloc ? have : alloc, xfer);
+		return;
+	}
+	if (!lun) {
+		if (cdb[0] == 0x12 /* INQUIRY */) {
+			answer_data(s, ch->answer, absent_lun_inquiry(ch->answer), xfer);
+			return;
+		}
+		slot_fail(s, STORVSP_SRB_INVALID_LUN);
+		return;
+	}
+	s->lun = lun;
+	enum scsi_dir dir = scsi_cdb_dir(cdb, srb->cdb_length, &needs_params);
+	if (xfer && ((dir == SCSI_DIR_IN && srb->data_in != STORVSP_DATA_READ) ||
+		     (dir == SCSI_DIR_OUT && srb->data_in != STORVSP_DATA_WRITE))) {
+		slot_fail(s, STORVSP_SRB_INVALID_REQUEST);
+		return;
+	}
+	const void *params = NULL;
+	uint32_t plen = 0;
+	if (needs_params && xfer) {
+		plen = xfer < SCSI_PARAM_MAX ? xfer : SCSI_PARAM_MAX;
+		if (copy_from_guest(s, ch->data, plen) < 0) {
+			slot_fail(s, STORVSP_SRB_ERROR);
+			return;
+		}
+		params = ch->data;
+	}
+	s->want = xfer;
+	scsi_disk_exec(&lun->scsi, cdb, srb->cdb_length, xfer, params, plen, ch->answer,
+		       sizeof(ch->answer), e);
+	if (e->kind == SCSI_EXEC_DONE) {
+		if (e->status != SCSI_STATUS_GOOD) {
+			slot_take_exec(s, e, 0);
+			slot_complete(s);
+			return;
+		}
+		answer_data(s, ch->answer, e->data_len, xfer);
+		return;
+	}
+	/* Backend I/O. */
+	struct disk_req *r = &s->req;
+	memset(r, 0, sizeof(*r));
+	s->op = e->op;
+	r->op = e->op;
+	r->lba = e->lba;
+	r->nblocks = e->nblocks;
+	r->fua = e->fua;
+	r->done = io_done;
+	r->opaque = s;
+	if (e->op == DISK_OP_READ || e->op == DISK_OP_WRITE) {
+		uint64_t bytes = (uint64_t)e->nblocks * lun->scsi.block_size;
+		int n = guestmem_iov(ch->gm, rec->pfns, rec->npfns, rec->byte_offset, bytes, s->iov,
+				     STOR_MAX_PFNS);
+		if (n < 0) {
+			/* A buffer outside guest RAM. */
+			slot_fail(s, STORVSP_SRB_ERROR);
+			return;
+		}
+		r->iov = s->iov;
+		r->iovcnt = (unsigned)n;
+		r->pfns = rec->pfns;
+		r->npfns = rec->npfns;
+		r->byte_offset = rec->byte_offset;
+	} else if (e->op == DISK_OP_DISCARD) {
+		s->ranges = malloc(sizeof(*s->ranges) * (e->nranges ? e->nranges : 1));
+		if (!s->ranges) {
+			slot_fail(s, STORVSP_SRB_INTERNAL_ERROR);
+			return;
+		}
+		memcpy(s->ranges, e->ranges, sizeof(*s->ranges) * e->nranges);
+		r->ranges = s->ranges;
+		r->nranges = e->nranges;
+		ch->discards++;
+	} else if (e->op == DISK_OP_FLUSH) {
+		ch->flushes++;
+	}
+	struct disk_queue *q = ch->queues[lun->lun];
+	int rc = q ? disk_submit(q, r) : -ENODEV;
+	if (rc < 0) {
+		/* The backend refused outright (-EAGAIN: its queue is full, which our depth
+		 * should prevent): the guest retries a BUSY. */
+		if (rc == -EAGAIN) {
+			s->srb_status = STORVSP_SRB_ERROR;
+			s->scsi_status = SCSI_STATUS_BUSY;
+			s->sense_len = 0;
+			s->xfer = 0;
+			slot_complete(s);
+			return;
+		}
+		scsi_disk_io_done(e, rc);
+		slot_take_exec(s, e, 0);
+		slot_complete(s);
+		return;
+	}
+	s->io = true;
+}
+
+/* ---- the ring ---- */
+
+/* Answers a non-SRB packet at once. */
+static void answer_now(struct stor_chan *ch, const struct storvsp_req *req, uint32_t status,
+		       const struct storvsp_properties *props)
+{
+	struct storvsp_packet ans;
+	uint16_t version = (uint16_t)ch->ctrl->rec->version;
+
+	storvsp_answer(req, status, &ans);
+	if (props)
+		ans.props = *props;
+	int r = vmbus_ring_send_completion(ch->out, req->trans_id, &ans,
+					   storvsp_answer_size(req, version));
+	if (r < 0) {
+		ch->last_error = "unable to answer a control packet";
+		log_warn_errno(r, "storage channel relid %u: unable to answer %s: %m", ch->relid,
+			       storvsp_op_name(req->op));
+	} else if (r == 1) {
+		signal_guest(ch);
+	}
+}
+
+static int grant_subchannels(struct stor_ctrl *c, unsigned n);
+
+static void control_packet(struct stor_chan *ch, const struct storvsp_req *req)
+{
+	struct stor_ctrl *c = ch->ctrl;
+	struct storvsp_init_answer ans;
+	struct storvsp_properties props;
+
+	storvsp_init_op(c->rec, req, ch->index == 0, c->max_subchannels, &ans);
+	if (ans.grant_subchannels && grant_subchannels(c, ans.grant_subchannels) < 0)
+		ans.status = STORVSP_STATUS_UNSUCCESSFUL;
+	if (ans.props)
+		storvsp_properties(&props, c->max_subchannels);
+	log_debug("storage channel relid %u: %s -> %#x", ch->relid, storvsp_op_name(req->op),
+		  ans.status);
+	if (req->op == STORVSP_OP_QUERY_PROTOCOL_VERSION && ans.status == 0)
+		log_info("controller %u: protocol %u.%u", c->index, c->rec->version >> 8,
+			 c->rec->version & 0xff);
+	if (req->op == STORVSP_OP_END_INITIALIZATION && ans.status == 0)
+		log_info("controller %u: initialized (%u LUNs, up to %u sub-channels)", c->index,
+			 c->nluns, c->max_subchannels);
+	answer_now(ch, req, ans.status, ans.props ? &props : NULL);
+}
+
+/* Takes one SRB: into a slot, then the ring's read index moves past it (stor_state.h). */
+static void take_srb(struct stor_chan *ch, const struct storvsp_req *req, uint32_t start)
+{
+	struct stor_slot *s = slot_take(ch);
+	struct stor_slot_rec *rec = s->rec;
+
+	rec->ring_start = start;
+	rec->ring_end = vmbus_ring_read_pos(ch->in);
+	rec->trans_id = req->trans_id;
+	rec->pkt = req->pkt;
+	rec->byte_offset = req->byte_offset;
+	rec->byte_count = req->byte_count;
+	rec->npfns = req->npfns;
+	if (req->npfns)
+		memcpy(rec->pfns, req->pfns, sizeof(uint64_t) * req->npfns);
+	stor_publish(&ch->rec->pending, (uint32_t)s->idx + 1);
+	stor_publish(&rec->state, (uint32_t)STOR_SLOT_TAKEN);
+	if (vmbus_ring_recv_commit(ch->in) == 1)
+		signal_guest(ch);
+	stor_publish(&ch->rec->pending, 0u);
+	slot_run(s);
+}
+
+static void refuse_packet(struct stor_chan *ch, const struct storvsp_req *req, const char *why)
+{
+	ch->refused_packets++;
+	ch->last_error = why;
+	log_warn("storage channel relid %u: refused a packet: %s", ch->relid, why);
+	if (req->size)
+		answer_now(ch, req, STORVSP_STATUS_INVALID_PARAMETER, NULL);
+}
+
+static void chan_drain(struct stor_chan *ch)
+{
+	struct stor_ctrl *c = ch->ctrl;
+	struct vmbus_pkt pkt;
+	int r;
+
+	for (;;) {
+		vmbus_ring_mask_interrupts(ch->in);
+		for (;;) {
+			if (!ch->open || c->quiescing)
+				return;
+			if (ch->nfree == 0 || ch->backlog_head != STOR_NO_SLOT) {
+				/* Leave the rest in the ring (masked): a completion drains again. */
+				ch->throttled = true;
+				return;
+			}
+			uint32_t start = vmbus_ring_read_pos(ch->in);
+			r = vmbus_ring_recv(ch->in, ch->pktbuf, sizeof(ch->pktbuf), &pkt);
+			if (r < 0)
+				break;
+			struct storvsp_req req;
+			const char *why = NULL;
+			int pr = storvsp_parse(&pkt, (uint16_t)c->rec->version, &req, &why);
+			if (pr < 0) {
+				refuse_packet(ch, &req, why);
+			} else if (req.op == STORVSP_OP_EXECUTE_SRB) {
+				if (c->rec->init_state != STOR_INIT_DONE) {
+					refuse_packet(ch, &req, "an SRB before initialization");
+				} else {
+					take_srb(ch, &req, start);
+					continue; /* committed already */
+				}
+			} else {
+				control_packet(ch, &req);
+			}
+			if (vmbus_ring_recv_commit(ch->in) == 1)
+				signal_guest(ch);
+		}
+		if (r != -EAGAIN) {
+			ch->last_error = vmbus_ring_broken_reason(ch->in);
+			log_warn_errno(r, "storage channel relid %u: guest->host ring broken (%s)",
+				       ch->relid, ch->last_error ? ch->last_error : "?");
+			return;
+		}
+		if (vmbus_ring_recv_commit(ch->in) == 1)
+			signal_guest(ch);
+		if (vmbus_ring_unmask_interrupts(ch->in) != 1)
+			return;
+	}
+}
+
+/* ---- channel lifecycle ---- */
+
+static void close_queues(struct stor_chan *ch)
+{
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		disk_queue_close(ch->queues[i]);
+		ch->queues[i] = NULL;
+	}
+}
+
+static int open_queues(struct stor_chan *ch, const char **why)
+{
+	struct stor_ctrl *c = ch->ctrl;
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		if (!c->luns[i] || ch->queues[i])
+			continue;
+		int r = disk_map_guest(c->luns[i]->disk, ch->gm);
+		if (r == 0)
+			r = disk_queue_open(c->luns[i]->disk, c->loop, &ch->queues[i]);
+		if (r < 0) {
+			*why = "a disk refused a queue";
+			close_queues(ch);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Whether a COMPLETING slot's completion was published: write_index sits right after
+ * it (nothing else can have been written after it: we complete one at a time). */
+static bool completion_sent(struct vmbus_ring *out, const struct stor_slot_rec *rec, uint32_t wr)
+{
+	uint32_t size = vmbus_ring_write_pos(out) < out->size ? out->size : 0;
+	if (!size || rec->out_at >= size || rec->out_len == 0 || rec->out_len >= size)
+		return false;
+	return wr == vmbus_ring_advance(out, rec->out_at, rec->out_len);
+}
+
+/* Settles the slots an earlier instance left (stor_state.h) and runs the ones it owed. */
+static unsigned adopt_slots(struct stor_chan *ch)
+{
+	struct stor_chan_rec *crec = ch->rec;
+	uint32_t pending = crec->pending;
+	uint32_t rd = vmbus_ring_shared_read_index(ch->in);
+	uint32_t wr = vmbus_ring_shared_write_index(ch->out);
+	uint16_t replay[STOR_QUEUE_DEPTH];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++) {
+		struct stor_slot_rec *rec = &crec->slots[i];
+		if (ch->slots[i].busy) {
+			/* Still ours from an earlier open of this instance: stale already. */
+			continue;
+		}
+		if (rec->state == STOR_SLOT_TAKEN && pending == i + 1 && rd == rec->ring_start) {
+			/* Taken, but the ring never learned: it delivers the packet again. */
+			ch->dropped_duplicates++;
+			rec->state = STOR_SLOT_FREE;
+		}
+		if (rec->state == STOR_SLOT_COMPLETING)
+			rec->state = completion_sent(ch->out, rec, wr) ? STOR_SLOT_FREE
+								      : STOR_SLOT_TAKEN;
+		if (rec->state == STOR_SLOT_TAKEN)
+			replay[n++] = (uint16_t)i;
+		else
+			rec->state = STOR_SLOT_FREE;
+	}
+	stor_publish(&crec->pending, 0u);
+	/* Rebuild the free list without the slots to replay. */
+	ch->free_head = STOR_NO_SLOT;
+	ch->nfree = 0;
+	for (unsigned i = STOR_QUEUE_DEPTH; i-- > 0;) {
+		struct stor_slot *s = &ch->slots[i];
+		if (s->busy || crec->slots[i].state == STOR_SLOT_TAKEN)
+			continue;
+		s->next = ch->free_head;
+		ch->free_head = (uint16_t)i;
+		ch->nfree++;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct stor_slot *s = &ch->slots[replay[k]];
+		s->busy = true;
+		s->io = s->stale = false;
+		s->srb_status = STORVSP_SRB_SUCCESS;
+		s->scsi_status = SCSI_STATUS_GOOD;
+		s->sense_len = 0;
+		s->xfer = 0;
+		s->t0 = uv_hrtime();
+	}
+	for (unsigned k = 0; k < n; k++) {
+		ch->replayed++;
+		slot_run(&ch->slots[replay[k]]);
+	}
+	return n;
+}
+
+static void reset_slots(struct stor_chan *ch)
+{
+	ch->free_head = STOR_NO_SLOT;
+	ch->nfree = 0;
+	stor_publish(&ch->rec->pending, 0u);
+	for (unsigned i = STOR_QUEUE_DEPTH; i-- > 0;) {
+		struct stor_slot *s = &ch->slots[i];
+		if (s->busy)
+			continue; /* stale I/O of an earlier open: freed when it completes */
+		stor_publish(&ch->rec->slots[i].state, (uint32_t)STOR_SLOT_FREE);
+		s->next = ch->free_head;
+		ch->free_head = (uint16_t)i;
+		ch->nfree++;
+	}
+}
+
+static int chan_open(struct vmbusdev_chan *dev, bool resume, void *opaque, const char **why)
+{
+	struct stor_chan *ch = opaque;
+	struct stor_ctrl *c = ch->ctrl;
+	int r;
+
+	if (ch->open) {
+		*why = "the channel is already open";
+		return -EBUSY;
+	}
+	ch->dev = dev;
+	ch->in = vmbusdev_chan_in(dev);
+	ch->out = vmbusdev_chan_out(dev);
+	ch->relid = vmbusdev_chan_relid(dev);
+	ch->gm = vmbusdev_chan_guestmem(dev);
+	r = open_queues(ch, why);
+	if (r < 0)
+		return r;
+	ch->open = true;
+	ch->throttled = false;
+	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	if (resume) {
+		unsigned n = adopt_slots(ch);
+		log_info("controller %u channel %u (relid %u) adopted: %u requests to finish", c->index,
+			 ch->index, ch->relid, n);
+		return 0;
+	}
+	if (ch->index == 0) {
+		/* A fresh open of the primary: the guest starts the protocol over. */
+		c->rec->version = 0;
+		stor_publish(&c->rec->init_state, (uint32_t)STOR_INIT_NONE);
+	}
+	reset_slots(ch);
+	log_info("controller %u channel %u opened on relid %u", c->index, ch->index, ch->relid);
+	return 0;
+}
+
+static void chan_signaled(struct vmbusdev_chan *dev, void *opaque)
+{
+	struct stor_chan *ch = opaque;
+	(void)dev;
+	if (!ch->open)
+		return;
+	if (backlog_flush(ch) < 0)
+		return;
+	ch->throttled = false;
+	chan_drain(ch);
+}
+
+static void chan_close(struct vmbusdev_chan *dev, void *opaque)
+{
+	struct stor_chan *ch = opaque;
+	(void)dev;
+	if (!ch->open)
+		return;
+	ch->open = false;
+	/* Requests still at the backend finish into nothing; the rest are dropped. The
+	 * records are kept: if this is vmbusd handing the channel to our next instance
+	 * it is not a close (we are going away then), and a guest close starts afresh. */
+	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++) {
+		struct stor_slot *s = &ch->slots[i];
+		if (!s->busy)
+			continue;
+		/* The queue closes below: a done callback still due never comes. */
+		s->busy = s->io = s->stale = false;
+		free(s->ranges);
+		s->ranges = NULL;
+	}
+	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	close_queues(ch);
+	ch->in = ch->out = NULL;
+	ch->dev = NULL;
+	log_info("controller %u channel %u (relid %u) closed", ch->ctrl->index, ch->index,
+		 ch->relid);
+}
+
+static const struct vmbusdev_chan_ops chan_ops = {
+    .open = chan_open,
+    .signaled = chan_signaled,
+    .close = chan_close,
+};
+
+static int describe_channel(struct stor_ctrl *c, unsigned index)
+{
+	Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
+	struct hv_guid type = STORVSP_SCSI_CLASS;
+	uint8_t user_def[VMBUS_USER_DEF_BYTES] = {0};
+	struct stor_chan *ch;
+	int r;
+
+	if (index >= STOR_MAX_CHANNELS || c->chans[index])
+		return -EINVAL;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->ctrl = c;
+	ch->index = index;
+	ch->rec = &c->rec->chan[index];
+	ch->free_head = STOR_NO_SLOT;
+	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++)
+		ch->slots[i] = (struct stor_slot){.ch = ch, .rec = &ch->rec->slots[i],
+						  .idx = (uint16_t)i, .next = STOR_NO_SLOT};
+	m.if_type = (ProtobufCBinaryData){sizeof(type), type.b};
+	m.if_instance = (ProtobufCBinaryData){sizeof(c->instance), c->instance.b};
+	m.user_def = (ProtobufCBinaryData){sizeof(user_def), user_def};
+	m.sub_channel_index = index;
+	r = vmbusdev_chan_new(c->v, &m, &chan_ops, ch, &ch->dev);
+	if (r < 0) {
+		free(ch);
+		return r;
+	}
+	ch->dev = NULL; /* set on open */
+	c->chans[index] = ch;
+	c->nchans++;
+	return 0;
+}
+
+static int grant_subchannels(struct stor_ctrl *c, unsigned n)
+{
+	unsigned have = c->rec->subchannels;
+	for (unsigned i = 1; i <= n; i++) {
+		/* Recorded first: a restart in between offers it again rather than never. */
+		stor_publish(&c->rec->subchannels, have + i);
+		int r = describe_channel(c, have + i);
+		if (r < 0)
+			return log_warn_errno(r, "controller %u: unable to offer sub-channel %u: %m",
+					      c->index, have + i);
+	}
+	log_info("controller %u: offered %u sub-channels", c->index, n);
+	return 0;
+}
+
+/* ---- controller ---- */
+
+int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, unsigned index, struct stor_ctrl_rec *rec,
+		  uint16_t max_subchannels, struct stor_ctrl **ret)
+{
+	struct stor_ctrl *c;
+
+	if (index >= 0x10000 || max_subchannels >= STOR_MAX_CHANNELS)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->v = v;
+	c->loop = loop;
+	c->index = index;
+	c->rec = rec;
+	c->max_subchannels = max_subchannels;
+	/* Stable per controller number, so the guest sees the same controller every boot. */
+	c->instance = (struct hv_guid)HV_GUID_INIT(0x6d686332, (uint16_t)index, 0x5343, 0x80, 0x00,
+						   0x73, 0x63, 0x73, 0x69, 0x00, 0x01);
+	*ret = c;
+	return 0;
+}
+
+int stor_ctrl_add_lun(struct stor_ctrl *c, const struct stor_lun *l)
+{
+	if (l->lun >= STOR_MAX_LUNS || c->luns[l->lun] || c->nchans)
+		return -EINVAL;
+	struct stor_lun *n = malloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*n = *l;
+	c->luns[l->lun] = n;
+	c->nluns++;
+	return 0;
+}
+
+int stor_ctrl_offer(struct stor_ctrl *c)
+{
+	unsigned subs = c->rec->subchannels;
+	if (subs > c->max_subchannels)
+		subs = c->max_subchannels;
+	for (unsigned i = 0; i <= subs; i++) {
+		int r = describe_channel(c, i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void stor_ctrl_quiesce(struct stor_ctrl *c)
+{
+	c->quiescing = true;
+}
+
+unsigned stor_ctrl_inflight(const struct stor_ctrl *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < STOR_MAX_CHANNELS; i++)
+		if (c->chans[i])
+			n += STOR_QUEUE_DEPTH - c->chans[i]->nfree;
+	return n;
+}
+
+void stor_ctrl_on_idle(struct stor_ctrl *c, void (*fn)(void *opaque), void *opaque)
+{
+	c->idle_fn = fn;
+	c->idle_opaque = opaque;
+}
+
+static void inspect_chan(const struct stor_chan *ch, struct inspect_tree *t, Mhcl__Node *n)
+{
+	inspect_bool(t, n, "open", ch->open);
+	inspect_u64(t, n, "relid", ch->relid);
+	inspect_u64(t, n, "in_flight", STOR_QUEUE_DEPTH - ch->nfree);
+	inspect_u64(t, n, "max_in_flight", ch->max_inflight);
+	inspect_u64(t, n, "requests", ch->requests);
+	inspect_u64(t, n, "reads", ch->reads);
+	inspect_u64(t, n, "writes", ch->writes);
+	inspect_u64(t, n, "read_bytes", ch->read_bytes);
+	inspect_u64(t, n, "write_bytes", ch->write_bytes);
+	inspect_u64(t, n, "flushes", ch->flushes);
+	inspect_u64(t, n, "discards", ch->discards);
+	inspect_u64(t, n, "errors", ch->errors);
+	inspect_u64(t, n, "refused_packets", ch->refused_packets);
+	inspect_u64(t, n, "replayed", ch->replayed);
+	inspect_u64(t, n, "dropped_duplicates", ch->dropped_duplicates);
+	inspect_u64(t, n, "ring_full", ch->ring_full);
+	inspect_u64(t, n, "interrupts", ch->signals);
+	inspect_u64(t, n, "interrupt_failures", ch->signal_failures);
+	if (ch->last_error)
+		inspect_str(t, n, "last_error", ch->last_error);
+	Mhcl__Node *h = inspect_dir(t, n, "latency_us");
+	for (unsigned b = 0; b < STOR_LAT_BUCKETS; b++) {
+		if (!ch->lat[b])
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "lt_%llu", 2ull << b);
+		inspect_u64(t, h, name, ch->lat[b]);
+	}
+	if (ch->dev)
+		vmbusdev_chan_inspect(ch->dev, t, inspect_dir(t, n, "vmbus"));
+}
+
+void stor_ctrl_inspect(const struct stor_ctrl *c, struct inspect_tree *t, Mhcl__Node *dir)
+{
+	static const char *const init_names[] = {"none", "begun", "version", "ready"};
+	uint32_t st = c->rec->init_state;
+
+	inspect_strf(t, dir, "protocol", "%u.%u", c->rec->version >> 8, c->rec->version & 0xff);
+	inspect_str(t, dir, "state", st < 4 ? init_names[st] : "?");
+	inspect_u64(t, dir, "subchannels", c->rec->subchannels);
+	inspect_u64(t, dir, "max_subchannels", c->max_subchannels);
+	Mhcl__Node *luns = inspect_dir(t, dir, "luns");
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		const struct stor_lun *l = c->luns[i];
+		if (!l)
+			continue;
+		char name[16];
+		snprintf(name, sizeof(name), "%u", i);
+		Mhcl__Node *n = inspect_dir(t, luns, name);
+		inspect_str(t, n, "backend", l->backend);
+		inspect_str(t, n, "kind", l->disk->ops->kind);
+		inspect_u64(t, n, "blocks", l->scsi.nblocks);
+		inspect_u64(t, n, "block_size", l->scsi.block_size);
+		inspect_bool(t, n, "read_only", l->scsi.read_only);
+		inspect_str(t, n, "vendor", l->scsi.vendor);
+		inspect_str(t, n, "product", l->scsi.product);
+		inspect_str(t, n, "serial", l->scsi.serial);
+		if (l->disk->ops->inspect)
+			l->disk->ops->inspect(l->disk, t, inspect_dir(t, n, "disk"));
+	}
+	Mhcl__Node *chans = inspect_dir(t, dir, "channels");
+	for (unsigned i = 0; i < STOR_MAX_CHANNELS; i++) {
+		if (!c->chans[i])
+			continue;
+		char name[16];
+		snprintf(name, sizeof(name), "%u", i);
+		inspect_chan(c->chans[i], t, inspect_dir(t, chans, name));
+	}
+}
+
+void stor_ctrl_free(struct stor_ctrl *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < STOR_MAX_CHANNELS; i++) {
+		struct stor_chan *ch = c->chans[i];
+		if (!ch)
+			continue;
+		close_queues(ch);
+		for (unsigned k = 0; k < STOR_QUEUE_DEPTH; k++)
+			free(ch->slots[k].ranges);
+		free(ch);
+	}
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++)
+		free(c->luns[i]);
+	free(c);
+}
