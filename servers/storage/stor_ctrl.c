@@ -508,6 +508,9 @@ static void answer_now(struct stor_chan *ch, const struct storvsp_req *req, uint
 	storvsp_answer(req, status, &ans);
 	if (props)
 		ans.props = *props;
+	if (req->op == STORVSP_OP_EXECUTE_SRB) /* what Linux looks at for an SRB */
+		storvsp_srb_result(&ans, STORVSP_SRB_INVALID_REQUEST, SCSI_STATUS_GOOD, NULL, 0, 0,
+				   version);
 	int r = vmbus_ring_send_completion(ch->out, req->trans_id, &ans,
 					   storvsp_answer_size(req, version));
 	if (r < 0) {
@@ -566,13 +569,14 @@ static void take_srb(struct stor_chan *ch, const struct storvsp_req *req, uint32
 	slot_run(s);
 }
 
-static void refuse_packet(struct stor_chan *ch, const struct storvsp_req *req, const char *why)
+static void refuse_packet(struct stor_chan *ch, const struct storvsp_req *req, uint32_t status,
+			  const char *why)
 {
 	ch->refused_packets++;
 	ch->last_error = why;
 	log_warn("storage channel relid %u: refused a packet: %s", ch->relid, why);
-	if (req->size)
-		answer_now(ch, req, STORVSP_STATUS_INVALID_PARAMETER, NULL);
+	if (req->size) /* else too short to echo: Linux would not match an answer either */
+		answer_now(ch, req, status, NULL);
 }
 
 static void chan_drain(struct stor_chan *ch)
@@ -599,10 +603,12 @@ static void chan_drain(struct stor_chan *ch)
 			const char *why = NULL;
 			int pr = storvsp_parse(&pkt, (uint16_t)c->rec->version, &req, &why);
 			if (pr < 0) {
-				refuse_packet(ch, &req, why);
+				refuse_packet(ch, &req, STORVSP_STATUS_INVALID_PARAMETER, why);
 			} else if (req.op == STORVSP_OP_EXECUTE_SRB) {
 				if (c->rec->init_state != STOR_INIT_DONE) {
-					refuse_packet(ch, &req, "an SRB before initialization");
+					refuse_packet(ch, &req,
+						      STORVSP_STATUS_INVALID_DEVICE_STATE,
+						      "an SRB before initialization");
 				} else {
 					take_srb(ch, &req, start);
 					continue; /* committed already */

@@ -14,6 +14,7 @@
 #ifndef MHCL_TEST_SIM_ENV_H
 #define MHCL_TEST_SIM_ENV_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -138,6 +139,9 @@ struct sim_env_paths {
 static struct sim_env_paths sim_paths;
 /* init restarts vmbusd (and icd) when they die, as a deployment would. */
 static bool sim_env_restarts;
+/* More manifest entries (servers started after vmbusd, before the worker: start-order
+ * 20..29) and the folders their binaries are in (":"-separated), or NULL. */
+static const char *sim_env_extra_servers, *sim_env_extra_libexec;
 
 struct sim_env {
 	char dir[96];
@@ -189,7 +193,7 @@ static inline void sim_env_init(char **argv)
  * said hello (its RAM is mapped). Nothing else yet. */
 static inline void sim_env_boot(struct sim_env *e, uint32_t nvp)
 {
-	char servers[1024], gsock[128], libexec[1024],
+	char servers[4096], gsock[128], libexec[2048],
 	    cbuf[CMSG_SPACE(sizeof(int) * SIM_GUEST_MAX_VPS)];
 	uint32_t n = 0;
 	struct iovec iov = {&n, sizeof(n)};
@@ -222,14 +226,16 @@ static inline void sim_env_boot(struct sim_env *e, uint32_t nvp)
 		 "ic { binary = \"mhcl-icd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\";"
 		 " policy = \"icd\"; restart = \"%s\"; restart-delay-ms = <10>;"
 		 " crash-loop-limit = <32>;"
-		 " start-order = <20>; };\n"
+		 " start-order = <20>; };\n%s"
 		 "vp { binary = \"mhcl-vp-sim\"; args = \"--vmbusd\", \"${RUN}/vmbus.sock\","
 		 " \"--guest\", \"%s\", \"--cpus\", \"%u\", \"--mem\", \"%llu\"; policy = \"vp\";"
 		 " restart = \"never\"; start-order = <30>; };\n",
 		 sim_env_restarts ? "always" : "never", sim_env_restarts ? "always" : "never",
-		 gsock, nvp, SIM_TEST_RAM >> 20);
-	snprintf(libexec, sizeof(libexec), "%s:%s:%s", sim_paths.vmbusd_dir, sim_paths.icd_dir,
-		 sim_paths.vp_dir);
+		 sim_env_extra_servers ? sim_env_extra_servers : "", gsock, nvp,
+		 SIM_TEST_RAM >> 20);
+	snprintf(libexec, sizeof(libexec), "%s:%s:%s%s%s", sim_paths.vmbusd_dir, sim_paths.icd_dir,
+		 sim_paths.vp_dir, sim_env_extra_libexec ? ":" : "",
+		 sim_env_extra_libexec ? sim_env_extra_libexec : "");
 	e->init =
 	    test_init_start(sim_paths.init, sim_paths.dtc, e->dir, libexec, servers, sim_log_fd);
 
@@ -248,6 +254,34 @@ static inline void sim_env_boot(struct sim_env *e, uint32_t nvp)
 	ASSERT_OK(sim_guest_new(e->socks[0], &e->g));
 	e->socks[0] = -1;
 	ASSERT_UEQ(e->g->ram.map_len, SIM_TEST_RAM);
+}
+
+/* The pid of init's child running `comm` (mhcl-vmbusd), or -1. */
+static inline pid_t sim_env_child(pid_t parent, const char *comm)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	pid_t found = -1;
+
+	ASSERT_TRUE(dir != NULL);
+	while (found < 0 && (de = readdir(dir))) {
+		char path[64], buf[512], name[32];
+		int pid, ppid;
+		FILE *f;
+
+		if (sscanf(de->d_name, "%d", &pid) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) &&
+		    sscanf(buf, "%*d (%31[^)]) %*c %d", name, &ppid) == 2 && ppid == parent &&
+		    !strcmp(name, comm))
+			found = pid;
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
 }
 
 /* The guest socket of VP vp (1 .. nvp - 1), once. */

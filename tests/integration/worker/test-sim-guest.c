@@ -10,8 +10,6 @@
  */
 #include "sim_env.h"
 
-#include <dirent.h>
-
 /* The whole Linux path: connect, offers, open, heartbeat; close and open again. */
 static void test_heartbeat(void)
 {
@@ -49,34 +47,6 @@ static void test_version_fallback(void)
 	sim_env_stop(&e);
 }
 
-/* The pid of init's child running `comm` (mhcl-vmbusd), or -1. */
-static pid_t child_of(pid_t parent, const char *comm)
-{
-	DIR *dir = opendir("/proc");
-	struct dirent *de;
-	pid_t found = -1;
-
-	ASSERT_TRUE(dir != NULL);
-	while (found < 0 && (de = readdir(dir))) {
-		char path[64], buf[512], name[32];
-		int pid, ppid;
-		FILE *f;
-
-		if (sscanf(de->d_name, "%d", &pid) != 1)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if (!(f = fopen(path, "r")))
-			continue;
-		if (fgets(buf, sizeof(buf), f) &&
-		    sscanf(buf, "%*d (%31[^)]) %*c %d", name, &ppid) == 2 && ppid == parent &&
-		    !strcmp(name, comm))
-			found = pid;
-		fclose(f);
-	}
-	closedir(dir);
-	return found;
-}
-
 /* vmbusd killed (SIGKILL) again and again while the guest keeps posting: GPADLs built and
  * torn down back to back, and heartbeats answered on the open channel. Every message the
  * guest posts gets its answer, none twice, nothing is rescinded (the guest's expect
@@ -98,7 +68,7 @@ static void test_vmbusd_killed_under_traffic(void)
 	for (unsigned round = 0; round < 60; round++) {
 		uint32_t gpadl = 0;
 		if (round % 12 == 5) {
-			pid_t pid = child_of(e.init, "mhcl-vmbusd");
+			pid_t pid = sim_env_child(e.init, "mhcl-vmbusd");
 			ASSERT_GT(pid, 0);
 			ASSERT_NE(pid, last); /* a new instance each time */
 			ASSERT_OK(kill(pid, SIGKILL));
