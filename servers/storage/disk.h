@@ -62,6 +62,9 @@ struct disk_req {
 	void (*done)(struct disk_req *r, int err);
 	void *opaque;
 };
+/* The backend borrows the request and what it points to (iov, pfns, ranges) from a
+ * successful submit until done is called, or until its queue is closed (see queue_close
+ * for the data buffers). */
 
 /* What a backend reports about itself. */
 struct disk_info {
@@ -87,7 +90,11 @@ struct disk_ops {
 	/* 0 (req->done will be called) or -errno (it will not): -EAGAIN when the queue is
 	 * full, -EINVAL for a request outside the disk. */
 	int (*submit)(struct disk_queue *q, struct disk_req *r);
-	/* Requests still in flight are abandoned: their done is never called. */
+	/* Requests still in flight are abandoned: their done is never called. The device
+	 * may still move their data until the queue's loop has reaped what the kernel took,
+	 * so their buffers must stay mapped; the queue's memory and handles go from its
+	 * loop's close callbacks (keep running the loop). Close every queue of a disk
+	 * before the disk. */
 	void (*queue_close)(struct disk_queue *q);
 	/* Optional: guest RAM is (re)mapped; DMA backends map it for the device. */
 	int (*map_guest)(struct disk *d, const struct guestmem *gm);

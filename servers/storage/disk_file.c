@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file backend: a regular file or a block device, moved through one io_uring per queue.
+ *
+ * Direct or buffered. The disk is opened O_DIRECT where the filesystem allows it (the guest
+ * caches what it reads; a second copy in our page cache only costs memory), buffered for
+ * good where open refuses O_DIRECT with EINVAL. O_DIRECT also wants each transfer aligned:
+ * the file offset and every segment's length to dio_offset_align, every segment's address
+ * to dio_mem_align (statx STATX_DIOALIGN, else the logical block size of a block device,
+ * else 512). A transfer that is not (a guest buffer at an odd offset, the rest of a short
+ * transfer) goes through a second, buffered fd of the same file rather than a bounce
+ * buffer: no allocation or copy, and no memory of ours the kernel could still be writing
+ * after a queue is gone. The kernel keeps the page cache coherent around direct I/O to the
+ * same file (it writes back and drops the range first), and fdatasync covers both fds.
+ * A direct transfer that still gets EINVAL (an alignment the kernel did not report) is
+ * retried through the buffered fd.
+ *
+ * Batching. submit only prepares SQEs; a uv_prepare handle hands them all to the kernel
+ * with one io_uring_enter just before the loop polls. Completions raise an eventfd that is
+ * registered with the ring and watched by a uv_poll; its callback reaps every CQE.
+ *
+ * A request has at most one SQE in the rings at a time and moves on from its completion
+ * (the rest of a short transfer, the next IOV_MAX segments, the next discard range), so a
+ * queue of FILE_QUEUE_DEPTH requests cannot overfill the SQ (as large) or the CQ (twice).
+ * Synchronous work (BLKDISCARD) and answers known at submit (-EROFS) complete through a NOP,
+ * so done always comes from the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "disk.h"
+#include "disk_internal.h"
+
+#define FILE_QUEUE_DEPTH 256u
+
+enum step_kind {
+	STEP_RW,	/* READV or WRITEV of the request's next bytes */
+	STEP_FSYNC,	/* FLUSH */
+	STEP_FALLOCATE, /* DISCARD of a file: one range at a time */
+	STEP_NOP,	/* done(result), decided at submit */
+};
+
+struct file_disk {
+	struct disk d;
+	int fd;	       /* owned, buffered */
+	int fd_direct; /* owned, the same file with O_DIRECT; -1 when the disk is buffered */
+	bool blockdev;
+	uint32_t mem_align, offset_align; /* what O_DIRECT wants; powers of two */
+	char *path;
+	struct disk_stats stats;
+	uint64_t rerouted; /* transfers that went buffered on a direct disk */
+};
+
+/* One request in flight; at most one SQE of it is in the rings. */
+struct file_slot {
+	struct disk_req *r; /* NULL when free */
+	enum step_kind kind;
+	bool buffered; /* RW: through the buffered fd from now on */
+	int result;    /* NOP: what done gets */
+	uint64_t pos;  /* RW: file offset of the next byte */
+	uint64_t left; /* RW: bytes still to move */
+	unsigned idx;  /* RW: the next byte is r->iov[idx] + iov_off */
+	size_t iov_off;
+	struct iovec part; /* RW: the rest of r->iov[idx] while iov_off != 0 */
+	uint32_t range;	   /* DISCARD: the range being punched */
+	uint32_t next_free;
+};
+
+struct file_queue {
+	struct disk_queue q;
+	struct io_uring ring;
+	int efd;	      /* owned; registered with the ring */
+	uv_poll_t poll;	      /* efd; referenced while SQEs are in the kernel */
+	uv_prepare_t prepare; /* active while prepared SQEs wait for io_uring_enter */
+	int fd, fd_direct;    /* the disk's, borrowed while the queue is open */
+	uint32_t mem_align, offset_align, block_size;
+	bool closed;	    /* queue_close ran: reap without done, then free */
+	int broken;	    /* io_uring_enter failed for good: every new request fails */
+	int handles;	    /* uv handles not closed yet */
+	uint32_t in_kernel; /* submitted SQEs whose CQE is not reaped */
+	/* Slots whose SQE is prepared but not submitted, in SQ order. */
+	uint32_t ready[FILE_QUEUE_DEPTH];
+	uint32_t ready_head, nready;
+	uint32_t free_head; /* FILE_QUEUE_DEPTH: none free */
+	struct disk_stats local;
+	uint64_t rerouted;
+	struct file_slot slots[FILE_QUEUE_DEPTH];
+};
+
+static struct file_disk *file_disk_of(struct disk *d)
+{
+	return container_of(d, struct file_disk, d);
+}
+
+static struct file_queue *file_queue_of(struct disk_queue *q)
+{
+	return container_of(q, struct file_queue, q);
+}
+
+/* Wakes the queue's poll callback on the next iteration, even with nothing in flight. */
+static void poke(struct file_queue *q)
+{
+	(void)eventfd_write(q->efd, 1);
+}
+
+static void flush_stats(struct file_queue *q)
+{
+	struct file_disk *fd = file_disk_of(q->q.disk);
+
+	disk_stats_flush(&fd->stats, &q->local);
+	if (q->rerouted) {
+		__atomic_fetch_add(&fd->rerouted, q->rerouted, __ATOMIC_RELAXED);
+		q->rerouted = 0;
+	}
+}
+
+static void on_prepare(uv_prepare_t *h);
+
+/* ---- the steps of one request ---- */
+
+static bool direct_aligned(const struct file_queue *q, uint64_t pos, const struct iovec *iov,
+			   unsigned cnt)
+{
+	if (pos & (q->offset_align - 1))
+		return false;
+	for (unsigned i = 0; i < cnt; i++)
+		if (((uintptr_t)iov[i].iov_base & (q->mem_align - 1)) ||
+		    (iov[i].iov_len & (q->offset_align - 1)))
+			return false;
+	return true;
+}
+
+static void prep_rw(struct file_queue *q, struct file_slot *s, struct io_uring_sqe *sqe)
+{
+	const struct disk_req *r = s->r;
+	const struct iovec *iov = &r->iov[s->idx];
+	unsigned cnt = MIN(r->iovcnt - s->idx, (unsigned)IOV_MAX);
+	int fd;
+
+	if (s->iov_off) {
+		s->part.iov_base = (uint8_t *)iov->iov_base + s->iov_off;
+		s->part.iov_len = iov->iov_len - s->iov_off;
+		iov = &s->part;
+		cnt = 1;
+	}
+	if (q->fd_direct >= 0 && !s->buffered && !direct_aligned(q, s->pos, iov, cnt)) {
+		s->buffered = true;
+		q->rerouted++;
+	}
+	fd = q->fd_direct >= 0 && !s->buffered ? q->fd_direct : q->fd;
+	if (r->op == DISK_OP_READ)
+		io_uring_prep_readv(sqe, fd, iov, cnt, s->pos);
+	else
+		io_uring_prep_writev2(sqe, fd, iov, cnt, s->pos, r->fua ? RWF_DSYNC : 0);
+}
+
+/* Queues s's next step. 0, or -errno when the ring is broken (or, against the sizing
+ * above, full). */
+static int step_prep(struct file_queue *q, struct file_slot *s)
+{
+	struct io_uring_sqe *sqe;
+	const struct disk_range *rg;
+
+	if (q->broken)
+		return q->broken;
+	sqe = io_uring_get_sqe(&q->ring);
+	if (!sqe)
+		return -EAGAIN;
+	switch (s->kind) {
+	case STEP_RW:
+		prep_rw(q, s, sqe);
+		break;
+	case STEP_FSYNC:
+		io_uring_prep_fsync(sqe, q->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case STEP_FALLOCATE:
+		rg = &s->r->ranges[s->range];
+		io_uring_prep_fallocate(sqe, q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)(rg->lba * q->block_size),
+					(off_t)rg->nblocks * q->block_size);
+		break;
+	case STEP_NOP:
+		io_uring_prep_nop(sqe);
+		break;
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(s - q->slots));
+	q->ready[(q->ready_head + q->nready++) % FILE_QUEUE_DEPTH] = (uint32_t)(s - q->slots);
+	if (!uv_is_active((uv_handle_t *)&q->prepare))
+		uv_prepare_start(&q->prepare, on_prepare);
+	return 0;
+}
+
+/* Moves the RW cursor n bytes on (n <= s->left). */
+static void advance(struct file_slot *s, uint64_t n)
+{
+	const struct iovec *iov = s->r->iov;
+
+	s->pos += n;
+	s->left -= n;
+	while (n) {
+		size_t room = iov[s->idx].iov_len - s->iov_off;
+
+		if (n < room) {
+			s->iov_off += n;
+			return;
+		}
+		n -= room;
+		s->idx++;
+		s->iov_off = 0;
+	}
+}
+
+/* A read hit the end of a file shorter than the disk: the rest reads as zeroes. */
+static void zero_rest(struct file_slot *s)
+{
+	const struct iovec *iov = s->r->iov;
+
+	for (unsigned i = s->idx; i < s->r->iovcnt; i++) {
+		size_t off = i == s->idx ? s->iov_off : 0;
+
+		memset((uint8_t *)iov[i].iov_base + off, 0, iov[i].iov_len - off);
+	}
+}
+
+/* The next non-empty discard range from s->range on; false when there is none. */
+static bool discard_range_next(struct file_slot *s)
+{
+	while (s->range < s->r->nranges && !s->r->ranges[s->range].nblocks)
+		s->range++;
+	return s->range < s->r->nranges;
+}
+
+/* What a CQE of res means for s: the request's result (0 or -errno), or 1 when its next
+ * step is queued. */
+static int step_done(struct file_queue *q, struct file_slot *s, int res)
+{
+	int err;
+
+	switch (s->kind) {
+	case STEP_NOP:
+		return s->result;
+	case STEP_FSYNC:
+		return res < 0 ? res : 0;
+	case STEP_FALLOCATE:
+		/* DISCARD is a hint: a filesystem that cannot punch holes still succeeds. */
+		if (res < 0 && res != -EOPNOTSUPP)
+			return res;
+		s->range++;
+		if (!discard_range_next(s))
+			return 0;
+		break;
+	case STEP_RW:
+		if (res == -EINVAL && q->fd_direct >= 0 && !s->buffered) {
+			s->buffered = true;
+			q->rerouted++;
+			break;
+		}
+		if (res < 0)
+			return res;
+		if ((uint64_t)res > s->left)
+			return -EIO; /* more than asked: do not trust the buffer */
+		if (res == 0) {
+			if (s->r->op == DISK_OP_WRITE)
+				return -EIO; /* no progress and no error: give up */
+			zero_rest(s);
+			return 0;
+		}
+		advance(s, (uint64_t)res);
+		if (!s->left)
+			return 0;
+		break;
+	}
+	err = step_prep(q, s);
+	return err ? err : 1;
+}
+
+static void slot_free(struct file_queue *q, struct file_slot *s)
+{
+	s->r = NULL;
+	s->next_free = q->free_head;
+	q->free_head = (uint32_t)(s - q->slots);
+}
+
+/* Frees s, then calls done: done may submit into s again, or close the queue. */
+static void finish(struct file_queue *q, struct file_slot *s, int err)
+{
+	struct disk_req *r = s->r;
+	uint64_t bytes = r->op == DISK_OP_READ || r->op == DISK_OP_WRITE
+			     ? (uint64_t)r->nblocks * q->block_size
+			     : 0;
+
+	slot_free(q, s);
+	disk_stats_count(&q->local, err, bytes);
+	r->done(r, err);
+}
+
+/* ---- the queue's loop side ---- */
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct file_queue *q = h->data;
+
+	if (--q->handles)
+		return;
+	close(q->efd);
+	free(q);
+}
+
+/* The kernel holds nothing of the queue any more: the ring and the handles can go. */
+static void teardown(struct file_queue *q)
+{
+	io_uring_queue_exit(&q->ring);
+	uv_close((uv_handle_t *)&q->poll, handle_closed);
+}
+
+static void reap(struct file_queue *q)
+{
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+		uint64_t idx = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res, ret;
+		struct file_slot *s;
+
+		io_uring_cqe_seen(&q->ring, cqe);
+		q->in_kernel--;
+		if (q->closed || idx >= FILE_QUEUE_DEPTH)
+			continue; /* abandoned, or no SQE of ours */
+		s = &q->slots[idx];
+		if (!s->r)
+			continue; /* failed already when the ring broke */
+		ret = step_done(q, s, res);
+		if (ret <= 0)
+			finish(q, s, ret);
+	}
+	if (q->closed) {
+		if (!q->in_kernel)
+			teardown(q);
+		return;
+	}
+	flush_stats(q);
+	if (!q->in_kernel)
+		uv_unref((uv_handle_t *)&q->poll);
+}
+
+static void on_eventfd(uv_poll_t *p, int status, int events)
+{
+	struct file_queue *q = p->data;
+	eventfd_t n;
+
+	/* Clear the counter before reaping: a CQE posted after this raises it again. */
+	(void)eventfd_read(q->efd, &n);
+	reap(q);
+}
+
+/* Fails the requests whose SQEs never reached the kernel; the others still complete. */
+static void break_ring(struct file_queue *q, int err)
+{
+	q->broken = err;
+	while (q->nready) {
+		struct file_slot *s = &q->slots[q->ready[q->ready_head]];
+
+		q->ready_head = (q->ready_head + 1) % FILE_QUEUE_DEPTH;
+		q->nready--;
+		finish(q, s, err);
+		if (q->closed)
+			return;
+	}
+	flush_stats(q);
+}
+
+/* Once per loop iteration, before the poll: every SQE prepared since, in one syscall. */
+static void on_prepare(uv_prepare_t *h)
+{
+	struct file_queue *q = h->data;
+	int n;
+
+	while (q->nready) {
+		n = io_uring_submit(&q->ring);
+		if (n == -EINTR)
+			continue;
+		if (n == -EAGAIN || n == -EBUSY) {
+			/* Out of kernel resources for now: try again next iteration, which
+			 * the poke makes come even with nothing in flight. */
+			poke(q);
+			return;
+		}
+		if (n <= 0) {
+			uv_prepare_stop(h);
+			break_ring(q, n < 0 ? n : -EIO);
+			return;
+		}
+		n = (int)MIN((uint32_t)n, q->nready);
+		q->ready_head = (q->ready_head + (uint32_t)n) % FILE_QUEUE_DEPTH;
+		q->nready -= (uint32_t)n;
+		q->in_kernel += (uint32_t)n;
+	}
+	uv_prepare_stop(h);
+	if (q->in_kernel)
+		uv_ref((uv_handle_t *)&q->poll);
+}
+
+/* ---- disk_ops ---- */
+
+/* BLKDISCARD has no io_uring form before Linux 6.12 (a uring_cmd), so it runs here and
+ * blocks the loop for as long as the device takes. FIXME: issue it as
+ * IORING_OP_URING_CMD where the kernel has it. */
+static int discard_blockdev(const struct file_disk *fd, const struct disk_req *r)
+{
+	for (uint32_t i = 0; i < r->nranges; i++) {
+		uint64_t range[2] = {r->ranges[i].lba * fd->d.info.block_size,
+				     (uint64_t)r->ranges[i].nblocks * fd->d.info.block_size};
+
+		if (!range[1])
+			continue;
+		/* A hint: a device that cannot discard still succeeds. */
+		if (ioctl(fd->fd, BLKDISCARD, range) < 0 && errno != EOPNOTSUPP)
+			return -errno;
+	}
+	return 0;
+}
+
+static int file_submit(struct disk_queue *dq, struct disk_req *r)
+{
+	struct file_queue *q = file_queue_of(dq);
+	struct file_disk *fd = file_disk_of(dq->disk);
+	struct file_slot *s;
+	uint64_t bytes;
+	int err;
+
+	if (q->broken)
+		return -EIO;
+	err = disk__req_check(dq->disk, r, &bytes);
+	if (err)
+		return err;
+	if (q->free_head == FILE_QUEUE_DEPTH)
+		return -EAGAIN;
+	s = &q->slots[q->free_head];
+	*s = (struct file_slot){.r = r, .kind = STEP_NOP, .next_free = s->next_free};
+	switch (r->op) {
+	case DISK_OP_READ:
+	case DISK_OP_WRITE:
+		if (r->op == DISK_OP_WRITE && fd->d.info.read_only)
+			s->result = -EROFS;
+		else if (bytes) {
+			s->kind = STEP_RW;
+			s->pos = r->lba * q->block_size;
+			s->left = bytes;
+		}
+		break;
+	case DISK_OP_FLUSH:
+		if (!fd->d.info.read_only)
+			s->kind = STEP_FSYNC;
+		break;
+	case DISK_OP_DISCARD:
+		if (fd->d.info.read_only)
+			s->result = -EROFS;
+		else if (fd->blockdev)
+			s->result = discard_blockdev(fd, r);
+		else if (discard_range_next(s))
+			s->kind = STEP_FALLOCATE;
+		break;
+	}
+	err = step_prep(q, s);
+	if (err) {
+		s->r = NULL;
+		return err;
+	}
+	q->free_head = s->next_free;
+	return 0;
+}
+
+static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **ret)
+{
+	struct file_disk *fd = file_disk_of(d);
+	struct io_uring_params p = {.flags = IORING_SETUP_SUBMIT_ALL};
+	struct file_queue *q = calloc(1, sizeof(*q));
+	int err;
+
+	if (!q)
+		return -ENOMEM;
+	q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->efd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	/* SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch;
+	 * without it, a short submit leaves the rest in the SQ for the next one. */
+	err = io_uring_queue_init_params(FILE_QUEUE_DEPTH, &q->ring, &p);
+	if (err == -EINVAL) {
+		p = (struct io_uring_params){0};
+		err = io_uring_queue_init_params(FILE_QUEUE_DEPTH, &q->ring, &p);
+	}
+	if (err)
+		goto err_close_efd;
+	err = io_uring_register_eventfd(&q->ring, q->efd);
+	if (err)
+		goto err_exit_ring;
+	err = uv_poll_init(loop, &q->poll, q->efd);
+	if (err)
+		goto err_exit_ring;
+	q->poll.data = q;
+	q->handles++;
+	err = uv_prepare_init(loop, &q->prepare);
+	if (err) {
+		/* The poll handle is open: closing it frees q. */
+		io_uring_queue_exit(&q->ring);
+		uv_close((uv_handle_t *)&q->poll, handle_closed);
+		return err;
+	}
+	q->prepare.data = q;
+	q->handles++;
+	(void)uv_poll_start(&q->poll, UV_READABLE, on_eventfd);
+	uv_unref((uv_handle_t *)&q->poll);
+
+	q->q.disk = d;
+	q->q.loop = loop;
+	q->fd = fd->fd;
+	q->fd_direct = fd->fd_direct;
+	q->mem_align = fd->mem_align;
+	q->offset_align = fd->offset_align;
+	q->block_size = d->info.block_size;
+	for (uint32_t i = 0; i < FILE_QUEUE_DEPTH; i++)
+		q->slots[i].next_free = i + 1;
+	*ret = &q->q;
+	return 0;
+
+err_exit_ring:
+	io_uring_queue_exit(&q->ring);
+err_close_efd:
+	close(q->efd);
+err_free:
+	free(q);
+	return err;
+}
+
+/*
+ * Nothing prepared is submitted any more and no done is called; the ring stays until the
+ * kernel has completed every SQE it took, since those may still write the caller's
+ * buffers (and our slots). The poke makes the poll callback run once, which tears down
+ * at once when nothing is in the kernel.
+ */
+static void file_queue_close(struct disk_queue *dq)
+{
+	struct file_queue *q = file_queue_of(dq);
+
+	flush_stats(q); /* the last time the queue touches its disk */
+	q->closed = true;
+	uv_close((uv_handle_t *)&q->prepare, handle_closed);
+	uv_ref((uv_handle_t *)&q->poll);
+	poke(q);
+}
+
+static void file_inspect(struct disk *d, struct inspect_tree *t, Mhcl__Node *dir)
+{
+	struct file_disk *fd = file_disk_of(d);
+
+	inspect_str(t, dir, "path", fd->path);
+	inspect_str(t, dir, "type", fd->blockdev ? "block device" : "file");
+	inspect_str(t, dir, "mode", fd->fd_direct >= 0 ? "direct" : "buffered");
+	inspect_u64(t, dir, "block_size", d->info.block_size);
+	inspect_u64(t, dir, "nblocks", d->info.nblocks);
+	inspect_bool(t, dir, "read_only", d->info.read_only);
+	if (fd->fd_direct >= 0) {
+		inspect_u64(t, dir, "dio_mem_align", fd->mem_align);
+		inspect_u64(t, dir, "dio_offset_align", fd->offset_align);
+		inspect_u64(t, dir, "rerouted_buffered",
+			    __atomic_load_n(&fd->rerouted, __ATOMIC_RELAXED));
+	}
+	disk__stats_inspect(&fd->stats, t, dir);
+}
+
+static void file_close(struct disk *d)
+{
+	struct file_disk *fd = file_disk_of(d);
+
+	if (fd->fd_direct >= 0)
+		close(fd->fd_direct);
+	close(fd->fd);
+	free(fd->path);
+	free(fd);
+}
+
+static const struct disk_ops file_ops = {
+    .kind = "file",
+    .queue_open = file_queue_open,
+    .submit = file_submit,
+    .queue_close = file_queue_close,
+    .inspect = file_inspect,
+    .close = file_close,
+};
+
+/* ---- open ---- */
+
+static int fail(const char **why, const char *what, int err)
+{
+	if (why)
+		*why = what;
+	return err;
+}
+
+/* What O_DIRECT on fd wants: 0 when the kernel knows, -EOPNOTSUPP when it says the file
+ * takes no direct I/O, -ENODATA when it does not say. */
+static int dio_align(int fd, uint32_t *ret_mem, uint32_t *ret_offset)
+{
+	struct statx stx;
+	uint32_t mem, offset;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_DIOALIGN))
+		return -ENODATA;
+	mem = stx.stx_dio_mem_align;
+	offset = stx.stx_dio_offset_align;
+	if (!mem || !offset)
+		return -EOPNOTSUPP;
+	/* Powers of two per the ABI; anything else is not something to mask with. */
+	if ((mem & (mem - 1)) || (offset & (offset - 1)))
+		return -ENODATA;
+	*ret_mem = mem;
+	*ret_offset = offset;
+	return 0;
+}
+
+/* The size and logical block size of what fd (the buffered one) is. */
+static int probe_size(int fd, const struct stat *st, uint64_t *ret_size, uint32_t *ret_bs,
+		      const char **why)
+{
+	uint64_t size;
+	int bs;
+
+	if (S_ISREG(st->st_mode)) {
+		*ret_size = (uint64_t)st->st_size;
+		*ret_bs = 512;
+		return 0;
+	}
+	if (!S_ISBLK(st->st_mode))
+		return fail(why, "not a regular file or a block device", -EINVAL);
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return fail(why, "unable to get the block device's size (BLKGETSIZE64)", -errno);
+	if (ioctl(fd, BLKSSZGET, &bs) < 0)
+		return fail(why, "unable to get the logical block size (BLKSSZGET)", -errno);
+	if (bs != 512 && bs != 4096)
+		return fail(why, "logical block size is neither 512 nor 4096", -EOPNOTSUPP);
+	*ret_size = size;
+	*ret_bs = (uint32_t)bs;
+	return 0;
+}
+
+/*
+ * Opens the direct fd beside the buffered one, checking it is the same file (the path
+ * could have been replaced between the two opens). -EINVAL when the filesystem takes no
+ * O_DIRECT: the disk stays buffered.
+ */
+static int open_direct(const char *path, int flags, const struct stat *st, const char **why)
+{
+	struct stat st2;
+	int fd = open(path, flags | O_DIRECT);
+
+	if (fd < 0)
+		return errno == EINVAL ? -EINVAL : fail(why, "unable to open O_DIRECT", -errno);
+	if (fstat(fd, &st2) < 0 || st2.st_dev != st->st_dev || st2.st_ino != st->st_ino ||
+	    st2.st_rdev != st->st_rdev) {
+		close(fd);
+		return fail(why, "the path changed between two opens", -ESTALE);
+	}
+	return fd;
+}
+
+int disk_file_open(const char *path, bool read_only, struct disk **ret, const char **why)
+{
+	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	_cleanup_close_ int fd = -1, fd_direct = -1;
+	struct file_disk *d;
+	struct stat st;
+	uint64_t size = 0;
+	uint32_t bs = 512, mem_align = 512, offset_align = 512;
+	int err;
+
+	fd = open(path, flags);
+	if (fd < 0)
+		return fail(why, "unable to open", -errno);
+	if (fstat(fd, &st) < 0)
+		return fail(why, "unable to stat", -errno);
+	err = probe_size(fd, &st, &size, &bs, why);
+	if (err)
+		return err;
+	if (size / bs == 0)
+		return fail(why, "smaller than one block", -EINVAL);
+
+	fd_direct = open_direct(path, flags, &st, why);
+	if (fd_direct == -EINVAL)
+		fd_direct = -1;
+	else if (fd_direct < 0)
+		return fd_direct;
+	if (fd_direct >= 0) {
+		err = dio_align(fd_direct, &mem_align, &offset_align);
+		if (err == -EOPNOTSUPP)
+			close(take_fd(&fd_direct));
+		else if (err && S_ISBLK(st.st_mode))
+			mem_align = offset_align = bs; /* what older kernels want of a bdev */
+	}
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->path = strdup(path);
+	if (!d->path) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->d.ops = &file_ops;
+	d->d.info = (struct disk_info){
+	    .nblocks = size / bs,
+	    .block_size = bs,
+	    .read_only = read_only,
+	    .can_discard = !read_only,
+	    .volatile_cache = true, /* page cache, or the device's own write cache */
+	};
+	d->blockdev = S_ISBLK(st.st_mode);
+	d->mem_align = mem_align;
+	d->offset_align = offset_align;
+	d->fd = take_fd(&fd);
+	d->fd_direct = take_fd(&fd_direct);
+	*ret = &d->d;
+	return 0;
+}
