@@ -74,7 +74,7 @@ enum storvsp_op {
 #define STORVSP_DATA_NONE 2u
 
 #define STORVSP_CDB_MAX 16u
-#define STORVSP_SENSE_MAX 20u	      /* Windows 8 and later */
+#define STORVSP_SENSE_MAX 20u /* Windows 8 and later */
 #define STORVSP_SENSE_MAX_PRE_WIN8 18u
 
 /* The SCSI request block (vmscsi_request); 52 bytes, 36 before Windows 8. */
@@ -148,9 +148,8 @@ static_assert(offsetof(struct storvsp_packet, srb) == 12, "union at 12");
 /* The bytes a packet has under a protocol version (what the guest sends and expects). */
 static inline uint32_t storvsp_packet_size(uint16_t version)
 {
-	return version >= STORVSP_VERSION_WIN8
-		   ? (uint32_t)sizeof(struct storvsp_packet)
-		   : STORVSP_PACKET_HEADER + STORVSP_SRB_SIZE_PRE_WIN8;
+	return version >= STORVSP_VERSION_WIN8 ? (uint32_t)sizeof(struct storvsp_packet)
+					       : STORVSP_PACKET_HEADER + STORVSP_SRB_SIZE_PRE_WIN8;
 }
 
 /* The channel-open user data storvsc sends (24 zero bytes), and the offer's own. */

@@ -94,10 +94,23 @@ static int parse_size(const char *s, uint64_t *ret)
 		return -EINVAL;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end || v == 0 || v > (UINT64_MAX >> shift))
 		return -EINVAL;
@@ -279,7 +292,8 @@ static int adopt_or_fresh(struct stord *d)
 		}
 		if (s)
 			munmap(s, d->state_len);
-		log_warn("the stored storage state does not fit this configuration: starting afresh");
+		log_warn(
+		    "the stored storage state does not fit this configuration: starting afresh");
 	}
 	d->state = map_state(d->state_fd, d->state_len);
 	if (!d->state)
@@ -474,7 +488,8 @@ int main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'd':
-			if (d->nspecs == STORD_MAX_DISKS || parse_disk(optarg, &d->specs[d->nspecs]) < 0)
+			if (d->nspecs == STORD_MAX_DISKS ||
+			    parse_disk(optarg, &d->specs[d->nspecs]) < 0)
 				return MHCL_EXIT_USAGE;
 			d->nspecs++;
 			break;

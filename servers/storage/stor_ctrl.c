@@ -8,8 +8,8 @@
 #include "storvsp.h"
 #include "vmbus_ring.h"
 
-#define STOR_PKT_BUF 8192u     /* largest guest packet read; bigger ones break the ring */
-#define STOR_LAT_BUCKETS 24u   /* latency histogram: bucket i holds [2^i, 2^(i+1)) us */
+#define STOR_PKT_BUF 8192u   /* largest guest packet read; bigger ones break the ring */
+#define STOR_LAT_BUCKETS 24u /* latency histogram: bucket i holds [2^i, 2^(i+1)) us */
 #define STOR_NO_SLOT 0xFFFFu
 
 struct stor_chan;
@@ -57,7 +57,7 @@ struct stor_chan {
 	uint64_t ring_full, max_inflight;
 	uint64_t lat[STOR_LAT_BUCKETS];
 	const char *last_error;
-	struct scsi_exec exec; /* scratch for one command at a time */
+	struct scsi_exec exec;		  /* scratch for one command at a time */
 	uint8_t data[SCSI_DATA_IN_MAX];	  /* parameter lists copied from the guest */
 	uint8_t answer[SCSI_DATA_IN_MAX]; /* immediate DATA-IN bytes for the guest */
 	uint64_t pktbuf[STOR_PKT_BUF / 8];
@@ -591,7 +591,8 @@ static void chan_drain(struct stor_chan *ch)
 			if (!ch->open || c->quiescing)
 				return;
 			if (ch->nfree == 0 || ch->backlog_head != STOR_NO_SLOT) {
-				/* Leave the rest in the ring (masked): a completion drains again. */
+				/* Leave the rest in the ring (masked): a completion drains again.
+				 */
 				ch->throttled = true;
 				return;
 			}
@@ -606,8 +607,7 @@ static void chan_drain(struct stor_chan *ch)
 				refuse_packet(ch, &req, STORVSP_STATUS_INVALID_PARAMETER, why);
 			} else if (req.op == STORVSP_OP_EXECUTE_SRB) {
 				if (c->rec->init_state != STOR_INIT_DONE) {
-					refuse_packet(ch, &req,
-						      STORVSP_STATUS_INVALID_DEVICE_STATE,
+					refuse_packet(ch, &req, STORVSP_STATUS_INVALID_DEVICE_STATE,
 						      "an SRB before initialization");
 				} else {
 					take_srb(ch, &req, start);
@@ -692,8 +692,8 @@ static unsigned adopt_slots(struct stor_chan *ch)
 			rec->state = STOR_SLOT_FREE;
 		}
 		if (rec->state == STOR_SLOT_COMPLETING)
-			rec->state = completion_sent(ch->out, rec, wr) ? STOR_SLOT_FREE
-								      : STOR_SLOT_TAKEN;
+			rec->state =
+			    completion_sent(ch->out, rec, wr) ? STOR_SLOT_FREE : STOR_SLOT_TAKEN;
 		if (rec->state == STOR_SLOT_TAKEN)
 			replay[n++] = (uint16_t)i;
 		else
@@ -767,8 +767,8 @@ static int chan_open(struct vmbusdev_chan *dev, bool resume, void *opaque, const
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
 	if (resume) {
 		unsigned n = adopt_slots(ch);
-		log_info("controller %u channel %u (relid %u) adopted: %u requests to finish", c->index,
-			 ch->index, ch->relid, n);
+		log_info("controller %u channel %u (relid %u) adopted: %u requests to finish",
+			 c->index, ch->index, ch->relid, n);
 		return 0;
 	}
 	if (ch->index == 0) {
@@ -845,8 +845,8 @@ static int describe_channel(struct stor_ctrl *c, unsigned index)
 	ch->free_head = STOR_NO_SLOT;
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++)
-		ch->slots[i] = (struct stor_slot){.ch = ch, .rec = &ch->rec->slots[i],
-						  .idx = (uint16_t)i, .next = STOR_NO_SLOT};
+		ch->slots[i] = (struct stor_slot){
+		    .ch = ch, .rec = &ch->rec->slots[i], .idx = (uint16_t)i, .next = STOR_NO_SLOT};
 	m.if_type = (ProtobufCBinaryData){sizeof(type), type.b};
 	m.if_instance = (ProtobufCBinaryData){sizeof(c->instance), c->instance.b};
 	m.user_def = (ProtobufCBinaryData){sizeof(user_def), user_def};
@@ -870,7 +870,8 @@ static int grant_subchannels(struct stor_ctrl *c, unsigned n)
 		stor_publish(&c->rec->subchannels, have + i);
 		int r = describe_channel(c, have + i);
 		if (r < 0)
-			return log_warn_errno(r, "controller %u: unable to offer sub-channel %u: %m",
+			return log_warn_errno(r,
+					      "controller %u: unable to offer sub-channel %u: %m",
 					      c->index, have + i);
 	}
 	log_info("controller %u: offered %u sub-channels", c->index, n);

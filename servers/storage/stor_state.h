@@ -34,8 +34,8 @@
 
 #define STOR_STATE_MAGIC 0x6d68635374723031ull /* "mhcStr01": bump when the layout changes */
 #define STOR_MAX_CONTROLLERS 4u
-#define STOR_MAX_CHANNELS 16u	/* per controller, the primary included */
-#define STOR_QUEUE_DEPTH 256u	/* requests in flight per channel */
+#define STOR_MAX_CHANNELS 16u /* per controller, the primary included */
+#define STOR_QUEUE_DEPTH 256u /* requests in flight per channel */
 #define STOR_MAX_TRANSFER (256u * 1024u)
 #define STOR_MAX_PFNS (STOR_MAX_TRANSFER / 4096u + 1u)
 
@@ -47,9 +47,9 @@ enum stor_slot_state {
 
 /* One request the guest handed over and has not seen completed. */
 struct stor_slot_rec {
-	uint32_t state;			/* enum stor_slot_state */
-	uint32_t ring_start, ring_end;	/* where its packet sat in the guest->host ring */
-	uint32_t out_at, out_len;	/* COMPLETING: its completion in the host->guest ring */
+	uint32_t state;			  /* enum stor_slot_state */
+	uint32_t ring_start, ring_end;	  /* where its packet sat in the guest->host ring */
+	uint32_t out_at, out_len;	  /* COMPLETING: its completion in the host->guest ring */
 	uint32_t byte_offset, byte_count; /* the data buffer: one GPA range */
 	uint32_t npfns;
 	uint64_t trans_id;

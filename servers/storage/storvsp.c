@@ -169,8 +169,8 @@ void storvsp_srb_result(struct storvsp_packet *out, uint8_t srb_status, uint8_t 
 			const uint8_t *sense, uint32_t sense_len, uint32_t xfer, uint16_t version)
 {
 	struct storvsp_srb *srb = &out->srb;
-	uint32_t max = version >= STORVSP_VERSION_WIN8 ? STORVSP_SENSE_MAX
-						       : STORVSP_SENSE_MAX_PRE_WIN8;
+	uint32_t max =
+	    version >= STORVSP_VERSION_WIN8 ? STORVSP_SENSE_MAX : STORVSP_SENSE_MAX_PRE_WIN8;
 
 	srb->scsi_status = scsi_status;
 	srb->data_transfer_length = xfer;

@@ -22,17 +22,17 @@
 #include "vmbus_ring.h"
 
 enum stor_init {
-	STOR_INIT_NONE = 0,   /* waiting for BEGIN_INITIALIZATION */
-	STOR_INIT_BEGUN = 1,  /* waiting for an acceptable version */
+	STOR_INIT_NONE = 0,    /* waiting for BEGIN_INITIALIZATION */
+	STOR_INIT_BEGUN = 1,   /* waiting for an acceptable version */
 	STOR_INIT_VERSION = 2, /* version agreed */
-	STOR_INIT_DONE = 3,   /* END_INITIALIZATION seen: SRBs flow */
+	STOR_INIT_DONE = 3,    /* END_INITIALIZATION seen: SRBs flow */
 };
 
 /* A guest packet, parsed. */
 struct storvsp_req {
 	uint64_t trans_id;
-	uint32_t op;	/* enum storvsp_op */
-	uint32_t size;	/* bytes of the storvsp packet the guest sent (48 or 64) */
+	uint32_t op;		   /* enum storvsp_op */
+	uint32_t size;		   /* bytes of the storvsp packet the guest sent (48 or 64) */
 	struct storvsp_packet pkt; /* copy, zero padded to 64 bytes */
 	/* EXECUTE_SRB data buffer: one GPA range, or none (byte_count 0). */
 	uint32_t byte_offset, byte_count, npfns;
@@ -50,8 +50,8 @@ int storvsp_parse(const struct vmbus_pkt *pkt, uint16_t version, struct storvsp_
 
 /* What an init operation answers. */
 struct storvsp_init_answer {
-	uint32_t status;	 /* NTSTATUS */
-	bool props;		 /* QUERY_PROPERTIES: fill pkt.props */
+	uint32_t status;	    /* NTSTATUS */
+	bool props;		    /* QUERY_PROPERTIES: fill pkt.props */
 	uint16_t grant_subchannels; /* CREATE_SUB_CHANNELS: offer this many more */
 };
 

@@ -29,13 +29,15 @@ static int signal_host(struct sim_stor *s, int r)
 
 int sim_stor_send_raw(struct sim_stor *s, uint64_t trans_id, const void *data, uint32_t len)
 {
-	return signal_host(s, vmbus_ring_send_inband(&s->ch.out, trans_id,
-						     VMBUS_PKT_FLAG_COMPLETION_REQUESTED, data, len));
+	return signal_host(s,
+			   vmbus_ring_send_inband(&s->ch.out, trans_id,
+						  VMBUS_PKT_FLAG_COMPLETION_REQUESTED, data, len));
 }
 
 static uint32_t pkt_size(const struct sim_stor *s)
 {
-	return s->version ? storvsp_packet_size(s->version) : (uint32_t)sizeof(struct storvsp_packet);
+	return s->version ? storvsp_packet_size(s->version)
+			  : (uint32_t)sizeof(struct storvsp_packet);
 }
 
 int sim_stor_try_recv(struct sim_stor *s, uint64_t *trans_id, struct storvsp_packet *ans)
@@ -50,8 +52,7 @@ int sim_stor_try_recv(struct sim_stor *s, uint64_t *trans_id, struct storvsp_pac
 	if (pkt.type != VMBUS_PKT_COMP)
 		return -EBADMSG;
 	memset(ans, 0, sizeof(*ans));
-	memcpy(ans, pkt.payload,
-	       pkt.payload_len < sizeof(*ans) ? pkt.payload_len : sizeof(*ans));
+	memcpy(ans, pkt.payload, pkt.payload_len < sizeof(*ans) ? pkt.payload_len : sizeof(*ans));
 	*trans_id = pkt.trans_id;
 	return 0;
 }

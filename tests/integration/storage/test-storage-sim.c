@@ -16,6 +16,7 @@
 #define DATA_PFN 0x400u
 #define BLOCK 512u
 #define DISK_BYTES (16u << 20)
+#define MAX_PFNS 65u /* 256 KiB + an offset, as storaged advertises */
 
 static char disk_path[128];
 
@@ -41,8 +42,7 @@ static uint8_t *page(struct sim_env *e, uint64_t pfn)
 }
 
 /* An SRB on `lun` with a DATA buffer of len bytes at DATA_PFN + first. */
-static void data_srb(struct sim_srb *srb, uint64_t *pfns, uint32_t first, uint32_t len,
-		     uint8_t lun)
+static void data_srb(struct sim_srb *srb, uint64_t *pfns, uint32_t first, uint32_t len, uint8_t lun)
 {
 	uint32_t n = (len + 4095) / 4096;
 	for (uint32_t i = 0; i < n; i++)
@@ -77,7 +77,7 @@ static void write_read(struct sim_stor *s, struct sim_env *e, uint8_t lun, uint6
 {
 	struct sim_srb srb;
 	struct storvsp_packet a;
-	uint64_t pfns[STOR_MAX_PFNS];
+	uint64_t pfns[MAX_PFNS];
 	uint32_t len = nblocks * BLOCK;
 
 	for (uint32_t i = 0; i < len; i++)
@@ -102,7 +102,7 @@ static void test_linux_path(void)
 	struct sim_stor s;
 	struct sim_srb srb;
 	struct storvsp_packet a;
-	uint64_t pfns[STOR_MAX_PFNS];
+	uint64_t pfns[MAX_PFNS];
 
 	start(&e, &s, 8);
 	/* INQUIRY, 36 bytes, LUN 0: a disk, with the manifest's serial in VPD 0x80. */
@@ -148,7 +148,8 @@ static void test_linux_path(void)
 	write_read(&s, &e, 0, 1000, 512, 3);
 	write_read(&s, &e, 1, 7, 64, 4);
 	/* SYNCHRONIZE CACHE(10). */
-	sim_srb_cdb(&srb, (const uint8_t[]){0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10, STORVSP_DATA_NONE);
+	sim_srb_cdb(&srb, (const uint8_t[]){0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10,
+		    STORVSP_DATA_NONE);
 	srb.len = 0;
 	ASSERT_OK(sim_stor_exec(&s, 6, &srb, &a));
 	expect_good(&a, 0);
@@ -193,7 +194,7 @@ static void test_hostile(void)
 	struct sim_stor s;
 	struct sim_srb srb;
 	struct storvsp_packet a, p;
-	uint64_t pfns[STOR_MAX_PFNS];
+	uint64_t pfns[MAX_PFNS];
 	off_t mark = sim_log_mark();
 
 	sim_env_start(&e);
@@ -347,7 +348,8 @@ static void test_killed_in_flight(void)
 	ASSERT_GE(fd, 0);
 	for (unsigned i = 0; i < N; i++) {
 		uint8_t buf[NB * BLOCK];
-		ASSERT_EQ(pread(fd, buf, sizeof(buf), (off_t)(16 + i * NB) * BLOCK), (ssize_t)sizeof(buf));
+		ASSERT_EQ(pread(fd, buf, sizeof(buf), (off_t)(16 + i * NB) * BLOCK),
+			  (ssize_t)sizeof(buf));
 		for (unsigned k = 0; k < sizeof(buf); k++)
 			ASSERT_EQ(buf[k], (uint8_t)(i + 1));
 	}
