@@ -111,6 +111,8 @@ for m in $(cat /mod/order); do
 done
 touch /tmp/modules-loaded
 report
+# A test's own guest steps (vm_l2_initramfs copies WORK/l2-extra in).
+[ -f /l2-tail.sh ] && . /l2-tail.sh
 if grep -q 'mhcl.wait_shutdown=1' /proc/cmdline; then
 	echo "L2: ready"
 	sleep 300
@@ -134,6 +136,7 @@ $B sync
 $B poweroff -f
 SH
 	chmod +x "$work/l2/init" "$work/l2/sbin/poweroff"
+	[ -d "$work/l2-extra" ] && cp -a "$work/l2-extra/." "$work/l2/"
 	for m in "$@"; do basename "$m"; done >"$work/l2/mod/order"
 	vm_cpio "$work/l2" "$work/l2.cpio.gz"
 }
@@ -176,12 +179,14 @@ SH
 }
 
 # vm_run_l1 WORK TIMEOUT LOG: boots L1 under TCG; everything L1 and L2 print goes to LOG.
+# VM_L1_QEMU (array) adds QEMU arguments (devices), VM_L1_APPEND kernel parameters.
 vm_run_l1() {
 	local work=$1 limit=$2 log=$3
 	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 2048 -nographic -no-reboot \
-		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
+		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" "${VM_L1_QEMU[@]}" \
+		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1
 }
+VM_L1_QEMU=()
 
 # vm_qemu_until_end LOG LIMIT_S END_REGEX QEMU_ARGS...: runs qemu-system-x86_64 with its
 # serial port in LOG (emptied first) until a line matches END_REGEX (then one more second

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The storage server against the real client: an unmodified Debian guest (L2, hv_storvsc
+# and sd_mod) on mhcl-vp inside an L1 KVM under TCG (L0), with mhcl-init running diag,
+# vmbusd, icd, mhcl-storaged and the worker. storaged serves three LUNs on one controller:
+#   LUN 0  a file in L1 (64 MiB), with the manifest's vendor, product, serial and WWN;
+#          L2 makes an ext4 file system on it, writes a tree of files, syncs, mounts it
+#          again and checks their hashes; after the guest powered off, L1 reads the same
+#          files out of the image (debugfs) and checks the hashes again;
+#   LUN 1  L1's /dev/vda (a block device: QEMU virtio-blk from L0), read only: an ext4
+#          image holding Debian's fio and mkfs.ext4 with their libraries, which L2 runs;
+#   LUN 2  a file in L1 (64 MiB) that fio hammers raw: random 4 KiB writes with crc32c
+#          verification, two jobs (so both channels carry I/O: L2 has 2 VPs and asks for a
+#          sub-channel), five rounds, while L1 runs `mhcl restart storage`, `mhcl kill
+#          storage`, `mhcl restart storage`, `mhcl kill storage`, one per round.
+# Passes when every fio round verifies, L2's kernel log has no SCSI error, abort, reset or
+# timeout, storaged adopted its state after each restart, and the data is where the guest
+# put it. Usage: tests/vm/storage/storage-boot.sh BUILD_DIR   (exit 0 pass, 1 fail, 77 skip)
+# Env: MHCL_VM_TIMEOUT (seconds, default 840), MHCL_VM_WORK (default BUILD_DIR/vm-storage).
+set -euo pipefail
+. "$(dirname "$0")/../vmlib.sh"
+
+BUILD=$(cd "${1:-$VM_ROOT/build}" && pwd)
+WORK=${MHCL_VM_WORK:-$BUILD/vm-storage}
+LIMIT=${MHCL_VM_TIMEOUT:-840}
+mkdir -p "$WORK"
+
+vm_require_tools
+for t in dtc fio mkfs.ext4 debugfs; do
+	command -v $t >/dev/null 2>&1 || { echo "vm: $t not found, skipping"; exit 77; }
+done
+vm_kernel
+
+# The tools disk: fio and mkfs.ext4 with their libraries, as an ext4 image (made once).
+TOOLS=$WORK/tools.img
+if [ ! -f "$TOOLS" ]; then
+	rm -rf "$WORK/tools"
+	mkdir -p "$WORK/tools"
+	vm_copy_with_libs "$(command -v fio)" "$WORK/tools"
+	vm_copy_with_libs "$(command -v mkfs.ext4)" "$WORK/tools"
+	kb=$(du -sk "$WORK/tools" | cut -f1)
+	mkfs.ext4 -q -F -L tools -d "$WORK/tools" "$TOOLS.tmp" $((kb * 13 / 10 + 8192))K
+	mv "$TOOLS.tmp" "$TOOLS"
+fi
+
+# L2: the Hyper-V guest drivers and the SCSI disk driver; its own steps in l2-tail.sh.
+rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra/tools" "$WORK/l2-extra/mnt"
+cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
+# Runs inside L2's init after the modules are loaded. Disks: sda (LUN 0), sdb (LUN 1, the
+# tools), sdc (LUN 2).
+for i in $(seq 1 100); do [ -b /dev/sdc ] && break; sleep 0.2; done
+for d in sda sdb sdc; do
+	s=/sys/block/$d
+	echo "L2: disk $d size $(cat $s/size) vendor '$(cat $s/device/vendor)' model '$(cat $s/device/model)' wwid '$(cat $s/device/wwid 2>/dev/null)' ro $(cat $s/ro) serial '$(dd if=$s/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000')'"
+done
+echo "L2: channels $(ls -d /sys/bus/vmbus/devices/*/channels/* 2>/dev/null | wc -l)"
+mount -o ro /dev/sdb /tools && echo "L2: tools mounted"
+LD=/tools/lib64/ld-linux-x86-64.so.2
+LP=/tools/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu/ceph
+run() { $LD --library-path $LP "$@"; }
+# A file system on LUN 0: a tree of files, synced, mounted again and checked.
+run /tools/usr/bin/mkfs.ext4 -q -F -L mhcl /dev/sda && echo "L2: mkfs ok"
+mount /dev/sda /mnt && mkdir -p /mnt/tree
+for n in 1 2 3 4 5 6; do
+	dd if=/dev/urandom of=/mnt/tree/f$n bs=1k count=$((n * 97)) 2>/dev/null
+done
+(cd /mnt/tree && md5sum f*) >/tmp/sums
+sync && umount /mnt && echo "L2: unmounted"
+mount /dev/sda /mnt && (cd /mnt/tree && md5sum -c /tmp/sums >/dev/null) && echo "L2: tree verified after remount"
+sed 's/^/L2: hash /' /tmp/sums
+umount /mnt
+# fio on LUN 2 while the host restarts and kills storaged.
+for r in 1 2 3 4 5; do
+	echo "L2: fio round $r"
+	run /tools/usr/bin/fio --name=verify --filename=/dev/sdc --direct=1 --ioengine=libaio \
+		--iodepth=8 --rw=randwrite --bs=4k --size=8m --numjobs=2 --offset_increment=16m \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting \
+		--output=/tmp/fio.$r >/dev/null 2>&1
+	rc=$?
+	echo "L2: fio round $r rc $rc: $(grep -E 'err=|WRITE:|READ:' /tmp/fio.$r | tr -s ' ' | tr '\n' ';')"
+done
+dmesg | grep -iE 'sd [0-9:]+|scsi|storvsc|I/O error|blk_update' | sed 's/^/L2: kmsg: /'
+SH
+vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
+	drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod drivers/scsi/hv_storvsc \
+	crypto/crc32c_generic lib/crc16
+
+CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
+rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod" "$WORK/l1-extra/data"
+for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
+	cp "$VM_MOD/$m.ko" "$WORK/l1-extra/mod/"
+done
+vm_copy_with_libs "$(command -v debugfs)" "$WORK/l1-extra"
+cat >"$WORK/l1-manifest.dts" <<DTS
+/dts-v1/;
+/ { mhcl { manifest {
+	compatible = "mhcl,manifest-v1";
+	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
+		restart = "never"; start-order = <10>; control; };
+	vmbus { binary = "mhcl-vmbusd";
+		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
+		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>; };
+	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
+		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
+	storage { binary = "mhcl-storaged";
+		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock",
+			"--disk", "file=/data/fs.img,lun=0,vendor=MHCL,product=FS Disk,serial=MHCLFS0001,wwn=0x3000c0ffee000001",
+			"--disk", "file=/dev/vda,lun=1,ro,product=Tools",
+			"--disk", "file=/data/fio.img,lun=2";
+		policy = "storaged"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+	vp { binary = "mhcl-vp";
+		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
+			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
+			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1";
+		policy = "vp"; restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
+		stop-timeout-ms = <5000>; };
+}; }; };
+DTS
+dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
+
+cat >"$WORK/l1-tail.sh" <<'SH'
+for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+	insmod /mod/$m.ko || echo "L1: insmod $m failed"
+done
+for i in $(seq 1 50); do [ -b /dev/vda ] && break; sleep 0.2; done
+truncate -s 64M /data/fs.img /data/fio.img
+mkdir -p /run/mhcl
+export MHCL_DIAG=unix:/run/mhcl/diag.sock
+mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
+INIT=$!
+# One operation per fio round, a second into it (bounded waits; nothing asserts on time).
+n=0
+for op in restart kill restart kill; do
+	n=$((n + 1))
+	for i in $(seq 1 600); do
+		grep -q "^vp: L2: fio round $n\$" /tmp/init.log && break
+		grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+		sleep 0.5
+	done
+	sleep 1
+	mhcl $op storage >/dev/null 2>&1
+	echo "L1: $op storage rc $?"
+	# The next instance is up (init counts the restart) and has adopted the state.
+	for i in $(seq 1 120); do
+		r=$(mhcl ps 2>/dev/null | awk '$1 == "storage" && $3 == "running" {print $5}')
+		[ "$r" = "$n" ] && mhcl inspect storage >/tmp/st 2>/dev/null &&
+			grep -q 'adopted_state: true' /tmp/st && break
+		sleep 0.5
+	done
+	echo "L1: after $op storage: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st)"
+done
+for i in $(seq 1 900); do
+	grep -q '^vp: L2: ready' /tmp/init.log && break
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+	sleep 0.5
+done
+mhcl inspect storage | sed 's/^/L1: inspect: /'
+mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
+for i in $(seq 1 120); do
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+	sleep 1
+done
+kill -TERM $INIT
+wait $INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited $?"
+cat /tmp/init.log
+# The guest's files, read from the image it wrote.
+for n in 1 2 3 4 5 6; do
+	echo "L1: hash $(debugfs -R "cat /tree/f$n" /data/fs.img 2>/dev/null | md5sum | cut -d' ' -f1)  f$n"
+done
+echo "L1: phases done"
+SH
+vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
+	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
+	servers/storage/mhcl-storaged tools/mhcl
+
+LOG=$WORK/console.log
+VM_L1_QEMU=(-drive "file=$TOOLS,if=virtio,format=raw,readonly=on")
+start=$(date +%s)
+rc=0
+vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
+echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
+tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|storage|diag)( \[init\])?: ' || true
+
+fail=0
+out() { tr -d '\r' <"$LOG"; }
+pass() { echo "PASS: $1"; }
+flunk() { echo "FAIL: $1"; fail=1; }
+expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
+reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
+
+expect "storaged registered its controller" '^storage: .*registered offer 1 with vmbusd'
+expect "L2 negotiated the storage protocol" '^storage: .*controller 0: protocol 6\.2'
+expect "L2 opened a sub-channel" '^storage: .*controller 0 channel 1 opened'
+expect "LUN 0: size, vendor, model, WWN and serial from the manifest" \
+	"^vp: L2: disk sda size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.3000c0ffee000001' ro 0 serial 'MHCLFS0001'"
+expect "LUN 1: the read-only block device" "^vp: L2: disk sdb size [0-9]+ vendor 'MHCL *' model 'Tools *' .* ro 1 "
+expect "LUN 2: 64 MiB" "^vp: L2: disk sdc size 131072 "
+expect "L2 ran mkfs.ext4 from the tools disk" '^vp: L2: mkfs ok'
+expect "L2's tree verified after a remount" '^vp: L2: tree verified after remount'
+for r in 1 2 3 4 5; do
+	expect "fio round $r verified with no error" "^vp: L2: fio round $r rc 0: .*err= *0"
+done
+ops=$(out | sed -n 's/^L1: after \([a-z]*\) storage: restarts [1-4], adopted 1$/\1/p' | tr '\n' ' ')
+[ "$ops" = "restart kill restart kill " ] && pass "storaged restarted and killed twice each, state adopted each time" ||
+	flunk "storaged restarts: '$ops'"
+expect "a planned restart found nothing to replay" '^storage: .*adopted the storage state of the previous instance \(planned restart\)'
+expect "a crash left requests that the next instance finished" '^storage: .*adopted the storage state of the previous instance \(it crashed\)'
+reject "no SCSI error, abort, reset or timeout in L2" '^vp: L2: kmsg: .*(abort|reset|timed out|timeout|I/O error|FAILED|Sense Key|hostbyte|blk_update)'
+reject "no seccomp violation" '\[init\]: seccomp: forbidden'
+expect "the guest powered off" '^vp \[init\]: pid [0-9]+ exited with 0 '
+# The hashes the guest printed are the hashes of the files in L1's image.
+g=$(out | sed -n 's/^vp: L2: hash \([0-9a-f]*\)  \(f[0-9]\)$/\2 \1/p' | sort | tr '\n' ' ')
+h=$(out | sed -n 's/^L1: hash \([0-9a-f]*\)  \(f[0-9]\)$/\2 \1/p' | sort | tr '\n' ' ')
+if [ -n "$g" ] && [ "$g" = "$h" ] && [ "$(echo "$g" | wc -w)" = 12 ]; then
+	pass "L1 reads the guest's six files from the image with the same hashes"
+else
+	flunk "hashes: guest '$g', image '$h'"
+fi
+exit $fail
