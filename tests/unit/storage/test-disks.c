@@ -614,8 +614,8 @@ static void test_files_in(const char *dir)
 }
 
 #ifdef TEST_REFUSE_O_DIRECT
-/* Linked with -Wl,--wrap=open64 (open with 64-bit offsets): every filesystem refuses O_DIRECT as tmpfs did before
- * Linux 6.6, so the file cases run on a buffered disk. */
+/* Linked with -Wl,--wrap=open64 (open with 64-bit offsets): every filesystem refuses O_DIRECT as
+ * tmpfs did before Linux 6.6, so the file cases run on a buffered disk. */
 int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...)
