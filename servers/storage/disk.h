@@ -143,7 +143,8 @@ static inline void disk_queue_close(struct disk_queue *q)
 int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret);
 
 /* A file or block device: O_DIRECT where the backing allows it, io_uring for I/O, fdatasync
- * for FLUSH, fallocate(PUNCH_HOLE) or BLKDISCARD for DISCARD. *why says what failed. */
+ * for FLUSH, fallocate(PUNCH_HOLE) or BLKDISCARD for DISCARD. path is copied; the disk keeps
+ * its fds open (close-on-exec) until disk_close. *why says what failed. */
 int disk_file_open(const char *path, bool read_only, struct disk **ret, const char **why);
 
 #endif

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "disk.h"
+#include "disk_file_probe.h"
 #include "disk_internal.h"
 
 #define FILE_QUEUE_DEPTH 256u
@@ -115,11 +116,11 @@ static void poke(struct file_queue *q)
 
 static void flush_stats(struct file_queue *q)
 {
-	struct file_disk *fd = file_disk_of(q->q.disk);
+	struct file_disk *fdisk = file_disk_of(q->q.disk);
 
-	disk_stats_flush(&fd->stats, &q->local);
+	disk_stats_flush(&fdisk->stats, &q->local);
 	if (q->rerouted) {
-		__atomic_fetch_add(&fd->rerouted, q->rerouted, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&fdisk->rerouted, q->rerouted, __ATOMIC_RELAXED);
 		q->rerouted = 0;
 	}
 }
@@ -415,16 +416,16 @@ static void on_prepare(uv_prepare_t *h)
 /* BLKDISCARD has no io_uring form before Linux 6.12 (a uring_cmd), so it runs here and
  * blocks the loop for as long as the device takes. FIXME: issue it as
  * IORING_OP_URING_CMD where the kernel has it. */
-static int discard_blockdev(const struct file_disk *fd, const struct disk_req *r)
+static int discard_blockdev(const struct file_disk *fdisk, const struct disk_req *r)
 {
 	for (uint32_t i = 0; i < r->nranges; i++) {
-		uint64_t range[2] = {r->ranges[i].lba * fd->d.info.block_size,
-				     (uint64_t)r->ranges[i].nblocks * fd->d.info.block_size};
+		uint64_t range[2] = {r->ranges[i].lba * fdisk->d.info.block_size,
+				     (uint64_t)r->ranges[i].nblocks * fdisk->d.info.block_size};
 
 		if (!range[1])
 			continue;
 		/* A hint: a device that cannot discard still succeeds. */
-		if (ioctl(fd->fd, BLKDISCARD, range) < 0 && errno != EOPNOTSUPP)
+		if (ioctl(fdisk->fd, BLKDISCARD, range) < 0 && errno != EOPNOTSUPP)
 			return -errno;
 	}
 	return 0;
@@ -433,7 +434,7 @@ static int discard_blockdev(const struct file_disk *fd, const struct disk_req *r
 static int file_submit(struct disk_queue *dq, struct disk_req *r)
 {
 	struct file_queue *q = file_queue_of(dq);
-	struct file_disk *fd = file_disk_of(dq->disk);
+	struct file_disk *fdisk = file_disk_of(dq->disk);
 	struct file_slot *s;
 	uint64_t bytes;
 	int err;
@@ -450,7 +451,7 @@ static int file_submit(struct disk_queue *dq, struct disk_req *r)
 	switch (r->op) {
 	case DISK_OP_READ:
 	case DISK_OP_WRITE:
-		if (r->op == DISK_OP_WRITE && fd->d.info.read_only)
+		if (r->op == DISK_OP_WRITE && fdisk->d.info.read_only)
 			s->result = -EROFS;
 		else if (bytes) {
 			s->kind = STEP_RW;
@@ -459,14 +460,14 @@ static int file_submit(struct disk_queue *dq, struct disk_req *r)
 		}
 		break;
 	case DISK_OP_FLUSH:
-		if (!fd->d.info.read_only)
+		if (!fdisk->d.info.read_only)
 			s->kind = STEP_FSYNC;
 		break;
 	case DISK_OP_DISCARD:
-		if (fd->d.info.read_only)
+		if (fdisk->d.info.read_only)
 			s->result = -EROFS;
-		else if (fd->blockdev)
-			s->result = discard_blockdev(fd, r);
+		else if (fdisk->blockdev)
+			s->result = discard_blockdev(fdisk, r);
 		else if (discard_range_next(s))
 			s->kind = STEP_FALLOCATE;
 		break;
@@ -482,7 +483,7 @@ static int file_submit(struct disk_queue *dq, struct disk_req *r)
 
 static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **ret)
 {
-	struct file_disk *fd = file_disk_of(d);
+	struct file_disk *fdisk = file_disk_of(d);
 	struct io_uring_params p = {.flags = IORING_SETUP_SUBMIT_ALL};
 	struct file_queue *q = calloc(1, sizeof(*q));
 	int err;
@@ -525,10 +526,10 @@ static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **
 
 	q->q.disk = d;
 	q->q.loop = loop;
-	q->fd = fd->fd;
-	q->fd_direct = fd->fd_direct;
-	q->mem_align = fd->mem_align;
-	q->offset_align = fd->offset_align;
+	q->fd = fdisk->fd;
+	q->fd_direct = fdisk->fd_direct;
+	q->mem_align = fdisk->mem_align;
+	q->offset_align = fdisk->offset_align;
 	q->block_size = d->info.block_size;
 	for (uint32_t i = 0; i < FILE_QUEUE_DEPTH; i++)
 		q->slots[i].next_free = i + 1;
@@ -563,32 +564,32 @@ static void file_queue_close(struct disk_queue *dq)
 
 static void file_inspect(struct disk *d, struct inspect_tree *t, Mhcl__Node *dir)
 {
-	struct file_disk *fd = file_disk_of(d);
+	struct file_disk *fdisk = file_disk_of(d);
 
-	inspect_str(t, dir, "path", fd->path);
-	inspect_str(t, dir, "type", fd->blockdev ? "block device" : "file");
-	inspect_str(t, dir, "mode", fd->fd_direct >= 0 ? "direct" : "buffered");
+	inspect_str(t, dir, "path", fdisk->path);
+	inspect_str(t, dir, "type", fdisk->blockdev ? "block device" : "file");
+	inspect_str(t, dir, "mode", fdisk->fd_direct >= 0 ? "direct" : "buffered");
 	inspect_u64(t, dir, "block_size", d->info.block_size);
 	inspect_u64(t, dir, "nblocks", d->info.nblocks);
 	inspect_bool(t, dir, "read_only", d->info.read_only);
-	if (fd->fd_direct >= 0) {
-		inspect_u64(t, dir, "dio_mem_align", fd->mem_align);
-		inspect_u64(t, dir, "dio_offset_align", fd->offset_align);
+	if (fdisk->fd_direct >= 0) {
+		inspect_u64(t, dir, "dio_mem_align", fdisk->mem_align);
+		inspect_u64(t, dir, "dio_offset_align", fdisk->offset_align);
 		inspect_u64(t, dir, "rerouted_buffered",
-			    __atomic_load_n(&fd->rerouted, __ATOMIC_RELAXED));
+			    __atomic_load_n(&fdisk->rerouted, __ATOMIC_RELAXED));
 	}
-	disk__stats_inspect(&fd->stats, t, dir);
+	disk__stats_inspect(&fdisk->stats, t, dir);
 }
 
 static void file_close(struct disk *d)
 {
-	struct file_disk *fd = file_disk_of(d);
+	struct file_disk *fdisk = file_disk_of(d);
 
-	if (fd->fd_direct >= 0)
-		close(fd->fd_direct);
-	close(fd->fd);
-	free(fd->path);
-	free(fd);
+	if (fdisk->fd_direct >= 0)
+		close(fdisk->fd_direct);
+	close(fdisk->fd);
+	free(fdisk->path);
+	free(fdisk);
 }
 
 static const struct disk_ops file_ops = {
@@ -600,137 +601,37 @@ static const struct disk_ops file_ops = {
     .close = file_close,
 };
 
-/* ---- open ---- */
-
-static int fail(const char **why, const char *what, int err)
-{
-	if (why)
-		*why = what;
-	return err;
-}
-
-/* What O_DIRECT on fd wants: 0 when the kernel knows, -EOPNOTSUPP when it says the file
- * takes no direct I/O, -ENODATA when it does not say. */
-static int dio_align(int fd, uint32_t *ret_mem, uint32_t *ret_offset)
-{
-	struct statx stx;
-	uint32_t mem, offset;
-
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
-	    !(stx.stx_mask & STATX_DIOALIGN))
-		return -ENODATA;
-	mem = stx.stx_dio_mem_align;
-	offset = stx.stx_dio_offset_align;
-	if (!mem || !offset)
-		return -EOPNOTSUPP;
-	/* Powers of two per the ABI; anything else is not something to mask with. */
-	if ((mem & (mem - 1)) || (offset & (offset - 1)))
-		return -ENODATA;
-	*ret_mem = mem;
-	*ret_offset = offset;
-	return 0;
-}
-
-/* The size and logical block size of what fd (the buffered one) is. */
-static int probe_size(int fd, const struct stat *st, uint64_t *ret_size, uint32_t *ret_bs,
-		      const char **why)
-{
-	uint64_t size;
-	int bs;
-
-	if (S_ISREG(st->st_mode)) {
-		*ret_size = (uint64_t)st->st_size;
-		*ret_bs = 512;
-		return 0;
-	}
-	if (!S_ISBLK(st->st_mode))
-		return fail(why, "not a regular file or a block device", -EINVAL);
-	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
-		return fail(why, "unable to get the block device's size (BLKGETSIZE64)", -errno);
-	if (ioctl(fd, BLKSSZGET, &bs) < 0)
-		return fail(why, "unable to get the logical block size (BLKSSZGET)", -errno);
-	if (bs != 512 && bs != 4096)
-		return fail(why, "logical block size is neither 512 nor 4096", -EOPNOTSUPP);
-	*ret_size = size;
-	*ret_bs = (uint32_t)bs;
-	return 0;
-}
-
-/*
- * Opens the direct fd beside the buffered one, checking it is the same file (the path
- * could have been replaced between the two opens). -EINVAL when the filesystem takes no
- * O_DIRECT: the disk stays buffered.
- */
-static int open_direct(const char *path, int flags, const struct stat *st, const char **why)
-{
-	struct stat st2;
-	int fd = open(path, flags | O_DIRECT);
-
-	if (fd < 0)
-		return errno == EINVAL ? -EINVAL : fail(why, "unable to open O_DIRECT", -errno);
-	if (fstat(fd, &st2) < 0 || st2.st_dev != st->st_dev || st2.st_ino != st->st_ino ||
-	    st2.st_rdev != st->st_rdev) {
-		close(fd);
-		return fail(why, "the path changed between two opens", -ESTALE);
-	}
-	return fd;
-}
-
 int disk_file_open(const char *path, bool read_only, struct disk **ret, const char **why)
 {
-	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	_cleanup_close_ int fd = -1, fd_direct = -1;
-	struct file_disk *d;
-	struct stat st;
-	uint64_t size = 0;
-	uint32_t bs = 512, mem_align = 512, offset_align = 512;
-	int err;
+	struct file_probe p;
+	struct file_disk *fdisk;
+	int err = disk_file__probe(path, read_only, &p, why);
 
-	fd = open(path, flags);
-	if (fd < 0)
-		return fail(why, "unable to open", -errno);
-	if (fstat(fd, &st) < 0)
-		return fail(why, "unable to stat", -errno);
-	err = probe_size(fd, &st, &size, &bs, why);
 	if (err)
 		return err;
-	if (size / bs == 0)
-		return fail(why, "smaller than one block", -EINVAL);
-
-	fd_direct = open_direct(path, flags, &st, why);
-	if (fd_direct == -EINVAL)
-		fd_direct = -1;
-	else if (fd_direct < 0)
-		return fd_direct;
-	if (fd_direct >= 0) {
-		err = dio_align(fd_direct, &mem_align, &offset_align);
-		if (err == -EOPNOTSUPP)
-			close(take_fd(&fd_direct));
-		else if (err && S_ISBLK(st.st_mode))
-			mem_align = offset_align = bs; /* what older kernels want of a bdev */
-	}
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->path = strdup(path);
-	if (!d->path) {
-		free(d);
+	fdisk = calloc(1, sizeof(*fdisk));
+	if (fdisk)
+		fdisk->path = strdup(path);
+	if (!fdisk || !fdisk->path) {
+		free(fdisk);
+		if (p.fd_direct >= 0)
+			close(p.fd_direct);
+		close(p.fd);
 		return -ENOMEM;
 	}
-	d->d.ops = &file_ops;
-	d->d.info = (struct disk_info){
-	    .nblocks = size / bs,
-	    .block_size = bs,
+	fdisk->d.ops = &file_ops;
+	fdisk->d.info = (struct disk_info){
+	    .nblocks = p.nblocks,
+	    .block_size = p.block_size,
 	    .read_only = read_only,
 	    .can_discard = !read_only,
-	    .volatile_cache = true, /* page cache, or the device's own write cache */
+	    .volatile_cache = true, /* the page cache, or the device's own write cache */
 	};
-	d->blockdev = S_ISBLK(st.st_mode);
-	d->mem_align = mem_align;
-	d->offset_align = offset_align;
-	d->fd = take_fd(&fd);
-	d->fd_direct = take_fd(&fd_direct);
-	*ret = &d->d;
+	fdisk->fd = p.fd;
+	fdisk->fd_direct = p.fd_direct;
+	fdisk->blockdev = p.blockdev;
+	fdisk->mem_align = p.mem_align;
+	fdisk->offset_align = p.offset_align;
+	*ret = &fdisk->d;
 	return 0;
 }
