@@ -81,8 +81,7 @@ done
 dmesg | grep -iE 'sd [0-9:]+|scsi|storvsc|I/O error|blk_update' | sed 's/^/L2: kmsg: /'
 SH
 vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
-	drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod drivers/scsi/hv_storvsc \
-	crypto/crc32c_generic lib/crc16
+	drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod drivers/scsi/hv_storvsc
 
 CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod" "$WORK/l1-extra/data"
