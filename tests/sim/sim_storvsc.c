@@ -180,3 +180,24 @@ void sim_srb_rw16(struct sim_srb *srb, bool write, uint64_t lba, uint32_t nblock
 		c[10 + i] = (uint8_t)(nblocks >> (24 - 8 * i));
 	sim_srb_cdb(srb, c, 16, write ? STORVSP_DATA_WRITE : STORVSP_DATA_READ);
 }
+
+int sim_stor_subchannels(struct sim_stor *primary, uint16_t n,
+			 struct vmbus_msg_offer_channel *ret_offers)
+{
+	struct storvsp_packet p = {.operation = STORVSP_OP_CREATE_SUB_CHANNELS,
+				   .flags = STORVSP_FLAG_REQUEST_COMPLETION};
+	p.sub_channel_count = n;
+	int r = sim_stor_control(primary, &p, NULL);
+	if (r != 0)
+		return r < 0 ? r : -EPROTO;
+	for (uint16_t i = 0; i < n; i++) {
+		struct vmbus_msg_offer_channel m;
+		r = sim_guest_expect_msg(primary->g, VMBUS_MSG_OFFERCHANNEL, &m, sizeof(m));
+		if (r < 0)
+			return r;
+		if ((size_t)r < sizeof(m) || m.sub_channel_index == 0)
+			return -EPROTO;
+		ret_offers[m.sub_channel_index - 1 < n ? m.sub_channel_index - 1 : i] = m;
+	}
+	return 0;
+}

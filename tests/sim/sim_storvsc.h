@@ -61,4 +61,11 @@ int sim_stor_exec(struct sim_stor *s, uint64_t trans_id, const struct sim_srb *s
 void sim_srb_rw16(struct sim_srb *srb, bool write, uint64_t lba, uint32_t nblocks);
 void sim_srb_cdb(struct sim_srb *srb, const uint8_t *cdb, uint8_t len, uint8_t data_in);
 
+
+
+/* CREATE_SUB_CHANNELS(n) on the primary, then the n sub-channel offers vmbusd sends
+ * (sub_channel_index 1..n). 0 or -errno. */
+int sim_stor_subchannels(struct sim_stor *primary, uint16_t n,
+			 struct vmbus_msg_offer_channel *ret_offers);
+
 #endif

@@ -147,6 +147,17 @@ static void test_linux_path(void)
 	write_read(&s, &e, 0, 33, 8, 2);
 	write_read(&s, &e, 0, 1000, 512, 3);
 	write_read(&s, &e, 1, 7, 64, 4);
+	/* A sub-channel, as Linux asks for one per extra CPU: offered, opened, and serving
+	 * the same LUNs. */
+	struct vmbus_msg_offer_channel sub;
+	struct sim_stor s1;
+	ASSERT_OK(sim_stor_subchannels(&s, 1, &sub));
+	ASSERT_EQ(sub.sub_channel_index, 1);
+	ASSERT_OK(sim_stor_open(e.g, &sub, RING_PFN + 0x40, 16, 8, &s1));
+	s1.version = s.version;
+	write_read(&s1, &e, 0, 4096, 16, 5);
+	write_read(&s, &e, 0, 4096 + 16, 16, 6);
+	ASSERT_OK(sim_guest_chan_close(e.g, &s1.ch));
 	/* SYNCHRONIZE CACHE(10). */
 	sim_srb_cdb(&srb, (const uint8_t[]){0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10,
 		    STORVSP_DATA_NONE);
