@@ -76,6 +76,16 @@ size_t scsi__ascii(char *dst, size_t dst_len, const char *src, size_t src_size)
 	return n;
 }
 
+/* GOOD so far; the caller runs op. Only the fields op uses are written after this. */
+static void start_io(struct scsi_exec *out, enum disk_op op, uint32_t data_len)
+{
+	out->kind = SCSI_EXEC_IO;
+	out->status = SCSI_STATUS_GOOD;
+	out->sense_len = 0;
+	out->data_len = data_len;
+	out->op = op;
+}
+
 /* [lba, lba + n) inside the disk, without overflowing. */
 static bool in_range(const struct scsi_disk *d, uint64_t lba, uint64_t n)
 {
@@ -108,11 +118,7 @@ static void rw(const struct scsi_cmd *c, bool write, uint64_t lba, uint32_t n, u
 		scsi__good(out);
 		return;
 	}
-	out->kind = SCSI_EXEC_IO;
-	out->status = SCSI_STATUS_GOOD;
-	out->sense_len = 0;
-	out->data_len = c->xfer_len;
-	out->op = write ? DISK_OP_WRITE : DISK_OP_READ;
+	start_io(out, write ? DISK_OP_WRITE : DISK_OP_READ, c->xfer_len);
 	out->lba = lba;
 	out->nblocks = n;
 	out->fua = write && (flags & SCSI_RW_FUA);
@@ -215,11 +221,7 @@ static void sync_cache(const struct scsi_cmd *c, uint64_t lba, uint32_t n)
 		return;
 	}
 	/* The whole cache is flushed whatever the range: backends have no ranged flush. */
-	out->kind = SCSI_EXEC_IO;
-	out->status = SCSI_STATUS_GOOD;
-	out->sense_len = 0;
-	out->data_len = 0;
-	out->op = DISK_OP_FLUSH;
+	start_io(out, DISK_OP_FLUSH, 0);
 }
 
 static void exec_sync_cache10(const struct scsi_cmd *c)
@@ -290,11 +292,7 @@ static void discard(struct scsi_exec *out, uint32_t nranges)
 		scsi__good(out);
 		return;
 	}
-	out->kind = SCSI_EXEC_IO;
-	out->status = SCSI_STATUS_GOOD;
-	out->sense_len = 0;
-	out->data_len = 0;
-	out->op = DISK_OP_DISCARD;
+	start_io(out, DISK_OP_DISCARD, 0);
 	out->nranges = nranges;
 }
 

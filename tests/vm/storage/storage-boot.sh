@@ -118,7 +118,7 @@ DTS
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<'SH'
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
 	insmod /mod/$m.ko || echo "L1: insmod $m failed"
 done
 for i in $(seq 1 50); do [ -b /dev/vda ] && break; sleep 0.2; done

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storage-bench: mhcl-storaged's efficiency, hosted (no VM). A load generator plays
+ * hv_storvsc on the rings (tests/sim: mhcl-init, mhcl-vmbusd, mhcl-icd, mhcl-vp-sim and
+ * mhcl-storaged with a memory disk; this process is the guest) and keeps QD 4 KiB random
+ * reads or writes in flight on 1 or 2 channels. Beside it, in the same run, the memory
+ * backend driven directly (no VMBus, no server) at the same queue depths.
+ *
+ * Figures: IOPS; the server's CPU time (utime + stime of mhcl-storaged from /proc) and
+ * IOPS per server core; p50 and p99 latency from submit to completion as the guest sees
+ * it. Printed as a markdown table.
+ *
+ * Usage: storage-bench INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR [SECONDS]
+ * Bench programs may use the test harness (tests/sim): they are not product code.
+ */
+#include "sim_env.h"
+#include "sim_storvsc.h"
+
+#include <math.h>
+
+#include "disk.h"
+
+#define RING_PFN (SIM_GUEST_PFN_FREE + 0x20)
+#define RING_PAGES 64u /* 128 KiB each way, as Linux's default */
+#define DATA_PFN 0x800u
+#define MAX_QD 128u
+#define MAX_CH 2u
+#define DISK_BLOCKS ((256u << 20) / 512u)
+#define MAX_SAMPLES (1u << 22)
+
+static double secs = 2.0;
+static uint32_t *samples; /* latencies in ns */
+static size_t nsamples;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void sample(uint64_t ns)
+{
+	if (nsamples < MAX_SAMPLES)
+		samples[nsamples++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double p)
+{
+	if (!nsamples)
+		return 0;
+	qsort(samples, nsamples, sizeof(*samples), cmp_u32);
+	return samples[(size_t)(p * (double)(nsamples - 1))] / 1000.0;
+}
+
+/* CPU seconds pid has used (utime + stime). */
+static double cpu_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fgets(buf, sizeof(buf), f) != NULL);
+	fclose(f);
+	const char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	ASSERT_EQ(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+		  2);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void row(const char *path, unsigned nch, unsigned qd, bool write, double ios,
+		double wall, double cpu)
+{
+	double p50 = pct(0.50), p99 = pct(0.99);
+	printf("| %s | %u | %u | %s | %.0f | %.2f | %.0f | %.1f | %.1f |\n", path, nch, qd,
+	       write ? "randwrite" : "randread", ios / wall, cpu / wall, cpu > 0 ? ios / cpu : 0,
+	       p50, p99);
+	fflush(stdout);
+}
+
+/* ---- through mhcl-storaged ---- */
+
+struct chan_load {
+	struct sim_stor s;
+	unsigned inflight;
+	uint64_t sent_at[MAX_QD];
+	bool busy[MAX_QD];
+};
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static int send_one(struct chan_load *c, unsigned ci, unsigned slot, bool write)
+{
+	struct sim_srb srb;
+	uint64_t pfn = DATA_PFN + ci * MAX_QD + slot;
+	uint64_t lba = (rnd() % (DISK_BLOCKS / 8)) * 8;
+	sim_srb_rw16(&srb, write, lba, 8);
+	srb.len = 4096;
+	srb.byte_offset = 0;
+	srb.pfns = &pfn;
+	srb.npfns = 1;
+	srb.lun = 0;
+	c->sent_at[slot] = now_ns();
+	int r = sim_stor_send(&c->s, (uint64_t)ci << 16 | (slot + 1), &srb);
+	if (r == 0) {
+		c->busy[slot] = true;
+		c->inflight++;
+	}
+	return r;
+}
+
+static void run_vmbus(struct sim_env *e, struct chan_load *ch, unsigned nch, unsigned qd,
+		      bool write, pid_t server)
+{
+	uint64_t ios = 0;
+	nsamples = 0;
+	double c0 = cpu_of(server);
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9);
+	for (;;) {
+		uint64_t t = now_ns();
+		bool stop = t >= end;
+		for (unsigned c = 0; c < nch && !stop; c++)
+			for (unsigned k = 0; k < qd && ch[c].inflight < qd; k++)
+				if (!ch[c].busy[k] && send_one(&ch[c], c, k, write) < 0)
+					break;
+		unsigned got = 0, left = 0;
+		for (unsigned c = 0; c < nch; c++) {
+			uint64_t id;
+			struct storvsp_packet a;
+			while (sim_stor_try_recv(&ch[c].s, &id, &a) == 0) {
+				unsigned slot = (unsigned)(id & 0xffff) - 1;
+				ASSERT_TRUE(slot < MAX_QD && ch[c].busy[slot]);
+				ASSERT_EQ(a.srb.srb_status, STORVSP_SRB_SUCCESS);
+				ch[c].busy[slot] = false;
+				ch[c].inflight--;
+				sample(now_ns() - ch[c].sent_at[slot]);
+				ios++;
+				got++;
+			}
+			left += ch[c].inflight;
+		}
+		if (stop && left == 0)
+			break;
+		if (got)
+			continue;
+		bool more = false;
+		for (unsigned c = 0; c < nch; c++)
+			more |= vmbus_ring_unmask_interrupts(&ch[c].s.ch.in) == 1;
+		if (!more)
+			ASSERT_GE(sim_guest_wait_sint(e->g), 0);
+	}
+	double wall = (double)(now_ns() - t0) / 1e9;
+	row("mhcl-storaged (VMBus, memory disk)", nch, qd, write, (double)ios, wall,
+	    cpu_of(server) - c0);
+}
+
+/* ---- the memory backend driven directly ---- */
+
+struct direct {
+	struct disk_queue *q;
+	struct disk_req req[MAX_QD];
+	struct iovec iov[MAX_QD];
+	uint64_t sent_at[MAX_QD];
+	uint64_t end, ios;
+	bool write;
+	uint8_t *buf;
+};
+
+static void direct_submit(struct direct *d, unsigned k);
+
+static void direct_done(struct disk_req *r, int err)
+{
+	struct direct *d = r->opaque;
+	unsigned k = (unsigned)(r - d->req);
+	ASSERT_EQ(err, 0);
+	sample(now_ns() - d->sent_at[k]);
+	d->ios++;
+	if (now_ns() < d->end)
+		direct_submit(d, k);
+}
+
+static void direct_submit(struct direct *d, unsigned k)
+{
+	struct disk_req *r = &d->req[k];
+	d->iov[k] = (struct iovec){d->buf + (size_t)k * 4096, 4096};
+	*r = (struct disk_req){.op = d->write ? DISK_OP_WRITE : DISK_OP_READ,
+			       .lba = (rnd() % (DISK_BLOCKS / 8)) * 8,
+			       .nblocks = 8,
+			       .iov = &d->iov[k],
+			       .iovcnt = 1,
+			       .done = direct_done,
+			       .opaque = d};
+	d->sent_at[k] = now_ns();
+	ASSERT_OK(disk_submit(d->q, r));
+}
+
+static void run_direct(struct disk *disk, unsigned qd, bool write)
+{
+	uv_loop_t loop;
+	struct direct d = {.write = write};
+	ASSERT_OK(uv_loop_init(&loop));
+	ASSERT_OK(disk_queue_open(disk, &loop, &d.q));
+	d.buf = aligned_alloc(4096, MAX_QD * 4096);
+	ASSERT_TRUE(d.buf != NULL);
+	nsamples = 0;
+	double c0 = self_cpu();
+	uint64_t t0 = now_ns();
+	d.end = t0 + (uint64_t)(secs * 1e9);
+	for (unsigned k = 0; k < qd; k++)
+		direct_submit(&d, k);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	double wall = (double)(now_ns() - t0) / 1e9;
+	row("memory backend, direct (baseline)", 1, qd, write, (double)d.ios, wall,
+	    self_cpu() - c0);
+	disk_queue_close(d.q);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&loop);
+	free(d.buf);
+}
+
+int main(int argc, char **argv)
+{
+	static const unsigned qds[] = {1, 32, 128};
+	static char servers[1024];
+	struct sim_env e;
+	struct chan_load *ch;
+
+	if (argc < 7 || argc > 8) {
+		fprintf(stderr,
+			"usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR [SECONDS]\n",
+			argv[0]);
+		return 2;
+	}
+	if (argc == 8)
+		secs = atof(argv[7]);
+	samples = malloc(sizeof(*samples) * MAX_SAMPLES);
+	ch = calloc(MAX_CH, sizeof(*ch));
+	ASSERT_TRUE(samples && ch);
+	sim_env_init(argv + 1);
+	snprintf(servers, sizeof(servers),
+		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
+		 " \"${RUN}/dev.sock\", \"--disk\", \"memory=256M\"; policy = \"storaged\";"
+		 " restart = \"never\"; start-order = <25>; };\n");
+	sim_env_extra_servers = servers;
+	sim_env_extra_libexec = argv[6];
+
+	printf("| path | channels | QD | workload | IOPS | server CPU (cores) | IOPS per server "
+	       "core | p50 us | p99 us |\n|---|---|---|---|---|---|---|---|---|\n");
+	struct disk *mem;
+	ASSERT_OK(disk_mem_open(256u << 20, 512, &mem));
+	for (unsigned w = 0; w < 2; w++)
+		for (unsigned i = 0; i < 3; i++)
+			run_direct(mem, qds[i], w == 1);
+	disk_close(mem);
+
+	static const struct hv_guid type = STORVSP_SCSI_CLASS;
+	sim_env_start(&e);
+	const struct vmbus_msg_offer_channel *o = sim_guest_find_offer(e.g, &type);
+	ASSERT_TRUE(o != NULL);
+	ASSERT_OK(sim_stor_open(e.g, o, RING_PFN, 2 * RING_PAGES, RING_PAGES, &ch[0].s));
+	ASSERT_EQ(sim_stor_init(&ch[0].s), STORVSP_VERSION_WIN10);
+	struct vmbus_msg_offer_channel sub;
+	ASSERT_OK(sim_stor_subchannels(&ch[0].s, 1, &sub));
+	ASSERT_OK(sim_stor_open(e.g, &sub, RING_PFN + 2 * RING_PAGES, 2 * RING_PAGES, RING_PAGES,
+				&ch[1].s));
+	ch[1].s.version = ch[0].s.version;
+	pid_t server = sim_env_child(e.init, "mhcl-storaged");
+	ASSERT_GT(server, 0);
+	for (unsigned w = 0; w < 2; w++)
+		for (unsigned n = 1; n <= MAX_CH; n++)
+			for (unsigned i = 0; i < 3; i++)
+				run_vmbus(&e, ch, n, qds[i], w == 1, server);
+	sim_env_stop(&e);
+	return 0;
+}
