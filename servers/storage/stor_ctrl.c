@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defs/scsi_defs.h"
 #include "storvsp.h"
 #include "vmbus_ring.h"
 
@@ -50,6 +51,7 @@ struct stor_chan {
 	struct stor_slot slots[STOR_QUEUE_DEPTH];
 	uint16_t free_head;
 	unsigned nfree;
+	unsigned nbusy; /* taken and not yet answered (what a planned stop waits for) */
 	uint16_t backlog_head, backlog_tail; /* answered, waiting for ring space */
 	/* Counters, kept across opens. */
 	uint64_t requests, reads, writes, read_bytes, write_bytes, flushes, discards, errors;
@@ -95,6 +97,7 @@ static void slot_free(struct stor_slot *s)
 	s->next = ch->free_head;
 	ch->free_head = s->idx;
 	ch->nfree++;
+	ch->nbusy--;
 	if (ch->ctrl->quiescing && ch->ctrl->idle_fn && stor_ctrl_inflight(ch->ctrl) == 0)
 		ch->ctrl->idle_fn(ch->ctrl->idle_opaque);
 }
@@ -106,6 +109,7 @@ static struct stor_slot *slot_take(struct stor_chan *ch)
 	struct stor_slot *s = &ch->slots[ch->free_head];
 	ch->free_head = s->next;
 	ch->nfree--;
+	ch->nbusy++;
 	s->busy = true;
 	s->io = s->stale = false;
 	s->srb_status = STORVSP_SRB_SUCCESS;
@@ -114,9 +118,8 @@ static struct stor_slot *slot_take(struct stor_chan *ch)
 	s->xfer = 0;
 	s->lun = NULL;
 	s->t0 = uv_hrtime();
-	unsigned used = STOR_QUEUE_DEPTH - ch->nfree;
-	if (used > ch->max_inflight)
-		ch->max_inflight = used;
+	if (ch->nbusy > ch->max_inflight)
+		ch->max_inflight = ch->nbusy;
 	return s;
 }
 
@@ -328,11 +331,12 @@ static uint32_t absent_lun_inquiry(uint8_t *buf)
 	return 36;
 }
 
+/* REPORT LUNS data for c's LUNs (c NULL: none). */
 static uint32_t report_luns(const struct stor_ctrl *c, uint8_t *buf)
 {
 	uint32_t n = 0;
 	memset(buf, 0, 8);
-	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+	for (unsigned i = 0; c && i < STOR_MAX_LUNS; i++) {
 		if (!c->luns[i])
 			continue;
 		uint8_t *e = buf + 8 + 8 * n++;
@@ -395,18 +399,31 @@ static void slot_run(struct stor_slot *s)
 	struct stor_lun *lun = srb->path_id == 0 && srb->target_id == 0 && srb->lun < STOR_MAX_LUNS
 				   ? c->luns[srb->lun]
 				   : NULL;
-	if (cdb[0] == 0xA0 /* REPORT LUNS */ && srb->path_id == 0 && srb->target_id == 0) {
+	if (cdb[0] == SCSI_OP_REPORT_LUNS) {
+		/* Every (channel, target) Linux scans answers, the empty ones with no LUNs:
+		 * a failed REPORT LUNS would make it remove devices (below) or probe LUN by
+		 * LUN. */
 		uint32_t alloc = cdb_alloc_len(cdb);
-		uint32_t have = report_luns(c, ch->answer);
+		bool ours = srb->path_id == 0 && srb->target_id == 0;
+		uint32_t have = report_luns(ours ? c : NULL, ch->answer);
 		answer_data(s, ch->answer, have < alloc ? have : alloc, xfer);
 		return;
 	}
 	if (!lun) {
-		if (cdb[0] == 0x12 /* INQUIRY */) {
+		if (cdb[0] == SCSI_OP_INQUIRY) {
 			answer_data(s, ch->answer, absent_lun_inquiry(ch->answer), xfer);
 			return;
 		}
-		slot_fail(s, STORVSP_SRB_INVALID_LUN);
+		if (srb->path_id == 0) {
+			/* INVALID_LUN makes Linux remove the device at (channel 0, target, lun):
+			 * right only on channel 0. */
+			slot_fail(s, STORVSP_SRB_INVALID_LUN);
+			return;
+		}
+		e->kind = SCSI_EXEC_DONE;
+		scsi_exec_sense(e, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_LUN_NOT_SUPPORTED, 0);
+		slot_take_exec(s, e, 0);
+		slot_complete(s);
 		return;
 	}
 	s->lun = lun;
@@ -714,6 +731,7 @@ static unsigned adopt_slots(struct stor_chan *ch)
 	for (unsigned k = 0; k < n; k++) {
 		struct stor_slot *s = &ch->slots[replay[k]];
 		s->busy = true;
+		ch->nbusy++;
 		s->io = s->stale = false;
 		s->srb_status = STORVSP_SRB_SUCCESS;
 		s->scsi_status = SCSI_STATUS_GOOD;
@@ -808,6 +826,7 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 		if (!s->busy)
 			continue;
 		/* The queue closes below: a done callback still due never comes. */
+		ch->nbusy--;
 		s->busy = s->io = s->stale = false;
 		free(s->ranges);
 		s->ranges = NULL;
@@ -938,7 +957,7 @@ unsigned stor_ctrl_inflight(const struct stor_ctrl *c)
 	unsigned n = 0;
 	for (unsigned i = 0; i < STOR_MAX_CHANNELS; i++)
 		if (c->chans[i])
-			n += STOR_QUEUE_DEPTH - c->chans[i]->nfree;
+			n += c->chans[i]->nbusy;
 	return n;
 }
 
@@ -952,7 +971,7 @@ static void inspect_chan(const struct stor_chan *ch, struct inspect_tree *t, Mhc
 {
 	inspect_bool(t, n, "open", ch->open);
 	inspect_u64(t, n, "relid", ch->relid);
-	inspect_u64(t, n, "in_flight", STOR_QUEUE_DEPTH - ch->nfree);
+	inspect_u64(t, n, "in_flight", ch->nbusy);
 	inspect_u64(t, n, "max_in_flight", ch->max_inflight);
 	inspect_u64(t, n, "requests", ch->requests);
 	inspect_u64(t, n, "reads", ch->reads);

@@ -274,6 +274,37 @@ static void test_hostile(void)
 	srb.lun = 5;
 	ASSERT_OK(sim_stor_exec(&s, 20, &srb, &a));
 	ASSERT_EQ(a.srb.srb_status, STORVSP_SRB_INVALID_LUN);
+	/* Another SCSI channel (path) Linux scans: REPORT LUNS answers an empty list, other
+	 * commands LOGICAL UNIT NOT SUPPORTED, never INVALID_LUN (which would make Linux
+	 * remove the device with that target and LUN on channel 0). */
+	uint8_t rl[12] = {0xA0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0};
+	struct storvsp_packet q = {.operation = STORVSP_OP_EXECUTE_SRB};
+	q.srb.length = sizeof(q.srb);
+	q.srb.path_id = 1;
+	q.srb.cdb_length = 12;
+	q.srb.data_in = STORVSP_DATA_READ;
+	q.srb.data_transfer_length = 4096;
+	memcpy(q.srb.cdb, rl, sizeof(rl));
+	{
+		uint64_t pfn = DATA_PFN;
+		struct vmbus_ring_gpa range = {4096, 0, 1, &pfn};
+		memset(page(&e, DATA_PFN), 0xAA, 16);
+		int r = vmbus_ring_send_gpa_direct(
+		    &s.ch.out, 21, VMBUS_PKT_FLAG_COMPLETION_REQUESTED, &range, 1, &q, sizeof(q));
+		ASSERT_GE(r, 0);
+		if (r == 1)
+			ASSERT_EQ(sim_guest_signal(e.g, s.ch.conn_id), HV_STATUS_SUCCESS);
+		expect_answer(&s, 21, &a);
+		expect_good(&a, 8);
+		ASSERT_EQ(page(&e, DATA_PFN)[3], 0);
+	}
+	q.srb.cdb_length = 6;
+	q.srb.data_in = STORVSP_DATA_NONE;
+	q.srb.data_transfer_length = 0;
+	memset(q.srb.cdb, 0, 16);
+	ASSERT_OK(sim_stor_send_raw(&s, 22, &q, sizeof(q)));
+	expect_answer(&s, 22, &a);
+	expect_sense(&a, 0x05, 0x25);
 	/* More requests than the queue depth, answered as room frees up. */
 	unsigned sent = 0, got = 0;
 	sim_srb_cdb(&srb, (const uint8_t[]){0, 0, 0, 0, 0, 0}, 6, STORVSP_DATA_NONE);

@@ -103,7 +103,7 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock",
-			"--disk", "file=/data/fs.img,lun=0,vendor=MHCL,product=FS Disk,serial=MHCLFS0001,wwn=0x3000c0ffee000001",
+			"--disk", "file=/data/fs.img,lun=0,vendor=MHCL,product=FS Disk,serial=MHCLFS0001,wwn=0x5000c0ffee000001",
 			"--disk", "file=/dev/vda,lun=1,ro,product=Tools",
 			"--disk", "file=/data/fio.img,lun=2";
 		policy = "storaged"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
@@ -191,7 +191,7 @@ expect "storaged registered its controller" '^storage: .*registered offer 1 with
 expect "L2 negotiated the storage protocol" '^storage: .*controller 0: protocol 6\.2'
 expect "L2 opened a sub-channel" '^storage: .*controller 0 channel 1 opened'
 expect "LUN 0: size, vendor, model, WWN and serial from the manifest" \
-	"^vp: L2: disk sda size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.3000c0ffee000001' ro 0 serial 'MHCLFS0001'"
+	"^vp: L2: disk sda size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.5000c0ffee000001' ro 0 serial 'MHCLFS0001'"
 expect "LUN 1: the read-only block device" "^vp: L2: disk sdb size [0-9]+ vendor 'MHCL *' model 'Tools *' .* ro 1 "
 expect "LUN 2: 64 MiB" "^vp: L2: disk sdc size 131072 "
 expect "L2 ran mkfs.ext4 from the tools disk" '^vp: L2: mkfs ok'
