@@ -86,13 +86,13 @@ struct file_slot {
 
 struct file_queue {
 	struct disk_queue q;
-	struct file_rings *rings; /* the disk's, and ... */
-	struct file_ring *lent;	  /* ... the one borrowed from them until the handles close */
-	struct io_uring *ring;	  /* lent's */
-	int efd;		  /* lent's; registered with the ring */
-	uv_poll_t poll;		  /* efd; referenced while SQEs are in the kernel */
-	uv_prepare_t prepare;	  /* active while prepared SQEs wait for io_uring_enter */
-	bool direct;		  /* FILE_RING_FD_DIRECT is registered */
+	struct file_rings *rings;   /* the disk's, and ... */
+	struct file_ring *borrowed; /* ... the one lent to us until the handles close */
+	struct io_uring *ring;	    /* borrowed's */
+	int efd;		    /* borrowed's; registered with the ring */
+	uv_poll_t poll;		    /* efd; referenced while SQEs are in the kernel */
+	uv_prepare_t prepare;	    /* active while prepared SQEs wait for io_uring_enter */
+	bool direct;		    /* FILE_RING_FD_DIRECT is registered */
 	uint32_t mem_align, offset_align, block_size;
 	bool closed;	    /* queue_close ran: reap without done, then give the ring back */
 	bool torn_down;	    /* the handles are closing */
@@ -327,7 +327,7 @@ static void handle_closed(uv_handle_t *h)
 
 	if (--q->handles)
 		return;
-	file_rings_give(q->rings, q->lent, !q->broken);
+	file_rings_give(q->rings, q->borrowed, !q->broken);
 	free(q);
 }
 
@@ -511,8 +511,8 @@ static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **
 
 	if (!q)
 		return -ENOMEM;
-	q->lent = file_rings_take(fdisk->rings);
-	if (!q->lent) {
+	q->borrowed = file_rings_take(fdisk->rings);
+	if (!q->borrowed) {
 		free(q);
 		log_warn("%s: all %u io_uring rings are taken (made before the jail, one per "
 			 "channel, counting closed ones still draining): no queue for this one",
@@ -520,11 +520,11 @@ static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **
 		return -EBUSY;
 	}
 	q->rings = fdisk->rings;
-	q->ring = &q->lent->ring;
-	q->efd = q->lent->efd;
+	q->ring = &q->borrowed->ring;
+	q->efd = q->borrowed->efd;
 	err = uv_poll_init(loop, &q->poll, q->efd);
 	if (err) {
-		file_rings_give(q->rings, q->lent, true);
+		file_rings_give(q->rings, q->borrowed, true);
 		free(q);
 		return err;
 	}
