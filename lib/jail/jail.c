@@ -66,7 +66,9 @@ static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
 				  "fsync", "fdatasync", "fallocate", NULL},
     [JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
     [JAIL_GROUP_UNIX_CLIENT] = {"connect", NULL},
-    [JAIL_GROUP_IO_URING] = {"io_uring_setup", "io_uring_enter", "io_uring_register", NULL},
+    /* No io_uring_setup: seccomp cannot see what a ring does, so a jailed server uses only
+     * rings it made (and restricted) before entry. */
+    [JAIL_GROUP_IO_URING] = {"io_uring_enter", "io_uring_register", NULL},
 };
 
 struct jail_profile {
@@ -85,7 +87,8 @@ static const struct jail_profile profiles[] = {
     {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-icd: connected to vmbusd before entry; maps the guest RAM memfd, eventfds. */
     {"icd", COMMON_GROUPS},
-    /* mhcl-storaged: a ring per channel queue of each disk (opened before entry). */
+    /* mhcl-storaged: a ring per channel queue of each disk, all made and restricted
+     * before entry. */
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},

@@ -31,7 +31,7 @@ enum jail_group {
 	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev/fsync/fallocate */
 	JAIL_GROUP_DEVICE_IOCTL,   /* ioctl on held device fds (VFIO, KVM irqfd) */
 	JAIL_GROUP_UNIX_CLIENT,	   /* new AF_UNIX sockets and connect (reconnect to a peer) */
-	JAIL_GROUP_IO_URING,	   /* io_uring rings on held files (storage backends) */
+	JAIL_GROUP_IO_URING,	   /* enter/register on rings made before entry; no setup */
 	_JAIL_GROUP_MAX,
 };
 

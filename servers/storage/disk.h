@@ -85,7 +85,7 @@ struct disk_queue;
 
 struct disk_ops {
 	const char *kind; /* "memory", "file", "nvme" */
-	/* A queue whose completions run on loop. */
+	/* A queue whose completions run on loop. -EBUSY when the backend has no more. */
 	int (*queue_open)(struct disk *d, uv_loop_t *loop, struct disk_queue **ret);
 	/* 0 (req->done will be called) or -errno (it will not): -EAGAIN when the queue is
 	 * full, -EINVAL for a request outside the disk. */
@@ -144,7 +144,11 @@ int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret);
 
 /* A file or block device: O_DIRECT where the backing allows it, io_uring for I/O, fdatasync
  * for FLUSH, fallocate(PUNCH_HOLE) or BLKDISCARD for DISCARD. path is copied; the disk keeps
- * its fds open (close-on-exec) until disk_close. *why says what failed. */
-int disk_file_open(const char *path, bool read_only, struct disk **ret, const char **why);
+ * its fds open (close-on-exec) until disk_close. Every io_uring the disk will use is made
+ * here, one per queue for max_queues queues open at once (a closed queue counts until the
+ * kernel has returned what it took), so that nothing needs io_uring_setup later (the jail
+ * has none); queue_open says -EBUSY past them. *why says what failed. */
+int disk_file_open(const char *path, bool read_only, unsigned max_queues, struct disk **ret,
+		   const char **why);
 
 #endif

@@ -15,6 +15,9 @@
  * A direct transfer that still gets EINVAL (an alignment the kernel did not report) is
  * retried through the buffered fd.
  *
+ * Rings. Every ring the disk will ever use is made by disk_file_open, before the jail, and
+ * locked to the disk's files and our opcodes (disk_file_rings.h); a queue borrows one.
+ *
  * Batching. submit only prepares SQEs; a uv_prepare handle hands them all to the kernel
  * with one io_uring_enter just before the loop polls. Completions raise an eventfd that is
  * registered with the ring and watched by a uv_poll; its callback reaps every CQE.
@@ -40,6 +43,7 @@
 
 #include "disk.h"
 #include "disk_file_probe.h"
+#include "disk_file_rings.h"
 #include "disk_internal.h"
 
 #define FILE_QUEUE_DEPTH 256u
@@ -58,6 +62,8 @@ struct file_disk {
 	bool blockdev;
 	uint32_t mem_align, offset_align; /* what O_DIRECT wants; powers of two */
 	char *path;
+	struct file_rings *rings; /* a reference: draining queues may hold more */
+	unsigned max_queues;
 	struct disk_stats stats;
 	uint64_t rerouted; /* transfers that went buffered on a direct disk */
 };
@@ -72,20 +78,24 @@ struct file_slot {
 	uint64_t left; /* RW: bytes still to move */
 	unsigned idx;  /* RW: the next byte is r->iov[idx] + iov_off */
 	size_t iov_off;
-	struct iovec part; /* RW: the rest of r->iov[idx] while iov_off != 0 */
-	uint32_t range;	   /* DISCARD: the range being punched */
+	struct iovec part;	  /* RW: the rest of r->iov[idx] while iov_off != 0 */
+	uint32_t range;		  /* DISCARD: the range being punched */
+	struct io_uring_sqe *sqe; /* while its SQE is prepared and not submitted */
 	uint32_t next_free;
 };
 
 struct file_queue {
 	struct disk_queue q;
-	struct io_uring ring;
-	int efd;	      /* owned; registered with the ring */
-	uv_poll_t poll;	      /* efd; referenced while SQEs are in the kernel */
-	uv_prepare_t prepare; /* active while prepared SQEs wait for io_uring_enter */
-	int fd, fd_direct;    /* the disk's, borrowed while the queue is open */
+	struct file_rings *rings;   /* the disk's, and ... */
+	struct file_ring *borrowed; /* ... the one lent to us until the handles close */
+	struct io_uring *ring;	    /* borrowed's */
+	int efd;		    /* borrowed's; registered with the ring */
+	uv_poll_t poll;		    /* efd; referenced while SQEs are in the kernel */
+	uv_prepare_t prepare;	    /* active while prepared SQEs wait for io_uring_enter */
+	bool direct;		    /* FILE_RING_FD_DIRECT is registered */
 	uint32_t mem_align, offset_align, block_size;
-	bool closed;	    /* queue_close ran: reap without done, then free */
+	bool closed;	    /* queue_close ran: reap without done, then give the ring back */
+	bool torn_down;	    /* the handles are closing */
 	int broken;	    /* io_uring_enter failed for good: every new request fails */
 	int handles;	    /* uv handles not closed yet */
 	uint32_t in_kernel; /* submitted SQEs whose CQE is not reaped */
@@ -154,19 +164,19 @@ static void prep_rw(struct file_queue *q, struct file_slot *s, struct io_uring_s
 		iov = &s->part;
 		cnt = 1;
 	}
-	if (q->fd_direct >= 0 && !s->buffered && !direct_aligned(q, s->pos, iov, cnt)) {
+	if (q->direct && !s->buffered && !direct_aligned(q, s->pos, iov, cnt)) {
 		s->buffered = true;
 		q->rerouted++;
 	}
-	fd = q->fd_direct >= 0 && !s->buffered ? q->fd_direct : q->fd;
+	fd = q->direct && !s->buffered ? FILE_RING_FD_DIRECT : FILE_RING_FD_BUFFERED;
 	if (r->op == DISK_OP_READ)
 		io_uring_prep_readv(sqe, fd, iov, cnt, s->pos);
 	else
 		io_uring_prep_writev2(sqe, fd, iov, cnt, s->pos, r->fua ? RWF_DSYNC : 0);
 }
 
-/* Queues s's next step. 0, or -errno when the ring is broken (or, against the sizing
- * above, full). */
+/* Queues s's next step, on the ring's fixed files (the only ones it takes). 0, or -errno
+ * when the ring is broken (or, against the sizing above, full). */
 static int step_prep(struct file_queue *q, struct file_slot *s)
 {
 	struct io_uring_sqe *sqe;
@@ -174,7 +184,7 @@ static int step_prep(struct file_queue *q, struct file_slot *s)
 
 	if (q->broken)
 		return q->broken;
-	sqe = io_uring_get_sqe(&q->ring);
+	sqe = io_uring_get_sqe(q->ring);
 	if (!sqe)
 		return -EAGAIN;
 	switch (s->kind) {
@@ -182,19 +192,21 @@ static int step_prep(struct file_queue *q, struct file_slot *s)
 		prep_rw(q, s, sqe);
 		break;
 	case STEP_FSYNC:
-		io_uring_prep_fsync(sqe, q->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, FILE_RING_FD_BUFFERED, IORING_FSYNC_DATASYNC);
 		break;
 	case STEP_FALLOCATE:
 		rg = &s->r->ranges[s->range];
-		io_uring_prep_fallocate(sqe, q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					(off_t)(rg->lba * q->block_size),
-					(off_t)rg->nblocks * q->block_size);
+		io_uring_prep_fallocate(
+		    sqe, FILE_RING_FD_BUFFERED, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)(rg->lba * q->block_size), (off_t)rg->nblocks * q->block_size);
 		break;
 	case STEP_NOP:
 		io_uring_prep_nop(sqe);
 		break;
 	}
+	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(s - q->slots));
+	s->sqe = sqe;
 	q->ready[(q->ready_head + q->nready++) % FILE_QUEUE_DEPTH] = (uint32_t)(s - q->slots);
 	if (!uv_is_active((uv_handle_t *)&q->prepare))
 		uv_prepare_start(&q->prepare, on_prepare);
@@ -261,7 +273,7 @@ static int step_done(struct file_queue *q, struct file_slot *s, int res)
 			return 0;
 		break;
 	case STEP_RW:
-		if (res == -EINVAL && q->fd_direct >= 0 && !s->buffered) {
+		if (res == -EINVAL && q->direct && !s->buffered) {
 			s->buffered = true;
 			q->rerouted++;
 			break;
@@ -307,20 +319,24 @@ static void finish(struct file_queue *q, struct file_slot *s, int err)
 
 /* ---- the queue's loop side ---- */
 
+/* The last handle is closed, so nothing watches the eventfd any more: the ring goes back
+ * (or, broken, away: SQEs may still sit in its SQ). */
 static void handle_closed(uv_handle_t *h)
 {
 	struct file_queue *q = h->data;
 
 	if (--q->handles)
 		return;
-	close(q->efd);
+	file_rings_give(q->rings, q->borrowed, !q->broken);
 	free(q);
 }
 
-/* The kernel holds nothing of the queue any more: the ring and the handles can go. */
+/* The kernel holds nothing of the queue any more and the SQ is empty: the handles go,
+ * then the ring. */
 static void teardown(struct file_queue *q)
 {
-	io_uring_queue_exit(&q->ring);
+	q->torn_down = true;
+	uv_close((uv_handle_t *)&q->prepare, handle_closed);
 	uv_close((uv_handle_t *)&q->poll, handle_closed);
 }
 
@@ -328,12 +344,12 @@ static void reap(struct file_queue *q)
 {
 	struct io_uring_cqe *cqe;
 
-	while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+	while (io_uring_peek_cqe(q->ring, &cqe) == 0) {
 		uint64_t idx = io_uring_cqe_get_data64(cqe);
 		int res = cqe->res, ret;
 		struct file_slot *s;
 
-		io_uring_cqe_seen(&q->ring, cqe);
+		io_uring_cqe_seen(q->ring, cqe);
 		q->in_kernel--;
 		if (q->closed || idx >= FILE_QUEUE_DEPTH)
 			continue; /* abandoned, or no SQE of ours */
@@ -345,7 +361,7 @@ static void reap(struct file_queue *q)
 			finish(q, s, ret);
 	}
 	if (q->closed) {
-		if (!q->in_kernel)
+		if (!q->in_kernel && (!q->nready || q->broken) && !q->torn_down)
 			teardown(q);
 		return;
 	}
@@ -364,10 +380,16 @@ static void on_eventfd(uv_poll_t *p, int status, int events)
 	reap(q);
 }
 
-/* Fails the requests whose SQEs never reached the kernel; the others still complete. */
+/* Fails the requests whose SQEs never reached the kernel; the others still complete. Once
+ * closed, there is nobody to tell: the reap tears down. */
 static void break_ring(struct file_queue *q, int err)
 {
 	q->broken = err;
+	if (q->closed) {
+		q->nready = 0;
+		poke(q);
+		return;
+	}
 	while (q->nready) {
 		struct file_slot *s = &q->slots[q->ready[q->ready_head]];
 
@@ -387,7 +409,7 @@ static void on_prepare(uv_prepare_t *h)
 	int n;
 
 	while (q->nready) {
-		n = io_uring_submit(&q->ring);
+		n = io_uring_submit(q->ring);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN || n == -EBUSY) {
@@ -484,38 +506,33 @@ static int file_submit(struct disk_queue *dq, struct disk_req *r)
 static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **ret)
 {
 	struct file_disk *fdisk = file_disk_of(d);
-	struct io_uring_params p = {.flags = IORING_SETUP_SUBMIT_ALL};
 	struct file_queue *q = calloc(1, sizeof(*q));
 	int err;
 
 	if (!q)
 		return -ENOMEM;
-	q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->efd < 0) {
-		err = -errno;
-		goto err_free;
+	q->borrowed = file_rings_take(fdisk->rings);
+	if (!q->borrowed) {
+		free(q);
+		log_warn("%s: all %u io_uring rings are taken (made before the jail, one per "
+			 "channel, counting closed ones still draining): no queue for this one",
+			 fdisk->path, file_rings_count(fdisk->rings));
+		return -EBUSY;
 	}
-	/* SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch;
-	 * without it, a short submit leaves the rest in the SQ for the next one. */
-	err = io_uring_queue_init_params(FILE_QUEUE_DEPTH, &q->ring, &p);
-	if (err == -EINVAL) {
-		p = (struct io_uring_params){0};
-		err = io_uring_queue_init_params(FILE_QUEUE_DEPTH, &q->ring, &p);
-	}
-	if (err)
-		goto err_close_efd;
-	err = io_uring_register_eventfd(&q->ring, q->efd);
-	if (err)
-		goto err_exit_ring;
+	q->rings = fdisk->rings;
+	q->ring = &q->borrowed->ring;
+	q->efd = q->borrowed->efd;
 	err = uv_poll_init(loop, &q->poll, q->efd);
-	if (err)
-		goto err_exit_ring;
+	if (err) {
+		file_rings_give(q->rings, q->borrowed, true);
+		free(q);
+		return err;
+	}
 	q->poll.data = q;
 	q->handles++;
 	err = uv_prepare_init(loop, &q->prepare);
 	if (err) {
-		/* The poll handle is open: closing it frees q. */
-		io_uring_queue_exit(&q->ring);
+		/* The poll handle is open: closing it gives the ring back and frees q. */
 		uv_close((uv_handle_t *)&q->poll, handle_closed);
 		return err;
 	}
@@ -526,8 +543,7 @@ static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **
 
 	q->q.disk = d;
 	q->q.loop = loop;
-	q->fd = fdisk->fd;
-	q->fd_direct = fdisk->fd_direct;
+	q->direct = fdisk->fd_direct >= 0;
 	q->mem_align = fdisk->mem_align;
 	q->offset_align = fdisk->offset_align;
 	q->block_size = d->info.block_size;
@@ -535,21 +551,14 @@ static int file_queue_open(struct disk *d, uv_loop_t *loop, struct disk_queue **
 		q->slots[i].next_free = i + 1;
 	*ret = &q->q;
 	return 0;
-
-err_exit_ring:
-	io_uring_queue_exit(&q->ring);
-err_close_efd:
-	close(q->efd);
-err_free:
-	free(q);
-	return err;
 }
 
 /*
- * Nothing prepared is submitted any more and no done is called; the ring stays until the
- * kernel has completed every SQE it took, since those may still write the caller's
- * buffers (and our slots). The poke makes the poll callback run once, which tears down
- * at once when nothing is in the kernel.
+ * No done is called any more. The ring stays with the queue until the kernel has
+ * completed every SQE it took, since those may still write the caller's buffers (and our
+ * slots), and until the SQ is empty: the SQEs prepared but not taken yet become NOPs that
+ * still go in, so the next borrower of the ring never runs them. The poke makes the poll
+ * callback run once, which tears down at once when nothing is in the kernel.
  */
 static void file_queue_close(struct disk_queue *dq)
 {
@@ -557,7 +566,14 @@ static void file_queue_close(struct disk_queue *dq)
 
 	flush_stats(q); /* the last time the queue touches its disk */
 	q->closed = true;
-	uv_close((uv_handle_t *)&q->prepare, handle_closed);
+	for (uint32_t i = 0; i < q->nready; i++) {
+		struct io_uring_sqe *sqe =
+		    q->slots[q->ready[(q->ready_head + i) % FILE_QUEUE_DEPTH]].sqe;
+
+		io_uring_prep_nop(sqe);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, UINT64_MAX); /* no slot: reaped and dropped */
+	}
 	uv_ref((uv_handle_t *)&q->poll);
 	poke(q);
 }
@@ -578,6 +594,8 @@ static void file_inspect(struct disk *d, struct inspect_tree *t, Mhcl__Node *dir
 		inspect_u64(t, dir, "rerouted_buffered",
 			    __atomic_load_n(&fdisk->rerouted, __ATOMIC_RELAXED));
 	}
+	inspect_u64(t, dir, "max_queues", fdisk->max_queues);
+	inspect_u64(t, dir, "io_uring_rings", file_rings_count(fdisk->rings));
 	disk__stats_inspect(&fdisk->stats, t, dir);
 }
 
@@ -588,6 +606,7 @@ static void file_close(struct disk *d)
 	if (fdisk->fd_direct >= 0)
 		close(fdisk->fd_direct);
 	close(fdisk->fd);
+	file_rings_put(fdisk->rings);
 	free(fdisk->path);
 	free(fdisk);
 }
@@ -601,23 +620,42 @@ static const struct disk_ops file_ops = {
     .close = file_close,
 };
 
-int disk_file_open(const char *path, bool read_only, struct disk **ret, const char **why)
+int disk_file_open(const char *path, bool read_only, unsigned max_queues, struct disk **ret,
+		   const char **why)
 {
 	struct file_probe p;
 	struct file_disk *fdisk;
-	int err = disk_file__probe(path, read_only, &p, why);
+	int fds[2], err;
 
+	if (!max_queues || max_queues > FILE_RINGS_MAX) {
+		if (why)
+			*why = "bad number of queues";
+		return -EINVAL;
+	}
+	err = disk_file__probe(path, read_only, &p, why);
 	if (err)
 		return err;
 	fdisk = calloc(1, sizeof(*fdisk));
 	if (fdisk)
 		fdisk->path = strdup(path);
 	if (!fdisk || !fdisk->path) {
+		if (why)
+			*why = "out of memory";
+		err = -ENOMEM;
+	} else {
+		fds[FILE_RING_FD_BUFFERED] = p.fd;
+		fds[FILE_RING_FD_DIRECT] = p.fd_direct;
+		err = file_rings_new(max_queues, FILE_QUEUE_DEPTH, fds, p.fd_direct >= 0 ? 2 : 1,
+				     &fdisk->rings, why);
+	}
+	if (err) {
+		if (fdisk)
+			free(fdisk->path);
 		free(fdisk);
 		if (p.fd_direct >= 0)
 			close(p.fd_direct);
 		close(p.fd);
-		return -ENOMEM;
+		return err;
 	}
 	fdisk->d.ops = &file_ops;
 	fdisk->d.info = (struct disk_info){
@@ -632,6 +670,12 @@ int disk_file_open(const char *path, bool read_only, struct disk **ret, const ch
 	fdisk->blockdev = p.blockdev;
 	fdisk->mem_align = p.mem_align;
 	fdisk->offset_align = p.offset_align;
+	fdisk->max_queues = max_queues;
 	*ret = &fdisk->d;
 	return 0;
+}
+
+struct io_uring *disk_file__queue_ring(struct disk_queue *dq)
+{
+	return file_queue_of(dq)->ring;
 }

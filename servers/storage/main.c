@@ -24,7 +24,8 @@
  * and did not answer. A planned stop first stops taking requests and waits (bounded) for
  * those in flight, so a planned restart replays nothing.
  * Jail: the "storaged" profile (io_uring and positional I/O on its disks, eventfds, its
- * held sockets; no open, no connect).
+ * held sockets; no open, no connect, no new io_uring: each file disk makes its rings before,
+ * restricted to its own files).
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
@@ -237,7 +238,9 @@ static int open_disks(struct stord *d)
 		const char *why = "";
 		int r;
 		if (sp->file)
-			r = disk_file_open(sp->file, sp->ro, &d->disks[i], &why);
+			/* A queue per channel of the disk's controller. */
+			r = disk_file_open(sp->file, sp->ro, d->subchannels + 1u, &d->disks[i],
+					   &why);
 		else
 			r = disk_mem_open(sp->memory, 512, &d->disks[i]);
 		if (r < 0)

@@ -2,10 +2,12 @@
 /*
  * lib/jail in a child process: allowed calls work, open fails with ENOENT,
  * an executable mapping or ptrace traps, and the SIGSYS handler sends a
- * well-formed JailViolation notify frame before exiting MHCL_EXIT_JAIL.
+ * well-formed JailViolation notify frame before exiting MHCL_EXIT_JAIL. The
+ * storaged profile drives rings it has but cannot make one.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,10 +22,10 @@
 #include "jail.h"
 #include "test.h"
 
-enum { DO_NOTHING, DO_PTRACE, DO_EXEC_MAP, DO_SOCKET };
+enum { DO_NOTHING, DO_PTRACE, DO_EXEC_MAP, DO_SOCKET, DO_URING_ENTER, DO_URING_SETUP };
 
-/* Runs `what` jailed in a child; returns its wait status and what it sent. */
-static int run_jailed(int what, uint8_t *frame, ssize_t *frame_len)
+/* Runs `what` jailed in profile in a child; returns its wait status and what it sent. */
+static int run_jailed(const char *profile, int what, uint8_t *frame, ssize_t *frame_len)
 {
 	int sv[2];
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
@@ -31,7 +33,7 @@ static int run_jailed(int what, uint8_t *frame, ssize_t *frame_len)
 	ASSERT_TRUE(pid >= 0);
 	if (pid == 0) {
 		close(sv[0]);
-		if (jail_enter("testd", sv[1]) < 0)
+		if (jail_enter(profile, sv[1]) < 0)
 			_exit(2);
 		/* Allowed: write to a held fd, getpid, a plain mapping. */
 		if (write(STDERR_FILENO, "", 0) < 0 || getpid() <= 0)
@@ -53,6 +55,17 @@ static int run_jailed(int what, uint8_t *frame, ssize_t *frame_len)
 		case DO_SOCKET:
 			socket(AF_INET, SOCK_STREAM, 0);
 			break;
+		case DO_URING_ENTER:
+			/* Allowed: no ring behind fd -1. */
+			if (syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0) >= 0 ||
+			    errno != EBADF)
+				_exit(6);
+			break;
+		case DO_URING_SETUP: {
+			struct io_uring_params params = {0};
+			syscall(SYS_io_uring_setup, 1, &params);
+			break;
+		}
 		}
 		_exit(0);
 	}
@@ -64,11 +77,11 @@ static int run_jailed(int what, uint8_t *frame, ssize_t *frame_len)
 	return st;
 }
 
-static void expect_violation(int what, int nr)
+static void expect_violation(const char *profile, int what, int nr)
 {
 	uint8_t frame[256];
 	ssize_t n;
-	int st = run_jailed(what, frame, &n);
+	int st = run_jailed(profile, what, frame, &n);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), MHCL_EXIT_JAIL);
 	ASSERT_GE(n, (ssize_t)sizeof(struct ipc_frame_hdr));
@@ -105,13 +118,17 @@ int main(void)
 
 	uint8_t frame[256];
 	ssize_t n;
-	int st = run_jailed(DO_NOTHING, frame, &n);
+	int st = run_jailed("testd", DO_NOTHING, frame, &n);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 	ASSERT_LE(n, 0); /* nothing reported: EOF */
+	st = run_jailed("storaged", DO_URING_ENTER, frame, &n);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
 
-	expect_violation(DO_PTRACE, SYS_ptrace);
-	expect_violation(DO_EXEC_MAP, SYS_mprotect);
-	expect_violation(DO_SOCKET, SYS_socket);
+	expect_violation("testd", DO_PTRACE, SYS_ptrace);
+	expect_violation("testd", DO_EXEC_MAP, SYS_mprotect);
+	expect_violation("testd", DO_SOCKET, SYS_socket);
+	expect_violation("storaged", DO_URING_SETUP, SYS_io_uring_setup);
 	return 0;
 }

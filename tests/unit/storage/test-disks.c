@@ -4,16 +4,21 @@
  * on tmpfs), driven on a libuv loop as the SCSI layer drives them: scattered iovs, several
  * requests in flight, flush, discard, refusals, a full queue, done callbacks that submit
  * again or close the queue, and queues closed with requests in flight. Every done is
- * checked to run on the loop, never inside submit, and exactly once.
+ * checked to run on the loop, never inside submit, and exactly once. The file backend's
+ * rings are checked to refuse what the backend does not do (other opcodes, other files,
+ * io_uring_register), to run out with -EBUSY, and to come back clean to the next queue.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "disk.h"
+#include "disk_file_rings.h"
 #include "test.h"
 
 #define BS 512u
@@ -504,7 +509,8 @@ static void test_file_common(const char *dir)
 
 	make_file(path, dir, NBLOCKS, 0);
 	snprintf(name, sizeof(name), "file %s", dir);
-	ASSERT_OK(disk_file_open(path, false, &e.d, &why));
+	/* One ring: every queue opened again runs on the ring the last one gave back. */
+	ASSERT_OK(disk_file_open(path, false, 1, &e.d, &why));
 	ASSERT_STREQ(e.d->ops->kind, "file");
 	ASSERT_UEQ(e.d->info.nblocks, NBLOCKS);
 	ASSERT_EQ(e.d->info.block_size, BS);
@@ -523,7 +529,7 @@ static void test_file_read_only(const char *dir)
 
 	make_file(path, dir, 16, 0x77);
 	memset(expect, 0x77, sizeof(expect));
-	ASSERT_OK(disk_file_open(path, true, &e.d, NULL));
+	ASSERT_OK(disk_file_open(path, true, 1, &e.d, NULL));
 	ASSERT_TRUE(e.d->info.read_only && !e.d->info.can_discard);
 	ASSERT_OK(uv_loop_init(&e.loop));
 	queue_open(&e);
@@ -557,7 +563,7 @@ static void test_file_short(const char *dir)
 	struct io io[2];
 
 	make_file(path, dir, 64, 0xcd);
-	ASSERT_OK(disk_file_open(path, false, &e.d, NULL));
+	ASSERT_OK(disk_file_open(path, false, 1, &e.d, NULL));
 	ASSERT_OK(truncate(path, 8 * BS + keep));
 	ASSERT_OK(uv_loop_init(&e.loop));
 	queue_open(&e);
@@ -588,21 +594,218 @@ static void test_file_open_errors(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/mhcl-test-disk-absent", dir);
-	ASSERT_EQ(disk_file_open(path, false, &d, &why), -ENOENT);
+	ASSERT_EQ(disk_file_open(path, false, 1, &d, &why), -ENOENT);
 	ASSERT_TRUE(why != NULL);
 	why = NULL;
-	ASSERT_EQ(disk_file_open(dir, true, &d, &why), -EINVAL); /* a directory */
+	ASSERT_EQ(disk_file_open(dir, true, 1, &d, &why), -EINVAL); /* a directory */
 	ASSERT_TRUE(why != NULL);
-	ASSERT_EQ(disk_file_open("/dev/null", true, &d, &why), -EINVAL); /* a char device */
+	ASSERT_EQ(disk_file_open("/dev/null", true, 1, &d, &why), -EINVAL); /* a char device */
 	make_file(path, dir, 0, 0);
-	ASSERT_EQ(disk_file_open(path, false, &d, &why), -EINVAL); /* empty */
+	ASSERT_EQ(disk_file_open(path, false, 1, &d, &why), -EINVAL); /* empty */
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(write(fd, "short", 5), 5); /* less than a block */
 	close(fd);
-	ASSERT_EQ(disk_file_open(path, false, &d, &why), -EINVAL);
+	ASSERT_EQ(disk_file_open(path, false, 1, &d, &why), -EINVAL);
+	unlink(path);
+	make_file(path, dir, 16, 0); /* fine, but no queue at all or too many */
+	why = NULL;
+	ASSERT_EQ(disk_file_open(path, false, 0, &d, &why), -EINVAL);
+	ASSERT_TRUE(why != NULL);
+	ASSERT_EQ(disk_file_open(path, false, FILE_RINGS_MAX + 1, &d, &why), -EINVAL);
 	ASSERT_TRUE(d == NULL);
 	unlink(path);
+}
+
+/* A write then a read back of block 10 + seed, each with exactly one done. */
+static void test_rw_one(struct env *e, uint8_t seed)
+{
+	uint8_t *w = buf_new(1), *r = buf_new(1);
+	struct io io;
+
+	fill(w, 10 + seed, 1, seed);
+	io_rw(&io, DISK_OP_WRITE, 10 + seed, 1, w, NULL, 0);
+	do_io(e, &io);
+	io_rw(&io, DISK_OP_READ, 10 + seed, 1, r, NULL, 0);
+	do_io(e, &io);
+	for (int i = 0; i < 3; i++)
+		uv_run(&e->loop, UV_RUN_NOWAIT);
+	ASSERT_EQ(io.calls, 1);
+	ASSERT_OK(memcmp(r, w, BS));
+	free(w);
+	free(r);
+}
+
+/* ---- the file backend's rings ---- */
+
+/* One SQE straight on ring, bypassing the queue; returns its CQE's res. The queue sees
+ * nothing of it: the CQE is reaped here before its loop runs again. */
+static int ring_run(struct io_uring *ring, void (*prep)(struct io_uring_sqe *sqe, void *arg),
+		    void *arg, uint8_t flags)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	ASSERT_TRUE(sqe);
+	prep(sqe, arg);
+	sqe->flags = flags;
+	io_uring_sqe_set_data64(sqe, UINT64_MAX);
+	ASSERT_EQ(io_uring_submit_and_wait(ring, 1), 1);
+	ASSERT_OK(io_uring_peek_cqe(ring, &cqe));
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+struct readv_arg {
+	int fd;
+	struct iovec iov;
+};
+
+static void prep_readv(struct io_uring_sqe *sqe, void *arg)
+{
+	struct readv_arg *a = arg;
+
+	io_uring_prep_readv(sqe, a->fd, &a->iov, 1, 0);
+}
+
+static void prep_openat(struct io_uring_sqe *sqe, void *arg)
+{
+	io_uring_prep_openat(sqe, AT_FDCWD, arg, O_RDONLY | O_CLOEXEC, 0);
+}
+
+static void prep_nop(struct io_uring_sqe *sqe, void *arg)
+{
+	(void)arg;
+	io_uring_prep_nop(sqe);
+}
+
+/* A ring a queue runs on does the backend's work on the disk's files, and nothing else. */
+static void test_file_ring_restricted(const char *dir)
+{
+	char path[PATH_MAX];
+	struct env e = {.name = "restricted"};
+	uint8_t *a = buf_new(1), expect[BS];
+	struct readv_arg rd = {.iov = {a, BS}};
+	struct io_uring *ring;
+	int fd, efd;
+
+	make_file(path, dir, 16, 0x3c);
+	memset(expect, 0x3c, sizeof(expect));
+	ASSERT_OK(disk_file_open(path, false, 1, &e.d, NULL));
+	ASSERT_OK(uv_loop_init(&e.loop));
+	queue_open(&e);
+	ring = disk_file__queue_ring(e.q);
+
+	/* What the backend does: a read of the buffered fixed file works. */
+	rd.fd = FILE_RING_FD_BUFFERED;
+	ASSERT_EQ(ring_run(ring, prep_readv, &rd, IOSQE_FIXED_FILE), BS);
+	ASSERT_OK(memcmp(a, expect, BS));
+	ASSERT_OK(ring_run(ring, prep_nop, NULL, IOSQE_FIXED_FILE));
+	/* Another opcode, with or without the fixed-file flag. */
+	ASSERT_EQ(ring_run(ring, prep_openat, path, 0), -EACCES);
+	ASSERT_EQ(ring_run(ring, prep_openat, path, IOSQE_FIXED_FILE), -EACCES);
+	/* A file of ours by its plain fd: the flag is required. */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	rd.fd = fd;
+	ASSERT_EQ(ring_run(ring, prep_readv, &rd, 0), -EACCES);
+	ASSERT_EQ(ring_run(ring, prep_nop, NULL, 0), -EACCES);
+	/* Any other flag, and a fixed file that is not there. */
+	rd.fd = FILE_RING_FD_BUFFERED;
+	ASSERT_EQ(ring_run(ring, prep_readv, &rd, IOSQE_FIXED_FILE | IOSQE_ASYNC), -EACCES);
+	rd.fd = 2;
+	ASSERT_EQ(ring_run(ring, prep_readv, &rd, IOSQE_FIXED_FILE), -EBADF);
+	/* No registering anything: no other files, buffers or eventfd. */
+	ASSERT_EQ(io_uring_register_files(ring, &fd, 1), -EACCES);
+	ASSERT_EQ(io_uring_register_files_update(ring, 0, &fd, 1), -EACCES);
+	ASSERT_EQ(io_uring_register_buffers(ring, &rd.iov, 1), -EACCES);
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(io_uring_register_eventfd(ring, efd), -EACCES);
+	ASSERT_EQ(io_uring_unregister_eventfd(ring), -EACCES);
+	close(efd);
+	close(fd);
+
+	/* The queue did not notice, and gives the ring back for the next one. */
+	test_rw_one(&e, 2);
+	queue_close(&e);
+	queue_open(&e);
+	test_rw_one(&e, 3);
+	queue_close(&e);
+	ASSERT_OK(uv_loop_close(&e.loop));
+	disk_close(e.d);
+	unlink(path);
+	free(a);
+}
+
+/* As many queues as rings; the next one is refused until a closed one has drained. A
+ * queue taking the ring of one closed with requests prepared, in the kernel and done but
+ * undelivered gets empty rings: nothing of the old requests reaches the new one. */
+static void test_file_ring_pool(const char *dir)
+{
+	static struct io old[32];
+	struct io check;
+	char path[PATH_MAX];
+	struct env e = {.name = "pool", .depth = FILE_DEPTH};
+	struct disk_queue *q[3];
+	uint8_t *buf = buf_new(32), *back = buf_new(8);
+	struct io_uring *ring;
+	struct inspect_tree *t;
+	int calls = 0;
+
+	make_file(path, dir, NBLOCKS, 0);
+	ASSERT_OK(disk_file_open(path, false, 2, &e.d, NULL));
+	t = inspect_tree_new("disk");
+	e.d->ops->inspect(e.d, t, inspect_tree_root(t));
+	ASSERT_UEQ(inspect_find(inspect_tree_root(t), "io_uring_rings")->u64, 2);
+	inspect_tree_free(t);
+	ASSERT_OK(uv_loop_init(&e.loop));
+	ASSERT_OK(disk_queue_open(e.d, &e.loop, &q[0]));
+	ASSERT_OK(disk_queue_open(e.d, &e.loop, &q[1]));
+	ASSERT_EQ(disk_queue_open(e.d, &e.loop, &q[2]), -EBUSY);
+
+	e.q = q[0];
+	ring = disk_file__queue_ring(q[0]);
+	for (unsigned i = 0; i < 32; i++) {
+		io_rw(&old[i], i % 2 ? DISK_OP_READ : DISK_OP_WRITE, 20 + i, 1,
+		      buf + (size_t)i * BS, NULL, 0);
+		if (i == 12 || i == 24)
+			uv_run(&e.loop, UV_RUN_NOWAIT); /* some reach the kernel, some finish */
+		ASSERT_OK(submit(&e, &old[i]));
+	}
+	for (unsigned i = 0; i < 32; i++)
+		calls += old[i].calls;
+	disk_queue_close(q[0]);
+	/* Closed, but its ring comes back only once the loop has reaped it. */
+	ASSERT_EQ(disk_queue_open(e.d, &e.loop, &q[2]), -EBUSY);
+	while (uv_run(&e.loop, UV_RUN_DEFAULT))
+		;
+	ASSERT_OK(disk_queue_open(e.d, &e.loop, &q[2]));
+	ASSERT_TRUE(disk_file__queue_ring(q[2]) == ring);
+	ASSERT_EQ(io_uring_sq_ready(ring), 0);
+	ASSERT_EQ(io_uring_cq_ready(ring), 0);
+	e.q = q[2];
+	/* The writes that never reached the kernel before the close (from 24 on) never do. */
+	io_rw(&check, DISK_OP_READ, 20 + 24, 8, back, NULL, 0);
+	do_io(&e, &check);
+	for (unsigned i = 0; i < 8 * BS; i += 2 * BS)
+		if (back[i])
+			TEST_FAIL_("the abandoned write of lba %u landed", 20 + 24 + i / BS);
+	test_rw_one(&e, 4);
+	test_queue_full(&e); /* every slot of the new queue, each completed once */
+	for (unsigned i = 0; i < 32; i++)
+		calls -= old[i].calls;
+	ASSERT_EQ(calls, 0);
+
+	disk_queue_close(q[1]);
+	queue_close(&e);
+	ASSERT_OK(uv_loop_close(&e.loop));
+	disk_close(e.d);
+	unlink(path);
+	free(buf);
+	free(back);
 }
 
 static void test_files_in(const char *dir)
@@ -611,6 +814,8 @@ static void test_files_in(const char *dir)
 	test_file_common(dir);
 	test_file_read_only(dir);
 	test_file_short(dir);
+	test_file_ring_restricted(dir);
+	test_file_ring_pool(dir);
 }
 
 #ifdef TEST_REFUSE_O_DIRECT
