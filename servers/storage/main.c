@@ -51,6 +51,9 @@
 #define STORD_MAX_DISKS 64u
 #define STORD_STOP_WAIT_MS 5000u
 #define STORD_DEFAULT_SUBCHANNELS 4u
+/* io_uring rings per file disk beyond one per channel: a guest that reopens a channel
+ * gets a fresh one while the old queue still drains. */
+#define STORD_SPARE_RINGS 2u
 
 struct disk_spec {
 	unsigned controller;
@@ -239,7 +242,8 @@ static int open_disks(struct stord *d)
 		int r;
 		if (sp->file)
 			/* A queue per channel of the disk's controller. */
-			r = disk_file_open(sp->file, sp->ro, d->subchannels + 1u, &d->disks[i],
+			r = disk_file_open(sp->file, sp->ro,
+					   d->subchannels + 1u + STORD_SPARE_RINGS, &d->disks[i],
 					   &why);
 		else
 			r = disk_mem_open(sp->memory, 512, &d->disks[i]);
