@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "defs/nvme_defs.h"
@@ -473,13 +474,19 @@ static int fake_config_write(struct devaccess *d, uint32_t off, const void *buf,
 static int fake_dma_map(struct devaccess *d, void *va, uint64_t iova, uint64_t len)
 {
 	struct fake_nvme *f = to_fake(d);
+	void *dup;
 
 	for (unsigned i = 0; i < f->nmaps; i++)
 		if (iova < f->maps[i].iova + f->maps[i].len && f->maps[i].iova < iova + len)
 			return -EEXIST;
 	if (f->nmaps == FAKE_NVME_MAX_MAPS)
 		return -ENOSPC;
-	f->maps[f->nmaps++] = (struct fake_nvme_map){va, iova, len};
+	/* An IOMMU keeps the pages, not the process's mapping of them: take a mapping of our
+	 * own of shared memory, so the device reaches it after the driver unmapped it (as
+	 * the next instance of a restarted driver relies on). Private memory is used as is. */
+	dup = mremap(va, 0, len, MREMAP_MAYMOVE);
+	f->maps[f->nmaps++] =
+	    (struct fake_nvme_map){dup != MAP_FAILED ? dup : va, iova, len, dup != MAP_FAILED};
 	return 0;
 }
 
@@ -489,6 +496,8 @@ static int fake_dma_unmap(struct devaccess *d, uint64_t iova, uint64_t len)
 
 	for (unsigned i = 0; i < f->nmaps; i++) {
 		if (f->maps[i].iova == iova && f->maps[i].len == len) {
+			if (f->maps[i].owned)
+				munmap(f->maps[i].va, len);
 			f->maps[i] = f->maps[--f->nmaps];
 			return 0;
 		}
@@ -573,6 +582,9 @@ void fake_nvme_free(struct fake_nvme *f)
 		return;
 	for (unsigned i = 0; i < f->nirq; i++)
 		closep(&f->irq_fds[i]);
+	for (unsigned i = 0; i < f->nmaps; i++)
+		if (f->maps[i].owned)
+			munmap(f->maps[i].va, f->maps[i].len);
 	free(f->disk);
 	free(f);
 }

@@ -40,6 +40,7 @@ struct fake_nvme_map {
 	uint8_t *va;
 	uint64_t iova;
 	uint64_t len;
+	bool owned; /* the device's own mapping of shared pages */
 };
 
 struct fake_nvme_held {
