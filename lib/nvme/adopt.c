@@ -127,7 +127,9 @@ static int resume_queue(struct nvme_ctrl *c, struct nvme_qpair *qp)
 	nvme_ctrl__ring(c, qp->sq_db, nvme_qpair__sq_tail(qp));
 	nvme_ctrl__ring(c, qp->cq_db, NVME_CQ_HEAD(qp->st->cq_pos));
 	pthread_mutex_unlock(&qp->lock);
+	pthread_mutex_lock(&qp->reap_lock);
 	nvme_qpair__report(qp, d, n);
+	pthread_mutex_unlock(&qp->reap_lock);
 	return 0;
 }
 

@@ -134,12 +134,8 @@ static int admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t *ret_d
 			break;
 		csts = reg32(c, NVME_REG_CSTS);
 		if (csts == UINT32_MAX || csts & NVME_CSTS_CFS || nvme_now_ns() > deadline) {
-			pthread_mutex_lock(&c->admin.lock);
-			if (c->admin.slots[cid].state == NVME_SLOT_INFLIGHT) {
-				c->admin.ctx[cid] = (struct nvme_cmd_ctx){0};
-				c->admin.slots[cid].flags |= NVME_SLOT_ORPHAN;
-			}
-			pthread_mutex_unlock(&c->admin.lock);
+			/* After this, no reporter can still hold w's address. */
+			nvme_qpair_forget(&c->admin, &w, &w + 1);
 			if (!w.done)
 				return csts == UINT32_MAX     ? -ENODEV
 				       : csts & NVME_CSTS_CFS ? -EIO
@@ -531,12 +527,14 @@ static void fail_queue(struct nvme_qpair *qp, int err)
 	struct nvme_done d[32];
 	unsigned n;
 
+	pthread_mutex_lock(&qp->reap_lock);
 	do {
 		pthread_mutex_lock(&qp->lock);
 		n = nvme_qpair__fail_all(qp, err, d, ARRAY_SIZE(d));
 		pthread_mutex_unlock(&qp->lock);
 		nvme_qpair__report(qp, d, n);
 	} while (n == ARRAY_SIZE(d));
+	pthread_mutex_unlock(&qp->reap_lock);
 }
 
 static void fail_all_queues(struct nvme_ctrl *c, int err)

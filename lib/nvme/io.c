@@ -163,6 +163,7 @@ int nvme_qpair_process(struct nvme_qpair *qp, unsigned budget)
 		/* Cleared first, so an interrupt for an entry this pass misses signals again. */
 		(void)!read(qp->efd, &v, sizeof(v));
 	}
+	pthread_mutex_lock(&qp->reap_lock);
 	/* Bounded even against a device that keeps writing entries. */
 	while (total < budget && taken_total < 2u * qp->depth) {
 		unsigned n, taken;
@@ -178,6 +179,7 @@ int nvme_qpair_process(struct nvme_qpair *qp, unsigned budget)
 		if (!taken)
 			break;
 	}
+	pthread_mutex_unlock(&qp->reap_lock);
 	return (int)total;
 }
 
@@ -200,6 +202,7 @@ int nvme_qpair_check_timeouts(struct nvme_qpair *qp, uint64_t now_ns)
 	unsigned n;
 	int count = 0;
 
+	pthread_mutex_lock(&qp->reap_lock);
 	do {
 		pthread_mutex_lock(&qp->lock);
 		n = nvme_qpair__check_timeouts(qp, now_ns, t, ARRAY_SIZE(t));
@@ -216,7 +219,25 @@ int nvme_qpair_check_timeouts(struct nvme_qpair *qp, uint64_t now_ns)
 			}
 		}
 	} while (n == ARRAY_SIZE(t));
+	pthread_mutex_unlock(&qp->reap_lock);
 	return count;
+}
+
+unsigned nvme_qpair_forget(struct nvme_qpair *qp, const void *lo, const void *hi)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&qp->reap_lock);
+	pthread_mutex_lock(&qp->lock);
+	n = nvme_qpair__forget(qp, lo, hi);
+	pthread_mutex_unlock(&qp->lock);
+	pthread_mutex_unlock(&qp->reap_lock);
+	return n;
+}
+
+uint32_t nvme_qpair_depth(const struct nvme_qpair *qp)
+{
+	return qp->depth;
 }
 
 int nvme_qpair_eventfd(const struct nvme_qpair *qp)

@@ -27,8 +27,10 @@
  * crashes the process or completes a command twice. A controller that reports a fatal
  * status (CSTS.CFS) or stops answering is marked failed and every pending command fails.
  *
- * Threads: each queue pair has its own lock; callbacks run without it, on the thread that
- * called nvme_qpair_process / nvme_qpair_check_timeouts / nvme_ctrl_check_health.
+ * Threads: any thread may submit, process or check; each queue pair has its own locks.
+ * Callbacks run on the thread that called nvme_qpair_process, nvme_qpair_check_timeouts or
+ * nvme_ctrl_check_health, one queue pair's at a time: they may submit (to any queue pair)
+ * but must not process, check timeouts or forget on their own queue pair.
  * Errors are negative errno values.
  */
 #ifndef MHCL_LIB_NVME_H
@@ -196,7 +198,13 @@ int nvme_qpair_process(struct nvme_qpair *qp, unsigned budget);
  * device answers. Returns how many timed out now. */
 int nvme_qpair_check_timeouts(struct nvme_qpair *qp, uint64_t now_ns);
 
+/* Drops the callbacks of this queue pair's in-flight commands whose opaque lies in
+ * [lo, hi) (a caller's request pool that is going away); the commands stay in flight and
+ * their completions are swallowed. On return no such callback runs or will run. */
+unsigned nvme_qpair_forget(struct nvme_qpair *qp, const void *lo, const void *hi);
+
 int nvme_qpair_eventfd(const struct nvme_qpair *qp); /* -1 when polled */
+uint32_t nvme_qpair_depth(const struct nvme_qpair *qp);
 uint16_t nvme_qpair_qid(const struct nvme_qpair *qp);
 unsigned nvme_qpair_inflight(struct nvme_qpair *qp);
 /* Stale commands (see above) not yet completed; 0 once drained. */

@@ -55,7 +55,10 @@ struct nvme_qpair {
 	uint32_t nfree;
 	uint32_t nstale;
 	uint32_t timeout_ms;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	   /* the ring, the slots, the CIDs */
+	pthread_mutex_t reap_lock; /* held while completions are taken and reported: once
+				    * nvme_qpair_forget returns, no callback of what it forgot
+				    * is running or will run */
 };
 
 struct nvme_ctrl {
@@ -148,7 +151,11 @@ unsigned nvme_qpair__check_timeouts(struct nvme_qpair *qp, uint64_t now_ns,
  * slots stay reserved. */
 unsigned nvme_qpair__fail_all(struct nvme_qpair *qp, int err, struct nvme_done *out, unsigned max);
 
-/* Calls the callbacks of completions reaped under the lock. */
+/* Lock held: drops the callbacks of in-flight commands whose opaque lies in [lo, hi);
+ * their CIDs stay reserved until the device completes them. Returns how many. */
+unsigned nvme_qpair__forget(struct nvme_qpair *qp, const void *lo, const void *hi);
+
+/* Calls the callbacks of completions reaped under the lock (reap_lock held). */
 void nvme_qpair__report(struct nvme_qpair *qp, const struct nvme_done *d, unsigned n);
 
 uint32_t nvme_qpair__sq_tail(const struct nvme_qpair *qp);

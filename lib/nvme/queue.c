@@ -58,14 +58,17 @@ int nvme_qpair__init(struct nvme_qpair *qp, bool fresh)
 		qp->st->cq_pos = NVME_CQ_POS(0, 1); /* the phase tag starts at 1 */
 	}
 	pthread_mutex_init(&qp->lock, NULL);
+	pthread_mutex_init(&qp->reap_lock, NULL);
 	free_list_rebuild(qp);
 	return 0;
 }
 
 void nvme_qpair__fini(struct nvme_qpair *qp)
 {
-	if (qp->ctx)
+	if (qp->ctx) {
 		pthread_mutex_destroy(&qp->lock);
+		pthread_mutex_destroy(&qp->reap_lock);
+	}
 	free(qp->ctx);
 	free(qp->free_cids);
 	qp->ctx = NULL;
@@ -314,6 +317,25 @@ unsigned nvme_qpair__check_timeouts(struct nvme_qpair *qp, uint64_t now_ns,
 			if (qp->nstale)
 				qp->nstale--;
 		}
+		qp->ctx[cid] = (struct nvme_cmd_ctx){0};
+		s->flags |= NVME_SLOT_ORPHAN;
+		s->deadline_ns = UINT64_MAX;
+		n++;
+	}
+	return n;
+}
+
+unsigned nvme_qpair__forget(struct nvme_qpair *qp, const void *lo, const void *hi)
+{
+	unsigned n = 0;
+
+	for (uint32_t cid = 0; cid < ncids(qp); cid++) {
+		struct nvme_cid_slot *s = &qp->slots[cid];
+		const char *o = qp->ctx[cid].opaque;
+
+		if (s->state != NVME_SLOT_INFLIGHT || !qp->ctx[cid].fn || o < (const char *)lo ||
+		    o >= (const char *)hi)
+			continue;
 		qp->ctx[cid] = (struct nvme_cmd_ctx){0};
 		s->flags |= NVME_SLOT_ORPHAN;
 		s->deadline_ns = UINT64_MAX;
