@@ -36,6 +36,7 @@
 #ifndef MHCL_LIB_NVME_H
 #define MHCL_LIB_NVME_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,6 +154,7 @@ enum nvme_io_op {
 	NVME_IO_FLUSH,
 	NVME_IO_DEALLOCATE,
 	_NVME_IO_OP_MAX,
+	_NVME_IO_OP_INVALID = -EINVAL,
 };
 
 struct nvme_io_range {

@@ -279,6 +279,30 @@ unsigned nvme_qpair__adopt(struct nvme_qpair *qp, struct nvme_done *out, unsigne
 	return n;
 }
 
+/* Fails an in-flight command to its caller (into d, when given) without freeing its CID:
+ * the device may still complete it, and that completion must find the CID taken. */
+static void give_up(struct nvme_qpair *qp, uint32_t cid, int err, struct nvme_done *d)
+{
+	struct nvme_cid_slot *s = &qp->slots[cid];
+
+	if (d) {
+		*d = (struct nvme_done){
+		    .err = err, .status = 0xffff, .cid = (uint16_t)cid, .flags = s->flags};
+		if (!(s->flags & (NVME_SLOT_STALE | NVME_SLOT_INTERNAL))) {
+			d->fn = qp->ctx[cid].fn;
+			d->opaque = qp->ctx[cid].opaque;
+		}
+		if (s->flags & NVME_SLOT_STALE) {
+			d->sqe = s->sqe;
+			if (qp->nstale)
+				qp->nstale--;
+		}
+	}
+	qp->ctx[cid] = (struct nvme_cmd_ctx){0};
+	s->flags |= NVME_SLOT_ORPHAN;
+	s->deadline_ns = UINT64_MAX;
+}
+
 unsigned nvme_qpair__check_timeouts(struct nvme_qpair *qp, uint64_t now_ns,
 				    struct nvme_timeout *out, unsigned max)
 {
@@ -303,23 +327,7 @@ unsigned nvme_qpair__check_timeouts(struct nvme_qpair *qp, uint64_t now_ns,
 		}
 		/* The abort did not help: fail it to the caller now, but keep the CID until
 		 * the device answers, so a late completion cannot hit a new command. */
-		t->done.status = 0xffff;
-		t->done.err = -ETIMEDOUT;
-		t->done.cid = (uint16_t)cid;
-		t->done.flags = s->flags;
-		t->done.fn = NULL;
-		if (!(s->flags & (NVME_SLOT_STALE | NVME_SLOT_INTERNAL))) {
-			t->done.fn = qp->ctx[cid].fn;
-			t->done.opaque = qp->ctx[cid].opaque;
-		}
-		if (s->flags & NVME_SLOT_STALE) {
-			t->done.sqe = s->sqe;
-			if (qp->nstale)
-				qp->nstale--;
-		}
-		qp->ctx[cid] = (struct nvme_cmd_ctx){0};
-		s->flags |= NVME_SLOT_ORPHAN;
-		s->deadline_ns = UINT64_MAX;
+		give_up(qp, cid, -ETIMEDOUT, &t->done);
 		n++;
 	}
 	return n;
@@ -336,9 +344,7 @@ unsigned nvme_qpair__forget(struct nvme_qpair *qp, const void *lo, const void *h
 		if (s->state != NVME_SLOT_INFLIGHT || !qp->ctx[cid].fn || o < (const char *)lo ||
 		    o >= (const char *)hi)
 			continue;
-		qp->ctx[cid] = (struct nvme_cmd_ctx){0};
-		s->flags |= NVME_SLOT_ORPHAN;
-		s->deadline_ns = UINT64_MAX;
+		give_up(qp, cid, 0, NULL);
 		n++;
 	}
 	return n;
@@ -353,20 +359,7 @@ unsigned nvme_qpair__fail_all(struct nvme_qpair *qp, int err, struct nvme_done *
 
 		if (s->state != NVME_SLOT_INFLIGHT || (s->flags & NVME_SLOT_ORPHAN))
 			continue;
-		out[n] = (struct nvme_done){
-		    .err = err, .status = 0xffff, .cid = (uint16_t)cid, .flags = s->flags};
-		if (!(s->flags & (NVME_SLOT_STALE | NVME_SLOT_INTERNAL))) {
-			out[n].fn = qp->ctx[cid].fn;
-			out[n].opaque = qp->ctx[cid].opaque;
-		}
-		if (s->flags & NVME_SLOT_STALE) {
-			out[n].sqe = s->sqe;
-			if (qp->nstale)
-				qp->nstale--;
-		}
-		qp->ctx[cid] = (struct nvme_cmd_ctx){0};
-		s->flags |= NVME_SLOT_ORPHAN;
-		s->deadline_ns = UINT64_MAX;
+		give_up(qp, cid, err, &out[n]);
 		n++;
 	}
 	return n;

@@ -14,14 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fake_nvme.h"
 #include "macros.h"
 #include "nvme_internal.h"
-#include "test.h"
-
-#define STATE_IOVA 0x100000000ull
-#define GUEST_BASE 0x10000000ull
-#define NBLOCKS 4096u
+#include "nvme_test.h"
 
 static uint8_t *guest;
 
@@ -31,19 +26,6 @@ struct stale_log {
 	int last_err;
 	uint64_t lbas;
 };
-
-struct rec {
-	int calls;
-	int err;
-};
-
-static void done_cb(void *opaque, int err, uint16_t status)
-{
-	struct rec *r = opaque;
-
-	r->calls++;
-	r->err = err;
-}
 
 static void stale_cb(void *opaque, uint16_t qid, const struct nvme_sqe *sqe, int err)
 {
@@ -57,29 +39,8 @@ static void stale_cb(void *opaque, uint16_t qid, const struct nvme_sqe *sqe, int
 	}
 }
 
-static struct fake_nvme *new_device(void)
-{
-	struct fake_nvme *f = fake_nvme_new(NBLOCKS, 512);
-
-	ASSERT_TRUE(f);
-	ASSERT_OK(devaccess_dma_map(&f->da, guest, GUEST_BASE, 64 * 4096));
-	return f;
-}
-
-static struct nvme_ctrl *bring_up(struct fake_nvme *f)
-{
-	struct nvme_opts o = {.nr_io_queues = 2,
-			      .io_queue_depth = 8,
-			      .state_iova = STATE_IOVA,
-			      .cmd_timeout_ms = 1000};
-	struct nvme_ctrl *c = NULL;
-
-	ASSERT_OK(nvme_ctrl_init(&f->da, &o, &c));
-	return c;
-}
-
 /* n writes of one block each (LBA 10 * i, pattern i) on queue pair q. */
-static void submit_writes(struct nvme_ctrl *c, unsigned q, unsigned n, struct rec *r)
+static void submit_writes(struct nvme_ctrl *c, unsigned q, unsigned n, struct nvme_test_rec *r)
 {
 	static uint64_t pages[16];
 
@@ -91,9 +52,9 @@ static void submit_writes(struct nvme_ctrl *c, unsigned q, unsigned n, struct re
 				     .pages = &pages[i],
 				     .npages = 1};
 
-		pages[i] = GUEST_BASE + (uint64_t)i * 4096;
+		pages[i] = NVME_TEST_GUEST_BASE + (uint64_t)i * 4096;
 		memset(guest + i * 4096, 0x30 + (int)i, 512);
-		ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, q), &io, done_cb, &r[i]));
+		ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, q), &io, nvme_test_done, &r[i]));
 	}
 }
 
@@ -118,9 +79,9 @@ static int leave(struct nvme_ctrl *c)
 
 static void test_adopt_drains(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f);
-	struct rec r[8] = {0}, fresh = {0};
+	struct fake_nvme *f = nvme_test_device(guest, 64 * 4096);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 8);
+	struct nvme_test_rec r[8] = {0}, fresh = {0};
 	struct stale_log log = {0};
 	struct nvme_adopt_opts ao = {
 	    .stale_fn = stale_cb, .opaque = &log, .drain_timeout_ms = 1000};
@@ -155,7 +116,7 @@ static void test_adopt_drains(void)
 	ASSERT_EQ(f->enables, enables_before);
 	ASSERT_EQ(f->disables, 0);
 	ASSERT_STREQ(nvme_ctrl_info(c)->model, "mhcl test nvme");
-	ASSERT_EQ(nvme_ctrl_ns(c, 0)->nblocks, NBLOCKS);
+	ASSERT_EQ(nvme_ctrl_ns(c, 0)->nblocks, NVME_TEST_NBLOCKS);
 	ASSERT_EQ(nvme_ctrl_qpair_count(c), 2);
 
 	/* New I/O goes on, its interrupt on the eventfd registered at adoption. */
@@ -174,9 +135,9 @@ static void test_adopt_drains(void)
 
 static void test_stale_not_confused(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f);
-	struct rec r[8] = {0}, fresh[8] = {0};
+	struct fake_nvme *f = nvme_test_device(guest, 64 * 4096);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 8);
+	struct nvme_test_rec r[8] = {0}, fresh[8] = {0};
 	struct stale_log log = {0};
 	struct nvme_adopt_opts ao = {.stale_fn = stale_cb, .opaque = &log};
 	struct nvme_qpair *qp;
@@ -191,10 +152,10 @@ static void test_stale_not_confused(void)
 	/* 7 CIDs, 4 reserved: only 3 new commands fit. */
 	submit_writes(c, 0, 3, fresh);
 	{
-		uint64_t page = GUEST_BASE;
+		uint64_t page = NVME_TEST_GUEST_BASE;
 		struct nvme_io io = {
 		    .op = NVME_IO_READ, .nsid = 1, .nblocks = 1, .pages = &page, .npages = 1};
-		ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &fresh[3]), -EAGAIN);
+		ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &fresh[3]), -EAGAIN);
 	}
 	ASSERT_EQ(fake_nvme_run(f), 7);
 	ASSERT_EQ(nvme_qpair_process(qp, 0), 7);
@@ -208,9 +169,9 @@ static void test_stale_not_confused(void)
 
 static void test_doorbell_rerung(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f);
-	struct rec r[2] = {0};
+	struct fake_nvme *f = nvme_test_device(guest, 64 * 4096);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 8);
+	struct nvme_test_rec r[2] = {0};
 	struct stale_log log = {0};
 	struct nvme_adopt_opts ao = {
 	    .stale_fn = stale_cb, .opaque = &log, .drain_timeout_ms = 1000};
@@ -234,9 +195,9 @@ static void test_doorbell_rerung(void)
 
 static void test_stale_timeout(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f);
-	struct rec r[1] = {0};
+	struct fake_nvme *f = nvme_test_device(guest, 64 * 4096);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 8);
+	struct nvme_test_rec r[1] = {0};
 	struct stale_log log = {0};
 	struct nvme_adopt_opts ao = {.stale_fn = stale_cb, .opaque = &log, .drain_timeout_ms = 1};
 	int fd;
@@ -259,8 +220,8 @@ static void test_stale_timeout(void)
 
 static void test_refusals(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f), *c2 = NULL;
+	struct fake_nvme *f = nvme_test_device(guest, 64 * 4096);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 8), *c2 = NULL;
 	struct nvme_state_hdr *h;
 	uint64_t asq;
 	int fd, bad;

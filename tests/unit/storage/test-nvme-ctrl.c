@@ -9,65 +9,34 @@
 #include <poll.h>
 #include <stdlib.h>
 
-#include "fake_nvme.h"
 #include "macros.h"
 #include "nvme_internal.h"
-#include "test.h"
+#include "nvme_test.h"
 
-#define STATE_IOVA 0x100000000ull
-#define GUEST_BASE 0x10000000ull /* IOVA of guest physical 0 */
 #define GUEST_PAGES 256u
-#define NBLOCKS 4096u
 
 static uint8_t *guest;
-
-struct rec {
-	int calls;
-	int err;
-};
-
-static void done_cb(void *opaque, int err, uint16_t status)
-{
-	struct rec *r = opaque;
-
-	r->calls++;
-	r->err = err;
-}
-
-static struct fake_nvme *new_device(void)
-{
-	struct fake_nvme *f = fake_nvme_new(NBLOCKS, 512);
-
-	ASSERT_TRUE(f);
-	ASSERT_OK(devaccess_dma_map(&f->da, guest, GUEST_BASE, GUEST_PAGES * 4096ull));
-	return f;
-}
-
-static struct nvme_ctrl *bring_up(struct fake_nvme *f, unsigned nq)
-{
-	struct nvme_opts o = {.nr_io_queues = nq,
-			      .io_queue_depth = 16,
-			      .state_iova = STATE_IOVA,
-			      .cmd_timeout_ms = 1000};
-	struct nvme_ctrl *c = NULL;
-
-	ASSERT_OK(nvme_ctrl_init(&f->da, &o, &c));
-	return c;
-}
 
 /* IOVAs of guest pages first..first+n-1, in reverse: the data must follow the list, not
  * guest-physical order. */
 static void page_list(uint64_t *pages, unsigned first, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		pages[i] = GUEST_BASE + (uint64_t)(first + n - 1 - i) * 4096u;
+		pages[i] = NVME_TEST_GUEST_BASE + (uint64_t)(first + n - 1 - i) * 4096u;
+}
+
+/* One block at LBA 0 from guest page 0. */
+static struct nvme_io one_block(enum nvme_io_op op, uint64_t *page)
+{
+	page_list(page, 0, 1);
+	return (struct nvme_io){.op = op, .nsid = 1, .nblocks = 1, .pages = page, .npages = 1};
 }
 
 static void guest_bytes(const uint64_t *pages, uint32_t off, uint8_t *buf, size_t len, bool put)
 {
 	for (size_t done = 0; done < len;) {
 		uint64_t pos = off + done;
-		uint8_t *p = guest + (pages[pos / 4096] - GUEST_BASE) + pos % 4096;
+		uint8_t *p = guest + (pages[pos / 4096] - NVME_TEST_GUEST_BASE) + pos % 4096;
 		size_t n = MIN(len - done, 4096 - pos % 4096);
 
 		if (put)
@@ -80,8 +49,8 @@ static void guest_bytes(const uint64_t *pages, uint32_t off, uint8_t *buf, size_
 
 static int io_sync(struct nvme_qpair *qp, const struct nvme_io *io)
 {
-	struct rec r = {0};
-	int ret = nvme_qpair_submit(qp, io, done_cb, &r);
+	struct nvme_test_rec r = {0};
+	int ret = nvme_qpair_submit(qp, io, nvme_test_done, &r);
 
 	if (ret < 0)
 		return ret;
@@ -93,8 +62,8 @@ static int io_sync(struct nvme_qpair *qp, const struct nvme_io *io)
 
 static void test_bring_up(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 2);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 16);
 	const struct nvme_ns_info *ns;
 
 	ASSERT_STREQ(nvme_ctrl_info(c)->model, "mhcl test nvme");
@@ -102,7 +71,7 @@ static void test_bring_up(void)
 	ASSERT_EQ(nvme_ctrl_ns_count(c), 1);
 	ns = nvme_ctrl_ns(c, 0);
 	ASSERT_EQ(ns->nsid, 1);
-	ASSERT_EQ(ns->nblocks, NBLOCKS);
+	ASSERT_EQ(ns->nblocks, NVME_TEST_NBLOCKS);
 	ASSERT_EQ(ns->block_size, 512);
 	ASSERT_EQ(ns->id_len, 16);
 	ASSERT_EQ(ns->id[0], 0xa0);
@@ -126,8 +95,8 @@ static void test_bring_up(void)
 
 static void test_read_write(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 2);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 16);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, 1);
 	static uint8_t pattern[64 * 4096], back[64 * 4096];
 	uint64_t wpages[64], rpages[64];
@@ -188,7 +157,7 @@ static void test_read_write(void)
 			      .byte_offset = 4,
 			      .pages = wpages,
 			      .npages = 64};
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, NULL), -EINVAL); /* 64 pages too few */
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, NULL), -EINVAL); /* 64 pages too few */
 	{
 		static uint64_t big[129];
 		page_list(big, 100, 129);
@@ -196,7 +165,7 @@ static void test_read_write(void)
 		io.npages = 129;
 		ASSERT_OK(io_sync(qp, &io));
 		io.nblocks = 1025;
-		ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, NULL), -E2BIG);
+		ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, NULL), -E2BIG);
 	}
 	ASSERT_EQ(f->dma_errors, 0);
 	nvme_ctrl_close(c);
@@ -205,8 +174,8 @@ static void test_read_write(void)
 
 static void test_flush_deallocate(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 1);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 1, 16);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, 0);
 	struct nvme_io_range ranges[2] = {{10, 4}, {200, 8}};
 	struct nvme_io io = {.op = NVME_IO_FLUSH, .nsid = 1};
@@ -220,20 +189,20 @@ static void test_flush_deallocate(void)
 	ASSERT_EQ(f->disk[10 * 512], 0);
 	ASSERT_EQ(f->disk[207 * 512 + 511], 0);
 	ASSERT_EQ(f->disk[9 * 512], 0x5a);
-	ranges[1].nblocks = NBLOCKS;
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, NULL), -EINVAL);
+	ranges[1].nblocks = NVME_TEST_NBLOCKS;
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, NULL), -EINVAL);
 	nvme_ctrl_close(c);
 	fake_nvme_free(f);
 
 	/* Without a volatile cache or DSM the commands are refused, not sent. */
-	f = new_device();
+	f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
 	f->vwc = f->dsm = false;
-	c = bring_up(f, 1);
+	c = nvme_test_bring_up(f, 1, 16);
 	qp = nvme_ctrl_qpair(c, 0);
 	io = (struct nvme_io){.op = NVME_IO_FLUSH, .nsid = 1};
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, NULL), -EOPNOTSUPP);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, NULL), -EOPNOTSUPP);
 	io = (struct nvme_io){.op = NVME_IO_DEALLOCATE, .nsid = 1, .ranges = ranges, .nranges = 1};
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, NULL), -EOPNOTSUPP);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, NULL), -EOPNOTSUPP);
 	ASSERT_EQ(f->io_count[NVME_CMD_FLUSH] + f->io_count[NVME_CMD_DSM], 0);
 	nvme_ctrl_close(c);
 	fake_nvme_free(f);
@@ -241,62 +210,60 @@ static void test_flush_deallocate(void)
 
 static void test_refusals(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 1);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 1, 16);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, 0);
-	struct rec r[16] = {0};
+	struct nvme_test_rec r[16] = {0};
 	uint64_t pages[1];
 	struct nvme_io io = {.op = NVME_IO_READ,
 			     .nsid = 1,
-			     .slba = NBLOCKS - 1,
+			     .slba = NVME_TEST_NBLOCKS - 1,
 			     .nblocks = 2,
 			     .pages = pages,
 			     .npages = 1};
 
 	page_list(pages, 0, 1);
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &r[0]), -EINVAL);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &r[0]), -EINVAL);
 	io.slba = UINT64_MAX;
 	io.nblocks = 1;
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &r[0]), -EINVAL);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &r[0]), -EINVAL);
 	io.slba = 0;
 	io.nsid = 2;
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &r[0]), -ENXIO);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &r[0]), -ENXIO);
 	io.nsid = 1;
 	io.byte_offset = 2;
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &r[0]), -EINVAL);
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &r[0]), -EINVAL);
 	io.byte_offset = 0;
 
 	/* 15 CIDs on a ring of 16, then full until completions are taken. */
 	f->io_manual = true;
 	for (int i = 0; i < 15; i++)
-		ASSERT_OK(nvme_qpair_submit(qp, &io, done_cb, &r[i]));
-	ASSERT_EQ(nvme_qpair_submit(qp, &io, done_cb, &r[15]), -EAGAIN);
+		ASSERT_OK(nvme_qpair_submit(qp, &io, nvme_test_done, &r[i]));
+	ASSERT_EQ(nvme_qpair_submit(qp, &io, nvme_test_done, &r[15]), -EAGAIN);
 	ASSERT_EQ(nvme_qpair_inflight(qp), 15);
 	ASSERT_EQ(fake_nvme_run(f), 15);
 	ASSERT_EQ(nvme_qpair_process(qp, 0), 15);
 	for (int i = 0; i < 15; i++)
 		ASSERT_EQ(r[i].calls, 1);
-	ASSERT_OK(nvme_qpair_submit(qp, &io, done_cb, &r[15]));
+	ASSERT_OK(nvme_qpair_submit(qp, &io, nvme_test_done, &r[15]));
 	nvme_ctrl_close(c);
 	fake_nvme_free(f);
 }
 
 static void test_timeouts(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 1);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 1, 16);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, 0);
 	struct nvme_ctrl_stats s;
-	struct rec r[2] = {0};
-	uint64_t pages[1], t0, sec = 1000000000ull;
-	struct nvme_io io = {
-	    .op = NVME_IO_WRITE, .nsid = 1, .nblocks = 1, .pages = pages, .npages = 1};
+	struct nvme_test_rec r[2] = {0};
+	uint64_t page, t0, sec = 1000000000ull;
+	struct nvme_io io = one_block(NVME_IO_WRITE, &page);
 
-	page_list(pages, 0, 1);
 	/* A command the device fetched and sits on: the Abort gets it back. */
 	f->hold_io = true;
 	t0 = nvme_now_ns();
-	ASSERT_OK(nvme_qpair_submit(qp, &io, done_cb, &r[0]));
+	ASSERT_OK(nvme_qpair_submit(qp, &io, nvme_test_done, &r[0]));
 	ASSERT_EQ(f->nheld, 1);
 	ASSERT_OK(nvme_ctrl_tick(c, t0));
 	ASSERT_EQ(r[0].calls, 0);
@@ -311,7 +278,7 @@ static void test_timeouts(void)
 	f->hold_io = false;
 	f->io_manual = true;
 	t0 = nvme_now_ns();
-	ASSERT_OK(nvme_qpair_submit(qp, &io, done_cb, &r[1]));
+	ASSERT_OK(nvme_qpair_submit(qp, &io, nvme_test_done, &r[1]));
 	ASSERT_OK(nvme_ctrl_tick(c, t0 + 2 * sec));
 	ASSERT_EQ(f->admin_count[NVME_ADMIN_ABORT], 2);
 	ASSERT_EQ(r[1].calls, 0);
@@ -332,24 +299,22 @@ static void test_timeouts(void)
 
 static void test_fatal_status(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 2);
-	struct rec r[3] = {0};
-	uint64_t pages[1];
-	struct nvme_io io = {
-	    .op = NVME_IO_READ, .nsid = 1, .nblocks = 1, .pages = pages, .npages = 1};
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 2, 16);
+	struct nvme_test_rec r[3] = {0};
+	uint64_t page;
+	struct nvme_io io = one_block(NVME_IO_READ, &page);
 
-	page_list(pages, 0, 1);
 	f->io_manual = true;
-	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, done_cb, &r[0]));
-	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 1), &io, done_cb, &r[1]));
+	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, nvme_test_done, &r[0]));
+	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 1), &io, nvme_test_done, &r[1]));
 	ASSERT_OK(nvme_ctrl_check_health(c));
 	f->csts |= NVME_CSTS_CFS;
 	ASSERT_EQ(nvme_ctrl_check_health(c), -EIO);
 	ASSERT_TRUE(nvme_ctrl_failed(c));
 	ASSERT_EQ(r[0].err, -EIO);
 	ASSERT_EQ(r[1].err, -EIO);
-	ASSERT_EQ(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, done_cb, &r[2]), -EIO);
+	ASSERT_EQ(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, nvme_test_done, &r[2]), -EIO);
 	/* Completions arriving after all: no second call. */
 	fake_nvme_run(f);
 	nvme_qpair_process(nvme_ctrl_qpair(c, 0), 0);
@@ -360,18 +325,16 @@ static void test_fatal_status(void)
 
 static void test_hostile_completions(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 1);
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 1, 16);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, 0);
 	struct nvme_ctrl_stats s;
-	struct rec r = {0};
-	uint64_t pages[1];
-	struct nvme_io io = {
-	    .op = NVME_IO_READ, .nsid = 1, .nblocks = 1, .pages = pages, .npages = 1};
+	struct nvme_test_rec r = {0};
+	uint64_t page;
+	struct nvme_io io = one_block(NVME_IO_READ, &page);
 
-	page_list(pages, 0, 1);
 	f->io_manual = true;
-	ASSERT_OK(nvme_qpair_submit(qp, &io, done_cb, &r));
+	ASSERT_OK(nvme_qpair_submit(qp, &io, nvme_test_done, &r));
 	fake_nvme_post_raw(f, 1, 0, 0, 1, 9, 0);      /* a CID not in flight */
 	fake_nvme_post_raw(f, 1, 0, 0, 1, 0xfff0, 0); /* out of range */
 	fake_nvme_post_raw(f, 1, 0, 0, 0, 0, 0);      /* the admin SQ's ID */
@@ -388,16 +351,14 @@ static void test_hostile_completions(void)
 
 static void test_shutdown(void)
 {
-	struct fake_nvme *f = new_device();
-	struct nvme_ctrl *c = bring_up(f, 1);
-	struct rec r = {0};
-	uint64_t pages[1];
-	struct nvme_io io = {
-	    .op = NVME_IO_READ, .nsid = 1, .nblocks = 1, .pages = pages, .npages = 1};
+	struct fake_nvme *f = nvme_test_device(guest, GUEST_PAGES * 4096ull);
+	struct nvme_ctrl *c = nvme_test_bring_up(f, 1, 16);
+	struct nvme_test_rec r = {0};
+	uint64_t page;
+	struct nvme_io io = one_block(NVME_IO_READ, &page);
 
-	page_list(pages, 0, 1);
 	f->io_manual = true;
-	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, done_cb, &r));
+	ASSERT_OK(nvme_qpair_submit(nvme_ctrl_qpair(c, 0), &io, nvme_test_done, &r));
 	ASSERT_EQ(f->nmaps, 2);
 	ASSERT_OK(nvme_ctrl_shutdown(c));
 	ASSERT_EQ(r.err, -ECANCELED);

@@ -81,7 +81,7 @@ static void guest_create(struct devaccess *da)
 {
 	int r;
 
-	guest_fd = memfd_create("guest-ram", MFD_ALLOW_SEALING);
+	guest_fd = memfd_create("guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (guest_fd < 0 || ftruncate(guest_fd, GUEST_SIZE) < 0)
 		die("guest memfd", -errno);
 	(void)fcntl(guest_fd, F_ADD_SEALS, F_SEAL_SHRINK);
@@ -189,18 +189,36 @@ static int io_sync(struct nvme_ctrl *c, struct nvme_qpair *qp, const struct nvme
 	return wait_for(c, qp, &w, 1);
 }
 
+/* A synchronous read or write (FUA) of nblocks at lba, offset off into pages[0]. */
+static int xfer(struct nvme_ctrl *c, struct nvme_qpair *qp, enum nvme_io_op op, uint64_t lba,
+		uint32_t nblocks, uint32_t off, const uint64_t *pages, uint32_t npages)
+{
+	struct nvme_io io = {.op = op,
+			     .nsid = nvme_ctrl_ns(c, 0)->nsid,
+			     .slba = lba,
+			     .nblocks = nblocks,
+			     .fua = op == NVME_IO_WRITE,
+			     .byte_offset = off,
+			     .pages = pages,
+			     .npages = npages};
+
+	return io_sync(c, qp, &io);
+}
+
+static uint32_t pages_spanned(uint32_t off, uint32_t nblocks, uint32_t bs)
+{
+	return (uint32_t)((off + (uint64_t)nblocks * bs + PAGE - 1) / PAGE);
+}
+
 /* Writes nblocks at lba from guest page first (offset off), reads them back into guest
  * page rfirst (offset roff), and compares. */
 static void rw_case(struct nvme_ctrl *c, const char *name, uint64_t lba, uint32_t nblocks,
 		    uint32_t off, uint32_t first, uint32_t roff, uint32_t rfirst)
 {
-	const struct nvme_ns_info *ns = nvme_ctrl_ns(c, 0);
 	struct nvme_qpair *qp = nvme_ctrl_qpair(c, nvme_ctrl_qpair_count(c) - 1);
-	uint32_t bs = ns->block_size;
-	uint32_t nw = (uint32_t)((off + (uint64_t)nblocks * bs + PAGE - 1) / PAGE);
-	uint32_t nr = (uint32_t)((roff + (uint64_t)nblocks * bs + PAGE - 1) / PAGE);
+	uint32_t bs = nvme_ctrl_ns(c, 0)->block_size;
+	uint32_t nw = pages_spanned(off, nblocks, bs), nr = pages_spanned(roff, nblocks, bs);
 	static uint64_t wp[1024], rp[1024];
-	struct nvme_io io;
 	int r;
 
 	pages_of(wp, first, nw);
@@ -208,29 +226,11 @@ static void rw_case(struct nvme_ctrl *c, const char *name, uint64_t lba, uint32_
 	fill(wp, off, lba, nblocks, bs, 1);
 	for (uint32_t i = 0; i < nr; i++)
 		memset(guest + (rp[i] - GUEST_BASE), 0xee, PAGE);
-	io = (struct nvme_io){.op = NVME_IO_WRITE,
-			      .nsid = ns->nsid,
-			      .slba = lba,
-			      .nblocks = nblocks,
-			      .fua = true,
-			      .byte_offset = off,
-			      .pages = wp,
-			      .npages = nw};
-	r = io_sync(c, qp, &io);
+	r = xfer(c, qp, NVME_IO_WRITE, lba, nblocks, off, wp, nw);
+	if (r == 0)
+		r = xfer(c, qp, NVME_IO_READ, lba, nblocks, roff, rp, nr);
 	if (r < 0) {
-		result(false, name, "write: %s", strerror(-r));
-		return;
-	}
-	io = (struct nvme_io){.op = NVME_IO_READ,
-			      .nsid = ns->nsid,
-			      .slba = lba,
-			      .nblocks = nblocks,
-			      .byte_offset = roff,
-			      .pages = rp,
-			      .npages = nr};
-	r = io_sync(c, qp, &io);
-	if (r < 0) {
-		result(false, name, "read: %s", strerror(-r));
+		result(false, name, "%s", strerror(-r));
 		return;
 	}
 	result(verify(rp, roff, lba, nblocks, bs, 1), name, "data differs after %u pages", nw);
@@ -311,21 +311,13 @@ static void submit_batch(struct nvme_ctrl *c, uint64_t lba0, uint32_t seed, stru
 
 static void check_batch(struct nvme_ctrl *c, const char *name, uint64_t lba0, uint32_t seed)
 {
-	const struct nvme_ns_info *ns = nvme_ctrl_ns(c, 0);
-	uint32_t bs = ns->block_size, nb = BATCH * 8192 / bs;
+	uint32_t bs = nvme_ctrl_ns(c, 0)->block_size, nb = BATCH * 8192 / bs;
 	uint32_t npages = BATCH * 8192 / PAGE;
 	static uint64_t pages[64];
-	struct nvme_io io;
 	int r;
 
 	pages_of(pages, 1200, npages);
-	io = (struct nvme_io){.op = NVME_IO_READ,
-			      .nsid = ns->nsid,
-			      .slba = lba0,
-			      .nblocks = nb,
-			      .pages = pages,
-			      .npages = npages};
-	r = io_sync(c, nvme_ctrl_qpair(c, 0), &io);
+	r = xfer(c, nvme_ctrl_qpair(c, 0), NVME_IO_READ, lba0, nb, 0, pages, npages);
 	if (r < 0) {
 		result(false, name, "read: %s", strerror(-r));
 		return;
