@@ -6,7 +6,10 @@
  *   mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC [--disk SPEC ...]
  *
  * SPEC is a comma-separated list (the manifest's args name every disk):
- *   file=PATH | memory=SIZE[K|M|G]     the backend (one of them)
+ *   file=PATH | memory=SIZE[K|M|G] | nvme=PCI_ADDRESS
+ *                                      the backend (one of them): a file or block device,
+ *                                      memory, or an NVMe function bound to vfio-pci
+ *   nsid=N                             the NVMe namespace (default 1)
  *   controller=N                       the SCSI controller (default 0; one VMBus device each)
  *   lun=N                              its LUN (default: the next free one)
  *   ro                                 read only
@@ -44,11 +47,13 @@
 #include "ipc.h"
 #include "server.h"
 #include "stor_ctrl.h"
+#include "stor_nvme.h"
 #include "stor_state.h"
 #include "vmbusdev.h"
 
 #define STORD_STATE_NAME "storage-state"
 #define STORD_MAX_DISKS 64u
+#define STORD_MAX_NVME 1u /* init keeps 8 fds per server: 4 per controller, 1 for the state */
 #define STORD_STOP_WAIT_MS 5000u
 #define STORD_DEFAULT_SUBCHANNELS 4u
 /* io_uring rings per file disk beyond one per channel: a guest that reopens a channel
@@ -60,6 +65,9 @@ struct disk_spec {
 	int lun; /* -1: next free */
 	const char *file;
 	uint64_t memory;
+	const char *nvme; /* PCI address */
+	unsigned nsid;
+	struct stor_nvme *ctrl; /* nvme: its controller */
 	bool ro;
 	const char *vendor, *product, *serial;
 	uint64_t wwn;
@@ -76,6 +84,8 @@ struct stord {
 	struct disk_spec specs[STORD_MAX_DISKS];
 	unsigned nspecs;
 	struct disk *disks[STORD_MAX_DISKS];
+	struct stor_nvme *nvme[STORD_MAX_NVME];
+	unsigned nnvme;
 	unsigned ncontrollers;
 	struct stor_ctrl *ctrls[STOR_MAX_CONTROLLERS];
 	struct stor_state *state;
@@ -135,7 +145,7 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 
 static int parse_disk(char *arg, struct disk_spec *d)
 {
-	*d = (struct disk_spec){.lun = -1};
+	*d = (struct disk_spec){.lun = -1, .nsid = 1};
 	d->copy = strdup(arg);
 	if (!d->copy)
 		return -ENOMEM;
@@ -151,6 +161,11 @@ static int parse_disk(char *arg, struct disk_spec *d)
 			return log_error_errno(-EINVAL, "--disk: '%s' needs a value", kv);
 		} else if (!strcmp(kv, "file")) {
 			d->file = v;
+		} else if (!strcmp(kv, "nvme")) {
+			d->nvme = v;
+		} else if (!strcmp(kv, "nsid")) {
+			if (parse_uint(v, UINT32_MAX, &d->nsid) < 0 || !d->nsid)
+				return log_error_errno(-EINVAL, "--disk: bad nsid '%s'", v);
 		} else if (!strcmp(kv, "memory")) {
 			if (parse_size(v, &d->memory) < 0)
 				return log_error_errno(-EINVAL, "--disk: bad memory size '%s'", v);
@@ -180,8 +195,9 @@ static int parse_disk(char *arg, struct disk_spec *d)
 			return log_error_errno(-EINVAL, "--disk: unknown key '%s'", kv);
 		}
 	}
-	if (!!d->file + !!d->memory != 1)
-		return log_error_errno(-EINVAL, "--disk: give exactly one of file= and memory=");
+	if (!!d->file + !!d->memory + !!d->nvme != 1)
+		return log_error_errno(-EINVAL,
+				       "--disk: give exactly one of file=, memory= and nvme=");
 	return 0;
 }
 
@@ -202,10 +218,17 @@ static void describe_lun(const struct disk_spec *sp, const struct disk *dk, unsi
 			 struct stor_lun *l)
 {
 	char backend[128];
-	snprintf(backend, sizeof(backend), "%s:%s", sp->file ? "file" : "memory",
-		 sp->file ? sp->file : "");
+	if (sp->nvme)
+		snprintf(backend, sizeof(backend), "nvme:%s/%u", sp->nvme, sp->nsid);
+	else
+		snprintf(backend, sizeof(backend), "%s:%s", sp->file ? "file" : "memory",
+			 sp->file ? sp->file : "");
 	uint64_t h = fnv1a(backend, 0xcbf29ce484222325ull);
-	h = fnv1a(sp->file ? "" : "mem", h ^ ((uint64_t)sp->controller << 8 | lun));
+	h = fnv1a(sp->file || sp->nvme ? "" : "mem", h ^ ((uint64_t)sp->controller << 8 | lun));
+	/* A medium with an identity of its own (an NVMe namespace's NGUID or EUI-64) keeps
+	 * its serial and WWN wherever it is attached. */
+	for (unsigned i = 0; i < dk->info.id_len; i++)
+		h = (h ^ dk->info.id[i]) * 0x100000001b3ull;
 
 	memset(l, 0, sizeof(*l));
 	l->lun = (uint8_t)lun;
@@ -234,12 +257,40 @@ static void describe_lun(const struct disk_spec *sp, const struct disk *dk, unsi
 	s->naa_len = 8;
 }
 
+/* The controller of an NVMe spec, opened once per PCI address. */
+static int nvme_of(struct stord *d, struct disk_spec *sp)
+{
+	for (unsigned k = 0; k < d->nnvme; k++) {
+		if (!strcmp(stor_nvme_pci(d->nvme[k]), sp->nvme)) {
+			sp->ctrl = d->nvme[k];
+			return 0;
+		}
+	}
+	if (d->nnvme == STORD_MAX_NVME)
+		return log_error_errno(-E2BIG, "at most %u NVMe controller(s)", STORD_MAX_NVME);
+	int r = stor_nvme_open(sp->nvme, d->nnvme, d->subchannels + 1u, &d->nvme[d->nnvme]);
+	if (r < 0)
+		return r;
+	sp->ctrl = d->nvme[d->nnvme++];
+	return 0;
+}
+
+/* Before the jail: files, memory, and the NVMe functions (their namespaces become disks
+ * after READY, once a kept controller has been adopted). */
 static int open_disks(struct stord *d)
 {
 	for (unsigned i = 0; i < d->nspecs; i++) {
 		struct disk_spec *sp = &d->specs[i];
 		const char *why = "";
 		int r;
+		if (sp->controller + 1 > d->ncontrollers)
+			d->ncontrollers = sp->controller + 1;
+		if (sp->nvme) {
+			r = nvme_of(d, sp);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (sp->file)
 			/* A queue per channel of the disk's controller. */
 			r = disk_file_open(sp->file, sp->ro,
@@ -250,8 +301,25 @@ static int open_disks(struct stord *d)
 		if (r < 0)
 			return log_error_errno(r, "disk %s: %s: %m",
 					       sp->file ? sp->file : "(memory)", why);
-		if (sp->controller + 1 > d->ncontrollers)
-			d->ncontrollers = sp->controller + 1;
+	}
+	return 0;
+}
+
+/* After READY: every NVMe controller adopted (or kept), then its namespaces as disks. */
+static int open_nvme_disks(struct stord *d)
+{
+	for (unsigned k = 0; k < d->nnvme; k++) {
+		int r = stor_nvme_attach(d->nvme[k], d->srv);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		struct disk_spec *sp = &d->specs[i];
+		if (!sp->nvme)
+			continue;
+		int r = stor_nvme_disk(sp->ctrl, sp->nsid, sp->ro, &d->disks[i]);
+		if (r < 0)
+			return log_error_errno(r, "NVMe %s namespace %u: %m", sp->nvme, sp->nsid);
 	}
 	return 0;
 }
@@ -363,6 +431,9 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	if (d->adopted_state)
 		log_info("adopted the storage state of the previous instance (%s)",
 			 crash ? "it crashed" : "planned restart");
+	r = open_nvme_disks(d);
+	if (r < 0)
+		return r;
 	r = build_controllers(d);
 	if (r < 0)
 		return r;
@@ -445,6 +516,11 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	inspect_u64(t, root, "in_flight", inflight(d));
 	if (d->vmbus)
 		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
+	for (unsigned k = 0; k < d->nnvme; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "nvme%u", k);
+		stor_nvme_inspect(d->nvme[k], t, inspect_dir(t, root, name));
+	}
 	Mhcl__Node *cs = inspect_dir(t, root, "controllers");
 	for (unsigned c = 0; c < d->ncontrollers; c++) {
 		char name[16];
@@ -457,8 +533,8 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
-		   "  SPEC: file=PATH|memory=SIZE[,controller=N][,lun=N][,ro][,vendor=S]\n"
-		   "        [,product=S][,serial=S][,wwn=0xHEX]\n"
+		   "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro]\n"
+		   "        [,vendor=S][,product=S][,serial=S][,wwn=0xHEX]\n"
 		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
 }
 
@@ -569,6 +645,8 @@ out:
 		disk_close(d->disks[i]);
 		free(d->specs[i].copy);
 	}
+	for (unsigned k = 0; k < d->nnvme; k++)
+		stor_nvme_close(d->nvme[k]); /* it keeps running: init holds its fds */
 	if (d->stop_timer.data)
 		uv_close((uv_handle_t *)&d->stop_timer, NULL);
 	r = srv_finish(d->srv);
