@@ -8,10 +8,17 @@
 #          files out of the image (debugfs) and checks the hashes again;
 #   LUN 1  L1's /dev/vda (a block device: QEMU virtio-blk from L0), read only: an ext4
 #          image holding Debian's fio and mkfs.ext4 with their libraries, which L2 runs;
-#   LUN 2  a file in L1 (64 MiB) that fio hammers raw: random 4 KiB writes with crc32c
-#          verification, two jobs (so both channels carry I/O: L2 has 2 VPs and asks for a
-#          sub-channel), five rounds, while L1 runs `mhcl restart storage`, `mhcl kill
-#          storage`, `mhcl restart storage`, `mhcl kill storage`, one per round.
+#   LUN 2  a file in L1 (64 MiB) that fio hammers raw;
+#   LUN 3  namespace 1 of QEMU's NVMe controller (L0 gives L1 `-device nvme` behind an
+#          emulated IOMMU with interrupt remapping; L1 binds it to vfio-pci), served by
+#          mhcl's own userspace NVMe driver: its first half gets the same ext4 tree as
+#          LUN 0 (read back in L1 through the kernel's nvme driver afterwards), its second
+#          half fio.
+# fio: random 4 KiB writes with crc32c verification on LUN 2 and on LUN 3, two jobs each
+# (so both channels carry I/O: L2 has 2 VPs and asks for a sub-channel), five rounds,
+# while L1 runs `mhcl restart storage`, `mhcl kill storage`, `mhcl restart storage`,
+# `mhcl kill storage`, one per round; after each, inspect must say the NVMe controller
+# was adopted live (no reset, no Identify).
 # Passes when every fio round verifies, L2's kernel log has no SCSI error, abort, reset or
 # timeout, storaged adopted its state after each restart, and the data is where the guest
 # put it. Usage: tests/vm/storage/storage-boot.sh BUILD_DIR   (exit 0 pass, 1 fail, 77 skip)
@@ -46,9 +53,9 @@ fi
 rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra/tools" "$WORK/l2-extra/mnt"
 cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
 # Runs inside L2's init after the modules are loaded. Disks: sda (LUN 0), sdb (LUN 1, the
-# tools), sdc (LUN 2).
-for i in $(seq 1 100); do [ -b /dev/sdc ] && break; sleep 0.2; done
-for d in sda sdb sdc; do
+# tools), sdc (LUN 2), sdd (LUN 3, NVMe).
+for i in $(seq 1 100); do [ -b /dev/sdd ] && break; sleep 0.2; done
+for d in sda sdb sdc sdd; do
 	s=/sys/block/$d
 	echo "L2: disk $d size $(cat $s/size) vendor '$(cat $s/device/vendor)' model '$(cat $s/device/model)' wwid '$(cat $s/device/wwid 2>/dev/null)' ro $(cat $s/ro) serial '$(dd if=$s/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000')'"
 done
@@ -57,24 +64,31 @@ mount -o ro /dev/sdb /tools && echo "L2: tools mounted"
 LD=/tools/lib64/ld-linux-x86-64.so.2
 LP=/tools/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu/ceph
 run() { $LD --library-path $LP "$@"; }
-# A file system on LUN 0: a tree of files, synced, mounted again and checked.
-run /tools/usr/bin/mkfs.ext4 -q -F -L mhcl /dev/sda && echo "L2: mkfs ok"
-mount /dev/sda /mnt && mkdir -p /mnt/tree
-for n in 1 2 3 4 5 6; do
-	dd if=/dev/urandom of=/mnt/tree/f$n bs=1k count=$((n * 97)) 2>/dev/null
-done
-(cd /mnt/tree && md5sum f*) >/tmp/sums
-sync && umount /mnt && echo "L2: unmounted"
-mount /dev/sda /mnt && (cd /mnt/tree && md5sum -c /tmp/sums >/dev/null) && echo "L2: tree verified after remount"
-sed 's/^/L2: hash /' /tmp/sums
-umount /mnt
-# fio on LUN 2 while the host restarts and kills storaged.
+# A file system on LUN 0 and on the NVMe LUN's first 32 MiB (a partition-free ext4 of
+# that size): a tree of files, synced, mounted again and checked.
+fs_test() { # DEV BLOCKS NAME
+	run /tools/usr/bin/mkfs.ext4 -q -F -L mhcl $1 $2 && echo "L2: $3 mkfs ok"
+	mount $1 /mnt && mkdir -p /mnt/tree
+	for n in 1 2 3 4 5 6; do
+		dd if=/dev/urandom of=/mnt/tree/f$n bs=1k count=$((n * 97)) 2>/dev/null
+	done
+	(cd /mnt/tree && md5sum f*) >/tmp/sums
+	sync && umount /mnt && echo "L2: $3 unmounted"
+	mount $1 /mnt && (cd /mnt/tree && md5sum -c /tmp/sums >/dev/null) && echo "L2: $3 tree verified after remount"
+	sed "s/^/L2: $3 hash /" /tmp/sums
+	umount /mnt
+}
+fs_test /dev/sda 65536 file
+fs_test /dev/sdd 32768 nvme
+# fio on LUN 2 and on the NVMe LUN's second half while the host restarts and kills
+# storaged.
 for r in 1 2 3 4 5; do
 	echo "L2: fio round $r"
-	run /tools/usr/bin/fio --name=verify --filename=/dev/sdc --direct=1 --ioengine=libaio \
-		--iodepth=8 --rw=randwrite --bs=4k --size=8m --numjobs=2 --offset_increment=16m \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting \
-		--output=/tmp/fio.$r >/dev/null 2>&1
+	run /tools/usr/bin/fio --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=4k \
+		--size=8m --numjobs=2 --offset_increment=16m --verify=crc32c --verify_fatal=1 \
+		--do_verify=1 --group_reporting --output=/tmp/fio.$r \
+		--name=file --filename=/dev/sdc --name=nvme --filename=/dev/sdd --offset=32m \
+		>/dev/null 2>&1
 	rc=$?
 	echo "L2: fio round $r rc $rc: $(grep -E 'err=|WRITE:|READ:' /tmp/fio.$r | tr -s ' ' | tr '\n' ';')"
 done
@@ -86,7 +100,9 @@ vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scs
 CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod" "$WORK/l1-extra/data"
 for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
-	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
+	drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 drivers/vfio/vfio_virqfd \
+	drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci; do
 	cp "$VM_MOD/$m.ko" "$WORK/l1-extra/mod/"
 done
 vm_copy_with_libs "$(command -v debugfs)" "$WORK/l1-extra"
@@ -105,7 +121,8 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock",
 			"--disk", "file=/data/fs.img,lun=0,vendor=MHCL,product=FS Disk,serial=MHCLFS0001,wwn=0x5000c0ffee000001",
 			"--disk", "file=/dev/vda,lun=1,ro,product=Tools",
-			"--disk", "file=/data/fio.img,lun=2";
+			"--disk", "file=/data/fio.img,lun=2",
+			"--disk", "nvme=0000:00:05.0,nsid=1,lun=3,product=NVMe Disk";
 		policy = "storaged"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
@@ -118,10 +135,21 @@ DTS
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<'SH'
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk \
+	vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
 	insmod /mod/$m.ko || echo "L1: insmod $m failed"
 done
 for i in $(seq 1 50); do [ -b /dev/vda ] && break; sleep 0.2; done
+# QEMU's NVMe: from the kernel's nvme driver to vfio-pci, for mhcl's driver.
+NVME=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/class)" = "0x010802" ] || continue
+	NVME=$(basename $d)
+	[ -e $d/driver ] && echo $NVME >$d/driver/unbind
+	echo vfio-pci >$d/driver_override
+	echo $NVME >/sys/bus/pci/drivers_probe
+	echo "L1: NVMe $NVME bound to $(basename $(readlink $d/driver))"
+done
 truncate -s 64M /data/fs.img /data/fio.img
 mkdir -p /run/mhcl
 export MHCL_DIAG=unix:/run/mhcl/diag.sock
@@ -147,7 +175,7 @@ for op in restart kill restart kill; do
 			grep -q 'adopted_state: true' /tmp/st && break
 		sleep 0.5
 	done
-	echo "L1: after $op storage: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st)"
+	echo "L1: after $op storage: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), nvme adopted_live $(grep -c 'adopted_live: true' /tmp/st)"
 done
 for i in $(seq 1 900); do
 	grep -q '^vp: L2: ready' /tmp/init.log && break
@@ -163,9 +191,18 @@ done
 kill -TERM $INIT
 wait $INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited $?"
 cat /tmp/init.log
-# The guest's files, read from the image it wrote.
+# The guest's files, read from the image it wrote and from the NVMe namespace (handed
+# back to the kernel's nvme driver: init has closed the VFIO fds it kept).
 for n in 1 2 3 4 5 6; do
-	echo "L1: hash $(debugfs -R "cat /tree/f$n" /data/fs.img 2>/dev/null | md5sum | cut -d' ' -f1)  f$n"
+	echo "L1: file hash $(debugfs -R "cat /tree/f$n" /data/fs.img 2>/dev/null | md5sum | cut -d' ' -f1)  f$n"
+done
+d=/sys/bus/pci/devices/$NVME
+echo $NVME >$d/driver/unbind
+echo nvme >$d/driver_override
+echo $NVME >/sys/bus/pci/drivers_probe
+for i in $(seq 1 50); do [ -b /dev/nvme0n1 ] && break; sleep 0.2; done
+for n in 1 2 3 4 5 6; do
+	echo "L1: nvme hash $(debugfs -R "cat /tree/f$n" /dev/nvme0n1 2>/dev/null | md5sum | cut -d' ' -f1)  f$n"
 done
 echo "L1: phases done"
 SH
@@ -174,7 +211,14 @@ vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl
 	servers/storage/mhcl-storaged tools/mhcl
 
 LOG=$WORK/console.log
-VM_L1_QEMU=(-drive "file=$TOOLS,if=virtio,format=raw,readonly=on")
+# q35 with an emulated IOMMU (interrupt remapping: VFIO needs it), the tools disk, and the
+# NVMe controller at a fixed address (the manifest names it).
+truncate -s 64M "$WORK/nvme.img"
+VM_L1_QEMU=(-machine q35 -device intel-iommu,intremap=on
+	-drive "file=$TOOLS,if=virtio,format=raw,readonly=on"
+	-drive "file=$WORK/nvme.img,if=none,id=nv0,format=raw"
+	-device "nvme,serial=MHCLNVME01,drive=nv0,bus=pcie.0,addr=0x5")
+VM_L1_APPEND=intel_iommu=on
 start=$(date +%s)
 rc=0
 vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
@@ -195,12 +239,20 @@ expect "LUN 0: size, vendor, model, WWN and serial from the manifest" \
 	"^vp: L2: disk sda size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.5000c0ffee000001' ro 0 serial 'MHCLFS0001'"
 expect "LUN 1: the read-only block device" "^vp: L2: disk sdb size [0-9]+ vendor 'MHCL *' model 'Tools *' .* ro 1 "
 expect "LUN 2: 64 MiB" "^vp: L2: disk sdc size 131072 "
-expect "L2 ran mkfs.ext4 from the tools disk" '^vp: L2: mkfs ok'
-expect "L2's tree verified after a remount" '^vp: L2: tree verified after remount'
-for r in 1 2 3 4 5; do
-	expect "fio round $r verified with no error" "^vp: L2: fio round $r rc 0: .*err= *0"
+expect "LUN 3: the NVMe namespace (64 MiB)" "^vp: L2: disk sdd size 131072 vendor 'MHCL *' model 'NVMe Disk *' "
+expect "storaged brought the NVMe controller up through VFIO" '^storage: .*NVMe 0000:00:05\.0: brought up'
+expect "each restart adopted the NVMe controller live" '^storage: .*NVMe 0000:00:05\.0: adopted live \(no reset\)'
+for k in file nvme; do
+	expect "$k: L2 ran mkfs.ext4 from the tools disk" "^vp: L2: $k mkfs ok"
+	expect "$k: L2's tree verified after a remount" "^vp: L2: $k tree verified after remount"
 done
-ops=$(out | sed -n 's/^L1: after \([a-z]*\) storage: restarts [1-4], adopted 1$/\1/p' | tr '\n' ' ')
+for r in 1 2 3 4 5; do
+	expect "fio round $r verified with no error on both disks" "^vp: L2: fio round $r rc 0: .*err= *0.*err= *0"
+done
+n=$(out | grep -c '^L1: after [a-z]* storage: .*nvme adopted_live 1')
+[ "$n" = 4 ] && pass "inspect said the NVMe controller was adopted live after every restart" ||
+	flunk "inspect: NVMe adopted live after $n of 4 restarts"
+ops=$(out | sed -n 's/^L1: after \([a-z]*\) storage: restarts [1-4], adopted 1,.*/\1/p' | tr '\n' ' ')
 [ "$ops" = "restart kill restart kill " ] && pass "storaged restarted and killed twice each, state adopted each time" ||
 	flunk "storaged restarts: '$ops'"
 expect "a planned restart found nothing to replay" '^storage: .*adopted the storage state of the previous instance \(planned restart\)'
@@ -208,12 +260,14 @@ expect "a crash left requests that the next instance finished" '^storage: .*adop
 reject "no SCSI error, abort, reset or timeout in L2" '^vp: L2: kmsg: .*(abort|reset|timed out|timeout|I/O error|FAILED|Sense Key|hostbyte|blk_update)'
 reject "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect "the guest powered off" '^vp \[init\]: pid [0-9]+ exited with 0 '
-# The hashes the guest printed are the hashes of the files in L1's image.
-g=$(out | sed -n 's/^vp: L2: hash \([0-9a-f]*\)  \(f[0-9]\)?*$/\2 \1/p' | sort | tr '\n' ' ')
-h=$(out | sed -n 's/^L1: hash \([0-9a-f]*\)  \(f[0-9]\)$/\2 \1/p' | sort | tr '\n' ' ')
-if [ -n "$g" ] && [ "$g" = "$h" ] && [ "$(echo "$g" | wc -w)" = 12 ]; then
-	pass "L1 reads the guest's six files from the image with the same hashes"
-else
-	flunk "hashes: guest '$g', image '$h'"
-fi
+# The hashes the guest printed are the hashes of the files L1 reads from the backends.
+for k in file nvme; do
+	g=$(out | sed -n "s/^vp: L2: $k hash \([0-9a-f]*\)  \(f[0-9]\)?*\$/\2 \1/p" | sort | tr '\n' ' ')
+	h=$(out | sed -n "s/^L1: $k hash \([0-9a-f]*\)  \(f[0-9]\)\$/\2 \1/p" | sort | tr '\n' ' ')
+	if [ -n "$g" ] && [ "$g" = "$h" ] && [ "$(echo "$g" | wc -w)" = 12 ]; then
+		pass "$k: L1 reads the guest's six files from the backend with the same hashes"
+	else
+		flunk "$k hashes: guest '$g', backend '$h'"
+	fi
+done
 exit $fail
