@@ -7,7 +7,11 @@
 #      unmodified Linux guest boots on mhcl-vp inside the L0 TCG / L1 KVM
 #      topology and connects to mhcl's VMBus; icd and vmbusd are restarted and killed
 #      under it without the guest noticing (tests/vm/run.sh).
-#   3. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
+#   3. storage (when qemu-system-x86_64 is present and MHCL_DEMO_STORAGE != 0): the guest's
+#      hv_storvsc gets SCSI disks from mhcl-storaged (files, a block device, and QEMU's NVMe
+#      through mhcl's own userspace driver over VFIO), makes ext4 and runs fio with
+#      verification while storaged is restarted and killed (tests/vm/storage/storage-boot.sh).
+#   4. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
 #      (shim, sidecar, Linux, mhcl-init) boots under QEMU TCG -smp 8; boot stages with
 #      timestamps, mhcl ps / sidecar / sidecar online 3 from the host, power off
 #      (scripts/demo-image.sh).
@@ -98,6 +102,16 @@ if [ "${MHCL_DEMO_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; th
 	echo "notices nothing: the heartbeat climbs, no device is rescinded, each IC negotiated once"
 	echo "(builds the L1/L2 images from Debian packages on first use; about a minute under TCG)"
 	tests/vm/run.sh "$B"
+fi
+
+if [ "${MHCL_DEMO_STORAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
+	step "the guest's SCSI disks served by mhcl-storaged: a file, a block device and an NVMe"
+	echo "namespace (QEMU's NVMe via VFIO, driven by mhcl's own driver); L2 makes ext4 on two of"
+	echo "them and runs fio with crc32c verification while storaged is restarted and killed,"
+	echo "twice each; the NVMe controller is adopted live every time (about 8 minutes under TCG)"
+	rc=0
+	tests/vm/storage/storage-boot.sh "$B" || rc=$?
+	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
 fi
 
 if [ "${MHCL_DEMO_IMAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then

@@ -447,8 +447,8 @@ static void nvme_disk_close(struct disk *disk)
 {
 	struct nvme_disk *d = to_disk(disk);
 
-	if (d->have_mapping)
-		unmap_ranges(d, &d->mapped, d->mapped.nranges);
+	/* Guest RAM stays mapped for the device: commands the next instance adopts may still
+	 * be moving data, and the container (in init's fd store) keeps the mapping. */
 	pthread_rwlock_destroy(&d->map_lock);
 	free(d);
 }

@@ -641,15 +641,15 @@ out:
 		vmbusdev_free(d->vmbus); /* closes the channels first */
 	for (unsigned c = 0; c < d->ncontrollers; c++)
 		stor_ctrl_free(d->ctrls[c]);
+	if (d->stop_timer.data)
+		uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	r = srv_finish(d->srv); /* runs the loop until every handle (the disks' queues) closed */
 	for (unsigned i = 0; i < d->nspecs; i++) {
 		disk_close(d->disks[i]);
 		free(d->specs[i].copy);
 	}
 	for (unsigned k = 0; k < d->nnvme; k++)
 		stor_nvme_close(d->nvme[k]); /* it keeps running: init holds its fds */
-	if (d->stop_timer.data)
-		uv_close((uv_handle_t *)&d->stop_timer, NULL);
-	r = srv_finish(d->srv);
 	(void)uv_loop_close(&loop);
 	if (d->state)
 		munmap(d->state, d->state_len);

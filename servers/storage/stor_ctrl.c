@@ -2,6 +2,7 @@
 #include "stor_ctrl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ struct stor_slot {
 	uint32_t want; /* the transfer length the SRB asked for (0 without data) */
 	enum disk_op op;
 	struct disk_req req;
-	struct disk_range *ranges; /* DISCARD: owned copy */
+	struct disk_range *ranges;   /* DISCARD: owned copy */
+	struct stor_slot *wait_next; /* waiting for its LUN's guest RAM mapping */
 	struct iovec iov[STOR_MAX_PFNS];
 };
 
@@ -65,6 +67,23 @@ struct stor_chan {
 	uint64_t pktbuf[STOR_PKT_BUF / 8];
 };
 
+/* Mapping guest RAM for a disk's DMA can take seconds (every page is pinned, and an
+ * emulated IOMMU is slow): it runs on a thread, so channel opens answer at once, and I/O
+ * to that LUN waits for it. */
+enum lun_map_state { LUN_MAP_NONE, LUN_MAP_RUNNING, LUN_MAP_DONE, LUN_MAP_FAILED };
+
+struct lun_map {
+	enum lun_map_state state;
+	const uint8_t *base; /* the guest RAM mapping it was made for */
+	const struct guestmem *gm;
+	pthread_t thread;
+	int result;    /* written by the thread */
+	bool finished; /* atomic: the thread is done */
+	struct stor_slot *wait;
+	struct stor_ctrl *c;
+	struct stor_lun *lun;
+};
+
 struct stor_ctrl {
 	struct vmbusdev *v;
 	uv_loop_t *loop;
@@ -77,12 +96,15 @@ struct stor_ctrl {
 	struct stor_chan *chans[STOR_MAX_CHANNELS];
 	unsigned nchans; /* described to vmbusdev */
 	bool quiescing;
+	struct lun_map maps[STOR_MAX_LUNS];
+	uv_async_t map_async;
 	void (*idle_fn)(void *opaque);
 	void *idle_opaque;
 };
 
 static void chan_drain(struct stor_chan *ch);
 static void slot_run(struct stor_slot *s);
+static void submit_io(struct stor_slot *s);
 
 /* ---- slots ---- */
 
@@ -492,7 +514,29 @@ static void slot_run(struct stor_slot *s)
 	} else if (e->op == DISK_OP_FLUSH) {
 		ch->flushes++;
 	}
-	struct disk_queue *q = ch->queues[lun->lun];
+	struct lun_map *m = &c->maps[lun->lun];
+	if (m->state == LUN_MAP_RUNNING) {
+		s->wait_next = m->wait;
+		m->wait = s;
+		s->io = true;
+		return;
+	}
+	if (m->state == LUN_MAP_FAILED) {
+		scsi_disk_io_done(e, -ENXIO);
+		slot_take_exec(s, e, 0);
+		slot_complete(s);
+		return;
+	}
+	submit_io(s);
+}
+
+/* Hands s's request (built by slot_run) to its LUN's disk on its channel's queue. */
+static void submit_io(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+	struct scsi_exec *e = &ch->exec;
+	struct disk_req *r = &s->req;
+	struct disk_queue *q = ch->queues[s->lun->lun];
 	int rc = q ? disk_submit(q, r) : -ENODEV;
 	if (rc < 0) {
 		/* The backend refused outright (-EAGAIN: its queue is full, which our depth
@@ -505,12 +549,100 @@ static void slot_run(struct stor_slot *s)
 			slot_complete(s);
 			return;
 		}
+		e->kind = SCSI_EXEC_IO;
+		e->op = s->op;
 		scsi_disk_io_done(e, rc);
 		slot_take_exec(s, e, 0);
 		slot_complete(s);
 		return;
 	}
 	s->io = true;
+}
+
+/* ---- guest RAM mapped for DMA (on a thread) ---- */
+
+static void *map_thread(void *arg)
+{
+	struct lun_map *m = arg;
+	m->result = disk_map_guest(m->lun->disk, m->gm);
+	__atomic_store_n(&m->finished, true, __ATOMIC_RELEASE);
+	uv_async_send(&m->c->map_async);
+	return NULL;
+}
+
+static void map_done_cb(uv_async_t *a)
+{
+	struct stor_ctrl *c = a->data;
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		struct lun_map *m = &c->maps[i];
+		if (m->state != LUN_MAP_RUNNING || !__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE))
+			continue;
+		pthread_join(m->thread, NULL);
+		m->state = m->result == 0 ? LUN_MAP_DONE : LUN_MAP_FAILED;
+		if (m->result == 0)
+			log_info("controller %u LUN %u: guest RAM mapped for the device", c->index,
+				 i);
+		else
+			log_error_errno(m->result,
+					"controller %u LUN %u: unable to map guest RAM for "
+					"the device: its I/O fails: %m",
+					c->index, i);
+		struct stor_slot *s = m->wait;
+		m->wait = NULL;
+		while (s) {
+			struct stor_slot *next = s->wait_next;
+			s->io = false;
+			if (m->state == LUN_MAP_DONE) {
+				submit_io(s);
+			} else {
+				struct scsi_exec *e = &s->ch->exec;
+				e->kind = SCSI_EXEC_IO;
+				e->op = s->op;
+				scsi_disk_io_done(e, -ENXIO);
+				slot_take_exec(s, e, 0);
+				slot_complete(s);
+			}
+			s = next;
+		}
+	}
+}
+
+/* Starts mapping gm for LUN i's disk unless that is done or under way. */
+static int start_map(struct stor_ctrl *c, unsigned i, const struct guestmem *gm)
+{
+	struct lun_map *m = &c->maps[i];
+	if (!c->luns[i]->disk->ops->map_guest) {
+		m->state = LUN_MAP_DONE;
+		return 0;
+	}
+	if (m->state == LUN_MAP_RUNNING || (m->state == LUN_MAP_DONE && m->base == gm->base))
+		return 0;
+	m->c = c;
+	m->lun = c->luns[i];
+	m->gm = gm;
+	m->base = gm->base;
+	m->finished = false;
+	m->state = LUN_MAP_RUNNING;
+	int r = pthread_create(&m->thread, NULL, map_thread, m);
+	if (r != 0) {
+		m->state = LUN_MAP_FAILED;
+		return -r;
+	}
+	return 0;
+}
+
+/* Forgets ch's slots that wait for a mapping (the channel closed). */
+static void unwait_channel(struct stor_ctrl *c, const struct stor_chan *ch)
+{
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		struct stor_slot **pp = &c->maps[i].wait;
+		while (*pp) {
+			if ((*pp)->ch == ch)
+				*pp = (*pp)->wait_next;
+			else
+				pp = &(*pp)->wait_next;
+		}
+	}
 }
 
 /* ---- the ring ---- */
@@ -665,7 +797,7 @@ static int open_queues(struct stor_chan *ch, const char **why)
 	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
 		if (!c->luns[i] || ch->queues[i])
 			continue;
-		int r = disk_map_guest(c->luns[i]->disk, ch->gm);
+		int r = start_map(c, i, ch->gm);
 		if (r == 0)
 			r = disk_queue_open(c->luns[i]->disk, c->loop, &ch->queues[i]);
 		if (r < 0) {
@@ -832,6 +964,7 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 		s->ranges = NULL;
 	}
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	unwait_channel(ch->ctrl, ch);
 	close_queues(ch);
 	ch->in = ch->out = NULL;
 	ch->dev = NULL;
@@ -914,6 +1047,13 @@ int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, unsigned index, struct st
 	c->index = index;
 	c->rec = rec;
 	c->max_subchannels = max_subchannels;
+	int r = uv_async_init(loop, &c->map_async, map_done_cb);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	c->map_async.data = c;
+	uv_unref((uv_handle_t *)&c->map_async);
 	/* Stable per controller number, so the guest sees the same controller every boot. */
 	c->instance = (struct hv_guid)HV_GUID_INIT(0x6d686332, (uint16_t)index, 0x5343, 0x80, 0x00,
 						   0x73, 0x63, 0x73, 0x69, 0x00, 0x01);
@@ -1039,6 +1179,11 @@ void stor_ctrl_inspect(const struct stor_ctrl *c, struct inspect_tree *t, Mhcl__
 	}
 }
 
+static void free_ctrl(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 void stor_ctrl_free(struct stor_ctrl *c)
 {
 	if (!c)
@@ -1052,7 +1197,11 @@ void stor_ctrl_free(struct stor_ctrl *c)
 			free(ch->slots[k].ranges);
 		free(ch);
 	}
-	for (unsigned i = 0; i < STOR_MAX_LUNS; i++)
+	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
+		if (c->maps[i].state == LUN_MAP_RUNNING)
+			pthread_join(c->maps[i].thread, NULL);
 		free(c->luns[i]);
-	free(c);
+	}
+	/* Freed once libuv lets the handle go (the caller runs the loop). */
+	uv_close((uv_handle_t *)&c->map_async, free_ctrl);
 }
