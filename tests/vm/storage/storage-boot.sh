@@ -52,15 +52,23 @@ fi
 # L2: the Hyper-V guest drivers and the SCSI disk driver; its own steps in l2-tail.sh.
 rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra/tools" "$WORK/l2-extra/mnt"
 cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
-# Runs inside L2's init after the modules are loaded. Disks: sda (LUN 0), sdb (LUN 1, the
-# tools), sdc (LUN 2), sdd (LUN 3, NVMe).
-for i in $(seq 1 100); do [ -b /dev/sdd ] && break; sleep 0.2; done
-for d in sda sdb sdc sdd; do
+# Runs inside L2's init after the modules are loaded. sd names disks in the order their
+# probes finish, so each LUN's block device is looked up in sysfs.
+dev_of() { ls /sys/bus/scsi/devices/0:0:0:$1/block 2>/dev/null; }
+for i in $(seq 1 100); do
+	n=0
+	for l in 0 1 2 3; do [ -n "$(dev_of $l)" ] && [ -b /dev/$(dev_of $l) ] && n=$((n + 1)); done
+	[ $n = 4 ] && break
+	sleep 0.2
+done
+for l in 0 1 2 3; do
+	d=$(dev_of $l)
 	s=/sys/block/$d
-	echo "L2: disk $d size $(cat $s/size) vendor '$(cat $s/device/vendor)' model '$(cat $s/device/model)' wwid '$(cat $s/device/wwid 2>/dev/null)' ro $(cat $s/ro) serial '$(dd if=$s/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000')'"
+	echo "L2: lun $l size $(cat $s/size) vendor '$(cat $s/device/vendor)' model '$(cat $s/device/model)' wwid '$(cat $s/device/wwid 2>/dev/null)' ro $(cat $s/ro) serial '$(dd if=$s/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000')'"
 done
 echo "L2: channels $(ls -d /sys/bus/vmbus/devices/*/channels/* 2>/dev/null | wc -l)"
-mount -o ro /dev/sdb /tools && echo "L2: tools mounted"
+FS=/dev/$(dev_of 0) TOOLS=/dev/$(dev_of 1) FIO=/dev/$(dev_of 2) NV=/dev/$(dev_of 3)
+mount -o ro $TOOLS /tools && echo "L2: tools mounted"
 LD=/tools/lib64/ld-linux-x86-64.so.2
 LP=/tools/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu:/tools/usr/lib/x86_64-linux-gnu/ceph
 run() { $LD --library-path $LP "$@"; }
@@ -78,8 +86,8 @@ fs_test() { # DEV BLOCKS NAME
 	sed "s/^/L2: $3 hash /" /tmp/sums
 	umount /mnt
 }
-fs_test /dev/sda 65536 file
-fs_test /dev/sdd 32768 nvme
+fs_test $FS 65536 file
+fs_test $NV 32768 nvme
 # fio on LUN 2 and on the NVMe LUN's second half while the host restarts and kills
 # storaged.
 for r in 1 2 3 4 5; do
@@ -87,7 +95,7 @@ for r in 1 2 3 4 5; do
 	run /tools/usr/bin/fio --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=4k \
 		--size=8m --numjobs=2 --offset_increment=16m --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 --group_reporting --output=/tmp/fio.$r \
-		--name=file --filename=/dev/sdc --name=nvme --filename=/dev/sdd --offset=32m \
+		--name=file --filename=$FIO --name=nvme --filename=$NV --offset=32m \
 		>/dev/null 2>&1
 	rc=$?
 	echo "L2: fio round $r rc $rc: $(grep -E 'err=|WRITE:|READ:' /tmp/fio.$r | tr -s ' ' | tr '\n' ';')"
@@ -236,10 +244,10 @@ expect "storaged registered its controller" '^storage: .*registered offer 1 with
 expect "L2 negotiated the storage protocol" '^storage: .*controller 0: protocol 6\.2'
 expect "L2 opened a sub-channel" '^storage: .*controller 0 channel 1 opened'
 expect "LUN 0: size, vendor, model, WWN and serial from the manifest" \
-	"^vp: L2: disk sda size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.5000c0ffee000001' ro 0 serial 'MHCLFS0001'"
-expect "LUN 1: the read-only block device" "^vp: L2: disk sdb size [0-9]+ vendor 'MHCL *' model 'Tools *' .* ro 1 "
-expect "LUN 2: 64 MiB" "^vp: L2: disk sdc size 131072 "
-expect "LUN 3: the NVMe namespace (64 MiB)" "^vp: L2: disk sdd size 131072 vendor 'MHCL *' model 'NVMe Disk *' "
+	"^vp: L2: lun 0 size 131072 vendor 'MHCL *' model 'FS Disk *' wwid 'naa.5000c0ffee000001' ro 0 serial 'MHCLFS0001'"
+expect "LUN 1: the read-only block device" "^vp: L2: lun 1 size [0-9]+ vendor 'MHCL *' model 'Tools *' .* ro 1 "
+expect "LUN 2: 64 MiB" "^vp: L2: lun 2 size 131072 "
+expect "LUN 3: the NVMe namespace (64 MiB)" "^vp: L2: lun 3 size 131072 vendor 'MHCL *' model 'NVMe Disk *' "
 expect "storaged brought the NVMe controller up through VFIO" '^storage: .*NVMe 0000:00:05\.0: brought up'
 expect "each restart adopted the NVMe controller live" '^storage: .*NVMe 0000:00:05\.0: adopted live \(no reset\)'
 for k in file nvme; do
