@@ -10,7 +10,12 @@
  * IOPS per server core; p50 and p99 latency from submit to completion as the guest sees
  * it. Printed as a markdown table.
  *
- * Usage: storage-bench INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR [SECONDS]
+ * Restart blackout: the same load (QD 32 random reads, one channel) through
+ * `mhcl restart storage` (planned) and SIGKILL (crash): the longest time no I/O
+ * completed, and how many I/Os failed.
+ *
+ * Usage: storage-bench INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR DIAGD_DIR MHCL
+ *        [SECONDS]
  * Bench programs may use the test harness (tests/sim): they are not product code.
  */
 #include "sim_env.h"
@@ -130,16 +135,53 @@ static int send_one(struct chan_load *c, unsigned ci, unsigned slot, bool write)
 	return r;
 }
 
-static void run_vmbus(struct sim_env *e, struct chan_load *ch, unsigned nch, unsigned qd,
-		      bool write, pid_t server)
+/* Blackout runs: the event and when it fires. */
+enum event { EV_NONE, EV_RESTART, EV_KILL };
+static const char *mhcl_cli;
+static uint64_t max_gap_ns, failed_ios;
+
+static pid_t fire(struct sim_env *e, enum event ev)
 {
-	uint64_t ios = 0;
+	if (ev == EV_KILL) {
+		pid_t pid = sim_env_child(e->init, "mhcl-storaged");
+		ASSERT_GT(pid, 0);
+		ASSERT_OK(kill(pid, SIGKILL));
+		return -1;
+	}
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char env[160];
+		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
+		putenv(env);
+		int nul = open("/dev/null", O_WRONLY);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(mhcl_cli, "mhcl", "restart", "storage", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, unsigned qd,
+			 bool write, pid_t server, enum event ev)
+{
+	uint64_t ios = 0, last_done = 0, fire_at = 0;
+	pid_t helper = -1;
+	bool fired = ev == EV_NONE;
+	max_gap_ns = failed_ios = 0;
 	nsamples = 0;
-	double c0 = cpu_of(server);
+	double c0 = ev == EV_NONE ? cpu_of(server) : 0;
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9);
+	fire_at = t0 + (uint64_t)(secs * 1e9 / 3);
+	last_done = t0;
 	for (;;) {
 		uint64_t t = now_ns();
 		bool stop = t >= end;
+		if (!fired && t >= fire_at) {
+			helper = fire(e, ev);
+			fired = true;
+		}
 		for (unsigned c = 0; c < nch && !stop; c++)
 			for (unsigned k = 0; k < qd && ch[c].inflight < qd; k++)
 				if (!ch[c].busy[k] && send_one(&ch[c], c, k, write) < 0)
@@ -151,10 +193,15 @@ static void run_vmbus(struct sim_env *e, struct chan_load *ch, unsigned nch, uns
 			while (sim_stor_try_recv(&ch[c].s, &id, &a) == 0) {
 				unsigned slot = (unsigned)(id & 0xffff) - 1;
 				ASSERT_TRUE(slot < MAX_QD && ch[c].busy[slot]);
-				ASSERT_EQ(a.srb.srb_status, STORVSP_SRB_SUCCESS);
+				if (a.srb.srb_status != STORVSP_SRB_SUCCESS)
+					failed_ios++;
 				ch[c].busy[slot] = false;
 				ch[c].inflight--;
-				sample(now_ns() - ch[c].sent_at[slot]);
+				uint64_t done = now_ns();
+				if (done - last_done > max_gap_ns)
+					max_gap_ns = done - last_done;
+				last_done = done;
+				sample(done - ch[c].sent_at[slot]);
 				ios++;
 				got++;
 			}
@@ -170,9 +217,28 @@ static void run_vmbus(struct sim_env *e, struct chan_load *ch, unsigned nch, uns
 		if (!more)
 			ASSERT_GE(sim_guest_wait_sint(e->g), 0);
 	}
+	if (helper > 0) {
+		int st;
+		ASSERT_EQ(waitpid(helper, &st, 0), helper);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	double wall = (double)(now_ns() - t0) / 1e9;
-	row("mhcl-storaged (VMBus, memory disk)", nch, qd, write, (double)ios, wall,
-	    cpu_of(server) - c0);
+	if (ev == EV_NONE) {
+		row("mhcl-storaged (VMBus, memory disk)", nch, qd, write, (double)ios, wall,
+		    cpu_of(server) - c0);
+	} else {
+		printf("| %s | %.1f | %llu | %llu |\n",
+		       ev == EV_RESTART ? "`mhcl restart storage` (planned)" : "SIGKILL (crash)",
+		       (double)max_gap_ns / 1e6, (unsigned long long)failed_ios,
+		       (unsigned long long)ios);
+		fflush(stdout);
+	}
+}
+
+static void run_vmbus(struct sim_env *e, struct chan_load *ch, unsigned nch, unsigned qd,
+		      bool write, pid_t server)
+{
+	run_vmbus_ev(e, ch, nch, qd, write, server, EV_NONE);
 }
 
 /* ---- the memory backend driven directly ---- */
@@ -304,14 +370,19 @@ int main(int argc, char **argv)
 	struct sim_env e;
 	struct chan_load *ch;
 
-	if (argc < 7 || argc > 8) {
-		fprintf(stderr,
-			"usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR [SECONDS]\n",
-			argv[0]);
+	if (argc < 9 || argc > 10) {
+		fprintf(
+		    stderr,
+		    "usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR DIAGD_DIR MHCL "
+		    "[SECONDS]\n",
+		    argv[0]);
 		return 2;
 	}
-	if (argc == 8)
-		secs = atof(argv[7]);
+	if (argc == 10)
+		secs = atof(argv[9]);
+	mhcl_cli = argv[8];
+	static char libexec[1024];
+	snprintf(libexec, sizeof(libexec), "%s:%s", argv[6], argv[7]);
 	samples = malloc(sizeof(*samples) * MAX_SAMPLES);
 	ch = calloc(MAX_CH, sizeof(*ch));
 	ASSERT_TRUE(samples && ch);
@@ -319,9 +390,11 @@ int main(int argc, char **argv)
 	snprintf(servers, sizeof(servers),
 		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
 		 " \"${RUN}/dev.sock\", \"--disk\", \"memory=256M\"; policy = \"storaged\";"
-		 " restart = \"never\"; start-order = <25>; };\n");
+		 " restart = \"always\"; restart-delay-ms = <10>; start-order = <25>; };\n"
+		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
 	sim_env_extra_servers = servers;
-	sim_env_extra_libexec = argv[6];
+	sim_env_extra_libexec = libexec;
 
 	printf("| path | channels | QD | workload | IOPS | server CPU (cores) | IOPS per server "
 	       "core | p50 us | p99 us |\n|---|---|---|---|---|---|---|---|---|\n");
@@ -351,6 +424,10 @@ int main(int argc, char **argv)
 		for (unsigned n = 1; n <= MAX_CH; n++)
 			for (unsigned i = 0; i < 3; i++)
 				run_vmbus(&e, ch, n, qds[i], w == 1, server);
+	printf("\n| event during QD 32 random reads | longest I/O pause (ms) | failed I/Os | I/Os "
+	       "completed |\n|---|---|---|---|\n");
+	run_vmbus_ev(&e, ch, 1, 32, false, server, EV_RESTART);
+	run_vmbus_ev(&e, ch, 1, 32, false, server, EV_KILL);
 	sim_env_stop(&e);
 	return 0;
 }
