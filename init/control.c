@@ -19,6 +19,7 @@
 #include "diag.pb-c.h"
 #include "inspect.h"
 #include "sidecar.pb-c.h"
+#include "storage.pb-c.h"
 #include "vmbus.pb-c.h"
 
 #define CTL_PATH_MAX 512
@@ -575,6 +576,9 @@ static const struct ctl_route ctl_routes[] = {
     /* The shutdown integration component is served by mhcl-icd. */
     {IPC_MSG_GUEST_SHUTDOWN, "ic", &mhcl__vmbus__guest_shutdown_request__descriptor,
      &mhcl__vmbus__guest_shutdown_reply__descriptor},
+    /* LUN attach and detach are served by mhcl-storaged. */
+    {IPC_MSG_STORAGE_LUN, "storage", &mhcl__storage__storage_lun_request__descriptor,
+     &mhcl__storage__storage_lun_reply__descriptor},
 };
 
 struct ctl_forward {

@@ -28,6 +28,8 @@ const struct mhcl_cmd mhcl_cmds[] = {
 	 "sidecar CPUs: list them, hand one to Linux, or run a checksum work item", 0, 0, 4},
 	{"guest", cmd_guest, "shutdown|reboot [REASON]",
 	 "ask the guest to power off or restart (VMBus shutdown integration component)", 0, 1, 2},
+	{"storage", cmd_storage, "attach|detach [CONTROLLER:]LUN",
+	 "attach or detach a LUN the storage server's manifest entry declares", 0, 2, 2},
 	{"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
 };
 const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);

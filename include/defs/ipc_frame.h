@@ -71,7 +71,8 @@ enum ipc_msg_type {
 	/* Sidecar (proto/sidecar.proto): diagd -> init -> the server named "sidecar". */
 	IPC_MSG_SIDECAR_ONLINE = 22,   /* SidecarOnlineRequest -> SidecarOnlineReply */
 	IPC_MSG_SIDECAR_CHECKSUM = 23, /* SidecarChecksumRequest -> SidecarChecksumReply */
-	/* 32..63: VMBus and device servers (proto/vmbus.proto). */
+	/* Storage (proto/storage.proto): diagd -> init -> the server named "storage". */
+	IPC_MSG_STORAGE_LUN = 24, /* StorageLunRequest -> StorageLunReply */
 	/* 32..63: VMBus and device servers (proto/vmbus.proto, package mhcl.vp). */
 	IPC_MSG_VP_PARTITION =
 	    32, /* worker -> vmbusd: WorkerPartition + memfd -> VmbusdPortClaim */

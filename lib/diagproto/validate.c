@@ -18,6 +18,7 @@
 #include "diag_limits.h"
 #include "macros.h"
 #include "sidecar.pb-c.h"
+#include "storage.pb-c.h"
 #include "vmbus.pb-c.h"
 
 typedef int (*diag_check_fn)(const ProtobufCMessage *m, char *why, size_t why_len);
@@ -160,6 +161,9 @@ static int check_sidecar_checksum(const ProtobufCMessage *m, char *why, size_t w
 
 /* Guest shutdown: the reason is shown by the guest; keep it short and printable. */
 #define DIAG_GUEST_REASON_MAX 256u
+/* What mhcl-storaged can address (STOR_MAX_CONTROLLERS, STOR_MAX_LUNS). */
+#define DIAG_STORAGE_CONTROLLERS_MAX 4u
+#define DIAG_STORAGE_LUNS_MAX 64u
 
 static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why_len)
 {
@@ -172,6 +176,18 @@ static int check_guest_shutdown(const ProtobufCMessage *m, char *why, size_t why
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)r->reason[i] < 0x20 || (unsigned char)r->reason[i] > 0x7e)
 			return reject(why, why_len, "reason has a non-printable byte at %zu", i);
+	return 0;
+}
+
+static int check_storage_lun(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__Storage__StorageLunRequest *r = (const Mhcl__Storage__StorageLunRequest *)m;
+
+	if (r->controller >= DIAG_STORAGE_CONTROLLERS_MAX)
+		return reject(why, why_len, "controller %u over %u", r->controller,
+			      DIAG_STORAGE_CONTROLLERS_MAX - 1);
+	if (r->lun >= DIAG_STORAGE_LUNS_MAX)
+		return reject(why, why_len, "LUN %u over %u", r->lun, DIAG_STORAGE_LUNS_MAX - 1);
 	return 0;
 }
 
@@ -196,6 +212,8 @@ static const struct diag_type diag_types[_IPC_MSG_MAX] = {
     [IPC_MSG_GUEST_SHUTDOWN] = {"guest-shutdown", &mhcl__vmbus__guest_shutdown_request__descriptor,
 				&mhcl__vmbus__guest_shutdown_reply__descriptor,
 				check_guest_shutdown},
+    [IPC_MSG_STORAGE_LUN] = {"storage-lun", &mhcl__storage__storage_lun_request__descriptor,
+			     &mhcl__storage__storage_lun_reply__descriptor, check_storage_lun},
 };
 
 static const struct diag_type *type_get(uint16_t type)

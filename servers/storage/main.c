@@ -13,6 +13,7 @@
  *   controller=N                       the SCSI controller (default 0; one VMBus device each)
  *   lun=N                              its LUN (default: the next free one)
  *   ro                                 read only
+ *   absent                             declared detached: `mhcl storage attach` adds it
  *   vendor=S, product=S, serial=S      what INQUIRY says (defaults: "MHCL", "Virtual Disk",
  *                                      and a serial derived from the backend)
  *   wwn=0xHHHHHHHHHHHHHHHH             the NAA identifier in VPD page 0x83 (default:
@@ -48,6 +49,7 @@
 #include "server.h"
 #include "stor_ctrl.h"
 #include "stor_nvme.h"
+#include "storage.pb-c.h"
 #include "stor_state.h"
 #include "vmbusdev.h"
 
@@ -69,6 +71,7 @@ struct disk_spec {
 	unsigned nsid;
 	struct stor_nvme *ctrl; /* nvme: its controller */
 	bool ro;
+	bool absent;
 	const char *vendor, *product, *serial;
 	uint64_t wwn;
 	bool has_wwn;
@@ -157,6 +160,8 @@ static int parse_disk(char *arg, struct disk_spec *d)
 			*v++ = '\0';
 		if (!strcmp(kv, "ro") && !v) {
 			d->ro = true;
+		} else if (!strcmp(kv, "absent") && !v) {
+			d->absent = true;
 		} else if (!v || !*v) {
 			return log_error_errno(-EINVAL, "--disk: '%s' needs a value", kv);
 		} else if (!strcmp(kv, "file")) {
@@ -233,6 +238,7 @@ static void describe_lun(const struct disk_spec *sp, const struct disk *dk, unsi
 	memset(l, 0, sizeof(*l));
 	l->lun = (uint8_t)lun;
 	l->disk = (struct disk *)dk;
+	l->absent = sp->absent;
 	copy_str(l->backend, sizeof(l->backend), backend);
 	struct scsi_disk *s = &l->scsi;
 	s->nblocks = dk->info.nblocks;
@@ -507,6 +513,38 @@ static void srv_stop(struct srv *s, void *opaque)
 	(void)uv_timer_start(&d->stop_timer, stop_timer_cb, STORD_STOP_WAIT_MS, 0);
 }
 
+/* IPC_MSG_STORAGE_LUN (mhcl storage attach|detach, through diagd and init). */
+static void srv_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct stord *d = opaque;
+
+	if (msg->type != IPC_MSG_STORAGE_LUN) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+					   "storaged does not handle message type %u", msg->type);
+		return;
+	}
+	Mhcl__Storage__StorageLunRequest *m = (Mhcl__Storage__StorageLunRequest *)ipc_msg_unpack(
+	    ch, msg, &mhcl__storage__storage_lun_request__descriptor);
+	if (!m)
+		return;
+	Mhcl__Storage__StorageLunReply rep = MHCL__STORAGE__STORAGE_LUN_REPLY__INIT;
+	bool changed = false, rescan = false;
+	int r = m->controller < d->ncontrollers && d->ctrls[m->controller]
+		    ? stor_ctrl_set_present(d->ctrls[m->controller], m->lun, m->present, &changed,
+					    &rescan)
+		    : -ENOENT;
+	if (r < 0) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r,
+					   "controller %u has no LUN %u in the manifest",
+					   m->controller, m->lun);
+	} else {
+		rep.changed = changed;
+		rep.rescan = rescan;
+		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
 {
 	struct stord *d = opaque;
@@ -532,10 +570,12 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
-		   "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro]\n"
-		   "        [,vendor=S][,product=S][,serial=S][,wwn=0xHEX]\n"
-		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
+	fprintf(
+	    f,
+	    "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
+	    "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro][,absent]\n"
+	    "        [,vendor=S][,product=S][,serial=S][,wwn=0xHEX]\n"
+	    "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
 }
 
 int main(int argc, char **argv)
@@ -550,6 +590,7 @@ int main(int argc, char **argv)
 	static const struct srv_ops ops = {
 	    .inspect = srv_inspect,
 	    .restore = srv_restore,
+	    .on_request = srv_request,
 	    .stop = srv_stop,
 	};
 	struct stord *d = &stord_state;

@@ -353,13 +353,21 @@ static uint32_t absent_lun_inquiry(uint8_t *buf)
 	return 36;
 }
 
+/* The LUN the guest can see at index i (declared and attached), or NULL. */
+static struct stor_lun *lun_at(const struct stor_ctrl *c, unsigned i)
+{
+	if (i >= STOR_MAX_LUNS || (c->rec->lun_absent >> i) & 1)
+		return NULL;
+	return c->luns[i];
+}
+
 /* REPORT LUNS data for c's LUNs (c NULL: none). */
 static uint32_t report_luns(const struct stor_ctrl *c, uint8_t *buf)
 {
 	uint32_t n = 0;
 	memset(buf, 0, 8);
 	for (unsigned i = 0; c && i < STOR_MAX_LUNS; i++) {
-		if (!c->luns[i])
+		if (!lun_at(c, i))
 			continue;
 		uint8_t *e = buf + 8 + 8 * n++;
 		memset(e, 0, 8);
@@ -418,9 +426,8 @@ static void slot_run(struct stor_slot *s)
 		return;
 	}
 	const uint8_t *cdb = srb->cdb;
-	struct stor_lun *lun = srb->path_id == 0 && srb->target_id == 0 && srb->lun < STOR_MAX_LUNS
-				   ? c->luns[srb->lun]
-				   : NULL;
+	struct stor_lun *lun =
+	    srb->path_id == 0 && srb->target_id == 0 ? lun_at(c, srb->lun) : NULL;
 	if (cdb[0] == SCSI_OP_REPORT_LUNS) {
 		/* Every (channel, target) Linux scans answers, the empty ones with no LUNs:
 		 * a failed REPORT LUNS would make it remove devices (below) or probe LUN by
@@ -1074,8 +1081,48 @@ int stor_ctrl_add_lun(struct stor_ctrl *c, const struct stor_lun *l)
 	return 0;
 }
 
+int stor_ctrl_set_present(struct stor_ctrl *c, unsigned lun, bool present, bool *changed,
+			  bool *rescan)
+{
+	struct stor_chan *ch = c->chans[0];
+
+	*changed = *rescan = false;
+	if (lun >= STOR_MAX_LUNS || !c->luns[lun])
+		return -ENOENT;
+	uint64_t bit = 1ull << lun, was = c->rec->lun_absent;
+	uint64_t now = present ? was & ~bit : was | bit;
+	if (now == was)
+		return 0;
+	stor_publish(&c->rec->lun_absent, now);
+	*changed = true;
+	log_info("controller %u LUN %u %s", c->index, lun, present ? "attached" : "detached");
+	if (!ch || !ch->open || c->rec->init_state != STOR_INIT_DONE)
+		return 0;
+	/* Unsolicited (transaction id 0, no completion): Linux rescans; a detached LUN then
+	 * answers INVALID_LUN to its TEST UNIT READY and Linux removes it. */
+	struct storvsp_packet p = {.operation = STORVSP_OP_ENUMERATE_BUS};
+	int r = vmbus_ring_send_inband(ch->out, 0, 0, &p,
+				       storvsp_packet_size((uint16_t)c->rec->version));
+	if (r < 0)
+		return log_warn_errno(r, "controller %u: unable to ask the guest to rescan: %m",
+				      c->index);
+	if (r == 1)
+		signal_guest(ch);
+	*rescan = true;
+	return 0;
+}
+
 int stor_ctrl_offer(struct stor_ctrl *c)
 {
+	if (!c->rec->luns_set) {
+		/* A fresh state: the manifest says which LUNs start detached. */
+		uint64_t absent = 0;
+		for (unsigned i = 0; i < STOR_MAX_LUNS; i++)
+			if (c->luns[i] && c->luns[i]->absent)
+				absent |= 1ull << i;
+		stor_publish(&c->rec->lun_absent, absent);
+		stor_publish(&c->rec->luns_set, 1u);
+	}
 	unsigned subs = c->rec->subchannels;
 	if (subs > c->max_subchannels)
 		subs = c->max_subchannels;
@@ -1158,6 +1205,7 @@ void stor_ctrl_inspect(const struct stor_ctrl *c, struct inspect_tree *t, Mhcl__
 		char name[16];
 		snprintf(name, sizeof(name), "%u", i);
 		Mhcl__Node *n = inspect_dir(t, luns, name);
+		inspect_bool(t, n, "attached", lun_at(c, i) != NULL);
 		inspect_str(t, n, "backend", l->backend);
 		inspect_str(t, n, "kind", l->disk->ops->kind);
 		inspect_u64(t, n, "blocks", l->scsi.nblocks);

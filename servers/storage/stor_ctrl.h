@@ -33,6 +33,7 @@ struct stor_lun {
 	struct disk *disk; /* owned by the caller */
 	struct scsi_disk scsi;
 	char backend[128]; /* what it is served from, for inspect */
+	bool absent;	   /* declared detached (used when the state is fresh) */
 };
 
 struct stor_ctrl;
@@ -48,6 +49,10 @@ int stor_ctrl_add_lun(struct stor_ctrl *c, const struct stor_lun *l);
 /* Describes the primary channel and every sub-channel the record says was granted to
  * lib/vmbusdev (before vmbusdev_register, so vmbusd hands open ones back). */
 int stor_ctrl_offer(struct stor_ctrl *c);
+/* Attaches (present) or detaches a declared LUN and asks the guest to rescan the bus (on
+ * the primary channel, once initialized). -ENOENT for a LUN not declared. */
+int stor_ctrl_set_present(struct stor_ctrl *c, unsigned lun, bool present, bool *changed,
+			  bool *rescan);
 /* Stop taking requests (a planned stop); in-flight ones still complete. */
 void stor_ctrl_quiesce(struct stor_ctrl *c);
 /* Requests taken and not yet completed to the guest. */

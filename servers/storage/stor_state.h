@@ -32,7 +32,7 @@
 
 #include "defs/storvsp_defs.h"
 
-#define STOR_STATE_MAGIC 0x6d68635374723031ull /* "mhcStr01": bump when the layout changes */
+#define STOR_STATE_MAGIC 0x6d68635374723032ull /* "mhcStr02": bump when the layout changes */
 #define STOR_MAX_CONTROLLERS 4u
 #define STOR_MAX_CHANNELS 16u /* per controller, the primary included */
 #define STOR_QUEUE_DEPTH 256u /* requests in flight per channel */
@@ -69,7 +69,8 @@ struct stor_ctrl_rec {
 	uint32_t version;     /* negotiated protocol version, 0 = none yet */
 	uint32_t init_state;  /* enum stor_init in storvsp.h */
 	uint32_t subchannels; /* sub-channels granted (offered) */
-	uint32_t reserved;
+	uint32_t luns_set;    /* lun_absent below was set (fresh state: from the manifest) */
+	uint64_t lun_absent;  /* bit per declared LUN detached (mhcl storage detach) */
 	struct stor_chan_rec chan[STOR_MAX_CHANNELS];
 };
 

@@ -143,6 +143,7 @@ int cmd_logs(struct mhcl_ctx *c);
 int cmd_config(struct mhcl_ctx *c);
 int cmd_sidecar(struct mhcl_ctx *c);
 int cmd_guest(struct mhcl_ctx *c);
+int cmd_storage(struct mhcl_ctx *c);
 int cmd_help(struct mhcl_ctx *c);
 
 #endif

@@ -7,7 +7,11 @@
  * the channel goes on; and storaged killed with requests taken and not yet answered: every
  * one is answered exactly once and every write is on the file.
  *
- * Usage: test-storage-sim INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR
+ * LUNs attached and detached while the guest runs (`mhcl storage attach|detach`, through
+ * diagd and init): the guest is told to rescan, REPORT LUNS follows, a detached LUN answers
+ * INVALID_LUN.
+ *
+ * Usage: test-storage-sim INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR DIAGD_DIR MHCL
  */
 #include "sim_env.h"
 #include "sim_storvsc.h"
@@ -19,6 +23,7 @@
 #define MAX_PFNS 65u /* 256 KiB + an offset, as storaged advertises */
 
 static char disk_path[128];
+static const char *mhcl_cli;
 
 static const struct vmbus_msg_offer_channel *scsi_offer(struct sim_env *e)
 {
@@ -405,14 +410,108 @@ static void test_killed_in_flight(void)
 	close(fd);
 }
 
+/* Runs `mhcl storage VERB LUN` against e's diagd; returns its exit status. */
+static int storage_cmd(struct sim_env *e, const char *verb, const char *lun)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char env[160];
+		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
+		putenv(env);
+		execl(mhcl_cli, "mhcl", "storage", verb, lun, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The next host packet must be the unsolicited ENUMERATE_BUS (transaction id 0). */
+static void expect_rescan(struct sim_stor *s)
+{
+	struct vmbus_pkt pkt;
+	int r;
+	for (int i = 0; i < 20000; i++) {
+		r = vmbus_ring_recv(&s->ch.in, s->ch.pkt, sizeof(s->ch.pkt), &pkt);
+		if (r != -EAGAIN)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	ASSERT_EQ(r, 0);
+	ASSERT_OK(vmbus_ring_recv_commit(&s->ch.in) < 0 ? -1 : 0);
+	ASSERT_EQ(pkt.type, VMBUS_PKT_DATA_INBAND);
+	ASSERT_UEQ(pkt.trans_id, 0);
+	struct storvsp_packet p;
+	ASSERT_GE(pkt.payload_len, sizeof(p));
+	memcpy(&p, pkt.payload, sizeof(p));
+	ASSERT_EQ(p.operation, STORVSP_OP_ENUMERATE_BUS);
+}
+
+static unsigned reported_luns(struct sim_stor *s, struct sim_env *e, uint8_t *luns)
+{
+	struct sim_srb srb;
+	struct storvsp_packet a;
+	uint64_t pfns[MAX_PFNS];
+	sim_srb_cdb(&srb, (const uint8_t[]){0xA0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0}, 12,
+		    STORVSP_DATA_READ);
+	data_srb(&srb, pfns, 0, 4096, 0);
+	ASSERT_OK(sim_stor_exec(s, 30, &srb, &a));
+	ASSERT_EQ(a.srb.srb_status, STORVSP_SRB_SUCCESS);
+	const uint8_t *d = page(e, DATA_PFN);
+	unsigned n = d[3] / 8;
+	for (unsigned i = 0; i < n; i++)
+		luns[i] = d[8 + 8 * i + 1];
+	return n;
+}
+
+/* A declared-absent LUN attached, used, detached while the guest runs. */
+static void test_hotplug(void)
+{
+	struct sim_env e;
+	struct sim_stor s;
+	struct sim_srb srb;
+	struct storvsp_packet a;
+	uint8_t luns[16];
+
+	start(&e, &s, 8);
+	ASSERT_EQ(reported_luns(&s, &e, luns), 2);
+	ASSERT_EQ(storage_cmd(&e, "attach", "0:5"), 0);
+	expect_rescan(&s);
+	ASSERT_EQ(reported_luns(&s, &e, luns), 3);
+	ASSERT_EQ(luns[2], 5);
+	write_read(&s, &e, 5, 0, 8, 11);
+	/* Attaching again changes nothing and asks for no rescan. */
+	ASSERT_EQ(storage_cmd(&e, "attach", "0:5"), 0);
+	ASSERT_EQ(storage_cmd(&e, "detach", "0:5"), 0);
+	expect_rescan(&s);
+	sim_srb_cdb(&srb, (const uint8_t[]){0, 0, 0, 0, 0, 0}, 6, STORVSP_DATA_NONE);
+	srb.len = 0;
+	srb.lun = 5;
+	ASSERT_OK(sim_stor_exec(&s, 31, &srb, &a));
+	ASSERT_EQ(a.srb.srb_status, STORVSP_SRB_INVALID_LUN);
+	ASSERT_EQ(reported_luns(&s, &e, luns), 2);
+	/* A LUN the manifest does not declare, a controller that does not exist. */
+	ASSERT_NE(storage_cmd(&e, "attach", "0:9"), 0);
+	ASSERT_NE(storage_cmd(&e, "attach", "3:0"), 0);
+	ASSERT_NE(storage_cmd(&e, "attach", "0:70"), 0);
+	ASSERT_OK(sim_guest_chan_close(e.g, &s.ch));
+	sim_env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
 	static char servers[1024];
-	if (argc != 7) {
-		fprintf(stderr, "usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR\n",
+	static char libexec[1024];
+	if (argc != 9) {
+		fprintf(stderr,
+			"usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC STORAGED_DIR DIAGD_DIR "
+			"MHCL\n",
 			argv[0]);
 		return 2;
 	}
+	mhcl_cli = argv[8];
+	snprintf(libexec, sizeof(libexec), "%s:%s", argv[6], argv[7]);
 	sim_env_init(argv + 1);
 	snprintf(disk_path, sizeof(disk_path), "%s/disk.img", sim_paths.base);
 	int fd = open(disk_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -422,14 +521,18 @@ int main(int argc, char **argv)
 	snprintf(servers, sizeof(servers),
 		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
 		 " \"${RUN}/dev.sock\", \"--disk\", \"file=%s,serial=SIMDISK0\", \"--disk\","
-		 " \"memory=4M\"; policy = \"storaged\"; restart = \"always\";"
-		 " restart-delay-ms = <10>; crash-loop-limit = <32>; start-order = <25>; };\n",
+		 " \"memory=4M\", \"--disk\", \"memory=1M,lun=5,absent\"; policy = \"storaged\";"
+		 " restart = \"always\"; restart-delay-ms = <10>; crash-loop-limit = <32>;"
+		 " start-order = <25>; };\n"
+		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
 		 disk_path);
 	sim_env_extra_servers = servers;
-	sim_env_extra_libexec = argv[6];
+	sim_env_extra_libexec = libexec;
 	test_linux_path();
 	test_hostile();
 	test_killed_in_flight();
+	test_hotplug();
 	fprintf(stderr, "storage sim: all passed\n");
 	return 0;
 }
