@@ -163,6 +163,25 @@ static void test_linux_path(void)
 	write_read(&s1, &e, 0, 4096, 16, 5);
 	write_read(&s, &e, 0, 4096 + 16, 16, 6);
 	ASSERT_OK(sim_guest_chan_close(e.g, &s1.ch));
+	/* A second controller: its own offer (another instance), its own protocol state. */
+	static const struct hv_guid scsi = STORVSP_SCSI_CLASS;
+	const struct vmbus_msg_offer_channel *c1 = NULL;
+	unsigned nscsi = 0;
+	for (unsigned i = 0; i < e.g->noffers; i++) {
+		if (memcmp(&e.g->offers[i].if_type, &scsi, sizeof(scsi)) ||
+		    e.g->offers[i].sub_channel_index)
+			continue;
+		nscsi++;
+		if (memcmp(&e.g->offers[i].if_instance, &scsi_offer(&e)->if_instance, sizeof(scsi)))
+			c1 = &e.g->offers[i];
+	}
+	ASSERT_EQ(nscsi, 2);
+	ASSERT_TRUE(c1 != NULL);
+	struct sim_stor s2;
+	ASSERT_OK(sim_stor_open(e.g, c1, RING_PFN + 0x80, 16, 8, &s2));
+	ASSERT_EQ(sim_stor_init(&s2), STORVSP_VERSION_WIN10);
+	write_read(&s2, &e, 0, 100, 8, 7);
+	ASSERT_OK(sim_guest_chan_close(e.g, &s2.ch));
 	/* SYNCHRONIZE CACHE(10). */
 	sim_srb_cdb(&srb, (const uint8_t[]){0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10,
 		    STORVSP_DATA_NONE);
@@ -521,7 +540,8 @@ int main(int argc, char **argv)
 	snprintf(servers, sizeof(servers),
 		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
 		 " \"${RUN}/dev.sock\", \"--disk\", \"file=%s,serial=SIMDISK0\", \"--disk\","
-		 " \"memory=4M\", \"--disk\", \"memory=1M,lun=5,absent\"; policy = \"storaged\";"
+		 " \"memory=4M\", \"--disk\", \"memory=1M,lun=5,absent\", \"--disk\", "
+		 "\"memory=1M,controller=1\"; policy = \"storaged\";"
 		 " restart = \"always\"; restart-delay-ms = <10>; crash-loop-limit = <32>;"
 		 " start-order = <25>; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
