@@ -108,7 +108,7 @@ if [ "${MHCL_DEMO_STORAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/nul
 	step "the guest's SCSI disks served by mhcl-storaged: a file, a block device and an NVMe"
 	echo "namespace (QEMU's NVMe via VFIO, driven by mhcl's own driver); L2 makes ext4 on two of"
 	echo "them and runs fio with crc32c verification while storaged is restarted and killed,"
-	echo "twice each; the NVMe controller is adopted live every time (about 8 minutes under TCG)"
+	echo "twice each; the NVMe controller is adopted live every time (about 5 minutes under TCG)"
 	rc=0
 	tests/vm/storage/storage-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
