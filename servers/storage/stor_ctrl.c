@@ -24,7 +24,6 @@ struct stor_slot {
 	uint16_t next; /* free list or backlog link */
 	bool busy;     /* taken, not yet answered */
 	bool io;       /* a backend request is in flight */
-	bool stale;    /* the channel closed meanwhile: answer nobody */
 	struct stor_lun *lun;
 	uint64_t t0; /* uv_hrtime when taken */
 	/* The answer. */
@@ -114,7 +113,7 @@ static void slot_free(struct stor_slot *s)
 
 	free(s->ranges);
 	s->ranges = NULL;
-	s->busy = s->io = s->stale = false;
+	s->busy = s->io = false;
 	stor_publish(&s->rec->state, (uint32_t)STOR_SLOT_FREE);
 	s->next = ch->free_head;
 	ch->free_head = s->idx;
@@ -124,6 +123,23 @@ static void slot_free(struct stor_slot *s)
 		ch->ctrl->idle_fn(ch->ctrl->idle_opaque);
 }
 
+/* s (off the free list) now holds a request not yet answered. */
+static void slot_begin(struct stor_slot *s)
+{
+	struct stor_chan *ch = s->ch;
+	ch->nbusy++;
+	if (ch->nbusy > ch->max_inflight)
+		ch->max_inflight = ch->nbusy;
+	s->busy = true;
+	s->io = false;
+	s->srb_status = STORVSP_SRB_SUCCESS;
+	s->scsi_status = SCSI_STATUS_GOOD;
+	s->sense_len = 0;
+	s->xfer = 0;
+	s->lun = NULL;
+	s->t0 = uv_hrtime();
+}
+
 static struct stor_slot *slot_take(struct stor_chan *ch)
 {
 	if (ch->free_head == STOR_NO_SLOT)
@@ -131,17 +147,7 @@ static struct stor_slot *slot_take(struct stor_chan *ch)
 	struct stor_slot *s = &ch->slots[ch->free_head];
 	ch->free_head = s->next;
 	ch->nfree--;
-	ch->nbusy++;
-	s->busy = true;
-	s->io = s->stale = false;
-	s->srb_status = STORVSP_SRB_SUCCESS;
-	s->scsi_status = SCSI_STATUS_GOOD;
-	s->sense_len = 0;
-	s->xfer = 0;
-	s->lun = NULL;
-	s->t0 = uv_hrtime();
-	if (ch->nbusy > ch->max_inflight)
-		ch->max_inflight = ch->nbusy;
+	slot_begin(s);
 	return s;
 }
 
@@ -188,7 +194,7 @@ static int slot_send(struct stor_slot *s)
 	struct storvsp_packet ans;
 	int r;
 
-	if (s->stale || !ch->open) {
+	if (!ch->open) {
 		slot_free(s);
 		return 0;
 	}
@@ -246,7 +252,7 @@ static void slot_complete(struct stor_slot *s)
 	if (s->srb_status != STORVSP_SRB_SUCCESS || s->scsi_status != SCSI_STATUS_GOOD)
 		ch->errors++;
 	if (ch->backlog_head != STOR_NO_SLOT || slot_send(s) == -EAGAIN) {
-		if (!s->stale && ch->open) {
+		if (ch->open) {
 			backlog_push(ch, s);
 			(void)backlog_flush(ch);
 			return;
@@ -285,6 +291,17 @@ static void slot_take_exec(struct stor_slot *s, const struct scsi_exec *e, uint3
 
 /* ---- executing one SRB ---- */
 
+/* s's backend I/O could not run: the SCSI answer for err (sense from scsi_disk_io_done). */
+static void slot_fail_io(struct stor_slot *s, int err)
+{
+	struct scsi_exec *e = &s->ch->exec;
+	e->kind = SCSI_EXEC_IO;
+	e->op = s->op;
+	scsi_disk_io_done(e, err);
+	slot_take_exec(s, e, 0);
+	slot_complete(s);
+}
+
 static void io_done(struct disk_req *r, int err)
 {
 	struct stor_slot *s = r->opaque;
@@ -309,32 +326,21 @@ static void io_done(struct disk_req *r, int err)
 	slot_complete(s);
 }
 
-/* Copies DATA-IN bytes to the guest buffer; returns the bytes moved or -EFAULT. */
-static int64_t copy_to_guest(struct stor_slot *s, const void *src, uint32_t len)
+/* Copies len bytes between buf and s's guest buffer (to_guest: DATA-IN, else the
+ * parameter list coming out); 0 or -EFAULT. */
+static int copy_guest(struct stor_slot *s, void *buf, uint32_t len, bool to_guest)
 {
 	const struct stor_slot_rec *rec = s->rec;
 	int n = guestmem_iov(s->ch->gm, rec->pfns, rec->npfns, rec->byte_offset, len, s->iov,
 			     STOR_MAX_PFNS);
 	if (n < 0)
 		return n;
-	const uint8_t *p = src;
+	uint8_t *p = buf;
 	for (int i = 0; i < n; i++) {
-		memcpy(s->iov[i].iov_base, p, s->iov[i].iov_len);
-		p += s->iov[i].iov_len;
-	}
-	return len;
-}
-
-static int copy_from_guest(struct stor_slot *s, void *dst, uint32_t len)
-{
-	const struct stor_slot_rec *rec = s->rec;
-	int n = guestmem_iov(s->ch->gm, rec->pfns, rec->npfns, rec->byte_offset, len, s->iov,
-			     STOR_MAX_PFNS);
-	if (n < 0)
-		return n;
-	uint8_t *p = dst;
-	for (int i = 0; i < n; i++) {
-		memcpy(p, s->iov[i].iov_base, s->iov[i].iov_len);
+		if (to_guest)
+			memcpy(s->iov[i].iov_base, p, s->iov[i].iov_len);
+		else
+			memcpy(p, s->iov[i].iov_base, s->iov[i].iov_len);
 		p += s->iov[i].iov_len;
 	}
 	return 0;
@@ -391,7 +397,7 @@ static uint32_t cdb_alloc_len(const uint8_t *cdb)
 static void answer_data(struct stor_slot *s, const uint8_t *src, uint32_t have, uint32_t xfer)
 {
 	uint32_t n = have < xfer ? have : xfer;
-	if (n && copy_to_guest(s, src, n) < 0) {
+	if (n && copy_guest(s, (void *)src, n, true) < 0) {
 		slot_fail(s, STORVSP_SRB_ERROR);
 		return;
 	}
@@ -466,7 +472,7 @@ static void slot_run(struct stor_slot *s)
 	uint32_t plen = 0;
 	if (needs_params && xfer) {
 		plen = xfer < SCSI_PARAM_MAX ? xfer : SCSI_PARAM_MAX;
-		if (copy_from_guest(s, ch->data, plen) < 0) {
+		if (copy_guest(s, ch->data, plen, false) < 0) {
 			slot_fail(s, STORVSP_SRB_ERROR);
 			return;
 		}
@@ -529,9 +535,7 @@ static void slot_run(struct stor_slot *s)
 		return;
 	}
 	if (m->state == LUN_MAP_FAILED) {
-		scsi_disk_io_done(e, -ENXIO);
-		slot_take_exec(s, e, 0);
-		slot_complete(s);
+		slot_fail_io(s, -ENXIO);
 		return;
 	}
 	submit_io(s);
@@ -541,7 +545,6 @@ static void slot_run(struct stor_slot *s)
 static void submit_io(struct stor_slot *s)
 {
 	struct stor_chan *ch = s->ch;
-	struct scsi_exec *e = &ch->exec;
 	struct disk_req *r = &s->req;
 	struct disk_queue *q = ch->queues[s->lun->lun];
 	int rc = q ? disk_submit(q, r) : -ENODEV;
@@ -556,11 +559,7 @@ static void submit_io(struct stor_slot *s)
 			slot_complete(s);
 			return;
 		}
-		e->kind = SCSI_EXEC_IO;
-		e->op = s->op;
-		scsi_disk_io_done(e, rc);
-		slot_take_exec(s, e, 0);
-		slot_complete(s);
+		slot_fail_io(s, rc);
 		return;
 	}
 	s->io = true;
@@ -602,12 +601,7 @@ static void map_done_cb(uv_async_t *a)
 			if (m->state == LUN_MAP_DONE) {
 				submit_io(s);
 			} else {
-				struct scsi_exec *e = &s->ch->exec;
-				e->kind = SCSI_EXEC_IO;
-				e->op = s->op;
-				scsi_disk_io_done(e, -ENXIO);
-				slot_take_exec(s, e, 0);
-				slot_complete(s);
+				slot_fail_io(s, -ENXIO);
 			}
 			s = next;
 		}
@@ -839,7 +833,7 @@ static unsigned adopt_slots(struct stor_chan *ch)
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++) {
 		struct stor_slot_rec *rec = &crec->slots[i];
 		if (ch->slots[i].busy) {
-			/* Still ours from an earlier open of this instance: stale already. */
+			/* Still answering a request of this instance: not the record's to settle. */
 			continue;
 		}
 		if (rec->state == STOR_SLOT_TAKEN && pending == i + 1 && rd == rec->ring_start) {
@@ -868,15 +862,7 @@ static unsigned adopt_slots(struct stor_chan *ch)
 		ch->nfree++;
 	}
 	for (unsigned k = 0; k < n; k++) {
-		struct stor_slot *s = &ch->slots[replay[k]];
-		s->busy = true;
-		ch->nbusy++;
-		s->io = s->stale = false;
-		s->srb_status = STORVSP_SRB_SUCCESS;
-		s->scsi_status = SCSI_STATUS_GOOD;
-		s->sense_len = 0;
-		s->xfer = 0;
-		s->t0 = uv_hrtime();
+		slot_begin(&ch->slots[replay[k]]);
 	}
 	for (unsigned k = 0; k < n; k++) {
 		ch->replayed++;
@@ -893,7 +879,7 @@ static void reset_slots(struct stor_chan *ch)
 	for (unsigned i = STOR_QUEUE_DEPTH; i-- > 0;) {
 		struct stor_slot *s = &ch->slots[i];
 		if (s->busy)
-			continue; /* stale I/O of an earlier open: freed when it completes */
+			continue; /* still answering: freed when it completes */
 		stor_publish(&ch->rec->slots[i].state, (uint32_t)STOR_SLOT_FREE);
 		s->next = ch->free_head;
 		ch->free_head = (uint16_t)i;
@@ -966,7 +952,7 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 			continue;
 		/* The queue closes below: a done callback still due never comes. */
 		ch->nbusy--;
-		s->busy = s->io = s->stale = false;
+		s->busy = s->io = false;
 		free(s->ranges);
 		s->ranges = NULL;
 	}
