@@ -175,7 +175,8 @@ cat /tmp/init.log
 echo "L1: phase init-stop"
 mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init2.log 2>&1 &
 INIT=\$!
-for i in \$(seq 1 120); do
+# As long as the first phase waits: a loaded CI host was seen to need more than 120 s here.
+for i in \$(seq 1 240); do
 	grep -q '^vp: L2: ready' /tmp/init2.log && break
 	grep -q '^vp \[init\]: pid .* exited' /tmp/init2.log && break
 	sleep 1
