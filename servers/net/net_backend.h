@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What mhcl-netd's channels need from a network backend (TAP today, MANA next): queues
+ * that send and receive Ethernet frames with their offload metadata, a file descriptor
+ * per queue to wait on, and a link state. Queue i serves the guest's VMBus channel i.
+ */
+#ifndef MHCL_NET_NET_BACKEND_H
+#define MHCL_NET_NET_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/*
+ * Offload metadata that travels with a frame, in the shape of virtio's net header (which
+ * the TAP backend passes through as is).
+ *   send: NET_OFFLOAD_CSUM asks the backend to checksum from csum_start, storing at
+ *         csum_start + csum_offset; gso_type/gso_size ask it to segment (hdr_len = bytes
+ *         of headers before the payload, 0 if unknown).
+ *   recv: NET_OFFLOAD_CSUM: the checksum is partial (a local sender), treat it as valid;
+ *         NET_OFFLOAD_CSUM_VALID: the backend checked it.
+ */
+#define NET_OFFLOAD_CSUM 0x1u
+#define NET_OFFLOAD_CSUM_VALID 0x2u
+
+enum net_gso {
+	NET_GSO_NONE = 0,
+	NET_GSO_TCPV4 = 1,
+	NET_GSO_UDP = 3,
+	NET_GSO_TCPV6 = 4,
+};
+
+struct net_offload {
+	uint8_t flags;	  /* NET_OFFLOAD_* */
+	uint8_t gso_type; /* enum net_gso */
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+/* The largest frame a backend passes either way without segmentation offload. */
+#define NET_MAX_FRAME (9216u + 14u)
+/* The largest frame the guest may hand over with segmentation offload. */
+#define NET_MAX_GSO_FRAME 65550u
+
+#endif
