@@ -293,6 +293,14 @@ int spawn_server(struct child *s)
 	snprintf(env_policy, sizeof(env_policy), "MHCL_POLICY=%s", c->policy);
 	envp[ne++] = env_name;
 	envp[ne++] = env_policy;
+	/* What the READY reply will hand back, known before the jail: a server that adopts a
+	 * device from the store must not open (and so attach) a fresh one first. */
+	char env_stored[32 + FDSTORE_MAX * FDSTORE_NAME_MAX];
+	size_t at = (size_t)snprintf(env_stored, sizeof(env_stored), "MHCL_STORED_FDS=");
+	for (size_t i = 0; i < s->fdstore.n; i++)
+		at += (size_t)snprintf(env_stored + at, sizeof(env_stored) - at, "%s%s",
+				       i ? " " : "", s->fdstore.names[i]);
+	envp[ne++] = env_stored;
 	/* Development builds: keep sanitizer settings so a server fails like its tests. */
 	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 	char pass_buf[3][512];

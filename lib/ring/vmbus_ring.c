@@ -563,6 +563,13 @@ uint32_t vmbus_ring_inband_size(uint32_t len)
 	return DESC_SIZE + align8(len) + VMBUS_RING_TRAILER_SIZE;
 }
 
+uint32_t vmbus_ring_xfer_size(uint32_t nranges, uint32_t len)
+{
+	return DESC_SIZE + (uint32_t)sizeof(struct vmbus_xfer_page_hdr) +
+	       nranges * (uint32_t)sizeof(struct vmbus_xfer_page_range) + align8(len) +
+	       VMBUS_RING_TRAILER_SIZE;
+}
+
 /*
  * Writes one packet made of `hdr` (type header, multiple of 8 bytes) and the
  * payload pieces, then publishes it. See vmbus_ring.h for the return values.

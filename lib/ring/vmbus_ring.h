@@ -225,6 +225,8 @@ uint32_t vmbus_ring_advance(const struct vmbus_ring *r, uint32_t pos, uint32_t b
 
 /* Ring bytes (trailer included) an inband or completion packet of len bytes takes. */
 uint32_t vmbus_ring_inband_size(uint32_t len);
+/* Ring bytes a transfer-page packet of nranges ranges and len inband bytes takes. */
+uint32_t vmbus_ring_xfer_size(uint32_t nranges, uint32_t len);
 
 /*
  * Writer: asks the reader to signal once more than `bytes` are free (0 turns

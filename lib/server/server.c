@@ -354,6 +354,21 @@ int srv_ready(struct srv *s)
 	return r;
 }
 
+bool srv_stored_pending(const char *name)
+{
+	const char *list = getenv("MHCL_STORED_FDS");
+	size_t len = strlen(name);
+
+	while (list && *list) {
+		const char *end = strchr(list, ' ');
+		size_t n = end ? (size_t)(end - list) : strlen(list);
+		if (n == len && !memcmp(list, name, len))
+			return true;
+		list = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
 int srv_stored_fd(struct srv *s, const char *name)
 {
 	for (size_t i = 0; i < s->nstored; i++) {

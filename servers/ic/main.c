@@ -47,6 +47,7 @@
 #include "vmbusdev.h"
 #include "macros.h"
 #include "server.h"
+#include "srv_state.h"
 #include "vmbus.h"
 #include "vmbus.pb-c.h"
 
@@ -63,8 +64,7 @@
 /* The crash-consistent state, in the memfd init keeps. Only this binary reads it; the
  * magic and size refuse a layout from another build. */
 struct icd_saved {
-	uint64_t magic;
-	uint64_t size;
+	struct srv_state_hdr hdr;
 	struct vmbus_ic ic[_VMBUS_IC_KIND_MAX];
 };
 
@@ -83,9 +83,8 @@ struct icd {
 	struct vmbusdev *vmbus;
 	uv_timer_t hb_timer;
 	bool stopping;		 /* init asked us to stop: losing vmbusd is then expected */
-	struct icd_saved *saved; /* in the memfd init keeps */
-	struct icd_saved *fresh; /* made at start, unused once saved is set */
-	int fresh_fd;
+	struct srv_state st;	 /* the memfd init keeps */
+	struct icd_saved *saved; /* st.map */
 	bool adopted_state;
 
 	struct ic_dev ic[_VMBUS_IC_KIND_MAX];
@@ -202,70 +201,18 @@ static int add_channels(struct icd *d)
 	return 0;
 }
 
-static struct icd_saved *map_saved(int fd)
-{
-	void *p = mmap(NULL, sizeof(struct icd_saved), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* A fresh state memfd, made before the jail (which has no memfd_create); used only if
- * init's fd store has none for us. */
+/* A fresh state, made before the jail (which has no memfd_create); used only if init's
+ * fd store has none for us. */
 static int fresh_saved(struct icd *d)
 {
-	int fd = (int)syscall(SYS_memfd_create, "mhcl-icd-state", MFD_CLOEXEC);
-	struct icd_saved *p;
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, sizeof(struct icd_saved)) < 0 || !(p = map_saved(fd))) {
-		r = -errno;
-		close(fd);
+	int r = srv_state_prepare(&d->st, "mhcl-icd-state", sizeof(struct icd_saved),
+				  ICD_STATE_MAGIC);
+	if (r < 0)
 		return r;
-	}
-	p->size = sizeof(*p);
-	p->magic = ICD_STATE_MAGIC;
+	struct icd_saved *p = d->st.fresh;
 	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
 		vmbus_ic_init(&p->ic[k], (enum vmbus_ic_kind)k);
-	d->fresh = p;
-	d->fresh_fd = fd;
 	return 0;
-}
-
-/* Starts from the fresh state and hands its memfd to init's fd store. */
-static int use_fresh(struct icd *d)
-{
-	int r = srv_fd_store(d->srv, ICD_STATE_NAME, d->fresh_fd);
-	close(d->fresh_fd);
-	d->fresh_fd = -1;
-	d->saved = d->fresh;
-	d->fresh = NULL;
-	return r;
-}
-
-/* Adopts the state an earlier instance left in init's fd store, if it is usable. */
-static bool adopt_saved(struct icd *d)
-{
-	int fd = srv_stored_fd(d->srv, ICD_STATE_NAME);
-	struct stat st;
-	struct icd_saved *p;
-
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size != sizeof(struct icd_saved) ||
-	    !(p = map_saved(fd))) {
-		close(fd);
-		log_warn("the stored IC state is not usable: starting afresh");
-		return false;
-	}
-	close(fd);
-	if (p->magic != ICD_STATE_MAGIC || p->size != sizeof(*p)) {
-		munmap(p, sizeof(*p));
-		log_warn("the stored IC state has another layout: starting afresh");
-		return false;
-	}
-	d->saved = p;
-	return true;
 }
 
 static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
@@ -276,21 +223,16 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	(void)s;
 	(void)buf;
 	(void)len;
-	d->adopted_state = adopt_saved(d);
-	if (!d->adopted_state) {
-		r = use_fresh(d);
-		if (r < 0)
-			return log_error_errno(r, "unable to keep the IC state: %m");
-	} else {
-		munmap(d->fresh, sizeof(*d->fresh));
-		close(d->fresh_fd);
-		d->fresh = NULL;
-		d->fresh_fd = -1;
+	r = srv_state_adopt(d->srv, &d->st, ICD_STATE_NAME, NULL, NULL);
+	if (r < 0)
+		return log_error_errno(r, "unable to keep the IC state: %m");
+	d->saved = d->st.map;
+	d->adopted_state = d->st.adopted;
+	if (d->adopted_state)
 		log_info(
 		    "adopted the IC state of the previous instance (%s; heartbeat sequence %llu)",
 		    crash ? "it crashed" : "planned restart",
 		    (unsigned long long)d->saved->ic[VMBUS_IC_HEARTBEAT].seq);
-	}
 	r = add_channels(d);
 	if (r < 0)
 		return r;
@@ -419,7 +361,7 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < _VMBUS_IC_KIND_MAX; k++)
 		d->ic[k] = (struct ic_dev){.icd = d, .kind = (enum vmbus_ic_kind)k};
-	d->fresh_fd = -1;
+	d->st.fresh_fd = -1;
 	r = uv_timer_init(&loop, &d->hb_timer);
 	if (r < 0)
 		goto fail;
@@ -454,11 +396,6 @@ out:
 		uv_close((uv_handle_t *)&d->hb_timer, NULL);
 	r = srv_finish(d->srv); /* runs the loop until the handles are closed */
 	(void)uv_loop_close(&loop);
-	if (d->saved)
-		munmap(d->saved, sizeof(*d->saved));
-	if (d->fresh)
-		munmap(d->fresh, sizeof(*d->fresh));
-	if (d->fresh_fd >= 0)
-		close(d->fresh_fd);
+	srv_state_release(&d->st);
 	return r;
 }

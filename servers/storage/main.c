@@ -47,6 +47,7 @@
 #include "disk.h"
 #include "ipc.h"
 #include "server.h"
+#include "srv_state.h"
 #include "stor_ctrl.h"
 #include "stor_nvme.h"
 #include "storage.pb-c.h"
@@ -91,9 +92,8 @@ struct stord {
 	unsigned nnvme;
 	unsigned ncontrollers;
 	struct stor_ctrl *ctrls[STOR_MAX_CONTROLLERS];
+	struct srv_state st; /* the memfd init keeps (stor_state.h) */
 	struct stor_state *state;
-	size_t state_len;
-	int state_fd; /* fresh state memfd until handed to init */
 	bool adopted_state;
 	uv_timer_t stop_timer;
 };
@@ -332,59 +332,19 @@ static int open_nvme_disks(struct stord *d)
 
 /* ---- the crash-consistent state ---- */
 
-static struct stor_state *map_state(int fd, size_t len)
+static bool state_fits(const void *map, void *opaque)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* A fresh state memfd, made before the jail (which has no memfd_create). */
-static int fresh_state(struct stord *d)
-{
-	int fd = (int)syscall(SYS_memfd_create, "mhcl-storage-state", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)d->state_len) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	d->state_fd = fd;
-	return 0;
+	const struct stor_state *s = map;
+	const struct stord *d = opaque;
+	return s->ncontrollers == d->ncontrollers;
 }
 
 static int adopt_or_fresh(struct stord *d)
 {
-	int fd = srv_stored_fd(d->srv, STORD_STATE_NAME);
-	struct stat st;
-
-	if (fd >= 0) {
-		struct stor_state *s = NULL;
-		if (fstat(fd, &st) == 0 && (size_t)st.st_size == d->state_len)
-			s = map_state(fd, d->state_len);
-		close(fd);
-		if (s && s->magic == STOR_STATE_MAGIC && s->size == d->state_len &&
-		    s->ncontrollers == d->ncontrollers) {
-			d->state = s;
-			d->adopted_state = true;
-			close(d->state_fd);
-			d->state_fd = -1;
-			return 0;
-		}
-		if (s)
-			munmap(s, d->state_len);
-		log_warn(
-		    "the stored storage state does not fit this configuration: starting afresh");
-	}
-	d->state = map_state(d->state_fd, d->state_len);
-	if (!d->state)
-		return -errno;
-	d->state->magic = STOR_STATE_MAGIC;
-	d->state->size = d->state_len;
-	d->state->ncontrollers = d->ncontrollers;
-	int r = srv_fd_store(d->srv, STORD_STATE_NAME, d->state_fd);
-	close(d->state_fd);
-	d->state_fd = -1;
+	((struct stor_state *)d->st.fresh)->ncontrollers = d->ncontrollers;
+	int r = srv_state_adopt(d->srv, &d->st, STORD_STATE_NAME, state_fits, d);
+	d->state = d->st.map;
+	d->adopted_state = d->st.adopted;
 	return r;
 }
 
@@ -600,7 +560,7 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	log_set_ident("mhcl-storaged");
-	d->state_fd = -1;
+	d->st.fresh_fd = -1;
 	d->subchannels = STORD_DEFAULT_SUBCHANNELS;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -654,8 +614,9 @@ int main(int argc, char **argv)
 	r = open_disks(d);
 	if (r < 0)
 		goto fail;
-	d->state_len = stor_state_size(d->ncontrollers);
-	r = fresh_state(d);
+	/* Made before the jail (which has no memfd_create). */
+	r = srv_state_prepare(&d->st, "mhcl-storage-state", stor_state_size(d->ncontrollers),
+			      STOR_STATE_MAGIC);
 	if (r < 0)
 		goto fail;
 	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
@@ -692,9 +653,6 @@ out:
 	for (unsigned k = 0; k < d->nnvme; k++)
 		stor_nvme_close(d->nvme[k]); /* it keeps running: init holds its fds */
 	(void)uv_loop_close(&loop);
-	if (d->state)
-		munmap(d->state, d->state_len);
-	if (d->state_fd >= 0)
-		close(d->state_fd);
+	srv_state_release(&d->st);
 	return r;
 }
