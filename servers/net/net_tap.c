@@ -6,8 +6,9 @@
  *          the frame, or non-zero under 14, is EINVAL; so is a header the stack cannot
  *          apply (virtio_net_hdr_to_skb: unknown gso_type, gso_size 0, checksum or
  *          transport header outside the frame).
- *   read:  the header is written, then as much of the frame as fits; the return value is
- *          the whole length, so a short buffer shows as a return past its end.
+ *   read:  the header is written, then as much of the frame as fits, and the rest is
+ *          dropped. Kernels differ in what they return then (the whole length, or what was
+ *          copied), so net_tap_recv reads into one spare byte past the caller's buffer.
  */
 #include <assert.h>
 #include <endian.h>
@@ -350,8 +351,8 @@ int net_tap_recv(struct net_tap *t, unsigned q, const struct iovec *iov, int iov
 		return -EINVAL;
 
 	/*
-	 * One spare byte past the caller's buffer: a frame that reaches it did not fit, even
-	 * where the kernel reports only what it copied rather than the frame's length.
+	 * One spare byte past the caller's buffer: a frame that reaches it did not fit, also
+	 * where the kernel returns only what it copied (6.x does) rather than the frame's length.
 	 */
 	struct virtio_net_hdr h;
 	uint8_t spare;
