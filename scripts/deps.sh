@@ -5,7 +5,7 @@ set -eu
 build="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
        libseccomp-dev libfdt-dev device-tree-compiler liburing-dev"
 # make test runs the VM topology tests too, so it needs QEMU and the initramfs tools.
-test="$build clang libclang-rt-14-dev python3 iproute2 util-linux qemu-system-x86 busybox-static cpio kmod gzip fio e2fsprogs"
+test="$build clang libclang-rt-14-dev python3 iproute2 util-linux qemu-system-x86 busybox-static cpio kmod gzip fio e2fsprogs iperf3 iputils-ping"
 vm="$test"
 image="$vm musl-tools"
 case "${1:-build}" in

@@ -91,7 +91,9 @@ static const struct jail_profile profiles[] = {
      * before entry. */
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
-    {"netd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL)},
+    /* mhcl-netd: reads and writes its TAP queues, attached (or adopted) before entry; no
+     * device ioctl. */
+    {"netd", COMMON_GROUPS},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
     {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS) |
 	       G(JAIL_GROUP_UNIX_CLIENT)},
