@@ -19,22 +19,13 @@ static int check(const uint8_t *b, size_t len)
 	return ipc_body_check(reply_desc, b, len, IPC_DECODE_DEPTH_MAX);
 }
 
-/* An InspectReply whose root Node has a chain of `levels` children below it:
- * its deepest message is levels + 1 below the reply. */
-static size_t deep_reply(unsigned levels)
+/* An InspectReply whose root Node has a chain of `count` children below it
+ * (deep: its deepest message is count + 1 below the reply), or `count` empty
+ * children side by side. */
+static size_t tree_reply(bool deep, unsigned count)
 {
-	size_t n = test_wire_deep_children(buf, sizeof(buf), levels);
-
-	ASSERT_TRUE(n > 0 || levels == 0);
-	n = test_wire_inspect_reply(buf, n, sizeof(buf));
-	ASSERT_GT(n, 0);
-	return n;
-}
-
-/* An InspectReply whose root Node has `count` empty children. */
-static size_t flat_reply(unsigned count)
-{
-	size_t n = test_wire_flat_children(buf, sizeof(buf), count);
+	size_t n = deep ? test_wire_deep_children(buf, sizeof(buf), count)
+			: test_wire_flat_children(buf, sizeof(buf), count);
 
 	ASSERT_TRUE(n > 0 || count == 0);
 	n = test_wire_inspect_reply(buf, n, sizeof(buf));
@@ -94,18 +85,18 @@ static void test_deep(void)
 	size_t n;
 
 	/* Root at depth 1, its chain at 2..IPC_DECODE_DEPTH_MAX: the limit passes. */
-	n = deep_reply(IPC_DECODE_DEPTH_MAX - 1);
+	n = tree_reply(true, IPC_DECODE_DEPTH_MAX - 1);
 	ASSERT_OK(check(buf, n));
 	ASSERT_OK(ipc_body_unpack(reply_desc, buf, n, IPC_DECODE_DEPTH_MAX, &m));
 	protobuf_c_message_free_unpacked(m, NULL);
 	/* A caller's tighter bound (init: one less for the whole-tree view). */
 	ASSERT_EQ(ipc_body_check(reply_desc, buf, n, IPC_DECODE_DEPTH_MAX - 1), -ELOOP);
 	/* One more level is refused, and a bound over the maximum is capped. */
-	n = deep_reply(IPC_DECODE_DEPTH_MAX);
+	n = tree_reply(true, IPC_DECODE_DEPTH_MAX);
 	ASSERT_EQ(check(buf, n), -ELOOP);
 	ASSERT_EQ(ipc_body_check(reply_desc, buf, n, 1000), -ELOOP);
 	/* The reply of the issue: 20,000 levels, which fits one body. */
-	n = deep_reply(20000);
+	n = tree_reply(true, 20000);
 	ASSERT_LE(n, IPC_BODY_MAX);
 	ASSERT_EQ(check(buf, n), -ELOOP);
 	m = (ProtobufCMessage *)buf; /* untouched on failure */
@@ -120,19 +111,19 @@ static void test_many(void)
 	size_t n;
 
 	/* The root counts one field, each child one more. */
-	n = flat_reply(IPC_DECODE_FIELDS_MAX - 1);
+	n = tree_reply(false, IPC_DECODE_FIELDS_MAX - 1);
 	ASSERT_OK(check(buf, n));
 	ASSERT_OK(ipc_body_unpack(reply_desc, buf, n, IPC_DECODE_DEPTH_MAX, &m));
 	ASSERT_UEQ(((Mhcl__InspectReply *)m)->root->n_children, IPC_DECODE_FIELDS_MAX - 1);
 	protobuf_c_message_free_unpacked(m, NULL);
-	n = flat_reply(IPC_DECODE_FIELDS_MAX);
+	n = tree_reply(false, IPC_DECODE_FIELDS_MAX);
 	ASSERT_EQ(check(buf, n), -E2BIG);
 	/* The most empty nodes a body holds. */
-	n = flat_reply((IPC_BODY_MAX - 16) / 2);
+	n = tree_reply(false, (IPC_BODY_MAX - 16) / 2);
 	ASSERT_LE(n, IPC_BODY_MAX);
 	ASSERT_EQ(ipc_body_unpack(reply_desc, buf, n, IPC_DECODE_DEPTH_MAX, &m), -E2BIG);
 	/* 100,000 nodes: past the body limit, and past the field limit on its own. */
-	n = flat_reply(100000);
+	n = tree_reply(false, 100000);
 	ASSERT_EQ(check(buf, n), -E2BIG);
 	ASSERT_EQ(ipc_body_unpack(reply_desc, buf, n, IPC_DECODE_DEPTH_MAX, &m), -EMSGSIZE);
 	/* Fields count at every level, scalars too. */
@@ -235,10 +226,7 @@ static void test_unpack(void)
 	ASSERT_STREQ(ipc_body_strerror(-EMSGSIZE), "too large");
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct test_case tests[] = {
     {"valid", test_valid},   {"deep", test_deep},     {"many", test_many},
     {"varint", test_varint}, {"length", test_length}, {"malformed", test_malformed},
     {"unpack", test_unpack},
@@ -246,15 +234,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	bool found = false;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
-			continue;
-		tests[i].fn();
-		found = true;
-	}
-	if (!found)
-		TEST_FAIL_("no test named %s", argv[1]);
-	return 0;
+	return test_run_cases(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }
