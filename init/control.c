@@ -26,6 +26,9 @@
 #define CTL_LOGS_DEFAULT 200
 #define CTL_LOGS_MAX 1000
 #define CTL_LOGS_BYTES (64u * 1024u) /* text per LOGS reply, below IPC_BODY_MAX */
+/* The whole-tree view puts each server's tree one level down, and diagd and the
+ * CLI check it with IPC_DECODE_DEPTH_MAX: a server's tree gets one level less. */
+#define CTL_INSPECT_DEPTH_MAX (IPC_DECODE_DEPTH_MAX - 1)
 
 /* ---- /proc figures for ps ---- */
 
@@ -223,11 +226,13 @@ static void part_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, v
 	char buf[128];
 
 	if (status == 0 && reply) {
-		p->reply = (Mhcl__InspectReply *)ipc_msg_unpack(ch, reply,
-								&mhcl__inspect_reply__descriptor);
-		if (!p->reply)
+		/* A refused reply closes the server's bus: init replaces it. */
+		int r = ipc_msg_decode(ch, reply, &mhcl__inspect_reply__descriptor,
+				       CTL_INSPECT_DEPTH_MAX, (ProtobufCMessage **)&p->reply);
+		if (r < 0)
 			snprintf(p->error, sizeof(p->error),
-				 "errno %d: %s sent a bad inspect reply", EBADMSG, name);
+				 "errno %d: %s's inspect reply refused: %s", EBADMSG, name,
+				 ipc_body_strerror(r));
 	} else if (status == -EREMOTEIO && reply) {
 		int e = ipc_msg_error(reply, buf, sizeof(buf));
 		snprintf(p->error, sizeof(p->error), "errno %d: %s", e < 0 ? -e : EIO, buf);
@@ -599,15 +604,16 @@ static void forward_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply
 	if (!rc)
 		goto out;
 	if (status == 0 && reply) {
-		ProtobufCMessage *m =
-		    protobuf_c_message_unpack(f->route->reply, NULL, reply->body_len,
-					      reply->body_len ? reply->body : (const uint8_t *)"");
-		if (m) {
+		ProtobufCMessage *m;
+		int r = ipc_body_unpack(f->route->reply, reply->body, reply->body_len,
+					IPC_DECODE_DEPTH_MAX, &m);
+		if (r == 0) {
 			(void)ipc_chan_reply(rc, f->request_id, f->route->type, m, NULL, 0);
 			protobuf_c_message_free_unpacked(m, NULL);
 		} else {
 			(void)ipc_chan_reply_error(rc, f->request_id, f->route->type, -EBADMSG,
-						   "%s sent a bad reply", name);
+						   "%s's reply refused: %s", name,
+						   ipc_body_strerror(r));
 		}
 	} else if (status == -EREMOTEIO && reply) {
 		int e = ipc_msg_error(reply, buf, sizeof(buf));

@@ -133,11 +133,19 @@ int ipc_chan_notify(struct ipc_chan *ch, uint16_t type, const ProtobufCMessage *
 int ipc_msg_error(const struct ipc_msg *msg, char *buf, size_t buf_len);
 
 /* Unpacks msg's body as a desc message (free it with
- * protobuf_c_message_free_unpacked(m, NULL)). An undecodable body is bad peer
- * input: a request gets an -EBADMSG error response, the channel closes with
+ * protobuf_c_message_free_unpacked(m, NULL)) through ipc_body_unpack() with
+ * IPC_DECODE_DEPTH_MAX. A body that is refused or does not unpack is bad
+ * peer input: a request gets an error response, the channel closes with
  * -EBADMSG and NULL is returned. */
 ProtobufCMessage *ipc_msg_unpack(struct ipc_chan *ch, const struct ipc_msg *msg,
 				 const ProtobufCMessageDescriptor *desc);
+
+/* ipc_msg_unpack() with a nesting bound of its own (at most
+ * IPC_DECODE_DEPTH_MAX), returning why it refused: 0 and *ret_msg, or the
+ * errors of ipc_body_unpack() (the channel closes as above). */
+int ipc_msg_decode(struct ipc_chan *ch, const struct ipc_msg *msg,
+		   const ProtobufCMessageDescriptor *desc, unsigned depth_max,
+		   ProtobufCMessage **ret_msg);
 
 /* Counters for inspect. */
 struct ipc_chan_stats {
@@ -162,6 +170,57 @@ int ipc_frame_decode(const uint8_t *buf, size_t len, size_t nfds_received, bool 
 /* Writes the envelope for a body of body_len bytes. */
 void ipc_frame_encode(struct ipc_frame_hdr *hdr, uint16_t type, uint16_t flags, uint32_t request_id,
 		      uint32_t body_len, uint16_t nfds);
+
+/*
+ * ---- Body decoding: pure functions, no I/O (fuzzed by tests/fuzz/ipc/fuzz-ipc-body.c). ----
+ *
+ * Every protobuf body from a peer is walked on the wire before protobuf-c
+ * unpacks it. protobuf-c recurses once per nested message when it unpacks,
+ * frees and packs, and Node (bus.proto) nests itself: a 96 KiB body can nest
+ * some 20,000 levels, enough to overflow a stack (in init, a kernel panic).
+ * The walk is iterative, with an explicit stack of IPC_DECODE_DEPTH_MAX + 1
+ * levels, so it never recurses itself.
+ */
+
+/* Nested messages below the body's own message. Real bodies nest a few
+ * levels (an inspect tree some 6); 32 leaves room for any of them and keeps
+ * every recursion over a decoded message (protobuf-c, the inspect renderers)
+ * to a few kilobytes of stack. */
+#define IPC_DECODE_DEPTH_MAX 32u
+/* Fields in one body, counted at every level (a nested message counts once
+ * plus its own fields; a packed array counts once). It bounds the nodes of a
+ * tree, the elements of repeated fields and the allocations protobuf-c makes:
+ * a flood of empty nodes fits some 48,000 in a body, while a real inspect
+ * tree of the largest body still has named nodes of >= 8 bytes, so fewer. */
+#define IPC_DECODE_FIELDS_MAX 32768u
+
+/*
+ * Walks body[0..len) as a desc message without unpacking it. Nested messages
+ * are entered through desc's field descriptors; unknown fields are skipped.
+ * Returns 0 if it is well formed and within bounds, or
+ *   -EBADMSG  malformed: a truncated or over-long varint, a length running
+ *             past its message, field number 0, a group or unknown wire
+ *             type, a message field not length-delimited;
+ *   -ELOOP    messages nested deeper than depth_max (capped at
+ *             IPC_DECODE_DEPTH_MAX);
+ *   -E2BIG    more than IPC_DECODE_FIELDS_MAX fields.
+ * body is borrowed and may be anything; it may be NULL when len is 0.
+ */
+int ipc_body_check(const ProtobufCMessageDescriptor *desc, const uint8_t *body, size_t len,
+		   unsigned depth_max);
+
+/*
+ * ipc_body_check(), then protobuf-c's unpack. Returns 0 and *ret_msg (free
+ * it with protobuf_c_message_free_unpacked(m, NULL)), -EMSGSIZE for a body
+ * over IPC_BODY_MAX, the errors of ipc_body_check(), or -EBADMSG when
+ * protobuf-c refuses it (or runs out of memory). Nothing is written to
+ * *ret_msg on failure. The single decode step for bytes from a peer.
+ */
+int ipc_body_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *body, size_t len,
+		    unsigned depth_max, ProtobufCMessage **ret_msg);
+
+/* Why ipc_body_unpack() refused a body, for messages ("nested too deep", ...). */
+const char *ipc_body_strerror(int err);
 
 /* ---- Socket helpers ---- */
 

@@ -895,8 +895,8 @@ int ipc_msg_error(const struct ipc_msg *msg, char *buf, size_t buf_len)
 	Mhcl__ErrorReply *er;
 	int err;
 
-	er = mhcl__error_reply__unpack(NULL, msg->body_len, msg->body);
-	if (!er)
+	if (ipc_body_unpack(&mhcl__error_reply__descriptor, msg->body, msg->body_len,
+			    IPC_DECODE_DEPTH_MAX, (ProtobufCMessage **)&er) < 0)
 		return -EBADMSG;
 	if (er->errno_code <= 0 || er->errno_code > 4095) {
 		mhcl__error_reply__free_unpacked(er, NULL);
@@ -909,19 +909,28 @@ int ipc_msg_error(const struct ipc_msg *msg, char *buf, size_t buf_len)
 	return err;
 }
 
+int ipc_msg_decode(struct ipc_chan *ch, const struct ipc_msg *msg,
+		   const ProtobufCMessageDescriptor *desc, unsigned depth_max,
+		   ProtobufCMessage **ret_msg)
+{
+	int r = ipc_body_unpack(desc, msg->body, msg->body_len, depth_max, ret_msg);
+
+	if (r == 0)
+		return 0;
+	ch->stats.bad_frames++;
+	if ((msg->flags & IPC_F_KIND_MASK) == IPC_F_REQUEST)
+		(void)send_error(ch, msg->request_id, msg->type, -EBADMSG,
+				 r == -EBADMSG ? "undecodable body" : ipc_body_strerror(r));
+	chan_abort(ch, -EBADMSG);
+	return r;
+}
+
 ProtobufCMessage *ipc_msg_unpack(struct ipc_chan *ch, const struct ipc_msg *msg,
 				 const ProtobufCMessageDescriptor *desc)
 {
 	ProtobufCMessage *m;
 
-	m = protobuf_c_message_unpack(desc, NULL, msg->body_len, msg->body);
-	if (m)
-		return m;
-	ch->stats.bad_frames++;
-	if ((msg->flags & IPC_F_KIND_MASK) == IPC_F_REQUEST)
-		(void)send_error(ch, msg->request_id, msg->type, -EBADMSG, "undecodable body");
-	chan_abort(ch, -EBADMSG);
-	return NULL;
+	return ipc_msg_decode(ch, msg, desc, IPC_DECODE_DEPTH_MAX, &m) == 0 ? m : NULL;
 }
 
 void ipc_chan_get_stats(struct ipc_chan *ch, struct ipc_chan_stats *ret_stats)

@@ -627,10 +627,11 @@ static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 		uv_stop(&b->loop);
 		return;
 	}
-	Mhcl__Vmbus__VmbusdPortClaim *c = (Mhcl__Vmbus__VmbusdPortClaim *)protobuf_c_message_unpack(
-	    &mhcl__vmbus__vmbusd_port_claim__descriptor, NULL, reply->body_len,
-	    reply->body_len ? reply->body : (const uint8_t *)"");
-	r = c && c->n_connection_ids <= VP_BUS_MAX_CLAIMS ? 0 : -EBADMSG;
+	Mhcl__Vmbus__VmbusdPortClaim *c = NULL;
+	r = ipc_body_unpack(&mhcl__vmbus__vmbusd_port_claim__descriptor, reply->body,
+			    reply->body_len, IPC_DECODE_DEPTH_MAX, (ProtobufCMessage **)&c);
+	if (r == 0 && c->n_connection_ids > VP_BUS_MAX_CLAIMS)
+		r = -EBADMSG;
 	for (size_t i = 0; r == 0 && i < c->n_connection_ids; i++) {
 		uint32_t id = c->connection_ids[i];
 		if (id == 0 || id > VP_BUS_CONNID_MAX ||

@@ -23,9 +23,6 @@
 /* LogsRequest.max_lines above this is refused. */
 #define DIAG_LOG_LINES_MAX 4096u
 
-/* Inspect trees nesting deeper than this are refused (by diagd and the CLI). */
-#define DIAG_INSPECT_DEPTH_MAX 64u
-
 /* True if name[0..len) is a valid server name. Borrows name; needs no NUL. */
 static inline bool diag_name_valid(const char *name, size_t len)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Checks on diag messages (proto/diag.proto), shared by mhcl-diagd, which runs them on
- * every client request and every reply from init, and the mhcl CLI, which runs the reply
- * check before it unpacks what diagd sends back. No I/O, no logging.
+ * every client request, and the mhcl CLI. Replies are bounded by the bus's body check
+ * (ipc_body_unpack() in ipc.h), which every decoder of peer bytes runs. No I/O, no logging.
  */
 #ifndef MHCL_DIAG_VALIDATE_H
 #define MHCL_DIAG_VALIDATE_H
@@ -25,15 +25,6 @@
  */
 int diag_request_parse(uint16_t type, const uint8_t *body, size_t len, char *why, size_t why_len,
 		       ProtobufCMessage **ret_msg);
-
-/*
- * Checks a reply body of a diag request type before it is unpacked: inspect
- * trees nest, and protobuf-c recurses once per level, so the nesting of
- * InspectReply is walked on the wire first and refused past
- * DIAG_INSPECT_DEPTH_MAX. Returns 0, or -EBADMSG (malformed wire data) or
- * -E2BIG (too deep). body is borrowed.
- */
-int diag_reply_check(uint16_t type, const uint8_t *body, size_t len);
 
 /* Descriptor of the reply body for a diag request type, NULL if not one. */
 const ProtobufCMessageDescriptor *diag_reply_descriptor(uint16_t type);

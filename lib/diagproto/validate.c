@@ -16,7 +16,8 @@
 #include "defs/ipc_frame.h"
 #include "diag.pb-c.h"
 #include "diag_limits.h"
-#include "macros.h"
+#include "macros.h" /* before uv.h (via ipc.h): sys/param.h guards MIN/MAX */
+#include "ipc.h"
 #include "sidecar.pb-c.h"
 #include "storage.pb-c.h"
 #include "vmbus.pb-c.h"
@@ -253,9 +254,10 @@ int diag_request_parse(uint16_t type, const uint8_t *body, size_t len, char *why
 			 DIAG_REQUEST_BODY_MAX);
 		return -EMSGSIZE;
 	}
-	m = protobuf_c_message_unpack(t->request, NULL, len, len ? body : (const uint8_t *)"");
-	if (!m) {
-		snprintf(why, why_len, "%s request body does not unpack", t->name);
+	ret = ipc_body_unpack(t->request, body, len, IPC_DECODE_DEPTH_MAX, &m);
+	if (ret < 0) {
+		snprintf(why, why_len, "%s request body refused: %s", t->name,
+			 ipc_body_strerror(ret));
 		return -EBADMSG;
 	}
 	/* Unknown fields would be re-packed and reach init unchecked. Requests
@@ -275,84 +277,4 @@ int diag_request_parse(uint16_t type, const uint8_t *body, size_t len, char *why
 err_free:
 	protobuf_c_message_free_unpacked(m, NULL);
 	return ret;
-}
-
-/* Reads a protobuf varint at *pos; -EBADMSG if truncated or over 10 bytes. */
-static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (unsigned shift = 0; shift < 70; shift += 7) {
-		uint8_t b;
-		if (*pos >= len)
-			return -EBADMSG;
-		b = p[(*pos)++];
-		v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 0);
-		if (!(b & 0x80)) {
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
-/*
- * Walks one message on the wire. sub_field is the field number that holds a
- * nested message of the kind node_field walks into (InspectReply.root = 1,
- * Node.children = 8); every other field is skipped by its wire type. The
- * recursion is bounded by DIAG_INSPECT_DEPTH_MAX.
- */
-static int wire_walk(const uint8_t *p, size_t len, uint32_t sub_field, unsigned depth)
-{
-	size_t pos = 0;
-
-	if (depth > DIAG_INSPECT_DEPTH_MAX)
-		return -E2BIG;
-	while (pos < len) {
-		uint64_t key, v;
-		int r = wire_varint(p, len, &pos, &key);
-		if (r < 0)
-			return r;
-		switch (key & 7) {
-		case 0: /* varint */
-			r = wire_varint(p, len, &pos, &v);
-			if (r < 0)
-				return r;
-			break;
-		case 1: /* 64-bit */
-			if (len - pos < 8)
-				return -EBADMSG;
-			pos += 8;
-			break;
-		case 5: /* 32-bit */
-			if (len - pos < 4)
-				return -EBADMSG;
-			pos += 4;
-			break;
-		case 2: /* length-delimited */
-			r = wire_varint(p, len, &pos, &v);
-			if (r < 0)
-				return r;
-			if (v > len - pos)
-				return -EBADMSG;
-			if ((key >> 3) == sub_field) {
-				/* Inside a Node, children are field 8. */
-				r = wire_walk(p + pos, (size_t)v, 8, depth + 1);
-				if (r < 0)
-					return r;
-			}
-			pos += (size_t)v;
-			break;
-		default:
-			return -EBADMSG;
-		}
-	}
-	return 0;
-}
-
-int diag_reply_check(uint16_t type, const uint8_t *body, size_t len)
-{
-	if (type != IPC_MSG_DIAG_INSPECT)
-		return 0;
-	return wire_walk(body, len, 1, 0);
 }

@@ -115,13 +115,14 @@ static void relay_done(struct ipc_chan *bus, int status, struct ipc_msg *reply, 
 	}
 	if (status == 0 && reply) {
 		const ProtobufCMessageDescriptor *desc = diag_reply_descriptor(r->type);
-		ProtobufCMessage *m = NULL;
+		ProtobufCMessage *m;
+		int err =
+		    ipc_body_unpack(desc, reply->body, reply->body_len, IPC_DECODE_DEPTH_MAX, &m);
 
-		if (diag_reply_check(r->type, reply->body, reply->body_len) == 0)
-			m = protobuf_c_message_unpack(desc, NULL, reply->body_len, reply->body);
-		if (!m) {
+		if (err < 0) {
 			d->stats.relay_failures++;
-			relay_error(c, r, -EBADMSG, "%s", "init's reply does not unpack");
+			relay_error(c, r, -EBADMSG, "init's reply refused: %s",
+				    ipc_body_strerror(err));
 			return;
 		}
 		int ret = ipc_chan_reply(c->ch, r->client_id, r->type, m, NULL, 0);

@@ -14,6 +14,9 @@
  *   --relay PATH        listen on a unix SOCK_SEQPACKET socket and relay
  *                       control requests (ps, inspect, restart, kill, logs,
  *                       config) to init; needs `control` in the manifest
+ *   --inspect-bomb deep|flat
+ *                       answer inspect with a tree 20,000 Nodes deep, or with
+ *                       as many empty Nodes side by side as a body holds
  */
 #include "log.h"
 
@@ -31,6 +34,7 @@
 #include "bus.pb-c.h"
 #include "diag.pb-c.h"
 #include "server.h"
+#include "test_wire.h"
 
 struct testd {
 	uv_loop_t *loop;
@@ -90,9 +94,9 @@ static void relay_reply(struct ipc_chan *bus, int status, struct ipc_msg *reply,
 
 	if (c->ch) {
 		if (status == 0 && reply) {
-			ProtobufCMessage *m = protobuf_c_message_unpack(
-			    call->reply_desc, NULL, reply->body_len, reply->body);
-			if (m) {
+			ProtobufCMessage *m;
+			if (ipc_body_unpack(call->reply_desc, reply->body, reply->body_len,
+					    IPC_DECODE_DEPTH_MAX, &m) == 0) {
 				(void)ipc_chan_reply(c->ch, call->request_id, call->type, m, NULL,
 						     0);
 				protobuf_c_message_free_unpacked(m, NULL);
@@ -198,6 +202,39 @@ static void spawn_orphan(void)
 		(void)waitpid(pid, NULL, 0);
 }
 
+/* ---- the inspect bomb ---- */
+
+/* The deep tree of the hardening issue, which fits one body (some 74 KiB). */
+#define BOMB_DEEP_LEVELS 20000
+/* Room left in the body for the rest of testd's tree. */
+#define BOMB_BYTES_MAX (IPC_BODY_MAX - 1024)
+
+/* protobuf-c would recurse per level to pack such a tree, so its bytes are
+ * written by hand and ride on the root as an unknown field numbered like
+ * Node.children: on the wire they are the root's children. */
+static uint8_t bomb[BOMB_BYTES_MAX];
+static ProtobufCMessageUnknownField bomb_field;
+
+static int bomb_build(const char *kind)
+{
+	size_t n = 0;
+
+	if (strcmp(kind, "deep") == 0)
+		n = test_wire_deep_children(bomb, sizeof(bomb), BOMB_DEEP_LEVELS);
+	else if (strcmp(kind, "flat") == 0)
+		n = test_wire_flat_children(bomb, sizeof(bomb), sizeof(bomb) / 2);
+	if (n < 2)
+		return -EINVAL;
+	/* An unknown field's data is what follows its key: drop the first child's. */
+	bomb_field = (ProtobufCMessageUnknownField){
+	    .tag = 8,
+	    .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+	    .len = n - 1,
+	    .data = bomb + 1,
+	};
+	return 0;
+}
+
 /* ---- server ops ---- */
 
 static void inspect(struct srv *s, struct inspect_tree *tr, Mhcl__Node *root, void *opaque)
@@ -211,6 +248,10 @@ static void inspect(struct srv *s, struct inspect_tree *tr, Mhcl__Node *root, vo
 	if (t->lives) {
 		inspect_u64(tr, d, "lives", *t->lives);
 		inspect_u64(tr, d, "fdstore_refused", t->refused);
+	}
+	if (bomb_field.len) {
+		root->base.n_unknown_fields = 1;
+		root->base.unknown_fields = &bomb_field;
 	}
 }
 
@@ -266,8 +307,8 @@ static void fd_store_refusals(struct testd *t)
 			       refused_reply, t);
 	names[0] = (char *)"bad name";
 	m.n_names = 1;
-	(void)ipc_chan_request(srv_bus(t->srv), IPC_MSG_FD_STORE, &m.base, fds, 1, 0,
-			       refused_reply, t);
+	(void)ipc_chan_request(srv_bus(t->srv), IPC_MSG_FD_STORE, &m.base, fds, 1, 0, refused_reply,
+			       t);
 }
 
 static void fd_store_adopt(struct testd *t)
@@ -349,6 +390,7 @@ int main(int argc, char **argv)
 	    {"relay", required_argument, NULL, 'r'},
 	    {"spawn-orphan", no_argument, NULL, 'o'},
 	    {"fd-store", no_argument, NULL, 'f'},
+	    {"inspect-bomb", required_argument, NULL, 'b'},
 	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
@@ -378,6 +420,11 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			t.fd_store = true;
+			break;
+		case 'b':
+			if (bomb_build(optarg) < 0)
+				return log_error("--inspect-bomb: deep or flat, not %s", optarg),
+				       100;
 			break;
 		default:
 			return 100;

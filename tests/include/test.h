@@ -46,6 +46,29 @@
 				   b_ ? b_ : "(null)");                                   \
 	} while (0)
 
+/* One case of a test executable: meson runs each by name as a test of its own. */
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* Runs the case named by argv[1], or every case without an argument. */
+static inline int test_run_cases(const struct test_case *cases, size_t n, int argc, char **argv)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+			continue;
+		fprintf(stderr, "== %s\n", cases[i].name);
+		cases[i].fn();
+		found = 1;
+	}
+	if (!found)
+		TEST_FAIL_("no test named %s", argv[1]);
+	return 0;
+}
+
 /* meson treats exit code 77 as "skipped". */
 #define TEST_SKIP(...)                                                                    \
 	do {                                                                              \

@@ -36,8 +36,7 @@ int mhcl_fail(const struct mhcl_ctx *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "mhcl: %s%s%s\n", c && c->cmd ? c->cmd : "", c && c->cmd ? ": " : "",
-		msg);
+	fprintf(stderr, "mhcl: %s%s%s\n", c && c->cmd ? c->cmd : "", c && c->cmd ? ": " : "", msg);
 	return code;
 }
 
@@ -169,14 +168,16 @@ static int io_fail(struct mhcl_ctx *c, int err, const char *what)
 /* Maps an error response from the remote to an exit code and prints it. */
 static int remote_error(struct mhcl_ctx *c, const uint8_t *body, size_t len)
 {
-	Mhcl__ErrorReply *e = mhcl__error_reply__unpack(NULL, len, body);
+	Mhcl__ErrorReply *e;
 	int code, err;
 
-	if (!e)
+	if (ipc_body_unpack(&mhcl__error_reply__descriptor, body, len, IPC_DECODE_DEPTH_MAX,
+			    (ProtobufCMessage **)&e) < 0)
 		return mhcl_fail(c, MHCL_CLI_REMOTE, "remote error (undecodable)");
 	err = e->errno_code < 0 ? -e->errno_code : e->errno_code;
-	code = err == ENOENT ? MHCL_CLI_NO_SERVER : err == ETIMEDOUT ? MHCL_CLI_TIMEOUT
-								    : MHCL_CLI_REMOTE;
+	code = err == ENOENT	  ? MHCL_CLI_NO_SERVER
+	       : err == ETIMEDOUT ? MHCL_CLI_TIMEOUT
+				  : MHCL_CLI_REMOTE;
 	if (e->message && e->message[0])
 		mhcl_fail(c, code, "%s (%s)", e->message, err ? strerror(err) : "error");
 	else
@@ -237,15 +238,11 @@ int mhcl_call(struct mhcl_ctx *c, uint16_t type, const ProtobufCMessage *req,
 	if (hdr.type != type)
 		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply of type %u to a request of type %u",
 				 hdr.type, type);
-	/* Inspect trees nest; protobuf-c recurses per level: bound it on the wire first. */
-	r = diag_reply_check(type, recv_buf + sizeof(hdr), hdr.body_len);
+	/* Inspect trees nest and protobuf-c recurses per level: bounded on the wire first. */
+	r = ipc_body_unpack(reply_desc, recv_buf + sizeof(hdr), hdr.body_len, IPC_DECODE_DEPTH_MAX,
+			    &reply);
 	if (r < 0)
-		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply refused: %s",
-				 r == -E2BIG ? "nested too deep" : "malformed");
-	reply = protobuf_c_message_unpack(reply_desc, NULL, hdr.body_len,
-					  recv_buf + sizeof(hdr));
-	if (!reply)
-		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply body does not unpack");
+		return mhcl_fail(c, MHCL_CLI_REMOTE, "reply refused: %s", ipc_body_strerror(r));
 	*ret_reply = reply;
 	return MHCL_CLI_OK;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Writes the seed corpora for the ipc-frame and ipc-chan fuzz targets:
-# valid frames of every kind (and a few near misses) in the layout of
+# Writes the seed corpora for the ipc-frame, ipc-chan and ipc-body fuzz
+# targets: valid frames of every kind (and a few near misses) in the layout of
 # include/defs/ipc_frame.h, protobuf bodies encoded by hand.
 import os
 import struct
@@ -74,7 +74,42 @@ chan = {
     'stream-bad-header': b'\x01' + record(frames['request-ping'] + frames['body-over-limit']),
 }
 
-for name, blobs in (('ipc-frame', frames), ('ipc-chan', chan)):
+def ld(field, payload):
+    """A length-delimited field."""
+    return varint(field << 3 | 2) + varint(len(payload)) + payload
+
+def node(name, *children, u64=None):
+    b = ld(1, name.encode())
+    if u64 is not None:
+        b += b'\x18' + varint(u64)
+    return b + b''.join(ld(8, c) for c in children)
+
+def deep(levels):
+    b = b''
+    for _ in range(levels):
+        b = ld(8, b)
+    return b
+
+# byte 0: message (tests/fuzz/ipc/fuzz-ipc-body.c descs[]), byte 1: nesting bound
+INSPECT_REPLY, NODE, ERROR_REPLY, PS_REPLY, LOGS_REPLY, CHANNEL_OPEN = 0, 1, 2, 3, 4, 7
+body = {
+    'inspect-tree': bytes([INSPECT_REPLY, 32]) + ld(1, node('testd', node('frame', node(
+        'bus', node('frames_in', u64=12), node('bad_frames', u64=0))), node('ticks', u64=1 << 40))),
+    'inspect-deep': bytes([INSPECT_REPLY, 32]) + ld(1, deep(40)),
+    'inspect-flat': bytes([INSPECT_REPLY, 32]) + ld(1, b'\x42\x00' * 600),
+    'inspect-bound-5': bytes([INSPECT_REPLY, 5]) + ld(1, deep(4)),
+    'node-unknown': bytes([NODE, 32]) + b'\x4d\x01\x02\x03\x04\x50\x7f' + ld(11, deep(50)),
+    'node-truncated': bytes([NODE, 32]) + b'\x42\x05\x0a\x01',
+    'error-reply': bytes([ERROR_REPLY, 32]) + error_reply(95, 'no handler'),
+    'ps-reply': bytes([PS_REPLY, 32]) + ld(1, ld(1, b'diagd') + b'\x10\x2a' + ld(3, b'running')),
+    'logs-reply': bytes([LOGS_REPLY, 32]) + ld(1, b'\x08\x01' + ld(3, b'testd') + ld(5, b'hi'))
+                  + b'\x10\x02',
+    'channel-open': bytes([CHANNEL_OPEN, 32]) + b'\x08\x01\x10\x02'
+                    + ld(4, b''.join(varint(0x1000 + i) for i in range(16)))
+                    + ld(8, b'\x08\x00\x10\x80\x80\x40'),
+}
+
+for name, blobs in (('ipc-frame', frames), ('ipc-chan', chan), ('ipc-body', body)):
     d = os.path.join(root, name)
     os.makedirs(d, exist_ok=True)
     for k, v in blobs.items():

@@ -10,6 +10,10 @@ command through diagd. Scenarios (one meson test each, own init, own dir):
   tcp     every command over TCP, text and --json
   faults  diag unreachable (exit 3), timeouts (exit 4), a hung server,
           diagd's request validation and client limits on the raw wire
+  hostile servers answering inspect with a tree 20,000 deep and with ~48,000
+          empty nodes (a body holds no more), and a fake diagd answering the
+          CLI with both: init refuses the servers' replies and the CLI
+          diagd's, everything keeps running
 
 Readiness is awaited by polling the CLI, never by sleeping for a fixed time,
 and nothing asserts on how long anything took. Child output is shown only
@@ -27,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 # CLI exit codes (tools/mhcl/mhcl_exit.h).
@@ -58,9 +63,23 @@ MANIFEST = """/dts-v1/;
 				crash-loop-limit = <64>;
 				crash-loop-window-ms = <100>;
 			};
-		};
+%(extra)s		};
 	};
 };
+"""
+
+# Servers whose inspect replies no decoder may take (scenario hostile).
+BOMB_SERVER = """			%(name)s {
+				binary = "mhcl-testd";
+				args = "--inspect-bomb", "%(name)s";
+				policy = "testd";
+				start-order = <30>;
+				restart = "always";
+				restart-delay-ms = <10>;
+				restart-delay-max-ms = <50>;
+				crash-loop-limit = <64>;
+				crash-loop-window-ms = <100>;
+			};
 """
 
 
@@ -81,6 +100,8 @@ class Env:
         self.target = ["--socket", self.sock]
         self.max_conns = 4
         self.max_pending = 4
+        self.extra_servers = "".join(BOMB_SERVER % {"name": n} for n in BOMBS) \
+            if scenario == "hostile" else ""
 
     # ---- processes ----
 
@@ -88,7 +109,8 @@ class Env:
         dts = os.path.join(self.dir, "manifest.dts")
         dtb = os.path.join(self.dir, "manifest.dtb")
         with open(dts, "w") as f:
-            f.write(MANIFEST % {"max_conns": self.max_conns, "max_pending": self.max_pending})
+            f.write(MANIFEST % {"max_conns": self.max_conns, "max_pending": self.max_pending,
+                                "extra": self.extra_servers})
         subprocess.run([self.args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts], check=True)
         libexec = ":".join(sorted({os.path.dirname(os.path.abspath(p))
                                    for p in (self.args.diagd, self.args.testd)}))
@@ -748,9 +770,93 @@ FAULTS = [t_vsock, t_unreachable, t_timeout_silent_peer, t_hung_server, t_valida
           t_diagd_restart]
 
 
+# ---- hostile: inspect trees no decoder may take ----
+
+# Server name (its --inspect-bomb) -> why the body check refuses its tree (ipc.h).
+BOMBS = {"deep": "nested too deep", "flat": "too many fields"}
+IPC_BODY_MAX = 96 * 1024
+DIAG_INSPECT = 17
+
+
+def deep_children(levels):
+    """A Node body whose only child has an only child, `levels` down, built inside out."""
+    parts, inner = [], 0
+    for _ in range(levels):
+        hdr = b"\x42" + pb_varint(inner)  # Node.children
+        parts.append(hdr)
+        inner += len(hdr)
+    return b"".join(reversed(parts))
+
+
+def inspect_reply(node_body):
+    return b"\x0a" + pb_varint(len(node_body)) + node_body  # InspectReply.root
+
+
+def t_server_bombs(env):
+    """init refuses a server's inspect reply before protobuf-c recurses into it; the CLI
+    reports it (exit 1), and init, diagd and the other servers keep running."""
+    env.wait_for("the hostile servers running",
+                 lambda: all(env.states().get(n) == "running" for n in BOMBS))
+    before = env.ps()
+    for name, why in BOMBS.items():
+        for as_json in (False, True):
+            pid = env.ps()[name]["pid"]
+            p = env.fails(EXIT_REMOTE, *(["--json"] if as_json else []), "inspect", name)
+            check("%s's inspect reply refused: %s" % (name, why) in p.stderr,
+                  "inspect %s: %r", name, p.stderr)
+            # A server that sends what init refuses loses its bus: init replaces it.
+            env.wait_revived(name, pid)
+    # The whole tree still comes, whatever the hostile servers answer meanwhile.
+    out = env.ok("inspect")
+    check("testd" in out and "diagd" in out, "inspect all: %r", out[:300])
+    after = env.ps()
+    for name in ("diagd", "testd"):
+        check(after[name]["pid"] == before[name]["pid"] and
+              after[name]["restarts"] == before[name]["restarts"],
+              "%s was restarted: %r -> %r", name, before[name], after[name])
+    check(env.init.poll() is None, "init exited")
+
+
+def t_cli_bombs(env):
+    """A diag endpoint answering inspect with hostile trees: the CLI refuses the reply
+    (exit 1) instead of recursing into it."""
+    path = os.path.join(env.dir, "fake-diag.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(4)
+    ls.settimeout(WAIT_LIMIT_S)
+    flat = b"\x42\x00" * ((IPC_BODY_MAX - 16) // 2)
+    bodies = {"nested too deep": inspect_reply(deep_children(20000)),
+              "too many fields": inspect_reply(flat)}
+
+    def serve(body):
+        c, _ = ls.accept()
+        with c:
+            f = recv_frame(c)
+            if f:
+                c.sendall(HDR.pack(len(body), 1, f[0], f[1], IPC_F_RESPONSE, 0) + body)
+                c.recv(1)  # until the CLI hangs up
+
+    try:
+        for why, body in bodies.items():
+            check(len(body) <= IPC_BODY_MAX, "%s: a body of %d bytes", why, len(body))
+            for as_json in (False, True):
+                th = threading.Thread(target=serve, args=(body,), daemon=True)
+                th.start()
+                p = env.fails(EXIT_REMOTE, *(["--json"] if as_json else []), "inspect",
+                              "testd", target=["--socket", path])
+                th.join(WAIT_LIMIT_S)
+                check("reply refused: " + why in p.stderr, "CLI on %s: %r", why, p.stderr)
+    finally:
+        ls.close()
+
+
+HOSTILE = [t_server_bombs, t_cli_bombs]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scenario", choices=["unix", "tcp", "faults"], required=True)
+    ap.add_argument("--scenario", choices=["unix", "tcp", "faults", "hostile"], required=True)
     for a in ("init", "diagd", "testd", "mhcl", "dtc"):
         ap.add_argument("--" + a, required=True)
     args = ap.parse_args()
@@ -762,9 +868,9 @@ def main():
     env = Env(args, args.scenario)
     try:
         env.start()
-        if args.scenario == "faults":
-            for t in FAULTS:
-                print("# faults %s" % t.__name__[2:], flush=True)
+        if args.scenario in ("faults", "hostile"):
+            for t in FAULTS if args.scenario == "faults" else HOSTILE:
+                print("# %s %s" % (args.scenario, t.__name__[2:]), flush=True)
                 t(env)
         else:
             run_transport(env, args.scenario)

@@ -8,7 +8,9 @@
 #include "diag.pb-c.h"
 #include "diag_limits.h"
 #include "diag_validate.h"
+#include "ipc.h"
 #include "test.h"
+#include "test_wire.h"
 
 static uint8_t buf[4096];
 static char why[256];
@@ -118,7 +120,8 @@ static void test_names(void)
 	{
 		static const uint8_t nul[] = {0x0a, 0x04, 'a', 0x00, 'B', '!'};
 		ProtobufCMessage *m = NULL;
-		int ret = diag_request_parse(IPC_MSG_RESTART, nul, sizeof(nul), why, sizeof(why), &m);
+		int ret =
+		    diag_request_parse(IPC_MSG_RESTART, nul, sizeof(nul), why, sizeof(why), &m);
 		if (ret == 0) {
 			ASSERT_STREQ(((Mhcl__RestartRequest *)m)->server, "a");
 			protobuf_c_message_free_unpacked(m, NULL);
@@ -174,52 +177,32 @@ static void test_logs(void)
 	ASSERT_EQ(parse(IPC_MSG_LOGS, buf, pack(&l.base)), -EINVAL);
 }
 
-/* An InspectReply whose root has `depth` levels of Nodes, built bottom-up. */
-static size_t nested_reply(unsigned depth, uint8_t *out, size_t cap)
-{
-	Mhcl__Node *nodes = calloc(depth, sizeof(*nodes));
-	Mhcl__Node **links = calloc(depth, sizeof(*links));
-	Mhcl__InspectReply r = MHCL__INSPECT_REPLY__INIT;
-	size_t n;
-
-	ASSERT_TRUE(nodes && links);
-	for (unsigned i = 0; i < depth; i++) {
-		nodes[i] = (Mhcl__Node)MHCL__NODE__INIT;
-		nodes[i].name = "n";
-		links[i] = &nodes[i];
-		if (i + 1 < depth) {
-			nodes[i].n_children = 1;
-			nodes[i].children = &links[i + 1];
-		} else {
-			nodes[i].value_case = MHCL__NODE__VALUE_U64;
-			nodes[i].u64 = 7;
-		}
-	}
-	r.root = &nodes[0];
-	n = protobuf_c_message_get_packed_size(&r.base);
-	ASSERT_TRUE(n <= cap);
-	protobuf_c_message_pack(&r.base, out);
-	free(nodes);
-	free(links);
-	return n;
-}
-
+/* diagd and the CLI decode replies with the reply descriptor of the request
+ * type through the bus's body check: a tree too deep or too wide is refused,
+ * whatever type carries it. */
 static void test_reply_check(void)
 {
-	static uint8_t reply[8192];
-	static const uint8_t truncated[] = {0x0a, 0x05, 0x0a, 0x01};
-	static const uint8_t bad_wire[] = {0x0b};
+	static uint8_t reply[128 * 1024];
+	const ProtobufCMessageDescriptor *desc = diag_reply_descriptor(IPC_MSG_DIAG_INSPECT);
+	ProtobufCMessage *m;
 	size_t n;
 
-	n = nested_reply(DIAG_INSPECT_DEPTH_MAX, reply, sizeof(reply));
-	ASSERT_OK(diag_reply_check(IPC_MSG_DIAG_INSPECT, reply, n));
-	n = nested_reply(DIAG_INSPECT_DEPTH_MAX + 1, reply, sizeof(reply));
-	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, reply, n), -E2BIG);
-	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, truncated, sizeof(truncated)), -EBADMSG);
-	ASSERT_EQ(diag_reply_check(IPC_MSG_DIAG_INSPECT, bad_wire, sizeof(bad_wire)), -EBADMSG);
-	ASSERT_OK(diag_reply_check(IPC_MSG_DIAG_INSPECT, NULL, 0));
-	/* Other replies do not nest: nothing to check. */
-	ASSERT_OK(diag_reply_check(IPC_MSG_PS, bad_wire, sizeof(bad_wire)));
+	ASSERT_TRUE(desc == &mhcl__inspect_reply__descriptor);
+	n = test_wire_deep_children(reply, sizeof(reply), IPC_DECODE_DEPTH_MAX - 1);
+	n = test_wire_inspect_reply(reply, n, sizeof(reply));
+	ASSERT_OK(ipc_body_unpack(desc, reply, n, IPC_DECODE_DEPTH_MAX, &m));
+	protobuf_c_message_free_unpacked(m, NULL);
+	n = test_wire_deep_children(reply, sizeof(reply), 20000);
+	n = test_wire_inspect_reply(reply, n, sizeof(reply));
+	ASSERT_EQ(ipc_body_unpack(desc, reply, n, IPC_DECODE_DEPTH_MAX, &m), -ELOOP);
+	n = test_wire_flat_children(reply, sizeof(reply), (IPC_BODY_MAX - 16) / 2);
+	n = test_wire_inspect_reply(reply, n, sizeof(reply));
+	ASSERT_EQ(ipc_body_unpack(desc, reply, n, IPC_DECODE_DEPTH_MAX, &m), -E2BIG);
+	/* A malformed request is refused with the check's reason. */
+	static const uint8_t cut[] = {0x0a, 0x05, 'a'};
+	ASSERT_EQ(diag_request_parse(IPC_MSG_RESTART, cut, sizeof(cut), why, sizeof(why), &m),
+		  -EBADMSG);
+	ASSERT_TRUE(strstr(why, "malformed") != NULL);
 }
 
 int main(void)

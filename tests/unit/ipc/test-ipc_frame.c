@@ -221,10 +221,7 @@ static void test_encode(void)
 	ASSERT_OK(memcmp(&h, &d, sizeof(h)));
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct test_case tests[] = {
     {"valid", test_valid},
     {"short", test_short},
     {"version", test_version},
@@ -240,15 +237,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	bool found = false;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
-			continue;
-		tests[i].fn();
-		found = true;
-	}
-	if (!found)
-		TEST_FAIL_("no test named %s", argv[1]);
-	return 0;
+	return test_run_cases(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }

@@ -513,10 +513,7 @@ static void test_vsock(void)
 	close(lfd);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct test_case tests[] = {
     {"tcp-stream", test_tcp_stream},
     {"unix-stream", test_unix_stream},
     {"stream-split", test_stream_split},
@@ -530,17 +527,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	bool found = false;
-
 	signal(SIGPIPE, SIG_IGN);
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
-			continue;
-		fprintf(stderr, "== %s\n", tests[i].name);
-		tests[i].fn();
-		found = true;
-	}
-	if (!found)
-		TEST_FAIL_("no test named %s", argv[1]);
-	return 0;
+	return test_run_cases(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }
