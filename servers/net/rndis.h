@@ -94,6 +94,7 @@ struct rndis_tx {
 	struct net_offload offload; /* what the guest asks the host to finish (csum, LSO) */
 	bool has_vlan;
 	uint16_t vlan_tci;
+	bool ip_hdr_csum; /* the guest asks the host for the IPv4 header checksum too */
 };
 
 /*
@@ -106,6 +107,16 @@ struct rndis_tx {
 int rndis_parse_packet(const uint8_t *head, uint32_t head_len, uint32_t msg_avail,
 		       uint32_t max_frame, const struct rndis_state *st, struct rndis_tx *tx,
 		       const char **why);
+
+/*
+ * Finishes the IP header of a parsed frame before it goes to the backend, in hdr, the
+ * caller's private copy of the frame's first hdr_len bytes (Ethernet + IP header at
+ * least). With LSO the guest leaves IPv4 tot_len / IPv6 payload_len and the IPv4 header
+ * checksum zero; tx->ip_hdr_csum asks for that checksum. Returns 0 (also when nothing was
+ * needed), or -EBADMSG with *why when hdr holds no IP header to finish.
+ */
+int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *tx,
+			 const char **why);
 
 /* The message type of an RNDIS message (its first u32), or 0 if len < 8. */
 uint32_t rndis_msg_type(const uint8_t *msg, uint32_t len);
