@@ -40,7 +40,7 @@ struct netvsp_msg {
 		struct { /* REVOKE_RECV_BUF, REVOKE_SEND_BUF */
 			uint16_t id;
 		} revoke;
-		struct { /* SEND_RNDIS_PKT */
+		struct {			/* SEND_RNDIS_PKT */
 			uint32_t channel_type;	/* 0 data, 1 control */
 			uint32_t section_index; /* NETVSP_NO_SECTION: the RNDIS message is in the
 						   packet's GPA ranges */
@@ -49,7 +49,7 @@ struct netvsp_msg {
 		struct { /* SEND_RNDIS_PKT_COMPLETE (the guest acks a receive) */
 			uint32_t status;
 		} rndis_complete;
-		struct { /* SUBCHANNEL */
+		struct {	     /* SUBCHANNEL */
 			uint32_t op; /* 1 = allocate */
 			uint32_t num;
 		} subchannel;

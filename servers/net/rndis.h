@@ -29,11 +29,11 @@
 /* What the NIC is (from the manifest and the backend); constant while the server runs. */
 struct rndis_config {
 	uint8_t mac[6];
-	uint32_t mtu;		  /* IP MTU, 1500 default; frames are mtu + 14 */
-	uint64_t link_speed_bps;  /* OID_GEN_LINK_SPEED answers this / 100 */
-	uint32_t max_queues;	  /* RSS receive queues offered (1 = no vRSS) */
-	uint32_t offload_caps;	  /* NET_OFFLOAD_CAP_* the backend can do */
-	char friendly_name[32];	  /* OID_GEN_FRIENDLY_NAME, NUL terminated */
+	uint32_t mtu;		 /* IP MTU, 1500 default; frames are mtu + 14 */
+	uint64_t link_speed_bps; /* OID_GEN_LINK_SPEED answers this / 100 */
+	uint32_t max_queues;	 /* RSS receive queues offered (1 = no vRSS) */
+	uint32_t offload_caps;	 /* NET_OFFLOAD_CAP_* the backend can do */
+	char friendly_name[32];	 /* OID_GEN_FRIENDLY_NAME, NUL terminated */
 };
 
 /* Offload capabilities (rndis_config.offload_caps). */

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-netd: the guest's synthetic NIC (VMBus netvsp: NVSP and RNDIS), served from a TAP
+ * interface (and from MANA through mhcl's own driver, which is not done yet).
+ *
+ *   mhcl-netd --vmbus-socket PATH --tap IFNAME [--queues N] [--mac MAC] [--mtu N]
+ *             [--link-speed MBPS]
+ *
+ *   --tap IFNAME     the TAP interface (created if missing; multi-queue, vnet header)
+ *   --queues N       TAP queues = vRSS channels offered (default 4, 1..6)
+ *   --mac MAC        the NIC's address (default: derived from IFNAME, locally
+ *                    administered, so the guest sees the same NIC on every boot)
+ *   --mtu N          the IP MTU (default 1500, 576..9000)
+ *   --link-speed M   what the guest is told, in Mbit/s (default 10000)
+ *
+ * Restart without the guest noticing: the protocol state (versions, buffers, RNDIS, the
+ * receive sub-allocations the guest holds and a journal per channel) lives in a
+ * crash-consistent memfd that init keeps ("net-state", net_state.h), and the TAP queues
+ * in init's fd store ("tap0".."tapN"), so frames that arrive meanwhile wait in the
+ * kernel's queues. vmbusd keeps the channels open while netd restarts and hands them
+ * back; the new instance adopts the rings and buffers as they stand. The guest's link
+ * never goes down.
+ * Jail: the "netd" profile (reads and writes on its TAP queues, eventfds, its held
+ * sockets; no open: the TAP queues are attached before, or adopted from the store).
+ */
+#include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "defs/exit_codes.h"
+#include "ipc.h"
+#include "net_nic.h"
+#include "net_state.h"
+#include "net_tap.h"
+#include "server.h"
+#include "srv_state.h"
+#include "vmbusdev.h"
+
+#define NETD_STATE_NAME "net-state"
+/* init keeps 8 fds per server: the state and up to 6 TAP queues (one spare). */
+#define NETD_MAX_QUEUES 6u
+#define NETD_DEFAULT_QUEUES 4u
+
+struct netd {
+	uv_loop_t *loop;
+	struct srv *srv;
+	struct vmbusdev *vmbus;
+	bool stopping;
+	const char *ifname;
+	unsigned nqueues;
+	struct net_nic_config cfg;
+	struct net_tap *tap;
+	bool tap_adopted;
+	struct srv_state st;
+	struct net_nic *nic;
+};
+
+static struct netd netd_state;
+
+/* ---- configuration ---- */
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned b[6];
+	char tail;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (mac[0] & 1u) /* a multicast address cannot be a NIC's */
+		return -EINVAL;
+	return 0;
+}
+
+/* Locally administered (02:...), derived from the interface name: stable, never random. */
+static void derive_mac(const char *ifname, uint8_t *mac)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = ifname; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* ---- TAP queues ---- */
+
+static void tap_name(char *buf, size_t len, unsigned q)
+{
+	snprintf(buf, len, "tap%u", q);
+}
+
+/* From ops->restore: the queues the last instance left in init's fd store, or the fresh
+ * ones this instance attached before the jail (handed to the store now). */
+static int take_tap(struct netd *d)
+{
+	int fds[NETD_MAX_QUEUES];
+	char name[16];
+	int r;
+
+	if (d->tap) {
+		for (unsigned q = 0; q < d->nqueues; q++) {
+			tap_name(name, sizeof(name), q);
+			r = srv_fd_store(d->srv, name, net_tap_fd(d->tap, q));
+			if (r < 0)
+				return log_error_errno(r, "unable to keep TAP queue %u: %m", q);
+		}
+		return 0;
+	}
+	for (unsigned q = 0; q < d->nqueues; q++) {
+		tap_name(name, sizeof(name), q);
+		fds[q] = srv_stored_fd(d->srv, name);
+		if (fds[q] < 0) {
+			for (unsigned k = 0; k < q; k++)
+				close(fds[k]);
+			return log_error_errno(-ENOENT, "init holds no TAP queue %u", q);
+		}
+	}
+	r = net_tap_adopt(fds, d->nqueues, &d->tap);
+	if (r < 0)
+		return log_error_errno(r, "the stored TAP queues are not usable: %m");
+	d->tap_adopted = true;
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
+{
+	struct netd *d = opaque;
+	int r;
+
+	(void)s;
+	(void)buf;
+	(void)len;
+	r = srv_state_adopt(d->srv, &d->st, NETD_STATE_NAME, NULL, NULL);
+	if (r < 0)
+		return log_error_errno(r, "unable to keep the network state: %m");
+	if (d->st.adopted)
+		log_info("adopted the network state of the previous instance (%s)",
+			 crash ? "it crashed" : "planned restart");
+	r = take_tap(d);
+	if (r < 0)
+		return r;
+	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, d->tap, &d->nic);
+	if (r < 0)
+		return log_error_errno(r, "unable to set up the NIC: %m");
+	r = net_nic_offer(d->nic);
+	if (r < 0)
+		return log_error_errno(r, "unable to offer the NIC: %m");
+	log_info("serving %s (%u queues%s) to the guest", net_tap_ifname(d->tap), d->nqueues,
+		 d->tap_adopted ? ", adopted" : "");
+	return vmbusdev_register(d->vmbus);
+}
+
+static void vmbus_lost(struct vmbusdev *v, int reason, void *opaque)
+{
+	struct netd *d = opaque;
+
+	(void)v;
+	d->vmbus = NULL;
+	if (d->stopping)
+		return;
+	log_info("vmbusd went away (%s): exiting so that the next netd joins the next vmbusd",
+		 strerror(-(reason ? reason : -EPIPE)));
+	srv_set_exit_code(d->srv, MHCL_EXIT_OK);
+	uv_stop(d->loop);
+}
+
+static void srv_stop(struct srv *s, void *opaque)
+{
+	struct netd *d = opaque;
+
+	(void)s;
+	d->stopping = true;
+	/* Nothing is in flight between the rings and the TAP queues: frames and guest
+	 * packets wait where they are for the next instance. */
+	if (d->nic)
+		net_nic_quiesce(d->nic);
+	uv_stop(d->loop);
+}
+
+static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
+{
+	struct netd *d = opaque;
+
+	(void)s;
+	inspect_bool(t, root, "adopted_state", d->st.adopted);
+	inspect_bool(t, root, "adopted_tap", d->tap_adopted);
+	if (d->vmbus)
+		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
+	if (d->nic)
+		net_nic_inspect(d->nic, t, inspect_dir(t, root, "nic0"));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mhcl-netd --vmbus-socket PATH --tap IFNAME [--queues N] [--mac MAC]\n"
+		   "                 [--mtu N] [--link-speed MBPS]\n"
+		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
+}
+
+static int parse_args(struct netd *d, int argc, char **argv, const char **path)
+{
+	static const struct option longopts[] = {
+	    {"vmbus-socket", required_argument, NULL, 's'},
+	    {"tap", required_argument, NULL, 't'},
+	    {"queues", required_argument, NULL, 'q'},
+	    {"mac", required_argument, NULL, 'm'},
+	    {"mtu", required_argument, NULL, 'u'},
+	    {"link-speed", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	bool have_mac = false;
+	unsigned u;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (ipc_unix_path_check(optarg) < 0) {
+				log_error("--vmbus-socket: path too long");
+				return -EINVAL;
+			}
+			*path = optarg;
+			break;
+		case 't':
+			if (!*optarg || strlen(optarg) >= 16) {
+				log_error("--tap: an interface name of 1..15 bytes");
+				return -EINVAL;
+			}
+			d->ifname = optarg;
+			break;
+		case 'q':
+			if (parse_uint(optarg, 1, NETD_MAX_QUEUES, &d->nqueues) < 0) {
+				log_error("--queues: 1..%u", NETD_MAX_QUEUES);
+				return -EINVAL;
+			}
+			break;
+		case 'm':
+			if (parse_mac(optarg, d->cfg.rndis.mac) < 0) {
+				log_error("--mac: a unicast address like 02:00:00:00:00:01");
+				return -EINVAL;
+			}
+			have_mac = true;
+			break;
+		case 'u':
+			if (parse_uint(optarg, 576, 9000, &d->cfg.rndis.mtu) < 0) {
+				log_error("--mtu: 576..9000");
+				return -EINVAL;
+			}
+			break;
+		case 'l':
+			if (parse_uint(optarg, 1, 400000, &u) < 0) {
+				log_error("--link-speed: 1..400000 Mbit/s");
+				return -EINVAL;
+			}
+			d->cfg.rndis.link_speed_bps = (uint64_t)u * 1000000u;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(MHCL_EXIT_OK);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (!*path || !d->ifname || optind != argc)
+		return -EINVAL;
+	if (!have_mac)
+		derive_mac(d->ifname, d->cfg.rndis.mac);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct srv_ops ops = {
+	    .inspect = srv_inspect,
+	    .restore = srv_restore,
+	    .stop = srv_stop,
+	};
+	struct netd *d = &netd_state;
+	const char *path = NULL;
+	uv_loop_t loop;
+	int r;
+
+	log_set_ident("mhcl-netd");
+	d->st.fresh_fd = -1;
+	d->nqueues = NETD_DEFAULT_QUEUES;
+	d->cfg.rndis.mtu = 1500;
+	d->cfg.rndis.link_speed_bps = 10000ull * 1000000u;
+	d->cfg.rndis.offload_caps =
+	    NET_OFFLOAD_CAP_TX_CSUM | NET_OFFLOAD_CAP_TX_LSO | NET_OFFLOAD_CAP_RX_CSUM;
+	snprintf(d->cfg.rndis.friendly_name, sizeof(d->cfg.rndis.friendly_name), "mhcl NIC");
+	if (parse_args(d, argc, argv, &path) < 0) {
+		usage(stderr);
+		return MHCL_EXIT_USAGE;
+	}
+	d->cfg.rndis.max_queues = d->nqueues;
+	d->cfg.max_subchannels = d->nqueues - 1u;
+	r = uv_loop_init(&loop);
+	if (r < 0) {
+		log_error_errno(r, "unable to create the event loop: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	d->loop = &loop;
+	r = srv_start(&loop, &ops, d, &d->srv);
+	if (r < 0) {
+		log_error_errno(r, "unable to join the bus: %m");
+		return MHCL_EXIT_SYSCALL;
+	}
+	/* Made before the jail (which has no memfd_create and no open). */
+	r = srv_state_prepare(&d->st, "mhcl-net-state", sizeof(struct net_state), NET_STATE_MAGIC);
+	if (r < 0)
+		goto fail;
+	/* A restarted netd adopts the queues init holds: attaching fresh ones first would
+	 * spread the kernel's frames onto queues about to close. */
+	if (!srv_stored_pending("tap0")) {
+		r = net_tap_open(d->ifname, d->nqueues, &d->tap);
+		if (r < 0) {
+			log_error_errno(r, "unable to attach %u queues of TAP %s: %m", d->nqueues,
+					d->ifname);
+			goto fail;
+		}
+	}
+	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
+	if (r < 0) {
+		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);
+		goto fail;
+	}
+	srv_enter_jail(d->srv, NULL);
+	r = srv_ready(d->srv);
+	if (r < 0) {
+		log_error_errno(r, "readiness handshake failed: %m");
+		srv_set_exit_code(d->srv, MHCL_EXIT_FAILURE);
+	} else {
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	goto out;
+fail:
+	log_error_errno(r, "unable to start: %m");
+	srv_set_exit_code(d->srv, MHCL_EXIT_SYSCALL);
+out:
+	if (d->vmbus)
+		vmbusdev_free(d->vmbus); /* closes the channels first */
+	net_nic_free(d->nic);
+	r = srv_finish(d->srv);
+	net_tap_free(d->tap); /* the queues stay attached: init holds them */
+	(void)uv_loop_close(&loop);
+	srv_state_release(&d->st);
+	return r;
+}

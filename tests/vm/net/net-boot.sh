@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The network server against the real client: an unmodified Debian guest (L2, hv_netvsc)
+# on mhcl-vp inside an L1 KVM under TCG (L0), with mhcl-init running diag, vmbusd, icd,
+# mhcl-netd and the worker. netd serves the guest's synthetic NIC from the TAP interface
+# mhcl0 in L1 (4 queues; the guest has 2 VPs, so it asks for one sub-channel):
+#   - the NIC appears in L2 with the MAC the manifest gives, carrier up; L2 takes
+#     10.0.2.2/24, pings L1 (10.0.2.1) and L1 pings it back;
+#   - iperf3 TCP from L2 to L1 (30 s) and from L1 to L2 (-R, 20 s) while L1 runs
+#     `mhcl restart net`, `mhcl kill net`, `mhcl restart net`, `mhcl kill net` in the first
+#     and `mhcl restart net`, `mhcl kill net` in the second, each inside a 10 ms ping
+#     stream from L1 (nested TCG cannot keep 1 ms) whose loss is reported per operation;
+#   - after each operation, inspect says netd adopted its state and the TAP queues.
+# Passes when both iperf3 runs end without error, L2's kernel log has no link down or
+# transmit timeout, L2 used two channels, every planned restart lost no ping, and netd
+# adopted its state each time. Usage: tests/vm/net/net-boot.sh BUILD_DIR
+# (exit 0 pass, 1 fail, 77 skip). Env: MHCL_VM_TIMEOUT (seconds, default 840),
+# MHCL_VM_WORK (default BUILD_DIR/vm-net).
+set -euo pipefail
+. "$(dirname "$0")/../vmlib.sh"
+
+BUILD=$(cd "${1:-$VM_ROOT/build}" && pwd)
+WORK=${MHCL_VM_WORK:-$BUILD/vm-net}
+LIMIT=${MHCL_VM_TIMEOUT:-840}
+mkdir -p "$WORK"
+
+vm_require_tools
+for t in dtc iperf3 ping; do
+	command -v $t >/dev/null 2>&1 || { echo "vm: $t not found, skipping"; exit 77; }
+done
+vm_kernel
+
+MAC=02:6d:68:63:6c:01
+# L2: hv_netvsc, with iperf3 and iputils' ping (busybox's has no sub-second interval).
+rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra"
+vm_copy_with_libs "$(command -v iperf3)" "$WORK/l2-extra"
+vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l2-extra"
+cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
+# Runs inside L2's init after the modules are loaded.
+for i in $(seq 1 100); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
+ip link set eth0 up
+ip addr add 10.0.2.2/24 dev eth0
+for i in $(seq 1 100); do [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" = 1 ] && break; sleep 0.2; done
+echo "L2: eth0 address $(cat /sys/class/net/eth0/address) carrier $(cat /sys/class/net/eth0/carrier) mtu $(cat /sys/class/net/eth0/mtu)"
+echo "L2: eth0 channels $(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+/usr/bin/ping -c 3 -W 5 10.0.2.1 >/tmp/ping 2>&1; echo "L2: ping L1 rc $? $(grep -o '[0-9]* received' /tmp/ping)"
+echo "L2: net ready"
+# Wait for L1's iperf3 server (it says so through a ping to us: see l1-tail.sh).
+for i in $(seq 1 300); do [ -e /tmp/go ] && break; /usr/bin/ping -c 1 -W 1 10.0.2.1 >/dev/null 2>&1 && break; done
+echo "L2: iperf tx start"
+/usr/bin/iperf3 -c 10.0.2.1 -t 30 -i 0 >/tmp/tx 2>&1; rc=$?
+echo "L2: iperf tx rc $rc: $(grep -E 'sender|receiver|error' /tmp/tx | tr -s ' ' | tr '\n' ';')"
+echo "L2: iperf rx start"
+/usr/bin/iperf3 -c 10.0.2.1 -t 20 -i 0 -R >/tmp/rx 2>&1; rc=$?
+echo "L2: iperf rx rc $rc: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
+echo "L2: eth0 stats $(ip -s link show eth0 | tr -s ' ' | tr '\n' ' ')"
+dmesg | grep -iE 'hv_netvsc|netvsc|eth0|NETDEV|link' | sed 's/^/L2: kmsg: /'
+SH
+vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/net/hyperv/hv_netvsc
+
+CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
+rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
+vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
+vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l1-extra"
+cat >"$WORK/l1-manifest.dts" <<DTS
+/dts-v1/;
+/ { mhcl { manifest {
+	compatible = "mhcl,manifest-v1";
+	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
+		restart = "never"; start-order = <10>; control; };
+	vmbus { binary = "mhcl-vmbusd";
+		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
+		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>; };
+	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
+		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
+	net { binary = "mhcl-netd";
+		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--tap", "mhcl0", "--queues", "4",
+			"--mac", "$MAC";
+		policy = "netd"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+	vp { binary = "mhcl-vp";
+		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
+			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
+			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1";
+		policy = "vp"; restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
+		stop-timeout-ms = <5000>; };
+}; }; };
+DTS
+dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
+
+cat >"$WORK/l1-tail.sh" <<'SH'
+mkdir -p /run/mhcl
+export MHCL_DIAG=unix:/run/mhcl/diag.sock
+mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
+INIT=$!
+# netd attaches the TAP's queues (creating mhcl0); L1 gives it its address.
+for i in $(seq 1 100); do [ -e /sys/class/net/mhcl0 ] && break; sleep 0.2; done
+ip addr add 10.0.2.1/24 dev mhcl0
+ip link set mhcl0 up
+echo "L1: mhcl0 $(cat /sys/class/net/mhcl0/address 2>/dev/null) up"
+/usr/bin/iperf3 -s >/tmp/iperf-server 2>&1 &
+wait_for() { # PATTERN: a line in init.log (the guest console shows CR as "?")
+	for i in $(seq 1 900); do
+		grep -qE "$1" /tmp/init.log && return 0
+		grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && return 1
+		sleep 0.5
+	done
+	return 1
+}
+wait_for '^vp: L2: net ready'
+/usr/bin/ping -c 3 -W 5 10.0.2.2 >/tmp/ping 2>&1; echo "L1: ping L2 rc $? $(grep -o '[0-9]* received' /tmp/ping)"
+# One operation at a time inside a 10 ms ping stream from L1 (3 s), then wait until the
+# next instance is up and has adopted its state (bounded waits; nothing asserts on time).
+n=0
+op() {
+	n=$((n + 1))
+	/usr/bin/ping -i 0.01 -c 300 -W 5 10.0.2.2 >/tmp/ping.$n 2>&1 &
+	p=$!
+	sleep 1
+	mhcl $1 net >/dev/null 2>&1
+	echo "L1: $1 net rc $?"
+	wait $p
+	echo "L1: ping during $1 net: $(grep -oE '[0-9]+ packets transmitted, [0-9]+ received' /tmp/ping.$n)"
+	for i in $(seq 1 120); do
+		r=$(mhcl ps 2>/dev/null | awk '$1 == "net" && $3 == "running" {print $5}')
+		[ "$r" = "$n" ] && mhcl inspect net >/tmp/st 2>/dev/null &&
+			grep -q 'adopted_state: true' /tmp/st && break
+		sleep 0.5
+	done
+	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), tap adopted $(grep -c 'adopted_tap: true' /tmp/st)"
+}
+wait_for '^vp: L2: iperf tx start'
+sleep 3
+for o in restart kill restart kill; do op $o; sleep 2; done
+wait_for '^vp: L2: iperf rx start'
+sleep 3
+for o in restart kill; do op $o; sleep 2; done
+wait_for '^vp: L2: ready'
+mhcl inspect net | sed 's/^/L1: inspect: /'
+mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
+for i in $(seq 1 120); do
+	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
+	sleep 1
+done
+kill -TERM $INIT
+wait $INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited $?"
+cat /tmp/init.log
+echo "L1: phases done"
+SH
+vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
+	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
+	servers/net/mhcl-netd tools/mhcl
+
+LOG=$WORK/console.log
+start=$(date +%s)
+rc=0
+vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
+echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
+tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|net|diag)( \[init\])?: ' || true
+
+fail=0
+out() { tr -d '\r' <"$LOG"; }
+pass() { echo "PASS: $1"; }
+flunk() { echo "FAIL: $1"; fail=1; }
+expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
+reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
+
+expect "netd registered its NIC" '^net: .*registered offer 1 with vmbusd'
+expect "L2 negotiated NVSP 6.1" '^net: .*NVSP version 0x60001'
+expect "L2 handed over its receive buffer" '^net: .*receive buffer: GPADL [0-9]+, [0-9]+ sub-allocations'
+expect "L2 handed over its send buffer" '^net: .*send buffer: GPADL [0-9]+, [0-9]+ sections'
+expect "L2 asked for a sub-channel and got it" '^net: .*granted 1 of 1 sub-channels'
+expect "the NIC has the manifest's MAC, carrier up" "^vp: L2: eth0 address $MAC carrier 1 mtu 1500"
+expect "L2 uses two channels" '^vp: L2: eth0 channels 2'
+expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
+expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
+expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
+expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
+n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received')
+[ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
+out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
+ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, tap adopted 1$/\1/p' | tr '\n' ' ')
+[ "$ops" = "restart kill restart kill restart kill " ] &&
+	pass "netd restarted and killed three times each, state and TAP queues adopted each time" ||
+	flunk "netd restarts: '$ops'"
+reject "no link down or transmit timeout in L2" '^vp: L2: kmsg: .*([Ll]ink (is )?down|NETDEV WATCHDOG|timed out|[Tt]imeout)'
+reject "no seccomp violation" '\[init\]: seccomp: forbidden'
+expect "the guest powered off" '^vp \[init\]: pid [0-9]+ exited with 0 '
+exit $fail
