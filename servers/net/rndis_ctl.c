@@ -112,15 +112,15 @@ static uint32_t answer_init(struct rndis_state *st, const struct rndis_ctl *c, u
 			    const char **note)
 {
 	struct rndis_init_cmplt r = {
-		.req_id = c->request_id,
-		.status = RNDIS_STATUS_SUCCESS,
-		.major = RNDIS_MAJOR_VERSION,
-		.minor = RNDIS_MINOR_VERSION,
-		.device_flags = RNDIS_DF_CONNECTIONLESS,
-		.medium = RNDIS_MEDIUM_802_3,
-		.max_packets_per_message = INIT_MAX_PACKETS_PER_MESSAGE,
-		.max_transfer_size = INIT_MAX_TRANSFER_SIZE,
-		.packet_alignment_factor = INIT_PACKET_ALIGNMENT_FACTOR,
+	    .req_id = c->request_id,
+	    .status = RNDIS_STATUS_SUCCESS,
+	    .major = RNDIS_MAJOR_VERSION,
+	    .minor = RNDIS_MINOR_VERSION,
+	    .device_flags = RNDIS_DF_CONNECTIONLESS,
+	    .medium = RNDIS_MEDIUM_802_3,
+	    .max_packets_per_message = INIT_MAX_PACKETS_PER_MESSAGE,
+	    .max_transfer_size = INIT_MAX_TRANSFER_SIZE,
+	    .packet_alignment_factor = INIT_PACKET_ALIGNMENT_FACTOR,
 	};
 
 	/* A new INITIALIZE is a new driver instance (reload, kexec): forget the old one's

@@ -283,8 +283,7 @@ int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *
 		return 0;
 	}
 	if (proto == ETH_P_IPV6 && lso && !tx->ip_hdr_csum) {
-		if (hdr_len < l3 + IPV6_HEADER ||
-		    tx->frame_len - l3 - IPV6_HEADER > UINT16_MAX) {
+		if (hdr_len < l3 + IPV6_HEADER || tx->frame_len - l3 - IPV6_HEADER > UINT16_MAX) {
 			*why = "no IPv6 header to finish";
 			return -EBADMSG;
 		}
@@ -299,8 +298,7 @@ int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *
 
 static uint8_t *put_ppi(uint8_t *p, uint32_t type, uint32_t value)
 {
-	struct rndis_ppi h = {
-		.size = sizeof(h) + sizeof(value), .type = type, .offset = sizeof(h)};
+	struct rndis_ppi h = {.size = sizeof(h) + sizeof(value), .type = type, .offset = sizeof(h)};
 
 	memcpy(p, &h, sizeof(h));
 	rndis__put32(p + sizeof(h), value);
@@ -315,8 +313,8 @@ uint32_t rndis_rx_header(uint8_t *out, uint32_t frame_len, const struct rndis_st
 	uint8_t *ppi = out + RNDIS_HEADER_SIZE + sizeof(p), *end = ppi;
 
 	static_assert(RNDIS_HEADER_SIZE + sizeof(struct rndis_packet) +
-				  3 * (sizeof(struct rndis_ppi) + 4) <=
-			      RNDIS_RX_HEADER_MAX,
+			      3 * (sizeof(struct rndis_ppi) + 4) <=
+			  RNDIS_RX_HEADER_MAX,
 		      "three PPIs fit");
 	if (st->rx_csum && (info->offload.flags & (NET_OFFLOAD_CSUM | NET_OFFLOAD_CSUM_VALID))) {
 		/* The backend checked (or a local sender will not corrupt) the transport
@@ -324,14 +322,14 @@ uint32_t rndis_rx_header(uint8_t *out, uint32_t frame_len, const struct rndis_st
 		 * "succeeded" bit. */
 		end = put_ppi(end, RNDIS_PPI_TCPIP_CHKSUM,
 			      RNDIS_CSUM_RX_TCP_SUCCEEDED | RNDIS_CSUM_RX_UDP_SUCCEEDED |
-				      RNDIS_CSUM_RX_IP_SUCCEEDED);
+				  RNDIS_CSUM_RX_IP_SUCCEEDED);
 	}
 	if (info->has_vlan) {
 		uint16_t tci = info->vlan_tci;
 
 		end = put_ppi(end, RNDIS_PPI_IEEE_8021Q,
 			      (uint32_t)(tci >> 13) | (tci & 0x1000u ? RNDIS_VLAN_CFI : 0) |
-				      (uint32_t)(tci & RNDIS_VLAN_ID_MASK) << RNDIS_VLAN_ID_SHIFT);
+				  (uint32_t)(tci & RNDIS_VLAN_ID_MASK) << RNDIS_VLAN_ID_SHIFT);
 	}
 	/* Linux reads only the hash value; hash_info has no PPI of its own here. */
 	if (info->has_hash)
