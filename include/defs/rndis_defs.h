@@ -202,8 +202,8 @@ static_assert(offsetof(struct rndis_packet, ppi_offset) == 20, "ppi_offset at 20
 /* ---- Per-packet info ----------------------------------------------------- */
 
 struct rndis_ppi {
-	uint32_t size; /* this header included */
-	uint32_t type; /* RNDIS_PPI_*, | RNDIS_PPI_INTERNAL */
+	uint32_t size;	 /* this header included */
+	uint32_t type;	 /* RNDIS_PPI_*, | RNDIS_PPI_INTERNAL */
 	uint32_t offset; /* of the data, from this header's start */
 } __attribute__((packed));
 static_assert(sizeof(struct rndis_ppi) == 12, "PPI header is 12 bytes");
