@@ -11,7 +11,10 @@
 #      hv_storvsc gets SCSI disks from mhcl-storaged (files, a block device, and QEMU's NVMe
 #      through mhcl's own userspace driver over VFIO), makes ext4 and runs fio with
 #      verification while storaged is restarted and killed (tests/vm/storage/storage-boot.sh).
-#   4. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
+#   4. network (when qemu-system-x86_64 is present and MHCL_DEMO_NET != 0): the guest's
+#      hv_netvsc gets its NIC from mhcl-netd over a TAP in L1; ping and iperf3 both ways
+#      while netd is restarted and killed (tests/vm/net/net-boot.sh).
+#   5. image (when qemu-system-x86_64 is present and MHCL_DEMO_IMAGE != 0): the mhcl image
 #      (shim, sidecar, Linux, mhcl-init) boots under QEMU TCG -smp 8; boot stages with
 #      timestamps, mhcl ps / sidecar / sidecar online 3 from the host, power off
 #      (scripts/demo-image.sh).
@@ -111,6 +114,15 @@ if [ "${MHCL_DEMO_STORAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/nul
 	echo "twice each; the NVMe controller is adopted live every time (about 5 minutes under TCG)"
 	rc=0
 	tests/vm/storage/storage-boot.sh "$B" || rc=$?
+	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
+fi
+
+if [ "${MHCL_DEMO_NET:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
+	step "the guest's NIC served by mhcl-netd from a TAP interface in L1: L2 pings L1 and"
+	echo "runs iperf3 both ways while netd is restarted and killed, three times each; the"
+	echo "guest's link stays up and its TCP connections carry on (about 4 minutes under TCG)"
+	rc=0
+	tests/vm/net/net-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
 fi
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -36,6 +37,7 @@ static const char *const group_names[_JAIL_GROUP_MAX] = {
     [JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
     [JAIL_GROUP_UNIX_CLIENT] = "unix-client",
     [JAIL_GROUP_IO_URING] = "io-uring",
+    [JAIL_GROUP_TUN_QUERY] = "tun-query",
 };
 
 /* Syscalls a group allows without conditions. NULL-terminated; names the
@@ -91,9 +93,9 @@ static const struct jail_profile profiles[] = {
      * before entry. */
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
 		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
-    /* mhcl-netd: reads and writes its TAP queues, attached (or adopted) before entry; no
-     * device ioctl. */
-    {"netd", COMMON_GROUPS},
+    /* mhcl-netd: reads and writes its TAP queues, attached before entry, or adopted from
+     * init's fd store after it (checked with two read-only TUN ioctls); no other ioctl. */
+    {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
     {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS) |
 	       G(JAIL_GROUP_UNIX_CLIENT)},
@@ -171,6 +173,13 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 		/* Only the ioctls libc and libuv use on plain fds. */
 		static const unsigned long ok[] = {FIONBIO, FIOCLEX,	FIONCLEX,
 						   TCGETS,  TIOCGWINSZ, FIONREAD};
+		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					     cmp(1, SCMP_CMP_EQ, ok[i], 0));
+		break;
+	}
+	case JAIL_GROUP_TUN_QUERY: {
+		static const unsigned long ok[] = {TUNGETIFF, TUNGETVNETHDRSZ};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 					     cmp(1, SCMP_CMP_EQ, ok[i], 0));

@@ -32,6 +32,7 @@ enum jail_group {
 	JAIL_GROUP_DEVICE_IOCTL,   /* ioctl on held device fds (VFIO, KVM irqfd) */
 	JAIL_GROUP_UNIX_CLIENT,	   /* new AF_UNIX sockets and connect (reconnect to a peer) */
 	JAIL_GROUP_IO_URING,	   /* enter/register on rings made before entry; no setup */
+	JAIL_GROUP_TUN_QUERY,	   /* TUNGETIFF/TUNGETVNETHDRSZ: checking adopted TAP queues */
 	_JAIL_GROUP_MAX,
 };
 

@@ -446,6 +446,7 @@ static int chan_open(struct vmbusdev_chan *dev, bool resume, void *opaque, const
 	ch->relid = vmbusdev_chan_relid(dev);
 	ch->open = true;
 	ch->tx_wait = ch->tx_wait_ready = ch->comp_wait = ch->skip = false;
+	ch->tx_at = 0;
 	if (resume) {
 		const char *mwhy = NULL;
 		if (ch->index == 0 && map_buffers(n, &mwhy) < 0 && mwhy)

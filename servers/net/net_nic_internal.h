@@ -46,6 +46,7 @@ struct net_chan {
 	 * the queue is writable. */
 	bool tx_wait;
 	bool tx_wait_ready; /* the queue said it is writable again */
+	uint32_t tx_at;	    /* where in the pending batch to go on */
 	uint32_t pending_start;
 	struct vmbus_pkt pending;
 	/* A completion waiting for room in the host->guest ring. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -91,6 +92,27 @@ static int tap_configure(int fd)
 	return 0;
 }
 
+/*
+ * Frames for the guest wait in each queue's ring while no netd reads it (a restart): the
+ * ring must outlast one at the rate the guest is sent. The kernel's default (500 frames,
+ * a few milliseconds at line rate) is raised, never lowered.
+ */
+static int tap_raise_txqueuelen(const char *ifname)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+
+	if (s < 0)
+		return -errno;
+	memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_qlen >= (int)NET_TAP_TXQUEUELEN)
+		return 0;
+	ifr.ifr_qlen = (int)NET_TAP_TXQUEUELEN;
+	return ioctl(s, SIOCSIFTXQLEN, &ifr) < 0 ? -errno : 0;
+}
+
 /* Attaches one more queue of ifname (updated with the kernel's name for it). */
 static int tap_attach(char ifname[IFNAMSIZ])
 {
@@ -130,6 +152,8 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret)
 		/* Before the next queues, so that none sees the interface half set up. */
 		if (i == 0) {
 			r = tap_configure(t->fds[0]);
+			if (r == 0)
+				r = tap_raise_txqueuelen(t->ifname);
 			if (r < 0)
 				goto err_free;
 		}
@@ -202,10 +226,8 @@ int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret)
 			return -EINVAL;
 	}
 
-	/* The previous instance set these; the byte order is reasserted as it is not checked. */
-	int le = 1;
-	if (ioctl(fds[0], TUNSETVNETLE, &le) < 0)
-		return -errno;
+	/* The interface's settings (header size, byte order, offloads) are the device's, set
+	 * by the instance that attached the queues; they last as long as a queue is open. */
 	for (unsigned i = 0; i < nqueues; i++) {
 		int r = fd_set_nonblock_cloexec(fds[i]);
 		if (r < 0)

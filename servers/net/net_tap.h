@@ -29,6 +29,8 @@ struct net_tap;
 #define NET_TAP_MAX_QUEUES 64u
 /* Frame iovecs per send or recv call (the header takes one more internally). */
 #define NET_TAP_MAX_IOV 64
+/* The frames each queue holds for the guest while no netd reads it (a restart). */
+#define NET_TAP_TXQUEUELEN 8192u
 
 /*
  * Attaches nqueues queues of the TAP interface ifname, creating it if it does not exist.

@@ -79,49 +79,72 @@ static int message_iov(struct net_chan *ch, const struct vmbus_pkt *pkt, const s
 	return r;
 }
 
-/* The frame as an iovec, with an 802.1Q tag put in after the MAC addresses when the
- * guest asked for one in the per-packet info (tag: 16 bytes of scratch). */
-static int frame_iov(const struct iovec *msg, int cnt, const struct rndis_tx *tx, uint8_t *tag,
-		     struct iovec *out)
+/* Bytes of the frame copied to finish its headers (Ethernet, IP with options, TCP). */
+#define NET_TX_FIX_MAX 192u
+
+/*
+ * The frame as an iovec. What the host must change in it is done on a private copy of its
+ * first bytes, never in guest memory (which the guest may change meanwhile): the IP
+ * header an LSO frame leaves unfinished, and the 802.1Q tag the guest asked for in the
+ * per-packet info (inserted after the MAC addresses, which moves the checksum start).
+ */
+static int frame_iov(const struct iovec *msg, int cnt, struct rndis_tx *tx, uint8_t *fix,
+		     struct iovec *out, const char **why)
 {
-	if (!tx->has_vlan)
+	bool lso = tx->offload.gso_type != NET_GSO_NONE;
+	if (!tx->has_vlan && !lso && !tx->ip_hdr_csum)
 		return net_iov_slice(msg, cnt, tx->frame_offset, tx->frame_len, out, NET_TX_IOV);
-	if (tx->frame_len < ETH_ADDRS_LEN + 2u ||
-	    net_iov_read(msg, cnt, tx->frame_offset, tag, ETH_ADDRS_LEN) != ETH_ADDRS_LEN)
+
+	uint32_t h = tx->offload.csum_start + 64u;
+	if (h > NET_TX_FIX_MAX - VLAN_TAG_LEN)
+		h = NET_TX_FIX_MAX - VLAN_TAG_LEN;
+	if (h > tx->frame_len)
+		h = tx->frame_len;
+	if (h < ETH_ADDRS_LEN + 2u || net_iov_read(msg, cnt, tx->frame_offset, fix, h) != h) {
+		*why = "the frame is shorter than its Ethernet header";
 		return -EBADMSG;
-	tag[ETH_ADDRS_LEN] = ETH_P_8021Q >> 8;
-	tag[ETH_ADDRS_LEN + 1] = ETH_P_8021Q & 0xff;
-	tag[ETH_ADDRS_LEN + 2] = (uint8_t)(tx->vlan_tci >> 8);
-	tag[ETH_ADDRS_LEN + 3] = (uint8_t)tx->vlan_tci;
-	out[0] = (struct iovec){tag, ETH_ADDRS_LEN + VLAN_TAG_LEN};
-	int r = net_iov_slice(msg, cnt, tx->frame_offset + ETH_ADDRS_LEN,
-			      tx->frame_len - ETH_ADDRS_LEN, out + 1, NET_TX_IOV - 1);
+	}
+	if ((lso || tx->ip_hdr_csum) && rndis_tx_fix_headers(fix, h, tx, why) < 0)
+		return -EBADMSG;
+	uint32_t used = h;
+	if (tx->has_vlan) {
+		memmove(fix + ETH_ADDRS_LEN + VLAN_TAG_LEN, fix + ETH_ADDRS_LEN, h - ETH_ADDRS_LEN);
+		fix[ETH_ADDRS_LEN] = ETH_P_8021Q >> 8;
+		fix[ETH_ADDRS_LEN + 1] = ETH_P_8021Q & 0xff;
+		fix[ETH_ADDRS_LEN + 2] = (uint8_t)(tx->vlan_tci >> 8);
+		fix[ETH_ADDRS_LEN + 3] = (uint8_t)tx->vlan_tci;
+		used += VLAN_TAG_LEN;
+		if (tx->offload.flags & NET_OFFLOAD_CSUM)
+			tx->offload.csum_start += VLAN_TAG_LEN;
+		if (tx->offload.hdr_len)
+			tx->offload.hdr_len += VLAN_TAG_LEN;
+	}
+	out[0] = (struct iovec){fix, used};
+	if (h == tx->frame_len)
+		return 1;
+	int r = net_iov_slice(msg, cnt, tx->frame_offset + h, tx->frame_len - h, out + 1,
+			      NET_TX_IOV - 1);
 	return r < 0 ? r : r + 1;
 }
 
+/* One RNDIS PACKET message (iov, total bytes) to the backend. */
 static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uint32_t total,
 		      uint32_t *status)
 {
 	struct net_nic *n = ch->nic;
 	struct rndis_tx tx;
 	struct iovec fiov[NET_TX_IOV];
-	uint8_t tag[16];
+	uint8_t fix[NET_TX_FIX_MAX];
 	const char *why = "?";
 	uint32_t head =
 	    net_iov_read(iov, cnt, 0, n->head, total < NET_TX_HEAD ? total : NET_TX_HEAD);
 	uint32_t max_frame = n->cfg.rndis.mtu + 14u;
 
 	int r = rndis_parse_packet(n->head, head, total, max_frame, &n->st->rndis, &tx, &why);
-	if (r < 0) {
+	int fcnt = r < 0 ? r : frame_iov(iov, cnt, &tx, fix, fiov, &why);
+	if (fcnt < 0) {
 		ch->drops[r == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BAD_RNDIS]++;
 		ch->last_error = why;
-		*status = NETVSP_STATUS_FAILURE;
-		return 0;
-	}
-	int fcnt = frame_iov(iov, cnt, &tx, tag, fiov);
-	if (fcnt < 0) {
-		ch->drops[NET_DROP_BAD_RNDIS]++;
-		ch->last_error = "the frame does not fit its message";
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
@@ -138,7 +161,6 @@ static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uin
 		ch->tx_packets++;
 		ch->tx_bytes += tx.frame_len;
 	}
-	*status = NETVSP_STATUS_SUCCESS;
 	return 0;
 }
 
@@ -169,13 +191,31 @@ static void control_message(struct net_chan *ch, const struct iovec *iov, int cn
 	*status = NETVSP_STATUS_SUCCESS;
 }
 
+/*
+ * One RNDIS message of a SEND_RNDIS_PKT's batch. -EAGAIN: the backend is full.
+ */
+static int one_message(struct net_chan *ch, const struct iovec *iov, int cnt, uint32_t len,
+		       uint32_t type, uint32_t *status)
+{
+	if (type != RNDIS_MSG_PACKET) {
+		control_message(ch, iov, cnt, len, status);
+		return 0;
+	}
+	if (!ch->nic->st->rndis.initialized) {
+		ch->drops[NET_DROP_NOT_READY]++;
+		return 0;
+	}
+	return send_frame(ch, iov, cnt, len, status);
+}
+
 int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct netvsp_msg *m,
 		 uint32_t *status)
 {
-	struct iovec iov[NET_TX_IOV];
+	struct iovec iov[NET_TX_IOV], one[NET_TX_IOV];
 	uint32_t total = 0;
 	const char *why = NULL;
 
+	*status = NETVSP_STATUS_SUCCESS;
 	int cnt = message_iov(ch, pkt, m, iov, &total, &why);
 	if (cnt < 0) {
 		ch->refused++;
@@ -183,18 +223,30 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
-	uint32_t type = 0;
-	uint8_t first[8];
-	if (net_iov_read(iov, cnt, 0, first, sizeof(first)) == sizeof(first))
-		type = rndis_msg_type(first, sizeof(first));
-	if (type == RNDIS_MSG_PACKET) {
-		if (!ch->nic->st->rndis.initialized) {
-			ch->drops[NET_DROP_NOT_READY]++;
-			*status = NETVSP_STATUS_SUCCESS;
-			return 0;
+	/* Linux batches several messages in one send-buffer section (INIT_COMPLETE allows
+	 * 8), each msg_len long, padding included. ch->tx_at resumes a batch the backend
+	 * stopped half way. */
+	while (ch->tx_at + 8u <= total) {
+		uint8_t first[8];
+		uint32_t at = ch->tx_at;
+		(void)net_iov_read(iov, cnt, at, first, sizeof(first));
+		uint32_t type = rndis_msg_type(first, sizeof(first));
+		uint32_t len = (uint32_t)first[4] | (uint32_t)first[5] << 8 |
+			       (uint32_t)first[6] << 16 | (uint32_t)first[7] << 24;
+		if (len < 8u || len > total - at) {
+			ch->drops[NET_DROP_BAD_RNDIS]++;
+			ch->last_error = "an RNDIS message longer than what holds it";
+			*status = NETVSP_STATUS_FAILURE;
+			break;
 		}
-		return send_frame(ch, iov, cnt, total, status);
+		int n = net_iov_slice(iov, cnt, at, len, one, NET_TX_IOV);
+		int r = n < 0 ? n : one_message(ch, one, n, len, type, status);
+		if (r == -EAGAIN)
+			return r;
+		ch->tx_at = at + len;
+		if (type != RNDIS_MSG_PACKET)
+			break; /* control messages are never batched */
 	}
-	control_message(ch, iov, cnt, total, status);
+	ch->tx_at = 0;
 	return 0;
 }

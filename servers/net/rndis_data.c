@@ -239,6 +239,26 @@ static uint16_t ipv4_header_csum(const uint8_t *ip, uint32_t len)
 	return (uint16_t)~sum;
 }
 
+/*
+ * With LSO the guest seeds the TCP checksum with a pseudo-header of length 0 (NDIS's
+ * rule); a segmenting backend (virtio's rule, the kernel's GSO) expects the transport
+ * length in it. Adds it, in one's complement.
+ */
+static int pseudo_length(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *tx,
+			 const char **why)
+{
+	uint32_t at = (uint32_t)tx->offload.csum_start + tx->offload.csum_offset;
+	if (at + 2u > hdr_len || tx->offload.csum_start > tx->frame_len) {
+		*why = "the TCP checksum is outside the header bytes";
+		return -EBADMSG;
+	}
+	uint32_t sum = (uint32_t)get_be16(hdr + at) + (tx->frame_len - tx->offload.csum_start);
+	while (sum >> 16)
+		sum = (sum & 0xffffu) + (sum >> 16);
+	put_be16(hdr + at, (uint16_t)sum);
+	return 0;
+}
+
 int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *tx,
 			 const char **why)
 {
@@ -280,7 +300,7 @@ int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *
 		}
 		put_be16(hdr + l3 + 10, 0);
 		put_be16(hdr + l3 + 10, ipv4_header_csum(hdr + l3, ihl));
-		return 0;
+		return lso ? pseudo_length(hdr, hdr_len, tx, why) : 0;
 	}
 	if (proto == ETH_P_IPV6 && lso && !tx->ip_hdr_csum) {
 		if (hdr_len < l3 + IPV6_HEADER || tx->frame_len - l3 - IPV6_HEADER > UINT16_MAX) {
@@ -288,7 +308,7 @@ int rndis_tx_fix_headers(uint8_t *hdr, uint32_t hdr_len, const struct rndis_tx *
 			return -EBADMSG;
 		}
 		put_be16(hdr + l3 + 4, (uint16_t)(tx->frame_len - l3 - IPV6_HEADER));
-		return 0;
+		return pseudo_length(hdr, hdr_len, tx, why);
 	}
 	*why = "IP header of another kind than the offload request";
 	return -EBADMSG;

@@ -58,7 +58,8 @@ SH
 vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/net/hyperv/hv_netvsc
 
 CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
-rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
+rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod"
+cp "$VM_MOD/drivers/net/tun.ko" "$WORK/l1-extra/mod/"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l1-extra"
 cat >"$WORK/l1-manifest.dts" <<DTS
@@ -87,6 +88,7 @@ DTS
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<'SH'
+insmod /mod/tun.ko || echo "L1: insmod tun failed"
 mkdir -p /run/mhcl
 export MHCL_DIAG=unix:/run/mhcl/diag.sock
 mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
@@ -95,7 +97,7 @@ INIT=$!
 for i in $(seq 1 100); do [ -e /sys/class/net/mhcl0 ] && break; sleep 0.2; done
 ip addr add 10.0.2.1/24 dev mhcl0
 ip link set mhcl0 up
-echo "L1: mhcl0 $(cat /sys/class/net/mhcl0/address 2>/dev/null) up"
+echo "L1: mhcl0 $(cat /sys/class/net/mhcl0/address 2>/dev/null) up, txqueuelen $(cat /sys/class/net/mhcl0/tx_queue_len)"
 /usr/bin/iperf3 -s >/tmp/iperf-server 2>&1 &
 wait_for() { # PATTERN: a line in init.log (the guest console shows CR as "?")
 	for i in $(seq 1 900); do
@@ -112,13 +114,14 @@ wait_for '^vp: L2: net ready'
 n=0
 op() {
 	n=$((n + 1))
+	: >/tmp/st
 	/usr/bin/ping -i 0.01 -c 300 -W 5 10.0.2.2 >/tmp/ping.$n 2>&1 &
 	p=$!
 	sleep 1
 	mhcl $1 net >/dev/null 2>&1
 	echo "L1: $1 net rc $?"
 	wait $p
-	echo "L1: ping during $1 net: $(grep -oE '[0-9]+ packets transmitted, [0-9]+ received' /tmp/ping.$n)"
+	echo "L1: ping during $1 net: $(grep -oE '[0-9]+ packets transmitted, [0-9]+ received' /tmp/ping.$n) (mhcl0 tx_dropped $(cat /sys/class/net/mhcl0/statistics/tx_dropped))"
 	for i in $(seq 1 120); do
 		r=$(mhcl ps 2>/dev/null | awk '$1 == "net" && $3 == "running" {print $5}')
 		[ "$r" = "$n" ] && mhcl inspect net >/tmp/st 2>/dev/null &&
@@ -126,6 +129,7 @@ op() {
 		sleep 0.5
 	done
 	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), tap adopted $(grep -c 'adopted_tap: true' /tmp/st)"
+	grep -q 'adopted_tap: true' /tmp/st || grep -a '^net' /tmp/init.log | tail -20 | sed 's/^/L1: net log: /'
 }
 wait_for '^vp: L2: iperf tx start'
 sleep 3
@@ -174,7 +178,7 @@ expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
 expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
 expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
 expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
-n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received')
+n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
 [ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
 out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
 ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, tap adopted 1$/\1/p' | tr '\n' ' ')
