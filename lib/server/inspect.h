@@ -26,7 +26,8 @@ Mhcl__Node *inspect_u64(struct inspect_tree *t, Mhcl__Node *parent, const char *
 Mhcl__Node *inspect_i64(struct inspect_tree *t, Mhcl__Node *parent, const char *name, int64_t v);
 Mhcl__Node *inspect_f64(struct inspect_tree *t, Mhcl__Node *parent, const char *name, double v);
 Mhcl__Node *inspect_bool(struct inspect_tree *t, Mhcl__Node *parent, const char *name, bool v);
-Mhcl__Node *inspect_str(struct inspect_tree *t, Mhcl__Node *parent, const char *name, const char *v);
+Mhcl__Node *inspect_str(struct inspect_tree *t, Mhcl__Node *parent, const char *name,
+			const char *v);
 Mhcl__Node *inspect_strf(struct inspect_tree *t, Mhcl__Node *parent, const char *name,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

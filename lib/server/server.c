@@ -216,8 +216,7 @@ static void bus_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	}
 	/* Server-specific: 32.. and the diag types init forwards to the server
 	 * that owns them (IPC_MSG_SIDECAR_*). */
-	if (msg->type >= IPC_MSG_SIDECAR_ONLINE && s->ops &&
-	    s->ops->on_request) {
+	if (msg->type >= IPC_MSG_SIDECAR_ONLINE && s->ops && s->ops->on_request) {
 		s->ops->on_request(ch, msg, s->opaque);
 		return;
 	}
@@ -318,7 +317,8 @@ static void ready_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 	if (!rr)
 		return; /* channel closes: bus_close stops us */
 	s->restarts = rr->restarts;
-	for (size_t i = 0; i < rr->n_stored_fds && i < reply->nfds && s->nstored < IPC_FDS_MAX; i++) {
+	for (size_t i = 0; i < rr->n_stored_fds && i < reply->nfds && s->nstored < IPC_FDS_MAX;
+	     i++) {
 		if (!rr->stored_fds[i] || reply->fds[i] < 0)
 			continue;
 		snprintf(s->stored_names[s->nstored], SRV_NAME_MAX, "%s", rr->stored_fds[i]);

@@ -28,10 +28,10 @@ struct srv_state_hdr {
 };
 
 struct srv_state {
-	void *map;	/* the state in use (after srv_state_adopt) */
+	void *map; /* the state in use (after srv_state_adopt) */
 	size_t len;
-	bool adopted;	/* map is what an earlier instance left */
-	void *fresh;	/* srv_state_prepare's mapping until adopt decides */
+	bool adopted; /* map is what an earlier instance left */
+	void *fresh;  /* srv_state_prepare's mapping until adopt decides */
 	int fresh_fd;
 	uint64_t magic;
 };
