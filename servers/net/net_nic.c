@@ -734,7 +734,8 @@ static void free_nic(uv_handle_t *h)
 {
 	struct net_queue *q = h->data;
 	struct net_nic *n = q->nic;
-	if (q->index + 1u < n->nqueues)
+	/* libuv runs close callbacks in no promised order: the last one frees. */
+	if (--n->closing)
 		return;
 	free(n->free_subs);
 	free(n);
@@ -753,6 +754,7 @@ void net_nic_free(struct net_nic *n)
 		free(n);
 		return;
 	}
+	n->closing = n->nqueues;
 	for (unsigned q = 0; q < n->nqueues; q++)
 		uv_close((uv_handle_t *)&n->queues[q].poll, free_nic);
 }
