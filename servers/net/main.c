@@ -133,7 +133,8 @@ static int take_tap(struct netd *d)
 			return log_error_errno(-ENOENT, "init holds no TAP queue %u", q);
 		}
 	}
-	r = net_tap_adopt(fds, d->nqueues, &d->tap);
+	/* Inside the jail by now: net_tap_adopt's tun ioctls would be fatal here. */
+	r = net_tap_adopt_stored(fds, d->nqueues, d->ifname, &d->tap);
 	if (r < 0)
 		return log_error_errno(r, "the stored TAP queues are not usable: %m");
 	d->tap_adopted = true;

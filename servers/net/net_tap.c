@@ -18,6 +18,7 @@
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -216,6 +217,38 @@ int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret)
 	if (!t)
 		return -ENOMEM;
 	memcpy(t->ifname, first, IFNAMSIZ);
+	memcpy(t->fds, fds, nqueues * sizeof(fds[0]));
+	*ret = t;
+	return 0;
+}
+
+int net_tap_adopt_stored(const int *fds, unsigned nqueues, const char *ifname, struct net_tap **ret)
+{
+	if (!fds || nqueues == 0 || nqueues > NET_TAP_MAX_QUEUES || !ifname ||
+	    strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	for (unsigned i = 0; i < nqueues; i++) {
+		struct stat st;
+		if (fds[i] < 0)
+			return -EBADF;
+		for (unsigned j = 0; j < i; j++)
+			if (fds[j] == fds[i])
+				return -EINVAL;
+		if (fstat(fds[i], &st) < 0)
+			return -errno;
+		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != TUN_MAJOR ||
+		    minor(st.st_rdev) != TUN_MINOR)
+			return -ENOTTY;
+	}
+	for (unsigned i = 0; i < nqueues; i++) {
+		int r = fd_set_nonblock_cloexec(fds[i]);
+		if (r < 0)
+			return r;
+	}
+	struct net_tap *t = tap_alloc(nqueues);
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->ifname, IFNAMSIZ, "%s", ifname);
 	memcpy(t->fds, fds, nqueues * sizeof(fds[0]));
 	*ret = t;
 	return 0;

@@ -47,6 +47,15 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret);
  */
 int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret);
 
+/*
+ * As net_tap_adopt, inside the jail (no ioctl there): init's fd store hands a restarted
+ * server its queues only after the jail is entered. The fds are the ones this server's
+ * previous instance attached to ifname and stored; each is checked to be a tun fd
+ * (fstat), the rest is trusted. Same returns and ownership as net_tap_adopt.
+ */
+int net_tap_adopt_stored(const int *fds, unsigned nqueues, const char *ifname,
+			 struct net_tap **ret);
+
 /* The fd of queue q to wait on (borrowed), or -EINVAL when q is out of range. */
 int net_tap_fd(const struct net_tap *t, unsigned q);
 unsigned net_tap_queues(const struct net_tap *t);
