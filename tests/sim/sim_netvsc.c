@@ -725,3 +725,56 @@ int sim_net_recv_frame(struct sim_net *n, bool wait, struct sim_net_frame *f)
 		set_aside(n, &n->scratch);
 	}
 }
+
+/* ---- frame builders ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t sum)
+{
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint32_t sim_net_udp_frame(uint8_t *f, const struct sim_net_udp *u, const void *data, uint32_t len,
+			   bool csum_partial)
+{
+	uint8_t *ip = f + 14, *udp = f + 34;
+	memcpy(f, u->dst, 6);
+	memcpy(f + 6, u->src, 6);
+	put16(f + 12, 0x0800);
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(28 + len));
+	ip[8] = 64;
+	ip[9] = 17;
+	put16(ip + 12, (uint16_t)(u->sip >> 16));
+	put16(ip + 14, (uint16_t)u->sip);
+	put16(ip + 16, (uint16_t)(u->dip >> 16));
+	put16(ip + 18, (uint16_t)u->dip);
+	put16(ip + 10, (uint16_t)~fold(sum16(ip, 20, 0)));
+	put16(udp, u->sport);
+	put16(udp + 2, u->dport);
+	put16(udp + 4, (uint16_t)(8 + len));
+	memmove(udp + 8, data, len);
+	uint32_t pseudo = sum16(ip + 12, 8, 0) + 17 + 8 + len;
+	if (csum_partial)
+		put16(udp + 6, fold(pseudo));
+	else
+		put16(udp + 6, (uint16_t)~fold(sum16(udp, 8 + len, pseudo)));
+	return 42 + len;
+}

@@ -175,4 +175,15 @@ int sim_net_flush(struct sim_net *n);
  * 0, -EAGAIN (none and !wait) or -errno. */
 int sim_net_recv_frame(struct sim_net *n, bool wait, struct sim_net_frame *f);
 
+/* Frame builders for tests: an Ethernet + IPv4 + UDP frame (addresses host order) into f
+ * (14 + 28 + len bytes, returned). csum_partial: the UDP checksum holds only the
+ * pseudo-header sum, for the host to finish (checksum offload); else it is complete. */
+struct sim_net_udp {
+	const uint8_t *dst, *src; /* MACs */
+	uint32_t sip, dip;
+	uint16_t sport, dport;
+};
+uint32_t sim_net_udp_frame(uint8_t *f, const struct sim_net_udp *u, const void *data, uint32_t len,
+			   bool csum_partial);
+
 #endif

@@ -115,22 +115,6 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 static uint32_t eth(uint8_t *f, const uint8_t *dst, uint16_t type)
 {
 	memcpy(f, dst, 6);
@@ -156,31 +140,12 @@ static uint32_t arp_request(uint8_t *f)
 	return 60;
 }
 
-/* A UDP datagram from the guest (10.0.9.2:sport) to 10.0.9.1:NS_PORT. csum_partial: the
- * UDP checksum holds only the pseudo-header sum, for the host to finish (offload). */
+/* A UDP datagram from the guest (10.0.9.2:sport) to 10.0.9.1:NS_PORT. */
 static uint32_t udp_frame(uint8_t *f, uint16_t sport, const void *data, uint32_t len,
 			  bool csum_partial)
 {
-	uint8_t *ip = f + eth(f, tap_mac, 0x0800);
-	uint8_t *udp = ip + 20;
-	memset(ip, 0, 28);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(28 + len));
-	ip[8] = 64;
-	ip[9] = 17;
-	put32(ip + 12, GUEST_IP);
-	put32(ip + 16, HOST_IP);
-	put16(ip + 10, (uint16_t)~fold(sum16(ip, 20, 0)));
-	put16(udp, sport);
-	put16(udp + 2, NS_PORT);
-	put16(udp + 4, (uint16_t)(8 + len));
-	memcpy(udp + 8, data, len);
-	uint32_t pseudo = sum16(ip + 12, 8, 0) + 17 + 8 + len;
-	if (csum_partial)
-		put16(udp + 6, fold(pseudo));
-	else
-		put16(udp + 6, (uint16_t)~fold(sum16(udp, 8 + len, pseudo)));
-	return 14 + 28 + len;
+	struct sim_net_udp u = {tap_mac, guest_mac, GUEST_IP, HOST_IP, sport, NS_PORT};
+	return sim_net_udp_frame(f, &u, data, len, csum_partial);
 }
 
 /* ---- the environment ---- */
