@@ -14,7 +14,7 @@
  *
  * Usage: net-bench INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL [SECONDS]
  */
-#include "sim_env.h"
+#include "sim_netenv.h"
 #include "sim_netvsc.h"
 
 #include <arpa/inet.h>
@@ -22,7 +22,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -409,7 +408,6 @@ static void row(const char *dir, uint32_t len, uint64_t mhcl, uint64_t raw)
 
 int main(int argc, char **argv)
 {
-	static char servers[1024], libexec[1024];
 	static struct sim_net n;
 	struct sim_env e;
 	uint64_t sent;
@@ -423,24 +421,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 10)
 		seconds = atof(argv[9]) > 0 ? atof(argv[9]) : seconds;
-	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "net bench: no network namespace: %s\n", strerror(errno));
+	if (!sim_netenv_init(argv + 1, TAP, 1)) {
+		fprintf(stderr, "net bench: skipped\n");
 		return 77;
 	}
-	(void)!system("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null");
-	sh("ip link set lo up");
 	mhcl_cli = argv[8];
-	snprintf(libexec, sizeof(libexec), "%s:%s", argv[6], argv[7]);
-	sim_env_init(argv + 1);
-	snprintf(servers, sizeof(servers),
-		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
-		 " \"--tap\", \"" TAP "\", \"--queues\", \"1\", \"--mac\", \"02:00:00:00:00:01\";"
-		 " policy = \"netd\"; restart = \"always\"; restart-delay-ms = <10>;"
-		 " crash-loop-limit = <32>; start-order = <25>; };\n"
-		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
-		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
-	sim_env_extra_servers = servers;
-	sim_env_extra_libexec = libexec;
 	sim_env_restarts = true;
 
 	sim_env_start(&e);

@@ -13,13 +13,12 @@
  * Usage: test-net-sim INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL
  * Exits 77 (skipped) without network namespaces or /dev/net/tun.
  */
-#include "sim_env.h"
+#include "sim_netenv.h"
 #include "sim_netvsc.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 
 #define TAP "mhcltest0"
@@ -530,7 +529,6 @@ static void test_restart(void)
 
 int main(int argc, char **argv)
 {
-	static char servers[1024], libexec[1024];
 
 	if (argc != 9) {
 		fprintf(
@@ -539,31 +537,11 @@ int main(int argc, char **argv)
 		    argv[0]);
 		return 2;
 	}
-	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "net sim: skipped, no network namespace: %s\n", strerror(errno));
+	if (!sim_netenv_init(argv + 1, TAP, 2)) {
+		fprintf(stderr, "net sim: skipped\n");
 		return 77;
 	}
-	int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (tun < 0) {
-		fprintf(stderr, "net sim: skipped, no /dev/net/tun: %s\n", strerror(errno));
-		return 77;
-	}
-	close(tun);
-	/* No IPv6: the kernel's router and neighbour solicitations would be noise. */
-	(void)!system("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null");
-	sh("ip link set lo up");
 	mhcl_cli = argv[8];
-	snprintf(libexec, sizeof(libexec), "%s:%s", argv[6], argv[7]);
-	sim_env_init(argv + 1);
-	snprintf(servers, sizeof(servers),
-		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
-		 " \"--tap\", \"" TAP "\", \"--queues\", \"2\", \"--mac\", \"02:00:00:00:00:01\";"
-		 " policy = \"netd\"; restart = \"always\"; restart-delay-ms = <10>;"
-		 " crash-loop-limit = <32>; start-order = <25>; };\n"
-		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
-		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
-	sim_env_extra_servers = servers;
-	sim_env_extra_libexec = libexec;
 	test_linux_path();
 	test_hostile();
 	test_restart();
