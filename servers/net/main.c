@@ -133,9 +133,17 @@ static int take_tap(struct netd *d)
 			return log_error_errno(-ENOENT, "init holds no TAP queue %u", q);
 		}
 	}
+	/* Inside the jail by now: the checks use the read-only TUN ioctls its profile allows. */
 	r = net_tap_adopt(fds, d->nqueues, &d->tap);
-	if (r < 0)
+	if (r == 0 && strcmp(net_tap_ifname(d->tap), d->ifname) != 0) {
+		d->tap = net_tap_free(d->tap);
+		return log_error_errno(-EINVAL, "the stored TAP queues belong to another interface");
+	}
+	if (r < 0) {
+		for (unsigned q = 0; q < d->nqueues; q++)
+			close(fds[q]);
 		return log_error_errno(r, "the stored TAP queues are not usable: %m");
+	}
 	d->tap_adopted = true;
 	return 0;
 }

@@ -190,6 +190,8 @@ static uint32_t subchannels(struct net_chan *ch, const struct netvsp_msg *m, uin
 	    n->st->nvsp_version < NETVSP_VERSION_5) {
 		ch->refused++;
 		ch->last_error = "a sub-channel request out of place";
+		log_warn("net channel relid %u: refused a sub-channel request: %s", ch->relid,
+			 ch->index ? "sent on a sub-channel" : "not an allocation or NVSP < 5");
 		return netvsp_build_subchannel_complete(out, NETVSP_STATUS_FAILURE, 0);
 	}
 	grant = want < n->cfg.max_subchannels ? want : n->cfg.max_subchannels;
@@ -336,6 +338,8 @@ static int packet(struct net_chan *ch, const struct vmbus_pkt *pkt, uint32_t sta
 	if (pkt->type != VMBUS_PKT_DATA_INBAND && pkt->type != VMBUS_PKT_DATA_USING_GPA_DIRECT) {
 		ch->refused++;
 		ch->last_error = "a packet type the network protocol does not use";
+		log_warn("net channel relid %u: refused a packet of type %u: %s", ch->relid,
+			 pkt->type, ch->last_error);
 	} else {
 		int r = nvsp_message(ch, pkt, out, &len);
 		if (r < 0)
@@ -731,7 +735,8 @@ static void free_nic(uv_handle_t *h)
 {
 	struct net_queue *q = h->data;
 	struct net_nic *n = q->nic;
-	if (q->index + 1u < n->nqueues)
+	/* libuv runs close callbacks in no promised order: the last one frees. */
+	if (--n->closing)
 		return;
 	free(n->free_subs);
 	free(n);
@@ -750,6 +755,7 @@ void net_nic_free(struct net_nic *n)
 		free(n);
 		return;
 	}
+	n->closing = n->nqueues;
 	for (unsigned q = 0; q < n->nqueues; q++)
 		uv_close((uv_handle_t *)&n->queues[q].poll, free_nic);
 }

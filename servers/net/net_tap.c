@@ -18,6 +18,7 @@
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -167,7 +168,7 @@ err_free:
 }
 
 /* Checks that fd is an attached queue of a TAP this backend can drive; returns its name. */
-static int tap_check_queue(int fd, char ifname[IFNAMSIZ])
+static int tun_fd_check(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -175,6 +176,14 @@ static int tap_check_queue(int fd, char ifname[IFNAMSIZ])
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != TUN_MAJOR ||
 	    minor(st.st_rdev) != TUN_MINOR)
 		return -ENOTTY;
+	return 0;
+}
+
+static int tap_check_queue(int fd, char ifname[IFNAMSIZ])
+{
+	int r = tun_fd_check(fd);
+	if (r < 0)
+		return r;
 
 	/* EBADFD for a queue detached with TUNSETQUEUE. */
 	struct ifreq ifr = {0};
@@ -205,6 +214,23 @@ static int fd_set_nonblock_cloexec(int fd)
 	return 0;
 }
 
+/* The checked queues of ifname become *ret's (non-blocking, close-on-exec). */
+static int take_fds(const int *fds, unsigned nqueues, const char *ifname, struct net_tap **ret)
+{
+	for (unsigned i = 0; i < nqueues; i++) {
+		int r = fd_set_nonblock_cloexec(fds[i]);
+		if (r < 0)
+			return r;
+	}
+	struct net_tap *t = tap_alloc(nqueues);
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->ifname, IFNAMSIZ, "%s", ifname);
+	memcpy(t->fds, fds, nqueues * sizeof(fds[0]));
+	*ret = t;
+	return 0;
+}
+
 int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret)
 {
 	if (!fds || nqueues == 0 || nqueues > NET_TAP_MAX_QUEUES)
@@ -228,19 +254,7 @@ int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret)
 
 	/* The interface's settings (header size, byte order, offloads) are the device's, set
 	 * by the instance that attached the queues; they last as long as a queue is open. */
-	for (unsigned i = 0; i < nqueues; i++) {
-		int r = fd_set_nonblock_cloexec(fds[i]);
-		if (r < 0)
-			return r;
-	}
-
-	struct net_tap *t = tap_alloc(nqueues);
-	if (!t)
-		return -ENOMEM;
-	memcpy(t->ifname, first, IFNAMSIZ);
-	memcpy(t->fds, fds, nqueues * sizeof(fds[0]));
-	*ret = t;
-	return 0;
+	return take_fds(fds, nqueues, first, ret);
 }
 
 int net_tap_fd(const struct net_tap *t, unsigned q)

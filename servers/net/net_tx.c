@@ -145,6 +145,7 @@ static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uin
 	if (fcnt < 0) {
 		ch->drops[r == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BAD_RNDIS]++;
 		ch->last_error = why;
+		log_warn("net channel relid %u: refused an RNDIS data packet: %s", ch->relid, why);
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
@@ -220,6 +221,7 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 	if (cnt < 0) {
 		ch->refused++;
 		ch->last_error = why;
+		log_warn("net channel relid %u: refused an RNDIS message: %s", ch->relid, why);
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}

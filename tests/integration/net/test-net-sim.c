@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mhcl-netd against a guest playing hv_netvsc through the sim backend (sim_env.h:
+ * mhcl-init, mhcl-vmbusd, mhcl-icd, mhcl-netd, mhcl-diagd, mhcl-vp-sim; sim_netvsc.h), in
+ * a private network namespace where netd's TAP is 10.0.9.1/24 and the guest 10.0.9.2:
+ *   - Linux's init sequence; ARP, UDP both ways through the kernel's stack; a sub-channel;
+ *   - hostile NVSP and RNDIS input: each refused with a reason in the log, the server
+ *     keeps its pid and the channel still carries frames;
+ *   - `mhcl restart net` and `mhcl kill net` under a guest that does not re-initialize:
+ *     the state and TAP queues are adopted, and no frame the kernel sent during the
+ *     planned restart is lost.
+ *
+ * Usage: test-net-sim INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL
+ * Exits 77 (skipped) without network namespaces or /dev/net/tun.
+ */
+#include "sim_netenv.h"
+#include "sim_netvsc.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+
+#define TAP "mhcltest0"
+#define GUEST_MAC                                                                                  \
+	{                                                                                          \
+		0x02, 0, 0, 0, 0, 1                                                                \
+	}
+#define HOST_IP 0x0a000901u  /* 10.0.9.1 */
+#define GUEST_IP 0x0a000902u /* 10.0.9.2 */
+#define NS_PORT 7000
+#define GUEST_PORT 5000
+/* Guest pages: rings, then the buffers, then scratch for GPA-direct sends. */
+#define RING_PFN 0x40u	   /* 64 pages: 32 each way */
+#define SUB_RING_PFN 0x80u /* 64 pages */
+#define RECV_PFN 0x100u	   /* 256 pages */
+#define SEND_PFN 0x200u	   /* 64 pages */
+#define GPA_PFN 0x300u
+#define RING_PAGES 64u
+
+static const char *mhcl_cli;
+static const uint8_t guest_mac[6] = GUEST_MAC;
+static uint8_t tap_mac[6];
+
+/* ---- the namespace ---- */
+
+static void sh(const char *cmd)
+{
+	int st = system(cmd);
+	if (st != 0)
+		TEST_FAIL_("`%s` failed (%d)", cmd, st);
+}
+
+/* The TAP's MAC (sysfs shows the namespace it was mounted in, not ours: ask the kernel). */
+static void read_tap_mac(void)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	strcpy(ifr.ifr_name, TAP);
+	ASSERT_OK(ioctl(fd, SIOCGIFHWADDR, &ifr));
+	memcpy(tap_mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+}
+
+/* netd created the TAP; give it its address once (it lives as long as init holds the
+ * queues, so once per environment). */
+static void tap_up(void)
+{
+	for (int i = 0; i < 20000 && !if_nametoindex(TAP); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	ASSERT_TRUE(if_nametoindex(TAP) != 0);
+	sh("ip addr add 10.0.9.1/24 dev " TAP " && ip link set " TAP " up && "
+	   "ip neigh replace 10.0.9.2 lladdr 02:00:00:00:00:01 dev " TAP " nud permanent");
+	read_tap_mac();
+}
+
+static int udp_socket(uint32_t ip, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
+	ASSERT_OK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	struct timeval tv = {.tv_sec = SIM_GUEST_WAIT_MS / 1000};
+	ASSERT_OK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	return fd;
+}
+
+static void udp_to_guest(int fd, const void *data, size_t len)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(GUEST_PORT),
+				 .sin_addr.s_addr = htonl(GUEST_IP)};
+	ASSERT_EQ(sendto(fd, data, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+}
+
+/* ---- frames ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t eth(uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, type);
+	return 14;
+}
+
+/* The guest's ARP request for 10.0.9.1 (60 bytes, padded). */
+static uint32_t arp_request(uint8_t *f)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	memset(f, 0, 60);
+	uint8_t *a = f + eth(f, bcast, 0x0806);
+	put16(a, 1);
+	put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, 1);
+	memcpy(a + 8, guest_mac, 6);
+	put32(a + 14, GUEST_IP);
+	put32(a + 24, HOST_IP);
+	return 60;
+}
+
+/* A UDP datagram from the guest (10.0.9.2:sport) to 10.0.9.1:NS_PORT. */
+static uint32_t udp_frame(uint8_t *f, uint16_t sport, const void *data, uint32_t len,
+			  bool csum_partial)
+{
+	struct sim_net_udp u = {tap_mac, guest_mac, GUEST_IP, HOST_IP, sport, NS_PORT};
+	return sim_net_udp_frame(f, &u, data, len, csum_partial);
+}
+
+/* ---- the environment ---- */
+
+struct net_env {
+	struct sim_env e;
+	struct sim_net n;
+	int ns_sock; /* bound to 10.0.9.1:NS_PORT */
+	pid_t netd;
+};
+
+static const struct vmbus_msg_offer_channel *net_offer(struct sim_env *e)
+{
+	static const struct hv_guid type = NETVSP_CLASS;
+	const struct vmbus_msg_offer_channel *o = sim_guest_find_offer(e->g, &type);
+	ASSERT_TRUE(o != NULL);
+	return o;
+}
+
+static void start(struct net_env *t)
+{
+	sim_env_start(&t->e);
+	tap_up();
+	t->ns_sock = udp_socket(HOST_IP, NS_PORT);
+	t->netd = sim_env_child(t->e.init, "mhcl-netd");
+	ASSERT_GT(t->netd, 0);
+	ASSERT_OK(
+	    sim_net_open(t->e.g, net_offer(&t->e), RING_PFN, RING_PAGES, RING_PAGES / 2, &t->n));
+}
+
+static void init_all(struct net_env *t)
+{
+	ASSERT_EQ(sim_net_init_nvsp(&t->n, RECV_PFN, 256, SEND_PFN, 64), (int)NETVSP_VERSION_61);
+	ASSERT_OK(sim_net_init_rndis(&t->n));
+}
+
+static void stop(struct net_env *t)
+{
+	sim_net_close(&t->n);
+	close(t->ns_sock);
+	sim_env_stop(&t->e);
+}
+
+/* Runs `mhcl VERB net` against diagd; returns its exit status. */
+static int cli(struct sim_env *e, const char *verb)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char env[160];
+		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
+		putenv(env);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		execl(mhcl_cli, "mhcl", verb, "net", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The guest sends a datagram on channel c (in a section, or GPA-direct); the namespace's
+ * socket gets exactly that. */
+static void guest_to_ns(struct net_env *t, unsigned c, bool gpa, bool csum_offload,
+			const char *text)
+{
+	uint8_t f[256], got[256];
+	uint32_t len = udp_frame(f, 4000, text, (uint32_t)strlen(text), csum_offload);
+	struct sim_net_tx tx = {.csum = csum_offload,
+				.csum_v = RNDIS_CSUM_TX_IPV4 | RNDIS_CSUM_TX_UDP |
+					  34u << RNDIS_CSUM_TX_TCP_OFFSET_SHIFT};
+
+	if (gpa) {
+		ASSERT_OK(sim_net_send_frame_gpa(&t->n, c, 77, GPA_PFN, f, len, &tx));
+		struct sim_net_msg *m = &t->n.scratch;
+		for (;;) {
+			ASSERT_OK(sim_net_poll(&t->n, c, true, m));
+			if (m->kind == SIM_NET_COMPLETION && m->trans_id == 77)
+				break;
+		}
+		ASSERT_UEQ(m->nvsp.type, NETVSP_MSG_SEND_RNDIS_PKT_COMPLETE);
+		ASSERT_UEQ(m->nvsp.rndis_pkt_complete.status, NETVSP_STATUS_SUCCESS);
+	} else {
+		ASSERT_GE(sim_net_send_frame(&t->n, c, f, len, &tx), 0);
+		ASSERT_EQ(sim_net_flush(&t->n), 0);
+	}
+	ssize_t r = recv(t->ns_sock, got, sizeof(got), 0);
+	ASSERT_EQ(r, (ssize_t)strlen(text));
+	ASSERT_EQ(memcmp(got, text, (size_t)r), 0);
+}
+
+/* The next UDP datagram to GUEST_PORT the guest receives (other frames skipped); its
+ * payload into buf. */
+static uint32_t guest_recv_udp(struct net_env *t, uint8_t *buf, uint32_t cap)
+{
+	static struct sim_net_frame f;
+	for (;;) {
+		ASSERT_OK(sim_net_recv_frame(&t->n, true, &f));
+		if (f.len < 42 || get16(f.data + 12) != 0x0800 || f.data[23] != 17 ||
+		    get16(f.data + 36) != GUEST_PORT)
+			continue;
+		ASSERT_EQ(memcmp(f.data, guest_mac, 6), 0);
+		uint32_t len = get16(f.data + 38) - 8u;
+		ASSERT_LE(42 + len, f.len);
+		ASSERT_LE(len, cap);
+		memcpy(buf, f.data + 42, len);
+		return len;
+	}
+}
+
+static void ns_to_guest(struct net_env *t, const char *text)
+{
+	uint8_t buf[256];
+	udp_to_guest(t->ns_sock, text, strlen(text));
+	uint32_t len = guest_recv_udp(t, buf, sizeof(buf));
+	ASSERT_UEQ(len, strlen(text));
+	ASSERT_EQ(memcmp(buf, text, len), 0);
+}
+
+/* ---- cases ---- */
+
+static void test_linux_path(void)
+{
+	static struct net_env t;
+	static struct sim_net_frame f;
+	struct vmbus_msg_offer_channel subs[4];
+	uint8_t frame[64];
+
+	start(&t);
+	init_all(&t);
+	ASSERT_UEQ(t.n.max_frame, 1500);
+	ASSERT_EQ(memcmp(t.n.mac, guest_mac, 6), 0);
+	ASSERT_EQ(t.n.hwcaps.header.type, NDIS_OBJECT_TYPE_OFFLOAD);
+	ASSERT_UEQ(t.n.link_speed, 10000ull * 1000000u / 100u);
+	ASSERT_UEQ(t.n.rss_queues, 2);
+	ASSERT_GE(t.n.num_sub_allocs, 64);
+	ASSERT_UEQ(t.n.section_size, 6144);
+
+	/* ARP: the kernel answers the guest through the receive buffer. */
+	ASSERT_GE(sim_net_send_frame(&t.n, 0, frame, arp_request(frame), NULL), 0);
+	ASSERT_EQ(sim_net_flush(&t.n), 0);
+	for (;;) {
+		ASSERT_OK(sim_net_recv_frame(&t.n, true, &f));
+		if (f.len >= 42 && get16(f.data + 12) == 0x0806 && get16(f.data + 20) == 2)
+			break;
+	}
+	ASSERT_EQ(memcmp(f.data, guest_mac, 6), 0);
+	ASSERT_EQ(memcmp(f.data + 22, tap_mac, 6), 0); /* sender hardware address */
+	ASSERT_UEQ(get16(f.data + 28) << 16 | get16(f.data + 30), HOST_IP);
+	ASSERT_UEQ(get16(f.data + 38) << 16 | get16(f.data + 40), GUEST_IP);
+
+	/* UDP both ways: section, GPA-direct and checksum offload. */
+	guest_to_ns(&t, 0, false, false, "hello from the guest");
+	guest_to_ns(&t, 0, true, false, "hello through page ranges");
+	guest_to_ns(&t, 0, false, true, "checksum finished by the host");
+	ns_to_guest(&t, "hello from the namespace");
+
+	/* A sub-channel: granted, offered, opened, and it carries frames to the TAP. */
+	ASSERT_EQ(sim_net_subchannels(&t.n, 1, subs), 1);
+	ASSERT_UEQ(subs[0].sub_channel_index, 1);
+	ASSERT_OK(sim_net_open_sub(&t.n, &subs[0], SUB_RING_PFN, RING_PAGES, RING_PAGES / 2));
+	guest_to_ns(&t, 1, false, false, "hello on the sub-channel");
+	guest_to_ns(&t, 1, true, true, "sub-channel, page ranges, offload");
+	ns_to_guest(&t, "to the guest with two channels");
+	ASSERT_EQ(sim_env_child(t.e.init, "mhcl-netd"), t.netd);
+	stop(&t);
+}
+
+/* Sends a section message (RNDIS bytes as given, section_size as given) and returns the
+ * completion's status. */
+static uint32_t section_status(struct net_env *t, unsigned c, uint32_t type, const void *msg,
+			       uint32_t len)
+{
+	int s = sim_net_send_section(&t->n, c, type, msg, len);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(sim_net_flush(&t->n), 0);
+	return t->n.last_comp_status;
+}
+
+/* The completion of trans_id on channel c (other packets set aside). */
+static uint32_t completion(struct net_env *t, unsigned c, uint64_t id, uint32_t type)
+{
+	struct sim_net_msg *m = &t->n.scratch;
+	for (;;) {
+		ASSERT_OK(sim_net_poll(&t->n, c, true, m));
+		if (m->kind == SIM_NET_COMPLETION && m->trans_id == id)
+			break;
+	}
+	ASSERT_UEQ(m->nvsp.type, type);
+	return m->nvsp.rndis_pkt_complete.status;
+}
+
+/* The server refused it with that reason, kept running, and the channel still works. */
+static void still_serving(struct net_env *t, off_t mark, const char *why)
+{
+	sim_log_wait(mark, why);
+	ASSERT_EQ(sim_env_child(t->e.init, "mhcl-netd"), t->netd);
+	guest_to_ns(t, 0, false, false, "still serving");
+}
+
+static void test_hostile(void)
+{
+	static struct net_env t;
+	struct vmbus_msg_offer_channel subs[4];
+	uint8_t buf[2200];
+	off_t mark;
+
+	start(&t);
+	init_all(&t);
+	ASSERT_EQ(sim_net_subchannels(&t.n, 1, subs), 1);
+	ASSERT_OK(sim_net_open_sub(&t.n, &subs[0], SUB_RING_PFN, RING_PAGES, RING_PAGES / 2));
+
+	/* NVSP: too short for a type, an unknown type. No completion, a log line. */
+	mark = sim_log_mark();
+	ASSERT_OK(sim_net_send_raw(&t.n, 0, 1, true, "\x01\x00", 2));
+	still_serving(&t, mark, "refused a packet: too short for its NVSP message type");
+	mark = sim_log_mark();
+	struct netvsp_message m = {.type = 999};
+	ASSERT_OK(sim_net_send_raw(&t.n, 0, 2, true, &m, sizeof(m)));
+	still_serving(&t, mark, "refused a packet: not an NVSP message a guest sends");
+
+	/* RNDIS control messages whose length or information buffer lie. */
+	struct {
+		struct rndis_header h;
+		struct rndis_oid_req q;
+		uint32_t v;
+	} __attribute__((packed)) q = {{RNDIS_MSG_SET, 4000},
+				       {.req_id = 9,
+					.oid = RNDIS_OID_GEN_CURRENT_PACKET_FILTER,
+					.info_len = 4,
+					.info_offset = 20},
+				       0xf};
+	mark = sim_log_mark();
+	ASSERT_UEQ(section_status(&t, 0, NETVSP_CHANNEL_CONTROL, &q, sizeof(q)),
+		   NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "refused an RNDIS control message");
+	q.h.len = sizeof(q);
+	q.q.info_offset = 1000;
+	mark = sim_log_mark();
+	ASSERT_UEQ(section_status(&t, 0, NETVSP_CHANNEL_CONTROL, &q, sizeof(q)),
+		   NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "refused an RNDIS control message");
+
+	/* A data packet whose per-packet info runs past the message. */
+	uint8_t frame[64];
+	uint32_t flen = udp_frame(frame, 4001, "x", 1, false);
+	int len = sim_net_build_packet(buf, sizeof(buf), frame, flen, NULL);
+	ASSERT_GT(len, 0);
+	struct rndis_packet p;
+	memcpy(&p, buf + RNDIS_HEADER_SIZE, sizeof(p));
+	p.ppi_offset = sizeof(p);
+	p.ppi_len = 4000;
+	memcpy(buf + RNDIS_HEADER_SIZE, &p, sizeof(p));
+	mark = sim_log_mark();
+	ASSERT_UEQ(section_status(&t, 0, NETVSP_CHANNEL_DATA, buf, (uint32_t)len),
+		   NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "refused an RNDIS data packet: per-packet info outside");
+
+	/* A send-buffer section outside the send buffer. */
+	mark = sim_log_mark();
+	ASSERT_OK(sim_net_send_rndis_pkt(&t.n, 0, 3, NETVSP_CHANNEL_DATA, t.n.sections + 5, 64));
+	ASSERT_UEQ(completion(&t, 0, 3, NETVSP_MSG_SEND_RNDIS_PKT_COMPLETE), NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "a send-buffer section outside the send buffer");
+
+	/* GPA ranges outside guest RAM. */
+	uint64_t far = (SIM_TEST_RAM >> 12) + 100;
+	struct vmbus_ring_gpa range = {.byte_count = 100, .pfn_count = 1, .pfns = &far};
+	struct netvsp_message r = {.type = NETVSP_MSG_SEND_RNDIS_PKT};
+	r.rndis_pkt.section_index = NETVSP_NO_SECTION;
+	mark = sim_log_mark();
+	ASSERT_OK(sim_net_send_gpa(&t.n, 0, 4, &r, sizeof(r), &range, 1));
+	ASSERT_UEQ(completion(&t, 0, 4, NETVSP_MSG_SEND_RNDIS_PKT_COMPLETE), NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "pages are outside guest RAM");
+
+	/* A frame over the MTU, without LSO. */
+	static uint8_t big[2000];
+	uint32_t blen = udp_frame(big, 4002, buf, 1900, false);
+	mark = sim_log_mark();
+	ASSERT_GE(sim_net_send_frame(&t.n, 0, big, blen, NULL), 0);
+	ASSERT_EQ(sim_net_flush(&t.n), 1);
+	still_serving(&t, mark, "frame over the MTU without LSO");
+
+	/* An ack for a receive the guest does not hold. */
+	mark = sim_log_mark();
+	ASSERT_OK(sim_net_send_ack(&t.n, 0, 4000, NETVSP_STATUS_SUCCESS));
+	still_serving(&t, mark, "refused an ack");
+
+	/* SUBCHANNEL on a sub-channel. */
+	struct netvsp_message sc = {.type = NETVSP_MSG_SUBCHANNEL}, ans;
+	sc.subchannel.op_or_status = NETVSP_SUBCHANNEL_ALLOCATE;
+	sc.subchannel.num = 1;
+	mark = sim_log_mark();
+	ASSERT_OK(sim_net_request(&t.n, 1, &sc, &ans));
+	ASSERT_UEQ(ans.type, NETVSP_MSG_SUBCHANNEL);
+	ASSERT_UEQ(ans.subchannel.op_or_status, NETVSP_STATUS_FAILURE);
+	still_serving(&t, mark, "refused a sub-channel request: sent on a sub-channel");
+
+	/* Receives still work too. */
+	ns_to_guest(&t, "after the hostile guest");
+	stop(&t);
+}
+
+/* Sends n datagrams (sequence numbers from first) to the guest, one per millisecond. */
+static pid_t send_stream(unsigned first, unsigned n)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid)
+		return pid;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (unsigned i = 0; i < n; i++) {
+		char msg[32];
+		int len = snprintf(msg, sizeof(msg), "seq %u", first + i);
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(GUEST_PORT),
+					 .sin_addr.s_addr = htonl(GUEST_IP)};
+		if (sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) != len)
+			_exit(1);
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	_exit(0);
+}
+
+static void test_restart(void)
+{
+	enum { N = 300 };
+	static struct net_env t;
+	struct vmbus_msg_offer_channel subs[4];
+	static bool seen[2 * N];
+	uint8_t buf[64];
+	off_t mark;
+
+	start(&t);
+	init_all(&t);
+	ASSERT_EQ(sim_net_subchannels(&t.n, 1, subs), 1);
+	ASSERT_OK(sim_net_open_sub(&t.n, &subs[0], SUB_RING_PFN, RING_PAGES, RING_PAGES / 2));
+	ns_to_guest(&t, "before");
+
+	for (int round = 0; round < 2; round++) {
+		bool planned = round == 0;
+		mark = sim_log_mark();
+		pid_t sender = send_stream((unsigned)round * N, N);
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+		ASSERT_EQ(cli(&t.e, planned ? "restart" : "kill"), 0);
+		sim_log_wait(mark, planned ? "adopted the network state of the previous "
+					     "instance (planned restart)"
+					   : "adopted the network state of the previous "
+					     "instance (it crashed)");
+		sim_log_wait(mark, "serving " TAP " (2 queues, adopted)");
+		sim_log_wait(mark, "channel 0 (relid");
+		int st;
+		ASSERT_EQ(waitpid(sender, &st, 0), sender);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		pid_t now = sim_env_child(t.e.init, "mhcl-netd");
+		ASSERT_GT(now, 0);
+		ASSERT_NE(now, t.netd);
+		t.netd = now;
+		if (planned) {
+			/* Every datagram arrives, once. */
+			for (unsigned got = 0; got < N; got++) {
+				unsigned seq;
+				uint32_t len = guest_recv_udp(&t, buf, sizeof(buf) - 1);
+				buf[len] = 0;
+				ASSERT_EQ(sscanf((char *)buf, "seq %u", &seq), 1);
+				ASSERT_TRUE(seq < N);
+				ASSERT_FALSE(seen[seq]);
+				seen[seq] = true;
+			}
+		}
+		/* Both ways still work, with nothing renegotiated. */
+		guest_to_ns(&t, 0, false, false, "after, primary");
+		guest_to_ns(&t, 1, true, false, "after, sub-channel");
+		char tag[32];
+		snprintf(tag, sizeof(tag), "after round %d", round);
+		ns_to_guest(&t, tag);
+	}
+	ASSERT_TRUE(sim_log_has(0, "adopted"));
+	stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+
+	if (argc != 9) {
+		fprintf(
+		    stderr,
+		    "usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL\n",
+		    argv[0]);
+		return 2;
+	}
+	if (!sim_netenv_init(argv + 1, TAP, 2)) {
+		fprintf(stderr, "net sim: skipped\n");
+		return 77;
+	}
+	mhcl_cli = argv[8];
+	test_linux_path();
+	test_hostile();
+	test_restart();
+	fprintf(stderr, "net sim: all passed\n");
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The environment of the network tests and benchmark (on top of sim_env.h): this process
+ * in a private network namespace (IPv6 off, lo up), mhcl-netd on TAP `tap` with `queues`
+ * queues and the guest MAC 02:00:00:00:00:01 (restart always), and mhcl-diagd for the CLI.
+ */
+#ifndef MHCL_TEST_SIM_NETENV_H
+#define MHCL_TEST_SIM_NETENV_H
+
+#include <sched.h>
+
+#include "sim_env.h"
+
+/* argv: INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR. Returns false (nothing
+ * set up) when the namespace or /dev/net/tun is not available. */
+static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues)
+{
+	static char servers[1024], libexec[1024];
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "no network namespace: %s\n", strerror(errno));
+		return false;
+	}
+	int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (tun < 0) {
+		fprintf(stderr, "no /dev/net/tun: %s\n", strerror(errno));
+		return false;
+	}
+	close(tun);
+	/* No IPv6: the kernel's router and neighbour solicitations would be noise. */
+	(void)!system("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null");
+	if (system("ip link set lo up") != 0)
+		TEST_FAIL_("unable to bring %s up", "lo");
+	snprintf(libexec, sizeof(libexec), "%s:%s", argv[5], argv[6]);
+	sim_env_init(argv);
+	snprintf(servers, sizeof(servers),
+		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
+		 " \"--tap\", \"%s\", \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
+		 " policy = \"netd\"; restart = \"always\"; restart-delay-ms = <10>;"
+		 " crash-loop-limit = <32>; start-order = <25>; };\n"
+		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
+		 tap, queues);
+	sim_env_extra_servers = servers;
+	sim_env_extra_libexec = libexec;
+	return true;
+}
+
+#endif
