@@ -235,9 +235,14 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 		uint32_t type = rndis_msg_type(first, sizeof(first));
 		uint32_t len = (uint32_t)first[4] | (uint32_t)first[5] << 8 |
 			       (uint32_t)first[6] << 16 | (uint32_t)first[7] << 24;
-		if (len < 8u || len > total - at) {
+		if (type != RNDIS_MSG_PACKET) {
+			/* Never batched: rndis_parse_ctl judges its own lengths. */
+			len = total - at;
+		} else if (len < 8u || len > total - at) {
 			ch->drops[NET_DROP_BAD_RNDIS]++;
 			ch->last_error = "an RNDIS message longer than what holds it";
+			log_warn("net channel relid %u: refused an RNDIS data packet: %s", ch->relid,
+				 ch->last_error);
 			*status = NETVSP_STATUS_FAILURE;
 			break;
 		}
