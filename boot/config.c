@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parsing and validation of every input the boot shim takes from outside.
+ * Parsing and validation of every input the boot shim takes from outside
+ * (the command line has its own file, cmdline.c).
  * Trust: the payload is part of the image; the PVH start info, the command
  * line from the loader, the host device tree and ACPI come from the host and
  * are checked field by field before use. Nothing here touches hardware.
@@ -11,173 +12,8 @@
 
 #include "config.h"
 #include "defs/boot_params.h"
+#include "error.h"
 #include "rt.h"
-
-#define ERR(err, code, ...)                                                                        \
-	({                                                                                         \
-		if (err)                                                                           \
-			rt_snprintf((err)->msg, sizeof((err)->msg), __VA_ARGS__);                  \
-		-(code);                                                                           \
-	})
-
-/* ---------------- command line ---------------- */
-
-/* Options dropped in isolated mode: anything that opens a debug or diagnostic path. */
-static const char *const isolated_drop[] = {
-    "mhcl.debug",
-    "mhcl.diag",
-    "mhcl.shell",
-    "earlyprintk",
-    "debug",
-    "ignore_loglevel",
-    "kgdboc",
-    "kgdbwait",
-    "kgdbdbgp",
-    "init",
-    "rdinit",
-    "initcall_debug",
-    "sysrq_always_enabled",
-};
-
-struct token {
-	const char *s;
-	size_t len;
-	size_t key_len; /* up to '=' or the whole token */
-};
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Next whitespace-separated token; double quotes group spaces, as Linux parses. */
-static bool next_token(const char **p, struct token *t)
-{
-	const char *s = *p;
-	while (is_space(*s))
-		s++;
-	if (!*s)
-		return false;
-	const char *start = s;
-	bool quoted = false;
-	while (*s && (quoted || !is_space(*s))) {
-		if (*s == '"')
-			quoted = !quoted;
-		s++;
-	}
-	t->s = start;
-	t->len = (size_t)(s - start);
-	const char *eq = memchr(start, '=', t->len);
-	t->key_len = eq ? (size_t)(eq - start) : t->len;
-	*p = s;
-	return true;
-}
-
-static bool key_is(const struct token *t, const char *key)
-{
-	size_t n = strlen(key);
-	return t->key_len == n && memcmp(t->s, key, n) == 0;
-}
-
-static bool value_is(const struct token *t, const char *v)
-{
-	size_t n = strlen(v);
-	return t->len == t->key_len + 1 + n && memcmp(t->s + t->key_len + 1, v, n) == 0;
-}
-
-static bool dropped_when_isolated(const struct token *t)
-{
-	for (size_t i = 0; i < RT_ARRAY_SIZE(isolated_drop); i++) {
-		const char *d = isolated_drop[i];
-		size_t n = strlen(d);
-		/* Exact key, or a dotted sub-key (mhcl.diag.port=...). */
-		if (t->key_len >= n && memcmp(t->s, d, n) == 0 &&
-		    (t->key_len == n || t->s[n] == '.'))
-			return true;
-	}
-	return false;
-}
-
-int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out, size_t out_size,
-		       struct shim_error *err)
-{
-	struct token t;
-	const char *p;
-	size_t len = 0;
-
-	if (!out_size)
-		return ERR(err, E2BIG, "no room for the command line");
-	out[0] = '\0';
-	if (!cmdline)
-		return 0;
-	if (strnlen(cmdline, SHIM_MAX_CMDLINE) >= SHIM_MAX_CMDLINE)
-		return ERR(err, E2BIG, "command line longer than %u bytes", SHIM_MAX_CMDLINE - 1);
-
-	/* Pass 1: shim options (isolation must be known before filtering). */
-	for (p = cmdline; next_token(&p, &t);) {
-		if (key_is(&t, "mhcl.isolated")) {
-			if (t.len != t.key_len && !value_is(&t, "1"))
-				return ERR(err, EINVAL,
-					   "mhcl.isolated takes no value (isolation cannot be "
-					   "turned off)");
-			opts->isolated = true;
-		} else if (key_is(&t, "mhcl.sidecar")) {
-			if (value_is(&t, "on"))
-				opts->sidecar = true;
-			else if (value_is(&t, "off"))
-				opts->sidecar = false;
-			else
-				return ERR(err, EINVAL, "mhcl.sidecar must be on or off");
-		} else if (key_is(&t, "mhcl.boot_cpus")) {
-			const char *v = t.s + t.key_len + 1;
-			size_t vlen = t.len > t.key_len ? t.len - t.key_len - 1 : 0;
-			uint32_t n = 0;
-			if (vlen == 0 || vlen > 4)
-				return ERR(err, EINVAL, "mhcl.boot_cpus needs a number 1..%u",
-					   SHIM_MAX_CPUS);
-			for (size_t i = 0; i < vlen; i++) {
-				if (v[i] < '0' || v[i] > '9')
-					return ERR(err, EINVAL,
-						   "mhcl.boot_cpus needs a number 1..%u",
-						   SHIM_MAX_CPUS);
-				n = n * 10 + (uint32_t)(v[i] - '0');
-			}
-			if (n < 1 || n > SHIM_MAX_CPUS)
-				return ERR(err, EINVAL, "mhcl.boot_cpus=%u out of range 1..%u", n,
-					   SHIM_MAX_CPUS);
-			opts->boot_cpus = n;
-		} else if (key_is(&t, "mhcl.debug.fault")) {
-			if (!value_is(&t, "ud") && !value_is(&t, "pf") && !value_is(&t, "gp"))
-				return ERR(err, EINVAL, "mhcl.debug.fault must be ud, pf or gp");
-			memcpy(opts->fault, t.s + t.key_len + 1, 2);
-			opts->fault[2] = '\0';
-		}
-	}
-	if (opts->isolated && opts->fault[0]) {
-		opts->fault[0] = '\0';
-		opts->dropped++;
-	}
-
-	/* Pass 2: everything else goes to Linux, minus debug paths when isolated. */
-	for (p = cmdline; next_token(&p, &t);) {
-		if (key_is(&t, "mhcl.isolated") || key_is(&t, "mhcl.sidecar") ||
-		    key_is(&t, "mhcl.boot_cpus") || key_is(&t, "mhcl.debug.fault"))
-			continue;
-		if (opts->isolated && dropped_when_isolated(&t)) {
-			opts->dropped++;
-			continue;
-		}
-		if (len + (len ? 1 : 0) + t.len + 1 > out_size)
-			return ERR(err, E2BIG, "Linux command line exceeds %zu bytes",
-				   out_size - 1);
-		if (len)
-			out[len++] = ' ';
-		memcpy(out + len, t.s, t.len);
-		len += t.len;
-		out[len] = '\0';
-	}
-	return 0;
-}
 
 /* ---------------- payload module ---------------- */
 
@@ -190,53 +26,54 @@ int shim_payload_parse(const void *mod, uint64_t mod_size, struct mhcl_payload_h
 	struct mhcl_payload_header h;
 
 	if (mod_size < sizeof(h))
-		return ERR(err, EBADMSG, "payload module too small (%lu bytes)",
-			   (unsigned long)mod_size);
+		return SHIM_ERR(err, EBADMSG, "payload module too small (%lu bytes)",
+				(unsigned long)mod_size);
 	memcpy(&h, mod, sizeof(h));
 	if (h.magic != MHCL_PAYLOAD_MAGIC)
-		return ERR(err, EBADMSG, "payload module has no MHCLPAY1 magic");
+		return SHIM_ERR(err, EBADMSG, "payload module has no MHCLPAY1 magic");
 	if (h.version != MHCL_PAYLOAD_VERSION || h.header_size != sizeof(h))
-		return ERR(err, EBADMSG, "payload version %u / header size %u not supported",
-			   h.version, h.header_size);
+		return SHIM_ERR(err, EBADMSG, "payload version %u / header size %u not supported",
+				h.version, h.header_size);
 	if (h.total_size > mod_size || h.total_size < sizeof(h))
-		return ERR(err, EBADMSG, "payload size %lu does not fit module of %lu bytes",
-			   (unsigned long)h.total_size, (unsigned long)mod_size);
+		return SHIM_ERR(err, EBADMSG, "payload size %lu does not fit module of %lu bytes",
+				(unsigned long)h.total_size, (unsigned long)mod_size);
 	for (unsigned i = 0; i < MHCL_PAYLOAD_ITEM_MAX; i++) {
 		const struct mhcl_payload_item *it = &h.item[i];
 		if (it->size == 0) {
 			if (it->offset != 0)
-				return ERR(err, EBADMSG, "payload %s: offset without size",
-					   item_name[i]);
+				return SHIM_ERR(err, EBADMSG, "payload %s: offset without size",
+						item_name[i]);
 			continue;
 		}
 		if (it->offset < sizeof(h) || it->offset > h.total_size ||
 		    it->size > h.total_size - it->offset)
-			return ERR(err, EBADMSG, "payload %s [%lu, +%lu) outside the payload",
-				   item_name[i], (unsigned long)it->offset,
-				   (unsigned long)it->size);
+			return SHIM_ERR(err, EBADMSG, "payload %s [%lu, +%lu) outside the payload",
+					item_name[i], (unsigned long)it->offset,
+					(unsigned long)it->size);
 		if ((i == MHCL_PAYLOAD_KERNEL || i == MHCL_PAYLOAD_INITRD) &&
 		    it->offset % MHCL_PAYLOAD_ALIGN)
-			return ERR(err, EBADMSG, "payload %s not 4 KiB aligned", item_name[i]);
+			return SHIM_ERR(err, EBADMSG, "payload %s not 4 KiB aligned", item_name[i]);
 		for (unsigned j = 0; j < i; j++) {
 			const struct mhcl_payload_item *o = &h.item[j];
 			if (o->size && it->offset < o->offset + o->size &&
 			    o->offset < it->offset + it->size)
-				return ERR(err, EBADMSG, "payload %s overlaps %s", item_name[i],
-					   item_name[j]);
+				return SHIM_ERR(err, EBADMSG, "payload %s overlaps %s",
+						item_name[i], item_name[j]);
 		}
 	}
 	if (!h.item[MHCL_PAYLOAD_KERNEL].size || !h.item[MHCL_PAYLOAD_INITRD].size)
-		return ERR(err, EBADMSG, "payload lacks a kernel or an initrd");
+		return SHIM_ERR(err, EBADMSG, "payload lacks a kernel or an initrd");
 	const struct mhcl_payload_item *c = &h.item[MHCL_PAYLOAD_CMDLINE];
 	if (c->size) {
 		const char *text = (const char *)mod + c->offset;
 		if (c->size >= SHIM_MAX_CMDLINE / 2)
-			return ERR(err, EBADMSG, "payload command line too long");
+			return SHIM_ERR(err, EBADMSG, "payload command line too long");
 		for (uint64_t k = 0; k < c->size; k++)
-			if ((unsigned char)text[k] < 0x20 && !is_space(text[k]))
-				return ERR(err, EBADMSG,
-					   "payload command line has a control byte at %lu",
-					   (unsigned long)k);
+			if ((unsigned char)text[k] < 0x20 &&
+			    !shim_cmdline_is_space((unsigned char)text[k]))
+				return SHIM_ERR(err, EBADMSG,
+						"payload command line has a control byte at %lu",
+						(unsigned long)k);
 	}
 	*ret_hdr = h;
 	return 0;
@@ -247,16 +84,17 @@ int shim_payload_parse(const void *mod, uint64_t mod_size, struct mhcl_payload_h
 static int add_cpu(struct shim_topology *topo, uint32_t apic, uint32_t node, struct shim_error *err)
 {
 	if (apic > SHIM_MAX_APIC_ID)
-		return ERR(err, EBADMSG, "cpu APIC ID %u above %u (x2APIC-only IDs unsupported)",
-			   apic, SHIM_MAX_APIC_ID);
+		return SHIM_ERR(err, EBADMSG,
+				"cpu APIC ID %u above %u (x2APIC-only IDs unsupported)", apic,
+				SHIM_MAX_APIC_ID);
 	if (node >= SHIM_MAX_NODES)
-		return ERR(err, EBADMSG, "cpu %u: NUMA node %u above %u", apic, node,
-			   SHIM_MAX_NODES - 1);
+		return SHIM_ERR(err, EBADMSG, "cpu %u: NUMA node %u above %u", apic, node,
+				SHIM_MAX_NODES - 1);
 	for (uint32_t i = 0; i < topo->cpu_count; i++)
 		if (topo->cpu[i].apic_id == apic)
-			return ERR(err, EBADMSG, "duplicate cpu APIC ID %u", apic);
+			return SHIM_ERR(err, EBADMSG, "duplicate cpu APIC ID %u", apic);
 	if (topo->cpu_count >= SHIM_MAX_CPUS)
-		return ERR(err, EBADMSG, "more than %u cpus", SHIM_MAX_CPUS);
+		return SHIM_ERR(err, EBADMSG, "more than %u cpus", SHIM_MAX_CPUS);
 	topo->cpu[topo->cpu_count++] = (struct shim_cpu){apic, node};
 	if (node + 1 > topo->node_count)
 		topo->node_count = node + 1;
@@ -267,16 +105,16 @@ static int add_mem(struct shim_topology *topo, uint64_t base, uint64_t size, uin
 		   struct shim_error *err)
 {
 	if (size == 0 || base + size < base)
-		return ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) empty or wraps",
-			   (unsigned long)base, (unsigned long)size);
+		return SHIM_ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) empty or wraps",
+				(unsigned long)base, (unsigned long)size);
 	if ((base | size) & 0xfff)
-		return ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) not page aligned",
-			   (unsigned long)base, (unsigned long)size);
+		return SHIM_ERR(err, EBADMSG, "memory [0x%lx, +0x%lx) not page aligned",
+				(unsigned long)base, (unsigned long)size);
 	if (node >= SHIM_MAX_NODES)
-		return ERR(err, EBADMSG, "memory at 0x%lx: NUMA node %u above %u",
-			   (unsigned long)base, node, SHIM_MAX_NODES - 1);
+		return SHIM_ERR(err, EBADMSG, "memory at 0x%lx: NUMA node %u above %u",
+				(unsigned long)base, node, SHIM_MAX_NODES - 1);
 	if (topo->mem_count >= SHIM_MAX_RANGES)
-		return ERR(err, EBADMSG, "more than %u memory ranges", SHIM_MAX_RANGES);
+		return SHIM_ERR(err, EBADMSG, "more than %u memory ranges", SHIM_MAX_RANGES);
 	topo->mem[topo->mem_count++] = (struct shim_range){base, size, SHIM_E820_RAM, node};
 	if (node + 1 > topo->node_count)
 		topo->node_count = node + 1;
@@ -293,8 +131,8 @@ static int read_u32_prop(const void *fdt, int node, const char *name, uint32_t d
 		return 0;
 	}
 	if (len != 4)
-		return ERR(err, EBADMSG, "%s: property %s is %d bytes, expected 4",
-			   fdt_get_name(fdt, node, NULL), name, len);
+		return SHIM_ERR(err, EBADMSG, "%s: property %s is %d bytes, expected 4",
+				fdt_get_name(fdt, node, NULL), name, len);
 	*ret = fdt32_to_cpu(*p);
 	return 0;
 }
@@ -327,20 +165,29 @@ static int check_fdt_header(const void *fdt, size_t size, struct shim_error *err
 	uint32_t size_strings = be32_at(fdt, 32), size_struct = be32_at(fdt, 36);
 
 	if (be32_at(fdt, 0) != FDT_MAGIC)
-		return ERR(err, EBADMSG, "not a valid flattened device tree (%s)",
-			   fdt_strerror(-FDT_ERR_BADMAGIC));
+		return SHIM_ERR(err, EBADMSG, "not a valid flattened device tree (%s)",
+				fdt_strerror(-FDT_ERR_BADMAGIC));
 	if (version < 17 || last_comp > 16)
-		return ERR(err, EBADMSG,
-			   "device tree version %u (compatible %u) unsupported, need 17", version,
-			   last_comp);
+		return SHIM_ERR(err, EBADMSG,
+				"device tree version %u (compatible %u) unsupported, need 17",
+				version, last_comp);
 	if (total > size || total < 40)
-		return ERR(err, EBADMSG, "device tree totalsize %u vs %zu bytes received", total,
-			   size);
+		return SHIM_ERR(err, EBADMSG, "device tree totalsize %u vs %zu bytes received",
+				total, size);
 	if (off_rsv < 40 || off_rsv % 8 || off_rsv > total || off_struct % 4 || off_struct < 40 ||
 	    off_struct > total || size_struct > total - off_struct || off_strings < 40 ||
 	    off_strings > total || size_strings > total - off_strings)
-		return ERR(err, EBADMSG, "device tree blocks lie outside its %u bytes", total);
+		return SHIM_ERR(err, EBADMSG, "device tree blocks lie outside its %u bytes", total);
 	return 0;
+}
+
+bool shim_host_dt_isolated(const void *fdt, size_t size)
+{
+	if (size < sizeof(struct fdt_header) || size > SHIM_HOST_DT_MAX ||
+	    check_fdt_header(fdt, size, NULL) || fdt_check_full(fdt, size))
+		return false;
+	int chosen = fdt_path_offset(fdt, "/chosen");
+	return chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL);
 }
 
 int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
@@ -350,23 +197,25 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 
 	memset(topo, 0, sizeof(*topo));
 	if (size < sizeof(struct fdt_header) || size > SHIM_HOST_DT_MAX)
-		return ERR(err, EBADMSG, "size %zu outside %zu..%u", size,
-			   sizeof(struct fdt_header), SHIM_HOST_DT_MAX);
+		return SHIM_ERR(err, EBADMSG, "size %zu outside %zu..%u", size,
+				sizeof(struct fdt_header), SHIM_HOST_DT_MAX);
 	r = check_fdt_header(fdt, size, err);
 	if (r)
 		return r;
 	r = fdt_check_full(fdt, size);
 	if (r)
-		return ERR(err, EBADMSG, "not a valid flattened device tree (%s)", fdt_strerror(r));
+		return SHIM_ERR(err, EBADMSG, "not a valid flattened device tree (%s)",
+				fdt_strerror(r));
 	if (fdt_node_check_compatible(fdt, 0, "mhcl,host-v1") != 0)
-		return ERR(err, EBADMSG, "root node is not compatible with \"mhcl,host-v1\"");
+		return SHIM_ERR(err, EBADMSG, "root node is not compatible with \"mhcl,host-v1\"");
 	if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2)
-		return ERR(err, EBADMSG, "root #address-cells/#size-cells must be 2/2");
+		return SHIM_ERR(err, EBADMSG, "root #address-cells/#size-cells must be 2/2");
 
 	int cpus = fdt_path_offset(fdt, "/cpus");
 	if (cpus >= 0) {
 		if (fdt_address_cells(fdt, cpus) != 1 || fdt_size_cells(fdt, cpus) != 0)
-			return ERR(err, EBADMSG, "/cpus #address-cells/#size-cells must be 1/0");
+			return SHIM_ERR(err, EBADMSG,
+					"/cpus #address-cells/#size-cells must be 1/0");
 		fdt_for_each_subnode(node, fdt, cpus)
 		{
 			if (!is_device_type(fdt, node, "cpu"))
@@ -375,8 +224,8 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 			int len;
 			const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
 			if (!reg || len != 4)
-				return ERR(err, EBADMSG, "%s: reg must be one cell",
-					   fdt_get_name(fdt, node, NULL));
+				return SHIM_ERR(err, EBADMSG, "%s: reg must be one cell",
+						fdt_get_name(fdt, node, NULL));
 			apic = fdt32_to_cpu(*reg);
 			r = read_u32_prop(fdt, node, "numa-node-id", 0, &numa, err);
 			if (r)
@@ -386,7 +235,7 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 				return r;
 		}
 		if (topo->cpu_count == 0)
-			return ERR(err, EBADMSG, "/cpus has no cpu nodes");
+			return SHIM_ERR(err, EBADMSG, "/cpus has no cpu nodes");
 	}
 
 	fdt_for_each_subnode(node, fdt, 0)
@@ -397,8 +246,9 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		uint32_t numa;
 		const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
 		if (!reg || len <= 0 || len % 16)
-			return ERR(err, EBADMSG, "%s: reg must be (address, size) pairs of 2 cells",
-				   fdt_get_name(fdt, node, NULL));
+			return SHIM_ERR(err, EBADMSG,
+					"%s: reg must be (address, size) pairs of 2 cells",
+					fdt_get_name(fdt, node, NULL));
 		r = read_u32_prop(fdt, node, "numa-node-id", 0, &numa, err);
 		if (r)
 			return r;
@@ -413,7 +263,7 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		}
 	}
 	if (node < 0 && node != -FDT_ERR_NOTFOUND)
-		return ERR(err, EBADMSG, "walking the root node: %s", fdt_strerror(node));
+		return SHIM_ERR(err, EBADMSG, "walking the root node: %s", fdt_strerror(node));
 
 	int chosen = fdt_path_offset(fdt, "/chosen");
 	if (chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL))
@@ -438,16 +288,16 @@ static int check_table(const uint8_t *t, size_t len, const char *sig, size_t min
 {
 	uint8_t sum = 0;
 	if (len < min || len < 36)
-		return ERR(err, EBADMSG, "ACPI %s: %zu bytes is too short", sig, len);
+		return SHIM_ERR(err, EBADMSG, "ACPI %s: %zu bytes is too short", sig, len);
 	if (memcmp(t, sig, 4) != 0)
-		return ERR(err, EBADMSG, "ACPI table is not %s", sig);
+		return SHIM_ERR(err, EBADMSG, "ACPI table is not %s", sig);
 	if (le32(t + 4) != len)
-		return ERR(err, EBADMSG, "ACPI %s: length field %u vs %zu mapped", sig, le32(t + 4),
-			   len);
+		return SHIM_ERR(err, EBADMSG, "ACPI %s: length field %u vs %zu mapped", sig,
+				le32(t + 4), len);
 	for (size_t i = 0; i < len; i++)
 		sum = (uint8_t)(sum + t[i]);
 	if (sum)
-		return ERR(err, EBADMSG, "ACPI %s: bad checksum", sig);
+		return SHIM_ERR(err, EBADMSG, "ACPI %s: bad checksum", sig);
 	return 0;
 }
 
@@ -464,7 +314,8 @@ static int pxm_to_node(struct pxm_map *m, uint32_t pxm, uint32_t *ret, struct sh
 			return 0;
 		}
 	if (m->count >= SHIM_MAX_NODES)
-		return ERR(err, EBADMSG, "SRAT: more than %u proximity domains", SHIM_MAX_NODES);
+		return SHIM_ERR(err, EBADMSG, "SRAT: more than %u proximity domains",
+				SHIM_MAX_NODES);
 	m->pxm[m->count] = pxm;
 	*ret = m->count++;
 	return 0;
@@ -484,19 +335,21 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 		return r;
 	for (size_t off = 44; off < madt_len;) {
 		if (madt_len - off < 2 || t[off + 1] < 2 || t[off + 1] > madt_len - off)
-			return ERR(err, EBADMSG, "MADT: entry at %zu overruns the table", off);
+			return SHIM_ERR(err, EBADMSG, "MADT: entry at %zu overruns the table", off);
 		uint8_t type = t[off], len = t[off + 1];
 		uint32_t id = 0, flags = 0;
 		bool cpu = false;
 		if (type == 0) {
 			if (len != 8)
-				return ERR(err, EBADMSG, "MADT: local APIC entry of %u bytes", len);
+				return SHIM_ERR(err, EBADMSG, "MADT: local APIC entry of %u bytes",
+						len);
 			id = t[off + 3];
 			flags = le32(t + off + 4);
 			cpu = true;
 		} else if (type == 9) {
 			if (len != 16)
-				return ERR(err, EBADMSG, "MADT: x2APIC entry of %u bytes", len);
+				return SHIM_ERR(err, EBADMSG, "MADT: x2APIC entry of %u bytes",
+						len);
 			id = le32(t + off + 4);
 			flags = le32(t + off + 8);
 			cpu = true;
@@ -504,12 +357,14 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 		/* Bit 0: enabled; bit 1: online capable (may be started later). */
 		if (cpu && (flags & 3)) {
 			if (id > SHIM_MAX_APIC_ID)
-				return ERR(err, EBADMSG, "MADT: APIC ID %u needs x2APIC", id);
+				return SHIM_ERR(err, EBADMSG, "MADT: APIC ID %u needs x2APIC", id);
 			for (uint32_t i = 0; i < n; i++)
 				if (apic_ids[i] == id)
-					return ERR(err, EBADMSG, "MADT: duplicate APIC ID %u", id);
+					return SHIM_ERR(err, EBADMSG, "MADT: duplicate APIC ID %u",
+							id);
 			if (n >= SHIM_MAX_CPUS)
-				return ERR(err, EBADMSG, "MADT: more than %u cpus", SHIM_MAX_CPUS);
+				return SHIM_ERR(err, EBADMSG, "MADT: more than %u cpus",
+						SHIM_MAX_CPUS);
 			apic_ids[n++] = id;
 		}
 		off += len;
@@ -521,8 +376,8 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 		if (apic_ids[i] == boot_apic_id)
 			found = true;
 	if (!found)
-		return ERR(err, EBADMSG, "MADT does not list the boot CPU (APIC ID %u)",
-			   boot_apic_id);
+		return SHIM_ERR(err, EBADMSG, "MADT does not list the boot CPU (APIC ID %u)",
+				boot_apic_id);
 	topo->cpu[topo->cpu_count++] = (struct shim_cpu){boot_apic_id, 0};
 	for (uint32_t i = 0; i < n; i++)
 		if (apic_ids[i] != boot_apic_id)
@@ -538,15 +393,17 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 		return r;
 	for (size_t off = 48; off < srat_len;) {
 		if (srat_len - off < 2 || s[off + 1] < 2 || s[off + 1] > srat_len - off)
-			return ERR(err, EBADMSG, "SRAT: entry at %zu overruns the table", off);
+			return SHIM_ERR(err, EBADMSG, "SRAT: entry at %zu overruns the table", off);
 		uint8_t type = s[off], len = s[off + 1];
 		uint32_t node;
 		if (type == 0 || type == 2) {
 			uint32_t pxm, id, flags;
 			if (type == 0 && len != 16)
-				return ERR(err, EBADMSG, "SRAT: APIC affinity of %u bytes", len);
+				return SHIM_ERR(err, EBADMSG, "SRAT: APIC affinity of %u bytes",
+						len);
 			if (type == 2 && len != 24)
-				return ERR(err, EBADMSG, "SRAT: x2APIC affinity of %u bytes", len);
+				return SHIM_ERR(err, EBADMSG, "SRAT: x2APIC affinity of %u bytes",
+						len);
 			if (type == 0) {
 				pxm = s[off + 2] | (uint32_t)s[off + 9] << 8 |
 				      (uint32_t)s[off + 10] << 16 | (uint32_t)s[off + 11] << 24;
@@ -567,7 +424,8 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 			}
 		} else if (type == 1) {
 			if (len != 40)
-				return ERR(err, EBADMSG, "SRAT: memory affinity of %u bytes", len);
+				return SHIM_ERR(err, EBADMSG, "SRAT: memory affinity of %u bytes",
+						len);
 			uint32_t pxm = le32(s + off + 2), flags = le32(s + off + 28);
 			uint64_t base = le64(s + off + 8), size = le64(s + off + 16);
 			if ((flags & 1) && size) {
@@ -575,10 +433,11 @@ int shim_acpi_parse(const void *madt, size_t madt_len, const void *srat, size_t 
 				if (r)
 					return r;
 				if (base + size < base)
-					return ERR(err, EBADMSG, "SRAT: memory range wraps");
+					return SHIM_ERR(err, EBADMSG, "SRAT: memory range wraps");
 				if (topo->mem_count >= SHIM_MAX_RANGES)
-					return ERR(err, EBADMSG, "SRAT: more than %u memory ranges",
-						   SHIM_MAX_RANGES);
+					return SHIM_ERR(err, EBADMSG,
+							"SRAT: more than %u memory ranges",
+							SHIM_MAX_RANGES);
 				topo->mem[topo->mem_count++] =
 				    (struct shim_range){base, size, SHIM_E820_RAM, node};
 			}
@@ -618,19 +477,20 @@ int shim_mem_validate(const struct shim_range *mem, uint32_t count, const struct
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t b = mem[i].base, e = b + mem[i].size;
 		if (!mem[i].size || e < b || ((b | mem[i].size) & 0xfff))
-			return ERR(err, ERANGE, "memory [0x%lx, +0x%lx) empty, unaligned or wraps",
-				   (unsigned long)b, (unsigned long)mem[i].size);
+			return SHIM_ERR(err, ERANGE,
+					"memory [0x%lx, +0x%lx) empty, unaligned or wraps",
+					(unsigned long)b, (unsigned long)mem[i].size);
 		if (!inside_one(b, e, ram, ram_count))
-			return ERR(err, ERANGE,
-				   "memory [0x%lx, 0x%lx) is not RAM in the firmware map",
-				   (unsigned long)b, (unsigned long)e);
+			return SHIM_ERR(err, ERANGE,
+					"memory [0x%lx, 0x%lx) is not RAM in the firmware map",
+					(unsigned long)b, (unsigned long)e);
 		for (uint32_t j = 0; j < i; j++) {
 			uint64_t ob = mem[j].base, oe = ob + mem[j].size;
 			if (b < oe && ob < e)
-				return ERR(err, EEXIST,
-					   "memory [0x%lx, 0x%lx) overlaps [0x%lx, 0x%lx)",
-					   (unsigned long)b, (unsigned long)e, (unsigned long)ob,
-					   (unsigned long)oe);
+				return SHIM_ERR(err, EEXIST,
+						"memory [0x%lx, 0x%lx) overlaps [0x%lx, 0x%lx)",
+						(unsigned long)b, (unsigned long)e,
+						(unsigned long)ob, (unsigned long)oe);
 		}
 	}
 	return 0;

@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmdline.h"
 #include "defs/pvh_defs.h"
+#include "error.h"
 
 #define SHIM_MAX_CPUS 256u
 #define SHIM_MAX_RANGES 64u
 #define SHIM_MAX_NODES 64u
-#define SHIM_MAX_CMDLINE 4096u
 #define SHIM_HOST_DT_MAX (256u * 1024u)
 #define SHIM_MAX_APIC_ID 254u /* xAPIC physical destination; 255 = broadcast */
 
@@ -39,10 +40,6 @@
 #define SHIM_LOADER_UNDEFINED 0xffu
 #define SHIM_LOADED_HIGH (1u << 0)
 #define SHIM_ENTRY64_OFFSET 0x200u
-
-struct shim_error {
-	char msg[192];
-};
 
 struct shim_cpu {
 	uint32_t apic_id;
@@ -65,25 +62,6 @@ struct shim_topology {
 	bool isolated;	     /* host tree asked for isolation */
 };
 
-/* Shim options taken off the command line (they are not passed to Linux). */
-struct shim_options {
-	bool isolated;	    /* mhcl.isolated */
-	bool sidecar;	    /* mhcl.sidecar=on|off, default on */
-	uint32_t boot_cpus; /* mhcl.boot_cpus=N: CPUs Linux starts with, default 1 */
-	uint32_t dropped;   /* debug/diag options dropped because of isolation */
-	char fault[4];	    /* mhcl.debug.fault=ud|pf|gp: fault on purpose (not when isolated) */
-};
-
-/*
- * Splits cmdline into shim options and the Linux command line (written to
- * out, NUL-terminated). In isolated mode (already set in *opts, or by
- * mhcl.isolated anywhere in cmdline) debug and diagnostic options are
- * dropped and counted. -EINVAL on a malformed shim option, -E2BIG if out is
- * too small.
- */
-int shim_cmdline_parse(const char *cmdline, struct shim_options *opts, char *out, size_t out_size,
-		       struct shim_error *err);
-
 /*
  * Validates a payload module (mod points at mod_size bytes, copied or owned
  * by the caller) and returns the items' offsets checked against mod_size.
@@ -99,6 +77,15 @@ int shim_payload_parse(const void *mod, uint64_t mod_size, struct mhcl_payload_h
  */
 int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		       struct shim_error *err);
+
+/*
+ * Whether a host tree asks for isolation (/chosen/mhcl,isolated): read before
+ * the command line is parsed, so that isolation applies to all of it. Only a
+ * structurally sound tree (header, fdt_check_full) is looked at; the request
+ * counts even if the tree is refused later for its contents, since isolation
+ * can only tighten what the shim accepts.
+ */
+bool shim_host_dt_isolated(const void *fdt, size_t size);
 
 /*
  * Reads CPUs from an ACPI MADT (and, when srat != NULL, NUMA nodes from the

@@ -57,6 +57,12 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	CHECK(fdt_setprop_string(fdt, chosen, "mhcl,topology-source", s->topo_source));
 	if (s->opts.isolated)
 		CHECK(fdt_setprop_empty(fdt, chosen, "mhcl,isolated"));
+	/* What isolation took off the command line, so init can tell (and report) that
+	 * the host asked for more than it got. Names only, never values. */
+	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,cmdline-dropped", s->opts.dropped));
+	if (s->opts.dropped_names_len)
+		CHECK(fdt_setprop(fdt, chosen, "mhcl,cmdline-dropped-names", s->opts.dropped_names,
+				  (int)s->opts.dropped_names_len));
 
 	int cpus = fdt_add_subnode(fdt, 0, "cpus");
 	CHECK(cpus);

@@ -3,9 +3,10 @@
  * Boot shim: the first code of the mhcl image. Entered from x86_64/entry.S in
  * long mode on the boot CPU, through the PVH entry or the IGVM entry. Stages,
  * each logged with a TSC timestamp:
- *   entry -> start info (PVH) or IGVM parameters -> payload -> command line ->
- *   host device tree (fw_cfg, or the IGVM device tree area) or ACPI -> sidecar
- *   on the other CPUs -> device tree -> Linux.
+ *   entry -> start info (PVH) or IGVM parameters -> payload -> host device
+ *   tree copied (fw_cfg, or the IGVM device tree area) -> command line ->
+ *   topology from the host tree or ACPI -> sidecar on the other CPUs -> device
+ *   tree -> Linux.
  * Refusals print why on COM1 and halt; nothing untrusted reaches an assert.
  */
 #include <errno.h>
@@ -235,43 +236,64 @@ static void read_payload(struct shim *s)
 	       (unsigned long)it[MHCL_PAYLOAD_MANIFEST].size);
 }
 
+/* Copies a loader's string once (it stays in host memory); NUL-terminated. */
+static void copy_host_cmdline(struct shim *s, char *dst, size_t dst_size)
+{
+	dst[0] = '\0';
+	if (!s->host_cmdline_pa)
+		return;
+	if (!below_4g(s->host_cmdline_pa, s->host_cmdline_max))
+		rt_panic("refusing to boot: command line pointer above 4 GiB");
+	const char *host = (const char *)(uintptr_t)s->host_cmdline_pa;
+	size_t hl = strnlen(host, s->host_cmdline_max);
+	if (s->igvm && hl == s->host_cmdline_max)
+		rt_panic("refusing to boot: IGVM command line not NUL-terminated in its "
+			 "%u-byte area",
+			 s->host_cmdline_max);
+	if (hl >= dst_size)
+		rt_panic("refusing to boot: command line longer than %zu bytes", dst_size - 1);
+	memcpy(dst, host, hl);
+	dst[hl] = '\0';
+}
+
+static void log_dropped(const struct shim_options *o)
+{
+	char line[SHIM_DROPPED_NAMES + 8];
+	size_t n = 0;
+
+	/* Names only: a value may be anything the host chose to put there. */
+	for (uint32_t k = 0; k < o->dropped_names_len; k++)
+		line[n++] = o->dropped_names[k] ? o->dropped_names[k] : ' ';
+	if (n)
+		n--; /* the last name's NUL */
+	if (o->dropped_names_cut) {
+		memcpy(line + n, " ...", 4);
+		n += 4;
+	}
+	line[n] = '\0';
+	rt_log("command line: %u parameter(s) dropped (isolated): %s", o->dropped, line);
+}
+
 static void read_cmdline(struct shim *s)
 {
-	static char joined[SHIM_MAX_CMDLINE];
+	static char image[SHIM_MAX_CMDLINE], host[SHIM_MAX_CMDLINE];
 	struct shim_error err;
-	size_t n = 0;
 	const struct mhcl_payload_item *c = &s->payload.item[MHCL_PAYLOAD_CMDLINE];
 
-	/* The image's own command line first; the loader's (host's) after it. */
-	if (c->size) {
-		memcpy(joined, (const void *)(uintptr_t)(s->mod_base + c->offset), c->size);
-		n = c->size;
-	}
-	if (s->host_cmdline_pa) {
-		if (!below_4g(s->host_cmdline_pa, s->host_cmdline_max))
-			rt_panic("refusing to boot: command line pointer above 4 GiB");
-		const char *host = (const char *)(uintptr_t)s->host_cmdline_pa;
-		size_t hl = strnlen(host, s->host_cmdline_max);
-		if (s->igvm && hl == s->host_cmdline_max)
-			rt_panic("refusing to boot: IGVM command line not NUL-terminated in its "
-				 "%u-byte area",
-				 s->host_cmdline_max);
-		if (n + 1 + hl >= sizeof(joined))
-			rt_panic("refusing to boot: command line longer than %u bytes",
-				 SHIM_MAX_CMDLINE - 1);
-		if (n)
-			joined[n++] = ' ';
-		memcpy(joined + n, host, hl);
-		n += hl;
-	}
-	joined[n] = '\0';
+	/* The image's own command line (measured with it) first; the host's after it. */
+	memcpy(image, (const void *)(uintptr_t)(s->mod_base + c->offset), c->size);
+	image[c->size] = '\0'; /* shim_payload_parse bounds it below SHIM_MAX_CMDLINE / 2 */
+	copy_host_cmdline(s, host, sizeof(host));
+
+	/* Isolation from the host tree is already in opts: it governs the whole parse. */
 	s->opts.sidecar = true;
 	s->opts.boot_cpus = 1;
-	if (shim_cmdline_parse(joined, &s->opts, s->cmdline, sizeof(s->cmdline) - 32, &err))
+	if (shim_cmdline_parse(image, host, &s->opts, s->cmdline, sizeof(s->cmdline) - 32, &err))
 		refuse("command line", &err);
-	rt_log("command line: isolated=%s sidecar=%s boot_cpus=%u%s",
-	       s->opts.isolated ? "yes" : "no", s->opts.sidecar ? "on" : "off", s->opts.boot_cpus,
-	       s->opts.dropped ? " (debug options dropped: isolated)" : "");
+	rt_log("command line: isolated=%s sidecar=%s boot_cpus=%u", s->opts.isolated ? "yes" : "no",
+	       s->opts.sidecar ? "on" : "off", s->opts.boot_cpus);
+	if (s->opts.dropped)
+		log_dropped(&s->opts);
 }
 
 /* ---- ACPI ---- */
@@ -376,15 +398,21 @@ static void topology_from_acpi(struct shim *s)
 	s->topo_source = srat ? "ACPI MADT+SRAT" : "ACPI MADT";
 }
 
-/* ---- host device tree over fw_cfg ---- */
+/* ---- host device tree (fw_cfg, or the IGVM device tree area) ---- */
 
-static bool topology_from_host_dt(struct shim *s)
+/*
+ * Copies the host tree once into private memory, before the command line is
+ * parsed, and takes its isolation request from that copy. The tree itself is
+ * parsed later (topology_from_host_dt); a refusal found here waits for that.
+ */
+static void fetch_host_dt(struct shim *s)
 {
-	struct shim_error err;
+	struct shim_error *err = &s->host_dt_err;
 	uint16_t sel;
 	uint32_t size;
 	int r;
 
+	s->host_dt = SHIM_HOST_DT_NONE;
 	if (s->igvm) {
 		/* The IGVM device tree area: zeroes when the host gave none. Its header is
 		 * read once from the area; the tree itself is copied once, then parsed. */
@@ -392,32 +420,51 @@ static bool topology_from_host_dt(struct shim *s)
 		memcpy(hdr, (const void *)(uintptr_t)s->host_dt_pa, sizeof(hdr));
 		if (!hdr[0] && !hdr[1]) {
 			rt_log("host device tree: none (IGVM device tree area empty)");
-			return false;
+			return;
 		}
 		size = __builtin_bswap32(hdr[1]); /* fdt totalsize, big-endian */
 		if (size > s->host_dt_max || size > sizeof(host_dtb) || size < 8) {
-			rt_snprintf(err.msg, sizeof(err.msg),
+			rt_snprintf(err->msg, sizeof(err->msg),
 				    "IGVM device tree of %u bytes, area %u bytes", size,
 				    s->host_dt_max);
-			goto rejected;
+			s->host_dt = SHIM_HOST_DT_REJECTED;
+			return;
 		}
 		memcpy(host_dtb, (const void *)(uintptr_t)s->host_dt_pa, size);
-		goto parse;
+	} else {
+		r = rt_fwcfg_find("opt/mhcl/host.dtb", &sel, &size);
+		if (r) {
+			rt_log("host device tree: none (fw_cfg opt/mhcl/host.dtb %s)",
+			       r == -ENODEV ? "no fw_cfg" : "absent");
+			return;
+		}
+		if (size > sizeof(host_dtb)) {
+			rt_snprintf(err->msg, sizeof(err->msg), "%u bytes, limit %zu", size,
+				    sizeof(host_dtb));
+			s->host_dt = SHIM_HOST_DT_REJECTED;
+			return;
+		}
+		rt_fwcfg_read(sel, host_dtb, size);
 	}
-	r = rt_fwcfg_find("opt/mhcl/host.dtb", &sel, &size);
-	if (r) {
-		rt_log("host device tree: none (fw_cfg opt/mhcl/host.dtb %s)",
-		       r == -ENODEV ? "no fw_cfg" : "absent");
+	s->host_dt = SHIM_HOST_DT_COPIED;
+	s->host_dt_size = size;
+	if (shim_host_dt_isolated(host_dtb, size)) {
+		s->opts.isolated = true;
+		rt_log("host device tree requests isolated mode");
+	}
+}
+
+static bool topology_from_host_dt(struct shim *s)
+{
+	struct shim_error err;
+	uint32_t size = s->host_dt_size;
+
+	if (s->host_dt == SHIM_HOST_DT_NONE)
 		return false;
-	}
-	if (size > sizeof(host_dtb)) {
-		rt_snprintf(err.msg, sizeof(err.msg), "%u bytes, limit %zu", size,
-			    sizeof(host_dtb));
+	if (s->host_dt == SHIM_HOST_DT_REJECTED) {
+		err = s->host_dt_err;
 		goto rejected;
 	}
-	/* Copy once into private memory; only the copy is parsed. */
-	rt_fwcfg_read(sel, host_dtb, size);
-parse:
 	if (shim_host_dt_parse(host_dtb, size, &s->topo, &err))
 		goto rejected;
 	if (s->topo.cpu_count) {
@@ -433,10 +480,6 @@ parse:
 		struct shim_cpu boot = s->topo.cpu[i];
 		memmove(&s->topo.cpu[1], &s->topo.cpu[0], i * sizeof(boot));
 		s->topo.cpu[0] = boot;
-	}
-	if (s->topo.isolated && !s->opts.isolated) {
-		s->opts.isolated = true;
-		rt_log("host device tree requests isolated mode");
 	}
 	if (s->topo.mem_count) {
 		if (shim_mem_validate(s->topo.mem, s->topo.mem_count, s->fw_map, s->fw_count,
@@ -522,10 +565,11 @@ void shim_main(uint32_t param_pa, uint32_t entry_kind)
 	else
 		read_start_info(s, param_pa);
 	read_payload(s);
+	fetch_host_dt(s); /* before the command line: its isolation request governs the parse */
 	read_cmdline(s);
 	read_topology(s);
 	stage_check();
-	if (s->opts.fault[0])
+	if (s->opts.fault[0] && !s->opts.isolated)
 		debug_fault(s->opts.fault);
 
 	shim_reserve(s, (uint64_t)(uintptr_t)__image_start,

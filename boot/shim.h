@@ -49,6 +49,10 @@ struct shim {
 	uint32_t host_cmdline_max; /* bytes the string may take, its NUL included */
 	uint64_t host_dt_pa;	   /* IGVM entry: the device tree area; 0: fw_cfg */
 	uint32_t host_dt_max;
+	/* The host tree, copied into private memory before the command line is parsed. */
+	enum { SHIM_HOST_DT_NONE, SHIM_HOST_DT_COPIED, SHIM_HOST_DT_REJECTED } host_dt;
+	uint32_t host_dt_size;
+	struct shim_error host_dt_err; /* why, when REJECTED before parsing */
 	struct shim_range fw_map[SHIM_MAX_RANGES];
 	uint32_t fw_count;
 

@@ -2,7 +2,7 @@
 /*
  * The boot shim's parsers over hostile bytes. The first byte picks the input:
  *   0 host device tree, 1 ACPI MADT, 2 ACPI SRAT (with a fixed MADT),
- *   3 command line, 4 payload module.
+ *   3 command line (image line, NUL, host line), 4 payload module.
  * Every input must either be refused with an error message or produce a
  * topology whose invariants hold.
  */
@@ -29,6 +29,20 @@ static void check_topology(const struct shim_topology *t)
 	for (uint32_t i = 0; i < t->mem_count; i++)
 		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
 			abort();
+}
+
+/* The filter's output: bounded names, a count at least as large as the names listed,
+ * and nothing isolated mode forbids left in a line of plain tokens. */
+static void check_cmdline(const struct shim_options *o, const char *out)
+{
+	uint32_t listed = 0;
+
+	if (o->dropped_names_len > sizeof(o->dropped_names) || strlen(out) >= SHIM_MAX_CMDLINE)
+		abort();
+	for (uint32_t k = 0; k < o->dropped_names_len; k++)
+		listed += o->dropped_names[k] == '\0';
+	if (listed > o->dropped || (o->isolated && o->fault[0]))
+		abort();
 }
 
 /* A valid MADT with one enabled local APIC (ID 0); the checksum is filled in once. */
@@ -79,11 +93,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_topology(&topo);
 		break;
 	case 3: {
-		char *s = malloc(size + 1);
+		/* Image line, NUL, host line; isolation preset by the host line's first byte. */
+		char *s = malloc(size + 2);
 		if (s) {
 			memcpy(s, buf, size);
-			s[size] = '\0';
-			(void)shim_cmdline_parse(s, &opts, out, sizeof(out), &err);
+			s[size] = s[size + 1] = '\0';
+			const char *host = s + strlen(s) + 1;
+			opts.isolated = host[0] & 1;
+			if (shim_cmdline_parse(s, host, &opts, out, sizeof(out), &err) == 0)
+				check_cmdline(&opts, out);
 			free(s);
 		}
 		break;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* boot/config.c built hosted: command line filter, payload, host DT, ACPI, memory maps. */
+/* boot/config.c built hosted: payload, host DT, ACPI, memory maps. */
 #include <errno.h>
 #include <libfdt.h>
 #include <stdint.h>
@@ -10,53 +10,6 @@
 #include "test.h"
 
 static struct shim_error err;
-
-static void test_cmdline(void)
-{
-	struct shim_options o = {.sidecar = true, .boot_cpus = 1};
-	char out[256];
-
-	ASSERT_OK(shim_cmdline_parse("console=ttyS0 mhcl.boot_cpus=3 mhcl.sidecar=off quiet", &o,
-				     out, sizeof(out), &err));
-	ASSERT_STREQ(out, "console=ttyS0 quiet");
-	ASSERT_EQ(o.boot_cpus, 3);
-	ASSERT_FALSE(o.sidecar);
-	ASSERT_FALSE(o.isolated);
-
-	/* Isolation anywhere drops debug paths everywhere, including quoted values' keys. */
-	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
-	ASSERT_OK(shim_cmdline_parse("earlyprintk=ttyS0 console=ttyS0 mhcl.diag.port=5 "
-				     "init=/bin/sh foo=\"a b\" mhcl.isolated debug",
-				     &o, out, sizeof(out), &err));
-	ASSERT_TRUE(o.isolated);
-	ASSERT_EQ(o.dropped, 4);
-	ASSERT_STREQ(out, "console=ttyS0 foo=\"a b\"");
-
-	/* Not isolated: the same options pass through. */
-	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
-	ASSERT_OK(shim_cmdline_parse("debug mhcl.diagnostics=1", &o, out, sizeof(out), &err));
-	ASSERT_STREQ(out, "debug mhcl.diagnostics=1");
-
-	ASSERT_EQ(shim_cmdline_parse("mhcl.isolated=0", &o, out, sizeof(out), &err), -EINVAL);
-	ASSERT_TRUE(strstr(err.msg, "cannot be turned off") != NULL);
-	ASSERT_EQ(shim_cmdline_parse("mhcl.boot_cpus=0", &o, out, sizeof(out), &err), -EINVAL);
-	ASSERT_EQ(shim_cmdline_parse("mhcl.boot_cpus=12x", &o, out, sizeof(out), &err), -EINVAL);
-	ASSERT_EQ(shim_cmdline_parse("mhcl.boot_cpus=", &o, out, sizeof(out), &err), -EINVAL);
-	ASSERT_EQ(shim_cmdline_parse("mhcl.sidecar=maybe", &o, out, sizeof(out), &err), -EINVAL);
-	ASSERT_EQ(shim_cmdline_parse("mhcl.debug.fault=xx", &o, out, sizeof(out), &err), -EINVAL);
-
-	/* The fault trigger is a shim option, and isolation disarms it. */
-	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
-	ASSERT_OK(shim_cmdline_parse("a mhcl.debug.fault=pf b", &o, out, sizeof(out), &err));
-	ASSERT_STREQ(o.fault, "pf");
-	ASSERT_STREQ(out, "a b");
-	o = (struct shim_options){.sidecar = true, .boot_cpus = 1};
-	ASSERT_OK(
-	    shim_cmdline_parse("mhcl.debug.fault=pf mhcl.isolated", &o, out, sizeof(out), &err));
-	ASSERT_STREQ(o.fault, "");
-	ASSERT_EQ(o.dropped, 1);
-	ASSERT_EQ(shim_cmdline_parse("aaaaaaaaaaaaaaaaaaaaaaaa", &o, out, 8, &err), -E2BIG);
-}
 
 static uint8_t payload[3 * 4096];
 
@@ -341,9 +294,33 @@ static void test_memory(void)
 	ASSERT_EQ(shim_e820_build(ram, 5, NULL, 0, rsv, 2, out, 3), -E2BIG);
 }
 
+/* Isolation is read from the host tree before the command line: even from a tree
+ * refused later for its contents, never from one that is not a sound FDT. */
+static void test_host_dt_isolated(void)
+{
+	const struct dt_cpu cpus[] = {{0, 0, 0}, {0, 0, 0}};
+	const uint64_t mem[][3] = {{0x100000, 0x1000, 0}};
+
+	size_t n = build_dt("mhcl,host-v1", cpus, -1, mem, 0, true);
+	ASSERT_TRUE(shim_host_dt_isolated(dtb, n));
+	n = build_dt("mhcl,host-v1", cpus, -1, mem, 0, false);
+	ASSERT_FALSE(shim_host_dt_isolated(dtb, n));
+	/* Duplicate CPUs or a foreign compatible: refused by the parser, isolation kept. */
+	n = build_dt("mhcl,host-v1", cpus, 2, mem, 1, true);
+	ASSERT_EQ(shim_host_dt_parse(dtb, n, &(struct shim_topology){0}, &err), -EBADMSG);
+	ASSERT_TRUE(shim_host_dt_isolated(dtb, n));
+	n = build_dt("acme,board", cpus, -1, mem, 0, true);
+	ASSERT_TRUE(shim_host_dt_isolated(dtb, n));
+	/* Truncated or corrupted: nothing is read from it. */
+	ASSERT_FALSE(shim_host_dt_isolated(dtb, n - 8));
+	ASSERT_FALSE(shim_host_dt_isolated(dtb, 16));
+	dtb[0] ^= 1;
+	ASSERT_FALSE(shim_host_dt_isolated(dtb, n));
+}
+
 int main(void)
 {
-	test_cmdline();
+	test_host_dt_isolated();
 	test_payload();
 	test_host_dt();
 	test_acpi();

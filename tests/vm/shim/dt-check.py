@@ -3,6 +3,7 @@
 
 usage: dt-check.py LINUX_DTB --boot-cpus N (--host HOST_DTB | --smp N [--numa LIST])
                    [--host-memory] [--mem-mib M] [--sidecar on|off] [--isolated]
+                   [--cmdline-dropped N] [--cmdline-dropped-names "NAME ..."]
 
 Expected values come from the host tree (--host: CPUs with their APIC IDs and NUMA
 nodes, and with --host-memory its memory ranges) or from QEMU's -smp/-numa options,
@@ -151,6 +152,8 @@ def main():
     ap.add_argument("--mem-mib", type=int, default=1024)
     ap.add_argument("--sidecar", choices=("on", "off"), default="on")
     ap.add_argument("--isolated", action="store_true")
+    ap.add_argument("--cmdline-dropped", type=int, default=0)
+    ap.add_argument("--cmdline-dropped-names")
     a = ap.parse_args()
 
     errors = []
@@ -189,6 +192,18 @@ def main():
         check("/chosen/mhcl,topology-source", want_source,
               string(chosen.get("mhcl,topology-source", b"\0")))
         check("/chosen/mhcl,isolated present", a.isolated, "mhcl,isolated" in chosen)
+        # What isolation took off the host's command line: a count, and Linux's names.
+        check("/chosen/mhcl,cmdline-dropped", a.cmdline_dropped,
+              u32(chosen.get("mhcl,cmdline-dropped", b"")))
+        names = chosen.get("mhcl,cmdline-dropped-names", b"")
+        if names and not names.endswith(b"\0"):
+            raise DtError("mhcl,cmdline-dropped-names is not a string list")
+        got_names = names[:-1].decode().split("\0") if names else []
+        if a.cmdline_dropped_names is not None:
+            check("/chosen/mhcl,cmdline-dropped-names", a.cmdline_dropped_names.split(),
+                  got_names)
+        elif a.cmdline_dropped == 0:
+            check("/chosen/mhcl,cmdline-dropped-names", [], got_names)
 
         # CPUs: APIC ID -> node as told; indices 0..n-1 with the boot CPU (APIC 0) first.
         got_cpus, index_of, owner_of = {}, {}, {}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boots mhcl's PVH shim under QEMU TCG (-smp 8) and checks its serial output.
 #   usage: shim-boot.sh SHIM_ELF CASE
-# Cases: numa hostdt garbage dupcpu outside overlap-isolated isolated-cmdline allcpus fault
-#        nosidecar
+# Cases: numa hostdt garbage dupcpu outside overlap-isolated isolated-cmdline isolated-hostdt
+#        allcpus fault nosidecar
 # Each boots the Debian cloud kernel (tests/vm/vmlib.sh fetches it into .cache/vm) with a
 # busybox initramfs whose init prints "init reached", the online CPUs and what it sees of
 # the shim's device tree in /sys/kernel/boot_params/setup_data, then powers off.
@@ -126,12 +126,37 @@ overlap-isolated)
 		"PANIC: refusing to boot: host device tree memory (isolated): memory [0x8000000, 0x18000000) overlaps [0x100000, 0x10100000); halting")
 	forbid=("entering Linux" "sidecar CPUs ready")
 	;;
-isolated-cmdline)
-	APPEND="$APPEND mhcl.isolated earlyprintk=ttyS0 mhcl.diag=1 ignore_loglevel"
-	DTARGS=(--smp 8 --boot-cpus 1 --isolated)
-	expect=("command line: isolated=yes sidecar=on boot_cpus=1 (debug options dropped: isolated)"
+isolated-cmdline | isolated-hostdt)
+	# Isolation from the command line, or only from the host tree (with a fault request
+	# that must not fire). The image's own line carries the console; from the host only
+	# panic=-1 is on the allow-list. Every other host parameter, written the ways Linux
+	# still reads it (quoted, with dashes), is dropped, counted and named.
+	PAYLOAD_CMDLINE="console=ttyS0"
+	BYPASS='"init=/bin/sh" "rdinit=/bin/sh" "kgdboc=ttyS0" ignore-loglevel initcall-debug'
+	BYPASS="$BYPASS sysrq-always-enabled \"ekgdboc=ttyS0\" kgdbcon kgdb-wait"
+	BYPASS="$BYPASS earlycon=uart8250,io,0x3f8 earlyprintk=ttyS0 mhcl.diag=1"
+	names="console init rdinit kgdboc ignore_loglevel initcall_debug sysrq_always_enabled"
+	names="$names ekgdboc kgdbcon kgdb_wait earlycon earlyprintk mhcl.diag"
+	if [ "$CASE" = isolated-cmdline ]; then
+		APPEND="$APPEND mhcl.isolated $BYPASS"
+		expect=("command line: isolated=yes sidecar=on boot_cpus=1")
+	else
+		HOSTDT=host-isolated.dts
+		APPEND="$APPEND $BYPASS mhcl.debug.fault=pf"
+		names="$names mhcl.debug.fault"
+		expect=("host device tree requests isolated mode"
+			"command line: isolated=yes sidecar=on boot_cpus=1"
+			"host device tree: " "bytes accepted: 0 cpus, 0 memory ranges"
+			"topology: 8 cpus in 1 NUMA node(s) from ACPI MADT")
+		forbid=("debug: raising")
+	fi
+	ndropped=$(echo "$names" | wc -w)
+	DTARGS=(--smp 8 --boot-cpus 1 --isolated --cmdline-dropped "$ndropped"
+		--cmdline-dropped-names "$names")
+	expect+=("command line: $ndropped parameter(s) dropped (isolated): $names"
 		"Command line: console=ttyS0 panic=-1 maxcpus=1" "dt isolated: 1")
-	forbid=("earlyprintk=ttyS0 mhcl.diag")
+	forbid+=("init=/bin/sh" "kgdboc=" "ignore-loglevel" "initcall-debug" "sysrq-always"
+		"kgdb-wait" "earlycon=" "earlyprintk=" "mhcl.diag=1")
 	;;
 allcpus)
 	# RAM above 4 GiB (the payload lands above 2 GiB) and every CPU handed to Linux.
