@@ -19,6 +19,7 @@
 #include "diag.pb-c.h"
 #include "inspect.h"
 #include "sidecar.pb-c.h"
+#include "net.pb-c.h"
 #include "storage.pb-c.h"
 #include "vmbus.pb-c.h"
 
@@ -584,6 +585,9 @@ static const struct ctl_route ctl_routes[] = {
     /* LUN attach and detach are served by mhcl-storaged. */
     {IPC_MSG_STORAGE_LUN, "storage", &mhcl__storage__storage_lun_request__descriptor,
      &mhcl__storage__storage_lun_reply__descriptor},
+    /* Packet capture is served by mhcl-netd. */
+    {IPC_MSG_NET_CAPTURE, "net", &mhcl__net__net_capture_request__descriptor,
+     &mhcl__net__net_capture_reply__descriptor},
 };
 
 struct ctl_forward {

@@ -12,25 +12,27 @@
 #include "mhcl/mhcl.h"
 
 const struct mhcl_cmd mhcl_cmds[] = {
-	{"ps", cmd_ps, "", "list the servers init supervises", 0, 0, 0},
-	{"inspect", cmd_inspect, "[SERVER[/PATH]]", "show the inspect tree of one or every server",
-	 0, 0, 1},
-	{"restart", cmd_restart, "SERVER", "restart a server (planned: it saves its state)", 0,
-	 1, 1},
-	{"kill", cmd_kill, "SERVER [--signal SIG] [--fault syscall|abort|hang]",
-	 "signal a server (default SIGKILL) or make it fault", MHCL_OPT_SIGNAL | MHCL_OPT_FAULT,
-	 1, 1},
-	{"logs", cmd_logs, "[-f] [-n LINES] [--interval MS] [SERVER]",
-	 "print the log ring (all servers or one); -f follows until Ctrl-C",
-	 MHCL_OPT_FOLLOW | MHCL_OPT_LINES | MHCL_OPT_INTERVAL, 0, 1},
-	{"config", cmd_config, "", "print the effective manifest as device-tree source", 0, 0, 0},
-	{"sidecar", cmd_sidecar, "[list | online CPU | checksum CPU [ADDR LEN]]",
-	 "sidecar CPUs: list them, hand one to Linux, or run a checksum work item", 0, 0, 4},
-	{"guest", cmd_guest, "shutdown|reboot [REASON]",
-	 "ask the guest to power off or restart (VMBus shutdown integration component)", 0, 1, 2},
-	{"storage", cmd_storage, "attach|detach [CONTROLLER:]LUN",
-	 "attach or detach a LUN the storage server's manifest entry declares", 0, 2, 2},
-	{"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
+    {"ps", cmd_ps, "", "list the servers init supervises", 0, 0, 0},
+    {"inspect", cmd_inspect, "[SERVER[/PATH]]", "show the inspect tree of one or every server", 0,
+     0, 1},
+    {"restart", cmd_restart, "SERVER", "restart a server (planned: it saves its state)", 0, 1, 1},
+    {"kill", cmd_kill, "SERVER [--signal SIG] [--fault syscall|abort|hang]",
+     "signal a server (default SIGKILL) or make it fault", MHCL_OPT_SIGNAL | MHCL_OPT_FAULT, 1, 1},
+    {"logs", cmd_logs, "[-f] [-n LINES] [--interval MS] [SERVER]",
+     "print the log ring (all servers or one); -f follows until Ctrl-C",
+     MHCL_OPT_FOLLOW | MHCL_OPT_LINES | MHCL_OPT_INTERVAL, 0, 1},
+    {"config", cmd_config, "", "print the effective manifest as device-tree source", 0, 0, 0},
+    {"sidecar", cmd_sidecar, "[list | online CPU | checksum CPU [ADDR LEN]]",
+     "sidecar CPUs: list them, hand one to Linux, or run a checksum work item", 0, 0, 4},
+    {"guest", cmd_guest, "shutdown|reboot [REASON]",
+     "ask the guest to power off or restart (VMBus shutdown integration component)", 0, 1, 2},
+    {"storage", cmd_storage, "attach|detach [CONTROLLER:]LUN",
+     "attach or detach a LUN the storage server's manifest entry declares", 0, 2, 2},
+    {"net", cmd_net, "capture [-c COUNT] > FILE.pcap",
+     "capture the guest's frames both ways as pcap (default 100 frames; stops after 2 s "
+     "without one)",
+     MHCL_OPT_COUNT, 1, 1},
+    {"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
 };
 const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);
 
@@ -46,12 +48,12 @@ static const struct {
 	int code;
 	const char *meaning;
 } exit_codes[] = {
-	{MHCL_CLI_OK, "ok"},
-	{MHCL_CLI_REMOTE, "the remote answered with an error"},
-	{MHCL_CLI_NO_SERVER, "unknown server"},
-	{MHCL_CLI_UNREACHABLE, "diag unreachable (or the connection dropped)"},
-	{MHCL_CLI_TIMEOUT, "timeout (ours, or the remote's)"},
-	{MHCL_CLI_USAGE, "usage"},
+    {MHCL_CLI_OK, "ok"},
+    {MHCL_CLI_REMOTE, "the remote answered with an error"},
+    {MHCL_CLI_NO_SERVER, "unknown server"},
+    {MHCL_CLI_UNREACHABLE, "diag unreachable (or the connection dropped)"},
+    {MHCL_CLI_TIMEOUT, "timeout (ours, or the remote's)"},
+    {MHCL_CLI_USAGE, "usage"},
 };
 
 static int help_json(struct mhcl_ctx *c)
@@ -121,7 +123,8 @@ int cmd_help(struct mhcl_ctx *c)
 		"  --socket PATH        diag on a unix stream socket\n"
 		"  --tcp HOST:PORT      diag over TCP\n"
 		"  --vsock CID:PORT     diag over AF_VSOCK\n"
-		"                       default: $MHCL_DIAG (unix:PATH, tcp:HOST:PORT, vsock:CID:PORT)\n"
+		"                       default: $MHCL_DIAG (unix:PATH, tcp:HOST:PORT, "
+		"vsock:CID:PORT)\n"
 		"                       else %s\n"
 		"  --json, -j           machine-readable output (logs -f: one object per line)\n"
 		"  --timeout MS, -t MS  how long to wait for diag (default %u)\n"

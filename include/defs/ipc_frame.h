@@ -73,6 +73,8 @@ enum ipc_msg_type {
 	IPC_MSG_SIDECAR_CHECKSUM = 23, /* SidecarChecksumRequest -> SidecarChecksumReply */
 	/* Storage (proto/storage.proto): diagd -> init -> the server named "storage". */
 	IPC_MSG_STORAGE_LUN = 24, /* StorageLunRequest -> StorageLunReply */
+	/* Network (proto/net.proto): diagd -> init -> the server named "net". */
+	IPC_MSG_NET_CAPTURE = 25, /* NetCaptureRequest -> NetCaptureReply */
 	/* 32..63: VMBus and device servers (proto/vmbus.proto, package mhcl.vp). */
 	IPC_MSG_VP_PARTITION =
 	    32, /* worker -> vmbusd: WorkerPartition + memfd -> VmbusdPortClaim */

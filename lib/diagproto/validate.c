@@ -19,6 +19,7 @@
 #include "macros.h" /* before uv.h (via ipc.h): sys/param.h guards MIN/MAX */
 #include "ipc.h"
 #include "sidecar.pb-c.h"
+#include "net.pb-c.h"
 #include "storage.pb-c.h"
 #include "vmbus.pb-c.h"
 
@@ -192,6 +193,29 @@ static int check_storage_lun(const ProtobufCMessage *m, char *why, size_t why_le
 	return 0;
 }
 
+/* Packet capture: bounded so that one reply stays well inside a bus frame, and so that a
+ * capture cannot outlive init's forwarding timeout. */
+#define DIAG_NET_CAPTURE_COUNT_MAX 1000u
+#define DIAG_NET_CAPTURE_TIMEOUT_MAX_MS 5000u
+#define DIAG_NET_CAPTURE_SNAPLEN_MIN 14u
+#define DIAG_NET_CAPTURE_SNAPLEN_MAX 65535u
+
+static int check_net_capture(const ProtobufCMessage *m, char *why, size_t why_len)
+{
+	const Mhcl__Net__NetCaptureRequest *r = (const Mhcl__Net__NetCaptureRequest *)m;
+
+	if (r->count == 0 || r->count > DIAG_NET_CAPTURE_COUNT_MAX)
+		return reject(why, why_len, "count %u outside 1..%u", r->count,
+			      DIAG_NET_CAPTURE_COUNT_MAX);
+	if (r->timeout_ms == 0 || r->timeout_ms > DIAG_NET_CAPTURE_TIMEOUT_MAX_MS)
+		return reject(why, why_len, "timeout %u ms outside 1..%u", r->timeout_ms,
+			      DIAG_NET_CAPTURE_TIMEOUT_MAX_MS);
+	if (r->snaplen < DIAG_NET_CAPTURE_SNAPLEN_MIN || r->snaplen > DIAG_NET_CAPTURE_SNAPLEN_MAX)
+		return reject(why, why_len, "snaplen %u outside %u..%u", r->snaplen,
+			      DIAG_NET_CAPTURE_SNAPLEN_MIN, DIAG_NET_CAPTURE_SNAPLEN_MAX);
+	return 0;
+}
+
 /* Handlers indexed by message type, bounded by _IPC_MSG_MAX (kvmtool msgs[]). */
 static const struct diag_type diag_types[_IPC_MSG_MAX] = {
     [IPC_MSG_PS] = {"ps", &mhcl__ps_request__descriptor, &mhcl__ps_reply__descriptor, check_none},
@@ -215,6 +239,8 @@ static const struct diag_type diag_types[_IPC_MSG_MAX] = {
 				check_guest_shutdown},
     [IPC_MSG_STORAGE_LUN] = {"storage-lun", &mhcl__storage__storage_lun_request__descriptor,
 			     &mhcl__storage__storage_lun_reply__descriptor, check_storage_lun},
+    [IPC_MSG_NET_CAPTURE] = {"net-capture", &mhcl__net__net_capture_request__descriptor,
+			     &mhcl__net__net_capture_reply__descriptor, check_net_capture},
 };
 
 static const struct diag_type *type_get(uint16_t type)

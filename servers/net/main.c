@@ -58,6 +58,7 @@ struct netd {
 	bool tap_adopted;
 	struct srv_state st;
 	struct net_nic *nic;
+	struct net_capture *capture;
 };
 
 static struct netd netd_state;
@@ -137,7 +138,8 @@ static int take_tap(struct netd *d)
 	r = net_tap_adopt(fds, d->nqueues, &d->tap);
 	if (r == 0 && strcmp(net_tap_ifname(d->tap), d->ifname) != 0) {
 		d->tap = net_tap_free(d->tap);
-		return log_error_errno(-EINVAL, "the stored TAP queues belong to another interface");
+		return log_error_errno(-EINVAL,
+				       "the stored TAP queues belong to another interface");
 	}
 	if (r < 0) {
 		for (unsigned q = 0; q < d->nqueues; q++)
@@ -170,6 +172,7 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, d->tap, &d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to set up the NIC: %m");
+	net_nic_set_capture(d->nic, d->capture);
 	r = net_nic_offer(d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to offer the NIC: %m");
@@ -203,6 +206,19 @@ static void srv_stop(struct srv *s, void *opaque)
 	if (d->nic)
 		net_nic_quiesce(d->nic);
 	uv_stop(d->loop);
+}
+
+/* IPC_MSG_NET_CAPTURE (mhcl net capture, through diagd and init). */
+static void srv_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
+{
+	struct netd *d = opaque;
+
+	if (msg->type != IPC_MSG_NET_CAPTURE) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
+					   "netd does not handle message type %u", msg->type);
+		return;
+	}
+	net_capture_request(d->capture, ch, msg);
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -302,6 +318,7 @@ int main(int argc, char **argv)
 	static const struct srv_ops ops = {
 	    .inspect = srv_inspect,
 	    .restore = srv_restore,
+	    .on_request = srv_request,
 	    .stop = srv_stop,
 	};
 	struct netd *d = &netd_state;
@@ -334,6 +351,9 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to join the bus: %m");
 		return MHCL_EXIT_SYSCALL;
 	}
+	r = net_capture_new(&loop, &d->capture);
+	if (r < 0)
+		goto fail;
 	/* Made before the jail (which has no memfd_create and no open). */
 	r = srv_state_prepare(&d->st, "mhcl-net-state", sizeof(struct net_state), NET_STATE_MAGIC);
 	if (r < 0)
@@ -369,6 +389,7 @@ out:
 	if (d->vmbus)
 		vmbusdev_free(d->vmbus); /* closes the channels first */
 	net_nic_free(d->nic);
+	net_capture_free(d->capture);
 	r = srv_finish(d->srv);
 	net_tap_free(d->tap); /* the queues stay attached: init holds them */
 	(void)uv_loop_close(&loop);

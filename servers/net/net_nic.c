@@ -627,6 +627,11 @@ int net_nic_offer(struct net_nic *n)
 	return 0;
 }
 
+void net_nic_set_capture(struct net_nic *n, struct net_capture *c)
+{
+	n->capture = c;
+}
+
 void net_nic_quiesce(struct net_nic *n)
 {
 	n->quiescing = true;

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "inspect.h"
+#include "net_capture.h"
 #include "net_state.h"
 #include "net_tap.h"
 #include "rndis.h"
@@ -38,6 +39,8 @@ int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config
 /* Describes the primary channel and every sub-channel the state says was granted
  * (before vmbusdev_register, so vmbusd hands open ones back). */
 int net_nic_offer(struct net_nic *n);
+/* Frames both ways are offered to c while it is armed (NULL: never). */
+void net_nic_set_capture(struct net_nic *n, struct net_capture *c);
 /* Stops moving packets (a planned stop): frames wait in the backend's queues and guest
  * packets in the rings for the next instance. */
 void net_nic_quiesce(struct net_nic *n);

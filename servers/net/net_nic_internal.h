@@ -86,7 +86,8 @@ struct net_nic {
 	struct net_chan *chans[NET_MAX_CHANNELS];
 	unsigned nchans; /* described to vmbusdev */
 	bool quiescing;
-	unsigned closing; /* queue polls whose close callback has not run yet */
+	unsigned closing;	     /* queue polls whose close callback has not run yet */
+	struct net_capture *capture; /* mhcl net capture, or NULL */
 	struct net_buf recv, send;
 	uint32_t *free_subs; /* stack of free receive sub-allocations */
 	uint32_t nfree_subs;

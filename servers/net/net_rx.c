@@ -171,6 +171,8 @@ static int rx_one(struct net_queue *q)
 		ch->drops[len == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BACKEND]++;
 		return 1;
 	}
+	if (net_capture_armed(n->capture))
+		net_capture_frame(n->capture, iov, cnt, (uint32_t)len);
 	uint32_t hlen = rndis_rx_header(hdr, (uint32_t)len, &n->st->rndis, &info);
 	uint32_t at = off + NET_RX_FRAME_AT - hlen;
 	if (net_buf_write(&n->recv, at, hdr, hlen) < 0 ||

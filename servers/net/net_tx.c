@@ -161,6 +161,9 @@ static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uin
 	} else {
 		ch->tx_packets++;
 		ch->tx_bytes += tx.frame_len;
+		if (net_capture_armed(n->capture))
+			net_capture_frame(n->capture, fiov, fcnt,
+					  tx.frame_len + (tx.has_vlan ? VLAN_TAG_LEN : 0u));
 	}
 	return 0;
 }
@@ -241,8 +244,8 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 		} else if (len < 8u || len > total - at) {
 			ch->drops[NET_DROP_BAD_RNDIS]++;
 			ch->last_error = "an RNDIS message longer than what holds it";
-			log_warn("net channel relid %u: refused an RNDIS data packet: %s", ch->relid,
-				 ch->last_error);
+			log_warn("net channel relid %u: refused an RNDIS data packet: %s",
+				 ch->relid, ch->last_error);
 			*status = NETVSP_STATUS_FAILURE;
 			break;
 		}

@@ -116,13 +116,12 @@ void mhcl_target_format(const struct mhcl_target *t, char *buf, size_t len)
 }
 
 static const char *const signal_names[] = {
-	[1] = "HUP",     [2] = "INT",     [3] = "QUIT",    [4] = "ILL",     [5] = "TRAP",
-	[6] = "ABRT",    [7] = "BUS",     [8] = "FPE",     [9] = "KILL",    [10] = "USR1",
-	[11] = "SEGV",   [12] = "USR2",   [13] = "PIPE",   [14] = "ALRM",   [15] = "TERM",
-	[16] = "STKFLT", [17] = "CHLD",   [18] = "CONT",   [19] = "STOP",   [20] = "TSTP",
-	[21] = "TTIN",   [22] = "TTOU",   [23] = "URG",    [24] = "XCPU",   [25] = "XFSZ",
-	[26] = "VTALRM", [27] = "PROF",   [28] = "WINCH",  [29] = "IO",     [30] = "PWR",
-	[31] = "SYS",
+    [1] = "HUP",   [2] = "INT",	    [3] = "QUIT",  [4] = "ILL",	    [5] = "TRAP",  [6] = "ABRT",
+    [7] = "BUS",   [8] = "FPE",	    [9] = "KILL",  [10] = "USR1",   [11] = "SEGV", [12] = "USR2",
+    [13] = "PIPE", [14] = "ALRM",   [15] = "TERM", [16] = "STKFLT", [17] = "CHLD", [18] = "CONT",
+    [19] = "STOP", [20] = "TSTP",   [21] = "TTIN", [22] = "TTOU",   [23] = "URG",  [24] = "XCPU",
+    [25] = "XFSZ", [26] = "VTALRM", [27] = "PROF", [28] = "WINCH",  [29] = "IO",   [30] = "PWR",
+    [31] = "SYS",
 };
 
 const char *mhcl_signal_name(int sig)
@@ -154,10 +153,10 @@ int mhcl_signal_parse(const char *s, int *ret_sig)
 }
 
 static const char *const fault_names[] = {
-	[MHCL__FAULT_KIND__FAULT_NONE] = "none",
-	[MHCL__FAULT_KIND__FAULT_FORBIDDEN_SYSCALL] = "syscall",
-	[MHCL__FAULT_KIND__FAULT_ABORT] = "abort",
-	[MHCL__FAULT_KIND__FAULT_HANG] = "hang",
+    [MHCL__FAULT_KIND__FAULT_NONE] = "none",
+    [MHCL__FAULT_KIND__FAULT_FORBIDDEN_SYSCALL] = "syscall",
+    [MHCL__FAULT_KIND__FAULT_ABORT] = "abort",
+    [MHCL__FAULT_KIND__FAULT_HANG] = "hang",
 };
 
 int mhcl_fault_parse(const char *s, int *ret_fault)
@@ -210,6 +209,7 @@ enum opt_id {
 	OPT_FAULT,
 	OPT_LINES,
 	OPT_INTERVAL,
+	OPT_COUNT,
 };
 
 struct opt_def {
@@ -220,17 +220,12 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-	{"json", 'j', false, OPT_JSON},
-	{"timeout", 't', true, OPT_TIMEOUT},
-	{"socket", 0, true, OPT_SOCKET},
-	{"tcp", 0, true, OPT_TCP},
-	{"vsock", 0, true, OPT_VSOCK},
-	{"help", 'h', false, OPT_HELP},
-	{"follow", 'f', false, OPT_FOLLOW},
-	{"signal", 's', true, OPT_SIGNAL},
-	{"fault", 0, true, OPT_FAULT},
-	{"lines", 'n', true, OPT_LINES},
-	{"interval", 0, true, OPT_INTERVAL},
+    {"json", 'j', false, OPT_JSON},	 {"timeout", 't', true, OPT_TIMEOUT},
+    {"socket", 0, true, OPT_SOCKET},	 {"tcp", 0, true, OPT_TCP},
+    {"vsock", 0, true, OPT_VSOCK},	 {"help", 'h', false, OPT_HELP},
+    {"follow", 'f', false, OPT_FOLLOW},	 {"signal", 's', true, OPT_SIGNAL},
+    {"fault", 0, true, OPT_FAULT},	 {"lines", 'n', true, OPT_LINES},
+    {"interval", 0, true, OPT_INTERVAL}, {"count", 'c', true, OPT_COUNT},
 };
 
 static const struct opt_def *find_long(const char *name, size_t len)
@@ -272,12 +267,12 @@ static int apply(struct mhcl_args *a, const struct opt_def *o, const char *val, 
 		if (*target_set)
 			return bad(err, err_len, "only one of --socket, --tcp, --vsock");
 		r = mhcl_target_from(o->id == OPT_SOCKET ? MHCL_TRANSPORT_UNIX
-				     : o->id == OPT_TCP  ? MHCL_TRANSPORT_TCP
+				     : o->id == OPT_TCP	 ? MHCL_TRANSPORT_TCP
 							 : MHCL_TRANSPORT_VSOCK,
 				     val, &a->target);
 		if (r < 0)
 			return bad(err, err_len, "--%s: invalid address '%s'%s", o->lng, val,
-				   o->id == OPT_TCP ? " (want HOST:PORT)"
+				   o->id == OPT_TCP	? " (want HOST:PORT)"
 				   : o->id == OPT_VSOCK ? " (want CID:PORT)"
 							: "");
 		*target_set = true;
@@ -299,14 +294,20 @@ static int apply(struct mhcl_args *a, const struct opt_def *o, const char *val, 
 		return 0;
 	case OPT_LINES:
 		if (parse_u32(val, 1, DIAG_LOG_LINES_MAX, &a->lines) < 0)
-			return bad(err, err_len, "--lines wants 1..%u, not '%s'", DIAG_LOG_LINES_MAX,
-				   val);
+			return bad(err, err_len, "--lines wants 1..%u, not '%s'",
+				   DIAG_LOG_LINES_MAX, val);
 		a->opts_seen |= MHCL_OPT_LINES;
+		return 0;
+	case OPT_COUNT:
+		if (parse_u32(val, 1, MHCL_COUNT_MAX, &a->count) < 0)
+			return bad(err, err_len, "--count wants 1..%u, not '%s'", MHCL_COUNT_MAX,
+				   val);
+		a->opts_seen |= MHCL_OPT_COUNT;
 		return 0;
 	case OPT_INTERVAL:
 		if (parse_u32(val, 10, 60000, &a->interval_ms) < 0)
-			return bad(err, err_len, "--interval wants milliseconds in 10..60000, not '%s'",
-				   val);
+			return bad(err, err_len,
+				   "--interval wants milliseconds in 10..60000, not '%s'", val);
 		a->opts_seen |= MHCL_OPT_INTERVAL;
 		return 0;
 	}
@@ -317,8 +318,8 @@ int mhcl_args_parse(int argc, char **argv, const char *default_target, struct mh
 		    char *err, size_t err_len)
 {
 	struct mhcl_args a = {
-		.timeout_ms = MHCL_DEFAULT_TIMEOUT_MS,
-		.interval_ms = MHCL_FOLLOW_INTERVAL_MS,
+	    .timeout_ms = MHCL_DEFAULT_TIMEOUT_MS,
+	    .interval_ms = MHCL_FOLLOW_INTERVAL_MS,
 	};
 	bool target_set = false, only_pos = false;
 	int r;
@@ -350,7 +351,8 @@ int mhcl_args_parse(int argc, char **argv, const char *default_target, struct mh
 				return bad(err, err_len, "unknown option '%s'", arg);
 			if (eq) {
 				if (!o->has_arg)
-					return bad(err, err_len, "option '--%s' takes no value", o->lng);
+					return bad(err, err_len, "option '--%s' takes no value",
+						   o->lng);
 				val = eq + 1;
 			}
 		} else {
@@ -374,8 +376,8 @@ int mhcl_args_parse(int argc, char **argv, const char *default_target, struct mh
 			return r;
 	}
 	if (!target_set) {
-		const char *spec = default_target && *default_target ? default_target
-								      : MHCL_DEFAULT_TARGET;
+		const char *spec =
+		    default_target && *default_target ? default_target : MHCL_DEFAULT_TARGET;
 		if (mhcl_target_parse(spec, &a.target) < 0)
 			return bad(err, err_len,
 				   "invalid diag address '%s' (want unix:PATH, tcp:HOST:PORT or "
@@ -393,9 +395,9 @@ int mhcl_args_check(const struct mhcl_args *a, unsigned allowed, int min_pos, in
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{MHCL_OPT_FOLLOW, "--follow"}, {MHCL_OPT_SIGNAL, "--signal"},
-		{MHCL_OPT_FAULT, "--fault"},   {MHCL_OPT_LINES, "--lines"},
-		{MHCL_OPT_INTERVAL, "--interval"},
+	    {MHCL_OPT_FOLLOW, "--follow"},     {MHCL_OPT_SIGNAL, "--signal"},
+	    {MHCL_OPT_FAULT, "--fault"},       {MHCL_OPT_LINES, "--lines"},
+	    {MHCL_OPT_INTERVAL, "--interval"}, {MHCL_OPT_COUNT, "--count"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)

@@ -14,6 +14,7 @@
 #define MHCL_DEFAULT_TARGET "unix:/run/mhcl/diag.sock"
 #define MHCL_DEFAULT_TIMEOUT_MS 10000u
 #define MHCL_TIMEOUT_MAX_MS 3600000u
+#define MHCL_COUNT_MAX 1000000u
 #define MHCL_FOLLOW_INTERVAL_MS 500u
 #define MHCL_POS_MAX 4
 
@@ -36,6 +37,7 @@ enum mhcl_opt {
 	MHCL_OPT_FAULT = 1u << 2,    /* --fault syscall|abort|hang */
 	MHCL_OPT_LINES = 1u << 3,    /* -n, --lines N */
 	MHCL_OPT_INTERVAL = 1u << 4, /* --interval MS */
+	MHCL_OPT_COUNT = 1u << 5,    /* -c, --count N */
 };
 
 struct mhcl_args {
@@ -49,6 +51,7 @@ struct mhcl_args {
 	int fault;           /* Mhcl__FaultKind */
 	uint32_t lines;
 	uint32_t interval_ms;
+	uint32_t count;
 	const char *cmd;     /* NULL: none given */
 	const char *pos[MHCL_POS_MAX];
 	int npos;
@@ -144,6 +147,7 @@ int cmd_config(struct mhcl_ctx *c);
 int cmd_sidecar(struct mhcl_ctx *c);
 int cmd_guest(struct mhcl_ctx *c);
 int cmd_storage(struct mhcl_ctx *c);
+int cmd_net(struct mhcl_ctx *c);
 int cmd_help(struct mhcl_ctx *c);
 
 #endif

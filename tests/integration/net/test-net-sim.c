@@ -276,6 +276,58 @@ static void ns_to_guest(struct net_env *t, const char *text)
 	ASSERT_EQ(memcmp(buf, text, len), 0);
 }
 
+/* `mhcl net capture -c COUNT > path` in the background. */
+static pid_t capture_start(struct sim_env *e, unsigned count, const char *path)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char env[160], n[16];
+		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
+		putenv(env);
+		snprintf(n, sizeof(n), "%u", count);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			_exit(126);
+		execl(mhcl_cli, "mhcl", "net", "capture", "-c", n, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The pcap file holds a file header and whole-frame records, among them one carrying
+ * first and a later one carrying second (the kernel may add frames of its own). */
+static void check_pcap(const char *path, const char *first, const char *second)
+{
+	static uint8_t buf[16384];
+	const char *want[2] = {first, second};
+	int found = 0;
+	int fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	ASSERT_GE(n, 24);
+	uint32_t magic, linktype;
+	memcpy(&magic, buf, 4);
+	memcpy(&linktype, buf + 20, 4);
+	ASSERT_UEQ(magic, 0xa1b2c3d4u);
+	ASSERT_UEQ(linktype, 1);
+	size_t at = 24;
+	while (at < (size_t)n) {
+		uint32_t caplen, len;
+		ASSERT_LE(at + 16, (size_t)n);
+		memcpy(&caplen, buf + at + 8, 4);
+		memcpy(&len, buf + at + 12, 4);
+		ASSERT_UEQ(caplen, len);
+		at += 16;
+		ASSERT_LE(at + caplen, (size_t)n);
+		if (found < 2 && memmem(buf + at, caplen, want[found], strlen(want[found])))
+			found++;
+		at += caplen;
+	}
+	ASSERT_EQ(found, 2);
+}
+
 /* ---- cases ---- */
 
 static void test_linux_path(void)
@@ -321,6 +373,19 @@ static void test_linux_path(void)
 	guest_to_ns(&t, 1, false, false, "hello on the sub-channel");
 	guest_to_ns(&t, 1, true, true, "sub-channel, page ranges, offload");
 	ns_to_guest(&t, "to the guest with two channels");
+
+	/* mhcl net capture: one frame each way, in a pcap file with their bytes. */
+	char pcap[160];
+	snprintf(pcap, sizeof(pcap), "%s/capture.pcap", t.e.dir);
+	off_t mark = sim_log_mark();
+	pid_t cap = capture_start(&t.e, 3, pcap); /* the third ends after 2 s without one */
+	sim_log_wait(mark, "capture armed");
+	guest_to_ns(&t, 0, false, false, "captured on the way out");
+	ns_to_guest(&t, "captured on the way in");
+	int st;
+	ASSERT_EQ(waitpid(cap, &st, 0), cap);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	check_pcap(pcap, "captured on the way out", "captured on the way in");
 	ASSERT_EQ(sim_env_child(t.e.init, "mhcl-netd"), t.netd);
 	stop(&t);
 }
