@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/if_tun.h>
+#include <linux/kvm.h>
 #include <linux/sched.h>
+#include <linux/vfio.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -34,7 +37,8 @@ static const char *const group_names[_JAIL_GROUP_MAX] = {
     [JAIL_GROUP_NETWORK_SERVER] = "network-server",
     [JAIL_GROUP_THREADS] = "threads",
     [JAIL_GROUP_POSITIONAL_IO] = "positional-io",
-    [JAIL_GROUP_DEVICE_IOCTL] = "device-ioctl",
+    [JAIL_GROUP_KVM_IOCTL] = "kvm-ioctl",
+    [JAIL_GROUP_VFIO_IOCTL] = "vfio-ioctl",
     [JAIL_GROUP_UNIX_CLIENT] = "unix-client",
     [JAIL_GROUP_IO_URING] = "io-uring",
     [JAIL_GROUP_TUN_QUERY] = "tun-query",
@@ -66,7 +70,6 @@ static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
     [JAIL_GROUP_THREADS] = {"set_robust_list", "madvise", NULL},
     [JAIL_GROUP_POSITIONAL_IO] = {"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
 				  "fsync", "fdatasync", "fallocate", NULL},
-    [JAIL_GROUP_DEVICE_IOCTL] = {"ioctl", "eventfd2", NULL},
     [JAIL_GROUP_UNIX_CLIENT] = {"connect", NULL},
     /* No io_uring_setup: seccomp cannot see what a ring does, so a jailed server uses only
      * rings it made (and restricted) before entry. */
@@ -86,18 +89,18 @@ static const struct jail_profile profiles[] = {
     {"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     {"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-vmbusd: accepts mhcl-vp and device servers on its held listeners. */
-    {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_NETWORK_SERVER)},
+    {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-icd: connected to vmbusd before entry; maps the guest RAM memfd, eventfds. */
     {"icd", COMMON_GROUPS},
     /* mhcl-storaged: a ring per channel queue of each disk, all made and restricted
      * before entry. */
-    {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_DEVICE_IOCTL) |
+    {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_VFIO_IOCTL) |
 		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     /* mhcl-netd: reads and writes its TAP queues, attached before entry, or adopted from
      * init's fd store after it (checked with two read-only TUN ioctls); no other ioctl. */
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
-    {"vp", COMMON_GROUPS | G(JAIL_GROUP_DEVICE_IOCTL) | G(JAIL_GROUP_THREADS) |
+    {"vp", COMMON_GROUPS | G(JAIL_GROUP_KVM_IOCTL) | G(JAIL_GROUP_THREADS) |
 	       G(JAIL_GROUP_UNIX_CLIENT)},
     /* mhcl-sidecard: pread/pwrite on /dev/mem and cpuN/online, opened before the jail. */
     {"sidecard", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO)},
@@ -178,6 +181,19 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 					     cmp(1, SCMP_CMP_EQ, ok[i], 0));
 		break;
 	}
+	case JAIL_GROUP_KVM_IOCTL:
+		/* Any KVM request (the number's type byte), nothing else: a jailed worker's
+		 * other fds are sockets, eventfds and memfds. */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)KVMIO << 8));
+		break;
+	case JAIL_GROUP_VFIO_IOCTL:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)VFIO_TYPE << 8));
+		if (!r) /* UNMAP on a block device (fallocate does not reach every driver) */
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					     cmp(1, SCMP_CMP_EQ, BLKDISCARD, 0));
+		break;
 	case JAIL_GROUP_TUN_QUERY: {
 		static const unsigned long ok[] = {TUNGETIFF, TUNGETVNETHDRSZ};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)

@@ -29,7 +29,8 @@ enum jail_group {
 	JAIL_GROUP_NETWORK_SERVER, /* accept and socket options on held listeners */
 	JAIL_GROUP_THREADS,	   /* clone of threads only (CLONE_THREAD) */
 	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev/fsync/fallocate */
-	JAIL_GROUP_DEVICE_IOCTL,   /* ioctl on held device fds (VFIO, KVM irqfd) */
+	JAIL_GROUP_KVM_IOCTL,	   /* KVM's ioctls (type 0xAE) on held KVM fds: the worker */
+	JAIL_GROUP_VFIO_IOCTL,	   /* VFIO's ioctls (type ';') and BLKDISCARD: storage */
 	JAIL_GROUP_UNIX_CLIENT,	   /* new AF_UNIX sockets and connect (reconnect to a peer) */
 	JAIL_GROUP_IO_URING,	   /* enter/register on rings made before entry; no setup */
 	JAIL_GROUP_TUN_QUERY,	   /* TUNGETIFF/TUNGETVNETHDRSZ: checking adopted TAP queues */
