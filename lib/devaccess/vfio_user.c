@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -589,11 +590,17 @@ static int region_info(struct vu_dev *v, uint32_t index, struct vfio_user_region
 static void map_bar(struct vu_dev *v, unsigned bar, const struct vfio_user_region_info *ri, int fd)
 {
 	const uint32_t rw = VFIO_USER_REGION_READ_OK | VFIO_USER_REGION_WRITE_OK;
+	struct stat st;
 	void *p;
 
 	if (fd < 0 || !(ri->flags & VFIO_USER_REGION_MMAP) || (ri->flags & rw) != rw ||
 	    (ri->flags & VFIO_USER_REGION_CAPS) || (ri->size | ri->offset) % VU_PAGE ||
 	    ri->offset > (uint64_t)INT64_MAX)
+		return;
+	/* Pages past the end of a file fault with SIGBUS on access: only a file that holds
+	 * the whole region is mapped. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ri->offset ||
+	    (uint64_t)st.st_size - ri->offset < ri->size)
 		return;
 	p = mmap(NULL, ri->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ri->offset);
 	if (p != MAP_FAILED)
@@ -616,11 +623,9 @@ static int read_regions(struct vu_dev *v)
 	for (unsigned i = 0; i < DEVACCESS_NBARS; i++) {
 		fd = -1;
 		r = region_info(v, VFIO_USER_PCI_BAR0_REGION + i, &ri, &fd);
-		if (r == -EPIPE || r == -ETIMEDOUT || r == -EPROTO) {
-			closep(&fd);
+		if (r < 0 && v->broken)
 			return r;
-		}
-		/* An error reply or an absurd size: that BAR is absent. */
+		/* An error reply, a bad one or an absurd size: that BAR is absent. */
 		if (r == 0 && ri.size && ri.size <= VU_MAX_BAR_SIZE) {
 			v->da.bars[i].size = ri.size;
 			map_bar(v, i, &ri, fd);
@@ -665,11 +670,11 @@ static int read_device(struct vu_dev *v)
 	    .reply_max = sizeof(ireply),
 	};
 	r = call(v, &c);
-	if (r < 0)
+	if (r < 0 && v->broken)
 		return r;
-	if (ireply.index != VFIO_USER_PCI_MSIX_IRQ || ireply.count > VFIO_USER_MSIX_MAX)
-		return -EPROTO;
-	if (ireply.flags & VFIO_USER_IRQ_INFO_EVENTFD)
+	/* Any other failure, or a count no MSI-X table has: no vectors. */
+	if (r == 0 && ireply.index == VFIO_USER_PCI_MSIX_IRQ &&
+	    ireply.count <= VFIO_USER_MSIX_MAX && (ireply.flags & VFIO_USER_IRQ_INFO_EVENTFD))
 		v->da.irq_count = ireply.count;
 	return 0;
 }
