@@ -91,36 +91,35 @@ static void doorbell(struct test_device *td)
 
 static int hostile_read(struct test_device *td, uint64_t off)
 {
-	struct {
-		struct vfio_user_hdr h;
-		struct vfio_user_region_rw rw;
-		uint32_t data;
-	} reply = {
-	    .h = {.msg_id = vfio_user_server_msg_id(td->srv),
-		  .command = VFIO_USER_REGION_READ,
-		  .size = sizeof(reply),
-		  .flags = VFIO_USER_F_TYPE_REPLY},
-	    .rw = {.offset = off, .region = 0, .count = 4},
-	    .data = 0x12345678,
-	};
+	struct vfio_user_hdr h = {.msg_id = vfio_user_server_msg_id(td->srv),
+				  .command = VFIO_USER_REGION_READ,
+				  .size = 16 + 16 + 4,
+				  .flags = VFIO_USER_F_TYPE_REPLY};
+	struct vfio_user_region_rw rw = {.offset = off, .region = 0, .count = 4};
+	uint32_t data = 0x12345678;
+	uint8_t reply[16 + 16 + 4];
 
 	switch (off) {
-	case HOSTILE_WRONG_ID:
-		reply.h.msg_id++;
-		(void)vfio_user_server_send_raw(td->srv, &reply, sizeof(reply));
-		return VFIO_USER_SERVER_REPLIED;
-	case HOSTILE_OVERSIZE:
-		reply.h.size = 16u + (1u << 20);
-		(void)vfio_user_server_send_raw(td->srv, &reply, sizeof(reply));
-		return VFIO_USER_SERVER_REPLIED;
+	case HOSTILE_WRONG_ID: /* a well-formed reply to a request that was not made */
+		h.msg_id++;
+		break;
+	case HOSTILE_OVERSIZE: /* announces more than a 4-byte read can bring */
+		h.size = 16u + (1u << 20);
+		break;
 	case HOSTILE_ERROR:
 		return -EACCES;
 	case HOSTILE_DIE:
 		return VFIO_USER_SERVER_HANG_UP;
 	case HOSTILE_HANG:
 		return VFIO_USER_SERVER_NO_REPLY;
+	default:
+		return 0;
 	}
-	return 0;
+	memcpy(reply, &h, 16);
+	memcpy(reply + 16, &rw, 16);
+	memcpy(reply + 32, &data, 4);
+	(void)vfio_user_server_send_raw(td->srv, reply, sizeof(reply));
+	return VFIO_USER_SERVER_REPLIED;
 }
 
 static int td_read(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len)
