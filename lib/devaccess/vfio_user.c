@@ -144,18 +144,8 @@ static int send_msg(struct vu_dev *v, struct iovec *iov, int niov, const int *fd
 		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 		ssize_t n;
 
-		if (!fds_sent) {
-			struct cmsghdr *c;
-
-			memset(&ctl, 0, sizeof(ctl));
-			m.msg_control = ctl.buf;
-			m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&m);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
+		if (!fds_sent)
+			vfio_user__attach_fds(&m, ctl.buf, sizeof(ctl.buf), fds, nfds);
 		n = sendmsg(v->sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -171,26 +161,6 @@ static int send_msg(struct vu_dev *v, struct iovec *iov, int niov, const int *fd
 		iov_advance(&iov, &niov, (size_t)n);
 	}
 	return 0;
-}
-
-static void keep_fds(struct msghdr *m, int *fds, unsigned *nfds)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		size_t n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < VU_MAX_FDS_IN)
-				fds[(*nfds)++] = fd;
-			else
-				close(fd);
-		}
-	}
 }
 
 /* Reads exactly len bytes, collecting any fds that ride along. */
@@ -222,7 +192,7 @@ static int recv_exact(struct vu_dev *v, void *buf, size_t len, int *fds, unsigne
 				return r;
 			continue;
 		}
-		keep_fds(&m, fds, nfds);
+		(void)vfio_user__take_fds(&m, fds, VU_MAX_FDS_IN, nfds);
 		if (m.msg_flags & MSG_CTRUNC)
 			return -EPROTO;
 		if (n == 0)

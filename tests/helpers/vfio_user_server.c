@@ -415,28 +415,6 @@ static const handler_fn handlers[VFIO_USER_COMMAND_MAX] = {
     [VFIO_USER_DEVICE_RESET] = handle_reset,
 };
 
-static void collect_fds(struct msghdr *mh, int *fds, unsigned *nfds, bool *too_many)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < SRV_MAX_FDS) {
-				fds[(*nfds)++] = fd;
-			} else {
-				close(fd);
-				*too_many = true;
-			}
-		}
-	}
-}
-
 /* Reads len bytes; 0, -EPIPE at end of stream, -EPROTO for truncated fds. */
 static int recv_all(int conn, void *buf, size_t len, int *fds, unsigned *nfds, bool *too_many)
 {
@@ -459,7 +437,8 @@ static int recv_all(int conn, void *buf, size_t len, int *fds, unsigned *nfds, b
 				continue;
 			return errno == ECONNRESET ? -EPIPE : -errno;
 		}
-		collect_fds(&mh, fds, nfds, too_many);
+		if (vfio_user__take_fds(&mh, fds, SRV_MAX_FDS, nfds))
+			*too_many = true;
 		if (mh.msg_flags & MSG_CTRUNC)
 			*too_many = true;
 		if (n == 0)
@@ -486,18 +465,8 @@ static int send_reply(struct vfio_user_server *s, int err, const struct msg *m)
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 	ssize_t n;
 
-	if (!err && m->reply_fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &m->reply_fd, sizeof(int));
-	}
+	if (!err && m->reply_fd >= 0)
+		vfio_user__attach_fds(&mh, ctl.buf, sizeof(ctl.buf), &m->reply_fd, 1);
 	/* Replies are small next to the socket buffer: one sendmsg takes them whole. */
 	n = sendmsg(s->conn, &mh, MSG_NOSIGNAL);
 	if (n < 0)

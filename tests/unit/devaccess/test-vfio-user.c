@@ -525,17 +525,8 @@ static int raw_call(struct raw_client *c, uint16_t cmd, const void *payload, siz
 	uint8_t buf[8192];
 	size_t got = 0;
 
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		m.msg_control = ctl.buf;
-		m.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		vfio_user__attach_fds(&m, ctl.buf, sizeof(ctl.buf), &fd, 1);
 	ASSERT_EQ(sendmsg(c->sock, &m, MSG_NOSIGNAL), (ssize_t)(16 + len));
 	while (got < sizeof(h)) {
 		ssize_t n = recv(c->sock, buf + got, sizeof(h) - got, 0);
