@@ -68,6 +68,20 @@ int devaccess_dma_map(struct devaccess *d, void *va, uint64_t iova, uint64_t len
 	return d->ops->dma_map(d, va, iova, len);
 }
 
+int devaccess_dma_map_fd(struct devaccess *d, int fd, uint64_t fd_offset, void *va, uint64_t iova,
+			 uint64_t len)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (fd_offset & 4095u || fd_offset + len < fd_offset)
+		return -EINVAL;
+	if (!d->ops->dma_map_fd)
+		return devaccess_dma_map(d, va, iova, len);
+	if (!len || ((uintptr_t)va | iova | len) & 4095u || iova + len - 1 < iova)
+		return -EINVAL;
+	return d->ops->dma_map_fd(d, fd, fd_offset, va, iova, len);
+}
+
 int devaccess_dma_unmap(struct devaccess *d, uint64_t iova, uint64_t len)
 {
 	if (!len || (iova | len) & 4095u)

@@ -6,7 +6,7 @@
  *
  * One struct devaccess per PCI function. Transports implement struct devaccess_ops:
  *   vfio.c      Linux VFIO (container/group API, type1v2 IOMMU): production
- *   (later)     vfio-user to an emulator process, for devices QEMU has no model of
+ *   vfio_user.c vfio-user to an emulator process, for devices QEMU has no model of
  * and tests may plug in their own (a register model in memory).
  *
  * Keepalive: a driver that restarts must not let the function be reset. Linux vfio-pci
@@ -57,6 +57,10 @@ struct devaccess_ops {
 	int (*config_write)(struct devaccess *d, uint32_t off, const void *buf, size_t len);
 	/* -EEXIST when [iova, iova + len) overlaps a mapping the transport already holds. */
 	int (*dma_map)(struct devaccess *d, void *va, uint64_t iova, uint64_t len);
+	/* Optional: the same memory named by an fd as well (vfio-user shares it that way).
+	 * NULL: devaccess_dma_map_fd() falls back to dma_map with va. */
+	int (*dma_map_fd)(struct devaccess *d, int fd, uint64_t fd_offset, void *va, uint64_t iova,
+			  uint64_t len);
 	int (*dma_unmap)(struct devaccess *d, uint64_t iova, uint64_t len);
 	/* Vectors 0..n-1 signal fds[i] (-1: that vector signals nothing); n = 0 disables. */
 	int (*irq_set)(struct devaccess *d, const int *fds, unsigned n);
@@ -94,6 +98,24 @@ int devaccess_vfio_open(const char *pci_addr, struct devaccess **ret);
 int devaccess_vfio_adopt(int container_fd, int group_fd, int device_fd, struct devaccess **ret);
 #define DEVACCESS_VFIO_NFDS 3u
 
+/* Connects to a vfio-user emulator listening on a unix socket and sets up access as
+ * devaccess_vfio_user_attach() does. The socket is close-on-exec. */
+int devaccess_vfio_user_open(const char *socket_path, struct devaccess **ret);
+
+/* Sets up vfio-user access over an already connected SOCK_STREAM unix socket (one handed
+ * to a jailed server, or the kept fd of a previous instance): negotiates the version,
+ * reads the regions (mmaps BARs the emulator offers an fd for), the MSI-X count and the
+ * PCI identity. Takes ownership of connected_fd on success only. The emulator is
+ * untrusted: -EPROTO for a reply that breaks the protocol, -EPIPE when it hangs up,
+ * -ETIMEDOUT when it does not answer in time (5 s per request by default), -ENODEV for a
+ * device that is not PCI. The kept fd is the socket. On this transport
+ * devaccess_dma_map() gives -ENOTSUP: map memory with devaccess_dma_map_fd(). */
+int devaccess_vfio_user_attach(int connected_fd, struct devaccess **ret);
+
+/* Sets the per-request deadline of a vfio-user access (tests shorten it). -EINVAL for
+ * another transport or 0 ms. */
+int devaccess_vfio_user_set_timeout(struct devaccess *d, unsigned timeout_ms);
+
 /* Closes the transport's fds. Without copies kept elsewhere this may reset the function
  * (VFIO does when the last device fd closes). Accepts NULL. */
 void devaccess_close(struct devaccess *d);
@@ -114,6 +136,13 @@ void devaccess_write64(struct devaccess *d, unsigned bar, uint64_t off, uint64_t
  * the transport's kept fds all close. -EEXIST: something is already mapped there. */
 int devaccess_dma_map(struct devaccess *d, void *va, uint64_t iova, uint64_t len);
 int devaccess_dma_unmap(struct devaccess *d, uint64_t iova, uint64_t len);
+
+/* Like devaccess_dma_map(), for memory that is also [fd_offset, fd_offset + len) of fd
+ * (a memfd): transports whose device runs in another process (vfio-user) share the fd,
+ * which they borrow (the peer holds its own reference); VFIO ignores it and maps va.
+ * fd_offset page aligned. */
+int devaccess_dma_map_fd(struct devaccess *d, int fd, uint64_t fd_offset, void *va, uint64_t iova,
+			 uint64_t len);
 
 /* Routes MSI-X vectors 0..n-1 to eventfds (borrowed: the transport holds its own
  * reference). n <= irq_count. Calling again replaces the eventfds, also on an adopted
