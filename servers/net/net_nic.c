@@ -149,7 +149,7 @@ static uint32_t recv_buffer(struct net_chan *ch, const struct netvsp_msg *m, uin
 	}
 	ch->refused++;
 	ch->last_error = why;
-	log_warn("net channel relid %u: refused the receive buffer: %s", ch->relid, why);
+	net_chan_warn(ch, "refused the receive buffer: %s", why);
 	return netvsp_build_recv_buf_complete(out, NETVSP_STATUS_FAILURE, 0, 0);
 }
 
@@ -175,7 +175,7 @@ static uint32_t send_buffer(struct net_chan *ch, const struct netvsp_msg *m, uin
 	}
 	ch->refused++;
 	ch->last_error = why;
-	log_warn("net channel relid %u: refused the send buffer: %s", ch->relid, why);
+	net_chan_warn(ch, "refused the send buffer: %s", why);
 	return netvsp_build_send_buf_complete(out, NETVSP_STATUS_FAILURE, 0);
 }
 
@@ -190,8 +190,9 @@ static uint32_t subchannels(struct net_chan *ch, const struct netvsp_msg *m, uin
 	    n->st->nvsp_version < NETVSP_VERSION_5) {
 		ch->refused++;
 		ch->last_error = "a sub-channel request out of place";
-		log_warn("net channel relid %u: refused a sub-channel request: %s", ch->relid,
-			 ch->index ? "sent on a sub-channel" : "not an allocation or NVSP < 5");
+		net_chan_warn(ch, "refused a sub-channel request: %s",
+			      ch->index ? "sent on a sub-channel"
+					: "not an allocation or NVSP < 5");
 		return netvsp_build_subchannel_complete(out, NETVSP_STATUS_FAILURE, 0);
 	}
 	grant = want < n->cfg.max_subchannels ? want : n->cfg.max_subchannels;
@@ -237,7 +238,7 @@ static int nvsp_message(struct net_chan *ch, const struct vmbus_pkt *pkt, uint8_
 	if (netvsp_parse(pkt->payload, pkt->payload_len, &m, &why) < 0) {
 		ch->refused++;
 		ch->last_error = why;
-		log_warn("net channel relid %u: refused a packet: %s", ch->relid, why);
+		net_chan_warn(ch, "refused a packet: %s", why);
 		return 0;
 	}
 	switch (m.type) {
@@ -338,8 +339,7 @@ static int packet(struct net_chan *ch, const struct vmbus_pkt *pkt, uint32_t sta
 	if (pkt->type != VMBUS_PKT_DATA_INBAND && pkt->type != VMBUS_PKT_DATA_USING_GPA_DIRECT) {
 		ch->refused++;
 		ch->last_error = "a packet type the network protocol does not use";
-		log_warn("net channel relid %u: refused a packet of type %u: %s", ch->relid,
-			 pkt->type, ch->last_error);
+		net_chan_warn(ch, "refused a packet of type %u: %s", pkt->type, ch->last_error);
 	} else {
 		int r = nvsp_message(ch, pkt, out, &len);
 		if (r < 0)

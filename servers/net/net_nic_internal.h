@@ -6,6 +6,7 @@
 #ifndef MHCL_NET_NET_NIC_INTERNAL_H
 #define MHCL_NET_NET_NIC_INTERNAL_H
 
+#include "log_limit.h"
 #include "net_buf.h"
 #include "net_nic.h"
 #include "netvsp.h"
@@ -61,6 +62,7 @@ struct net_chan {
 	uint64_t drops[_NET_DROP_MAX];
 	uint64_t refused, signals, signal_failures, ring_full, backend_full, skipped, replayed;
 	const char *last_error;
+	struct log_limit log_limit; /* what a hostile guest makes the channel log */
 	uint64_t pktbuf[NET_PKT_BUF / 8];
 };
 
@@ -94,6 +96,15 @@ struct net_nic {
 	uint8_t ctl[NET_CTL_MAX]; /* scratch: a control message copied out */
 	uint8_t head[NET_TX_HEAD];
 };
+
+/* A warning a guest can trigger: rate limited per channel (log_limit.h). */
+#define net_chan_warn(ch, fmt, ...)                                                                \
+	do {                                                                                       \
+		uint64_t held_;                                                                    \
+		if (log_limit_pass(&(ch)->log_limit, &held_))                                      \
+			log_warn("net channel relid %u: " fmt "%s", (ch)->relid, ##__VA_ARGS__,    \
+				 held_ ? " (and earlier ones not logged)" : "");                   \
+	} while (0)
 
 /* net_nic.c */
 void net_chan_signal(struct net_chan *ch);

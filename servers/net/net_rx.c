@@ -52,8 +52,8 @@ void net_rx_ack(struct net_chan *ch, uint64_t trans_id)
 	if (trans_id == 0 || sub >= n->st->recv_suballocs || !net_held(n, (uint32_t)sub)) {
 		ch->refused++;
 		ch->last_error = "an ack for a receive the guest does not hold";
-		log_warn("net channel relid %u: refused an ack (trans_id %#llx): %s", ch->relid,
-			 (unsigned long long)trans_id, ch->last_error);
+		net_chan_warn(ch, "refused an ack (trans_id %#llx): %s",
+			      (unsigned long long)trans_id, ch->last_error);
 		return;
 	}
 	ch->acks++;

@@ -145,7 +145,7 @@ static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uin
 	if (fcnt < 0) {
 		ch->drops[r == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BAD_RNDIS]++;
 		ch->last_error = why;
-		log_warn("net channel relid %u: refused an RNDIS data packet: %s", ch->relid, why);
+		net_chan_warn(ch, "refused an RNDIS data packet: %s", why);
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
@@ -181,8 +181,7 @@ static void control_message(struct net_chan *ch, const struct iovec *iov, int cn
 	    rndis_parse_ctl(n->ctl, total, &c, &why) < 0) {
 		ch->refused++;
 		ch->last_error = why ? why : "an RNDIS control message over 4 KiB";
-		log_warn("net channel relid %u: refused an RNDIS control message: %s", ch->relid,
-			 ch->last_error);
+		net_chan_warn(ch, "refused an RNDIS control message: %s", ch->last_error);
 		*status = NETVSP_STATUS_FAILURE;
 		return;
 	}
@@ -190,8 +189,7 @@ static void control_message(struct net_chan *ch, const struct iovec *iov, int cn
 	log_debug("net channel relid %u: RNDIS %s oid %#x%s%s", ch->relid, rndis_msg_name(c.type),
 		  c.oid, note ? ": " : "", note ? note : "");
 	if (len && !net_rx_message(ch, answer, len))
-		log_warn("net channel relid %u: no room to answer RNDIS %s", ch->relid,
-			 rndis_msg_name(c.type));
+		net_chan_warn(ch, "no room to answer RNDIS %s", rndis_msg_name(c.type));
 	*status = NETVSP_STATUS_SUCCESS;
 }
 
@@ -224,7 +222,7 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 	if (cnt < 0) {
 		ch->refused++;
 		ch->last_error = why;
-		log_warn("net channel relid %u: refused an RNDIS message: %s", ch->relid, why);
+		net_chan_warn(ch, "refused an RNDIS message: %s", why);
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
@@ -244,8 +242,7 @@ int net_tx_rndis(struct net_chan *ch, const struct vmbus_pkt *pkt, const struct 
 		} else if (len < 8u || len > total - at) {
 			ch->drops[NET_DROP_BAD_RNDIS]++;
 			ch->last_error = "an RNDIS message longer than what holds it";
-			log_warn("net channel relid %u: refused an RNDIS data packet: %s",
-				 ch->relid, ch->last_error);
+			net_chan_warn(ch, "refused an RNDIS data packet: %s", ch->last_error);
 			*status = NETVSP_STATUS_FAILURE;
 			break;
 		}
