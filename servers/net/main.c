@@ -169,7 +169,7 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	r = take_tap(d);
 	if (r < 0)
 		return r;
-	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, d->tap, &d->nic);
+	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, net_tap_backend(d->tap), &d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to set up the NIC: %m");
 	net_nic_set_capture(d->nic, d->capture);

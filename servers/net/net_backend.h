@@ -39,6 +39,50 @@ struct net_offload {
 	uint16_t csum_offset;
 };
 
+/*
+ * A backend: queues the NIC's channels send and receive on. Each transport embeds
+ * struct net_backend first and fills its ops; net_nic.c sees only this.
+ */
+struct net_backend;
+
+struct net_backend_ops {
+	const char *kind; /* "tap", "mana" */
+	/* One frame. 0; -EAGAIN: the queue is full (wait until fd() is writable); other
+	 * -errno: the frame was refused (the caller counts a drop). */
+	int (*send)(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
+		    const struct net_offload *off);
+	/* One frame into iov: its length; -EAGAIN: none now; -EMSGSIZE: it did not fit (it is
+	 * gone); other -errno: a bad frame (gone). */
+	int (*recv)(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
+		    struct net_offload *off);
+	/* The fd that becomes readable when queue q has frames (and writable when it has
+	 * room again). */
+	int (*fd)(const struct net_backend *b, unsigned q);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	unsigned nqueues;
+	char name[32]; /* what inspect shows: the interface, the device */
+};
+
+static inline int net_backend_send(struct net_backend *b, unsigned q, const struct iovec *iov,
+				   int iovcnt, const struct net_offload *off)
+{
+	return b->ops->send(b, q, iov, iovcnt, off);
+}
+
+static inline int net_backend_recv(struct net_backend *b, unsigned q, const struct iovec *iov,
+				   int iovcnt, struct net_offload *off)
+{
+	return b->ops->recv(b, q, iov, iovcnt, off);
+}
+
+static inline int net_backend_fd(const struct net_backend *b, unsigned q)
+{
+	return b->ops->fd(b, q);
+}
+
 /* The largest frame a backend passes either way without segmentation offload. */
 #define NET_MAX_FRAME (9216u + 14u)
 /* The largest frame the guest may hand over with segmentation offload. */

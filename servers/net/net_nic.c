@@ -573,7 +573,7 @@ static int describe_channel(struct net_nic *n, unsigned index)
 /* ---- the NIC ---- */
 
 int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config *cfg,
-		struct net_state *st, struct net_tap *tap, struct net_nic **ret)
+		struct net_state *st, struct net_backend *be, struct net_nic **ret)
 {
 	struct net_nic *n;
 
@@ -591,8 +591,8 @@ int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config
 	n->loop = loop;
 	n->cfg = *cfg;
 	n->st = st;
-	n->tap = tap;
-	n->nqueues = net_tap_queues(tap);
+	n->be = be;
+	n->nqueues = be->nqueues;
 	if (n->nqueues > NET_MAX_CHANNELS)
 		n->nqueues = NET_MAX_CHANNELS;
 	/* Stable per NIC number, so the guest sees the same NIC on every boot. */
@@ -602,7 +602,7 @@ int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config
 		struct net_queue *nq = &n->queues[q];
 		nq->nic = n;
 		nq->index = q;
-		int r = uv_poll_init(loop, &nq->poll, net_tap_fd(tap, q));
+		int r = uv_poll_init(loop, &nq->poll, net_backend_fd(be, q));
 		if (r < 0) {
 			n->nqueues = q;
 			net_nic_free(n);
@@ -686,8 +686,8 @@ void net_nic_inspect(const struct net_nic *n, struct inspect_tree *t, Mhcl__Node
 	inspect_strf(t, dir, "mac", "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
 		     mac[4], mac[5]);
 	inspect_u64(t, dir, "mtu", n->cfg.rndis.mtu);
-	inspect_str(t, dir, "backend", "tap");
-	inspect_str(t, dir, "tap", net_tap_ifname(n->tap));
+	inspect_str(t, dir, "backend", n->be->ops->kind);
+	inspect_str(t, dir, n->be->ops->kind, n->be->name);
 	inspect_bool(t, dir, "link_up", true);
 	inspect_strf(t, dir, "nvsp_version", "%#x", st->nvsp_version);
 	inspect_strf(t, dir, "ndis_version", "%u.%u", st->ndis_major, st->ndis_minor);

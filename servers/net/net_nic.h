@@ -20,7 +20,7 @@
 #include "inspect.h"
 #include "net_capture.h"
 #include "net_state.h"
-#include "net_tap.h"
+#include "net_backend.h"
 #include "rndis.h"
 #include "vmbusdev.h"
 
@@ -35,7 +35,7 @@ struct net_nic;
 /* A NIC over backend tap (borrowed) with state st (fresh: zeroed; adopted: as the last
  * instance left it). Offers nothing yet. */
 int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config *cfg,
-		struct net_state *st, struct net_tap *tap, struct net_nic **ret);
+		struct net_state *st, struct net_backend *be, struct net_nic **ret);
 /* Describes the primary channel and every sub-channel the state says was granted
  * (before vmbusdev_register, so vmbusd hands open ones back). */
 int net_nic_offer(struct net_nic *n);

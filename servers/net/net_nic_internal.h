@@ -82,7 +82,7 @@ struct net_nic {
 	struct net_nic_config cfg;
 	struct hv_guid instance;
 	struct net_state *st;
-	struct net_tap *tap;
+	struct net_backend *be;
 	unsigned nqueues;
 	struct net_queue queues[NET_MAX_CHANNELS];
 	struct net_chan *chans[NET_MAX_CHANNELS];

@@ -138,7 +138,7 @@ static int drop_frame(struct net_queue *q, struct net_chan *ch, enum net_drop wh
 	struct net_nic *n = q->nic;
 	struct iovec iov = {n->ctl, sizeof(n->ctl)};
 	struct net_offload off;
-	int r = net_tap_recv(n->tap, q->index, &iov, 1, &off);
+	int r = net_backend_recv(n->be, q->index, &iov, 1, &off);
 	if (r != -EAGAIN && ch)
 		ch->drops[why]++;
 	return r;
@@ -163,7 +163,7 @@ static int rx_one(struct net_queue *q)
 	uint32_t sub = n->free_subs[--n->nfree_subs];
 	uint32_t off = sub * size;
 	int cnt = net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov, 4);
-	int len = cnt < 0 ? cnt : net_tap_recv(n->tap, q->index, iov, cnt, &info.offload);
+	int len = cnt < 0 ? cnt : net_backend_recv(n->be, q->index, iov, cnt, &info.offload);
 	if (len < 0) {
 		n->free_subs[n->nfree_subs++] = sub;
 		if (len == -EAGAIN)

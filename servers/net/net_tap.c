@@ -50,6 +50,7 @@ static_assert(NET_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6, "gso tcpv6");
 #define TUN_MINOR 200u
 
 struct net_tap {
+	struct net_backend be; /* first: net_tap_backend() hands it out */
 	unsigned nqueues;
 	char ifname[IFNAMSIZ];
 	int fds[]; /* nqueues, owned */
@@ -410,4 +411,38 @@ int net_tap_recv(struct net_tap *t, unsigned q, const struct iovec *iov, int iov
 
 	int r = vnet_to_offload(&h, frame_len, ret_off);
 	return r < 0 ? r : (int)frame_len;
+}
+
+/* ---- as a net_backend ---- */
+
+static int be_send(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
+		   const struct net_offload *off)
+{
+	return net_tap_send((struct net_tap *)b, q, iov, iovcnt, off);
+}
+
+static int be_recv(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
+		   struct net_offload *off)
+{
+	return net_tap_recv((struct net_tap *)b, q, iov, iovcnt, off);
+}
+
+static int be_fd(const struct net_backend *b, unsigned q)
+{
+	return net_tap_fd((const struct net_tap *)b, q);
+}
+
+static const struct net_backend_ops tap_ops = {
+    .kind = "tap",
+    .send = be_send,
+    .recv = be_recv,
+    .fd = be_fd,
+};
+
+struct net_backend *net_tap_backend(struct net_tap *t)
+{
+	t->be.ops = &tap_ops;
+	t->be.nqueues = t->nqueues;
+	snprintf(t->be.name, sizeof(t->be.name), "%s", t->ifname);
+	return &t->be;
 }

@@ -49,6 +49,9 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret);
  */
 int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret);
 
+/* The TAP as a net_backend (valid while t is). */
+struct net_backend *net_tap_backend(struct net_tap *t);
+
 /* The fd of queue q to wait on (borrowed), or -EINVAL when q is out of range. */
 int net_tap_fd(const struct net_tap *t, unsigned q);
 unsigned net_tap_queues(const struct net_tap *t);

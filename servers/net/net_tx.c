@@ -149,7 +149,7 @@ static int send_frame(struct net_chan *ch, const struct iovec *iov, int cnt, uin
 		*status = NETVSP_STATUS_FAILURE;
 		return 0;
 	}
-	r = net_tap_send(n->tap, ch->index % n->nqueues, fiov, fcnt, &tx.offload);
+	r = net_backend_send(n->be, ch->index % n->nqueues, fiov, fcnt, &tx.offload);
 	if (r == -EAGAIN) {
 		ch->backend_full++;
 		return -EAGAIN;
