@@ -54,6 +54,10 @@ struct emu {
 	int tap;
 	int sigfd;
 	uint8_t msix[MSIX_BAR_SIZE]; /* the table from 0, the PBA (zeros) at 0x800 */
+	/* The low half of a doorbell written as two dwords (see db_write). */
+	bool db_low_valid;
+	uint64_t db_low_off;
+	uint32_t db_low;
 	uint64_t tap_in_refused;
 	uint64_t tap_out_dropped;
 	uint8_t frame[GDMA_MODEL_MAX_FRAME + 1]; /* one more: a longer frame shows as such */
@@ -113,6 +117,34 @@ static int bar0_access(struct emu *e, uint64_t off, void *buf, uint32_t len, boo
 	return 0;
 }
 
+/*
+ * Doorbells are 64-bit, and the model takes only 8-byte writes there; devaccess (like
+ * many hosts) writes 64 bits as two dwords, low half first. So a dword at an 8-aligned
+ * doorbell offset is held until the dword above it arrives, then both ring as one.
+ * Anything else in between drops the held half, as a torn write would be lost.
+ */
+static int db_write(struct emu *e, uint64_t off, const void *buf, uint32_t len)
+{
+	bool had_low = e->db_low_valid && e->db_low_off + 4 == off;
+	uint32_t high;
+	uint64_t val;
+
+	e->db_low_valid = false;
+	if (len != 4)
+		return bar0_access(e, off, (void *)buf, len, true);
+	if (off % 8 == 0) {
+		memcpy(&e->db_low, buf, 4);
+		e->db_low_off = off;
+		e->db_low_valid = true;
+		return 0;
+	}
+	if (!had_low)
+		return bar0_access(e, off, (void *)buf, len, true); /* the model counts it */
+	memcpy(&high, buf, 4);
+	val = (uint64_t)high << 32 | e->db_low;
+	return gdma_model_bar_write(e->model, off - 4, &val, sizeof(val));
+}
+
 static int emu_region_read(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len)
 {
 	struct emu *e = opaque;
@@ -139,6 +171,9 @@ static int emu_region_write(void *opaque, unsigned region, uint64_t off, const v
 		/* The model's config space is read-only (bus mastering is always on). */
 		return 0;
 	case VFIO_USER_PCI_BAR0_REGION:
+		if (off >= GDMA_MODEL_DB_PAGE_OFFSET)
+			return db_write(e, off, buf, len);
+		e->db_low_valid = false;
 		return bar0_access(e, off, (void *)buf, len, true);
 	case GDMA_MODEL_MSIX_BAR:
 		for (uint32_t i = 0; i < len; i++)
@@ -155,6 +190,7 @@ static int emu_reset(void *opaque)
 
 	log_info("device reset by the client");
 	gdma_model_reset(e->model);
+	e->db_low_valid = false;
 	memset(e->msix, 0, sizeof(e->msix));
 	return 0;
 }
@@ -241,6 +277,7 @@ static void client_serve(struct emu *e)
 		log_warn("client dropped: %s; the device keeps its state", strerror(-r));
 	close(e->conn);
 	e->conn = -1;
+	e->db_low_valid = false;
 	log_stats(e);
 }
 
