@@ -65,8 +65,8 @@ int vfio_user_server_serve(struct vfio_user_server *s, int conn);
  * (borrowed), then call serve_message each time it is readable. It returns 0 to go on, or
  * -EPIPE (the client hung up), -EPROTO or -ECONNABORTED when the connection is over: the
  * client's DMA maps and eventfds are then gone and the server is detached (-ENOTCONN when
- * nothing is attached). A message is
- * read whole once it has begun (a client that stalls mid-message stalls the loop). */
+ * nothing is attached). A message is read whole once it has begun (a client that stalls
+ * mid-message stalls the loop). */
 void vfio_user_server_attach(struct vfio_user_server *s, int conn);
 int vfio_user_server_serve_message(struct vfio_user_server *s);
 
