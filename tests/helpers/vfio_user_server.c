@@ -398,8 +398,9 @@ static int handle_region_write(struct vfio_user_server *s, struct msg *m)
 
 static int handle_reset(struct vfio_user_server *s, struct msg *m)
 {
-	(void)s;
-	return m->len ? -EINVAL : 0;
+	if (m->len)
+		return -EINVAL;
+	return s->model.reset ? s->model.reset(s->model.opaque) : 0;
 }
 
 static const handler_fn handlers[VFIO_USER_COMMAND_MAX] = {
@@ -474,6 +475,17 @@ static int send_reply(struct vfio_user_server *s, int err, const struct msg *m)
 	return (size_t)n == h.size ? 0 : -EIO;
 }
 
+void vfio_user_server_attach(struct vfio_user_server *s, int conn)
+{
+	s->conn = conn;
+}
+
+static void detach(struct vfio_user_server *s)
+{
+	s->conn = -1;
+	drop_client_state(s);
+}
+
 /* One message: 0 to go on, -EPIPE when the client left, -EPROTO or -ECONNABORTED to end. */
 static int serve_message(struct vfio_user_server *s)
 {
@@ -525,16 +537,26 @@ out:
 	return r;
 }
 
+int vfio_user_server_serve_message(struct vfio_user_server *s)
+{
+	int r;
+
+	if (s->conn < 0)
+		return -ENOTCONN;
+	r = serve_message(s);
+	if (r < 0)
+		detach(s);
+	return r;
+}
+
 int vfio_user_server_serve(struct vfio_user_server *s, int conn)
 {
 	int r;
 
-	s->conn = conn;
+	vfio_user_server_attach(s, conn);
 	do
-		r = serve_message(s);
+		r = vfio_user_server_serve_message(s);
 	while (r == 0);
-	s->conn = -1;
-	drop_client_state(s);
 	return r == -EPIPE ? 0 : r;
 }
 

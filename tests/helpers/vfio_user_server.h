@@ -41,6 +41,8 @@ struct vfio_user_server_model {
 	/* Called with a range inside the region, len 1..4096. */
 	int (*read)(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len);
 	int (*write)(void *opaque, unsigned region, uint64_t off, const void *buf, uint32_t len);
+	/* Optional: VFIO_USER_DEVICE_RESET (NULL: the reset is acknowledged and does nothing). */
+	int (*reset)(void *opaque);
 	void *opaque;
 };
 
@@ -58,6 +60,15 @@ int vfio_user_server_serve_one(struct vfio_user_server *s, int listen_fd);
  * client's DMA maps and eventfds are gone; the model's state stays (vfio-user "Client
  * Disconnection"). */
 int vfio_user_server_serve(struct vfio_user_server *s, int conn);
+
+/* The same for a poll loop that watches other fds too: attach the connected socket conn
+ * (borrowed), then call serve_message each time it is readable. It returns 0 to go on, or
+ * -EPIPE (the client hung up), -EPROTO or -ECONNABORTED when the connection is over: the
+ * client's DMA maps and eventfds are then gone and the server is detached (-ENOTCONN when
+ * nothing is attached). A message is read whole once it has begun (a client that stalls
+ * mid-message stalls the loop). */
+void vfio_user_server_attach(struct vfio_user_server *s, int conn);
+int vfio_user_server_serve_message(struct vfio_user_server *s);
 
 /* The server's view of [iova, iova + len) when one DMA map covers all of it, else NULL. */
 void *vfio_user_server_dma_ptr(struct vfio_user_server *s, uint64_t iova, uint64_t len);
