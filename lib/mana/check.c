@@ -9,8 +9,8 @@
 
 #include "mana_internal.h"
 
-int mana__hwc_cqe_check(const struct gdma_cqe *cqe, uint32_t sq_id, uint32_t rq_id,
-			uint32_t rq_off, uint32_t buf_size, struct mana_hwc_done *ret)
+int mana__hwc_cqe_check(const struct gdma_cqe *cqe, uint32_t sq_id, uint32_t rq_id, uint32_t rq_off,
+			uint32_t buf_size, struct mana_hwc_done *ret)
 {
 	struct gdma_hwc_rx_oob oob;
 	bool is_sq = (cqe->info & GDMA_CQE_IS_SQ) != 0;

@@ -143,8 +143,8 @@ struct mana_hwc_done {
 	bool is_sq;
 	uint32_t resp_len;
 };
-int mana__hwc_cqe_check(const struct gdma_cqe *cqe, uint32_t sq_id, uint32_t rq_id,
-			uint32_t rq_off, uint32_t buf_size, struct mana_hwc_done *ret);
+int mana__hwc_cqe_check(const struct gdma_cqe *cqe, uint32_t sq_id, uint32_t rq_id, uint32_t rq_off,
+			uint32_t buf_size, struct mana_hwc_done *ret);
 int mana__hwc_resp_check(const void *resp, uint32_t len, uint32_t msg_type, uint16_t msg_id,
 			 uint32_t min_size);
 struct mana_rx_done {

@@ -104,13 +104,13 @@ int mana__wq_post(struct mana_wq *q, const void *oob, uint32_t oob_len, const st
 	uint8_t wqe[MANA_TX_WQE_MAX] = {0};
 	struct gdma_wqe_hdr hdr = {0};
 	uint32_t sgl_off = (uint32_t)(sizeof(hdr) + oob_len + 15u) & ~15u;
-	uint32_t size = (sgl_off + (uint32_t)sizeof(*sge) + GDMA_WQE_BU_SIZE - 1) &
-			~(GDMA_WQE_BU_SIZE - 1);
+	uint32_t size =
+	    (sgl_off + (uint32_t)sizeof(*sge) + GDMA_WQE_BU_SIZE - 1) & ~(GDMA_WQE_BU_SIZE - 1);
 
 	if (size > q->size - (q->tail - q->head))
 		return -EAGAIN;
-	hdr.params = GDMA_WQE_PARAMS(
-	    1, oob_len == GDMA_INLINE_OOB_LARGE ? GDMA_WQE_OOB_CODE_24 : GDMA_WQE_OOB_CODE_8);
+	hdr.params = GDMA_WQE_PARAMS(1, oob_len == GDMA_INLINE_OOB_LARGE ? GDMA_WQE_OOB_CODE_24
+									 : GDMA_WQE_OOB_CODE_8);
 	memcpy(wqe, &hdr, sizeof(hdr));
 	memcpy(wqe + sizeof(hdr), oob, oob_len);
 	memcpy(wqe + sgl_off, sge, sizeof(*sge));

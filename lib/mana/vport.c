@@ -115,9 +115,11 @@ static int create_wq_obj(struct mana_dev *d, struct mana_queue *q, bool is_sq)
 	if (resp.wq_id >= WQ_ID_LIMIT || resp.cq_id >= WQ_ID_LIMIT ||
 	    resp.wq_obj == MANA_INVALID_HANDLE)
 		return -EPROTO;
-	*wq = (struct mana_wq){
-	    .va = wq_va, .size = MANA_QUEUE_BYTES, .id = resp.wq_id, .db_page = d->db_id,
-	    .is_sq = is_sq};
+	*wq = (struct mana_wq){.va = wq_va,
+			       .size = MANA_QUEUE_BYTES,
+			       .id = resp.wq_id,
+			       .db_page = d->db_id,
+			       .is_sq = is_sq};
 	mana__cq_init(cq, cq_va, MANA_QUEUE_BYTES, false);
 	cq->id = resp.cq_id;
 	cq->db_page = d->db_id;
