@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/mana against the GDMA/MANA device model: an in-process devaccess transport ("test")
+ * forwards BAR0 and config space to the model, records DMA maps so the model's dma_ptr
+ * finds the driver's memory, and turns the model's MSI-X into writes on the eventfds the
+ * driver routed. Bring-up to a vPort with 2 queue pairs, TX and RX of exact bytes, and a
+ * hostile device (bad WQ numbers, a wrong HWC msg type, an EQE with stale owner bits)
+ * whose lies are refused and counted.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devaccess.h"
+#include "gdma_model.h"
+#include "macros.h"
+#include "mana.h"
+#include "mana_internal.h"
+#include "test.h"
+
+#define MEM_IOVA 0x100000000ull
+#define MAX_MAPS 8u
+#define MAX_VECTORS 64u
+#define MAX_OUT 8u
+
+static const uint8_t mac[6] = {0x00, 0x15, 0x5d, 0x12, 0x34, 0x56};
+
+struct tmap {
+	uint8_t *va;
+	uint64_t iova;
+	uint64_t len;
+};
+
+struct tdev {
+	struct devaccess da;
+	struct gdma_model *m;
+	struct tmap maps[MAX_MAPS];
+	unsigned nmaps;
+	int irq_fds[MAX_VECTORS];
+	unsigned nirq;
+	uint8_t out[MAX_OUT][MANA_BUF_SIZE];
+	size_t out_len[MAX_OUT];
+	unsigned nout;
+	struct mana_dev *drv;
+	bool tamper_hwc_type; /* next HWC answer gets another msg_type */
+};
+
+static struct tdev *to_t(struct devaccess *d)
+{
+	return container_of(d, struct tdev, da);
+}
+
+/* ---- the model's host interface ---- */
+
+static void *model_dma_ptr(void *ctx, uint64_t iova, size_t len)
+{
+	struct tdev *t = ctx;
+
+	for (unsigned i = 0; i < t->nmaps; i++) {
+		struct tmap *m = &t->maps[i];
+
+		if (iova >= m->iova && len <= m->len && iova - m->iova <= m->len - len)
+			return m->va + (iova - m->iova);
+	}
+	return NULL;
+}
+
+static void model_irq(void *ctx, uint32_t vector)
+{
+	struct tdev *t = ctx;
+	uint64_t one = 1;
+
+	if (vector < t->nirq && t->irq_fds[vector] >= 0)
+		(void)!write(t->irq_fds[vector], &one, sizeof(one));
+}
+
+static void model_frame_out(void *ctx, const void *data, size_t len)
+{
+	struct tdev *t = ctx;
+
+	ASSERT_LE(len, MANA_BUF_SIZE);
+	if (t->nout < MAX_OUT) {
+		memcpy(t->out[t->nout], data, len);
+		t->out_len[t->nout++] = len;
+	}
+}
+
+/* ---- the "test" devaccess transport ---- */
+
+static int t_bar_read(struct devaccess *d, unsigned bar, uint64_t off, void *buf, size_t len)
+{
+	if (bar != 0)
+		return -EINVAL;
+	return gdma_model_bar_read(to_t(d)->m, off, buf, len);
+}
+
+static int t_bar_write(struct devaccess *d, unsigned bar, uint64_t off, const void *buf, size_t len)
+{
+	struct tdev *t = to_t(d);
+	uint64_t val = 0;
+	int r;
+
+	if (bar != 0)
+		return -EINVAL;
+	r = gdma_model_bar_write(t->m, off, buf, len);
+	memcpy(&val, buf, len < 8 ? len : 8);
+	/* The model answered the HWC request synchronously: rewrite the answer's type. */
+	if (t->tamper_hwc_type && off == GDMA_MODEL_DB_PAGE_OFFSET + GDMA_DB_OFF_SQ &&
+	    GDMA_DB_ID(val) == t->drv->hwc_sq.id) {
+		uint32_t type;
+
+		memcpy(&type, t->drv->hwc_resp + offsetof(struct gdma_msg_hdr, msg_type), 4);
+		type++;
+		memcpy(t->drv->hwc_resp + offsetof(struct gdma_msg_hdr, msg_type), &type, 4);
+		t->tamper_hwc_type = false;
+	}
+	return r;
+}
+
+static int t_config_read(struct devaccess *d, uint32_t off, void *buf, size_t len)
+{
+	return gdma_model_config_read(to_t(d)->m, off, buf, len);
+}
+
+static int t_config_write(struct devaccess *d, uint32_t off, const void *buf, size_t len)
+{
+	(void)d, (void)off, (void)buf, (void)len;
+	return 0;
+}
+
+static int t_dma_map(struct devaccess *d, void *va, uint64_t iova, uint64_t len)
+{
+	struct tdev *t = to_t(d);
+
+	if (t->nmaps == MAX_MAPS)
+		return -ENOSPC;
+	t->maps[t->nmaps++] = (struct tmap){.va = va, .iova = iova, .len = len};
+	return 0;
+}
+
+static int t_dma_unmap(struct devaccess *d, uint64_t iova, uint64_t len)
+{
+	struct tdev *t = to_t(d);
+
+	for (unsigned i = 0; i < t->nmaps; i++) {
+		if (t->maps[i].iova == iova && t->maps[i].len == len) {
+			t->maps[i] = t->maps[--t->nmaps];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void close_irqs(struct tdev *t)
+{
+	for (unsigned i = 0; i < t->nirq; i++)
+		if (t->irq_fds[i] >= 0)
+			close(t->irq_fds[i]);
+	t->nirq = 0;
+}
+
+static int t_irq_set(struct devaccess *d, const int *fds, unsigned n)
+{
+	struct tdev *t = to_t(d);
+
+	close_irqs(t);
+	for (unsigned i = 0; i < n; i++)
+		t->irq_fds[i] = fds[i] >= 0 ? dup(fds[i]) : -1;
+	t->nirq = n;
+	return 0;
+}
+
+static int t_iova_ranges(struct devaccess *d, struct devaccess_iova_range *r, unsigned max,
+			 unsigned *ret_n)
+{
+	(void)d, (void)r, (void)max;
+	*ret_n = 0;
+	return 0;
+}
+
+static unsigned t_kept_fds(struct devaccess *d, int *fds, unsigned max)
+{
+	(void)d, (void)fds, (void)max;
+	return 0;
+}
+
+static void t_destroy(struct devaccess *d)
+{
+	struct tdev *t = to_t(d);
+
+	close_irqs(t);
+	gdma_model_free(t->m);
+	free(t);
+}
+
+static const struct devaccess_ops t_ops = {
+    .kind = "test",
+    .bar_read = t_bar_read,
+    .bar_write = t_bar_write,
+    .config_read = t_config_read,
+    .config_write = t_config_write,
+    .dma_map = t_dma_map,
+    .dma_unmap = t_dma_unmap,
+    .irq_set = t_irq_set,
+    .iova_ranges = t_iova_ranges,
+    .kept_fds = t_kept_fds,
+    .destroy = t_destroy,
+};
+
+static const struct gdma_model_ops model_ops = {
+    .dma_ptr = model_dma_ptr, .irq = model_irq, .frame_out = model_frame_out};
+
+/* A model with 2 queues per vPort and a driver brought up on it. */
+static struct tdev *bring_up(unsigned nq)
+{
+	struct gdma_model_config cfg = {.max_queues = 2, .msix_count = 8};
+	struct mana_opts o = {.nr_queues = nq, .mem_iova = MEM_IOVA, .timeout_ms = 2000};
+	struct tdev *t = calloc(1, sizeof(*t));
+
+	ASSERT_TRUE(t);
+	memcpy(cfg.mac, mac, sizeof(mac));
+	t->m = gdma_model_new(&cfg, &model_ops, t);
+	ASSERT_TRUE(t->m);
+	t->da.ops = &t_ops;
+	t->da.bars[0].size = GDMA_MODEL_BAR0_SIZE;
+	t->da.irq_count = cfg.msix_count;
+	ASSERT_OK(devaccess__read_pci_id(&t->da));
+	ASSERT_EQ(t->da.id.device, GDMA_PCI_DEVICE_MANA_VF);
+	ASSERT_OK(mana_dev_init(&t->da, &o, &t->drv));
+	return t;
+}
+
+static void tear_down(struct tdev *t)
+{
+	mana_dev_close(t->drv);
+	ASSERT_EQ(t->nmaps, 0);
+	devaccess_close(&t->da);
+}
+
+static void assert_clean(struct tdev *t)
+{
+	struct mana_stats s;
+
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_owner, 0);
+	ASSERT_UEQ(s.bad_eqes, 0);
+	ASSERT_UEQ(s.bad_cqes, 0);
+	ASSERT_UEQ(s.bad_hwc_responses, 0);
+	ASSERT_UEQ(s.hwc_errors, 0);
+}
+
+static void make_frame(uint8_t *f, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		f[i] = (uint8_t)(seed + i * 7);
+	memcpy(f, mac, 6);
+	f[12] = 0x08; /* IPv4 */
+	f[13] = 0x00;
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+
+	(void)!read(fd, &v, sizeof(v));
+}
+
+/* ---- cases ---- */
+
+static void test_bring_up(void)
+{
+	struct tdev *t = bring_up(4);
+	struct gdma_model_stats ms;
+	struct mana_info info;
+
+	mana_dev_info(t->drv, &info);
+	/* Four wanted; the model's vPort has two. */
+	ASSERT_EQ(info.nr_queues, 2);
+	ASSERT_TRUE(memcmp(info.mac, mac, 6) == 0);
+	ASSERT_TRUE(mana_dev_queue(t->drv, 1) != NULL);
+	ASSERT_TRUE(mana_dev_queue(t->drv, 2) == NULL);
+	ASSERT_NE(mana_queue_fd(mana_dev_queue(t->drv, 0)),
+		  mana_queue_fd(mana_dev_queue(t->drv, 1)));
+	gdma_model_get_stats(t->m, &ms);
+	ASSERT_UEQ(ms.hwc_errors, 0);
+	ASSERT_UEQ(ms.hwc_dropped, 0);
+	ASSERT_UEQ(ms.bad_doorbells, 0);
+	ASSERT_UEQ(ms.bad_wqes, 0);
+	ASSERT_UEQ(ms.dma_errors, 0);
+	assert_clean(t);
+	tear_down(t);
+}
+
+static void test_tx(void)
+{
+	struct tdev *t = bring_up(2);
+	uint8_t f[300];
+	struct iovec iov[2] = {{f, 100}, {f + 100, sizeof(f) - 100}};
+	struct mana_offload off = {.flags = MANA_OFFLOAD_CSUM, .csum_start = 34, .csum_offset = 16};
+	struct mana_stats s;
+
+	for (unsigned q = 0; q < 2; q++) {
+		struct mana_queue *mq = mana_dev_queue(t->drv, q);
+
+		make_frame(f, sizeof(f), (uint8_t)q);
+		ASSERT_OK(mana_tx(mq, iov, 2, q ? &off : NULL));
+		ASSERT_EQ(t->nout, q + 1);
+		ASSERT_EQ(t->out_len[q], sizeof(f));
+		ASSERT_TRUE(memcmp(t->out[q], f, sizeof(f)) == 0);
+		ASSERT_EQ(mana_tx_reap(mq), 1);
+		ASSERT_EQ(mana_tx_reap(mq), 0);
+		ASSERT_OK(mana_queue_arm(mq));
+	}
+	/* Refused before anything is posted. */
+	ASSERT_EQ(mana_tx(mana_dev_queue(t->drv, 0), iov, 1, &(struct mana_offload){.gso_type = 1}),
+		  -EOPNOTSUPP);
+	iov[0].iov_len = 10;
+	ASSERT_EQ(mana_tx(mana_dev_queue(t->drv, 0), iov, 1, NULL), -EMSGSIZE);
+	ASSERT_EQ(t->nout, 2);
+	/* More than the queue depth in flight: the bounce buffers run out, then come back. */
+	iov[0].iov_len = 64;
+	for (unsigned i = 0; i < MANA_QUEUE_DEPTH; i++)
+		ASSERT_OK(mana_tx(mana_dev_queue(t->drv, 1), iov, 1, NULL));
+	ASSERT_EQ(mana_tx(mana_dev_queue(t->drv, 1), iov, 1, NULL), -EAGAIN);
+	ASSERT_EQ(mana_tx_reap(mana_dev_queue(t->drv, 1)), MANA_QUEUE_DEPTH);
+	ASSERT_OK(mana_tx(mana_dev_queue(t->drv, 1), iov, 1, NULL));
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.tx_frames, 2 + MANA_QUEUE_DEPTH + 1);
+	ASSERT_UEQ(s.tx_errors, 0);
+	assert_clean(t);
+	tear_down(t);
+}
+
+static void test_rx(void)
+{
+	struct tdev *t = bring_up(2);
+	struct mana_queue *q = mana_dev_queue(t->drv, 0);
+	uint8_t f[1514], got[MANA_BUF_SIZE];
+	struct iovec iov = {got, sizeof(got)};
+	struct mana_offload off;
+	size_t len = 0;
+
+	ASSERT_EQ(mana_rx(q, &iov, 1, &len, &off), -EAGAIN);
+	/* More frames than RX buffers: every buffer is reposted after use. */
+	for (unsigned i = 0; i < 2 * MANA_QUEUE_DEPTH + 3; i++) {
+		size_t n = 60 + (i * 37) % (sizeof(f) - 60);
+
+		make_frame(f, n, (uint8_t)i);
+		ASSERT_OK(gdma_model_frame_in(t->m, f, n));
+		ASSERT_TRUE(readable(mana_queue_fd(q)));
+		drain_fd(mana_queue_fd(q));
+		memset(got, 0, sizeof(got));
+		ASSERT_OK(mana_rx(q, &iov, 1, &len, &off));
+		ASSERT_EQ(len, n);
+		ASSERT_TRUE(memcmp(got, f, n) == 0);
+		ASSERT_EQ(mana_rx(q, &iov, 1, &len, &off), -EAGAIN);
+		ASSERT_OK(mana_queue_arm(q));
+	}
+	/* A buffer too small drops that frame only. */
+	make_frame(f, 200, 1);
+	ASSERT_OK(gdma_model_frame_in(t->m, f, 200));
+	iov.iov_len = 100;
+	ASSERT_EQ(mana_rx(q, &iov, 1, &len, &off), -EMSGSIZE);
+	iov.iov_len = sizeof(got);
+	ASSERT_OK(gdma_model_frame_in(t->m, f, 150));
+	ASSERT_OK(mana_rx(q, &iov, 1, &len, &off));
+	ASSERT_EQ(len, 150);
+	assert_clean(t);
+	tear_down(t);
+}
+
+/* The next entry the driver will read on cq (the model wrote it already). */
+static struct gdma_cqe *cq_head(struct mana_cq *cq)
+{
+	return (struct gdma_cqe *)(cq->va +
+				   (size_t)(cq->head & (cq->entries - 1)) * cq->entry_size);
+}
+
+static void test_hostile_rx_cqe(void)
+{
+	struct tdev *t = bring_up(2);
+	struct mana_queue *q = mana_dev_queue(t->drv, 0);
+	uint8_t a[100], b[120], got[MANA_BUF_SIZE];
+	struct iovec iov = {got, sizeof(got)};
+	struct gdma_cqe *cqe;
+	struct mana_stats s;
+	size_t len;
+
+	make_frame(a, sizeof(a), 1);
+	make_frame(b, sizeof(b), 2);
+	ASSERT_OK(gdma_model_frame_in(t->m, a, sizeof(a)));
+	cqe = cq_head(&q->rx_cq);
+	/* Another WQ's number, owner bits untouched. */
+	cqe->info = (cqe->info & ~0xffffffu) | ((q->rq.id + 5) & 0xffffffu);
+	ASSERT_EQ(mana_rx(q, &iov, 1, &len, NULL), -EAGAIN);
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_cqes, 1);
+	ASSERT_UEQ(s.rx_dropped, 1);
+	ASSERT_UEQ(s.rx_frames, 0);
+	/* The ring stays in step: the next frame comes out whole. */
+	ASSERT_OK(gdma_model_frame_in(t->m, b, sizeof(b)));
+	ASSERT_OK(mana_rx(q, &iov, 1, &len, NULL));
+	ASSERT_EQ(len, sizeof(b));
+	ASSERT_TRUE(memcmp(got, b, sizeof(b)) == 0);
+	/* A length over the buffer is dropped, never copied. */
+	ASSERT_OK(gdma_model_frame_in(t->m, a, sizeof(a)));
+	cqe = cq_head(&q->rx_cq);
+	((struct mana_rxcomp_oob *)cqe->data)->ppi[0].pkt_len = MANA_BUF_SIZE + 1;
+	ASSERT_EQ(mana_rx(q, &iov, 1, &len, NULL), -EAGAIN);
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.rx_dropped, 2);
+	tear_down(t);
+}
+
+static void test_hostile_tx_cqe(void)
+{
+	struct tdev *t = bring_up(2);
+	struct mana_queue *q = mana_dev_queue(t->drv, 1);
+	uint8_t f[64];
+	struct iovec iov = {f, sizeof(f)};
+	struct gdma_cqe *cqe;
+	struct mana_stats s;
+
+	make_frame(f, sizeof(f), 3);
+	ASSERT_OK(mana_tx(q, &iov, 1, NULL));
+	cqe = cq_head(&q->tx_cq);
+	cqe->info = (cqe->info & ~0xffffffu) | ((q->sq.id + 1) & 0xffffffu);
+	ASSERT_EQ(mana_tx_reap(q), 1);
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_cqes, 1);
+	ASSERT_UEQ(s.tx_errors, 1);
+	/* A completion with nothing in flight is refused too. */
+	ASSERT_OK(mana_tx(q, &iov, 1, NULL));
+	ASSERT_EQ(mana_tx_reap(q), 1);
+	*cq_head(&q->tx_cq) = *(cq_head(&q->tx_cq) - 1);
+	cq_head(&q->tx_cq)->info =
+	    (cq_head(&q->tx_cq)->info & ~(7u << GDMA_CQE_OWNER_SHIFT)) |
+	    (((q->tx_cq.head >> q->tx_cq.shift) & 7u) << GDMA_CQE_OWNER_SHIFT);
+	ASSERT_EQ(mana_tx_reap(q), 0);
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_cqes, 2);
+	tear_down(t);
+}
+
+static void test_hostile_hwc_msg_type(void)
+{
+	struct tdev *t = bring_up(2);
+	struct mana_stats s;
+
+	t->tamper_hwc_type = true;
+	ASSERT_EQ(mana__query_vport(t->drv), -EPROTO);
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_hwc_responses, 1);
+	/* The channel goes on: its RQ buffer was reposted. */
+	ASSERT_OK(mana__query_vport(t->drv));
+	tear_down(t);
+}
+
+static void test_hostile_eqe_owner(void)
+{
+	struct tdev *t = bring_up(2);
+	struct mana_queue *q = mana_dev_queue(t->drv, 0);
+	struct gdma_eqe *slot;
+	uint32_t cur = (q->eq.head >> q->eq.shift) & 7u;
+	uint8_t f[80], got[MANA_BUF_SIZE];
+	struct iovec iov = {got, sizeof(got)};
+	struct mana_stats s;
+	size_t len;
+
+	slot = (struct gdma_eqe *)(q->eq.va + (size_t)(q->eq.head & (q->eq.entries - 1)) * 16);
+	/* Owner bits of a pass that is neither this one nor the last. */
+	slot->info = GDMA_EQE_COMPLETION | (((cur + 2) & 7u) << GDMA_EQE_OWNER_SHIFT);
+	slot->details[0] = q->rx_cq.id;
+	ASSERT_OK(mana_queue_arm(q));
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_owner, 1);
+	/* The last pass's owner reads as empty: not consumed, not counted. */
+	slot->info = GDMA_EQE_COMPLETION | (((cur - 1) & 7u) << GDMA_EQE_OWNER_SHIFT);
+	ASSERT_OK(mana_queue_arm(q));
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_owner, 1);
+	ASSERT_UEQ(s.bad_eqes, 0);
+	/* An EQE naming someone else's CQ is consumed and counted. */
+	slot->info = GDMA_EQE_COMPLETION | (cur << GDMA_EQE_OWNER_SHIFT);
+	slot->details[0] = 0x777;
+	ASSERT_OK(mana_queue_arm(q));
+	mana_dev_stats(t->drv, &s);
+	ASSERT_UEQ(s.bad_eqes, 1);
+	/* Frames still flow: completions are read from the CQ, the EQ only wakes. */
+	make_frame(f, sizeof(f), 9);
+	ASSERT_OK(gdma_model_frame_in(t->m, f, sizeof(f)));
+	ASSERT_OK(mana_rx(q, &iov, 1, &len, NULL));
+	ASSERT_EQ(len, sizeof(f));
+	tear_down(t);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test_case cases[] = {
+	    {"bring_up", test_bring_up},
+	    {"tx", test_tx},
+	    {"rx", test_rx},
+	    {"hostile_rx_cqe", test_hostile_rx_cqe},
+	    {"hostile_tx_cqe", test_hostile_tx_cqe},
+	    {"hostile_hwc_msg_type", test_hostile_hwc_msg_type},
+	    {"hostile_eqe_owner", test_hostile_eqe_owner},
+	};
+
+	return test_run_cases(cases, ARRAY_SIZE(cases), argc, argv);
+}
