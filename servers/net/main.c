@@ -3,10 +3,13 @@
  * mhcl-netd: the guest's synthetic NIC (VMBus netvsp: NVSP and RNDIS), served from a TAP
  * interface (and from MANA through mhcl's own driver, which is not done yet).
  *
- *   mhcl-netd --vmbus-socket PATH --tap IFNAME [--queues N] [--mac MAC] [--mtu N]
+ *   mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N] [--mac MAC] [--mtu N]
  *             [--link-speed MBPS]
  *
  *   --tap IFNAME     the TAP interface (created if missing; multi-queue, vnet header)
+ *   --mana SPEC      a MANA function through mhcl's own driver (net_mana.h): vfio-user:PATH
+ *                    or a PCI address; its MAC unless --mac; no segmentation offload and no
+ *                    restart yet (lib/mana cannot adopt a running function)
  *   --queues N       TAP queues = vRSS channels offered (default 4, 1..6)
  *   --mac MAC        the NIC's address (default: derived from IFNAME, locally
  *                    administered, so the guest sees the same NIC on every boot)
@@ -36,6 +39,7 @@
 #include "ipc.h"
 #include "net_nic.h"
 #include "net_state.h"
+#include "net_mana.h"
 #include "net_tap.h"
 #include "server.h"
 #include "srv_state.h"
@@ -52,10 +56,13 @@ struct netd {
 	struct vmbusdev *vmbus;
 	bool stopping;
 	const char *ifname;
+	const char *mana_spec;
+	struct net_mana *mana;
 	unsigned nqueues;
 	struct net_nic_config cfg;
 	struct net_tap *tap;
 	bool tap_adopted;
+	bool have_mac;
 	struct srv_state st;
 	struct net_nic *nic;
 	struct net_capture *capture;
@@ -166,17 +173,23 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	if (d->st.adopted)
 		log_info("adopted the network state of the previous instance (%s)",
 			 crash ? "it crashed" : "planned restart");
-	r = take_tap(d);
-	if (r < 0)
-		return r;
-	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, net_tap_backend(d->tap), &d->nic);
+	struct net_backend *be;
+	if (d->mana) {
+		be = net_mana_backend(d->mana);
+	} else {
+		r = take_tap(d);
+		if (r < 0)
+			return r;
+		be = net_tap_backend(d->tap);
+	}
+	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, be, &d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to set up the NIC: %m");
 	net_nic_set_capture(d->nic, d->capture);
 	r = net_nic_offer(d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to offer the NIC: %m");
-	log_info("serving %s (%u queues%s) to the guest", net_tap_ifname(d->tap), d->nqueues,
+	log_info("serving %s (%u queues%s) to the guest", be->name, be->nqueues,
 		 d->tap_adopted ? ", adopted" : "");
 	return vmbusdev_register(d->vmbus);
 }
@@ -236,7 +249,8 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-netd --vmbus-socket PATH --tap IFNAME [--queues N] [--mac MAC]\n"
+	fprintf(f, "usage: mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N]\n"
+		   "                 [--mac MAC]\n"
 		   "                 [--mtu N] [--link-speed MBPS]\n"
 		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
 }
@@ -246,6 +260,7 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 	static const struct option longopts[] = {
 	    {"vmbus-socket", required_argument, NULL, 's'},
 	    {"tap", required_argument, NULL, 't'},
+	    {"mana", required_argument, NULL, 'M'},
 	    {"queues", required_argument, NULL, 'q'},
 	    {"mac", required_argument, NULL, 'm'},
 	    {"mtu", required_argument, NULL, 'u'},
@@ -299,6 +314,9 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 			}
 			d->cfg.rndis.link_speed_bps = (uint64_t)u * 1000000u;
 			break;
+		case 'M':
+			d->mana_spec = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(MHCL_EXIT_OK);
@@ -306,9 +324,10 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 			return -EINVAL;
 		}
 	}
-	if (!*path || !d->ifname || optind != argc)
+	if (!*path || !d->ifname == !d->mana_spec || optind != argc)
 		return -EINVAL;
-	if (!have_mac)
+	d->have_mac = have_mac;
+	if (!have_mac && d->ifname)
 		derive_mac(d->ifname, d->cfg.rndis.mac);
 	return 0;
 }
@@ -338,8 +357,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return MHCL_EXIT_USAGE;
 	}
-	d->cfg.rndis.max_queues = d->nqueues;
-	d->cfg.max_subchannels = d->nqueues - 1u;
 	r = uv_loop_init(&loop);
 	if (r < 0) {
 		log_error_errno(r, "unable to create the event loop: %m");
@@ -360,7 +377,18 @@ int main(int argc, char **argv)
 		goto fail;
 	/* A restarted netd adopts the queues init holds: attaching fresh ones first would
 	 * spread the kernel's frames onto queues about to close. */
-	if (!srv_stored_pending("tap0")) {
+	if (d->mana_spec) {
+		r = net_mana_open(d->mana_spec, d->nqueues, &d->mana);
+		if (r < 0) {
+			log_error_errno(r, "unable to bring up MANA %s: %m", d->mana_spec);
+			goto fail;
+		}
+		d->nqueues = net_mana_backend(d->mana)->nqueues;
+		if (!d->have_mac)
+			net_mana_mac(d->mana, d->cfg.rndis.mac);
+		/* The driver copies frames through bounce buffers of one MTU-sized frame. */
+		d->cfg.rndis.offload_caps = NET_OFFLOAD_CAP_TX_CSUM | NET_OFFLOAD_CAP_RX_CSUM;
+	} else if (!srv_stored_pending("tap0")) {
 		r = net_tap_open(d->ifname, d->nqueues, &d->tap);
 		if (r < 0) {
 			log_error_errno(r, "unable to attach %u queues of TAP %s: %m", d->nqueues,
@@ -368,6 +396,8 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	d->cfg.rndis.max_queues = d->nqueues;
+	d->cfg.max_subchannels = d->nqueues - 1u;
 	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
 	if (r < 0) {
 		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);
@@ -392,6 +422,7 @@ out:
 	net_capture_free(d->capture);
 	r = srv_finish(d->srv);
 	net_tap_free(d->tap); /* the queues stay attached: init holds them */
+	net_mana_free(d->mana);
 	(void)uv_loop_close(&loop);
 	srv_state_release(&d->st);
 	return r;

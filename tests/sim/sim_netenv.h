@@ -3,6 +3,8 @@
  * The environment of the network tests and benchmark (on top of sim_env.h): this process
  * in a private network namespace (IPv6 off, lo up), mhcl-netd on TAP `tap` with `queues`
  * queues and the guest MAC 02:00:00:00:00:01 (restart always), and mhcl-diagd for the CLI.
+ * With sim_netenv_mana set (a vfio-user socket path), netd drives a MANA function there
+ * instead (the test starts the GDMA/MANA test device, whose vPort is the TAP).
  */
 #ifndef MHCL_TEST_SIM_NETENV_H
 #define MHCL_TEST_SIM_NETENV_H
@@ -11,11 +13,14 @@
 
 #include "sim_env.h"
 
+static const char *sim_netenv_mana;
+
 /* argv: INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR. Returns false (nothing
  * set up) when the namespace or /dev/net/tun is not available. */
 static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues)
 {
 	static char servers[1024], libexec[1024];
+	char backend[256];
 
 	if (unshare(CLONE_NEWNET) < 0) {
 		fprintf(stderr, "no network namespace: %s\n", strerror(errno));
@@ -33,14 +38,18 @@ static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues
 		TEST_FAIL_("unable to bring %s up", "lo");
 	snprintf(libexec, sizeof(libexec), "%s:%s", argv[5], argv[6]);
 	sim_env_init(argv);
+	if (sim_netenv_mana)
+		snprintf(backend, sizeof(backend), "\"--mana\", \"vfio-user:%s\"", sim_netenv_mana);
+	else
+		snprintf(backend, sizeof(backend), "\"--tap\", \"%s\"", tap);
 	snprintf(servers, sizeof(servers),
 		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
-		 " \"--tap\", \"%s\", \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
+		 " %s, \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
 		 " policy = \"netd\"; restart = \"always\"; restart-delay-ms = <10>;"
 		 " crash-loop-limit = <32>; start-order = <25>; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
-		 tap, queues);
+		 backend, queues);
 	sim_env_extra_servers = servers;
 	sim_env_extra_libexec = libexec;
 	return true;
