@@ -248,6 +248,35 @@ const struct gdma_msg_handler *gdma__mana_handler(uint32_t code)
 	return NULL;
 }
 
+/*
+ * The checksum offload of the short OOB, done as the hardware does it: the TCP or UDP
+ * checksum field holds the pseudo-header sum (the driver's partial checksum); the device
+ * sums from the transport header to the end and stores the complement there.
+ */
+static bool tx_checksum(uint8_t *frame, uint32_t len, uint32_t w0, uint32_t w1)
+{
+	uint32_t start = MANA_TX_OOB_TRANS_OFF(w1), at, sum = 0;
+
+	if (w0 & MANA_TX_OOB_COMP_TCP_CSUM)
+		at = start + 16u;
+	else if (w0 & MANA_TX_OOB_COMP_UDP_CSUM)
+		at = start + 6u;
+	else
+		return true;
+	if (start < ETH_HDR_LEN || at + 2u > len)
+		return false;
+	for (uint32_t i = start; i < len; i += 2)
+		sum += (uint32_t)frame[i] << 8 | (i + 1 < len ? frame[i + 1] : 0u);
+	while (sum >> 16)
+		sum = (sum & 0xffffu) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	if (c == 0 && (w0 & MANA_TX_OOB_COMP_UDP_CSUM))
+		c = 0xffff; /* UDP sends 0 as "no checksum" */
+	frame[at] = (uint8_t)(c >> 8);
+	frame[at + 1] = (uint8_t)c;
+	return true;
+}
+
 /* Gathers one TX entry into m->frame and sends it; returns the TX CQE type. */
 static uint32_t tx_one(struct gdma_model *m, const struct gdma_wqe_copy *wqe)
 {
@@ -273,6 +302,8 @@ static uint32_t tx_one(struct gdma_model *m, const struct gdma_wqe_copy *wqe)
 		len += size;
 	}
 	if (len < ETH_HDR_LEN)
+		return MANA_CQE_TX_HDR_PROCESSING_ERROR;
+	if (!tx_checksum(frame + hdr, len, oob.s_oob.w0, oob.s_oob.w1))
 		return MANA_CQE_TX_HDR_PROCESSING_ERROR;
 	if (hdr) {
 		uint16_t tci = (uint16_t)(MANA_TX_LONG_OOB_VLAN_ID(oob.l_oob.w0) |
