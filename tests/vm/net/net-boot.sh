@@ -12,14 +12,23 @@
 #   - after each operation, inspect says netd adopted its state and the TAP queues.
 # Passes when both iperf3 runs end without error, L2's kernel log has no link down or
 # transmit timeout, L2 used two channels, every planned restart lost no ping, and netd
-# adopted its state each time. Usage: tests/vm/net/net-boot.sh BUILD_DIR
-# (exit 0 pass, 1 fail, 77 skip). Env: MHCL_VM_TIMEOUT (seconds, default 840),
-# MHCL_VM_WORK (default BUILD_DIR/vm-net).
+# adopted its state each time.
+# MHCL_NET_BACKEND=mana: the same guest, but netd drives a MANA function through mhcl's
+# own driver (lib/mana over vfio-user) on the GDMA/MANA test device, mhcl-gdma-emu, running
+# in L1 with its vPort on mhcl0: the NIC, pings both ways and iperf3 both ways (10 s each);
+# no restarts (lib/mana cannot adopt a running function yet).
+# Usage: tests/vm/net/net-boot.sh BUILD_DIR (exit 0 pass, 1 fail, 77 skip).
+# Env: MHCL_VM_TIMEOUT (seconds, default 840), MHCL_VM_WORK (default BUILD_DIR/vm-net, or
+# vm-net-mana), MHCL_NET_BACKEND (tap, the default, or mana).
 set -euo pipefail
 . "$(dirname "$0")/../vmlib.sh"
 
 BUILD=$(cd "${1:-$VM_ROOT/build}" && pwd)
-WORK=${MHCL_VM_WORK:-$BUILD/vm-net}
+BACKEND=${MHCL_NET_BACKEND:-tap}
+case $BACKEND in tap) WORK=${MHCL_VM_WORK:-$BUILD/vm-net} ;;
+mana) WORK=${MHCL_VM_WORK:-$BUILD/vm-net-mana} ;;
+*) echo "vm: MHCL_NET_BACKEND is tap or mana" >&2; exit 2 ;;
+esac
 LIMIT=${MHCL_VM_TIMEOUT:-840}
 mkdir -p "$WORK"
 
@@ -34,7 +43,10 @@ MAC=02:6d:68:63:6c:01
 rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l2-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l2-extra"
+# The MANA run is shorter: nothing is restarted under it.
+if [ "$BACKEND" = mana ]; then echo "T1=10 T2=10" >"$WORK/l2-extra/durations"; else echo "T1=30 T2=20" >"$WORK/l2-extra/durations"; fi
 cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
+. /durations
 # Runs inside L2's init after the modules are loaded.
 for i in $(seq 1 100); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
 ip link set eth0 up
@@ -47,10 +59,10 @@ echo "L2: net ready"
 # Wait for L1's iperf3 server (it says so through a ping to us: see l1-tail.sh).
 for i in $(seq 1 300); do [ -e /tmp/go ] && break; /usr/bin/ping -c 1 -W 1 10.0.2.1 >/dev/null 2>&1 && break; done
 echo "L2: iperf tx start"
-/usr/bin/iperf3 -c 10.0.2.1 -t 30 -i 0 >/tmp/tx 2>&1; rc=$?
+/usr/bin/iperf3 -c 10.0.2.1 -t $T1 -i 0 >/tmp/tx 2>&1; rc=$?
 echo "L2: iperf tx rc $rc: $(grep -E 'sender|receiver|error' /tmp/tx | tr -s ' ' | tr '\n' ';')"
 echo "L2: iperf rx start"
-/usr/bin/iperf3 -c 10.0.2.1 -t 20 -i 0 -R >/tmp/rx 2>&1; rc=$?
+/usr/bin/iperf3 -c 10.0.2.1 -t $T2 -i 0 -R >/tmp/rx 2>&1; rc=$?
 echo "L2: iperf rx rc $rc: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
 echo "L2: eth0 stats $(ip -s link show eth0 | tr -s ' ' | tr '\n' ' ')"
 dmesg | grep -iE 'hv_netvsc|netvsc|eth0|NETDEV|link' | sed 's/^/L2: kmsg: /'
@@ -59,6 +71,14 @@ vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/net/hype
 
 CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod"
+if [ "$BACKEND" = mana ]; then
+	NET_ARGS='"--mana", "vfio-user:/run/gdma.sock", "--queues", "2"'
+	touch "$WORK/l1-extra/mana"
+	EXTRA_BIN=tests/devices/gdma/mhcl-gdma-emu
+else
+	NET_ARGS='"--tap", "mhcl0", "--queues", "4"'
+	EXTRA_BIN=
+fi
 cp "$VM_MOD/drivers/net/tun.ko" "$WORK/l1-extra/mod/"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l1-extra"
@@ -74,8 +94,7 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
 		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
 	net { binary = "mhcl-netd";
-		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--tap", "mhcl0", "--queues", "4",
-			"--mac", "$MAC";
+		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", $NET_ARGS, "--mac", "$MAC";
 		policy = "netd"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
@@ -90,6 +109,12 @@ dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 cat >"$WORK/l1-tail.sh" <<'SH'
 insmod /mod/tun.ko || echo "L1: insmod tun failed"
 mkdir -p /run/mhcl
+if [ -f /mana ]; then
+	# The GDMA/MANA test device, its vPort on mhcl0; netd reaches it through vfio-user.
+	mhcl-gdma-emu --socket /run/gdma.sock --tap mhcl0 --mac 02:6d:68:63:6c:01 >/tmp/emu.log 2>&1 &
+	EMU=$!
+	for i in $(seq 1 100); do [ -S /run/gdma.sock ] && break; sleep 0.1; done
+fi
 export MHCL_DIAG=unix:/run/mhcl/diag.sock
 mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
 INIT=$!
@@ -131,12 +156,14 @@ op() {
 	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), tap adopted $(grep -c 'adopted_tap: true' /tmp/st)"
 	grep -q 'adopted_tap: true' /tmp/st || grep -a '^net' /tmp/init.log | tail -20 | sed 's/^/L1: net log: /'
 }
-wait_for '^vp: L2: iperf tx start'
-sleep 3
-for o in restart kill restart kill; do op $o; sleep 2; done
-wait_for '^vp: L2: iperf rx start'
-sleep 3
-for o in restart kill; do op $o; sleep 2; done
+if [ ! -f /mana ]; then
+	wait_for '^vp: L2: iperf tx start'
+	sleep 3
+	for o in restart kill restart kill; do op $o; sleep 2; done
+	wait_for '^vp: L2: iperf rx start'
+	sleep 3
+	for o in restart kill; do op $o; sleep 2; done
+fi
 wait_for '^vp: L2: ready'
 mhcl inspect net | sed 's/^/L1: inspect: /'
 mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
@@ -147,11 +174,15 @@ done
 kill -TERM $INIT
 wait $INIT && echo "L1: mhcl-init exited 0" || echo "L1: mhcl-init exited $?"
 cat /tmp/init.log
+if [ -n "${EMU:-}" ]; then
+	kill -TERM $EMU; wait $EMU
+	sed 's/^/L1: emu: /' /tmp/emu.log
+fi
 echo "L1: phases done"
 SH
 vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl-init \
 	servers/diag/mhcl-diagd servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
-	servers/net/mhcl-netd tools/mhcl
+	servers/net/mhcl-netd tools/mhcl $EXTRA_BIN
 
 LOG=$WORK/console.log
 start=$(date +%s)
@@ -176,15 +207,22 @@ expect "the NIC has the manifest's MAC, carrier up" "^vp: L2: eth0 address $MAC 
 expect "L2 uses two channels" '^vp: L2: eth0 channels 2'
 expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
 expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
-expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
-expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
-n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
-[ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
-out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
-ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, tap adopted 1$/\1/p' | tr '\n' ' ')
-[ "$ops" = "restart kill restart kill restart kill " ] &&
-	pass "netd restarted and killed three times each, state and TAP queues adopted each time" ||
-	flunk "netd restarts: '$ops'"
+if [ "$BACKEND" = mana ]; then
+	expect "netd serves the NIC from MANA through vfio-user" '^net: .*serving vfio-user:/run/gdma.sock \(2 queues\)'
+	expect "iperf3 from L2 to L1 through MANA ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
+	expect "iperf3 from L1 to L2 through MANA ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
+	expect "the MANA test device carried frames both ways with no error" '^L1: emu: .*stats: tx [1-9][0-9]* \(errors 0\), rx [1-9][0-9]* .*dma errors 0, bad doorbells 0, bad wqes 0'
+else
+	expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
+	expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
+	n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
+	[ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
+	out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
+	ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, tap adopted 1$/\1/p' | tr '\n' ' ')
+	[ "$ops" = "restart kill restart kill restart kill " ] &&
+		pass "netd restarted and killed three times each, state and TAP queues adopted each time" ||
+		flunk "netd restarts: '$ops'"
+fi
 reject "no link down or transmit timeout in L2" '^vp: L2: kmsg: .*([Ll]ink (is )?down|NETDEV WATCHDOG|timed out|[Tt]imeout)'
 reject "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect "the guest powered off" '^vp \[init\]: pid [0-9]+ exited with 0 '
