@@ -124,6 +124,12 @@ if [ "${MHCL_DEMO_NET:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; t
 	rc=0
 	tests/vm/net/net-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
+	step "the same guest's NIC through MANA: mhcl-netd drives the GDMA/MANA test device"
+	echo "(mhcl-gdma-emu in L1, its vPort on the TAP) with mhcl's own MANA driver over"
+	echo "vfio-user; the guest pings and runs iperf3 both ways through it (about 3 minutes)"
+	rc=0
+	MHCL_NET_BACKEND=mana tests/vm/net/net-boot.sh "$B" || rc=$?
+	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
 fi
 
 if [ "${MHCL_DEMO_IMAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
