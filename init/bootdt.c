@@ -138,6 +138,8 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 		return config_fail(err, err_len, -EBADMSG,
 				   "boot device tree: %s is not a valid tree: %s", entry,
 				   fdt_strerror(r));
+	/* Read before the manifest, so no manifest can talk init out of it. */
+	bool isolated = fdt_isolated(fdt);
 	int node = fdt_path_offset(fdt, "/mhcl");
 	if (node < 0)
 		return config_fail(err, err_len, -EINVAL, "boot device tree: %s has no /mhcl node",
@@ -182,6 +184,7 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 		r = load_from_mem(mem_path, addr, size, run_dir, ret, err, err_len);
 		if (r < 0)
 			return r;
+		(*ret)->isolated |= isolated;
 		snprintf(src, src_len,
 			 "manifest from the boot device tree (%" PRIu64 " bytes at 0x%" PRIx64 ")",
 			 size, addr);
@@ -198,6 +201,7 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 		r = manifest_load(path, run_dir, ret, err, err_len);
 		if (r < 0)
 			return r;
+		(*ret)->isolated |= isolated;
 		snprintf(src, src_len, "manifest from %s (manifest-path in the boot device tree)",
 			 path);
 		return 0;

@@ -369,6 +369,15 @@ struct manifest *manifest_free(struct manifest *m)
 	return NULL;
 }
 
+bool fdt_isolated(const void *fdt)
+{
+	int chosen = fdt_path_offset(fdt, "/chosen");
+
+	/* Presence is what counts: the shim writes it empty, and any value (or a
+	 * malformed one) errs on the isolated side. */
+	return chosen >= 0 && fdt_getprop(fdt, chosen, ISOLATED_PROP, NULL) != NULL;
+}
+
 int manifest_parse(const void *buf, size_t len, const char *run_dir, struct manifest **ret,
 		   char *err, size_t err_len)
 {
@@ -460,6 +469,7 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 		goto err_free;
 	}
 	qsort(m->servers, m->nservers, sizeof(*m->servers), conf_cmp);
+	m->isolated = fdt_isolated(fdt);
 	*ret = m;
 	return 0;
 

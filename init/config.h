@@ -49,6 +49,7 @@ struct srv_conf {
 struct manifest {
 	struct srv_conf *servers; /* sorted by start_order, then name */
 	size_t nservers;
+	bool isolated; /* the tree has /chosen/mhcl,isolated (manifest_load_boot: either tree) */
 	uint8_t *dtb; /* a private copy of the whole tree */
 	size_t dtb_len;
 };
@@ -71,6 +72,15 @@ struct manifest *manifest_free(struct manifest *m);
  * Returns 0 or a negative libfdt error (fdt_strerror names it).
  */
 int fdt_check_untrusted(const void *fdt, size_t len);
+
+/*
+ * Isolation: the boot shim writes an empty /chosen/mhcl,isolated into the tree
+ * it hands Linux when the host asked for isolation (boot/dt.c). Returns
+ * whether fdt (already checked) has it. Nothing can clear it: init is isolated
+ * if the boot tree or the manifest tree says so.
+ */
+#define ISOLATED_PROP "mhcl,isolated"
+bool fdt_isolated(const void *fdt);
 
 /* Formats a refusal into err (if given) and returns r: the one error path of
  * the manifest and boot-tree parsers. */

@@ -119,6 +119,7 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 
 	inspect_i64(t, root, "pid", getpid());
 	inspect_str(t, root, "mode", in->pid1 ? "pid1" : "hosted");
+	inspect_bool(t, root, "isolated", in->isolated);
 	inspect_u64(t, root, "uptime_ms", now - in->start_ms);
 	inspect_str(t, root, "run_dir", in->run_dir);
 	inspect_u64(t, root, "log_seq", in->log_seq);
@@ -432,7 +433,11 @@ static void ctl_kill(struct child *req, struct ipc_msg *msg)
 		r = -ESRCH;
 		why = "not running";
 	} else if (rq->fault != MHCL__FAULT_KIND__FAULT_NONE) {
-		if (rq->fault < 0 || rq->fault > MHCL__FAULT_KIND__FAULT_HANG) {
+		if (req->init->isolated) {
+			r = -EPERM;
+			why = "fault injection is refused in isolated mode";
+			init_log(t, "fault injection by %s refused: isolated", req->conf->name);
+		} else if (rq->fault < 0 || rq->fault > MHCL__FAULT_KIND__FAULT_HANG) {
 			r = -EINVAL;
 			why = "unknown fault kind";
 		} else if (!t->chan) {
@@ -572,22 +577,24 @@ struct ctl_route {
 	uint16_t type;
 	const char *server;
 	const ProtobufCMessageDescriptor *request, *reply;
+	const char *isolated_refusal; /* non-NULL: refused in isolated mode, with this reason */
 };
 
 static const struct ctl_route ctl_routes[] = {
     {IPC_MSG_SIDECAR_ONLINE, "sidecar", &mhcl__sidecar_online_request__descriptor,
-     &mhcl__sidecar_online_reply__descriptor},
+     &mhcl__sidecar_online_reply__descriptor, NULL},
+    /* A checksum reads reserved (shim) memory through /dev/mem. */
     {IPC_MSG_SIDECAR_CHECKSUM, "sidecar", &mhcl__sidecar_checksum_request__descriptor,
-     &mhcl__sidecar_checksum_reply__descriptor},
+     &mhcl__sidecar_checksum_reply__descriptor, "sidecar checksum reads reserved memory"},
     /* The shutdown integration component is served by mhcl-icd. */
     {IPC_MSG_GUEST_SHUTDOWN, "ic", &mhcl__vmbus__guest_shutdown_request__descriptor,
-     &mhcl__vmbus__guest_shutdown_reply__descriptor},
+     &mhcl__vmbus__guest_shutdown_reply__descriptor, NULL},
     /* LUN attach and detach are served by mhcl-storaged. */
     {IPC_MSG_STORAGE_LUN, "storage", &mhcl__storage__storage_lun_request__descriptor,
-     &mhcl__storage__storage_lun_reply__descriptor},
+     &mhcl__storage__storage_lun_reply__descriptor, NULL},
     /* Packet capture is served by mhcl-netd. */
     {IPC_MSG_NET_CAPTURE, "net", &mhcl__net__net_capture_request__descriptor,
-     &mhcl__net__net_capture_reply__descriptor},
+     &mhcl__net__net_capture_reply__descriptor, NULL},
 };
 
 struct ctl_forward {
@@ -644,6 +651,11 @@ static bool ctl_forward(struct child *req, struct ipc_msg *msg)
 			route = &ctl_routes[i];
 	if (!route)
 		return false;
+	if (route->isolated_refusal && req->init->isolated) {
+		(void)ipc_chan_reply_error(req->chan, msg->request_id, msg->type, -EPERM,
+					   "%s: refused in isolated mode", route->isolated_refusal);
+		return true;
+	}
 	ProtobufCMessage *m = ipc_msg_unpack(req->chan, msg, route->request);
 	if (!m)
 		return true;

@@ -107,6 +107,7 @@ struct init {
 	const char *libexec;
 	const char *run_dir;
 	bool pid1;
+	bool isolated; /* /chosen/mhcl,isolated: no faults, no memory reads through diag */
 	bool initial_pidns; /* the real PID 1 of the machine: power off at the end */
 	bool verbose;
 	uint64_t log_seq; /* next global log sequence number */

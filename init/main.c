@@ -196,6 +196,8 @@ int main(int argc, char **argv)
 	if (check) {
 		if (boot_dt)
 			printf("# %s\n", src);
+		if (m->isolated)
+			printf("# isolated\n");
 		print_manifest(m);
 		manifest_free(m);
 		return 0;
@@ -211,6 +213,7 @@ int main(int argc, char **argv)
 	in.verbose = verbose;
 	in.run_dir = run_dir;
 	in.manifest = m;
+	in.isolated = m->isolated;
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if (in.pid1)
@@ -271,6 +274,9 @@ int main(int argc, char **argv)
 	}
 
 	log_info("%s", src);
+	if (in.isolated)
+		log_info("isolated: fault injection, memory reads and unauthenticated network "
+			 "diag are refused");
 	log_info("%s: %zu servers, run dir %s, libexec %s", in.pid1 ? "PID 1" : "hosted",
 		 m->nservers, run_dir, libexec);
 	supervise_boot(&in);

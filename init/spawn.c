@@ -7,7 +7,8 @@
  *
  * The child gets exactly: fd 0 /dev/null, fds 1/2 log pipes, fd 3 its bus
  * channel; everything else is closed on exec. Environment: MHCL_SERVER_NAME,
- * MHCL_POLICY (plus the sanitizer options of a development build).
+ * MHCL_POLICY, MHCL_STORED_FDS, MHCL_ISOLATED=1 when init runs isolated (plus the
+ * sanitizer options of a development build).
  */
 #include "init.h"
 
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "defs/exit_codes.h"
+#include "server.h" /* SRV_ENV_ISOLATED */
 
 struct logpipe {
 	uv_poll_t poll;
@@ -287,7 +289,7 @@ int spawn_server(struct child *s)
 	argv[c->nargs + 1] = NULL;
 
 	char env_name[64], env_policy[64];
-	char *envp[8];
+	char *envp[9];
 	size_t ne = 0;
 	snprintf(env_name, sizeof(env_name), "MHCL_SERVER_NAME=%s", c->name);
 	snprintf(env_policy, sizeof(env_policy), "MHCL_POLICY=%s", c->policy);
@@ -301,6 +303,10 @@ int spawn_server(struct child *s)
 		at += (size_t)snprintf(env_stored + at, sizeof(env_stored) - at, "%s%s",
 				       i ? " " : "", s->fdstore.names[i]);
 	envp[ne++] = env_stored;
+	/* Isolation reaches the servers from init alone (the manifest sets no
+	 * environment): diagd refuses unauthenticated network listeners on it. */
+	if (s->init->isolated)
+		envp[ne++] = (char *)SRV_ENV_ISOLATED "=1";
 	/* Development builds: keep sanitizer settings so a server fails like its tests. */
 	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 	char pass_buf[3][512];

@@ -53,6 +53,7 @@ static const struct {
     {MHCL_CLI_NO_SERVER, "unknown server"},
     {MHCL_CLI_UNREACHABLE, "diag unreachable (or the connection dropped)"},
     {MHCL_CLI_TIMEOUT, "timeout (ours, or the remote's)"},
+    {MHCL_CLI_AUTH, "authentication: diag wants a secret, or refused the one given"},
     {MHCL_CLI_USAGE, "usage"},
 };
 
@@ -126,6 +127,8 @@ int cmd_help(struct mhcl_ctx *c)
 		"                       default: $MHCL_DIAG (unix:PATH, tcp:HOST:PORT, "
 		"vsock:CID:PORT)\n"
 		"                       else %s\n"
+		"  --secret-file PATH   answer diag's challenge on TCP/vsock with this secret\n"
+		"                       (default: $MHCL_DIAG_SECRET_FILE; unix needs none)\n"
 		"  --json, -j           machine-readable output (logs -f: one object per line)\n"
 		"  --timeout MS, -t MS  how long to wait for diag (default %u)\n"
 		"  --help, -h           this help\n"
@@ -151,6 +154,10 @@ int main(int argc, char **argv)
 	if (mhcl_args_parse(argc, argv, getenv("MHCL_DIAG"), &args, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mhcl: %s (try 'mhcl help')\n", err);
 		return MHCL_CLI_USAGE;
+	}
+	if (!args.secret_file) {
+		const char *e = getenv("MHCL_DIAG_SECRET_FILE");
+		args.secret_file = e && *e ? e : NULL;
 	}
 	if (!args.cmd) {
 		args.npos = 0;

@@ -133,6 +133,9 @@ static int check_logs(const ProtobufCMessage *m, char *why, size_t why_len)
 #define DIAG_SIDECAR_CPU_MAX 255u
 /* Largest work-item range a client may ask for (mhcl-sidecard's own limit). */
 #define DIAG_SIDECAR_CHECKSUM_MAX (1024u * 1024u)
+/* A checksum reveals its range: over a byte or two it is the bytes themselves. Whole,
+ * aligned pages only, so no range isolates fewer than 4096 bytes a client did not choose. */
+#define DIAG_SIDECAR_CHECKSUM_ALIGN 4096u
 
 static int check_sidecar_online(const ProtobufCMessage *m, char *why, size_t why_len)
 {
@@ -158,6 +161,9 @@ static int check_sidecar_checksum(const ProtobufCMessage *m, char *why, size_t w
 		return reject(why, why_len, "give both address and length, or neither");
 	if (r->addr > UINT64_MAX - r->len)
 		return reject(why, why_len, "checksum range wraps");
+	if (r->addr % DIAG_SIDECAR_CHECKSUM_ALIGN || r->len % DIAG_SIDECAR_CHECKSUM_ALIGN)
+		return reject(why, why_len, "checksum range must be whole %u-byte pages",
+			      DIAG_SIDECAR_CHECKSUM_ALIGN);
 	return 0;
 }
 

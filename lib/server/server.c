@@ -166,6 +166,11 @@ static void fault_cb(uv_timer_t *t)
 	}
 }
 
+bool srv_isolated(void)
+{
+	return getenv(SRV_ENV_ISOLATED) != NULL;
+}
+
 static void on_fault(struct srv *s, struct ipc_msg *msg)
 {
 	Mhcl__FaultRequest *rq =
@@ -177,6 +182,12 @@ static void on_fault(struct srv *s, struct ipc_msg *msg)
 	if (kind <= MHCL__FAULT_KIND__FAULT_NONE || kind > MHCL__FAULT_KIND__FAULT_HANG) {
 		(void)ipc_chan_reply_error(s->bus, msg->request_id, IPC_MSG_FAULT, -EINVAL,
 					   "unknown fault kind %d", kind);
+		return;
+	}
+	/* init refuses first; this holds whoever asks. */
+	if (srv_isolated()) {
+		(void)ipc_chan_reply_error(s->bus, msg->request_id, IPC_MSG_FAULT, -EPERM,
+					   "fault injection is refused in isolated mode");
 		return;
 	}
 	Mhcl__Empty e = MHCL__EMPTY__INIT;

@@ -70,6 +70,13 @@ int srv_stored_fd(struct srv *s, const char *name);
  * starts the server): known before the jail, while the server can still open things. */
 bool srv_stored_pending(const char *name);
 
+/* Set (to "1") in a server's environment by init when the boot tree says the
+ * machine is isolated: no fault injection, no memory reads for diag, no
+ * unauthenticated network listeners. */
+#define SRV_ENV_ISOLATED "MHCL_ISOLATED"
+/* Whether init runs isolated; any value counts (fails closed). */
+bool srv_isolated(void);
+
 const char *srv_name(struct srv *s);
 struct ipc_chan *srv_bus(struct srv *s);
 uv_loop_t *srv_loop(struct srv *s);

@@ -8,7 +8,9 @@
  * Trust boundary: everything read from a client is hostile. A client can
  * only ever affect its own connection: bad frames close it (ipc), bad
  * requests get an error reply, and each connection has a fixed pool of
- * relay slots so it cannot queue unbounded work on init.
+ * relay slots so it cannot queue unbounded work on init. On a gated (network)
+ * listener a client first passes the challenge-response (gate.c); until then
+ * it counts against max_conns and nothing it sends reaches the ipc decoder.
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
@@ -35,17 +37,17 @@ struct diag_conn;
 /* A request relayed to init, waiting for its answer. */
 struct diag_relay {
 	struct diag_conn *conn;
-	uint32_t client_id;  /* the client's request id, answered with */
+	uint32_t client_id; /* the client's request id, answered with */
 	uint16_t type;
 	bool busy;
 };
 
 struct diag_conn {
 	struct diagd *d;
-	struct ipc_chan *ch;      /* NULL once closed */
+	struct ipc_chan *ch; /* NULL once closed */
 	struct diag_conn *next, *prev;
 	uint64_t id;
-	const char *kind;         /* the listener's transport, static */
+	const char *kind; /* the listener's transport, static */
 	uint32_t pending;
 	uint64_t requests;
 	/* Fixed at accept time: no allocation per request (STYLE 23). */
@@ -53,10 +55,11 @@ struct diag_conn {
 };
 
 struct diag_listener {
-	uv_poll_t poll;           /* embedded: freed with diagd after the close callback */
+	uv_poll_t poll; /* embedded: freed with diagd after the close callback */
 	struct diagd *d;
 	int fd;
 	bool active;
+	bool gated; /* clients pass the challenge-response first */
 	char kind[8];
 	char addr[128];
 	uint64_t accepted;
@@ -68,13 +71,16 @@ struct diagd {
 	struct diagd_config cfg;
 	struct diag_listener listeners[LISTENERS_MAX];
 	size_t nlisteners;
-	struct diag_conn *conns;  /* open connections */
+	struct diag_conn *conns; /* open connections */
 	uint32_t nconns;
+	struct diag_gate *gates; /* connections proving they know the secret */
+	uint32_t ngates;
 	uint32_t nclosed_pending; /* closed connections still waiting for relays */
 	uint64_t next_conn_id;
 	bool stopping;
 	struct {
 		uint64_t conns_total, conns_refused;
+		uint64_t auth_passed, auth_refused, auth_timeouts, auth_dropped;
 		uint64_t requests, served, rejected, busy, remote_errors, relay_failures;
 	} stats;
 };
@@ -193,8 +199,8 @@ static void conn_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	}
 	*r = (struct diag_relay){.conn = c, .client_id = msg->request_id, .type = msg->type};
 	/* What init receives is re-packed from the validated message. */
-	ret = ipc_chan_request(bus, msg->type, m, NULL, 0, d->cfg.request_timeout_ms, relay_done,
-			       r);
+	ret =
+	    ipc_chan_request(bus, msg->type, m, NULL, 0, d->cfg.request_timeout_ms, relay_done, r);
 	if (ret < 0) {
 		d->stats.relay_failures++;
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, ret,
@@ -227,8 +233,8 @@ static void conn_close(struct ipc_chan *ch, int reason, void *opaque)
 }
 
 static const struct ipc_chan_ops conn_ops = {
-	.on_request = conn_request,
-	.on_close = conn_close,
+    .on_request = conn_request,
+    .on_close = conn_close,
 };
 
 static void accept_one(struct diag_listener *l, int fd)
@@ -237,7 +243,7 @@ static void accept_one(struct diag_listener *l, int fd)
 	struct diag_conn *c;
 	int ret;
 
-	if (d->nconns >= d->cfg.max_conns || d->stopping) {
+	if (d->nconns + d->ngates >= d->cfg.max_conns || d->stopping) {
 		/* Over the limit: the client sees the connection close. */
 		d->stats.conns_refused++;
 		close(fd);
@@ -268,6 +274,53 @@ static void accept_one(struct diag_listener *l, int fd)
 	l->accepted++;
 }
 
+static void gate_done(int fd, enum diag_gate_result result, void *opaque)
+{
+	struct diag_listener *l = opaque;
+	struct diagd *d = l->d;
+
+	d->ngates--;
+	switch (result) {
+	case DIAG_GATE_ACCEPTED:
+		d->stats.auth_passed++;
+		accept_one(l, fd);
+		break;
+	case DIAG_GATE_REFUSED:
+		d->stats.auth_refused++;
+		log_warn("%s client refused: wrong secret", l->kind);
+		break;
+	case DIAG_GATE_TIMEOUT:
+		d->stats.auth_timeouts++;
+		break;
+	case DIAG_GATE_ERROR:
+		d->stats.auth_dropped++;
+		break;
+	case DIAG_GATE_CANCELLED:
+		break;
+	}
+}
+
+/* A network client: challenge first (gate.c), a diag connection only once it answered. */
+static void gate_one(struct diag_listener *l, int fd)
+{
+	struct diagd *d = l->d;
+	int ret;
+
+	if (d->nconns + d->ngates >= d->cfg.max_conns || d->stopping) {
+		d->stats.conns_refused++;
+		close(fd);
+		return;
+	}
+	ret = diag_gate_start(d->loop, fd, d->cfg.secret, DIAG_AUTH_TIMEOUT_MS, &d->gates,
+			      gate_done, l);
+	if (ret < 0) {
+		log_warn_errno(ret, "unable to challenge a %s client: %m, ignoring", l->kind);
+		d->stats.conns_refused++;
+		return;
+	}
+	d->ngates++;
+}
+
 static void on_listener(uv_poll_t *p, int status, int events)
 {
 	struct diag_listener *l = container_of(p, struct diag_listener, poll);
@@ -286,7 +339,10 @@ static void on_listener(uv_poll_t *p, int status, int events)
 				log_warn_errno(fd, "unable to accept on %s: %m, ignoring", l->kind);
 			return;
 		}
-		accept_one(l, fd);
+		if (l->gated)
+			gate_one(l, fd);
+		else
+			accept_one(l, fd);
 	}
 }
 
@@ -308,17 +364,21 @@ int diagd_new(uv_loop_t *loop, struct srv *srv, const struct diagd_config *cfg,
 	return 0;
 }
 
-int diagd_listen(struct diagd *d, int fd, const char *kind, const char *addr)
+int diagd_listen(struct diagd *d, int fd, const char *kind, const char *addr, bool gated)
 {
 	struct diag_listener *l;
 	int ret;
 
+	if (gated && !d->cfg.secret) {
+		close(fd);
+		return -EINVAL;
+	}
 	if (d->nlisteners >= LISTENERS_MAX) {
 		close(fd);
 		return -ENOSPC;
 	}
 	l = &d->listeners[d->nlisteners];
-	*l = (struct diag_listener){.d = d, .fd = fd};
+	*l = (struct diag_listener){.d = d, .fd = fd, .gated = gated};
 	snprintf(l->kind, sizeof(l->kind), "%s", kind);
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	ret = uv_poll_init(d->loop, &l->poll, fd);
@@ -352,12 +412,19 @@ void diagd_inspect(struct diagd *d, struct inspect_tree *t, void *root_node)
 	for (size_t i = 0; i < d->nlisteners; i++) {
 		Mhcl__Node *l = inspect_dir(t, n, d->listeners[i].kind);
 		inspect_str(t, l, "address", d->listeners[i].addr);
+		inspect_bool(t, l, "authenticated", d->listeners[i].gated);
 		inspect_u64(t, l, "accepted", d->listeners[i].accepted);
 	}
 
 	inspect_u64(t, root, "connections", d->nconns);
 	inspect_u64(t, root, "connections_total", d->stats.conns_total);
 	inspect_u64(t, root, "connections_refused", d->stats.conns_refused);
+	n = inspect_dir(t, root, "auth");
+	inspect_u64(t, n, "authenticating", d->ngates);
+	inspect_u64(t, n, "passed", d->stats.auth_passed);
+	inspect_u64(t, n, "refused", d->stats.auth_refused);
+	inspect_u64(t, n, "timeouts", d->stats.auth_timeouts);
+	inspect_u64(t, n, "dropped", d->stats.auth_dropped);
 	n = inspect_dir(t, root, "requests");
 	inspect_u64(t, n, "received", d->stats.requests);
 	inspect_u64(t, n, "served", d->stats.served);
@@ -367,7 +434,7 @@ void diagd_inspect(struct diagd *d, struct inspect_tree *t, void *root_node)
 	inspect_u64(t, n, "relay_failures", d->stats.relay_failures);
 	inspect_u64(t, root, "errors",
 		    d->stats.rejected + d->stats.busy + d->stats.remote_errors +
-			    d->stats.relay_failures);
+			d->stats.relay_failures);
 
 	cl = inspect_dir(t, root, "clients");
 	for (struct diag_conn *c = d->conns; c; c = c->next) {
@@ -402,6 +469,7 @@ void diagd_stop(struct diagd *d)
 		next = c->next; /* in case on_close runs before this returns */
 		ipc_chan_close(c->ch);
 	}
+	diag_gate_cancel_all(d->gates);
 }
 
 struct diagd *diagd_free(struct diagd *d)
@@ -414,6 +482,7 @@ struct diagd *diagd_free(struct diagd *d)
 		d->conns = c->next;
 		free(c);
 	}
+	d->gates = diag_gate_free_all(d->gates);
 	free(d);
 	return NULL;
 }

@@ -6,11 +6,22 @@
  * requests to init (diagd.c).
  *
  *   mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]
- *              [--unix-mode OCTAL] [--max-conns N] [--max-pending N]
- *              [--request-timeout MS]
+ *              [--secret-file PATH] [--unix-mode OCTAL] [--max-conns N]
+ *              [--max-pending N] [--request-timeout MS]
  *
  * The unix socket is created mode 0600 unless --unix-mode says otherwise;
- * TCP listens on loopback unless a host is given.
+ * TCP listens on loopback unless a host is given (the manifest naming an
+ * address is the manifest saying otherwise).
+ *
+ * --secret-file: TCP and vsock clients must prove they know the secret
+ * (HMAC-SHA256 challenge-response, defs/diag_auth.h, gate.c) before any
+ * request is read; unix clients are not asked (the socket's mode guards
+ * them). The file is read once, before the jail. When init runs isolated
+ * (MHCL_ISOLATED in the environment only init gives), a TCP or vsock
+ * listener without a secret is refused: diagd exits 125 (not restarted).
+ * The check sits here, not in init, because this is the parser that opens
+ * the listeners: init re-parsing the manifest's args (getopt abbreviations,
+ * "--tcp=...") could disagree with it; the environment is init's alone.
  *
  * Jail: the "diagd" profile (lib/jail) must allow, after entry, what libuv
  * and the bus need plus accept4 on the held listeners (network-server
@@ -32,6 +43,7 @@
 #include <linux/vm_sockets.h>
 
 #include "defs/exit_codes.h"
+#include "diag_auth.h"
 #include "diag_internal.h"
 #include "ipc.h"
 #include "server.h"
@@ -44,15 +56,17 @@ struct options {
 	char tcp[128];
 	bool have_tcp, have_vsock;
 	uint32_t vsock_port;
+	const char *secret_file;
 	struct diagd_config cfg;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mhcl-diagd [--unix PATH] [--tcp [HOST:]PORT] [--vsock PORT|any]\n"
-		   "                  [--unix-mode OCTAL] [--max-conns N] [--max-pending N]\n"
-		   "                  [--request-timeout MS]\n"
-		   "Started by mhcl-init; HOST defaults to 127.0.0.1.\n");
+		   "                  [--secret-file PATH] [--unix-mode OCTAL] [--max-conns N]\n"
+		   "                  [--max-pending N] [--request-timeout MS]\n"
+		   "Started by mhcl-init; HOST defaults to 127.0.0.1. With --secret-file, TCP\n"
+		   "and vsock clients must prove they know the secret.\n");
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
@@ -73,21 +87,22 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"unix", required_argument, NULL, 'u'},
-		{"unix-mode", required_argument, NULL, 'm'},
-		{"tcp", required_argument, NULL, 't'},
-		{"vsock", required_argument, NULL, 'v'},
-		{"max-conns", required_argument, NULL, 'c'},
-		{"max-pending", required_argument, NULL, 'p'},
-		{"request-timeout", required_argument, NULL, 'T'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"unix", required_argument, NULL, 'u'},
+	    {"unix-mode", required_argument, NULL, 'm'},
+	    {"tcp", required_argument, NULL, 't'},
+	    {"vsock", required_argument, NULL, 'v'},
+	    {"secret-file", required_argument, NULL, 's'},
+	    {"max-conns", required_argument, NULL, 'c'},
+	    {"max-pending", required_argument, NULL, 'p'},
+	    {"request-timeout", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int opt;
 
 	*o = (struct options){
-		.unix_mode = 0600,
-		.cfg = {DIAG_CONNS_DEFAULT, DIAG_PENDING_DEFAULT, DIAGD_REQUEST_TIMEOUT_MS},
+	    .unix_mode = 0600,
+	    .cfg = {DIAG_CONNS_DEFAULT, DIAG_PENDING_DEFAULT, DIAGD_REQUEST_TIMEOUT_MS, NULL},
 	};
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -119,8 +134,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (strcmp(optarg, "any") == 0)
 				o->vsock_port = VMADDR_PORT_ANY;
 			else if (parse_u32(optarg, 0, UINT32_MAX, &o->vsock_port) < 0)
-				return log_error_errno(-EINVAL, "--vsock: invalid port '%s'", optarg);
+				return log_error_errno(-EINVAL, "--vsock: invalid port '%s'",
+						       optarg);
 			o->have_vsock = true;
+			break;
+		case 's':
+			o->secret_file = optarg;
 			break;
 		case 'c':
 			if (parse_u32(optarg, 1, DIAG_CONNS_MAX, &o->cfg.max_conns) < 0)
@@ -134,7 +153,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			if (parse_u32(optarg, 1, 600000, &o->cfg.request_timeout_ms) < 0)
-				return log_error_errno(-EINVAL, "--request-timeout wants 1..600000 ms");
+				return log_error_errno(-EINVAL,
+						       "--request-timeout wants 1..600000 ms");
 			break;
 		case 'h':
 			usage(stdout);
@@ -186,7 +206,7 @@ static int open_listeners(struct diagd *d, const struct options *o)
 		umask(old);
 		if (fd < 0)
 			return log_error_errno(fd, "unable to listen on %s: %m", o->unix_path);
-		r = diagd_listen(d, fd, "unix", o->unix_path);
+		r = diagd_listen(d, fd, "unix", o->unix_path, false);
 		if (r < 0)
 			return log_error_errno(r, "unable to watch %s: %m", o->unix_path);
 		log_info("listening on unix:%s", o->unix_path);
@@ -197,29 +217,37 @@ static int open_listeners(struct diagd *d, const struct options *o)
 		if (fd < 0)
 			return log_error_errno(fd, "unable to listen on tcp:%s: %m", o->tcp);
 		tcp_bound_addr(fd, o->tcp, addr, sizeof(addr));
-		r = diagd_listen(d, fd, "tcp", addr);
+		if (!o->cfg.secret && strncmp(addr, "127.", 4) != 0 &&
+		    strncmp(addr, "[::1]", 5) != 0)
+			log_warn("tcp:%s takes unauthenticated clients from the network "
+				 "(give --secret-file)",
+				 addr);
+		r = diagd_listen(d, fd, "tcp", addr, o->cfg.secret != NULL);
 		if (r < 0)
 			return log_error_errno(r, "unable to watch tcp:%s: %m", addr);
-		log_info("listening on tcp:%s", addr);
+		log_info("listening on tcp:%s%s", addr, o->cfg.secret ? " (secret required)" : "");
 		n++;
 	}
 	if (o->have_vsock) {
 		/* Hosts without AF_VSOCK (or no vsock transport) are normal in development. */
 		fd = ipc_listen_vsock(o->vsock_port);
 		if (fd < 0) {
-			log_warn_errno(fd, "unable to listen on vsock port %u: %m, continuing without",
+			log_warn_errno(fd,
+				       "unable to listen on vsock port %u: %m, continuing without",
 				       o->vsock_port);
 		} else {
 			struct sockaddr_vm vm;
 			socklen_t vl = sizeof(vm);
 			uint32_t port = o->vsock_port;
-			if (getsockname(fd, (struct sockaddr *)&vm, &vl) == 0 && vm.svm_family == AF_VSOCK)
+			if (getsockname(fd, (struct sockaddr *)&vm, &vl) == 0 &&
+			    vm.svm_family == AF_VSOCK)
 				port = vm.svm_port;
 			snprintf(addr, sizeof(addr), "%u", port);
-			r = diagd_listen(d, fd, "vsock", addr);
+			r = diagd_listen(d, fd, "vsock", addr, o->cfg.secret != NULL);
 			if (r < 0)
 				return log_error_errno(r, "unable to watch vsock: %m");
-			log_info("listening on vsock port %s", addr);
+			log_info("listening on vsock port %s%s", addr,
+				 o->cfg.secret ? " (secret required)" : "");
 			n++;
 		}
 	}
@@ -249,12 +277,40 @@ static void ops_stop(struct srv *s, void *opaque)
 }
 
 static const struct srv_ops diagd_ops = {
-	.inspect = ops_inspect,
-	.stop = ops_stop,
+    .inspect = ops_inspect,
+    .stop = ops_stop,
 };
+
+/* Loads the secret (before the jail) and applies isolation. An enum exit code or 0. */
+static int setup_auth(struct options *o, struct diag_secret *secret)
+{
+	char why[320];
+	bool network = o->have_tcp || o->have_vsock;
+
+	if (o->secret_file) {
+		int r = diag_secret_load(o->secret_file, secret, why, sizeof(why));
+		if (r < 0) {
+			log_error("--secret-file: %s", why);
+			return MHCL_EXIT_USAGE;
+		}
+		o->cfg.secret = secret;
+		if (!network)
+			log_warn("--secret-file without --tcp or --vsock: unix clients are not "
+				 "asked, ignoring");
+	}
+	if (srv_isolated() && network && !o->cfg.secret) {
+		log_error("isolated: refusing %s%s%s without --secret-file (network diag needs "
+			  "authentication)",
+			  o->have_tcp ? "--tcp" : "", o->have_tcp && o->have_vsock ? " and " : "",
+			  o->have_vsock ? "--vsock" : "");
+		return MHCL_EXIT_NO_RESTART;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
+	static struct diag_secret secret; /* outlives the core, which borrows it */
 	struct diagd_main m = {0};
 	struct options o;
 	uv_loop_t loop;
@@ -264,6 +320,9 @@ int main(int argc, char **argv)
 	log_set_ident("diagd");
 	if (parse_args(argc, argv, &o) < 0)
 		return MHCL_EXIT_USAGE;
+	r = setup_auth(&o, &secret);
+	if (r)
+		return r;
 	r = uv_loop_init(&loop);
 	if (r < 0) {
 		log_error("unable to create the event loop: %s", uv_strerror(r));
@@ -299,5 +358,6 @@ int main(int argc, char **argv)
 	code = srv_finish(s);
 	m.d = diagd_free(m.d);
 	(void)uv_loop_close(&loop);
+	diag_secret_wipe(&secret);
 	return code;
 }

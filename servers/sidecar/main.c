@@ -305,6 +305,24 @@ static void on_checksum(struct sidecard *d, struct ipc_chan *ch, struct ipc_msg 
 		d->sc.stats.refused++;
 		return;
 	}
+	/* Isolated: guest and reserved memory stay unread (init refuses the
+	 * request first; this holds whoever asks). */
+	if (srv_isolated()) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EPERM,
+					   "checksum reads reserved memory: refused in isolated mode");
+		d->sc.stats.refused++;
+		return;
+	}
+	/* Whole pages only: a checksum over a byte or two gives those bytes away
+	 * (diagd refuses such ranges too; this holds whoever asks). */
+	if (addr % SIDECAR_PAGE_SIZE || len % SIDECAR_PAGE_SIZE) {
+		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EINVAL,
+					   "range [0x%llx, +%llu) is not whole %u-byte pages",
+					   (unsigned long long)addr, (unsigned long long)len,
+					   SIDECAR_PAGE_SIZE);
+		d->sc.stats.refused++;
+		return;
+	}
 	if (addr == 0 && len == 0) {
 		/* Default: the sidecar image itself, which starts the reserved range that
 		 * holds the first control page and is not written after start-up. (The

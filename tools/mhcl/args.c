@@ -210,6 +210,7 @@ enum opt_id {
 	OPT_LINES,
 	OPT_INTERVAL,
 	OPT_COUNT,
+	OPT_SECRET_FILE,
 };
 
 struct opt_def {
@@ -226,6 +227,7 @@ static const struct opt_def opt_defs[] = {
     {"follow", 'f', false, OPT_FOLLOW},	 {"signal", 's', true, OPT_SIGNAL},
     {"fault", 0, true, OPT_FAULT},	 {"lines", 'n', true, OPT_LINES},
     {"interval", 0, true, OPT_INTERVAL}, {"count", 'c', true, OPT_COUNT},
+    {"secret-file", 0, true, OPT_SECRET_FILE},
 };
 
 static const struct opt_def *find_long(const char *name, size_t len)
@@ -276,6 +278,11 @@ static int apply(struct mhcl_args *a, const struct opt_def *o, const char *val, 
 				   : o->id == OPT_VSOCK ? " (want CID:PORT)"
 							: "");
 		*target_set = true;
+		return 0;
+	case OPT_SECRET_FILE:
+		if (!*val)
+			return bad(err, err_len, "--secret-file wants a path");
+		a->secret_file = val;
 		return 0;
 	case OPT_FOLLOW:
 		a->follow = true;

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "bus.pb-c.h"
+#include "diag_auth.h"
 #include "diag_validate.h"
 #include "ipc.h"
 #include "mhcl.h"
@@ -48,6 +49,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static int authenticate(struct mhcl_ctx *c, int fd);
+
 int mhcl_connect(struct mhcl_ctx *c)
 {
 	const struct mhcl_target *t = &c->args->target;
@@ -73,6 +76,15 @@ int mhcl_connect(struct mhcl_ctx *c)
 		mhcl_target_format(t, where, sizeof(where));
 		return mhcl_fail(c, MHCL_CLI_UNREACHABLE, "diag unreachable at %s: %s", where,
 				 strerror(-fd));
+	}
+	/* Network transports answer the challenge of a diagd with a secret; unix
+	 * clients are never asked. */
+	if (t->kind != MHCL_TRANSPORT_UNIX && c->args->secret_file) {
+		int r = authenticate(c, fd);
+		if (r != MHCL_CLI_OK) {
+			close(fd);
+			return r;
+		}
 	}
 	c->fd = fd;
 	return MHCL_CLI_OK;
@@ -165,6 +177,60 @@ static int io_fail(struct mhcl_ctx *c, int err, const char *what)
 			 strerror(-err));
 }
 
+/*
+ * The challenge-response (defs/diag_auth.h): read diagd's challenge, answer
+ * with HMAC-SHA256(secret, challenge), read the verdict. Every read is
+ * bounded by --timeout and every byte checked before use.
+ */
+static int authenticate(struct mhcl_ctx *c, int fd)
+{
+	uint64_t deadline = now_ms() + c->args->timeout_ms;
+	struct diag_auth_challenge chal;
+	struct diag_auth_proof proof;
+	struct diag_secret secret;
+	uint8_t buf[sizeof(chal)];
+	uint32_t status;
+	char why[320];
+	int r;
+
+	r = diag_secret_load(c->args->secret_file, &secret, why, sizeof(why));
+	if (r < 0)
+		return mhcl_fail(c, MHCL_CLI_USAGE, "--secret-file: %s", why);
+	r = read_all(fd, buf, sizeof(buf), deadline);
+	if (r == -ETIMEDOUT) {
+		diag_secret_wipe(&secret);
+		return mhcl_fail(c, MHCL_CLI_AUTH,
+				 "no challenge from diag within %u ms (a diagd without "
+				 "--secret-file does not ask; drop --secret-file)",
+				 c->args->timeout_ms);
+	}
+	if (r < 0) {
+		diag_secret_wipe(&secret);
+		return io_fail(c, r, "waiting for the challenge");
+	}
+	r = diag_auth_challenge_parse(buf, sizeof(buf), &chal);
+	if (r < 0) {
+		diag_secret_wipe(&secret);
+		return mhcl_fail(c, MHCL_CLI_AUTH, "diag sent no valid challenge: %s",
+				 strerror(-r));
+	}
+	diag_auth_proof_make(&secret, &chal, &proof);
+	diag_secret_wipe(&secret);
+	r = write_all(fd, (const uint8_t *)&proof, sizeof(proof), deadline);
+	if (r < 0)
+		return io_fail(c, r, "answering the challenge");
+	r = read_all(fd, buf, sizeof(struct diag_auth_verdict), deadline);
+	if (r == -EPIPE || r == -ECONNRESET)
+		return mhcl_fail(c, MHCL_CLI_AUTH, "diag closed the connection on our proof");
+	if (r < 0)
+		return io_fail(c, r, "waiting for the verdict");
+	if (diag_auth_verdict_parse(buf, sizeof(struct diag_auth_verdict), &status) < 0)
+		return mhcl_fail(c, MHCL_CLI_AUTH, "diag sent no valid verdict");
+	if (status != DIAG_AUTH_ACCEPTED)
+		return mhcl_fail(c, MHCL_CLI_AUTH, "diag refused the secret (wrong secret file?)");
+	return MHCL_CLI_OK;
+}
+
 /* Maps an error response from the remote to an exit code and prints it. */
 static int remote_error(struct mhcl_ctx *c, const uint8_t *body, size_t len)
 {
@@ -218,6 +284,11 @@ int mhcl_call(struct mhcl_ctx *c, uint16_t type, const ProtobufCMessage *req,
 	r = read_all(c->fd, recv_buf, sizeof(hdr), deadline);
 	if (r < 0)
 		return io_fail(c, r, "waiting for the reply");
+	/* A diagd with a secret speaks first; we sent a request instead. */
+	if (diag_auth_is_challenge(recv_buf, sizeof(hdr)))
+		return mhcl_fail(c, MHCL_CLI_AUTH,
+				 "diag requires authentication: give --secret-file PATH or set "
+				 "$MHCL_DIAG_SECRET_FILE");
 	/* The header alone: validates it, -EAGAIN means a body follows. */
 	r = ipc_frame_decode(recv_buf, sizeof(hdr), 0, true, &hdr);
 	if (r < 0 && r != -EAGAIN)

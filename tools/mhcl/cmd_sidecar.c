@@ -269,6 +269,10 @@ int cmd_sidecar(struct mhcl_ctx *c)
 		if (parse_u64(a->pos[2], UINT64_MAX, &addr) < 0 ||
 		    parse_u64(a->pos[3], 1024 * 1024, &len) < 0 || !len)
 			return mhcl_fail(c, MHCL_CLI_USAGE, "checksum wants ADDR and LEN 1..1048576");
+		/* diagd refuses anything else (a checksum of a byte is that byte). */
+		if (addr % 4096 || len % 4096)
+			return mhcl_fail(c, MHCL_CLI_USAGE,
+					 "checksum wants whole pages: ADDR and LEN multiples of 4096");
 	} else if (a->npos != 2) {
 		return mhcl_fail(c, MHCL_CLI_USAGE, "checksum CPU [ADDR LEN]");
 	}

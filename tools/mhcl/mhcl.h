@@ -45,6 +45,7 @@ struct mhcl_args {
 	bool json;
 	bool help;
 	uint32_t timeout_ms;
+	const char *secret_file; /* --secret-file or $MHCL_DIAG_SECRET_FILE; NULL: none */
 	unsigned opts_seen;  /* enum mhcl_opt bits given on the command line */
 	bool follow;
 	int signal;          /* 0 = default (SIGKILL) */

@@ -13,6 +13,7 @@ enum mhcl_exit {
 	MHCL_CLI_NO_SERVER = 2,   /* no such server (the remote said ENOENT) */
 	MHCL_CLI_UNREACHABLE = 3, /* diag not reachable: connect failed or the connection dropped */
 	MHCL_CLI_TIMEOUT = 4,     /* no answer within --timeout, or the remote timed out */
+	MHCL_CLI_AUTH = 5,        /* diag wants a secret we lack, or refused ours */
 	MHCL_CLI_USAGE = 100,     /* bad arguments */
 };
 

@@ -41,13 +41,13 @@ WAIT_LIMIT_S = 60
 
 MANIFEST = """/dts-v1/;
 / {
-	mhcl {
+%(chosen)s	mhcl {
 		manifest {
 			compatible = "mhcl,manifest-v1";
 			diagd {
 				binary = "mhcl-diagd";
 				args = "--unix", "${RUN}/diag.sock", "--tcp", "127.0.0.1:0", "--vsock", "any",
-				       "--max-conns", "%(max_conns)d", "--max-pending", "%(max_pending)d";
+				       "--max-conns", "%(max_conns)d", "--max-pending", "%(max_pending)d"%(diag_extra)s;
 				policy = "diagd";
 				control;
 				start-order = <10>;
@@ -102,6 +102,9 @@ class Env:
         self.max_pending = 4
         self.extra_servers = "".join(BOMB_SERVER % {"name": n} for n in BOMBS) \
             if scenario == "hostile" else ""
+        # test_isolation.py: a /chosen node and more diagd arguments.
+        self.chosen = ""
+        self.diag_extra = ""
 
     # ---- processes ----
 
@@ -110,7 +113,8 @@ class Env:
         dtb = os.path.join(self.dir, "manifest.dtb")
         with open(dts, "w") as f:
             f.write(MANIFEST % {"max_conns": self.max_conns, "max_pending": self.max_pending,
-                                "extra": self.extra_servers})
+                                "extra": self.extra_servers, "chosen": self.chosen,
+                                "diag_extra": self.diag_extra})
         subprocess.run([self.args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts], check=True)
         libexec = ":".join(sorted({os.path.dirname(os.path.abspath(p))
                                    for p in (self.args.diagd, self.args.testd)}))
@@ -483,7 +487,7 @@ def t_help(env, as_json):
         h = env.json("help")
         check({c["name"] for c in h["commands"]} >= {"ps", "inspect", "restart", "kill", "logs",
                                                      "config", "help"}, "help --json %r", h)
-        check(set(h["exit_codes"]) == {"0", "1", "2", "3", "4", "100"}, "exit codes %r",
+        check(set(h["exit_codes"]) == {"0", "1", "2", "3", "4", "5", "100"}, "exit codes %r",
               h["exit_codes"])
         check(len(env.json("help", "kill")["commands"]) == 1, "help kill --json")
     else:

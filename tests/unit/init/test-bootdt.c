@@ -168,6 +168,43 @@ static void test_good(void)
 	manifest_free(m);
 }
 
+/* Isolation comes from the boot tree's /chosen; the manifest cannot take it back. */
+static void test_isolated(void)
+{
+	struct manifest *m = NULL;
+	char src[256], err[512], body[512];
+
+	mhcl_manifest(MAN_ADDR, man_len);
+	ASSERT_OK(load(&m, src, err));
+	ASSERT_FALSE(m->isolated);
+	manifest_free(m);
+
+	static const char *const chosen[] = {"chosen { mhcl,isolated; };",
+					     "chosen { mhcl,isolated = <0>; };"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "%s mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 "
+			 "<0x%x 0x%zx>; };",
+			 chosen[i], MAN_ADDR, man_len);
+		setup_tree(body);
+		m = NULL;
+		if (load(&m, src, err) < 0)
+			TEST_FAIL_("isolated load failed: %s", err);
+		ASSERT_TRUE(m->isolated); /* any value counts */
+		manifest_free(m);
+	}
+	snprintf(body, sizeof(body),
+		 "chosen { mhcl,isolated; }; mhcl { compatible = \"mhcl,boot-info\"; "
+		 "manifest-path = \"%s\"; };",
+		 man_path);
+	setup_tree(body);
+	m = NULL;
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("isolated load by path failed: %s", err);
+	ASSERT_TRUE(m->isolated);
+	manifest_free(m);
+}
+
 static void test_entries(void)
 {
 	size_t n = boot_tree("mhcl { compatible = \"mhcl,boot-info\"; };", tree, sizeof(tree));
@@ -359,6 +396,7 @@ int main(void)
 	close(fd);
 
 	test_good();
+	test_isolated();
 	test_entries();
 	test_bad_tree();
 	test_bad_range();

@@ -116,6 +116,25 @@ static void test_good(void)
 	manifest_free(m);
 }
 
+/* Hosted init reads isolation from its --dtb's /chosen, like the boot tree's. */
+static void test_isolated(void)
+{
+	struct manifest *m = NULL;
+	char err[512] = "";
+
+	ASSERT_OK(parse(HEAD "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL, &m, err,
+			sizeof(err)));
+	ASSERT_FALSE(m->isolated);
+	manifest_free(m);
+	m = NULL;
+	ASSERT_OK(parse("/dts-v1/; / { chosen { mhcl,isolated; }; mhcl { manifest {"
+			" compatible = \"mhcl,manifest-v1\";"
+			" a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL,
+			&m, err, sizeof(err)));
+	ASSERT_TRUE(m->isolated);
+	manifest_free(m);
+}
+
 static void test_bad(void)
 {
 	expect_error("/dts-v1/; / { };", -EINVAL, "/mhcl/manifest", NULL);
@@ -209,6 +228,7 @@ int main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mhcl-config-XXXXXX");
 	ASSERT_TRUE(mkdtemp(tmpdir));
 	test_good();
+	test_isolated();
 	test_bad();
 	test_corrupt();
 	char cmd[128];

@@ -41,12 +41,25 @@ int main(void)
 	ck.addr = 0x800000;
 	ck.len = 4096;
 	ASSERT_OK(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base));
+	ck.len = 3 * 4096;
+	ASSERT_OK(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base));
+	/* Byte-sized or unaligned ranges would read memory a byte at a time. */
+	ck.len = 1;
+	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
+	ck.len = 4095;
+	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
+	ck.len = 4096 + 1;
+	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
+	ck.addr = 0x800001;
+	ck.len = 4096;
+	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
+	ck.addr = 0x800000;
 	ck.len = 2 * 1024 * 1024;
 	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
 	ck.len = 0; /* address without length */
 	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
-	ck.addr = UINT64_MAX - 10;
-	ck.len = 4096;
+	ck.addr = UINT64_MAX - 4095; /* aligned, but wraps */
+	ck.len = 8192;
 	ASSERT_EQ(check(IPC_MSG_SIDECAR_CHECKSUM, &ck.base), -EINVAL);
 
 	/* A body that does not unpack is refused. */
