@@ -21,7 +21,8 @@
 # TCG figures. Nothing asserts on time: a phase that produced no figure prints '-' and is
 # named below the tables. Exits non-zero only when the run cannot be set up.
 # Usage: bench/l2-vm.sh [BUILD_DIR]. Env: MHCL_VM_TIMEOUT (seconds, default 2400),
-# MHCL_VM_WORK (default BUILD_DIR/vm-l2bench), VM_L1_MEM (MiB, default 3072 here).
+# MHCL_VM_WORK (default BUILD_DIR/vm-l2bench), VM_L1_MEM (MiB, default 3072 here),
+# VM_L1_SMP (L1's CPUs, default 1: both device models and both guests' vCPUs share it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/vm/vmlib.sh
@@ -42,7 +43,8 @@ vm_kernel
 QEMU=$(command -v qemu-system-x86_64)
 FW=()
 for f in bios-256k.bin kvmvapic.bin linuxboot_dma.bin; do
-	p=$(for d in $("$QEMU" -L help); do [ -f "$d/$f" ] && echo "$d/$f"; done | head -1)
+	p=
+	for d in $("$QEMU" -L help); do [ -z "$p" ] && [ -f "$d/$f" ] && p=$d/$f; done
 	[ -n "$p" ] || vm_die "QEMU firmware $f not found"
 	FW+=("$p")
 done
@@ -61,7 +63,7 @@ for i in $(seq 1 150); do
 	[ -n "$d" ] && [ -b /dev/$d ] && break
 	sleep 0.2
 done
-echo "L2: bench $tag disk ${d:-none} sectors $(cat /sys/block/$d/size 2>/dev/null)"
+echo "L2: bench $tag cpus $(nproc) $(grep MemTotal /proc/meminfo | tr -s ' ') disk ${d:-none} sectors $(cat /sys/block/$d/size 2>/dev/null)"
 if [ -n "$d" ]; then
 	/usr/bin/fio --name=b --filename=/dev/$d --direct=1 --ioengine=libaio --iodepth=32 \
 		--rw=randread --bs=4k --time_based --runtime=15 --minimal >/tmp/fio 2>&1
