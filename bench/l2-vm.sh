@@ -20,7 +20,7 @@
 # Prints two markdown tables with the ratio mhcl / QEMU; the absolute figures are nested
 # TCG figures. Nothing asserts on time: a phase that produced no figure prints '-' and is
 # named below the tables. Exits non-zero only when the run cannot be set up.
-# Usage: bench/l2-vm.sh [BUILD_DIR]. Env: MHCL_VM_TIMEOUT (seconds, default 2400),
+# Usage: bench/l2-vm.sh [BUILD_DIR]. Env: MHCL_VM_TIMEOUT (seconds, default 1500),
 # MHCL_VM_WORK (default BUILD_DIR/vm-l2bench), VM_L1_MEM (MiB, default 3072 here),
 # VM_L1_SMP (L1's CPUs, default 1: both device models and both guests' vCPUs share it).
 set -euo pipefail
@@ -32,7 +32,7 @@ B=${1:-build}
 ninja -C "$B" >/dev/null
 BUILD=$(cd "$B" && pwd)
 WORK=${MHCL_VM_WORK:-$BUILD/vm-l2bench}
-LIMIT=${MHCL_VM_TIMEOUT:-2400}
+LIMIT=${MHCL_VM_TIMEOUT:-1500}
 mkdir -p "$WORK"
 
 vm_require_tools
@@ -160,9 +160,10 @@ export MHCL_DIAG=unix:/run/mhcl/diag.sock
 mhcl-init --dtb /l1-manifest.dtb --run-dir /run/mhcl --libexec /usr/bin >/tmp/init.log 2>&1 &
 INIT=$!
 up mhcl0 10.0.2.1
-for i in $(seq 1 1200); do
+end=$(($(date +%s) + 900))
+while [ $(date +%s) -lt $end ]; do
 	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
-	sleep 0.5
+	sleep 1
 done
 kill -TERM $INIT
 wait $INIT; echo "L1: mhcl-init exited $?"
@@ -177,12 +178,18 @@ qemu-system-x86_64 -L /usr/share/qemu -enable-kvm -cpu host -smp 2 -m 512 \
 	-netdev tap,id=n0,ifname=qv0,script=no,downscript=no,vhost=off \
 	-device virtio-net-pci,netdev=n0,romfile= >/tmp/qemu.out 2>&1 &
 QPID=$!
+# The guest's console as it comes (a guest that stops shows where).
+touch /tmp/qemu-l2.log
+tail -f /tmp/qemu-l2.log | while IFS= read -r l; do echo "qemu: $l"; done &
+TAIL=$!
 up qv0 10.0.3.1
-for i in $(seq 1 1200); do kill -0 $QPID 2>/dev/null || break; sleep 0.5; done
-kill $QPID 2>/dev/null && echo "L1: QEMU still running, stopped"
+end=$(($(date +%s) + 900))
+while [ $(date +%s) -lt $end ]; do kill -0 $QPID 2>/dev/null || break; sleep 1; done
+kill $QPID 2>/dev/null && echo "L1: QEMU still running after 900 s, stopped"
 wait $QPID; echo "L1: QEMU exited $?"
+sleep 1
+kill $TAIL
 sed 's/^/qemu: /' /tmp/qemu.out
-sed 's/^/qemu: /' /tmp/qemu-l2.log
 echo "L1: phase qemu end"
 echo "L1: phases done"
 SH
