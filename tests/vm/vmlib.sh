@@ -180,10 +180,10 @@ SH
 
 # vm_run_l1 WORK TIMEOUT LOG: boots L1 under TCG; everything L1 and L2 print goes to LOG.
 # VM_L1_QEMU (array) adds QEMU arguments (devices), VM_L1_APPEND kernel parameters,
-# VM_L1_SMP the CPUs L1 gets (default 1).
+# VM_L1_SMP the CPUs L1 gets (default 1), VM_L1_MEM its memory in MiB (default 2048).
 vm_run_l1() {
 	local work=$1 limit=$2 log=$3
-	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_L1_SMP:-1}" -m 2048 -nographic -no-reboot \
+	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_L1_SMP:-1}" -m "${VM_L1_MEM:-2048}" -nographic -no-reboot \
 		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" "${VM_L1_QEMU[@]}" \
 		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1
 }
