@@ -111,7 +111,7 @@ if [ "${MHCL_DEMO_STORAGE:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/nul
 	step "the guest's SCSI disks served by mhcl-storaged: a file, a block device and an NVMe"
 	echo "namespace (QEMU's NVMe via VFIO, driven by mhcl's own driver); L2 makes ext4 on two of"
 	echo "them and runs fio with crc32c verification while storaged is restarted and killed,"
-	echo "twice each; the NVMe controller is adopted live every time (about 5 minutes under TCG)"
+	echo "twice each; the NVMe controller is adopted live every time (about 3 minutes under TCG)"
 	rc=0
 	tests/vm/storage/storage-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
@@ -120,13 +120,13 @@ fi
 if [ "${MHCL_DEMO_NET:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 	step "the guest's NIC served by mhcl-netd from a TAP interface in L1: L2 pings L1 and"
 	echo "runs iperf3 both ways while netd is restarted and killed, three times each; the"
-	echo "guest's link stays up and its TCP connections carry on (about 4 minutes under TCG)"
+	echo "guest's link stays up and its TCP connections carry on (about 2 minutes under TCG)"
 	rc=0
 	tests/vm/net/net-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
 	step "the same guest's NIC through MANA: mhcl-netd drives the GDMA/MANA test device"
 	echo "(mhcl-gdma-emu in L1, its vPort on the TAP) with mhcl's own MANA driver over"
-	echo "vfio-user; the guest pings and runs iperf3 both ways through it (about 3 minutes)"
+	echo "vfio-user; the guest pings and runs iperf3 both ways through it (about a minute)"
 	rc=0
 	MHCL_NET_BACKEND=mana tests/vm/net/net-boot.sh "$B" || rc=$?
 	[ $rc = 0 ] || [ $rc = 77 ] || exit $rc
