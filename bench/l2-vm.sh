@@ -242,7 +242,9 @@ echo "| L1 to L2, -R (Mbit/s) | $sr | $qr | $(ratio "$sr" "$qr") |"
 [ "$ROUNDS" = 1 ] || echo "(each figure: the median of $ROUNDS rounds, phases in ABBA order)"
 for p in mhcl qemu; do
 	for k in read_iops tx_mbps rx_mbps; do
-		[ "$(fig $p $k)" != - ] || echo "(phase $p gave no $k figure: see $LOG)"
+		n=$(tr -d '\r' <"$LOG" | grep -a -c "L2: bench $p $k [0-9]" || true)
+		[ "$n" = "$ROUNDS" ] || echo "(phase $p gave $n of $ROUNDS $k figures: see $LOG)"
 	done
 done
+grep -a -q '^L1: phases done' "$LOG" || echo "(L1 did not finish its phases: stalled or timed out, see $LOG)"
 exit 0
