@@ -196,7 +196,7 @@ start=$(date +%s)
 rc=0
 # Two CPUs: L1 keeps one for its own userspace while a KVM guest runs on the other (with
 # one, L1 was seen to stall for minutes once its guest started, under TCG's nested SVM).
-VM_L1_SMP=2 vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
+VM_L1_SMP=2 VM_L1_DONE_MARK='^L1: phases done' vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
 echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
 tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|diag)( \[init\])?: |mhcl-vp: ' || true
 

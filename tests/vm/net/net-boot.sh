@@ -187,7 +187,7 @@ vm_l1_initramfs "$WORK" "$BUILD" "$WORK/l1-tail.sh" worker/bin/mhcl-vp init/mhcl
 LOG=$WORK/console.log
 start=$(date +%s)
 rc=0
-vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
+VM_L1_DONE_MARK='^L1: phases done' vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
 echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
 tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|net|diag)( \[init\])?: ' || true
 

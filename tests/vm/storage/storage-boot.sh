@@ -282,7 +282,7 @@ VM_L1_QEMU=(-machine q35 -device intel-iommu,intremap=on
 VM_L1_APPEND=intel_iommu=on
 start=$(date +%s)
 rc=0
-vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
+VM_L1_DONE_MARK='^L1: phases done' vm_run_l1 "$WORK" "$LIMIT" "$LOG" || rc=$?
 echo "vm: L0 run took $(($(date +%s) - start)) s (qemu rc $rc); log: $LOG"
 tr -d '\r' <"$LOG" | grep -a -E '^(L1|L2): |^(vp|vmbus|ic|storage|diag)( \[init\])?: ' || true
 
