@@ -182,27 +182,56 @@ SH
 # VM_L1_QEMU (array) adds QEMU arguments (devices), VM_L1_APPEND kernel parameters,
 # VM_L1_SMP the CPUs L1 gets (default 1), VM_L1_MEM its memory in MiB (default 2048).
 # VM_L1_DONE_MARK (a grep -E pattern the L1 script prints at its very end): when QEMU
-# exits by itself (L1 reset or powered off) before L1 printed it, the run is repeated once,
-# saying so. Under TCG's nested SVM, L1 was seen to reset now and then as its guest boots
-# (no panic, no mhcl line: L0 ends it); a fault of mhcl's shows again in the second run.
+# exits by itself (L1 reset or powered off) before L1 printed it, or L1 printed nothing
+# for VM_L1_STALL seconds (default 300), the run is repeated once, saying so. Under TCG's
+# nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
+# line: L0 ends it) and, more rarely, to hang before its init printed anything; a fault
+# of mhcl's shows again in the second run. A failed run ends with the log's last lines.
 vm_run_l1() {
 	local work=$1 limit=$2 log=$3 rc=0
 	vm_run_l1_once "$work" "$limit" "$log" || rc=$?
-	if [ $rc = 0 ] && [ -n "${VM_L1_DONE_MARK:-}" ] &&
+	if [ -n "${VM_L1_DONE_MARK:-}" ] && { [ $rc = 0 ] || [ $rc = 125 ]; } &&
 		! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
 		mv "$log" "$log.first"
-		echo "vm: L1 ended before its last step (kept in $log.first); running it again" >&2
+		echo "vm: L1 $([ $rc = 0 ] && echo "ended before its last step" ||
+			echo "printed nothing for ${VM_L1_STALL:-300} s") (kept in $log.first); running it again" >&2
 		rc=0
 		vm_run_l1_once "$work" "$limit" "$log" || rc=$?
+	fi
+	if [ $rc != 0 ]; then
+		echo "vm: L1 run failed (rc $rc); its last lines:" >&2
+		tr -d '\r' <"$log" | tail -n 40 | sed 's/^/  | /' >&2
 	fi
 	return $rc
 }
 
+# vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
+# printed nothing for VM_L1_STALL seconds, else QEMU's.
 vm_run_l1_once() {
-	local work=$1 limit=$2 log=$3
+	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} qpid size=-1 quiet=0 gap=0 rc=0
 	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_L1_SMP:-1}" -m "${VM_L1_MEM:-2048}" -nographic -no-reboot \
 		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" "${VM_L1_QEMU[@]}" \
-		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1
+		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1 &
+	qpid=$!
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		if [ "$(stat -c %s "$log" 2>/dev/null || echo 0)" = "$size" ]; then
+			quiet=$((quiet + 5))
+		else
+			size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+			quiet=0
+		fi
+		[ $quiet -gt $gap ] && gap=$quiet
+		if [ $quiet -ge "$stall" ]; then
+			kill "$qpid" 2>/dev/null || true
+			wait "$qpid" 2>/dev/null || true
+			echo "vm: L1 printed nothing for $quiet s; stopped it" >&2
+			return 125
+		fi
+	done
+	wait "$qpid" || rc=$?
+	echo "vm: L1's longest quiet stretch: about $gap s" >&2
+	return $rc
 }
 VM_L1_QEMU=()
 
