@@ -116,32 +116,26 @@ vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
 vm_copy_with_libs "$QEMU" "$WORK/l1-extra"
 cp "${FW[@]}" "$WORK/l1-extra/usr/share/qemu/"
 cp "$WORK/virtio/l2.cpio.gz" "$WORK/l1-extra/l2v.cpio.gz"
-cat >"$WORK/l1-manifest.dts" <<DTS
-/dts-v1/;
-/ { mhcl { manifest {
-	compatible = "mhcl,manifest-v1";
-	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
-		restart = "never"; start-order = <10>; control; };
-	vmbus { binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
-		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>; };
-	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
-		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
+{
+	vm_manifest_head
+	cat <<DTS
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--disk", "file=/data/bench.img,lun=0";
-		policy = "storaged"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+		policy = "storaged"; $VM_ID_STORAGE
+		device-files = "/data/bench.img"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
 	net { binary = "mhcl-netd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--tap", "mhcl0", "--queues", "4",
 			"--mac", "02:6d:68:63:6c:01";
-		policy = "netd"; restart = "always"; restart-delay-ms = <100>; start-order = <28>; };
+		policy = "netd"; $VM_ID_NET restart = "always"; restart-delay-ms = <100>; start-order = <28>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
 			"--cmdline", "$CMDLINE bench.tag=mhcl bench.ip=10.0.2.2 bench.peer=10.0.2.1";
-		policy = "vp"; restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
+		policy = "vp"; $VM_ID_VP restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
 		stop-timeout-ms = <5000>; };
 }; }; };
 DTS
+} >"$WORK/l1-manifest.dts"
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<SH

@@ -80,7 +80,7 @@ static bool printable(const char *s, size_t len)
  * NUL-terminated, shorter than MANIFEST_STR_MAX and printable; empty strings
  * only when allow_empty. Returns the count or -EINVAL.
  */
-static int split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty)
+int config_split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty)
 {
 	size_t n = 0;
 	int pos = 0;
@@ -102,7 +102,7 @@ static int split_strings(const char *val, int len, const char **out, size_t max,
 static int one_string(const char *val, int len, char *dst, size_t dst_len)
 {
 	const char *s;
-	int n = split_strings(val, len, &s, 1, false);
+	int n = config_split_strings(val, len, &s, 1, false);
 	if (n != 1 || strlen(s) >= dst_len)
 		return -EINVAL;
 	memcpy(dst, s, strlen(s) + 1);
@@ -110,7 +110,7 @@ static int one_string(const char *val, int len, char *dst, size_t dst_len)
 }
 
 /* Replaces every ${RUN} in s with run_dir; returns a malloc'd string. */
-static char *subst_run(const char *s, const char *run_dir)
+char *config_subst_run(const char *s, const char *run_dir)
 {
 	static const char key[] = "${RUN}";
 	size_t klen = sizeof(key) - 1, rlen = strlen(run_dir), count = 0;
@@ -173,7 +173,7 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 {
 	const char *name = fdt_get_name(fdt, node, NULL);
 	bool have_binary = false, have_policy = false, have_max = false;
-	int prop, sub;
+	int prop, sub, r;
 
 	if (!name || !valid_node_name(name))
 		return config_fail(
@@ -214,7 +214,7 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 			have_binary = true;
 		} else if (strcmp(pname, "args") == 0) {
 			const char *a[MANIFEST_ARGS_MAX];
-			int n = split_strings(val, len, a, MANIFEST_ARGS_MAX, true);
+			int n = config_split_strings(val, len, a, MANIFEST_ARGS_MAX, true);
 			if (n < 0)
 				return config_fail(
 				    err, err_len, -EINVAL,
@@ -223,7 +223,7 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 				    name, MANIFEST_ARGS_MAX, MANIFEST_STR_MAX);
 			conf_clear(c);
 			for (int i = 0; i < n; i++) {
-				c->args[i] = subst_run(a[i], run_dir);
+				c->args[i] = config_subst_run(a[i], run_dir);
 				if (!c->args[i])
 					return -ENOMEM;
 				c->nargs = (size_t)i + 1;
@@ -263,7 +263,7 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 			c->control = true;
 		} else if (strcmp(pname, "namespaces") == 0) {
 			const char *a[8];
-			int n = split_strings(val, len, a, ARRAY_SIZE(a), false);
+			int n = config_split_strings(val, len, a, ARRAY_SIZE(a), false);
 			if (n < 0)
 				return config_fail(
 				    err, err_len, -EINVAL,
@@ -284,6 +284,10 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 					    name, a[i]);
 				c->namespaces |= f;
 			}
+		} else if ((r = config_identity_prop(c, pname, val, len, run_dir, err, err_len)) !=
+			   0) {
+			if (r < 0)
+				return r;
 		} else {
 			size_t i;
 			for (i = 0; i < ARRAY_SIZE(u32_props); i++)
@@ -319,6 +323,9 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 	if (!have_policy)
 		return config_fail(err, err_len, -EINVAL,
 				   "manifest: %s: property 'policy' is missing", name);
+	r = config_identity_check(c, err, err_len);
+	if (r < 0)
+		return r;
 	if (c->restart_delay_max_ms < c->restart_delay_ms) {
 		if (have_max)
 			return config_fail(err, err_len, -EINVAL,
@@ -361,8 +368,10 @@ struct manifest *manifest_free(struct manifest *m)
 {
 	if (!m)
 		return NULL;
-	for (size_t i = 0; i < m->nservers; i++)
+	for (size_t i = 0; i < m->nservers; i++) {
 		conf_clear(&m->servers[i]);
+		config_identity_clear(&m->servers[i]);
+	}
 	free(m->servers);
 	free(m->dtb);
 	free(m);
@@ -428,12 +437,16 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 			r = config_fail(err, err_len, -EBADMSG, "manifest: unreadable property");
 			goto err_free;
 		}
-		if (strcmp(pname, "compatible") != 0) {
+		if (strcmp(pname, "compatible") == 0)
+			continue;
+		const char *val = fdt_getprop_by_offset(fdt, prop, &pname, &plen);
+		r = config_manifest_prop(m, pname, val, plen, err, err_len);
+		if (r == 0)
 			r = config_fail(err, err_len, -EINVAL,
 					"manifest: %s: unknown property '%.40s'", MANIFEST_PATH,
 					pname);
+		if (r < 0)
 			goto err_free;
-		}
 	}
 
 	size_t n = 0;

@@ -18,6 +18,8 @@
 #define MANIFEST_STR_MAX 256 /* one string value, with NUL */
 #define MANIFEST_ARGS_MAX 32
 #define MANIFEST_POLICY_MAX 32
+#define MANIFEST_GROUPS_MAX 8
+#define MANIFEST_DEVICE_FILES_MAX 16
 
 enum restart_policy {
 	RESTART_ALWAYS,
@@ -44,12 +46,26 @@ struct srv_conf {
 	uint32_t crash_loop_limit;
 	uint32_t crash_loop_window_ms;
 	uint32_t stop_timeout_ms;
+
+	/* Identity (config_identity.c). Without 'user' the server keeps uid 0, still with
+	 * only the capabilities named here. */
+	bool have_user;
+	uint32_t uid, gid;
+	uint32_t groups[MANIFEST_GROUPS_MAX]; /* supplementary */
+	size_t ngroups;
+	uint64_t caps; /* bit n: capability n is kept (bounding, permitted, ambient) */
+	/* Files init hands to 'user' before each start (chown): glob patterns with ${RUN}
+	 * substituted, or "pci:DDDD:BB:DD.F" for that device's VFIO group node. */
+	char *device_files[MANIFEST_DEVICE_FILES_MAX];
+	size_t ndevice_files;
 };
 
 struct manifest {
 	struct srv_conf *servers; /* sorted by start_order, then name */
 	size_t nservers;
 	bool isolated; /* the tree has /chosen/mhcl,isolated (manifest_load_boot: either tree) */
+	bool have_run_group;
+	uint32_t run_group; /* 'run-group': owns the run dir, where servers make their sockets */
 	uint8_t *dtb; /* a private copy of the whole tree */
 	size_t dtb_len;
 };
@@ -105,5 +121,26 @@ int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *
 		       struct manifest **ret, char *src, size_t src_len, char *err, size_t err_len);
 
 const char *restart_policy_name(enum restart_policy p);
+
+/* Shared by the manifest's parsers (config.c, config_identity.c). */
+int config_split_strings(const char *val, int len, const char **out, size_t max,
+			 bool allow_empty);
+char *config_subst_run(const char *s, const char *run_dir);
+
+/*
+ * The identity properties of a server node: user, group, groups, capabilities,
+ * device-files. Returns 1 when pname is one of them and was taken, 0 when it is not
+ * one of them, or a negative errno with err set.
+ */
+int config_identity_prop(struct srv_conf *c, const char *pname, const char *val, int len,
+			 const char *run_dir, char *err, size_t err_len);
+/* Checks the identity of a parsed server as a whole (group without user, ...). */
+int config_identity_check(const struct srv_conf *c, char *err, size_t err_len);
+void config_identity_clear(struct srv_conf *c);
+/* The manifest-node property 'run-group'. Returns as config_identity_prop. */
+int config_manifest_prop(struct manifest *m, const char *pname, const char *val, int len,
+			 char *err, size_t err_len);
+/* A capability's manifest name ("net_admin"), or NULL. */
+const char *config_cap_name(unsigned cap);
 
 #endif

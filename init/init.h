@@ -136,6 +136,13 @@ struct logpipe *logpipe_open(struct child *s, int fd, uint8_t stream);
 void logpipe_drain_close(struct logpipe *p);
 int spawn_server(struct child *s);
 
+/* privileges.c: the server's identity (manifest: user, group, groups, capabilities,
+ * device-files, run-group). grant_devices runs in init before each start; drop runs in
+ * the child between fork and exec and returns 0 or an errno. */
+void privileges_grant_devices(struct child *s);
+int privileges_drop(const struct srv_conf *c);
+int privileges_prepare_run_dir(const struct init *in);
+
 /* supervise.c */
 void supervise_event(struct child *s, enum srv_event ev);
 void supervise_child_exit(struct init *in, pid_t pid, int status);

@@ -75,6 +75,8 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 
 static void print_manifest(const struct manifest *m)
 {
+	if (m->have_run_group)
+		printf("run-group=%u\n", m->run_group);
 	for (size_t i = 0; i < m->nservers; i++) {
 		const struct srv_conf *c = &m->servers[i];
 		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s args=[", c->name,
@@ -82,6 +84,22 @@ static void print_manifest(const struct manifest *m)
 		       c->control ? " control" : "");
 		for (size_t j = 0; j < c->nargs; j++)
 			printf("%s\"%s\"", j ? ", " : "", c->args[j]);
+		printf("]");
+		if (c->have_user) {
+			printf(" user=%u group=%u groups=[", c->uid, c->gid);
+			for (size_t j = 0; j < c->ngroups; j++)
+				printf("%s%u", j ? " " : "", c->groups[j]);
+			printf("] device-files=[");
+			for (size_t j = 0; j < c->ndevice_files; j++)
+				printf("%s\"%s\"", j ? ", " : "", c->device_files[j]);
+			printf("]");
+		} else {
+			printf(" user=root");
+		}
+		printf(" capabilities=[");
+		for (unsigned cap = 0, n = 0; cap < 64; cap++)
+			if (c->caps & (1ull << cap))
+				printf("%s%s", n++ ? " " : "", config_cap_name(cap));
 		printf("]\n");
 	}
 }
@@ -223,6 +241,9 @@ int main(int argc, char **argv)
 	r = mkdir_p(run_dir, 0755);
 	if (r < 0)
 		log_warn_errno(r, "unable to create %s: %m, ignoring", run_dir);
+	r = privileges_prepare_run_dir(&in);
+	if (r < 0)
+		log_warn_errno(r, "unable to give %s to the run group: %m, ignoring", run_dir);
 
 	char exe[PATH_MAX], dflt[2 * PATH_MAX + 32];
 	if (!libexec) {

@@ -43,6 +43,7 @@ enum spawn_stage {
 	STAGE_FDS,
 	STAGE_RLIMIT,
 	STAGE_UNSHARE,
+	STAGE_PRIVILEGES,
 	STAGE_NO_NEW_PRIVS,
 	STAGE_EXEC,
 };
@@ -52,6 +53,7 @@ static const char *const stage_names[] = {
     [STAGE_FDS] = "fd setup",
     [STAGE_RLIMIT] = "rlimits",
     [STAGE_UNSHARE] = "unshare",
+    [STAGE_PRIVILEGES] = "identity and capabilities",
     [STAGE_NO_NEW_PRIVS] = "no_new_privs",
     [STAGE_EXEC] = "exec",
 };
@@ -261,6 +263,12 @@ static _Noreturn void child_exec(const struct child *s, int bus, int out, int er
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	}
 
+	int e = privileges_drop(c);
+	if (e)
+		child_fail(epipe, STAGE_PRIVILEGES, e);
+	/* A change of credentials clears the parent-death signal: set it again. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(epipe, STAGE_NO_NEW_PRIVS, errno);
 
@@ -319,6 +327,7 @@ int spawn_server(struct child *s)
 	}
 	envp[ne] = NULL;
 
+	privileges_grant_devices(s);
 	r = ipc_socketpair(bus);
 	if (r < 0)
 		goto err_resources;

@@ -128,6 +128,11 @@ struct backend_ops {
 	int (*supported_cpuid)(struct partition *p, struct cpuid_leaf *ret_leaves, size_t max);
 	int (*supported_hv_cpuid)(struct partition *p, struct cpuid_leaf *ret_leaves, size_t max);
 
+	/* Optional: closes what only setup needs (KVM: /dev/kvm itself), once every VP exists
+	 * and before the jail, so a compromised worker holds the VM's fds and nothing that
+	 * makes new VMs. */
+	void (*setup_done)(struct partition *p);
+
 	int (*vcpu_create)(struct partition *p, uint32_t index, struct vcpu **ret);
 	struct vcpu *(*vcpu_destroy)(struct vcpu *v);
 	/* Copies leaves; the backend answers the guest's CPUID from them. The kvm backend also

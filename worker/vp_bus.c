@@ -755,6 +755,8 @@ int vp_bus_run(struct worker *w, const char *vmbusd_path)
 	}
 	/* Everything is open (KVM fds, guest RAM, the vmbusd socket); the VP threads start
 	 * inside the jail, which covers every thread (TSYNC). */
+	if (b->w->ops->setup_done)
+		b->w->ops->setup_done(b->w->p);
 	srv_enter_jail(b->srv, NULL);
 	r = send_partition(b);
 	if (r < 0) {

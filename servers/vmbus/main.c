@@ -204,8 +204,10 @@ int main(int argc, char **argv)
 		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
 		return srv_finish(srv);
 	}
-	if (chmod(path, 0600) < 0)
-		log_warn("unable to restrict %s to its owner: %m", path);
+	/* Owner and group: the worker and the device servers run as their own uids in the
+	 * run group, which owns init's run dir (setgid, so the socket's group too). */
+	if (chmod(path, 0660) < 0)
+		log_warn("unable to restrict %s to its owner and group: %m", path);
 	dev_fd = ipc_listen_unix(dev_path, SOCK_SEQPACKET);
 	if (dev_fd < 0) {
 		log_error_errno(dev_fd, "unable to listen on %s: %m", dev_path);
@@ -213,8 +215,8 @@ int main(int argc, char **argv)
 		srv_set_exit_code(srv, MHCL_EXIT_SYSCALL);
 		return srv_finish(srv);
 	}
-	if (chmod(dev_path, 0600) < 0)
-		log_warn("unable to restrict %s to its owner: %m", dev_path);
+	if (chmod(dev_path, 0660) < 0)
+		log_warn("unable to restrict %s to its owner and group: %m", dev_path);
 	r = vmbusd_new(&loop, srv, fd, dev_fd, &vmbusd);
 	if (r < 0) {
 		log_error_errno(r, "unable to start: %m");

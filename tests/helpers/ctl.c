@@ -142,6 +142,15 @@ const Mhcl__ServerInfo *ctl_ps_find(const Mhcl__PsReply *ps, const char *name)
 	return NULL;
 }
 
+int ctl_pid(struct ctl *c, const char *name)
+{
+	Mhcl__PsReply *ps = ctl_ps(c);
+	const Mhcl__ServerInfo *si = ctl_ps_find(ps, name);
+	int pid = si ? si->pid : -1;
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	return pid;
+}
+
 bool ctl_wait_state(struct ctl *c, const char *name, const char *state, int min_restarts)
 {
 	for (int i = 0; i < WAIT_BOUND_MS / 20; i++) {

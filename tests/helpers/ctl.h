@@ -32,6 +32,8 @@ int ctl_call(struct ctl *c, uint16_t type, const ProtobufCMessage *req,
 Mhcl__PsReply *ctl_ps(struct ctl *c);
 /* The entry for name in a ps reply, or NULL. */
 const Mhcl__ServerInfo *ctl_ps_find(const Mhcl__PsReply *ps, const char *name);
+/* The pid of server name from a fresh ps, or -1. */
+int ctl_pid(struct ctl *c, const char *name);
 /* Polls ps until name's state is `state` (and, if min_restarts >= 0, its
  * restarts are at least that); returns false after the bound. */
 bool ctl_wait_state(struct ctl *c, const char *name, const char *state, int min_restarts);

@@ -45,7 +45,8 @@ static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues
 	snprintf(servers, sizeof(servers),
 		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
 		 " %s, \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
-		 " policy = \"netd\"; restart = \"always\"; restart-delay-ms = <10>;"
+		 " policy = \"netd\"; capabilities = \"net_admin\"; restart = \"always\";"
+		 " restart-delay-ms = <10>;"
 		 " crash-loop-limit = <32>; start-order = <25>; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",

@@ -41,42 +41,18 @@ DBG=
 CMDLINE="console=ttyS0 reboot=k panic=-1 $QUIET"
 
 # The L1 manifest: diag, then vmbusd, then icd, then the worker (each starts when the one
-# before is ready). Nothing restarts: a crash must show up as a failure.
+# before is ready). diag and the worker never restart: a crash must show up as a failure.
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra"
-cat >"$WORK/l1-manifest.dts" <<DTS
-/dts-v1/;
-/ { mhcl { manifest {
-	compatible = "mhcl,manifest-v1";
-	diag {
-		binary = "mhcl-diagd";
-		args = "--unix", "\${RUN}/diag.sock";
-		policy = "diagd";
-		restart = "never";
-		start-order = <10>;
-		control;
-	};
-	vmbus {
-		binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
-		policy = "vmbusd";
-		restart = "always";
-		restart-delay-ms = <100>;
-		start-order = <20>;
-	};
-	ic {
-		binary = "mhcl-icd";
-		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock";
-		policy = "icd";
-		restart = "always";
-		restart-delay-ms = <100>;
-		start-order = <25>;
-	};
+{
+	vm_manifest_head
+	cat <<DTS
 	vp {
 		binary = "mhcl-vp";
 		args = $DBG"--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "${MHCL_VM_CPUS:-2}", "--mem", "256",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
 			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1";
 		policy = "vp";
+		$VM_ID_VP
 		restart = "never";
 		start-order = <30>;
 		ready-timeout-ms = <30000>;
@@ -84,6 +60,7 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 	};
 }; }; };
 DTS
+} >"$WORK/l1-manifest.dts"
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<SH
@@ -160,6 +137,7 @@ sed 's/^/L1: inspect2: /' /tmp/inspect2
 sed 's/^/L1: ic1: /' /tmp/ic1
 sed 's/^/L1: ic2: /' /tmp/ic2
 mhcl inspect vp | sed 's/^/L1: inspect vp: /'
+. /ident.sh # after the restarts: who each instance runs as
 rc=0
 mhcl guest shutdown >/tmp/shutdown 2>&1 || rc=\$?
 sed 's/^/L1: guest shutdown: /' /tmp/shutdown
@@ -322,6 +300,9 @@ expect $G "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
 expect $G "mhcl-icd stopped cleanly" '^ic \[init\]: pid [0-9]+ exited with 0 '
 reject $G "no seccomp violation" '\[init\]: seccomp: forbidden'
+while read -r comm uid caps; do
+	expect $G "$comm ran as uid $uid with capabilities $caps" "$(vm_ident_re "$comm" "$uid" "$caps")"
+done < <(vm_idents)
 expect $G "mhcl-init stopped cleanly" '^L1: mhcl-init exited 0'
 
 # init stops everything while the guest runs: mhcl-vp stops its VPs and exits 0.

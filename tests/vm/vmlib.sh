@@ -141,6 +141,52 @@ SH
 	vm_cpio "$work/l2" "$work/l2.cpio.gz"
 }
 
+# The identities of the L1 servers (policy/README.md): each its own uid, all in the run
+# group that owns init's run dir and vmbusd's sockets; capabilities only where named.
+VM_RUN_GROUP=400
+VM_ID_DIAG="user = <401>; groups = <400>;"
+VM_ID_VMBUS="user = <403>; groups = <400>;"
+VM_ID_IC="user = <404>; groups = <400>;"
+VM_ID_VP="user = <405>; groups = <400>; device-files = \"/dev/kvm\";"
+VM_ID_STORAGE="user = <406>; groups = <400>; capabilities = \"ipc_lock\";"
+VM_ID_NET="user = <407>; groups = <400>; capabilities = \"net_admin\";"
+
+# vm_manifest_head: the start of an L1 manifest up to and including diag, vmbusd and icd
+# (diag never restarts: a crash must show up as a failure); the caller adds its servers
+# and closes with "}; }; };".
+vm_manifest_head() {
+	cat <<DTS
+/dts-v1/;
+/ { mhcl { manifest {
+	compatible = "mhcl,manifest-v1";
+	run-group = <$VM_RUN_GROUP>;
+	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
+		restart = "never"; start-order = <10>; control; $VM_ID_DIAG };
+	vmbus { binary = "mhcl-vmbusd";
+		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
+		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>;
+		$VM_ID_VMBUS };
+	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
+		restart = "always"; restart-delay-ms = <100>; start-order = <25>; $VM_ID_IC };
+DTS
+}
+
+# VM_L1_IDENT (/ident.sh in L1): L1 shell that prints "L1: ident COMM uid=UID caps=CAPEFF" for every running
+# mhcl server, so a test checks who each one runs as.
+VM_L1_IDENT='for p in /proc/[0-9]*; do
+	case "$(cat $p/comm 2>/dev/null)" in mhcl-init|mhcl) ;; mhcl-*)
+		echo "L1: ident $(cat $p/comm) uid=$(awk '"'"'/^Uid:/ {print $2}'"'"' $p/status) caps=$(awk '"'"'/^CapEff:/ {print $2}'"'"' $p/status)" ;;
+	esac
+done'
+
+# vm_ident_re COMM UID CAPEFF: the line VM_L1_IDENT prints for that server.
+vm_ident_re() { echo "^L1: ident $1 uid=$2 caps=$3\$"; }
+# vm_idents: "COMM UID CAPEFF" of the servers of vm_manifest_head and the worker.
+vm_idents() {
+	printf '%s\n' "mhcl-diagd 401 0000000000000000" "mhcl-vmbusd 403 0000000000000000" \
+		"mhcl-icd 404 0000000000000000" "mhcl-vp 405 0000000000000000"
+}
+
 # vm_l1_initramfs WORK BUILD_DIR L1_SCRIPT [BINARY...]: L1 with kvm-amd, mhcl's binaries from
 # BUILD_DIR (default worker/bin/mhcl-vp; with their shared libraries), everything under
 # WORK/l1-extra (copied to /), the L2 kernel and initramfs; L1_SCRIPT is the tail of its init.
@@ -157,6 +203,7 @@ vm_l1_initramfs() {
 		vm_copy_with_libs "$build/$b" "$work/l1"
 	done
 	[ -d "$work/l1-extra" ] && cp -a "$work/l1-extra/." "$work/l1/"
+	printf '%s\n' "$VM_L1_IDENT" >"$work/l1/ident.sh"
 	cp "$VM_VMLINUZ" "$work/l1/vmlinuz"
 	cp "$work/l2.cpio.gz" "$work/l1/l2.cpio.gz"
 	{

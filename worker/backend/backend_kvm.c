@@ -240,6 +240,13 @@ static int kvm_supported_hv_cpuid(struct partition *p, struct cpuid_leaf *ret_le
 	return cpuid_fetch(p->kvm_fd, KVM_GET_SUPPORTED_HV_CPUID, ret_leaves, max);
 }
 
+static void kvm_setup_done(struct partition *p)
+{
+	if (p->kvm_fd >= 0)
+		close(p->kvm_fd);
+	p->kvm_fd = -1;
+}
+
 static struct vcpu *kvm_vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
@@ -345,7 +352,7 @@ static int kvm_vcpu_enable_synic(struct vcpu *v)
 	r = kvm_ioctl_ret(v->fd, KVM_ENABLE_CAP, &synic);
 	if (r < 0)
 		return r;
-	if (kvm_ioctl_ret(v->p->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_HYPERV_ENFORCE_CPUID) > 0)
+	if (kvm_ioctl_ret(v->p->vm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_HYPERV_ENFORCE_CPUID) > 0)
 		r = kvm_ioctl_ret(v->fd, KVM_ENABLE_CAP, &enforce);
 	return r;
 }
@@ -567,6 +574,7 @@ const struct backend_ops backend_kvm_ops = {
 	.map_ram = kvm_map_ram,
 	.supported_cpuid = kvm_supported_cpuid,
 	.supported_hv_cpuid = kvm_supported_hv_cpuid,
+	.setup_done = kvm_setup_done,
 	.vcpu_create = kvm_vcpu_create,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_set_cpuid = kvm_vcpu_set_cpuid,

@@ -17,15 +17,6 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     "bystander { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <3>; "
     "};\n" MANIFEST_TAIL;
 
-static int pid_of(struct ctl *c, const char *name)
-{
-	Mhcl__PsReply *ps = ctl_ps(c);
-	const Mhcl__ServerInfo *si = ctl_ps_find(ps, name);
-	int pid = si ? si->pid : -1;
-	protobuf_c_message_free_unpacked(&ps->base, NULL);
-	return pid;
-}
-
 int main(void)
 {
 	struct ctl *c = NULL;
@@ -35,7 +26,7 @@ int main(void)
 	itest_start(manifest, NULL, NULL);
 	ASSERT_OK(ctl_connect(itest_proc.sock, &c));
 	ASSERT_TRUE(ctl_wait_state(c, "bystander", "running", -1));
-	int victim = pid_of(c, "victim"), bystander = pid_of(c, "bystander");
+	int victim = ctl_pid(c, "victim"), bystander = ctl_pid(c, "bystander");
 	ASSERT_GT(victim, 0);
 
 	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;

@@ -135,6 +135,58 @@ static void test_isolated(void)
 	manifest_free(m);
 }
 
+/* user, group, groups, capabilities, device-files and the run group. */
+static void test_identity(void)
+{
+	struct manifest *m = NULL;
+	char err[512] = "";
+
+	ASSERT_OK(parse(HEAD
+			"run-group = <400>;\n"
+			"a { binary = \"mhcl-testd\"; policy = \"testd\"; user = <410>;"
+			" groups = <400 401>; capabilities = \"ipc_lock\", \"net_admin\";"
+			" device-files = \"/dev/kvm\", \"${RUN}/d*\", \"pci:0000:00:05.0\"; };\n"
+			"b { binary = \"mhcl-testd\"; policy = \"testd\"; group = <412>;"
+			" user = <411>; };\n"
+			"c { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL,
+			&m, err, sizeof(err)));
+	ASSERT_TRUE(m->have_run_group);
+	ASSERT_EQ(m->run_group, 400);
+	const struct srv_conf *a = &m->servers[0], *b = &m->servers[1], *c = &m->servers[2];
+	ASSERT_TRUE(a->have_user);
+	ASSERT_EQ(a->uid, 410);
+	ASSERT_EQ(a->gid, 410); /* defaults to the uid */
+	ASSERT_EQ(a->ngroups, 2);
+	ASSERT_EQ(a->groups[1], 401);
+	ASSERT_EQ(a->caps, (1ull << 14) | (1ull << 12)); /* CAP_IPC_LOCK, CAP_NET_ADMIN */
+	ASSERT_EQ(a->ndevice_files, 3);
+	ASSERT_STREQ(a->device_files[1], "/run/x/d*");
+	ASSERT_STREQ(a->device_files[2], "pci:0000:00:05.0");
+	ASSERT_EQ(b->uid, 411);
+	ASSERT_EQ(b->gid, 412); /* 'group' wins whatever the order */
+	ASSERT_FALSE(c->have_user);
+	ASSERT_EQ(c->caps, 0);
+	manifest_free(m);
+
+#define SRV(props) HEAD "a { binary = \"mhcl-testd\"; policy = \"testd\"; " props " };\n" TAIL
+	expect_error(SRV("user = <0>;"), -EINVAL, "'user'", "[1, 65534]");
+	expect_error(SRV("user = <65535>;"), -EINVAL, "'user'", NULL);
+	expect_error(SRV("user = <1 2>;"), -EINVAL, "'user'", NULL);
+	expect_error(SRV("user = \"root\";"), -EINVAL, "'user'", NULL);
+	expect_error(SRV("user = <5>; groups = <1 2 3 4 5 6 7 8 9>;"), -EINVAL, "'groups'", NULL);
+	expect_error(SRV("user = <5>; capabilities = \"cap_sys_admin\";"), -EINVAL,
+		     "unknown capability 'cap_sys_admin'", NULL);
+	expect_error(SRV("user = <5>; device-files = \"dev/kvm\";"), -EINVAL, "'dev/kvm'", NULL);
+	expect_error(SRV("user = <5>; device-files = \"/dev/../etc/shadow\";"), -EINVAL,
+		     "'device-files'", NULL);
+	expect_error(SRV("user = <5>; device-files = \"pci:0000:00:05\";"), -EINVAL,
+		     "pci:DDDD:BB:DD.F", NULL);
+	expect_error(SRV("group = <5>;"), -EINVAL, "need 'user'", NULL);
+	expect_error(SRV("device-files = \"/dev/kvm\";"), -EINVAL, "need 'user'", NULL);
+	expect_error(HEAD "run-group = <0>;\n" TAIL, -EINVAL, "'run-group'", NULL);
+#undef SRV
+}
+
 static void test_bad(void)
 {
 	expect_error("/dts-v1/; / { };", -EINVAL, "/mhcl/manifest", NULL);
@@ -229,6 +281,7 @@ int main(void)
 	ASSERT_TRUE(mkdtemp(tmpdir));
 	test_good();
 	test_isolated();
+	test_identity();
 	test_bad();
 	test_corrupt();
 	char cmd[128];

@@ -3,11 +3,16 @@
  * lib/jail in a child process: allowed calls work, open fails with ENOENT,
  * an executable mapping or ptrace traps, and the SIGSYS handler sends a
  * well-formed JailViolation notify frame before exiting MHCL_EXIT_JAIL. The
- * storaged profile drives rings it has but cannot make one.
+ * storaged profile drives rings it has but cannot make one. Every product profile
+ * allows exactly its own device's ioctls: another device's request kills it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/io_uring.h>
+#include <linux/kvm.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,7 +27,17 @@
 #include "jail.h"
 #include "test.h"
 
-enum { DO_NOTHING, DO_PTRACE, DO_EXEC_MAP, DO_SOCKET, DO_URING_ENTER, DO_URING_SETUP };
+enum {
+	DO_NOTHING,
+	DO_PTRACE,
+	DO_EXEC_MAP,
+	DO_SOCKET,
+	DO_URING_ENTER,
+	DO_URING_SETUP,
+	DO_IOCTL, /* ioctl_request on fd -1: EBADF when allowed */
+};
+
+static unsigned long ioctl_request;
 
 /* Runs `what` jailed in profile in a child; returns its wait status and what it sent. */
 static int run_jailed(const char *profile, int what, uint8_t *frame, ssize_t *frame_len)
@@ -60,6 +75,10 @@ static int run_jailed(const char *profile, int what, uint8_t *frame, ssize_t *fr
 			if (syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0) >= 0 ||
 			    errno != EBADF)
 				_exit(6);
+			break;
+		case DO_IOCTL:
+			if (ioctl(-1, ioctl_request, 0) >= 0 || errno != EBADF)
+				_exit(7);
 			break;
 		case DO_URING_SETUP: {
 			struct io_uring_params params = {0};
@@ -130,5 +149,39 @@ int main(void)
 	expect_violation("testd", DO_EXEC_MAP, SYS_mprotect);
 	expect_violation("testd", DO_SOCKET, SYS_socket);
 	expect_violation("storaged", DO_URING_SETUP, SYS_io_uring_setup);
+
+	/* Per profile: its own device's ioctl passes the filter (EBADF on fd -1), the other
+	 * devices' requests kill it; the profiles without a device allow none. */
+	static const struct {
+		const char *profile;
+		unsigned long allowed; /* 0: none */
+	} dev[] = {
+	    {"vp", KVM_GET_API_VERSION},
+	    {"storaged", VFIO_GET_API_VERSION},
+	    {"netd", TUNGETIFF},
+	    {"vmbusd", 0},
+	    {"icd", 0},
+	    {"diagd", 0},
+	    {"sidecard", 0},
+	};
+	static const unsigned long foreign[] = {KVM_CREATE_VM, VFIO_GET_API_VERSION, TUNSETIFF,
+						TUNGETIFF};
+	for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++) {
+		if (dev[i].allowed) {
+			ioctl_request = dev[i].allowed;
+			st = run_jailed(dev[i].profile, DO_IOCTL, frame, &n);
+			ASSERT_TRUE(WIFEXITED(st));
+			ASSERT_EQ(WEXITSTATUS(st), 0);
+		}
+		for (size_t k = 0; k < sizeof(foreign) / sizeof(foreign[0]); k++) {
+			if (foreign[k] == dev[i].allowed ||
+			    (dev[i].allowed == KVM_GET_API_VERSION && foreign[k] == KVM_CREATE_VM))
+				continue;
+			ioctl_request = foreign[k];
+			fprintf(stderr, "%s: ioctl 0x%lx\n", dev[i].profile, foreign[k]);
+			expect_violation(dev[i].profile, DO_IOCTL, SYS_ioctl);
+		}
+		expect_violation(dev[i].profile, DO_PTRACE, SYS_ptrace);
+	}
 	return 0;
 }

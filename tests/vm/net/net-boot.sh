@@ -73,37 +73,32 @@ CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
 rm -rf "$WORK/l1-extra" && mkdir -p "$WORK/l1-extra/mod"
 if [ "$BACKEND" = mana ]; then
 	NET_ARGS='"--mana", "vfio-user:/run/gdma.sock", "--queues", "2"'
+	NET_FILES='device-files = "/run/gdma.sock";' # the test device's socket is root's
 	touch "$WORK/l1-extra/mana"
 	EXTRA_BIN=tests/devices/gdma/mhcl-gdma-emu
 else
 	NET_ARGS='"--tap", "mhcl0", "--queues", "4"'
+	NET_FILES=
 	EXTRA_BIN=
 fi
 cp "$VM_MOD/drivers/net/tun.ko" "$WORK/l1-extra/mod/"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l1-extra"
-cat >"$WORK/l1-manifest.dts" <<DTS
-/dts-v1/;
-/ { mhcl { manifest {
-	compatible = "mhcl,manifest-v1";
-	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
-		restart = "never"; start-order = <10>; control; };
-	vmbus { binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
-		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>; };
-	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
-		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
+{
+	vm_manifest_head
+	cat <<DTS
 	net { binary = "mhcl-netd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", $NET_ARGS, "--mac", "$MAC";
-		policy = "netd"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+		policy = "netd"; $VM_ID_NET $NET_FILES restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
 			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1";
-		policy = "vp"; restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
+		policy = "vp"; $VM_ID_VP restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
 		stop-timeout-ms = <5000>; };
 }; }; };
 DTS
+} >"$WORK/l1-manifest.dts"
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<'SH'
@@ -166,6 +161,7 @@ if [ ! -f /mana ]; then
 fi
 wait_for '^vp: L2: ready'
 mhcl inspect net | sed 's/^/L1: inspect: /'
+. /ident.sh # after the restarts: who each instance runs as
 mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
 for i in $(seq 1 120); do
 	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
@@ -198,6 +194,11 @@ flunk() { echo "FAIL: $1"; fail=1; }
 expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
 reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
 
+# Each server as its own uid, with only the capability its manifest names (ipc_lock: VFIO
+# pins guest RAM; net_admin: TAP queues), after the restarts.
+while read -r comm uid caps; do
+	expect "$comm ran as uid $uid with capabilities $caps" "$(vm_ident_re "$comm" "$uid" "$caps")"
+done < <(vm_idents; echo "mhcl-netd 407 0000000000001000")
 expect "netd registered its NIC" '^net: .*registered offer 1 with vmbusd'
 expect "L2 negotiated NVSP 6.1" '^net: .*NVSP version 0x60001'
 expect "L2 handed over its receive buffer" '^net: .*receive buffer: GPADL [0-9]+, [0-9]+ sub-allocations'

@@ -139,17 +139,9 @@ for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_
 	cp "$VM_MOD/$m.ko" "$WORK/l1-extra/mod/"
 done
 vm_copy_with_libs "$(command -v debugfs)" "$WORK/l1-extra"
-cat >"$WORK/l1-manifest.dts" <<DTS
-/dts-v1/;
-/ { mhcl { manifest {
-	compatible = "mhcl,manifest-v1";
-	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
-		restart = "never"; start-order = <10>; control; };
-	vmbus { binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
-		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>; };
-	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
-		restart = "always"; restart-delay-ms = <100>; start-order = <25>; };
+{
+	vm_manifest_head
+	cat <<DTS
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock",
 			"--disk", "file=/data/fs.img,lun=0,vendor=MHCL,product=FS Disk,serial=MHCLFS0001,wwn=0x5000c0ffee000001",
@@ -157,15 +149,18 @@ cat >"$WORK/l1-manifest.dts" <<DTS
 			"--disk", "file=/data/fio.img,lun=2",
 			"--disk", "nvme=0000:00:05.0,nsid=1,lun=3,product=NVMe Disk",
 			"--disk", "memory=16M,lun=4,absent,product=Hotplug";
-		policy = "storaged"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+		policy = "storaged"; $VM_ID_STORAGE
+		device-files = "/data/fs.img", "/data/fio.img", "/dev/vda", "pci:0000:00:05.0";
+		restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
 			"--cmdline", "$CMDLINE mhcl.wait_shutdown=1${MHCL_VM_BENCH:+ mhcl.bench=1}";
-		policy = "vp"; restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
+		policy = "vp"; $VM_ID_VP restart = "never"; start-order = <30>; ready-timeout-ms = <30000>;
 		stop-timeout-ms = <5000>; };
 }; }; };
 DTS
+} >"$WORK/l1-manifest.dts"
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
 cat >"$WORK/l1-tail.sh" <<'SH'
@@ -229,6 +224,7 @@ for i in $(seq 1 900); do
 	sleep 0.5
 done
 mhcl inspect storage | sed 's/^/L1: inspect: /'
+. /ident.sh # after the restarts: who each instance runs as
 mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
 for i in $(seq 1 120); do
 	grep -q '^vp \[init\]: pid .* exited' /tmp/init.log && break
@@ -293,6 +289,11 @@ flunk() { echo "FAIL: $1"; fail=1; }
 expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
 reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
 
+# Each server as its own uid, with only the capability its manifest names (ipc_lock: VFIO
+# pins guest RAM; net_admin: TAP queues), after the restarts.
+while read -r comm uid caps; do
+	expect "$comm ran as uid $uid with capabilities $caps" "$(vm_ident_re "$comm" "$uid" "$caps")"
+done < <(vm_idents; echo "mhcl-storaged 406 0000000000004000")
 expect "storaged registered its controller" '^storage: .*registered offer 1 with vmbusd'
 expect "L2 negotiated the storage protocol" '^storage: .*controller 0: protocol 6\.2'
 expect "L2 opened a sub-channel" '^storage: .*controller 0 channel 1 opened'
