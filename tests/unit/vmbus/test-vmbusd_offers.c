@@ -499,23 +499,16 @@ static void test_guest_ram_sealed(void)
 	vmbusd_down(d);
 }
 
-/* A device that left keeps its offers for its next instance: of its uid only. */
-static void test_adoption_same_uid_only(void)
+/* Offers GUID_B 0 and 1 wait in their grace period: a device of another uid cannot take
+ * them (EEXIST), the next instance of OTHER_UID adopts both. */
+static void only_owner_adopts(struct vmbusd *d)
 {
-	struct vmbusd *d = vmbusd_up(NULL); /* unrestricted: the uid check holds anyway */
-	struct peer owner, thief, next;
-
-	ASSERT_OK(device_connect(d, OTHER_UID, &owner));
-	ASSERT_OK(offer(&owner, GUID_B, 0));
-	ASSERT_OK(offer(&owner, GUID_B, 1));
-	hang_up(&owner);
-	ASSERT_TRUE(slot_of(d, GUID_B, 0)->dev->in_grace);
+	struct peer thief, next;
 
 	ASSERT_OK(device_connect(d, 0, &thief));
 	ASSERT_EQ(offer(&thief, GUID_B, 0), -EEXIST);
 	ASSERT_EQ(d->adopted, 0);
 	ASSERT_TRUE(slot_of(d, GUID_B, 0)->dev->in_grace);
-
 	ASSERT_OK(device_connect(d, OTHER_UID, &next));
 	ASSERT_OK(offer(&next, GUID_B, 0));
 	ASSERT_OK(offer(&next, GUID_B, 1));
@@ -524,6 +517,19 @@ static void test_adoption_same_uid_only(void)
 	ASSERT_EQ(slot_of(d, GUID_B, 1)->owner_uid, OTHER_UID);
 	hang_up(&thief);
 	hang_up(&next);
+}
+
+/* A device that left keeps its offers for its next instance: of its uid only. */
+static void test_adoption_same_uid_only(void)
+{
+	struct vmbusd *d = vmbusd_up(NULL); /* unrestricted: the uid check holds anyway */
+	struct peer owner;
+
+	ASSERT_OK(device_connect(d, OTHER_UID, &owner));
+	ASSERT_OK(offer(&owner, GUID_B, 0));
+	ASSERT_OK(offer(&owner, GUID_B, 1));
+	hang_up(&owner);
+	only_owner_adopts(d);
 	vmbusd_down(d);
 }
 
@@ -533,7 +539,7 @@ static void test_record_keeps_owner(void)
 	struct vmbusd_store *st;
 	struct vmbusd_policy p;
 	struct vmbusd *d;
-	struct peer w, owner, thief, next;
+	struct peer w, owner;
 	int ram = memfd_sealed(RAM_BYTES, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	int store, store2;
 
@@ -558,14 +564,7 @@ static void test_record_keeps_owner(void)
 	ASSERT_OK(worker_attach(d, &w, ram, true));
 	ASSERT_EQ(d->restores, 1);
 	ASSERT_EQ(slot_of(d, GUID_B, 1)->owner_uid, OTHER_UID);
-	ASSERT_OK(device_connect(d, 0, &thief));
-	ASSERT_EQ(offer(&thief, GUID_B, 0), -EEXIST);
-	ASSERT_OK(device_connect(d, OTHER_UID, &next));
-	ASSERT_OK(offer(&next, GUID_B, 0));
-	ASSERT_OK(offer(&next, GUID_B, 1));
-	ASSERT_EQ(d->adopted, 2);
-	hang_up(&thief);
-	hang_up(&next);
+	only_owner_adopts(d);
 	hang_up(&w);
 	vmbusd_down(d);
 
