@@ -1377,7 +1377,7 @@ void vmbusd_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 				   "vmbusd does not handle message type %u", msg->type);
 }
 
-/* What the policy lets this uid offer: "any" unrestricted, else the listed instances. */
+/* What the policy lets this uid offer: its quota, and unless unrestricted, its instances. */
 static void inspect_device_policy(struct inspect_tree *t, Mhcl__Node *dev_dir,
 				  const struct vmbusd_policy *p, uint32_t uid)
 {
