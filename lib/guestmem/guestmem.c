@@ -98,25 +98,52 @@ err:
 	return r;
 }
 
-int guestmem_map(struct guestmem *gm, int memfd, const struct guestmem_layout *l, const char **why)
+/*
+ * Only shmem files answer F_GET_SEALS. A tmpfs file opened by path, or a memfd made
+ * without MFD_ALLOW_SEALING, carries F_SEAL_SEAL alone and can never gain F_SEAL_SHRINK:
+ * both seals together mean a memfd whose creator sealed it on purpose.
+ */
+int guestmem_memfd_check(int memfd, uint64_t need, const char **why)
 {
 	struct stat st;
+	int seals;
+
+	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "guest RAM is not a memfd";
+		return -EINVAL;
+	}
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0) {
+		*why = "guest RAM is not a memfd (it has no seals)";
+		return -EINVAL;
+	}
+	if (!(seals & F_SEAL_SHRINK)) {
+		*why = "the memfd is not sealed against shrinking";
+		return -EINVAL;
+	}
+	if (!(seals & F_SEAL_SEAL)) {
+		*why = "the memfd's seals are not final (no F_SEAL_SEAL)";
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < need) {
+		*why = "the memfd is smaller than the RAM ranges";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int guestmem_map(struct guestmem *gm, int memfd, const struct guestmem_layout *l, const char **why)
+{
 	uint64_t need;
-	int seals, r;
+	int r;
 	void *p;
 
 	r = guestmem_layout_check(l, &need, why);
 	if (r < 0)
 		return r;
-	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < need) {
-		*why = "the memfd is smaller than the RAM ranges";
-		return -EINVAL;
-	}
-	seals = fcntl(memfd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
-		*why = "the memfd is not sealed against shrinking";
-		return -EINVAL;
-	}
+	r = guestmem_memfd_check(memfd, need, why);
+	if (r < 0)
+		return r;
 	p = mmap(NULL, (size_t)need, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED) {
 		*why = "unable to map guest RAM";

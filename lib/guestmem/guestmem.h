@@ -5,9 +5,9 @@
  * Guest RAM is a memfd the VP worker creates (guestmem_create) and hands to vmbusd and
  * device servers over the bus, with its layout: up to GUESTMEM_MAX_RANGES page-aligned
  * ranges {gpa, size, memfd_offset}. A receiver checks the layout (guestmem_layout_check)
- * and maps it (guestmem_map), which refuses a memfd that is not sealed against shrinking:
- * otherwise the worker (or anyone holding the fd) could truncate it and every access
- * would SIGBUS the server.
+ * and maps it (guestmem_map), which refuses a memfd that is not sealed against shrinking
+ * for good (guestmem_memfd_check): otherwise the worker (or anyone holding the fd) could
+ * truncate it and every access would SIGBUS the server.
  *
  * Every address the guest gives is untrusted. Translation is overflow-safe and never
  * reaches outside a RAM range:
@@ -68,8 +68,16 @@ bool guestmem_layout_contains(const struct guestmem_layout *l, uint64_t gpa, uin
 int guestmem_create(uint64_t size, struct guestmem *gm);
 
 /*
- * A receiver's side: checks the layout, that memfd is a sealed (F_SEAL_SHRINK) regular
- * file large enough, and maps it read-write. Takes ownership of memfd only on success.
+ * What every process that maps guest RAM checks first (memfd borrowed): it is a memfd
+ * sealed with F_SEAL_SHRINK and F_SEAL_SEAL (nobody can shrink it under the mapping, which
+ * would SIGBUS the mapper, nor add seals later) and at least need bytes long. 0, or
+ * -EINVAL with *why.
+ */
+int guestmem_memfd_check(int memfd, uint64_t need, const char **why);
+
+/*
+ * A receiver's side: checks the layout and the memfd (guestmem_memfd_check), and maps it
+ * read-write. Takes ownership of memfd only on success.
  */
 int guestmem_map(struct guestmem *gm, int memfd, const struct guestmem_layout *l, const char **why);
 

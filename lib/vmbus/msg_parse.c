@@ -73,6 +73,43 @@ const char *vmbus_guid_to_string(const struct hv_guid *g, char buf[VMBUS_GUID_ST
 	return buf;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int vmbus_guid_from_string(const char *s, struct hv_guid *ret)
+{
+	/* Wire byte for each pair of hex digits, in text order (as vmbus_guid_to_string). */
+	static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	struct hv_guid g;
+	unsigned k = 0;
+
+	for (size_t i = 0; i < VMBUS_GUID_STRING_MAX - 1;) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -EINVAL;
+			i++;
+			continue;
+		}
+		int hi = hex_digit(s[i]), lo = hi < 0 ? -1 : hex_digit(s[i + 1]);
+		if (lo < 0)
+			return -EINVAL;
+		g.b[order[k++]] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	if (s[VMBUS_GUID_STRING_MAX - 1])
+		return -EINVAL;
+	*ret = g;
+	return 0;
+}
+
 size_t vmbus_msg_min_len(uint32_t type)
 {
 	return type < _VMBUS_MSG_MAX ? min_len[type] : 0;

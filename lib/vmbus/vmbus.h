@@ -294,6 +294,8 @@ const char *vmbus_msg_type_to_string(uint32_t type);
 /* Formats a wire GUID as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx into buf (37 bytes). */
 #define VMBUS_GUID_STRING_MAX 37
 const char *vmbus_guid_to_string(const struct hv_guid *g, char buf[VMBUS_GUID_STRING_MAX]);
+/* Parses that form (hex digits in either case, nothing before or after). 0 or -EINVAL. */
+int vmbus_guid_from_string(const char *s, struct hv_guid *ret);
 
 /* ---- Message decoding (msg_parse.c) ----------------------------------- */
 

@@ -2,7 +2,8 @@
 /*
  * mhcl-vmbusd: the guest-facing VMBus control plane as its own server under mhcl-init.
  *
- *   mhcl-vmbusd --vp-socket PATH --device-socket PATH
+ *   mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]
+ *               [--device-allow UID=GUID[,GUID...]]... [--device-offer-quota N]
  *
  * The split with mhcl-vp (the worker), chosen so that each side keeps only what it must:
  *
@@ -37,6 +38,14 @@
  *   open ones are closed first) while the other devices go on; a restarted device
  *   registers again and the guest gets fresh offers.
  *
+ *   A device server can only touch its own devices. Its identity is the peer uid the
+ *   kernel gives for its connection (SO_PEERCRED; init runs each server as its own uid).
+ *   --device-allow UID=GUID,... lists the instance GUIDs each uid may offer; once one is
+ *   given, a uid without an entry is refused at connect. A sub-channel needs its primary
+ *   on the same connection, and --device-offer-quota bounds the offers of one connection
+ *   (default 64), so no device can take another's channel while that one restarts, nor
+ *   fill the shared offer table. Only the same uid adopts an offer in its grace period.
+ *
  * One worker at a time; when it leaves, the partition, the channel table and the
  * irqfds are dropped and the next worker starts a fresh guest connection.
  *
@@ -58,6 +67,7 @@
 #include "ipc.h"
 #include "server.h"
 #include "vmbusd.h"
+#include "vmbusd_policy.h"
 #include "vmbusd_store.h"
 
 #define VMBUSD_STATE_NAME "vmbus-state"
@@ -68,10 +78,16 @@ static const char *vp_path, *dev_path_g;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
-		"Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
-		"(mhcl-icd --vmbus-socket PATH) connect to it.\n");
+	fprintf(
+	    f,
+	    "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
+	    "                   [--device-allow UID=GUID[,GUID...]]... [--device-offer-quota N]\n"
+	    "Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
+	    "(mhcl-icd --vmbus-socket PATH) connect to it.\n"
+	    "--device-allow: the VMBus instance GUIDs the device server running as UID may\n"
+	    "  offer (repeatable); without any, every device may offer anything.\n"
+	    "--device-offer-quota: offers per device connection, sub-channels included\n"
+	    "  (1..128, default 64).\n");
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -135,6 +151,8 @@ int main(int argc, char **argv)
 	    {"vp-socket", required_argument, NULL, 's'},
 	    {"device-socket", required_argument, NULL, 'd'},
 	    {"device-grace-ms", required_argument, NULL, 'g'},
+	    {"device-allow", required_argument, NULL, 'a'},
+	    {"device-offer-quota", required_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -144,7 +162,8 @@ int main(int argc, char **argv)
 	    .on_request = srv_request,
 	    .stop = srv_stop,
 	};
-	const char *path = NULL, *dev_path = NULL;
+	const char *path = NULL, *dev_path = NULL, *why;
+	struct vmbusd_policy policy;
 	long grace_ms = -1;
 	char *end;
 	uv_loop_t loop;
@@ -152,6 +171,7 @@ int main(int argc, char **argv)
 	int opt, fd, dev_fd, r;
 
 	log_set_ident("mhcl-vmbusd");
+	vmbusd_policy_init(&policy);
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -173,6 +193,18 @@ int main(int argc, char **argv)
 			grace_ms = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || grace_ms < 0 || grace_ms > 600000) {
 				log_error("--device-grace-ms: want 0..600000");
+				return MHCL_EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			if (vmbusd_policy_add_allow(&policy, optarg, &why) < 0) {
+				log_error("--device-allow %s: %s", optarg, why);
+				return MHCL_EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			if (vmbusd_policy_set_quota(&policy, optarg, &why) < 0) {
+				log_error("--device-offer-quota %s: %s", optarg, why);
 				return MHCL_EXIT_USAGE;
 			}
 			break;
@@ -225,6 +257,13 @@ int main(int argc, char **argv)
 	}
 	if (grace_ms >= 0)
 		vmbusd_set_device_grace(vmbusd, (uint32_t)grace_ms);
+	vmbusd_set_policy(vmbusd, &policy);
+	if (!vmbusd_policy_restricted(&policy))
+		log_warn("device offers are not restricted (no --device-allow): any device server "
+			 "may offer any channel");
+	else
+		log_info("device offers restricted to %u uid(s), %u offers per device connection",
+			 policy.nentries, policy.quota);
 	struct vmbusd_store *st;
 	r = vmbusd_store_create(&st); /* memfd_create and ftruncate are not in the jail */
 	if (r < 0) {

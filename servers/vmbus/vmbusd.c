@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
@@ -14,6 +14,8 @@
 #include "vmbus.h"
 #include "vmbus.pb-c.h"
 #include "vmbus_inspect.h"
+
+static_assert(VMBUSD_MAX_OFFER_QUOTA == VMBUSD_MAX_OFFERS, "a quota up to the whole table");
 
 static const char *const offer_state_names[] = {
     [OFFER_IDLE] = "idle",
@@ -696,7 +698,6 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
 	};
 	struct vmbus_host_config cfg = {0};
 	struct guestmem_layout l = {.nranges = (unsigned)pi->n_ram};
-	struct stat st;
 	uint64_t need = 0;
 	int r;
 
@@ -715,10 +716,10 @@ static int take_partition(struct vmbusd *d, struct ipc_msg *msg,
 	r = guestmem_layout_check(&l, &need, why);
 	if (r < 0)
 		return r;
-	if (fstat(msg->fds[0], &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < need) {
-		*why = "the memfd is smaller than the RAM ranges";
-		return -EINVAL;
-	}
+	/* vmbusd maps none of it, but every device it hands the memfd to would refuse it. */
+	r = guestmem_memfd_check(msg->fds[0], need, why);
+	if (r < 0)
+		return r;
 	d->layout = l;
 	cfg.ram = l;
 	/* vmbusd reads only the SIEFP pages' placement; devices map the memfd themselves. */
@@ -925,11 +926,58 @@ static bool same_offer(const struct vmbus_offer *a, const struct vmbus_offer *b)
 }
 
 /*
+ * What one device connection may offer; its kernel-vouched peer uid is its identity.
+ * With a policy, only the instance GUIDs listed for its uid. A sub-channel only under a
+ * primary (same type and instance, index 0) this same connection holds. At most the
+ * quota of offers, sub-channels included, so that no device fills the shared table.
+ * Checked before adoption too: nothing a device may not offer is taken over either.
+ * 0, or -errno with the reason in why.
+ */
+static int offer_permitted(struct vmbusd *d, const struct device *dev, const struct vmbus_offer *vo,
+			   char *why, size_t why_len)
+{
+	char g[VMBUS_GUID_STRING_MAX];
+	uint32_t held = 0;
+	bool primary = false;
+
+	if (!vmbusd_policy_allows(&d->policy, dev->uid, &vo->if_instance)) {
+		snprintf(why, why_len, "uid %u may not offer instance %s (see --device-allow)",
+			 dev->uid, vmbus_guid_to_string(&vo->if_instance, g));
+		return -EPERM;
+	}
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		const struct dev_offer *x = &d->offers[i];
+		if (x->dev != dev)
+			continue;
+		held++;
+		primary |=
+		    !x->offer.sub_channel_index &&
+		    !memcmp(&x->offer.if_type, &vo->if_type, sizeof(vo->if_type)) &&
+		    !memcmp(&x->offer.if_instance, &vo->if_instance, sizeof(vo->if_instance));
+	}
+	if (vo->sub_channel_index && !primary) {
+		snprintf(why, why_len,
+			 "sub-channel %u of instance %s: this connection has not "
+			 "offered its primary channel",
+			 vo->sub_channel_index, vmbus_guid_to_string(&vo->if_instance, g));
+		return -ENOENT;
+	}
+	if (held >= d->policy.quota) {
+		snprintf(why, why_len,
+			 "uid %u: this connection already holds its quota of %u offers "
+			 "(see --device-offer-quota)",
+			 dev->uid, d->policy.quota);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+/*
  * A device registering an offer that a device in its grace period left behind is that
- * device's next instance: it takes the offer over as it is. An open channel is handed
- * to it with VmbusdChannelOpen{resume}; an open that waited for it is sent now. The guest sees
- * nothing. An offer whose other fields changed is withdrawn instead and offered anew.
- * Returns true when the offer was handled here (*r says how).
+ * device's next instance (the same uid): it takes the offer over as it is. An open channel is
+ * handed to it with VmbusdChannelOpen{resume}; an open that waited for it is sent now. The guest
+ * sees nothing. An offer whose other fields changed is withdrawn instead and offered anew. Returns
+ * true when the offer was handled here (*r says how).
  */
 static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 			const struct vmbus_offer *vo, const char **why, int *r)
@@ -938,7 +986,9 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS && !o; i++) {
 		struct dev_offer *x = &d->offers[i];
-		if (x->dev && x->dev != dev && x->dev->in_grace && same_offer(&x->offer, vo))
+		/* Another uid's offer is never its to take, grace period or not. */
+		if (x->dev && x->dev != dev && x->dev->in_grace && x->owner_uid == dev->uid &&
+		    same_offer(&x->offer, vo))
 			o = x;
 	}
 	if (!o)
@@ -994,6 +1044,7 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 	struct dev_offer *o = NULL;
 	struct vmbus_offer vo = {0};
 	const char *why = NULL;
+	char refusal[192];
 	int r = -EINVAL;
 
 	if (!m)
@@ -1010,6 +1061,14 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 	vo.sub_channel_index = (uint16_t)m->sub_channel_index;
 	if (m->user_def.len)
 		memcpy(vo.user_def, m->user_def.data, m->user_def.len);
+	r = offer_permitted(d, dev, &vo, refusal, sizeof(refusal));
+	if (r < 0) {
+		why = refusal;
+		dev->refused_offers++;
+		log_warn("device %d (uid %u): refused offer %u: %s", dev->pid, dev->uid,
+			 m->offer_id, refusal);
+		goto out;
+	}
 	if (adopt_offer(d, dev, m->offer_id, &vo, &why, &r))
 		goto out;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
@@ -1035,8 +1094,12 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 		why = "the offer table is full";
 		goto out;
 	}
-	*o = (struct dev_offer){
-	    .dev = dev, .offer_id = m->offer_id, .offer = vo, .doorbell_fd = -1, .gen = o->gen + 1};
+	*o = (struct dev_offer){.dev = dev,
+				.owner_uid = dev->uid,
+				.offer_id = m->offer_id,
+				.offer = vo,
+				.doorbell_fd = -1,
+				.gen = o->gen + 1};
 	if (d->vs && offer_to_partition(d, o) < 0) {
 		o->dev = NULL;
 		r = -EINVAL;
@@ -1141,16 +1204,16 @@ static void grace_timer_arm(struct vmbusd *d)
 	(void)uv_timer_start(d->grace_timer, grace_timer_cb, next > now ? next - now : 0, 0);
 }
 
-/* A device slot standing for a device that has not connected to this vmbusd yet (its
- * channels came from the recorded state): in its grace period from now. */
 struct device *vmbusd_phantom_device(struct vmbusd *d)
 {
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
 		struct device *dev = &d->devs[i];
 		if (dev->ch || dev->in_grace)
 			continue;
+		/* No uid of its own: each offer it holds names the uid that may adopt it. */
 		*dev = (struct device){.d = d,
 				       .gen = dev->gen + 1,
+				       .uid = VMBUSD_NO_UID,
 				       .in_grace = true,
 				       .grace_deadline = now_ms(d) + d->grace_ms};
 		grace_timer_arm(d);
@@ -1258,8 +1321,28 @@ static void on_device_listener(uv_poll_t *p, int status, int events)
 int vmbusd_attach_device(struct vmbusd *d, int fd)
 {
 	struct device *dev = NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 	int r;
 
+	/* Read once, here: the credentials of the process that connected, which the kernel
+	 * vouches for; what the peer sends later cannot change them. */
+	r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ? -errno : 0;
+	if (r == 0 && (len != sizeof(cred) || cred.uid == VMBUSD_NO_UID))
+		r = -EPERM;
+	if (r < 0) {
+		d->refused_devices++;
+		log_warn_errno(r, "refusing a device server whose uid is unknown: %m");
+		close(fd);
+		return r;
+	}
+	if (!vmbusd_policy_admits(&d->policy, cred.uid)) {
+		d->refused_devices++;
+		log_warn("refusing device server %d: uid %u may offer nothing (see --device-allow)",
+			 cred.pid, cred.uid);
+		close(fd);
+		return -EPERM;
+	}
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES && !dev; i++)
 		if (!d->devs[i].ch && !d->devs[i].in_grace)
 			dev = &d->devs[i];
@@ -1277,11 +1360,11 @@ int vmbusd_attach_device(struct vmbusd *d, int fd)
 	}
 	dev->gen++;
 	dev->memfd_partition = 0;
-	dev->offers = dev->opens = dev->open_failures = dev->closes = 0;
-	if (ipc_chan_peer_pid(dev->ch, &dev->pid) < 0)
-		dev->pid = 0;
+	dev->offers = dev->opens = dev->open_failures = dev->closes = dev->refused_offers = 0;
+	dev->pid = cred.pid > 0 ? cred.pid : 0;
+	dev->uid = cred.uid;
 	d->devices++;
-	log_info("device server %d connected", dev->pid);
+	log_info("device server %d (uid %u) connected", dev->pid, dev->uid);
 	return 0;
 }
 
@@ -1292,6 +1375,25 @@ void vmbusd_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	(void)opaque;
 	(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -EOPNOTSUPP,
 				   "vmbusd does not handle message type %u", msg->type);
+}
+
+/* What the policy lets this uid offer: its quota, and unless unrestricted, its instances. */
+static void inspect_device_policy(struct inspect_tree *t, Mhcl__Node *dev_dir,
+				  const struct vmbusd_policy *p, uint32_t uid)
+{
+	const struct vmbusd_policy_entry *e = vmbusd_policy_entry(p, uid);
+	Mhcl__Node *n = inspect_dir(t, dev_dir, "policy");
+	char name[16], g[VMBUS_GUID_STRING_MAX];
+
+	inspect_u64(t, n, "offer_quota", p->quota);
+	inspect_bool(t, n, "restricted", vmbusd_policy_restricted(p));
+	if (!vmbusd_policy_restricted(p))
+		return;
+	Mhcl__Node *a = inspect_dir(t, n, "allowed_instances");
+	for (uint32_t i = 0; e && i < e->ninstances; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		inspect_str(t, a, name, vmbus_guid_to_string(&e->instances[i], g));
+	}
 }
 
 void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -1330,6 +1432,8 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	inspect_u64(t, devs, "channels_resumed", d->resumed);
 	inspect_u64(t, devs, "resume_failures", d->resume_failures);
 	inspect_u64(t, devs, "grace_expired", d->grace_expired);
+	inspect_bool(t, devs, "offers_restricted", vmbusd_policy_restricted(&d->policy));
+	inspect_u64(t, devs, "offer_quota", d->policy.quota);
 	Mhcl__Node *st = inspect_dir(t, root, "state");
 	inspect_bool(t, st, "kept", d->store != NULL);
 	inspect_u64(t, st, "commits", d->commits);
@@ -1347,11 +1451,16 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 		snprintf(name, sizeof(name), "dev%u", i);
 		Mhcl__Node *n = inspect_dir(t, devs, name);
 		inspect_i64(t, n, "pid", dev->pid);
+		if (dev->uid != VMBUSD_NO_UID)
+			inspect_u64(t, n, "uid", dev->uid);
 		inspect_bool(t, n, "restarting", dev->in_grace);
 		inspect_u64(t, n, "offers", dev->offers);
+		inspect_u64(t, n, "refused_offers", dev->refused_offers);
 		inspect_u64(t, n, "opens", dev->opens);
 		inspect_u64(t, n, "open_failures", dev->open_failures);
 		inspect_u64(t, n, "closes", dev->closes);
+		if (dev->uid != VMBUSD_NO_UID)
+			inspect_device_policy(t, n, &d->policy, dev->uid);
 		for (uint32_t k = 0; k < VMBUSD_MAX_OFFERS; k++) {
 			struct dev_offer *o = &d->offers[k];
 			char g[VMBUS_GUID_STRING_MAX];
@@ -1361,6 +1470,8 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 			Mhcl__Node *on = inspect_dir(t, n, name);
 			inspect_str(t, on, "instance",
 				    vmbus_guid_to_string(&o->offer.if_instance, g));
+			inspect_u64(t, on, "subchannel", o->offer.sub_channel_index);
+			inspect_u64(t, on, "owner_uid", o->owner_uid);
 			inspect_u64(t, on, "relid", o->relid);
 			inspect_str(t, on, "state", offer_state_names[o->state]);
 			inspect_u64(t, on, "event_conn_id", o->event_conn_id);
@@ -1408,6 +1519,7 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	d->dev_listen_fd = dev_listen_fd;
 	d->memfd = -1;
 	d->grace_ms = VMBUSD_DEFAULT_GRACE_MS;
+	vmbusd_policy_init(&d->policy);
 	d->grace_timer = malloc(sizeof(*d->grace_timer));
 	if (!d->grace_timer || uv_timer_init(loop, d->grace_timer) < 0) {
 		free(d->grace_timer);
@@ -1502,4 +1614,9 @@ int vmbusd_listen(struct vmbusd *d)
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms)
 {
 	d->grace_ms = ms;
+}
+
+void vmbusd_set_policy(struct vmbusd *d, const struct vmbusd_policy *p)
+{
+	d->policy = *p;
 }

@@ -27,6 +27,11 @@ int vmbusd_listen(struct vmbusd *d);
  * guest) for its next instance to adopt; 0 rescinds them at once. */
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms);
 
+/* What each device server may offer, by its connection's peer uid (copied; the default
+ * is unrestricted with VMBUSD_DEFAULT_OFFER_QUOTA). Set before vmbusd_listen(). */
+struct vmbusd_policy;
+void vmbusd_set_policy(struct vmbusd *d, const struct vmbusd_policy *p);
+
 /* Where vmbusd records its state after every change (taken; made before the jail). */
 struct vmbusd_store;
 void vmbusd_set_store(struct vmbusd *d, struct vmbusd_store *st);
@@ -36,7 +41,8 @@ int vmbusd_adopt_store(struct vmbusd *d, int fd);
 
 /* Takes a connected SOCK_SEQPACKET fd (taken in every case) as the worker, or as one
  * more device server: what the listeners do after accept(). -EBUSY: a worker is already
- * attached; -ENOSPC: the device table is full. */
+ * attached; -ENOSPC: the device table is full; -EPERM: the policy names uids and not the
+ * device's peer uid (or it has none). */
 int vmbusd_attach_worker(struct vmbusd *d, int fd);
 int vmbusd_attach_device(struct vmbusd *d, int fd);
 

@@ -12,6 +12,7 @@
 #include "ipc.h"
 #include "server.h"
 #include "vmbus.h"
+#include "vmbusd_policy.h"
 #include "vmbusd_store.h"
 
 #define VMBUSD_MAX_VPS 64u
@@ -22,6 +23,7 @@
 #define VMBUSD_DEVICE_TIMEOUT_MS 4000u /* a device that does not answer is cut off */
 #define VMBUSD_DEFAULT_GRACE_MS 10000u /* a device that left has this long to come back */
 #define VMBUSD_OUTBOX_MAX 256u	       /* host messages kept for a restarted vmbusd to send again */
+#define VMBUSD_NO_UID UINT32_MAX       /* (uid_t)-1: never a process's uid */
 
 struct vp_state {
 	uint64_t siefp_gpa; /* 0: the guest has no SIEFP page (yet) */
@@ -36,7 +38,8 @@ struct device {
 	uint64_t gen;		  /* bumped by every connect and disconnect */
 	uint64_t memfd_partition; /* the partition whose memfd this device holds (0: none) */
 	int pid;
-	uint64_t offers, opens, open_failures, closes;
+	uint32_t uid; /* the connection's peer uid (SO_PEERCRED): what the policy goes by */
+	uint64_t offers, opens, open_failures, closes, refused_offers;
 	/* Left while owning offers: they wait for a new connection to adopt them until
 	 * grace_deadline (monotonic ms); the slot is not reused until then. */
 	bool in_grace;
@@ -54,6 +57,8 @@ enum offer_state {
 /* A channel a device registered; offered to every partition while the device lives. */
 struct dev_offer {
 	struct device *dev; /* NULL: free slot */
+	uint32_t
+	    owner_uid; /* the uid that registered it: only that uid's next instance adopts it */
 	uint32_t offer_id;
 	struct vmbus_offer offer;
 	uint32_t relid; /* 0 while no partition carries it */
@@ -97,6 +102,7 @@ struct vmbusd {
 
 	struct device devs[VMBUSD_MAX_DEVICES];
 	struct dev_offer offers[VMBUSD_MAX_OFFERS];
+	struct vmbusd_policy policy; /* what each device uid may offer */
 	uint32_t grace_ms;
 	uv_timer_t *grace_timer; /* separate allocation: closed asynchronously */
 
@@ -120,6 +126,8 @@ struct vmbusd {
 };
 
 /* vmbusd.c, for vmbusd_persist.c */
+/* A device slot standing for device servers that have not connected to this vmbusd yet
+ * (their offers came from the recorded state), in its grace period from now. */
 struct device *vmbusd_phantom_device(struct vmbusd *d);
 int vmbusd_route_restored(struct vmbusd *d, struct dev_offer *o);
 /* Tells o's device every GPADL of its channel (it (re)joined the channel). */

@@ -10,6 +10,10 @@
  * messages. The control plane can be saved only between device round trips; while one is
  * in flight the commit waits, and so do the messages.
  *
+ * Each offer keeps the uid of the device server that registered it: only a device of
+ * that uid adopts it from the new vmbusd, and the new vmbusd's policy must still allow
+ * it (else the record is not used), so a restart does not loosen what devices may offer.
+ *
  * A new vmbusd adopts the record; when the worker reattaches (WorkerPartition.reattach,
  * with the last host message it received) it rebuilds the control plane from it, routes
  * fresh doorbells for the open channels, gives them to the devices when they register
@@ -20,8 +24,9 @@
  * Record (little-endian, written and read by this file only, read as untrusted):
  *   u32 magic "VDST", u32 format, u64 guest_seq, u64 host_seq,
  *   u32 core_len, core bytes,
- *   u32 noffers, each { offer (struct vmbus_offer), u32 relid, u32 open, u32 target_vp,
- *                       u32 event_conn_id, u32 downstream_page, u32 npfns, u64 pfns[] },
+ *   u32 noffers, each { offer (struct vmbus_offer), u32 owner_uid, u32 relid, u32 open,
+ *                       u32 target_vp, u32 event_conn_id, u32 downstream_page, u32 npfns,
+ *                       u64 pfns[] },
  *   u32 nout, each { u64 seq, u32 vp, u32 len, bytes[len] }.
  */
 #include "vmbusd_internal.h"
@@ -33,7 +38,7 @@
 #include "vmbus.pb-c.h"
 
 #define REC_MAGIC 0x54534456u /* "VDST" */
-#define REC_FORMAT 1u
+#define REC_FORMAT 2u	      /* 2: each offer names its owner uid */
 
 /* Writes straight into the store's free slot; a record that outgrows it is refused. */
 struct wbuf {
@@ -139,6 +144,7 @@ static int encode(struct vmbusd *d, struct wbuf *w)
 		if (!offer_recorded(o))
 			continue;
 		put(w, &o->offer, sizeof(o->offer));
+		put32(w, o->owner_uid);
 		put32(w, o->relid);
 		put32(w, open);
 		put32(w, o->target_vp);
@@ -268,27 +274,58 @@ void vmbusd_outbox_resend(struct vmbusd *d, uint64_t host_seq)
 
 /* ---- reading ---- */
 
-/* The slot a recorded offer goes to: the same offer a device already registered with
- * this vmbusd (it came back before the worker), else a free one owned by a placeholder
- * device in its grace period, which the device adopts when it registers. */
-static struct dev_offer *slot_for(struct vmbusd *d, const void *offer, struct device **phantom)
+/* The slot a recorded offer goes to: the same offer a device of the same uid already
+ * registered with this vmbusd (it came back before the worker), else a free one owned by
+ * a placeholder device in its grace period, which the device adopts when it registers.
+ * A device of another uid holding the same channel makes the record unusable. */
+static int slot_for(struct vmbusd *d, const struct vmbus_offer *offer, uint32_t uid,
+		    struct device **phantom, struct dev_offer **ret)
 {
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
 		struct dev_offer *o = &d->offers[i];
-		if (o->dev && !o->relid && !memcmp(&o->offer, offer, sizeof(o->offer)))
-			return o;
+		if (!o->dev || o->relid || memcmp(&o->offer, offer, sizeof(o->offer)))
+			continue;
+		if (o->owner_uid != uid)
+			return -EPERM;
+		*ret = o;
+		return 0;
 	}
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
 		struct dev_offer *o = &d->offers[i];
 		if (o->dev)
 			continue;
 		if (!*phantom && !(*phantom = vmbusd_phantom_device(d)))
-			return NULL;
-		*o = (struct dev_offer){.dev = *phantom, .doorbell_fd = -1, .gen = o->gen + 1};
-		memcpy(&o->offer, offer, sizeof(o->offer));
-		return o;
+			return -ENOSPC;
+		*o = (struct dev_offer){
+		    .dev = *phantom, .owner_uid = uid, .doorbell_fd = -1, .gen = o->gen + 1};
+		o->offer = *offer;
+		*ret = o;
+		return 0;
 	}
-	return NULL;
+	return -ENOSPC;
+}
+
+/* Every recorded sub-channel has its primary, of the same owner, among the offers. */
+static bool subchannels_have_primaries(const struct vmbusd *d)
+{
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		const struct dev_offer *s = &d->offers[i];
+		bool found = false;
+		if (!s->dev || !s->offer.sub_channel_index)
+			continue;
+		for (uint32_t k = 0; k < VMBUSD_MAX_OFFERS && !found; k++) {
+			const struct dev_offer *p = &d->offers[k];
+			found = p->dev && !p->offer.sub_channel_index &&
+				p->owner_uid == s->owner_uid &&
+				!memcmp(&p->offer.if_type, &s->offer.if_type,
+					sizeof(s->offer.if_type)) &&
+				!memcmp(&p->offer.if_instance, &s->offer.if_instance,
+					sizeof(s->offer.if_instance));
+		}
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 static int restore_offers(struct vmbusd *d, struct rbuf *r)
@@ -299,13 +336,27 @@ static int restore_offers(struct vmbusd *d, struct rbuf *r)
 	if (n > VMBUSD_MAX_OFFERS)
 		return -EBADMSG;
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
-		const void *offer = get(r, sizeof(struct vmbus_offer));
-		uint32_t relid = get32(r), open = get32(r), vp = get32(r), conn = get32(r);
-		uint32_t downstream = get32(r), npfns = get32(r);
+		const void *offer_bytes = get(r, sizeof(struct vmbus_offer));
+		uint32_t uid = get32(r), relid = get32(r), open = get32(r), vp = get32(r);
+		uint32_t conn = get32(r), downstream = get32(r), npfns = get32(r);
 		struct vmbus_open_info info;
+		struct vmbus_offer offer;
 		struct dev_offer *o;
+		int ret;
 
-		if (r->bad || relid == 0 || open > 1 ||
+		if (r->bad)
+			return -EBADMSG;
+		memcpy(&offer, offer_bytes, sizeof(offer));
+		/* The policy this vmbusd runs with still holds for what an earlier one let in. */
+		if (uid == VMBUSD_NO_UID ||
+		    !vmbusd_policy_allows(&d->policy, uid, &offer.if_instance)) {
+			char g[VMBUS_GUID_STRING_MAX];
+			log_error("the recorded offer of instance %s (uid %u) is not allowed by "
+				  "--device-allow",
+				  vmbus_guid_to_string(&offer.if_instance, g), uid);
+			return -EPERM;
+		}
+		if (relid == 0 || open > 1 ||
 		    (open &&
 		     (vp >= d->vp_count || npfns == 0 || npfns > VMBUS_DEFAULT_MAX_GPADL_PAGES)))
 			return -EBADMSG;
@@ -321,9 +372,9 @@ static int restore_offers(struct vmbusd *d, struct rbuf *r)
 			      memcmp(info.pfns, pfns, (size_t)npfns * sizeof(uint64_t)))))
 			return -EBADMSG;
 		(void)conn;
-		o = slot_for(d, offer, &phantom);
-		if (!o)
-			return -ENOSPC;
+		ret = slot_for(d, &offer, uid, &phantom, &o);
+		if (ret < 0)
+			return ret;
 		o->relid = relid;
 		o->target_vp = vp;
 		if (!open)
@@ -336,7 +387,9 @@ static int restore_offers(struct vmbusd *d, struct rbuf *r)
 		o->downstream_page = downstream;
 		o->event_conn_id = info.event_conn_id;
 	}
-	return r->bad ? -EBADMSG : 0;
+	if (r->bad)
+		return -EBADMSG;
+	return subchannels_have_primaries(d) ? 0 : -EBADMSG;
 }
 
 static int restore_outbox(struct vmbusd *d, struct rbuf *r)

@@ -5,10 +5,11 @@
  * (vmbusd_attach_*: what its listeners do after accept). The input is a sequence of
  * frames from those peers: requests, notifications, answers to what vmbusd asked them
  * (WorkerSintIrqfd, VmbusdEventPortAssign, VmbusdChannelOpen, ...), with fds attached: a 1 MiB
- * memfd as guest RAM or eventfds as irqfds. Guest channel messages come in WorkerGuestMessage
- * bodies. vmbusd must never crash, leak memory or fds, or hang; every request gets exactly one
- * answer (while the peer's channel lives), and every refusal carries a reason. Its inspect
- * tree is built from whatever state the input left.
+ * sealed memfd as guest RAM or eventfds as irqfds. The device servers all run as this
+ * process's uid and vmbusd has no --device-allow policy (the default quota applies). Guest channel
+ * messages come in WorkerGuestMessage bodies. vmbusd must never crash, leak memory or fds, or hang;
+ * every request gets exactly one answer (while the peer's channel lives), and every refusal carries
+ * a reason. Its inspect tree is built from whatever state the input left.
  *
  * With FUZZ_RECORD_OUT=<file> set, vmbusd records its state in a store as it does under
  * init, and the first input's record (at its end, before the peers hang up) is written
@@ -27,6 +28,7 @@
  *     fdspec      bits 0-2: fds to attach; bit 3: the first one is the memfd
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +172,10 @@ static int make_fd(bool memfd)
 
 	if (!memfd)
 		return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fd = memfd_create("fuzz-ram", MFD_CLOEXEC);
-	if (fd >= 0 && ftruncate(fd, RAM_BYTES) < 0) {
+	/* Sealed as the worker's (guestmem_create): vmbusd refuses anything else. */
+	fd = memfd_create("fuzz-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd >= 0 && (ftruncate(fd, RAM_BYTES) < 0 ||
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)) {
 		close(fd);
 		fd = -1;
 	}

@@ -27,6 +27,7 @@
  * here matches vmbusd-peer's: 1 MiB of guest RAM at GPA 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,16 @@ static int memfd_of(uint64_t size)
 	int fd = memfd_create("fuzz-record", MFD_CLOEXEC);
 
 	CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	return fd;
+}
+
+/* Guest RAM sealed as the worker's (guestmem_create): vmbusd refuses anything else. */
+static int ram_memfd(void)
+{
+	int fd = memfd_create("fuzz-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	CHECK(fd >= 0 && ftruncate(fd, RAM_BYTES) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
 	return fd;
 }
 
@@ -190,7 +201,7 @@ static void attach_worker(struct vmbusd *d, uint32_t vps, bool reattach, uint64_
 {
 	Mhcl__Vmbus__WorkerPartition pi = MHCL__VMBUS__WORKER_PARTITION__INIT;
 	Mhcl__Vmbus__RamRange rr = MHCL__VMBUS__RAM_RANGE__INIT, *rrp = &rr;
-	int fds[2], memfd = memfd_of(RAM_BYTES);
+	int fds[2], memfd = ram_memfd();
 
 	CHECK(ipc_socketpair(fds) == 0);
 	worker = (struct peer){.raw = fds[0], .next_id = 1};
@@ -205,18 +216,13 @@ static void attach_worker(struct vmbusd *d, uint32_t vps, bool reattach, uint64_
 	close(memfd);
 }
 
-/* A device server's next instance registers the offers it had (what the record names). */
-static void device_comes_back(struct vmbusd *d)
+/* Registers again the recorded offers nobody took yet: the primaries or the sub-channels. */
+static void register_recorded(struct vmbusd *d, bool subchannels)
 {
-	int fds[2];
-
-	CHECK(ipc_socketpair(fds) == 0);
-	device = (struct peer){.raw = fds[0], .next_id = 1};
-	CHECK(vmbusd_attach_device(d, fds[1]) == 0);
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
 		const struct dev_offer *o = &d->offers[i];
 		Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
-		if (!o->dev || o->dev->ch)
+		if (!o->dev || o->dev->ch || (o->offer.sub_channel_index != 0) != subchannels)
 			continue;
 		m.offer_id = i + 1;
 		m.if_type = (ProtobufCBinaryData){16, (uint8_t *)o->offer.if_type.b};
@@ -228,6 +234,20 @@ static void device_comes_back(struct vmbusd *d)
 		    (ProtobufCBinaryData){VMBUS_USER_DEF_BYTES, (uint8_t *)o->offer.user_def};
 		send_msg(&device, IPC_MSG_VP_DEVICE_OFFER, true, &m.base, NULL, 0);
 	}
+}
+
+/* A device server's next instance (this process's uid, as the one that made the seeds)
+ * registers the offers it had (what the record names), primaries first: vmbusd takes a
+ * sub-channel only under its primary. */
+static void device_comes_back(struct vmbusd *d)
+{
+	int fds[2];
+
+	CHECK(ipc_socketpair(fds) == 0);
+	device = (struct peer){.raw = fds[0], .next_id = 1};
+	CHECK(vmbusd_attach_device(d, fds[1]) == 0);
+	register_recorded(d, false);
+	register_recorded(d, true);
 }
 
 static void inspect(struct vmbusd *d)

@@ -42,8 +42,9 @@ def synic(vp, enabled, siefp):
     return f_u(1, vp) + f_u(2, 1 if enabled else 0) + f_u(3, 0x98000) + f_u(4, siefp)
 
 IC_HB = bytes.fromhex('39456f57c2cd4b4b8e8a7a7c0fa1bb0a')  # any 16 bytes do
-def dev_offer(oid, inst, itype=IC_HB, user=b''):
-    return f_u(1, oid) + f_b(2, itype) + f_b(3, inst) + (f_b(6, user) if user else b'')
+def dev_offer(oid, inst, itype=IC_HB, user=b'', sub=0):
+    return (f_u(1, oid) + f_b(2, itype) + f_b(3, inst) + (f_b(6, user) if user else b'') +
+            f_u(7, sub))
 
 # ---- records ----
 W, D0, D1, D2 = 0, 1, 2, 3
@@ -177,6 +178,17 @@ for i in range(130):
     bad += req(D1, 41, dev_offer(100 + i, struct.pack('<IIII', i, 1, 2, 3)))
 write('hostile-devices', bad)
 
+# Sub-channels: one under its primary, one before it, one under another device's primary;
+# then a device floods offers past its quota (64) while the first keeps its channels.
+sub = bytes([2]) + attach(1) + req(D0, 41, dev_offer(1, bytes([4]) * 16, sub=1))
+sub += req(D0, 41, dev_offer(2, bytes([4]) * 16)) + req(D0, 41, dev_offer(3, bytes([4]) * 16, sub=1))
+sub += req(D1, 41, dev_offer(4, bytes([4]) * 16, sub=2)) + connect() + open_relid(2, 7)
+sub += ans(W) + ans(D0)
+for i in range(70):
+    sub += req(D1, 41, dev_offer(10 + i, struct.pack('<IIII', i, 9, 9, 9)))
+sub += insp(gm(hdr(3)))
+write('subchannels-quota', sub)
+
 # ---- vmbusd-record: records vmbusd itself commits ----
 # fuzz-vmbusd-peer with FUZZ_RECORD_OUT writes the record of the state an input leaves;
 # each becomes vmbusd-record inputs (format atop fuzz-vmbusd-record.c): the worker
@@ -219,8 +231,13 @@ def write_records(binary):
                 open_relid(3, 5) + ans(W) + ans(D1) + open_relid(1, 6, 40) + ans(W) + ans(D0),
         # Connected with an offer, nothing open.
         'connected': bytes([1]) + attach() + req(D0, 41, dev_offer(1, bytes(16))) + connect(),
+        # A primary open and its two sub-channels, one of them open too.
+        'subchannels': bytes([1]) + attach(1) + req(D0, 41, dev_offer(1, bytes([5]) * 16)) +
+                req(D0, 41, dev_offer(2, bytes([5]) * 16, sub=1)) +
+                req(D0, 41, dev_offer(3, bytes([5]) * 16, sub=2)) + connect() +
+                open_relid(1, 4) + ans(W) + ans(D0) + open_relid(3, 5, 40) + ans(W) + ans(D0),
     }
-    vps = {'open': 2, 'two-devices': 1, 'connected': 2}
+    vps = {'open': 2, 'two-devices': 1, 'connected': 2, 'subchannels': 1}
     for name, peer_input in states.items():
         r = record_of(binary, peer_input)
         host_seq = struct.unpack_from('<Q', r, 16)[0]

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/guestmem: layouts from peers (refusals), sealed-memfd mapping, translation at every
- * range edge and overflow, copies across ranges, PFN lists to pages and iovecs.
+ * lib/guestmem: layouts from peers (refusals), the sealed-memfd check and mapping,
+ * translation at every range edge and overflow, copies across ranges, PFN lists to pages
+ * and iovecs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,13 @@ static int unsealed_memfd(uint64_t size)
 	int fd = (int)syscall(SYS_memfd_create, "t", 0x0001U | 0x0002U);
 	ASSERT_GE(fd, 0);
 	ASSERT_OK(ftruncate(fd, (off_t)size));
+	return fd;
+}
+
+static int memfd_sealed(uint64_t size, int seals)
+{
+	int fd = unsealed_memfd(size);
+	ASSERT_OK(fcntl(fd, F_ADD_SEALS, seals));
 	return fd;
 }
 
@@ -84,6 +92,12 @@ static void test_map_needs_seals(void)
 	ASSERT_EQ(guestmem_map(&gm, fd, &l, &why), -EINVAL);
 	ASSERT_STREQ(why, "the memfd is not sealed against shrinking");
 	close(fd);
+	fd = memfd_sealed(4 * PG, F_SEAL_SHRINK | F_SEAL_GROW);
+	ASSERT_EQ(guestmem_map(&gm, fd, &l, &why), -EINVAL);
+	ASSERT_STREQ(why, "the memfd's seals are not final (no F_SEAL_SEAL)");
+	ASSERT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL));
+	ASSERT_OK(guestmem_map(&gm, fd, &l, &why)); /* takes fd */
+	guestmem_release(&gm);
 
 	ASSERT_OK(guestmem_create(6 * PG, &owner));
 	l.ranges[0].size = 8 * PG;
@@ -93,6 +107,44 @@ static void test_map_needs_seals(void)
 	guestmem_release(&owner);
 	ASSERT_EQ(owner.memfd, -1);
 	guestmem_release(&owner); /* twice is harmless */
+}
+
+/* The one check every mapper makes: a memfd sealed for good against shrinking, as big as
+ * what it maps. */
+static void test_memfd_check(void)
+{
+	const char *why = "";
+	int fd, p[2];
+
+	fd = memfd_sealed(4 * PG, F_SEAL_SHRINK); /* the worker could still add seals */
+	ASSERT_EQ(guestmem_memfd_check(fd, 4 * PG, &why), -EINVAL);
+	ASSERT_STREQ(why, "the memfd's seals are not final (no F_SEAL_SEAL)");
+	close(fd);
+
+	fd = memfd_sealed(4 * PG, F_SEAL_SEAL); /* sealed shut, but shrinkable */
+	ASSERT_EQ(guestmem_memfd_check(fd, 4 * PG, &why), -EINVAL);
+	ASSERT_STREQ(why, "the memfd is not sealed against shrinking");
+	close(fd);
+
+	fd = memfd_sealed(4 * PG, F_SEAL_SHRINK | F_SEAL_SEAL);
+	ASSERT_OK(guestmem_memfd_check(fd, 4 * PG, &why));
+	ASSERT_OK(guestmem_memfd_check(fd, 3 * PG, &why));
+	ASSERT_EQ(guestmem_memfd_check(fd, 4 * PG + 1, &why), -EINVAL);
+	ASSERT_STREQ(why, "the memfd is smaller than the RAM ranges");
+	close(fd);
+
+	/* A memfd made without MFD_ALLOW_SEALING can never be sealed. */
+	fd = (int)syscall(SYS_memfd_create, "t", 0x0001U);
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(ftruncate(fd, 4 * PG));
+	ASSERT_EQ(guestmem_memfd_check(fd, PG, &why), -EINVAL);
+	close(fd);
+
+	ASSERT_OK(pipe(p)); /* not a file at all */
+	ASSERT_EQ(guestmem_memfd_check(p[0], PG, &why), -EINVAL);
+	ASSERT_STREQ(why, "guest RAM is not a memfd");
+	close(p[0]);
+	close(p[1]);
 }
 
 static void test_translate(void)
@@ -180,6 +232,7 @@ int main(void)
 {
 	test_layout_refusals();
 	test_map_needs_seals();
+	test_memfd_check();
 	test_translate();
 	test_pages_and_iov();
 	return 0;

@@ -99,11 +99,37 @@ static void test_refused(void)
 	ASSERT_STREQ(vmbus_msg_type_to_string(999), "unknown");
 }
 
+/* Text GUIDs (--device-allow) parse back to the wire bytes vmbus_guid_to_string prints. */
+static void test_guid_text(void)
+{
+	const struct hv_guid hb = HV_GUID_INIT(0x57164f39, 0x9115, 0x4e78, 0xab, 0x55, 0x38, 0x2f,
+					       0x3b, 0xd5, 0x42, 0x2d);
+	char buf[VMBUS_GUID_STRING_MAX];
+	struct hv_guid g;
+
+	ASSERT_OK(vmbus_guid_from_string("57164f39-9115-4e78-ab55-382f3bd5422d", &g));
+	ASSERT_OK(memcmp(&g, &hb, sizeof(g)));
+	ASSERT_OK(vmbus_guid_from_string("57164F39-9115-4E78-AB55-382F3BD5422D", &g));
+	ASSERT_OK(memcmp(&g, &hb, sizeof(g)));
+	ASSERT_STREQ(vmbus_guid_to_string(&g, buf), "57164f39-9115-4e78-ab55-382f3bd5422d");
+
+	memset(&g, 0xee, sizeof(g));
+	ASSERT_EQ(vmbus_guid_from_string("", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("57164f39-9115-4e78-ab55-382f3bd5422", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("57164f39-9115-4e78-ab55-382f3bd5422d0", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("57164f39-9115-4e78-ab55-382f3bd5422d,", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("57164f39x9115-4e78-ab55-382f3bd5422d", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("57164f3g-9115-4e78-ab55-382f3bd5422d", &g), -EINVAL);
+	ASSERT_EQ(vmbus_guid_from_string("{57164f39-9115-4e78-ab55-382f3bd5422d}", &g), -EINVAL);
+	ASSERT_EQ(g.b[0], 0xee); /* not written on failure */
+}
+
 int main(void)
 {
 	test_linux_sizes_accepted();
 	test_gpadl_data();
 	test_refused();
+	test_guid_text();
 	printf("ok\n");
 	return 0;
 }

@@ -2,14 +2,17 @@
 /*
  * lib/vmbusdev against a stand-in vmbusd on a socketpair: offers go out on registration
  * with the ids and fields the device gave; a channel described after registration (a
- * sub-channel the guest asked for) is offered at once; an open the device refuses is
+ * sub-channel the guest asked for) is offered at once; guest RAM whose seals are not final
+ * or that is too small fails the open; an open the device refuses is
  * answered with its reason and not closed again; a GPADL is kept, refused when its range
  * does not match its pages, and dropped on VmbusdGpadlRemove.
  */
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "guestmem.h"
@@ -138,6 +141,16 @@ static void send_open(uv_loop_t *loop, struct guestmem *gm, bool with_ram)
 	settle(loop);
 }
 
+static int memfd_sealed(size_t size, int seals)
+{
+	int fd = memfd_create("test-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(ftruncate(fd, (off_t)size));
+	ASSERT_OK(fcntl(fd, F_ADD_SEALS, seals));
+	return fd;
+}
+
 static void send_gpadl(uv_loop_t *loop, uint32_t id, uint32_t byte_count)
 {
 	Mhcl__Vmbus__VmbusdGpadlAdd m = MHCL__VMBUS__VMBUSD_GPADL_ADD__INIT;
@@ -187,10 +200,25 @@ int main(void)
 	ASSERT_EQ(peer.last_sub_index, 1);
 	ASSERT_EQ(peer.last_offer_id, 2);
 
+	/* Guest RAM the worker could still shrink (its seals are not final), then RAM too
+	 * small for the layout: the open fails with the reason, the device goes on. */
+	struct guestmem bad = gm;
+	bad.memfd = memfd_sealed(1u << 20, F_SEAL_SHRINK | F_SEAL_GROW);
+	send_open(&loop, &bad, true);
+	ASSERT_EQ(peer.errors, 1);
+	ASSERT_TRUE(strstr(peer.last_error, "F_SEAL_SEAL") != NULL);
+	close(bad.memfd);
+	bad.memfd = memfd_sealed(1u << 19, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	send_open(&loop, &bad, true);
+	ASSERT_EQ(peer.errors, 2);
+	ASSERT_TRUE(strstr(peer.last_error, "smaller") != NULL);
+	close(bad.memfd);
+	ASSERT_FALSE(vmbusdev_chan_is_open(primary));
+
 	/* A refused open: answered with the reason, never closed. */
 	refuse = 1;
 	send_open(&loop, &gm, true);
-	ASSERT_EQ(peer.errors, 1);
+	ASSERT_EQ(peer.errors, 3);
 	ASSERT_TRUE(strstr(peer.last_error, "refused by the test device") != NULL);
 	ASSERT_FALSE(vmbusdev_chan_is_open(primary));
 	ASSERT_EQ(closes, 0);
@@ -202,7 +230,7 @@ int main(void)
 	ASSERT_TRUE(vmbusdev_chan_is_open(primary));
 	ASSERT_EQ(opens, 1);
 	send_gpadl(&loop, 0x77, 2 * 4096 + 1); /* more bytes than its pages hold */
-	ASSERT_EQ(peer.errors, 2);
+	ASSERT_EQ(peer.errors, 4);
 	ASSERT_TRUE(vmbusdev_chan_gpadl(primary, 0x77) == NULL);
 	send_gpadl(&loop, 0x78, 6000);
 	ASSERT_EQ(peer.replies, 2);
@@ -212,7 +240,7 @@ int main(void)
 	ASSERT_EQ(iov[0].iov_len, 6000);
 	ASSERT_EQ(vmbusdev_gpadl_iov(primary, g, 5000, 1001, iov, 4), -ERANGE);
 	send_gpadl(&loop, 0x78, 6000);
-	ASSERT_EQ(peer.errors, 3); /* known already */
+	ASSERT_EQ(peer.errors, 5); /* known already */
 
 	Mhcl__Vmbus__VmbusdGpadlRemove rm = MHCL__VMBUS__VMBUSD_GPADL_REMOVE__INIT;
 	rm.offer_id = 1;
