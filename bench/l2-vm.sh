@@ -117,7 +117,7 @@ vm_copy_with_libs "$QEMU" "$WORK/l1-extra"
 cp "${FW[@]}" "$WORK/l1-extra/usr/share/qemu/"
 cp "$WORK/virtio/l2.cpio.gz" "$WORK/l1-extra/l2v.cpio.gz"
 {
-	vm_manifest_head
+	vm_manifest_head "$VM_ALLOW_STORAGE" "$VM_ALLOW_NET"
 	cat <<DTS
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--disk", "file=/data/bench.img,lun=0";
@@ -126,7 +126,7 @@ cp "$WORK/virtio/l2.cpio.gz" "$WORK/l1-extra/l2v.cpio.gz"
 	net { binary = "mhcl-netd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--tap", "mhcl0", "--queues", "4",
 			"--mac", "02:6d:68:63:6c:01";
-		policy = "netd"; $VM_ID_NET restart = "always"; restart-delay-ms = <100>; start-order = <28>; };
+		policy = "netd"; $VM_ID_NET device-files = "/dev/net/tun"; restart = "always"; restart-delay-ms = <100>; start-order = <28>; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",

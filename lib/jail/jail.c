@@ -87,7 +87,6 @@ struct jail_profile {
 
 static const struct jail_profile profiles[] = {
     {"diagd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
-    {"testd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-vmbusd: accepts mhcl-vp and device servers on its held listeners. */
     {"vmbusd", COMMON_GROUPS | G(JAIL_GROUP_NETWORK_SERVER)},
     /* mhcl-icd: connected to vmbusd before entry; maps the guest RAM memfd, eventfds. */

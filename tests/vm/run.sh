@@ -280,6 +280,7 @@ for ic in Heartbeat Shutdown; do
 		flunk $G "L2 negotiated the $ic IC $n times"
 done
 expect $G "vmbusd rescinded nothing" '^L1: devices:   rescinds: 0$'
+expect $G "vmbusd takes offers only from the uids and GUIDs --device-allow names" '^L1: devices:   offers_restricted: true$'
 expect $G "vmbusd handed 8 open channels over" '^L1: devices:   channels_resumed: 8$'
 before=$(phase $G | sed -n 's/^vp: L2: vmbus device .* device_id=\(.*\)$/\1/p' | sort | tr '\n' ' ')
 after=$(phase $G | sed -n 's/^vp: L2: final vmbus device .* device_id=\(.*\)$/\1/p' | sort | tr '\n' ' ')

@@ -151,10 +151,19 @@ VM_ID_VP="user = <405>; groups = <400>; device-files = \"/dev/kvm\";"
 VM_ID_STORAGE="user = <406>; groups = <400>; capabilities = \"ipc_lock\";"
 VM_ID_NET="user = <407>; groups = <400>; capabilities = \"net_admin\";"
 
-# vm_manifest_head: the start of an L1 manifest up to and including diag, vmbusd and icd
-# (diag never restarts: a crash must show up as a failure); the caller adds its servers
-# and closes with "}; }; };".
+# vmbusd's --device-allow for each device server: the VMBus instance GUIDs its uid may
+# offer (icd's heartbeat and shutdown; storage controller 0; NIC 0).
+VM_ALLOW_IC='"--device-allow", "404=6d686331-0001-4862-8000-686561727401,6d686331-0002-5368-8000-736875746401"'
+VM_ALLOW_STORAGE='"--device-allow", "406=6d686332-0000-5343-8000-736373690001"'
+VM_ALLOW_NET='"--device-allow", "407=6d686333-0000-4e49-8000-6e6574767370"'
+
+# vm_manifest_head [ALLOW...]: the start of an L1 manifest up to and including diag, vmbusd
+# and icd (diag never restarts: a crash must show up as a failure); ALLOW: the
+# VM_ALLOW_* of the test's other device servers. The caller adds its servers and closes
+# with "}; }; };".
 vm_manifest_head() {
+	local allow=$VM_ALLOW_IC a
+	for a in "$@"; do allow="$allow, $a"; done
 	cat <<DTS
 /dts-v1/;
 / { mhcl { manifest {
@@ -163,7 +172,8 @@ vm_manifest_head() {
 	diag { binary = "mhcl-diagd"; args = "--unix", "\${RUN}/diag.sock"; policy = "diagd";
 		restart = "never"; start-order = <10>; control; $VM_ID_DIAG };
 	vmbus { binary = "mhcl-vmbusd";
-		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock";
+		args = "--vp-socket", "\${RUN}/vmbus.sock", "--device-socket", "\${RUN}/vmbus-dev.sock",
+			$allow;
 		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>;
 		$VM_ID_VMBUS };
 	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";

@@ -55,7 +55,7 @@ MANIFEST = """/dts-v1/;
 			};
 			testd {
 				binary = "mhcl-testd";
-				policy = "testd";
+				policy = "diagd";
 				start-order = <20>;
 				restart = "always";
 				restart-delay-ms = <10>;
@@ -72,7 +72,7 @@ MANIFEST = """/dts-v1/;
 BOMB_SERVER = """			%(name)s {
 				binary = "mhcl-testd";
 				args = "--inspect-bomb", "%(name)s";
-				policy = "testd";
+				policy = "diagd";
 				start-order = <30>;
 				restart = "always";
 				restart-delay-ms = <10>;

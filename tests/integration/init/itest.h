@@ -36,6 +36,6 @@ static inline void itest_pass(void)
 /* The control relay every test runs first. */
 #define CTL_SERVER                                                                                 \
 	"ctl { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/ctl.sock\";"                  \
-	" policy = \"testd\"; control; start-order = <1>; restart-delay-ms = <20>; };\n"
+	" policy = \"diagd\"; control; start-order = <1>; restart-delay-ms = <20>; };\n"
 
 #endif

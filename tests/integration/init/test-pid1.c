@@ -16,7 +16,7 @@
 #include "itest.h"
 
 static const char manifest[] = MANIFEST_HEAD CTL_SERVER
-    "orphaner { binary = \"mhcl-testd\"; args = \"--spawn-orphan\"; policy = \"testd\";"
+    "orphaner { binary = \"mhcl-testd\"; args = \"--spawn-orphan\"; policy = \"diagd\";"
     " start-order = <2>; };\n" MANIFEST_TAIL;
 
 static void run(const char *const *wrapper, const char *const *extra)

@@ -87,14 +87,14 @@ int main(void)
 	static char manifest[2048];
 	snprintf(manifest, sizeof(manifest),
 		 MANIFEST_HEAD "run-group = <4300>;\n" CTL_SERVER
-			       "confined { binary = \"mhcl-testd\"; policy = \"testd\";"
+			       "confined { binary = \"mhcl-testd\"; policy = \"diagd\";"
 			       " start-order = <2>; restart-delay-ms = <20>; user = <4242>;"
 			       " group = <4243>; groups = <4300 4301>;"
 			       " capabilities = \"net_bind_service\", \"net_raw\";"
 			       " device-files = \"%s/dev*\"; };\n"
-			       "plain { binary = \"mhcl-testd\"; policy = \"testd\";"
+			       "plain { binary = \"mhcl-testd\"; policy = \"diagd\";"
 			       " start-order = <3>; user = <4244>; groups = <4300>; };\n"
-			       "rootish { binary = \"mhcl-testd\"; policy = \"testd\";"
+			       "rootish { binary = \"mhcl-testd\"; policy = \"diagd\";"
 			       " start-order = <4>; };\n" MANIFEST_TAIL,
 		 devdir);
 

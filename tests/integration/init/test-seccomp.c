@@ -12,9 +12,9 @@
 #include "itest.h"
 
 static const char manifest[] = MANIFEST_HEAD CTL_SERVER
-    "victim { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <2>;"
+    "victim { binary = \"mhcl-testd\"; policy = \"diagd\"; start-order = <2>;"
     " restart-delay-ms = <20>; };\n"
-    "bystander { binary = \"mhcl-testd\"; policy = \"testd\"; start-order = <3>; "
+    "bystander { binary = \"mhcl-testd\"; policy = \"diagd\"; start-order = <3>; "
     "};\n" MANIFEST_TAIL;
 
 int main(void)

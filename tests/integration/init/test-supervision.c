@@ -16,26 +16,26 @@
 static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     /* exits 3 after each READY: backoff 20, 40, 80 ms, then the crash loop */
     "crashy { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"30\", \"--exit-code\", \"3\";"
-    " policy = \"testd\"; start-order = <2>; restart = \"always\"; restart-delay-ms = <20>;"
+    " policy = \"diagd\"; start-order = <2>; restart = \"always\"; restart-delay-ms = <20>;"
     " restart-delay-max-ms = <1000>; crash-loop-limit = <4>; crash-loop-window-ms = <600000>; };\n"
     /* never READY */
-    "sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"testd\";"
+    "sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"diagd\";"
     " start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
     /* a well-behaved one for planned restarts */
-    "keeper { binary = \"mhcl-testd\"; args = \"--fd-store\"; policy = \"testd\"; start-order = <4>;"
+    "keeper { binary = \"mhcl-testd\"; args = \"--fd-store\"; policy = \"diagd\"; start-order = <4>;"
     " restart-delay-ms = <20>; };\n"
     /* a relay without `control`: init must refuse it */
     "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
-    " policy = \"testd\"; start-order = <5>; };\n"
+    " policy = \"diagd\"; start-order = <5>; };\n"
     /* ignores STOP: shutdown must SIGKILL it after stop-timeout-ms */
-    "stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"testd\";"
+    "stubborn { binary = \"mhcl-testd\"; args = \"--ignore-stop\"; policy = \"diagd\";"
     " start-order = <6>; stop-timeout-ms = <100>; };\n"
     /* exits 125: "do not restart me", even with restart = always */
     "quitter { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"10\", \"--exit-code\","
-    " \"125\"; policy = \"testd\"; start-order = <8>; restart = \"always\";"
+    " \"125\"; policy = \"diagd\"; start-order = <8>; restart = \"always\";"
     " namespaces = \"ipc\", \"uts\"; };\n"
     /* does not exist: spawn fails, counted as failures */
-    "ghost { binary = \"mhcl-no-such-binary\"; policy = \"testd\"; start-order = <7>;"
+    "ghost { binary = \"mhcl-no-such-binary\"; policy = \"diagd\"; start-order = <7>;"
     " restart-delay-ms = <10>; crash-loop-limit = <2>; };\n" MANIFEST_TAIL;
 
 static void check_crash_loop(struct ctl *c)

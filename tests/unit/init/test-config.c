@@ -68,8 +68,8 @@ static void test_good(void)
 		       " rlimit-nofile = <64>; ready-timeout-ms = <100>; restart-delay-ms = <20>;"
 		       " restart-delay-max-ms = <400>; crash-loop-limit = <3>;"
 		       " crash-loop-window-ms = <1000>; stop-timeout-ms = <50>; };\n"
-		       "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n"
-		       "c { binary = \"x\"; policy = \"testd\"; start-order = <5>;"
+		       "a { binary = \"mhcl-testd\"; policy = \"diagd\"; };\n"
+		       "c { binary = \"x\"; policy = \"diagd\"; start-order = <5>;"
 		       " restart = \"never\"; restart-delay-ms = <5000>; };\n" TAIL,
 		  &m, err, sizeof(err));
 	if (r < 0)
@@ -122,14 +122,14 @@ static void test_isolated(void)
 	struct manifest *m = NULL;
 	char err[512] = "";
 
-	ASSERT_OK(parse(HEAD "a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL, &m, err,
+	ASSERT_OK(parse(HEAD "a { binary = \"mhcl-testd\"; policy = \"diagd\"; };\n" TAIL, &m, err,
 			sizeof(err)));
 	ASSERT_FALSE(m->isolated);
 	manifest_free(m);
 	m = NULL;
 	ASSERT_OK(parse("/dts-v1/; / { chosen { mhcl,isolated; }; mhcl { manifest {"
 			" compatible = \"mhcl,manifest-v1\";"
-			" a { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL,
+			" a { binary = \"mhcl-testd\"; policy = \"diagd\"; };\n" TAIL,
 			&m, err, sizeof(err)));
 	ASSERT_TRUE(m->isolated);
 	manifest_free(m);
@@ -143,12 +143,12 @@ static void test_identity(void)
 
 	ASSERT_OK(parse(HEAD
 			"run-group = <400>;\n"
-			"a { binary = \"mhcl-testd\"; policy = \"testd\"; user = <410>;"
+			"a { binary = \"mhcl-testd\"; policy = \"diagd\"; user = <410>;"
 			" groups = <400 401>; capabilities = \"ipc_lock\", \"net_admin\";"
 			" device-files = \"/dev/kvm\", \"${RUN}/d*\", \"pci:0000:00:05.0\"; };\n"
-			"b { binary = \"mhcl-testd\"; policy = \"testd\"; group = <412>;"
+			"b { binary = \"mhcl-testd\"; policy = \"diagd\"; group = <412>;"
 			" user = <411>; };\n"
-			"c { binary = \"mhcl-testd\"; policy = \"testd\"; };\n" TAIL,
+			"c { binary = \"mhcl-testd\"; policy = \"diagd\"; };\n" TAIL,
 			&m, err, sizeof(err)));
 	ASSERT_TRUE(m->have_run_group);
 	ASSERT_EQ(m->run_group, 400);
@@ -168,7 +168,7 @@ static void test_identity(void)
 	ASSERT_EQ(c->caps, 0);
 	manifest_free(m);
 
-#define SRV(props) HEAD "a { binary = \"mhcl-testd\"; policy = \"testd\"; " props " };\n" TAIL
+#define SRV(props) HEAD "a { binary = \"mhcl-testd\"; policy = \"diagd\"; " props " };\n" TAIL
 	expect_error(SRV("user = <0>;"), -EINVAL, "'user'", "[1, 65534]");
 	expect_error(SRV("user = <65535>;"), -EINVAL, "'user'", NULL);
 	expect_error(SRV("user = <1 2>;"), -EINVAL, "'user'", NULL);
@@ -193,47 +193,47 @@ static void test_bad(void)
 	expect_error("/dts-v1/; / { mhcl { manifest { compatible = \"other\"; }; }; };", -EINVAL,
 		     "compatible", NULL);
 	expect_error(HEAD "x = <1>;" TAIL, -EINVAL, "unknown property 'x'", NULL);
-	expect_error(HEAD "s { policy = \"testd\"; };" TAIL, -EINVAL, "s:", "'binary' is missing");
+	expect_error(HEAD "s { policy = \"diagd\"; };" TAIL, -EINVAL, "s:", "'binary' is missing");
 	expect_error(HEAD "s { binary = \"b\"; };" TAIL, -EINVAL, "s:", "'policy' is missing");
 	expect_error(HEAD "s { binary = \"b\"; policy = \"nope\"; };" TAIL, -EINVAL,
 		     "s:", "no seccomp profile 'nope'");
-	expect_error(HEAD "s { binary = \"../b\"; policy = \"testd\"; };" TAIL, -EINVAL, "'binary'",
+	expect_error(HEAD "s { binary = \"../b\"; policy = \"diagd\"; };" TAIL, -EINVAL, "'binary'",
 		     NULL);
-	expect_error(HEAD "s { binary = \"b\", \"c\"; policy = \"testd\"; };" TAIL, -EINVAL,
+	expect_error(HEAD "s { binary = \"b\", \"c\"; policy = \"diagd\"; };" TAIL, -EINVAL,
 		     "'binary'", NULL);
-	expect_error(HEAD "s { binary = <1>; policy = \"testd\"; };" TAIL, -EINVAL, "'binary'",
+	expect_error(HEAD "s { binary = <1>; policy = \"diagd\"; };" TAIL, -EINVAL, "'binary'",
 		     NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; bogus; };" TAIL, -EINVAL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; bogus; };" TAIL, -EINVAL,
 		     "s: unknown property 'bogus'", NULL);
 	expect_error(HEAD
-		     "s { binary = \"b\"; policy = \"testd\"; restart = \"sometimes\"; };" TAIL,
+		     "s { binary = \"b\"; policy = \"diagd\"; restart = \"sometimes\"; };" TAIL,
 		     -EINVAL, "s:", "'restart'");
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; start-order = \"1\"; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; start-order = \"1\"; };" TAIL,
 		     -EINVAL, "s:", "'start-order'");
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; start-order = <1 2>; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; start-order = <1 2>; };" TAIL,
 		     -EINVAL, "s:", "'start-order'");
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; crash-loop-limit = <0>; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; crash-loop-limit = <0>; };" TAIL,
 		     -EINVAL, "'crash-loop-limit' = 0 is out of range", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart-delay-ms = <1>; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; restart-delay-ms = <1>; };" TAIL,
 		     -EINVAL, "'restart-delay-ms'", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; restart-delay-ms = <500>;"
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; restart-delay-ms = <500>;"
 			  " restart-delay-max-ms = <100>; };" TAIL,
 		     -EINVAL, "'restart-delay-max-ms' is below", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; control = <1>; };" TAIL, -EINVAL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; control = <1>; };" TAIL, -EINVAL,
 		     "'control' takes no value", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; namespaces = \"pid\"; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; namespaces = \"pid\"; };" TAIL,
 		     -EINVAL, "unknown namespace 'pid'", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; args = \"a\\tb\"; };" TAIL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; args = \"a\\tb\"; };" TAIL,
 		     -EINVAL, "'args'", NULL);
-	expect_error(HEAD "s { binary = \"b\"; policy = \"testd\"; sub { }; };" TAIL, -EINVAL,
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; sub { }; };" TAIL, -EINVAL,
 		     "s: unexpected subnode 'sub'", NULL);
-	expect_error(HEAD "Bad { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL,
+	expect_error(HEAD "Bad { binary = \"b\"; policy = \"diagd\"; };" TAIL, -EINVAL,
 		     "'Bad' is invalid", NULL);
-	expect_error(HEAD "init { binary = \"b\"; policy = \"testd\"; };" TAIL, -EINVAL, "reserved",
+	expect_error(HEAD "init { binary = \"b\"; policy = \"diagd\"; };" TAIL, -EINVAL, "reserved",
 		     NULL);
 
 	/* Too many args: 33 strings. */
-	char dts[4096] = HEAD "s { binary = \"b\"; policy = \"testd\"; args = \"0\"";
+	char dts[4096] = HEAD "s { binary = \"b\"; policy = \"diagd\"; args = \"0\"";
 	for (int i = 1; i <= MANIFEST_ARGS_MAX; i++)
 		strcat(dts, ", \"a\"");
 	strcat(dts, "; };" TAIL);
@@ -243,7 +243,7 @@ static void test_bad(void)
 	char *many = malloc(64 * 1024);
 	strcpy(many, HEAD);
 	for (int i = 0; i <= MANIFEST_SERVERS_MAX; i++)
-		sprintf(many + strlen(many), "s%d { binary = \"b\"; policy = \"testd\"; };\n", i);
+		sprintf(many + strlen(many), "s%d { binary = \"b\"; policy = \"diagd\"; };\n", i);
 	strcat(many, TAIL);
 	expect_error(many, -E2BIG, "servers, at most", NULL);
 	free(many);
@@ -255,7 +255,7 @@ static void test_corrupt(void)
 	struct manifest *m = NULL;
 	char err[256];
 	size_t n =
-	    compile(HEAD "s { binary = \"b\"; policy = \"testd\"; };" TAIL, buf, sizeof(buf));
+	    compile(HEAD "s { binary = \"b\"; policy = \"diagd\"; };" TAIL, buf, sizeof(buf));
 
 	ASSERT_EQ(manifest_parse(buf, 10, "/r", &m, err, sizeof(err)), -E2BIG);
 	ASSERT_EQ(manifest_parse(buf, MANIFEST_DTB_MAX + 1, "/r", &m, err, sizeof(err)), -E2BIG);
@@ -267,7 +267,7 @@ static void test_corrupt(void)
 	ASSERT_EQ(manifest_parse(buf, n, "/r", &m, err, sizeof(err)), -EBADMSG);
 	buf[0] ^= 0xff;
 	/* A property value's terminating NUL overwritten: unterminated string. */
-	uint8_t *v = memmem(buf, n, "testd", 6);
+	uint8_t *v = memmem(buf, n, "diagd", 6);
 	ASSERT_TRUE(v);
 	v[5] = 'x';
 	ASSERT_EQ(manifest_parse(buf, n, "/r", &m, err, sizeof(err)), -EINVAL);

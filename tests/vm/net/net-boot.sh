@@ -78,14 +78,14 @@ if [ "$BACKEND" = mana ]; then
 	EXTRA_BIN=tests/devices/gdma/mhcl-gdma-emu
 else
 	NET_ARGS='"--tap", "mhcl0", "--queues", "4"'
-	NET_FILES=
+	NET_FILES='device-files = "/dev/net/tun";' # devtmpfs makes it root's, mode 0600
 	EXTRA_BIN=
 fi
 cp "$VM_MOD/drivers/net/tun.ko" "$WORK/l1-extra/mod/"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l1-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l1-extra"
 {
-	vm_manifest_head
+	vm_manifest_head "$VM_ALLOW_NET"
 	cat <<DTS
 	net { binary = "mhcl-netd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", $NET_ARGS, "--mac", "$MAC";

@@ -140,7 +140,7 @@ for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_
 done
 vm_copy_with_libs "$(command -v debugfs)" "$WORK/l1-extra"
 {
-	vm_manifest_head
+	vm_manifest_head "$VM_ALLOW_STORAGE"
 	cat <<DTS
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock",
