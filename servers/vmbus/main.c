@@ -2,7 +2,8 @@
 /*
  * mhcl-vmbusd: the guest-facing VMBus control plane as its own server under mhcl-init.
  *
- *   mhcl-vmbusd --vp-socket PATH --device-socket PATH
+ *   mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]
+ *               [--trace-guest-messages]
  *
  * The split with mhcl-vp (the worker), chosen so that each side keeps only what it must:
  *
@@ -70,8 +71,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
+		"                   [--trace-guest-messages]\n"
 		"Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
-		"(mhcl-icd --vmbus-socket PATH) connect to it.\n");
+		"(mhcl-icd --vmbus-socket PATH) connect to it.\n"
+		"  --trace-guest-messages  log every VMBus message the guest posts and every one\n"
+		"                          it is sent (rate limited)\n");
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
 	    {"vp-socket", required_argument, NULL, 's'},
 	    {"device-socket", required_argument, NULL, 'd'},
 	    {"device-grace-ms", required_argument, NULL, 'g'},
+	    {"trace-guest-messages", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -146,6 +151,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = NULL, *dev_path = NULL;
 	long grace_ms = -1;
+	bool trace = false;
 	char *end;
 	uv_loop_t loop;
 	struct srv *srv;
@@ -175,6 +181,9 @@ int main(int argc, char **argv)
 				log_error("--device-grace-ms: want 0..600000");
 				return MHCL_EXIT_USAGE;
 			}
+			break;
+		case 'T':
+			trace = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -223,6 +232,7 @@ int main(int argc, char **argv)
 	}
 	if (grace_ms >= 0)
 		vmbusd_set_device_grace(vmbusd, (uint32_t)grace_ms);
+	vmbusd_set_trace(vmbusd, trace);
 	struct vmbusd_store *st;
 	r = vmbusd_store_create(&st); /* memfd_create and ftruncate are not in the jail */
 	if (r < 0) {

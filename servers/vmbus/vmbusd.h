@@ -27,6 +27,10 @@ int vmbusd_listen(struct vmbusd *d);
  * guest) for its next instance to adopt; 0 rescinds them at once. */
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms);
 
+/* --trace-guest-messages: logs every message the guest posts (with the status it got) and
+ * every message vmbusd sends it, rate limited generously. Off by default. */
+void vmbusd_set_trace(struct vmbusd *d, bool on);
+
 /* Where vmbusd records its state after every change (taken; made before the jail). */
 struct vmbusd_store;
 void vmbusd_set_store(struct vmbusd *d, struct vmbusd_store *st);
