@@ -719,9 +719,10 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	inspect_u64(t, root, "vmbusd_reconnects", b->reconnects);
 	inspect_u64(t, root, "guest_messages_resent", b->resent);
 	inspect_u64(t, root, "host_duplicates", b->host_duplicates);
-	inspect_u64(t, root, "guest_log_suppressed",
-		    vp_log_suppressed(b->w) + log_limit_suppressed(&b->relay_log) +
-			log_limit_suppressed(&b->port_log));
+	Mhcl__Node *gl = inspect_dir(t, root, "guest_log");
+	inspect_u64(t, gl, "vps_suppressed", vp_log_suppressed(b->w));
+	inspect_u64(t, gl, "relay_suppressed", log_limit_suppressed(&b->relay_log));
+	inspect_u64(t, gl, "ports_suppressed", log_limit_suppressed(&b->port_log));
 }
 
 int vp_bus_run(struct worker *w, const char *vmbusd_path)
