@@ -30,28 +30,8 @@ static uint64_t now_ms(void)
 static uint64_t inspect_u64(struct sim_env *e, const char *path, const char *name)
 {
 	char out[16384], key[64];
-	size_t off = 0;
-	ssize_t n;
-	int p[2], st;
 
-	ASSERT_OK(pipe2(p, O_CLOEXEC));
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		char env[160];
-		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
-		putenv(env);
-		dup2(p[1], STDOUT_FILENO);
-		execl(mhcl_cli, "mhcl", "inspect", path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (off + 1 < sizeof(out) && (n = read(p[0], out + off, sizeof(out) - 1 - off)) > 0)
-		off += (size_t)n;
-	out[off] = 0;
-	close(p[0]);
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ASSERT_EQ(sim_env_mhcl(e, mhcl_cli, out, sizeof(out), "inspect", path, (char *)NULL), 0);
 	snprintf(key, sizeof(key), "%s: ", name);
 	const char *s = strstr(out, key);
 	if (!s)
