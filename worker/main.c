@@ -8,8 +8,8 @@
  *   - under mhcl-init with --vmbusd PATH (vp_bus.h): the VMBus control plane lives in
  *     mhcl-vmbusd and the devices in their own servers; this process keeps guest RAM, the
  *     VPs and the SynIC and relays only control-plane messages;
- *   - standalone without --vmbusd: no VMBus; a guest's HvPostMessage is logged and
- *     answered HV_STATUS_INVALID_CONNECTION_ID.
+ *   - standalone without --vmbusd: no VMBus; a guest's HvPostMessage is answered
+ *     HV_STATUS_INVALID_CONNECTION_ID (and logged with --trace-guest-messages).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +36,7 @@ struct options {
 	const char *kernel, *initrd, *cmdline, *vmbusd, *igvm;
 	uint64_t mem_mib;
 	uint32_t cpus;
+	bool trace_guest_messages;
 };
 
 static void usage(FILE *f)
@@ -44,12 +45,13 @@ static void usage(FILE *f)
 	    f,
 	    "usage: mhcl-vp --kernel BZIMAGE [--initrd FILE] [--cmdline STR] [--mem MIB] [--cpus "
 	    "N]\n"
-	    "               [--vmbusd SOCKET] [--debug]\n"
+	    "               [--vmbusd SOCKET] [--trace-guest-messages] [--debug]\n"
 	    "       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
 	    "Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
 	    "  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
 	    "                   a kernel; --cmdline fills its command-line parameter\n"
-	    "  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n");
+	    "  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n"
+	    "  --trace-guest-messages  log every HvPostMessage the guest makes (rate limited)\n");
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -91,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"cpus", required_argument, NULL, 'n'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"vmbusd", required_argument, NULL, 'V'},
+	    {"trace-guest-messages", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -131,6 +134,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'V':
 			o->vmbusd = optarg;
+			break;
+		case 'T':
+			o->trace_guest_messages = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -230,6 +236,7 @@ int main(int argc, char **argv)
 	pio_init(&w.pio, STDOUT_FILENO, irq_line, &w);
 	if (worker_vps_create(&w, &boot) < 0)
 		goto out;
+	hv_synic_set_trace(w.synic, o.trace_guest_messages);
 	log_info("starting %u VP(s), %llu MiB, backend %s", w.vp_count,
 		 (unsigned long long)o.mem_mib, w.ops->name);
 	if (o.vmbusd) {

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "guestmem.h"
+#include "log_limit.h"
 #include "pio.h"
 #include "synic.h"
 
@@ -25,6 +26,8 @@ struct vp {
 	/* The VP's CPUID, for backends that exit on CPUID (VP_EXIT_CPUID). */
 	struct cpuid_leaf *cpuid;
 	size_t ncpuid;
+	/* Exits the guest repeats at will (unclaimed MMIO, MSRs): this thread only. */
+	struct log_limit log;
 };
 
 enum worker_stop {
@@ -62,5 +65,7 @@ int vp_start_all(struct worker *w);
 void vp_stop_all(struct worker *w, enum worker_stop why);
 /* Joins the VP threads started so far; calling it again is harmless. */
 void vp_join_all(struct worker *w);
+/* Log lines about the guest's exits that the VPs' and the SynIC's rate limits held back. */
+uint64_t vp_log_suppressed(const struct worker *w);
 
 #endif

@@ -13,6 +13,7 @@
 #include "defs/exit_codes.h"
 #include "defs/hv_defs.h"
 #include "ipc.h"
+#include "log_limit.h"
 #include "server.h"
 #include "synic.h"
 #include "vmbus.pb-c.h"
@@ -95,6 +96,10 @@ struct vp_bus {
 	uint32_t bl_head, bl_count;
 	uint32_t backlogged[WORKER_MAX_VPS]; /* per VP; atomic, read by the VP threads */
 	uv_timer_t retry;
+
+	/* Lines the guest's pace decides (loop thread; log_limit.h): relaying its messages
+	 * either way failed, and the doorbells routed for the channels it opens. */
+	struct log_limit relay_log, port_log;
 };
 
 bool vp_bus_under_init(void)
@@ -175,8 +180,9 @@ static void send_pages(struct vp_bus *b)
 		m.siefp_gpa = pg.siefp;
 		int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_SYNIC_PAGES, &m.base, NULL, 0);
 		if (r < 0)
-			log_warn_errno(r, "unable to tell vmbusd about VP %u's SynIC pages: %m",
-				       vp);
+			log_limit_warn_errno(&b->relay_log, r,
+					     "unable to tell vmbusd about VP %u's SynIC pages: %m",
+					     vp);
 	}
 }
 
@@ -190,9 +196,10 @@ static void send_post(struct vp_bus *b, const struct guest_post *p)
 	m.payload.len = p->len;
 	m.seq = p->seq;
 	int r = ipc_chan_notify(b->vmbusd, IPC_MSG_VP_GUEST_MESSAGE, &m.base, NULL, 0);
-	if (r < 0)
-		log_warn_errno(r, "unable to forward guest message %llu to vmbusd: %m",
-			       (unsigned long long)p->seq); /* kept: a reconnect sends it */
+	if (r < 0) /* kept: a reconnect sends it */
+		log_limit_warn_errno(&b->relay_log, r,
+				     "unable to forward guest message %llu to vmbusd: %m",
+				     (unsigned long long)p->seq);
 	else
 		b->guest_messages++;
 }
@@ -275,7 +282,9 @@ static void backlog_push(struct vp_bus *b, uint32_t vp, uint32_t type, const uin
 			 uint32_t len)
 {
 	if (b->bl_count == VP_BUS_BACKLOG) {
-		log_warn("too many host messages waiting for VP %u's SIMP queue: dropping one", vp);
+		log_limit_warn(
+		    &b->relay_log,
+		    "too many host messages waiting for VP %u's SIMP queue: dropping one", vp);
 		b->host_dropped++;
 		return;
 	}
@@ -293,7 +302,9 @@ static void backlog_push(struct vp_bus *b, uint32_t vp, uint32_t type, const uin
 static void delivered(struct vp_bus *b, uint32_t vp, int r)
 {
 	if (r < 0) {
-		log_warn_errno(r, "unable to queue a host message for VP %u: %m, dropping it", vp);
+		log_limit_warn_errno(&b->relay_log, r,
+				     "unable to queue a host message for VP %u: %m, dropping it",
+				     vp);
 		b->host_dropped++;
 	} else {
 		b->host_messages++;
@@ -398,7 +409,8 @@ static void event_port_assign(struct vp_bus *b, struct ipc_chan *ch, struct ipc_
 	} else {
 		Mhcl__Vmbus__WorkerPortReply rep = MHCL__VMBUS__WORKER_PORT_REPLY__INIT;
 		b->event_ports[b->nevent_ports++] = m->connection_id;
-		log_info("event connection %#x now signals vmbusd's eventfd", m->connection_id);
+		log_limit_info(&b->port_log, "event connection %#x now signals vmbusd's eventfd",
+			       m->connection_id);
 		(void)ipc_chan_reply(ch, msg->request_id, msg->type, &rep.base, NULL, 0);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -707,6 +719,10 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	inspect_u64(t, root, "vmbusd_reconnects", b->reconnects);
 	inspect_u64(t, root, "guest_messages_resent", b->resent);
 	inspect_u64(t, root, "host_duplicates", b->host_duplicates);
+	Mhcl__Node *gl = inspect_dir(t, root, "guest_log");
+	inspect_u64(t, gl, "vps_suppressed", vp_log_suppressed(b->w));
+	inspect_u64(t, gl, "relay_suppressed", log_limit_suppressed(&b->relay_log));
+	inspect_u64(t, gl, "ports_suppressed", log_limit_suppressed(&b->port_log));
 }
 
 int vp_bus_run(struct worker *w, const char *vmbusd_path)

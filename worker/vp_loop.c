@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
-#include "log.h"
+#include "log_limit.h"
 
 static bool stopping(struct worker *w)
 {
@@ -22,8 +22,8 @@ void vp_stop_all(struct worker *w, enum worker_stop why)
 {
 	int expected = WORKER_RUNNING;
 
-	if (!__atomic_compare_exchange_n(&w->stop_reason, &expected, (int)why, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
+	if (!__atomic_compare_exchange_n(&w->stop_reason, &expected, (int)why, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	for (uint32_t i = 0; i < w->vp_count; i++)
 		if (w->vps[i].vcpu)
@@ -35,11 +35,14 @@ static void handle_io(struct vp *vp, const struct vp_exit *e)
 	for (uint32_t i = 0; i < e->io.count; i++) {
 		uint8_t *data = e->io.data + (size_t)i * e->io.size;
 		if (pio_access(&vp->w->pio, e->io.port, e->io.size, e->io.write, data)) {
-			log_info("VP %u: guest requested a %s (port %#x)", vp->index,
-				 __atomic_load_n(&vp->w->pio.poweroff_requested, __ATOMIC_ACQUIRE)
-				     ? "power off"
-				     : "reset",
-				 e->io.port);
+			/* Said once: a string I/O exit can repeat the request count times. */
+			if (!stopping(vp->w))
+				log_info("VP %u: guest requested a %s (port %#x)", vp->index,
+					 __atomic_load_n(&vp->w->pio.poweroff_requested,
+							 __ATOMIC_ACQUIRE)
+					     ? "power off"
+					     : "reset",
+					 e->io.port);
 			vp_stop_all(vp->w, WORKER_STOP_RESET);
 		}
 	}
@@ -49,8 +52,9 @@ static void handle_mmio(struct vp *vp, const struct vp_exit *e)
 {
 	/* Nothing is mapped outside RAM apart from what the partition emulates itself (local
 	 * APIC, IO-APIC): reads float high, writes are dropped. */
-	log_debug("VP %u: unclaimed MMIO %s %#llx/%u", vp->index, e->mmio.write ? "write" : "read",
-		  (unsigned long long)e->mmio.gpa, e->mmio.len);
+	log_limit_debug(&vp->log, "VP %u: unclaimed MMIO %s %#llx/%u", vp->index,
+			e->mmio.write ? "write" : "read", (unsigned long long)e->mmio.gpa,
+			e->mmio.len);
 	if (!e->mmio.write)
 		memset(e->mmio.data, 0xff, e->mmio.len);
 }
@@ -76,8 +80,8 @@ static void handle_cpuid(struct vp *vp, const struct vp_exit *e)
 /* No MSR is emulated here yet: every access the partition left to us faults. */
 static void handle_msr(struct vp *vp, const struct vp_exit *e)
 {
-	log_debug("VP %u: %s of unhandled MSR %#x", vp->index, e->msr.write ? "write" : "read",
-		  e->msr.index);
+	log_limit_debug(&vp->log, "VP %u: %s of unhandled MSR %#x", vp->index,
+			e->msr.write ? "write" : "read", e->msr.index);
 	*e->msr.fault = true;
 }
 
@@ -155,4 +159,13 @@ void vp_join_all(struct worker *w)
 			pthread_join(w->vps[i].thread, NULL);
 			w->vps[i].started = false;
 		}
+}
+
+uint64_t vp_log_suppressed(const struct worker *w)
+{
+	uint64_t n = w->synic ? hv_synic_log_suppressed(w->synic) : 0;
+
+	for (uint32_t i = 0; i < w->vp_count; i++)
+		n += log_limit_suppressed(&w->vps[i].log);
+	return n;
 }

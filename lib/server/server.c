@@ -19,6 +19,7 @@
 #include "bus.pb-c.h"
 #include "defs/exit_codes.h"
 #include "jail.h"
+#include "log_limit.h"
 
 #define SRV_NAME_MAX 64
 
@@ -77,6 +78,9 @@ static void fill_frame_node(struct srv *s, struct inspect_tree *t, Mhcl__Node *r
 	inspect_u64(t, f, "restarts", s->restarts);
 	inspect_u64(t, f, "pings", s->pings);
 	inspect_u64(t, f, "inspects", s->inspects);
+	Mhcl__Node *l = inspect_dir(t, f, "log");
+	inspect_u64(t, l, "dropped", log_dropped());
+	inspect_u64(t, l, "suppressed", log_limit_suppressed_total());
 	if (s->bus) {
 		ipc_chan_get_stats(s->bus, &st);
 		Mhcl__Node *b = inspect_dir(t, f, "bus");
@@ -254,7 +258,7 @@ static const struct ipc_chan_ops bus_ops = {
 
 int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct srv **ret_srv)
 {
-	int type = 0;
+	int type = 0, r;
 	socklen_t tl = sizeof(type);
 
 	if (fcntl(SRV_BUS_FD, F_GETFD) < 0 ||
@@ -276,9 +280,14 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
 	e = getenv("MHCL_POLICY");
 	snprintf(s->policy, sizeof(s->policy), "%s", e ? e : "");
 	log_set_ident(s->name);
+	/* Our stderr is a pipe into init's log ring: a full one must cost lines, not stall
+	 * the loop (or a VP thread) until init reads. */
+	r = log_set_nonblocking();
+	if (r < 0 && r != -ENOTSUP)
+		log_warn_errno(r, "unable to make the log pipe non-blocking: %m, ignoring");
 	/* A peer that vanished must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	int r = ipc_chan_open(loop, SRV_BUS_FD, IPC_TRANSPORT_SEQPACKET, &bus_ops, s, &s->bus);
+	r = ipc_chan_open(loop, SRV_BUS_FD, IPC_TRANSPORT_SEQPACKET, &bus_ops, s, &s->bus);
 	if (r < 0) {
 		free(s);
 		return r;

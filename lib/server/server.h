@@ -47,7 +47,9 @@ struct srv_ops {
 };
 
 /* Adopts the bus fd and environment. ops borrowed. Exits the process with
- * MHCL_EXIT_USAGE if not started by init (no bus fd). */
+ * MHCL_EXIT_USAGE if not started by init (no bus fd). Makes stderr, the log
+ * pipe, non-blocking (log_set_nonblocking): a full pipe drops lines, counted
+ * in the frame's inspect node (frame/log/dropped), rather than blocking. */
 int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct srv **ret_srv);
 
 /* Installs the seccomp allow-list named by MHCL_POLICY (or `policy` if

@@ -10,6 +10,7 @@
 #include "defs/hv_defs.h"
 #include "guestmem.h"
 #include "ipc.h"
+#include "log_limit.h"
 
 #define SIEFP_FLAGS_BYTES 256u /* one SINT's event flags */
 #define VMBUS_SINT 2u
@@ -53,6 +54,8 @@ struct vmbusdev {
 	bool dying;		  /* vmbusdev_free() ran: on_close frees */
 	uint64_t gpadl_partition; /* the partition the channels' GPADLs belong to */
 	uint64_t bad_messages, memfd_maps;
+	/* Opens, closes and GPADLs follow the guest's pace: their lines are rate limited. */
+	struct log_limit log;
 };
 
 /* ---- one channel's data path ---- */
@@ -280,8 +283,8 @@ static int chan_open(struct vmbusdev *v, const Mhcl__Vmbus__VmbusdChannelOpen *m
 		c->resumes++;
 	else
 		c->opens++;
-	log_info("%s relid %u: %zu ring pages, VP %u", m->resume ? "adopted open" : "opened",
-		 c->relid, m->n_pfns, c->target_vp);
+	log_limit_info(&v->log, "%s relid %u: %zu ring pages, VP %u",
+		       m->resume ? "adopted open" : "opened", c->relid, m->n_pfns, c->target_vp);
 	/* The guest may have written before the doorbell was routed, or while this server
 	 * was restarting. */
 	if (c->open)
@@ -304,8 +307,8 @@ static void channel_open(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_msg
 		v->bad_messages++;
 		if (c)
 			c->open_refusals++;
-		log_warn_errno(r, "refused to %s relid %u: %s: %m", m->resume ? "adopt" : "open",
-			       m->relid, why);
+		log_limit_warn_errno(&v->log, r, "refused to %s relid %u: %s: %m",
+				     m->resume ? "adopt" : "open", m->relid, why);
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 	} else {
 		Mhcl__Vmbus__DeviceChannelOpenReply rep =
@@ -326,7 +329,7 @@ static void channel_close(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 	c = chan_of(v, m->offer_id);
 	if (c && c->open && c->relid == m->relid) {
 		chan_stop(c);
-		log_info("closed relid %u", m->relid);
+		log_limit_info(&v->log, "closed relid %u", m->relid);
 	} else {
 		v->bad_messages++;
 	}
@@ -441,7 +444,7 @@ static void gpadl_request(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_ms
 		v->bad_messages++;
 		if (c)
 			c->gpadls_refused++;
-		log_warn_errno(r, "refused a GPADL: %s: %m", why);
+		log_limit_warn_errno(&v->log, r, "refused a GPADL: %s: %m", why);
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, r, "%s", why);
 	} else {
 		Mhcl__Vmbus__DeviceGpadlReply rep = MHCL__VMBUS__DEVICE_GPADL_REPLY__INIT;
@@ -494,17 +497,18 @@ static void channel_modify(struct vmbusdev *v, struct ipc_chan *ch, struct ipc_m
 	    msg->nfds != 1 || m->siefp_gpa % GUESTMEM_PAGE_SIZE ||
 	    (m->siefp_gpa && !guestmem_ptr(&v->gm, m->siefp_gpa, GUESTMEM_PAGE_SIZE))) {
 		v->bad_messages++;
-		log_warn("refused to move relid %u to VP %u: no such open channel, or bad VP or "
-			 "SIEFP page",
-			 m->relid, m->target_vp);
+		log_limit_warn(&v->log,
+			       "refused to move relid %u to VP %u: no such open channel, or bad VP "
+			       "or SIEFP page",
+			       m->relid, m->target_vp);
 	} else {
 		if (m->siefp_gpa)
 			v->siefp[m->target_vp] = m->siefp_gpa;
 		close(c->irqfd);
 		c->irqfd = msg->fds[0];
 		msg->fds[0] = -1;
-		log_info("relid %u: interrupts now go to VP %u (was %u)", c->relid, m->target_vp,
-			 c->target_vp);
+		log_limit_info(&v->log, "relid %u: interrupts now go to VP %u (was %u)", c->relid,
+			       m->target_vp, c->target_vp);
 		c->target_vp = m->target_vp;
 		c->modifies++;
 	}
@@ -725,6 +729,7 @@ void vmbusdev_inspect(const struct vmbusdev *v, struct inspect_tree *t, Mhcl__No
 	inspect_u64(t, dir, "ram_bytes", v->gm.map_len);
 	inspect_u64(t, dir, "memfd_maps", v->memfd_maps);
 	inspect_u64(t, dir, "bad_messages", v->bad_messages);
+	inspect_u64(t, dir, "log_suppressed", log_limit_suppressed(&v->log));
 }
 
 void vmbusdev_chan_inspect(const struct vmbusdev_chan *c, struct inspect_tree *t, Mhcl__Node *dir)

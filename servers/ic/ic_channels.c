@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "log_limit.h"
 #include "vmbus_ring.h"
 #include "vmbusdev.h"
 
@@ -26,6 +27,7 @@ struct ic_chan {
 	uint64_t packets_in, packets_out, signal_failures;
 	uint64_t shutdown_requests;
 	int last_error;
+	struct log_limit log; /* what the guest's packets and doorbells make us say */
 
 	uint64_t pkt[IC_PKT_MAX / 8];
 	uint8_t msg[IC_PKT_MAX];
@@ -62,8 +64,9 @@ static int send_pkt(struct ic_chan *c, ssize_t len, uint64_t trans_id)
 	r = vmbus_ring_send_inband(c->out, trans_id, 0, c->msg, (uint32_t)len);
 	if (r < 0) {
 		c->last_error = r;
-		return log_warn_errno(r, "%s IC on relid %u: unable to write the ring: %m",
-				      kind_names[c->kind], c->relid);
+		return log_limit_warn_errno(&c->log, r,
+					    "%s IC on relid %u: unable to write the ring: %m",
+					    kind_names[c->kind], c->relid);
 	}
 	c->packets_out++;
 	if (r == 1)
@@ -101,8 +104,8 @@ static void handle_event(struct ic_chan *c, int ev)
 		break;
 	default:
 		c->last_error = ev;
-		log_warn_errno(ev, "%s IC on relid %u: refused a guest packet: %m",
-			       kind_names[c->kind], c->relid);
+		log_limit_warn_errno(&c->log, ev, "%s IC on relid %u: refused a guest packet: %m",
+				     kind_names[c->kind], c->relid);
 	}
 }
 
@@ -130,8 +133,9 @@ static void receive(struct ic_chan *c)
 		}
 		if (r != -EAGAIN) {
 			c->last_error = r;
-			log_warn_errno(r, "%s IC on relid %u: guest->host ring broken: %m",
-				       kind_names[c->kind], c->relid);
+			log_limit_warn_errno(&c->log, r,
+					     "%s IC on relid %u: guest->host ring broken: %m",
+					     kind_names[c->kind], c->relid);
 			return;
 		}
 		if (vmbus_ring_recv_commit(c->in) == 1)
@@ -258,6 +262,7 @@ void ic_chan_inspect(const struct ic_chan *c, struct inspect_tree *t, Mhcl__Node
 	inspect_u64(t, dir, "signal_failures", c->signal_failures);
 	inspect_u64(t, dir, "bad_packets", c->ic->bad_packets);
 	inspect_i64(t, dir, "last_error", c->last_error);
+	inspect_u64(t, dir, "log_suppressed", log_limit_suppressed(&c->log));
 }
 
 int ic_chan_new(enum vmbus_ic_kind kind, struct vmbus_ic *state, ic_shutdown_done_fn shutdown_done,

@@ -4,6 +4,7 @@
  *
  *   mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]
  *               [--device-allow UID=GUID[,GUID...]]... [--device-offer-quota N]
+ *               [--trace-guest-messages]
  *
  * The split with mhcl-vp (the worker), chosen so that each side keeps only what it must:
  *
@@ -82,12 +83,15 @@ static void usage(FILE *f)
 	    f,
 	    "usage: mhcl-vmbusd --vp-socket PATH --device-socket PATH [--device-grace-ms MS]\n"
 	    "                   [--device-allow UID=GUID[,GUID...]]... [--device-offer-quota N]\n"
+	    "                   [--trace-guest-messages]\n"
 	    "Started by mhcl-init; mhcl-vp --vmbusd PATH and device servers\n"
 	    "(mhcl-icd --vmbus-socket PATH) connect to it.\n"
 	    "--device-allow: the VMBus instance GUIDs the device server running as UID may\n"
 	    "  offer (repeatable); without any, every device may offer anything.\n"
 	    "--device-offer-quota: offers per device connection, sub-channels included\n"
-	    "  (1..128, default 64).\n");
+	    "  (1..128, default 64).\n"
+	    "--trace-guest-messages: log every VMBus message the guest posts and every one\n"
+	    "  it is sent (rate limited).\n");
 }
 
 static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, void *opaque)
@@ -153,6 +157,7 @@ int main(int argc, char **argv)
 	    {"device-grace-ms", required_argument, NULL, 'g'},
 	    {"device-allow", required_argument, NULL, 'a'},
 	    {"device-offer-quota", required_argument, NULL, 'q'},
+	    {"trace-guest-messages", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -165,6 +170,7 @@ int main(int argc, char **argv)
 	const char *path = NULL, *dev_path = NULL, *why;
 	struct vmbusd_policy policy;
 	long grace_ms = -1;
+	bool trace = false;
 	char *end;
 	uv_loop_t loop;
 	struct srv *srv;
@@ -207,6 +213,9 @@ int main(int argc, char **argv)
 				log_error("--device-offer-quota %s: %s", optarg, why);
 				return MHCL_EXIT_USAGE;
 			}
+			break;
+		case 'T':
+			trace = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -264,6 +273,7 @@ int main(int argc, char **argv)
 	else
 		log_info("device offers restricted to %u uid(s), %u offers per device connection",
 			 policy.nentries, policy.quota);
+	vmbusd_set_trace(vmbusd, trace);
 	struct vmbusd_store *st;
 	r = vmbusd_store_create(&st); /* memfd_create and ftruncate are not in the jail */
 	if (r < 0) {

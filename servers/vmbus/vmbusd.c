@@ -51,14 +51,15 @@ static void lib_post_msg(void *ctx, uint32_t vp, const void *msg, size_t len)
 		return;
 	r = vmbusd_outbox_add(d, vp, msg, len);
 	if (r < 0) {
-		log_warn_errno(r, "unable to queue a VMBus message to VP %u: %m", vp);
+		log_limit_warn_errno(&d->log[VMBUSD_LOG_HOST], r,
+				     "unable to queue a VMBus message to VP %u: %m", vp);
 		return;
 	}
-	if (len >= 4) {
+	if (d->trace && len >= 4) {
 		uint32_t type;
 		memcpy(&type, msg, sizeof(type));
-		log_debug("VMBus message to VP %u: %s (%zu bytes)", vp,
-			  vmbus_msg_type_to_string(type), len);
+		log_limit_info(&d->log[VMBUSD_LOG_TRACE], "VMBus message to VP %u: %s (%zu bytes)",
+			       vp, vmbus_msg_type_to_string(type), len);
 	}
 }
 
@@ -145,8 +146,8 @@ static void device_open_reply(struct ipc_chan *ch, int status, struct ipc_msg *r
 	}
 	if (status == -EREMOTEIO && reply) {
 		status = ipc_msg_error(reply, why, sizeof(why));
-		log_warn("device %d refused to %s relid %u: %s", o->dev->pid,
-			 o->resuming ? "adopt" : "open", o->relid, why);
+		log_limit_warn(&d->log[VMBUSD_LOG_CHANNEL], "device %d refused to %s relid %u: %s",
+			       o->dev->pid, o->resuming ? "adopt" : "open", o->relid, why);
 	} else if (status == -ETIMEDOUT) {
 		log_warn("device %d did not answer the open of relid %u: cutting it off",
 			 o->dev->pid, o->relid);
@@ -448,8 +449,9 @@ static void gpadl_add_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 	if (status == -ETIMEDOUT)
 		ipc_chan_abort(ch, -ETIMEDOUT); /* a device that does not answer is cut off */
 	if (status < 0 && status != -ECANCELED && status != -EPIPE && status != -ECONNRESET)
-		log_warn_errno(status, "a device refused GPADL %#x of relid %u: %s: %m", c->gpadl,
-			       c->relid, why);
+		log_limit_warn_errno(&c->d->log[VMBUSD_LOG_CHANNEL], status,
+				     "a device refused GPADL %#x of relid %u: %s: %m", c->gpadl,
+				     c->relid, why);
 	c->d->holds--;
 	c->d->dirty = true;
 	free(c);
@@ -491,8 +493,9 @@ static void send_gpadl_add(struct vmbusd *d, struct dev_offer *o, const struct v
 	}
 out:
 	if (r < 0)
-		log_warn_errno(r, "unable to tell device %d about GPADL %#x: %m", o->dev->pid,
-			       g->gpadl_id);
+		log_limit_warn_errno(&d->log[VMBUSD_LOG_CHANNEL], r,
+				     "unable to tell device %d about GPADL %#x: %m", o->dev->pid,
+				     g->gpadl_id);
 	free(c);
 	free(ranges);
 	free(rp);
@@ -587,27 +590,31 @@ static int lib_channel_modify(void *ctx, uint32_t relid, uint32_t target_vp)
 	r = ipc_chan_notify(o->dev->ch, IPC_MSG_VP_CHANNEL_MODIFY, &m.base,
 			    &d->vps[target_vp].irqfd, 1);
 	if (r < 0)
-		log_warn_errno(r, "unable to move device %d's relid %u to VP %u: %m", o->dev->pid,
-			       relid, target_vp);
+		log_limit_warn_errno(&d->log[VMBUSD_LOG_CHANNEL], r,
+				     "unable to move device %d's relid %u to VP %u: %m",
+				     o->dev->pid, relid, target_vp);
 	return 0;
 }
 
 static void lib_error(void *ctx, uint32_t relid, int err, const char *reason)
 {
-	(void)ctx;
-	log_warn_errno(err, "VMBus: %s%s (relid %u): %m", reason ? reason : "refused",
-		       relid ? "" : " on the connection", relid);
+	struct vmbusd *d = ctx;
+
+	log_limit_warn_errno(&d->log[VMBUSD_LOG_REFUSED], err, "VMBus: %s%s (relid %u): %m",
+			     reason ? reason : "refused", relid ? "" : " on the connection", relid);
 }
 
 static void lib_connection(void *ctx, uint32_t version)
 {
 	struct vmbusd *d = ctx;
+	struct log_limit *l = &d->log[VMBUSD_LOG_CONNECTION];
 
 	d->version = version;
 	if (version)
-		log_info("VMBus connected: protocol %u.%u", version >> 16, version & 0xffff);
+		log_limit_info(l, "VMBus connected: protocol %u.%u", version >> 16,
+			       version & 0xffff);
 	else
-		log_info("VMBus disconnected");
+		log_limit_info(l, "VMBus disconnected");
 }
 
 /* ---- the worker ---- */
@@ -795,6 +802,23 @@ static void worker_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaqu
 					   "vmbusd does not handle message type %u", msg->type);
 }
 
+static void trace_guest_message(struct vmbusd *d, const Mhcl__Vmbus__WorkerGuestMessage *m,
+				uint16_t status)
+{
+	uint32_t type = 0;
+
+	if (!d->trace)
+		return;
+	if (m->payload.len >= 4)
+		memcpy(&type, m->payload.data, sizeof(type));
+	log_limit_info(
+	    &d->log[VMBUSD_LOG_TRACE],
+	    "guest message %llu from VP %u on connection %u: %s (%zu bytes) -> status %#x",
+	    (unsigned long long)m->seq, m->vp, m->connection_id,
+	    m->payload.len >= 4 ? vmbus_msg_type_to_string(type) : "(no type)", m->payload.len,
+	    status);
+}
+
 static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	Mhcl__Vmbus__WorkerGuestMessage *m = (Mhcl__Vmbus__WorkerGuestMessage *)ipc_msg_unpack(
@@ -812,9 +836,12 @@ static void guest_message(struct vmbusd *d, struct ipc_chan *ch, struct ipc_msg 
 		uint16_t st =
 		    vmbus_host_post(d->vs, m->connection_id, m->payload.data, m->payload.len);
 		d->guest_messages++;
+		trace_guest_message(d, m, st);
 		if (st != VMBUS_HV_STATUS_SUCCESS)
-			log_warn("guest message on connection %u from VP %u refused: status %#x",
-				 m->connection_id, m->vp, st);
+			log_limit_warn(
+			    &d->log[VMBUSD_LOG_REFUSED],
+			    "guest message on connection %u from VP %u refused: status %#x",
+			    m->connection_id, m->vp, st);
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
@@ -1443,6 +1470,17 @@ void vmbusd_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root, voi
 	inspect_u64(t, st, "host_seq", d->host_seq);
 	inspect_u64(t, st, "host_messages_resent", d->replayed_host);
 	inspect_u64(t, st, "guest_messages_duplicate", d->duplicate_guest);
+	static const char *const log_names[_VMBUSD_LOG_MAX] = {
+	    [VMBUSD_LOG_REFUSED] = "refused_suppressed",
+	    [VMBUSD_LOG_CONNECTION] = "connection_suppressed",
+	    [VMBUSD_LOG_CHANNEL] = "channel_suppressed",
+	    [VMBUSD_LOG_HOST] = "host_suppressed",
+	    [VMBUSD_LOG_TRACE] = "trace_suppressed",
+	};
+	Mhcl__Node *gl = inspect_dir(t, root, "guest_log");
+	inspect_bool(t, gl, "trace", d->trace);
+	for (unsigned i = 0; i < _VMBUSD_LOG_MAX; i++)
+		inspect_u64(t, gl, log_names[i], log_limit_suppressed(&d->log[i]));
 	for (uint32_t i = 0; i < VMBUSD_MAX_DEVICES; i++) {
 		struct device *dev = &d->devs[i];
 		char name[24];
@@ -1520,6 +1558,7 @@ int vmbusd_new(uv_loop_t *loop, struct srv *srv, int listen_fd, int dev_listen_f
 	d->memfd = -1;
 	d->grace_ms = VMBUSD_DEFAULT_GRACE_MS;
 	vmbusd_policy_init(&d->policy);
+	d->log[VMBUSD_LOG_TRACE] = LOG_LIMIT_INIT(LOG_LIMIT_TRACE_BURST, LOG_LIMIT_TRACE_PER_SEC);
 	d->grace_timer = malloc(sizeof(*d->grace_timer));
 	if (!d->grace_timer || uv_timer_init(loop, d->grace_timer) < 0) {
 		free(d->grace_timer);
@@ -1609,6 +1648,11 @@ int vmbusd_listen(struct vmbusd *d)
 	if (r == 0)
 		r = uv_poll_start(&d->dev_listen_poll, UV_READABLE, on_device_listener);
 	return r;
+}
+
+void vmbusd_set_trace(struct vmbusd *d, bool on)
+{
+	d->trace = on;
 }
 
 void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms)

@@ -31,6 +31,9 @@ void vmbusd_set_device_grace(struct vmbusd *d, uint32_t ms);
  * is unrestricted with VMBUSD_DEFAULT_OFFER_QUOTA). Set before vmbusd_listen(). */
 struct vmbusd_policy;
 void vmbusd_set_policy(struct vmbusd *d, const struct vmbusd_policy *p);
+/* --trace-guest-messages: logs every message the guest posts (with the status it got) and
+ * every message vmbusd sends it, rate limited generously. Off by default. */
+void vmbusd_set_trace(struct vmbusd *d, bool on);
 
 /* Where vmbusd records its state after every change (taken; made before the jail). */
 struct vmbusd_store;

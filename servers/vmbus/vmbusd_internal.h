@@ -10,6 +10,7 @@
 
 #include "guestmem.h"
 #include "ipc.h"
+#include "log_limit.h"
 #include "server.h"
 #include "vmbus.h"
 #include "vmbusd_policy.h"
@@ -74,6 +75,17 @@ struct dev_offer {
 	bool wait_irqfd; /* its VmbusdChannelOpen waits for the target VP's irqfd */
 };
 
+/* Lines a guest can make vmbusd write over and over, each kind rate limited on its own so
+ * that a flood of one hides none of the others (log_limit.h). */
+enum vmbusd_log {
+	VMBUSD_LOG_REFUSED,    /* guest messages the control plane refused, and why */
+	VMBUSD_LOG_CONNECTION, /* the guest connected or disconnected */
+	VMBUSD_LOG_CHANNEL,    /* opens and GPADLs of the guest's that a device refused */
+	VMBUSD_LOG_HOST,       /* answers to the guest that could not be queued or sent */
+	VMBUSD_LOG_TRACE,      /* --trace-guest-messages: every message either way */
+	_VMBUSD_LOG_MAX,
+};
+
 /* A host message, numbered; kept until enough later ones were sent, so that a restarted
  * vmbusd can send again what the worker may not have got. */
 struct outbox_msg {
@@ -123,6 +135,9 @@ struct vmbusd {
 	void *restore_rec; /* a record to take over when the worker reattaches */
 	size_t restore_len;
 	uint64_t commits, commit_deferrals, restores, replayed_host, duplicate_guest;
+
+	struct log_limit log[_VMBUSD_LOG_MAX];
+	bool trace; /* --trace-guest-messages */
 };
 
 /* vmbusd.c, for vmbusd_persist.c */

@@ -192,7 +192,8 @@ static void send_outbox(struct vmbusd *d)
 		hm.seq = m->seq;
 		r = ipc_chan_notify(d->worker, IPC_MSG_VP_HOST_MESSAGE, &hm.base, NULL, 0);
 		if (r < 0) {
-			log_warn_errno(r, "unable to send a VMBus message to VP %u: %m", m->vp);
+			log_limit_warn_errno(&d->log[VMBUSD_LOG_HOST], r,
+					     "unable to send a VMBus message to VP %u: %m", m->vp);
 			return;
 		}
 		m->sent = true;

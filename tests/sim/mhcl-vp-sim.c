@@ -2,7 +2,8 @@
 /*
  * mhcl-vp-sim: mhcl-vp on the sim partition backend, for tests.
  *
- *   mhcl-vp-sim --vmbusd PATH --guest PATH [--cpus N] [--mem MIB] [--debug]
+ *   mhcl-vp-sim --vmbusd PATH --guest PATH [--cpus N] [--mem MIB] [--trace-guest-messages]
+ *               [--debug]
  *
  * The same worker as mhcl-vp (VP loop, SynIC) and the same relay to mhcl-vmbusd
  * (worker/vp_bus.h), run under mhcl-init with the "vp" jail; only the partition differs:
@@ -71,14 +72,19 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"vmbusd", required_argument, NULL, 'V'}, {"guest", required_argument, NULL, 'g'},
-	    {"cpus", required_argument, NULL, 'n'},   {"mem", required_argument, NULL, 'm'},
-	    {"debug", no_argument, NULL, 'd'},	      {0},
+	    {"vmbusd", required_argument, NULL, 'V'},
+	    {"guest", required_argument, NULL, 'g'},
+	    {"cpus", required_argument, NULL, 'n'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"trace-guest-messages", no_argument, NULL, 'T'},
+	    {0},
 	};
 	const char *vmbusd = NULL, *guest = NULL;
 	unsigned long cpus = 1, mem = 16;
 	struct sim_worker *sw;
 	int c, r, rc;
+	bool trace = false;
 
 	log_set_ident("mhcl-vp-sim");
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -98,6 +104,9 @@ int main(int argc, char **argv)
 		case 'd':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
+		case 'T':
+			trace = true;
+			break;
 		default:
 			return MHCL_EXIT_USAGE;
 		}
@@ -106,7 +115,7 @@ int main(int argc, char **argv)
 	    mem > MAX_MEM_MIB) {
 		fprintf(stderr,
 			"usage: mhcl-vp-sim --vmbusd PATH --guest PATH [--cpus 1..%u] "
-			"[--mem 1..%u] [--debug]\n",
+			"[--mem 1..%u] [--trace-guest-messages] [--debug]\n",
 			WORKER_MAX_VPS, MAX_MEM_MIB);
 		return MHCL_EXIT_USAGE;
 	}
@@ -119,6 +128,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to set up the sim partition: %m");
 		return MHCL_EXIT_SYSCALL;
 	}
+	hv_synic_set_trace(sim_worker_partition(sw)->synic, trace);
 	r = hand_over(sw, (uint32_t)cpus, guest);
 	if (r < 0) {
 		log_error_errno(r, "unable to hand the guest sockets to %s: %m", guest);

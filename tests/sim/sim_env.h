@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,44 @@ static inline bool sim_env_halt(struct sim_env *e)
 static inline void sim_env_stop(struct sim_env *e)
 {
 	ASSERT_TRUE(sim_env_halt(e));
+}
+
+/* Runs the mhcl CLI at `cli` with the arguments after `cap` (up to 14, then NULL) against
+ * e's diagd, which the test's extra servers listen on ${RUN}/diag.sock. Its stdout goes to
+ * out (cap bytes, NUL-terminated), or to /dev/null when out is NULL. Returns its exit
+ * status. */
+static inline int sim_env_mhcl(struct sim_env *e, const char *cli, char *out, size_t cap, ...)
+{
+	const char *argv[16] = {"mhcl"};
+	size_t argc = 1, off = 0;
+	va_list ap;
+	ssize_t n;
+	int p[2], st;
+
+	va_start(ap, cap);
+	while ((argv[argc] = va_arg(ap, const char *)) && argc < sizeof(argv) / sizeof(argv[0]) - 1)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	ASSERT_OK(pipe2(p, O_CLOEXEC));
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char env[160];
+		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
+		putenv(env);
+		dup2(out ? p[1] : open("/dev/null", O_WRONLY | O_CLOEXEC), STDOUT_FILENO);
+		execv(cli, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (out && off + 1 < cap && (n = read(p[0], out + off, cap - 1 - off)) > 0)
+		off += (size_t)n;
+	if (out)
+		out[off] = 0;
+	close(p[0]);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 #endif

@@ -63,9 +63,11 @@ DTS
 } >"$WORK/l1-manifest.dts"
 dtc -q -I dts -O dtb -o "$WORK/l1-extra/l1-manifest.dtb" "$WORK/l1-manifest.dts"
 
+# no-vmbus traces the guest's posts: its checks read the HvPostMessage lines, which are
+# not logged by default.
 cat >"$WORK/l1-tail.sh" <<SH
 echo "L1: phase no-vmbus"
-mhcl-vp ${DBG:+--debug} --cpus 1 --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 --cmdline "$CMDLINE" &&
+mhcl-vp ${DBG:+--debug} --trace-guest-messages --cpus 1 --kernel /vmlinuz --initrd /l2.cpio.gz --mem 256 --cmdline "$CMDLINE" &&
 	echo "L1: mhcl-vp exited 0" || echo "L1: mhcl-vp exited \$?"
 echo "L1: phase init"
 mkdir -p /run/mhcl

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
-#include "log.h"
+#include "log_limit.h"
 #include "macros.h"
 
 struct queued_message {
@@ -33,6 +33,9 @@ struct vp_synic {
 	uint64_t simp; /* raw MSR values as last written by the guest */
 	uint64_t siefp;
 	struct sint_state vmbus;
+	/* What this VP's guest can make us log, on its VP thread only (log_limit.h). */
+	struct log_limit log;	/* refused hypercalls, SynIC set-up */
+	struct log_limit trace; /* every HvPostMessage, with hv_synic_set_trace */
 };
 
 struct message_port {
@@ -54,6 +57,7 @@ struct hv_synic {
 	hv_synic_pages_fn pages_fn;
 	void *pages_opaque;
 	uint32_t vp_count;
+	bool trace; /* set before the VPs start */
 	struct vp_synic vps[];
 };
 
@@ -207,8 +211,10 @@ int hv_synic_new(const struct backend_ops *ops, struct partition *p, const struc
 	s->vp_count = vp_count;
 	s->stop_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	for (uint32_t i = 0; i < vp_count; i++)
+	for (uint32_t i = 0; i < vp_count; i++) {
 		s->vps[i].vmbus.irqfd = s->vps[i].vmbus.ackfd = -1;
+		s->vps[i].trace = LOG_LIMIT_INIT(LOG_LIMIT_TRACE_BURST, LOG_LIMIT_TRACE_PER_SEC);
+	}
 	for (uint32_t i = 0; i < vp_count; i++) {
 		r = ops->sint_irqfd(p, i, HV_SYNIC_VMBUS_SINT, &s->vps[i].vmbus.irqfd,
 				    &s->vps[i].vmbus.ackfd);
@@ -345,13 +351,17 @@ uint16_t hv_post_message_validate(const void *input, size_t len)
 	return HV_STATUS_SUCCESS;
 }
 
-static void log_post_message(uint32_t vp, const struct hv_input_post_message *in, uint16_t status)
+/* --trace-guest-messages: one line per HvPostMessage, with the start of its payload. */
+static void trace_post(struct hv_synic *s, uint32_t vp, const struct hv_input_post_message *in,
+		       uint16_t status)
 {
 	char hex[3 * 16 + 1] = "";
 	const char *name = "";
 	char what[64] = "";
 	uint32_t len = MIN(in->payload_size, 16u);
 
+	if (!s->trace)
+		return;
 	for (uint32_t i = 0; i < len; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, " %02x", in->payload[i]);
 	/* VMBus channel messages start with their type (REFERENCES.md section 2). */
@@ -367,9 +377,23 @@ static void log_post_message(uint32_t vp, const struct hv_input_post_message *in
 				 version & 0xffff);
 		}
 	}
-	log_info("HvPostMessage VP %u connection %u type %u size %u:%s%s%s%s -> status %#x", vp,
-		 in->connection_id & HV_CONNECTION_ID_MASK, in->message_type, in->payload_size, hex,
-		 *name ? " VMBus " : "", name, what, status);
+	log_limit_info(&s->vps[vp].trace,
+		       "HvPostMessage VP %u connection %u type %u size %u:%s%s%s%s -> status %#x",
+		       vp, in->connection_id & HV_CONNECTION_ID_MASK, in->message_type,
+		       in->payload_size, hex, *name ? " VMBus " : "", name, what, status);
+}
+
+/* A post the SynIC itself refuses: no well-behaved guest sends one. in is NULL when the
+ * input block could not be read. */
+static uint16_t post_refused(struct hv_synic *s, uint32_t vp,
+			     const struct hv_input_post_message *in, uint16_t status,
+			     const char *why)
+{
+	log_limit_warn(&s->vps[vp].log, "VP %u: HvPostMessage refused with status %#x: %s", vp,
+		       status, why);
+	if (in)
+		trace_post(s, vp, in, status);
+	return status;
 }
 
 static uint16_t post_message(struct hv_synic *s, uint32_t vp, uint64_t control, uint64_t in_gpa)
@@ -381,18 +405,19 @@ static uint16_t post_message(struct hv_synic *s, uint32_t vp, uint64_t control, 
 	uint16_t status;
 
 	if (control & HV_HCALL_FAST)
-		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+		return post_refused(s, vp, NULL, HV_STATUS_INVALID_HYPERCALL_INPUT,
+				    "fast call (the input block must be in memory)");
 	/* The input block must be 8-byte aligned and must not cross a page (TLFS). */
 	if (in_gpa % 8 || (in_gpa % HV_PAGE_SIZE) + sizeof(in) > HV_PAGE_SIZE)
-		return HV_STATUS_INVALID_ALIGNMENT;
+		return post_refused(s, vp, NULL, HV_STATUS_INVALID_ALIGNMENT,
+				    "input block unaligned or across a page");
 	if (guestmem_read(s->ram, in_gpa, &in, sizeof(in)) < 0)
-		return HV_STATUS_INVALID_PARAMETER;
+		return post_refused(s, vp, NULL, HV_STATUS_INVALID_PARAMETER,
+				    "input block outside RAM");
 	/* From here on only the private copy is used. */
 	status = hv_post_message_validate(&in, sizeof(in));
-	if (status != HV_STATUS_SUCCESS) {
-		log_post_message(vp, &in, status);
-		return status;
-	}
+	if (status != HV_STATUS_SUCCESS)
+		return post_refused(s, vp, &in, status, "bad size or message type");
 	conn = in.connection_id & HV_CONNECTION_ID_MASK;
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->nports; i++) {
@@ -402,9 +427,11 @@ static uint16_t post_message(struct hv_synic *s, uint32_t vp, uint64_t control, 
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	status = fn ? fn(opaque, vp, conn, in.message_type, in.payload, in.payload_size)
-		    : HV_STATUS_INVALID_CONNECTION_ID;
-	log_post_message(vp, &in, status);
+	if (fn)
+		status = fn(opaque, vp, conn, in.message_type, in.payload, in.payload_size);
+	else
+		status = HV_STATUS_INVALID_CONNECTION_ID; /* no such service: what a host says */
+	trace_post(s, vp, &in, status);
 	return status;
 }
 
@@ -420,20 +447,24 @@ uint16_t hv_synic_hypercall(struct hv_synic *s, uint32_t vp, uint64_t control, u
 	case HV_HCALL_SIGNAL_EVENT:
 		/* The partition delivers events for every registered connection itself, so
 		 * this one has no listener. */
-		log_debug("HvSignalEvent VP %u connection %u flag %u: no such connection", vp,
-			  (uint32_t)(input & HV_CONNECTION_ID_MASK), HV_SIGNAL_EVENT_FLAG(input));
+		log_limit_debug(&s->vps[vp].log,
+				"HvSignalEvent VP %u connection %u flag %u: no such connection", vp,
+				(uint32_t)(input & HV_CONNECTION_ID_MASK),
+				HV_SIGNAL_EVENT_FLAG(input));
 		return HV_STATUS_INVALID_CONNECTION_ID;
 	default:
-		log_debug("hypercall %#x from VP %u is not served", HV_HCALL_CODE(control), vp);
+		log_limit_debug(&s->vps[vp].log, "hypercall %#x from VP %u is not served",
+				HV_HCALL_CODE(control), vp);
 		return HV_STATUS_INVALID_HYPERCALL_CODE;
 	}
 }
 
-static uint64_t checked_page(const struct hv_synic *s, uint32_t vp, const char *what, uint64_t msr)
+static uint64_t checked_page(struct hv_synic *s, uint32_t vp, const char *what, uint64_t msr)
 {
 	uint64_t gpa = page_gpa(msr);
 	if (gpa && !guestmem_ptr(s->ram, gpa, HV_PAGE_SIZE)) {
-		log_warn(
+		log_limit_warn(
+		    &s->vps[vp].log,
 		    "VP %u put its SynIC %s page at %#llx, outside RAM: treating it as disabled",
 		    vp, what, (unsigned long long)gpa);
 		return 0;
@@ -456,14 +487,15 @@ void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_
 	/* KVM starts a SynIC with SCONTROL already enabled, so report what the guest wrote to
 	 * SCONTROL rather than transitions. */
 	if (msr == HV_MSR_SCONTROL)
-		log_info("SynIC %s on VP %u (SIMP %#llx, SIEFP %#llx)",
-			 v->enabled ? "enabled" : "disabled", vp,
-			 (unsigned long long)page_gpa(v->simp),
-			 (unsigned long long)page_gpa(v->siefp));
+		log_limit_info(&v->log, "SynIC %s on VP %u (SIMP %#llx, SIEFP %#llx)",
+			       v->enabled ? "enabled" : "disabled", vp,
+			       (unsigned long long)page_gpa(v->simp),
+			       (unsigned long long)page_gpa(v->siefp));
 	else
-		log_debug("VP %u SynIC MSR %#x: SCONTROL %#llx SIEFP %#llx SIMP %#llx", vp, msr,
-			  (unsigned long long)control, (unsigned long long)siefp,
-			  (unsigned long long)simp);
+		log_limit_debug(&v->log,
+				"VP %u SynIC MSR %#x: SCONTROL %#llx SIEFP %#llx SIMP %#llx", vp,
+				msr, (unsigned long long)control, (unsigned long long)siefp,
+				(unsigned long long)simp);
 	deliver_locked(s, vp, HV_SYNIC_VMBUS_SINT);
 	bool enabled = v->enabled;
 	uint64_t simp_gpa = page_gpa(v->simp), siefp_gpa = page_gpa(v->siefp);
@@ -500,4 +532,18 @@ int hv_synic_queue_free(struct hv_synic *s, uint32_t vp, uint8_t sint)
 	r = (int)(HV_SYNIC_QUEUE_LEN - s->vps[vp].vmbus.count);
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+void hv_synic_set_trace(struct hv_synic *s, bool on)
+{
+	s->trace = on;
+}
+
+uint64_t hv_synic_log_suppressed(const struct hv_synic *s)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < s->vp_count; i++)
+		n += log_limit_suppressed(&s->vps[i].log) + log_limit_suppressed(&s->vps[i].trace);
+	return n;
 }

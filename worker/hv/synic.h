@@ -17,6 +17,9 @@
  * hv_synic_add_event_port inside the partition (no exit); the host signals a channel by
  * hv_synic_signal_event (set the flag in the VP's SIEFP page, then raise the SINT).
  *
+ * Logging: a guest chooses how often it calls, so nothing it can repeat is logged without a
+ * per-VP rate limit, and a valid post is not logged at all unless traced.
+ *
  * Thread-safety: every function may be called from any thread.
  */
 #ifndef MHCL_WORKER_SYNIC_H
@@ -81,6 +84,14 @@ uint16_t hv_synic_hypercall(struct hv_synic *s, uint32_t vp, uint64_t control, u
 			    uint64_t output);
 void hv_synic_msr_written(struct hv_synic *s, uint32_t vp, uint32_t msr, uint64_t control,
 			  uint64_t siefp, uint64_t simp);
+
+/* --trace-guest-messages: log every HvPostMessage (connection, type, the payload's first
+ * bytes, the status the guest got), rate limited generously. Off by default: a guest
+ * decides how often it posts. Set before the VPs start. */
+void hv_synic_set_trace(struct hv_synic *s, bool on);
+/* Log lines the guest's VPs triggered that their rate limits held back (refused
+ * hypercalls, SynIC set-up, traces). */
+uint64_t hv_synic_log_suppressed(const struct hv_synic *s);
 
 /* Validates a copied HvPostMessage input block. Returns HV_STATUS_SUCCESS or the status
  * the hypercall fails with. */

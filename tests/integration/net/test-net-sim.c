@@ -191,21 +191,7 @@ static void stop(struct net_env *t)
 /* Runs `mhcl VERB net` against diagd; returns its exit status. */
 static int cli(struct sim_env *e, const char *verb)
 {
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		char env[160];
-		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
-		putenv(env);
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0)
-			dup2(null, STDOUT_FILENO);
-		execl(mhcl_cli, "mhcl", verb, "net", (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return sim_env_mhcl(e, mhcl_cli, NULL, 0, verb, "net", (char *)NULL);
 }
 
 /* The guest sends a datagram on channel c (in a section, or GPA-direct); the namespace's

@@ -432,18 +432,7 @@ static void test_killed_in_flight(void)
 /* Runs `mhcl storage VERB LUN` against e's diagd; returns its exit status. */
 static int storage_cmd(struct sim_env *e, const char *verb, const char *lun)
 {
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		char env[160];
-		snprintf(env, sizeof(env), "MHCL_DIAG=unix:%s/diag.sock", e->dir);
-		putenv(env);
-		execl(mhcl_cli, "mhcl", "storage", verb, lun, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return sim_env_mhcl(e, mhcl_cli, NULL, 0, "storage", verb, lun, (char *)NULL);
 }
 
 /* The next host packet must be the unsolicited ENUMERATE_BUS (transaction id 0). */
