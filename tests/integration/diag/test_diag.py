@@ -245,25 +245,53 @@ def find_key(tree, key):
 
 # ---- commands, each in text and JSON form ----
 
+def parse_size(text):
+    """A ps size column ("512B", "1.5K", "12.0M") in bytes, approximately."""
+    units = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    check(len(text) >= 2 and text[-1] in units, "size column %r", text)
+    return float(text[:-1]) * units[text[-1]]
+
+
 def t_ps(env, as_json):
     if as_json:
-        servers = env.ps()
+        r = env.json("ps")
+        servers = {s["name"]: s for s in r["servers"]}
         check(set(servers) >= {"diagd", "testd"}, "ps lists %s", sorted(servers))
         for name in ("diagd", "testd"):
             s = servers[name]
             check(s["state"] == "running" and s["pid"] > 0, "ps %s: %r", name, s)
-            for k in ("uptime_ms", "restarts", "rss_bytes", "cpu_user_ms", "cpu_sys_ms",
-                      "last_exit", "policy"):
+            for k in ("uptime_ms", "restarts", "rss_bytes", "pss_bytes", "uss_bytes",
+                      "cpu_user_ms", "cpu_sys_ms", "last_exit", "policy"):
                 check(k in s, "ps --json: %s lacks %s", name, k)
         check(servers["diagd"]["policy"] == "diagd", "diagd policy %r", servers["diagd"]["policy"])
+        # init's own line, then the total over init and every server.
+        init = r.get("init")
+        check(isinstance(init, dict) and init["name"] == "init" and init["pid"] > 0 and
+              init["state"] == "running", "ps --json init: %r", init)
+        for s in [init, servers["diagd"], servers["testd"]]:
+            # Both figures come from one read of smaps_rollup: USS is part of PSS.
+            check(0 < s["uss_bytes"] <= s["pss_bytes"] and s["rss_bytes"] > 0,
+                  "ps --json %s memory: %r", s["name"], s)
+        for k in ("pss_bytes", "uss_bytes"):
+            want = init[k] + sum(s[k] for s in r["servers"])
+            check(r["total"][k] == want, "ps --json total %s %d, sum %d", k, r["total"][k], want)
     else:
         out = env.ok("ps").splitlines()
-        check(out[0].split() == ["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU",
-                                 "LAST-EXIT"], "ps header %r", out[0])
+        check(out[0].split() == ["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "PSS", "USS",
+                                 "CPU", "LAST-EXIT"], "ps header %r", out[0])
         rows = {l.split()[0]: l.split() for l in out[1:]}
-        check(set(rows) >= {"diagd", "testd"}, "ps rows %r", out)
+        check(set(rows) >= {"diagd", "testd", "init", "total"}, "ps rows %r", out)
         check(rows["testd"][2] == "running" and rows["testd"][1].isdigit(), "ps testd %r",
               rows["testd"])
+        check(rows["init"][1].isdigit() and rows["init"][4] == "-", "ps init %r", rows["init"])
+        check(out[-1].split()[0] == "total", "ps: total is not the last row: %r", out[-1])
+        # The total's PSS and USS are the sums of the rows above (as rounded for display).
+        for col in (6, 7):
+            parts = [parse_size(l.split()[col]) for l in out[1:-1]]
+            total = parse_size(rows["total"][col])
+            running = [parse_size(l.split()[col]) for l in out[1:-1] if l.split()[2] == "running"]
+            check(len(running) >= 3 and all(p > 0 for p in running), "ps column %d: %r", col, out)
+            check(abs(total - sum(parts)) <= 0.1 * total, "ps total %r vs rows %r", total, parts)
 
 
 def t_inspect(env, as_json):
