@@ -23,6 +23,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -510,6 +511,103 @@ def t_config(env, as_json):
                        check=True)
 
 
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)\Z")
+# A sample value: a decimal float, +Inf, -Inf or NaN (Go's ParseFloat reads more: underscores,
+# hex, "infinity"; mhcl writes none of them).
+VALUE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|Inf)\Z|NaN\Z")
+
+
+def parse_exposition(text):
+    """A strict reader of the Prometheus text format (0.0.4) as `mhcl metrics` writes it:
+    every line a comment, blank or a sample; one TYPE per family, before its samples, and
+    each family's samples together. Returns {name: (type, [(labels, value)])}."""
+    families, seen_done, current = {}, set(), None
+    check(text.endswith("\n"), "exposition does not end in a newline")
+    for line in text[:-1].split("\n"):
+        if not line:
+            continue
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                check(METRIC_NAME.match(parts[2]), "bad name in %r", line)
+            if len(parts) == 4 and parts[1] == "TYPE":
+                name, typ = parts[2], parts[3]
+                check(typ in ("counter", "gauge", "histogram", "summary", "untyped"),
+                      "type %r", line)
+                check(name not in families, "second TYPE for %s", name)
+                families[name] = (typ, [])
+                if current:
+                    seen_done.add(current)
+                current = name
+            continue
+        m = SAMPLE.match(line)
+        check(m, "not a sample line: %r", line)
+        name, labels, value = m.groups()
+        check(name == current and name not in seen_done, "%s: sample without its TYPE "
+              "just before, or its family split: %r", name, line)
+        check(VALUE.match(value), "not a float: %r", line)
+        lab = {}
+        if labels:
+            pos = 0
+            while pos < len(labels):
+                lm = LABEL.match(labels, pos)
+                check(lm, "bad labels in %r", line)
+                check(lm.group(1) not in lab, "label twice in %r", line)
+                lab[lm.group(1)] = lm.group(2)
+                pos = lm.end()
+                if pos < len(labels):
+                    check(labels[pos] == ",", "bad label separator in %r", line)
+                    pos += 1
+        families[name][1].append((lab, float(value)))
+    return families
+
+
+def t_metrics(env, as_json):
+    if as_json:
+        r = env.json("metrics")
+        by = {}
+        for s in r["metrics"]:
+            check(METRIC_NAME.match(s["name"]) and s["type"] in ("counter", "gauge") and
+                  isinstance(s["value"], (int, float)), "metrics --json sample %r", s)
+            by.setdefault(s["name"], {})[s["labels"]["server"]] = s["value"]
+        check(by["mhcl_server_up"].get("testd") == 1, "metrics --json up %r",
+              by.get("mhcl_server_up"))
+        return
+    fam = parse_exposition(env.ok("metrics"))
+    ps = env.json("ps")
+    running = {s["name"] for s in ps["servers"] if s["state"] == "running"}
+    check(running >= {"diagd", "testd"}, "ps %r", ps)
+    for name, (typ, samples) in fam.items():
+        check(name.startswith("mhcl_"), "family without the prefix: %s", name)
+        check(typ == ("counter" if name.endswith("_total") else "gauge"), "%s is a %s", name, typ)
+        keys = [tuple(sorted(l.items())) for l, _ in samples]
+        check(len(keys) == len(set(keys)), "%s has a sample twice", name)
+        check(all("server" in l for l, _ in samples), "%s: sample without server", name)
+
+    def per_server(name):
+        check(name in fam, "no family %s", name)
+        return {l["server"]: v for l, v in fam[name][1]}
+    up = per_server("mhcl_server_up")
+    check(all(up.get(s) == 1 for s in running), "mhcl_server_up %r", up)
+    check(set(per_server("mhcl_server_restarts_total")) >= running, "restarts %r",
+          per_server("mhcl_server_restarts_total"))
+    for f in ("mhcl_server_pss_bytes", "mhcl_server_uss_bytes"):
+        v = per_server(f)
+        check(set(v) >= running | {"init"} and all(v[s] > 0 for s in running | {"init"}),
+              "%s %r", f, v)
+    # testd's own inspect counters, and diagd's, with index labels where its tree has ids.
+    testd = [n for n, (_, ss) in fam.items() if any(l["server"] == "testd" for l, _ in ss)]
+    check("mhcl_testd_generation" in testd and "mhcl_frame_bus_frames_in" in testd,
+          "testd families %r", testd)
+    clients = fam.get("mhcl_clients_requests", ("", []))[1]
+    check(clients and all(l.get("clients", "").isdigit() for l, _ in clients),
+          "diagd's per-client counters %r", clients)
+    served = per_server("mhcl_requests_served")
+    check(served.get("diagd", 0) >= 1, "diagd requests served %r", served)
+
+
 def t_help(env, as_json):
     if as_json:
         h = env.json("help")
@@ -527,7 +625,7 @@ def t_help(env, as_json):
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
 
-COMMANDS = [t_ps, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
+COMMANDS = [t_ps, t_metrics, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
             t_logs_follow_pipe, t_config, t_help]
 
 
