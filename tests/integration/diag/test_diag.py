@@ -611,8 +611,8 @@ def t_metrics(env, as_json):
 def t_help(env, as_json):
     if as_json:
         h = env.json("help")
-        check({c["name"] for c in h["commands"]} >= {"ps", "inspect", "restart", "kill", "logs",
-                                                     "config", "help"}, "help --json %r", h)
+        check({c["name"] for c in h["commands"]} >= {"ps", "metrics", "inspect", "restart", "kill",
+                                                     "logs", "config", "help"}, "help --json %r", h)
         check(set(h["exit_codes"]) == {"0", "1", "2", "3", "4", "5", "100"}, "exit codes %r",
               h["exit_codes"])
         check(len(env.json("help", "kill")["commands"]) == 1, "help kill --json")
@@ -621,6 +621,19 @@ def t_help(env, as_json):
         for want in ("ps", "inspect", "restart", "kill", "logs", "config", "Exit codes", "100"):
             check(want in out, "help lacks %r", want)
         check("--signal" in env.ok("help", "kill"), "help kill")
+        # Every command has its usage, and says which options it takes.
+        names = [c["name"] for c in env.json("help")["commands"]]
+        check({"metrics", "help"} <= set(names), "help --json lists %r", names)
+        for name in names:
+            out = env.ok("help", name)
+            check(out.startswith("usage: mhcl [OPTIONS] %s" % name), "help %s: %r", name, out)
+            check(out == env.ok(name, "--help"), "help %s and %s --help differ", name, name)
+        out = env.ok("help", "logs")
+        check("-f, --follow" in out and "-n, --lines N" in out, "help logs: %r", out)
+        check("Options:" not in env.ok("help", "ps"), "help ps lists options")
+        p = env.fails(EXIT_USAGE, "help", "bogus")
+        check("unknown command 'bogus'" in p.stderr, "help bogus: %r", p.stderr)
+        env.fails(EXIT_USAGE, "help", "ps", "kill")
     env.fails(EXIT_USAGE, "bogus")
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
