@@ -638,8 +638,25 @@ def t_help(env, as_json):
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
 
+def t_completion(env, as_json):
+    """The bash completion offers the servers diag lists, asked over the line's own target."""
+    script = getattr(env.args, "completion", None)
+    if as_json or not script:
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "unit", "diag"))
+    from test_completion import complete
+    prefix = " ".join([env.args.mhcl] + env.target)
+    got = complete(script, prefix + " inspect ")
+    check(got == ["diagd", "init", "testd"], "inspect <TAB>: %r", got)
+    got = complete(script, prefix + " restart ")
+    check(got == ["diagd", "testd"], "restart <TAB> (init is no server to restart): %r", got)
+    got = complete(script, prefix + " kill t")
+    check(got == ["testd"], "kill t<TAB>: %r", got)
+
+
 COMMANDS = [t_ps, t_metrics, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
-            t_logs_follow_pipe, t_config, t_help]
+            t_logs_follow_pipe, t_config, t_help, t_completion]
 
 
 def run_transport(env, transport):
@@ -1002,6 +1019,7 @@ def main():
     ap.add_argument("--scenario", choices=["unix", "tcp", "faults", "hostile"], required=True)
     for a in ("init", "diagd", "testd", "mhcl", "dtc"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--completion", help="the bash completion script, to check server names")
     args = ap.parse_args()
     for a in ("init", "diagd", "testd", "mhcl"):
         if not os.access(getattr(args, a), os.X_OK):
