@@ -54,6 +54,15 @@ static char *render(struct metrics *m, bool json)
 	return out;
 }
 
+/* Sorts m and checks its exposition against want. */
+static void expect_text(struct metrics *m, const char *want)
+{
+	char *out = render(m, false);
+
+	ASSERT_STREQ(out, want);
+	free(out);
+}
+
 static void test_tree(void)
 {
 	struct metrics m = {0};
@@ -84,22 +93,20 @@ static void test_tree(void)
 	u64(node(ss, "storage"), "log_dropped", 4);
 
 	ASSERT_OK(metrics_add_inspect(&m, root));
-	out = render(&m, false);
-	ASSERT_STREQ(out, "# TYPE mhcl_controllers_channels_counters_messages gauge\n"
-			  "mhcl_controllers_channels_counters_messages{server=\"storage\","
-			  "controllers=\"0\",channels=\"1\"} 7\n"
-			  "# TYPE mhcl_delta gauge\n"
-			  "mhcl_delta{server=\"storage\"} -3\n"
-			  "# TYPE mhcl_init_server_log_dropped gauge\n"
-			  "mhcl_init_server_log_dropped{server=\"storage\"} 4\n"
-			  "# TYPE mhcl_io_total counter\n"
-			  "mhcl_io_total{server=\"storage\"} 5\n"
-			  "# TYPE mhcl_orphans_reaped gauge\n"
-			  "mhcl_orphans_reaped{server=\"init\"} 2\n"
-			  "# TYPE mhcl_weird_name_x gauge\n"
-			  "mhcl_weird_name_x{server=\"storage\"} 1\n");
+	expect_text(&m, "# TYPE mhcl_controllers_channels_counters_messages gauge\n"
+			"mhcl_controllers_channels_counters_messages{server=\"storage\","
+			"controllers=\"0\",channels=\"1\"} 7\n"
+			"# TYPE mhcl_delta gauge\n"
+			"mhcl_delta{server=\"storage\"} -3\n"
+			"# TYPE mhcl_init_server_log_dropped gauge\n"
+			"mhcl_init_server_log_dropped{server=\"storage\"} 4\n"
+			"# TYPE mhcl_io_total counter\n"
+			"mhcl_io_total{server=\"storage\"} 5\n"
+			"# TYPE mhcl_orphans_reaped gauge\n"
+			"mhcl_orphans_reaped{server=\"init\"} 2\n"
+			"# TYPE mhcl_weird_name_x gauge\n"
+			"mhcl_weird_name_x{server=\"storage\"} 1\n");
 	ASSERT_EQ(m.dropped, 1); /* the bad server name */
-	free(out);
 	out = render(&m, true);
 	ASSERT_TRUE(strstr(out, "{\"name\":\"mhcl_delta\",\"type\":\"gauge\",\"labels\":"
 				"{\"server\":\"storage\"},\"value\":-3}"));
@@ -111,7 +118,6 @@ static void test_labels_fall_back(void)
 {
 	struct metrics m = {0};
 	Mhcl__Node *root, *s, *a;
-	char *out;
 
 	used = 0;
 	root = node(NULL, "mhcl");
@@ -127,16 +133,14 @@ static void test_labels_fall_back(void)
 	u64(node(node(s, "vps"), "vp0"), "w", 4);
 
 	ASSERT_OK(metrics_add_inspect(&m, root));
-	out = render(&m, false);
-	ASSERT_STREQ(out, "# TYPE mhcl_7_x gauge\n"
-			  "mhcl_7_x{server=\"vmbus\"} 1\n"
-			  "# TYPE mhcl_q_q_2_z gauge\n"
-			  "mhcl_q_q_2_z{server=\"vmbus\",q=\"0x1f\"} 3\n"
-			  "# TYPE mhcl_server_3_y gauge\n"
-			  "mhcl_server_3_y{server=\"vmbus\"} 2\n"
-			  "# TYPE mhcl_vps_vp0_w gauge\n"
-			  "mhcl_vps_vp0_w{server=\"vmbus\"} 4\n");
-	free(out);
+	expect_text(&m, "# TYPE mhcl_7_x gauge\n"
+			"mhcl_7_x{server=\"vmbus\"} 1\n"
+			"# TYPE mhcl_q_q_2_z gauge\n"
+			"mhcl_q_q_2_z{server=\"vmbus\",q=\"0x1f\"} 3\n"
+			"# TYPE mhcl_server_3_y gauge\n"
+			"mhcl_server_3_y{server=\"vmbus\"} 2\n"
+			"# TYPE mhcl_vps_vp0_w gauge\n"
+			"mhcl_vps_vp0_w{server=\"vmbus\"} 4\n");
 	metrics_free(&m);
 }
 
@@ -148,7 +152,6 @@ static void test_ps_and_duplicates(void)
 	Mhcl__PsReply ps = MHCL__PS_REPLY__INIT;
 	struct metrics m = {0};
 	Mhcl__Node *root, *s;
-	char *out;
 
 	a.name = "testd";
 	a.pid = 10;
@@ -177,29 +180,27 @@ static void test_ps_and_duplicates(void)
 	f->f64 = 0.5;
 	ASSERT_OK(metrics_add_inspect(&m, root));
 
-	out = render(&m, false);
-	ASSERT_STREQ(out,
-		     "# TYPE mhcl_ratio gauge\n"
-		     "mhcl_ratio{server=\"testd\"} 0.5\n"
-		     "# HELP mhcl_server_pss_bytes proportional set size (smaps_rollup Pss)\n"
-		     "# TYPE mhcl_server_pss_bytes gauge\n"
-		     "mhcl_server_pss_bytes{server=\"init\"} 100\n"
-		     "mhcl_server_pss_bytes{server=\"testd\"} 4096\n"
-		     "# HELP mhcl_server_restarts_total times init has restarted the server\n"
-		     "# TYPE mhcl_server_restarts_total counter\n"
-		     "mhcl_server_restarts_total{server=\"net\"} 0\n"
-		     "mhcl_server_restarts_total{server=\"testd\"} 3\n"
-		     "# HELP mhcl_server_up 1 if init reports the server running, else 0\n"
-		     "# TYPE mhcl_server_up gauge\n"
-		     "mhcl_server_up{server=\"net\"} 0\n"
-		     "mhcl_server_up{server=\"testd\"} 1\n"
-		     "# HELP mhcl_server_uss_bytes unique set size (smaps_rollup Private_Clean + "
-		     "Private_Dirty)\n"
-		     "# TYPE mhcl_server_uss_bytes gauge\n"
-		     "mhcl_server_uss_bytes{server=\"init\"} 50\n"
-		     "mhcl_server_uss_bytes{server=\"testd\"} 1024\n");
+	expect_text(&m,
+		    "# TYPE mhcl_ratio gauge\n"
+		    "mhcl_ratio{server=\"testd\"} 0.5\n"
+		    "# HELP mhcl_server_pss_bytes proportional set size (smaps_rollup Pss)\n"
+		    "# TYPE mhcl_server_pss_bytes gauge\n"
+		    "mhcl_server_pss_bytes{server=\"init\"} 100\n"
+		    "mhcl_server_pss_bytes{server=\"testd\"} 4096\n"
+		    "# HELP mhcl_server_restarts_total times init has restarted the server\n"
+		    "# TYPE mhcl_server_restarts_total counter\n"
+		    "mhcl_server_restarts_total{server=\"net\"} 0\n"
+		    "mhcl_server_restarts_total{server=\"testd\"} 3\n"
+		    "# HELP mhcl_server_up 1 if init reports the server running, else 0\n"
+		    "# TYPE mhcl_server_up gauge\n"
+		    "mhcl_server_up{server=\"net\"} 0\n"
+		    "mhcl_server_up{server=\"testd\"} 1\n"
+		    "# HELP mhcl_server_uss_bytes unique set size (smaps_rollup Private_Clean + "
+		    "Private_Dirty)\n"
+		    "# TYPE mhcl_server_uss_bytes gauge\n"
+		    "mhcl_server_uss_bytes{server=\"init\"} 50\n"
+		    "mhcl_server_uss_bytes{server=\"testd\"} 1024\n");
 	ASSERT_EQ(m.dropped, 1);
-	free(out);
 	metrics_free(&m);
 }
 
@@ -208,7 +209,6 @@ static void test_values_and_bounds(void)
 	struct metrics m = {0};
 	Mhcl__Node *root, *s, *n, *deep;
 	char longname[300];
-	char *out;
 
 	used = 0;
 	root = node(NULL, "mhcl");
@@ -232,15 +232,13 @@ static void test_values_and_bounds(void)
 	deep->value_case = MHCL__NODE__VALUE_U64;
 
 	ASSERT_OK(metrics_add_inspect(&m, root));
-	out = render(&m, false);
-	ASSERT_STREQ(out, "# TYPE mhcl_big gauge\n"
-			  "mhcl_big{server=\"x\"} 18446744073709551615\n"
-			  "# TYPE mhcl_inf gauge\n"
-			  "mhcl_inf{server=\"x\"} -Inf\n"
-			  "# TYPE mhcl_nan gauge\n"
-			  "mhcl_nan{server=\"x\"} NaN\n");
+	expect_text(&m, "# TYPE mhcl_big gauge\n"
+			"mhcl_big{server=\"x\"} 18446744073709551615\n"
+			"# TYPE mhcl_inf gauge\n"
+			"mhcl_inf{server=\"x\"} -Inf\n"
+			"# TYPE mhcl_nan gauge\n"
+			"mhcl_nan{server=\"x\"} NaN\n");
 	ASSERT_EQ(m.dropped, 1);
-	free(out);
 	metrics_free(&m);
 }
 
