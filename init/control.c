@@ -8,7 +8,6 @@
 #include "init.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "bus.pb-c.h"
 #include "diag.pb-c.h"
 #include "inspect.h"
+#include "procstat.h"
 #include "sidecar.pb-c.h"
 #include "net.pb-c.h"
 #include "storage.pb-c.h"
@@ -31,47 +31,19 @@
  * CLI check it with IPC_DECODE_DEPTH_MAX: a server's tree gets one level less. */
 #define CTL_INSPECT_DEPTH_MAX (IPC_DECODE_DEPTH_MAX - 1)
 
-/* ---- /proc figures for ps ---- */
+/* ---- ps ---- */
 
-static int read_small(const char *path, char *buf, size_t len)
+/* The /proc figures of process `which` ("self" or a pid) into si. */
+static void fill_procstat(const char *which, Mhcl__ServerInfo *si)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = '\0';
-	return 0;
-}
+	struct procstat ps;
 
-static void proc_stats(pid_t pid, Mhcl__ServerInfo *si)
-{
-	char path[64], buf[1024];
-	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-
-	if (pid <= 0 || tck <= 0 || page <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) == 0) {
-		/* Fields after the last ')' (comm may contain anything): state is
-		 * field 3, utime 14 and stime 15. */
-		char *p = strrchr(buf, ')');
-		unsigned long long ut = 0, st = 0;
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&ut, &st) == 2) {
-			si->cpu_user_ms = ut * 1000u / (unsigned long long)tck;
-			si->cpu_sys_ms = st * 1000u / (unsigned long long)tck;
-		}
-	}
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) == 0) {
-		unsigned long long size, res;
-		if (sscanf(buf, "%llu %llu", &size, &res) == 2)
-			si->rss_bytes = res * (unsigned long long)page;
-	}
+	procstat_read(which, &ps);
+	si->cpu_user_ms = ps.cpu_user_ms;
+	si->cpu_sys_ms = ps.cpu_sys_ms;
+	si->rss_bytes = ps.rss_bytes;
+	si->pss_bytes = ps.pss_bytes;
+	si->uss_bytes = ps.uss_bytes;
 }
 
 static void ctl_ps(struct child *req, struct ipc_msg *msg)
@@ -97,12 +69,25 @@ static void ctl_ps(struct child *req, struct ipc_msg *msg)
 		si->restarts = s->restarts;
 		si->last_exit = s->last_exit;
 		si->policy = (char *)s->conf->policy;
-		proc_stats(si->pid, si);
+		if (si->pid) {
+			char pid[16];
+			snprintf(pid, sizeof(pid), "%d", (int)si->pid);
+			fill_procstat(pid, si);
+		}
 		ptrs[i] = si;
 	}
+	/* init's own line: "self", since in a PID namespace our pid may not be
+	 * what names us in the /proc we see. */
+	Mhcl__ServerInfo self = MHCL__SERVER_INFO__INIT;
+	self.name = "init";
+	self.pid = getpid();
+	self.state = in->shutting_down ? "stopping" : "running";
+	self.uptime_ms = now - in->start_ms;
+	fill_procstat("self", &self);
 	Mhcl__PsReply rep = MHCL__PS_REPLY__INIT;
 	rep.n_servers = in->nservers;
 	rep.servers = ptrs;
+	rep.init = &self;
 	(void)ipc_chan_reply(req->chan, msg->request_id, msg->type, &rep.base, NULL, 0);
 out:
 	free(infos);

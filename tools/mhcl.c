@@ -12,7 +12,10 @@
 #include "mhcl/mhcl.h"
 
 const struct mhcl_cmd mhcl_cmds[] = {
-    {"ps", cmd_ps, "", "list the servers init supervises", 0, 0, 0},
+    {"ps", cmd_ps, "",
+     "list the servers and init: state, CPU, memory (RSS, PSS, USS), total PSS and USS", 0, 0, 0},
+    {"metrics", cmd_metrics, "",
+     "ps figures and every server's numeric inspect leaves in Prometheus text format", 0, 0, 0},
     {"inspect", cmd_inspect, "[SERVER[/PATH]]", "show the inspect tree of one or every server", 0,
      0, 1},
     {"restart", cmd_restart, "SERVER", "restart a server (planned: it saves its state)", 0, 1, 1},
@@ -32,7 +35,7 @@ const struct mhcl_cmd mhcl_cmds[] = {
      "capture the guest's frames both ways as pcap (default 100 frames; stops after 2 s "
      "without one)",
      MHCL_OPT_COUNT, 1, 1},
-    {"help", cmd_help, "[COMMAND]", "show this help", 0, 0, 1},
+    {"help", cmd_help, "[COMMAND]", "list the commands, or show one command's usage", 0, 0, 1},
 };
 const size_t mhcl_ncmds = ARRAY_SIZE(mhcl_cmds);
 
@@ -43,6 +46,19 @@ static const struct mhcl_cmd *find_cmd(const char *name)
 			return &mhcl_cmds[i];
 	return NULL;
 }
+
+/* What `mhcl help COMMAND` says about the options the command takes. */
+static const struct {
+	unsigned bit; /* enum mhcl_opt */
+	const char *spelling, *meaning;
+} opt_help[] = {
+    {MHCL_OPT_FOLLOW, "-f, --follow", "keep printing new lines until Ctrl-C"},
+    {MHCL_OPT_LINES, "-n, --lines N", "at most N lines per answer, oldest first"},
+    {MHCL_OPT_INTERVAL, "--interval MS", "with -f: ask for new lines every MS milliseconds"},
+    {MHCL_OPT_SIGNAL, "-s, --signal SIG", "signal by name or number (default KILL)"},
+    {MHCL_OPT_FAULT, "--fault KIND", "syscall (a forbidden one), abort or hang, instead"},
+    {MHCL_OPT_COUNT, "-c, --count N", "stop after N frames"},
+};
 
 static const struct {
 	int code;
@@ -104,7 +120,15 @@ int cmd_help(struct mhcl_ctx *c)
 		const struct mhcl_cmd *cmd = find_cmd(a->pos[0]);
 		if (!cmd)
 			return mhcl_fail(c, MHCL_CLI_USAGE, "unknown command '%s'", a->pos[0]);
-		fprintf(f, "usage: mhcl [OPTIONS] %s %s\n  %s\n", cmd->name, cmd->usage, cmd->help);
+		fprintf(f, "usage: mhcl [OPTIONS] %s%s%s\n  %s\n", cmd->name,
+			cmd->usage[0] ? " " : "", cmd->usage, cmd->help);
+		if (cmd->opts)
+			fputs("\nOptions:\n", f);
+		for (size_t i = 0; i < ARRAY_SIZE(opt_help); i++)
+			if (cmd->opts & opt_help[i].bit)
+				fprintf(f, "  %-20s %s\n", opt_help[i].spelling,
+					opt_help[i].meaning);
+		fputs("\nGlobal OPTIONS (--socket, --json, ...): see 'mhcl help'.\n", f);
 		return MHCL_CLI_OK;
 	}
 	fputs("usage: mhcl [OPTIONS] COMMAND [ARGS]\n"

@@ -140,6 +140,7 @@ extern const struct mhcl_cmd mhcl_cmds[];
 extern const size_t mhcl_ncmds;
 
 int cmd_ps(struct mhcl_ctx *c);
+int cmd_metrics(struct mhcl_ctx *c);
 int cmd_inspect(struct mhcl_ctx *c);
 int cmd_restart(struct mhcl_ctx *c);
 int cmd_kill(struct mhcl_ctx *c);

@@ -23,6 +23,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -245,25 +246,53 @@ def find_key(tree, key):
 
 # ---- commands, each in text and JSON form ----
 
+def parse_size(text):
+    """A ps size column ("512B", "1.5K", "12.0M") in bytes, approximately."""
+    units = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    check(len(text) >= 2 and text[-1] in units, "size column %r", text)
+    return float(text[:-1]) * units[text[-1]]
+
+
 def t_ps(env, as_json):
     if as_json:
-        servers = env.ps()
+        r = env.json("ps")
+        servers = {s["name"]: s for s in r["servers"]}
         check(set(servers) >= {"diagd", "testd"}, "ps lists %s", sorted(servers))
         for name in ("diagd", "testd"):
             s = servers[name]
             check(s["state"] == "running" and s["pid"] > 0, "ps %s: %r", name, s)
-            for k in ("uptime_ms", "restarts", "rss_bytes", "cpu_user_ms", "cpu_sys_ms",
-                      "last_exit", "policy"):
+            for k in ("uptime_ms", "restarts", "rss_bytes", "pss_bytes", "uss_bytes",
+                      "cpu_user_ms", "cpu_sys_ms", "last_exit", "policy"):
                 check(k in s, "ps --json: %s lacks %s", name, k)
         check(servers["diagd"]["policy"] == "diagd", "diagd policy %r", servers["diagd"]["policy"])
+        # init's own line, then the total over init and every server.
+        init = r.get("init")
+        check(isinstance(init, dict) and init["name"] == "init" and init["pid"] > 0 and
+              init["state"] == "running", "ps --json init: %r", init)
+        for s in [init, servers["diagd"], servers["testd"]]:
+            # Both figures come from one read of smaps_rollup: USS is part of PSS.
+            check(0 < s["uss_bytes"] <= s["pss_bytes"] and s["rss_bytes"] > 0,
+                  "ps --json %s memory: %r", s["name"], s)
+        for k in ("pss_bytes", "uss_bytes"):
+            want = init[k] + sum(s[k] for s in r["servers"])
+            check(r["total"][k] == want, "ps --json total %s %d, sum %d", k, r["total"][k], want)
     else:
         out = env.ok("ps").splitlines()
-        check(out[0].split() == ["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU",
-                                 "LAST-EXIT"], "ps header %r", out[0])
+        check(out[0].split() == ["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "PSS", "USS",
+                                 "CPU", "LAST-EXIT"], "ps header %r", out[0])
         rows = {l.split()[0]: l.split() for l in out[1:]}
-        check(set(rows) >= {"diagd", "testd"}, "ps rows %r", out)
+        check(set(rows) >= {"diagd", "testd", "init", "total"}, "ps rows %r", out)
         check(rows["testd"][2] == "running" and rows["testd"][1].isdigit(), "ps testd %r",
               rows["testd"])
+        check(rows["init"][1].isdigit() and rows["init"][4] == "-", "ps init %r", rows["init"])
+        check(out[-1].split()[0] == "total", "ps: total is not the last row: %r", out[-1])
+        # The total's PSS and USS are the sums of the rows above (as rounded for display).
+        for col in (6, 7):
+            parts = [parse_size(l.split()[col]) for l in out[1:-1]]
+            total = parse_size(rows["total"][col])
+            running = [parse_size(l.split()[col]) for l in out[1:-1] if l.split()[2] == "running"]
+            check(len(running) >= 3 and all(p > 0 for p in running), "ps column %d: %r", col, out)
+            check(abs(total - sum(parts)) <= 0.1 * total, "ps total %r vs rows %r", total, parts)
 
 
 def t_inspect(env, as_json):
@@ -482,11 +511,108 @@ def t_config(env, as_json):
                        check=True)
 
 
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)\Z")
+# A sample value: a decimal float, +Inf, -Inf or NaN (Go's ParseFloat reads more: underscores,
+# hex, "infinity"; mhcl writes none of them).
+VALUE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|Inf)\Z|NaN\Z")
+
+
+def parse_exposition(text):
+    """A strict reader of the Prometheus text format (0.0.4) as `mhcl metrics` writes it:
+    every line a comment, blank or a sample; one TYPE per family, before its samples, and
+    each family's samples together. Returns {name: (type, [(labels, value)])}."""
+    families, seen_done, current = {}, set(), None
+    check(text.endswith("\n"), "exposition does not end in a newline")
+    for line in text[:-1].split("\n"):
+        if not line:
+            continue
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                check(METRIC_NAME.match(parts[2]), "bad name in %r", line)
+            if len(parts) == 4 and parts[1] == "TYPE":
+                name, typ = parts[2], parts[3]
+                check(typ in ("counter", "gauge", "histogram", "summary", "untyped"),
+                      "type %r", line)
+                check(name not in families, "second TYPE for %s", name)
+                families[name] = (typ, [])
+                if current:
+                    seen_done.add(current)
+                current = name
+            continue
+        m = SAMPLE.match(line)
+        check(m, "not a sample line: %r", line)
+        name, labels, value = m.groups()
+        check(name == current and name not in seen_done, "%s: sample without its TYPE "
+              "just before, or its family split: %r", name, line)
+        check(VALUE.match(value), "not a float: %r", line)
+        lab = {}
+        if labels:
+            pos = 0
+            while pos < len(labels):
+                lm = LABEL.match(labels, pos)
+                check(lm, "bad labels in %r", line)
+                check(lm.group(1) not in lab, "label twice in %r", line)
+                lab[lm.group(1)] = lm.group(2)
+                pos = lm.end()
+                if pos < len(labels):
+                    check(labels[pos] == ",", "bad label separator in %r", line)
+                    pos += 1
+        families[name][1].append((lab, float(value)))
+    return families
+
+
+def t_metrics(env, as_json):
+    if as_json:
+        r = env.json("metrics")
+        by = {}
+        for s in r["metrics"]:
+            check(METRIC_NAME.match(s["name"]) and s["type"] in ("counter", "gauge") and
+                  isinstance(s["value"], (int, float)), "metrics --json sample %r", s)
+            by.setdefault(s["name"], {})[s["labels"]["server"]] = s["value"]
+        check(by["mhcl_server_up"].get("testd") == 1, "metrics --json up %r",
+              by.get("mhcl_server_up"))
+        return
+    fam = parse_exposition(env.ok("metrics"))
+    ps = env.json("ps")
+    running = {s["name"] for s in ps["servers"] if s["state"] == "running"}
+    check(running >= {"diagd", "testd"}, "ps %r", ps)
+    for name, (typ, samples) in fam.items():
+        check(name.startswith("mhcl_"), "family without the prefix: %s", name)
+        check(typ == ("counter" if name.endswith("_total") else "gauge"), "%s is a %s", name, typ)
+        keys = [tuple(sorted(l.items())) for l, _ in samples]
+        check(len(keys) == len(set(keys)), "%s has a sample twice", name)
+        check(all("server" in l for l, _ in samples), "%s: sample without server", name)
+
+    def per_server(name):
+        check(name in fam, "no family %s", name)
+        return {l["server"]: v for l, v in fam[name][1]}
+    up = per_server("mhcl_server_up")
+    check(all(up.get(s) == 1 for s in running), "mhcl_server_up %r", up)
+    check(set(per_server("mhcl_server_restarts_total")) >= running, "restarts %r",
+          per_server("mhcl_server_restarts_total"))
+    for f in ("mhcl_server_pss_bytes", "mhcl_server_uss_bytes"):
+        v = per_server(f)
+        check(set(v) >= running | {"init"} and all(v[s] > 0 for s in running | {"init"}),
+              "%s %r", f, v)
+    # testd's own inspect counters, and diagd's, with index labels where its tree has ids.
+    testd = [n for n, (_, ss) in fam.items() if any(l["server"] == "testd" for l, _ in ss)]
+    check("mhcl_testd_generation" in testd and "mhcl_frame_bus_frames_in" in testd,
+          "testd families %r", testd)
+    clients = fam.get("mhcl_clients_requests", ("", []))[1]
+    check(clients and all(l.get("clients", "").isdigit() for l, _ in clients),
+          "diagd's per-client counters %r", clients)
+    served = per_server("mhcl_requests_served")
+    check(served.get("diagd", 0) >= 1, "diagd requests served %r", served)
+
+
 def t_help(env, as_json):
     if as_json:
         h = env.json("help")
-        check({c["name"] for c in h["commands"]} >= {"ps", "inspect", "restart", "kill", "logs",
-                                                     "config", "help"}, "help --json %r", h)
+        check({c["name"] for c in h["commands"]} >= {"ps", "metrics", "inspect", "restart", "kill",
+                                                     "logs", "config", "help"}, "help --json %r", h)
         check(set(h["exit_codes"]) == {"0", "1", "2", "3", "4", "5", "100"}, "exit codes %r",
               h["exit_codes"])
         check(len(env.json("help", "kill")["commands"]) == 1, "help kill --json")
@@ -495,12 +621,42 @@ def t_help(env, as_json):
         for want in ("ps", "inspect", "restart", "kill", "logs", "config", "Exit codes", "100"):
             check(want in out, "help lacks %r", want)
         check("--signal" in env.ok("help", "kill"), "help kill")
+        # Every command has its usage, and says which options it takes.
+        names = [c["name"] for c in env.json("help")["commands"]]
+        check({"metrics", "help"} <= set(names), "help --json lists %r", names)
+        for name in names:
+            out = env.ok("help", name)
+            check(out.startswith("usage: mhcl [OPTIONS] %s" % name), "help %s: %r", name, out)
+            check(out == env.ok(name, "--help"), "help %s and %s --help differ", name, name)
+        out = env.ok("help", "logs")
+        check("-f, --follow" in out and "-n, --lines N" in out, "help logs: %r", out)
+        check("Options:" not in env.ok("help", "ps"), "help ps lists options")
+        p = env.fails(EXIT_USAGE, "help", "bogus")
+        check("unknown command 'bogus'" in p.stderr, "help bogus: %r", p.stderr)
+        env.fails(EXIT_USAGE, "help", "ps", "kill")
     env.fails(EXIT_USAGE, "bogus")
     env.fails(EXIT_USAGE, "ps", "--bogus")
 
 
-COMMANDS = [t_ps, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
-            t_logs_follow_pipe, t_config, t_help]
+def t_completion(env, as_json):
+    """The bash completion offers the servers diag lists, asked over the line's own target."""
+    script = getattr(env.args, "completion", None)
+    if as_json or not script:
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "unit", "diag"))
+    from test_completion import complete
+    prefix = " ".join([env.args.mhcl] + env.target)
+    got = complete(script, prefix + " inspect ")
+    check(got == ["diagd", "init", "testd"], "inspect <TAB>: %r", got)
+    got = complete(script, prefix + " restart ")
+    check(got == ["diagd", "testd"], "restart <TAB> (init is no server to restart): %r", got)
+    got = complete(script, prefix + " kill t")
+    check(got == ["testd"], "kill t<TAB>: %r", got)
+
+
+COMMANDS = [t_ps, t_metrics, t_inspect, t_restart, t_kill, t_kill_fault, t_logs, t_logs_follow,
+            t_logs_follow_pipe, t_config, t_help, t_completion]
 
 
 def run_transport(env, transport):
@@ -874,6 +1030,7 @@ def main():
     ap.add_argument("--scenario", choices=["unix", "tcp", "faults", "hostile"], required=True)
     for a in ("init", "diagd", "testd", "mhcl", "dtc"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--completion", help="the bash completion script, to check server names")
     args = ap.parse_args()
     for a in ("init", "diagd", "testd", "mhcl"):
         if not os.access(getattr(args, a), os.X_OK):

@@ -39,6 +39,13 @@ static void run(const char *const *wrapper, const char *const *extra)
 	ASSERT_GT(ctl_ps_find(ps, "ctl")->pid, 1);
 	ASSERT_LT(ctl_ps_find(ps, "ctl")->pid, 50);
 	ASSERT_GT(ctl_ps_find(ps, "orphaner")->rss_bytes, 0);
+	ASSERT_GT(ctl_ps_find(ps, "orphaner")->pss_bytes, 0);
+	ASSERT_GT(ctl_ps_find(ps, "orphaner")->uss_bytes, 0);
+	/* init's own line reads /proc/self: right whatever pid /proc knows it by. */
+	ASSERT_TRUE(ps->init);
+	ASSERT_EQ(ps->init->pid, 1);
+	ASSERT_GT(ps->init->pss_bytes, 0);
+	ASSERT_GT(ps->init->uss_bytes, 0);
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 	/* The orphan's grandchild was reparented to init and reaped there. */
 	bool reaped = false;

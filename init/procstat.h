@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The /proc figures `mhcl ps` shows for a process: CPU time, RSS, PSS and USS.
+ * The parsers take the file's text and touch nothing else, so they can be
+ * tested on crafted input; procstat_read() does the reading.
+ */
+#ifndef MHCL_INIT_PROCSTAT_H
+#define MHCL_INIT_PROCSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct procstat {
+	uint64_t cpu_user_ms, cpu_sys_ms;
+	uint64_t rss_bytes;
+	uint64_t pss_bytes; /* proportional: each shared page split among its users */
+	uint64_t uss_bytes; /* unique: Private_Clean + Private_Dirty */
+};
+
+/*
+ * Reads /proc/<which>/{stat,statm,smaps_rollup}; which is "self" or a
+ * decimal pid (borrowed). A figure whose file cannot be read or parsed stays
+ * 0 (smaps_rollup needs ptrace read access: init has it as root, or as the
+ * servers' own user). Always fills *ret.
+ */
+void procstat_read(const char *which, struct procstat *ret);
+
+/*
+ * Parses /proc/PID/stat text buf[0..len) (no NUL needed): utime and stime
+ * in clock ticks. Returns 0, or -EBADMSG if the text is not one.
+ */
+int procstat_parse_stat(const char *buf, size_t len, uint64_t *ret_utime, uint64_t *ret_stime);
+
+/*
+ * Parses /proc/PID/smaps_rollup text buf[0..len) (no NUL needed): the
+ * "Pss:" line and the sum of "Private_Clean:" and "Private_Dirty:", in
+ * bytes. Lines it does not know, including the range header, are skipped; a
+ * known line must read "<digits> kB". Returns 0, or -EBADMSG if a line it
+ * wants is missing, malformed or overflows.
+ */
+int procstat_parse_smaps_rollup(const char *buf, size_t len, uint64_t *ret_pss, uint64_t *ret_uss);
+
+#endif
