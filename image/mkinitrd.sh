@@ -52,6 +52,9 @@ for k in "${!BIN[@]}"; do [ -x "$BUILD/${BIN[$k]}" ] || die "$BUILD/${BIN[$k]} n
 ROOT=$(mktemp -d /tmp/mhcl-initrd.XXXXXX)
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{usr/sbin,usr/bin,usr/libexec/mhcl,etc/mhcl,proc,sys,dev,run,tmp,bin}
+# mktemp's 0700 would become the image's "/": the servers run as their own uids.
+chmod 0755 "$ROOT"
+chmod 1777 "$ROOT/tmp"
 
 is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
 MODE=static
