@@ -37,6 +37,7 @@ static const char *const group_names[_JAIL_GROUP_MAX] = {
     [JAIL_GROUP_NETWORK_SERVER] = "network-server",
     [JAIL_GROUP_THREADS] = "threads",
     [JAIL_GROUP_POSITIONAL_IO] = "positional-io",
+    [JAIL_GROUP_FILE_SYNC] = "file-sync",
     [JAIL_GROUP_KVM_IOCTL] = "kvm-ioctl",
     [JAIL_GROUP_VFIO_IOCTL] = "vfio-ioctl",
     [JAIL_GROUP_UNIX_CLIENT] = "unix-client",
@@ -69,7 +70,8 @@ static const char *const group_syscalls[_JAIL_GROUP_MAX][40] = {
     [JAIL_GROUP_NETWORK_SERVER] = {"accept", "accept4", "setsockopt", NULL},
     [JAIL_GROUP_THREADS] = {"set_robust_list", "madvise", NULL},
     [JAIL_GROUP_POSITIONAL_IO] = {"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
-				  "fsync", "fdatasync", "fallocate", NULL},
+				  NULL},
+    [JAIL_GROUP_FILE_SYNC] = {"fsync", "fdatasync", "fallocate", NULL},
     [JAIL_GROUP_UNIX_CLIENT] = {"connect", NULL},
     /* No io_uring_setup: seccomp cannot see what a ring does, so a jailed server uses only
      * rings it made (and restricted) before entry. */
@@ -93,14 +95,14 @@ static const struct jail_profile profiles[] = {
     {"icd", COMMON_GROUPS},
     /* mhcl-storaged: a ring per channel queue of each disk, all made and restricted
      * before entry. */
-    {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_VFIO_IOCTL) |
-		     G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
+    {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_FILE_SYNC) |
+		     G(JAIL_GROUP_VFIO_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     /* mhcl-netd: reads and writes its TAP queues, attached before entry, or adopted from
      * init's fd store after it (checked with two read-only TUN ioctls); no other ioctl. */
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
-    {"vp", COMMON_GROUPS | G(JAIL_GROUP_KVM_IOCTL) | G(JAIL_GROUP_THREADS) |
-	       G(JAIL_GROUP_UNIX_CLIENT)},
+    {"vp",
+     COMMON_GROUPS | G(JAIL_GROUP_KVM_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_UNIX_CLIENT)},
     /* mhcl-sidecard: pread/pwrite on /dev/mem and cpuN/online, opened before the jail. */
     {"sidecard", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO)},
 };
@@ -187,8 +189,9 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 				     cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)KVMIO << 8));
 		break;
 	case JAIL_GROUP_VFIO_IOCTL:
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)VFIO_TYPE << 8));
+		r = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)VFIO_TYPE << 8));
 		if (!r) /* UNMAP on a block device (fallocate does not reach every driver) */
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 					     cmp(1, SCMP_CMP_EQ, BLKDISCARD, 0));

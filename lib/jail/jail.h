@@ -28,7 +28,8 @@ enum jail_group {
 	JAIL_GROUP_IPC,		   /* sendmsg/recvmsg on held sockets */
 	JAIL_GROUP_NETWORK_SERVER, /* accept and socket options on held listeners */
 	JAIL_GROUP_THREADS,	   /* clone of threads only (CLONE_THREAD) */
-	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev/fsync/fallocate */
+	JAIL_GROUP_POSITIONAL_IO,  /* pread/pwrite/preadv/pwritev on held fds */
+	JAIL_GROUP_FILE_SYNC,	   /* fsync/fdatasync/fallocate: disks' backing files */
 	JAIL_GROUP_KVM_IOCTL,	   /* KVM's ioctls (type 0xAE) on held KVM fds: the worker */
 	JAIL_GROUP_VFIO_IOCTL,	   /* VFIO's ioctls (type ';') and BLKDISCARD: storage */
 	JAIL_GROUP_UNIX_CLIENT,	   /* new AF_UNIX sockets and connect (reconnect to a peer) */

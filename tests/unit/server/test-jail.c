@@ -35,6 +35,7 @@ enum {
 	DO_URING_ENTER,
 	DO_URING_SETUP,
 	DO_IOCTL, /* ioctl_request on fd -1: EBADF when allowed */
+	DO_FSYNC, /* fsync(-1): EBADF when allowed */
 };
 
 static unsigned long ioctl_request;
@@ -75,6 +76,10 @@ static int run_jailed(const char *profile, int what, uint8_t *frame, ssize_t *fr
 			if (syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0) >= 0 ||
 			    errno != EBADF)
 				_exit(6);
+			break;
+		case DO_FSYNC:
+			if (fsync(-1) >= 0 || errno != EBADF)
+				_exit(8);
 			break;
 		case DO_IOCTL:
 			if (ioctl(-1, ioctl_request, 0) >= 0 || errno != EBADF)
@@ -150,6 +155,12 @@ int main(void)
 	expect_violation("diagd", DO_EXEC_MAP, SYS_mprotect);
 	expect_violation("diagd", DO_SOCKET, SYS_socket);
 	expect_violation("storaged", DO_URING_SETUP, SYS_io_uring_setup);
+
+	/* Only storaged syncs and allocates files (its disks); the sidecar client does not. */
+	st = run_jailed("storaged", DO_FSYNC, frame, &n);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	expect_violation("sidecard", DO_FSYNC, SYS_fsync);
 
 	/* Per profile: its own device's ioctl passes the filter (EBADF on fd -1), the other
 	 * devices' requests kill it; the profiles without a device allow none. */
