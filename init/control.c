@@ -121,6 +121,14 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 		inspect_u64(t, n, "restarts", s->restarts);
 		inspect_str(t, n, "last_exit", s->last_exit);
 		inspect_str(t, n, "policy", s->conf->policy);
+		/* Who it runs as (policy/README.md): uid 0 when the manifest names no user. */
+		inspect_u64(t, n, "uid", s->conf->have_user ? s->conf->uid : 0);
+		char caps[640] = "";
+		for (unsigned cap = 0, at = 0; cap < 64 && at < sizeof(caps); cap++)
+			if (s->conf->caps & (1ull << cap))
+				at += (unsigned)snprintf(caps + at, sizeof(caps) - at, "%s%s",
+							 at ? " " : "", config_cap_name(cap));
+		inspect_str(t, n, "capabilities", caps);
 		inspect_str(t, n, "restart", restart_policy_name(s->conf->restart));
 		inspect_u64(t, n, "start_order", s->conf->start_order);
 		inspect_bool(t, n, "control", s->conf->control);

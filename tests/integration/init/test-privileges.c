@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,6 +129,15 @@ int main(void)
 	ASSERT_OK(stat(path, &st));
 	ASSERT_EQ(st.st_uid, 0);
 	ASSERT_TRUE(ctl_logs_contain(c, "confined", "handed "));
+	/* Who each runs as, in init's inspect tree. */
+	ASSERT_EQ(ctl_inspect_u64(c, "init", "servers/confined/uid"), 4242);
+	char *caps = ctl_inspect_str(c, "init", "servers/confined/capabilities");
+	ASSERT_STREQ(caps, "net_bind_service net_raw");
+	free(caps);
+	caps = ctl_inspect_str(c, "init", "servers/rootish/capabilities");
+	ASSERT_STREQ(caps, "");
+	free(caps);
+	ASSERT_EQ(ctl_inspect_u64(c, "init", "servers/rootish/uid"), 0);
 	/* The run dir: the run group's, setgid and sticky, listable by nobody else. */
 	ASSERT_OK(stat(itest_proc.dir, &st));
 	ASSERT_EQ(st.st_gid, 4300);
