@@ -8,10 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ struct srv {
 	bool hang; /* FAULT_HANG: requests are no longer answered */
 	bool stopping;
 	bool ready_sent;
+	bool keep_caps;
 	int exit_code;
 	uint32_t restarts;
 	uint64_t pings, inspects;
@@ -298,9 +301,34 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
 	return 0;
 }
 
+void srv_keep_capabilities(struct srv *s)
+{
+	s->keep_caps = true;
+}
+
+/* Empties the permitted, effective and inheritable sets (the ambient set follows). */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct none[2] = {0};
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+	    syscall(SYS_capset, &hdr, none) < 0)
+		return -errno;
+	return 0;
+}
+
 void srv_enter_jail(struct srv *s, const char *policy)
 {
 	const char *p = policy ? policy : s->policy;
+
+	if (!s->keep_caps) {
+		int r = drop_capabilities();
+		if (r < 0) {
+			log_error_errno(r, "unable to drop capabilities before the jail: %m");
+			_exit(MHCL_EXIT_JAIL);
+		}
+	}
 
 	if (!p || !*p) {
 		log_error("no seccomp policy given (MHCL_POLICY), refusing to run unjailed");

@@ -54,8 +54,14 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
 
 /* Installs the seccomp allow-list named by MHCL_POLICY (or `policy` if
  * non-NULL) with no_new_privs; a forbidden syscall reports JailViolation on
- * the bus and exits MHCL_EXIT_JAIL. Fails closed: exits on error. */
+ * the bus and exits MHCL_EXIT_JAIL. First it drops every capability the manifest
+ * granted (they serve set-up: opening /dev/mem, attaching TAP queues), unless the
+ * server called srv_keep_capabilities. Call it before starting threads: capabilities
+ * belong to each thread. Fails closed: exits on error. */
 void srv_enter_jail(struct srv *s, const char *policy);
+/* The server needs its granted capabilities while it serves (storaged: ipc_lock, as
+ * VFIO pins guest RAM at each channel open); the jail is entered with them. */
+void srv_keep_capabilities(struct srv *s);
 
 /* Readiness handshake; calls ops->restore with the reply. */
 int srv_ready(struct srv *s);

@@ -624,6 +624,8 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);
 		goto fail;
 	}
+	/* ipc_lock stays: VFIO pins guest RAM (and charges RLIMIT_MEMLOCK) at each open. */
+	srv_keep_capabilities(d->srv);
 	srv_enter_jail(d->srv, NULL);
 	r = srv_ready(d->srv);
 	if (r < 0) {

@@ -391,11 +391,12 @@ int main(int argc, char **argv)
 	    {"spawn-orphan", no_argument, NULL, 'o'},
 	    {"fd-store", no_argument, NULL, 'f'},
 	    {"inspect-bomb", required_argument, NULL, 'b'},
+	    {"keep-caps", no_argument, NULL, 'k'},
 	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
 	const char *relay = NULL;
-	bool orphan = false;
+	bool orphan = false, keep_caps = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -420,6 +421,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			t.fd_store = true;
+			break;
+		case 'k':
+			keep_caps = true;
 			break;
 		case 'b':
 			if (bomb_build(optarg) < 0)
@@ -457,6 +461,8 @@ int main(int argc, char **argv)
 			return log_error("unable to make the lives memfd: %m"), 111;
 	}
 	/* Everything is open: from here on only the allow-list. */
+	if (keep_caps)
+		srv_keep_capabilities(t.srv);
 	srv_enter_jail(t.srv, NULL);
 	if (!t.no_ready) {
 		r = srv_ready(t.srv);

@@ -2,8 +2,9 @@
 /*
  * Least privilege end to end: servers run as the uid, gid and groups their
  * manifest entry names, with exactly the capabilities it names (none by default,
- * also for a server left as root), before and after a restart; init hands the
- * named device files to the server's uid and the run dir to the run group.
+ * also for a server left as root), before and after a restart; a server enters its
+ * jail without them unless it asks to keep them (storaged's ipc_lock); init hands
+ * the named device files to the server's uid and the run dir to the run group.
  * Read from /proc/PID/status of the running servers.
  */
 #include <errno.h>
@@ -88,13 +89,15 @@ int main(void)
 	static char manifest[2048];
 	snprintf(manifest, sizeof(manifest),
 		 MANIFEST_HEAD "run-group = <4300>;\n" CTL_SERVER
-			       "confined { binary = \"mhcl-testd\"; policy = \"diagd\";"
+			       "confined { binary = \"mhcl-testd\"; args = \"--keep-caps\";"
+			       " policy = \"diagd\";"
 			       " start-order = <2>; restart-delay-ms = <20>; user = <4242>;"
 			       " group = <4243>; groups = <4300 4301>;"
 			       " capabilities = \"net_bind_service\", \"net_raw\";"
 			       " device-files = \"%s/dev*\"; };\n"
 			       "plain { binary = \"mhcl-testd\"; policy = \"diagd\";"
-			       " start-order = <3>; user = <4244>; groups = <4300>; };\n"
+			       " start-order = <3>; user = <4244>; groups = <4300>;"
+			       " capabilities = \"net_raw\"; };\n"
 			       "rootish { binary = \"mhcl-testd\"; policy = \"diagd\";"
 			       " start-order = <4>; };\n" MANIFEST_TAIL,
 		 devdir);
@@ -109,9 +112,11 @@ int main(void)
 	expect_status(plain, "Uid", "4244 4244 4244 4244");
 	expect_status(plain, "Gid", "4244 4244 4244 4244");
 	expect_status(plain, "Groups", "4300");
+	/* Granted net_raw for its set-up, it entered its jail without it. */
 	expect_status(plain, "CapEff", NO_CAPS);
 	expect_status(plain, "CapPrm", NO_CAPS);
-	expect_status(plain, "CapBnd", NO_CAPS);
+	expect_status(plain, "CapAmb", NO_CAPS);
+	expect_status(plain, "CapBnd", "0000000000002000");
 	/* Left as root by its manifest: still without a single capability. */
 	expect_status(rootish, "Uid", "0 0 0 0");
 	expect_status(rootish, "CapEff", NO_CAPS);

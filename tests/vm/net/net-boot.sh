@@ -194,11 +194,11 @@ flunk() { echo "FAIL: $1"; fail=1; }
 expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
 reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
 
-# Each server as its own uid, with only the capability its manifest names (ipc_lock: VFIO
-# pins guest RAM; net_admin: TAP queues), after the restarts.
+# Each server as its own uid, after the restarts; netd's net_admin (attaching the TAP
+# queues) is gone once it entered its jail.
 while read -r comm uid caps; do
 	expect "$comm ran as uid $uid with capabilities $caps" "$(vm_ident_re "$comm" "$uid" "$caps")"
-done < <(vm_idents; echo "mhcl-netd 407 0000000000001000")
+done < <(vm_idents; echo "mhcl-netd 407 0000000000000000")
 expect "netd registered its NIC" '^net: .*registered offer 1 with vmbusd'
 expect "L2 negotiated NVSP 6.1" '^net: .*NVSP version 0x60001'
 expect "L2 handed over its receive buffer" '^net: .*receive buffer: GPADL [0-9]+, [0-9]+ sub-allocations'

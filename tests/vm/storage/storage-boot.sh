@@ -289,8 +289,8 @@ flunk() { echo "FAIL: $1"; fail=1; }
 expect() { if out | grep -a -E "$2" >/dev/null; then pass "$1"; else flunk "$1 (no line matching /$2/)"; fi; }
 reject() { if out | grep -a -E "$2" >/dev/null; then flunk "$1 (a line matches /$2/)"; else pass "$1"; fi; }
 
-# Each server as its own uid, with only the capability its manifest names (ipc_lock: VFIO
-# pins guest RAM; net_admin: TAP queues), after the restarts.
+# Each server as its own uid, after the restarts; storaged keeps ipc_lock while it serves
+# (VFIO pins guest RAM at each channel open), the others have no capability.
 while read -r comm uid caps; do
 	expect "$comm ran as uid $uid with capabilities $caps" "$(vm_ident_re "$comm" "$uid" "$caps")"
 done < <(vm_idents; echo "mhcl-storaged 406 0000000000004000")
