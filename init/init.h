@@ -39,7 +39,8 @@ enum srv_event {
 	EV_STOP, /* shutdown */
 	EV_STOP_TIMEOUT,
 	EV_BACKOFF_DONE,
-	EV_RESTART, /* planned restart (control API) */
+	EV_RESTART,	/* planned restart (control API) */
+	EV_HANDED_OVER, /* a planned restart's instance closed its bus and shares nothing more */
 	_EV_MAX,
 };
 
@@ -74,6 +75,11 @@ struct child {
 	int wait_status;
 	uv_timer_t timer;     /* ready/stop timeout, backoff, reap grace */
 	uv_timer_t bus_timer; /* bus gone but process not reaped yet */
+	/* A planned restart's previous instance, still exiting after it handed over
+	 * (IPC_MSG_HANDOVER, then its bus closed); killed if it lingers. */
+	bool handover;
+	pid_t draining_pid;
+	uv_timer_t drain_timer;
 
 	/* Supervision. */
 	uint32_t restarts;
@@ -107,7 +113,7 @@ struct init {
 	const char *libexec;
 	const char *run_dir;
 	bool pid1;
-	bool isolated; /* /chosen/mhcl,isolated: no faults, no memory reads through diag */
+	bool isolated;	    /* /chosen/mhcl,isolated: no faults, no memory reads through diag */
 	bool initial_pidns; /* the real PID 1 of the machine: power off at the end */
 	bool verbose;
 	uint64_t log_seq; /* next global log sequence number */

@@ -281,6 +281,7 @@ int main(int argc, char **argv)
 			return MHCL_EXIT_SYSCALL;
 		uv_timer_init(in.loop, &s->timer);
 		uv_timer_init(in.loop, &s->bus_timer);
+		uv_timer_init(in.loop, &s->drain_timer);
 	}
 
 	uv_signal_t *sigs[] = {&in.sig_chld, &in.sig_term, &in.sig_int, &in.sig_pwr, &in.sig_usr2};

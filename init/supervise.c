@@ -186,6 +186,7 @@ static void act_spawn(struct child *s)
 	s->started_once = true;
 	s->ready_timed_out = false;
 	s->handshake_failed = false;
+	s->handover = false;
 	int r = spawn_server(s);
 	if (r < 0) {
 		fail_start(s, r);
@@ -465,6 +466,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = nop,
+	    [EV_HANDED_OVER] = nop,
 	},
     [SRV_RUNNING] =
 	{
@@ -476,6 +478,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = act_planned_stop,
+	    [EV_HANDED_OVER] = nop,
 	},
     [SRV_STOPPING] =
 	{
@@ -487,6 +490,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = act_kill,
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = nop,
+	    [EV_HANDED_OVER] = act_spawn,
 	},
     [SRV_BACKOFF] =
 	{
@@ -498,6 +502,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = act_spawn,
 	    [EV_RESTART] = act_spawn,
+	    [EV_HANDED_OVER] = nop,
 	},
     [SRV_FAILED] =
 	{
@@ -509,6 +514,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = act_spawn_reset,
+	    [EV_HANDED_OVER] = nop,
 	},
     [SRV_STOPPED] =
 	{
@@ -520,6 +526,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = act_spawn_reset,
+	    [EV_HANDED_OVER] = nop,
 	},
 };
 
@@ -659,6 +666,14 @@ void supervise_child_exit(struct init *in, pid_t pid, int status)
 {
 	for (size_t i = 0; i < in->nservers; i++) {
 		struct child *s = &in->servers[i];
+		if (s->draining_pid == pid) {
+			uv_timer_stop(&s->drain_timer);
+			s->draining_pid = 0;
+			init_log(s, "previous pid %d exited (%s %d)", (int)pid,
+				 WIFEXITED(status) ? "status" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			return;
+		}
 		if (s->pid != pid || s->exited)
 			continue;
 		s->exited = true;
@@ -712,7 +727,14 @@ static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	struct child *s = opaque;
 	char name[64];
 
-	if (s->chan != ch || msg->type != IPC_MSG_JAIL_VIOLATION)
+	if (s->chan != ch)
+		return;
+	if (msg->type == IPC_MSG_HANDOVER) {
+		/* Only a planned restart waits on it; a plain stop or a crash does not. */
+		s->handover = s->planned && s->state == SRV_STOPPING;
+		return;
+	}
+	if (msg->type != IPC_MSG_JAIL_VIOLATION)
 		return;
 	Mhcl__JailViolation *jv =
 	    (Mhcl__JailViolation *)ipc_msg_unpack(ch, msg, &mhcl__jail_violation__descriptor);
@@ -723,6 +745,39 @@ static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 	protobuf_c_message_free_unpacked(&jv->base, NULL);
 	init_log(s, "seccomp: forbidden syscall %s (%d)",
 		 jail_syscall_name(s->jail_nr, s->jail_arch, name, sizeof(name)), s->jail_nr);
+}
+
+static void drain_timeout_cb(uv_timer_t *t)
+{
+	struct child *s = container_of(t, struct child, drain_timer);
+
+	if (s->draining_pid > 0) {
+		init_log(s, "previous pid %d still exiting after %u ms, killing",
+			 (int)s->draining_pid, s->conf->stop_timeout_ms);
+		(void)kill(-s->draining_pid, SIGKILL);
+	}
+}
+
+/*
+ * A planned restart whose server said it shares nothing with the next instance once its
+ * bus is closed: the next instance starts now, while this one finishes exiting (unmapping
+ * guest RAM can take longer than the whole restart otherwise would). It is reaped as
+ * draining_pid.
+ */
+static void hand_over(struct child *s)
+{
+	init_log(s, "pid %d handed over; starting the next instance while it exits", (int)s->pid);
+	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->bus_timer);
+	logpipe_drain_close(s->out);
+	logpipe_drain_close(s->err);
+	s->out = s->err = NULL;
+	s->draining_pid = s->pid;
+	s->pid = 0;
+	s->planned = false;
+	s->crash_restart = false;
+	(void)uv_timer_start(&s->drain_timer, drain_timeout_cb, s->conf->stop_timeout_ms, 0);
+	supervise_event(s, EV_HANDED_OVER);
 }
 
 static void bus_lost_cb(uv_timer_t *t)
@@ -745,6 +800,11 @@ static void chan_close(struct ipc_chan *ch, int reason, void *opaque)
 	s->chan = NULL;
 	if (s->exited) {
 		supervise_event(s, EV_EXIT);
+		return;
+	}
+	if (s->state == SRV_STOPPING && s->planned && s->handover && s->pid > 0 &&
+	    !s->draining_pid) {
+		hand_over(s);
 		return;
 	}
 	/* Usually the process is exiting and SIGCHLD is on its way; if it is

@@ -61,6 +61,10 @@ enum ipc_msg_type {
 	IPC_MSG_JAIL_VIOLATION = 7,  /* server -> init notify: JailViolation */
 	IPC_MSG_FD_STORE = 8,	     /* server -> init: FdStoreRequest + fds -> Empty */
 	IPC_MSG_FD_STORE_REMOVE = 9, /* server -> init: FdStoreRemove -> Empty */
+	/* server -> init notify (Empty), sent just before it closes its bus on a stop: from
+	 * here on it touches nothing its next instance uses (rings, devices, state memfds),
+	 * so a planned restart may start that instance before this one has exited. */
+	IPC_MSG_HANDOVER = 10,
 	/* Diag protocol: client -> diagd -> init. */
 	IPC_MSG_PS = 16,	   /* PsRequest -> PsReply */
 	IPC_MSG_DIAG_INSPECT = 17, /* DiagInspectRequest -> InspectReply */

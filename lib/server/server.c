@@ -38,6 +38,7 @@ struct srv {
 	bool stopping;
 	bool ready_sent;
 	bool keep_caps;
+	bool handover_at_bus_close;
 	int exit_code;
 	uint32_t restarts;
 	uint64_t pings, inspects;
@@ -301,6 +302,11 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
 	return 0;
 }
 
+void srv_handover_at_bus_close(struct srv *s)
+{
+	s->handover_at_bus_close = true;
+}
+
 void srv_keep_capabilities(struct srv *s)
 {
 	s->keep_caps = true;
@@ -481,6 +487,10 @@ int srv_finish(struct srv *s)
 	for (size_t i = 0; i < s->nstored; i++)
 		if (s->stored_fds[i] >= 0)
 			close(s->stored_fds[i]);
+	if (s->bus && s->stopping && s->handover_at_bus_close) {
+		Mhcl__Empty e = MHCL__EMPTY__INIT;
+		(void)ipc_chan_notify(s->bus, IPC_MSG_HANDOVER, &e.base, NULL, 0);
+	}
 	if (s->bus)
 		ipc_chan_close(s->bus);
 	uv_close((uv_handle_t *)&s->fault_timer, NULL);

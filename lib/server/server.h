@@ -59,6 +59,11 @@ int srv_start(uv_loop_t *loop, const struct srv_ops *ops, void *opaque, struct s
  * server called srv_keep_capabilities. Call it before starting threads: capabilities
  * belong to each thread. Fails closed: exits on error. */
 void srv_enter_jail(struct srv *s, const char *policy);
+/* A planned restart may start the next instance as soon as this one closes its bus
+ * (srv_finish sends IPC_MSG_HANDOVER first), before it has exited: call it, before
+ * srv_finish, when nothing after srv_finish touches what the instances share (rings,
+ * devices, state memfds, I/O still in flight), only the server's own fds and mappings. */
+void srv_handover_at_bus_close(struct srv *s);
 /* The server needs its granted capabilities while it serves (storaged: ipc_lock, as
  * VFIO pins guest RAM at each channel open); the jail is entered with them. */
 void srv_keep_capabilities(struct srv *s);

@@ -431,9 +431,14 @@ static unsigned inflight(const struct stord *d)
 	return n;
 }
 
+/* Nothing in flight: after srv_finish storaged only closes its own fds and unmaps, so
+ * the next instance may start while this one exits (unmapping guest RAM is slow). With
+ * requests still in flight it may not: a write the kernel has not finished could land
+ * after the next instance rewrote the block; the process exit waits for them. */
 static void stop_now(struct stord *d)
 {
 	uv_timer_stop(&d->stop_timer);
+	srv_handover_at_bus_close(d->srv);
 	uv_stop(d->loop);
 }
 

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus.pb-c.h"
@@ -392,11 +393,14 @@ int main(int argc, char **argv)
 	    {"fd-store", no_argument, NULL, 'f'},
 	    {"inspect-bomb", required_argument, NULL, 'b'},
 	    {"keep-caps", no_argument, NULL, 'k'},
+	    {"handover", no_argument, NULL, 'H'},
+	    {"linger-ms", required_argument, NULL, 'l'},
 	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
 	const char *relay = NULL;
-	bool orphan = false, keep_caps = false;
+	bool orphan = false, keep_caps = false, handover = false;
+	int linger_ms = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -424,6 +428,12 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			keep_caps = true;
+			break;
+		case 'H':
+			handover = true;
+			break;
+		case 'l':
+			linger_ms = atoi(optarg);
 			break;
 		case 'b':
 			if (bomb_build(optarg) < 0)
@@ -463,6 +473,8 @@ int main(int argc, char **argv)
 	/* Everything is open: from here on only the allow-list. */
 	if (keep_caps)
 		srv_keep_capabilities(t.srv);
+	if (handover)
+		srv_handover_at_bus_close(t.srv);
 	srv_enter_jail(t.srv, NULL);
 	if (!t.no_ready) {
 		r = srv_ready(t.srv);
@@ -473,5 +485,11 @@ int main(int argc, char **argv)
 	int code = srv_finish(t.srv);
 	if (t.listen_fd >= 0)
 		close(t.listen_fd);
+	/* A slow exit after the bus closed (a server unmapping gigabytes of guest RAM). */
+	if (linger_ms > 0) {
+		struct timespec ts = {linger_ms / 1000, (linger_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	return code;
 }

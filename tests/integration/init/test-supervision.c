@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "itest.h"
@@ -22,8 +23,12 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     "sleepy { binary = \"mhcl-testd\"; args = \"--no-ready\"; policy = \"diagd\";"
     " start-order = <3>; restart = \"never\"; ready-timeout-ms = <100>; };\n"
     /* a well-behaved one for planned restarts */
-    "keeper { binary = \"mhcl-testd\"; args = \"--fd-store\"; policy = \"diagd\"; start-order = <4>;"
+    "keeper { binary = \"mhcl-testd\"; args = \"--fd-store\"; policy = \"diagd\"; start-order = "
+    "<4>;"
     " restart-delay-ms = <20>; };\n"
+    /* hands over at bus close, then takes 3 s to exit */
+    "lingerer { binary = \"mhcl-testd\"; args = \"--handover\", \"--linger-ms\", \"3000\";"
+    " policy = \"diagd\"; start-order = <4>; stop-timeout-ms = <10000>; };\n"
     /* a relay without `control`: init must refuse it */
     "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
     " policy = \"diagd\"; start-order = <5>; };\n"
@@ -112,6 +117,8 @@ static void check_planned_restart(struct ctl *c)
 	/* init's fd store handed the memfd to the new instance. */
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 2);
 	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "1 stored fds"));
+	/* Without handover the next instance starts only once the old one is gone. */
+	ASSERT_TRUE(kill(old_pid, 0) < 0 && errno == ESRCH);
 	/* Too many fds and a bad name were refused, and nothing of them was kept. */
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/fdstore_refused"), 2);
 
@@ -128,6 +135,39 @@ static void check_planned_restart(struct ctl *c)
 	ps = ctl_ps(c);
 	ASSERT_STREQ(ctl_ps_find(ps, "keeper")->last_exit, "killed by SIGKILL");
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
+}
+
+/* A server that hands over at bus close: its next instance is ready while the old one is
+ * still exiting, and the old one is reaped afterwards. */
+static void check_handover(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "lingerer", "running", -1));
+	int old_pid = ctl_pid(c, "lingerer");
+	Mhcl__RestartRequest rq = MHCL__RESTART_REQUEST__INIT;
+	rq.server = (char *)"lingerer";
+	ProtobufCMessage *m = NULL;
+	char err[256];
+	ASSERT_OK(ctl_call(c, IPC_MSG_RESTART, &rq.base, &mhcl__restart_reply__descriptor, &m, err,
+			   sizeof(err)));
+	int new_pid = ((Mhcl__RestartReply *)m)->pid;
+	protobuf_c_message_free_unpacked(m, NULL);
+	ASSERT_GT(new_pid, 0);
+	ASSERT_NE(new_pid, old_pid);
+	/* Ready while the previous instance still lingers (3 s) after closing its bus. */
+	ASSERT_OK(kill(old_pid, 0));
+	ASSERT_TRUE(ctl_logs_contain(c, "lingerer", "handed over; starting the next instance"));
+	char want[96];
+	snprintf(want, sizeof(want), "previous pid %d exited (status 0)", old_pid);
+	bool reaped = false;
+	for (int i = 0; i < 500 && !reaped; i++) {
+		reaped = ctl_logs_contain(c, "lingerer", want);
+		if (!reaped)
+			usleep(20000);
+	}
+	ASSERT_TRUE(reaped);
+	ASSERT_TRUE(kill(old_pid, 0) < 0 && errno == ESRCH);
+	ASSERT_EQ(ctl_pid(c, "lingerer"), new_pid);
+	ASSERT_EQ(ctl_inspect_u64(c, "lingerer", "frame/restarts"), 1);
 }
 
 static void check_errors(struct ctl *c)
@@ -222,6 +262,7 @@ int main(void)
 	ASSERT_TRUE(ctl_logs_contain(c, "quitter", "asked not to be restarted"));
 	check_ordered_start();
 	check_planned_restart(c);
+	check_handover(c);
 	check_errors(c);
 	ctl_close(c);
 
