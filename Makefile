@@ -22,7 +22,7 @@ image:
 # The demos' image part boots `make image`'s artifacts once they exist (refreshed first),
 # else an image built from $(BUILD) (scripts/demo-image.sh).
 USE_IMAGE = if [ -f $(IMAGE_DIR)/.inputs ]; then $(MAKE) --no-print-directory image || exit 1; \
-	export MHCL_IMAGE_DIR=$(IMAGE_DIR); fi
+	export MHCL_IMAGE_DIR=$(abspath $(IMAGE_DIR)); fi
 
 demo: build
 	@scripts/deps.sh test
