@@ -11,8 +11,9 @@
 #
 #   usage: scripts/make-image.sh [BUILD_DIR [OUT_DIR]]     (defaults: build, BUILD_DIR/deploy)
 #   env:   MHCL_MUSL_BUILD     the musl build directory (default BUILD_DIR-musl)
+#          MHCL_MUSL_CACHE     the musl libraries (default .cache/musl, scripts/musl-deps.sh)
 #          MHCL_IMAGE_CMDLINE  the kernel command line (default "console=ttyS0 panic=-1")
-#          MHCL_IMAGE_NET      as image/mkinitrd.sh (default QEMU user networking)
+#          MHCL_IMAGE_NET, MHCL_IMAGE_INIT_ARGS, MHCL_IMAGE_BUSYBOX   as image/mkinitrd.sh
 #          JOBS                ninja's -j (default 2)
 #
 # OUT_DIR afterwards:
@@ -32,7 +33,8 @@ MB=$(abs "${MHCL_MUSL_BUILD:-$B-musl}")
 cd "$SRC"
 JOBS=${JOBS:-2}
 CMDLINE=${MHCL_IMAGE_CMDLINE:-console=ttyS0 panic=-1}
-MUSL=$SRC/.cache/musl
+MUSL=${MHCL_MUSL_CACHE:-$SRC/.cache/musl}
+export MHCL_MUSL_CACHE=$MUSL
 USER_BINS="init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard
 	   worker/bin/mhcl-vp tools/mhcl image/mhcl-preinit"
 NATIVE_BINS="boot/mhcl-shim.elf tools/mhcl-image/mhcl-image"
@@ -71,7 +73,8 @@ quiet "$B/meson-logs/make-image-ninja.log" ninja -C "$B" -j "$JOBS" $NATIVE_BINS
 step "static musl build ($MB): the image's userspace"
 if [ ! -f "$MB/build.ninja" ]; then
 	quiet "$SRC/.cache/meson-setup-$(basename "$MB").log" meson setup "$MB" \
-		--cross-file "$MUSL/sysroot.ini" --cross-file cross/musl-x86_64.ini -Ddefault_library=static
+		--cross-file "$MUSL/sysroot.ini" --cross-file cross/musl-x86_64.ini \
+		-Ddefault_library=static
 fi
 # shellcheck disable=SC2086
 quiet "$MB/meson-logs/make-image-ninja.log" ninja -C "$MB" -j "$JOBS" $USER_BINS
@@ -88,15 +91,19 @@ inputs() {
 	sha256sum dts/image.dts image/mkinitrd.sh scripts/make-image.sh "$VM_VMLINUZ"
 	echo "kernel modules: $KMOD"
 	echo "cmdline: $CMDLINE"
+	# mkinitrd.sh's settings from the environment.
 	echo "net: ${MHCL_IMAGE_NET:-default}"
+	echo "init args: ${MHCL_IMAGE_INIT_ARGS:-}"
+	echo "busybox: ${MHCL_IMAGE_BUSYBOX:-0}"
 }
 mkdir -p "$OUT"
 IMG=$B/tools/mhcl-image/mhcl-image
 ARTIFACTS="mhcl.igvm mhcl-shim.elf mhcl-payload.bin initrd.cpio.gz"
+LISTINGS="mhcl.igvm.txt mhcl-payload.txt initrd.txt"
 inputs >"$OUT/.inputs.new"
 current=1
 cmp -s "$OUT/.inputs" "$OUT/.inputs.new" || current=0
-for f in $ARTIFACTS mhcl.igvm.txt mhcl-payload.txt initrd.txt; do [ -f "$OUT/$f" ] || current=0; done
+for f in $ARTIFACTS $LISTINGS; do [ -f "$OUT/$f" ] || current=0; done
 if [ "$current" = 1 ]; then
 	rm -f "$OUT/.inputs.new"
 	step "image up to date ($OUT)"
@@ -116,11 +123,12 @@ else
 	dtc -q -I dts -O dtb -o "$W/manifest.dtb" dts/image.dts
 	quiet "$W/build.log" "$IMG" build --shim "$B/boot/mhcl-shim.elf" \
 		--kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" --cmdline "$CMDLINE" \
-		--manifest "$W/manifest.dtb" --pvh "$W/mhcl-shim.elf" --payload "$W/mhcl-payload.bin" \
-		--igvm "$W/mhcl.igvm"
+		--manifest "$W/manifest.dtb" --pvh "$W/mhcl-shim.elf" \
+		--payload "$W/mhcl-payload.bin" --igvm "$W/mhcl.igvm"
 	# Relative names: the listings name the files as they are shipped.
-	(cd "$W" && "$IMG" dump mhcl.igvm >mhcl.igvm.txt && "$IMG" dump mhcl-payload.bin >mhcl-payload.txt)
-	for f in $ARTIFACTS mhcl.igvm.txt mhcl-payload.txt initrd.txt; do mv "$W/$f" "$OUT/$f"; done
+	(cd "$W" && "$IMG" dump mhcl.igvm >mhcl.igvm.txt &&
+		"$IMG" dump mhcl-payload.bin >mhcl-payload.txt)
+	for f in $ARTIFACTS $LISTINGS; do mv "$W/$f" "$OUT/$f"; done
 	# Written last: an interrupted run leaves no stamp and so is redone.
 	mv "$OUT/.inputs.new" "$OUT/.inputs"
 fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds the C libraries mhcl links (libuv, protobuf-c runtime, libseccomp, libfdt, liburing) as
-# static musl libraries from Debian's own source packages, and installs them with
-# pkg-config files under .cache/musl/sysroot for cross/musl-x86_64.ini.
+# Builds the C libraries mhcl links (libuv, protobuf-c runtime, libseccomp, libfdt,
+# liburing) as static musl libraries from Debian's own source packages, and installs them
+# with pkg-config files under .cache/musl/sysroot for cross/musl-x86_64.ini.
 #
 #   usage: scripts/musl-deps.sh            (idempotent; sources and builds stay in .cache/musl)
 #
-# Needs: musl-tools (musl-gcc), cmake, make, dpkg-dev (dpkg-source), and Debian's archive
+# Needs: musl-tools (musl-gcc), cmake, make, dpkg-dev (dpkg-source), gperf (scripts/deps.sh
+# image installs them all), and Debian's archive
 # for `apt-get source`. When the machine's apt has no deb-src lines, a private sources list
 # for Debian 12 is used (-o Dir::Etc::sourcelist=...), with its own lists and cache
 # directories so the system's apt state is not touched. Nothing here is committed.
