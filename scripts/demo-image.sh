@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The mhcl image end to end (third part of `make demo`; alone: `make demo-image`):
+# The mhcl image end to end (the image part of `make demo`; alone: `make demo-image`):
 #   1. takes the image `make image` left in MHCL_IMAGE_DIR when that is set; else builds
 #      the initrd (image/mkinitrd.sh, manifest dts/image.dts: diag + sidecar) and the image
 #      (mhcl-image build) from BUILD_DIR; the userspace is static musl when
