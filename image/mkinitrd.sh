@@ -29,6 +29,9 @@
 #                         user-mode networking); "none" for no network configuration
 #   MHCL_IMAGE_BUSYBOX    1 to add /bin/busybox (debugging)
 #   MHCL_IMAGE_INIT_ARGS  extra mhcl-init arguments, space separated (e.g. "-v")
+#   MHCL_IMAGE_STRIP      1 to strip mhcl's binaries in the archive (the build's keep symbols)
+#   MHCL_IMAGE_STATIC     1 to refuse a dynamically linked binary instead of adding its
+#                         libraries (`make image`: the production initrd is static only)
 set -euo pipefail
 
 BUILD=${1:?usage: mkinitrd.sh BUILD_DIR OUT.cpio.gz}
@@ -56,13 +59,20 @@ mkdir -p "$ROOT"/{usr/sbin,usr/bin,usr/libexec/mhcl,etc/mhcl,proc,sys,dev,run,tm
 chmod 0755 "$ROOT"
 chmod 1777 "$ROOT/tmp"
 
-is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
+# Static: no program interpreter and no shared library needed.
+is_static() {
+	LC_ALL=C readelf -h "$1" >/dev/null 2>&1 || return 1
+	! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'INTERP' &&
+		! LC_ALL=C readelf -d "$1" 2>/dev/null | grep -q '(NEEDED)'
+}
 MODE=static
 # copy BINARY DIR: the binary into ROOT/DIR, plus its shared libraries when dynamic.
 copy() {
 	local bin=$1 dir=$2 l
 	cp -L "$bin" "$ROOT/$dir/"
+	[ "${MHCL_IMAGE_STRIP:-0}" = 1 ] && strip --strip-all "$ROOT/$dir/$(basename "$bin")"
 	is_static "$bin" && return 0
+	[ "${MHCL_IMAGE_STATIC:-0}" = 1 ] && die "$bin is dynamically linked (MHCL_IMAGE_STATIC=1)"
 	MODE=dynamic
 	for l in $(ldd "$bin" 2>/dev/null | awk '/=>/{print $3} /ld-linux/{print $1}'); do
 		[ -f "$l" ] || continue

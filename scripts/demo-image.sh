@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The mhcl image end to end (third part of `make demo`; alone: `make demo-image`):
-#   1. builds the initrd (image/mkinitrd.sh, manifest dts/image.dts: diag + sidecar) and
-#      the image (mhcl-image build) from BUILD_DIR; the userspace is static musl when
+# The mhcl image end to end (the image part of `make demo`; alone: `make demo-image`):
+#   1. takes the image `make image` left in MHCL_IMAGE_DIR when that is set; else builds
+#      the initrd (image/mkinitrd.sh, manifest dts/image.dts: diag + sidecar) and the image
+#      (mhcl-image build) from BUILD_DIR; the userspace is static musl when
 #      .cache/musl/sysroot exists (scripts/musl-deps.sh; built in MHCL_MUSL_BUILD, default
 #      BUILD_DIR-musl), else BUILD_DIR's dynamic binaries with their shared libraries;
 #   2. boots the PVH form under qemu-system-x86_64 -accel tcg -cpu max -smp 8 with user-mode
@@ -18,11 +19,14 @@
 # Exits non-zero when a step fails (77 when QEMU, dtc or the kernel package are missing).
 #
 #   usage: scripts/demo-image.sh BUILD_DIR
-#   env:   MHCL_IMAGE_USER_BUILD  take the userspace from this build directory instead
+#   env:   MHCL_IMAGE_DIR         boot the image in this directory (scripts/make-image.sh's
+#                                 output, e.g. build/deploy) instead of building one; BUILD_DIR
+#                                 then only gives the host's mhcl CLI
+#          MHCL_IMAGE_USER_BUILD  take the userspace from this build directory instead
 #          MHCL_MUSL_BUILD        the static musl build directory (default BUILD_DIR-musl)
 #          MHCL_IMAGE_SMP         CPUs (default 8: the boot CPU and 7 in the sidecar)
 #          MHCL_IMAGE_WORK        keep the work files (initrd, image, serial log) there
-#          MHCL_IMAGE_INIT_ARGS   extra mhcl-init arguments (e.g. -v)
+#          MHCL_IMAGE_INIT_ARGS   extra mhcl-init arguments (e.g. -v; not with MHCL_IMAGE_DIR)
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,14 +37,18 @@ ONLINE_CPU=3
 [ "$SMP" -gt "$ONLINE_CPU" ] || { echo "demo-image: MHCL_IMAGE_SMP must be above $ONLINE_CPU"; exit 1; }
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-for t in qemu-system-x86_64 dtc cpio gzip python3; do
+PREBUILT=${MHCL_IMAGE_DIR:-}
+tools="qemu-system-x86_64 python3"
+[ -n "$PREBUILT" ] || tools="$tools dtc cpio gzip"
+for t in $tools; do
 	command -v "$t" >/dev/null || { echo "demo-image: $t not found, skipping"; exit 77; }
 done
-vm_kernel
 SHIM=$B/boot/mhcl-shim.elf
 IMG=$B/tools/mhcl-image/mhcl-image
 MHCL=$B/tools/mhcl
-for f in "$SHIM" "$IMG" "$MHCL"; do [ -f "$f" ] || { echo "demo-image: $f not built"; exit 1; }; done
+need="$MHCL"
+[ -n "$PREBUILT" ] || { vm_kernel; need="$need $SHIM $IMG"; }
+for f in $need; do [ -f "$f" ] || { echo "demo-image: $f not built"; exit 1; }; done
 
 if [ -n "${MHCL_IMAGE_WORK:-}" ]; then
 	mkdir -p "$MHCL_IMAGE_WORK"
@@ -67,38 +75,69 @@ fail() {
 }
 
 # ---- 1. userspace, initrd, image
-step "building the image from $B"
-if [ -n "${MHCL_IMAGE_USER_BUILD:-}" ]; then
-	USER_BUILD=$(cd "$MHCL_IMAGE_USER_BUILD" && pwd)
-	echo "userspace from MHCL_IMAGE_USER_BUILD=$USER_BUILD"
-elif [ -f "$SRC/.cache/musl/sysroot.ini" ] && command -v musl-gcc >/dev/null; then
-	USER_BUILD=${MHCL_MUSL_BUILD:-$B-musl}
-	echo "static musl userspace (.cache/musl/sysroot found), built in $USER_BUILD"
-	if [ ! -f "$USER_BUILD/build.ninja" ]; then
-		meson setup "$USER_BUILD" --cross-file "$SRC/.cache/musl/sysroot.ini" \
-			--cross-file "$SRC/cross/musl-x86_64.ini" -Ddefault_library=static \
-			>"$W/musl-setup.log" 2>&1 || { cat "$W/musl-setup.log"; fail "meson setup of $USER_BUILD"; }
+# image_from DIR: make image's artifacts, under the names image_build gives its files.
+image_from() {
+	local d f
+	d=$(cd "$1" && pwd) || fail "no image directory $1"
+	step "the image from $d (make image)"
+	for f in mhcl-shim.elf mhcl-payload.bin mhcl.igvm initrd.cpio.gz initrd.txt mhcl-payload.txt; do
+		[ -f "$d/$f" ] || fail "$d/$f missing (scripts/make-image.sh writes it)"
+	done
+	cp "$d/mhcl-shim.elf" "$W/image.elf"
+	cp "$d/mhcl-payload.bin" "$W/payload.bin"
+	cp "$d/mhcl.igvm" "$W/image.igvm"
+	cp "$d/initrd.cpio.gz" "$W/initrd.cpio.gz"
+	cp "$d/mhcl-payload.txt" "$W/payload.dump"
+	grep -E '^(userspace|kernel modules): ' "$d/initrd.txt" >"$W/mkinitrd.log" || true
+	grep '^kernel' "$W/mkinitrd.log" || true
+	[ -z "${MHCL_IMAGE_INIT_ARGS:-}" ] || echo "(MHCL_IMAGE_INIT_ARGS ignored: the initrd is prebuilt)"
+}
+
+# image_build: the initrd and the image from BUILD_DIR (the userspace as the header says).
+image_build() {
+	step "building the image from $B"
+	if [ -n "${MHCL_IMAGE_USER_BUILD:-}" ]; then
+		USER_BUILD=$(cd "$MHCL_IMAGE_USER_BUILD" && pwd)
+		echo "userspace from MHCL_IMAGE_USER_BUILD=$USER_BUILD"
+	elif [ -f "$SRC/.cache/musl/sysroot.ini" ] && command -v musl-gcc >/dev/null; then
+		USER_BUILD=${MHCL_MUSL_BUILD:-$B-musl}
+		echo "static musl userspace (.cache/musl/sysroot found), built in $USER_BUILD"
+		if [ ! -f "$USER_BUILD/build.ninja" ]; then
+			meson setup "$USER_BUILD" --cross-file "$SRC/.cache/musl/sysroot.ini" \
+				--cross-file "$SRC/cross/musl-x86_64.ini" -Ddefault_library=static \
+				>"$W/musl-setup.log" 2>&1 ||
+				{ cat "$W/musl-setup.log"; fail "meson setup of $USER_BUILD"; }
+		fi
+		ninja -C "$USER_BUILD" -j2 init/mhcl-init servers/diag/mhcl-diagd \
+			servers/sidecar/mhcl-sidecard tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit \
+			>"$W/musl-build.log" 2>&1 ||
+			{ tail -n 40 "$W/musl-build.log"; fail "musl build in $USER_BUILD"; }
+		USER_BUILD=$(cd "$USER_BUILD" && pwd)
+	else
+		USER_BUILD=$B
+		echo "dynamic userspace from $B with its shared libraries" \
+			"(no .cache/musl/sysroot: scripts/musl-deps.sh builds it)"
 	fi
-	ninja -C "$USER_BUILD" -j2 init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard \
-		tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit >"$W/musl-build.log" 2>&1 ||
-		{ tail -n 40 "$W/musl-build.log"; fail "musl build in $USER_BUILD"; }
-	USER_BUILD=$(cd "$USER_BUILD" && pwd)
+	MHCL_IMAGE_KMOD_DIR=$VM_KDIR/lib/modules/$VM_KVER "$SRC/image/mkinitrd.sh" "$USER_BUILD" \
+		"$W/initrd.cpio.gz" >"$W/mkinitrd.log" 2>&1 || { cat "$W/mkinitrd.log"; fail "mkinitrd"; }
+	dtc -q -I dts -O dtb -o "$W/manifest.dtb" "$SRC/dts/image.dts"
+	"$IMG" build --shim "$SHIM" --kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" \
+		--cmdline "console=ttyS0 panic=-1" --manifest "$W/manifest.dtb" \
+		--pvh "$W/image.elf" --payload "$W/payload.bin" --igvm "$W/image.igvm" \
+		>"$W/mhcl-image.log" 2>&1 || { cat "$W/mhcl-image.log"; fail "mhcl-image build"; }
+	"$IMG" dump "$W/payload.bin" >"$W/payload.dump" 2>&1 ||
+		{ cat "$W/payload.dump"; fail "mhcl-image dump"; }
+	echo "kernel: $VM_VMLINUZ"
+}
+
+if [ -n "$PREBUILT" ]; then
+	image_from "$PREBUILT"
 else
-	USER_BUILD=$B
-	echo "dynamic userspace from $B with its shared libraries (no .cache/musl/sysroot: scripts/musl-deps.sh builds it)"
+	image_build
 fi
-MHCL_IMAGE_KMOD_DIR=$VM_KDIR/lib/modules/$VM_KVER "$SRC/image/mkinitrd.sh" "$USER_BUILD" \
-	"$W/initrd.cpio.gz" >"$W/mkinitrd.log" 2>&1 || { cat "$W/mkinitrd.log"; fail "mkinitrd"; }
 USERSPACE=$(grep -o 'userspace: [a-z]*' "$W/mkinitrd.log") || fail "mkinitrd did not say which userspace"
 echo "$USERSPACE"
-dtc -q -I dts -O dtb -o "$W/manifest.dtb" "$SRC/dts/image.dts"
-"$IMG" build --shim "$SHIM" --kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" \
-	--cmdline "console=ttyS0 panic=-1" --manifest "$W/manifest.dtb" \
-	--pvh "$W/image.elf" --payload "$W/payload.bin" --igvm "$W/image.igvm" >"$W/mhcl-image.log" 2>&1 ||
-	{ cat "$W/mhcl-image.log"; fail "mhcl-image build"; }
-"$IMG" dump "$W/payload.bin" >"$W/payload.dump" 2>&1 || { cat "$W/payload.dump"; fail "mhcl-image dump"; }
 sed 's/^/  /' "$W/payload.dump"
-echo "kernel: $VM_VMLINUZ"
 
 # ---- 2. boot
 # The serial port goes through a FIFO to a reader that keeps the raw log (serial.log) and

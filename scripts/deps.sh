@@ -7,7 +7,9 @@ build="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libprotobuf-c-dev p
 # make test runs the VM topology tests too, so it needs QEMU and the initramfs tools.
 test="$build clang libclang-rt-14-dev python3 iproute2 util-linux qemu-system-x86 busybox-static cpio kmod gzip fio e2fsprogs iperf3 iputils-ping"
 vm="$test"
-image="$vm musl-tools"
+# make image: the native build (shim, mhcl-image), musl-gcc, what scripts/musl-deps.sh needs to
+# fetch and build Debian's sources (dpkg-source, cmake, make, gperf), and the initrd's tools.
+image="$build musl-tools cmake make dpkg-dev gperf binutils cpio gzip"
 case "${1:-build}" in
 	build) want=$build ;;
 	test) want=$test ;;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds the C libraries mhcl links (libuv, protobuf-c runtime, libseccomp, libfdt) as
-# static musl libraries from Debian's own source packages, and installs them with
-# pkg-config files under .cache/musl/sysroot for cross/musl-x86_64.ini.
+# Builds the C libraries mhcl links (libuv, protobuf-c runtime, libseccomp, libfdt,
+# liburing) as static musl libraries from Debian's own source packages, and installs them
+# with pkg-config files under .cache/musl/sysroot for cross/musl-x86_64.ini.
 #
 #   usage: scripts/musl-deps.sh            (idempotent; sources and builds stay in .cache/musl)
 #
-# Needs: musl-tools (musl-gcc), cmake, make, dpkg-dev (dpkg-source), and Debian's archive
+# Needs: musl-tools (musl-gcc), cmake, make, dpkg-dev (dpkg-source), gperf (scripts/deps.sh
+# image installs them all), and Debian's archive
 # for `apt-get source`. When the machine's apt has no deb-src lines, a private sources list
 # for Debian 12 is used (-o Dir::Etc::sourcelist=...), with its own lists and cache
 # directories so the system's apt state is not touched. Nothing here is committed.
@@ -145,6 +146,21 @@ if [ ! -f "$SYS/lib/libseccomp.a" ]; then
 	cp "$d/include/seccomp-syscalls.h" "$SYS/include/"
 	cp "$b/include/seccomp.h" "$SYS/include/"
 	pc libseccomp "$(basename "$d" | sed 's/^libseccomp-//')" -lseccomp
+fi
+
+# liburing: mhcl-storaged's file backend (not in the image, but meson wants every
+# dependency). Its configure writes into the source tree, so it builds in a copy; the
+# compiler carries the uapi headers because configure sets CFLAGS itself.
+if [ ! -f "$SYS/lib/liburing.a" ]; then
+	d=$(fetch liburing)
+	b=$M/build/liburing && rm -rf "$b" && cp -r "$d" "$b"
+	(cd "$b" && ./configure --cc="musl-gcc -isystem $KH" --prefix="$SYS" >"$b.log" 2>&1) ||
+		die "liburing configure failed: see $b.log"
+	make -C "$b/src" -j "$JOBS" ENABLE_SHARED=0 liburing.a >>"$b.log" 2>&1 ||
+		die "liburing build failed: see $b.log"
+	cp "$b/src/liburing.a" "$SYS/lib/"
+	cp -r "$b/src/include/liburing.h" "$b/src/include/liburing" "$SYS/include/"
+	pc liburing "$(basename "$d" | sed 's/^liburing-//')" -luring
 fi
 
 # The machine file cross/musl-x86_64.ini takes the sysroot's absolute path from here.

@@ -18,8 +18,9 @@
 #
 # The userspace comes from BUILD_DIR, or from MHCL_MUSL_BUILD (a build configured with
 # cross/musl-x86_64.ini) when that names a directory with the binaries; the log says
-# "userspace: static" or "userspace: dynamic". Exit 77 (skip) when QEMU, dtc or the kernel
-# package are unavailable.
+# "userspace: static" or "userspace: dynamic". With MHCL_IMAGE_DIR (`make image`'s output,
+# e.g. build/deploy) the demo boots that image instead, and its userspace must be static.
+# Exit 77 (skip) when QEMU, dtc or the kernel package are unavailable.
 set -euo pipefail
 BUILD=$(cd "${1:?build dir}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +52,13 @@ has() { # FILE WHAT PATTERN (extended regex)
 	grep -a -Eq -- "$3" "$1" || fail "$2 (no /$3/ in $(basename "$1"))"
 	echo "ok: $2"
 }
-cmp -s "$BUILD/boot/mhcl-shim.elf" "$W/image.elf" || fail "PVH ELF differs from the shim"
+if [ -n "${MHCL_IMAGE_DIR:-}" ]; then
+	"$IMG" dump "$W/image.elf" >"$W/elf.txt" || fail "the PVH ELF does not read back"
+	has "$W/elf.txt" "the PVH ELF reads back" 'PVH ELF, entry 0x'
+	has "$W/mkinitrd.log" "make image's userspace is static" '^userspace: static$'
+else
+	cmp -s "$BUILD/boot/mhcl-shim.elf" "$W/image.elf" || fail "PVH ELF differs from the shim"
+fi
 "$IMG" dump "$W/image.igvm" >"$W/igvm.txt" || fail "the IGVM file does not read back"
 has "$W/serial.log" "the shim saw the payload's manifest" 'cmdline [0-9]+ bytes, manifest [1-9]'
 has "$W/serial.log" "7 CPUs parked in the sidecar at boot" 'sidecar CPUs ready: 7'
