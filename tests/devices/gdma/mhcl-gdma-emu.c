@@ -305,7 +305,9 @@ static int run(struct emu *e)
 			client_serve(e);
 		else if (p[1].revents)
 			client_accept(e);
-		if (p[2].revents) {
+		/* Only while memory is still mapped: the client may have left just now, and a
+		 * frame then would find the RX queue unreachable and break it for good. */
+		if (p[2].revents && e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0) {
 			r = tap_drain(e);
 			if (r < 0)
 				return log_error_errno(r, "reading the tap: %m");
