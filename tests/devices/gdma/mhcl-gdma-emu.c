@@ -19,7 +19,7 @@
  *
  * Frames: the model's TX goes to the TAP; frames read from the TAP go to the model only
  * while a client holds DMA maps (otherwise the model would find its RX queue unreachable
- * and break it); in between they wait in the TAP's queue, which the kernel bounds.
+ * and break it); in between they wait in the TAP's queue (8192 frames, as netd's TAP).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +43,8 @@
 
 #define MSIX_BAR_SIZE 0x1000u
 #define TAP_FRAMES_PER_WAKE 64u /* the client's messages are not starved by a busy wire */
-#define LOG_FIRST_DROPS 10u	/* then one line per LOG_DROP_EVERY */
+#define TAP_QUEUE_FRAMES 8192
+#define LOG_FIRST_DROPS 10u /* then one line per LOG_DROP_EVERY */
 #define LOG_DROP_EVERY 1000u
 
 struct emu {
@@ -214,6 +215,23 @@ static int tap_open(const char *name)
 		return r;
 	}
 	return fd;
+}
+
+/*
+ * Frames for the vPort wait in the TAP's queue while no client is attached (its driver
+ * restarting): as netd does with its own TAP, the kernel's 500 frames become
+ * TAP_QUEUE_FRAMES, so they outlast a restart. A failure only shortens the wait.
+ */
+static void tap_queue_len(const char *name)
+{
+	struct ifreq ifr = {.ifr_qlen = TAP_QUEUE_FRAMES};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	strcpy(ifr.ifr_name, name); /* tap_open checked its length */
+	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
+		log_warn("tap %s keeps the kernel's queue length: %s", name, strerror(errno));
+	if (s >= 0)
+		close(s);
 }
 
 /* Frames the kernel sent on the TAP go to the model's vPort, a bounded batch per wake. */
@@ -439,6 +457,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to open tap %s: %m", tap_name);
 		goto out;
 	}
+	tap_queue_len(tap_name);
 	r = e->listen_fd = vfio_user_server_listen(socket_path);
 	if (r < 0) {
 		log_error_errno(r, "unable to listen on %s: %m", socket_path);
