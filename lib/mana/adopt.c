@@ -163,12 +163,9 @@ int mana_dev_adopt(struct devaccess *da, int mem_fd, const struct mana_opts *o,
 
 	if (mem_fd < 0)
 		return -EBADF;
-	if (!o || o->nr_queues == 0 || o->nr_queues > MANA_MAX_QUEUES ||
-	    (o->mem_iova & (GDMA_PAGE_SIZE - 1)))
-		return -EINVAL;
-	d = mana__dev_new(da, o);
-	if (!d)
-		return -ENOMEM;
+	r = mana__dev_new(da, o, &d);
+	if (r < 0)
+		return r;
 	r = resume(d, mem_fd, o);
 	if (r < 0) {
 		/* Nothing of the function is undone: it stays as the last instance left it. */

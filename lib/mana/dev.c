@@ -45,19 +45,24 @@ int mana__setup_irqs(struct mana_dev *d, unsigned n)
 	return devaccess_irq_set(d->da, d->efds, n);
 }
 
-struct mana_dev *mana__dev_new(struct devaccess *da, const struct mana_opts *o)
+int mana__dev_new(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret)
 {
-	struct mana_dev *d = calloc(1, sizeof(*d));
+	struct mana_dev *d;
 
+	if (!o || o->nr_queues == 0 || o->nr_queues > MANA_MAX_QUEUES ||
+	    (o->mem_iova & (GDMA_PAGE_SIZE - 1)))
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
 	if (!d)
-		return NULL;
+		return -ENOMEM;
 	d->da = da;
 	d->mem_fd = -1;
 	d->mem_iova = o->mem_iova;
 	d->timeout_ms = o->timeout_ms ? o->timeout_ms : MANA_DEFAULT_TIMEOUT_MS;
 	for (unsigned i = 0; i < ARRAY_SIZE(d->efds); i++)
 		d->efds[i] = -1;
-	return d;
+	*ret = d;
+	return 0;
 }
 
 /* Queue pair i's place in memory and its vector; its ids come from the device. */
@@ -79,12 +84,9 @@ int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_d
 	struct mana_dev *d;
 	int r;
 
-	if (!o || o->nr_queues == 0 || o->nr_queues > MANA_MAX_QUEUES ||
-	    (o->mem_iova & (GDMA_PAGE_SIZE - 1)))
-		return -EINVAL;
-	d = mana__dev_new(da, o);
-	if (!d)
-		return -ENOMEM;
+	r = mana__dev_new(da, o, &d);
+	if (r < 0)
+		return r;
 	r = mana__read_registers(d);
 	if (r == 0)
 		r = mana__mem_create(d, o->nr_queues);

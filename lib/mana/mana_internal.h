@@ -220,7 +220,8 @@ void mana__state_load(struct mana_dev *d, const struct mana_state *s);
 /* dev.c */
 int mana__read_registers(struct mana_dev *d);
 int mana__setup_irqs(struct mana_dev *d, unsigned n);
-struct mana_dev *mana__dev_new(struct devaccess *da, const struct mana_opts *o);
+/* A device for da (borrowed) with the caller's options checked; -EINVAL, -ENOMEM. */
+int mana__dev_new(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret);
 /* Where queue pair q's rings and buffers are (q->index set), before ids are known. */
 void mana__queue_place(struct mana_dev *d, struct mana_queue *q);
 
