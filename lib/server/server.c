@@ -443,6 +443,11 @@ const char *srv_name(struct srv *s)
 	return s->name;
 }
 
+const char *srv_policy(struct srv *s)
+{
+	return s->policy;
+}
+
 struct ipc_chan *srv_bus(struct srv *s)
 {
 	return s->bus;

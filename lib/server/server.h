@@ -83,6 +83,9 @@ bool srv_stored_pending(const char *name);
 bool srv_isolated(void);
 
 const char *srv_name(struct srv *s);
+/* The seccomp profile the server runs (or will run) under: MHCL_POLICY, or what
+ * srv_enter_jail() was given. */
+const char *srv_policy(struct srv *s);
 struct ipc_chan *srv_bus(struct srv *s);
 uv_loop_t *srv_loop(struct srv *s);
 

@@ -28,7 +28,8 @@
  * sockets; no open: the TAP queues are attached before, or adopted from the store). MANA
  * over vfio-user connects before the jail and adopts inside it with messages on that
  * socket, eventfds and a mapping of the kept memfd; adopting a VFIO function needs VFIO
- * ioctls, which the profile does not allow yet.
+ * ioctls and config-space reads, which the profile does not allow yet: such a function is
+ * then not kept (each instance brings it up again, as vfio-pci reset it).
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
@@ -41,6 +42,7 @@
 
 #include "defs/exit_codes.h"
 #include "ipc.h"
+#include "jail.h"
 #include "net_nic.h"
 #include "net_state.h"
 #include "net_mana.h"
@@ -163,6 +165,16 @@ static int take_tap(struct netd *d)
 }
 
 /* ---- MANA ---- */
+
+/* Adopting a VFIO function happens inside the jail: it takes VFIO ioctls and config-space
+ * reads, which not every profile grants. */
+static bool jail_can_adopt_vfio(struct srv *s)
+{
+	const uint32_t need = 1u << JAIL_GROUP_VFIO_IOCTL | 1u << JAIL_GROUP_POSITIONAL_IO;
+	int idx = jail_profile_find(srv_policy(s));
+
+	return idx >= 0 && (jail_profile_groups(idx) & need) == need;
+}
 
 /* The NIC as the MANA function (up by now) serves it. */
 static void configure_mana(struct netd *d)
@@ -405,7 +417,7 @@ int main(int argc, char **argv)
 	if (d->mana_spec) {
 		/* Connected now (no connect in the jail); brought up now, or adopted from
 		 * init's store in ops->restore. */
-		r = net_mana_open(d->mana_spec, d->nqueues, &d->mana);
+		r = net_mana_open(d->mana_spec, d->nqueues, jail_can_adopt_vfio(d->srv), &d->mana);
 		if (r < 0) {
 			log_error_errno(r, "unable to bring up MANA %s: %m", d->mana_spec);
 			goto fail;

@@ -27,6 +27,7 @@ struct net_mana {
 	char spec[128];
 	unsigned nqueues; /* asked for */
 	bool vfio;	  /* VFIO, else vfio-user */
+	bool keepalive;	  /* keep the function across instances */
 	bool adopt;	  /* a kept function waits in init's store */
 	bool adopted;
 };
@@ -116,7 +117,7 @@ static void serve(struct net_mana *m)
 		(void)mana_queue_arm(mana_dev_queue(m->dev, q));
 }
 
-int net_mana_open(const char *spec, unsigned nqueues, struct net_mana **ret)
+int net_mana_open(const char *spec, unsigned nqueues, bool vfio_keepalive, struct net_mana **ret)
 {
 	struct net_mana *m = calloc(1, sizeof(*m));
 	bool kept = srv_stored_pending(KEPT_MEM);
@@ -130,9 +131,12 @@ int net_mana_open(const char *spec, unsigned nqueues, struct net_mana **ret)
 	if (!strncmp(spec, VFIO_USER_PREFIX, strlen(VFIO_USER_PREFIX))) {
 		/* The device kept its state while no client was there. */
 		r = devaccess_vfio_user_open(spec + strlen(VFIO_USER_PREFIX), &m->da);
+		m->keepalive = true;
 		m->adopt = r == 0 && kept;
 	} else {
 		m->vfio = true;
+		m->keepalive = vfio_keepalive;
+		kept = kept && vfio_keepalive;
 		r = devaccess_vfio_open(spec, &m->da);
 		/* Busy: init holds the fds a previous instance kept. Free: the function was
 		 * reset when the last one closed, and any kept state is stale. */
@@ -232,7 +236,15 @@ static int adopt(struct net_mana *m, struct srv *s)
 
 int net_mana_attach(struct net_mana *m, struct srv *s)
 {
-	return m->adopt ? adopt(m, s) : keep(m, s);
+	if (m->adopt)
+		return adopt(m, s);
+	if (!m->keepalive) {
+		log_warn("MANA %s: not kept across restarts: the '%s' profile does not allow "
+			 "adopting a VFIO function (VFIO ioctls, config-space reads)",
+			 m->spec, srv_policy(s));
+		return 0;
+	}
+	return keep(m, s);
 }
 
 struct net_backend *net_mana_backend(struct net_mana *m)

@@ -14,7 +14,7 @@
  * Keepalive. The driver's memfd (its state page and every byte the device uses) lives in
  * init's fd store as "mana-mem"; with VFIO the container, group and device fds too
  * ("mana-ctr", "mana-grp", "mana-dev": vfio-pci resets the function when the last device
- * fd closes). A vfio-user socket is not kept: each instance connects afresh (a socket a
+ * fd closes), when the jail allows adopting them. A vfio-user socket is not kept: each instance connects afresh (a socket a
  * killed predecessor left mid-request would answer it with a stale reply) and the device
  * keeps its state while no client is there. The next netd adopts the running function
  * (mana_dev_adopt: no HWC command, no reset) instead of bringing it up. A kept state that
@@ -34,8 +34,10 @@ struct srv;
 
 /* Before the jail: connects to the device, and brings it up unless init keeps the state
  * of a function an earlier instance left running (net_mana_attach adopts that one). Up to
- * nqueues queue pairs (the device may grant fewer: see the backend's nqueues). */
-int net_mana_open(const char *spec, unsigned nqueues, struct net_mana **ret);
+ * nqueues queue pairs (the device may grant fewer: see the backend's nqueues). A VFIO
+ * function is kept only with vfio_keepalive (the jail allows what adopting it takes:
+ * VFIO ioctls and config-space reads); without, each instance brings it up again. */
+int net_mana_open(const char *spec, unsigned nqueues, bool vfio_keepalive, struct net_mana **ret);
 /* From ops->restore (init's fd store is there): adopts the kept function, or hands the
  * fresh one's memfd (and VFIO fds) to the store. 0 or -errno (logged). */
 int net_mana_attach(struct net_mana *m, struct srv *s);
