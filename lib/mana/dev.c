@@ -88,12 +88,12 @@ int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_d
 	if (r < 0)
 		return r;
 	r = mana__read_registers(d);
+	if (r == 0 && MIN(da->irq_count, o->nr_queues + 1) < 2)
+		r = -ENOTSUP;
 	if (r == 0)
 		r = mana__mem_create(d, o->nr_queues);
 	if (r == 0)
 		r = mana__mem_dma_map(d, false);
-	if (r == 0 && MIN(da->irq_count, o->nr_queues + 1) < 2)
-		r = -ENOTSUP;
 	if (r == 0)
 		r = mana__setup_irqs(d, MIN(da->irq_count, o->nr_queues + 1));
 	if (r == 0)
