@@ -88,7 +88,10 @@ static bool qstate_ok(const struct mana_qstate *q, unsigned i, const struct mana
 	for (unsigned k = 0; k < sizeof(q->reserved) / sizeof(q->reserved[0]); k++)
 		if (q->reserved[k])
 			return false;
-	/* A CQ serves one WQ: completions must be unambiguous, as bring-up required. */
+	/* A CQ serves one WQ: completions must be unambiguous, as bring-up required. The
+	 * CQ and EQ heads and the done counters run free: any value indexes its ring
+	 * masked, and the owner bits follow from it; what must hold is that no more is in
+	 * flight than the bounce slots and the SQ hold. */
 	return q->msix == i + 1 && q->msix < l->irq_count && q->eq_id < MANA_EQ_ID_LIMIT &&
 	       q->sq_id < MANA_WQ_ID_LIMIT && q->rq_id < MANA_WQ_ID_LIMIT &&
 	       q->tx_cq_id < MANA_WQ_ID_LIMIT && q->rx_cq_id < MANA_WQ_ID_LIMIT &&
