@@ -101,8 +101,10 @@ int mana_tx(struct mana_queue *q, const struct iovec *iov, int iovcnt,
 	r = mana__wq_post(&q->sq, &oob, oob_len, &sge);
 	if (r < 0)
 		return r;
-	q->tx_wqe_size[slot] = (uint8_t)r;
+	/* Committed before the doorbell: a kill in between leaves a post the next
+	 * instance's doorbell delivers. */
 	q->tx_posted++;
+	mana__commit_tx_posted(q);
 	mana__wq_doorbell(d, &q->sq);
 	d->stats.tx_frames++;
 	return 0;
@@ -123,6 +125,7 @@ int mana_tx_reap(struct mana_queue *q)
 			break;
 		if (q->tx_posted == q->tx_done) {
 			d->stats.bad_cqes++; /* nothing in flight to complete */
+			mana__commit_tx(q);
 			continue;
 		}
 		/* A CQ serves one SQ, completed in order: this entry ends the oldest WQE,
@@ -133,8 +136,12 @@ int mana_tx_reap(struct mana_queue *q)
 		} else if (type != MANA_CQE_TX_OKAY) {
 			d->stats.tx_errors++;
 		}
-		q->sq.head += q->tx_wqe_size[q->tx_done % MANA_QUEUE_DEPTH];
+		/* Posted by the instance this one adopted from. */
+		if ((int32_t)(q->tx_stale_end - q->tx_done) > 0)
+			d->stats.stale_tx_completions++;
+		q->sq.head += d->tx_wqe_size;
 		q->tx_done++;
+		mana__commit_tx(q);
 		n++;
 	}
 	return n;
@@ -165,7 +172,7 @@ int mana_rx(struct mana_queue *q, const struct iovec *iov, int iovcnt, size_t *r
 	struct mana_rx_done done;
 	struct gdma_cqe cqe;
 	const uint8_t *buf;
-	int r;
+	int r, rp;
 
 	if (d->failed)
 		return -EIO;
@@ -177,15 +184,21 @@ int mana_rx(struct mana_queue *q, const struct iovec *iov, int iovcnt, size_t *r
 		if (r <= 0)
 			return -EAGAIN;
 		r = mana__rx_cqe_check(&cqe, q->rq.id, &done);
-		if (r == 0 && done.fence)
+		if (r == 0 && done.fence) {
+			mana__commit_rx(q);
 			continue;
+		}
 		/* As for TX: the entry completes the oldest posted buffer, good or bad. */
 		buf = q->rx_buf + (size_t)(q->rx_done % MANA_QUEUE_DEPTH) * MANA_BUF_SIZE;
 		if (r == -EPROTO)
 			d->stats.bad_cqes++;
 		if (r == 0)
 			r = copy_out(buf, done.len, iov, iovcnt);
-		if (mana__rx_repost(q) == 0)
+		/* The frame is the caller's once this commits (the call returns it); a kill
+		 * before the commit leaves it to the next instance. */
+		rp = mana__rx_repost(q);
+		mana__commit_rx(q);
+		if (rp == 0)
 			mana__wq_doorbell(d, &q->rq);
 		if (r < 0) {
 			d->stats.rx_dropped++;
@@ -228,6 +241,7 @@ int mana_queue_arm(struct mana_queue *q)
 	}
 	if (r < 0)
 		d->stats.bad_owner++;
+	mana__commit_eq(q);
 	mana__cq_doorbell(d, &q->tx_cq, true);
 	mana__cq_doorbell(d, &q->rx_cq, true);
 	mana__cq_doorbell(d, &q->eq, true);

@@ -1,29 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Bring-up and teardown (REFERENCES.md section 6(c)): BAR0 registers, the DMA memfd,
- * MSI-X eventfds, the HWC, the GDMA handshake, one EQ per queue pair, the vPort.
+ * MSI-X eventfds, the HWC, the GDMA handshake, one EQ per queue pair, the vPort; then the
+ * state page is published for a later instance (mana_state.h).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "devaccess.h"
 #include "macros.h"
 #include "mana_internal.h"
 
-/* HWC: four queue pages and the request and response pages. */
-#define HWC_PAGES 6u
-/* Per queue pair: EQ, SQ, TX CQ, RQ, RX CQ, and the bounce buffers both ways. */
-#define QUEUE_BYTES (5u * MANA_QUEUE_BYTES + 2u * MANA_QUEUE_DEPTH * MANA_BUF_SIZE)
-
-static_assert(MANA_QUEUE_DEPTH * MANA_TX_WQE_MAX <= MANA_QUEUE_BYTES, "SQ holds every TX WQE");
-static_assert(MANA_QUEUE_DEPTH * GDMA_CQE_SIZE <= MANA_QUEUE_BYTES, "a CQ cannot overflow");
-static_assert(MANA_BUF_SIZE <= 0xffffu, "RX lengths are 16 bits");
-
-static int read_registers(struct mana_dev *d)
+int mana__read_registers(struct mana_dev *d)
 {
 	struct devaccess *da = d->da;
 	uint64_t bar = da->bars[0].size;
@@ -43,35 +34,8 @@ static int read_registers(struct mana_dev *d)
 	return 0;
 }
 
-static int setup_memory(struct mana_dev *d, unsigned nq, uint64_t iova)
+int mana__setup_irqs(struct mana_dev *d, unsigned n)
 {
-	d->mem_size = (size_t)HWC_PAGES * GDMA_PAGE_SIZE + (size_t)nq * QUEUE_BYTES;
-	d->mem_fd = memfd_create("mhcl-mana-mem", MFD_CLOEXEC);
-	if (d->mem_fd < 0)
-		return -errno;
-	if (ftruncate(d->mem_fd, (off_t)d->mem_size) < 0)
-		return -errno;
-	d->mem = mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, d->mem_fd, 0);
-	if (d->mem == MAP_FAILED) {
-		d->mem = NULL;
-		return -errno;
-	}
-	d->mem_iova = iova;
-	if (!devaccess_iova_allowed(d->da, iova, d->mem_size))
-		return -EINVAL;
-	int r = devaccess_dma_map_fd(d->da, d->mem_fd, 0, d->mem, iova, d->mem_size);
-	if (r < 0)
-		return r;
-	d->mem_mapped = true;
-	return 0;
-}
-
-static int setup_irqs(struct mana_dev *d, unsigned nq)
-{
-	unsigned n = MIN(d->da->irq_count, nq + 1);
-
-	if (n < 2)
-		return -ENOTSUP;
 	for (unsigned i = 0; i < n; i++) {
 		d->efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (d->efds[i] < 0)
@@ -81,10 +45,9 @@ static int setup_irqs(struct mana_dev *d, unsigned nq)
 	return devaccess_irq_set(d->da, d->efds, n);
 }
 
-int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret)
+int mana__dev_new(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret)
 {
 	struct mana_dev *d;
-	int r;
 
 	if (!o || o->nr_queues == 0 || o->nr_queues > MANA_MAX_QUEUES ||
 	    (o->mem_iova & (GDMA_PAGE_SIZE - 1)))
@@ -94,14 +57,45 @@ int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_d
 		return -ENOMEM;
 	d->da = da;
 	d->mem_fd = -1;
+	d->mem_iova = o->mem_iova;
 	d->timeout_ms = o->timeout_ms ? o->timeout_ms : MANA_DEFAULT_TIMEOUT_MS;
 	for (unsigned i = 0; i < ARRAY_SIZE(d->efds); i++)
 		d->efds[i] = -1;
-	r = read_registers(d);
+	*ret = d;
+	return 0;
+}
+
+/* Queue pair i's place in memory and its vector; its ids come from the device. */
+void mana__queue_place(struct mana_dev *d, struct mana_queue *q)
+{
+	unsigned i = q->index;
+
+	q->dev = d;
+	q->msix = i + 1;
+	q->efd = d->efds[i + 1];
+	q->tx_buf = mana__mem_va(d, mana__queue_off(i, MANA_PART_TX_BUF));
+	q->tx_buf_iova = mana__mem_iova(d, mana__queue_off(i, MANA_PART_TX_BUF));
+	q->rx_buf = mana__mem_va(d, mana__queue_off(i, MANA_PART_RX_BUF));
+	q->rx_buf_iova = mana__mem_iova(d, mana__queue_off(i, MANA_PART_RX_BUF));
+}
+
+int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret)
+{
+	struct mana_dev *d;
+	int r;
+
+	r = mana__dev_new(da, o, &d);
+	if (r < 0)
+		return r;
+	r = mana__read_registers(d);
+	if (r == 0 && MIN(da->irq_count, o->nr_queues + 1) < 2)
+		r = -ENOTSUP;
 	if (r == 0)
-		r = setup_memory(d, o->nr_queues, o->mem_iova);
+		r = mana__mem_create(d, o->nr_queues);
 	if (r == 0)
-		r = setup_irqs(d, o->nr_queues);
+		r = mana__mem_dma_map(d, false);
+	if (r == 0)
+		r = mana__setup_irqs(d, MIN(da->irq_count, o->nr_queues + 1));
 	if (r == 0)
 		r = mana__hwc_create(d);
 	d->max_queues = o->nr_queues;
@@ -110,10 +104,8 @@ int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_d
 	for (unsigned i = 0; r == 0 && i < d->max_queues; i++) {
 		struct mana_queue *q = &d->q[i];
 
-		q->dev = d;
 		q->index = i;
-		q->msix = i + 1;
-		q->efd = d->efds[i + 1];
+		mana__queue_place(d, q);
 		r = mana__eq_create(d, q);
 	}
 	if (r == 0)
@@ -122,6 +114,8 @@ int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_d
 		mana_dev_close(d);
 		return r;
 	}
+	mana__state_publish(d);
+	d->ready = true;
 	*ret = d;
 	return 0;
 }
@@ -130,16 +124,13 @@ void mana_dev_close(struct mana_dev *d)
 {
 	if (!d)
 		return;
-	if (d->nefds)
+	/* A function left running keeps its vectors routed (the transport holds the
+	 * eventfds; nobody reads them) until the next instance routes its own. */
+	if (d->nefds && !d->ready)
 		(void)devaccess_irq_set(d->da, NULL, 0);
 	for (unsigned i = 0; i < d->nefds; i++)
 		close(d->efds[i]);
-	if (d->mem_mapped)
-		(void)devaccess_dma_unmap(d->da, d->mem_iova, d->mem_size);
-	if (d->mem)
-		munmap(d->mem, d->mem_size);
-	if (d->mem_fd >= 0)
-		close(d->mem_fd);
+	mana__mem_free(d);
 	free(d);
 }
 
@@ -149,6 +140,7 @@ void mana_dev_info(const struct mana_dev *d, struct mana_info *ret)
 	memcpy(ret->mac, d->mac, sizeof(ret->mac));
 	ret->nr_queues = d->nq;
 	ret->mtu = d->mtu;
+	ret->adopted = d->adopted;
 }
 
 void mana_dev_stats(const struct mana_dev *d, struct mana_stats *ret)

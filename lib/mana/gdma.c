@@ -11,7 +11,6 @@
 #include "mana_internal.h"
 
 #define MAX_REGION_PAGES 16u
-#define EQ_ID_LIMIT 0x10000u /* the EQ doorbell carries 16 bits of id */
 
 static int verify_version(struct mana_dev *d)
 {
@@ -180,9 +179,8 @@ int mana__eq_create(struct mana_dev *d, struct mana_queue *q)
 	uint8_t *va;
 	int r;
 
-	r = mana__mem_alloc(d, MANA_QUEUE_BYTES, &va, &iova);
-	if (r < 0)
-		return r;
+	va = mana__mem_va(d, mana__queue_off(q->index, MANA_PART_EQ));
+	iova = mana__mem_iova(d, mana__queue_off(q->index, MANA_PART_EQ));
 	mana__cq_init(&q->eq, va, MANA_QUEUE_BYTES, true);
 	q->eq.db_page = d->db_id;
 	r = mana__dma_region(d, iova, MANA_QUEUE_BYTES, &region);
@@ -199,7 +197,7 @@ int mana__eq_create(struct mana_dev *d, struct mana_queue *q)
 	r = mana__hwc_call(d, &req, sizeof(req), &resp, sizeof(resp), sizeof(resp));
 	if (r < 0)
 		return r;
-	if (resp.queue_index >= EQ_ID_LIMIT)
+	if (resp.queue_index >= MANA_EQ_ID_LIMIT)
 		return -EPROTO;
 	q->eq.id = resp.queue_index;
 

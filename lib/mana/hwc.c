@@ -8,6 +8,9 @@
  *
  * The HWC is synchronous: a request waits (bounded) for its answer. An answer to an
  * earlier request that timed out carries an older hwc_msg_id and is skipped.
+ *
+ * Only bring-up talks to the HWC. An adopted function has none in this process (its
+ * state is not kept across instances): mana__hwc_call gives -ENOTCONN there.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -179,10 +182,10 @@ int mana__hwc_create(struct mana_dev *d)
 	uint64_t iova[6];
 	int r;
 
-	for (unsigned i = 0; i < 6; i++) {
-		r = mana__mem_alloc(d, GDMA_PAGE_SIZE, &va[i], &iova[i]);
-		if (r < 0)
-			return r;
+	static_assert(MANA_HWC_PAGES == 6, "HWC pages: EQ, CQ, RQ, SQ, request, response");
+	for (unsigned i = 0; i < MANA_HWC_PAGES; i++) {
+		va[i] = mana__mem_va(d, (uint64_t)i * GDMA_PAGE_SIZE);
+		iova[i] = mana__mem_iova(d, (uint64_t)i * GDMA_PAGE_SIZE);
 	}
 	mana__cq_init(&d->hwc_eq, va[0], GDMA_PAGE_SIZE, true);
 	mana__cq_init(&d->hwc_cq, va[1], GDMA_PAGE_SIZE, false);
@@ -219,6 +222,7 @@ int mana__hwc_create(struct mana_dev *d)
 		return r;
 	mana__cq_doorbell(d, &d->hwc_cq, true);
 	mana__cq_doorbell(d, &d->hwc_eq, true);
+	d->hwc_up = true;
 	return 0;
 }
 
@@ -290,6 +294,8 @@ int mana__hwc_call(struct mana_dev *d, void *req, uint32_t req_len, void *resp, 
 
 	if (d->failed)
 		return -EIO;
+	if (!d->hwc_up)
+		return -ENOTCONN;
 	if (req_len < sizeof(*h) || req_len > d->hwc_max_req || resp_len > sizeof(d->resp_copy))
 		return -EINVAL;
 	h->req.hwc_msg_id = ++d->hwc_msg_id;

@@ -7,6 +7,8 @@
  *                    hardware channel (HWC) through the shared-memory channel, the GDMA
  *                    handshake, one EQ per queue pair, the vPort with a TX SQ/CQ and an
  *                    RX RQ/CQ per queue pair, RSS over the RX queues
+ *   mana_dev_adopt   takes over a function a previous instance of the process left
+ *                    running (keepalive): no HWC command, no reset
  *   mana_tx          copies a frame into the queue's TX bounce buffer and posts it
  *   mana_tx_reap     consumes TX completions (frees bounce slots)
  *   mana_rx          takes the next received frame and reposts its buffer
@@ -15,9 +17,9 @@
  *
  * Memory. Everything the device reads or writes (HWC queues and message buffers, the
  * queues and the TX/RX bounce buffers) lives in one memfd the driver creates and maps at
- * the IOVA the caller picks (devaccess_dma_map_fd, so a vfio-user device can share it).
- * Frames are always copied: the guest's pages are not mapped for this device, so neither
- * TX nor RX is zero-copy.
+ * the IOVA the caller picks (devaccess_dma_map_fd, so a vfio-user device can share it),
+ * after a state page the device never sees (mana_state.h). Frames are always copied: the
+ * guest's pages are not mapped for this device, so neither TX nor RX is zero-copy.
  *
  * Trust. Everything the device writes (EQEs, CQEs, HWC responses, registers) is
  * untrusted: entries are copied out of the ring once (owner bits read first with acquire
@@ -28,12 +30,20 @@
  * offset the device names, so a lying device can cost frames but never makes the driver
  * touch memory outside its own buffers.
  *
- * Keepalive: NOT IMPLEMENTED. Design: like lib/nvme, the memfd already holds every byte
- * the device uses; the remaining work is a state header in that memfd (layout version,
- * vPort handle, pdid/mkey/db id, per queue: ids, WQ object handles, heads/tails, TX slots
- * in flight) written before each doorbell, and a mana_dev_adopt() that maps the memfd
- * back, re-routes the MSI-X eventfds and sends no HWC command. Until then a restarted netd
- * must bring the function up again (SMC reset, new HWC) and frames in flight are lost.
+ * Keepalive. The memfd holds every byte the device uses and, in its state page, what a
+ * later process needs to drive the function on: layout version, vPort handle, pdid, mkey,
+ * doorbell page, per queue pair its ids, WQ object handles and the committed positions
+ * (CQ/EQ heads, TX posted and completed, RX buffers completed; owner phases and WQ
+ * offsets follow from them). It is crash-consistent: each step commits with one store,
+ * made before the doorbell that hands the step to the device (mana_state.h). A process
+ * that dies (kill -9 included) with the memfd, and for VFIO the device's fds, kept
+ * elsewhere leaves a function the next process adopts with mana_dev_adopt: the memfd's
+ * state is checked as untrusted input, the DMA part mapped again, the vectors routed to
+ * new eventfds, every doorbell rung again with the committed positions, and no HWC
+ * command is sent. TX frames that were in flight are reaped by their completions (counted
+ * as stale); received frames the last process had not committed are handed out by this
+ * one, exactly once. Not detectable without an HWC command: a function reset behind the
+ * driver's back (its queues are then gone and frames simply stop).
  *
  * Threads: set-up and teardown from one thread; each queue is used by one thread at a
  * time (netd serves a queue from one loop). Errors are negative errno values.
@@ -84,6 +94,7 @@ struct mana_info {
 	uint8_t mac[6];
 	unsigned nr_queues;
 	uint16_t mtu; /* 0: the device did not say */
+	bool adopted; /* taken over from a previous instance (mana_dev_adopt) */
 };
 
 /* What the driver refused or dropped; cumulative. */
@@ -97,6 +108,11 @@ struct mana_stats {
 	uint64_t tx_errors; /* TX completions that were not TX_OKAY */
 	uint64_t rx_frames;
 	uint64_t rx_dropped; /* truncated, zero or oversized lengths, bad CQEs */
+	/* Adoption: TX frames the last instance left in flight, their completions reaped by
+	 * this one, and RX completions waiting when it took over. */
+	uint64_t adopt_tx_in_flight;
+	uint64_t stale_tx_completions;
+	uint64_t adopt_rx_pending;
 };
 
 /*
@@ -107,14 +123,25 @@ struct mana_stats {
  */
 int mana_dev_init(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret);
 
-/* Frees what this process holds (the memfd, eventfds) and unmaps the DMA memory. The
- * device is not torn down command by command: the caller resets or closes the function.
- * Accepts NULL. */
+/*
+ * Takes over the function behind da that an earlier instance left running: mem_fd is its
+ * mana_dev_mem_fd() (ownership taken on success only), o the options it was brought up
+ * with (nr_queues and mem_iova must be the same). Sends no HWC command. -ESTALE when the
+ * memfd's state is not usable (another layout or configuration, bring-up never finished,
+ * a value out of range), -ENODEV when BAR0 makes no sense; the function is left as it was.
+ */
+int mana_dev_adopt(struct devaccess *da, int mem_fd, const struct mana_opts *o,
+		   struct mana_dev **ret);
+
+/* Frees what this process holds (the memfd, eventfds). A function that is up stays up,
+ * with its DMA mapping and vectors, for mana_dev_adopt (the caller keeps the memfd and the
+ * transport's fds, or resets the function). Accepts NULL. */
 void mana_dev_close(struct mana_dev *d);
 
 void mana_dev_info(const struct mana_dev *d, struct mana_info *ret);
 void mana_dev_stats(const struct mana_dev *d, struct mana_stats *ret);
-/* The memfd holding the driver's DMA memory (borrowed), for a caller that keeps it. */
+/* The memfd holding the driver's state and DMA memory (borrowed), for a caller that
+ * keeps it for mana_dev_adopt (init's fd store). */
 int mana_dev_mem_fd(const struct mana_dev *d);
 
 /* Queue pair i (< nr_queues), or NULL. */

@@ -10,11 +10,31 @@
 #include "defs/gdma_defs.h"
 #include "defs/mana_defs.h"
 #include "mana.h"
+#include "mana_state.h"
 
 #define MANA_QUEUE_BYTES GDMA_PAGE_SIZE /* every queue: one page */
 #define MANA_HWC_MSG_SIZE GDMA_HWC_MAX_REQUEST_SIZE
 #define MANA_TX_WQE_MAX 64u /* header + 24-byte OOB + one SGE, rounded */
 #define MANA_RX_WQE_SIZE 32u
+#define MANA_EQ_ID_LIMIT 0x10000u   /* the EQ doorbell carries 16 bits of id */
+#define MANA_WQ_ID_LIMIT 0x1000000u /* CQE wq numbers and doorbell ids are 24 bits */
+
+/* The DMA part of the memfd (mana_state.h): the HWC's pages, then one area per queue
+ * pair holding its rings and bounce buffers, in this order. */
+#define MANA_HWC_PAGES 6u
+#define MANA_HWC_BYTES ((uint64_t)MANA_HWC_PAGES * GDMA_PAGE_SIZE)
+#define MANA_BUFS_BYTES ((uint64_t)MANA_QUEUE_DEPTH * MANA_BUF_SIZE)
+#define MANA_QUEUE_AREA (5u * (uint64_t)MANA_QUEUE_BYTES + 2u * MANA_BUFS_BYTES)
+
+enum mana_part {
+	MANA_PART_EQ,
+	MANA_PART_SQ,
+	MANA_PART_TX_CQ,
+	MANA_PART_RQ,
+	MANA_PART_RX_CQ,
+	MANA_PART_TX_BUF,
+	MANA_PART_RX_BUF,
+};
 
 /* An EQ or CQ: the device produces, the driver consumes. */
 struct mana_cq {
@@ -41,6 +61,7 @@ struct mana_wq {
 
 struct mana_queue {
 	struct mana_dev *dev;
+	struct mana_qstate *st; /* its committed positions, in the state page */
 	unsigned index;
 	int efd;
 	uint32_t msix;
@@ -55,7 +76,7 @@ struct mana_queue {
 	uint64_t tx_buf_iova;
 	uint32_t tx_posted; /* running counts: slot = count % depth */
 	uint32_t tx_done;
-	uint8_t tx_wqe_size[MANA_QUEUE_DEPTH];
+	uint32_t tx_stale_end; /* tx_posted when adopted: completions before it are stale */
 	uint8_t *rx_buf;
 	uint64_t rx_buf_iova;
 	uint32_t rx_done; /* buffer of the oldest posted RQ entry = rx_done % depth */
@@ -67,13 +88,19 @@ struct mana_dev {
 	struct mana_stats stats;
 	bool failed;
 
-	/* DMA memory: one memfd, bump-allocated in pages */
+	/* One memfd (mana_state.h): the state page, then the DMA part at mem_iova. */
 	int mem_fd;
-	uint8_t *mem;
+	uint8_t *map;
+	size_t map_size;
+	struct mana_state *st;
+	uint8_t *mem; /* the DMA part */
 	size_t mem_size;
-	size_t mem_used;
 	uint64_t mem_iova;
 	bool mem_mapped;
+	unsigned nq_alloc;
+	bool ready; /* brought up (and published) or adopted: close keeps the function */
+	bool adopted;
+	bool hwc_up; /* this process set the HWC up: an adopted device has none */
 
 	uint64_t db_base;
 	uint32_t db_page_size;
@@ -109,13 +136,30 @@ struct mana_dev {
 	uint16_t mtu;
 	uint16_t tx_vport_offset;
 	bool tx_short_form;
+	uint32_t tx_wqe_size; /* every TX WQE: the OOB form is fixed */
 	unsigned nq;
 	struct mana_queue q[MANA_MAX_QUEUES];
 };
 
-/* mem.c */
-int mana__mem_alloc(struct mana_dev *d, size_t size, uint8_t **ret_va, uint64_t *ret_iova);
-uint64_t mana__iova(const struct mana_dev *d, const void *va);
+/* mem.c: the memfd and its layout */
+/* A sealed memfd of mana__layout_size(nq_alloc) bytes, mapped at d->map. */
+int mana__mem_create(struct mana_dev *d, unsigned nq_alloc);
+/* Maps [0, size) of an existing memfd (borrowed until success) at d->map. */
+int mana__mem_map(struct mana_dev *d, int fd, size_t size);
+/* Maps the DMA part for the device at d->mem_iova; adopting, -EEXIST is taken as the
+ * mapping the transport kept. */
+int mana__mem_dma_map(struct mana_dev *d, bool adopting);
+void mana__mem_free(struct mana_dev *d);
+uint64_t mana__queue_off(unsigned i, enum mana_part part);
+uint8_t *mana__mem_va(const struct mana_dev *d, uint64_t off);
+uint64_t mana__mem_iova(const struct mana_dev *d, uint64_t off);
+/* state.c: writes the whole state from the driver's view and sets READY last. */
+void mana__state_publish(struct mana_dev *d);
+/* Commits (one release store each: see mana_state.h). */
+void mana__commit_tx_posted(struct mana_queue *q);
+void mana__commit_tx(struct mana_queue *q);
+void mana__commit_rx(struct mana_queue *q);
+void mana__commit_eq(struct mana_queue *q);
 
 /* queue.c: rings and doorbells */
 void mana__cq_init(struct mana_cq *q, uint8_t *va, uint32_t bytes, bool is_eq);
@@ -125,9 +169,13 @@ void mana__cq_init(struct mana_cq *q, uint8_t *va, uint32_t bytes, bool is_eq);
  * queue does not move).
  */
 int mana__cq_next(struct mana_cq *q, void *ret_entry);
+/* How many entries from the head carry the owner bits of new ones (none consumed). */
+unsigned mana__cq_pending(const struct mana_cq *q);
 /* The pure owner check on a copied last dword: 1 new, 0 old, -EPROTO. */
 int mana__owner_check(uint32_t info, uint32_t head, uint32_t shift);
 void mana__cq_doorbell(struct mana_dev *d, const struct mana_cq *q, bool arm);
+/* Bytes of a WQE with an inline OOB of oob_len (8 or 24) and one SGE. */
+uint32_t mana__wqe_size(uint32_t oob_len);
 /* Writes a WQE (hdr, inline OOB of oob_len 8 or 24 bytes, one SGE) at the tail; returns
  * its size, -EAGAIN when the queue has no room. */
 int mana__wq_post(struct mana_wq *q, const void *oob, uint32_t oob_len, const struct gdma_sge *sge);
@@ -165,6 +213,17 @@ void mana__req_init(struct mana_dev *d, struct gdma_req_hdr *h, uint32_t code, u
  * min_len bytes. */
 int mana__hwc_call(struct mana_dev *d, void *req, uint32_t req_len, void *resp, uint32_t resp_len,
 		   uint32_t min_len);
+
+/* adopt.c: the driver's view from a checked state (d->mem and d->st set). */
+void mana__state_load(struct mana_dev *d, const struct mana_state *s);
+
+/* dev.c */
+int mana__read_registers(struct mana_dev *d);
+int mana__setup_irqs(struct mana_dev *d, unsigned n);
+/* A device for da (borrowed) with the caller's options checked; -EINVAL, -ENOMEM. */
+int mana__dev_new(struct devaccess *da, const struct mana_opts *o, struct mana_dev **ret);
+/* Where queue pair q's rings and buffers are (q->index set), before ids are known. */
+void mana__queue_place(struct mana_dev *d, struct mana_queue *q);
 
 /* gdma.c */
 int mana__gdma_setup(struct mana_dev *d);

@@ -58,6 +58,21 @@ int mana__cq_next(struct mana_cq *q, void *ret_entry)
 	return 1;
 }
 
+unsigned mana__cq_pending(const struct mana_cq *q)
+{
+	unsigned n = 0;
+
+	for (uint32_t head = q->head; n < q->entries; head++, n++) {
+		const uint8_t *e = q->va + (size_t)(head & (q->entries - 1)) * q->entry_size;
+		uint32_t info = (uint32_t)__atomic_load_n(&e[q->entry_size - 1], __ATOMIC_ACQUIRE)
+				<< 24;
+
+		if (mana__owner_check(info, head, q->shift) != 1)
+			break;
+	}
+	return n;
+}
+
 void mana__doorbell(struct mana_dev *d, uint32_t page, uint32_t off, uint64_t val)
 {
 	struct devaccess *da = d->da;
@@ -99,13 +114,24 @@ static void wq_write(struct mana_wq *q, uint32_t off, const void *src, uint32_t 
 	memcpy(q->va, (const uint8_t *)src + first, len - first);
 }
 
+/* The SGL starts on a 16-byte boundary after the header and the inline OOB. */
+static uint32_t sgl_offset(uint32_t oob_len)
+{
+	return (uint32_t)(sizeof(struct gdma_wqe_hdr) + oob_len + 15u) & ~15u;
+}
+
+uint32_t mana__wqe_size(uint32_t oob_len)
+{
+	return (sgl_offset(oob_len) + (uint32_t)sizeof(struct gdma_sge) + GDMA_WQE_BU_SIZE - 1) &
+	       ~(GDMA_WQE_BU_SIZE - 1);
+}
+
 int mana__wq_post(struct mana_wq *q, const void *oob, uint32_t oob_len, const struct gdma_sge *sge)
 {
 	uint8_t wqe[MANA_TX_WQE_MAX] = {0};
 	struct gdma_wqe_hdr hdr = {0};
-	uint32_t sgl_off = (uint32_t)(sizeof(hdr) + oob_len + 15u) & ~15u;
-	uint32_t size =
-	    (sgl_off + (uint32_t)sizeof(*sge) + GDMA_WQE_BU_SIZE - 1) & ~(GDMA_WQE_BU_SIZE - 1);
+	uint32_t sgl_off = sgl_offset(oob_len);
+	uint32_t size = mana__wqe_size(oob_len);
 
 	if (size > q->size - (q->tail - q->head))
 		return -EAGAIN;

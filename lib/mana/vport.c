@@ -11,8 +11,6 @@
 #include "devaccess.h"
 #include "mana_internal.h"
 
-#define WQ_ID_LIMIT 0x1000000u /* CQE wq numbers and doorbell ids are 24 bits */
-
 /* A fixed Toeplitz key: RSS only spreads flows; nothing depends on which queue. */
 static const uint8_t rss_key[MANA_HASH_KEY_SIZE] = {
     0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
@@ -78,6 +76,8 @@ static int config_vport_tx(struct mana_dev *d)
 		return -EPROTO; /* the long OOB has 12 bits for it */
 	d->tx_vport_offset = resp.tx_vport_offset;
 	d->tx_short_form = resp.short_form_allowed && resp.tx_vport_offset <= 0xffu;
+	d->tx_wqe_size =
+	    mana__wqe_size(d->tx_short_form ? GDMA_INLINE_OOB_SMALL : GDMA_INLINE_OOB_LARGE);
 	return 0;
 }
 
@@ -88,15 +88,17 @@ static int create_wq_obj(struct mana_dev *d, struct mana_queue *q, bool is_sq)
 	struct mana_create_wqobj_resp resp;
 	struct mana_wq *wq = is_sq ? &q->sq : &q->rq;
 	struct mana_cq *cq = is_sq ? &q->tx_cq : &q->rx_cq;
-	uint64_t wq_iova, cq_iova, wq_region, cq_region;
+	uint64_t wq_off, cq_off, wq_iova, cq_iova, wq_region, cq_region;
 	uint8_t *wq_va, *cq_va;
 	int r;
 
-	r = mana__mem_alloc(d, MANA_QUEUE_BYTES, &wq_va, &wq_iova);
-	if (r == 0)
-		r = mana__mem_alloc(d, MANA_QUEUE_BYTES, &cq_va, &cq_iova);
-	if (r == 0)
-		r = mana__dma_region(d, wq_iova, MANA_QUEUE_BYTES, &wq_region);
+	wq_off = mana__queue_off(q->index, is_sq ? MANA_PART_SQ : MANA_PART_RQ);
+	cq_off = mana__queue_off(q->index, is_sq ? MANA_PART_TX_CQ : MANA_PART_RX_CQ);
+	wq_va = mana__mem_va(d, wq_off);
+	wq_iova = mana__mem_iova(d, wq_off);
+	cq_va = mana__mem_va(d, cq_off);
+	cq_iova = mana__mem_iova(d, cq_off);
+	r = mana__dma_region(d, wq_iova, MANA_QUEUE_BYTES, &wq_region);
 	if (r == 0)
 		r = mana__dma_region(d, cq_iova, MANA_QUEUE_BYTES, &cq_region);
 	if (r < 0)
@@ -112,7 +114,7 @@ static int create_wq_obj(struct mana_dev *d, struct mana_queue *q, bool is_sq)
 	r = mana__hwc_call(d, &req, sizeof(req), &resp, sizeof(resp), sizeof(resp));
 	if (r < 0)
 		return r;
-	if (resp.wq_id >= WQ_ID_LIMIT || resp.cq_id >= WQ_ID_LIMIT ||
+	if (resp.wq_id >= MANA_WQ_ID_LIMIT || resp.cq_id >= MANA_WQ_ID_LIMIT ||
 	    resp.wq_obj == MANA_INVALID_HANDLE)
 		return -EPROTO;
 	*wq = (struct mana_wq){.va = wq_va,
@@ -154,13 +156,7 @@ static int queue_setup(struct mana_dev *d, struct mana_queue *q)
 {
 	int r;
 
-	r = mana__mem_alloc(d, (size_t)MANA_QUEUE_DEPTH * MANA_BUF_SIZE, &q->tx_buf,
-			    &q->tx_buf_iova);
-	if (r == 0)
-		r = mana__mem_alloc(d, (size_t)MANA_QUEUE_DEPTH * MANA_BUF_SIZE, &q->rx_buf,
-				    &q->rx_buf_iova);
-	if (r == 0)
-		r = create_wq_obj(d, q, true);
+	r = create_wq_obj(d, q, true);
 	if (r == 0)
 		r = create_wq_obj(d, q, false);
 	if (r < 0)

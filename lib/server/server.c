@@ -440,11 +440,10 @@ static void fd_store_reply(struct ipc_chan *ch, int status, struct ipc_msg *repl
 	char why[160] = "";
 
 	(void)ch;
-	(void)opaque;
 	if (status == -EREMOTEIO && reply)
 		status = ipc_msg_error(reply, why, sizeof(why));
 	if (status < 0)
-		log_warn_errno(status, "init did not keep an fd: %s: %m", why);
+		log_warn_errno(status, "init did not %s an fd: %s: %m", (const char *)opaque, why);
 }
 
 int srv_fd_store(struct srv *s, const char *name, int fd)
@@ -456,12 +455,31 @@ int srv_fd_store(struct srv *s, const char *name, int fd)
 		return -EPIPE;
 	m.n_names = 1;
 	m.names = names;
-	return ipc_chan_request(s->bus, IPC_MSG_FD_STORE, &m.base, &fd, 1, 0, fd_store_reply, NULL);
+	return ipc_chan_request(s->bus, IPC_MSG_FD_STORE, &m.base, &fd, 1, 0, fd_store_reply,
+				(void *)"keep");
+}
+
+int srv_fd_remove(struct srv *s, const char *name)
+{
+	Mhcl__FdStoreRemove m = MHCL__FD_STORE_REMOVE__INIT;
+	char *names[1] = {(char *)name};
+
+	if (!s->bus)
+		return -EPIPE;
+	m.n_names = 1;
+	m.names = names;
+	return ipc_chan_request(s->bus, IPC_MSG_FD_STORE_REMOVE, &m.base, NULL, 0, 0,
+				fd_store_reply, (void *)"forget");
 }
 
 const char *srv_name(struct srv *s)
 {
 	return s->name;
+}
+
+const char *srv_policy(struct srv *s)
+{
+	return s->policy;
 }
 
 struct ipc_chan *srv_bus(struct srv *s)

@@ -79,6 +79,9 @@ int srv_ready(struct srv *s);
  */
 int srv_fd_store(struct srv *s, const char *name, int fd);
 int srv_stored_fd(struct srv *s, const char *name);
+/* Asks init to forget (and close) what it keeps under name, so later instances start
+ * without it. 0 or -errno (the request could not be sent). */
+int srv_fd_remove(struct srv *s, const char *name);
 /* Whether the READY reply will hand back an fd stored under name (init says so when it
  * starts the server): known before the jail, while the server can still open things. */
 bool srv_stored_pending(const char *name);
@@ -91,6 +94,9 @@ bool srv_stored_pending(const char *name);
 bool srv_isolated(void);
 
 const char *srv_name(struct srv *s);
+/* The seccomp profile the server runs (or will run) under: MHCL_POLICY, or what
+ * srv_enter_jail() was given. */
+const char *srv_policy(struct srv *s);
 struct ipc_chan *srv_bus(struct srv *s);
 uv_loop_t *srv_loop(struct srv *s);
 

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mhcl-netd: the guest's synthetic NIC (VMBus netvsp: NVSP and RNDIS), served from a TAP
- * interface (and from MANA through mhcl's own driver, which is not done yet).
+ * interface or from a MANA function through mhcl's own driver.
  *
  *   mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N] [--mac MAC] [--mtu N]
  *             [--link-speed MBPS]
  *
  *   --tap IFNAME     the TAP interface (created if missing; multi-queue, vnet header)
  *   --mana SPEC      a MANA function through mhcl's own driver (net_mana.h): vfio-user:PATH
- *                    or a PCI address; its MAC unless --mac; no segmentation offload and no
- *                    restart yet (lib/mana cannot adopt a running function)
+ *                    or a PCI address; its MAC unless --mac; no segmentation offload
  *   --queues N       TAP queues = vRSS channels offered (default 4, 1..6)
  *   --mac MAC        the NIC's address (default: derived from IFNAME, locally
  *                    administered, so the guest sees the same NIC on every boot)
@@ -20,11 +19,17 @@
  * receive sub-allocations the guest holds and a journal per channel) lives in a
  * crash-consistent memfd that init keeps ("net-state", net_state.h), and the TAP queues
  * in init's fd store ("tap0".."tapN"), so frames that arrive meanwhile wait in the
- * kernel's queues. vmbusd keeps the channels open while netd restarts and hands them
- * back; the new instance adopts the rings and buffers as they stand. The guest's link
- * never goes down.
+ * kernel's queues. With MANA the driver's memfd is kept instead ("mana-mem", and a VFIO
+ * function's fds): the next instance adopts the running function, and frames wait in the
+ * device's receive buffers (net_mana.h). vmbusd keeps the channels open while netd
+ * restarts and hands them back; the new instance adopts the rings and buffers as they
+ * stand. The guest's link never goes down.
  * Jail: the "netd" profile (reads and writes on its TAP queues, eventfds, its held
- * sockets; no open: the TAP queues are attached before, or adopted from the store).
+ * sockets; no open: the TAP queues are attached before, or adopted from the store). MANA
+ * over vfio-user connects before the jail and adopts inside it with messages on that
+ * socket, eventfds and a mapping of the kept memfd; adopting a VFIO function needs VFIO
+ * ioctls and config-space reads, which the profile does not allow yet: such a function is
+ * then not kept (each instance brings it up again, as vfio-pci reset it).
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
@@ -37,6 +42,7 @@
 
 #include "defs/exit_codes.h"
 #include "ipc.h"
+#include "jail.h"
 #include "net_nic.h"
 #include "net_state.h"
 #include "net_mana.h"
@@ -46,7 +52,8 @@
 #include "vmbusdev.h"
 
 #define NETD_STATE_NAME "net-state"
-/* init keeps 8 fds per server: the state and up to 6 TAP queues (one spare). */
+/* init keeps 8 fds per server: the state and up to 6 TAP queues (one spare); with MANA
+ * the state, the driver's memfd and a VFIO function's three fds. */
 #define NETD_MAX_QUEUES 6u
 #define NETD_DEFAULT_QUEUES 4u
 
@@ -157,6 +164,28 @@ static int take_tap(struct netd *d)
 	return 0;
 }
 
+/* ---- MANA ---- */
+
+/* Adopting a VFIO function happens inside the jail: it takes VFIO ioctls and config-space
+ * reads, which not every profile grants. */
+static bool jail_can_adopt_vfio(struct srv *s)
+{
+	const uint32_t need = 1u << JAIL_GROUP_VFIO_IOCTL | 1u << JAIL_GROUP_POSITIONAL_IO;
+	int idx = jail_profile_find(srv_policy(s));
+
+	return idx >= 0 && (jail_profile_groups(idx) & need) == need;
+}
+
+/* The NIC as the MANA function (up by now) serves it. */
+static void configure_mana(struct netd *d)
+{
+	d->nqueues = net_mana_backend(d->mana)->nqueues;
+	if (!d->have_mac)
+		net_mana_mac(d->mana, d->cfg.rndis.mac);
+	/* The driver copies frames through bounce buffers of one MTU-sized frame. */
+	d->cfg.rndis.offload_caps = NET_OFFLOAD_CAP_TX_CSUM | NET_OFFLOAD_CAP_RX_CSUM;
+}
+
 /* ---- lifecycle ---- */
 
 static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash, void *opaque)
@@ -175,6 +204,10 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 			 crash ? "it crashed" : "planned restart");
 	struct net_backend *be;
 	if (d->mana) {
+		r = net_mana_attach(d->mana, d->srv);
+		if (r < 0)
+			return r;
+		configure_mana(d);
 		be = net_mana_backend(d->mana);
 	} else {
 		r = take_tap(d);
@@ -182,6 +215,8 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 			return r;
 		be = net_tap_backend(d->tap);
 	}
+	d->cfg.rndis.max_queues = d->nqueues;
+	d->cfg.max_subchannels = d->nqueues - 1u;
 	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, be, &d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to set up the NIC: %m");
@@ -190,7 +225,7 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	if (r < 0)
 		return log_error_errno(r, "unable to offer the NIC: %m");
 	log_info("serving %s (%u queues%s) to the guest", be->name, be->nqueues,
-		 d->tap_adopted ? ", adopted" : "");
+		 d->tap_adopted || (d->mana && net_mana_adopted(d->mana)) ? ", adopted" : "");
 	return vmbusdev_register(d->vmbus);
 }
 
@@ -241,6 +276,8 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->st.adopted);
 	inspect_bool(t, root, "adopted_tap", d->tap_adopted);
+	if (d->mana)
+		net_mana_inspect(d->mana, t, inspect_dir(t, root, "mana"));
 	if (d->vmbus)
 		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
 	if (d->nic)
@@ -378,16 +415,13 @@ int main(int argc, char **argv)
 	/* A restarted netd adopts the queues init holds: attaching fresh ones first would
 	 * spread the kernel's frames onto queues about to close. */
 	if (d->mana_spec) {
-		r = net_mana_open(d->mana_spec, d->nqueues, &d->mana);
+		/* Connected now (no connect in the jail); brought up now, or adopted from
+		 * init's store in ops->restore. */
+		r = net_mana_open(d->mana_spec, d->nqueues, jail_can_adopt_vfio(d->srv), &d->mana);
 		if (r < 0) {
 			log_error_errno(r, "unable to bring up MANA %s: %m", d->mana_spec);
 			goto fail;
 		}
-		d->nqueues = net_mana_backend(d->mana)->nqueues;
-		if (!d->have_mac)
-			net_mana_mac(d->mana, d->cfg.rndis.mac);
-		/* The driver copies frames through bounce buffers of one MTU-sized frame. */
-		d->cfg.rndis.offload_caps = NET_OFFLOAD_CAP_TX_CSUM | NET_OFFLOAD_CAP_RX_CSUM;
 	} else if (!srv_stored_pending("tap0")) {
 		r = net_tap_open(d->ifname, d->nqueues, &d->tap);
 		if (r < 0) {
@@ -396,8 +430,6 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
-	d->cfg.rndis.max_queues = d->nqueues;
-	d->cfg.max_subchannels = d->nqueues - 1u;
 	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
 	if (r < 0) {
 		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);

@@ -11,6 +11,8 @@
  *                       as an orphan for init to reap
  *   --fd-store          count its lives in a memfd kept in init's fd store (survives
  *                       crashes); also checks init's refusals (too many fds, bad names)
+ *                       and forgetting: the first instance also keeps "spare", which the
+ *                       next takes and asks init to forget (srv_fd_remove)
  *   --relay PATH        listen on a unix SOCK_SEQPACKET socket and relay
  *                       control requests (ps, inspect, restart, kill, logs,
  *                       config) to init; needs `control` in the manifest
@@ -51,6 +53,7 @@ struct testd {
 	int fresh_fd;	  /* a memfd made before the jail, used if init kept none */
 	uint64_t *lives;  /* in the stored memfd */
 	uint64_t refused; /* fd store requests init refused, as expected */
+	bool spare_back;  /* "spare" came back with the READY reply */
 };
 
 /* ---- relay ---- */
@@ -249,6 +252,7 @@ static void inspect(struct srv *s, struct inspect_tree *tr, Mhcl__Node *root, vo
 	if (t->lives) {
 		inspect_u64(tr, d, "lives", *t->lives);
 		inspect_u64(tr, d, "fdstore_refused", t->refused);
+		inspect_u64(tr, d, "spare_back", t->spare_back);
 	}
 	if (bomb_field.len) {
 		root->base.n_unknown_fields = 1;
@@ -326,10 +330,18 @@ static void fd_store_adopt(struct testd *t)
 	}
 	t->lives = p;
 	(*t->lives)++;
-	if (fresh)
+	if (fresh) {
 		(void)srv_fd_store(t->srv, "lives", fd);
-	else
+		(void)srv_fd_store(t->srv, "spare", fd);
+	} else {
 		close(fd);
+	}
+	fd = srv_stored_fd(t->srv, "spare");
+	t->spare_back = fd >= 0;
+	if (t->spare_back) {
+		close(fd);
+		(void)srv_fd_remove(t->srv, "spare");
+	}
 	fd_store_refusals(t);
 	if (t->fresh_fd >= 0)
 		close(t->fresh_fd);

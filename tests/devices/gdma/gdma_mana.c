@@ -356,6 +356,16 @@ static struct gdma_wq *rx_queue(struct gdma_model *m, uint32_t *ret_id)
 	return NULL;
 }
 
+bool gdma_model_rx_full(struct gdma_model *m)
+{
+	uint32_t rq_id;
+	struct gdma_wq *rq = rx_queue(m, &rq_id);
+
+	if (!rq || rq->broken || (m->vport_rx_configured && !m->vport_rx_enabled))
+		return false;
+	return rq->tail == rq->head;
+}
+
 int gdma_model_frame_in(struct gdma_model *m, const void *data, size_t len)
 {
 	struct mana_rxcomp_oob oob = {0};

@@ -24,6 +24,7 @@
 #ifndef MHCL_TESTS_GDMA_MODEL_H
 #define MHCL_TESTS_GDMA_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,6 +139,14 @@ int gdma_model_config_read(struct gdma_model *m, uint64_t off, void *buf, size_t
  * the RQ is broken or its memory unreachable.
  */
 int gdma_model_frame_in(struct gdma_model *m, const void *data, size_t len);
+
+/*
+ * Whether a frame arriving now would find the vPort's RX queue without a posted entry
+ * (gdma_model_frame_in would drop it with -ENOBUFS): a host interface whose wire can wait
+ * (a TAP queue) holds frames back until the driver posts buffers again. False without an
+ * RX queue, with RX disabled or a broken queue: frames are then refused for good.
+ */
+bool gdma_model_rx_full(struct gdma_model *m);
 
 /* Copies the counters into @ret. */
 void gdma_model_get_stats(const struct gdma_model *m, struct gdma_model_stats *ret);

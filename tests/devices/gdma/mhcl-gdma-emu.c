@@ -19,7 +19,10 @@
  *
  * Frames: the model's TX goes to the TAP; frames read from the TAP go to the model only
  * while a client holds DMA maps (otherwise the model would find its RX queue unreachable
- * and break it); in between they wait in the TAP's queue, which the kernel bounds.
+ * and break it) and while its RX queue has a buffer posted; in between they wait in the
+ * TAP's queue (8192 frames, as netd's TAP). So the test wire is lossless, as a TAP is:
+ * the frames that wait out a driver's restart come in as it posts buffers again (a real
+ * NIC would drop what finds no buffer).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +46,8 @@
 
 #define MSIX_BAR_SIZE 0x1000u
 #define TAP_FRAMES_PER_WAKE 64u /* the client's messages are not starved by a busy wire */
-#define LOG_FIRST_DROPS 10u	/* then one line per LOG_DROP_EVERY */
+#define TAP_QUEUE_FRAMES 8192
+#define LOG_FIRST_DROPS 10u /* then one line per LOG_DROP_EVERY */
 #define LOG_DROP_EVERY 1000u
 
 struct emu {
@@ -216,10 +220,28 @@ static int tap_open(const char *name)
 	return fd;
 }
 
-/* Frames the kernel sent on the TAP go to the model's vPort, a bounded batch per wake. */
+/*
+ * Frames for the vPort wait in the TAP's queue while no client is attached (its driver
+ * restarting): as netd does with its own TAP, the kernel's 500 frames become
+ * TAP_QUEUE_FRAMES, so they outlast a restart. A failure only shortens the wait.
+ */
+static void tap_queue_len(const char *name)
+{
+	struct ifreq ifr = {.ifr_qlen = TAP_QUEUE_FRAMES};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	strcpy(ifr.ifr_name, name); /* tap_open checked its length */
+	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
+		log_warn("tap %s keeps the kernel's queue length: %s", name, strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
+/* Frames the kernel sent on the TAP go to the model's vPort, a bounded batch per wake,
+ * while it has buffers posted. */
 static int tap_drain(struct emu *e)
 {
-	for (unsigned i = 0; i < TAP_FRAMES_PER_WAKE; i++) {
+	for (unsigned i = 0; i < TAP_FRAMES_PER_WAKE && !gdma_model_rx_full(e->model); i++) {
 		ssize_t n = read(e->tap, e->frame, sizeof(e->frame));
 		int r;
 
@@ -285,8 +307,10 @@ static void client_serve(struct emu *e)
 static int run(struct emu *e)
 {
 	for (;;) {
-		/* Wire frames wait while nobody has mapped memory for them (see the top). */
-		bool rx = e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0;
+		/* Wire frames wait while nobody has mapped memory for them, or while every
+		 * RX buffer is taken (see the top). */
+		bool rx = e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0 &&
+			  !gdma_model_rx_full(e->model);
 		struct pollfd p[3] = {
 		    {e->sigfd, POLLIN, 0},
 		    {e->conn >= 0 ? e->conn : e->listen_fd, POLLIN, 0},
@@ -305,7 +329,9 @@ static int run(struct emu *e)
 			client_serve(e);
 		else if (p[1].revents)
 			client_accept(e);
-		if (p[2].revents) {
+		/* Only while memory is still mapped: the client may have left just now, and a
+		 * frame then would find the RX queue unreachable and break it for good. */
+		if (p[2].revents && e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0) {
 			r = tap_drain(e);
 			if (r < 0)
 				return log_error_errno(r, "reading the tap: %m");
@@ -437,6 +463,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to open tap %s: %m", tap_name);
 		goto out;
 	}
+	tap_queue_len(tap_name);
 	r = e->listen_fd = vfio_user_server_listen(socket_path);
 	if (r < 0) {
 		log_error_errno(r, "unable to listen on %s: %m", socket_path);

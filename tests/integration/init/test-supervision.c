@@ -114,9 +114,11 @@ static void check_planned_restart(struct ctl *c)
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 2);
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "frame/restarts"), 1);
 	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "saved 8 bytes of state"));
-	/* init's fd store handed the memfd to the new instance. */
+	/* init's fd store handed the memfd to the new instance, and the spare the first one
+	 * kept, which this one asked init to forget. */
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 2);
-	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "1 stored fds"));
+	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "2 stored fds"));
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/spare_back"), 1);
 	/* Without handover the next instance starts only once the old one is gone. */
 	ASSERT_TRUE(kill(old_pid, 0) < 0 && errno == ESRCH);
 	/* Too many fds and a bad name were refused, and nothing of them was kept. */
@@ -130,8 +132,10 @@ static void check_planned_restart(struct ctl *c)
 	protobuf_c_message_free_unpacked(m, NULL);
 	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", 2));
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
-	/* What lives in the fd store survives the crash. */
+	/* What lives in the fd store survives the crash; what was forgotten is gone. */
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 3);
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/spare_back"), 0);
+	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "restarts 2, 1 stored fds"));
 	ps = ctl_ps(c);
 	ASSERT_STREQ(ctl_ps_find(ps, "keeper")->last_exit, "killed by SIGKILL");
 	protobuf_c_message_free_unpacked(&ps->base, NULL);

@@ -9,6 +9,10 @@
  *   - `mhcl restart net` and `mhcl kill net` under a guest that does not re-initialize:
  *     the state and TAP queues are adopted, and no frame the kernel sent during the
  *     planned restart is lost.
+ * With the GDMA emulator's path (net-mana-sim) netd drives a MANA function (lib/mana over
+ * vfio-user, the device's vPort being the TAP): the Linux path, then the same restart and
+ * kill with the function adopted live each time (no HWC command reaches the device) and
+ * the device refusing nothing it was handed (no DMA, doorbell or WQE error).
  *
  * Usage: test-net-sim INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL
  * Exits 77 (skipped) without network namespaces or /dev/net/tun.
@@ -39,6 +43,8 @@
 #define RING_PAGES 64u
 
 static const char *mhcl_cli;
+/* What netd logs once the next instance serves the guest again after a restart. */
+static const char *serving_adopted = "serving " TAP " (2 queues, adopted)";
 static const uint8_t guest_mac[6] = GUEST_MAC;
 static uint8_t tap_mac[6];
 
@@ -557,7 +563,9 @@ static void test_restart(void)
 					     "instance (planned restart)"
 					   : "adopted the network state of the previous "
 					     "instance (it crashed)");
-		sim_log_wait(mark, "serving " TAP " (2 queues, adopted)");
+		sim_log_wait(mark, serving_adopted);
+		if (sim_netenv_mana)
+			sim_log_wait(mark, "adopted live (no HWC command, no reset)");
 		sim_log_wait(mark, "channel 0 (relid");
 		int st;
 		ASSERT_EQ(waitpid(sender, &st, 0), sender);
@@ -594,6 +602,8 @@ static void test_restart(void)
 			"net sim: %u of %u datagrams sent across the %s reached the guest\n", got,
 			N, planned ? "planned restart" : "kill");
 		/* Both ways still work, with nothing renegotiated. */
+		ASSERT_FALSE(sim_log_has(mark, "NVSP version"));
+		ASSERT_FALSE(sim_log_has(mark, "receive buffer: GPADL"));
 		guest_to_ns(&t, 0, false, false, "after, primary");
 		guest_to_ns(&t, 1, true, false, "after, sub-channel");
 		char tag[32];
@@ -601,10 +611,22 @@ static void test_restart(void)
 		ns_to_guest(&t, tag);
 	}
 	ASSERT_TRUE(sim_log_has(0, "adopted"));
+	if (sim_netenv_mana) {
+		static char out[8192];
+		ASSERT_EQ(sim_env_mhcl(&t.e, mhcl_cli, out, sizeof(out), "inspect", "net/mana",
+				       (char *)NULL),
+			  0);
+		ASSERT_TRUE(strstr(out, "adopted_live: true"));
+		ASSERT_TRUE(strstr(out, "stale_tx_completions:"));
+		ASSERT_TRUE(strstr(out, "bad_cqes: 0"));
+	}
 	stop(&t);
 }
 
 /* MANA mode: the GDMA/MANA test device in its own process, its vPort on the TAP. */
+static const char *emu_path;
+static char emu_sock[128];
+
 static pid_t start_emulator(const char *emu, const char *sock)
 {
 	pid_t pid = fork();
@@ -621,11 +643,74 @@ static pid_t start_emulator(const char *emu, const char *sock)
 	return pid;
 }
 
+/* The device's counters as it logs them whenever a client leaves, and once more on
+ * SIGTERM (mhcl-gdma-emu.c). */
+struct emu_stats {
+	uint64_t tx, tx_errors, rx, no_wqe, no_rq, truncated, dma_errors, bad_doorbells, bad_wqes,
+	    hwc_requests;
+};
+
+/* Every stats line the device logged from `from` on: nothing refused, and no HWC request
+ * after the first client's bring-up (the later ones adopted the function). Returns how
+ * many lines there were. */
+static unsigned check_emu_stats(off_t from)
+{
+	off_t end = lseek(sim_log_fd, 0, SEEK_END);
+	char *buf = malloc((size_t)(end - from) + 1);
+	struct emu_stats first = {0}, st = {0};
+	unsigned n = 0;
+
+	ASSERT_TRUE(buf);
+	ssize_t len = pread(sim_log_fd, buf, (size_t)(end - from), from);
+	ASSERT_GE(len, 0);
+	buf[len] = 0;
+	for (const char *p = buf; (p = strstr(p, "mhcl-gdma-emu: info: stats: ")); p++) {
+		int k = sscanf(p,
+			       "mhcl-gdma-emu: info: stats: tx %" SCNu64 " (errors %" SCNu64
+			       "), rx %" SCNu64 " (no wqe %" SCNu64 ", no rq %" SCNu64
+			       ", truncated %" SCNu64 "), dma errors %" SCNu64
+			       ", bad doorbells %" SCNu64 ", bad wqes %" SCNu64
+			       ", hwc requests %" SCNu64,
+			       &st.tx, &st.tx_errors, &st.rx, &st.no_wqe, &st.no_rq, &st.truncated,
+			       &st.dma_errors, &st.bad_doorbells, &st.bad_wqes, &st.hwc_requests);
+		ASSERT_EQ(k, 10);
+		ASSERT_UEQ(st.tx_errors, 0);
+		ASSERT_UEQ(st.dma_errors, 0);
+		ASSERT_UEQ(st.bad_doorbells, 0);
+		ASSERT_UEQ(st.bad_wqes, 0);
+		if (n++ == 0)
+			first = st;
+		ASSERT_UEQ(st.hwc_requests, first.hwc_requests);
+	}
+	free(buf);
+	ASSERT_GT(st.tx, 0);
+	ASSERT_GT(st.rx, 0);
+	fprintf(stderr,
+		"net sim (MANA): the device sent %" PRIu64 " and received %" PRIu64
+		" frames, %" PRIu64 " HWC requests in all, %" PRIu64
+		" frames dropped for want of a posted buffer\n",
+		st.tx, st.rx, st.hwc_requests, st.no_wqe);
+	return n;
+}
+
+/* One case against a fresh device, whose log must show no refusal; returns how many
+ * times a client left it (stats lines). */
+static unsigned with_emulator(void (*test)(void))
+{
+	off_t mark = sim_log_mark();
+	pid_t emu = start_emulator(emu_path, emu_sock);
+	int st;
+
+	test();
+	kill(emu, SIGTERM);
+	ASSERT_EQ(waitpid(emu, &st, 0), emu);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unlink(emu_sock);
+	return check_emu_stats(mark);
+}
+
 int main(int argc, char **argv)
 {
-	static char sock[128];
-	pid_t emu = -1;
-
 	if (argc != 9 && argc != 10) {
 		fprintf(stderr,
 			"usage: %s INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR MHCL "
@@ -634,8 +719,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc == 10) {
-		snprintf(sock, sizeof(sock), "/tmp/mhcl-gdma-%d.sock", (int)getpid());
-		sim_netenv_mana = sock;
+		snprintf(emu_sock, sizeof(emu_sock), "/tmp/mhcl-gdma-%d.sock", (int)getpid());
+		sim_netenv_mana = emu_sock;
+		emu_path = argv[9];
 	}
 	if (!sim_netenv_init(argv + 1, TAP, 2)) {
 		fprintf(stderr, "net sim: skipped\n");
@@ -643,14 +729,12 @@ int main(int argc, char **argv)
 	}
 	mhcl_cli = argv[8];
 	if (sim_netenv_mana) {
-		/* netd -> lib/mana -> vfio-user -> the test device -> the TAP: the Linux path.
-		 * (Restarts need lib/mana to adopt a running function: not done.) */
-		emu = start_emulator(argv[9], sock);
-		test_linux_path();
-		kill(emu, SIGTERM);
-		int st;
-		ASSERT_EQ(waitpid(emu, &st, 0), emu);
-		unlink(sock);
+		/* netd -> lib/mana -> vfio-user -> the test device -> the TAP. A fresh device
+		 * per case: the first netd of a case brings it up. The device saw its client
+		 * leave at least at each restart and kill, and at the end of the case. */
+		serving_adopted = "(2 queues, adopted) to the guest";
+		ASSERT_GE(with_emulator(test_linux_path), 2);
+		ASSERT_GE(with_emulator(test_restart), 4);
 		fprintf(stderr, "net sim (MANA): all passed\n");
 		return 0;
 	}

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/mana against the GDMA/MANA device model: an in-process devaccess transport ("test")
- * forwards BAR0 and config space to the model, records DMA maps so the model's dma_ptr
- * finds the driver's memory, and turns the model's MSI-X into writes on the eventfds the
- * driver routed. Bring-up to a vPort with 2 queue pairs, TX and RX of exact bytes, and a
+ * lib/mana against the GDMA/MANA device model behind the in-process "test" transport
+ * (mana_tdev.h). Bring-up to a vPort with 2 queue pairs, TX and RX of exact bytes, and a
  * hostile device (bad WQ numbers, a wrong HWC msg type, an EQE with stale owner bits)
  * whose lies are refused and counted.
  */
@@ -15,251 +13,36 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devaccess.h"
-#include "gdma_model.h"
 #include "macros.h"
 #include "mana.h"
 #include "mana_internal.h"
+#include "mana_tdev.h"
 #include "test.h"
-
-#define MEM_IOVA 0x100000000ull
-#define MAX_MAPS 8u
-#define MAX_VECTORS 64u
-#define MAX_OUT 8u
 
 static const uint8_t mac[6] = {0x00, 0x15, 0x5d, 0x12, 0x34, 0x56};
 
-struct tmap {
-	uint8_t *va;
-	uint64_t iova;
-	uint64_t len;
-};
-
-struct tdev {
-	struct devaccess da;
-	struct gdma_model *m;
-	struct tmap maps[MAX_MAPS];
-	unsigned nmaps;
-	int irq_fds[MAX_VECTORS];
-	unsigned nirq;
-	uint8_t out[MAX_OUT][MANA_BUF_SIZE];
-	size_t out_len[MAX_OUT];
-	unsigned nout;
-	struct mana_dev *drv;
-	bool tamper_hwc_type; /* next HWC answer gets another msg_type */
-};
-
-static struct tdev *to_t(struct devaccess *d)
-{
-	return container_of(d, struct tdev, da);
-}
-
-/* ---- the model's host interface ---- */
-
-static void *model_dma_ptr(void *ctx, uint64_t iova, size_t len)
-{
-	struct tdev *t = ctx;
-
-	for (unsigned i = 0; i < t->nmaps; i++) {
-		struct tmap *m = &t->maps[i];
-
-		if (iova >= m->iova && len <= m->len && iova - m->iova <= m->len - len)
-			return m->va + (iova - m->iova);
-	}
-	return NULL;
-}
-
-static void model_irq(void *ctx, uint32_t vector)
-{
-	struct tdev *t = ctx;
-	uint64_t one = 1;
-
-	if (vector < t->nirq && t->irq_fds[vector] >= 0)
-		(void)!write(t->irq_fds[vector], &one, sizeof(one));
-}
-
-static void model_frame_out(void *ctx, const void *data, size_t len)
-{
-	struct tdev *t = ctx;
-
-	ASSERT_LE(len, MANA_BUF_SIZE);
-	if (t->nout < MAX_OUT) {
-		memcpy(t->out[t->nout], data, len);
-		t->out_len[t->nout++] = len;
-	}
-}
-
-/* ---- the "test" devaccess transport ---- */
-
-static int t_bar_read(struct devaccess *d, unsigned bar, uint64_t off, void *buf, size_t len)
-{
-	if (bar != 0)
-		return -EINVAL;
-	return gdma_model_bar_read(to_t(d)->m, off, buf, len);
-}
-
-static int t_bar_write(struct devaccess *d, unsigned bar, uint64_t off, const void *buf, size_t len)
-{
-	struct tdev *t = to_t(d);
-	uint64_t val = 0;
-	int r;
-
-	if (bar != 0)
-		return -EINVAL;
-	r = gdma_model_bar_write(t->m, off, buf, len);
-	memcpy(&val, buf, len < 8 ? len : 8);
-	/* The model answered the HWC request synchronously: rewrite the answer's type. */
-	if (t->tamper_hwc_type && off == GDMA_MODEL_DB_PAGE_OFFSET + GDMA_DB_OFF_SQ &&
-	    GDMA_DB_ID(val) == t->drv->hwc_sq.id) {
-		uint32_t type;
-
-		memcpy(&type, t->drv->hwc_resp + offsetof(struct gdma_msg_hdr, msg_type), 4);
-		type++;
-		memcpy(t->drv->hwc_resp + offsetof(struct gdma_msg_hdr, msg_type), &type, 4);
-		t->tamper_hwc_type = false;
-	}
-	return r;
-}
-
-static int t_config_read(struct devaccess *d, uint32_t off, void *buf, size_t len)
-{
-	return gdma_model_config_read(to_t(d)->m, off, buf, len);
-}
-
-static int t_config_write(struct devaccess *d, uint32_t off, const void *buf, size_t len)
-{
-	(void)d, (void)off, (void)buf, (void)len;
-	return 0;
-}
-
-static int t_dma_map(struct devaccess *d, void *va, uint64_t iova, uint64_t len)
-{
-	struct tdev *t = to_t(d);
-
-	if (t->nmaps == MAX_MAPS)
-		return -ENOSPC;
-	t->maps[t->nmaps++] = (struct tmap){.va = va, .iova = iova, .len = len};
-	return 0;
-}
-
-static int t_dma_unmap(struct devaccess *d, uint64_t iova, uint64_t len)
-{
-	struct tdev *t = to_t(d);
-
-	for (unsigned i = 0; i < t->nmaps; i++) {
-		if (t->maps[i].iova == iova && t->maps[i].len == len) {
-			t->maps[i] = t->maps[--t->nmaps];
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static void close_irqs(struct tdev *t)
-{
-	for (unsigned i = 0; i < t->nirq; i++)
-		if (t->irq_fds[i] >= 0)
-			close(t->irq_fds[i]);
-	t->nirq = 0;
-}
-
-static int t_irq_set(struct devaccess *d, const int *fds, unsigned n)
-{
-	struct tdev *t = to_t(d);
-
-	close_irqs(t);
-	for (unsigned i = 0; i < n; i++)
-		t->irq_fds[i] = fds[i] >= 0 ? dup(fds[i]) : -1;
-	t->nirq = n;
-	return 0;
-}
-
-static int t_iova_ranges(struct devaccess *d, struct devaccess_iova_range *r, unsigned max,
-			 unsigned *ret_n)
-{
-	(void)d, (void)r, (void)max;
-	*ret_n = 0;
-	return 0;
-}
-
-static unsigned t_kept_fds(struct devaccess *d, int *fds, unsigned max)
-{
-	(void)d, (void)fds, (void)max;
-	return 0;
-}
-
-static void t_destroy(struct devaccess *d)
-{
-	struct tdev *t = to_t(d);
-
-	close_irqs(t);
-	gdma_model_free(t->m);
-	free(t);
-}
-
-static const struct devaccess_ops t_ops = {
-    .kind = "test",
-    .bar_read = t_bar_read,
-    .bar_write = t_bar_write,
-    .config_read = t_config_read,
-    .config_write = t_config_write,
-    .dma_map = t_dma_map,
-    .dma_unmap = t_dma_unmap,
-    .irq_set = t_irq_set,
-    .iova_ranges = t_iova_ranges,
-    .kept_fds = t_kept_fds,
-    .destroy = t_destroy,
-};
-
-static const struct gdma_model_ops model_ops = {
-    .dma_ptr = model_dma_ptr, .irq = model_irq, .frame_out = model_frame_out};
-
-/* A model with 2 queues per vPort and a driver brought up on it. */
 static struct tdev *bring_up(unsigned nq)
 {
-	struct gdma_model_config cfg = {.max_queues = 2, .msix_count = 8};
-	struct mana_opts o = {.nr_queues = nq, .mem_iova = MEM_IOVA, .timeout_ms = 2000};
-	struct tdev *t = calloc(1, sizeof(*t));
-
-	ASSERT_TRUE(t);
-	memcpy(cfg.mac, mac, sizeof(mac));
-	t->m = gdma_model_new(&cfg, &model_ops, t);
-	ASSERT_TRUE(t->m);
-	t->da.ops = &t_ops;
-	t->da.bars[0].size = GDMA_MODEL_BAR0_SIZE;
-	t->da.irq_count = cfg.msix_count;
-	ASSERT_OK(devaccess__read_pci_id(&t->da));
-	ASSERT_EQ(t->da.id.device, GDMA_PCI_DEVICE_MANA_VF);
-	ASSERT_OK(mana_dev_init(&t->da, &o, &t->drv));
-	return t;
+	return tdev_bring_up(nq);
 }
 
+/* Closing the driver leaves the function up, its DMA mapping kept for a next instance. */
 static void tear_down(struct tdev *t)
 {
 	mana_dev_close(t->drv);
-	ASSERT_EQ(t->nmaps, 0);
-	devaccess_close(&t->da);
+	t->drv = NULL;
+	ASSERT_EQ(t->nmaps, 1);
+	tdev_free(t);
 }
 
 static void assert_clean(struct tdev *t)
 {
-	struct mana_stats s;
-
-	mana_dev_stats(t->drv, &s);
-	ASSERT_UEQ(s.bad_owner, 0);
-	ASSERT_UEQ(s.bad_eqes, 0);
-	ASSERT_UEQ(s.bad_cqes, 0);
-	ASSERT_UEQ(s.bad_hwc_responses, 0);
-	ASSERT_UEQ(s.hwc_errors, 0);
+	tdev_assert_driver_clean(t);
 }
 
 static void make_frame(uint8_t *f, size_t len, uint8_t seed)
 {
-	for (size_t i = 0; i < len; i++)
-		f[i] = (uint8_t)(seed + i * 7);
-	memcpy(f, mac, 6);
-	f[12] = 0x08; /* IPv4 */
-	f[13] = 0x00;
+	tdev_make_frame(f, len, seed);
 }
 
 static bool readable(int fd)
@@ -281,7 +64,6 @@ static void drain_fd(int fd)
 static void test_bring_up(void)
 {
 	struct tdev *t = bring_up(4);
-	struct gdma_model_stats ms;
 	struct mana_info info;
 
 	mana_dev_info(t->drv, &info);
@@ -292,12 +74,7 @@ static void test_bring_up(void)
 	ASSERT_TRUE(mana_dev_queue(t->drv, 2) == NULL);
 	ASSERT_NE(mana_queue_fd(mana_dev_queue(t->drv, 0)),
 		  mana_queue_fd(mana_dev_queue(t->drv, 1)));
-	gdma_model_get_stats(t->m, &ms);
-	ASSERT_UEQ(ms.hwc_errors, 0);
-	ASSERT_UEQ(ms.hwc_dropped, 0);
-	ASSERT_UEQ(ms.bad_doorbells, 0);
-	ASSERT_UEQ(ms.bad_wqes, 0);
-	ASSERT_UEQ(ms.dma_errors, 0);
+	tdev_assert_device_clean(t);
 	assert_clean(t);
 	tear_down(t);
 }

@@ -13,10 +13,12 @@
 # Passes when both iperf3 runs end without error, L2's kernel log has no link down or
 # transmit timeout, L2 used two channels, every planned restart lost no ping, and netd
 # adopted its state each time.
-# MHCL_NET_BACKEND=mana: the same guest, but netd drives a MANA function through mhcl's
-# own driver (lib/mana over vfio-user) on the GDMA/MANA test device, mhcl-gdma-emu, running
-# in L1 with its vPort on mhcl0: the NIC, pings both ways and iperf3 both ways (10 s each);
-# no restarts (lib/mana cannot adopt a running function yet).
+# MHCL_NET_BACKEND=mana: the same guest and the same restarts and kills, but netd drives a
+# MANA function through mhcl's own driver (lib/mana over vfio-user) on the GDMA/MANA test
+# device, mhcl-gdma-emu, running in L1 with its vPort on mhcl0: after each operation netd
+# adopted its state and the running function (inspect net: mana/adopted_live), and the
+# device reports no DMA, doorbell or WQE error and no HWC request after the first
+# bring-up.
 # Usage: tests/vm/net/net-boot.sh BUILD_DIR (exit 0 pass, 1 fail, 77 skip).
 # Env: MHCL_VM_TIMEOUT (seconds, default 840), MHCL_VM_WORK (default BUILD_DIR/vm-net, or
 # vm-net-mana), MHCL_NET_BACKEND (tap, the default, or mana).
@@ -43,8 +45,8 @@ MAC=02:6d:68:63:6c:01
 rm -rf "$WORK/l2-extra" && mkdir -p "$WORK/l2-extra"
 vm_copy_with_libs "$(command -v iperf3)" "$WORK/l2-extra"
 vm_copy_with_libs "$(readlink -f "$(command -v ping)")" "$WORK/l2-extra"
-# The MANA run is shorter: nothing is restarted under it.
-if [ "$BACKEND" = mana ]; then echo "T1=10 T2=10" >"$WORK/l2-extra/durations"; else echo "T1=30 T2=20" >"$WORK/l2-extra/durations"; fi
+# Long enough for the restarts and kills L1 runs under each (four, then two).
+echo "T1=30 T2=20" >"$WORK/l2-extra/durations"
 cat >"$WORK/l2-extra/l2-tail.sh" <<'SH'
 . /durations
 # Runs inside L2's init after the modules are loaded.
@@ -148,17 +150,16 @@ op() {
 			grep -q 'adopted_state: true' /tmp/st && break
 		sleep 0.5
 	done
-	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), tap adopted $(grep -c 'adopted_tap: true' /tmp/st)"
-	grep -q 'adopted_tap: true' /tmp/st || grep -a '^net' /tmp/init.log | tail -20 | sed 's/^/L1: net log: /'
+	# The backend: the TAP queues (adopted_tap) or the MANA function (mana/adopted_live).
+	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), backend adopted $(grep -cE 'adopted_(tap|live): true' /tmp/st)"
+	grep -qE 'adopted_(tap|live): true' /tmp/st || grep -a '^net' /tmp/init.log | tail -20 | sed 's/^/L1: net log: /'
 }
-if [ ! -f /mana ]; then
-	wait_for '^vp: L2: iperf tx start'
-	sleep 3
-	for o in restart kill restart kill; do op $o; sleep 2; done
-	wait_for '^vp: L2: iperf rx start'
-	sleep 3
-	for o in restart kill; do op $o; sleep 2; done
-fi
+wait_for '^vp: L2: iperf tx start'
+sleep 3
+for o in restart kill restart kill; do op $o; sleep 2; done
+wait_for '^vp: L2: iperf rx start'
+sleep 3
+for o in restart kill; do op $o; sleep 2; done
 wait_for '^vp: L2: ready'
 mhcl inspect net | sed 's/^/L1: inspect: /'
 . /ident.sh # after the restarts: who each instance runs as
@@ -208,21 +209,24 @@ expect "the NIC has the manifest's MAC, carrier up" "^vp: L2: eth0 address $MAC 
 expect "L2 uses two channels" '^vp: L2: eth0 channels 2'
 expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
 expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
+expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
+expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
+n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
+[ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
+out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
+ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, backend adopted 1$/\1/p' | tr '\n' ' ')
+[ "$ops" = "restart kill restart kill restart kill " ] &&
+	pass "netd restarted and killed three times each, state and $BACKEND backend adopted each time" ||
+	flunk "netd restarts: '$ops'"
 if [ "$BACKEND" = mana ]; then
 	expect "netd serves the NIC from MANA through vfio-user" '^net: .*serving vfio-user:/run/gdma.sock \(2 queues\)'
-	expect "iperf3 from L2 to L1 through MANA ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
-	expect "iperf3 from L1 to L2 through MANA ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
-	expect "the MANA test device carried frames both ways with no error" '^L1: emu: .*stats: tx [1-9][0-9]* \(errors 0\), rx [1-9][0-9]* .*dma errors 0, bad doorbells 0, bad wqes 0'
-else
-	expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
-	expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
-	n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
-	[ "$n" = 3 ] && pass "no ping lost across each planned restart" || flunk "planned restarts without ping loss: $n of 3"
-	out | sed -n 's/^L1: ping during \(kill\) net: /  ping loss across a kill: /p'
-	ops=$(out | sed -n 's/^L1: after \([a-z]*\) net: restarts [1-6], adopted 1, tap adopted 1$/\1/p' | tr '\n' ' ')
-	[ "$ops" = "restart kill restart kill restart kill " ] &&
-		pass "netd restarted and killed three times each, state and TAP queues adopted each time" ||
-		flunk "netd restarts: '$ops'"
+	n=$(out | grep -cE '^net: .*MANA vfio-user:/run/gdma.sock: adopted live \(no HWC command, no reset\)')
+	[ "$n" = 6 ] && pass "each restart and kill adopted the MANA function live" || flunk "MANA adopted live $n times of 6"
+	out | sed -n 's/^net: .*adopted live (no HWC command, no reset): /  MANA at adoption: /p'
+	expect "the MANA test device carried frames both ways" '^L1: emu: .*stats: tx [1-9][0-9]* \(errors 0\), rx [1-9][0-9]* '
+	reject "the MANA test device refused nothing (DMA, doorbell, WQE, TX)" '^L1: emu: .*stats: .*(\(errors [1-9]|dma errors [1-9]|bad doorbells [1-9]|bad wqes [1-9])'
+	n=$(out | sed -n 's/^L1: emu: .*stats: .*hwc requests \([0-9]*\) .*/\1/p' | sort -u | wc -l)
+	[ "$n" = 1 ] && pass "no HWC request reached the device after its first bring-up" || flunk "the device's HWC request count changed across restarts ($n values)"
 fi
 reject "no link down or transmit timeout in L2" '^vp: L2: kmsg: .*([Ll]ink (is )?down|NETDEV WATCHDOG|timed out|[Tt]imeout)'
 reject "no seccomp violation" '\[init\]: seccomp: forbidden'
