@@ -98,8 +98,10 @@ static const struct jail_profile profiles[] = {
     {"storaged", COMMON_GROUPS | G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_FILE_SYNC) |
 		     G(JAIL_GROUP_VFIO_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     /* mhcl-netd: reads and writes its TAP queues, attached before entry, or adopted from
-     * init's fd store after it (checked with two read-only TUN ioctls); no other ioctl. */
-    {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY)},
+     * init's fd store after it (checked with two read-only TUN ioctls); or adopts a kept
+     * MANA function inside the jail (VFIO ioctls, config-space preads). */
+    {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY) | G(JAIL_GROUP_VFIO_IOCTL) |
+		 G(JAIL_GROUP_POSITIONAL_IO)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
     {"vp",
      COMMON_GROUPS | G(JAIL_GROUP_KVM_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_UNIX_CLIENT)},

@@ -27,9 +27,9 @@
  * Jail: the "netd" profile (reads and writes on its TAP queues, eventfds, its held
  * sockets; no open: the TAP queues are attached before, or adopted from the store). MANA
  * over vfio-user connects before the jail and adopts inside it with messages on that
- * socket, eventfds and a mapping of the kept memfd; adopting a VFIO function needs VFIO
- * ioctls and config-space reads, which the profile does not allow yet: such a function is
- * then not kept (each instance brings it up again, as vfio-pci reset it).
+ * socket, eventfds and a mapping of the kept memfd; adopting a VFIO function takes VFIO
+ * ioctls and config-space reads (pread), which the profile allows (a profile without
+ * them would have each instance bring the function up again).
  */
 #include "log.h" /* before uv.h: sys/param.h guards its MIN/MAX */
 
