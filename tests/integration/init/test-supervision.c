@@ -91,17 +91,11 @@ static void check_ordered_start(void)
 	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
 }
 
-static void check_planned_restart(struct ctl *c)
+/* A planned restart through the control API; returns the new instance's pid. */
+static int restart(struct ctl *c, const char *name, int old_pid)
 {
-	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", -1));
-	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
-	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 1);
-	Mhcl__PsReply *ps = ctl_ps(c);
-	int old_pid = ctl_ps_find(ps, "keeper")->pid;
-	protobuf_c_message_free_unpacked(&ps->base, NULL);
-
 	Mhcl__RestartRequest rq = MHCL__RESTART_REQUEST__INIT;
-	rq.server = (char *)"keeper";
+	rq.server = (char *)name;
 	ProtobufCMessage *m = NULL;
 	char err[256];
 	ASSERT_OK(ctl_call(c, IPC_MSG_RESTART, &rq.base, &mhcl__restart_reply__descriptor, &m, err,
@@ -110,6 +104,18 @@ static void check_planned_restart(struct ctl *c)
 	protobuf_c_message_free_unpacked(m, NULL);
 	ASSERT_GT(new_pid, 0);
 	ASSERT_NE(new_pid, old_pid);
+	return new_pid;
+}
+
+static void check_planned_restart(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "keeper", "running", -1));
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 1);
+	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 1);
+	int old_pid = ctl_pid(c, "keeper");
+	restart(c, "keeper", old_pid);
+	ProtobufCMessage *m = NULL;
+	char err[256];
 	/* The reply comes once the new instance is ready, with the state handed over. */
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/generation"), 2);
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "frame/restarts"), 1);
@@ -136,7 +142,7 @@ static void check_planned_restart(struct ctl *c)
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/lives"), 3);
 	ASSERT_EQ(ctl_inspect_u64(c, "keeper", "testd/spare_back"), 0);
 	ASSERT_TRUE(ctl_logs_contain(c, "keeper", "restarts 2, 1 stored fds"));
-	ps = ctl_ps(c);
+	Mhcl__PsReply *ps = ctl_ps(c);
 	ASSERT_STREQ(ctl_ps_find(ps, "keeper")->last_exit, "killed by SIGKILL");
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 }
@@ -147,16 +153,7 @@ static void check_handover(struct ctl *c)
 {
 	ASSERT_TRUE(ctl_wait_state(c, "lingerer", "running", -1));
 	int old_pid = ctl_pid(c, "lingerer");
-	Mhcl__RestartRequest rq = MHCL__RESTART_REQUEST__INIT;
-	rq.server = (char *)"lingerer";
-	ProtobufCMessage *m = NULL;
-	char err[256];
-	ASSERT_OK(ctl_call(c, IPC_MSG_RESTART, &rq.base, &mhcl__restart_reply__descriptor, &m, err,
-			   sizeof(err)));
-	int new_pid = ((Mhcl__RestartReply *)m)->pid;
-	protobuf_c_message_free_unpacked(m, NULL);
-	ASSERT_GT(new_pid, 0);
-	ASSERT_NE(new_pid, old_pid);
+	int new_pid = restart(c, "lingerer", old_pid);
 	/* Ready while the previous instance still lingers (3 s) after closing its bus. */
 	ASSERT_OK(kill(old_pid, 0));
 	ASSERT_TRUE(ctl_logs_contain(c, "lingerer", "handed over; starting the next instance"));
