@@ -349,14 +349,18 @@ static void test_garbage_ic(void)
 
 /* A guest that never reads its messages: its posts are answered with
  * HV_STATUS_INSUFFICIENT_BUFFERS once its SIMP queue is nearly full (never an overflow);
- * when it reads again every queued answer arrives in order and the channel works. */
+ * when it reads again every queued answer arrives in order and the channel works.
+ * The answers fill the queue only as fast as vmbusd sends them, so after a first burst
+ * the guest posts at 1 ms intervals (a loaded machine may take many posts to fill it). */
 static void test_message_flood(void)
 {
 	struct sim_env e;
 	unsigned accepted = 0, refused = 0;
 
 	sim_env_start(&e);
-	for (unsigned i = 0; i < 200 && !refused; i++) {
+	for (unsigned i = 0; i < 20000 && !refused; i++) {
+		if (i >= 64)
+			nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		struct vmbus_msg_open_channel open = {.hdr.msgtype = VMBUS_MSG_OPENCHANNEL,
 						      .child_relid = 500 + i, .openid = 500 + i};
 		int st = sim_guest_post(e.g, &open, sizeof(open));
