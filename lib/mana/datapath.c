@@ -223,7 +223,7 @@ int mana_queue_fd(const struct mana_queue *q)
 	return q->efd;
 }
 
-int mana_queue_arm(struct mana_queue *q)
+static int arm(struct mana_queue *q, bool rx)
 {
 	struct mana_dev *d = q->dev;
 	const uint32_t cqs[2] = {q->tx_cq.id, q->rx_cq.id};
@@ -243,7 +243,18 @@ int mana_queue_arm(struct mana_queue *q)
 		d->stats.bad_owner++;
 	mana__commit_eq(q);
 	mana__cq_doorbell(d, &q->tx_cq, true);
-	mana__cq_doorbell(d, &q->rx_cq, true);
+	if (rx)
+		mana__cq_doorbell(d, &q->rx_cq, true);
 	mana__cq_doorbell(d, &q->eq, true);
 	return 0;
+}
+
+int mana_queue_arm(struct mana_queue *q)
+{
+	return arm(q, true);
+}
+
+int mana_queue_arm_tx(struct mana_queue *q)
+{
+	return arm(q, false);
 }

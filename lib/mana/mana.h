@@ -14,6 +14,7 @@
  *   mana_rx          takes the next received frame and reposts its buffer
  *   mana_queue_fd    the eventfd of the queue's EQ (its MSI-X vector)
  *   mana_queue_arm   re-arms the queue once it has been drained
+ *   mana_queue_arm_tx  re-arms for TX completions only (RX left to the caller's pace)
  *
  * Memory. Everything the device reads or writes (HWC queues and message buffers, the
  * queues and the TX/RX bounce buffers) lives in one memfd the driver creates and maps at
@@ -174,5 +175,9 @@ int mana_queue_fd(const struct mana_queue *q);
 /* Consumes the queue's EQ entries and arms its CQs and EQ; the device signals the
  * eventfd at once if completions arrived meanwhile. */
 int mana_queue_arm(struct mana_queue *q);
+
+/* As mana_queue_arm, but the RX CQ stays as it is: for a caller that waits for TX room
+ * while it leaves received frames pending (arming their CQ would signal at once). */
+int mana_queue_arm_tx(struct mana_queue *q);
 
 #endif

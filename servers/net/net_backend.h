@@ -56,8 +56,13 @@ struct net_backend_ops {
 	int (*recv)(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
 		    struct net_offload *off);
 	/* The fd that becomes readable when queue q has frames (and writable when it has
-	 * room again). */
+	 * room again, unless tx_wait is set). */
 	int (*fd)(const struct net_backend *b, unsigned q);
+	/* Set when fd() never turns writable (an eventfd): room is a TX completion, which
+	 * makes fd() readable. Called while queue q's TX is full, when fd() was readable:
+	 * frees what the device completed and, when rx_idle (nobody reads the queue's
+	 * frames now), takes the event and asks for the next TX completion only. */
+	void (*tx_wait)(struct net_backend *b, unsigned q, bool rx_idle);
 };
 
 struct net_backend {

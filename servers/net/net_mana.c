@@ -52,18 +52,39 @@ static int be_send(struct net_backend *b, unsigned q, const struct iovec *iov, i
 		(void)mana_tx_reap(mq);
 		r = mana_tx(mq, iov, iovcnt, &mo);
 	}
-	/* Every bounce buffer still on the wire: drop rather than stall the channel (the
-	 * queue's eventfd says nothing about TX room, so waiting would be a poll loop). */
-	return r == -EAGAIN ? -ENOBUFS : r;
+	/* -EAGAIN: every bounce buffer is still on the wire. The guest's packet waits in
+	 * its ring (the guest sees back-pressure, as from a NIC) until a TX completion
+	 * makes the queue's eventfd readable (be_tx_wait). */
+	return r;
+}
+
+static void take_events(struct mana_queue *mq)
+{
+	uint64_t v;
+	while (read(mana_queue_fd(mq), &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+static void be_tx_wait(struct net_backend *b, unsigned q, bool rx_idle)
+{
+	struct mana_queue *mq = queue(b, q);
+
+	if (!rx_idle) {
+		/* The receive path drains the queue next and arms it (rearm). */
+		(void)mana_tx_reap(mq);
+		return;
+	}
+	/* Nobody reads the RX completions now: arming their CQ would signal at once. */
+	take_events(mq);
+	(void)mana_tx_reap(mq);
+	(void)mana_queue_arm_tx(mq);
 }
 
 /* Nothing more to read: take the event, free TX buffers, arm the queue again (the
  * device signals at once if frames came meanwhile). */
 static void rearm(struct mana_queue *mq)
 {
-	uint64_t v;
-	while (read(mana_queue_fd(mq), &v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
+	take_events(mq);
 	(void)mana_tx_reap(mq);
 	(void)mana_queue_arm(mq);
 }
@@ -97,6 +118,7 @@ static const struct net_backend_ops mana_ops = {
     .send = be_send,
     .recv = be_recv,
     .fd = be_fd,
+    .tx_wait = be_tx_wait,
 };
 
 static struct mana_opts opts(const struct net_mana *m)

@@ -37,6 +37,11 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 
 	if (status < 0)
 		events = UV_READABLE | UV_WRITABLE; /* let the calls see the error */
+	if (events & UV_READABLE && q->tx_waiters && n->be->ops->tx_wait) {
+		/* A backend whose room is a TX completion (net_backend.h). */
+		n->be->ops->tx_wait(n->be, q->index, q->rx_stalled || n->quiescing);
+		events |= UV_WRITABLE;
+	}
 	if (events & UV_WRITABLE) {
 		uint32_t waiters = q->tx_waiters;
 		q->tx_waiters = 0;
@@ -58,7 +63,7 @@ void net_queue_update(struct net_queue *q)
 	if (!q->nic->quiescing && !q->rx_stalled)
 		events |= UV_READABLE;
 	if (q->tx_waiters)
-		events |= UV_WRITABLE;
+		events |= q->nic->be->ops->tx_wait ? UV_READABLE : UV_WRITABLE;
 	if (events == q->events)
 		return;
 	q->events = events;
@@ -66,6 +71,19 @@ void net_queue_update(struct net_queue *q)
 		(void)uv_poll_start(&q->poll, events, poll_cb);
 	else
 		(void)uv_poll_stop(&q->poll);
+}
+
+/* A queue whose frames waited (no room in the guest's buffers or ring, or no channel
+ * yet) is read now rather than on its fd: a backend may have taken the fd's event while
+ * it waited for TX room (tx_wait). */
+static void resume_rx(struct net_queue *q)
+{
+	if (!q->rx_stalled) {
+		net_queue_update(q);
+		return;
+	}
+	q->rx_stalled = false;
+	net_rx_queue(q);
 }
 
 /* ---- NVSP ---- */
@@ -467,7 +485,7 @@ static int chan_open(struct vmbusdev_chan *dev, bool resume, void *opaque, const
 			 ch->relid);
 	}
 	for (unsigned q = 0; q < n->nqueues; q++)
-		net_queue_update(&n->queues[q]);
+		resume_rx(&n->queues[q]); /* frames may have waited for this channel */
 	return 0;
 }
 
@@ -486,12 +504,8 @@ static void chan_signaled(struct vmbusdev_chan *dev, void *opaque)
 		finish_packet(ch);
 	}
 	/* Room in the host->guest ring may let stalled queues go on. */
-	for (unsigned q = 0; q < n->nqueues; q++) {
-		if (n->queues[q].rx_stalled) {
-			n->queues[q].rx_stalled = false;
-			net_queue_update(&n->queues[q]);
-		}
-	}
+	for (unsigned q = 0; q < n->nqueues; q++)
+		resume_rx(&n->queues[q]);
 	net_chan_drain(ch);
 }
 
@@ -632,18 +646,36 @@ void net_nic_set_capture(struct net_nic *n, struct net_capture *c)
 	n->capture = c;
 }
 
-void net_nic_quiesce(struct net_nic *n)
-{
-	n->quiescing = true;
-	for (unsigned q = 0; q < n->nqueues; q++)
-		net_queue_update(&n->queues[q]);
-}
-
 static const char *const drop_names[_NET_DROP_MAX] = {
     [NET_DROP_NOT_READY] = "not_ready",	    [NET_DROP_NO_BUFFER] = "no_buffer",
     [NET_DROP_TOO_BIG] = "too_big",	    [NET_DROP_BAD_RNDIS] = "bad_rndis",
     [NET_DROP_BACKEND] = "backend_refused", [NET_DROP_CONTROL_LOST] = "control_lost",
 };
+
+/* What this instance dropped, in its last words: inspect dies with it. */
+static void log_drops(const struct net_chan *ch)
+{
+	char line[256];
+	size_t at = 0;
+
+	for (unsigned i = 0; i < _NET_DROP_MAX && at < sizeof(line); i++)
+		if (ch->drops[i])
+			at += (size_t)snprintf(line + at, sizeof(line) - at, " %s %llu", drop_names[i],
+					       (unsigned long long)ch->drops[i]);
+	if (at)
+		log_info("net %u channel %u: frames dropped by this instance:%s", ch->nic->cfg.index,
+			 ch->index, line);
+}
+
+void net_nic_quiesce(struct net_nic *n)
+{
+	n->quiescing = true;
+	for (unsigned q = 0; q < n->nqueues; q++)
+		net_queue_update(&n->queues[q]);
+	for (unsigned i = 0; i < n->nchans; i++)
+		if (n->chans[i])
+			log_drops(n->chans[i]);
+}
 
 static void inspect_chan(const struct net_chan *ch, struct inspect_tree *t, Mhcl__Node *d)
 {

@@ -153,7 +153,15 @@ static int rx_one(struct net_queue *q)
 	struct rndis_rx_info info = {0};
 	uint8_t hdr[RNDIS_RX_HEADER_MAX];
 
-	if (!ch || !n->recv.gpadl || !n->st->rndis.initialized || !n->st->rndis.packet_filter)
+	bool guest_ready = n->st->recv_gpadl && n->st->rndis.initialized && n->st->rndis.packet_filter;
+	if (guest_ready && (!ch || !n->recv.gpadl)) {
+		/* A restarted server whose primary channel is not back yet (a sub-channel may
+		 * come first): the guest's buffer is there, so the frames wait in the backend
+		 * until the primary's open maps it. */
+		q->rx_stalled = true;
+		return 0;
+	}
+	if (!guest_ready || !ch)
 		return drop_frame(q, ch, NET_DROP_NOT_READY) == -EAGAIN ? 0 : 1;
 	if (n->nfree_subs == 0 || !ring_room(ch)) {
 		q->rx_stalled = true;

@@ -153,6 +153,7 @@ op() {
 	# The backend: the TAP queues (adopted_tap) or the MANA function (mana/adopted_live).
 	echo "L1: after $1 net: restarts $r, adopted $(grep -c 'adopted_state: true' /tmp/st), backend adopted $(grep -cE 'adopted_(tap|live): true' /tmp/st)"
 	grep -qE 'adopted_(tap|live): true' /tmp/st || grep -a '^net' /tmp/init.log | tail -20 | sed 's/^/L1: net log: /'
+	grep -E '(not_ready|no_buffer|too_big|bad_rndis|backend_refused|control_lost|rx_dropped|tx_errors): [1-9]' /tmp/st | sed 's/^ */L1: new instance counted /'
 }
 wait_for '^vp: L2: iperf tx start'
 sleep 3
