@@ -227,6 +227,10 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in irqbypass kvm kvm-amd; do $B insmod /mod/$m.ko || echo "L1: insmod $m failed"; done
 [ -e /dev/kvm ] || echo "L1: no /dev/kvm"
+# mhcl-init's log as it grows, on the second serial port (LOG.live on the host): the
+# tests read it from the console at the end, but a run that hangs shows here how far
+# it got.
+( while [ ! -e /tmp/init.log ]; do sleep 1; done; exec tail -n +1 -f /tmp/init.log ) >/dev/ttyS1 2>&1 &
 SH
 		cat "$script"
 		echo '$B poweroff -f'
@@ -243,39 +247,54 @@ SH
 # for VM_L1_STALL seconds (default 300), the run is repeated once, saying so. Under TCG's
 # nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
 # line: L0 ends it) and, more rarely, to hang before its init printed anything; a fault
-# of mhcl's shows again in the second run. A failed run ends with the log's last lines.
+# of mhcl's shows again in the second run. A failed or repeated run ends with the last
+# lines of the log and of LOG.live (mhcl-init's log as it grew: the L1 init prelude).
 vm_run_l1() {
 	local work=$1 limit=$2 log=$3 rc=0
 	vm_run_l1_once "$work" "$limit" "$log" || rc=$?
 	if [ -n "${VM_L1_DONE_MARK:-}" ] && { [ $rc = 0 ] || [ $rc = 125 ]; } &&
 		! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
 		mv "$log" "$log.first"
+		mv "$log.live" "$log.live.first" 2>/dev/null || true
 		echo "vm: L1 $([ $rc = 0 ] && echo "ended before its last step" ||
 			echo "printed nothing for ${VM_L1_STALL:-300} s") (kept in $log.first); running it again" >&2
+		vm_tail_live "$log.live.first" 
 		rc=0
 		vm_run_l1_once "$work" "$limit" "$log" || rc=$?
 	fi
 	if [ $rc != 0 ]; then
 		echo "vm: L1 run failed (rc $rc); its last lines:" >&2
 		tr -d '\r' <"$log" | tail -n 40 | sed 's/^/  | /' >&2
+		vm_tail_live "$log.live"
 	fi
 	return $rc
+}
+
+# vm_tail_live FILE: the last lines of mhcl-init's log as L1 mirrored it (if any).
+vm_tail_live() {
+	[ -s "$1" ] || return 0
+	echo "vm: the last lines of mhcl-init's log in that run:" >&2
+	tr -d '\r' <"$1" | tail -n 30 | sed 's/^/  ~ /' >&2
 }
 
 # vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
 # printed nothing for VM_L1_STALL seconds, else QEMU's.
 vm_run_l1_once() {
-	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} qpid size=-1 quiet=0 gap=0 rc=0
+	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} qpid size=-1 now quiet=0 gap=0 rc=0
+	: >"$log.live"
 	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_L1_SMP:-1}" -m "${VM_L1_MEM:-2048}" -nographic -no-reboot \
+		-serial mon:stdio -serial "file:$log.live" \
 		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" "${VM_L1_QEMU[@]}" \
 		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1 &
 	qpid=$!
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 5
-		if [ "$(stat -c %s "$log" 2>/dev/null || echo 0)" = "$size" ]; then
+		# Quiet: neither the console nor mhcl-init's log grew.
+		now=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + $(stat -c %s "$log.live" 2>/dev/null || echo 0)))
+		if [ "$now" = "$size" ]; then
 			quiet=$((quiet + 5))
 		else
-			size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+			size=$now
 			quiet=0
 		fi
 		[ $quiet -gt $gap ] && gap=$quiet
