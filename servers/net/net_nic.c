@@ -660,11 +660,11 @@ static void log_drops(const struct net_chan *ch)
 
 	for (unsigned i = 0; i < _NET_DROP_MAX && at < sizeof(line); i++)
 		if (ch->drops[i])
-			at += (size_t)snprintf(line + at, sizeof(line) - at, " %s %llu", drop_names[i],
-					       (unsigned long long)ch->drops[i]);
+			at += (size_t)snprintf(line + at, sizeof(line) - at, " %s %llu",
+					       drop_names[i], (unsigned long long)ch->drops[i]);
 	if (at)
-		log_info("net %u channel %u: frames dropped by this instance:%s", ch->nic->cfg.index,
-			 ch->index, line);
+		log_info("net %u channel %u: frames dropped by this instance:%s",
+			 ch->nic->cfg.index, ch->index, line);
 }
 
 void net_nic_quiesce(struct net_nic *n)

@@ -153,7 +153,8 @@ static int rx_one(struct net_queue *q)
 	struct rndis_rx_info info = {0};
 	uint8_t hdr[RNDIS_RX_HEADER_MAX];
 
-	bool guest_ready = n->st->recv_gpadl && n->st->rndis.initialized && n->st->rndis.packet_filter;
+	bool guest_ready =
+	    n->st->recv_gpadl && n->st->rndis.initialized && n->st->rndis.packet_filter;
 	if (guest_ready && (!ch || !n->recv.gpadl)) {
 		/* A restarted server whose primary channel is not back yet (a sub-channel may
 		 * come first): the guest's buffer is there, so the frames wait in the backend

@@ -5,7 +5,7 @@
  * it lets mhcl's MANA driver (lib/mana over lib/devaccess) run against "hardware" across a
  * process boundary.
  *
- *   mhcl-gdma-emu --socket PATH --tap IFNAME [--mac MAC] [--queues N]
+ *   mhcl-gdma-emu --socket PATH --tap IFNAME [--mac MAC] [--queues N] [--tx-delay-ms N]
  *
  * One thread, one poll loop over the listening socket, the client, the TAP and a signalfd:
  * the model is not thread-safe. One client at a time; when it leaves, the model keeps its
@@ -23,6 +23,11 @@
  * TAP's queue (8192 frames, as netd's TAP). So the test wire is lossless, as a TAP is:
  * the frames that wait out a driver's restart come in as it posts buffers again (a real
  * NIC would drop what finds no buffer).
+ *
+ * --tx-delay-ms N makes the wire slow: a send-queue doorbell takes effect N ms after it was
+ * rung (later ones for the same queue within that time ride along), so the driver sees
+ * its TX queue fill up and must wait for completions, as with hardware under load. The
+ * doorbells wait while no client has memory mapped (a driver restarting).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +43,10 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "defs/gdma_defs.h"
 #include "gdma_model.h"
 #include "log.h"
 #include "vfio_user_server.h"
@@ -49,6 +56,7 @@
 #define TAP_QUEUE_FRAMES 8192
 #define LOG_FIRST_DROPS 10u /* then one line per LOG_DROP_EVERY */
 #define LOG_DROP_EVERY 1000u
+#define MAX_DELAYED_DOORBELLS 64u
 
 struct emu {
 	struct gdma_model *model;
@@ -64,6 +72,13 @@ struct emu {
 	uint32_t db_low;
 	uint64_t tap_in_refused;
 	uint64_t tap_out_dropped;
+	/* --tx-delay-ms: send-queue doorbells not yet rung into the model. */
+	unsigned tx_delay_ms;
+	struct {
+		uint64_t off, val;
+	} delayed[MAX_DELAYED_DOORBELLS];
+	unsigned ndelayed;
+	uint64_t delayed_due_ms;		 /* CLOCK_MONOTONIC */
 	uint8_t frame[GDMA_MODEL_MAX_FRAME + 1]; /* one more: a longer frame shows as such */
 };
 
@@ -121,6 +136,47 @@ static int bar0_access(struct emu *e, uint64_t off, void *buf, uint32_t len, boo
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Rings the delayed doorbells, in the order they were first rung. */
+static void ring_delayed(struct emu *e)
+{
+	for (unsigned i = 0; i < e->ndelayed; i++)
+		(void)gdma_model_bar_write(e->model, e->delayed[i].off, &e->delayed[i].val, 8);
+	e->ndelayed = 0;
+}
+
+/* One 64-bit doorbell: into the model, or held back (--tx-delay-ms) if a send queue's. */
+static int ring(struct emu *e, uint64_t off, uint64_t val)
+{
+	bool sq = (off - GDMA_MODEL_DB_PAGE_OFFSET) % GDMA_MODEL_DB_PAGE_SIZE == GDMA_DB_OFF_SQ;
+	unsigned i;
+
+	if (!e->tx_delay_ms || !sq)
+		return gdma_model_bar_write(e->model, off, &val, sizeof(val));
+	for (i = 0; i < e->ndelayed; i++)
+		if (e->delayed[i].off == off && GDMA_DB_ID(e->delayed[i].val) == GDMA_DB_ID(val))
+			break;
+	if (i == MAX_DELAYED_DOORBELLS) {
+		ring_delayed(e); /* more queues than we hold: the wire catches up */
+		i = 0;
+	}
+	if (i == e->ndelayed) {
+		if (e->ndelayed == 0)
+			e->delayed_due_ms = now_ms() + e->tx_delay_ms;
+		e->ndelayed++;
+	}
+	e->delayed[i].off = off;
+	e->delayed[i].val = val;
+	return 0;
+}
+
 /*
  * Doorbells are 64-bit, and the model takes only 8-byte writes there; devaccess (like
  * many hosts) writes 64 bits as two dwords, low half first. So a dword at an 8-aligned
@@ -134,6 +190,10 @@ static int db_write(struct emu *e, uint64_t off, const void *buf, uint32_t len)
 	uint64_t val;
 
 	e->db_low_valid = false;
+	if (len == 8 && off % 8 == 0) {
+		memcpy(&val, buf, sizeof(val));
+		return ring(e, off, val);
+	}
 	if (len != 4)
 		return bar0_access(e, off, (void *)buf, len, true);
 	if (off % 8 == 0) {
@@ -146,7 +206,7 @@ static int db_write(struct emu *e, uint64_t off, const void *buf, uint32_t len)
 		return bar0_access(e, off, (void *)buf, len, true); /* the model counts it */
 	memcpy(&high, buf, 4);
 	val = (uint64_t)high << 32 | e->db_low;
-	return gdma_model_bar_write(e->model, off - 4, &val, sizeof(val));
+	return ring(e, off - 4, val);
 }
 
 static int emu_region_read(void *opaque, unsigned region, uint64_t off, void *buf, uint32_t len)
@@ -195,6 +255,7 @@ static int emu_reset(void *opaque)
 	log_info("device reset by the client");
 	gdma_model_reset(e->model);
 	e->db_low_valid = false;
+	e->ndelayed = 0;
 	memset(e->msix, 0, sizeof(e->msix));
 	return 0;
 }
@@ -309,8 +370,9 @@ static int run(struct emu *e)
 	for (;;) {
 		/* Wire frames wait while nobody has mapped memory for them, or while every
 		 * RX buffer is taken (see the top). */
-		bool rx = e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0 &&
-			  !gdma_model_rx_full(e->model);
+		bool mapped = e->conn >= 0 && vfio_user_server_dma_count(e->srv) > 0;
+		bool rx = mapped && !gdma_model_rx_full(e->model);
+		int timeout = -1;
 		struct pollfd p[3] = {
 		    {e->sigfd, POLLIN, 0},
 		    {e->conn >= 0 ? e->conn : e->listen_fd, POLLIN, 0},
@@ -318,7 +380,15 @@ static int run(struct emu *e)
 		};
 		int r;
 
-		if (poll(p, 3, -1) < 0) {
+		if (mapped && e->ndelayed) {
+			uint64_t now = now_ms();
+			if (now >= e->delayed_due_ms) {
+				ring_delayed(e);
+				continue;
+			}
+			timeout = (int)(e->delayed_due_ms - now);
+		}
+		if (poll(p, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(-errno, "poll: %m");
@@ -344,7 +414,7 @@ static int run(struct emu *e)
 static void usage(void)
 {
 	fprintf(stderr, "usage: mhcl-gdma-emu --socket PATH --tap IFNAME [--mac MAC] "
-			"[--queues N]\n");
+			"[--queues N] [--tx-delay-ms N]\n");
 	exit(2);
 }
 
@@ -362,14 +432,12 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 }
 
 static void parse_args(int argc, char **argv, const char **socket_path, const char **tap,
-		       struct gdma_model_config *cfg)
+		       struct gdma_model_config *cfg, unsigned *tx_delay_ms)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"tap", required_argument, NULL, 't'},
-	    {"mac", required_argument, NULL, 'm'},
-	    {"queues", required_argument, NULL, 'q'},
-	    {0},
+	    {"socket", required_argument, NULL, 's'},	   {"tap", required_argument, NULL, 't'},
+	    {"mac", required_argument, NULL, 'm'},	   {"queues", required_argument, NULL, 'q'},
+	    {"tx-delay-ms", required_argument, NULL, 'd'}, {0},
 	};
 	char *end;
 	int c;
@@ -391,6 +459,12 @@ static void parse_args(int argc, char **argv, const char **socket_path, const ch
 			cfg->max_queues = (uint32_t)strtoul(optarg, &end, 10);
 			if (errno || *end || !cfg->max_queues ||
 			    cfg->max_queues > GDMA_MODEL_MAX_QUEUES)
+				usage();
+			break;
+		case 'd':
+			errno = 0;
+			*tx_delay_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end || *tx_delay_ms > 1000)
 				usage();
 			break;
 		default:
@@ -435,7 +509,7 @@ int main(int argc, char **argv)
 	log_set_ident("mhcl-gdma-emu");
 	if (!e)
 		return 1;
-	parse_args(argc, argv, &socket_path, &tap_name, &cfg);
+	parse_args(argc, argv, &socket_path, &tap_name, &cfg, &e->tx_delay_ms);
 	e->conn = e->listen_fd = e->tap = e->sigfd = -1;
 
 	srv_model.regions[VFIO_USER_PCI_CONFIG_REGION] =

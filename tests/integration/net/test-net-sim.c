@@ -666,8 +666,9 @@ static pid_t start_emulator(const char *emu, const char *sock)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		dup2(sim_log_fd, STDERR_FILENO);
+		/* A slow wire: the guest's bursts fill the TX queue (burst_to_ns). */
 		execl(emu, "mhcl-gdma-emu", "--socket", sock, "--tap", TAP, "--mac",
-		      "02:00:00:00:00:01", (char *)NULL);
+		      "02:00:00:00:00:01", "--tx-delay-ms", "20", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 20000 && access(sock, F_OK) != 0; i++)
