@@ -146,6 +146,10 @@ op() {
 	echo "L1: $1 net rc $?"
 	wait $p
 	echo "L1: ping during $1 net: $(grep -oE '[0-9]+ packets transmitted, [0-9]+ received' /tmp/ping.$n) (mhcl0 tx_dropped $(cat /sys/class/net/mhcl0/statistics/tx_dropped))"
+	# Which ones (the operation started about 100 in: one a 10 ms, after a second).
+	lost=$(awk -F'icmp_seq=' '/icmp_seq=/ { split($2, a, " "); got[a[1]] = 1 }
+		END { for (i = 1; i <= 300; i++) if (!(i in got)) printf "%d ", i }' /tmp/ping.$n)
+	[ -z "$lost" ] || echo "L1: ping replies missing during $1 net: icmp_seq $lost"
 	for i in $(seq 1 120); do
 		r=$(mhcl ps 2>/dev/null | awk '$1 == "net" && $3 == "running" {print $5}')
 		[ "$r" = "$n" ] && mhcl inspect net >/tmp/st 2>/dev/null &&
