@@ -68,7 +68,7 @@ echo "L2: iperf rx start"
 echo "L2: iperf rx rc $rc: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
 echo "L2: eth0 stats$(cd /sys/class/net/eth0/statistics && for c in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf ' %s %s' $c $(cat $c); done)"
 # Which way a lost ping went: the echo requests that reached L2 and the replies it sent.
-echo "L2: icmp $(awk '/^Icmp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) if (k[i] ~ /^(InEchos|OutEchoReps)$/) printf "%s %s ", k[i], $i }' /proc/net/snmp)"
+echo "L2: icmp $(awk '/^Icmp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) if (k[i] ~ /^(InEchos|OutEchoReps|OutErrors|OutRateLimit)/) printf "%s %s ", k[i], $i }' /proc/net/snmp)"
 dmesg | grep -iE 'hv_netvsc|netvsc|eth0|NETDEV|link' | sed 's/^/L2: kmsg: /'
 SH
 vm_l2_initramfs "$WORK" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/net/hyperv/hv_netvsc
