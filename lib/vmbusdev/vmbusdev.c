@@ -289,6 +289,10 @@ static int chan_open(struct vmbusdev *v, const Mhcl__Vmbus__VmbusdChannelOpen *m
 	 * was restarting. */
 	if (c->open)
 		c->ops->signaled(c, c->opaque);
+	/* And the previous instance may have written to the guest and died before its
+	 * interrupt: one more costs the guest a look at its ring. */
+	if (m->resume && c->open)
+		(void)vmbusdev_chan_signal(c);
 	return 0;
 }
 

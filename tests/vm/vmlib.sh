@@ -234,6 +234,20 @@ for m in irqbypass kvm kvm-amd; do $B insmod /mod/$m.ko || echo "L1: insmod $m f
 # tests read it from the console at the end, but a run that hangs shows here how far
 # it got.
 ( while [ ! -e /tmp/init.log ]; do sleep 1; done; exec tail -n +1 -f /tmp/init.log ) >/dev/ttyS1 2>&1 &
+# When that log stops growing for 120 s (the guest and every server quiet), every
+# server's inspect tree goes there too, once: ring indices and pending bytes say
+# whether a doorbell or an interrupt went missing.
+(
+	last=-1 idle=0
+	while sleep 10; do
+		s=$(wc -c </tmp/init.log 2>/dev/null || echo 0)
+		if [ "$s" = "$last" ]; then idle=$((idle + 10)); else idle=0 last=$s; fi
+		[ $idle = 120 ] || continue
+		echo "L1 watchdog: mhcl-init's log has not grown for 120 s; every server's inspect:"
+		MHCL_DIAG=unix:/run/mhcl/diag.sock mhcl inspect 2>&1
+		echo "L1 watchdog: end of inspect"
+	done
+) >/dev/ttyS1 2>&1 &
 SH
 		cat "$script"
 		echo '$B poweroff -f'
@@ -277,7 +291,10 @@ vm_run_l1() {
 vm_tail_live() {
 	[ -s "$1" ] || return 0
 	echo "vm: the last lines of mhcl-init's log in that run:" >&2
-	tr -d '\r' <"$1" | tail -n 30 | sed 's/^/  ~ /' >&2
+	tr -d '\r' <"$1" | sed '/^L1 watchdog: mhcl-init/,$d' | tail -n 30 | sed 's/^/  ~ /' >&2
+	grep -a -q '^L1 watchdog: mhcl-init' "$1" || return 0
+	echo "vm: what the servers' inspect said once the log had been quiet for 120 s:" >&2
+	tr -d '\r' <"$1" | sed -n '/^L1 watchdog: mhcl-init/,/^L1 watchdog: end/p' | head -n 400 | sed 's/^/  ~ /' >&2
 }
 
 # vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
