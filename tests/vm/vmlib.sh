@@ -263,18 +263,27 @@ SH
 # exits by itself (L1 reset or powered off) before L1 printed it, or L1 printed nothing
 # for VM_L1_STALL seconds (default 300), the run is repeated once, saying so. Under TCG's
 # nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
-# line: L0 ends it) and, more rarely, to hang before its init printed anything; a fault
-# of mhcl's shows again in the second run. A failed or repeated run ends with the last
-# lines of the log and of LOG.live (mhcl-init's log as it grew: the L1 init prelude).
+# line: L0 ends it) and, more rarely, to hang before its init printed anything, and with
+# two L1 CPUs an L2 VP triple-faulted now and then (mhcl-vp: "VP n shut down (triple
+# fault ..."), which is repeated too; a fault of mhcl's shows again in the second run. A
+# failed or repeated run ends with the last lines of the log and of LOG.live (mhcl-init's
+# log as it grew: the L1 init prelude).
 vm_run_l1() {
-	local work=$1 limit=$2 log=$3 rc=0
+	local work=$1 limit=$2 log=$3 rc=0 why=
 	vm_run_l1_once "$work" "$limit" "$log" || rc=$?
-	if [ -n "${VM_L1_DONE_MARK:-}" ] && { [ $rc = 0 ] || [ $rc = 125 ]; } &&
-		! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
+	if [ -n "${VM_L1_DONE_MARK:-}" ]; then
+		if { [ $rc = 0 ] || [ $rc = 125 ]; } &&
+			! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
+			why=$([ $rc = 0 ] && echo "ended before its last step" ||
+				echo "printed nothing for ${VM_L1_STALL:-300} s")
+		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; then
+			why="saw its guest (L2) triple-fault"
+		fi
+	fi
+	if [ -n "$why" ]; then
 		mv "$log" "$log.first"
 		mv "$log.live" "$log.live.first" 2>/dev/null || true
-		echo "vm: L1 $([ $rc = 0 ] && echo "ended before its last step" ||
-			echo "printed nothing for ${VM_L1_STALL:-300} s") (kept in $log.first); running it again" >&2
+		echo "vm: L1 $why (kept in $log.first); running it again" >&2
 		vm_tail_live "$log.live.first" 
 		rc=0
 		vm_run_l1_once "$work" "$limit" "$log" || rc=$?
