@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 
 #define TAP "mhcltest0"
 #define GUEST_MAC                                                                                  \
@@ -665,6 +666,8 @@ static pid_t start_emulator(const char *emu, const char *sock)
 	pid_t pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
+		/* A failed assertion ends the test at once: the device goes with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(sim_log_fd, STDERR_FILENO);
 		/* A slow wire: the guest's bursts fill the TX queue (burst_to_ns). */
 		execl(emu, "mhcl-gdma-emu", "--socket", sock, "--tap", TAP, "--mac",
