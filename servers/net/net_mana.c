@@ -69,11 +69,10 @@ static void be_tx_wait(struct net_backend *b, unsigned q, bool rx_idle)
 {
 	struct mana_queue *mq = queue(b, q);
 
-	if (!rx_idle) {
-		/* The receive path drains the queue next and arms it (rearm). */
-		(void)mana_tx_reap(mq);
+	/* Otherwise the receive path drains the queue next and arms it (rearm); the
+	 * waiters' retry reaps (be_send). */
+	if (!rx_idle)
 		return;
-	}
 	/* Nobody reads the RX completions now: arming their CQ would signal at once. */
 	take_events(mq);
 	(void)mana_tx_reap(mq);

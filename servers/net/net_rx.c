@@ -162,7 +162,7 @@ static int rx_one(struct net_queue *q)
 		q->rx_stalled = true;
 		return 0;
 	}
-	if (!guest_ready || !ch)
+	if (!guest_ready)
 		return drop_frame(q, ch, NET_DROP_NOT_READY) == -EAGAIN ? 0 : 1;
 	if (n->nfree_subs == 0 || !ring_room(ch)) {
 		q->rx_stalled = true;
