@@ -127,15 +127,18 @@ SH
 B=/bin/busybox
 exec >/dev/console 2>&1
 $B dmesg | $B grep -E "hv_utils:" | $B sed 's/^/L2: final: /'
+# The guest's own count of the echo requests it took and answered (tests that ping it
+# tell a reply the guest did not send from one lost on the way).
+echo "L2: final icmp $($B awk '/^Icmp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) if (k[i] ~ /^(InEchos|OutEchoReps|OutErrors|OutRateLimit)/) printf "%s %s ", k[i], $i }' /proc/net/snmp)"
 for d in /sys/bus/vmbus/devices/*; do
 	[ -e "$d" ] || continue
 	echo "L2: final vmbus device $($B basename $d) class_id=$($B cat $d/class_id) device_id=$($B cat $d/device_id)"
 done
-# The guest's own count of the echo requests it took and answered (tests that ping it
-# tell a reply the guest did not send from one lost on the way).
-echo "L2: final icmp $($B awk '/^Icmp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) if (k[i] ~ /^(InEchos|OutEchoReps|OutErrors|OutRateLimit)/) printf "%s %s ", k[i], $i }' /proc/net/snmp)"
 echo "L2: poweroff: the host asked for a shutdown; syncing and powering off"
 $B sync
+# The serial port drains slowly under nested TCG: what it still holds at power-off is
+# lost, or cut by the kernel's last line.
+$B sleep 2
 $B poweroff -f
 SH
 	chmod +x "$work/l2/init" "$work/l2/sbin/poweroff"
