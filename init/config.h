@@ -38,6 +38,9 @@ struct srv_conf {
 	enum restart_policy restart;
 	uint32_t start_order;
 	bool control;
+	/* When it exits 0 and is not restarted (the guest powered off), init stops every
+	 * server, and as PID 1 powers the machine off. */
+	bool stop_all_on_exit;
 	uint32_t namespaces; /* CLONE_NEW* flags */
 	uint32_t rlimit_nofile;
 	uint32_t ready_timeout_ms;

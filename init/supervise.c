@@ -444,6 +444,12 @@ static void act_exit(struct child *s)
 		set_state(s, SRV_STOPPED);
 	} else if (ok && s->conf->restart != RESTART_ALWAYS) {
 		set_state(s, SRV_STOPPED);
+		if (s->conf->stop_all_on_exit && !s->init->shutting_down) {
+			init_log(s, "done: stopping every server (stop-all-on-exit)");
+			answer_waiters(s, -ECHILD);
+			supervise_shutdown(s->init);
+			return;
+		}
 	} else if (ok) {
 		uint32_t d = s->conf->restart_delay_ms;
 		init_log(s, "restarting in %u ms", d);

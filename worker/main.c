@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +34,12 @@
 #define MAX_FILE_SIZE (1ull << 30)
 
 struct options {
-	const char *kernel, *initrd, *cmdline, *vmbusd, *igvm;
+	const char *kernel, *initrd, *cmdline, *vmbusd, *igvm, *guest_dir;
 	uint64_t mem_mib;
 	uint32_t cpus;
-	bool trace_guest_messages;
+	bool trace_guest_messages, cmdline_given;
+	char *cmdline_buf; /* --guest-dir's cmdline file */
+	char kernel_path[PATH_MAX], initrd_path[PATH_MAX];
 };
 
 static void usage(FILE *f)
@@ -47,11 +50,16 @@ static void usage(FILE *f)
 	    "N]\n"
 	    "               [--vmbusd SOCKET] [--trace-guest-messages] [--debug]\n"
 	    "       mhcl-vp --igvm FILE [--cmdline STR] [--mem MIB] [--cpus N] [...]\n"
+	    "       mhcl-vp --guest-dir DIR [--mem MIB] [--cpus N] [...]\n"
 	    "Runs a guest on the kvm partition backend; guest console on stdout, log on stderr.\n"
 	    "  --igvm FILE      load an IGVM file (VSM isolation or native platform) instead of\n"
 	    "                   a kernel; --cmdline fills its command-line parameter\n"
+	    "  --guest-dir DIR  the guest the host handed over: DIR/vmlinuz, DIR/initrd and\n"
+	    "                   DIR/cmdline (the last two optional); no DIR/vmlinuz: exit %d,\n"
+	    "                   not restarted (an image booted without a guest)\n"
 	    "  --vmbusd SOCKET  under mhcl-init: relay the VMBus control plane to mhcl-vmbusd\n"
-	    "  --trace-guest-messages  log every HvPostMessage the guest makes (rate limited)\n");
+	    "  --trace-guest-messages  log every HvPostMessage the guest makes (rate limited)\n",
+	    MHCL_EXIT_NO_RESTART);
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -79,6 +87,67 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
 	}
 	*ret = buf;
 	*ret_len = off;
+	return 0;
+}
+
+/* The host's command line for the guest: one line of printable ASCII (what Linux's
+ * boot protocol carries), trailing whitespace dropped. */
+#define GUEST_CMDLINE_MAX 2048
+
+static int guest_cmdline_check(char *s, size_t len)
+{
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	s[len] = '\0';
+	if (len >= GUEST_CMDLINE_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return -EINVAL;
+	return 0;
+}
+
+/*
+ * --guest-dir: the guest the host handed to the image (image/preinit.c mounts it).
+ * Returns 1 when DIR holds no vmlinuz (no guest: nothing to run), 0 with the paths and
+ * command line set, or a negative errno.
+ */
+static int guest_dir_resolve(struct options *o)
+{
+	char path[PATH_MAX];
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	snprintf(o->kernel_path, sizeof(o->kernel_path), "%s/vmlinuz", o->guest_dir);
+	if (access(o->kernel_path, F_OK) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 1 : -errno;
+	o->kernel = o->kernel_path;
+	snprintf(o->initrd_path, sizeof(o->initrd_path), "%s/initrd", o->guest_dir);
+	if (access(o->initrd_path, F_OK) == 0)
+		o->initrd = o->initrd_path;
+	snprintf(path, sizeof(path), "%s/cmdline", o->guest_dir);
+	if (access(path, F_OK) < 0)
+		return 0;
+	r = read_file(path, &buf, &len);
+	if (r < 0)
+		return log_error_errno(r, "unable to read %s: %m", path);
+	if (len >= GUEST_CMDLINE_MAX) {
+		free(buf);
+		return log_error_errno(-E2BIG, "%s: longer than %u bytes", path,
+				       GUEST_CMDLINE_MAX - 1);
+	}
+	o->cmdline_buf = malloc(len + 1);
+	if (!o->cmdline_buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	memcpy(o->cmdline_buf, buf, len);
+	free(buf);
+	r = guest_cmdline_check(o->cmdline_buf, len);
+	if (r < 0)
+		return log_error_errno(r, "%s: not one line of printable ASCII", path);
+	o->cmdline = o->cmdline_buf;
 	return 0;
 }
 
@@ -114,6 +183,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'c':
 			o->cmdline = optarg;
+			o->cmdline_given = true;
+			break;
+		case 'G':
+			o->guest_dir = optarg;
 			break;
 		case 'm':
 			errno = 0;
@@ -148,7 +221,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (o->igvm && (o->kernel || o->initrd))
 		return log_error_errno(-EINVAL, "--igvm excludes --kernel and --initrd");
-	if ((!o->kernel && !o->igvm) || optind != argc) {
+	if (o->guest_dir && (o->kernel || o->initrd || o->igvm || o->cmdline_given))
+		return log_error_errno(
+		    -EINVAL, "--guest-dir excludes --kernel, --initrd, --igvm and --cmdline");
+	if ((!o->kernel && !o->igvm && !o->guest_dir) || optind != argc) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -176,10 +252,24 @@ int main(int argc, char **argv)
 	log_set_ident("mhcl-vp");
 	if (parse_args(argc, argv, &o) < 0)
 		return MHCL_EXIT_USAGE;
+	if (o.guest_dir) {
+		r = guest_dir_resolve(&o);
+		if (r > 0) {
+			log_info("no guest in %s (no vmlinuz): nothing to run", o.guest_dir);
+			return MHCL_EXIT_NO_RESTART;
+		}
+		if (r < 0) {
+			free(o.cmdline_buf);
+			return MHCL_EXIT_USAGE;
+		}
+		log_info("guest from %s: %s%s, command line \"%s\"", o.guest_dir, o.kernel,
+			 o.initrd ? " with initrd" : "", o.cmdline);
+	}
 
 	r = read_file(o.igvm ? o.igvm : o.kernel, &kernel, &kernel_len);
 	if (r < 0) {
 		log_error_errno(r, "unable to read %s: %m", o.igvm ? o.igvm : o.kernel);
+		free(o.cmdline_buf);
 		return MHCL_EXIT_USAGE;
 	}
 	if (o.initrd) {
@@ -187,6 +277,7 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			log_error_errno(r, "unable to read %s: %m", o.initrd);
 			free(kernel);
+			free(o.cmdline_buf);
 			return MHCL_EXIT_USAGE;
 		}
 	}
@@ -265,5 +356,6 @@ out:
 	worker_teardown(&w);
 	free(kernel);
 	free(initrd);
+	free(o.cmdline_buf);
 	return rc;
 }

@@ -322,6 +322,14 @@ int init_proc_stop(struct init_proc *p)
 			target = child;
 	}
 	kill(target, SIGTERM);
+	return init_proc_wait_exit(p);
+}
+
+int init_proc_wait_exit(struct init_proc *p)
+{
+	int st = -1;
+	if (p->pid <= 0)
+		return st;
 	for (int i = 0; i < WAIT_BOUND_MS / 20; i++) {
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
 		if (r == p->pid) {

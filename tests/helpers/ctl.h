@@ -60,6 +60,9 @@ int init_proc_start(struct init_proc *p, const char *dts, const char *const *wra
 		    const char *const *extra);
 /* SIGTERM, then waits; returns the wait status. */
 int init_proc_stop(struct init_proc *p);
+/* Waits (bounded) for init to end by itself; returns the wait status, or -1 after
+ * killing it when it did not. */
+int init_proc_wait_exit(struct init_proc *p);
 void init_proc_cleanup(struct init_proc *p);
 /* Copies init's captured output (stdout+stderr) to our stderr. */
 void init_proc_dump(const struct init_proc *p);

@@ -221,6 +221,9 @@ static void test_bad(void)
 		     -EINVAL, "'restart-delay-max-ms' is below", NULL);
 	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; control = <1>; };" TAIL, -EINVAL,
 		     "'control' takes no value", NULL);
+	expect_error(HEAD
+		     "s { binary = \"b\"; policy = \"diagd\"; stop-all-on-exit = \"y\"; };" TAIL,
+		     -EINVAL, "'stop-all-on-exit' takes no value", NULL);
 	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; namespaces = \"pid\"; };" TAIL,
 		     -EINVAL, "unknown namespace 'pid'", NULL);
 	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; args = \"a\\tb\"; };" TAIL,
