@@ -5,16 +5,20 @@
 #   usage: image/mkinitrd.sh BUILD_DIR OUT.cpio.gz
 #
 # Layout of the archive:
-#   /init                        mhcl-preinit: loads the NIC modules, configures the
-#                                interface, execs mhcl-init (PID 1)   (image/preinit.c)
+#   /init                        mhcl-preinit: loads the modules, configures the
+#                                interface, mounts the host's guest disk, execs mhcl-init
+#                                (PID 1)   (image/preinit.c)
 #   /usr/sbin/mhcl-init          init, PID 1
-#   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vp
+#   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vmbusd, mhcl-icd,
+#                                mhcl-vp
 #   /usr/bin/mhcl                the CLI
 #   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc: what
 #                                init reads when the boot tree names it (/mhcl/manifest-path,
 #                                a payload without a manifest item)
-#   /etc/mhcl/{init,modules,net} what preinit reads
-#   /lib/modules/<kver>/...      virtio-net and its dependencies from the kernel package
+#   /etc/mhcl/{init,modules,net,guest} what preinit reads
+#   /lib/modules/<kver>/...      virtio-net, virtio-blk (the guest disk) and KVM (the VP
+#                                worker's backend) from the kernel package
+#   /mnt/guest                   where preinit mounts the guest disk (label mhcl-guest)
 #   /bin/busybox                 optional (MHCL_IMAGE_BUSYBOX=1 and busybox-static present)
 #   /dev/console                 so the kernel gives /init its stdio
 #
@@ -47,6 +51,8 @@ declare -A BIN=(
 	[diagd]=servers/diag/mhcl-diagd
 	[sidecard]=servers/sidecar/mhcl-sidecard
 	[vp]=worker/bin/mhcl-vp
+	[vmbusd]=servers/vmbus/mhcl-vmbusd
+	[icd]=servers/ic/mhcl-icd
 	[cli]=tools/mhcl
 	[preinit]=image/mhcl-preinit
 )
@@ -54,7 +60,7 @@ for k in "${!BIN[@]}"; do [ -x "$BUILD/${BIN[$k]}" ] || die "$BUILD/${BIN[$k]} n
 
 ROOT=$(mktemp -d /tmp/mhcl-initrd.XXXXXX)
 trap 'rm -rf "$ROOT"' EXIT
-mkdir -p "$ROOT"/{usr/sbin,usr/bin,usr/libexec/mhcl,etc/mhcl,proc,sys,dev,run,tmp,bin}
+mkdir -p "$ROOT"/{usr/sbin,usr/bin,usr/libexec/mhcl,etc/mhcl,proc,sys,dev,run,tmp,bin,mnt/guest}
 # mktemp's 0700 would become the image's "/": the servers run as their own uids.
 chmod 0755 "$ROOT"
 chmod 1777 "$ROOT/tmp"
@@ -86,6 +92,8 @@ copy "$BUILD/${BIN[init]}" usr/sbin
 copy "$BUILD/${BIN[diagd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[sidecard]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[vmbusd]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[icd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[cli]}" usr/bin
 
 dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"
@@ -103,13 +111,16 @@ rm -f "$ROOT/check.log"
 	for a in ${MHCL_IMAGE_INIT_ARGS:-}; do echo "$a"; done
 } >"$ROOT/etc/mhcl/init"
 
-# virtio-net and what it depends on, in load order (modinfo: depends).
+# virtio-net, virtio-blk and KVM with what they depend on, in load order (modinfo:
+# depends). kvm-amd and kvm-intel both go in: the one without its hardware fails to load
+# and preinit says so.
 : >"$ROOT/etc/mhcl/modules"
 if [ -n "${MHCL_IMAGE_KMOD_DIR:-}" ]; then
 	kver=$(basename "$MHCL_IMAGE_KMOD_DIR")
 	for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
 		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover \
-		drivers/net/net_failover drivers/net/virtio_net; do
+		drivers/net/net_failover drivers/net/virtio_net drivers/block/virtio_blk \
+		virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel; do
 		f=$MHCL_IMAGE_KMOD_DIR/kernel/$m.ko
 		[ -f "$f" ] || continue  # built in
 		mkdir -p "$ROOT/lib/modules/$kver/kernel/$(dirname "$m")"
@@ -124,6 +135,8 @@ if [ "$NET" != none ]; then
 	printf 'iface eth0\naddress %s\nprefix %s\n' "${cidr%/*}" "${cidr#*/}" >"$ROOT/etc/mhcl/net"
 	[ -n "${gw:-}" ] && echo "gateway $gw" >>"$ROOT/etc/mhcl/net"
 fi
+
+printf 'label mhcl-guest\nmount /mnt/guest\n' >"$ROOT/etc/mhcl/guest"
 
 if [ "${MHCL_IMAGE_BUSYBOX:-0}" = 1 ] && [ -x /bin/busybox ]; then
 	cp /bin/busybox "$ROOT/bin/busybox"

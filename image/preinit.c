@@ -10,6 +10,10 @@
  *                       (dependencies first); a missing file means none
  *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
  *                       (one per line; a missing file means loopback only)
+ *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
+ *                       system of that label on any block device: the VTL0 guest's
+ *                       kernel, initrd and command line for mhcl-vp --guest-dir) is
+ *                       mounted read-only there; none found means no guest
  *   /etc/mhcl/init      mhcl-init's argv, one argument per line (first: the binary path);
  *                       without --dtb init, as PID 1, reads the manifest the boot shim's
  *                       device tree names (init/bootdt.c: /sys and /dev, mounted here,
@@ -20,16 +24,22 @@
  * PID 1 (reboot(RB_DISABLE_CAD)), so a host's "sendkey ctrl-alt-delete" reaches init's
  * orderly stop path instead of resetting the machine.
  *
+ * The guest disk is how the test topology's host hands the guest over; in production
+ * (Hyper-V VTL2) the host loads VTL0 itself. It is mounted read-only, nosuid, nodev and
+ * noexec, and only the worker reads it.
+ *
  * Every failure is reported on the console and skipped: init still starts (without the
  * network, diag is only reachable over its other listeners). Refuses to run unless PID 1.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +200,67 @@ out:
 	close(s);
 }
 
+/* ext2/3/4 superblock: 1024 bytes in; magic at 56, volume name at 120. */
+#define EXT2_SB_OFFSET 1024
+#define EXT2_MAGIC_OFFSET 56
+#define EXT2_LABEL_OFFSET 120
+#define EXT2_LABEL_LEN 16
+#define EXT2_MAGIC 0xef53
+
+static bool has_ext2_label(const char *dev, const char *label)
+{
+	uint8_t sb[EXT2_LABEL_OFFSET + EXT2_LABEL_LEN];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, sb, sizeof(sb), EXT2_SB_OFFSET);
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) ||
+	    (sb[EXT2_MAGIC_OFFSET] | sb[EXT2_MAGIC_OFFSET + 1] << 8) != EXT2_MAGIC)
+		return false;
+	size_t len = strlen(label);
+	return len <= EXT2_LABEL_LEN && memcmp(sb + EXT2_LABEL_OFFSET, label, len) == 0 &&
+	       (len == EXT2_LABEL_LEN || sb[EXT2_LABEL_OFFSET + len] == 0);
+}
+
+static void mount_guest(void)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	char label[EXT2_LABEL_LEN + 1] = "", dir[MAX_LINE] = "", dev[300];
+	int n = read_lines("/etc/mhcl/guest", lines);
+	for (int i = 0; i < n; i++) {
+		char key[16], val[MAX_LINE];
+		if (sscanf(lines[i], "%15s %255s", key, val) != 2)
+			continue;
+		if (!strcmp(key, "label") && strlen(val) < sizeof(label))
+			memcpy(label, val, strlen(val) + 1);
+		else if (!strcmp(key, "mount"))
+			memcpy(dir, val, strlen(val) + 1);
+	}
+	if (!label[0] || !dir[0])
+		return;
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strncmp(e->d_name, "loop", 4) ||
+		    !strncmp(e->d_name, "ram", 3))
+			continue;
+		snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
+		if (!has_ext2_label(dev, label))
+			continue;
+		(void)mkdir(dir, 0755);
+		if (mount(dev, dir, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			say("unable to mount the guest disk: %s", strerror(errno), "");
+		else
+			say("guest disk %s mounted on %s", dev, dir);
+		closedir(d);
+		return;
+	}
+	if (d)
+		closedir(d);
+	say("no guest disk (label %s)%s", label, "");
+}
+
 int main(int argc, char **argv)
 {
 	static char lines[MAX_LINES][MAX_LINE];
@@ -213,6 +284,7 @@ int main(int argc, char **argv)
 		say("unable to route Ctrl-Alt-Del to init: %s%s", strerror(errno), "");
 	load_modules();
 	configure_net();
+	mount_guest();
 
 	int n = read_lines("/etc/mhcl/init", lines);
 	if (n <= 0) {

@@ -109,7 +109,8 @@ image_build() {
 				{ cat "$W/musl-setup.log"; fail "meson setup of $USER_BUILD"; }
 		fi
 		ninja -C "$USER_BUILD" -j2 init/mhcl-init servers/diag/mhcl-diagd \
-			servers/sidecar/mhcl-sidecard tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit \
+			servers/sidecar/mhcl-sidecard servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
+			tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit \
 			>"$W/musl-build.log" 2>&1 ||
 			{ tail -n 40 "$W/musl-build.log"; fail "musl build in $USER_BUILD"; }
 		USER_BUILD=$(cd "$USER_BUILD" && pwd)

@@ -163,6 +163,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"debug", no_argument, NULL, 'd'},
 	    {"vmbusd", required_argument, NULL, 'V'},
 	    {"trace-guest-messages", no_argument, NULL, 'T'},
+	    {"guest-dir", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
