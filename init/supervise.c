@@ -56,6 +56,10 @@ void init_log_line(struct child *s, uint8_t stream, const char *text, size_t len
 
 	char clean[LOGRING_LINE_MAX];
 
+	/* A line's CRLF ending (a guest's serial console relayed by the worker) is
+	 * still one line end, not a control character to show. */
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
 	if (len > LOGRING_LINE_MAX)
 		len = LOGRING_LINE_MAX;
 	/* Server output is untrusted: no control characters (terminal escapes,

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The mhcl image end to end (the image part of `make demo`; alone: `make demo-image`):
+# The mhcl image runs the guest (the centrepiece of `make demo`; alone: `make demo-image`):
 #   1. takes the image `make image` left in MHCL_IMAGE_DIR when that is set; else builds
-#      the initrd (image/mkinitrd.sh, manifest dts/image.dts: diag + sidecar) and the image
-#      (mhcl-image build) from BUILD_DIR; the userspace is static musl when
-#      .cache/musl/sysroot exists (scripts/musl-deps.sh; built in MHCL_MUSL_BUILD, default
-#      BUILD_DIR-musl), else BUILD_DIR's dynamic binaries with their shared libraries;
-#   2. boots the PVH form under qemu-system-x86_64 -accel tcg -cpu max -smp 8 with user-mode
-#      networking, diag's TCP port forwarded to the host, and waits (polling) until
-#      `mhcl ps` answers from the host with the sidecar server running;
-#   3. prints the boot stages with their timestamps from the serial log: the shim's own
+#      the initrd (image/mkinitrd.sh, manifest dts/image.dts) and the image (mhcl-image
+#      build) from BUILD_DIR; the userspace is static musl when .cache/musl/sysroot exists
+#      (scripts/musl-deps.sh; built in MHCL_MUSL_BUILD, default BUILD_DIR-musl), else
+#      BUILD_DIR's dynamic binaries with their shared libraries;
+#   2. makes the guest disk the host hands the image: an ext2 file system labelled
+#      mhcl-guest holding the unmodified Debian kernel, an initramfs with the Hyper-V guest
+#      modules (hv_vmbus, hv_utils) and the guest's command line;
+#   3. boots the PVH form under qemu-system-x86_64 -accel tcg -cpu max -smp 8 with the
+#      guest disk, user-mode networking and diag's TCP port forwarded to the host; waits
+#      (polling from the host) until the guest's shutdown channel is ready;
+#   4. prints the boot stages with their timestamps from the serial log: the shim's own
 #      (seconds since TSC 0), Linux's printk times, and for every line the host's time of
-#      arrival (seconds since QEMU started; init's lines carry no time of their own);
-#   4. from the host: mhcl ps, mhcl sidecar, mhcl sidecar online 3, mhcl sidecar again
-#      (CPU 3 linux-owned) and mhcl inspect sidecar/cpus/3 (Linux has it online);
-#   5. powers the image off the way image-boot does (Ctrl-Alt-Del through the QEMU monitor:
-#      init stops its servers and powers off) and checks that the machine ended.
-# Exits non-zero when a step fails (77 when QEMU, dtc or the kernel package are missing).
+#      arrival (seconds since QEMU started), through the guest's VMBus connection;
+#   5. from the host: mhcl ps, mhcl sidecar and sidecar online 3 (a parked CPU handed to
+#      Linux), the guest's VMBus channels and heartbeat, mhcl restart ic and mhcl kill ic
+#      while the guest runs (the heartbeat climbs, the channels are adopted);
+#   6. mhcl guest shutdown: the guest powers off, the VP worker's exit stops every server
+#      and init powers the image off by itself; then what the guest itself printed.
+# With MHCL_IMAGE_GUEST=0 there is no guest disk: step 5 stops at the sidecar and step 6
+# powers the image off with Ctrl-Alt-Del through the QEMU monitor (SIGINT to init).
+# Exits non-zero when a step fails (77 when QEMU, dtc, mke2fs or the kernel package are
+# missing).
 #
 #   usage: scripts/demo-image.sh BUILD_DIR
 #   env:   MHCL_IMAGE_DIR         boot the image in this directory (scripts/make-image.sh's
@@ -25,6 +32,7 @@
 #          MHCL_IMAGE_USER_BUILD  take the userspace from this build directory instead
 #          MHCL_MUSL_BUILD        the static musl build directory (default BUILD_DIR-musl)
 #          MHCL_IMAGE_SMP         CPUs (default 8: the boot CPU and 7 in the sidecar)
+#          MHCL_IMAGE_GUEST       0: boot without a guest disk
 #          MHCL_IMAGE_WORK        keep the work files (initrd, image, serial log) there
 #          MHCL_IMAGE_INIT_ARGS   extra mhcl-init arguments (e.g. -v; not with MHCL_IMAGE_DIR)
 set -euo pipefail
@@ -38,8 +46,10 @@ ONLINE_CPU=3
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 PREBUILT=${MHCL_IMAGE_DIR:-}
+GUEST=${MHCL_IMAGE_GUEST:-1}
 tools="qemu-system-x86_64 python3"
 [ -n "$PREBUILT" ] || tools="$tools dtc cpio gzip"
+[ "$GUEST" = 0 ] || tools="$tools mke2fs cpio gzip"
 for t in $tools; do
 	command -v "$t" >/dev/null || { echo "demo-image: $t not found, skipping"; exit 77; }
 done
@@ -47,7 +57,9 @@ SHIM=$B/boot/mhcl-shim.elf
 IMG=$B/tools/mhcl-image/mhcl-image
 MHCL=$B/tools/mhcl
 need="$MHCL"
-[ -n "$PREBUILT" ] || { vm_kernel; need="$need $SHIM $IMG"; }
+{ [ -z "$PREBUILT" ] || [ "$GUEST" != 0 ]; } && vm_kernel
+[ "$GUEST" = 0 ] || vm_require_tools
+[ -n "$PREBUILT" ] || need="$need $SHIM $IMG"
 for f in $need; do [ -f "$f" ] || { echo "demo-image: $f not built"; exit 1; }; done
 
 if [ -n "${MHCL_IMAGE_WORK:-}" ]; then
@@ -140,7 +152,27 @@ USERSPACE=$(grep -o 'userspace: [a-z]*' "$W/mkinitrd.log") || fail "mkinitrd did
 echo "$USERSPACE"
 sed 's/^/  /' "$W/payload.dump"
 
-# ---- 2. boot
+# ---- 2. the guest disk
+# What the host hands the image: the guest's kernel, initramfs and command line on an ext2
+# file system labelled mhcl-guest (image/preinit.c mounts it for mhcl-vp --guest-dir).
+QDISK=()
+if [ "$GUEST" != 0 ]; then
+	step "the guest disk: the unmodified Debian kernel with hv_vmbus and hv_utils"
+	vm_l2_initramfs "$W" drivers/hv/hv_vmbus drivers/hv/hv_utils
+	rm -rf "$W/guest" && mkdir -p "$W/guest"
+	cp "$VM_VMLINUZ" "$W/guest/vmlinuz"
+	cp "$W/l2.cpio.gz" "$W/guest/initrd"
+	echo "console=ttyS0 reboot=k panic=-1 quiet mhcl.wait_shutdown=1" >"$W/guest/cmdline"
+	rm -f "$W/guest.img"
+	mke2fs -q -t ext2 -L mhcl-guest -d "$W/guest" "$W/guest.img" >/dev/null \
+		"$(($(du -sk "$W/guest" | cut -f1) + 2048))k" || fail "mke2fs of the guest disk"
+	echo "guest.img: $(du -k "$W/guest.img" | cut -f1) KiB: vmlinuz ($(basename "$VM_VMLINUZ")," \
+		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
+		"cmdline \"$(cat "$W/guest/cmdline")\""
+	QDISK=(-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on")
+fi
+
+# ---- 3. boot
 # The serial port goes through a FIFO to a reader that keeps the raw log (serial.log) and
 # the same lines with the host's time of arrival (serial.times).
 rm -f "$W/serial.fifo" "$W/serial.log" "$W/serial.times"
@@ -172,7 +204,7 @@ T0=$(date +%s.%N)
 qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m 1536 -display none -no-reboot \
 	-kernel "$W/image.elf" -initrd "$W/payload.bin" -append "console=ttyS0" \
 	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:5555" -device virtio-net-pci,netdev=n0 \
-	-serial "file:$W/serial.fifo" -monitor "unix:$W/mon.sock,server,nowait" </dev/null &
+	"${QDISK[@]}" -serial "file:$W/serial.fifo" -monitor "unix:$W/mon.sock,server,nowait" </dev/null &
 QPID=$!
 M=("$MHCL" --tcp "127.0.0.1:$PORT" --timeout 20000)
 since() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$T0" "$(date +%s.%N)"; }
@@ -191,10 +223,28 @@ for _ in $(seq 1 600); do
 done
 [ -n "$ok" ] || fail "no running sidecar in mhcl ps from the host: $(cat "$W/ps.err" "$W/ps.txt")"
 echo "diag answered from the host with every server running $(since) s after QEMU started"
+if [ "$GUEST" != 0 ]; then
+	# The guest is up once hv_utils opened the shutdown channel icd serves.
+	ok=
+	for _ in $(seq 1 900); do
+		kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the guest was ready"
+		grep -a -q '^vp \[init\]: pid [0-9]* exited' "$W/serial.log" &&
+			fail "the VP worker exited before the guest was ready"
+		if "$MHCL" --tcp "127.0.0.1:$PORT" --timeout 2000 inspect ic/shutdown/state \
+			>"$W/state.txt" 2>&1 && grep -q ready "$W/state.txt" &&
+			grep -a -q '^vp: L2: ready' "$W/serial.log"; then
+			ok=1
+			break
+		fi
+		sleep 1
+	done
+	[ -n "$ok" ] || fail "the guest's shutdown channel never became ready: $(cat "$W/state.txt")"
+	echo "the guest is up on VMBus $(since) s after QEMU started"
+fi
 
-# ---- 3. the boot stages
+# ---- 4. the boot stages
 step "boot stages (serial log; host = seconds since QEMU started, then the line's own time)"
-python3 - "$W/serial.times" <<'PY' || fail "a boot stage is missing from the serial log"
+python3 - "$W/serial.times" "$GUEST" <<'PY' || fail "a boot stage is missing from the serial log"
 import re, sys
 stages = [
     ("shim entry", r"\[shim +[0-9.]+\] entry:"),
@@ -209,6 +259,15 @@ stages = [
     ("diag ready", r"diag.*: ready \(pid"),
     ("sidecar ready", r"sidecar.*: ready \(pid"),
 ]
+if sys.argv[2] != "0":
+    stages += [
+        ("vmbusd ready", r"^vmbus \[init\]: ready \(pid"),
+        ("icd ready", r"^ic \[init\]: ready \(pid"),
+        ("worker loads guest", r"^vp: mhcl-vp: info: guest from"),
+        ("guest VPs started", r"^vp \[init\]: ready \(pid"),
+        ("guest on VMBus", r"^vmbus: .*VMBus connected: protocol"),
+        ("guest ready", r"^vp: L2: ready"),
+    ]
 lines = []
 for l in open(sys.argv[1], encoding="utf-8", errors="replace"):
     host, _, text = l.rstrip("\n").lstrip().partition(" ")
@@ -232,7 +291,7 @@ for i, name in sorted(hits):
 sys.exit(1 if missing else 0)
 PY
 
-# ---- 4. the CLI from the host
+# ---- 5. the CLI from the host
 run() { printf '$ mhcl --tcp 127.0.0.1:%s %s\n' "$PORT" "$*"; "${M[@]}" "$@"; }
 step "mhcl ps (from the host, through the forwarded port)"
 run ps | tee "$W/ps.txt" || fail "mhcl ps"
@@ -260,7 +319,62 @@ run inspect "sidecar/cpus/$ONLINE_CPU" | tee "$W/cpu.txt" || fail "mhcl inspect 
 grep -Eq 'owner.*linux' "$W/cpu.txt" || fail "inspect: CPU $ONLINE_CPU not owned by linux"
 grep -Eq 'linux_online.*true' "$W/cpu.txt" || fail "inspect: Linux does not have CPU $ONLINE_CPU online"
 
-# ---- 5. power off through init
+if [ "$GUEST" != 0 ]; then
+	step "the guest's VMBus: channels vmbusd gave it, the heartbeat icd serves"
+	run inspect vmbus/devices | tee "$W/devices.txt" || fail "mhcl inspect vmbus/devices"
+	"${M[@]}" inspect ic >"$W/ic1.txt" 2>&1 || fail "mhcl inspect ic: $(cat "$W/ic1.txt")"
+	seq_of() { sed -n 's/^ *sequence: //p' "$1" | head -n 1; }
+	prev=$(seq_of "$W/ic1.txt")
+	echo "heartbeat sequence: $prev"
+
+	# heartbeat_after OP: after `mhcl OP ic`, waits until the next instance has adopted the
+	# open channels and the guest answered a heartbeat past the one seen before.
+	heartbeat_after() {
+		local now= _
+		for _ in $(seq 1 120); do
+			"${M[@]}" inspect ic >"$W/ic-$1.txt" 2>&1 || true
+			now=$(seq_of "$W/ic-$1.txt")
+			grep -q 'adopted_state: true' "$W/ic-$1.txt" && [ -n "$now" ] && [ -n "$prev" ] &&
+				[ "$now" -gt "$prev" ] && break
+			sleep 1
+		done
+		grep -q 'adopted_state: true' "$W/ic-$1.txt" || fail "icd did not adopt the channels after $1"
+		[ -n "$now" ] && [ "$now" -gt "$prev" ] || fail "no heartbeat after $1 ($prev -> $now)"
+		echo "heartbeat sequence $prev -> $now, channels adopted by the next instance"
+		prev=$now
+	}
+	step "mhcl restart ic while the guest runs: state saved, next instance adopts the channels"
+	run restart ic || fail "mhcl restart ic"
+	heartbeat_after restart
+	step "mhcl kill ic (SIGKILL) while the guest runs: init revives it, it adopts the channels"
+	run kill ic || fail "mhcl kill ic"
+	heartbeat_after kill
+	run ps | tee "$W/ps2.txt" || fail "mhcl ps"
+
+	step "mhcl guest shutdown: the guest powers off, the worker's exit stops every server and"
+	echo "init powers the image off"
+	run guest shutdown | tee "$W/shutdown.txt" || fail "mhcl guest shutdown"
+	for _ in $(seq 1 600); do
+		kill -0 "$QPID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$QPID" 2>/dev/null && fail "machine still running 300 s after the guest shutdown"
+	wait "$QPID" || true
+	QPID=
+	wait "$TPID" || true
+	TPID=
+	sed -n '/ vp: L2: poweroff: /,$p' "$W/serial.times" | grep -a -v ' vmbus: \| ic: ' | sed 's/^/  /'
+	step "what the guest itself printed (its console, relayed by the VP worker)"
+	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | sed 's/^/  /'
+	grep -a -q '^vp \[init\]: done: stopping every server' "$W/serial.log" ||
+		fail "the worker's exit did not stop the servers"
+	grep -a -q 'powering off' "$W/serial.log" || fail "init did not power off"
+	grep -a -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
+	echo "machine ended $(since) s after QEMU started ($USERSPACE)"
+	exit 0
+fi
+
+# ---- 6. the end
 step "power off: Ctrl-Alt-Del -> SIGINT to init (PID 1) -> servers stopped -> ACPI power off"
 python3 - "$W/mon.sock" <<'PY' || fail "unable to reach the QEMU monitor"
 import socket, sys, time

@@ -11,8 +11,15 @@
 #   - mhcl sidecar lists 8 CPUs, 7 of them idle in the sidecar;
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
-#   - Ctrl-Alt-Del (preinit routes it to init as SIGINT): init stops its servers, powers
-#     off, the kernel powers down and QEMU ends.
+#   - the host's guest disk: preinit mounted it, mhcl-vp (uid 405) loaded the unmodified
+#     guest from it, the guest negotiated VMBus with vmbusd, hv_utils bound the heartbeat
+#     and shutdown channels icd serves, and the guest printed its devices;
+#   - mhcl restart ic and mhcl kill ic from the host while the guest runs: each next
+#     instance adopted the open channels and the heartbeat sequence climbed; the guest
+#     negotiated each IC once (it never saw a device go);
+#   - mhcl guest shutdown: the guest ran its poweroff, the worker saw the ACPI power off
+#     and exited 0, which stopped every server (stop-all-on-exit); init powered off, the
+#     kernel powered down and QEMU ended by itself.
 #
 #   usage: image-boot.sh BUILD_DIR
 #
@@ -78,6 +85,43 @@ has "$W/sidecar2.txt" "6 left in the sidecar" '^sidecar: 8 cpus, 6 in the sideca
 has "$W/sidecar2.txt" "CPU 3 linux-owned and online" '^3 +3 +[0-9]+ +linux +removed .*online'
 has "$W/cpu.txt" "inspect: owner linux" 'owner: "linux"'
 has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
+# The guest on the image's own servers.
+has "$W/serial.log" "preinit mounted the host's guest disk" '^mhcl-preinit: guest disk /dev/vd[a-z] mounted on /mnt/guest'
+has "$W/serial.log" "the worker loaded the guest from the disk" '^vp: mhcl-vp: info: guest from /mnt/guest: /mnt/guest/vmlinuz with initrd'
+has "$W/serial.log" "the guest detected Hyper-V" '^vp: L2: .*Hyper-V: privilege flags'
+host_v=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vmbus: .*VMBus connected: protocol \([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+guest_v=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: .*hv_vmbus: Vmbus version:\([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+[ -n "$host_v" ] && [ "$host_v" = "$guest_v" ] || fail "VMBus version: vmbusd '$host_v', guest '$guest_v'"
+echo "ok: VMBus connected: vmbusd and the guest agree on version $host_v"
+has "$W/serial.log" "the guest bound the heartbeat channel" '^vp: L2: .*Heartbeat IC version'
+has "$W/serial.log" "the guest bound the shutdown channel" '^vp: L2: .*Shutdown IC version'
+has "$W/serial.log" "the guest lists the heartbeat device" '^vp: L2: vmbus device .* class_id=\{57164f39-9115-4e78-ab55-382f3bd5422d\}'
+has "$W/serial.log" "the guest lists the shutdown device" '^vp: L2: vmbus device .* class_id=\{0e0b6031-5213-4934-818b-38d90ced39db\}'
+has "$W/devices.txt" "vmbusd takes offers only from the listed uids and GUIDs" 'offers_restricted: true'
+for op in restart kill; do
+	has "$W/ic-$op.txt" "after mhcl $op ic: the next icd adopted the channels" 'adopted_state: true'
+done
+s0=$(sed -n 's/^ *sequence: //p' "$W/ic1.txt" | head -1)
+s1=$(sed -n 's/^ *sequence: //p' "$W/ic-restart.txt" | head -1)
+s2=$(sed -n 's/^ *sequence: //p' "$W/ic-kill.txt" | head -1)
+[ -n "$s0" ] && [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" -gt "$s0" ] && [ "$s2" -gt "$s1" ] ||
+	fail "heartbeat sequence did not climb across the restart and the kill: '$s0' '$s1' '$s2'"
+echo "ok: heartbeat sequence climbs across the restart and the kill: $s0 -> $s1 -> $s2"
+for ic in Heartbeat Shutdown; do
+	n=$(tr -d '\r' <"$W/serial.log" | grep -c "^vp: L2: final: .*$ic IC version" || true)
+	[ "$n" = 1 ] || fail "the guest negotiated the $ic IC $n times"
+	echo "ok: the guest negotiated the $ic IC once"
+done
+has "$W/ps2.txt" "ic restarted twice, running" '^ *ic +[0-9]+ +running +[^ ]+ +2 '
+has "$W/shutdown.txt" "mhcl guest shutdown: accepted" 'the guest accepted the shutdown request'
+has "$W/serial.log" "the guest ran its poweroff" '^vp: L2: poweroff: the host asked for a shutdown'
+has "$W/serial.log" "the worker saw the guest power off" '^vp: .*partition stopped: guest power off'
+has "$W/serial.log" "mhcl-vp exited 0" '^vp \[init\]: pid [0-9]+ exited with 0 '
+has "$W/serial.log" "its exit stopped every server" '^vp \[init\]: done: stopping every server \(stop-all-on-exit\)'
+has "$W/serial.log" "vmbusd stopped cleanly" '^vmbus \[init\]: pid [0-9]+ exited with 0 '
+has "$W/serial.log" "icd stopped cleanly" '^ic \[init\]: pid [0-9]+ exited with 0 '
+if grep -a -q '\[init\]: seccomp: forbidden' "$W/serial.log"; then fail "a seccomp violation"; fi
+echo "ok: no seccomp violation"
 has "$W/serial.log" "sidecard stopped cleanly" '^sidecar \[init\]: pid [0-9]+ exited with 0 '
 has "$W/serial.log" "diagd stopped cleanly" '^diag \[init\]: pid [0-9]+ exited with 0 '
 has "$W/serial.log" "init stopped its servers" 'all servers stopped'
