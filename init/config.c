@@ -268,6 +268,12 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 				    "manifest: %s: property 'stop-all-on-exit' takes no value",
 				    name);
 			c->stop_all_on_exit = true;
+		} else if (strcmp(pname, "request-cpus") == 0) {
+			if (len != 0)
+				return config_fail(
+				    err, err_len, -EINVAL,
+				    "manifest: %s: property 'request-cpus' takes no value", name);
+			c->request_cpus = true;
 		} else if (strcmp(pname, "namespaces") == 0) {
 			const char *a[8];
 			int n = config_split_strings(val, len, a, ARRAY_SIZE(a), false);

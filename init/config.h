@@ -41,6 +41,8 @@ struct srv_conf {
 	/* When it exits 0 and is not restarted (the guest powered off), init stops every
 	 * server, and as PID 1 powers the machine off. */
 	bool stop_all_on_exit;
+	/* May ask init for CPUs (IPC_MSG_CPUS: sidecar CPUs handed to Linux). */
+	bool request_cpus;
 	uint32_t namespaces; /* CLONE_NEW* flags */
 	uint32_t rlimit_nofile;
 	uint32_t ready_timeout_ms;

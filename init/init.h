@@ -161,6 +161,13 @@ int supervise_restart(struct child *s, struct child *requester, uint32_t request
 
 /* control.c */
 void control_request(struct child *s, struct ipc_msg *msg);
+
+/* cpus.c: IPC_MSG_CPUS, parked CPUs handed to Linux through the sidecar server. */
+void cpus_request(struct child *s, struct ipc_msg *msg);
+/* Parses a kernel CPU list ("0-3,5
+") into a bitmap of max bits; returns the number of
+ * CPUs set, or -EINVAL. Exposed for the unit test. */
+int cpus_parse_list(const char *s, uint8_t *bits, unsigned max);
 void control_fill_inspect(struct init *in, void *tree, void *root);
 
 /* pid1.c */

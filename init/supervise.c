@@ -723,6 +723,10 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		fdstore_request(&s->fdstore, ch, msg);
 		return;
 	}
+	if (msg->type == IPC_MSG_CPUS) {
+		cpus_request(s, msg);
+		return;
+	}
 	if ((msg->type >= IPC_MSG_PS && msg->type <= IPC_MSG_NET_CAPTURE) ||
 	    msg->type == IPC_MSG_GUEST_SHUTDOWN) {
 		control_request(s, msg);

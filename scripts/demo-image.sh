@@ -15,8 +15,9 @@
 #   4. prints the boot stages with their timestamps from the serial log: the shim's own
 #      (seconds since TSC 0), Linux's printk times, and for every line the host's time of
 #      arrival (seconds since QEMU started), through the guest's VMBus connection;
-#   5. from the host: mhcl ps, mhcl sidecar and sidecar online 3 (a parked CPU handed to
-#      Linux), the guest's VMBus channels and heartbeat, mhcl restart ic and mhcl kill ic
+#   5. from the host: mhcl ps, mhcl sidecar (CPU 1 was handed to Linux when the worker
+#      started the guest's 2 VPs) and sidecar online 3 (a parked CPU handed to Linux by
+#      hand), the guest's VMBus channels and heartbeat, mhcl restart ic and mhcl kill ic
 #      while the guest runs (the heartbeat climbs, the channels are adopted);
 #   6. mhcl guest shutdown: the guest powers off, the VP worker's exit stops every server
 #      and init powers the image off by itself; then what the guest itself printed.
@@ -299,18 +300,25 @@ grep -Eq '^ *diag +[0-9]+ +running' "$W/ps.txt" || fail "diag not running"
 "${M[@]}" inspect init >"$W/init.txt" 2>&1 || fail "mhcl inspect init: $(cat "$W/init.txt")"
 echo "init:$(grep -E '(^|[^_a-z])(pid|mode)[": =]' "$W/init.txt" | head -n 2 | tr -s ' \n' ' ')"
 
-step "mhcl sidecar: the CPUs the shim parked ($((SMP - 1)) expected)"
+# Linux boots on CPU 0; the VP worker's 2 VPs (dts/image.dts) got CPU 1 handed over.
+LINUX=1
+[ "$GUEST" = 0 ] || LINUX=2
+step "mhcl sidecar: the CPUs the shim parked, less those handed to Linux for the guest's VPs"
 run sidecar | tee "$W/sidecar1.txt" || fail "mhcl sidecar"
-grep -q "sidecar: $SMP cpus, $((SMP - 1)) in the sidecar" "$W/sidecar1.txt" ||
-	fail "expected $((SMP - 1)) sidecar CPUs"
+grep -q "sidecar: $SMP cpus, $((SMP - LINUX)) in the sidecar" "$W/sidecar1.txt" ||
+	fail "expected $((SMP - LINUX)) sidecar CPUs"
+if [ "$GUEST" != 0 ]; then
+	grep -a -E '^(vp|sidecar)( \[init\])?: .*(asked for [0-9]+ CPUs|Linux runs [0-9]+ CPUs)' \
+		"$W/serial.log" | tr -d '\r' | sed 's/^/  /'
+fi
 
 step "mhcl sidecar online $ONLINE_CPU: hand the CPU to Linux"
 run sidecar online "$ONLINE_CPU" 2>&1 | tee "$W/online.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || fail "mhcl sidecar online $ONLINE_CPU"
 grep -q "cpu $ONLINE_CPU .*is now owned by linux" "$W/online.txt" || fail "CPU $ONLINE_CPU not handed over"
 run sidecar | tee "$W/sidecar2.txt" || fail "mhcl sidecar (after online)"
-grep -q "sidecar: $SMP cpus, $((SMP - 2)) in the sidecar" "$W/sidecar2.txt" ||
-	fail "expected $((SMP - 2)) sidecar CPUs after the hand-off"
+grep -q "sidecar: $SMP cpus, $((SMP - LINUX - 1)) in the sidecar" "$W/sidecar2.txt" ||
+	fail "expected $((SMP - LINUX - 1)) sidecar CPUs after the hand-off"
 grep -Eq "^ *$ONLINE_CPU +[0-9]+ +[0-9]+ +linux .*online" "$W/sidecar2.txt" ||
 	fail "CPU $ONLINE_CPU is not linux-owned and online in the listing"
 echo "Linux's log:"

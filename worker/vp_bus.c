@@ -16,6 +16,7 @@
 #include "log_limit.h"
 #include "server.h"
 #include "synic.h"
+#include "sidecar.pb-c.h"
 #include "vmbus.pb-c.h"
 
 /* Guest posts waiting for the loop thread; beyond this the guest is told to retry. */
@@ -609,6 +610,42 @@ static int start_vps(struct vp_bus *b)
 	return srv_ready(b->srv);
 }
 
+static void cpus_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, void *opaque)
+{
+	struct vp_bus *b = opaque;
+	char msg[128];
+
+	(void)ch;
+	if (status == 0 && reply) {
+		Mhcl__CpusReply *r = NULL;
+		if (ipc_body_unpack(&mhcl__cpus_reply__descriptor, reply->body, reply->body_len,
+				    IPC_DECODE_DEPTH_MAX, (ProtobufCMessage **)&r) == 0) {
+			log_info("Linux runs %u CPUs for %u VPs (%zu handed over by the sidecar)%s%s",
+				 r->online, b->w->vp_count, r->n_handed,
+				 r->error && r->error[0] ? ": " : "", r->error ? r->error : "");
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		}
+	} else if (status == -EREMOTEIO && reply && ipc_msg_error(reply, msg, sizeof(msg)) < 0) {
+		log_info("no CPUs from init: %s", msg);
+	}
+	if (start_vps(b) < 0) {
+		b->rc = MHCL_EXIT_FAILURE;
+		uv_stop(&b->loop);
+	}
+}
+
+/* As OpenHCL onlines a VP's CPU when it starts the VP: Linux should run one CPU per VP
+ * (init has the sidecar hand parked ones over). The VPs start whatever the answer. */
+static void request_cpus(struct vp_bus *b)
+{
+	Mhcl__CpusRequest rq = MHCL__CPUS_REQUEST__INIT;
+
+	rq.count = b->w->vp_count;
+	if (ipc_chan_request(srv_bus(b->srv), IPC_MSG_CPUS, &rq.base, NULL, 0, 30000, cpus_reply,
+			     b) < 0)
+		cpus_reply(NULL, -EIO, NULL, b);
+}
+
 static bool claimed(const struct vp_bus *b, uint32_t id)
 {
 	for (size_t i = 0; i < b->nclaims; i++)
@@ -678,10 +715,7 @@ static void partition_reply(struct ipc_chan *ch, int status, struct ipc_msg *rep
 		return;
 	}
 	b->attached = true;
-	if (start_vps(b) < 0) {
-		b->rc = MHCL_EXIT_FAILURE;
-		uv_stop(&b->loop);
-	}
+	request_cpus(b);
 }
 
 static void srv_stop_cb(struct srv *s, void *opaque)

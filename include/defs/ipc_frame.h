@@ -65,6 +65,9 @@ enum ipc_msg_type {
 	 * here on it touches nothing its next instance uses (rings, devices, state memfds),
 	 * so a planned restart may start that instance before this one has exited. */
 	IPC_MSG_HANDOVER = 10,
+	/* server -> init: CpusRequest -> CpusReply (proto/sidecar.proto): parked CPUs
+	 * handed to Linux for the server's threads (the guest's VPs). */
+	IPC_MSG_CPUS = 11,
 	/* Diag protocol: client -> diagd -> init. */
 	IPC_MSG_PS = 16,	   /* PsRequest -> PsReply */
 	IPC_MSG_DIAG_INSPECT = 17, /* DiagInspectRequest -> InspectReply */

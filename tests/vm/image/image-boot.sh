@@ -8,7 +8,8 @@
 #   - the PVH ELF is the shim, the IGVM file reads back, the shim saw the payload's manifest;
 #   - init (no --dtb) took that manifest from the boot device tree (SETUP_DTB, /dev/mem);
 #   - mhcl ps lists diag and sidecar running; init is PID 1 in pid1 mode;
-#   - mhcl sidecar lists 8 CPUs, 7 of them idle in the sidecar;
+#   - mhcl sidecar lists 8 CPUs, 6 of them idle in the sidecar: CPU 1 was handed to Linux
+#     when the VP worker started the guest's 2 VPs (request-cpus);
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
 #   - the host's guest disk: preinit mounted it, mhcl-vp (uid 405) loaded the unmodified
@@ -75,13 +76,19 @@ has "$W/ps.txt" "diag running" '^ *diag +[0-9]+ +running'
 has "$W/ps.txt" "sidecar running" '^ *sidecar +[0-9]+ +running'
 has "$W/init.txt" "init in pid1 mode" 'mode.*pid1'
 has "$W/init.txt" "init is PID 1" '(^|[^0-9_a-z])pid[": =]+1([^0-9]|$)'
-has "$W/sidecar1.txt" "8 CPUs, 7 idle in the sidecar" '^sidecar: 8 cpus, 7 in the sidecar \(7 idle\), 1 owned by Linux$'
-[ "$(grep -Ec '^ *[1-7] +[1-7] +[0-9]+ +sidecar +idle ' "$W/sidecar1.txt")" = 7 ] ||
-	fail "not 7 idle sidecar rows for CPUs 1..7"
-echo "ok: 7 idle sidecar rows"
+has "$W/sidecar1.txt" "8 CPUs: 6 idle in the sidecar, 2 run Linux (CPU 1 for the guest's VPs)" \
+	'^sidecar: 8 cpus, 6 in the sidecar \(6 idle\), 2 owned by Linux$'
+[ "$(grep -Ec '^ *[2-7] +[2-7] +[0-9]+ +sidecar +idle ' "$W/sidecar1.txt")" = 6 ] ||
+	fail "not 6 idle sidecar rows for CPUs 2..7"
+echo "ok: 6 idle sidecar rows"
+has "$W/sidecar1.txt" "CPU 1 linux-owned and online" '^1 +1 +[0-9]+ +linux +removed .*online'
+has "$W/serial.log" "init had the sidecar hand CPU 1 over for the worker" \
+	'^vp \[init\]: asked for 2 CPUs: Linux runs 2 \(1 handed over by the sidecar\)'
+has "$W/serial.log" "the worker started its VPs on them" '^vp: vp: info: Linux runs 2 CPUs for 2 VPs'
+has "$W/serial.log" "Linux booted CPU 1" 'smpboot: Booting Node 0 Processor 1 APIC 0x1'
 has "$W/online.txt" "online 3 answered" '^cpu 3 \(APIC ID 3\) is now owned by linux'
 has "$W/serial.log" "Linux booted CPU 3" 'smpboot: Booting Node 0 Processor 3 APIC 0x3'
-has "$W/sidecar2.txt" "6 left in the sidecar" '^sidecar: 8 cpus, 6 in the sidecar \(6 idle\), 2 owned by Linux$'
+has "$W/sidecar2.txt" "5 left in the sidecar" '^sidecar: 8 cpus, 5 in the sidecar \(5 idle\), 3 owned by Linux$'
 has "$W/sidecar2.txt" "CPU 3 linux-owned and online" '^3 +3 +[0-9]+ +linux +removed .*online'
 has "$W/cpu.txt" "inspect: owner linux" 'owner: "linux"'
 has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
