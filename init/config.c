@@ -168,11 +168,23 @@ static void conf_clear(struct srv_conf *c)
 	c->args[0] = NULL;
 }
 
+/* The empty properties that switch something on: their flag, or NULL. */
+static bool *flag_prop(struct srv_conf *c, const char *pname)
+{
+	if (strcmp(pname, "control") == 0)
+		return &c->control;
+	if (strcmp(pname, "stop-all-on-exit") == 0)
+		return &c->stop_all_on_exit;
+	if (strcmp(pname, "request-cpus") == 0)
+		return &c->request_cpus;
+	return NULL;
+}
+
 static int parse_server(const void *fdt, int node, const char *run_dir, struct srv_conf *c,
 			char *err, size_t err_len)
 {
 	const char *name = fdt_get_name(fdt, node, NULL);
-	bool have_binary = false, have_policy = false, have_max = false;
+	bool have_binary = false, have_policy = false, have_max = false, *flag;
 	int prop, sub, r;
 
 	if (!name || !valid_node_name(name))
@@ -255,25 +267,12 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 				    "\"on-failure\" or \"never\"",
 				    name);
 			c->restart = (enum restart_policy)p;
-		} else if (strcmp(pname, "control") == 0) {
+		} else if ((flag = flag_prop(c, pname))) {
 			if (len != 0)
-				return config_fail(
-				    err, err_len, -EINVAL,
-				    "manifest: %s: property 'control' takes no value", name);
-			c->control = true;
-		} else if (strcmp(pname, "stop-all-on-exit") == 0) {
-			if (len != 0)
-				return config_fail(
-				    err, err_len, -EINVAL,
-				    "manifest: %s: property 'stop-all-on-exit' takes no value",
-				    name);
-			c->stop_all_on_exit = true;
-		} else if (strcmp(pname, "request-cpus") == 0) {
-			if (len != 0)
-				return config_fail(
-				    err, err_len, -EINVAL,
-				    "manifest: %s: property 'request-cpus' takes no value", name);
-			c->request_cpus = true;
+				return config_fail(err, err_len, -EINVAL,
+						   "manifest: %s: property '%s' takes no value",
+						   name, pname);
+			*flag = true;
 		} else if (strcmp(pname, "namespaces") == 0) {
 			const char *a[8];
 			int n = config_split_strings(val, len, a, ARRAY_SIZE(a), false);
