@@ -44,6 +44,7 @@ static void fill_procstat(const char *which, Mhcl__ServerInfo *si)
 	si->rss_bytes = ps.rss_bytes;
 	si->pss_bytes = ps.pss_bytes;
 	si->uss_bytes = ps.uss_bytes;
+	si->guest_ram_bytes = ps.guest_ram_bytes;
 }
 
 static void ctl_ps(struct child *req, struct ipc_msg *msg)
@@ -112,6 +113,17 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 	inspect_str(t, root, "mounted", in->mounted);
 	inspect_u64(t, root, "echo_dropped", in->echo_dropped);
 	inspect_bool(t, root, "shutting_down", in->shutting_down);
+	/* What the paravisor's memory holds (bench/memory.sh): MemTotal - MemAvailable
+	 * counts the guest's RAM too (shared memory), which ps reports apart. */
+	struct procstat_meminfo mi;
+	if (procstat_read_meminfo(&mi) == 0) {
+		Mhcl__Node *m = inspect_dir(t, root, "memory");
+		inspect_u64(t, m, "total_bytes", mi.total);
+		inspect_u64(t, m, "available_bytes", mi.available);
+		inspect_u64(t, m, "in_use_bytes",
+			    mi.total > mi.available ? mi.total - mi.available : 0);
+		inspect_u64(t, m, "shmem_bytes", mi.shmem);
+	}
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {
 		struct child *s = &in->servers[i];

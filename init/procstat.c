@@ -166,6 +166,130 @@ int procstat_parse_smaps_rollup(const char *buf, size_t len, uint64_t *ret_pss, 
 	return 0;
 }
 
+int procstat_parse_meminfo(const char *buf, size_t len, struct procstat_meminfo *ret)
+{
+	static const char *const keys[] = {"MemTotal", "MemAvailable", "Shmem"};
+	uint64_t *out[] = {&ret->total, &ret->available, &ret->shmem};
+	bool seen[3] = {false};
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end, *colon = memchr(p, ':', (size_t)(eol - p));
+		for (int k = 0; colon && k < 3; k++) {
+			if ((size_t)(colon - p) != strlen(keys[k]) ||
+			    memcmp(p, keys[k], strlen(keys[k])) != 0)
+				continue;
+			if (seen[k] || !parse_kb(colon + 1, eol, out[k]))
+				return -EBADMSG;
+			seen[k] = true;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return seen[0] && seen[1] && seen[2] ? 0 : -EBADMSG;
+}
+
+int procstat_read_meminfo(struct procstat_meminfo *ret)
+{
+	char buf[PROCSTAT_FILE_MAX * 2];
+	ssize_t n = read_bounded("/proc/meminfo", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	return procstat_parse_meminfo(buf, (size_t)n, ret);
+}
+
+/* A mapping's header: "start-end perms offset dev inode [path]". */
+static bool smaps_header(const char *line, size_t len, bool *ret_guest)
+{
+	const char *p = line, *end = line + len, *tok;
+	size_t tl, nl = strlen(PROCSTAT_GUEST_RAM_NAME);
+
+	if (!next_token(&p, end, &tok, &tl) || !memchr(tok, '-', tl) || tok[tl - 1] == ':')
+		return false;
+	for (int field = 2; field <= 5; field++)
+		if (!next_token(&p, end, &tok, &tl))
+			return false;
+	*ret_guest = next_token(&p, end, &tok, &tl) && tl >= nl &&
+		     memcmp(tok, PROCSTAT_GUEST_RAM_NAME, nl) == 0 && (tl == nl || tok[nl] == ' ');
+	return true;
+}
+
+static bool add_sat(uint64_t *acc, uint64_t v)
+{
+	if (*acc > UINT64_MAX - v)
+		return false;
+	*acc += v;
+	return true;
+}
+
+int procstat_smaps_guest_line(struct procstat_guest *g, const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len), *end = line + len;
+	bool guest;
+	uint64_t v;
+
+	if (smaps_header(line, len, &guest)) {
+		g->in_guest = guest;
+		return 0;
+	}
+	if (!g->in_guest || !colon)
+		return 0;
+	size_t kl = (size_t)(colon - line);
+#define KEY(k) (kl == sizeof(k) - 1 && memcmp(line, k, kl) == 0)
+	if (KEY("Rss"))
+		return parse_kb(colon + 1, end, &v) && add_sat(&g->rss, v) ? 0 : -EBADMSG;
+	if (KEY("Pss"))
+		return parse_kb(colon + 1, end, &v) && add_sat(&g->pss, v) ? 0 : -EBADMSG;
+	if (KEY("Private_Clean") || KEY("Private_Dirty"))
+		return parse_kb(colon + 1, end, &v) && add_sat(&g->private_bytes, v) ? 0 : -EBADMSG;
+#undef KEY
+	return 0;
+}
+
+/* Sums the guest-RAM mappings of /proc/<which>/smaps, read a chunk at a time (a process
+ * has hundreds of mappings). Returns 0 or a negative errno. */
+static int smaps_guest_read(const char *which, struct procstat_guest *g)
+{
+	char path[64], buf[PROCSTAT_FILE_MAX];
+	size_t have = 0;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/smaps", which);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0 && have == 0)
+			break;
+		have += (size_t)n;
+		char *p = buf, *end = buf + have, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) ||
+		       (n == 0 && p < end && (nl = end))) {
+			r = procstat_smaps_guest_line(g, p, (size_t)(nl - p));
+			if (r < 0)
+				break;
+			p = nl < end ? nl + 1 : end;
+		}
+		if (r < 0 || n == 0)
+			break;
+		if (p == buf) { /* a line longer than the buffer: not smaps */
+			r = -EBADMSG;
+			break;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+	}
+	close(fd);
+	return r;
+}
+
 void procstat_read(const char *which, struct procstat *ret)
 {
 	char path[64], buf[PROCSTAT_FILE_MAX];
@@ -196,6 +320,13 @@ void procstat_read(const char *which, struct procstat *ret)
 	snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", which);
 	n = read_bounded(path, buf, sizeof(buf));
 	if (n > 0 && procstat_parse_smaps_rollup(buf, (size_t)n, &a, &b) == 0) {
+		struct procstat_guest g = {0};
+		/* Only when every guest-RAM line was taken: a partial sum would lie. */
+		if (smaps_guest_read(which, &g) == 0 && g.pss <= a && g.private_bytes <= b) {
+			a -= g.pss;
+			b -= g.private_bytes;
+			ret->guest_ram_bytes = g.rss;
+		}
 		ret->pss_bytes = a;
 		ret->uss_bytes = b;
 	}

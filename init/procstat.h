@@ -7,14 +7,37 @@
 #ifndef MHCL_INIT_PROCSTAT_H
 #define MHCL_INIT_PROCSTAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct procstat {
 	uint64_t cpu_user_ms, cpu_sys_ms;
 	uint64_t rss_bytes;
-	uint64_t pss_bytes; /* proportional: each shared page split among its users */
-	uint64_t uss_bytes; /* unique: Private_Clean + Private_Dirty */
+	/* Both without the guest's RAM (it is the guest's memory, not the paravisor's): */
+	uint64_t pss_bytes;	  /* proportional: each shared page split among its users */
+	uint64_t uss_bytes;	  /* unique: Private_Clean + Private_Dirty */
+	uint64_t guest_ram_bytes; /* resident guest RAM this process maps */
+};
+
+/* /proc/meminfo, the figures that say how much memory the paravisor holds. */
+struct procstat_meminfo {
+	uint64_t total, available, shmem; /* bytes */
+};
+
+/* Parses /proc/meminfo text buf[0..len): MemTotal, MemAvailable and Shmem, each once as
+ * "<digits> kB". Returns 0, or -EBADMSG when one is missing or malformed. */
+int procstat_parse_meminfo(const char *buf, size_t len, struct procstat_meminfo *ret);
+/* Reads and parses /proc/meminfo; 0 or a negative errno. */
+int procstat_read_meminfo(struct procstat_meminfo *ret);
+
+/* The guest RAM memfd (lib/guestmem) as /proc/PID/smaps names its mappings. */
+#define PROCSTAT_GUEST_RAM_NAME "/memfd:mhcl-guest-ram"
+
+/* The guest-RAM mappings' share of a process, summed over /proc/PID/smaps lines. */
+struct procstat_guest {
+	bool in_guest; /* the current mapping is guest RAM */
+	uint64_t rss, pss, private_bytes;
 };
 
 /*
@@ -39,5 +62,13 @@ int procstat_parse_stat(const char *buf, size_t len, uint64_t *ret_utime, uint64
  * wants is missing, malformed or overflows.
  */
 int procstat_parse_smaps_rollup(const char *buf, size_t len, uint64_t *ret_pss, uint64_t *ret_uss);
+
+/*
+ * Takes one line of /proc/PID/smaps (line[0..len), no newline) into g: a mapping's
+ * header line says whether what follows is guest RAM; its Rss, Pss, Private_Clean and
+ * Private_Dirty lines are then added. Returns 0, or -EBADMSG for a wanted line that is
+ * malformed or overflows (g is then unreliable).
+ */
+int procstat_smaps_guest_line(struct procstat_guest *g, const char *line, size_t len);
 
 #endif

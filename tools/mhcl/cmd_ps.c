@@ -54,6 +54,8 @@ static void json_info(struct json_writer *w, const Mhcl__ServerInfo *s)
 	json_u64(w, s->pss_bytes);
 	json_key(w, "uss_bytes");
 	json_u64(w, s->uss_bytes);
+	json_key(w, "guest_ram_bytes");
+	json_u64(w, s->guest_ram_bytes);
 	json_key(w, "cpu_user_ms");
 	json_u64(w, s->cpu_user_ms);
 	json_key(w, "cpu_sys_ms");

@@ -372,8 +372,8 @@ static const struct {
 } family_help[] = {
     {"mhcl_server_up", "1 if init reports the server running, else 0"},
     {"mhcl_server_restarts_total", "times init has restarted the server"},
-    {"mhcl_server_pss_bytes", "proportional set size (smaps_rollup Pss)"},
-    {"mhcl_server_uss_bytes", "unique set size (smaps_rollup Private_Clean + Private_Dirty)"},
+    {"mhcl_server_pss_bytes", "proportional set size, guest RAM left out (smaps)"},
+    {"mhcl_server_uss_bytes", "unique set size, guest RAM left out (smaps)"},
 };
 
 static void put_value(FILE *f, const struct metrics_sample *s)

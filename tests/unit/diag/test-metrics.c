@@ -183,7 +183,7 @@ static void test_ps_and_duplicates(void)
 	expect_text(&m,
 		    "# TYPE mhcl_ratio gauge\n"
 		    "mhcl_ratio{server=\"testd\"} 0.5\n"
-		    "# HELP mhcl_server_pss_bytes proportional set size (smaps_rollup Pss)\n"
+		    "# HELP mhcl_server_pss_bytes proportional set size, guest RAM left out (smaps)\n"
 		    "# TYPE mhcl_server_pss_bytes gauge\n"
 		    "mhcl_server_pss_bytes{server=\"init\"} 100\n"
 		    "mhcl_server_pss_bytes{server=\"testd\"} 4096\n"
@@ -195,8 +195,7 @@ static void test_ps_and_duplicates(void)
 		    "# TYPE mhcl_server_up gauge\n"
 		    "mhcl_server_up{server=\"net\"} 0\n"
 		    "mhcl_server_up{server=\"testd\"} 1\n"
-		    "# HELP mhcl_server_uss_bytes unique set size (smaps_rollup Private_Clean + "
-		    "Private_Dirty)\n"
+		    "# HELP mhcl_server_uss_bytes unique set size, guest RAM left out (smaps)\n"
 		    "# TYPE mhcl_server_uss_bytes gauge\n"
 		    "mhcl_server_uss_bytes{server=\"init\"} 50\n"
 		    "mhcl_server_uss_bytes{server=\"testd\"} 1024\n");

@@ -115,8 +115,74 @@ static void test_read_self(void)
 	ASSERT_UEQ(ps.rss_bytes + ps.pss_bytes + ps.uss_bytes + ps.cpu_user_ms, 0);
 }
 
+/* Lines of a worker's smaps: guest RAM (the memfd, mapped twice) and other mappings. */
+static const char *const smaps[] = {
+    "7f0000000000-7f0010000000 rw-s 00000000 00:01 1234                       "
+    "/memfd:mhcl-guest-ram (deleted)",
+    "Size:             262144 kB",
+    "Rss:               81920 kB",
+    "Pss:               40960 kB",
+    "Shared_Dirty:      81920 kB",
+    "Private_Clean:         0 kB",
+    "Private_Dirty:         8 kB",
+    "VmFlags: rd wr sh mr mw me ms sd",
+    "55d0c0000000-55d0c0021000 rw-p 00000000 00:00 0                          [heap]",
+    "Rss:                 132 kB",
+    "Pss:                 132 kB",
+    "Private_Dirty:       132 kB",
+    /* a name that only starts like guest RAM is not guest RAM */
+    "7f2000000000-7f2000001000 rw-s 00000000 00:01 99 /memfd:mhcl-guest-ramdisk (deleted)",
+    "Rss:                   4 kB",
+    "Pss:                   4 kB",
+    "7f1000000000-7f1000100000 rw-s 00000000 00:01 1234 /memfd:mhcl-guest-ram (deleted)",
+    "Rss:                1024 kB",
+    "Pss:                 512 kB",
+    "Private_Clean:         0 kB",
+    "Private_Dirty:         0 kB",
+};
+
+static void test_smaps_guest(void)
+{
+	struct procstat_guest g = {0};
+
+	for (size_t i = 0; i < sizeof(smaps) / sizeof(smaps[0]); i++)
+		ASSERT_OK(procstat_smaps_guest_line(&g, smaps[i], strlen(smaps[i])));
+	ASSERT_UEQ(g.rss, (81920 + 1024) * 1024ull);
+	ASSERT_UEQ(g.pss, (40960 + 512) * 1024ull);
+	ASSERT_UEQ(g.private_bytes, 8 * 1024ull);
+	/* A malformed figure inside guest RAM is refused; outside it, not looked at. */
+	struct procstat_guest h = {0};
+	ASSERT_OK(procstat_smaps_guest_line(&h, smaps[0], strlen(smaps[0])));
+	ASSERT_EQ(procstat_smaps_guest_line(&h, "Pss: lots kB", 12), -EBADMSG);
+	ASSERT_EQ(procstat_smaps_guest_line(&h, "Rss: 99999999999999999999 kB", 28), -EBADMSG);
+	ASSERT_OK(procstat_smaps_guest_line(&h, smaps[8], strlen(smaps[8])));
+	ASSERT_OK(procstat_smaps_guest_line(&h, "Pss: lots kB", 12));
+}
+
+static void test_meminfo(void)
+{
+	struct procstat_meminfo m;
+	const char text[] = "MemTotal:        1476296 kB\nMemFree:  100 kB\n"
+			    "MemAvailable:    1203340 kB\nShmem:  262144 kB\n";
+	ASSERT_OK(procstat_parse_meminfo(text, sizeof(text) - 1, &m));
+	ASSERT_UEQ(m.total, 1476296 * 1024ull);
+	ASSERT_UEQ(m.available, 1203340 * 1024ull);
+	ASSERT_UEQ(m.shmem, 262144 * 1024ull);
+	const char *const bad[] = {
+	    "MemTotal: 1 kB\nMemAvailable: 1 kB\n",
+	    "MemTotal: 1 kB\nMemTotal: 1 kB\nMemAvailable: 1 kB\nShmem: 0 kB",
+	    "MemTotal: 1 MB\nMemAvailable: 1 kB\nShmem: 0 kB",
+	    "MemTotal: x kB\nMemAvailable: 1 kB\nShmem: 0 kB"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_EQ(procstat_parse_meminfo(bad[i], strlen(bad[i]), &m), -EBADMSG);
+	ASSERT_OK(procstat_read_meminfo(&m));
+	ASSERT_TRUE(m.total > 0 && m.available <= m.total);
+}
+
 int main(void)
 {
+	test_meminfo();
+	test_smaps_guest();
 	test_rollup();
 	test_rollup_refused();
 	test_stat();
