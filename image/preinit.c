@@ -7,7 +7,8 @@
  * PID 1 with init's own code untouched.
  *
  *   /etc/mhcl/modules   kernel modules to load, one absolute path per line, in order
- *                       (dependencies first); a missing file means none
+ *                       (dependencies first); a missing file means none. Each file is
+ *                       removed once loaded: the initrd's files stay in RAM otherwise
  *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
  *                       (one per line; a missing file means loopback only)
  *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
@@ -111,6 +112,9 @@ static void load_modules(void)
 		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
 			say("unable to load module %s: %s", lines[i], strerror(errno));
 		close(fd);
+		/* The initrd's files live in RAM for good: a module file is needed once. */
+		if (unlink(lines[i]) < 0)
+			say("unable to remove %s: %s", lines[i], strerror(errno));
 	}
 }
 

@@ -20,7 +20,7 @@
 #   mhcl.igvm           the IGVM form (Hyper-V, VSM isolation, VTL2)
 #   mhcl-shim.elf       the PVH form's kernel (QEMU -kernel): the shim ELF
 #   mhcl-payload.bin    the PVH form's module (QEMU -initrd): kernel, initrd, manifest
-#   initrd.cpio.gz      the initrd inside both
+#   initrd.cpio.xz      the initrd inside both
 #   mhcl.igvm.txt, mhcl-payload.txt   mhcl-image dump of each form
 #   initrd.txt          "userspace: static" and the archive's listing
 set -euo pipefail
@@ -48,7 +48,7 @@ quiet() {
 	shift
 	"$@" >"$log" 2>&1 || { tail -n 40 "$log" >&2; die "failed: $* (log: $log)"; }
 }
-for t in musl-gcc cpio gzip dtc strip readelf sha256sum; do
+for t in musl-gcc cpio gzip xz dtc strip readelf sha256sum; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh image installs it)"
 done
 T0=$(date +%s)
@@ -98,8 +98,9 @@ inputs() {
 	echo "busybox: ${MHCL_IMAGE_BUSYBOX:-0}"
 }
 mkdir -p "$OUT"
+rm -f "$OUT/initrd.cpio.gz" # the name before the initrd became xz
 IMG=$B/tools/mhcl-image/mhcl-image
-ARTIFACTS="mhcl.igvm mhcl-shim.elf mhcl-payload.bin initrd.cpio.gz"
+ARTIFACTS="mhcl.igvm mhcl-shim.elf mhcl-payload.bin initrd.cpio.xz"
 LISTINGS="mhcl.igvm.txt mhcl-payload.txt initrd.txt"
 inputs >"$OUT/.inputs.new"
 current=1
@@ -114,16 +115,16 @@ else
 	W=$(mktemp -d /tmp/mhcl-make-image.XXXXXX)
 	trap 'rm -rf "$W"' EXIT
 	MHCL_IMAGE_STRIP=1 MHCL_IMAGE_STATIC=1 MHCL_IMAGE_KMOD_DIR=$KMOD \
-		quiet "$W/mkinitrd.log" image/mkinitrd.sh "$MB" "$W/initrd.cpio.gz"
+		quiet "$W/mkinitrd.log" image/mkinitrd.sh "$MB" "$W/initrd.cpio.xz"
 	grep -qx 'userspace: static' "$W/mkinitrd.log" || die "the initrd's userspace is not static"
 	{
 		echo "userspace: static"
 		echo "kernel modules: $VM_KVER"
-		gzip -dc "$W/initrd.cpio.gz" | cpio -itv --quiet 2>/dev/null
+		xz -dc "$W/initrd.cpio.xz" | cpio -itv --quiet 2>/dev/null
 	} >"$W/initrd.txt"
 	dtc -q -I dts -O dtb -o "$W/manifest.dtb" dts/image.dts
 	quiet "$W/build.log" "$IMG" build --shim "$B/boot/mhcl-shim.elf" \
-		--kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" --cmdline "$CMDLINE" \
+		--kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.xz" --cmdline "$CMDLINE" \
 		--manifest "$W/manifest.dtb" --pvh "$W/mhcl-shim.elf" \
 		--payload "$W/mhcl-payload.bin" --igvm "$W/mhcl.igvm"
 	# Relative names: the listings name the files as they are shipped.
@@ -141,8 +142,8 @@ for f in $ARTIFACTS; do
 	n=$(stat -c %s "$OUT/$f")
 	printf '  %-18s %10d bytes  %s\n' "$f" "$n" "$(mib "$n")"
 done
-n=$(stat -c %s "$OUT/initrd.cpio.gz")
-u=$(gzip -dc "$OUT/initrd.cpio.gz" | wc -c)
+n=$(stat -c %s "$OUT/initrd.cpio.xz")
+u=$(xz -dc "$OUT/initrd.cpio.xz" | wc -c)
 over=
 [ "$n" -le 2000000 ] || over=" OVER THE TARGET"
 echo "initrd: $n bytes compressed ($(mib "$n"); target at most 2 MB$over), $u bytes as cpio," \

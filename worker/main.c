@@ -324,6 +324,12 @@ int main(int argc, char **argv)
 		rc = MHCL_EXIT_USAGE;
 		goto out;
 	}
+	/* The guest's copy is in its RAM now: the file buffers (a 14 MiB kernel) would
+	 * otherwise stay in this process for the guest's whole life. */
+	free(kernel);
+	free(initrd);
+	kernel = initrd = NULL;
+	img = (struct boot_image){0};
 
 	pio_init(&w.pio, STDOUT_FILENO, irq_line, &w);
 	if (worker_vps_create(&w, &boot) < 0)

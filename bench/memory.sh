@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The paravisor's memory with a guest running: boots the mhcl image with 2 CPUs for VTL2
+# (the VP worker's 2 VPs get CPU 1 from the sidecar) and the unmodified guest on its
+# VMBus (scripts/demo-image.sh with MHCL_IMAGE_SMP=2), and reports, read from the host
+# through diag while the guest runs:
+#   - each process's PSS and USS (`mhcl --json ps`: the guest's RAM left out, it is the
+#     guest's memory), and the userspace total;
+#   - VTL2 memory in use: MemTotal - MemAvailable (`mhcl inspect init/memory`), less the
+#     guest RAM resident in the worker, and the kernel's share (that less the userspace PSS);
+#   - beside OpenHCL's published baseline at 2 VPs (20.8 MiB userspace PSS: init 2.6,
+#     openvmm_hcl 5.3, underhill_vm 12.9; 38.6 MiB in use) and the targets (8 and 24 MiB).
+# The image is `make image`'s (static, stripped; refreshed first) when build/deploy holds
+# one, else the one
+# scripts/demo-image.sh builds (static when the musl sysroot exists, else the build's
+# dynamic binaries, which the table then says: those figures are not the product's).
+# Usage: bench/memory.sh [BUILD_DIR]      (exit 77 when QEMU or the kernel package are missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build}
+[ -f "$B/build.ninja" ] || meson setup "$B" >/dev/null
+ninja -C "$B" >/dev/null
+if [ -z "${MHCL_IMAGE_DIR:-}" ] && [ -f "$B/deploy/.inputs" ]; then
+	# Brought up to date first (quick when nothing changed).
+	scripts/make-image.sh "$B" "$B/deploy" >"$B/deploy.log" 2>&1 ||
+		{ tail -n 20 "$B/deploy.log"; echo "bench/memory.sh: make image failed"; exit 1; }
+	export MHCL_IMAGE_DIR=$PWD/$B/deploy
+fi
+W=$(mktemp -d /tmp/mhcl-bench-memory.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+rc=0
+# 512 MiB: the guest's 256 MiB live inside it in this topology (under Hyper-V, VTL0's
+# memory is not VTL2's), and the kernel's page structures grow with the VM's memory.
+MEM=${MHCL_BENCH_MEM:-512}
+MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" >"$W/demo.log" 2>&1 || rc=$?
+[ $rc = 77 ] && { echo "bench/memory.sh: QEMU or the kernel package missing, skipping"; exit 77; }
+[ $rc = 0 ] || { tail -n 40 "$W/demo.log"; echo "bench/memory.sh: the image run failed"; exit 1; }
+python3 - "$W/ps.json" "$W/memory.txt" "$(grep -o 'userspace: [a-z]*' "$W/mkinitrd.log")" \
+	"${MHCL_IMAGE_DIR:+make image (build/deploy)}" "$MEM" <<'PY'
+import json, re, sys
+ps = json.load(open(sys.argv[1]))
+mem = {}
+for line in open(sys.argv[2]):
+    m = re.match(r"\s*(\w+_bytes): (\d+)", line)
+    if m:
+        mem[m.group(1)] = int(m.group(2))
+userspace = sys.argv[3]
+source = sys.argv[4] or "built by scripts/demo-image.sh"
+MiB = 1024 * 1024
+procs = [(s["name"], s) for s in ps["servers"] if s.get("pid")]
+procs.append(("init", ps["init"]))
+print("Image: %s, %s; VM: 2 CPUs, %s MiB; guest: 2 VPs, 256 MiB, running.\n"
+      % (source, userspace, sys.argv[5]))
+print("| process | PSS (MiB) | USS (MiB) | guest RAM mapped (MiB) |")
+print("|---|---:|---:|---:|")
+tot_pss = tot_uss = 0
+guest = 0
+for name, s in procs:
+    tot_pss += s.get("pss_bytes", 0)
+    tot_uss += s.get("uss_bytes", 0)
+    guest = max(guest, s.get("guest_ram_bytes", 0))
+    print("| %s | %.2f | %.2f | %s |" % (name, s.get("pss_bytes", 0) / MiB, s.get("uss_bytes", 0) / MiB,
+          "%.1f" % (s["guest_ram_bytes"] / MiB) if s.get("guest_ram_bytes") else "-"))
+print("| **userspace total** | **%.2f** | **%.2f** | |" % (tot_pss / MiB, tot_uss / MiB))
+in_use = mem["in_use_bytes"]
+vtl2 = in_use - guest
+print()
+print("| VTL2 memory | MiB |")
+print("|---|---:|")
+print("| MemTotal | %.1f |" % (mem["total_bytes"] / MiB))
+print("| in use (MemTotal - MemAvailable) | %.1f |" % (in_use / MiB))
+print("| of which the guest's RAM (resident in the worker) | %.1f |" % (guest / MiB))
+print("| **in use by the paravisor** | **%.1f** |" % (vtl2 / MiB))
+print("| of which the kernel (the rest less userspace PSS) | %.1f |" % ((vtl2 - tot_pss) / MiB))
+print()
+print("| | mhcl | OpenHCL (published, 2 VPs) | target |")
+print("|---|---:|---:|---:|")
+print("| userspace PSS (MiB) | %.1f | 20.8 | 8 |" % (tot_pss / MiB))
+print("| in use in total (MiB) | %.1f | 38.6 | 24 |" % (vtl2 / MiB))
+PY
