@@ -10,7 +10,7 @@
 #                                (PID 1)   (image/preinit.c)
 #   /usr/sbin/mhcl-init          init, PID 1
 #   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vmbusd, mhcl-icd,
-#                                mhcl-vp
+#                                mhcl-storaged, mhcl-vp
 #   /usr/bin/mhcl                the CLI
 #   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc: what
 #                                init reads when the boot tree names it (/mhcl/manifest-path,
@@ -53,6 +53,7 @@ declare -A BIN=(
 	[vp]=worker/bin/mhcl-vp
 	[vmbusd]=servers/vmbus/mhcl-vmbusd
 	[icd]=servers/ic/mhcl-icd
+	[storaged]=servers/storage/mhcl-storaged
 	[cli]=tools/mhcl
 	[preinit]=image/mhcl-preinit
 )
@@ -94,6 +95,7 @@ copy "$BUILD/${BIN[sidecard]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[vmbusd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[icd]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[storaged]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[cli]}" usr/bin
 
 dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"

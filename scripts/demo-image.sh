@@ -123,6 +123,7 @@ image_build() {
 		fi
 		ninja -C "$USER_BUILD" -j2 init/mhcl-init servers/diag/mhcl-diagd \
 			servers/sidecar/mhcl-sidecard servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
+			servers/storage/mhcl-storaged \
 			tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit \
 			>"$W/musl-build.log" 2>&1 ||
 			{ tail -n 40 "$W/musl-build.log"; fail "musl build in $USER_BUILD"; }
@@ -158,8 +159,45 @@ sed 's/^/  /' "$W/payload.dump"
 # file system labelled mhcl-guest (image/preinit.c mounts it for mhcl-vp --guest-dir).
 QDISK=()
 if [ "$GUEST" != 0 ]; then
-	step "the guest disk: the unmodified Debian kernel with hv_vmbus and hv_utils"
-	vm_l2_initramfs "$W" drivers/hv/hv_vmbus drivers/hv/hv_utils
+	step "the guest disk: the unmodified Debian kernel with hv_vmbus, hv_utils and hv_storvsc;"
+	echo "and a 64 MiB data disk the image's storaged serves the guest as its SCSI disk"
+	# The guest's own steps before it reports ready: a 4 MiB pattern written to its SCSI
+	# disk and read back, then a loop writing the same pattern at 4 MiB in 256 KiB
+	# chunks, each synced, round after round (the host restarts and kills storaged under
+	# it, and checks both copies on the data disk after the guest powered off).
+	rm -rf "$W/l2-extra" && mkdir -p "$W/l2-extra"
+	cat >"$W/l2-extra/l2-tail.sh" <<'SH'
+d=
+for i in $(seq 1 30); do
+	for b in /sys/block/sd*; do [ -e "$b" ] && d=${b##*/}; done
+	[ -n "$d" ] && break
+	sleep 1
+done
+if [ -n "$d" ]; then
+	echo "L2: disk $d: $(cat /sys/block/$d/size) sectors, $(cat /sys/block/$d/device/vendor | tr -s ' ') $(cat /sys/block/$d/device/model | tr -s ' ')"
+	dd if=/dev/urandom of=/tmp/pattern bs=64k count=64 2>/dev/null
+	dd if=/tmp/pattern of=/dev/$d bs=64k conv=fsync 2>/dev/null || echo "L2: disk write error"
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if=/dev/$d of=/tmp/back bs=64k count=64 2>/dev/null
+	echo "L2: disk pattern $(md5sum </tmp/pattern | cut -d' ' -f1) read back $(md5sum </tmp/back | cut -d' ' -f1)"
+	(
+		pass=0
+		while :; do
+			for c in $(seq 0 15); do
+				dd if=/tmp/pattern of=/dev/$d bs=256k count=1 skip=$c seek=$((16 + c)) conv=fsync 2>/dev/null ||
+					echo "L2: disk write error (pass $pass chunk $c)"
+			done
+			pass=$((pass + 1))
+			echo "L2: disk pass $pass"
+		done
+	) &
+else
+	echo "L2: no SCSI disk"
+fi
+SH
+	vm_l2_initramfs "$W" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
+		drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod \
+		drivers/scsi/hv_storvsc
 	rm -rf "$W/guest" && mkdir -p "$W/guest"
 	cp "$VM_VMLINUZ" "$W/guest/vmlinuz"
 	cp "$W/l2.cpio.gz" "$W/guest/initrd"
@@ -170,7 +208,10 @@ if [ "$GUEST" != 0 ]; then
 	echo "guest.img: $(du -k "$W/guest.img" | cut -f1) KiB: vmlinuz ($(basename "$VM_VMLINUZ")," \
 		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
 		"cmdline \"$(cat "$W/guest/cmdline")\""
-	QDISK=(-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on")
+	rm -f "$W/data.img"
+	truncate -s 64M "$W/data.img"
+	QDISK=(-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on"
+		-drive "file=$W/data.img,format=raw,if=virtio")
 fi
 
 # ---- 3. boot
@@ -363,6 +404,33 @@ if [ "$GUEST" != 0 ]; then
 	step "mhcl kill ic (SIGKILL) while the guest runs: init revives it, it adopts the channels"
 	run kill ic || fail "mhcl kill ic"
 	heartbeat_after kill
+
+	# disk_after OP: after `mhcl OP storage`, waits until the next instance adopted the
+	# state and the guest finished two more rounds of its synced writes.
+	pass_now() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pass //p' | tail -n 1; }
+	disk_after() {
+		local before=$1 now= _
+		for _ in $(seq 1 240); do
+			"${M[@]}" inspect storage >"$W/storage-$2.txt" 2>&1 || true
+			now=$(pass_now)
+			grep -q 'adopted_state: true' "$W/storage-$2.txt" && [ -n "$now" ] &&
+				[ "$now" -ge $((before + 2)) ] && break
+			sleep 1
+		done
+		grep -q 'adopted_state: true' "$W/storage-$2.txt" ||
+			fail "storaged did not adopt its state after $2"
+		[ -n "$now" ] && [ "$now" -ge $((before + 2)) ] ||
+			fail "the guest's writes did not go on after $2 (round $before -> $now)"
+		echo "the guest's writes went on: round $before -> $now, state adopted by the next instance"
+	}
+	grep -a -E '^vp: L2: disk ' "$W/serial.log" | tr -d '\r' | head -n 2 | sed 's/^/  /'
+	for op in restart kill; do
+		step "mhcl $op storage while the guest writes its SCSI disk (synced 256 KiB writes)"
+		before=$(pass_now)
+		[ -n "$before" ] || fail "the guest is not writing its disk"
+		run "$op" storage || fail "mhcl $op storage"
+		disk_after "$before" "$op"
+	done
 	run ps | tee "$W/ps2.txt" || fail "mhcl ps"
 
 	step "mhcl guest shutdown: the guest powers off, the worker's exit stops every server and"
@@ -379,9 +447,17 @@ if [ "$GUEST" != 0 ]; then
 	TPID=
 	sed -n '/ vp: L2: poweroff: /,$p' "$W/serial.times" | grep -a -v ' vmbus: \| ic: ' | sed 's/^/  /'
 	step "what the guest itself printed (its console, relayed by the VP worker)"
-	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | sed 's/^/  /'
+	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | grep -v '^disk pass' | sed 's/^/  /'
+	echo "  (and \"disk pass N\" up to $(pass_now): its rounds of writes)"
 	grep -a -q '^vp \[init\]: done: stopping every server' "$W/serial.log" ||
 		fail "the worker's exit did not stop the servers"
+	step "the data disk, read by the host: both copies of the guest's pattern"
+	want=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pattern \([0-9a-f]*\) .*/\1/p' | head -n 1)
+	first=$(dd if="$W/data.img" bs=1M count=4 status=none | md5sum | cut -d' ' -f1)
+	second=$(dd if="$W/data.img" bs=1M skip=4 count=4 status=none | md5sum | cut -d' ' -f1)
+	echo "guest's pattern $want; the disk at 0: $first, at 4 MiB: $second" | tee "$W/data.txt"
+	[ -n "$want" ] && [ "$first" = "$want" ] && [ "$second" = "$want" ] ||
+		fail "the data disk does not hold what the guest wrote"
 	grep -a -q 'powering off' "$W/serial.log" || fail "init did not power off"
 	grep -a -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
 	echo "machine ended $(since) s after QEMU started ($USERSPACE)"

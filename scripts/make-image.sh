@@ -36,7 +36,8 @@ CMDLINE=${MHCL_IMAGE_CMDLINE:-console=ttyS0 panic=-1}
 MUSL=${MHCL_MUSL_CACHE:-$SRC/.cache/musl}
 export MHCL_MUSL_CACHE=$MUSL
 USER_BINS="init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard
-	   servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd worker/bin/mhcl-vp tools/mhcl
+	   servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd servers/storage/mhcl-storaged
+	   worker/bin/mhcl-vp tools/mhcl
 	   image/mhcl-preinit"
 NATIVE_BINS="boot/mhcl-shim.elf tools/mhcl-image/mhcl-image"
 

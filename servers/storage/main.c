@@ -14,6 +14,9 @@
  *   lun=N                              its LUN (default: the next free one)
  *   ro                                 read only
  *   absent                             declared detached: `mhcl storage attach` adds it
+ *   optional                           a file that does not exist is left out (the host
+ *                                      gave no such disk); with every disk left out,
+ *                                      exit 125: nothing to serve, not restarted
  *   vendor=S, product=S, serial=S      what INQUIRY says (defaults: "MHCL", "Virtual Disk",
  *                                      and a serial derived from the backend)
  *   wwn=0xHHHHHHHHHHHHHHHH             the NAA identifier in VPD page 0x83 (default:
@@ -73,6 +76,7 @@ struct disk_spec {
 	struct stor_nvme *ctrl; /* nvme: its controller */
 	bool ro;
 	bool absent;
+	bool optional;
 	const char *vendor, *product, *serial;
 	uint64_t wwn;
 	bool has_wwn;
@@ -162,6 +166,8 @@ static int parse_disk(char *arg, struct disk_spec *d)
 			d->ro = true;
 		} else if (!strcmp(kv, "absent") && !v) {
 			d->absent = true;
+		} else if (!strcmp(kv, "optional") && !v) {
+			d->optional = true;
 		} else if (!v || !*v) {
 			return log_error_errno(-EINVAL, "--disk: '%s' needs a value", kv);
 		} else if (!strcmp(kv, "file")) {
@@ -279,6 +285,23 @@ static int nvme_of(struct stord *d, struct disk_spec *sp)
 		return r;
 	sp->ctrl = d->nvme[d->nnvme++];
 	return 0;
+}
+
+/* Leaves out the optional file disks that do not exist; returns the disks left. */
+static unsigned drop_missing_optional(struct stord *d)
+{
+	unsigned kept = 0;
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		struct disk_spec *sp = &d->specs[i];
+		if (sp->optional && sp->file && access(sp->file, F_OK) < 0 && errno == ENOENT) {
+			log_info("disk %s: not there, left out (optional)", sp->file);
+			free(sp->copy);
+			continue;
+		}
+		d->specs[kept++] = *sp;
+	}
+	d->nspecs = kept;
+	return kept;
 }
 
 /* Before the jail: files, memory, and the NVMe functions (their namespaces become disks
@@ -538,7 +561,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
-	    "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro][,absent]\n"
+	    "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro][,absent]"
+	    "[,optional]\n"
 	    "        [,vendor=S][,product=S][,serial=S][,wwn=0xHEX]\n"
 	    "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
 }
@@ -600,6 +624,10 @@ int main(int argc, char **argv)
 	if (!path || optind != argc || d->nspecs == 0) {
 		usage(stderr);
 		return MHCL_EXIT_USAGE;
+	}
+	if (drop_missing_optional(d) == 0) {
+		log_info("no disk to serve (every optional one is missing): nothing to do");
+		return MHCL_EXIT_NO_RESTART;
 	}
 	r = uv_loop_init(&loop);
 	if (r < 0) {

@@ -119,6 +119,24 @@ for ic in Heartbeat Shutdown; do
 	[ "$n" = 1 ] || fail "the guest negotiated the $ic IC $n times"
 	echo "ok: the guest negotiated the $ic IC once"
 done
+# The guest's SCSI disk: the host's data disk through the image's storaged.
+has "$W/serial.log" "the guest's hv_storvsc found the data disk storaged serves" \
+	'^vp: L2: disk sd[a-z]: 131072 sectors, MHCL +Data Disk'
+want=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pattern \([0-9a-f]*\) read back \([0-9a-f]*\)$/\1 \2/p' | head -1)
+[ -n "$want" ] && [ "${want% *}" = "${want#* }" ] || fail "the guest's pattern did not read back: '$want'"
+echo "ok: the guest wrote its pattern and read it back (${want% *})"
+for op in restart kill; do
+	has "$W/storage-$op.txt" "after mhcl $op storage: the next storaged adopted the state" 'adopted_state: true'
+done
+has "$W/data.txt" "the host read both copies of the guest's pattern from the data disk" \
+	"^guest's pattern ([0-9a-f]+); the disk at 0: \\1, at 4 MiB: \\1\$"
+if tr -d '\r' <"$W/serial.log" | grep -a -E '^vp: L2: disk write error'; then fail "a guest write failed"; fi
+echo "ok: no guest write failed"
+if tr -d '\r' <"$W/serial.log" | grep -a -i -E '^vp: \[ *[0-9.]+\] (sd |scsi|hv_storvsc).*(error|abort|reset|timing out|timeout)'; then
+	fail "the guest's kernel logged a SCSI error, abort, reset or timeout"
+fi
+echo "ok: no SCSI error, abort, reset or timeout in the guest's kernel log"
+has "$W/serial.log" "storaged stopped cleanly" '^storage \[init\]: pid [0-9]+ exited with 0 '
 has "$W/ps2.txt" "ic restarted twice, running" '^ *ic +[0-9]+ +running +[^ ]+ +2 '
 has "$W/shutdown.txt" "mhcl guest shutdown: accepted" 'the guest accepted the shutdown request'
 has "$W/serial.log" "the guest ran its poweroff" '^vp: L2: poweroff: the host asked for a shutdown'
