@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "disk_file_probe.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "macros.h"
@@ -19,16 +22,31 @@ static int fail(const char **why, const char *what, int err)
 
 /* What O_DIRECT on fd wants: 0 when the kernel knows, -EOPNOTSUPP when it says the file
  * takes no direct I/O, -ENODATA when it does not say. */
+/* The kernel's struct statx (include/uapi/linux/stat.h), the fields used here: musl
+ * 1.2.3 has neither statx() nor the struct, and <linux/stat.h> clashes with its
+ * <sys/stat.h>. */
+#define KSTATX_DIOALIGN 0x00002000u
+struct kstatx {
+	uint32_t mask;
+	uint8_t other[148];
+	uint32_t dio_mem_align;
+	uint32_t dio_offset_align;
+	uint64_t spare[12];
+};
+static_assert(sizeof(struct kstatx) == 256, "struct statx is 256 bytes");
+static_assert(offsetof(struct kstatx, dio_mem_align) == 152, "stx_dio_mem_align");
+static_assert(offsetof(struct kstatx, dio_offset_align) == 156, "stx_dio_offset_align");
+
 static int dio_align(int fd, uint32_t *ret_mem, uint32_t *ret_offset)
 {
-	struct statx stx;
+	struct kstatx stx = {0};
 	uint32_t mem, offset;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
-	    !(stx.stx_mask & STATX_DIOALIGN))
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, KSTATX_DIOALIGN, &stx) < 0 ||
+	    !(stx.mask & KSTATX_DIOALIGN))
 		return -ENODATA;
-	mem = stx.stx_dio_mem_align;
-	offset = stx.stx_dio_offset_align;
+	mem = stx.dio_mem_align;
+	offset = stx.dio_offset_align;
 	if (!mem || !offset)
 		return -EOPNOTSUPP;
 	/* Powers of two per the ABI; anything else is not something to mask with. */
