@@ -190,6 +190,33 @@ bool shim_host_dt_isolated(const void *fdt, size_t size)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL);
 }
 
+/* /guest { vps = <N>; memory-mib = <M>; }: both optional, each in range when given. */
+static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_error *err)
+{
+	int guest = fdt_path_offset(fdt, "/guest");
+	int r;
+
+	if (guest < 0)
+		return 0;
+	r = read_u32_prop(fdt, guest, "vps", 0, &topo->guest_vps, err);
+	if (r)
+		return r;
+	r = read_u32_prop(fdt, guest, "memory-mib", 0, &topo->guest_memory_mib, err);
+	if (r)
+		return r;
+	if (fdt_getprop(fdt, guest, "vps", NULL) &&
+	    (topo->guest_vps < 1 || topo->guest_vps > SHIM_GUEST_VPS_MAX))
+		return SHIM_ERR(err, EBADMSG, "/guest: vps %u outside 1..%u", topo->guest_vps,
+				SHIM_GUEST_VPS_MAX);
+	if (fdt_getprop(fdt, guest, "memory-mib", NULL) &&
+	    (topo->guest_memory_mib < SHIM_GUEST_MEMORY_MIB_MIN ||
+	     topo->guest_memory_mib > SHIM_GUEST_MEMORY_MIB_MAX))
+		return SHIM_ERR(err, EBADMSG, "/guest: memory-mib %u outside %u..%u",
+				topo->guest_memory_mib, SHIM_GUEST_MEMORY_MIB_MIN,
+				SHIM_GUEST_MEMORY_MIB_MAX);
+	return 0;
+}
+
 int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 		       struct shim_error *err)
 {
@@ -268,7 +295,7 @@ int shim_host_dt_parse(const void *fdt, size_t size, struct shim_topology *topo,
 	int chosen = fdt_path_offset(fdt, "/chosen");
 	if (chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL))
 		topo->isolated = true;
-	return 0;
+	return parse_guest(fdt, topo, err);
 }
 
 /* ---------------- ACPI MADT / SRAT ---------------- */

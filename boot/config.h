@@ -60,7 +60,14 @@ struct shim_topology {
 	uint32_t mem_count;
 	uint32_t node_count; /* highest node + 1 */
 	bool isolated;	     /* host tree asked for isolation */
+	/* The VTL0 guest the host asks for (/guest in the host tree), 0 = not said: init
+	 * puts them in the manifest's ${GUEST_VPS} and ${GUEST_MEMORY_MIB}. */
+	uint32_t guest_vps, guest_memory_mib;
 };
+
+#define SHIM_GUEST_VPS_MAX 64
+#define SHIM_GUEST_MEMORY_MIB_MIN 64
+#define SHIM_GUEST_MEMORY_MIB_MAX 3072
 
 /*
  * Validates a payload module (mod points at mod_size bytes, copied or owned

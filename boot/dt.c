@@ -57,6 +57,11 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	CHECK(fdt_setprop_string(fdt, chosen, "mhcl,topology-source", s->topo_source));
 	if (s->opts.isolated)
 		CHECK(fdt_setprop_empty(fdt, chosen, "mhcl,isolated"));
+	/* The guest the host asked for (checked by shim_host_dt_parse), for init. */
+	if (t->guest_vps)
+		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-vps", t->guest_vps));
+	if (t->guest_memory_mib)
+		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-memory-mib", t->guest_memory_mib));
 	/* What isolation took off the command line, so init can tell (and report) that
 	 * the host asked for more than it got. Names only, never values. */
 	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,cmdline-dropped", s->opts.dropped));

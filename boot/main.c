@@ -493,8 +493,10 @@ static bool topology_from_host_dt(struct shim *s)
 			s->host_mem = true;
 		}
 	}
-	rt_log("host device tree: %u bytes accepted: %u cpus, %u memory ranges", size,
-	       s->topo.cpu_count, s->topo.mem_count);
+	rt_log("host device tree: %u bytes accepted: %u cpus, %u memory ranges, guest %u VPs "
+	       "%u MiB (0: not said)",
+	       size, s->topo.cpu_count, s->topo.mem_count, s->topo.guest_vps,
+	       s->topo.guest_memory_mib);
 	return s->topo.cpu_count > 0;
 
 rejected:
@@ -521,6 +523,9 @@ static void read_topology(struct shim *s)
 			memcpy(s->topo.mem, host_mem_only.mem, sizeof(s->topo.mem));
 			s->topo.mem_count = host_mem_only.mem_count;
 		}
+		/* The guest the host asked for does not depend on where CPUs come from. */
+		s->topo.guest_vps = host_mem_only.guest_vps;
+		s->topo.guest_memory_mib = host_mem_only.guest_memory_mib;
 	}
 	if (s->opts.boot_cpus > s->topo.cpu_count) {
 		rt_log("mhcl.boot_cpus=%u but only %u cpus; using %u", s->opts.boot_cpus,

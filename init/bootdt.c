@@ -87,7 +87,8 @@ static int in_reserved(const void *fdt, uint64_t addr, uint64_t size, char *err,
 
 /* Reads size bytes at addr from mem_path and parses them. */
 static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, const char *run_dir,
-			 struct manifest **ret, char *err, size_t err_len)
+			 const struct manifest_vars *vars, struct manifest **ret, char *err,
+			 size_t err_len)
 {
 	_cleanup_close_ int fd = open(mem_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -113,7 +114,32 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 					   mem_path, got, size, addr);
 		got += (size_t)n;
 	}
-	return manifest_parse(buf, (size_t)size, run_dir, ret, err, err_len);
+	return manifest_parse_vars(buf, (size_t)size, run_dir, vars, ret, err, err_len);
+}
+
+/* /chosen's mhcl,guest-vps and mhcl,guest-memory-mib (the shim's, from the host tree). */
+static int boot_vars(const void *fdt, struct manifest_vars *v, char *err, size_t err_len)
+{
+	static const char *const props[] = {"mhcl,guest-vps", "mhcl,guest-memory-mib"};
+	uint32_t *out[] = {&v->guest_vps, &v->guest_memory_mib};
+	int chosen = fdt_path_offset(fdt, "/chosen");
+
+	*v = (struct manifest_vars){0};
+	for (size_t i = 0; chosen >= 0 && i < ARRAY_SIZE(props); i++) {
+		int len;
+		const fdt32_t *p = fdt_getprop(fdt, chosen, props[i], &len);
+		if (!p)
+			continue;
+		if (len != 4)
+			return config_fail(err, err_len, -EINVAL,
+					   "boot device tree: /chosen: property '%s' must be one "
+					   "cell, not %d bytes",
+					   props[i], len);
+		fdt32_t cell;
+		memcpy(&cell, p, sizeof(cell));
+		*out[i] = fdt32_to_cpu(cell);
+	}
+	return 0;
 }
 
 static bool path_ok(const char *p)
@@ -140,6 +166,10 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 				   fdt_strerror(r));
 	/* Read before the manifest, so no manifest can talk init out of it. */
 	bool isolated = fdt_isolated(fdt);
+	struct manifest_vars vars;
+	r = boot_vars(fdt, &vars, err, err_len);
+	if (r < 0)
+		return r;
 	int node = fdt_path_offset(fdt, "/mhcl");
 	if (node < 0)
 		return config_fail(err, err_len, -EINVAL, "boot device tree: %s has no /mhcl node",
@@ -181,7 +211,7 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 		r = in_reserved(fdt, addr, size, err, err_len);
 		if (r < 0)
 			return r;
-		r = load_from_mem(mem_path, addr, size, run_dir, ret, err, err_len);
+		r = load_from_mem(mem_path, addr, size, run_dir, &vars, ret, err, err_len);
 		if (r < 0)
 			return r;
 		(*ret)->isolated |= isolated;
@@ -198,7 +228,7 @@ static int load_from_tree(const void *fdt, size_t len, const char *entry, const 
 			    "boot device tree: /mhcl: property 'manifest-path' must be one "
 			    "absolute path without '..', shorter than %u bytes",
 			    MANIFEST_STR_MAX);
-		r = manifest_load(path, run_dir, ret, err, err_len);
+		r = manifest_load_vars(path, run_dir, &vars, ret, err, err_len);
 		if (r < 0)
 			return r;
 		(*ret)->isolated |= isolated;

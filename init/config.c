@@ -168,6 +168,61 @@ static void conf_clear(struct srv_conf *c)
 	c->args[0] = NULL;
 }
 
+/* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars). */
+static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
+		      size_t why_len)
+{
+	static const char *const names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB"};
+	uint32_t vals[] = {v->guest_vps, v->guest_memory_mib};
+	char out[MANIFEST_STR_MAX];
+	size_t o = 0;
+
+	while (*s) {
+		const char *end;
+		if (strncmp(s, "${", 2) != 0 || !(end = strchr(s, '}'))) {
+			if (o + 1 >= sizeof(out))
+				goto too_long;
+			out[o++] = *s++;
+			continue;
+		}
+		const char *name = s + 2, *dflt = strstr(name, ":-");
+		size_t nlen = (size_t)((dflt && dflt < end ? dflt : end) - name);
+		size_t k = 0;
+		while (k < ARRAY_SIZE(names) &&
+		       (strlen(names[k]) != nlen || strncmp(names[k], name, nlen) != 0))
+			k++;
+		if (k == ARRAY_SIZE(names)) {
+			snprintf(why, why_len, "unknown variable '${%.*s}'", (int)MIN(nlen, 32u),
+				 name);
+			return -EINVAL;
+		}
+		char num[12];
+		const char *val = NULL;
+		size_t vlen = 0;
+		if (vals[k]) {
+			vlen = (size_t)snprintf(num, sizeof(num), "%u", vals[k]);
+			val = num;
+		} else if (dflt && dflt < end) {
+			val = dflt + 2;
+			vlen = (size_t)(end - val);
+		} else {
+			snprintf(why, why_len, "${%s} is not set and has no default", names[k]);
+			return -EINVAL;
+		}
+		if (o + vlen >= sizeof(out))
+			goto too_long;
+		memcpy(out + o, val, vlen);
+		o += vlen;
+		s = end + 1;
+	}
+	out[o] = '\0';
+	*ret = strdup(out);
+	return *ret ? 0 : -ENOMEM;
+too_long:
+	snprintf(why, why_len, "longer than %u bytes once substituted", MANIFEST_STR_MAX - 1);
+	return -EINVAL;
+}
+
 /* The empty properties that switch something on: their flag, or NULL. */
 static bool *flag_prop(struct srv_conf *c, const char *pname)
 {
@@ -180,8 +235,9 @@ static bool *flag_prop(struct srv_conf *c, const char *pname)
 	return NULL;
 }
 
-static int parse_server(const void *fdt, int node, const char *run_dir, struct srv_conf *c,
-			char *err, size_t err_len)
+static int parse_server(const void *fdt, int node, const char *run_dir,
+			const struct manifest_vars *vars, struct srv_conf *c, char *err,
+			size_t err_len)
 {
 	const char *name = fdt_get_name(fdt, node, NULL);
 	bool have_binary = false, have_policy = false, have_max = false, *flag;
@@ -235,9 +291,17 @@ static int parse_server(const void *fdt, int node, const char *run_dir, struct s
 				    name, MANIFEST_ARGS_MAX, MANIFEST_STR_MAX);
 			conf_clear(c);
 			for (int i = 0; i < n; i++) {
-				c->args[i] = config_subst_run(a[i], run_dir);
-				if (!c->args[i])
+				char *run = config_subst_run(a[i], run_dir), why[96];
+				if (!run)
 					return -ENOMEM;
+				r = subst_vars(run, vars, &c->args[i], why, sizeof(why));
+				free(run);
+				if (r == -ENOMEM)
+					return r;
+				if (r < 0)
+					return config_fail(err, err_len, -EINVAL,
+							   "manifest: %s: property 'args': %s",
+							   name, why);
 				c->nargs = (size_t)i + 1;
 			}
 			c->args[c->nargs] = NULL;
@@ -402,6 +466,13 @@ bool fdt_isolated(const void *fdt)
 int manifest_parse(const void *buf, size_t len, const char *run_dir, struct manifest **ret,
 		   char *err, size_t err_len)
 {
+	return manifest_parse_vars(buf, len, run_dir, NULL, ret, err, err_len);
+}
+
+int manifest_parse_vars(const void *buf, size_t len, const char *run_dir,
+			const struct manifest_vars *vars, struct manifest **ret, char *err,
+			size_t err_len)
+{
 	int r, node, mnode;
 
 	if (len < sizeof(struct fdt_header) || len > MANIFEST_DTB_MAX)
@@ -418,6 +489,8 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 		goto err_free;
 	}
 	memcpy(m->dtb, buf, len);
+	if (vars)
+		m->vars = *vars;
 	m->dtb_len = len;
 	const void *fdt = m->dtb;
 
@@ -479,7 +552,7 @@ int manifest_parse(const void *buf, size_t len, const char *run_dir, struct mani
 	fdt_for_each_subnode(node, fdt, mnode)
 	{
 		struct srv_conf *c = &m->servers[m->nservers++];
-		r = parse_server(fdt, node, run_dir, c, err, err_len);
+		r = parse_server(fdt, node, run_dir, &m->vars, c, err, err_len);
 		if (r < 0)
 			goto err_free;
 		for (size_t i = 0; i + 1 < m->nservers; i++)
@@ -506,6 +579,12 @@ err_free:
 int manifest_load(const char *path, const char *run_dir, struct manifest **ret, char *err,
 		  size_t err_len)
 {
+	return manifest_load_vars(path, run_dir, NULL, ret, err, err_len);
+}
+
+int manifest_load_vars(const char *path, const char *run_dir, const struct manifest_vars *vars,
+		       struct manifest **ret, char *err, size_t err_len)
+{
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return config_fail(err, err_len, -errno, "manifest: unable to open %s: %s", path,
@@ -529,5 +608,5 @@ int manifest_load(const char *path, const char *run_dir, struct manifest **ret, 
 					   "manifest: %s is larger than %u bytes", path,
 					   MANIFEST_DTB_MAX);
 	}
-	return manifest_parse(buf, len, run_dir, ret, err, err_len);
+	return manifest_parse_vars(buf, len, run_dir, vars, ret, err, err_len);
 }

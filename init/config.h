@@ -65,14 +65,24 @@ struct srv_conf {
 	size_t ndevice_files;
 };
 
+/*
+ * What the host decided, from the boot device tree (/chosen, written by the shim from the
+ * host tree's /guest): a server's args take them as ${GUEST_VPS} and ${GUEST_MEMORY_MIB},
+ * with a default after ":-" (${GUEST_VPS:-2}) for when the host said nothing. 0 = not said.
+ */
+struct manifest_vars {
+	uint32_t guest_vps, guest_memory_mib;
+};
+
 struct manifest {
 	struct srv_conf *servers; /* sorted by start_order, then name */
 	size_t nservers;
 	bool isolated; /* the tree has /chosen/mhcl,isolated (manifest_load_boot: either tree) */
 	bool have_run_group;
 	uint32_t run_group; /* 'run-group': owns the run dir, where servers make their sockets */
-	uint8_t *dtb; /* a private copy of the whole tree */
+	uint8_t *dtb;	    /* a private copy of the whole tree */
 	size_t dtb_len;
+	struct manifest_vars vars; /* what the args were given */
 };
 
 /*
@@ -82,9 +92,16 @@ struct manifest {
  */
 int manifest_parse(const void *buf, size_t len, const char *run_dir, struct manifest **ret,
 		   char *err, size_t err_len);
+/* The same with the host's variables (NULL: none said). An arg naming a variable that is
+ * neither said nor defaulted, or an unknown one, is refused. */
+int manifest_parse_vars(const void *buf, size_t len, const char *run_dir,
+			const struct manifest_vars *vars, struct manifest **ret, char *err,
+			size_t err_len);
 /* Reads a .dtb file (bounded by MANIFEST_DTB_MAX) and parses it. */
 int manifest_load(const char *path, const char *run_dir, struct manifest **ret, char *err,
 		  size_t err_len);
+int manifest_load_vars(const char *path, const char *run_dir, const struct manifest_vars *vars,
+		       struct manifest **ret, char *err, size_t err_len);
 struct manifest *manifest_free(struct manifest *m);
 
 /*
@@ -128,8 +145,7 @@ int manifest_load_boot(const char *sysfs_dir, const char *mem_path, const char *
 const char *restart_policy_name(enum restart_policy p);
 
 /* Shared by the manifest's parsers (config.c, config_identity.c). */
-int config_split_strings(const char *val, int len, const char **out, size_t max,
-			 bool allow_empty);
+int config_split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty);
 char *config_subst_run(const char *s, const char *run_dir);
 
 /*
@@ -143,8 +159,8 @@ int config_identity_prop(struct srv_conf *c, const char *pname, const char *val,
 int config_identity_check(const struct srv_conf *c, char *err, size_t err_len);
 void config_identity_clear(struct srv_conf *c);
 /* The manifest-node property 'run-group'. Returns as config_identity_prop. */
-int config_manifest_prop(struct manifest *m, const char *pname, const char *val, int len,
-			 char *err, size_t err_len);
+int config_manifest_prop(struct manifest *m, const char *pname, const char *val, int len, char *err,
+			 size_t err_len);
 /* A capability's manifest name ("net_admin"), or NULL. */
 const char *config_cap_name(unsigned cap);
 

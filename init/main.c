@@ -297,6 +297,9 @@ int main(int argc, char **argv)
 	}
 
 	log_info("%s", src);
+	if (m->vars.guest_vps || m->vars.guest_memory_mib)
+		log_info("the host's guest: %u VPs, %u MiB (0: the manifest's default)",
+			 m->vars.guest_vps, m->vars.guest_memory_mib);
 	if (in.isolated)
 		log_info("isolated: fault injection, memory reads and unauthenticated network "
 			 "diag are refused");

@@ -35,6 +35,7 @@
 #          MHCL_IMAGE_SMP         CPUs (default 8: the boot CPU and 7 in the sidecar)
 #          MHCL_IMAGE_MEM         the VM's memory in MiB (default 1536; the guest's 256 are in it)
 #          MHCL_IMAGE_GUEST       0: boot without a guest disk
+#          MHCL_IMAGE_GUEST_MEM   the guest's memory in MiB, in the host tree (default 256)
 #          MHCL_IMAGE_WORK        keep the work files (initrd, image, serial log) there
 #          MHCL_IMAGE_INIT_ARGS   extra mhcl-init arguments (e.g. -v; not with MHCL_IMAGE_DIR)
 set -euo pipefail
@@ -50,7 +51,7 @@ PREBUILT=${MHCL_IMAGE_DIR:-}
 GUEST=${MHCL_IMAGE_GUEST:-1}
 tools="qemu-system-x86_64 python3"
 [ -n "$PREBUILT" ] || tools="$tools dtc cpio gzip"
-[ "$GUEST" = 0 ] || tools="$tools mke2fs cpio gzip"
+[ "$GUEST" = 0 ] || tools="$tools mke2fs cpio gzip dtc"
 for t in $tools; do
 	command -v "$t" >/dev/null || { echo "demo-image: $t not found, skipping"; exit 77; }
 done
@@ -208,10 +209,18 @@ SH
 	echo "guest.img: $(du -k "$W/guest.img" | cut -f1) KiB: vmlinuz ($(basename "$VM_VMLINUZ")," \
 		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
 		"cmdline \"$(cat "$W/guest/cmdline")\""
+	# The host sizes the guest in its host tree (boot/README.md): the shim checks /guest
+	# and hands it to init, which puts it in the worker's --cpus and --mem.
+	GMEM=${MHCL_IMAGE_GUEST_MEM:-256}
+	printf '/dts-v1/;\n/ {\n\tcompatible = "mhcl,host-v1";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\tguest { vps = <2>; memory-mib = <%u>; };\n};\n' \
+		"$GMEM" >"$W/host.dts"
+	dtc -q -I dts -O dtb -o "$W/host.dtb" "$W/host.dts" || fail "dtc of the host tree"
+	echo "host tree (fw_cfg opt/mhcl/host.dtb): guest { vps = <2>; memory-mib = <$GMEM>; }"
 	rm -f "$W/data.img"
 	truncate -s 64M "$W/data.img"
 	QDISK=(-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on"
-		-drive "file=$W/data.img,format=raw,if=virtio")
+		-drive "file=$W/data.img,format=raw,if=virtio"
+		-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
 fi
 
 # ---- 3. boot
@@ -309,6 +318,7 @@ if sys.argv[2] != "0":
     stages += [
         ("vmbusd ready", r"^vmbus \[init\]: ready \(pid"),
         ("icd ready", r"^ic \[init\]: ready \(pid"),
+        ("host sizes the guest", r"^mhcl-init: info: the host's guest: "),
         ("worker loads guest", r"^vp: mhcl-vp: info: guest from"),
         ("guest VPs started", r"^vp \[init\]: ready \(pid"),
         ("guest on VMBus", r"^vmbus: .*VMBus connected: protocol"),

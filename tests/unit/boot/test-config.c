@@ -68,9 +68,8 @@ struct dt_cpu {
 
 static uint8_t dtb[8192];
 
-/* Builds a host tree with the given cpus and memory (base, size, node) triples. */
-static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
-		       const uint64_t (*mem)[3], int nmem, bool isolated)
+/* The root of a host tree in dtb, up to its cells; dt_end closes it and returns its size. */
+static void dt_begin(const char *compat)
 {
 	ASSERT_OK(fdt_create(dtb, sizeof(dtb)));
 	ASSERT_OK(fdt_finish_reservemap(dtb));
@@ -78,6 +77,20 @@ static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
 	ASSERT_OK(fdt_property_string(dtb, "compatible", compat));
 	ASSERT_OK(fdt_property_u32(dtb, "#address-cells", 2));
 	ASSERT_OK(fdt_property_u32(dtb, "#size-cells", 2));
+}
+
+static size_t dt_end(void)
+{
+	ASSERT_OK(fdt_end_node(dtb));
+	ASSERT_OK(fdt_finish(dtb));
+	return fdt_totalsize(dtb);
+}
+
+/* Builds a host tree with the given cpus and memory (base, size, node) triples. */
+static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
+		       const uint64_t (*mem)[3], int nmem, bool isolated)
+{
+	dt_begin(compat);
 	if (ncpu >= 0) {
 		ASSERT_OK(fdt_begin_node(dtb, "cpus"));
 		ASSERT_OK(fdt_property_u32(dtb, "#address-cells", 1));
@@ -109,9 +122,7 @@ static size_t build_dt(const char *compat, const struct dt_cpu *cpus, int ncpu,
 	if (isolated)
 		ASSERT_OK(fdt_property(dtb, "mhcl,isolated", NULL, 0));
 	ASSERT_OK(fdt_end_node(dtb));
-	ASSERT_OK(fdt_end_node(dtb));
-	ASSERT_OK(fdt_finish(dtb));
-	return fdt_totalsize(dtb);
+	return dt_end();
 }
 
 static void test_host_dt(void)
@@ -318,8 +329,63 @@ static void test_host_dt_isolated(void)
 	ASSERT_FALSE(shim_host_dt_isolated(dtb, n));
 }
 
+/* A host tree with only /guest: vps and memory-mib as given (len 0: left out). */
+static size_t build_guest_dt(int vps_len, uint32_t vps, int mem_len, uint32_t mem)
+{
+	dt_begin("mhcl,host-v1");
+	ASSERT_OK(fdt_begin_node(dtb, "guest"));
+	fdt32_t v[2] = {cpu_to_fdt32(vps), cpu_to_fdt32(vps)};
+	fdt32_t m[2] = {cpu_to_fdt32(mem), cpu_to_fdt32(mem)};
+	if (vps_len)
+		ASSERT_OK(fdt_property(dtb, "vps", v, vps_len));
+	if (mem_len)
+		ASSERT_OK(fdt_property(dtb, "memory-mib", m, mem_len));
+	ASSERT_OK(fdt_end_node(dtb));
+	return dt_end();
+}
+
+static void test_host_dt_guest(void)
+{
+	static struct shim_topology topo;
+	size_t n = build_guest_dt(4, 4, 4, 512);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_EQ(topo.guest_vps, 4);
+	ASSERT_EQ(topo.guest_memory_mib, 512);
+	ASSERT_EQ(topo.cpu_count, 0);
+	n = build_guest_dt(4, 1, 0, 0);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_EQ(topo.guest_vps, 1);
+	ASSERT_EQ(topo.guest_memory_mib, 0); /* not said */
+	n = build_guest_dt(4, SHIM_GUEST_VPS_MAX, 4, SHIM_GUEST_MEMORY_MIB_MAX);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+
+	const struct {
+		int vl;
+		uint32_t v;
+		int ml;
+		uint32_t m;
+		const char *msg;
+	} bad[] = {
+	    {4, 0, 0, 0, "vps 0 outside"},
+	    {4, SHIM_GUEST_VPS_MAX + 1, 0, 0, "vps 65 outside"},
+	    {8, 2, 0, 0, "vps is 8 bytes"},
+	    {0, 0, 4, SHIM_GUEST_MEMORY_MIB_MIN - 1, "memory-mib 63 outside"},
+	    {0, 0, 4, SHIM_GUEST_MEMORY_MIB_MAX + 1, "memory-mib 3073 outside"},
+	    {0, 0, 2, 256, "memory-mib is 2 bytes"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = build_guest_dt(bad[i].vl, bad[i].v, bad[i].ml, bad[i].m);
+		ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
+		if (!strstr(err.msg, bad[i].msg)) {
+			fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err.msg, bad[i].msg);
+			abort();
+		}
+	}
+}
+
 int main(void)
 {
+	test_host_dt_guest();
 	test_host_dt_isolated();
 	test_payload();
 	test_host_dt();

@@ -205,6 +205,39 @@ static void test_isolated(void)
 	manifest_free(m);
 }
 
+/* The host's guest (/chosen, from the shim) fills the manifest's variables. */
+static void test_guest_vars(void)
+{
+	struct manifest *m = NULL;
+	char src[256], err[512], body[512];
+
+	mhcl_manifest(MAN_ADDR, man_len);
+	ASSERT_OK(load(&m, src, err));
+	ASSERT_STREQ(m->servers[1].args[0], "2"); /* the manifest's defaults */
+	ASSERT_STREQ(m->servers[1].args[1], "m256");
+	manifest_free(m);
+
+	snprintf(body, sizeof(body),
+		 "chosen { mhcl,guest-vps = <4>; mhcl,guest-memory-mib = <512>; }; mhcl { "
+		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
+		 MAN_ADDR, man_len);
+	setup_tree(body);
+	m = NULL;
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("load with the host's guest failed: %s", err);
+	ASSERT_STREQ(m->servers[1].args[0], "4");
+	ASSERT_STREQ(m->servers[1].args[1], "m512");
+	ASSERT_EQ(m->vars.guest_vps, 4);
+	manifest_free(m);
+
+	snprintf(body, sizeof(body),
+		 "chosen { mhcl,guest-vps = /bits/ 64 <4>; }; mhcl { compatible = "
+		 "\"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
+		 MAN_ADDR, man_len);
+	setup_tree(body);
+	expect_error(-EINVAL, "'mhcl,guest-vps' must be one cell, not 8 bytes");
+}
+
 static void test_entries(void)
 {
 	size_t n = boot_tree("mhcl { compatible = \"mhcl,boot-info\"; };", tree, sizeof(tree));
@@ -383,7 +416,8 @@ int main(void)
 	man_len = compile("/dts-v1/; / { mhcl { manifest { compatible = \"mhcl,manifest-v1\";\n"
 			  "diag { binary = \"mhcl-diagd\"; policy = \"diagd\";"
 			  " args = \"--unix\", \"${RUN}/diag.sock\"; start-order = <10>; };\n"
-			  "sidecar { binary = \"mhcl-sidecard\"; policy = \"sidecard\"; };\n"
+			  "sidecar { binary = \"mhcl-sidecard\"; policy = \"sidecard\";"
+			  " args = \"${GUEST_VPS:-2}\", \"m${GUEST_MEMORY_MIB:-256}\"; };\n"
 			  "}; }; };\n",
 			  man, sizeof(man));
 	ASSERT_TRUE(man_len > 64 && man_len < 0x1000);
@@ -397,6 +431,7 @@ int main(void)
 
 	test_good();
 	test_isolated();
+	test_guest_vars();
 	test_entries();
 	test_bad_tree();
 	test_bad_range();

@@ -278,6 +278,34 @@ static void test_corrupt(void)
 	ASSERT_TRUE(m == NULL);
 }
 
+/* ${GUEST_VPS} and ${GUEST_MEMORY_MIB} in args: the host's value, else the default. */
+static void test_vars(void)
+{
+	static uint8_t buf[MANIFEST_DTB_MAX];
+	struct manifest *m = NULL;
+	char err[512] = "";
+	size_t n =
+	    compile(HEAD "vp { binary = \"b\"; policy = \"vp\"; args = \"--cpus\", "
+			 "\"${GUEST_VPS:-2}\", \"${GUEST_MEMORY_MIB:-256}M\", \"${RUN}\"; };" TAIL,
+		    buf, sizeof(buf));
+	ASSERT_OK(manifest_parse(buf, n, "/run/x", &m, err, sizeof(err)));
+	ASSERT_STREQ(m->servers[0].args[1], "2");
+	ASSERT_STREQ(m->servers[0].args[2], "256M");
+	ASSERT_STREQ(m->servers[0].args[3], "/run/x");
+	manifest_free(m);
+	const struct manifest_vars v = {.guest_vps = 8, .guest_memory_mib = 1024};
+	ASSERT_OK(manifest_parse_vars(buf, n, "/run/x", &v, &m, err, sizeof(err)));
+	ASSERT_STREQ(m->servers[0].args[1], "8");
+	ASSERT_STREQ(m->servers[0].args[2], "1024M");
+	manifest_free(m);
+
+	expect_error(HEAD
+		     "s { binary = \"b\"; policy = \"diagd\"; args = \"${GUEST_VPS}\"; };" TAIL,
+		     -EINVAL, "${GUEST_VPS} is not set and has no default", NULL);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; args = \"${HOME:-/}\"; };" TAIL,
+		     -EINVAL, "unknown variable '${HOME}'", NULL);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mhcl-config-XXXXXX");
@@ -287,6 +315,7 @@ int main(void)
 	test_identity();
 	test_bad();
 	test_corrupt();
+	test_vars();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)!system(cmd);

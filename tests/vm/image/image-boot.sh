@@ -12,6 +12,9 @@
 #     when the VP worker started the guest's 2 VPs (request-cpus);
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
+#   - the host tree (fw_cfg opt/mhcl/host.dtb) sizes the guest: /guest { vps = <2>;
+#     memory-mib = <192>; } reaches the worker's --cpus and --mem through the shim and
+#     init's ${GUEST_VPS} and ${GUEST_MEMORY_MIB};
 #   - the host's guest disk: preinit mounted it, mhcl-vp (uid 405) loaded the unmodified
 #     guest from it, the guest negotiated VMBus with vmbusd, hv_utils bound the heartbeat
 #     and shutdown channels icd serves, and the guest printed its devices;
@@ -50,7 +53,9 @@ fail() {
 }
 
 rc=0
+# 192 MiB: not the manifest's default, so the guest's size is seen to come from the host.
 MHCL_IMAGE_USER_BUILD=$USER_BUILD MHCL_IMAGE_WORK=$W MHCL_IMAGE_SMP=8 MHCL_IMAGE_INIT_ARGS=-v \
+	MHCL_IMAGE_GUEST_MEM=192 \
 	"$SRC/scripts/demo-image.sh" "$BUILD" || rc=$?
 [ "$rc" = 77 ] && exit 77
 [ "$rc" = 0 ] || fail "scripts/demo-image.sh exited $rc"
@@ -92,7 +97,12 @@ has "$W/sidecar2.txt" "5 left in the sidecar" '^sidecar: 8 cpus, 5 in the sideca
 has "$W/sidecar2.txt" "CPU 3 linux-owned and online" '^3 +3 +[0-9]+ +linux +removed .*online'
 has "$W/cpu.txt" "inspect: owner linux" 'owner: "linux"'
 has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
-# The guest on the image's own servers.
+# The guest on the image's own servers, sized by the host's tree.
+has "$W/serial.log" "the shim took the host tree's /guest" \
+	'host device tree: [0-9]+ bytes accepted: .*guest 2 VPs 192 MiB'
+has "$W/serial.log" "init put it in the manifest's variables" "the host's guest: 2 VPs, 192 MiB"
+has "$W/serial.log" "the worker runs the guest the host sized" \
+	'^vp: mhcl-vp: info: starting 2 VP\(s\), 192 MiB'
 has "$W/serial.log" "preinit mounted the host's guest disk" '^mhcl-preinit: guest disk /dev/vd[a-z] mounted on /mnt/guest'
 has "$W/serial.log" "the worker loaded the guest from the disk" '^vp: mhcl-vp: info: guest from /mnt/guest: /mnt/guest/vmlinuz with initrd'
 has "$W/serial.log" "the guest detected Hyper-V" '^vp: L2: .*Hyper-V: privilege flags'
