@@ -10,12 +10,12 @@
 #                                (PID 1)   (image/preinit.c)
 #   /usr/sbin/mhcl-init          init, PID 1
 #   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vmbusd, mhcl-icd,
-#                                mhcl-storaged, mhcl-vp
+#                                mhcl-storaged, mhcl-netd, mhcl-vp
 #   /usr/bin/mhcl                the CLI
 #   /etc/mhcl/manifest.dtb       dts/image.dts (the image manifest) compiled with dtc: what
 #                                init reads when the boot tree names it (/mhcl/manifest-path,
 #                                a payload without a manifest item)
-#   /etc/mhcl/{init,modules,net,guest} what preinit reads
+#   /etc/mhcl/{init,modules,net,tap,guest} what preinit reads
 #   /lib/modules/<kver>/...      virtio-net, virtio-blk (the guest disk) and KVM (the VP
 #                                worker's backend) from the kernel package
 #   /mnt/guest                   where preinit mounts the guest disk (label mhcl-guest)
@@ -54,6 +54,7 @@ declare -A BIN=(
 	[vmbusd]=servers/vmbus/mhcl-vmbusd
 	[icd]=servers/ic/mhcl-icd
 	[storaged]=servers/storage/mhcl-storaged
+	[netd]=servers/net/mhcl-netd
 	[cli]=tools/mhcl
 	[preinit]=image/mhcl-preinit
 )
@@ -96,6 +97,7 @@ copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[vmbusd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[icd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[storaged]}" usr/libexec/mhcl
+copy "$BUILD/${BIN[netd]}" usr/libexec/mhcl
 copy "$BUILD/${BIN[cli]}" usr/bin
 
 dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"
@@ -121,7 +123,7 @@ if [ -n "${MHCL_IMAGE_KMOD_DIR:-}" ]; then
 	kver=$(basename "$MHCL_IMAGE_KMOD_DIR")
 	for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
 		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover \
-		drivers/net/net_failover drivers/net/virtio_net drivers/block/virtio_blk \
+		drivers/net/net_failover drivers/net/virtio_net drivers/block/virtio_blk drivers/net/tun \
 		virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel; do
 		f=$MHCL_IMAGE_KMOD_DIR/kernel/$m.ko
 		[ -f "$f" ] || continue  # built in
@@ -139,6 +141,8 @@ if [ "$NET" != none ]; then
 fi
 
 printf 'label mhcl-guest\nmount /mnt/guest\n' >"$ROOT/etc/mhcl/guest"
+# The guest's link: netd (uid 407, dts/image.dts) serves the guest's NIC from it.
+printf 'name mhcl0\nowner 407\naddress 10.0.3.1\nprefix 24\n' >"$ROOT/etc/mhcl/tap"
 
 if [ "${MHCL_IMAGE_BUSYBOX:-0}" = 1 ] && [ -x /bin/busybox ]; then
 	cp /bin/busybox "$ROOT/bin/busybox"

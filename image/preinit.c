@@ -11,6 +11,11 @@
  *                       removed once loaded: the initrd's files stay in RAM otherwise
  *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
  *                       (one per line; a missing file means loopback only)
+ *   /etc/mhcl/tap       "name IF", "owner UID", "address A.B.C.D", "prefix N": the TAP
+ *                       interface the network server serves the guest's NIC from, made
+ *                       persistent (multi-queue, virtio-net header) and owned by that
+ *                       server's uid, so it attaches its queues without privilege, with
+ *                       the image's address on the guest's link
  *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
  *                       system of that label on any block device: the VTL0 guest's
  *                       kernel, initrd and command line for mhcl-vp --guest-dir) is
@@ -36,6 +41,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -204,6 +210,54 @@ out:
 	close(s);
 }
 
+static void make_tap(void)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	char name[IFNAMSIZ] = "";
+	in_addr_t addr = INADDR_NONE;
+	long owner = -1;
+	int prefix = 24;
+	int n = read_lines("/etc/mhcl/tap", lines);
+	for (int i = 0; i < n; i++) {
+		char key[16], val[64];
+		if (sscanf(lines[i], "%15s %63s", key, val) != 2)
+			continue;
+		if (!strcmp(key, "name") && strlen(val) < sizeof(name))
+			memcpy(name, val, strlen(val) + 1);
+		else if (!strcmp(key, "owner"))
+			owner = strtol(val, NULL, 10);
+		else if (!strcmp(key, "address"))
+			addr = inet_addr(val);
+		else if (!strcmp(key, "prefix"))
+			prefix = atoi(val);
+	}
+	if (!name[0])
+		return;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	/* The flags the network server attaches with (servers/net/net_tap.c). */
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE};
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+	    (owner > 0 && ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0) ||
+	    ioctl(fd, TUNSETPERSIST, 1ul) < 0) {
+		say("unable to make the TAP %s: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	in_addr_t mask = htonl(prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+	if (s < 0 || addr == INADDR_NONE || prefix < 1 || prefix > 32 ||
+	    set_addr(s, SIOCSIFADDR, name, addr) < 0 ||
+	    set_addr(s, SIOCSIFNETMASK, name, mask) < 0 || link_up(s, name) < 0)
+		say("unable to configure the TAP %s: %s", name, strerror(errno));
+	else
+		say("TAP %s up, persistent, for the network server's uid%s", name, "");
+	if (s >= 0)
+		close(s);
+}
+
 /* ext2/3/4 superblock: 1024 bytes in; magic at 56, volume name at 120. */
 #define EXT2_SB_OFFSET 1024
 #define EXT2_MAGIC_OFFSET 56
@@ -288,6 +342,7 @@ int main(int argc, char **argv)
 		say("unable to route Ctrl-Alt-Del to init: %s%s", strerror(errno), "");
 	load_modules();
 	configure_net();
+	make_tap();
 	mount_guest();
 
 	int n = read_lines("/etc/mhcl/init", lines);

@@ -124,7 +124,7 @@ image_build() {
 		fi
 		ninja -C "$USER_BUILD" -j2 init/mhcl-init servers/diag/mhcl-diagd \
 			servers/sidecar/mhcl-sidecard servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd \
-			servers/storage/mhcl-storaged \
+			servers/storage/mhcl-storaged servers/net/mhcl-netd \
 			tools/mhcl worker/bin/mhcl-vp image/mhcl-preinit \
 			>"$W/musl-build.log" 2>&1 ||
 			{ tail -n 40 "$W/musl-build.log"; fail "musl build in $USER_BUILD"; }
@@ -195,10 +195,29 @@ if [ -n "$d" ]; then
 else
 	echo "L2: no SCSI disk"
 fi
+# The NIC netd serves from the image's TAP: an address on the image's link, and a ping
+# to the image (10.0.3.1) every 0.2 s, counted every 10.
+for i in $(seq 1 30); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done
+if [ -e /sys/class/net/eth0 ]; then
+	ip addr add 10.0.3.2/24 dev eth0
+	ip link set eth0 up
+	echo "L2: nic eth0 $(cat /sys/class/net/eth0/address)"
+	(
+		ok=0 n=0
+		while :; do
+			ping -c 1 -W 2 10.0.3.1 >/dev/null 2>&1 && ok=$((ok + 1))
+			n=$((n + 1))
+			[ $((n % 10)) = 0 ] && echo "L2: net pings $n answered $ok"
+			sleep 0.2
+		done
+	) &
+else
+	echo "L2: no NIC"
+fi
 SH
 	vm_l2_initramfs "$W" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
 		drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod \
-		drivers/scsi/hv_storvsc
+		drivers/scsi/hv_storvsc drivers/net/hyperv/hv_netvsc
 	rm -rf "$W/guest" && mkdir -p "$W/guest"
 	cp "$VM_VMLINUZ" "$W/guest/vmlinuz"
 	cp "$W/l2.cpio.gz" "$W/guest/initrd"
@@ -441,6 +460,32 @@ if [ "$GUEST" != 0 ]; then
 		run "$op" storage || fail "mhcl $op storage"
 		disk_after "$before" "$op"
 	done
+
+	# net_after OP: after `mhcl OP net`, waits until the next instance adopted its state
+	# and the TAP's queues, and the guest had 10 more pings answered.
+	answered() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings [0-9]* answered //p' | tail -n 1; }
+	net_after() {
+		local before=$1 now= _
+		for _ in $(seq 1 240); do
+			"${M[@]}" inspect net >"$W/net-$2.txt" 2>&1 || true
+			now=$(answered)
+			grep -q 'adopted_state: true' "$W/net-$2.txt" && [ -n "$now" ] &&
+				[ "$now" -ge $((before + 10)) ] && break
+			sleep 1
+		done
+		grep -q 'adopted_state: true' "$W/net-$2.txt" || fail "netd did not adopt its state after $2"
+		[ -n "$now" ] && [ "$now" -ge $((before + 10)) ] ||
+			fail "the guest's pings were not answered after $2 ($before -> $now)"
+		echo "the guest's pings go on being answered: $before -> $now, netd's state adopted"
+	}
+	grep -a -E '^vp: L2: nic ' "$W/serial.log" | tr -d '\r' | sed 's/^/  /'
+	for op in restart kill; do
+		step "mhcl $op net while the guest pings the image through its NIC"
+		before=$(answered)
+		[ -n "$before" ] || fail "the guest's pings are not being answered"
+		run "$op" net || fail "mhcl $op net"
+		net_after "$before" "$op"
+	done
 	run ps | tee "$W/ps2.txt" || fail "mhcl ps"
 
 	step "mhcl guest shutdown: the guest powers off, the worker's exit stops every server and"
@@ -457,8 +502,9 @@ if [ "$GUEST" != 0 ]; then
 	TPID=
 	sed -n '/ vp: L2: poweroff: /,$p' "$W/serial.times" | grep -a -v ' vmbus: \| ic: ' | sed 's/^/  /'
 	step "what the guest itself printed (its console, relayed by the VP worker)"
-	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | grep -v '^disk pass' | sed 's/^/  /'
-	echo "  (and \"disk pass N\" up to $(pass_now): its rounds of writes)"
+	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | grep -v '^disk pass\|^net pings' | sed 's/^/  /'
+	echo "  (and \"disk pass N\" up to $(pass_now): its rounds of writes; \"net pings\" up to" \
+		"$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings //p' | tail -n 1))"
 	grep -a -q '^vp \[init\]: done: stopping every server' "$W/serial.log" ||
 		fail "the worker's exit did not stop the servers"
 	step "the data disk, read by the host: both copies of the guest's pattern"

@@ -37,6 +37,7 @@ MUSL=${MHCL_MUSL_CACHE:-$SRC/.cache/musl}
 export MHCL_MUSL_CACHE=$MUSL
 USER_BINS="init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard
 	   servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd servers/storage/mhcl-storaged
+	   servers/net/mhcl-netd
 	   worker/bin/mhcl-vp tools/mhcl
 	   image/mhcl-preinit"
 NATIVE_BINS="boot/mhcl-shim.elf tools/mhcl-image/mhcl-image"

@@ -21,6 +21,9 @@
 #   - mhcl restart ic and mhcl kill ic from the host while the guest runs: each next
 #     instance adopted the open channels and the heartbeat sequence climbed; the guest
 #     negotiated each IC once (it never saw a device go);
+#   - the guest's hv_netvsc gets its NIC from the image's netd over the TAP preinit made,
+#     and its pings to the image go on being answered through mhcl restart net and mhcl
+#     kill net (each next netd adopted its state and the TAP's queues);
 #   - mhcl guest shutdown: the guest ran its poweroff, the worker saw the ACPI power off
 #     and exited 0, which stopped every server (stop-all-on-exit); init powered off, the
 #     kernel powered down and QEMU ended by itself.
@@ -146,6 +149,16 @@ if tr -d '\r' <"$W/serial.log" | grep -a -i -E '^vp: \[ *[0-9.]+\] (sd |scsi|hv_
 	fail "the guest's kernel logged a SCSI error, abort, reset or timeout"
 fi
 echo "ok: no SCSI error, abort, reset or timeout in the guest's kernel log"
+# The guest's NIC: the image's TAP through the image's netd.
+has "$W/serial.log" "preinit made the TAP for netd" '^mhcl-preinit: TAP mhcl0 up, persistent'
+has "$W/serial.log" "the guest's hv_netvsc found the NIC with the manifest's MAC" \
+	'^vp: L2: nic eth0 02:6d:68:63:6c:02'
+has "$W/serial.log" "the guest's pings to the image were answered" '^vp: L2: net pings [0-9]+ answered [1-9]'
+for op in restart kill; do
+	has "$W/net-$op.txt" "after mhcl $op net: the next netd adopted the state" 'adopted_state: true'
+	has "$W/net-$op.txt" "after mhcl $op net: and the TAP's queues" 'adopted_tap: true'
+done
+has "$W/serial.log" "netd stopped cleanly" '^net \[init\]: pid [0-9]+ exited with 0 '
 has "$W/serial.log" "storaged stopped cleanly" '^storage \[init\]: pid [0-9]+ exited with 0 '
 has "$W/ps2.txt" "ic restarted twice, running" '^ *ic +[0-9]+ +running +[^ ]+ +2 '
 has "$W/shutdown.txt" "mhcl guest shutdown: accepted" 'the guest accepted the shutdown request'
