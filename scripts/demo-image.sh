@@ -407,84 +407,50 @@ if [ "$GUEST" != 0 ]; then
 	step "the guest's VMBus: channels vmbusd gave it, the heartbeat icd serves"
 	run inspect vmbus/devices | tee "$W/devices.txt" || fail "mhcl inspect vmbus/devices"
 	"${M[@]}" inspect ic >"$W/ic1.txt" 2>&1 || fail "mhcl inspect ic: $(cat "$W/ic1.txt")"
-	seq_of() { sed -n 's/^ *sequence: //p' "$1" | head -n 1; }
-	prev=$(seq_of "$W/ic1.txt")
-	echo "heartbeat sequence: $prev"
+	# The guest's own counters: icd's heartbeat sequence (in an inspect file), the rounds
+	# of the guest's disk writes, and its pings the image answered.
+	heartbeat() { sed -n 's/^ *sequence: //p' "$1" | head -n 1; }
+	disk_rounds() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pass //p' | tail -n 1; }
+	pings() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings [0-9]* answered //p' | tail -n 1; }
+	echo "heartbeat sequence: $(heartbeat "$W/ic1.txt")"
 
-	# heartbeat_after OP: after `mhcl OP ic`, waits until the next instance has adopted the
-	# open channels and the guest answered a heartbeat past the one seen before.
-	heartbeat_after() {
-		local now= _
-		for _ in $(seq 1 120); do
-			"${M[@]}" inspect ic >"$W/ic-$1.txt" 2>&1 || true
-			now=$(seq_of "$W/ic-$1.txt")
-			grep -q 'adopted_state: true' "$W/ic-$1.txt" && [ -n "$now" ] && [ -n "$prev" ] &&
-				[ "$now" -gt "$prev" ] && break
-			sleep 1
-		done
-		grep -q 'adopted_state: true' "$W/ic-$1.txt" || fail "icd did not adopt the channels after $1"
-		[ -n "$now" ] && [ "$now" -gt "$prev" ] || fail "no heartbeat after $1 ($prev -> $now)"
-		echo "heartbeat sequence $prev -> $now, channels adopted by the next instance"
-		prev=$now
-	}
-	step "mhcl restart ic while the guest runs: state saved, next instance adopts the channels"
-	run restart ic || fail "mhcl restart ic"
-	heartbeat_after restart
-	step "mhcl kill ic (SIGKILL) while the guest runs: init revives it, it adopts the channels"
-	run kill ic || fail "mhcl kill ic"
-	heartbeat_after kill
-
-	# disk_after OP: after `mhcl OP storage`, waits until the next instance adopted the
-	# state and the guest finished two more rounds of its synced writes.
-	pass_now() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pass //p' | tail -n 1; }
-	disk_after() {
-		local before=$1 now= _
+	# op_under_guest SERVER OP COUNTER DELTA WHAT: `mhcl OP SERVER` while the guest uses it,
+	# then waits (bounded) until the next instance adopted the state and COUNTER grew by
+	# DELTA; SERVER's inspect is kept in SERVER-OP.txt.
+	op_under_guest() {
+		local srv=$1 op=$2 counter=$3 delta=$4 what=$5 before now= _
+		before=$($counter "$W/$srv-before.txt")
+		[ -n "$before" ] || fail "$what: nothing counted yet"
+		run "$op" "$srv" || fail "mhcl $op $srv"
 		for _ in $(seq 1 240); do
-			"${M[@]}" inspect storage >"$W/storage-$2.txt" 2>&1 || true
-			now=$(pass_now)
-			grep -q 'adopted_state: true' "$W/storage-$2.txt" && [ -n "$now" ] &&
-				[ "$now" -ge $((before + 2)) ] && break
+			"${M[@]}" inspect "$srv" >"$W/$srv-$op.txt" 2>&1 || true
+			now=$($counter "$W/$srv-$op.txt")
+			grep -q 'adopted_state: true' "$W/$srv-$op.txt" && [ -n "$now" ] &&
+				[ "$now" -ge $((before + delta)) ] && break
 			sleep 1
 		done
-		grep -q 'adopted_state: true' "$W/storage-$2.txt" ||
-			fail "storaged did not adopt its state after $2"
-		[ -n "$now" ] && [ "$now" -ge $((before + 2)) ] ||
-			fail "the guest's writes did not go on after $2 (round $before -> $now)"
-		echo "the guest's writes went on: round $before -> $now, state adopted by the next instance"
+		grep -q 'adopted_state: true' "$W/$srv-$op.txt" ||
+			fail "the next $srv did not adopt the state after $op"
+		[ -n "$now" ] && [ "$now" -ge $((before + delta)) ] ||
+			fail "$what did not go on after $op ($before -> $now)"
+		echo "$what: $before -> $now; the next $srv adopted the state"
 	}
+	cp "$W/ic1.txt" "$W/ic-before.txt"
+	step "mhcl restart ic while the guest runs: state saved, next instance adopts the channels"
+	op_under_guest ic restart heartbeat 1 "heartbeat sequence"
+	cp "$W/ic-restart.txt" "$W/ic-before.txt"
+	step "mhcl kill ic (SIGKILL) while the guest runs: init revives it, it adopts the channels"
+	op_under_guest ic kill heartbeat 1 "heartbeat sequence"
+
 	grep -a -E '^vp: L2: disk ' "$W/serial.log" | tr -d '\r' | head -n 2 | sed 's/^/  /'
 	for op in restart kill; do
 		step "mhcl $op storage while the guest writes its SCSI disk (synced 256 KiB writes)"
-		before=$(pass_now)
-		[ -n "$before" ] || fail "the guest is not writing its disk"
-		run "$op" storage || fail "mhcl $op storage"
-		disk_after "$before" "$op"
+		op_under_guest storage "$op" disk_rounds 2 "the guest's rounds of writes"
 	done
-
-	# net_after OP: after `mhcl OP net`, waits until the next instance adopted its state
-	# and the TAP's queues, and the guest had 10 more pings answered.
-	answered() { tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings [0-9]* answered //p' | tail -n 1; }
-	net_after() {
-		local before=$1 now= _
-		for _ in $(seq 1 240); do
-			"${M[@]}" inspect net >"$W/net-$2.txt" 2>&1 || true
-			now=$(answered)
-			grep -q 'adopted_state: true' "$W/net-$2.txt" && [ -n "$now" ] &&
-				[ "$now" -ge $((before + 10)) ] && break
-			sleep 1
-		done
-		grep -q 'adopted_state: true' "$W/net-$2.txt" || fail "netd did not adopt its state after $2"
-		[ -n "$now" ] && [ "$now" -ge $((before + 10)) ] ||
-			fail "the guest's pings were not answered after $2 ($before -> $now)"
-		echo "the guest's pings go on being answered: $before -> $now, netd's state adopted"
-	}
 	grep -a -E '^vp: L2: nic ' "$W/serial.log" | tr -d '\r' | sed 's/^/  /'
 	for op in restart kill; do
 		step "mhcl $op net while the guest pings the image through its NIC"
-		before=$(answered)
-		[ -n "$before" ] || fail "the guest's pings are not being answered"
-		run "$op" net || fail "mhcl $op net"
-		net_after "$before" "$op"
+		op_under_guest net "$op" pings 10 "the guest's pings answered"
 	done
 	run ps | tee "$W/ps2.txt" || fail "mhcl ps"
 
@@ -503,7 +469,7 @@ if [ "$GUEST" != 0 ]; then
 	sed -n '/ vp: L2: poweroff: /,$p' "$W/serial.times" | grep -a -v ' vmbus: \| ic: ' | sed 's/^/  /'
 	step "what the guest itself printed (its console, relayed by the VP worker)"
 	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | grep -v '^disk pass\|^net pings' | sed 's/^/  /'
-	echo "  (and \"disk pass N\" up to $(pass_now): its rounds of writes; \"net pings\" up to" \
+	echo "  (and \"disk pass N\" up to $(disk_rounds): its rounds of writes; \"net pings\" up to" \
 		"$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings //p' | tail -n 1))"
 	grep -a -q '^vp \[init\]: done: stopping every server' "$W/serial.log" ||
 		fail "the worker's exit did not stop the servers"

@@ -156,6 +156,14 @@ static struct scmp_arg_cmp cmp(unsigned int arg, enum scmp_compare op, scmp_datu
 	return (struct scmp_arg_cmp){.arg = arg, .op = op, .datum_a = a, .datum_b = b};
 }
 
+/* ioctl's request as the kernel reads it: an unsigned int. musl's ioctl() takes an int
+ * and sign-extends it into the register the filter sees (TUNGETIFF has bit 31 set), so
+ * only the low 32 bits are compared. */
+static struct scmp_arg_cmp ioctl_is(unsigned long req)
+{
+	return cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)(uint32_t)req);
+}
+
 static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 {
 	int r = 0;
@@ -181,7 +189,7 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 						   TCGETS,  TIOCGWINSZ, FIONREAD};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					     cmp(1, SCMP_CMP_EQ, ok[i], 0));
+					     ioctl_is(ok[i]));
 		break;
 	}
 	case JAIL_GROUP_KVM_IOCTL:
@@ -196,13 +204,13 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 		    cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (scmp_datum_t)VFIO_TYPE << 8));
 		if (!r) /* UNMAP on a block device (fallocate does not reach every driver) */
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					     cmp(1, SCMP_CMP_EQ, BLKDISCARD, 0));
+					     ioctl_is(BLKDISCARD));
 		break;
 	case JAIL_GROUP_TUN_QUERY: {
 		static const unsigned long ok[] = {TUNGETIFF, TUNGETVNETHDRSZ};
 		for (size_t i = 0; !r && i < sizeof(ok) / sizeof(ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					     cmp(1, SCMP_CMP_EQ, ok[i], 0));
+					     ioctl_is(ok[i]));
 		break;
 	}
 	case JAIL_GROUP_MEMORY:

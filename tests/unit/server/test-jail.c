@@ -35,6 +35,9 @@ enum {
 	DO_URING_ENTER,
 	DO_URING_SETUP,
 	DO_IOCTL, /* ioctl_request on fd -1: EBADF when allowed */
+	/* The same with the request sign-extended into the register, as musl's ioctl()
+	 * (int request) passes one with bit 31 set: the kernel reads 32 bits. */
+	DO_IOCTL_SIGNED,
 	DO_FSYNC, /* fsync(-1): EBADF when allowed */
 };
 
@@ -83,6 +86,11 @@ static int run_jailed(const char *profile, int what, uint8_t *frame, ssize_t *fr
 			break;
 		case DO_IOCTL:
 			if (ioctl(-1, ioctl_request, 0) >= 0 || errno != EBADF)
+				_exit(7);
+			break;
+		case DO_IOCTL_SIGNED:
+			if (syscall(SYS_ioctl, -1, (long)(int)(unsigned)ioctl_request, 0L) >= 0 ||
+			    errno != EBADF)
 				_exit(7);
 			break;
 		case DO_URING_SETUP: {
@@ -182,6 +190,9 @@ int main(void)
 		for (size_t a = 0; a < 2 && dev[i].allowed[a]; a++) {
 			ioctl_request = dev[i].allowed[a];
 			st = run_jailed(dev[i].profile, DO_IOCTL, frame, &n);
+			ASSERT_TRUE(WIFEXITED(st));
+			ASSERT_EQ(WEXITSTATUS(st), 0);
+			st = run_jailed(dev[i].profile, DO_IOCTL_SIGNED, frame, &n);
 			ASSERT_TRUE(WIFEXITED(st));
 			ASSERT_EQ(WEXITSTATUS(st), 0);
 		}
