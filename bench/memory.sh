@@ -72,6 +72,14 @@ print("| in use (MemTotal - MemAvailable) | %.1f |" % (in_use / MiB))
 print("| of which the guest's RAM (resident in the worker) | %.1f |" % (guest / MiB))
 print("| **in use by the paravisor** | **%.1f** |" % (vtl2 / MiB))
 print("| of which the kernel (the rest less userspace PSS) | %.1f |" % ((vtl2 - tot_pss) / MiB))
+for key, what in (("kvm_page_tables_bytes", "KVM's page tables for the guest (SecPageTables)"),
+                  ("slab_unreclaimable_bytes", "unreclaimable slab"),
+                  ("page_tables_bytes", "process page tables"),
+                  ("vmalloc_bytes", "vmalloc (modules among it)"),
+                  ("kernel_stack_bytes", "kernel stacks"),
+                  ("percpu_bytes", "per-CPU areas")):
+    if key in mem:
+        print("| &nbsp;&nbsp;%s | %.1f |" % (what, mem[key] / MiB))
 print()
 print("| | mhcl | OpenHCL (published, 2 VPs) | target |")
 print("|---|---:|---:|---:|")

@@ -123,6 +123,12 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 		inspect_u64(t, m, "in_use_bytes",
 			    mi.total > mi.available ? mi.total - mi.available : 0);
 		inspect_u64(t, m, "shmem_bytes", mi.shmem);
+		inspect_u64(t, m, "slab_unreclaimable_bytes", mi.slab_unreclaimable);
+		inspect_u64(t, m, "page_tables_bytes", mi.page_tables);
+		inspect_u64(t, m, "kvm_page_tables_bytes", mi.sec_page_tables);
+		inspect_u64(t, m, "kernel_stack_bytes", mi.kernel_stack);
+		inspect_u64(t, m, "vmalloc_bytes", mi.vmalloc);
+		inspect_u64(t, m, "percpu_bytes", mi.percpu);
 	}
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {

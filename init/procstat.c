@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "macros.h"
+
 /* smaps_rollup is about 1 KiB (a range header and ~20 "Key: N kB" lines). */
 #define PROCSTAT_FILE_MAX 4096
 
@@ -168,15 +170,23 @@ int procstat_parse_smaps_rollup(const char *buf, size_t len, uint64_t *ret_pss, 
 
 int procstat_parse_meminfo(const char *buf, size_t len, struct procstat_meminfo *ret)
 {
-	static const char *const keys[] = {"MemTotal", "MemAvailable", "Shmem"};
-	uint64_t *out[] = {&ret->total, &ret->available, &ret->shmem};
-	bool seen[3] = {false};
+	/* The first three are required; the kernel's own figures after them may be absent
+	 * (SecPageTables is 6.0's: KVM's nested page tables). */
+	static const char *const keys[] = {"MemTotal",	  "MemAvailable", "Shmem",
+					   "SUnreclaim",  "PageTables",	  "SecPageTables",
+					   "KernelStack", "VmallocUsed",  "Percpu"};
+	uint64_t *out[] = {
+	    &ret->total,       &ret->available,	      &ret->shmem,	  &ret->slab_unreclaimable,
+	    &ret->page_tables, &ret->sec_page_tables, &ret->kernel_stack, &ret->vmalloc,
+	    &ret->percpu};
+	bool seen[ARRAY_SIZE(keys)] = {false};
 	const char *p = buf, *end = buf + len;
 
+	*ret = (struct procstat_meminfo){0};
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end, *colon = memchr(p, ':', (size_t)(eol - p));
-		for (int k = 0; colon && k < 3; k++) {
+		for (size_t k = 0; colon && k < ARRAY_SIZE(keys); k++) {
 			if ((size_t)(colon - p) != strlen(keys[k]) ||
 			    memcmp(p, keys[k], strlen(keys[k])) != 0)
 				continue;

@@ -23,6 +23,8 @@ struct procstat {
 /* /proc/meminfo, the figures that say how much memory the paravisor holds. */
 struct procstat_meminfo {
 	uint64_t total, available, shmem; /* bytes */
+	/* The kernel's own (0 when the kernel does not say): */
+	uint64_t slab_unreclaimable, page_tables, sec_page_tables, kernel_stack, vmalloc, percpu;
 };
 
 /* Parses /proc/meminfo text buf[0..len): MemTotal, MemAvailable and Shmem, each once as

@@ -163,11 +163,14 @@ static void test_meminfo(void)
 {
 	struct procstat_meminfo m;
 	const char text[] = "MemTotal:        1476296 kB\nMemFree:  100 kB\n"
-			    "MemAvailable:    1203340 kB\nShmem:  262144 kB\n";
+			    "MemAvailable:    1203340 kB\nShmem:  262144 kB\n"
+			    "SecPageTables:      2048 kB\n";
 	ASSERT_OK(procstat_parse_meminfo(text, sizeof(text) - 1, &m));
 	ASSERT_UEQ(m.total, 1476296 * 1024ull);
 	ASSERT_UEQ(m.available, 1203340 * 1024ull);
 	ASSERT_UEQ(m.shmem, 262144 * 1024ull);
+	ASSERT_UEQ(m.sec_page_tables, 2048 * 1024ull);
+	ASSERT_UEQ(m.page_tables, 0); /* not said */
 	const char *const bad[] = {
 	    "MemTotal: 1 kB\nMemAvailable: 1 kB\n",
 	    "MemTotal: 1 kB\nMemTotal: 1 kB\nMemAvailable: 1 kB\nShmem: 0 kB",
