@@ -129,6 +129,12 @@ void control_fill_inspect(struct init *in, void *tree, void *rootp)
 		inspect_u64(t, m, "kernel_stack_bytes", mi.kernel_stack);
 		inspect_u64(t, m, "vmalloc_bytes", mi.vmalloc);
 		inspect_u64(t, m, "percpu_bytes", mi.percpu);
+		/* Which slab caches hold it (root reads /proc/slabinfo). */
+		struct procstat_slab top[PROCSTAT_SLAB_TOP];
+		int ns = procstat_read_slabinfo(top);
+		Mhcl__Node *sl = ns > 0 ? inspect_dir(t, m, "slab_top") : NULL;
+		for (int i = 0; i < ns; i++)
+			inspect_u64(t, sl, top[i].name, top[i].bytes);
 	}
 	Mhcl__Node *ss = inspect_dir(t, root, "servers");
 	for (size_t i = 0; i < in->nservers; i++) {

@@ -199,6 +199,53 @@ int procstat_parse_meminfo(const char *buf, size_t len, struct procstat_meminfo 
 	return seen[0] && seen[1] && seen[2] ? 0 : -EBADMSG;
 }
 
+int procstat_parse_slabinfo(const char *buf, size_t len, struct procstat_slab *top)
+{
+	const char *p = buf, *end = buf + len;
+	int n = 0, lines = 0;
+
+	memset(top, 0, sizeof(*top) * PROCSTAT_SLAB_TOP);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+		const char *q = p, *tok;
+		size_t tl, nlen;
+		uint64_t active, objs, size;
+		/* "name <active_objs> <num_objs> <objsize> ..."; headers start with "slabinfo" or
+		 * "#". */
+		if (next_token(&q, eol, &tok, &tl) && tok[0] != '#' && (nlen = tl) > 0 &&
+		    strncmp(tok, "slabinfo", 8) != 0) {
+			const char *name = tok;
+			if (next_token(&q, eol, &tok, &tl) && parse_dec(tok, tl, &active) &&
+			    next_token(&q, eol, &tok, &tl) && parse_dec(tok, tl, &objs) &&
+			    next_token(&q, eol, &tok, &tl) && parse_dec(tok, tl, &size) &&
+			    size <= (1u << 24) && objs <= UINT64_MAX / (1u << 24)) {
+				struct procstat_slab s = {.bytes = objs * size};
+				memcpy(s.name, name, MIN(nlen, sizeof(s.name) - 1));
+				lines++;
+				int at = n < PROCSTAT_SLAB_TOP ? n++ : PROCSTAT_SLAB_TOP;
+				while (at > 0 && top[at - 1].bytes < s.bytes) {
+					if (at < PROCSTAT_SLAB_TOP)
+						top[at] = top[at - 1];
+					at--;
+				}
+				if (at < PROCSTAT_SLAB_TOP)
+					top[at] = s;
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return lines ? n : -EBADMSG;
+}
+
+int procstat_read_slabinfo(struct procstat_slab *top)
+{
+	static char buf[256 * 1024];
+	ssize_t n = read_bounded("/proc/slabinfo", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	return procstat_parse_slabinfo(buf, (size_t)n, top);
+}
+
 int procstat_read_meminfo(struct procstat_meminfo *ret)
 {
 	char buf[PROCSTAT_FILE_MAX * 2];

@@ -30,6 +30,18 @@ struct procstat_meminfo {
 /* Parses /proc/meminfo text buf[0..len): MemTotal, MemAvailable and Shmem, each once as
  * "<digits> kB". Returns 0, or -EBADMSG when one is missing or malformed. */
 int procstat_parse_meminfo(const char *buf, size_t len, struct procstat_meminfo *ret);
+/* The largest slab caches (/proc/slabinfo: objects times object size), largest first. */
+#define PROCSTAT_SLAB_TOP 5
+struct procstat_slab {
+	char name[32];
+	uint64_t bytes;
+};
+/* Parses /proc/slabinfo text buf[0..len) into top[0..PROCSTAT_SLAB_TOP); returns how many
+ * it filled, or -EBADMSG when no line reads as a cache. */
+int procstat_parse_slabinfo(const char *buf, size_t len, struct procstat_slab *top);
+/* Reads /proc/slabinfo (root only) and parses it. */
+int procstat_read_slabinfo(struct procstat_slab *top);
+
 /* Reads and parses /proc/meminfo; 0 or a negative errno. */
 int procstat_read_meminfo(struct procstat_meminfo *ret);
 

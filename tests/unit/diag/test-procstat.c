@@ -182,8 +182,27 @@ static void test_meminfo(void)
 	ASSERT_TRUE(m.total > 0 && m.available <= m.total);
 }
 
+static void test_slabinfo(void)
+{
+	struct procstat_slab top[PROCSTAT_SLAB_TOP];
+	const char text[] =
+	    "slabinfo - version: 2.1\n"
+	    "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>\n"
+	    "kmalloc-1k           100    128   1024    8    2 : tunables 0 0 0 : slabdata 16 16 0\n"
+	    "skbuff_head_cache   9000  10000    256   16    1 : tunables 0 0 0 : slabdata 1 1 0\n"
+	    "a 1 1 8 1 1\nb 1 2 8 1 1\nc 1 3 8 1 1\nd 1 4 8 1 1\nbroken x y z\n";
+	ASSERT_EQ(procstat_parse_slabinfo(text, sizeof(text) - 1, top), PROCSTAT_SLAB_TOP);
+	ASSERT_STREQ(top[0].name, "skbuff_head_cache");
+	ASSERT_UEQ(top[0].bytes, 10000 * 256ull);
+	ASSERT_STREQ(top[1].name, "kmalloc-1k");
+	ASSERT_STREQ(top[2].name, "d");
+	ASSERT_STREQ(top[4].name, "b");
+	ASSERT_EQ(procstat_parse_slabinfo("slabinfo - version: 2.1\n", 24, top), -EBADMSG);
+}
+
 int main(void)
 {
+	test_slabinfo();
 	test_meminfo();
 	test_smaps_guest();
 	test_rollup();
