@@ -19,7 +19,7 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     "crasher { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"10\", \"--exit-code\","
     " \"3\"; policy = \"diagd\"; start-order = <4>; restart = \"never\"; stop-all-on-exit; };\n"
     /* exits 0 later: ends init */
-    "guest { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"1500\", \"--exit-code\","
+    "guest { binary = \"mhcl-testd\"; args = \"--exit-after-ms\", \"3000\", \"--exit-code\","
     " \"0\"; policy = \"diagd\"; start-order = <5>; restart = \"never\"; stop-all-on-exit; "
     "};\n" MANIFEST_TAIL;
 
@@ -31,6 +31,7 @@ int main(void)
 	ASSERT_OK(ctl_connect(itest_proc.sock, &c));
 	ASSERT_TRUE(ctl_wait_last_exit(c, "noguest", "exited 125"));
 	ASSERT_TRUE(ctl_wait_last_exit(c, "crasher", "exited 3"));
+	ASSERT_TRUE(ctl_wait_state(c, "guest", "running", -1));
 	/* Neither ended init: the bystander still runs while the guest does. */
 	Mhcl__PsReply *ps = ctl_ps(c);
 	ASSERT_STREQ(ctl_ps_find(ps, "bystander")->state, "running");
