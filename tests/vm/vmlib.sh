@@ -268,7 +268,9 @@ SH
 # nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
 # line: L0 ends it) and, more rarely, to hang before its init printed anything, and with
 # two L1 CPUs an L2 VP triple-faulted now and then (mhcl-vp: "VP n shut down (triple
-# fault ..."), which is repeated too; a fault of mhcl's shows again in the second run. A
+# fault ..."), or one of its CPUs stopped for minutes (the guest's "soft lockup",
+# seen once inside a module load while the other starved its RCU thread), which are
+# repeated too; a fault of mhcl's shows again in the second run. A
 # failed or repeated run ends with the last lines of the log and of LOG.live (mhcl-init's
 # log as it grew: the L1 init prelude).
 vm_run_l1() {
@@ -281,6 +283,8 @@ vm_run_l1() {
 				echo "printed nothing for ${VM_L1_STALL:-300} s")
 		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; then
 			why="saw its guest (L2) triple-fault"
+		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: \[ *[0-9.]+\] watchdog: BUG: soft lockup'; then
+			why="saw its guest (L2) report a soft lockup"
 		fi
 	fi
 	if [ -n "$why" ]; then
