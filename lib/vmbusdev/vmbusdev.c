@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "defs/hv_defs.h"
@@ -570,6 +571,12 @@ int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, v
 {
 	int fd = ipc_connect_unix(path, SOCK_SEQPACKET);
 
+	for (int waited = 0;
+	     (fd == -ECONNREFUSED || fd == -ENOENT) && waited < VMBUSDEV_CONNECT_WAIT_MS;
+	     waited += 50) {
+		(void)nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+		fd = ipc_connect_unix(path, SOCK_SEQPACKET);
+	}
 	if (fd < 0)
 		return fd;
 	return vmbusdev_attach(loop, fd, lost, opaque, ret);

@@ -70,6 +70,10 @@ struct vmbusdev_gpadl {
 /* vmbusd went away (lost = true) or the connection was closed on request. */
 typedef void (*vmbusdev_lost_fn)(struct vmbusdev *v, int reason, void *opaque);
 
+/* A vmbusd that is restarting (its socket refused or not there yet) is waited for up to
+ * VMBUSDEV_CONNECT_WAIT_MS: a device server restarted with it would otherwise exit at
+ * once, and a loaded machine's few refused tries count towards init's crash loop. */
+#define VMBUSDEV_CONNECT_WAIT_MS 3000
 int vmbusdev_connect(uv_loop_t *loop, const char *path, vmbusdev_lost_fn lost, void *opaque,
 		     struct vmbusdev **ret);
 /* As vmbusdev_connect() on an already connected SOCK_SEQPACKET fd (taken in every case). */
