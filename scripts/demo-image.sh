@@ -316,6 +316,21 @@ if [ "$GUEST" != 0 ]; then
 		fail "mhcl inspect init/memory: $(cat "$W/memory.txt")"
 fi
 
+# machine_ended SECONDS WHAT: waits (bounded) for QEMU to end by itself after WHAT, then
+# for the serial reader.
+machine_ended() {
+	local _
+	for _ in $(seq 1 $(($1 * 2))); do
+		kill -0 "$QPID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$QPID" 2>/dev/null && fail "machine still running $1 s after $2"
+	wait "$QPID" || true
+	QPID=
+	wait "$TPID" || true
+	TPID=
+}
+
 # ---- 4. the boot stages
 step "boot stages (serial log; host = seconds since QEMU started, then the line's own time)"
 python3 - "$W/serial.times" "$GUEST" <<'PY' || fail "a boot stage is missing from the serial log"
@@ -457,15 +472,7 @@ if [ "$GUEST" != 0 ]; then
 	step "mhcl guest shutdown: the guest powers off, the worker's exit stops every server and"
 	echo "init powers the image off"
 	run guest shutdown | tee "$W/shutdown.txt" || fail "mhcl guest shutdown"
-	for _ in $(seq 1 600); do
-		kill -0 "$QPID" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -0 "$QPID" 2>/dev/null && fail "machine still running 300 s after the guest shutdown"
-	wait "$QPID" || true
-	QPID=
-	wait "$TPID" || true
-	TPID=
+	machine_ended 300 "the guest shutdown"
 	sed -n '/ vp: L2: poweroff: /,$p' "$W/serial.times" | grep -a -v ' vmbus: \| ic: ' | sed 's/^/  /'
 	step "what the guest itself printed (its console, relayed by the VP worker)"
 	sed -n 's/^vp: L2: //p' "$W/serial.log" | tr -d '\r' | grep -v '^disk pass\|^net pings' | sed 's/^/  /'
@@ -496,15 +503,7 @@ s.sendall(b"sendkey ctrl-alt-delete\n")
 time.sleep(0.5)
 s.close()
 PY
-for _ in $(seq 1 240); do
-	kill -0 "$QPID" 2>/dev/null || break
-	sleep 0.5
-done
-kill -0 "$QPID" 2>/dev/null && fail "machine still running 120 s after Ctrl-Alt-Del"
-wait "$QPID" || true
-QPID=
-wait "$TPID" || true
-TPID=
+machine_ended 120 "Ctrl-Alt-Del"
 sed -n '/ mhcl-init: .*signal [0-9]*: stopping/,$p' "$W/serial.times" | sed 's/^/  /'
 grep -a -q 'powering off' "$W/serial.log" || fail "init did not power off"
 grep -a -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
