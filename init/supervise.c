@@ -13,6 +13,7 @@
 #include "init.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -787,6 +788,11 @@ static void hand_over(struct child *s)
 	logpipe_drain_close(s->err);
 	s->out = s->err = NULL;
 	s->draining_pid = s->pid;
+	/* Its teardown (freeing a disk's or guest RAM's mappings, tens of ms under load) then
+	 * runs only on CPU time the next instance and the rest do not want. */
+	struct sched_param idle = {0};
+	if (sched_setscheduler(s->pid, SCHED_IDLE, &idle) < 0)
+		init_log(s, "unable to lower pid %d's priority: %s", (int)s->pid, strerror(errno));
 	s->pid = 0;
 	s->planned = false;
 	s->crash_restart = false;
