@@ -141,6 +141,9 @@ static inline void disk_queue_close(struct disk_queue *q)
 
 /* Memory: size bytes (a multiple of block_size), zeroed. */
 int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret);
+/* Memory kept in fd, a memfd of exactly size bytes (-EBADFD otherwise), mapped shared:
+ * what was written stays in the memfd after the disk closes. fd stays the caller's. */
+int disk_mem_open_fd(int fd, uint64_t size, uint32_t block_size, struct disk **ret);
 
 /* A file or block device: O_DIRECT where the backing allows it, io_uring for I/O, fdatasync
  * for FLUSH, fallocate(PUNCH_HOLE) or BLKDISCARD for DISCARD. path is copied; the disk keeps

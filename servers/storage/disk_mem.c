@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The memory backend: an anonymous mapping, and the baseline the storage benchmarks
+ * The memory backend: a mapping of anonymous memory or of a memfd (which storaged keeps in
+ * init's fd store, so the disk outlives a restart or a crash of the server), and the
+ * baseline the storage benchmarks
  * measure the rest of the server against, so its per-request cost is a bounds check, a
  * memcpy and a store. submit carries the request out at once and queues its done; one
  * uv_idle per queue delivers the whole batch on the loop's next iteration. No allocation
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "disk.h"
@@ -21,9 +24,10 @@
 
 struct mem_disk {
 	struct disk d;
-	uint8_t *base; /* owned: size bytes of anonymous memory */
+	uint8_t *base; /* owned: size bytes of anonymous memory or of the memfd */
 	size_t size;
 	size_t page_size;
+	bool shared; /* a memfd: a dropped page must be punched out of the file */
 	struct disk_stats stats;
 };
 
@@ -63,13 +67,15 @@ static void copy_in(uint8_t *dst, const struct iovec *iov, unsigned iovcnt)
 }
 
 /* Zeroes [off, off + len): the whole pages inside by dropping them (they read back as
- * zeroes from a private anonymous mapping), the edges by memset. */
+ * zeroes from a private anonymous mapping, or from a memfd once punched out), the edges
+ * by memset. */
 static void zero_range(struct mem_disk *md, size_t off, size_t len)
 {
 	size_t first = (off + md->page_size - 1) & ~(md->page_size - 1);
 	size_t end = (off + len) & ~(md->page_size - 1);
+	int advice = md->shared ? MADV_REMOVE : MADV_DONTNEED;
 
-	if (first < end && madvise(md->base + first, end - first, MADV_DONTNEED) == 0) {
+	if (first < end && madvise(md->base + first, end - first, advice) == 0) {
 		memset(md->base + off, 0, first - off);
 		memset(md->base + end, 0, off + len - end);
 		return;
@@ -198,20 +204,30 @@ static const struct disk_ops mem_ops = {
     .close = mem_close,
 };
 
-int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret)
+static int mem_open(int fd, uint64_t size, uint32_t block_size, struct disk **ret)
 {
 	struct mem_disk *md;
 
 	if ((block_size != 512 && block_size != 4096) || !size || size % block_size ||
 	    size > SIZE_MAX)
 		return -EINVAL;
+	if (fd >= 0) {
+		/* The fd comes back from init's store: it must be what we made. */
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+			return -EBADFD;
+	}
 	md = calloc(1, sizeof(*md));
 	if (!md)
 		return -ENOMEM;
 	/* NORESERVE: a large benchmark disk is mostly never written, so it should not
-	 * count against the commit limit. */
+	 * count against the commit limit (a memfd is not charged either). */
+	md->shared = fd >= 0;
 	md->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			md->shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd,
+			0);
 	if (md->base == MAP_FAILED) {
 		int err = -errno;
 
@@ -228,4 +244,14 @@ int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret)
 	};
 	*ret = &md->d;
 	return 0;
+}
+
+int disk_mem_open(uint64_t size, uint32_t block_size, struct disk **ret)
+{
+	return mem_open(-1, size, block_size, ret);
+}
+
+int disk_mem_open_fd(int fd, uint64_t size, uint32_t block_size, struct disk **ret)
+{
+	return fd < 0 ? -EBADF : mem_open(fd, size, block_size, ret);
 }

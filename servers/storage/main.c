@@ -62,6 +62,10 @@
 #define STORD_MAX_NVME 1u /* init keeps 8 fds per server: 4 per controller, 1 for the state */
 #define STORD_STOP_WAIT_MS 5000u
 #define STORD_DEFAULT_SUBCHANNELS 4u
+/* Long enough to bridge the gap between a completion and the guest's next request under
+ * load (a few us), short enough that an idle guest costs nothing measurable. */
+#define STORD_DEFAULT_POLL_US 50u
+#define STORD_MAX_POLL_US 100000u
 /* io_uring rings per file disk beyond one per channel: a guest that reopens a channel
  * gets a fresh one while the old queue still drains. */
 #define STORD_SPARE_RINGS 2u
@@ -71,6 +75,7 @@ struct disk_spec {
 	int lun; /* -1: next free */
 	const char *file;
 	uint64_t memory;
+	int mem_fd; /* memory: a fresh memfd, stored once READY; -1 once stored or if kept */
 	const char *nvme; /* PCI address */
 	unsigned nsid;
 	struct stor_nvme *ctrl; /* nvme: its controller */
@@ -100,6 +105,8 @@ struct stord {
 	struct stor_state *state;
 	bool adopted_state;
 	uv_timer_t stop_timer;
+	uint32_t poll_us;
+	struct busy_poll poll; /* the channels polled while busy */
 };
 
 static struct stord stord_state;
@@ -152,7 +159,7 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 
 static int parse_disk(char *arg, struct disk_spec *d)
 {
-	*d = (struct disk_spec){.lun = -1, .nsid = 1};
+	*d = (struct disk_spec){.lun = -1, .nsid = 1, .mem_fd = -1};
 	d->copy = strdup(arg);
 	if (!d->copy)
 		return -ENOMEM;
@@ -304,6 +311,76 @@ static unsigned drop_missing_optional(struct stord *d)
 	return kept;
 }
 
+static void memory_name(unsigned i, char *buf, size_t len)
+{
+	snprintf(buf, len, "memdisk%u", i);
+}
+
+/*
+ * A memory disk lives in a memfd in init's fd store, so what the guest wrote outlives this
+ * instance. A kept one comes back with READY (opened then); a fresh one is made here,
+ * before the jail (which has no memfd_create), and stored once READY.
+ */
+static int new_memory_disk(struct stord *d, unsigned i, const char **why)
+{
+	struct disk_spec *sp = &d->specs[i];
+	char name[16];
+
+	memory_name(i, name, sizeof(name));
+	if (srv_stored_pending(name))
+		return 0;
+	*why = "unable to make its memfd";
+	int fd = (int)syscall(SYS_memfd_create, "mhcl-memdisk", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)sp->memory) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*why = "";
+	int r = disk_mem_open_fd(fd, sp->memory, 512, &d->disks[i]);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	sp->mem_fd = fd;
+	return 0;
+}
+
+/* After READY: the kept memory disks opened, the fresh ones handed to init's store. */
+static int keep_memory_disks(struct stord *d)
+{
+	for (unsigned i = 0; i < d->nspecs; i++) {
+		struct disk_spec *sp = &d->specs[i];
+		char name[16];
+		int r;
+		if (!sp->memory)
+			continue;
+		memory_name(i, name, sizeof(name));
+		if (sp->mem_fd >= 0) {
+			r = srv_fd_store(d->srv, name, sp->mem_fd);
+			close(sp->mem_fd);
+			sp->mem_fd = -1;
+			if (r < 0)
+				return log_error_errno(r, "memory disk %u: unable to keep it: %m",
+						       i);
+			continue;
+		}
+		int fd = srv_stored_fd(d->srv, name);
+		if (fd < 0)
+			return log_error_errno(fd, "memory disk %u: init did not hand it back: %m",
+					       i);
+		r = disk_mem_open_fd(fd, sp->memory, 512, &d->disks[i]);
+		close(fd);
+		if (r < 0)
+			return log_error_errno(r, "memory disk %u: the kept memfd does not fit: %m",
+					       i);
+		log_info("memory disk %u: kept from the previous instance", i);
+	}
+	return 0;
+}
+
 /* Before the jail: files, memory, and the NVMe functions (their namespaces become disks
  * after READY, once a kept controller has been adopted). */
 static int open_disks(struct stord *d)
@@ -326,7 +403,7 @@ static int open_disks(struct stord *d)
 					   d->subchannels + 1u + STORD_SPARE_RINGS, &d->disks[i],
 					   &why);
 		else
-			r = disk_mem_open(sp->memory, 512, &d->disks[i]);
+			r = new_memory_disk(d, i, &why);
 		if (r < 0)
 			return log_error_errno(r, "disk %s: %s: %m",
 					       sp->file ? sp->file : "(memory)", why);
@@ -379,8 +456,8 @@ static int build_controllers(struct stord *d)
 	int r;
 
 	for (unsigned c = 0; c < d->ncontrollers; c++) {
-		r = stor_ctrl_new(d->vmbus, d->loop, c, &d->state->ctrl[c], d->subchannels,
-				  &d->ctrls[c]);
+		r = stor_ctrl_new(d->vmbus, d->loop, &d->poll, c, &d->state->ctrl[c],
+				  d->subchannels, &d->ctrls[c]);
 		if (r < 0)
 			return r;
 	}
@@ -421,6 +498,9 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 		log_info("adopted the storage state of the previous instance (%s)",
 			 crash ? "it crashed" : "planned restart");
 	r = open_nvme_disks(d);
+	if (r < 0)
+		return r;
+	r = keep_memory_disks(d);
 	if (r < 0)
 		return r;
 	r = build_controllers(d);
@@ -540,6 +620,10 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->adopted_state);
 	inspect_u64(t, root, "in_flight", inflight(d));
+	Mhcl__Node *p = inspect_dir(t, root, "poll");
+	inspect_u64(t, p, "window_us", d->poll_us);
+	inspect_u64(t, p, "windows", d->poll.windows);
+	inspect_u64(t, p, "turns", d->poll.turns);
 	if (d->vmbus)
 		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
 	for (unsigned k = 0; k < d->nnvme; k++) {
@@ -560,11 +644,15 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] --disk SPEC...\n"
+	    "usage: mhcl-storaged --vmbus-socket PATH [--subchannels N] [--poll-us N] --disk "
+	    "SPEC...\n"
 	    "  SPEC: file=PATH|memory=SIZE|nvme=PCI[,nsid=N][,controller=N][,lun=N][,ro][,absent]"
 	    "[,optional]\n"
 	    "        [,vendor=S][,product=S][,serial=S][,wwn=0xHEX]\n"
-	    "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
+	    "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n"
+	    "--poll-us N: a channel that found work is polled (guest signals masked) until\n"
+	    "  it finds none for N us (default %u; 0: signals only).\n",
+	    STORD_DEFAULT_POLL_US);
 }
 
 int main(int argc, char **argv)
@@ -573,6 +661,7 @@ int main(int argc, char **argv)
 	    {"vmbus-socket", required_argument, NULL, 's'},
 	    {"disk", required_argument, NULL, 'd'},
 	    {"subchannels", required_argument, NULL, 'c'},
+	    {"poll-us", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -591,6 +680,7 @@ int main(int argc, char **argv)
 	log_set_ident("mhcl-storaged");
 	d->st.fresh_fd = -1;
 	d->subchannels = STORD_DEFAULT_SUBCHANNELS;
+	d->poll_us = STORD_DEFAULT_POLL_US;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -612,6 +702,12 @@ int main(int argc, char **argv)
 				return MHCL_EXIT_USAGE;
 			}
 			d->subchannels = (uint16_t)u;
+			break;
+		case 'p':
+			if (parse_uint(optarg, STORD_MAX_POLL_US, &d->poll_us) < 0) {
+				log_error("--poll-us: 0..%u", STORD_MAX_POLL_US);
+				return MHCL_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -644,6 +740,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	d->stop_timer.data = d;
+	r = busy_poll_init(&d->poll, &loop, d->poll_us);
+	if (r < 0)
+		goto fail;
 	r = open_disks(d);
 	if (r < 0)
 		goto fail;
@@ -680,9 +779,13 @@ out:
 		stor_ctrl_free(d->ctrls[c]);
 	if (d->stop_timer.data)
 		uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	if (d->poll.idle.data)
+		busy_poll_close(&d->poll);
 	r = srv_finish(d->srv); /* runs the loop until every handle (the disks' queues) closed */
 	for (unsigned i = 0; i < d->nspecs; i++) {
 		disk_close(d->disks[i]);
+		if (d->specs[i].mem_fd >= 0)
+			close(d->specs[i].mem_fd);
 		free(d->specs[i].copy);
 	}
 	for (unsigned k = 0; k < d->nnvme; k++)

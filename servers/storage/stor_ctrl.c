@@ -48,6 +48,7 @@ struct stor_chan {
 	uint32_t relid;
 	struct vmbus_ring *in, *out;
 	const struct guestmem *gm;
+	struct busy_poll_entry poll; /* polled (guest signals masked) while busy */
 	struct disk_queue *queues[STOR_MAX_LUNS];
 	struct stor_slot slots[STOR_QUEUE_DEPTH];
 	uint16_t free_head;
@@ -86,6 +87,7 @@ struct lun_map {
 struct stor_ctrl {
 	struct vmbusdev *v;
 	uv_loop_t *loop;
+	struct busy_poll *poll;
 	unsigned index;
 	struct hv_guid instance;
 	struct stor_ctrl_rec *rec;
@@ -736,20 +738,26 @@ static void chan_drain(struct stor_chan *ch)
 	int r;
 
 	for (;;) {
+		bool worked = false;
 		vmbus_ring_mask_interrupts(ch->in);
 		for (;;) {
-			if (!ch->open || c->quiescing)
+			if (!ch->open || c->quiescing) {
+				busy_poll_stop(c->poll, &ch->poll);
 				return;
+			}
 			if (ch->nfree == 0 || ch->backlog_head != STOR_NO_SLOT) {
 				/* Leave the rest in the ring (masked): a completion drains again.
-				 */
+				 * Polling goes on for its window (the completion may come from
+				 * the backend's next turn). */
 				ch->throttled = true;
+				(void)busy_poll_keep(c->poll, &ch->poll, worked);
 				return;
 			}
 			uint32_t start = vmbus_ring_read_pos(ch->in);
 			r = vmbus_ring_recv(ch->in, ch->pktbuf, sizeof(ch->pktbuf), &pkt);
 			if (r < 0)
 				break;
+			worked = true;
 			struct storvsp_req req;
 			const char *why = NULL;
 			int pr = storvsp_parse(&pkt, (uint16_t)c->rec->version, &req, &why);
@@ -777,9 +785,27 @@ static void chan_drain(struct stor_chan *ch)
 		}
 		if (vmbus_ring_recv_commit(ch->in) == 1)
 			signal_guest(ch);
+		if (busy_poll_keep(c->poll, &ch->poll, worked))
+			return; /* masked: the next turn of the loop looks again */
 		if (vmbus_ring_unmask_interrupts(ch->in) != 1)
 			return;
 	}
+}
+
+static void chan_poll(struct busy_poll_entry *e)
+{
+	struct stor_chan *ch = (struct stor_chan *)((char *)e - offsetof(struct stor_chan, poll));
+	if (!ch->open || ch->ctrl->quiescing) {
+		busy_poll_stop(ch->ctrl->poll, e);
+		return;
+	}
+	if (backlog_flush(ch) < 0) {
+		/* No room towards the guest: its signal, once it has read, flushes again. */
+		(void)busy_poll_keep(ch->ctrl->poll, e, false);
+		return;
+	}
+	ch->throttled = false;
+	chan_drain(ch);
 }
 
 /* ---- channel lifecycle ---- */
@@ -943,6 +969,7 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 	if (!ch->open)
 		return;
 	ch->open = false;
+	busy_poll_stop(ch->ctrl->poll, &ch->poll);
 	/* Requests still at the backend finish into nothing; the rest are dropped. The
 	 * records are kept: if this is vmbusd handing the channel to our next instance
 	 * it is not a close (we are going away then), and a guest close starts afresh. */
@@ -987,6 +1014,7 @@ static int describe_channel(struct stor_ctrl *c, unsigned index)
 	ch->ctrl = c;
 	ch->index = index;
 	ch->rec = &c->rec->chan[index];
+	ch->poll.poll = chan_poll;
 	ch->free_head = STOR_NO_SLOT;
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++)
@@ -1025,8 +1053,8 @@ static int grant_subchannels(struct stor_ctrl *c, unsigned n)
 
 /* ---- controller ---- */
 
-int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, unsigned index, struct stor_ctrl_rec *rec,
-		  uint16_t max_subchannels, struct stor_ctrl **ret)
+int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll, unsigned index,
+		  struct stor_ctrl_rec *rec, uint16_t max_subchannels, struct stor_ctrl **ret)
 {
 	struct stor_ctrl *c;
 
@@ -1037,6 +1065,7 @@ int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, unsigned index, struct st
 		return -ENOMEM;
 	c->v = v;
 	c->loop = loop;
+	c->poll = poll;
 	c->index = index;
 	c->rec = rec;
 	c->max_subchannels = max_subchannels;
@@ -1226,6 +1255,7 @@ void stor_ctrl_free(struct stor_ctrl *c)
 		struct stor_chan *ch = c->chans[i];
 		if (!ch)
 			continue;
+		busy_poll_stop(c->poll, &ch->poll);
 		close_queues(ch);
 		for (unsigned k = 0; k < STOR_QUEUE_DEPTH; k++)
 			free(ch->slots[k].ranges);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "busy_poll.h"
 #include "defs/vmbus_defs.h"
 #include "disk.h"
 #include "inspect.h"
@@ -40,10 +41,11 @@ struct stor_ctrl;
 
 /*
  * A controller numbered index (its instance GUID derives from it) with the state record
- * rec (fresh: zeroed; adopted: as the last instance left it). Offers nothing yet.
+ * rec (fresh: zeroed; adopted: as the last instance left it). Offers nothing yet. Its
+ * channels are polled through poll (the server's one per loop) while busy.
  */
-int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, unsigned index, struct stor_ctrl_rec *rec,
-		  uint16_t max_subchannels, struct stor_ctrl **ret);
+int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll, unsigned index,
+		  struct stor_ctrl_rec *rec, uint16_t max_subchannels, struct stor_ctrl **ret);
 /* Adds a LUN (before stor_ctrl_offer). l is copied. */
 int stor_ctrl_add_lun(struct stor_ctrl *c, const struct stor_lun *l);
 /* Describes the primary channel and every sub-channel the record says was granted to

@@ -77,6 +77,9 @@ static void expect_sense(const struct storvsp_packet *a, uint8_t key, uint8_t as
 	ASSERT_EQ(a->srb.sense[12], asc);
 }
 
+static void read_expect(struct sim_stor *s, struct sim_env *e, uint8_t lun, uint64_t lba,
+			uint32_t nblocks, uint8_t seed);
+
 static void write_read(struct sim_stor *s, struct sim_env *e, uint8_t lun, uint64_t lba,
 		       uint32_t nblocks, uint8_t seed)
 {
@@ -91,9 +94,22 @@ static void write_read(struct sim_stor *s, struct sim_env *e, uint8_t lun, uint6
 	data_srb(&srb, pfns, 0, len, lun);
 	ASSERT_OK(sim_stor_exec(s, 0x100 + seed, &srb, &a));
 	expect_good(&a, len);
+	read_expect(s, e, lun, lba, nblocks, seed);
+}
+
+/* Reads what write_read(..., seed) wrote there back into other pages, and checks it. */
+static void read_expect(struct sim_stor *s, struct sim_env *e, uint8_t lun, uint64_t lba,
+			uint32_t nblocks, uint8_t seed)
+{
+	struct sim_srb srb;
+	struct storvsp_packet a;
+	uint64_t pfns[MAX_PFNS];
+	uint32_t len = nblocks * BLOCK;
+
 	sim_srb_rw16(&srb, false, lba, nblocks);
 	data_srb(&srb, pfns, 0x100, len, lun);
-	memset(page(e, DATA_PFN + 0x100), 0, 4096);
+	for (uint32_t off = 0; off < len; off += 4096)
+		memset(page(e, DATA_PFN + 0x100 + off / 4096), 0, 4096);
 	ASSERT_OK(sim_stor_exec(s, 0x200 + seed, &srb, &a));
 	expect_good(&a, len);
 	for (uint32_t i = 0; i < len; i++)
@@ -361,7 +377,7 @@ static void test_hostile(void)
 
 /* storaged killed with requests taken and not answered (its completions wait for room in
  * a 1-page host->guest ring): the next instance answers each exactly once, and every write
- * reached the file. */
+ * reached the file. The memory disk keeps what was written before (init keeps its memfd). */
 static void test_killed_in_flight(void)
 {
 	enum { N = 150, NB = 8 };
@@ -374,6 +390,7 @@ static void test_killed_in_flight(void)
 
 	sim_env_restarts = true;
 	start(&e, &s, 2);
+	write_read(&s, &e, 1, 100, 16, 0x5a);
 	for (unsigned i = 0; i < N; i++) {
 		uint64_t pfn = DATA_PFN + i;
 		memset(page(&e, pfn), (int)(i + 1), 4096);
@@ -413,6 +430,8 @@ static void test_killed_in_flight(void)
 	uint64_t id;
 	ASSERT_EQ(sim_stor_try_recv(&s, &id, &a), -EAGAIN);
 	ASSERT_TRUE(sim_log_has(mark, "requests to finish"));
+	ASSERT_TRUE(sim_log_has(mark, "memory disk 1: kept from the previous instance"));
+	read_expect(&s, &e, 1, 100, 16, 0x5a);
 	/* Every write is on the file. */
 	ASSERT_OK(sim_guest_chan_close(e.g, &s.ch));
 	sim_env_stop(&e);
