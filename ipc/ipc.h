@@ -93,6 +93,10 @@ void ipc_chan_close(struct ipc_chan *ch);
 void ipc_chan_abort(struct ipc_chan *ch, int reason);
 /* True once the channel is closing (no more sends or callbacks but the final ones). */
 bool ipc_chan_is_closing(struct ipc_chan *ch);
+/* True if the channel is closing or its peer has shut its end (the loop may not have
+ * read the end-of-file yet): a check across connections, whose events the loop takes in
+ * no particular order. */
+bool ipc_chan_peer_hung_up(struct ipc_chan *ch);
 
 void *ipc_chan_opaque(struct ipc_chan *ch);
 void ipc_chan_set_opaque(struct ipc_chan *ch, void *opaque);

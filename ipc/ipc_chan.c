@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,6 +447,10 @@ static void chan_abort(struct ipc_chan *ch, int reason)
 		(void)flush_queue(ch);
 	ch->closing = true;
 	ch->close_reason = reason;
+	/* The peer sees the end now, not when the loop gets round to closing the fd: a
+	 * server handing over to its next instance has closed its connections when it
+	 * says so. */
+	(void)shutdown(ch->fd, SHUT_RDWR);
 
 	ch->poll.data = ch;
 	ch->handles_open++;
@@ -813,6 +818,14 @@ void *ipc_chan_opaque(struct ipc_chan *ch)
 void ipc_chan_set_opaque(struct ipc_chan *ch, void *opaque)
 {
 	ch->opaque = opaque;
+}
+
+bool ipc_chan_peer_hung_up(struct ipc_chan *ch)
+{
+	struct pollfd p = {.fd = ch->fd, .events = POLLRDHUP};
+	if (ch->closing)
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 int ipc_chan_peer_pid(struct ipc_chan *ch, int *ret_pid)

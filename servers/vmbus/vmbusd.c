@@ -1063,6 +1063,34 @@ static bool adopt_offer(struct vmbusd *d, struct device *dev, uint32_t offer_id,
 	return o->dev == dev;
 }
 
+static void device_close(struct ipc_chan *ch, int reason, void *opaque);
+
+/*
+ * A restarting device's next instance may register before this loop has read the end of
+ * its last instance's connection (two sockets, taken in no particular order): if the
+ * channel's owner is another connection of the same uid whose peer has hung up, it is
+ * retired now, as its close would, and the offer is adopted as after any restart.
+ */
+static void retire_hung_up_owner(struct vmbusd *d, struct device *dev,
+				 const struct vmbus_offer *vo)
+{
+	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {
+		struct dev_offer *x = &d->offers[i];
+		struct device *old = x->dev;
+		if (!old || old == dev || !old->ch || old->uid != dev->uid ||
+		    memcmp(&x->offer.if_instance, &vo->if_instance, sizeof(vo->if_instance)) ||
+		    memcmp(&x->offer.if_type, &vo->if_type, sizeof(vo->if_type)) ||
+		    x->offer.sub_channel_index != vo->sub_channel_index)
+			continue;
+		if (ipc_chan_peer_hung_up(old->ch)) {
+			log_info("device %d: its predecessor %d hung up; retiring it first",
+				 dev->pid, old->pid);
+			device_close(old->ch, -EPIPE, old);
+		}
+		return;
+	}
+}
+
 static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg *msg)
 {
 	struct vmbusd *d = dev->d;
@@ -1096,6 +1124,7 @@ static void device_offer(struct device *dev, struct ipc_chan *ch, struct ipc_msg
 			 m->offer_id, refusal);
 		goto out;
 	}
+	retire_hung_up_owner(d, dev, &vo);
 	if (adopt_offer(d, dev, m->offer_id, &vo, &why, &r))
 		goto out;
 	for (uint32_t i = 0; i < VMBUSD_MAX_OFFERS; i++) {

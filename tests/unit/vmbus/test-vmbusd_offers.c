@@ -53,6 +53,7 @@ static const uint8_t if_type[16] = {0xd9, 0x63, 0x61, 0xba, 0xa1, 0x04, 0x29, 0x
 
 struct peer {
 	struct ipc_chan *ch;
+	int fd; /* the test's end of the connection (the channel owns it) */
 	bool closed;
 	uint32_t next_offer;
 	int status; /* the last answer: 0 or -errno */
@@ -117,6 +118,7 @@ static int device_connect(struct vmbusd *d, uint32_t uid, struct peer *p)
 	*p = (struct peer){.next_offer = 1};
 	pair_as(uid, sp);
 	r = vmbusd_attach_device(d, sp[1]);
+	p->fd = sp[0];
 	ASSERT_OK(ipc_chan_open(&loop, sp[0], IPC_TRANSPORT_SEQPACKET, &device_ops, p, &p->ch));
 	settle();
 	return r;
@@ -533,6 +535,40 @@ static void test_adoption_same_uid_only(void)
 	vmbusd_down(d);
 }
 
+/* A restarting device's next instance registers before vmbusd has read the end of the
+ * last instance's connection (the offer is queued before the hang-up, so vmbusd takes it
+ * first): the hung-up predecessor is retired and its offer adopted, not refused as
+ * another device's. A live predecessor still keeps it. */
+static void test_successor_before_eof(void)
+{
+	struct vmbusd *d = vmbusd_up(NULL);
+	struct peer owner, next, twin;
+	Mhcl__Vmbus__DeviceOffer m = MHCL__VMBUS__DEVICE_OFFER__INIT;
+	struct hv_guid g;
+
+	ASSERT_OK(device_connect(d, 0, &owner));
+	ASSERT_OK(offer(&owner, GUID_A, 0));
+	ASSERT_OK(device_connect(d, 0, &twin));
+	ASSERT_EQ(offer(&twin, GUID_A, 0), -EEXIST); /* the owner lives */
+	ASSERT_OK(device_connect(d, 0, &next));
+	ASSERT_OK(vmbus_guid_from_string(GUID_A, &g));
+	m.offer_id = next.next_offer++;
+	m.if_type = (ProtobufCBinaryData){16, (uint8_t *)if_type};
+	m.if_instance = (ProtobufCBinaryData){16, g.b};
+	next.status = 1;
+	ASSERT_OK(
+	    ipc_chan_request(next.ch, IPC_MSG_VP_DEVICE_OFFER, &m.base, NULL, 0, 0, answer, &next));
+	ASSERT_OK(shutdown(owner.fd, SHUT_RDWR));
+	settle();
+	ASSERT_OK(next.status);
+	ASSERT_EQ(d->adopted, 1);
+	ASSERT_TRUE(slot_of(d, GUID_A, 0)->dev->ch != NULL);
+	hang_up(&twin);
+	hang_up(&next);
+	settle();
+	vmbusd_down(d);
+}
+
 /* The record names each offer's owner; a restarted vmbusd keeps enforcing it. */
 static void test_record_keeps_owner(void)
 {
@@ -593,6 +629,7 @@ int main(void)
 	test_subchannel_needs_primary();
 	test_quota();
 	test_guest_ram_sealed();
+	test_successor_before_eof();
 	if (geteuid() == 0) {
 		test_adoption_same_uid_only();
 		test_record_keeps_owner();
