@@ -509,6 +509,9 @@ int srv_finish(struct srv *s)
 		Mhcl__Empty e = MHCL__EMPTY__INIT;
 		(void)ipc_chan_notify(s->bus, IPC_MSG_HANDOVER, &e.base, NULL, 0);
 	}
+	/* The server has torn down what its stop would touch: closing the bus here must not
+	 * call ops->stop (a server that ends because a peer went away is not stopping). */
+	s->stopping = true;
 	if (s->bus)
 		ipc_chan_close(s->bus);
 	uv_close((uv_handle_t *)&s->fault_timer, NULL);

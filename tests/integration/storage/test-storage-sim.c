@@ -432,6 +432,19 @@ static void test_killed_in_flight(void)
 	ASSERT_TRUE(sim_log_has(mark, "requests to finish"));
 	ASSERT_TRUE(sim_log_has(mark, "memory disk 1: kept from the previous instance"));
 	read_expect(&s, &e, 1, 100, 16, 0x5a);
+	/* vmbusd killed: storaged leaves cleanly (it used to read its freed controllers when
+	 * its own bus closed on the way out), its next instance joins the next vmbusd and
+	 * serves the same disks. */
+	mark = sim_log_mark();
+	pid_t vpid = sim_env_child(e.init, "mhcl-vmbusd");
+	ASSERT_GT(vpid, 0);
+	ASSERT_OK(kill(vpid, SIGKILL));
+	sim_log_wait(mark, "exiting so that the next storaged joins the next vmbusd");
+	sim_log_wait(mark, "adopted the storage state of the previous instance");
+	sim_log_wait(mark, "controller 0 channel 0 (relid 3) adopted");
+	read_expect(&s, &e, 1, 100, 16, 0x5a);
+	ASSERT_TRUE(sim_log_has(mark, "exited with 0 (exited 0)")); /* storaged, not vmbusd */
+	ASSERT_FALSE(sim_log_has(mark, "AddressSanitizer"));
 	/* Every write is on the file. */
 	ASSERT_OK(sim_guest_chan_close(e.g, &s.ch));
 	sim_env_stop(&e);
