@@ -605,10 +605,8 @@ int vmbusdev_attach(uv_loop_t *loop, int fd, vmbusdev_lost_fn lost, void *opaque
 	return 0;
 }
 
-void vmbusdev_free(struct vmbusdev *v)
+static void free_keeping(struct vmbusdev *v, struct guestmem *keep)
 {
-	if (!v)
-		return;
 	for (uint32_t i = 0; i < v->nchans; i++) {
 		chan_stop(v->chans[i]);
 		while (v->chans[i]->ngpadls)
@@ -617,7 +615,12 @@ void vmbusdev_free(struct vmbusdev *v)
 		v->chans[i] = NULL;
 	}
 	v->nchans = 0;
-	guestmem_release(&v->gm);
+	if (keep) {
+		*keep = v->gm;
+		v->gm = (struct guestmem){.memfd = -1};
+	} else {
+		guestmem_release(&v->gm);
+	}
 	if (!v->ch) {
 		free(v);
 		return;
@@ -625,6 +628,19 @@ void vmbusdev_free(struct vmbusdev *v)
 	/* on_close frees v once the loop has run the channel's close. */
 	v->dying = true;
 	ipc_chan_close(v->ch);
+}
+
+void vmbusdev_free(struct vmbusdev *v)
+{
+	if (v)
+		free_keeping(v, NULL);
+}
+
+void vmbusdev_free_keep_ram(struct vmbusdev *v, struct guestmem *ret)
+{
+	*ret = (struct guestmem){.memfd = -1};
+	if (v)
+		free_keeping(v, ret);
 }
 
 static int copy_bytes(uint8_t *dst, size_t cap, const ProtobufCBinaryData *src,

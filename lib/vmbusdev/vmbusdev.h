@@ -82,6 +82,10 @@ int vmbusdev_attach(uv_loop_t *loop, int fd, vmbusdev_lost_fn lost, void *opaque
 /* Stops every channel and closes the connection; v is freed once the loop has run
  * the close (call it before the last uv_run). */
 void vmbusdev_free(struct vmbusdev *v);
+/* The same, but the guest RAM mapping moves to *ret, for the caller to release with
+ * guestmem_release(): a server that hands over to its next instance unmaps after that
+ * (tens of ms for a large guest) instead of before. */
+void vmbusdev_free_keep_ram(struct vmbusdev *v, struct guestmem *ret);
 
 /* Describes one channel; offer is copied (offer_id is assigned here). After
  * vmbusdev_register() the offer goes to vmbusd at once: sub-channels a guest asks for. */

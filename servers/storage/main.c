@@ -773,15 +773,20 @@ fail:
 	log_error_errno(r, "unable to start: %m");
 	srv_set_exit_code(d->srv, MHCL_EXIT_SYSCALL);
 out:
-	if (d->vmbus)
-		vmbusdev_free(d->vmbus); /* closes the channels first */
-	for (unsigned c = 0; c < d->ncontrollers; c++)
+	/* The channels are closed first; the guest RAM is unmapped only after srv_finish has
+	 * handed over, so the next instance does not wait for it. */
+	struct guestmem ram;
+	vmbusdev_free_keep_ram(d->vmbus, &ram);
+	for (unsigned c = 0; c < d->ncontrollers; c++) {
 		stor_ctrl_free(d->ctrls[c]);
+		d->ctrls[c] = NULL; /* a stop arriving from srv_finish's loop sees none */
+	}
 	if (d->stop_timer.data)
 		uv_close((uv_handle_t *)&d->stop_timer, NULL);
 	if (d->poll.idle.data)
 		busy_poll_close(&d->poll);
 	r = srv_finish(d->srv); /* runs the loop until every handle (the disks' queues) closed */
+	guestmem_release(&ram);
 	for (unsigned i = 0; i < d->nspecs; i++) {
 		disk_close(d->disks[i]);
 		if (d->specs[i].mem_fd >= 0)
