@@ -185,6 +185,7 @@ int vmbus_ring_init(struct vmbus_ring *r, void *control, void *const *data_pages
 	r->rd_next = rd;
 	r->rd_committed = rd;
 	r->rd_cached_wr = rd; /* forces a load of write_index on the first read */
+	r->wr_cached_rd = ring_add(r, wr, 8); /* 8 bytes free: a load on the first write */
 	return 0;
 }
 
@@ -249,6 +250,7 @@ void vmbus_ring_reset(struct vmbus_ring *r)
 	full_fence();
 	r->rd_next = r->rd_committed = r->rd_cached_wr = 0;
 	r->wr_next = 0;
+	r->wr_cached_rd = 8;
 	r->broken = false;
 	r->broken_reason = NULL;
 }
@@ -592,13 +594,18 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 		return -EMSGSIZE;
 	uint32_t total = (uint32_t)len + VMBUS_RING_TRAILER_SIZE;
 
-	/* Acquire pairs with the reader's release of read_index (C). */
-	uint32_t rd = load_acquire(&r->ctl->read_index);
-	if (!index_valid(r, rd))
-		return ring_break(r, -EPROTO, "read_index corrupt");
+	/* The reader only moves read_index forward, so the last value seen understates the
+	 * room: read the shared index (a cache line the reader writes) only when short. */
 	uint32_t start = r->wr_next;
-	if (ring_free(r, start, rd) <= total)
-		return -EAGAIN;
+	if (ring_free(r, start, r->wr_cached_rd) <= total) {
+		/* Acquire pairs with the reader's release of read_index (C). */
+		uint32_t rd = load_acquire(&r->ctl->read_index);
+		if (!index_valid(r, rd))
+			return ring_break(r, -EPROTO, "read_index corrupt");
+		r->wr_cached_rd = rd;
+		if (ring_free(r, start, rd) <= total)
+			return -EAGAIN;
+	}
 
 	struct vmbus_packet_desc d = {
 	    .type = type,

@@ -80,6 +80,7 @@ struct vmbus_ring {
 	uint32_t rd_cached_wr; /* write_index snapshot, validated */
 	/* Writer state: private cursor; the shared write_index is only written. */
 	uint32_t wr_next;
+	uint32_t wr_cached_rd; /* read_index snapshot, validated: reloaded only when short of room */
 	bool broken;
 	const char *broken_reason; /* static string, NULL while healthy */
 };

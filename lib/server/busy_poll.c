@@ -14,6 +14,7 @@ static void tick(uv_idle_t *h)
 
 	bp->turns++;
 	uint64_t now = uv_hrtime();
+	bp->turn_ns = now;
 	if (now - bp->last_yield_ns >= BUSY_POLL_YIELD_NS) {
 		bp->last_yield_ns = now;
 		(void)sched_yield();
@@ -54,11 +55,16 @@ void busy_poll_stop(struct busy_poll *bp, struct busy_poll_entry *e)
 		uv_idle_stop(&bp->idle);
 }
 
+uint64_t busy_poll_clock(const struct busy_poll *bp)
+{
+	return bp->head ? bp->turn_ns : uv_hrtime();
+}
+
 bool busy_poll_keep(struct busy_poll *bp, struct busy_poll_entry *e, bool worked)
 {
 	if (!bp->window_ns)
 		return false;
-	uint64_t now = uv_hrtime();
+	uint64_t now = busy_poll_clock(bp);
 	if (worked) {
 		e->last_work_ns = now;
 		if (!e->polled) {

@@ -35,6 +35,7 @@ struct busy_poll {
 	uv_idle_t idle;
 	uint64_t window_ns;
 	uint64_t last_yield_ns;
+	uint64_t turn_ns; /* uv_hrtime at the start of this turn's polls */
 	struct busy_poll_entry *head;	/* the entries polled now */
 	struct busy_poll_entry *cursor; /* the next one this turn polls */
 	uint64_t windows, turns;	/* queues that started polling; loop turns polled */
@@ -48,6 +49,10 @@ int busy_poll_init(struct busy_poll *bp, uv_loop_t *loop, uint32_t window_us);
  * the window, or polling is off); unmask and look once more, as without polling.
  */
 bool busy_poll_keep(struct busy_poll *bp, struct busy_poll_entry *e, bool worked);
+/* Now, in ns: while anything polls, the time this turn of the loop began (a loop turn
+ * lasts microseconds then; one clock read serves every request of the turn), else
+ * uv_hrtime(). */
+uint64_t busy_poll_clock(const struct busy_poll *bp);
 /* e is no longer polled (its queue closed or stopped taking work). */
 void busy_poll_stop(struct busy_poll *bp, struct busy_poll_entry *e);
 /* Frees nothing; closes the idle handle (the caller runs the loop to let it go). */

@@ -25,7 +25,7 @@ struct stor_slot {
 	bool busy;     /* taken, not yet answered */
 	bool io;       /* a backend request is in flight */
 	struct stor_lun *lun;
-	uint64_t t0; /* uv_hrtime when taken */
+	uint64_t t0; /* busy_poll_clock when taken */
 	/* The answer. */
 	uint8_t srb_status, scsi_status, sense_len;
 	uint8_t sense[SCSI_SENSE_LEN];
@@ -139,7 +139,7 @@ static void slot_begin(struct stor_slot *s)
 	s->sense_len = 0;
 	s->xfer = 0;
 	s->lun = NULL;
-	s->t0 = uv_hrtime();
+	s->t0 = busy_poll_clock(ch->ctrl->poll);
 }
 
 static struct stor_slot *slot_take(struct stor_chan *ch)
@@ -163,7 +163,8 @@ static void signal_guest(struct stor_chan *ch)
 
 static void count_latency(struct stor_chan *ch, uint64_t t0)
 {
-	uint64_t us = (uv_hrtime() - t0) / 1000u;
+	uint64_t now = busy_poll_clock(ch->ctrl->poll);
+	uint64_t us = now > t0 ? (now - t0) / 1000u : 0;
 	unsigned b = 0;
 	while (us > 1 && b + 1 < STOR_LAT_BUCKETS) {
 		us >>= 1;
