@@ -62,9 +62,11 @@
 #define STORD_MAX_NVME 1u /* init keeps 8 fds per server: 4 per controller, 1 for the state */
 #define STORD_STOP_WAIT_MS 5000u
 #define STORD_DEFAULT_SUBCHANNELS 4u
-/* Long enough to bridge the gap between a completion and the guest's next request under
- * load (a few us), short enough that an idle guest costs nothing measurable. */
-#define STORD_DEFAULT_POLL_US 50u
+/* Long enough to bridge the gaps in a busy guest's stream of requests (a few us, and its
+ * vCPU being descheduled now and then: at 50 us the hosted benchmark's server fell back to
+ * doorbells often enough to idle a quarter of its CPU at QD 128), short enough that a
+ * guest doing a hundred requests a second costs 2% of a CPU. */
+#define STORD_DEFAULT_POLL_US 200u
 #define STORD_MAX_POLL_US 100000u
 /* io_uring rings per file disk beyond one per channel: a guest that reopens a channel
  * gets a fresh one while the old queue still drains. */
