@@ -669,7 +669,14 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 	full_fence();
 	if (load_relaxed(&r->ctl->interrupt_mask))
 		return 0;
-	return load_relaxed(&r->ctl->read_index) == start ? 1 : 0;
+	/* The index is read here anyway: check it, and keep it (it is the freshest). The
+	 * packet is out; a corrupt index still breaks the ring for what follows. Acquire:
+	 * the snapshot later decides what may be overwritten (C). */
+	uint32_t rd = load_acquire(&r->ctl->read_index);
+	if (!index_valid(r, rd))
+		return ring_break(r, -EPROTO, "read_index corrupt");
+	r->wr_cached_rd = rd;
+	return rd == start ? 1 : 0;
 }
 
 int vmbus_ring_send_inbandv(struct vmbus_ring *r, uint64_t trans_id, uint16_t flags,
