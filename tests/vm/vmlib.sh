@@ -269,8 +269,10 @@ SH
 # line: L0 ends it) and, more rarely, to hang before its init printed anything, and with
 # two L1 CPUs an L2 VP triple-faulted now and then (mhcl-vp: "VP n shut down (triple
 # fault ..."), or one of its CPUs stopped for minutes (the guest's "soft lockup",
-# seen once inside a module load while the other starved its RCU thread), which are
-# repeated too; a fault of mhcl's shows again in the second run. A
+# seen once inside a module load while the other starved its RCU thread), or L1's own
+# kernel reported a CPU stuck for 100 s or more (seen once in mhcl-vp's KVM_RUN, L1
+# printing lockup reports until the timeout), which are repeated too; a fault of mhcl's
+# shows again in the second run. A
 # failed or repeated run ends with the last lines of the log and of LOG.live (mhcl-init's
 # log as it grew: the L1 init prelude).
 vm_run_l1() {
@@ -281,6 +283,8 @@ vm_run_l1() {
 			! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
 			why=$([ $rc = 0 ] && echo "ended before its last step" ||
 				echo "printed nothing for ${VM_L1_STALL:-300} s")
+		elif [ $rc = 126 ]; then
+			why="reported one of its own CPUs stuck for minutes"
 		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; then
 			why="saw its guest (L2) triple-fault"
 		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: \[ *[0-9.]+\] watchdog: BUG: soft lockup'; then
@@ -339,6 +343,14 @@ vm_run_l1_once() {
 			wait "$qpid" 2>/dev/null || true
 			echo "vm: L1 printed nothing for $quiet s; stopped it" >&2
 			return 125
+		fi
+		# L1's own kernel (its lines carry no "vp:" or "L2:" prefix) saw a CPU stuck for
+		# 100 s or more: the nested-TCG freeze again, talking this time.
+		if tr -d '\r' <"$log" | grep -a -q -E '^\[ *[0-9.]+\] watchdog: BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]{3,}s'; then
+			kill "$qpid" 2>/dev/null || true
+			wait "$qpid" 2>/dev/null || true
+			echo "vm: L1's kernel reports a CPU stuck for minutes; stopped it" >&2
+			return 126
 		fi
 	done
 	wait "$qpid" || rc=$?
