@@ -8,15 +8,55 @@
  * Read from /proc/PID/status of the running servers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "itest.h"
 
 static char devdir[64];
+static char libexec[64], testd_copy[96];
+
+/*
+ * The servers here run as uids 4242 and 4244, which must reach mhcl-testd: a checkout
+ * under a private directory (a 0700 home, mktemp -d) would stop them at exec. The test
+ * runs a copy from a directory anyone can search.
+ */
+static void libexec_for_all(void)
+{
+	char src[512];
+	const char *dir = getenv("MHCL_LIBEXEC");
+	ASSERT_TRUE(dir != NULL);
+	snprintf(src, sizeof(src), "%s/mhcl-testd", dir);
+	snprintf(libexec, sizeof(libexec), "/tmp/mhcl-libexec-XXXXXX");
+	ASSERT_TRUE(mkdtemp(libexec));
+	ASSERT_OK(chmod(libexec, 0755));
+	snprintf(testd_copy, sizeof(testd_copy), "%s/mhcl-testd", libexec);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(testd_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	ASSERT_GE(in, 0);
+	ASSERT_GE(out, 0);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ASSERT_EQ(write(out, buf, (size_t)n), n);
+	ASSERT_EQ(n, 0);
+	close(in);
+	ASSERT_OK(close(out));
+	ASSERT_OK(setenv("MHCL_LIBEXEC", libexec, 1));
+}
+
+static void libexec_remove(void)
+{
+	if (testd_copy[0])
+		(void)unlink(testd_copy);
+	if (libexec[0])
+		(void)rmdir(libexec);
+}
 
 /* The value of "Key:" in /proc/PID/status, whitespace squeezed to one space. */
 static void status_field(int pid, const char *key, char *out, size_t out_len)
@@ -76,6 +116,8 @@ int main(void)
 	ProtobufCMessage *m = NULL;
 	char err[256], path[128];
 
+	libexec_for_all();
+	atexit(libexec_remove);
 	snprintf(devdir, sizeof(devdir), "/tmp/mhcl-devfiles-XXXXXX");
 	ASSERT_TRUE(mkdtemp(devdir));
 	static const char *const files[] = {"dev0", "dev1", "other"};
