@@ -55,12 +55,26 @@ fail() {
 	exit 1
 }
 
+run_demo() {
+	# 192 MiB: not the manifest's default, so the guest's size is seen to come from the host.
+	MHCL_IMAGE_USER_BUILD=$USER_BUILD MHCL_IMAGE_WORK=$W MHCL_IMAGE_SMP=8 MHCL_IMAGE_INIT_ARGS=-v \
+		MHCL_IMAGE_GUEST_MEM=192 \
+		"$SRC/scripts/demo-image.sh" "$BUILD"
+}
 rc=0
-# 192 MiB: not the manifest's default, so the guest's size is seen to come from the host.
-MHCL_IMAGE_USER_BUILD=$USER_BUILD MHCL_IMAGE_WORK=$W MHCL_IMAGE_SMP=8 MHCL_IMAGE_INIT_ARGS=-v \
-	MHCL_IMAGE_GUEST_MEM=192 \
-	"$SRC/scripts/demo-image.sh" "$BUILD" || rc=$?
+run_demo || rc=$?
 [ "$rc" = 77 ] && exit 77
+# Under nested TCG with two CPUs below the guest, an L2 VP triple-faults now and then
+# (tests/vm/vmlib.sh repeats such L1 runs too): the demo runs once more, saying so; a fault
+# of mhcl's shows again in the second run.
+if [ "$rc" != 0 ] && tr -d '\r' <"$W/serial.log" 2>/dev/null |
+	grep -a -q -E 'VP [0-9]+ shut down \(triple fault'; then
+	echo "image-boot: the guest triple-faulted (nested TCG); running the demo once more"
+	tr -d '\r' <"$W/serial.log" | grep -a -E 'triple fault|L2: insmod' | tail -n 5
+	mv "$W/serial.log" "$W/serial.log.first"
+	rc=0
+	run_demo || rc=$?
+fi
 [ "$rc" = 0 ] || fail "scripts/demo-image.sh exited $rc"
 
 echo "---- checks ----"
