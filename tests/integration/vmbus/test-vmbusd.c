@@ -83,6 +83,7 @@ struct t {
 	int irq;	    /* "SINT 2 of VP 0 fired" */
 	int irq1;	    /* "SINT 2 of VP 1 fired" */
 	uint64_t irq1_fired;
+	unsigned spurious; /* interrupts whose flag an earlier call took (see service) */
 	struct host_msg q[MAX_QUEUED];
 	unsigned qhead, qcount;
 	uint32_t next_id;
@@ -477,7 +478,10 @@ static int answer(struct t *t, struct chan *c, uint32_t *ret_shutdown_flags, cha
 	return n;
 }
 
-/* Waits for the SINT irqfd, checks the SIEFP flag of a channel is set, answers both. */
+/* Waits for the SINT irqfd, checks the SIEFP flag of a channel is set, answers both. An
+ * interrupt may find no flag: a sender sets the flag before writing the irqfd, so an
+ * earlier call can take the flag and this one the interrupt (Linux's vmbus takes such
+ * interrupts as spurious too); the flag it belonged to was answered then. */
 static void service(struct t *t, uint32_t *shutdown_flags, char *shutdown_msg)
 {
 	struct pollfd p[2] = {{t->irq, POLLIN, 0}, {t->irq1, POLLIN, 0}};
@@ -491,7 +495,10 @@ static void service(struct t *t, uint32_t *shutdown_flags, char *shutdown_msg)
 		t->irq1_fired++;
 	}
 	bool hb = siefp_test_and_clear(t, t->hb.relid), sd = siefp_test_and_clear(t, t->sd.relid);
-	ASSERT_TRUE(hb || sd);
+	if (!hb && !sd) {
+		t->spurious++;
+		ASSERT_LT(t->spurious, 64u); /* a sender that never sets its flag would pile up */
+	}
 	(void)answer(t, &t->hb, NULL, NULL);
 	(void)answer(t, &t->sd, shutdown_flags, shutdown_msg);
 }
