@@ -781,7 +781,7 @@ out:
 	vmbusdev_free_keep_ram(d->vmbus, &ram);
 	for (unsigned c = 0; c < d->ncontrollers; c++) {
 		stor_ctrl_free(d->ctrls[c]);
-		d->ctrls[c] = NULL; /* a stop arriving from srv_finish's loop sees none */
+		d->ctrls[c] = NULL; /* nothing later (inspect, stop) reads a freed one */
 	}
 	if (d->stop_timer.data)
 		uv_close((uv_handle_t *)&d->stop_timer, NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "defs/scsi_defs.h"
+#include "macros.h"
 #include "storvsp.h"
 #include "vmbus_ring.h"
 
@@ -793,20 +794,25 @@ static void chan_drain(struct stor_chan *ch)
 	}
 }
 
-static void chan_poll(struct busy_poll_entry *e)
+/* What a doorbell and a polling turn both do: send what waits for ring space, then take
+ * new requests. False when there is still no room towards the guest (its signal, once it
+ * has read, comes back here). */
+static bool flush_and_drain(struct stor_chan *ch)
 {
-	struct stor_chan *ch = (struct stor_chan *)((char *)e - offsetof(struct stor_chan, poll));
-	if (!ch->open || ch->ctrl->quiescing) {
-		busy_poll_stop(ch->ctrl->poll, e);
-		return;
-	}
-	if (backlog_flush(ch) < 0) {
-		/* No room towards the guest: its signal, once it has read, flushes again. */
-		(void)busy_poll_keep(ch->ctrl->poll, e, false);
-		return;
-	}
+	if (backlog_flush(ch) < 0)
+		return false;
 	ch->throttled = false;
 	chan_drain(ch);
+	return true;
+}
+
+static void chan_poll(struct busy_poll_entry *e)
+{
+	struct stor_chan *ch = container_of(e, struct stor_chan, poll);
+	if (!ch->open || ch->ctrl->quiescing)
+		busy_poll_stop(ch->ctrl->poll, e);
+	else if (!flush_and_drain(ch))
+		(void)busy_poll_keep(ch->ctrl->poll, e, false);
 }
 
 /* ---- channel lifecycle ---- */
@@ -955,12 +961,8 @@ static void chan_signaled(struct vmbusdev_chan *dev, void *opaque)
 {
 	struct stor_chan *ch = opaque;
 	(void)dev;
-	if (!ch->open)
-		return;
-	if (backlog_flush(ch) < 0)
-		return;
-	ch->throttled = false;
-	chan_drain(ch);
+	if (ch->open)
+		(void)flush_and_drain(ch);
 }
 
 static void chan_close(struct vmbusdev_chan *dev, void *opaque)
