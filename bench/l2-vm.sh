@@ -122,11 +122,11 @@ cp "$WORK/virtio/l2.cpio.gz" "$WORK/l1-extra/l2v.cpio.gz"
 	storage { binary = "mhcl-storaged";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--disk", "file=/data/bench.img,lun=0";
 		policy = "storaged"; $VM_ID_STORAGE
-		device-files = "/data/bench.img"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+		device-files = "/data/bench.img"; restart = "always"; restart-delay-ms = <100>; start-order = <27>; prestart; };
 	net { binary = "mhcl-netd";
 		args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock", "--tap", "mhcl0", "--queues", "4",
 			"--mac", "02:6d:68:63:6c:01";
-		policy = "netd"; $VM_ID_NET device-files = "/dev/net/tun"; restart = "always"; restart-delay-ms = <100>; start-order = <28>; };
+		policy = "netd"; $VM_ID_NET device-files = "/dev/net/tun"; restart = "always"; restart-delay-ms = <100>; start-order = <28>; prestart; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",

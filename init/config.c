@@ -232,6 +232,8 @@ static bool *flag_prop(struct srv_conf *c, const char *pname)
 		return &c->stop_all_on_exit;
 	if (strcmp(pname, "request-cpus") == 0)
 		return &c->request_cpus;
+	if (strcmp(pname, "prestart") == 0)
+		return &c->prestart;
 	return NULL;
 }
 

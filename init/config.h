@@ -43,6 +43,10 @@ struct srv_conf {
 	bool stop_all_on_exit;
 	/* May ask init for CPUs (IPC_MSG_CPUS: sidecar CPUs handed to Linux). */
 	bool request_cpus;
+	/* A planned restart starts the next instance first and holds it at READY until this
+	 * one has handed over: the guest waits only for the handover, not for an exec and
+	 * start-up. Only for a server that opens nothing exclusive before READY. */
+	bool prestart;
 	uint32_t namespaces; /* CLONE_NEW* flags */
 	uint32_t rlimit_nofile;
 	uint32_t ready_timeout_ms;

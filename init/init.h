@@ -41,6 +41,7 @@ enum srv_event {
 	EV_BACKOFF_DONE,
 	EV_RESTART,	/* planned restart (control API) */
 	EV_HANDED_OVER, /* a planned restart's instance closed its bus and shares nothing more */
+	EV_NEXT_READY,	/* a prestarted next instance is held at READY, or gave up: stop this one */
 	_EV_MAX,
 };
 
@@ -52,6 +53,22 @@ struct restart_waiter {
 	struct child *requester;
 	uint64_t chan_gen;
 	uint32_t request_id;
+};
+
+/* A planned restart's next instance, started while the current one still serves (manifest
+ * `prestart`) and held at READY until that one has handed over (standby.c). */
+struct standby {
+	pid_t pid; /* 0: none */
+	struct ipc_chan *chan;
+	uint64_t chan_gen;
+	struct logpipe *out, *err;
+	uint64_t start_ms;
+	int jail_nr;
+	uint32_t jail_arch;
+	bool ready; /* its READY is held, unanswered */
+	uint32_t ready_request_id;
+	bool discarded;	  /* killed, waiting to be reaped */
+	uv_timer_t timer; /* its ready timeout */
 };
 
 /* One supervised child: a manifest entry and its running instance (not to be confused
@@ -66,7 +83,8 @@ struct child {
 	/* The running instance. */
 	pid_t pid;
 	struct ipc_chan *chan; /* init's end of the bus; NULL once closed */
-	uint64_t chan_gen;     /* bumped per instance: stale replies are dropped */
+	uint64_t chan_gen;     /* unique per instance: stale replies are dropped */
+	uint64_t gen_seq;      /* the last chan_gen given out */
 	struct logpipe *out, *err;
 	uint64_t start_ms; /* monotonic */
 	bool exited;	   /* reaped, waiting for the bus to drain */
@@ -100,6 +118,8 @@ struct child {
 	uint32_t jail_arch;
 	struct restart_waiter waiters[INIT_RESTART_WAITERS];
 	size_t nwaiters;
+
+	struct standby standby;
 
 	struct logring *log;
 	struct fdstore fdstore; /* kept across instances; handed over with READY */
@@ -140,7 +160,9 @@ extern const struct ipc_chan_ops server_chan_ops;
 /* spawn.c */
 struct logpipe *logpipe_open(struct child *s, int fd, uint8_t stream);
 void logpipe_drain_close(struct logpipe *p);
-int spawn_server(struct child *s);
+/* nice: the instance's nice value until init changes it (a prestarted one starts at the
+ * lowest priority). */
+int spawn_server(struct child *s, int nice);
 
 /* privileges.c: the server's identity (manifest: user, group, groups, capabilities,
  * device-files, run-group). grant_devices runs in init before each start; drop runs in
@@ -158,6 +180,21 @@ void supervise_state_changed(struct child *s);
 const char *srv_state_name(enum srv_state st);
 struct child *init_find_server(struct init *in, const char *name);
 int supervise_restart(struct child *s, struct child *requester, uint32_t request_id);
+/* A JailViolation notification: recorded in *nr and *arch and logged, who first. */
+void supervise_jail_violation(struct child *s, struct ipc_chan *ch, struct ipc_msg *msg,
+			      const char *who, int *nr, uint32_t *arch);
+
+/* standby.c: the prestarted next instance of a planned restart. */
+bool standby_start(struct child *s); /* false: none (restart the usual way) */
+bool standby_pending(const struct child *s);
+bool standby_owns(const struct child *s, const struct ipc_chan *ch);
+void standby_request(struct child *s, struct ipc_chan *ch, struct ipc_msg *msg);
+void standby_notify(struct child *s, struct ipc_msg *msg);
+void standby_closed(struct child *s);
+bool standby_reaped(struct child *s, pid_t pid, int status); /* true: it was the standby */
+/* Makes the standby the running instance; *held: its READY waits for an answer. */
+bool standby_promote(struct child *s, bool *held);
+void standby_discard(struct child *s, const char *why);
 
 /* control.c */
 void control_request(struct child *s, struct ipc_msg *msg);

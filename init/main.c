@@ -79,10 +79,10 @@ static void print_manifest(const struct manifest *m)
 		printf("run-group=%u\n", m->run_group);
 	for (size_t i = 0; i < m->nservers; i++) {
 		const struct srv_conf *c = &m->servers[i];
-		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s%s args=[", c->name,
+		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s%s%s args=[", c->name,
 		       c->binary, c->policy, restart_policy_name(c->restart), c->start_order,
-		       c->control ? " control" : "",
-		       c->stop_all_on_exit ? " stop-all-on-exit" : "");
+		       c->control ? " control" : "", c->stop_all_on_exit ? " stop-all-on-exit" : "",
+		       c->prestart ? " prestart" : "");
 		for (size_t j = 0; j < c->nargs; j++)
 			printf("%s\"%s\"", j ? ", " : "", c->args[j]);
 		printf("]");
@@ -283,6 +283,8 @@ int main(int argc, char **argv)
 		uv_timer_init(in.loop, &s->timer);
 		uv_timer_init(in.loop, &s->bus_timer);
 		uv_timer_init(in.loop, &s->drain_timer);
+		uv_timer_init(in.loop, &s->standby.timer);
+		s->standby.timer.data = s;
 	}
 
 	uv_signal_t *sigs[] = {&in.sig_chld, &in.sig_term, &in.sig_int, &in.sig_pwr, &in.sig_usr2};

@@ -106,6 +106,10 @@ static void logpipe_close(struct logpipe *p)
 		p->srv->out = NULL;
 	if (p->srv->err == p)
 		p->srv->err = NULL;
+	if (p->srv->standby.out == p)
+		p->srv->standby.out = NULL;
+	if (p->srv->standby.err == p)
+		p->srv->standby.err = NULL;
 	uv_poll_stop(&p->poll);
 	uv_close((uv_handle_t *)&p->poll, logpipe_close_cb);
 }
@@ -208,8 +212,8 @@ static void cloexec_from(int first)
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static _Noreturn void child_exec(const struct child *s, int bus, int out, int err, int epipe,
-				 char *const argv[], char *const envp[])
+static _Noreturn void child_exec(const struct child *s, int nice, int bus, int out, int err,
+				 int epipe, char *const argv[], char *const envp[])
 {
 	const struct srv_conf *c = s->conf;
 
@@ -223,6 +227,8 @@ static _Noreturn void child_exec(const struct child *s, int bus, int out, int er
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)setpgid(0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (nice)
+		(void)setpriority(PRIO_PROCESS, 0, nice); /* before any thread: they inherit it */
 
 	/* Lift every source fd above the targets, then place them. */
 	int fds[4] = {-1, out, err, bus};
@@ -276,7 +282,7 @@ static _Noreturn void child_exec(const struct child *s, int bus, int out, int er
 	child_fail(epipe, STAGE_EXEC, errno);
 }
 
-int spawn_server(struct child *s)
+int spawn_server(struct child *s, int nice)
 {
 	const struct srv_conf *c = s->conf;
 	int bus[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};
@@ -342,7 +348,7 @@ int spawn_server(struct child *s)
 		goto err_resources;
 	}
 	if (pid == 0)
-		child_exec(s, bus[1], out[1], err[1], ep[1], argv, envp);
+		child_exec(s, nice, bus[1], out[1], err[1], ep[1], argv, envp);
 
 	(void)setpgid(pid, pid);
 	close(take_fd(&bus[1]));
@@ -370,7 +376,7 @@ int spawn_server(struct child *s)
 	}
 
 	s->pid = pid;
-	s->chan_gen++;
+	s->chan_gen = ++s->gen_seq;
 	s->exited = false;
 	s->jail_nr = -1;
 	s->start_ms = init_now_ms();

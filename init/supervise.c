@@ -182,6 +182,7 @@ static void clear_saved(struct child *s)
 }
 
 static void fail_start(struct child *s, int r);
+static void act_ready(struct child *s);
 
 static void act_spawn(struct child *s)
 {
@@ -192,7 +193,16 @@ static void act_spawn(struct child *s)
 	s->ready_timed_out = false;
 	s->handshake_failed = false;
 	s->handover = false;
-	int r = spawn_server(s);
+	bool held;
+	if (standby_promote(s, &held)) {
+		set_state(s, SRV_STARTING);
+		if (held)
+			act_ready(s);
+		else
+			timer_start(s, ready_timeout_cb, s->conf->ready_timeout_ms);
+		return;
+	}
+	int r = spawn_server(s, 0);
 	if (r < 0) {
 		fail_start(s, r);
 		return;
@@ -267,7 +277,6 @@ static void fail_start(struct child *s, int r)
 		answer_waiters(s, -ECHILD);
 }
 
-static void act_ready(struct child *s);
 static void act_ready_again(struct child *s);
 
 static void act_ready_timeout(struct child *s)
@@ -334,6 +343,7 @@ static void send_stop(struct child *s, bool save)
 
 static void act_stop(struct child *s)
 {
+	standby_discard(s, "stopping");
 	s->stop_requested = true;
 	init_log(s, "stopping");
 	send_stop(s, false);
@@ -346,6 +356,14 @@ static void act_planned_stop(struct child *s)
 	send_stop(s, true);
 }
 
+/* A planned restart: the next instance first, if the server allows it. */
+static void act_restart(struct child *s)
+{
+	if (s->conf->prestart && standby_start(s))
+		return; /* EV_NEXT_READY stops this one once the next is ready or gave up */
+	act_planned_stop(s);
+}
+
 static void act_kill(struct child *s)
 {
 	init_log(s, "did not stop within %u ms, killing", s->conf->stop_timeout_ms);
@@ -355,6 +373,7 @@ static void act_kill(struct child *s)
 
 static void act_cancel(struct child *s)
 {
+	standby_discard(s, "stopping");
 	uv_timer_stop(&s->timer);
 	s->stop_requested = true;
 	set_state(s, SRV_STOPPED);
@@ -427,6 +446,7 @@ static void act_exit(struct child *s)
 		s->delay_ms = s->conf->restart_delay_ms;
 
 	if (s->stop_requested) {
+		standby_discard(s, "stopping");
 		s->planned = false;
 		clear_saved(s);
 		set_state(s, SRV_STOPPED);
@@ -450,6 +470,7 @@ static void act_exit(struct child *s)
 	} else if (ok && s->conf->restart != RESTART_ALWAYS) {
 		set_state(s, SRV_STOPPED);
 		if (s->conf->stop_all_on_exit && !s->init->shutting_down) {
+			standby_discard(s, "the server is not restarted");
 			init_log(s, "done: stopping every server (stop-all-on-exit)");
 			answer_waiters(s, -ECHILD);
 			supervise_shutdown(s->init);
@@ -463,6 +484,10 @@ static void act_exit(struct child *s)
 	} else {
 		failed_instance(s);
 	}
+	/* A crash while a next instance was being prestarted: it takes over after the
+	 * backoff, as a crash restart. Anything else has no use for it. */
+	if (s->state != SRV_BACKOFF)
+		standby_discard(s, "the server is not restarted");
 	answer_waiters(s, -ECHILD);
 }
 
@@ -478,6 +503,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = nop,
 	    [EV_HANDED_OVER] = nop,
+	    [EV_NEXT_READY] = nop,
 	},
     [SRV_RUNNING] =
 	{
@@ -488,8 +514,9 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_STOP] = act_stop,
 	    [EV_STOP_TIMEOUT] = nop,
 	    [EV_BACKOFF_DONE] = nop,
-	    [EV_RESTART] = act_planned_stop,
+	    [EV_RESTART] = act_restart,
 	    [EV_HANDED_OVER] = nop,
+	    [EV_NEXT_READY] = act_planned_stop,
 	},
     [SRV_STOPPING] =
 	{
@@ -502,6 +529,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = nop,
 	    [EV_HANDED_OVER] = act_spawn,
+	    [EV_NEXT_READY] = nop,
 	},
     [SRV_BACKOFF] =
 	{
@@ -514,6 +542,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_BACKOFF_DONE] = act_spawn,
 	    [EV_RESTART] = act_spawn,
 	    [EV_HANDED_OVER] = nop,
+	    [EV_NEXT_READY] = nop,
 	},
     [SRV_FAILED] =
 	{
@@ -526,6 +555,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = act_spawn_reset,
 	    [EV_HANDED_OVER] = nop,
+	    [EV_NEXT_READY] = nop,
 	},
     [SRV_STOPPED] =
 	{
@@ -538,6 +568,7 @@ static const action_fn supervise_actions[_SRV_STATE_MAX][_EV_MAX] = {
 	    [EV_BACKOFF_DONE] = nop,
 	    [EV_RESTART] = act_spawn_reset,
 	    [EV_HANDED_OVER] = nop,
+	    [EV_NEXT_READY] = nop,
 	},
 };
 
@@ -641,9 +672,11 @@ void supervise_shutdown(struct init *in)
 {
 	if (in->shutting_down) {
 		/* Second request: no more waiting. */
-		for (size_t i = 0; i < in->nservers; i++)
+		for (size_t i = 0; i < in->nservers; i++) {
 			if (in->servers[i].pid > 0)
 				(void)kill(-in->servers[i].pid, SIGKILL);
+			standby_discard(&in->servers[i], "shutting down");
+		}
 		return;
 	}
 	in->shutting_down = true;
@@ -665,6 +698,8 @@ int supervise_restart(struct child *s, struct child *requester, uint32_t request
 	    .request_id = request_id,
 	};
 	/* Joining a restart already under way just waits for it. */
+	if (standby_pending(s))
+		return 0;
 	if (s->state == SRV_RUNNING || s->state == SRV_BACKOFF || s->state == SRV_FAILED ||
 	    s->state == SRV_STOPPED)
 		supervise_event(s, EV_RESTART);
@@ -677,6 +712,8 @@ void supervise_child_exit(struct init *in, pid_t pid, int status)
 {
 	for (size_t i = 0; i < in->nservers; i++) {
 		struct child *s = &in->servers[i];
+		if (standby_reaped(s, pid, status))
+			return;
 		if (s->draining_pid == pid) {
 			uv_timer_stop(&s->drain_timer);
 			s->draining_pid = 0;
@@ -706,6 +743,10 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
 	struct child *s = opaque;
 
+	if (standby_owns(s, ch)) {
+		standby_request(s, ch, msg);
+		return;
+	}
 	if (s->chan != ch) {
 		(void)ipc_chan_reply_error(ch, msg->request_id, msg->type, -ESTALE,
 					   "instance is gone");
@@ -740,8 +781,11 @@ static void chan_request(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 {
 	struct child *s = opaque;
-	char name[64];
 
+	if (standby_owns(s, ch)) {
+		standby_notify(s, msg);
+		return;
+	}
 	if (s->chan != ch)
 		return;
 	if (msg->type == IPC_MSG_HANDOVER) {
@@ -749,17 +793,23 @@ static void chan_notify(struct ipc_chan *ch, struct ipc_msg *msg, void *opaque)
 		s->handover = s->planned && s->state == SRV_STOPPING;
 		return;
 	}
-	if (msg->type != IPC_MSG_JAIL_VIOLATION)
-		return;
+	if (msg->type == IPC_MSG_JAIL_VIOLATION)
+		supervise_jail_violation(s, ch, msg, "", &s->jail_nr, &s->jail_arch);
+}
+
+void supervise_jail_violation(struct child *s, struct ipc_chan *ch, struct ipc_msg *msg,
+			      const char *who, int *nr, uint32_t *arch)
+{
+	char name[64];
 	Mhcl__JailViolation *jv =
 	    (Mhcl__JailViolation *)ipc_msg_unpack(ch, msg, &mhcl__jail_violation__descriptor);
 	if (!jv)
 		return;
-	s->jail_nr = jv->syscall_nr;
-	s->jail_arch = jv->arch;
+	*nr = jv->syscall_nr;
+	*arch = jv->arch;
 	protobuf_c_message_free_unpacked(&jv->base, NULL);
-	init_log(s, "seccomp: forbidden syscall %s (%d)",
-		 jail_syscall_name(s->jail_nr, s->jail_arch, name, sizeof(name)), s->jail_nr);
+	init_log(s, "%sseccomp: forbidden syscall %s (%d)", who,
+		 jail_syscall_name(*nr, *arch, name, sizeof(name)), *nr);
 }
 
 static void drain_timeout_cb(uv_timer_t *t)
@@ -815,6 +865,10 @@ static void chan_close(struct ipc_chan *ch, int reason, void *opaque)
 {
 	struct child *s = opaque;
 
+	if (standby_owns(s, ch)) {
+		standby_closed(s);
+		return;
+	}
 	if (s->chan != ch)
 		return;
 	s->chan = NULL;

@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 	snprintf(servers, sizeof(servers),
 		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
 		 " \"${RUN}/dev.sock\", \"--disk\", \"memory=256M\"; policy = \"storaged\";"
-		 " restart = \"always\"; restart-delay-ms = <10>; start-order = <25>; };\n"
+		 " restart = \"always\"; restart-delay-ms = <10>; start-order = <25>; prestart; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
 	sim_env_extra_servers = servers;

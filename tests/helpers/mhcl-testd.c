@@ -16,6 +16,9 @@
  *   --relay PATH        listen on a unix SOCK_SEQPACKET socket and relay
  *                       control requests (ps, inspect, restart, kill, logs,
  *                       config) to init; needs `control` in the manifest
+ *   --fail-once-file PATH
+ *                       if PATH exists, remove it and exit 3 before READY (a next
+ *                       instance that fails while prestarted)
  *   --inspect-bomb deep|flat
  *                       answer inspect with a tree 20,000 Nodes deep, or with
  *                       as many empty Nodes side by side as a body holds
@@ -407,6 +410,7 @@ int main(int argc, char **argv)
 	    {"keep-caps", no_argument, NULL, 'k'},
 	    {"handover", no_argument, NULL, 'H'},
 	    {"linger-ms", required_argument, NULL, 'l'},
+	    {"fail-once-file", required_argument, NULL, 'F'},
 	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
@@ -446,6 +450,10 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			linger_ms = atoi(optarg);
+			break;
+		case 'F':
+			if (unlink(optarg) == 0)
+				return log_error("%s was there: failing this start", optarg), 3;
 			break;
 		case 'b':
 			if (bomb_build(optarg) < 0)

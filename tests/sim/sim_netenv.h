@@ -46,11 +46,14 @@ static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues
 		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
 		 " %s, \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
 		 " policy = \"netd\"; capabilities = \"net_admin\"; restart = \"always\";"
-		 " restart-delay-ms = <10>;"
+		 " restart-delay-ms = <10>;%s"
 		 " crash-loop-limit = <32>; start-order = <25>; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
-		 backend, queues);
+		 backend, queues,
+		 /* A TAP's next netd opens nothing before READY; MANA over vfio-user connects
+		  * to its device, which takes one driver at a time. */
+		 sim_netenv_mana ? "" : " prestart;");
 	sim_env_extra_servers = servers;
 	sim_env_extra_libexec = libexec;
 	return true;

@@ -183,7 +183,7 @@ vm_manifest_head() {
 		policy = "vmbusd"; restart = "always"; restart-delay-ms = <100>; start-order = <20>;
 		$VM_ID_VMBUS };
 	ic { binary = "mhcl-icd"; args = "--vmbus-socket", "\${RUN}/vmbus-dev.sock"; policy = "icd";
-		restart = "always"; restart-delay-ms = <100>; start-order = <25>; $VM_ID_IC };
+		restart = "always"; restart-delay-ms = <100>; start-order = <25>; prestart; $VM_ID_IC };
 DTS
 }
 

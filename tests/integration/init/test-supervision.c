@@ -29,6 +29,9 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     /* hands over at bus close, then takes 3 s to exit */
     "lingerer { binary = \"mhcl-testd\"; args = \"--handover\", \"--linger-ms\", \"3000\";"
     " policy = \"diagd\"; start-order = <4>; stop-timeout-ms = <10000>; };\n"
+    /* prestarted: its next instance is held at READY until it has handed over */
+    "early { binary = \"mhcl-testd\"; args = \"--handover\", \"--fail-once-file\","
+    " \"${RUN}/early-fail\"; policy = \"diagd\"; start-order = <4>; prestart; };\n"
     /* a relay without `control`: init must refuse it */
     "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
     " policy = \"diagd\"; start-order = <5>; };\n"
@@ -171,6 +174,72 @@ static void check_handover(struct ctl *c)
 	ASSERT_EQ(ctl_inspect_u64(c, "lingerer", "frame/restarts"), 1);
 }
 
+/* Field 19 of /proc/PID/stat. */
+static int nice_of(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fgets(buf, sizeof(buf), f) != NULL);
+	fclose(f);
+	const char *p = strrchr(buf, ')');
+	ASSERT_TRUE(p != NULL);
+	int nice = 99;
+	ASSERT_EQ(sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d",
+			 &nice),
+		  1);
+	return nice;
+}
+
+static bool init_log_has(const char *text)
+{
+	const char *const one[] = {text, NULL};
+	return init_proc_log_order(&itest_proc, one);
+}
+
+/* A prestarted next instance: ready before the running one is told to stop, the state
+ * handed over; one that fails while prestarted leaves the restart to the usual way. */
+static void check_prestart(struct ctl *c)
+{
+	ASSERT_TRUE(ctl_wait_state(c, "early", "running", -1));
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 1);
+	int old_pid = ctl_pid(c, "early");
+	int new_pid = restart(c, "early", old_pid);
+	char started[96], ready[96], over[96];
+	snprintf(started, sizeof(started), "early [init]: prestarted pid %d; pid %d serves",
+		 new_pid, old_pid);
+	snprintf(ready, sizeof(ready), "early [init]: next instance pid %d ready after", new_pid);
+	snprintf(over, sizeof(over), "early [init]: pid %d takes over", new_pid);
+	const char *const order[] = {started,
+				     ready,
+				     "early [init]: planned restart: saving state and stopping",
+				     "early [init]: saved 8 bytes of state",
+				     over,
+				     NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, order));
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 2);
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "frame/restarts"), 1);
+	/* It waited at the lowest priority and got the usual one back as it took over. */
+	ASSERT_EQ(nice_of(new_pid), 0);
+
+	/* The next instance fails before READY: the running one is stopped only then, and
+	 * a fresh instance still gets its state. */
+	char path[160];
+	snprintf(path, sizeof(path), "%s/early-fail", itest_proc.dir);
+	FILE *f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fclose(f);
+	int third = restart(c, "early", new_pid);
+	ASSERT_TRUE(access(path, F_OK) < 0);
+	ASSERT_TRUE(init_log_has("restarting the usual way"));
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 3);
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "frame/restarts"),
+		  2); /* the failed one is no restart */
+	ASSERT_EQ(ctl_pid(c, "early"), third);
+}
+
 static void check_errors(struct ctl *c)
 {
 	char err[256];
@@ -264,6 +333,7 @@ int main(void)
 	check_ordered_start();
 	check_planned_restart(c);
 	check_handover(c);
+	check_prestart(c);
 	check_errors(c);
 	ctl_close(c);
 

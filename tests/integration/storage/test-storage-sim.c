@@ -564,7 +564,7 @@ int main(int argc, char **argv)
 		 " \"memory=4M\", \"--disk\", \"memory=1M,lun=5,absent\", \"--disk\", "
 		 "\"memory=1M,controller=1\"; policy = \"storaged\";"
 		 " restart = \"always\"; restart-delay-ms = <10>; crash-loop-limit = <32>;"
-		 " start-order = <25>; };\n"
+		 " start-order = <25>; prestart; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
 		 disk_path);

@@ -81,7 +81,7 @@ if [ "$BACKEND" = mana ]; then
 	EXTRA_BIN=tests/devices/gdma/mhcl-gdma-emu
 else
 	NET_ARGS='"--tap", "mhcl0", "--queues", "4"'
-	NET_FILES='device-files = "/dev/net/tun";' # devtmpfs makes it root's, mode 0600
+	NET_FILES='device-files = "/dev/net/tun"; prestart;' # devtmpfs makes it root's, mode 0600
 	EXTRA_BIN=
 fi
 cp "$VM_MOD/drivers/net/tun.ko" "$WORK/l1-extra/mod/"

@@ -151,7 +151,7 @@ vm_copy_with_libs "$(command -v debugfs)" "$WORK/l1-extra"
 			"--disk", "memory=16M,lun=4,absent,product=Hotplug";
 		policy = "storaged"; $VM_ID_STORAGE
 		device-files = "/data/fs.img", "/data/fio.img", "/dev/vda", "pci:0000:00:05.0";
-		restart = "always"; restart-delay-ms = <100>; start-order = <27>; };
+		restart = "always"; restart-delay-ms = <100>; start-order = <27>; prestart; };
 	vp { binary = "mhcl-vp";
 		args = "--vmbusd", "\${RUN}/vmbus.sock", "--cpus", "2", "--mem", "512",
 			"--kernel", "/vmlinuz", "--initrd", "/l2.cpio.gz",
