@@ -11,7 +11,9 @@
  *
  * The standby starts at the lowest priority (nice 19): the running instance may be
  * polling the guest's rings on the same CPU, and a start-up taking its CPU for a
- * scheduler slice would be a pause of its own. It gets its priority back as it takes over.
+ * scheduler slice would be a pause of its own. It gets its priority back as it takes over,
+ * or after STANDBY_LOW_MS if it is not ready by then: a CPU busy with the guest's I/O (or
+ * a slow one) would otherwise starve it into its ready timeout.
  *
  * Nothing here is shared with the running instance before READY is answered: the
  * standby gets no fd-store or control request through, and a server may declare
@@ -52,6 +54,7 @@ static void release(struct child *s, bool kill_it)
 }
 
 #define STANDBY_NICE 19
+#define STANDBY_LOW_MS 1000u
 
 /* Nice values are per thread: every thread of pid back to the usual priority. */
 static void restore_priority(struct child *s, pid_t pid)
@@ -93,6 +96,20 @@ static void ready_timeout_cb(uv_timer_t *t)
 
 	snprintf(why, sizeof(why), "not ready after %u ms", s->conf->ready_timeout_ms);
 	standby_failed(s, why, false);
+}
+
+static void low_priority_over_cb(uv_timer_t *t)
+{
+	struct child *s = t->data;
+	struct standby *sb = &s->standby;
+
+	init_log(s, "next instance pid %d not ready after %u ms at low priority: raising it",
+		 (int)sb->pid, STANDBY_LOW_MS);
+	restore_priority(s, sb->pid);
+	uint32_t left = s->conf->ready_timeout_ms > STANDBY_LOW_MS
+			    ? s->conf->ready_timeout_ms - STANDBY_LOW_MS
+			    : 0;
+	(void)uv_timer_start(&sb->timer, ready_timeout_cb, left, 0);
 }
 
 bool standby_pending(const struct child *s)
@@ -151,7 +168,10 @@ bool standby_start(struct child *s)
 		return false;
 	}
 	init_log(s, "prestarted pid %d; pid %d serves until it is ready", (int)sb->pid, (int)pid);
-	(void)uv_timer_start(&sb->timer, ready_timeout_cb, s->conf->ready_timeout_ms, 0);
+	if (s->conf->ready_timeout_ms > STANDBY_LOW_MS)
+		(void)uv_timer_start(&sb->timer, low_priority_over_cb, STANDBY_LOW_MS, 0);
+	else
+		(void)uv_timer_start(&sb->timer, ready_timeout_cb, s->conf->ready_timeout_ms, 0);
 	return true;
 }
 

@@ -2,6 +2,7 @@
 #include "jail.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
@@ -230,6 +231,11 @@ static int add_conditional(scmp_filter_ctx ctx, enum jail_group g)
 		for (size_t i = 0; !r && i < sizeof(pr_ok) / sizeof(pr_ok[0]); i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 					     cmp(0, SCMP_CMP_EQ, pr_ok[i], 0));
+		/* Lowering ourselves to the idle class once handed over (srv_finish). */
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setscheduler), 2,
+					     cmp(0, SCMP_CMP_EQ, 0, 0),
+					     cmp(1, SCMP_CMP_EQ, SCHED_IDLE, 0));
 		break;
 	}
 	case JAIL_GROUP_SIGNALS: {

@@ -251,6 +251,7 @@ void vmbus_ring_reset(struct vmbus_ring *r)
 	r->rd_next = r->rd_committed = r->rd_cached_wr = 0;
 	r->wr_next = 0;
 	r->wr_cached_rd = 8;
+	r->wr_batching = false;
 	r->broken = false;
 	r->broken_reason = NULL;
 }
@@ -572,6 +573,8 @@ uint32_t vmbus_ring_xfer_size(uint32_t nranges, uint32_t len)
 	       VMBUS_RING_TRAILER_SIZE;
 }
 
+static int publish(struct vmbus_ring *r, uint32_t from);
+
 /*
  * Writes one packet made of `hdr` (type header, multiple of 8 bytes) and the
  * payload pieces, then publishes it. See vmbus_ring.h for the return values.
@@ -659,12 +662,23 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 		pos = ring_add(r, pos, sizeof(trailer));
 	}
 
-	/* Release: the bytes above are visible before the new index (C). */
 	r->wr_next = pos;
-	store_release(&r->ctl->write_index, pos);
+	if (r->wr_batching)
+		return 0; /* vmbus_ring_batch_end publishes it */
+	return publish(r, start);
+}
+
+/*
+ * Publishes everything written up to wr_next; `from` is the write_index the reader saw
+ * before. Returns 1 when the reader must be signalled.
+ */
+static int publish(struct vmbus_ring *r, uint32_t from)
+{
+	/* Release: the bytes written are visible before the new index (C). */
+	store_release(&r->ctl->write_index, r->wr_next);
 
 	/* Pair A: write_index store, fence, then the reader's mask and index.
-	 * Signal only if the reader had consumed everything before this packet
+	 * Signal only if the reader had consumed everything before these packets
 	 * (empty -> non-empty) and has not masked interrupts. */
 	full_fence();
 	if (load_relaxed(&r->ctl->interrupt_mask))
@@ -676,7 +690,37 @@ static int write_packet(struct vmbus_ring *r, uint16_t type, uint16_t flags, uin
 	if (!index_valid(r, rd))
 		return ring_break(r, -EPROTO, "read_index corrupt");
 	r->wr_cached_rd = rd;
-	return rd == start ? 1 : 0;
+	return rd == from ? 1 : 0;
+}
+
+void vmbus_ring_batch_begin(struct vmbus_ring *r)
+{
+	if (r->wr_batching)
+		return;
+	r->wr_batching = true;
+	r->wr_published = r->wr_next;
+}
+
+int vmbus_ring_batch_end(struct vmbus_ring *r)
+{
+	if (!r->wr_batching)
+		return 0;
+	r->wr_batching = false;
+	if (r->broken)
+		return -EPROTO;
+	if (r->wr_next == r->wr_published)
+		return 0;
+	return publish(r, r->wr_published);
+}
+
+bool vmbus_ring_batch_open(const struct vmbus_ring *r)
+{
+	return r->wr_batching;
+}
+
+uint32_t vmbus_ring_published(const struct vmbus_ring *r)
+{
+	return r->wr_batching ? r->wr_published : r->wr_next;
 }
 
 int vmbus_ring_send_inbandv(struct vmbus_ring *r, uint64_t trans_id, uint16_t flags,

@@ -81,6 +81,8 @@ struct vmbus_ring {
 	/* Writer state: private cursor; the shared write_index is only written. */
 	uint32_t wr_next;
 	uint32_t wr_cached_rd; /* read_index snapshot, validated: reloaded only when short of room */
+	bool wr_batching;      /* sends are written but not published (vmbus_ring_batch_begin) */
+	uint32_t wr_published; /* the write_index the reader sees while batching */
 	bool broken;
 	const char *broken_reason; /* static string, NULL while healthy */
 };
@@ -218,6 +220,20 @@ int vmbus_ring_send_xfer_pages(struct vmbus_ring *r, uint64_t trans_id, uint16_t
 			       uint16_t pageset_id, bool sender_owns_set,
 			       const struct vmbus_xfer_page_range *ranges, uint32_t nranges,
 			       const void *data, uint32_t len);
+
+/*
+ * Writer batching: after vmbus_ring_batch_begin() the sends above copy their packets in but
+ * do not publish them (they return 0, never 1); vmbus_ring_batch_end() publishes them all
+ * with one write_index store and one fence, and returns 1 when the reader must be
+ * signalled (it had read everything before the batch and has not masked interrupts), 0
+ * when not, -EPROTO when broken. A batch costs the reader nothing until it ends: end it
+ * before waiting for anything, space included. vmbus_ring_published() is the write_index
+ * the reader sees (the batch's start while one is open).
+ */
+void vmbus_ring_batch_begin(struct vmbus_ring *r);
+int vmbus_ring_batch_end(struct vmbus_ring *r);
+bool vmbus_ring_batch_open(const struct vmbus_ring *r);
+uint32_t vmbus_ring_published(const struct vmbus_ring *r);
 
 /* Writer: the offset the next packet will be written at (private cursor). */
 uint32_t vmbus_ring_write_pos(const struct vmbus_ring *r);

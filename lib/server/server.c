@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,7 +506,8 @@ int srv_finish(struct srv *s)
 	for (size_t i = 0; i < s->nstored; i++)
 		if (s->stored_fds[i] >= 0)
 			close(s->stored_fds[i]);
-	if (s->bus && s->stopping && s->handover_at_bus_close) {
+	bool handed_over = s->bus && s->stopping && s->handover_at_bus_close;
+	if (handed_over) {
 		Mhcl__Empty e = MHCL__EMPTY__INIT;
 		(void)ipc_chan_notify(s->bus, IPC_MSG_HANDOVER, &e.base, NULL, 0);
 	}
@@ -514,6 +516,16 @@ int srv_finish(struct srv *s)
 	s->stopping = true;
 	if (s->bus)
 		ipc_chan_close(s->bus);
+	if (handed_over) {
+		/* What is left (unmapping guest RAM and disks, the exit) is nobody's hurry: on
+		 * the CPU the next instance, init and vmbusd want, run only when it is idle.
+		 * Now, not once init gets round to it: a kernel without preemption would let
+		 * the teardown keep them off the CPU for milliseconds. The raw call: musl's
+		 * sched_setscheduler() is a stub. */
+		struct sched_param idle = {0};
+		if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle) < 0)
+			log_warn_errno(-errno, "unable to lower my priority: %m");
+	}
 	uv_close((uv_handle_t *)&s->fault_timer, NULL);
 	/* Let the close callbacks run; the server closed its own handles. */
 	for (int i = 0; i < 16 && uv_run(s->loop, UV_RUN_NOWAIT); i++)

@@ -56,10 +56,11 @@ struct stor_chan {
 	unsigned nfree;
 	unsigned nbusy; /* taken and not yet answered (what a planned stop waits for) */
 	uint16_t backlog_head, backlog_tail; /* answered, waiting for ring space */
+	uint16_t sent_head; /* completions written but not yet published: still busy */
 	/* Counters, kept across opens. */
 	uint64_t requests, reads, writes, read_bytes, write_bytes, flushes, discards, errors;
 	uint64_t refused_packets, replayed, dropped_duplicates, signals, signal_failures;
-	uint64_t ring_full, max_inflight;
+	uint64_t ring_full, max_inflight, batches;
 	uint64_t lat[STOR_LAT_BUCKETS];
 	const char *last_error;
 	struct scsi_exec exec;		  /* scratch for one command at a time */
@@ -100,6 +101,13 @@ struct stor_ctrl {
 	bool quiescing;
 	struct lun_map maps[STOR_MAX_LUNS];
 	uv_async_t map_async;
+	/* Completions are published once per loop turn, before the loop waits (prepare) or
+	 * after I/O callbacks wrote some (check): one write_index store, fence and signal
+	 * decision per channel and turn instead of per request. */
+	uv_prepare_t publish_prep;
+	uv_check_t publish_check;
+	uint32_t unpublished; /* bit per channel with a batch open */
+	unsigned handles;     /* libuv handles still to close before the free */
 	void (*idle_fn)(void *opaque);
 	void *idle_opaque;
 };
@@ -162,6 +170,64 @@ static void signal_guest(struct stor_chan *ch)
 		ch->signal_failures++;
 }
 
+/* ---- publishing completions ---- */
+
+static void publish_chan(struct stor_chan *ch)
+{
+	struct stor_ctrl *c = ch->ctrl;
+	bool starved = ch->nfree == 0;
+
+	c->unpublished &= ~(1u << ch->index);
+	int r = vmbus_ring_batch_end(ch->out);
+	ch->batches++;
+	/* Seen by the guest (or never to be: a broken ring), so no longer owed. */
+	while (ch->sent_head != STOR_NO_SLOT) {
+		struct stor_slot *s = &ch->slots[ch->sent_head];
+		ch->sent_head = s->next;
+		slot_free(s);
+	}
+	if (r == 1)
+		signal_guest(ch);
+	/* Requests left in the ring for want of a slot can be taken now. */
+	if (starved && ch->open && !c->quiescing)
+		chan_drain(ch);
+}
+
+static void publish_all(struct stor_ctrl *c)
+{
+	while (c->unpublished)
+		publish_chan(c->chans[__builtin_ctz(c->unpublished)]);
+	uv_prepare_stop(&c->publish_prep);
+	uv_check_stop(&c->publish_check);
+}
+
+static void publish_prep_cb(uv_prepare_t *h)
+{
+	publish_all(h->data);
+}
+
+static void publish_check_cb(uv_check_t *h)
+{
+	publish_all(h->data);
+}
+
+/* Completions written from here on wait for publish_all. The record says where the batch
+ * starts: a completion past it that write_index has not reached was never seen. */
+static void batch_open(struct stor_chan *ch)
+{
+	struct stor_ctrl *c = ch->ctrl;
+
+	if (vmbus_ring_batch_open(ch->out))
+		return;
+	stor_publish(&ch->rec->batch_start, vmbus_ring_published(ch->out));
+	vmbus_ring_batch_begin(ch->out);
+	if (!c->unpublished) {
+		(void)uv_prepare_start(&c->publish_prep, publish_prep_cb);
+		(void)uv_check_start(&c->publish_check, publish_check_cb);
+	}
+	c->unpublished |= 1u << ch->index;
+}
+
 static void count_latency(struct stor_chan *ch, uint64_t t0)
 {
 	uint64_t now = busy_poll_clock(ch->ctrl->poll);
@@ -206,6 +272,7 @@ static int slot_send(struct stor_slot *s)
 	storvsp_srb_result(&ans, s->srb_status, s->scsi_status, s->sense_len ? s->sense : NULL,
 			   s->sense_len, s->xfer, version);
 	uint32_t len = storvsp_answer_size(&req, version);
+	batch_open(ch);
 	rec->out_at = vmbus_ring_write_pos(ch->out);
 	rec->out_len = vmbus_ring_inband_size(len);
 	stor_publish(&rec->state, (uint32_t)STOR_SLOT_COMPLETING);
@@ -214,16 +281,17 @@ static int slot_send(struct stor_slot *s)
 		stor_publish(&rec->state, (uint32_t)STOR_SLOT_TAKEN);
 		return r;
 	}
+	count_latency(ch, s->t0);
 	if (r < 0) {
 		/* The guest broke its ring: nothing more reaches it on this channel. */
 		ch->last_error = vmbus_ring_broken_reason(ch->out);
 		log_warn_errno(r, "storage channel relid %u: unable to complete a request: %m",
 			       ch->relid);
+		slot_free(s);
+		return 0;
 	}
-	count_latency(ch, s->t0);
-	slot_free(s);
-	if (r == 1)
-		signal_guest(ch);
+	s->next = ch->sent_head;
+	ch->sent_head = s->idx;
 	return 0;
 }
 
@@ -843,14 +911,12 @@ static int open_queues(struct stor_chan *ch, const char **why)
 	return 0;
 }
 
-/* Whether a COMPLETING slot's completion was published: write_index sits right after
- * it (nothing else can have been written after it: we complete one at a time). */
-static bool completion_sent(struct vmbus_ring *out, const struct stor_slot_rec *rec, uint32_t wr)
+/* Whether a COMPLETING slot's completion was published: it lies in its batch, which
+ * starts at `from`, and write_index has reached its end. */
+static bool completion_sent(struct vmbus_ring *out, const struct stor_slot_rec *rec, uint32_t from,
+			    uint32_t wr)
 {
-	uint32_t size = vmbus_ring_write_pos(out) < out->size ? out->size : 0;
-	if (!size || rec->out_at >= size || rec->out_len == 0 || rec->out_len >= size)
-		return false;
-	return wr == vmbus_ring_advance(out, rec->out_at, rec->out_len);
+	return stor_completion_seen(out->size, from, wr, rec->out_at, rec->out_len);
 }
 
 /* Settles the slots an earlier instance left (stor_state.h) and runs the ones it owed. */
@@ -875,8 +941,9 @@ static unsigned adopt_slots(struct stor_chan *ch)
 			rec->state = STOR_SLOT_FREE;
 		}
 		if (rec->state == STOR_SLOT_COMPLETING)
-			rec->state =
-			    completion_sent(ch->out, rec, wr) ? STOR_SLOT_FREE : STOR_SLOT_TAKEN;
+			rec->state = completion_sent(ch->out, rec, crec->batch_start, wr)
+					 ? STOR_SLOT_FREE
+					 : STOR_SLOT_TAKEN;
 		if (rec->state == STOR_SLOT_TAKEN)
 			replay[n++] = (uint16_t)i;
 		else
@@ -941,6 +1008,7 @@ static int chan_open(struct vmbusdev_chan *dev, bool resume, void *opaque, const
 	ch->open = true;
 	ch->throttled = false;
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	ch->sent_head = STOR_NO_SLOT;
 	if (resume) {
 		unsigned n = adopt_slots(ch);
 		log_info("controller %u channel %u (relid %u) adopted: %u requests to finish",
@@ -973,6 +1041,13 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 		return;
 	ch->open = false;
 	busy_poll_stop(ch->ctrl->poll, &ch->poll);
+	if (ch->ctrl->unpublished & (1u << ch->index)) {
+		/* What was written goes out; its slots are dropped with the rest (their
+		 * records say where the completions went). */
+		ch->ctrl->unpublished &= ~(1u << ch->index);
+		(void)vmbus_ring_batch_end(ch->out);
+	}
+	ch->sent_head = STOR_NO_SLOT;
 	/* Requests still at the backend finish into nothing; the rest are dropped. The
 	 * records are kept: if this is vmbusd handing the channel to our next instance
 	 * it is not a close (we are going away then), and a guest close starts afresh. */
@@ -1020,6 +1095,7 @@ static int describe_channel(struct stor_ctrl *c, unsigned index)
 	ch->poll.poll = chan_poll;
 	ch->free_head = STOR_NO_SLOT;
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
+	ch->sent_head = STOR_NO_SLOT;
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++)
 		ch->slots[i] = (struct stor_slot){
 		    .ch = ch, .rec = &ch->rec->slots[i], .idx = (uint16_t)i, .next = STOR_NO_SLOT};
@@ -1079,6 +1155,10 @@ int stor_ctrl_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll, u
 	}
 	c->map_async.data = c;
 	uv_unref((uv_handle_t *)&c->map_async);
+	(void)uv_prepare_init(loop, &c->publish_prep);
+	(void)uv_check_init(loop, &c->publish_check);
+	c->publish_prep.data = c->publish_check.data = c;
+	c->handles = 3;
 	/* Stable per controller number, so the guest sees the same controller every boot. */
 	c->instance = (struct hv_guid)HV_GUID_INIT(0x6d686332, (uint16_t)index, 0x5343, 0x80, 0x00,
 						   0x73, 0x63, 0x73, 0x69, 0x00, 0x01);
@@ -1190,6 +1270,7 @@ static void inspect_chan(const struct stor_chan *ch, struct inspect_tree *t, Mhc
 	inspect_u64(t, n, "replayed", ch->replayed);
 	inspect_u64(t, n, "dropped_duplicates", ch->dropped_duplicates);
 	inspect_u64(t, n, "ring_full", ch->ring_full);
+	inspect_u64(t, n, "batches", ch->batches);
 	inspect_u64(t, n, "interrupts", ch->signals);
 	inspect_u64(t, n, "interrupt_failures", ch->signal_failures);
 	if (ch->last_error)
@@ -1247,7 +1328,9 @@ void stor_ctrl_inspect(const struct stor_ctrl *c, struct inspect_tree *t, Mhcl__
 
 static void free_ctrl(uv_handle_t *h)
 {
-	free(h->data);
+	struct stor_ctrl *c = h->data;
+	if (--c->handles == 0)
+		free(c);
 }
 
 void stor_ctrl_free(struct stor_ctrl *c)
@@ -1269,6 +1352,8 @@ void stor_ctrl_free(struct stor_ctrl *c)
 			pthread_join(c->maps[i].thread, NULL);
 		free(c->luns[i]);
 	}
-	/* Freed once libuv lets the handle go (the caller runs the loop). */
+	/* Freed once libuv lets the handles go (the caller runs the loop). */
 	uv_close((uv_handle_t *)&c->map_async, free_ctrl);
+	uv_close((uv_handle_t *)&c->publish_prep, free_ctrl);
+	uv_close((uv_handle_t *)&c->publish_check, free_ctrl);
 }

@@ -8,17 +8,19 @@
  *   take       the request is copied out of the ring and validated into a free slot, the
  *              channel's `pending` names the slot, the slot turns TAKEN, the ring's
  *              read_index is published, `pending` is cleared;
- *   complete   the slot turns COMPLETING with the out-ring offset and size its completion
- *              will have, the completion is written and write_index published, the slot
- *              turns FREE.
+ *   complete   the channel's `batch_start` records the write_index the guest sees before
+ *              the loop turn's first completion; each slot turns COMPLETING with the
+ *              out-ring offset and size its completion will have, and the completion is
+ *              written; once per loop turn write_index is published for all of them and
+ *              the slots turn FREE.
  *
  * Each step's last store decides; a process can die between any two. The next instance
  * (stor_chan_adopt) reads the ring indices in guest RAM to settle the one uncertain slot
  * per channel and direction:
  *   - `pending` names a TAKEN slot: if read_index still points at the slot's packet, the
  *     ring will deliver it again, so the slot is dropped; otherwise it is kept;
- *   - a COMPLETING slot whose completion ends at write_index was answered (FREE);
- *     otherwise it is TAKEN again;
+ *   - a COMPLETING slot whose completion lies between `batch_start` and write_index was
+ *     answered (FREE); otherwise it is TAKEN again;
  *   - every TAKEN slot is executed again: a read reads again, a write writes the same
  *     bytes again (the guest does not reuse a buffer before it sees the completion).
  * So no request is lost and none is answered twice. Only this binary reads the layout;
@@ -28,11 +30,12 @@
 #define MHCL_STORAGE_STOR_STATE_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "defs/storvsp_defs.h"
 
-#define STOR_STATE_MAGIC 0x6d68635374723032ull /* "mhcStr02": bump when the layout changes */
+#define STOR_STATE_MAGIC 0x6d68635374723033ull /* "mhcStr03": bump when the layout changes */
 #define STOR_MAX_CONTROLLERS 4u
 #define STOR_MAX_CHANNELS 16u /* per controller, the primary included */
 #define STOR_QUEUE_DEPTH 256u /* requests in flight per channel */
@@ -59,8 +62,8 @@ struct stor_slot_rec {
 static_assert(sizeof(struct stor_slot_rec) % 8 == 0, "slots stay 8-byte aligned");
 
 struct stor_chan_rec {
-	uint32_t pending; /* slot index + 1 whose take is not yet confirmed, 0 = none */
-	uint32_t reserved;
+	uint32_t pending;     /* slot index + 1 whose take is not yet confirmed, 0 = none */
+	uint32_t batch_start; /* where the completions not yet known published begin */
 	struct stor_slot_rec slots[STOR_QUEUE_DEPTH];
 };
 
@@ -85,6 +88,23 @@ struct stor_state {
 static inline uint64_t stor_state_size(uint32_t ncontrollers)
 {
 	return sizeof(struct stor_state) + (uint64_t)ncontrollers * sizeof(struct stor_ctrl_rec);
+}
+
+/*
+ * Whether a completion written at `at` (ring bytes `len`, trailer included) in a ring of
+ * `size` data bytes reached the guest, when its batch began at `from` and the guest's
+ * write_index is `wr`: it lies after `from` and write_index has passed its end. All of it
+ * comes from the state page and guest RAM: anything out of range is "not seen".
+ */
+static inline bool stor_completion_seen(uint32_t size, uint32_t from, uint32_t wr, uint32_t at,
+					uint32_t len)
+{
+	if (!size || from >= size || wr >= size || at >= size || len == 0 || len >= size)
+		return false;
+	uint32_t at_d = (at + size - from) % size;
+	uint32_t end_d = (uint32_t)(((uint64_t)at_d + len) % size);
+	uint32_t wr_d = (wr + size - from) % size;
+	return at_d < end_d && end_d <= wr_d;
 }
 
 /* The store that makes a step visible to the next instance: release order, so every

@@ -19,6 +19,9 @@
  *   --fail-once-file PATH
  *                       if PATH exists, remove it and exit 3 before READY (a next
  *                       instance that fails while prestarted)
+ *   --slow-once-file PATH
+ *                       if PATH exists, remove it and take 1.5 s before READY (a next
+ *                       instance slow to start while prestarted)
  *   --inspect-bomb deep|flat
  *                       answer inspect with a tree 20,000 Nodes deep, or with
  *                       as many empty Nodes side by side as a body holds
@@ -411,6 +414,7 @@ int main(int argc, char **argv)
 	    {"handover", no_argument, NULL, 'H'},
 	    {"linger-ms", required_argument, NULL, 'l'},
 	    {"fail-once-file", required_argument, NULL, 'F'},
+	    {"slow-once-file", required_argument, NULL, 'S'},
 	    {},
 	};
 	struct testd t = {.exit_after_ms = -1, .exit_code = 1, .listen_fd = -1, .fresh_fd = -1};
@@ -454,6 +458,12 @@ int main(int argc, char **argv)
 		case 'F':
 			if (unlink(optarg) == 0)
 				return log_error("%s was there: failing this start", optarg), 3;
+			break;
+		case 'S':
+			if (unlink(optarg) == 0) {
+				log_info("%s was there: starting slowly", optarg);
+				(void)nanosleep(&(struct timespec){1, 500000000}, NULL);
+			}
 			break;
 		case 'b':
 			if (bomb_build(optarg) < 0)

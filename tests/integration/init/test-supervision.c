@@ -31,7 +31,8 @@ static const char manifest[] = MANIFEST_HEAD CTL_SERVER
     " policy = \"diagd\"; start-order = <4>; stop-timeout-ms = <10000>; };\n"
     /* prestarted: its next instance is held at READY until it has handed over */
     "early { binary = \"mhcl-testd\"; args = \"--handover\", \"--fail-once-file\","
-    " \"${RUN}/early-fail\"; policy = \"diagd\"; start-order = <4>; prestart; };\n"
+    " \"${RUN}/early-fail\", \"--slow-once-file\", \"${RUN}/early-slow\"; policy = \"diagd\";"
+    " start-order = <4>; prestart; };\n"
     /* a relay without `control`: init must refuse it */
     "plain { binary = \"mhcl-testd\"; args = \"--relay\", \"${RUN}/plain.sock\";"
     " policy = \"diagd\"; start-order = <5>; };\n"
@@ -235,9 +236,25 @@ static void check_prestart(struct ctl *c)
 	ASSERT_TRUE(access(path, F_OK) < 0);
 	ASSERT_TRUE(init_log_has("restarting the usual way"));
 	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 3);
-	ASSERT_EQ(ctl_inspect_u64(c, "early", "frame/restarts"),
-		  2); /* the failed one is no restart */
+	/* The failed one is no restart. */
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "frame/restarts"), 2);
 	ASSERT_EQ(ctl_pid(c, "early"), third);
+
+	/* Not ready within a second at the lowest priority: raised, then it takes over. */
+	snprintf(path, sizeof(path), "%s/early-slow", itest_proc.dir);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fclose(f);
+	int fourth = restart(c, "early", third);
+	ASSERT_TRUE(access(path, F_OK) < 0);
+	char raised[96];
+	snprintf(raised, sizeof(raised),
+		 "early [init]: next instance pid %d not ready after 1000 ms at low priority",
+		 fourth);
+	const char *const slow[] = {raised, "early [init]: planned restart: saving state", NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, slow));
+	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 4);
+	ASSERT_EQ(nice_of(fourth), 0);
 }
 
 static void check_errors(struct ctl *c)

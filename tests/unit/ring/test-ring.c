@@ -555,6 +555,62 @@ static void test_signal_on_write(bool sc)
 	pair_close(&p);
 }
 
+/* Writer batching: nothing visible until the batch ends, then all of it with one signal
+ * decision taken against the batch's start; a full ring inside a batch is still -EAGAIN. */
+static void test_write_batch(bool sc)
+{
+	struct pair p;
+	struct vmbus_pkt pkt;
+	uint8_t data[16] = {0};
+
+	pair_open(&p, sc, NPAGES, 0);
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 0); /* no batch: nothing to do */
+	vmbus_ring_batch_begin(&p.wr);
+	ASSERT_TRUE(vmbus_ring_batch_open(&p.wr));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(vmbus_ring_send_inband(&p.wr, (uint64_t)i, 0, data, 16), 0);
+	ASSERT_EQ(test_ring_ctl(&p.m)->write_index, 0);
+	ASSERT_EQ(vmbus_ring_published(&p.wr), 0);
+	ASSERT_EQ(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt), -EAGAIN);
+	/* Empty before the batch, unmasked: one signal for the three. */
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 1);
+	ASSERT_FALSE(vmbus_ring_batch_open(&p.wr));
+	ASSERT_EQ(test_ring_ctl(&p.m)->write_index, vmbus_ring_write_pos(&p.wr));
+	ASSERT_EQ(vmbus_ring_published(&p.wr), vmbus_ring_write_pos(&p.wr));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
+		ASSERT_EQ(pkt.trans_id, (uint64_t)i);
+	}
+	/* Not drained before the next batch: no signal. */
+	vmbus_ring_batch_begin(&p.wr);
+	ASSERT_EQ(vmbus_ring_send_inband(&p.wr, 7, 0, data, 16), 0);
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 0);
+	ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
+	ASSERT_EQ(vmbus_ring_recv_commit(&p.rd), 0);
+	/* Drained, but masked: no signal; an empty batch publishes nothing. */
+	test_ring_ctl(&p.m)->interrupt_mask = 1;
+	vmbus_ring_batch_begin(&p.wr);
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 0);
+	vmbus_ring_batch_begin(&p.wr);
+	ASSERT_EQ(vmbus_ring_send_inband(&p.wr, 8, 0, data, 16), 0);
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 0);
+	ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
+	ASSERT_EQ(vmbus_ring_recv_commit(&p.rd), 0);
+	/* Filling the ring inside a batch: -EAGAIN once the unpublished bytes take the room. */
+	test_ring_ctl(&p.m)->interrupt_mask = 0;
+	vmbus_ring_batch_begin(&p.wr);
+	int n = 0, r;
+	while ((r = vmbus_ring_send_inband(&p.wr, (uint64_t)n, 0, data, 16)) == 0)
+		n++;
+	ASSERT_EQ(r, -EAGAIN);
+	ASSERT_GT(n, 1);
+	ASSERT_EQ(vmbus_ring_batch_end(&p.wr), 1);
+	for (int i = 0; i < n; i++)
+		ASSERT_OK(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt));
+	ASSERT_EQ(vmbus_ring_recv(&p.rd, rxbuf, sizeof(rxbuf), &pkt), -EAGAIN);
+	pair_close(&p);
+}
+
 static void test_mask_unmask(bool sc)
 {
 	struct pair p;
@@ -711,6 +767,7 @@ int main(void)
 		test_writer_corrupt_read_index(sc);
 		test_signal_on_write(sc);
 		test_mask_unmask(sc);
+		test_write_batch(sc);
 		test_pending_send(sc);
 		test_pair_layout(sc);
 	}
