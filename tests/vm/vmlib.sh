@@ -268,7 +268,7 @@ SH
 # nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
 # line: L0 ends it) and, more rarely, to hang before its init printed anything, and with
 # two L1 CPUs an L2 VP triple-faulted now and then (mhcl-vp: "VP n shut down (triple
-# fault ..."), or one of its CPUs stopped for minutes (the guest's "soft lockup",
+# fault ...": L1 is stopped as soon as that shows, since the run can no longer pass), or one of its CPUs stopped for minutes (the guest's "soft lockup",
 # seen once inside a module load while the other starved its RCU thread), or L1's own
 # kernel reported a CPU stuck for 100 s or more (seen once in mhcl-vp's KVM_RUN, L1
 # printing lockup reports until the timeout), which are repeated too; a fault of mhcl's
@@ -285,7 +285,7 @@ vm_run_l1() {
 				echo "printed nothing for ${VM_L1_STALL:-300} s")
 		elif [ $rc = 126 ]; then
 			why="reported one of its own CPUs stuck for minutes"
-		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; then
+		elif [ $rc = 127 ] || { [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; }; then
 			why="saw its guest (L2) triple-fault"
 		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: \[ *[0-9.]+\] watchdog: BUG: soft lockup'; then
 			why="saw its guest (L2) report a soft lockup"
@@ -318,7 +318,8 @@ vm_tail_live() {
 }
 
 # vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
-# printed nothing for VM_L1_STALL seconds, else QEMU's.
+# printed nothing for VM_L1_STALL seconds, 126 when L1's kernel saw a CPU stuck for
+# minutes, 127 when (with VM_L1_DONE_MARK) its L2 guest triple-faulted, else QEMU's.
 vm_run_l1_once() {
 	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} qpid size=-1 now quiet=0 gap=0 rc=0
 	: >"$log.live"
@@ -351,6 +352,15 @@ vm_run_l1_once() {
 			wait "$qpid" 2>/dev/null || true
 			echo "vm: L1's kernel reports a CPU stuck for minutes; stopped it" >&2
 			return 126
+		fi
+		# With a VM_L1_DONE_MARK (the runs that repeat): the L2 guest triple-faulted. No
+		# later step can pass, and waiting for the timeout would leave no time to repeat.
+		if [ -n "${VM_L1_DONE_MARK:-}" ] && cat "$log" "$log.live" 2>/dev/null | tr -d '\r' |
+			grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; then
+			kill "$qpid" 2>/dev/null || true
+			wait "$qpid" 2>/dev/null || true
+			echo "vm: L1's guest (L2) triple-faulted; stopped it" >&2
+			return 127
 		fi
 	done
 	wait "$qpid" || rc=$?
