@@ -394,6 +394,10 @@ static void ready_reply(struct ipc_chan *ch, int status, struct ipc_msg *reply, 
 	}
 }
 
+/* A prestarted instance's READY is held while the running one stops (its stop-timeout-ms,
+ * at most 600 s): init answers or kills long before this. */
+#define SRV_READY_TIMEOUT_MS (15u * 60u * 1000u)
+
 int srv_ready(struct srv *s)
 {
 	if (!s->bus)
@@ -403,7 +407,8 @@ int srv_ready(struct srv *s)
 	Mhcl__Ready rd = MHCL__READY__INIT;
 	rd.pid = (uint32_t)getpid();
 	rd.version = (char *)"0.1.0";
-	int r = ipc_chan_request(s->bus, IPC_MSG_READY, &rd.base, NULL, 0, 0, ready_reply, s);
+	int r = ipc_chan_request(s->bus, IPC_MSG_READY, &rd.base, NULL, 0, SRV_READY_TIMEOUT_MS,
+				 ready_reply, s);
 	if (r == 0)
 		s->ready_sent = true;
 	return r;

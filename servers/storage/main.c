@@ -60,7 +60,10 @@
 #define STORD_STATE_NAME "storage-state"
 #define STORD_MAX_DISKS 64u
 #define STORD_MAX_NVME 1u /* init keeps 8 fds per server: 4 per controller, 1 for the state */
-#define STORD_STOP_WAIT_MS 5000u
+/* How long a stop waits for the requests in flight (a guest that stopped reading its ring
+ * holds their completions back): well inside init's stop-timeout-ms (5 s by default),
+ * which would otherwise kill storaged just as it gives up and hands over. */
+#define STORD_STOP_WAIT_MS 2000u
 #define STORD_DEFAULT_SUBCHANNELS 4u
 /* Long enough to bridge the gaps in a busy guest's stream of requests (a few us, and its
  * vCPU being descheduled now and then: at 50 us the hosted benchmark's server fell back to

@@ -432,6 +432,36 @@ static void test_killed_in_flight(void)
 	ASSERT_TRUE(sim_log_has(mark, "requests to finish"));
 	ASSERT_TRUE(sim_log_has(mark, "memory disk 1: kept from the previous instance"));
 	read_expect(&s, &e, 1, 100, 16, 0x5a);
+	/* A planned restart with as many in flight: the next instance is prestarted and takes
+	 * over; every request is answered exactly once (the out ring is full, so the old
+	 * instance stops with completions still owed, and the next one finishes them). */
+	bool seen2[N] = {false};
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t pfn = DATA_PFN + N + i;
+		memset(page(&e, pfn), (int)(i + 101), 4096);
+		sim_srb_rw16(&srb, true, 16 + (uint64_t)(N + i) * NB, NB);
+		srb.len = NB * BLOCK;
+		srb.byte_offset = 0;
+		srb.pfns = &pfn;
+		srb.npfns = 1;
+		srb.lun = 0;
+		ASSERT_OK(sim_stor_send(&s, 7000 + i, &srb));
+	}
+	mark = sim_log_mark();
+	ASSERT_EQ(sim_env_mhcl(&e, mhcl_cli, NULL, 0, "restart", "storage", (char *)NULL), 0);
+	for (unsigned got = 0; got < N; got++) {
+		ASSERT_OK(sim_stor_recv(&s, &id, &a));
+		ASSERT_TRUE(id >= 7000 && id < 7000 + N);
+		ASSERT_FALSE(seen2[id - 7000]);
+		seen2[id - 7000] = true;
+		expect_good(&a, NB * BLOCK);
+	}
+	ASSERT_EQ(sim_stor_try_recv(&s, &id, &a), -EAGAIN);
+	ASSERT_TRUE(sim_log_has(mark, "prestarted pid"));
+	ASSERT_TRUE(sim_log_has(mark, "takes over"));
+	ASSERT_TRUE(sim_log_has(mark, "adopted the storage state of the previous instance "
+				      "(planned restart)"));
+	read_expect(&s, &e, 1, 100, 16, 0x5a);
 	/* vmbusd killed: storaged leaves cleanly (it used to read its freed controllers when
 	 * its own bus closed on the way out), its next instance joins the next vmbusd and
 	 * serves the same disks. */
@@ -451,12 +481,13 @@ static void test_killed_in_flight(void)
 	sim_env_restarts = false;
 	int fd = open(disk_path, O_RDONLY);
 	ASSERT_GE(fd, 0);
-	for (unsigned i = 0; i < N; i++) {
+	for (unsigned i = 0; i < 2 * N; i++) {
 		uint8_t buf[NB * BLOCK];
 		ASSERT_EQ(pread(fd, buf, sizeof(buf), (off_t)(16 + i * NB) * BLOCK),
 			  (ssize_t)sizeof(buf));
+		uint8_t want = i < N ? (uint8_t)(i + 1) : (uint8_t)(i - N + 101);
 		for (unsigned k = 0; k < sizeof(buf); k++)
-			ASSERT_EQ(buf[k], (uint8_t)(i + 1));
+			ASSERT_EQ(buf[k], want);
 	}
 	close(fd);
 }
