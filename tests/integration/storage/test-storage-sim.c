@@ -378,12 +378,32 @@ static void test_hostile(void)
 /* storaged killed with requests taken and not answered (its completions wait for room in
  * a 1-page host->guest ring): the next instance answers each exactly once, and every write
  * reached the file. The memory disk keeps what was written before (init keeps its memfd). */
+/* n writes of IN_FLIGHT_NB blocks to LUN 0, the k-th (from first) at block 16 + k * NB
+ * from its own page filled with (pattern + k - first), transaction ids from id. */
+#define IN_FLIGHT_NB 8u
+static void send_writes(struct sim_env *e, struct sim_stor *s, unsigned first, unsigned n,
+			uint64_t id, unsigned pattern)
+{
+	struct sim_srb srb;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = first + i;
+		uint64_t pfn = DATA_PFN + k;
+		memset(page(e, pfn), (int)(pattern + i), 4096);
+		sim_srb_rw16(&srb, true, 16 + (uint64_t)k * IN_FLIGHT_NB, IN_FLIGHT_NB);
+		srb.len = IN_FLIGHT_NB * BLOCK;
+		srb.byte_offset = 0;
+		srb.pfns = &pfn;
+		srb.npfns = 1;
+		srb.lun = 0;
+		ASSERT_OK(sim_stor_send(s, id + i, &srb));
+	}
+}
+
 static void test_killed_in_flight(void)
 {
-	enum { N = 150, NB = 8 };
+	enum { N = 150, NB = IN_FLIGHT_NB };
 	struct sim_env e;
 	struct sim_stor s;
-	struct sim_srb srb;
 	struct storvsp_packet a;
 	bool seen[N] = {false};
 	off_t mark;
@@ -391,17 +411,7 @@ static void test_killed_in_flight(void)
 	sim_env_restarts = true;
 	start(&e, &s, 2);
 	write_read(&s, &e, 1, 100, 16, 0x5a);
-	for (unsigned i = 0; i < N; i++) {
-		uint64_t pfn = DATA_PFN + i;
-		memset(page(&e, pfn), (int)(i + 1), 4096);
-		sim_srb_rw16(&srb, true, 16 + (uint64_t)i * NB, NB);
-		srb.len = NB * BLOCK;
-		srb.byte_offset = 0;
-		srb.pfns = &pfn;
-		srb.npfns = 1;
-		srb.lun = 0;
-		ASSERT_OK(sim_stor_send(&s, 5000 + i, &srb));
-	}
+	send_writes(&e, &s, 0, N, 5000, 1);
 	/* Wait until storaged holds requests it cannot answer yet: it took all of them, or
 	 * its completions wait for room (it asked to be woken when there is: it stops taking
 	 * more then). */
@@ -436,17 +446,7 @@ static void test_killed_in_flight(void)
 	 * over; every request is answered exactly once (the out ring is full, so the old
 	 * instance stops with completions still owed, and the next one finishes them). */
 	bool seen2[N] = {false};
-	for (unsigned i = 0; i < N; i++) {
-		uint64_t pfn = DATA_PFN + N + i;
-		memset(page(&e, pfn), (int)(i + 101), 4096);
-		sim_srb_rw16(&srb, true, 16 + (uint64_t)(N + i) * NB, NB);
-		srb.len = NB * BLOCK;
-		srb.byte_offset = 0;
-		srb.pfns = &pfn;
-		srb.npfns = 1;
-		srb.lun = 0;
-		ASSERT_OK(sim_stor_send(&s, 7000 + i, &srb));
-	}
+	send_writes(&e, &s, N, N, 7000, 101);
 	mark = sim_log_mark();
 	ASSERT_EQ(sim_env_mhcl(&e, mhcl_cli, NULL, 0, "restart", "storage", (char *)NULL), 0);
 	for (unsigned got = 0; got < N; got++) {
