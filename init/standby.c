@@ -34,6 +34,12 @@
 
 #include "bus.pb-c.h"
 
+/* No standby (its timer handle stays). */
+static void clear(struct standby *sb)
+{
+	*sb = (struct standby){.jail_nr = -1, .timer = sb->timer};
+}
+
 /* Closes its bus and log pipes; kills its process group unless it is already reaped. */
 static void release(struct child *s, bool kill_it)
 {
@@ -85,7 +91,7 @@ static void standby_failed(struct child *s, const char *why, bool reaped)
 	init_log(s, "next instance pid %d %s: restarting the usual way", (int)s->standby.pid, why);
 	release(s, !reaped);
 	if (reaped)
-		s->standby = (struct standby){.jail_nr = -1, .timer = s->standby.timer};
+		clear(&s->standby);
 	supervise_event(s, EV_NEXT_READY); /* stops the current one, if it still runs */
 }
 
@@ -221,7 +227,7 @@ bool standby_reaped(struct child *s, pid_t pid, int status)
 	if (pid <= 0 || sb->pid != pid)
 		return false;
 	if (sb->discarded) {
-		*sb = (struct standby){.jail_nr = -1, .timer = sb->timer};
+		clear(sb);
 		return true;
 	}
 	char why[64];
@@ -251,7 +257,7 @@ bool standby_promote(struct child *s, bool *held)
 	*held = sb->ready;
 	restore_priority(s, sb->pid);
 	init_log(s, "pid %d takes over", (int)sb->pid);
-	*sb = (struct standby){.jail_nr = -1, .timer = sb->timer};
+	clear(sb);
 	return true;
 }
 

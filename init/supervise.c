@@ -839,7 +839,9 @@ static void hand_over(struct child *s)
 	s->out = s->err = NULL;
 	s->draining_pid = s->pid;
 	/* Its teardown (freeing a disk's or guest RAM's mappings, tens of ms under load) then
-	 * runs only on CPU time the next instance and the rest do not want. */
+	 * runs only on CPU time the next instance and the rest do not want. A lib/server
+	 * server has lowered itself already (srv_finish), before it began; this covers one
+	 * that did not. */
 	struct sched_param idle = {0};
 	if (sched_setscheduler(s->pid, SCHED_IDLE, &idle) < 0)
 		init_log(s, "unable to lower pid %d's priority: %s", (int)s->pid, strerror(errno));

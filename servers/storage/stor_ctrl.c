@@ -911,14 +911,6 @@ static int open_queues(struct stor_chan *ch, const char **why)
 	return 0;
 }
 
-/* Whether a COMPLETING slot's completion was published: it lies in its batch, which
- * starts at `from`, and write_index has reached its end. */
-static bool completion_sent(struct vmbus_ring *out, const struct stor_slot_rec *rec, uint32_t from,
-			    uint32_t wr)
-{
-	return stor_completion_seen(out->size, from, wr, rec->out_at, rec->out_len);
-}
-
 /* Settles the slots an earlier instance left (stor_state.h) and runs the ones it owed. */
 static unsigned adopt_slots(struct stor_chan *ch)
 {
@@ -941,7 +933,8 @@ static unsigned adopt_slots(struct stor_chan *ch)
 			rec->state = STOR_SLOT_FREE;
 		}
 		if (rec->state == STOR_SLOT_COMPLETING)
-			rec->state = completion_sent(ch->out, rec, crec->batch_start, wr)
+			rec->state = stor_completion_seen(ch->out->size, crec->batch_start, wr,
+							  rec->out_at, rec->out_len)
 					 ? STOR_SLOT_FREE
 					 : STOR_SLOT_TAKEN;
 		if (rec->state == STOR_SLOT_TAKEN)
