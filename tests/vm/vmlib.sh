@@ -237,6 +237,9 @@ for m in irqbypass kvm kvm-amd; do $B insmod /mod/$m.ko || echo "L1: insmod $m f
 # tests read it from the console at the end, but a run that hangs shows here how far
 # it got.
 ( while [ ! -e /tmp/init.log ]; do sleep 1; done; exec tail -n +1 -f /tmp/init.log ) >/dev/ttyS1 2>&1 &
+# A heartbeat on the third serial port (LOG.beat): when it stops, L1 itself froze (the
+# nested-TCG freeze), which the host side tells apart from a quiet mhcl in VM_L1_FROZEN s.
+( while :; do echo "beat $(cut -d' ' -f1 /proc/uptime)"; sleep 5; done ) >/dev/ttyS2 2>&1 &
 # When that log stops growing for 120 s (the guest and every server quiet), every
 # server's inspect tree goes there too, once: ring indices and pending bytes say
 # whether a doorbell or an interrupt went missing.
@@ -262,45 +265,47 @@ SH
 # vm_run_l1 WORK TIMEOUT LOG: boots L1 under TCG; everything L1 and L2 print goes to LOG.
 # VM_L1_QEMU (array) adds QEMU arguments (devices), VM_L1_APPEND kernel parameters,
 # VM_L1_SMP the CPUs L1 gets (default 1), VM_L1_MEM its memory in MiB (default 2048).
-# VM_L1_DONE_MARK (a grep -E pattern the L1 script prints at its very end): when QEMU
-# exits by itself (L1 reset or powered off) before L1 printed it, or L1 printed nothing
-# for VM_L1_STALL seconds (default 300), the run is repeated once, saying so. Under TCG's
-# nested SVM, L1 was seen to reset now and then as its guest boots (no panic, no mhcl
-# line: L0 ends it) and, more rarely, to hang before its init printed anything, and with
-# two L1 CPUs an L2 VP triple-faulted now and then (mhcl-vp: "VP n shut down (triple
-# fault ...": L1 is stopped as soon as that shows, since the run can no longer pass), or one of its CPUs stopped for minutes (the guest's "soft lockup",
-# seen once inside a module load while the other starved its RCU thread), or L1's own
-# kernel reported a CPU stuck for 100 s or more (seen once in mhcl-vp's KVM_RUN, L1
-# printing lockup reports until the timeout), which are repeated too; a fault of mhcl's
-# shows again in the second run. A
-# failed or repeated run ends with the last lines of the log and of LOG.live (mhcl-init's
-# log as it grew: the L1 init prelude).
+# VM_L1_DONE_MARK (a grep -E pattern the L1 script prints at its very end): when a run
+# fails in one of the ways TCG's nested SVM fails on its own, it is repeated, saying so,
+# up to VM_L1_TRIES runs in all (default 3). Those ways: L1 froze (its heartbeat stopped
+# for VM_L1_FROZEN s; seen in about one run in six of the long tests, at any point: as
+# its guest boots, mid-test, once right after a kill), L1 reset as its guest booted (no
+# panic, no mhcl line: L0 ends it), L1 printed nothing for VM_L1_STALL s (default 300),
+# an L2 VP triple-faulted with two L1 CPUs (mhcl-vp: "VP n shut down (triple fault ...";
+# L1 is stopped as soon as that shows, since the run can no longer pass), or a CPU stuck
+# for minutes (L1's own soft-lockup report, seen in mhcl-vp's KVM_RUN; or the guest's,
+# seen inside a module load while the other CPU starved its RCU thread). A fault of
+# mhcl's shows again in the next run; a repeated run keeps the earlier log as LOG.1, .2.
+# A failed or repeated run ends with the last lines of the log and of LOG.live
+# (mhcl-init's log as it grew: the L1 init prelude).
 vm_run_l1() {
-	local work=$1 limit=$2 log=$3 rc=0 why=
-	vm_run_l1_once "$work" "$limit" "$log" || rc=$?
-	if [ -n "${VM_L1_DONE_MARK:-}" ]; then
-		if { [ $rc = 0 ] || [ $rc = 125 ]; } &&
-			! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
-			why=$([ $rc = 0 ] && echo "ended before its last step" ||
-				echo "printed nothing for ${VM_L1_STALL:-300} s")
-		elif [ $rc = 126 ]; then
-			why="reported one of its own CPUs stuck for minutes"
-		elif [ $rc = 127 ] || { [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; }; then
-			why="saw its guest (L2) triple-fault"
-		elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: \[ *[0-9.]+\] watchdog: BUG: soft lockup'; then
-			why="saw its guest (L2) report a soft lockup"
-		fi
-	fi
-	if [ -n "$why" ]; then
-		mv "$log" "$log.first"
-		mv "$log.live" "$log.live.first" 2>/dev/null || true
-		echo "vm: L1 $why (kept in $log.first); running it again" >&2
-		vm_tail_live "$log.live.first" 
+	local work=$1 limit=$2 log=$3 rc=0 why= try=1 tries=${VM_L1_TRIES:-3}
+	while :; do
 		rc=0
 		vm_run_l1_once "$work" "$limit" "$log" || rc=$?
-	fi
-	if [ $rc != 0 ]; then
-		echo "vm: L1 run failed (rc $rc); its last lines:" >&2
+		why=
+		if [ -n "${VM_L1_DONE_MARK:-}" ]; then
+			if { [ $rc = 0 ] || [ $rc = 125 ]; } &&
+				! tr -d '\r' <"$log" | grep -a -q -E "$VM_L1_DONE_MARK"; then
+				why=$([ $rc = 0 ] && echo "ended before its last step" ||
+					echo "froze or printed nothing for long")
+			elif [ $rc = 126 ]; then
+				why="reported one of its own CPUs stuck for minutes"
+			elif [ $rc = 127 ] || { [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: vp: error: VP [0-9]+ shut down \(triple fault'; }; then
+				why="saw its guest (L2) triple-fault"
+			elif [ $rc = 0 ] && tr -d '\r' <"$log" | grep -a -q -E '^vp: \[ *[0-9.]+\] watchdog: BUG: soft lockup'; then
+				why="saw its guest (L2) report a soft lockup"
+			fi
+		fi
+		[ -n "$why" ] && [ $try -lt "$tries" ] || break
+		mv "$log" "$log.$try"
+		mv "$log.live" "$log.live.$try" 2>/dev/null || true
+		echo "vm: L1 $why (run $try of at most $tries, kept in $log.$try); running it again" >&2
+		vm_tail_live "$log.live.$try"
+		try=$((try + 1))
+	done
+	if [ $rc != 0 ] || [ -n "$why" ]; then
+		echo "vm: L1 run $try failed (rc $rc${why:+; L1 $why}); its last lines:" >&2
 		tr -d '\r' <"$log" | tail -n 40 | sed 's/^/  | /' >&2
 		vm_tail_live "$log.live"
 	fi
@@ -317,16 +322,68 @@ vm_tail_live() {
 	tr -d '\r' <"$1" | sed -n '/^L1 watchdog: mhcl-init/,/^L1 watchdog: end/p' | head -n 400 | sed 's/^/  ~ /' >&2
 }
 
+# vm_freeze_dump SOCKET: a frozen L1's registers, twice a second apart (does it move?),
+# from QEMU's monitor, each RIP named from the kernel's System.map (L1 runs nokaslr: an
+# address it does not name is L2's); says so when QEMU itself does not answer.
+vm_freeze_dump() {
+	python3 - "$1" "$VM_KDIR/boot/System.map-$VM_KVER" <<'PY'
+import bisect, re, socket, sys, time
+syms = []
+try:
+    for line in open(sys.argv[2]):
+        a, t, name = line.split()[:3]
+        if t in "tTwW":
+            syms.append((int(a, 16), name))
+    syms.sort()
+except OSError:
+    pass
+def name(m):
+    rip = int(m.group(1), 16)
+    i = bisect.bisect_right(syms, (rip, "~")) - 1
+    if i < 0 or rip - syms[i][0] > 0x100000:
+        return m.group(0)
+    return "%s <%s+0x%x>" % (m.group(0), syms[i][1], rip - syms[i][0])
+for n in range(2):
+    out = b""
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(3)
+        s.connect(sys.argv[1])
+        s.sendall(b"info registers -a\n")
+        end = time.time() + 3
+        while time.time() < end:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            if not d:
+                break
+            out += d
+        s.close()
+    except OSError as e:
+        out += b"QEMU monitor: %s\n" % str(e).encode()
+    if b"IP=" not in out:
+        out += b"QEMU monitor: no registers in 3 s (QEMU itself hung?)\n"
+    text = out.decode(errors="replace").replace("\r", "")
+    sys.stdout.write(re.sub(r"RIP=([0-9a-f]{16})", name, text))
+    time.sleep(1)
+PY
+}
+
 # vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
-# printed nothing for VM_L1_STALL seconds, 126 when L1's kernel saw a CPU stuck for
+# printed nothing for VM_L1_STALL seconds or its heartbeat (LOG.beat, written by
+# vm_l1_initramfs's prelude) stopped for VM_L1_FROZEN seconds (default 120), 126 when L1's kernel saw a CPU stuck for
 # minutes, 127 when (with VM_L1_DONE_MARK) its L2 guest triple-faulted, else QEMU's.
 vm_run_l1_once() {
-	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} qpid size=-1 now quiet=0 gap=0 rc=0
+	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} frozen=${VM_L1_FROZEN:-120} qpid
+	local size=-1 now quiet=0 gap=0 beat=0 still=0 rc=0
 	: >"$log.live"
+	: >"$log.beat"
 	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_L1_SMP:-1}" -m "${VM_L1_MEM:-2048}" -nographic -no-reboot \
-		-serial mon:stdio -serial "file:$log.live" \
+		-serial mon:stdio -serial "file:$log.live" -serial "file:$log.beat" \
+		-monitor "unix:$log.mon,server=on,wait=off" \
 		-kernel "$VM_VMLINUZ" -initrd "$work/l1.cpio.gz" "${VM_L1_QEMU[@]}" \
-		-append "console=ttyS0 quiet panic=-1 ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1 &
+		-append "console=ttyS0 quiet panic=-1 nokaslr ${VM_L1_APPEND:-}" </dev/null >"$log" 2>&1 &
 	qpid=$!
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 5
@@ -339,6 +396,22 @@ vm_run_l1_once() {
 			quiet=0
 		fi
 		[ $quiet -gt $gap ] && gap=$quiet
+		# Frozen: the heartbeat began and then stopped (a quiet mhcl still beats).
+		now=$(stat -c %s "$log.beat" 2>/dev/null || echo 0)
+		if [ "$now" = "$beat" ]; then
+			[ "$beat" = 0 ] || still=$((still + 5))
+		else
+			beat=$now
+			still=0
+		fi
+		if [ $still -ge "$frozen" ]; then
+			vm_freeze_dump "$log.mon" >"$log.freeze" 2>&1
+			kill "$qpid" 2>/dev/null || true
+			wait "$qpid" 2>/dev/null || true
+			echo "vm: L1 froze (its heartbeat stopped for $still s, at uptime $(tail -n 1 "$log.beat" | tr -d '\r' | cut -d' ' -f2) s); stopped it; where its CPUs were:" >&2
+			grep -a -E '^(CPU#|RIP|EIP|CR0|EFER|QEMU monitor)' "$log.freeze" | sed 's/^/  @ /' >&2
+			return 125
+		fi
 		if [ $quiet -ge "$stall" ]; then
 			kill "$qpid" 2>/dev/null || true
 			wait "$qpid" 2>/dev/null || true
