@@ -23,6 +23,8 @@
 
 #include <math.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "disk.h"
 
@@ -442,7 +444,7 @@ int main(int argc, char **argv)
 	struct disk *mem;
 	ASSERT_OK(disk_mem_open(256u << 20, 512, &mem));
 	precondition_direct(mem);
-	for (unsigned w = 0; w < 2; w++)
+	for (unsigned w = 0; w < 2 && !getenv("MHCL_BENCH_ROW"); w++)
 		for (unsigned i = 0; i < 3; i++)
 			run_direct(mem, qds[i], w == 1);
 	disk_close(mem);
@@ -466,6 +468,18 @@ int main(int argc, char **argv)
 	precondition_vmbus(&ch[0].s);
 	pid_t server = sim_env_child(e.init, "mhcl-storaged");
 	ASSERT_GT(server, 0);
+	/* MHCL_BENCH_ROW=read|write:CHANNELS:QD runs that one polling row alone (for a
+	 * profiler), SECONDS long. */
+	const char *only = getenv("MHCL_BENCH_ROW");
+	if (only) {
+		char op[8];
+		unsigned n, qd;
+		ASSERT_EQ(sscanf(only, "%7[a-z]:%u:%u", op, &n, &qd), 3);
+		ASSERT_TRUE(n >= 1 && n <= MAX_CH && qd >= 1 && qd <= MAX_QD);
+		run_vmbus(&e, ch, n, qd, strcmp(op, "write") == 0, server, true);
+		sim_env_stop(&e);
+		return 0;
+	}
 	for (unsigned w = 0; w < 2; w++)
 		for (unsigned n = 1; n <= MAX_CH; n++)
 			for (unsigned i = 0; i < 3; i++)
