@@ -56,6 +56,9 @@
  * the state, the driver's memfd and a VFIO function's three fds. */
 #define NETD_MAX_QUEUES 6u
 #define NETD_DEFAULT_QUEUES 4u
+/* As storaged: a busy channel is polled, not signalled, until idle this long. */
+#define NETD_DEFAULT_POLL_US 200u
+#define NETD_MAX_POLL_US 100000u
 
 struct netd {
 	uv_loop_t *loop;
@@ -73,6 +76,8 @@ struct netd {
 	struct srv_state st;
 	struct net_nic *nic;
 	struct net_capture *capture;
+	unsigned poll_us;
+	struct busy_poll poll; /* the channels polled while busy */
 };
 
 static struct netd netd_state;
@@ -217,7 +222,7 @@ static int srv_restore(struct srv *s, const uint8_t *buf, size_t len, bool crash
 	}
 	d->cfg.rndis.max_queues = d->nqueues;
 	d->cfg.max_subchannels = d->nqueues - 1u;
-	r = net_nic_new(d->vmbus, d->loop, &d->cfg, d->st.map, be, &d->nic);
+	r = net_nic_new(d->vmbus, d->loop, &d->poll, &d->cfg, d->st.map, be, &d->nic);
 	if (r < 0)
 		return log_error_errno(r, "unable to set up the NIC: %m");
 	net_nic_set_capture(d->nic, d->capture);
@@ -276,6 +281,10 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->st.adopted);
 	inspect_bool(t, root, "adopted_tap", d->tap_adopted);
+	Mhcl__Node *p = inspect_dir(t, root, "poll");
+	inspect_u64(t, p, "window_us", d->poll_us);
+	inspect_u64(t, p, "windows", d->poll.windows);
+	inspect_u64(t, p, "turns", d->poll.turns);
 	if (d->mana)
 		net_mana_inspect(d->mana, t, inspect_dir(t, root, "mana"));
 	if (d->vmbus)
@@ -288,8 +297,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N]\n"
 		   "                 [--mac MAC]\n"
-		   "                 [--mtu N] [--link-speed MBPS]\n"
-		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n");
+		   "                 [--mtu N] [--link-speed MBPS] [--poll-us N]\n"
+		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n"
+		   "--poll-us N: a channel that found work is polled (guest signals masked) until\n"
+		   "  it finds none for N us (default %u; 0: signals only).\n",
+		NETD_DEFAULT_POLL_US);
 }
 
 static int parse_args(struct netd *d, int argc, char **argv, const char **path)
@@ -302,6 +314,7 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 	    {"mac", required_argument, NULL, 'm'},
 	    {"mtu", required_argument, NULL, 'u'},
 	    {"link-speed", required_argument, NULL, 'l'},
+	    {"poll-us", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -351,6 +364,12 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 			}
 			d->cfg.rndis.link_speed_bps = (uint64_t)u * 1000000u;
 			break;
+		case 'p':
+			if (parse_uint(optarg, 0, NETD_MAX_POLL_US, &d->poll_us) < 0) {
+				log_error("--poll-us: 0..%u", NETD_MAX_POLL_US);
+				return -EINVAL;
+			}
+			break;
 		case 'M':
 			d->mana_spec = optarg;
 			break;
@@ -385,6 +404,7 @@ int main(int argc, char **argv)
 	log_set_ident("mhcl-netd");
 	d->st.fresh_fd = -1;
 	d->nqueues = NETD_DEFAULT_QUEUES;
+	d->poll_us = NETD_DEFAULT_POLL_US;
 	d->cfg.rndis.mtu = 1500;
 	d->cfg.rndis.link_speed_bps = 10000ull * 1000000u;
 	d->cfg.rndis.offload_caps =
@@ -406,6 +426,9 @@ int main(int argc, char **argv)
 		return MHCL_EXIT_SYSCALL;
 	}
 	r = net_capture_new(&loop, &d->capture);
+	if (r < 0)
+		goto fail;
+	r = busy_poll_init(&d->poll, &loop, d->poll_us);
 	if (r < 0)
 		goto fail;
 	/* Made before the jail (which has no memfd_create and no open). */
@@ -451,6 +474,8 @@ out:
 	if (d->vmbus)
 		vmbusdev_free(d->vmbus); /* closes the channels first */
 	net_nic_free(d->nic);
+	if (d->poll.idle.data)
+		busy_poll_close(&d->poll);
 	net_capture_free(d->capture);
 	r = srv_finish(d->srv);
 	net_tap_free(d->tap); /* the queues stay attached: init holds them */

@@ -376,23 +376,32 @@ void net_chan_drain(struct net_chan *ch)
 	int r;
 
 	for (;;) {
+		bool worked = false;
 		vmbus_ring_mask_interrupts(ch->in);
 		for (;;) {
-			if (!ch->open || n->quiescing || ch->comp_wait)
+			if (!ch->open || n->quiescing) {
+				busy_poll_stop(n->poll, &ch->poll);
 				return;
+			}
+			if (ch->comp_wait || (ch->tx_wait && !ch->tx_wait_ready)) {
+				/* Left masked: ring room or the backend drains again. Polling
+				 * goes on for its window. */
+				(void)busy_poll_keep(n->poll, &ch->poll, worked);
+				return;
+			}
 			if (ch->tx_wait) {
-				if (!ch->tx_wait_ready)
-					return;
 				ch->tx_wait_ready = false;
 				if (packet(ch, &ch->pending, ch->pending_start) == -EAGAIN)
 					goto wait_backend;
 				ch->tx_wait = false;
+				worked = true;
 				continue;
 			}
 			uint32_t start = vmbus_ring_read_pos(ch->in);
 			r = vmbus_ring_recv(ch->in, ch->pktbuf, sizeof(ch->pktbuf), &pkt);
 			if (r < 0)
 				break;
+			worked = true;
 			if (ch->skip && start == ch->skip_at) {
 				/* The last instance answered it and died before moving read_index.
 				 */
@@ -414,12 +423,16 @@ void net_chan_drain(struct net_chan *ch)
 			ch->last_error = vmbus_ring_broken_reason(ch->in);
 			log_warn_errno(r, "net channel relid %u: guest->host ring broken (%s)",
 				       ch->relid, ch->last_error ? ch->last_error : "?");
+			busy_poll_stop(n->poll, &ch->poll);
 			return;
 		}
+		if (busy_poll_keep(n->poll, &ch->poll, worked))
+			return; /* masked: the next turn of the loop looks again */
 		if (vmbus_ring_unmask_interrupts(ch->in) != 1)
 			return;
 	}
 wait_backend : {
+	(void)busy_poll_keep(n->poll, &ch->poll, true);
 	struct net_queue *q = &n->queues[ch->index % n->nqueues];
 	q->tx_waiters |= 1u << ch->index;
 	net_queue_update(q);
@@ -509,6 +522,17 @@ static void chan_signaled(struct vmbusdev_chan *dev, void *opaque)
 	net_chan_drain(ch);
 }
 
+/* A turn of the loop while ch is polled: what a guest signal would have done. */
+static void chan_poll(struct busy_poll_entry *e)
+{
+	struct net_chan *ch = container_of(e, struct net_chan, poll);
+
+	if (!ch->open || ch->nic->quiescing)
+		busy_poll_stop(ch->nic->poll, e);
+	else
+		net_chan_drain(ch);
+}
+
 static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 {
 	struct net_chan *ch = opaque;
@@ -518,6 +542,7 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 	if (!ch->open)
 		return;
 	ch->open = false;
+	busy_poll_stop(n->poll, &ch->poll);
 	ch->tx_wait = ch->comp_wait = false;
 	for (unsigned q = 0; q < n->nqueues; q++)
 		n->queues[q].tx_waiters &= ~(1u << ch->index);
@@ -569,6 +594,7 @@ static int describe_channel(struct net_nic *n, unsigned index)
 	ch->nic = n;
 	ch->index = index;
 	ch->rec = &n->st->chan[index];
+	ch->poll.poll = chan_poll;
 	m.if_type = (ProtobufCBinaryData){sizeof(type), type.b};
 	m.if_instance = (ProtobufCBinaryData){sizeof(n->instance), n->instance.b};
 	m.user_def = (ProtobufCBinaryData){sizeof(user_def), user_def};
@@ -586,8 +612,9 @@ static int describe_channel(struct net_nic *n, unsigned index)
 
 /* ---- the NIC ---- */
 
-int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config *cfg,
-		struct net_state *st, struct net_backend *be, struct net_nic **ret)
+int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll,
+		const struct net_nic_config *cfg, struct net_state *st, struct net_backend *be,
+		struct net_nic **ret)
 {
 	struct net_nic *n;
 
@@ -603,6 +630,7 @@ int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config
 	}
 	n->v = v;
 	n->loop = loop;
+	n->poll = poll;
 	n->cfg = *cfg;
 	n->st = st;
 	n->be = be;
@@ -672,9 +700,12 @@ void net_nic_quiesce(struct net_nic *n)
 	n->quiescing = true;
 	for (unsigned q = 0; q < n->nqueues; q++)
 		net_queue_update(&n->queues[q]);
-	for (unsigned i = 0; i < n->nchans; i++)
-		if (n->chans[i])
+	for (unsigned i = 0; i < n->nchans; i++) {
+		if (n->chans[i]) {
+			busy_poll_stop(n->poll, &n->chans[i]->poll);
 			log_drops(n->chans[i]);
+		}
+	}
 }
 
 static void inspect_chan(const struct net_chan *ch, struct inspect_tree *t, Mhcl__Node *d)
@@ -783,8 +814,11 @@ void net_nic_free(struct net_nic *n)
 {
 	if (!n)
 		return;
-	for (unsigned i = 0; i < NET_MAX_CHANNELS; i++)
+	for (unsigned i = 0; i < NET_MAX_CHANNELS; i++) {
+		if (n->chans[i])
+			busy_poll_stop(n->poll, &n->chans[i]->poll);
 		free(n->chans[i]);
+	}
 	net_buf_unmap(&n->recv);
 	net_buf_unmap(&n->send);
 	if (n->nqueues == 0) {

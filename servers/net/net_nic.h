@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "busy_poll.h"
 #include "inspect.h"
 #include "net_capture.h"
 #include "net_state.h"
@@ -32,10 +33,12 @@ struct net_nic_config {
 
 struct net_nic;
 
-/* A NIC over backend tap (borrowed) with state st (fresh: zeroed; adopted: as the last
- * instance left it). Offers nothing yet. */
-int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, const struct net_nic_config *cfg,
-		struct net_state *st, struct net_backend *be, struct net_nic **ret);
+/* A NIC over backend be (borrowed) with state st (fresh: zeroed; adopted: as the last
+ * instance left it), its channels polled while busy through poll (borrowed). Offers
+ * nothing yet. */
+int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll,
+		const struct net_nic_config *cfg, struct net_state *st, struct net_backend *be,
+		struct net_nic **ret);
 /* Describes the primary channel and every sub-channel the state says was granted
  * (before vmbusdev_register, so vmbusd hands open ones back). */
 int net_nic_offer(struct net_nic *n);

@@ -6,6 +6,7 @@
 #ifndef MHCL_NET_NET_NIC_INTERNAL_H
 #define MHCL_NET_NET_NIC_INTERNAL_H
 
+#include "busy_poll.h"
 #include "log_limit.h"
 #include "net_buf.h"
 #include "net_nic.h"
@@ -54,6 +55,7 @@ struct net_chan {
 	bool comp_wait;
 	uint64_t comp_trans_id;
 	uint8_t comp[NETVSP_MSG_SIZE];
+	struct busy_poll_entry poll; /* polled (guest signals masked) while busy */
 	/* Adopted: the packet at this read position was answered by the last instance. */
 	bool skip;
 	uint32_t skip_at;
@@ -79,6 +81,7 @@ struct net_queue {
 struct net_nic {
 	struct vmbusdev *v;
 	uv_loop_t *loop;
+	struct busy_poll *poll; /* the server's, borrowed */
 	struct net_nic_config cfg;
 	struct hv_guid instance;
 	struct net_state *st;

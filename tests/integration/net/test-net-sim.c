@@ -392,6 +392,15 @@ static void test_linux_path(void)
 	guest_to_ns(&t, 0, false, true, "checksum finished by the host");
 	ns_to_guest(&t, "hello from the namespace");
 	burst_to_ns(&t, 600);
+	/* A busy channel was polled (its guest signals masked), not signalled per packet. */
+	static char out[8192];
+	unsigned long windows = 0;
+	ASSERT_EQ(sim_env_mhcl(&t.e, mhcl_cli, out, sizeof(out), "inspect", "net/poll",
+			       (char *)NULL),
+		  0);
+	const char *w = strstr(out, "windows: ");
+	ASSERT_TRUE(w && sscanf(w, "windows: %lu", &windows) == 1);
+	ASSERT_GT(windows, 0);
 
 	/* A sub-channel: granted, offered, opened, and it carries frames to the TAP. */
 	ASSERT_EQ(sim_net_subchannels(&t.n, 1, subs), 1);
