@@ -300,6 +300,7 @@ vm_run_l1() {
 		[ -n "$why" ] && [ $try -lt "$tries" ] || break
 		mv "$log" "$log.$try"
 		mv "$log.live" "$log.live.$try" 2>/dev/null || true
+		mv "$log.freeze" "$log.freeze.$try" 2>/dev/null || true
 		echo "vm: L1 $why (run $try of at most $tries, kept in $log.$try); running it again" >&2
 		vm_tail_live "$log.live.$try"
 		try=$((try + 1))
@@ -322,34 +323,19 @@ vm_tail_live() {
 	tr -d '\r' <"$1" | sed -n '/^L1 watchdog: mhcl-init/,/^L1 watchdog: end/p' | head -n 400 | sed 's/^/  ~ /' >&2
 }
 
-# vm_freeze_dump SOCKET: a frozen L1's registers, twice a second apart (does it move?),
-# from QEMU's monitor, each RIP named from the kernel's System.map (L1 runs nokaslr: an
-# address it does not name is L2's); says so when QEMU itself does not answer.
-vm_freeze_dump() {
-	python3 - "$1" "$VM_KDIR/boot/System.map-$VM_KVER" <<'PY'
-import bisect, re, socket, sys, time
-syms = []
+# vm_monitor SOCKET COMMAND...: runs HMP commands in one session of QEMU's monitor at
+# SOCKET, the answers on stdout; says so when QEMU itself does not answer.
+vm_monitor() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+out = b""
 try:
-    for line in open(sys.argv[2]):
-        a, t, name = line.split()[:3]
-        if t in "tTwW":
-            syms.append((int(a, 16), name))
-    syms.sort()
-except OSError:
-    pass
-def name(m):
-    rip = int(m.group(1), 16)
-    i = bisect.bisect_right(syms, (rip, "~")) - 1
-    if i < 0 or rip - syms[i][0] > 0x100000:
-        return m.group(0)
-    return "%s <%s+0x%x>" % (m.group(0), syms[i][1], rip - syms[i][0])
-for n in range(2):
-    out = b""
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(3)
-        s.connect(sys.argv[1])
-        s.sendall(b"info registers -a\n")
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(1)
+    s.connect(sys.argv[1])
+    for cmd in [""] + sys.argv[2:]:
+        if cmd:
+            s.sendall(cmd.encode() + b"\n")
         end = time.time() + 3
         while time.time() < end:
             try:
@@ -359,23 +345,32 @@ for n in range(2):
             if not d:
                 break
             out += d
-        s.close()
-    except OSError as e:
-        out += b"QEMU monitor: %s\n" % str(e).encode()
-    if b"IP=" not in out:
-        out += b"QEMU monitor: no registers in 3 s (QEMU itself hung?)\n"
-    text = out.decode(errors="replace").replace("\r", "")
-    sys.stdout.write(re.sub(r"RIP=([0-9a-f]{16})", name, text))
-    time.sleep(1)
+    s.close()
+except OSError as e:
+    out += b"QEMU monitor: %s\n" % str(e).encode()
+if b"(qemu)" not in out:
+    out += b"QEMU monitor: no answer (QEMU itself hung?)\n"
+# The prompt's line editing is escape sequences: keep the answers' lines.
+text = out.decode(errors="replace").replace("\r", "")
+sys.stdout.write("".join(l + "\n" for l in text.split("\n") if "\x1b" not in l))
 PY
+}
+
+# vm_freeze_dump SOCKET: a frozen L1's registers twice, a second apart (does it move?),
+# and the instructions at each CPU's RIP (Debian's System.map is a placeholder, so no
+# names: an L1 address is a nokaslr one, L2's are randomized).
+vm_freeze_dump() {
+	vm_monitor "$1" "info registers -a" "x/4i \$pc" "cpu 1" "x/4i \$pc" "cpu 0"
+	sleep 1
+	vm_monitor "$1" "info registers -a"
 }
 
 # vm_run_l1_once WORK TIMEOUT LOG: one L1 run; rc 124 when TIMEOUT passed, 125 when L1
 # printed nothing for VM_L1_STALL seconds or its heartbeat (LOG.beat, written by
-# vm_l1_initramfs's prelude) stopped for VM_L1_FROZEN seconds (default 120), 126 when L1's kernel saw a CPU stuck for
+# vm_l1_initramfs's prelude) stopped for VM_L1_FROZEN seconds (default 90), 126 when L1's kernel saw a CPU stuck for
 # minutes, 127 when (with VM_L1_DONE_MARK) its L2 guest triple-faulted, else QEMU's.
 vm_run_l1_once() {
-	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} frozen=${VM_L1_FROZEN:-120} qpid
+	local work=$1 limit=$2 log=$3 stall=${VM_L1_STALL:-300} frozen=${VM_L1_FROZEN:-90} qpid
 	local size=-1 now quiet=0 gap=0 beat=0 still=0 rc=0
 	: >"$log.live"
 	: >"$log.beat"
@@ -406,10 +401,18 @@ vm_run_l1_once() {
 		fi
 		if [ $still -ge "$frozen" ]; then
 			vm_freeze_dump "$log.mon" >"$log.freeze" 2>&1
+			# Diagnosis: does an NMI (a VM exit L1's lost timer interrupt did not
+			# cause) wake it? The run is repeated either way: its guest's clock jumped.
+			vm_monitor "$log.mon" nmi
+			local woke=no
+			for _ in 1 2 3 4 5 6; do
+				sleep 5
+				[ "$(stat -c %s "$log.beat" 2>/dev/null || echo 0)" = "$beat" ] || { woke=yes; break; }
+			done
 			kill "$qpid" 2>/dev/null || true
 			wait "$qpid" 2>/dev/null || true
-			echo "vm: L1 froze (its heartbeat stopped for $still s, at uptime $(tail -n 1 "$log.beat" | tr -d '\r' | cut -d' ' -f2) s); stopped it; where its CPUs were:" >&2
-			grep -a -E '^(CPU#|RIP|EIP|CR0|EFER|QEMU monitor)' "$log.freeze" | sed 's/^/  @ /' >&2
+			echo "vm: L1 froze (its heartbeat stopped for $still s, at uptime $(tail -n 1 "$log.beat" | tr -d '\r' | cut -d' ' -f2) s; an NMI woke it: $woke); stopped it; where its CPUs were:" >&2
+			grep -a -E '^(CPU#|RIP|EIP|RFL|CR0|EFER|QEMU monitor)|^0x' "$log.freeze" | sed 's/^/  @ /' >&2
 			return 125
 		fi
 		if [ $quiet -ge "$stall" ]; then
