@@ -50,10 +50,7 @@ static bool pinned;
 
 static void pin_to(unsigned cpu)
 {
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+	if (sim_env_pin(cpu))
 		pinned = true;
 }
 
@@ -82,22 +79,6 @@ static double pct(double p)
 		return 0;
 	qsort(samples, nsamples, sizeof(*samples), cmp_u32);
 	return samples[(size_t)(p * (double)(nsamples - 1))] / 1000.0;
-}
-
-/* CPU seconds pid has used (utime + stime). */
-static double cpu_of(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_TRUE(fgets(buf, sizeof(buf), f) != NULL);
-	fclose(f);
-	const char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	ASSERT_EQ(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
-		  2);
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double self_cpu(void)
@@ -200,7 +181,7 @@ static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, 
 	bool fired = ev == EV_NONE;
 	max_gap_ns = failed_ios = 0;
 	nsamples = 0;
-	double c0 = ev == EV_NONE ? cpu_of(server) : 0;
+	double c0 = ev == EV_NONE ? sim_env_cpu_seconds(server) : 0;
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9);
 	fire_at = t0 + (uint64_t)(secs * 1e9 / 3);
 	last_done = t0;
@@ -262,7 +243,7 @@ static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, 
 	if (ev == EV_NONE) {
 		row(poll ? "mhcl-storaged (VMBus, memory disk), guest polls"
 			 : "mhcl-storaged (VMBus, memory disk), guest takes interrupts",
-		    nch, qd, write, (double)ios, wall, cpu_of(server) - c0);
+		    nch, qd, write, (double)ios, wall, sim_env_cpu_seconds(server) - c0);
 	} else {
 		printf("| %s | %.1f | %llu | %llu |\n",
 		       ev == EV_RESTART ? "`mhcl restart storage` (planned)" : "SIGKILL (crash)",

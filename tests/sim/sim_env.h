@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -255,6 +256,34 @@ static inline void sim_env_boot(struct sim_env *e, uint32_t nvp)
 	ASSERT_OK(sim_guest_new(e->socks[0], &e->g));
 	e->socks[0] = -1;
 	ASSERT_UEQ(e->g->ram.map_len, SIM_TEST_RAM);
+}
+
+/* Pins the calling thread (and what it forks or spawns later) to one CPU. False when the
+ * machine has no such CPU or refuses. The benchmarks keep the path measured on CPU 0 and
+ * its load on CPU 1. */
+static inline bool sim_env_pin(unsigned cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+/* CPU seconds pid has used (utime + stime). */
+static inline double sim_env_cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fgets(buf, sizeof(buf), f) != NULL);
+	fclose(f);
+	const char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	ASSERT_TRUE(p != NULL);
+	ASSERT_EQ(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+		  2);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The pid of init's child running `comm` (mhcl-vmbusd), or -1. */
