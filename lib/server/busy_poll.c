@@ -82,6 +82,13 @@ bool busy_poll_keep(struct busy_poll *bp, struct busy_poll_entry *e, bool worked
 	return false;
 }
 
+void busy_poll_inspect(const struct busy_poll *bp, struct inspect_tree *t, Mhcl__Node *dir)
+{
+	inspect_u64(t, dir, "window_us", bp->window_ns / 1000u);
+	inspect_u64(t, dir, "windows", bp->windows);
+	inspect_u64(t, dir, "turns", bp->turns);
+}
+
 void busy_poll_close(struct busy_poll *bp)
 {
 	while (bp->head)

@@ -23,6 +23,8 @@
 
 #include <uv.h>
 
+#include "inspect.h"
+
 struct busy_poll_entry {
 	/* Called on each turn while polled: drain the queue (which calls busy_poll_keep). */
 	void (*poll)(struct busy_poll_entry *e);
@@ -55,6 +57,8 @@ bool busy_poll_keep(struct busy_poll *bp, struct busy_poll_entry *e, bool worked
 uint64_t busy_poll_clock(const struct busy_poll *bp);
 /* e is no longer polled (its queue closed or stopped taking work). */
 void busy_poll_stop(struct busy_poll *bp, struct busy_poll_entry *e);
+/* window_us, windows and turns into dir (a server's "poll"). */
+void busy_poll_inspect(const struct busy_poll *bp, struct inspect_tree *t, Mhcl__Node *dir);
 /* Frees nothing; closes the idle handle (the caller runs the loop to let it go). */
 void busy_poll_close(struct busy_poll *bp);
 

@@ -281,10 +281,7 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->st.adopted);
 	inspect_bool(t, root, "adopted_tap", d->tap_adopted);
-	Mhcl__Node *p = inspect_dir(t, root, "poll");
-	inspect_u64(t, p, "window_us", d->poll_us);
-	inspect_u64(t, p, "windows", d->poll.windows);
-	inspect_u64(t, p, "turns", d->poll.turns);
+	busy_poll_inspect(&d->poll, t, inspect_dir(t, root, "poll"));
 	if (d->mana)
 		net_mana_inspect(d->mana, t, inspect_dir(t, root, "mana"));
 	if (d->vmbus)

@@ -625,10 +625,7 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->adopted_state);
 	inspect_u64(t, root, "in_flight", inflight(d));
-	Mhcl__Node *p = inspect_dir(t, root, "poll");
-	inspect_u64(t, p, "window_us", d->poll_us);
-	inspect_u64(t, p, "windows", d->poll.windows);
-	inspect_u64(t, p, "turns", d->poll.turns);
+	busy_poll_inspect(&d->poll, t, inspect_dir(t, root, "poll"));
 	if (d->vmbus)
 		vmbusdev_inspect(d->vmbus, t, inspect_dir(t, root, "vmbus"));
 	for (unsigned k = 0; k < d->nnvme; k++) {
