@@ -826,8 +826,20 @@ int vmbus_ring_set_pending_send(struct vmbus_ring *r, uint32_t bytes)
 	if (!(load_relaxed(&r->ctl->feature_bits) & VMBUS_RING_FEAT_PENDING_SEND_SZ))
 		return -EOPNOTSUPP;
 
+	/* The reader measures free space against the write_index it sees, which does not
+	 * count an open batch: ask for the batch's bytes too. Asking for `bytes` alone, the
+	 * reader's crossing could fall while the batch is unpublished, and once published
+	 * the room only grows past the threshold, so no commit signals again. An empty ring
+	 * always answers: never ask for more than it gives. */
+	uint32_t ask = bytes;
+	if (r->wr_batching) {
+		uint32_t cap = r->size - 8; /* what an empty ring's free space exceeds */
+		ask += ring_used(r, r->wr_next, r->wr_published);
+		if (ask > cap)
+			ask = bytes > cap ? bytes : cap;
+	}
 	/* Pair B: pending_send_sz store, fence, then re-check read_index. */
-	store_relaxed(&r->ctl->pending_send_sz, bytes);
+	store_relaxed(&r->ctl->pending_send_sz, ask);
 	full_fence();
 	uint32_t rd = load_acquire(&r->ctl->read_index);
 	if (!index_valid(r, rd))

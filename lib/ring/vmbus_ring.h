@@ -249,7 +249,8 @@ uint32_t vmbus_ring_xfer_size(uint32_t nranges, uint32_t len);
  * Writer: asks the reader to signal once more than `bytes` are free (0 turns
  * it off). Returns 1 if that much is already free (clear it again and retry
  * at once), 0 to wait for the signal, -EOPNOTSUPP when the reader does not
- * advertise the feature, -EPROTO when broken.
+ * advertise the feature, -EPROTO when broken. Inside a batch it asks for the
+ * unpublished bytes too (the reader cannot see them; see the .c).
  */
 int vmbus_ring_set_pending_send(struct vmbus_ring *r, uint32_t bytes);
 

@@ -4,11 +4,13 @@
  * types, a consumer checks every byte and the running checksum. Both block on
  * eventfds and follow the signalling protocol exactly (interrupt mask on the
  * reading side, pending_send_sz on the writing side), so a lost wake-up hangs
- * the test and meson's timeout fails it. A small scattered ring makes almost
- * every packet cross a page or the wrap.
+ * the test and meson's timeout fails it. Half the packets are written in batches
+ * (published later), with pending_send_sz asked for inside an open batch. A small
+ * scattered ring makes almost every packet cross a page or the wrap.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -60,19 +62,36 @@ static void make_payload(uint8_t *b, uint32_t len, uint32_t seq)
 		b[i] = (uint8_t)(seq * 31u + i);
 }
 
+/* Publishes the producer's open batch, signalling if the consumer must be told. */
+static void end_batch(struct shared *sh, struct vmbus_ring *w)
+{
+	int ret = vmbus_ring_batch_end(w);
+	ASSERT_GE(ret, 0);
+	if (ret == 1) {
+		__atomic_fetch_add(&sh->signals_data, 1, __ATOMIC_RELAXED);
+		efd_signal(sh->data_efd);
+	}
+}
+
+/* Sends one packet after another; every other thousand go in batches of random length,
+ * and a full ring there asks for space before the batch is published (as storaged's
+ * backlog does), so the unpublished bytes are in play when the consumer commits. */
 static void *producer(void *arg)
 {
 	struct shared *sh = arg;
 	struct vmbus_ring w;
 	static uint8_t buf[MAX_PAYLOAD];
-	uint64_t seed = 0x1234567887654321ull;
+	uint64_t seed = 0x1234567887654321ull, batch_seed = 0x9e3779b97f4a7c15ull;
 
 	ASSERT_OK(vmbus_ring_init(&w, sh->m.control, sh->m.pages, sh->m.npages));
 	for (uint32_t seq = 0; seq < NPACKETS; seq++) {
 		uint32_t len = 4 + (uint32_t)(rng_next(&seed) % (MAX_PAYLOAD - 4));
+		bool batching = (seq / 1000u) % 2u == 1;
 		make_payload(buf, len, seq);
 		for (;;) {
 			int ret;
+			if (batching)
+				vmbus_ring_batch_begin(&w);
 			if (seq % 3 == 0)
 				ret = vmbus_ring_send_completion(&w, seq, buf, len);
 			else
@@ -87,11 +106,17 @@ static void *producer(void *arg)
 			/* Full: ask for a signal, then wait unless space appeared meanwhile. */
 			ret = vmbus_ring_set_pending_send(&w, vmbus_ring_inband_size(len));
 			ASSERT_GE(ret, 0);
+			if (vmbus_ring_batch_open(&w))
+				sched_yield(); /* storaged publishes at the end of its loop turn */
+			end_batch(sh, &w);
 			if (ret == 0)
 				efd_wait(sh->space_efd);
 			ASSERT_OK(vmbus_ring_set_pending_send(&w, 0));
 		}
+		if (!batching || rng_next(&batch_seed) % 8 == 0 || (seq + 1) % 1000u == 0)
+			end_batch(sh, &w);
 	}
+	end_batch(sh, &w);
 	vmbus_ring_fini(&w);
 	return NULL;
 }
