@@ -171,6 +171,19 @@ static int take_tap(struct netd *d)
 
 /* ---- MANA ---- */
 
+/* The TAP's root qdisc is a memory matter only (net_tap_qdisc.c): said, never fatal. */
+static void log_tap_qdisc(const struct net_tap *t)
+{
+	const char *kept;
+	int r = net_tap_qdisc_result(t, &kept);
+	if (r == 1)
+		log_info("TAP %s keeps its qdisc %s (not the kernel's default)", net_tap_ifname(t),
+			 kept);
+	else if (r < 0)
+		log_warn_errno(r, "TAP %s: unable to make noqueue its root qdisc (the "
+			       "default's per-queue rings stay): %m", net_tap_ifname(t));
+}
+
 /* Adopting a VFIO function happens inside the jail: it takes VFIO ioctls and config-space
  * reads, which not every profile grants. */
 static bool jail_can_adopt_vfio(struct srv *s)
@@ -449,6 +462,7 @@ int main(int argc, char **argv)
 					d->ifname);
 			goto fail;
 		}
+		log_tap_qdisc(d->tap);
 	}
 	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
 	if (r < 0) {

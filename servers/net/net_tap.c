@@ -53,6 +53,8 @@ struct net_tap {
 	struct net_backend be; /* first: net_tap_backend() hands it out */
 	unsigned nqueues;
 	char ifname[IFNAMSIZ];
+	int qdisc_result;	     /* net_tap_use_noqueue's, at open */
+	char qdisc_kept[IFNAMSIZ]; /* the administrator's qdisc kept, if any */
 	int fds[]; /* nqueues, owned */
 };
 
@@ -154,6 +156,9 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret)
 		/* Before the next queues, so that none sees the interface half set up. */
 		if (i == 0) {
 			r = tap_configure(t->fds[0]);
+			/* noqueue before the raise: the default's rings would grow first. */
+			if (r == 0)
+				t->qdisc_result = net_tap_use_noqueue(t->ifname, t->qdisc_kept);
 			if (r == 0)
 				r = tap_raise_txqueuelen(t->ifname);
 			if (r < 0)
@@ -271,6 +276,12 @@ unsigned net_tap_queues(const struct net_tap *t)
 const char *net_tap_ifname(const struct net_tap *t)
 {
 	return t->ifname;
+}
+
+int net_tap_qdisc_result(const struct net_tap *t, const char **kept)
+{
+	*kept = t->qdisc_kept;
+	return t->qdisc_result;
 }
 
 /* Bytes in iov, or SIZE_MAX past limit (each entry is checked first: the sum cannot wrap). */

@@ -19,6 +19,7 @@
 #ifndef MHCL_NET_NET_TAP_H
 #define MHCL_NET_NET_TAP_H
 
+#include <net/if.h>
 #include <sys/uio.h>
 
 #include "net_backend.h"
@@ -48,6 +49,20 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret);
  * tun fd), or another -errno.
  */
 int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret);
+
+/*
+ * Makes noqueue the root qdisc of ifname when it has the kernel's default (mq, or none yet
+ * while down): a TAP never needs one, and the default's per-queue rings cost tens of MiB
+ * once tx_queue_len is raised (net_tap_qdisc.c). Needs CAP_NET_ADMIN. Returns 0 (noqueue
+ * is the root now), 1 when an administrator's qdisc is kept (its kind in kept), or -errno.
+ */
+int net_tap_use_noqueue(const char *ifname, char kept[IFNAMSIZ]);
+
+/*
+ * What net_tap_open did about the root qdisc: net_tap_use_noqueue's result (0 when the
+ * queues were adopted, not opened), and in kept the kind of a qdisc it kept.
+ */
+int net_tap_qdisc_result(const struct net_tap *t, const char **kept);
 
 /* The TAP as a net_backend (valid while t is). */
 struct net_backend *net_tap_backend(struct net_tap *t);

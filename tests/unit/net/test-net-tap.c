@@ -5,7 +5,8 @@
  * the peer 10.99.0.2. ARP is answered; a UDP datagram with a partial checksum reaches a
  * socket while the same bytes without the offload are dropped; the kernel's own UDP reply
  * comes back flagged partial; a TCP segmentation request is taken (the stack answers it
- * with a reset); short buffers, bogus offloads and adoption behave as net_tap.h says.
+ * with a reset); short buffers, bogus offloads and adoption behave as net_tap.h says; the
+ * root qdisc becomes noqueue unless an administrator chose one (checked with iproute2's tc).
  * Needs root and /dev/net/tun; skips otherwise.
  */
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -481,6 +484,65 @@ static void test_adopt(struct net_tap *t)
 	net_tap_free(other);
 }
 
+/* The root qdisc's kind as iproute2's tc reports it ("" if it reports none). */
+static void tc_root_kind(const char *ifname, char kind[32])
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "tc qdisc show dev %s root 2>/dev/null", ifname);
+	FILE *f = popen(cmd, "r");
+	ASSERT_TRUE(f != NULL);
+	kind[0] = '\0';
+	if (fscanf(f, "qdisc %31s", kind) != 1)
+		kind[0] = '\0';
+	pclose(f);
+}
+
+static void run(const char *fmt, const char *ifname)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), fmt, ifname);
+	ASSERT_EQ(system(cmd), 0);
+}
+
+/* (g) noqueue replaces the kernel's default root qdisc, never an administrator's. */
+static void test_qdisc(struct net_tap *t)
+{
+	if (system("tc -V >/dev/null 2>&1") != 0) {
+		printf("(g) skipped: no tc (iproute2)\n");
+		return;
+	}
+	const char *kept;
+	char kind[32];
+	/* Opened while down (no qdisc yet), then brought up: noqueue stays. */
+	ASSERT_EQ(net_tap_qdisc_result(t, &kept), 0);
+	tc_root_kind(IFNAME, kind);
+	ASSERT_STREQ(kind, "noqueue");
+
+	/* Up with the kernel's default (mq) before netd opens it. */
+	const char *name = "mhcltest2";
+	struct net_tap *a = NULL, *b = NULL;
+	ASSERT_OK(net_tap_open(name, 1, &a));
+	run("tc qdisc del dev %s root", name);
+	run("ip link set %s up", name);
+	tc_root_kind(name, kind);
+	ASSERT_STREQ(kind, "mq");
+	ASSERT_OK(net_tap_open(name, 1, &b));
+	ASSERT_EQ(net_tap_qdisc_result(b, &kept), 0);
+	tc_root_kind(name, kind);
+	ASSERT_STREQ(kind, "noqueue");
+	net_tap_free(b);
+
+	/* An administrator's shaping is kept, and said. */
+	run("tc qdisc replace dev %s root tbf rate 1gbit burst 64kb latency 10ms", name);
+	ASSERT_OK(net_tap_open(name, 1, &b));
+	ASSERT_EQ(net_tap_qdisc_result(b, &kept), 1);
+	ASSERT_STREQ(kept, "tbf");
+	tc_root_kind(name, kind);
+	ASSERT_STREQ(kind, "tbf");
+	net_tap_free(b);
+	net_tap_free(a);
+}
+
 static void write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -520,6 +582,7 @@ int main(void)
 	test_short_buffer(t);  /* (d) */
 	test_bad_offloads(t);  /* (e) */
 	test_adopt(t);	       /* (f) */
+	test_qdisc(t);	       /* (g) */
 
 	ASSERT_TRUE(net_tap_free(t) == NULL);
 	ASSERT_TRUE(net_tap_free(NULL) == NULL);
