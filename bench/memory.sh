@@ -35,8 +35,37 @@ MEM=${MHCL_BENCH_MEM:-512}
 MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" >"$W/demo.log" 2>&1 || rc=$?
 [ $rc = 77 ] && { echo "bench/memory.sh: QEMU or the kernel package missing, skipping"; exit 77; }
 [ $rc = 0 ] || { tail -n 40 "$W/demo.log"; echo "bench/memory.sh: the image run failed"; exit 1; }
+
+# The baseline in the same run: the same kernel through the same shim on the same VM with
+# nothing of mhcl's (a busybox initramfs that reads /proc/meminfo and powers off). What the
+# stock kernel holds by itself is the floor any paravisor on it starts from.
+# shellcheck source=tests/vm/vmlib.sh
+. tests/vm/vmlib.sh
+vm_kernel
+FLOOR="$W/floor"
+mkdir -p "$FLOOR/root/bin" "$FLOOR/root/proc"
+cp /bin/busybox "$FLOOR/root/bin/"
+cat >"$FLOOR/root/init" <<'SH'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox sleep 5
+/bin/busybox grep -E '^(MemTotal|MemAvailable):' /proc/meminfo | /bin/busybox sed 's/^/floor: /'
+/bin/busybox poweroff -f
+SH
+chmod +x "$FLOOR/root/init"
+vm_cpio "$FLOOR/root" "$FLOOR/initrd.cpio.gz"
+"$B/tools/mhcl-image/mhcl-image" build --shim "$B/boot/mhcl-shim.elf" --kernel "$VM_VMLINUZ" \
+	--initrd "$FLOOR/initrd.cpio.gz" --cmdline "console=ttyS0 panic=-1" \
+	--manifest "$W/manifest.dtb" --pvh "$FLOOR/image.elf" --payload "$FLOOR/payload.bin" \
+	--igvm "$FLOOR/image.igvm" >"$FLOOR/build.log" 2>&1 ||
+	{ cat "$FLOOR/build.log"; echo "bench/memory.sh: the floor image failed to build"; exit 1; }
+timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$MEM" -display none -no-reboot \
+	-kernel "$FLOOR/image.elf" -initrd "$FLOOR/payload.bin" -append "console=ttyS0" \
+	-serial "file:$FLOOR/serial.log" </dev/null >/dev/null 2>&1 || true
+grep -q '^floor: MemAvailable' "$FLOOR/serial.log" ||
+	{ tail -n 20 "$FLOOR/serial.log"; echo "bench/memory.sh: the floor boot printed no meminfo"; exit 1; }
 python3 - "$W/ps.json" "$W/memory.txt" "$(grep -o 'userspace: [a-z]*' "$W/mkinitrd.log")" \
-	"${MHCL_IMAGE_DIR:+make image (build/deploy)}" "$MEM" <<'PY'
+	"${MHCL_IMAGE_DIR:+make image (build/deploy)}" "$MEM" "$FLOOR/serial.log" <<'PY'
 import json, re, sys
 ps = json.load(open(sys.argv[1]))
 mem = {}
@@ -80,6 +109,16 @@ for key, what in (("kvm_page_tables_bytes", "KVM's page tables for the guest (Se
                   ("percpu_bytes", "per-CPU areas")):
     if key in mem:
         print("| &nbsp;&nbsp;%s | %.1f |" % (what, mem[key] / MiB))
+floor = {}
+for line in open(sys.argv[6], errors="replace"):
+    m = re.match(r"floor: (\w+):\s+(\d+) kB", line.strip())
+    if m:
+        floor[m.group(1)] = int(m.group(2)) * 1024
+floor_in_use = floor["MemTotal"] - floor["MemAvailable"]
+print("| the same kernel alone, same shim and VM (busybox initramfs; baseline) | %.1f |"
+      % (floor_in_use / MiB))
+print("| **mhcl's own: in use by the paravisor less the kernel alone** | **%.1f** |"
+      % ((vtl2 - floor_in_use) / MiB))
 print()
 print("| | mhcl | OpenHCL (published, 2 VPs) | target |")
 print("|---|---:|---:|---:|")
