@@ -32,7 +32,17 @@ rc=0
 # 512 MiB: the guest's 256 MiB live inside it in this topology (under Hyper-V, VTL0's
 # memory is not VTL2's), and the kernel's page structures grow with the VM's memory.
 MEM=${MHCL_BENCH_MEM:-512}
-MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" >"$W/demo.log" 2>&1 || rc=$?
+run_image() {
+	rc=0
+	MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" \
+		>"$W/demo.log" 2>&1 || rc=$?
+}
+run_image
+# A guest triple fault is nested TCG's (README "Not yet done"), as image-boot repeats it.
+if [ $rc != 0 ] && [ $rc != 77 ] && grep -q 'triple fault' "$W/demo.log"; then
+	echo "bench/memory.sh: the guest triple-faulted (nested TCG); running the image once more"
+	run_image
+fi
 [ $rc = 77 ] && { echo "bench/memory.sh: QEMU or the kernel package missing, skipping"; exit 77; }
 [ $rc = 0 ] || { tail -n 40 "$W/demo.log"; echo "bench/memory.sh: the image run failed"; exit 1; }
 
