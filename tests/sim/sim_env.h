@@ -269,6 +269,28 @@ static inline bool sim_env_pin(unsigned cpu)
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
+/* Pins every thread of pid (and what they spawn later) to one CPU. False if any refuses. */
+static inline bool sim_env_pin_pid(pid_t pid, unsigned cpu)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return false;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	bool ok = true;
+	struct dirent *de;
+	int tid;
+	while ((de = readdir(dir)))
+		if (sscanf(de->d_name, "%d", &tid) == 1 &&
+		    sched_setaffinity(tid, sizeof(set), &set) < 0)
+			ok = false;
+	closedir(dir);
+	return ok;
+}
+
 /* CPU seconds pid has used (utime + stime). */
 static inline double sim_env_cpu_seconds(pid_t pid)
 {
