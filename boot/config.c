@@ -190,7 +190,48 @@ bool shim_host_dt_isolated(const void *fdt, size_t size)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL);
 }
 
-/* /guest { vps = <N>; memory-mib = <M>; }: both optional, each in range when given. */
+/* data-disk = "vdb": a /dev name, nothing that could walk out of /dev. */
+static int parse_data_disk(const void *fdt, int guest, struct shim_topology *topo,
+			   struct shim_error *err)
+{
+	int len;
+	const char *p = fdt_getprop(fdt, guest, "data-disk", &len);
+	if (!p)
+		return 0;
+	if (len < 2 || len > SHIM_DEV_NAME_MAX + 1 || p[len - 1] != '\0')
+		return SHIM_ERR(err, EBADMSG, "/guest: data-disk must be a string of 1..%u chars",
+				SHIM_DEV_NAME_MAX);
+	for (int i = 0; i < len - 1; i++) {
+		bool letter = p[i] >= 'a' && p[i] <= 'z', digit = p[i] >= '0' && p[i] <= '9';
+		if (!letter && !(digit && i > 0))
+			return SHIM_ERR(err, EBADMSG,
+					"/guest: data-disk must be a /dev name ([a-z][a-z0-9]*)");
+	}
+	memcpy(topo->guest.data_disk, p, (size_t)len);
+	return 0;
+}
+
+/* nic-mac = [02 6d 68 63 6c 02]: a unicast address, not all zeroes. */
+static int parse_nic_mac(const void *fdt, int guest, struct shim_topology *topo,
+			 struct shim_error *err)
+{
+	int len;
+	const uint8_t *p = fdt_getprop(fdt, guest, "nic-mac", &len);
+	if (!p)
+		return 0;
+	if (len != 6)
+		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac must be 6 bytes, not %d", len);
+	if (p[0] & 1u)
+		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is a multicast address");
+	if (!(p[0] | p[1] | p[2] | p[3] | p[4] | p[5]))
+		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is all zeroes");
+	memcpy(topo->guest.nic_mac, p, 6);
+	topo->guest.has_nic_mac = true;
+	return 0;
+}
+
+/* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb"; nic-mac = [6 bytes]; }: each
+ * optional, each checked when given. */
 static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_error *err)
 {
 	int guest = fdt_path_offset(fdt, "/guest");
@@ -198,21 +239,27 @@ static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_
 
 	if (guest < 0)
 		return 0;
-	r = read_u32_prop(fdt, guest, "vps", 0, &topo->guest_vps, err);
+	r = parse_data_disk(fdt, guest, topo, err);
 	if (r)
 		return r;
-	r = read_u32_prop(fdt, guest, "memory-mib", 0, &topo->guest_memory_mib, err);
+	r = parse_nic_mac(fdt, guest, topo, err);
+	if (r)
+		return r;
+	r = read_u32_prop(fdt, guest, "vps", 0, &topo->guest.vps, err);
+	if (r)
+		return r;
+	r = read_u32_prop(fdt, guest, "memory-mib", 0, &topo->guest.memory_mib, err);
 	if (r)
 		return r;
 	if (fdt_getprop(fdt, guest, "vps", NULL) &&
-	    (topo->guest_vps < 1 || topo->guest_vps > SHIM_GUEST_VPS_MAX))
-		return SHIM_ERR(err, EBADMSG, "/guest: vps %u outside 1..%u", topo->guest_vps,
+	    (topo->guest.vps < 1 || topo->guest.vps > SHIM_GUEST_VPS_MAX))
+		return SHIM_ERR(err, EBADMSG, "/guest: vps %u outside 1..%u", topo->guest.vps,
 				SHIM_GUEST_VPS_MAX);
 	if (fdt_getprop(fdt, guest, "memory-mib", NULL) &&
-	    (topo->guest_memory_mib < SHIM_GUEST_MEMORY_MIB_MIN ||
-	     topo->guest_memory_mib > SHIM_GUEST_MEMORY_MIB_MAX))
+	    (topo->guest.memory_mib < SHIM_GUEST_MEMORY_MIB_MIN ||
+	     topo->guest.memory_mib > SHIM_GUEST_MEMORY_MIB_MAX))
 		return SHIM_ERR(err, EBADMSG, "/guest: memory-mib %u outside %u..%u",
-				topo->guest_memory_mib, SHIM_GUEST_MEMORY_MIB_MIN,
+				topo->guest.memory_mib, SHIM_GUEST_MEMORY_MIB_MIN,
 				SHIM_GUEST_MEMORY_MIB_MAX);
 	return 0;
 }

@@ -53,6 +53,19 @@ struct shim_range {
 	uint32_t node;
 };
 
+/* A device node name under /dev the host names in its tree: [a-z][a-z0-9]{0,14}. */
+#define SHIM_DEV_NAME_MAX 15
+
+/* The VTL0 guest the host asks for (/guest in the host tree); 0, "" or false = not said.
+ * init puts them in the manifest's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK}
+ * and ${GUEST_NIC_MAC}. */
+struct shim_guest {
+	uint32_t vps, memory_mib;
+	char data_disk[SHIM_DEV_NAME_MAX + 1]; /* the host block device behind its data disk */
+	uint8_t nic_mac[6];		       /* its NIC's MAC, when has_nic_mac */
+	bool has_nic_mac;
+};
+
 struct shim_topology {
 	struct shim_cpu cpu[SHIM_MAX_CPUS];
 	uint32_t cpu_count;
@@ -60,9 +73,7 @@ struct shim_topology {
 	uint32_t mem_count;
 	uint32_t node_count; /* highest node + 1 */
 	bool isolated;	     /* host tree asked for isolation */
-	/* The VTL0 guest the host asks for (/guest in the host tree), 0 = not said: init
-	 * puts them in the manifest's ${GUEST_VPS} and ${GUEST_MEMORY_MIB}. */
-	uint32_t guest_vps, guest_memory_mib;
+	struct shim_guest guest;
 };
 
 #define SHIM_GUEST_VPS_MAX 64

@@ -58,10 +58,14 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	if (s->opts.isolated)
 		CHECK(fdt_setprop_empty(fdt, chosen, "mhcl,isolated"));
 	/* The guest the host asked for (checked by shim_host_dt_parse), for init. */
-	if (t->guest_vps)
-		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-vps", t->guest_vps));
-	if (t->guest_memory_mib)
-		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-memory-mib", t->guest_memory_mib));
+	if (t->guest.vps)
+		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-vps", t->guest.vps));
+	if (t->guest.memory_mib)
+		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-memory-mib", t->guest.memory_mib));
+	if (t->guest.data_disk[0])
+		CHECK(fdt_setprop_string(fdt, chosen, "mhcl,guest-data-disk", t->guest.data_disk));
+	if (t->guest.has_nic_mac)
+		CHECK(fdt_setprop(fdt, chosen, "mhcl,guest-nic-mac", t->guest.nic_mac, 6));
 	/* What isolation took off the command line, so init can tell (and report) that
 	 * the host asked for more than it got. Names only, never values. */
 	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,cmdline-dropped", s->opts.dropped));

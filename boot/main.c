@@ -495,8 +495,16 @@ static bool topology_from_host_dt(struct shim *s)
 	}
 	rt_log("host device tree: %u bytes accepted: %u cpus, %u memory ranges, guest %u VPs "
 	       "%u MiB (0: not said)",
-	       size, s->topo.cpu_count, s->topo.mem_count, s->topo.guest_vps,
-	       s->topo.guest_memory_mib);
+	       size, s->topo.cpu_count, s->topo.mem_count, s->topo.guest.vps,
+	       s->topo.guest.memory_mib);
+	if (s->topo.guest.data_disk[0])
+		rt_log("host device tree: the guest's data disk is /dev/%s",
+		       s->topo.guest.data_disk);
+	if (s->topo.guest.has_nic_mac) {
+		const uint8_t *m = s->topo.guest.nic_mac;
+		rt_log("host device tree: the guest's NIC MAC is %02x:%02x:%02x:%02x:%02x:%02x",
+		       m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
 	return s->topo.cpu_count > 0;
 
 rejected:
@@ -524,8 +532,7 @@ static void read_topology(struct shim *s)
 			s->topo.mem_count = host_mem_only.mem_count;
 		}
 		/* The guest the host asked for does not depend on where CPUs come from. */
-		s->topo.guest_vps = host_mem_only.guest_vps;
-		s->topo.guest_memory_mib = host_mem_only.guest_memory_mib;
+		s->topo.guest = host_mem_only.guest;
 	}
 	if (s->opts.boot_cpus > s->topo.cpu_count) {
 		rt_log("mhcl.boot_cpus=%u but only %u cpus; using %u", s->opts.boot_cpus,

@@ -117,6 +117,40 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 	return manifest_parse_vars(buf, (size_t)size, run_dir, vars, ret, err, err_len);
 }
 
+/* /chosen's mhcl,guest-data-disk (a /dev name) and mhcl,guest-nic-mac (6 bytes), checked
+ * again here: they end up in a server's args and device files. */
+static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v, char *err,
+			    size_t err_len)
+{
+	int len;
+	const char *disk = fdt_getprop(fdt, chosen, "mhcl,guest-data-disk", &len);
+	if (disk) {
+		bool ok = len >= 2 && len <= MANIFEST_DEV_NAME_MAX + 1 && disk[len - 1] == '\0' &&
+			  disk[0] >= 'a' && disk[0] <= 'z';
+		for (int i = 1; ok && i < len - 1; i++)
+			ok = (disk[i] >= 'a' && disk[i] <= 'z') ||
+			     (disk[i] >= '0' && disk[i] <= '9');
+		if (!ok)
+			return config_fail(err, err_len, -EINVAL,
+					   "boot device tree: /chosen: 'mhcl,guest-data-disk' must "
+					   "be a /dev name ([a-z][a-z0-9]{0,14})");
+		memcpy(v->guest_data_disk, disk, (size_t)len);
+	}
+	const uint8_t *mac = fdt_getprop(fdt, chosen, "mhcl,guest-nic-mac", &len);
+	if (mac) {
+		if (len != 6 || (mac[0] & 1u) ||
+		    !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+			return config_fail(
+			    err, err_len, -EINVAL,
+			    "boot device tree: /chosen: 'mhcl,guest-nic-mac' must be "
+			    "6 bytes of a unicast address");
+		snprintf(v->guest_nic_mac, sizeof(v->guest_nic_mac),
+			 "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+			 mac[5]);
+	}
+	return 0;
+}
+
 /* /chosen's mhcl,guest-vps and mhcl,guest-memory-mib (the shim's, from the host tree). */
 static int boot_vars(const void *fdt, struct manifest_vars *v, char *err, size_t err_len)
 {
@@ -139,7 +173,7 @@ static int boot_vars(const void *fdt, struct manifest_vars *v, char *err, size_t
 		memcpy(&cell, p, sizeof(cell));
 		*out[i] = fdt32_to_cpu(cell);
 	}
-	return 0;
+	return chosen < 0 ? 0 : boot_device_vars(fdt, chosen, v, err, err_len);
 }
 
 static bool path_ok(const char *p)

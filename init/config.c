@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
@@ -169,11 +170,18 @@ static void conf_clear(struct srv_conf *c)
 }
 
 /* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars). */
-static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
+int config_subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
 		      size_t why_len)
 {
-	static const char *const names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB"};
-	uint32_t vals[] = {v->guest_vps, v->guest_memory_mib};
+	static const char *const names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
+					    "GUEST_NIC_MAC"};
+	char vps[12] = "", mem[12] = "";
+	if (v->guest_vps)
+		snprintf(vps, sizeof(vps), "%u", v->guest_vps);
+	if (v->guest_memory_mib)
+		snprintf(mem, sizeof(mem), "%u", v->guest_memory_mib);
+	const char *vals[] = {vps, mem, v->guest_data_disk, v->guest_nic_mac};
+	static_assert(ARRAY_SIZE(names) == ARRAY_SIZE(vals), "a value per name");
 	char out[MANIFEST_STR_MAX];
 	size_t o = 0;
 
@@ -196,12 +204,11 @@ static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, 
 				 name);
 			return -EINVAL;
 		}
-		char num[12];
 		const char *val = NULL;
 		size_t vlen = 0;
-		if (vals[k]) {
-			vlen = (size_t)snprintf(num, sizeof(num), "%u", vals[k]);
-			val = num;
+		if (vals[k][0]) {
+			val = vals[k];
+			vlen = strlen(val);
 		} else if (dflt && dflt < end) {
 			val = dflt + 2;
 			vlen = (size_t)(end - val);
@@ -296,7 +303,7 @@ static int parse_server(const void *fdt, int node, const char *run_dir,
 				char *run = config_subst_run(a[i], run_dir), why[96];
 				if (!run)
 					return -ENOMEM;
-				r = subst_vars(run, vars, &c->args[i], why, sizeof(why));
+				r = config_subst_vars(run, vars, &c->args[i], why, sizeof(why));
 				free(run);
 				if (r == -ENOMEM)
 					return r;
@@ -362,8 +369,8 @@ static int parse_server(const void *fdt, int node, const char *run_dir,
 					    name, a[i]);
 				c->namespaces |= f;
 			}
-		} else if ((r = config_identity_prop(c, pname, val, len, run_dir, err, err_len)) !=
-			   0) {
+		} else if ((r = config_identity_prop(c, pname, val, len, run_dir, vars, err,
+						     err_len)) != 0) {
 			if (r < 0)
 				return r;
 		} else {

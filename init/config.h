@@ -71,11 +71,16 @@ struct srv_conf {
 
 /*
  * What the host decided, from the boot device tree (/chosen, written by the shim from the
- * host tree's /guest): a server's args take them as ${GUEST_VPS} and ${GUEST_MEMORY_MIB},
- * with a default after ":-" (${GUEST_VPS:-2}) for when the host said nothing. 0 = not said.
+ * host tree's /guest): a server's args and device-files take them as ${GUEST_VPS},
+ * ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK} (a /dev name) and ${GUEST_NIC_MAC}
+ * (aa:bb:cc:dd:ee:ff), with a default after ":-" (${GUEST_VPS:-2}) for when the host said
+ * nothing. 0 or "" = not said.
  */
+#define MANIFEST_DEV_NAME_MAX 15
 struct manifest_vars {
 	uint32_t guest_vps, guest_memory_mib;
+	char guest_data_disk[MANIFEST_DEV_NAME_MAX + 1];
+	char guest_nic_mac[18];
 };
 
 struct manifest {
@@ -151,6 +156,10 @@ const char *restart_policy_name(enum restart_policy p);
 /* Shared by the manifest's parsers (config.c, config_identity.c). */
 int config_split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty);
 char *config_subst_run(const char *s, const char *run_dir);
+/* ${NAME} and ${NAME:-default} of struct manifest_vars in s into *ret (malloc'd). -EINVAL
+ * with why for an unknown name, a name not set without a default, or a result too long. */
+int config_subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
+		      size_t why_len);
 
 /*
  * The identity properties of a server node: user, group, groups, capabilities,
@@ -158,7 +167,8 @@ char *config_subst_run(const char *s, const char *run_dir);
  * one of them, or a negative errno with err set.
  */
 int config_identity_prop(struct srv_conf *c, const char *pname, const char *val, int len,
-			 const char *run_dir, char *err, size_t err_len);
+			 const char *run_dir, const struct manifest_vars *vars, char *err,
+			 size_t err_len);
 /* Checks the identity of a parsed server as a whole (group without user, ...). */
 int config_identity_check(const struct srv_conf *c, char *err, size_t err_len);
 void config_identity_clear(struct srv_conf *c);

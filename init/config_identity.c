@@ -138,7 +138,7 @@ static int take_caps(struct srv_conf *c, const char *val, int len, char *err, si
 }
 
 static int take_device_files(struct srv_conf *c, const char *val, int len, const char *run_dir,
-			     char *err, size_t err_len)
+			     const struct manifest_vars *vars, char *err, size_t err_len)
 {
 	const char *a[MANIFEST_DEVICE_FILES_MAX];
 	int n = config_split_strings(val, len, a, ARRAY_SIZE(a), false);
@@ -149,9 +149,17 @@ static int take_device_files(struct srv_conf *c, const char *val, int len, const
 				   c->name, MANIFEST_DEVICE_FILES_MAX);
 	config_identity_clear(c);
 	for (int i = 0; i < n; i++) {
-		char *f = config_subst_run(a[i], run_dir);
-		if (!f)
+		char *run = config_subst_run(a[i], run_dir), *f = NULL, why[96];
+		if (!run)
 			return -ENOMEM;
+		int r = config_subst_vars(run, vars, &f, why, sizeof(why));
+		free(run);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return config_fail(err, err_len, -EINVAL,
+					   "manifest: %s: property 'device-files': %s", c->name,
+					   why);
 		if (!valid_device_file(f)) {
 			config_fail(err, err_len, -EINVAL,
 				    "manifest: %s: property 'device-files': '%.80s' is neither an "
@@ -166,7 +174,8 @@ static int take_device_files(struct srv_conf *c, const char *val, int len, const
 }
 
 int config_identity_prop(struct srv_conf *c, const char *pname, const char *val, int len,
-			 const char *run_dir, char *err, size_t err_len)
+			 const char *run_dir, const struct manifest_vars *vars, char *err,
+			 size_t err_len)
 {
 	uint32_t id;
 
@@ -199,7 +208,7 @@ int config_identity_prop(struct srv_conf *c, const char *pname, const char *val,
 	if (strcmp(pname, "capabilities") == 0)
 		return take_caps(c, val, len, err, err_len);
 	if (strcmp(pname, "device-files") == 0)
-		return take_device_files(c, val, len, run_dir, err, err_len);
+		return take_device_files(c, val, len, run_dir, vars, err, err_len);
 	return 0;
 }
 

@@ -302,6 +302,11 @@ int main(int argc, char **argv)
 	if (m->vars.guest_vps || m->vars.guest_memory_mib)
 		log_info("the host's guest: %u VPs, %u MiB (0: the manifest's default)",
 			 m->vars.guest_vps, m->vars.guest_memory_mib);
+	if (m->vars.guest_data_disk[0] || m->vars.guest_nic_mac[0])
+		log_info("the host's guest devices: data disk %s, NIC MAC %s (-: the manifest's "
+			 "default)",
+			 m->vars.guest_data_disk[0] ? m->vars.guest_data_disk : "-",
+			 m->vars.guest_nic_mac[0] ? m->vars.guest_nic_mac : "-");
 	if (in.isolated)
 		log_info("isolated: fault injection, memory reads and unauthenticated network "
 			 "diag are refused");

@@ -228,17 +228,23 @@ SH
 	echo "guest.img: $(du -k "$W/guest.img" | cut -f1) KiB: vmlinuz ($(basename "$VM_VMLINUZ")," \
 		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
 		"cmdline \"$(cat "$W/guest/cmdline")\""
-	# The host sizes the guest in its host tree (boot/README.md): the shim checks /guest
-	# and hands it to init, which puts it in the worker's --cpus and --mem.
+	# The host decides in its host tree (boot/README.md): the guest's VPs and memory, the
+	# block device behind its data disk and its NIC's MAC. The shim checks /guest and
+	# hands it to init, which puts it in the worker's --cpus and --mem, storaged's --disk
+	# and device files, and netd's --mac. The data disk is the host's first disk (vda;
+	# preinit finds the guest disk, vdb, by its label), so only the host tree can have
+	# picked it: the manifest's default is vdb. (A third disk would do too, but SeaBIOS
+	# then reserves memory where QEMU put the PVH payload, which the shim refuses.)
 	GMEM=${MHCL_IMAGE_GUEST_MEM:-256}
-	printf '/dts-v1/;\n/ {\n\tcompatible = "mhcl,host-v1";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\tguest { vps = <2>; memory-mib = <%u>; };\n};\n' \
-		"$GMEM" >"$W/host.dts"
+	GUEST_NODE="guest { vps = <2>; memory-mib = <$GMEM>; data-disk = \"vda\"; nic-mac = [02 6d 68 63 6c 0a]; };"
+	printf '/dts-v1/;\n/ {\n\tcompatible = "mhcl,host-v1";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\t%s\n};\n' \
+		"$GUEST_NODE" >"$W/host.dts"
 	dtc -q -I dts -O dtb -o "$W/host.dtb" "$W/host.dts" || fail "dtc of the host tree"
-	echo "host tree (fw_cfg opt/mhcl/host.dtb): guest { vps = <2>; memory-mib = <$GMEM>; }"
+	echo "host tree (fw_cfg opt/mhcl/host.dtb): $GUEST_NODE"
 	rm -f "$W/data.img"
 	truncate -s 64M "$W/data.img"
-	QDISK=(-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on"
-		-drive "file=$W/data.img,format=raw,if=virtio"
+	QDISK=(-drive "file=$W/data.img,format=raw,if=virtio"
+		-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on"
 		-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
 fi
 

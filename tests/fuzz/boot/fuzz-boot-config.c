@@ -29,6 +29,17 @@ static void check_topology(const struct shim_topology *t)
 	for (uint32_t i = 0; i < t->mem_count; i++)
 		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
 			abort();
+	/* The guest's data disk is a /dev name, its MAC unicast and not zero. */
+	const char *d = t->guest.data_disk;
+	size_t n = strnlen(d, sizeof(t->guest.data_disk));
+	if (n == sizeof(t->guest.data_disk) || (n && (d[0] < 'a' || d[0] > 'z')))
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9')))
+			abort();
+	const uint8_t *m = t->guest.nic_mac;
+	if (t->guest.has_nic_mac && ((m[0] & 1u) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])))
+		abort();
 }
 
 /* The filter's output: bounded names, a count at least as large as the names listed,

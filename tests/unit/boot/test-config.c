@@ -349,13 +349,13 @@ static void test_host_dt_guest(void)
 	static struct shim_topology topo;
 	size_t n = build_guest_dt(4, 4, 4, 512);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
-	ASSERT_EQ(topo.guest_vps, 4);
-	ASSERT_EQ(topo.guest_memory_mib, 512);
+	ASSERT_EQ(topo.guest.vps, 4);
+	ASSERT_EQ(topo.guest.memory_mib, 512);
 	ASSERT_EQ(topo.cpu_count, 0);
 	n = build_guest_dt(4, 1, 0, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
-	ASSERT_EQ(topo.guest_vps, 1);
-	ASSERT_EQ(topo.guest_memory_mib, 0); /* not said */
+	ASSERT_EQ(topo.guest.vps, 1);
+	ASSERT_EQ(topo.guest.memory_mib, 0); /* not said */
 	n = build_guest_dt(4, SHIM_GUEST_VPS_MAX, 4, SHIM_GUEST_MEMORY_MIB_MAX);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
 
@@ -383,9 +383,69 @@ static void test_host_dt_guest(void)
 	}
 }
 
+/* A host tree with /guest { data-disk; nic-mac; }: each as given (len 0: left out). */
+static size_t build_device_dt(const void *disk, int disk_len, const void *mac, int mac_len)
+{
+	dt_begin("mhcl,host-v1");
+	ASSERT_OK(fdt_begin_node(dtb, "guest"));
+	if (disk_len)
+		ASSERT_OK(fdt_property(dtb, "data-disk", disk, disk_len));
+	if (mac_len)
+		ASSERT_OK(fdt_property(dtb, "nic-mac", mac, mac_len));
+	ASSERT_OK(fdt_end_node(dtb));
+	return dt_end();
+}
+
+static void test_host_dt_guest_devices(void)
+{
+	static struct shim_topology topo;
+	static const uint8_t mac[6] = {0x02, 0x6d, 0x68, 0x63, 0x6c, 0x07};
+	size_t n = build_device_dt("vdc", 4, mac, 6);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_STREQ(topo.guest.data_disk, "vdc");
+	ASSERT_TRUE(topo.guest.has_nic_mac);
+	ASSERT_EQ(memcmp(topo.guest.nic_mac, mac, 6), 0);
+	n = build_device_dt("nvme0n1", 8, NULL, 0);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_STREQ(topo.guest.data_disk, "nvme0n1");
+	ASSERT_FALSE(topo.guest.has_nic_mac); /* not said */
+	n = build_device_dt(NULL, 0, NULL, 0);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_EQ(topo.guest.data_disk[0], '\0');
+
+	static const uint8_t multicast[6] = {0x01, 0, 0x5e, 0, 0, 1}, zero[6] = {0};
+	const struct {
+		const char *disk;
+		int dl;
+		const uint8_t *mac;
+		int ml;
+		const char *msg;
+	} bad[] = {
+	    {"../sda", 7, NULL, 0, "data-disk must be a /dev name"},
+	    {"sd/a", 5, NULL, 0, "data-disk must be a /dev name"},
+	    {"0vda", 5, NULL, 0, "data-disk must be a /dev name"},
+	    {"Vda", 4, NULL, 0, "data-disk must be a /dev name"},
+	    {"vdb", 3, NULL, 0, "data-disk must be a string"},		     /* no NUL */
+	    {"", 1, NULL, 0, "data-disk must be a string"},		     /* empty */
+	    {"abcdefghijklmnop", 17, NULL, 0, "data-disk must be a string"}, /* 16 chars */
+	    {NULL, 0, mac, 5, "nic-mac must be 6 bytes, not 5"},
+	    {NULL, 0, multicast, 6, "nic-mac is a multicast address"},
+	    {NULL, 0, zero, 6, "nic-mac is all zeroes"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = build_device_dt(bad[i].disk, bad[i].dl, bad[i].mac, bad[i].ml);
+		ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
+		if (!strstr(err.msg, bad[i].msg)) {
+			fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err.msg, bad[i].msg);
+			abort();
+		}
+	}
+}
+
 int main(void)
 {
 	test_host_dt_guest();
+	test_host_dt_guest_devices();
 	test_host_dt_isolated();
 	test_payload();
 	test_host_dt();

@@ -215,6 +215,9 @@ static void test_guest_vars(void)
 	ASSERT_OK(load(&m, src, err));
 	ASSERT_STREQ(m->servers[1].args[0], "2"); /* the manifest's defaults */
 	ASSERT_STREQ(m->servers[1].args[1], "m256");
+	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdb");
+	ASSERT_STREQ(m->servers[1].args[3], "02:00:00:00:00:01");
+	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdb");
 	manifest_free(m);
 
 	snprintf(body, sizeof(body),
@@ -229,6 +232,41 @@ static void test_guest_vars(void)
 	ASSERT_STREQ(m->servers[1].args[1], "m512");
 	ASSERT_EQ(m->vars.guest_vps, 4);
 	manifest_free(m);
+
+	/* The host's data disk and NIC MAC: in args and device files alike. */
+	snprintf(
+	    body, sizeof(body),
+	    "chosen { mhcl,guest-data-disk = \"vdc\"; mhcl,guest-nic-mac = [02 6d 68 63 6c 07]; "
+	    "}; mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
+	    MAN_ADDR, man_len);
+	setup_tree(body);
+	m = NULL;
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("load with the host's devices failed: %s", err);
+	ASSERT_STREQ(m->servers[1].args[0], "2");
+	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdc");
+	ASSERT_STREQ(m->servers[1].args[3], "02:6d:68:63:6c:07");
+	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdc");
+	manifest_free(m);
+
+	/* What could walk out of /dev, or is no unicast MAC, is refused. */
+	static const char *const bad[][2] = {
+	    {"mhcl,guest-data-disk = \"../sda\";", "'mhcl,guest-data-disk' must be a /dev name"},
+	    {"mhcl,guest-data-disk = \"\";", "'mhcl,guest-data-disk' must be a /dev name"},
+	    {"mhcl,guest-data-disk = [76 64 62];", "'mhcl,guest-data-disk' must be a /dev name"},
+	    {"mhcl,guest-nic-mac = [02 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
+	    {"mhcl,guest-nic-mac = [03 00 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
+	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 6 bytes"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(
+		    body, sizeof(body),
+		    "chosen { %s }; mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 "
+		    "<0x%x 0x%zx>; };",
+		    bad[i][0], MAN_ADDR, man_len);
+		setup_tree(body);
+		expect_error(-EINVAL, bad[i][1]);
+	}
 
 	snprintf(body, sizeof(body),
 		 "chosen { mhcl,guest-vps = /bits/ 64 <4>; }; mhcl { compatible = "
@@ -413,13 +451,16 @@ int main(void)
 	snprintf(mem, sizeof(mem), "%s/mem", tmpdir);
 	snprintf(man_path, sizeof(man_path), "%s/manifest.dtb", tmpdir);
 
-	man_len = compile("/dts-v1/; / { mhcl { manifest { compatible = \"mhcl,manifest-v1\";\n"
-			  "diag { binary = \"mhcl-diagd\"; policy = \"diagd\";"
-			  " args = \"--unix\", \"${RUN}/diag.sock\"; start-order = <10>; };\n"
-			  "sidecar { binary = \"mhcl-sidecard\"; policy = \"sidecard\";"
-			  " args = \"${GUEST_VPS:-2}\", \"m${GUEST_MEMORY_MIB:-256}\"; };\n"
-			  "}; }; };\n",
-			  man, sizeof(man));
+	man_len = compile(
+	    "/dts-v1/; / { mhcl { manifest { compatible = \"mhcl,manifest-v1\";\n"
+	    "diag { binary = \"mhcl-diagd\"; policy = \"diagd\";"
+	    " args = \"--unix\", \"${RUN}/diag.sock\"; start-order = <10>; };\n"
+	    "sidecar { binary = \"mhcl-sidecard\"; policy = \"sidecard\";"
+	    " args = \"${GUEST_VPS:-2}\", \"m${GUEST_MEMORY_MIB:-256}\","
+	    " \"file=/dev/${GUEST_DATA_DISK:-vdb}\", \"${GUEST_NIC_MAC:-02:00:00:00:00:01}\";"
+	    " user = <401>; device-files = \"/dev/${GUEST_DATA_DISK:-vdb}\"; };\n"
+	    "}; }; };\n",
+	    man, sizeof(man));
 	ASSERT_TRUE(man_len > 64 && man_len < 0x1000);
 	write_file(man_path, man, man_len);
 	/* "Physical memory": zeros with the manifest at MAN_ADDR, MEM_SIZE bytes. */

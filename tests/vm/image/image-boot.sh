@@ -12,9 +12,12 @@
 #     when the VP worker started the guest's 2 VPs (request-cpus);
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
-#   - the host tree (fw_cfg opt/mhcl/host.dtb) sizes the guest: /guest { vps = <2>;
-#     memory-mib = <192>; } reaches the worker's --cpus and --mem through the shim and
-#     init's ${GUEST_VPS} and ${GUEST_MEMORY_MIB};
+#   - the host tree (fw_cfg opt/mhcl/host.dtb) decides for the guest: /guest { vps = <2>;
+#     memory-mib = <192>; data-disk = "vda"; nic-mac = [02 6d 68 63 6c 0a]; } reaches the
+#     worker's --cpus and --mem, storaged's --disk and netd's --mac through the shim and
+#     init's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK} and ${GUEST_NIC_MAC}
+#     (the data disk is the host's first disk; the manifest's default, vdb, is the guest
+#     disk here, which the checks on the data disk's size and contents would catch);
 #   - the host's guest disk: preinit mounted it, mhcl-vp (uid 405) loaded the unmodified
 #     guest from it, the guest negotiated VMBus with vmbusd, hv_utils bound the heartbeat
 #     and shutdown channels icd serves, and the guest printed its devices;
@@ -118,6 +121,10 @@ has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
 has "$W/serial.log" "the shim took the host tree's /guest" \
 	'host device tree: [0-9]+ bytes accepted: .*guest 2 VPs 192 MiB'
 has "$W/serial.log" "init put it in the manifest's variables" "the host's guest: 2 VPs, 192 MiB"
+has "$W/serial.log" "the shim took the host tree's data disk and NIC MAC" \
+	"host device tree: the guest's NIC MAC is 02:6d:68:63:6c:0a"
+has "$W/serial.log" "init put them in the manifest's variables" \
+	"the host's guest devices: data disk vda, NIC MAC 02:6d:68:63:6c:0a"
 has "$W/serial.log" "the worker runs the guest the host sized" \
 	'^vp: mhcl-vp: info: starting 2 VP\(s\), 192 MiB'
 has "$W/serial.log" "preinit mounted the host's guest disk" '^mhcl-preinit: guest disk /dev/vd[a-z] mounted on /mnt/guest'
@@ -165,8 +172,8 @@ fi
 echo "ok: no SCSI error, abort, reset or timeout in the guest's kernel log"
 # The guest's NIC: the image's TAP through the image's netd.
 has "$W/serial.log" "preinit made the TAP for netd" '^mhcl-preinit: TAP mhcl0 up, persistent'
-has "$W/serial.log" "the guest's hv_netvsc found the NIC with the manifest's MAC" \
-	'^vp: L2: nic eth0 02:6d:68:63:6c:02'
+has "$W/serial.log" "the guest's hv_netvsc found the NIC with the host tree's MAC" \
+	'^vp: L2: nic eth0 02:6d:68:63:6c:0a'
 has "$W/serial.log" "the guest's pings to the image were answered" '^vp: L2: net pings [0-9]+ answered [1-9]'
 for op in restart kill; do
 	has "$W/net-$op.txt" "after mhcl $op net: the next netd adopted the state" 'adopted_state: true'
