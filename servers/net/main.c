@@ -180,8 +180,10 @@ static void log_tap_qdisc(const struct net_tap *t)
 		log_info("TAP %s keeps its qdisc %s (not the kernel's default)", net_tap_ifname(t),
 			 kept);
 	else if (r < 0)
-		log_warn_errno(r, "TAP %s: unable to make noqueue its root qdisc (the "
-			       "default's per-queue rings stay): %m", net_tap_ifname(t));
+		log_warn_errno(r,
+			       "TAP %s: unable to make noqueue its root qdisc (the "
+			       "default's per-queue rings stay): %m",
+			       net_tap_ifname(t));
 }
 
 /* Adopting a VFIO function happens inside the jail: it takes VFIO ioctls and config-space

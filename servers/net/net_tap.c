@@ -53,9 +53,9 @@ struct net_tap {
 	struct net_backend be; /* first: net_tap_backend() hands it out */
 	unsigned nqueues;
 	char ifname[IFNAMSIZ];
-	int qdisc_result;	     /* net_tap_use_noqueue's, at open */
+	int qdisc_result;	   /* net_tap_use_noqueue's, at open */
 	char qdisc_kept[IFNAMSIZ]; /* the administrator's qdisc kept, if any */
-	int fds[]; /* nqueues, owned */
+	int fds[];		   /* nqueues, owned */
 };
 
 static struct net_tap *tap_alloc(unsigned nqueues)

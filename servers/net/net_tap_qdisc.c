@@ -37,8 +37,8 @@ struct qdisc_req {
 static int nl_send(int s, struct qdisc_req *req)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	ssize_t n = sendto(s, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
-			   sizeof(kernel));
+	ssize_t n =
+	    sendto(s, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	if (n < 0)
 		return -errno;
 	return (size_t)n == req->nh.nlmsg_len ? 0 : -EIO;
@@ -78,7 +78,8 @@ static int root_kind(int s, int ifindex, char kind[IFNAMSIZ])
 			if (tc->tcm_ifindex != ifindex || tc->tcm_parent != TC_H_ROOT)
 				continue;
 			unsigned alen = (unsigned)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*tc)));
-			for (struct rtattr *a = TCA_RTA(tc); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			for (struct rtattr *a = TCA_RTA(tc); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
 				size_t plen = RTA_PAYLOAD(a);
 				if (a->rta_type != TCA_KIND || plen == 0 || plen > IFNAMSIZ)
 					continue;
