@@ -38,9 +38,11 @@ run_image() {
 		>"$W/demo.log" 2>&1 || rc=$?
 }
 run_image
-# A guest triple fault is nested TCG's (README "Not yet done"), as image-boot repeats it.
-if [ $rc != 0 ] && [ $rc != 77 ] && grep -q 'triple fault' "$W/demo.log"; then
-	echo "bench/memory.sh: the guest triple-faulted (nested TCG); running the image once more"
+# A guest triple fault or stalled vCPU is nested TCG's (README "Not yet done": with the
+# guest's two vCPUs on L1's one spare CPU it comes about one run in three), so one more run.
+if [ $rc != 0 ] && [ $rc != 77 ] &&
+	grep -Eq 'triple fault|rcu_preempt detected stalls|machine still running' "$W/demo.log"; then
+	echo "bench/memory.sh: the guest stalled or triple-faulted (nested TCG); running the image once more"
 	run_image
 fi
 [ $rc = 77 ] && { echo "bench/memory.sh: QEMU or the kernel package missing, skipping"; exit 77; }
