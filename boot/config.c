@@ -198,15 +198,12 @@ static int parse_data_disk(const void *fdt, int guest, struct shim_topology *top
 	const char *p = fdt_getprop(fdt, guest, "data-disk", &len);
 	if (!p)
 		return 0;
-	if (len < 2 || len > SHIM_DEV_NAME_MAX + 1 || p[len - 1] != '\0')
+	if (len < 2 || len > HOST_GUEST_DEV_NAME_MAX + 1 || p[len - 1] != '\0')
 		return SHIM_ERR(err, EBADMSG, "/guest: data-disk must be a string of 1..%u chars",
-				SHIM_DEV_NAME_MAX);
-	for (int i = 0; i < len - 1; i++) {
-		bool letter = p[i] >= 'a' && p[i] <= 'z', digit = p[i] >= '0' && p[i] <= '9';
-		if (!letter && !(digit && i > 0))
-			return SHIM_ERR(err, EBADMSG,
-					"/guest: data-disk must be a /dev name ([a-z][a-z0-9]*)");
-	}
+				HOST_GUEST_DEV_NAME_MAX);
+	if (!host_guest_dev_name_ok(p, (size_t)len - 1))
+		return SHIM_ERR(err, EBADMSG,
+				"/guest: data-disk must be a /dev name ([a-z][a-z0-9]*)");
 	memcpy(topo->guest.data_disk, p, (size_t)len);
 	return 0;
 }
@@ -219,13 +216,13 @@ static int parse_nic_mac(const void *fdt, int guest, struct shim_topology *topo,
 	const uint8_t *p = fdt_getprop(fdt, guest, "nic-mac", &len);
 	if (!p)
 		return 0;
-	if (len != 6)
+	if (len != HOST_GUEST_MAC_LEN)
 		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac must be 6 bytes, not %d", len);
-	if (p[0] & 1u)
+	if (!host_guest_mac_unicast(p))
 		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is a multicast address");
-	if (!(p[0] | p[1] | p[2] | p[3] | p[4] | p[5]))
+	if (host_guest_mac_zero(p))
 		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is all zeroes");
-	memcpy(topo->guest.nic_mac, p, 6);
+	memcpy(topo->guest.nic_mac, p, HOST_GUEST_MAC_LEN);
 	topo->guest.has_nic_mac = true;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cmdline.h"
+#include "defs/host_guest_defs.h"
 #include "defs/pvh_defs.h"
 #include "error.h"
 
@@ -53,16 +54,14 @@ struct shim_range {
 	uint32_t node;
 };
 
-/* A device node name under /dev the host names in its tree: [a-z][a-z0-9]{0,14}. */
-#define SHIM_DEV_NAME_MAX 15
-
 /* The VTL0 guest the host asks for (/guest in the host tree); 0, "" or false = not said.
  * init puts them in the manifest's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK}
  * and ${GUEST_NIC_MAC}. */
 struct shim_guest {
 	uint32_t vps, memory_mib;
-	char data_disk[SHIM_DEV_NAME_MAX + 1]; /* the host block device behind its data disk */
-	uint8_t nic_mac[6];		       /* its NIC's MAC, when has_nic_mac */
+	/* The host block device behind its data disk, and its NIC's MAC (if has_nic_mac). */
+	char data_disk[HOST_GUEST_DEV_NAME_MAX + 1];
+	uint8_t nic_mac[HOST_GUEST_MAC_LEN];
 	bool has_nic_mac;
 };
 

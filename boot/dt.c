@@ -63,9 +63,11 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	if (t->guest.memory_mib)
 		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-memory-mib", t->guest.memory_mib));
 	if (t->guest.data_disk[0])
-		CHECK(fdt_setprop_string(fdt, chosen, "mhcl,guest-data-disk", t->guest.data_disk));
+		CHECK(fdt_setprop_string(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK,
+					 t->guest.data_disk));
 	if (t->guest.has_nic_mac)
-		CHECK(fdt_setprop(fdt, chosen, "mhcl,guest-nic-mac", t->guest.nic_mac, 6));
+		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, t->guest.nic_mac,
+				  HOST_GUEST_MAC_LEN));
 	/* What isolation took off the command line, so init can tell (and report) that
 	 * the host asked for more than it got. Names only, never values. */
 	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,cmdline-dropped", s->opts.dropped));

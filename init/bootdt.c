@@ -123,27 +123,24 @@ static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v
 			    size_t err_len)
 {
 	int len;
-	const char *disk = fdt_getprop(fdt, chosen, "mhcl,guest-data-disk", &len);
+	const char *disk = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, &len);
 	if (disk) {
-		bool ok = len >= 2 && len <= MANIFEST_DEV_NAME_MAX + 1 && disk[len - 1] == '\0' &&
-			  disk[0] >= 'a' && disk[0] <= 'z';
-		for (int i = 1; ok && i < len - 1; i++)
-			ok = (disk[i] >= 'a' && disk[i] <= 'z') ||
-			     (disk[i] >= '0' && disk[i] <= '9');
-		if (!ok)
+		if (len < 2 || disk[len - 1] != '\0' ||
+		    !host_guest_dev_name_ok(disk, (size_t)len - 1))
 			return config_fail(err, err_len, -EINVAL,
-					   "boot device tree: /chosen: 'mhcl,guest-data-disk' must "
-					   "be a /dev name ([a-z][a-z0-9]{0,14})");
+					   "boot device tree: /chosen: '%s' must be a /dev name "
+					   "([a-z][a-z0-9]{0,14})",
+					   HOST_GUEST_CHOSEN_DATA_DISK);
 		memcpy(v->guest_data_disk, disk, (size_t)len);
 	}
-	const uint8_t *mac = fdt_getprop(fdt, chosen, "mhcl,guest-nic-mac", &len);
+	const uint8_t *mac = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &len);
 	if (mac) {
-		if (len != 6 || (mac[0] & 1u) ||
-		    !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-			return config_fail(
-			    err, err_len, -EINVAL,
-			    "boot device tree: /chosen: 'mhcl,guest-nic-mac' must be "
-			    "6 bytes of a unicast address");
+		if (len != HOST_GUEST_MAC_LEN || !host_guest_mac_unicast(mac) ||
+		    host_guest_mac_zero(mac))
+			return config_fail(err, err_len, -EINVAL,
+					   "boot device tree: /chosen: '%s' must be 6 bytes of a "
+					   "unicast address",
+					   HOST_GUEST_CHOSEN_NIC_MAC);
 		snprintf(v->guest_nic_mac, sizeof(v->guest_nic_mac),
 			 "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
 			 mac[5]);

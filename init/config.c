@@ -111,7 +111,7 @@ static int one_string(const char *val, int len, char *dst, size_t dst_len)
 }
 
 /* Replaces every ${RUN} in s with run_dir; returns a malloc'd string. */
-char *config_subst_run(const char *s, const char *run_dir)
+static char *subst_run(const char *s, const char *run_dir)
 {
 	static const char key[] = "${RUN}";
 	size_t klen = sizeof(key) - 1, rlen = strlen(run_dir), count = 0;
@@ -170,7 +170,7 @@ static void conf_clear(struct srv_conf *c)
 }
 
 /* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars). */
-int config_subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
+static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
 		      size_t why_len)
 {
 	static const char *const names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
@@ -228,6 +228,17 @@ int config_subst_vars(const char *s, const struct manifest_vars *v, char **ret, 
 too_long:
 	snprintf(why, why_len, "longer than %u bytes once substituted", MANIFEST_STR_MAX - 1);
 	return -EINVAL;
+}
+
+int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **ret,
+		 char *why, size_t why_len)
+{
+	char *run = subst_run(s, run_dir);
+	if (!run)
+		return -ENOMEM;
+	int r = subst_vars(run, v, ret, why, why_len);
+	free(run);
+	return r;
 }
 
 /* The empty properties that switch something on: their flag, or NULL. */
@@ -300,11 +311,9 @@ static int parse_server(const void *fdt, int node, const char *run_dir,
 				    name, MANIFEST_ARGS_MAX, MANIFEST_STR_MAX);
 			conf_clear(c);
 			for (int i = 0; i < n; i++) {
-				char *run = config_subst_run(a[i], run_dir), why[96];
-				if (!run)
-					return -ENOMEM;
-				r = config_subst_vars(run, vars, &c->args[i], why, sizeof(why));
-				free(run);
+				char why[96];
+				r = config_subst(a[i], run_dir, vars, &c->args[i], why,
+						 sizeof(why));
 				if (r == -ENOMEM)
 					return r;
 				if (r < 0)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "defs/host_guest_defs.h"
+
 #define MANIFEST_DTB_MAX (64u * 1024u)
 #define MANIFEST_SERVERS_MAX 32
 #define MANIFEST_NAME_MAX 32 /* server node name, with NUL */
@@ -76,10 +78,9 @@ struct srv_conf {
  * (aa:bb:cc:dd:ee:ff), with a default after ":-" (${GUEST_VPS:-2}) for when the host said
  * nothing. 0 or "" = not said.
  */
-#define MANIFEST_DEV_NAME_MAX 15
 struct manifest_vars {
 	uint32_t guest_vps, guest_memory_mib;
-	char guest_data_disk[MANIFEST_DEV_NAME_MAX + 1];
+	char guest_data_disk[HOST_GUEST_DEV_NAME_MAX + 1];
 	char guest_nic_mac[18];
 };
 
@@ -155,11 +156,11 @@ const char *restart_policy_name(enum restart_policy p);
 
 /* Shared by the manifest's parsers (config.c, config_identity.c). */
 int config_split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty);
-char *config_subst_run(const char *s, const char *run_dir);
-/* ${NAME} and ${NAME:-default} of struct manifest_vars in s into *ret (malloc'd). -EINVAL
- * with why for an unknown name, a name not set without a default, or a result too long. */
-int config_subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
-		      size_t why_len);
+/* s with ${RUN} replaced by run_dir and ${NAME}, ${NAME:-default} by struct manifest_vars,
+ * into *ret (malloc'd). -ENOMEM, or -EINVAL with why for an unknown name, a name not set
+ * without a default, or a result too long. */
+int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **ret,
+		 char *why, size_t why_len);
 
 /*
  * The identity properties of a server node: user, group, groups, capabilities,

@@ -149,11 +149,8 @@ static int take_device_files(struct srv_conf *c, const char *val, int len, const
 				   c->name, MANIFEST_DEVICE_FILES_MAX);
 	config_identity_clear(c);
 	for (int i = 0; i < n; i++) {
-		char *run = config_subst_run(a[i], run_dir), *f = NULL, why[96];
-		if (!run)
-			return -ENOMEM;
-		int r = config_subst_vars(run, vars, &f, why, sizeof(why));
-		free(run);
+		char *f = NULL, why[96];
+		int r = config_subst(a[i], run_dir, vars, &f, why, sizeof(why));
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)

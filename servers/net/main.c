@@ -169,8 +169,6 @@ static int take_tap(struct netd *d)
 	return 0;
 }
 
-/* ---- MANA ---- */
-
 /* The TAP's root qdisc is a memory matter only (net_tap_qdisc.c): said, never fatal. */
 static void log_tap_qdisc(const struct net_tap *t)
 {
@@ -185,6 +183,8 @@ static void log_tap_qdisc(const struct net_tap *t)
 			       "default's per-queue rings stay): %m",
 			       net_tap_ifname(t));
 }
+
+/* ---- MANA ---- */
 
 /* Adopting a VFIO function happens inside the jail: it takes VFIO ioctls and config-space
  * reads, which not every profile grants. */
