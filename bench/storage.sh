@@ -16,4 +16,4 @@ ninja -C "$B" bench/storage/storage-bench init/mhcl-init servers/vmbus/mhcl-vmbu
 	servers/diag/mhcl-diagd tools/mhcl >/dev/null
 exec "$B/bench/storage/storage-bench" "$B/init/mhcl-init" "$B/servers/vmbus" "$B/servers/ic" \
 	"$B/tests/sim" "$(command -v dtc)" "$B/servers/storage" "$B/servers/diag" "$B/tools/mhcl" \
-	"$@" 2>/dev/null
+	"$@" 2>"${MHCL_BENCH_STDERR:-/dev/null}"

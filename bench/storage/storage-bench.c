@@ -140,7 +140,7 @@ static int send_one(struct chan_load *c, unsigned ci, unsigned slot, bool write)
 /* Blackout runs: the event and when it fires. */
 enum event { EV_NONE, EV_RESTART, EV_KILL };
 static const char *mhcl_cli;
-static uint64_t max_gap_ns, failed_ios;
+static uint64_t max_gap_ns, max_gap_start_ns, failed_ios;
 
 static pid_t fire(struct sim_env *e, enum event ev)
 {
@@ -209,8 +209,10 @@ static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, 
 				ch[c].busy[slot] = false;
 				ch[c].inflight--;
 				uint64_t done = now_ns();
-				if (done - last_done > max_gap_ns)
+				if (done - last_done > max_gap_ns) {
 					max_gap_ns = done - last_done;
+					max_gap_start_ns = last_done;
+				}
 				last_done = done;
 				sample(done - ch[c].sent_at[slot]);
 				ios++;
@@ -251,6 +253,10 @@ static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, 
 		       (double)max_gap_ns / 1e6, (unsigned long long)failed_ios,
 		       (unsigned long long)ios);
 		fflush(stdout);
+		/* For a trace of the handover: where the pause fell, on CLOCK_MONOTONIC. */
+		fprintf(stderr, "event at %.6f s, longest pause from %.6f to %.6f s\n",
+			(double)fire_at / 1e9, (double)max_gap_start_ns / 1e9,
+			(double)(max_gap_start_ns + max_gap_ns) / 1e9);
 	}
 }
 
@@ -412,12 +418,13 @@ int main(int argc, char **argv)
 	ch = calloc(MAX_CH, sizeof(*ch));
 	ASSERT_TRUE(samples && ch);
 	sim_env_init(argv + 1);
-	snprintf(servers, sizeof(servers),
-		 "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
-		 " \"${RUN}/dev.sock\", \"--disk\", \"memory=256M\"; policy = \"storaged\";"
-		 " restart = \"always\"; restart-delay-ms = <10>; start-order = <25>; prestart; };\n"
-		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
-		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
+	snprintf(
+	    servers, sizeof(servers),
+	    "storage { binary = \"mhcl-storaged\"; args = \"--vmbus-socket\","
+	    " \"${RUN}/dev.sock\", \"--disk\", \"memory=256M\"; policy = \"storaged\";"
+	    " restart = \"always\"; restart-delay-ms = <10>; start-order = <25>; prestart; };\n"
+	    "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
+	    " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n");
 	sim_env_extra_servers = servers;
 	sim_env_extra_libexec = libexec;
 
@@ -455,8 +462,19 @@ int main(int argc, char **argv)
 	pid_t server = sim_env_child(e.init, "mhcl-storaged");
 	ASSERT_GT(server, 0);
 	/* MHCL_BENCH_ROW=read|write:CHANNELS:QD runs that one polling row alone (for a
-	 * profiler), SECONDS long. */
+	 * profiler), SECONDS long; =restart:N or =kill:N runs that event's row N times. */
 	const char *only = getenv("MHCL_BENCH_ROW");
+	unsigned times;
+	char ev[8];
+	if (only && sscanf(only, "%7[a-z]:%u", ev, &times) == 2 && times >= 1 &&
+	    (strcmp(ev, "restart") == 0 || strcmp(ev, "kill") == 0)) {
+		vmbus_ring_mask_interrupts(&ch[0].s.ch.in);
+		for (unsigned i = 0; i < times; i++)
+			run_vmbus_ev(&e, ch, 1, 32, false, server,
+				     ev[0] == 'r' ? EV_RESTART : EV_KILL, true);
+		sim_env_stop(&e);
+		return 0;
+	}
 	if (only) {
 		char op[8];
 		unsigned n, qd;
@@ -473,8 +491,9 @@ int main(int argc, char **argv)
 	/* What the sim transport's interrupt relay (two processes and a socket) adds. */
 	for (unsigned i = 0; i < 3; i++)
 		run_vmbus(&e, ch, 1, qds[i], false, server, false);
-	printf("\n| event during QD 32 random reads (guest polls) | longest I/O pause (ms) | failed "
-	       "I/Os | I/Os completed |\n|---|---|---|---|\n");
+	printf(
+	    "\n| event during QD 32 random reads (guest polls) | longest I/O pause (ms) | failed "
+	    "I/Os | I/Os completed |\n|---|---|---|---|\n");
 	vmbus_ring_mask_interrupts(&ch[0].s.ch.in);
 	run_vmbus_ev(&e, ch, 1, 32, false, server, EV_RESTART, true);
 	run_vmbus_ev(&e, ch, 1, 32, false, server, EV_KILL, true);
