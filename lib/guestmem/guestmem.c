@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "unmap_steps.h"
+
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
 #endif
@@ -156,7 +158,7 @@ int guestmem_map(struct guestmem *gm, int memfd, const struct guestmem_layout *l
 void guestmem_release(struct guestmem *gm)
 {
 	if (gm->base)
-		munmap(gm->base, gm->map_len);
+		unmap_steps(gm->base, gm->map_len);
 	if (gm->memfd >= 0)
 		close(gm->memfd);
 	*gm = (struct guestmem){.memfd = -1};

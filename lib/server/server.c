@@ -513,6 +513,16 @@ int srv_finish(struct srv *s)
 			close(s->stored_fds[i]);
 	bool handed_over = s->bus && s->stopping && s->handover_at_bus_close;
 	if (handed_over) {
+		/* What is left (unmapping guest RAM and disks, the exit) is nobody's hurry: on
+		 * the CPU the next instance, init and vmbusd want, run only when it is idle.
+		 * Lowered before the handover is said, and the CPU yielded after it: init
+		 * already woke for the stop's reply without taking the CPU (a waking task need
+		 * not preempt), so lowering alone would leave it waiting for the next tick,
+		 * and every millisecond of that is the guest's pause. The raw call: musl's
+		 * sched_setscheduler() is a stub. */
+		struct sched_param idle = {0};
+		if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle) < 0)
+			log_warn_errno(-errno, "unable to lower my priority: %m");
 		Mhcl__Empty e = MHCL__EMPTY__INIT;
 		(void)ipc_chan_notify(s->bus, IPC_MSG_HANDOVER, &e.base, NULL, 0);
 	}
@@ -521,16 +531,8 @@ int srv_finish(struct srv *s)
 	s->stopping = true;
 	if (s->bus)
 		ipc_chan_close(s->bus);
-	if (handed_over) {
-		/* What is left (unmapping guest RAM and disks, the exit) is nobody's hurry: on
-		 * the CPU the next instance, init and vmbusd want, run only when it is idle.
-		 * Now, not once init gets round to it: a kernel without preemption would let
-		 * the teardown keep them off the CPU for milliseconds. The raw call: musl's
-		 * sched_setscheduler() is a stub. */
-		struct sched_param idle = {0};
-		if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle) < 0)
-			log_warn_errno(-errno, "unable to lower my priority: %m");
-	}
+	if (handed_over)
+		sched_yield();
 	uv_close((uv_handle_t *)&s->fault_timer, NULL);
 	/* Let the close callbacks run; the server closed its own handles. */
 	for (int i = 0; i < 16 && uv_run(s->loop, UV_RUN_NOWAIT); i++)

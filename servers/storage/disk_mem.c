@@ -18,6 +18,7 @@
 
 #include "disk.h"
 #include "disk_internal.h"
+#include "unmap_steps.h"
 
 /* Completions waiting for the idle callback; more in flight on one queue is -EAGAIN. */
 #define MEM_QUEUE_DEPTH 1024u
@@ -191,7 +192,7 @@ static void mem_close(struct disk *d)
 {
 	struct mem_disk *md = mem_disk_of(d);
 
-	munmap(md->base, md->size);
+	unmap_steps(md->base, md->size);
 	free(md);
 }
 
@@ -225,9 +226,9 @@ static int mem_open(int fd, uint64_t size, uint32_t block_size, struct disk **re
 	/* NORESERVE: a large benchmark disk is mostly never written, so it should not
 	 * count against the commit limit (a memfd is not charged either). */
 	md->shared = fd >= 0;
-	md->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			md->shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd,
-			0);
+	md->base =
+	    mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 md->shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd, 0);
 	if (md->base == MAP_FAILED) {
 		int err = -errno;
 
