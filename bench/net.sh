@@ -15,6 +15,7 @@ B=${1:-build}
 ninja -C "$B" bench/net/net-bench init/mhcl-init servers/vmbus/mhcl-vmbusd \
 	servers/ic/mhcl-icd tests/sim/mhcl-vp-sim servers/net/mhcl-netd \
 	servers/diag/mhcl-diagd tools/mhcl >/dev/null
-exec "$B/bench/net/net-bench" "$B/init/mhcl-init" "$B/servers/vmbus" "$B/servers/ic" \
+. bench/shmem-thp.sh
+"$B/bench/net/net-bench" "$B/init/mhcl-init" "$B/servers/vmbus" "$B/servers/ic" \
 	"$B/tests/sim" "$(command -v dtc)" "$B/servers/net" "$B/servers/diag" "$B/tools/mhcl" \
 	"$@" 2>/dev/null

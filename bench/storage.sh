@@ -14,6 +14,7 @@ B=${1:-build}
 ninja -C "$B" bench/storage/storage-bench init/mhcl-init servers/vmbus/mhcl-vmbusd \
 	servers/ic/mhcl-icd tests/sim/mhcl-vp-sim servers/storage/mhcl-storaged \
 	servers/diag/mhcl-diagd tools/mhcl >/dev/null
-exec "$B/bench/storage/storage-bench" "$B/init/mhcl-init" "$B/servers/vmbus" "$B/servers/ic" \
+. bench/shmem-thp.sh
+"$B/bench/storage/storage-bench" "$B/init/mhcl-init" "$B/servers/vmbus" "$B/servers/ic" \
 	"$B/tests/sim" "$(command -v dtc)" "$B/servers/storage" "$B/servers/diag" "$B/tools/mhcl" \
 	"$@" 2>"${MHCL_BENCH_STDERR:-/dev/null}"

@@ -235,6 +235,9 @@ static int mem_open(int fd, uint64_t size, uint32_t block_size, struct disk **re
 		free(md);
 		return err;
 	}
+	/* As guest RAM (lib/guestmem): 2 MiB pages where the shmem policy allows, so the
+	 * next instance's first touches and a crashed one's teardown are 512 times fewer. */
+	(void)madvise(md->base, size, MADV_HUGEPAGE);
 	md->size = size;
 	md->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	md->d.ops = &mem_ops;

@@ -2,11 +2,13 @@
 /*
  * lib/guestmem: layouts from peers (refusals), the sealed-memfd check and mapping,
  * translation at every range edge and overflow, copies across ranges, PFN lists to pages
- * and iovecs.
+ * and iovecs; the creator's mapping asks for huge pages.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -228,6 +230,40 @@ static void test_pages_and_iov(void)
 	guestmem_release(&owner);
 }
 
+/* The VmFlags of the mapping that starts at p, from /proc/self/smaps ("" if none). */
+static void vm_flags_of(const void *p, char *out, size_t len)
+{
+	char line[512], want[32];
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	ASSERT_TRUE(f != NULL);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)p);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') > strchr(line, '-'))
+			in = strncmp(line, want, strlen(want)) == 0;
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, len, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Guest RAM's creator asks for 2 MiB pages (MADV_HUGEPAGE: "hg"); the shmem policy the
+ * image sets decides whether it gets them. */
+static void test_create_asks_huge_pages(void)
+{
+	struct guestmem gm;
+	char flags[256];
+
+	ASSERT_OK(guestmem_create(512 * PG, &gm));
+	vm_flags_of(gm.base, flags, sizeof(flags));
+	ASSERT_TRUE(strstr(flags, " hg") != NULL);
+	guestmem_release(&gm);
+}
+
 int main(void)
 {
 	test_layout_refusals();
@@ -235,5 +271,6 @@ int main(void)
 	test_memfd_check();
 	test_translate();
 	test_pages_and_iov();
+	test_create_asks_huge_pages();
 	return 0;
 }
