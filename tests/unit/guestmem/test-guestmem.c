@@ -256,7 +256,7 @@ static void vm_flags_of(const void *p, char *out, size_t len)
 static void test_create_asks_huge_pages(void)
 {
 	struct guestmem gm;
-	char flags[256];
+	char flags[512];
 
 	ASSERT_OK(guestmem_create(512 * PG, &gm));
 	vm_flags_of(gm.base, flags, sizeof(flags));
