@@ -8,7 +8,7 @@
 #     10.0.2.2/24, pings L1 (10.0.2.1) and L1 pings it back;
 #   - iperf3 TCP from L2 to L1 (30 s) and from L1 to L2 (-R, 20 s) while L1 runs
 #     `mhcl restart net`, `mhcl kill net`, `mhcl restart net`, `mhcl kill net` in the first
-#     and `mhcl restart net`, `mhcl kill net` in the second, each inside a 10 ms ping
+#     and `mhcl restart net`, `mhcl kill net` in the second, each inside a 1 ms ping
 #     stream from L1 (nested TCG cannot keep 1 ms) whose loss is reported per operation;
 #   - after each operation, inspect says netd adopted its state and the TAP queues.
 # Passes when both iperf3 runs end without error, L2's kernel log has no link down or
@@ -132,22 +132,22 @@ wait_for() { # PATTERN: a line in init.log (the guest console shows CR as "?")
 }
 wait_for '^vp: L2: net ready'
 /usr/bin/ping -c 3 -W 5 10.0.2.2 >/tmp/ping 2>&1; echo "L1: ping L2 rc $? $(grep -o '[0-9]* received' /tmp/ping)"
-# One operation at a time inside a 10 ms ping stream from L1 (3 s), then wait until the
+# One operation at a time inside a 1 ms ping stream from L1 (3 s), then wait until the
 # next instance is up and has adopted its state (bounded waits; nothing asserts on time).
 n=0
 op() {
 	n=$((n + 1))
 	: >/tmp/st
-	/usr/bin/ping -i 0.01 -c 300 -W 5 10.0.2.2 >/tmp/ping.$n 2>&1 &
+	/usr/bin/ping -i 0.001 -c 3000 -W 5 10.0.2.2 >/tmp/ping.$n 2>&1 &
 	p=$!
 	sleep 1
 	mhcl $1 net >/dev/null 2>&1
 	echo "L1: $1 net rc $?"
 	wait $p
 	echo "L1: ping during $1 net: $(grep -oE '[0-9]+ packets transmitted, [0-9]+ received' /tmp/ping.$n) (mhcl0 tx_dropped $(cat /sys/class/net/mhcl0/statistics/tx_dropped))"
-	# Which ones (the operation started about 100 in: one a 10 ms, after a second).
+	# Which ones (the operation started about 1000 in: one a 1 ms, after a second).
 	lost=$(awk -F'icmp_seq=' '/icmp_seq=/ { split($2, a, " "); got[a[1]] = 1 }
-		END { for (i = 1; i <= 300; i++) if (!(i in got)) printf "%d ", i }' /tmp/ping.$n)
+		END { for (i = 1; i <= 3000; i++) if (!(i in got)) printf "%d ", i }' /tmp/ping.$n)
 	[ -z "$lost" ] || echo "L1: ping replies missing during $1 net: icmp_seq $lost"
 	for i in $(seq 1 120); do
 		r=$(mhcl ps 2>/dev/null | awk '$1 == "net" && $3 == "running" {print $5}')
@@ -229,7 +229,7 @@ done < <(out | sed -n -e 's/^L1: ping L2 rc [0-9]* \([0-9]*\) received$/first 3 
 	-e 's/^L1: ping during \([a-z]*\) net: \([0-9]*\) packets transmitted, \([0-9]*\) received .*/\1 \2 \3/p')
 read -r in_echos out_replies < <(out | sed -n 's/^vp: L2: final icmp .*InEchos \([0-9]*\) .*OutEchoReps \([0-9]*\) .*/\1 \2/p' | tail -1) || true
 echo "  pings: L1 sent $sent and got $got back; the guest took ${in_echos:-?} and answered ${out_replies:-?}; missing across planned restarts $planned, across kills $killed"
-n=$(out | grep -cE '^L1: ping during restart net: 300 packets transmitted, 300 received ')
+n=$(out | grep -cE '^L1: ping during restart net: 3000 packets transmitted, 3000 received ')
 if [ "$n" = 3 ]; then
 	pass "no ping lost across each planned restart"
 elif [ -n "${in_echos:-}" ] && [ $planned -le $((in_echos - out_replies)) ] &&
