@@ -20,6 +20,9 @@
  * `prestart` only if it opens nothing exclusive before READY. If the standby fails
  * (exits, closes its bus, is not ready in time), it is discarded and the restart goes
  * the usual way; the guest loses nothing but the head start.
+ *
+ * After a crash the next instance is prestarted the same way as the backoff begins, and
+ * takes over when it ends: its start-up overlaps the backoff instead of following it.
  */
 #include "init.h"
 
@@ -159,7 +162,11 @@ bool standby_start(struct child *s)
 		release(s, true);
 		return false;
 	}
-	init_log(s, "prestarted pid %d; pid %d serves until it is ready", (int)sb->pid, (int)pid);
+	if (pid > 0)
+		init_log(s, "prestarted pid %d; pid %d serves until it is ready", (int)sb->pid,
+			 (int)pid);
+	else
+		init_log(s, "prestarted pid %d during the backoff", (int)sb->pid);
 	if (s->conf->ready_timeout_ms > STANDBY_LOW_MS)
 		(void)uv_timer_start(&sb->timer, low_priority_over_cb, STANDBY_LOW_MS, 0);
 	else

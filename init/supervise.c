@@ -485,9 +485,13 @@ static void act_exit(struct child *s)
 		failed_instance(s);
 	}
 	/* A crash while a next instance was being prestarted: it takes over after the
-	 * backoff, as a crash restart. Anything else has no use for it. */
+	 * backoff, as a crash restart. Anything else has no use for it. A server that may
+	 * be prestarted has its next instance start now, so that its start-up overlaps
+	 * the backoff rather than following it: the guest's I/O waits for both. */
 	if (s->state != SRV_BACKOFF)
 		standby_discard(s, "the server is not restarted");
+	else if (s->conf->prestart && !standby_pending(s))
+		(void)standby_start(s);
 	answer_waiters(s, -ECHILD);
 }
 

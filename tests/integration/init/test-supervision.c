@@ -255,6 +255,27 @@ static void check_prestart(struct ctl *c)
 	ASSERT_TRUE(init_proc_log_order(&itest_proc, slow));
 	ASSERT_EQ(ctl_inspect_u64(c, "early", "testd/generation"), 4);
 	ASSERT_EQ(nice_of(fourth), 0);
+
+	/* A crash: the next instance starts as the backoff begins and takes over at its
+	 * end, with the usual priority. */
+	Mhcl__KillRequest kq = MHCL__KILL_REQUEST__INIT;
+	kq.server = (char *)"early";
+	ProtobufCMessage *m = NULL;
+	char err[256];
+	ASSERT_OK(
+	    ctl_call(c, IPC_MSG_KILL, &kq.base, &mhcl__empty__descriptor, &m, err, sizeof(err)));
+	protobuf_c_message_free_unpacked(m, NULL);
+	ASSERT_TRUE(ctl_wait_state(c, "early", "running", 4));
+	int fifth = ctl_pid(c, "early");
+	ASSERT_NE(fifth, fourth);
+	char killed[96], during[96], took[96];
+	snprintf(killed, sizeof(killed), "early [init]: pid %d killed by SIGKILL", fourth);
+	snprintf(during, sizeof(during), "early [init]: prestarted pid %d during the backoff",
+		 fifth);
+	snprintf(took, sizeof(took), "early [init]: pid %d takes over", fifth);
+	const char *const crash[] = {killed, "early [init]: restarting in", during, took, NULL};
+	ASSERT_TRUE(init_proc_log_order(&itest_proc, crash));
+	ASSERT_EQ(nice_of(fifth), 0);
 }
 
 static void check_errors(struct ctl *c)
