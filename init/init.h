@@ -160,9 +160,7 @@ extern const struct ipc_chan_ops server_chan_ops;
 /* spawn.c */
 struct logpipe *logpipe_open(struct child *s, int fd, uint8_t stream);
 void logpipe_drain_close(struct logpipe *p);
-/* nice: the instance's nice value until init changes it (a prestarted one starts at the
- * lowest priority). */
-int spawn_server(struct child *s, int nice);
+int spawn_server(struct child *s);
 
 /* privileges.c: the server's identity (manifest: user, group, groups, capabilities,
  * device-files, run-group). grant_devices runs in init before each start; drop runs in

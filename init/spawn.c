@@ -212,8 +212,8 @@ static void cloexec_from(int first)
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static _Noreturn void child_exec(const struct child *s, int nice, int bus, int out, int err,
-				 int epipe, char *const argv[], char *const envp[])
+static _Noreturn void child_exec(const struct child *s, int bus, int out, int err, int epipe,
+				 char *const argv[], char *const envp[])
 {
 	const struct srv_conf *c = s->conf;
 
@@ -227,8 +227,6 @@ static _Noreturn void child_exec(const struct child *s, int nice, int bus, int o
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)setpgid(0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (nice)
-		(void)setpriority(PRIO_PROCESS, 0, nice); /* before any thread: they inherit it */
 
 	/* Lift every source fd above the targets, then place them. */
 	int fds[4] = {-1, out, err, bus};
@@ -282,7 +280,7 @@ static _Noreturn void child_exec(const struct child *s, int nice, int bus, int o
 	child_fail(epipe, STAGE_EXEC, errno);
 }
 
-int spawn_server(struct child *s, int nice)
+int spawn_server(struct child *s)
 {
 	const struct srv_conf *c = s->conf;
 	int bus[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};
@@ -348,7 +346,7 @@ int spawn_server(struct child *s, int nice)
 		goto err_resources;
 	}
 	if (pid == 0)
-		child_exec(s, nice, bus[1], out[1], err[1], ep[1], argv, envp);
+		child_exec(s, bus[1], out[1], err[1], ep[1], argv, envp);
 
 	(void)setpgid(pid, pid);
 	close(take_fd(&bus[1]));

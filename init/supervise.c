@@ -202,7 +202,7 @@ static void act_spawn(struct child *s)
 			timer_start(s, ready_timeout_cb, s->conf->ready_timeout_ms);
 		return;
 	}
-	int r = spawn_server(s, 0);
+	int r = spawn_server(s);
 	if (r < 0) {
 		fail_start(s, r);
 		return;
