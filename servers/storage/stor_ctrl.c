@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "stor_ctrl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -52,9 +53,17 @@ struct stor_chan {
 	const struct guestmem *gm;
 	struct busy_poll_entry poll; /* polled (guest signals masked) while busy */
 	struct disk_queue *queues[STOR_MAX_LUNS];
+	/*
+	 * Slots are set up when first taken, and free ones are a stack of indices, the last
+	 * freed on top: a channel reuses the few slots its queue depth needs, and the rest
+	 * of this third of a MiB is never touched. A restarted instance so touches for the
+	 * first time (a page fault each, costly in a guest) only what the guest's queue
+	 * needs, inside the guest's pause.
+	 */
 	struct stor_slot slots[STOR_QUEUE_DEPTH];
-	uint16_t free_head;
+	uint16_t free_stack[STOR_QUEUE_DEPTH];
 	unsigned nfree;
+	uint64_t busy_mask[STOR_QUEUE_DEPTH / 64u]; /* slots[i].busy, kept beside them */
 	unsigned nbusy; /* taken and not yet answered (what a planned stop waits for) */
 	uint16_t backlog_head, backlog_tail; /* answered, waiting for ring space */
 	uint16_t sent_head; /* completions written but not yet published: still busy */
@@ -119,17 +128,41 @@ static void submit_io(struct stor_slot *s);
 
 /* ---- slots ---- */
 
+static_assert(STOR_QUEUE_DEPTH % 64u == 0, "busy_mask holds whole words");
+
+static bool slot_busy(const struct stor_chan *ch, unsigned i)
+{
+	return (ch->busy_mask[i / 64u] >> (i % 64u)) & 1u;
+}
+
+static void set_busy(struct stor_slot *s, bool busy)
+{
+	uint64_t bit = 1ull << (s->idx % 64u);
+	uint64_t *w = &s->ch->busy_mask[s->idx / 64u];
+	*w = busy ? *w | bit : *w & ~bit;
+	s->busy = busy;
+}
+
+/* Slot i with its header set (see slots in struct stor_chan). */
+static struct stor_slot *slot_at(struct stor_chan *ch, unsigned i)
+{
+	struct stor_slot *s = &ch->slots[i];
+	s->ch = ch;
+	s->rec = &ch->rec->slots[i];
+	s->idx = (uint16_t)i;
+	return s;
+}
+
 static void slot_free(struct stor_slot *s)
 {
 	struct stor_chan *ch = s->ch;
 
 	free(s->ranges);
 	s->ranges = NULL;
-	s->busy = s->io = false;
+	set_busy(s, false);
+	s->io = false;
 	stor_publish(&s->rec->state, (uint32_t)STOR_SLOT_FREE);
-	s->next = ch->free_head;
-	ch->free_head = s->idx;
-	ch->nfree++;
+	ch->free_stack[ch->nfree++] = s->idx;
 	ch->nbusy--;
 	if (ch->ctrl->quiescing && ch->ctrl->idle_fn && stor_ctrl_inflight(ch->ctrl) == 0)
 		ch->ctrl->idle_fn(ch->ctrl->idle_opaque);
@@ -142,7 +175,7 @@ static void slot_begin(struct stor_slot *s)
 	ch->nbusy++;
 	if (ch->nbusy > ch->max_inflight)
 		ch->max_inflight = ch->nbusy;
-	s->busy = true;
+	set_busy(s, true);
 	s->io = false;
 	s->srb_status = STORVSP_SRB_SUCCESS;
 	s->scsi_status = SCSI_STATUS_GOOD;
@@ -154,11 +187,9 @@ static void slot_begin(struct stor_slot *s)
 
 static struct stor_slot *slot_take(struct stor_chan *ch)
 {
-	if (ch->free_head == STOR_NO_SLOT)
+	if (ch->nfree == 0)
 		return NULL;
-	struct stor_slot *s = &ch->slots[ch->free_head];
-	ch->free_head = s->next;
-	ch->nfree--;
+	struct stor_slot *s = slot_at(ch, ch->free_stack[--ch->nfree]);
 	slot_begin(s);
 	return s;
 }
@@ -924,7 +955,7 @@ static unsigned adopt_slots(struct stor_chan *ch)
 
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++) {
 		struct stor_slot_rec *rec = &crec->slots[i];
-		if (ch->slots[i].busy) {
+		if (slot_busy(ch, i)) {
 			/* Still answering a request of this instance: not the record's to settle.
 			 */
 			continue;
@@ -945,20 +976,15 @@ static unsigned adopt_slots(struct stor_chan *ch)
 			rec->state = STOR_SLOT_FREE;
 	}
 	stor_publish(&crec->pending, 0u);
-	/* Rebuild the free list without the slots to replay. */
-	ch->free_head = STOR_NO_SLOT;
+	/* Rebuild the free stack without the slots to replay, the lowest on top. */
 	ch->nfree = 0;
 	for (unsigned i = STOR_QUEUE_DEPTH; i-- > 0;) {
-		struct stor_slot *s = &ch->slots[i];
-		if (s->busy || crec->slots[i].state == STOR_SLOT_TAKEN)
+		if (slot_busy(ch, i) || crec->slots[i].state == STOR_SLOT_TAKEN)
 			continue;
-		s->next = ch->free_head;
-		ch->free_head = (uint16_t)i;
-		ch->nfree++;
+		ch->free_stack[ch->nfree++] = (uint16_t)i;
 	}
-	for (unsigned k = 0; k < n; k++) {
-		slot_begin(&ch->slots[replay[k]]);
-	}
+	for (unsigned k = 0; k < n; k++)
+		slot_begin(slot_at(ch, replay[k]));
 	for (unsigned k = 0; k < n; k++) {
 		ch->replayed++;
 		slot_run(&ch->slots[replay[k]]);
@@ -968,17 +994,13 @@ static unsigned adopt_slots(struct stor_chan *ch)
 
 static void reset_slots(struct stor_chan *ch)
 {
-	ch->free_head = STOR_NO_SLOT;
 	ch->nfree = 0;
 	stor_publish(&ch->rec->pending, 0u);
 	for (unsigned i = STOR_QUEUE_DEPTH; i-- > 0;) {
-		struct stor_slot *s = &ch->slots[i];
-		if (s->busy)
+		if (slot_busy(ch, i))
 			continue; /* still answering: freed when it completes */
 		stor_publish(&ch->rec->slots[i].state, (uint32_t)STOR_SLOT_FREE);
-		s->next = ch->free_head;
-		ch->free_head = (uint16_t)i;
-		ch->nfree++;
+		ch->free_stack[ch->nfree++] = (uint16_t)i;
 	}
 }
 
@@ -1047,12 +1069,13 @@ static void chan_close(struct vmbusdev_chan *dev, void *opaque)
 	 * records are kept: if this is vmbusd handing the channel to our next instance
 	 * it is not a close (we are going away then), and a guest close starts afresh. */
 	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++) {
-		struct stor_slot *s = &ch->slots[i];
-		if (!s->busy)
+		if (!slot_busy(ch, i))
 			continue;
+		struct stor_slot *s = &ch->slots[i];
 		/* The queue closes below: a done callback still due never comes. */
 		ch->nbusy--;
-		s->busy = s->io = false;
+		set_busy(s, false);
+		s->io = false;
 		free(s->ranges);
 		s->ranges = NULL;
 	}
@@ -1071,16 +1094,12 @@ static const struct vmbusdev_chan_ops chan_ops = {
     .close = chan_close,
 };
 
-/*
- * A channel's request slots are a third of a MiB. Faulted in page by page as the slots are
- * set up, they cost a planned restart's next instance about a millisecond per channel
- * (a page fault is an exception entry, costly in a guest) inside the guest's pause;
- * populated by the kernel in one call, a small part of that.
- */
+/* Mapped, not malloc'ed: zero and untouched until used (see slots in struct stor_chan),
+ * whatever the allocator would do with a third of a MiB. */
 static struct stor_chan *chan_alloc(void)
 {
 	void *p = mmap(NULL, sizeof(struct stor_chan), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -1106,12 +1125,8 @@ static int describe_channel(struct stor_ctrl *c, unsigned index)
 	ch->index = index;
 	ch->rec = &c->rec->chan[index];
 	ch->poll.poll = chan_poll;
-	ch->free_head = STOR_NO_SLOT;
 	ch->backlog_head = ch->backlog_tail = STOR_NO_SLOT;
 	ch->sent_head = STOR_NO_SLOT;
-	for (unsigned i = 0; i < STOR_QUEUE_DEPTH; i++)
-		ch->slots[i] = (struct stor_slot){
-		    .ch = ch, .rec = &ch->rec->slots[i], .idx = (uint16_t)i, .next = STOR_NO_SLOT};
 	m.if_type = (ProtobufCBinaryData){sizeof(type), type.b};
 	m.if_instance = (ProtobufCBinaryData){sizeof(c->instance), c->instance.b};
 	m.user_def = (ProtobufCBinaryData){sizeof(user_def), user_def};
@@ -1357,7 +1372,8 @@ void stor_ctrl_free(struct stor_ctrl *c)
 		busy_poll_stop(c->poll, &ch->poll);
 		close_queues(ch);
 		for (unsigned k = 0; k < STOR_QUEUE_DEPTH; k++)
-			free(ch->slots[k].ranges);
+			if (slot_busy(ch, k)) /* a free slot's ranges are freed with it */
+				free(ch->slots[k].ranges);
 		chan_free(ch);
 	}
 	for (unsigned i = 0; i < STOR_MAX_LUNS; i++) {
