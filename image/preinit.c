@@ -25,11 +25,6 @@
  *                       device tree names (init/bootdt.c: /sys and /dev, mounted here,
  *                       are where it looks)
  *
- * It sets the shmem huge-page policy to "advise" (Debian's default is "never"): guest RAM
- * and memory disks are memfds their creators madvise(MADV_HUGEPAGE), so a restarted
- * server maps them with a fault per 2 MiB rather than per 4 KiB, and a crashed one's
- * teardown is as much shorter; the guest's RAM gets 2 MiB pages in KVM too.
- *
  * It also mounts /proc, /sys and /dev (init keeps mounts it finds; sanitizer builds of
  * init need /proc from their first instruction) and turns Ctrl-Alt-Del into SIGINT for
  * PID 1 (reboot(RB_DISABLE_CAD)), so a host's "sendkey ctrl-alt-delete" reaches init's
@@ -107,18 +102,6 @@ static void console(void)
 	for (int i = 0; i < 3; i++)
 		(void)dup2(fd, i);
 	if (fd > 2)
-		close(fd);
-}
-
-static void shmem_huge_pages(void)
-{
-	static const char path[] = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0 && write(fd, "advise", 6) == 6)
-		say("shmem huge pages: %s%s", "advise", "");
-	else
-		say("unable to set %s: %s", path, strerror(errno));
-	if (fd >= 0)
 		close(fd);
 }
 
@@ -357,7 +340,6 @@ int main(int argc, char **argv)
 		say("unable to mount %s: %s", "/dev", strerror(errno));
 	if (reboot(RB_DISABLE_CAD) < 0)
 		say("unable to route Ctrl-Alt-Del to init: %s%s", strerror(errno), "");
-	shmem_huge_pages();
 	load_modules();
 	configure_net();
 	make_tap();
