@@ -285,11 +285,22 @@ QPID=$!
 M=("$MHCL" --tcp "127.0.0.1:$PORT" --timeout 20000)
 since() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$T0" "$(date +%s.%N)"; }
 
+# The image's own kernel saying it is stuck (a soft lockup, an RCU stall, a panic): no
+# point waiting out the limits below, which only bound a machine that never gets there.
+wedged() {
+	local l
+	l=$(tr -d '\r' <"$W/serial.log" 2>/dev/null | grep -a -m1 -E \
+		'^(\[ *[0-9.]+\] )?(watchdog: BUG: soft lockup|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|Kernel panic)') ||
+		return 0
+	fail "the image's kernel is stuck: $l"
+}
+
 # Ready when `mhcl ps` answers from the host and lists the sidecar server running (it
 # finishes its start-up after diag). The limit only bounds a machine that never gets there.
 ok=
 for _ in $(seq 1 600); do
 	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before diag answered"
+	wedged
 	if "$MHCL" --tcp "127.0.0.1:$PORT" --timeout 2000 ps >"$W/ps.txt" 2>"$W/ps.err" &&
 		grep -Eq '^ *sidecar +[0-9]+ +running' "$W/ps.txt"; then
 		ok=1
@@ -304,6 +315,7 @@ if [ "$GUEST" != 0 ]; then
 	ok=
 	for _ in $(seq 1 900); do
 		kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the guest was ready"
+		wedged
 		grep -a -q '^vp \[init\]: pid [0-9]* exited' "$W/serial.log" &&
 			fail "the VP worker exited before the guest was ready"
 		if "$MHCL" --tcp "127.0.0.1:$PORT" --timeout 2000 inspect ic/shutdown/state \

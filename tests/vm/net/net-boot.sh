@@ -64,9 +64,11 @@ for i in $(seq 1 300); do [ -e /tmp/go ] && break; /usr/bin/ping -c 1 -W 1 10.0.
 echo "L2: iperf tx start"
 /usr/bin/iperf3 -c 10.0.2.1 -t $T1 -i 0 >/tmp/tx 2>&1; rc=$?
 echo "L2: iperf tx rc $rc: $(grep -E 'sender|receiver|error' /tmp/tx | tr -s ' ' | tr '\n' ';')"
+[ $rc = 0 ] || tail -n 15 /tmp/tx | sed 's/^/L2: iperf tx said: /'
 echo "L2: iperf rx start"
 /usr/bin/iperf3 -c 10.0.2.1 -t $T2 -i 0 -R >/tmp/rx 2>&1; rc=$?
 echo "L2: iperf rx rc $rc: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
+[ $rc = 0 ] || tail -n 15 /tmp/rx | sed 's/^/L2: iperf rx said: /'
 echo "L2: eth0 stats$(cd /sys/class/net/eth0/statistics && for c in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf ' %s %s' $c $(cat $c); done)"
 dmesg | grep -iE 'hv_netvsc|netvsc|eth0|NETDEV|link' | sed 's/^/L2: kmsg: /'
 SH
@@ -168,6 +170,7 @@ sleep 3
 for o in restart kill; do op $o; sleep 2; done
 wait_for '^vp: L2: ready'
 mhcl inspect net | sed 's/^/L1: inspect: /'
+grep -iE 'error|timeout|unable' /tmp/iperf-server | sed 's/^/L1: iperf server: /'
 . /ident.sh # after the restarts: who each instance runs as
 mhcl guest shutdown >/dev/null 2>&1; echo "L1: guest shutdown rc $?"
 for i in $(seq 1 120); do
@@ -217,6 +220,8 @@ expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
 expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
 expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
 expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
+# What a failing run said, in the test's own output (the console log is not kept by CI).
+out | grep -a -E '^vp: L2: iperf (tx|rx) (rc [1-9]|said: )|^L1: iperf server: ' | sed 's/^/  /' || true
 # Pings: what L1 sent and got back, against what the guest itself says it received and
 # answered when it powers off (vmlib's poweroff). A reply the guest did not send (its
 # ICMP layer declined, under iperf3's load) is not lost on mhcl's path; requests L1 sent
