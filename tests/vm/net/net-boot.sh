@@ -63,12 +63,14 @@ echo "L2: net ready"
 for i in $(seq 1 300); do [ -e /tmp/go ] && break; /usr/bin/ping -c 1 -W 1 10.0.2.1 >/dev/null 2>&1 && break; done
 echo "L2: iperf tx start"
 /usr/bin/iperf3 -c 10.0.2.1 -t $T1 -i 0 >/tmp/tx 2>&1; rc=$?
-echo "L2: iperf tx rc $rc: $(grep -E 'sender|receiver|error' /tmp/tx | tr -s ' ' | tr '\n' ';')"
+echo "L2: iperf tx summary: $(grep -E 'sender|receiver|error' /tmp/tx | tr -s ' ' | tr '\n' ';')"
 [ $rc = 0 ] || tail -n 15 /tmp/tx | sed 's/^/L2: iperf tx said: /'
+echo "L2: iperf tx rc $rc" # a line of its own: a kernel message may split a long one
 echo "L2: iperf rx start"
 /usr/bin/iperf3 -c 10.0.2.1 -t $T2 -i 0 -R >/tmp/rx 2>&1; rc=$?
-echo "L2: iperf rx rc $rc: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
+echo "L2: iperf rx summary: $(grep -E 'sender|receiver|error' /tmp/rx | tr -s ' ' | tr '\n' ';')"
 [ $rc = 0 ] || tail -n 15 /tmp/rx | sed 's/^/L2: iperf rx said: /'
+echo "L2: iperf rx rc $rc" # a line of its own: a kernel message may split a long one
 echo "L2: eth0 stats$(cd /sys/class/net/eth0/statistics && for c in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf ' %s %s' $c $(cat $c); done)"
 dmesg | grep -iE 'hv_netvsc|netvsc|eth0|NETDEV|link' | sed 's/^/L2: kmsg: /'
 SH
@@ -218,10 +220,10 @@ expect "the NIC has the manifest's MAC, carrier up" "^vp: L2: eth0 address $MAC 
 expect "L2 (4 VPs) uses at least two channels" '^vp: L2: eth0 channels [2-9]'
 expect "L2 pings L1" '^vp: L2: ping L1 rc 0 3 received'
 expect "L1 pings L2" '^L1: ping L2 rc 0 3 received'
-expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0: .*receiver'
-expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0: .*receiver'
-# What a failing run said, in the test's own output (the console log is not kept by CI).
-out | grep -a -E '^vp: L2: iperf (tx|rx) (rc [1-9]|said: )|^L1: iperf server: ' | sed 's/^/  /' || true
+expect "iperf3 from L2 to L1 through restarts and kills ended without error" '^vp: L2: iperf tx rc 0\??$'
+expect "iperf3 from L1 to L2 through a restart and a kill ended without error" '^vp: L2: iperf rx rc 0\??$'
+# What iperf3 said, in the test's own output (CI keeps that, not the console log).
+out | grep -a -E 'iperf (tx|rx) |^L1: iperf server: ' | sed 's/^/  /' || true
 # Pings: what L1 sent and got back, against what the guest itself says it received and
 # answered when it powers off (vmlib's poweroff). A reply the guest did not send (its
 # ICMP layer declined, under iperf3's load) is not lost on mhcl's path; requests L1 sent
