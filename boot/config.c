@@ -190,21 +190,23 @@ bool shim_host_dt_isolated(const void *fdt, size_t size)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL);
 }
 
-/* data-disk = "vdb": a /dev name, nothing that could walk out of /dev. */
+/* data-disk = "vdb" or "vdb", "vdc": /dev names, nothing that could walk out of /dev. */
 static int parse_data_disk(const void *fdt, int guest, struct shim_topology *topo,
 			   struct shim_error *err)
 {
 	int len;
+	unsigned n;
 	const char *p = fdt_getprop(fdt, guest, "data-disk", &len);
 	if (!p)
 		return 0;
-	if (len < 2 || len > HOST_GUEST_DEV_NAME_MAX + 1 || p[len - 1] != '\0')
-		return SHIM_ERR(err, EBADMSG, "/guest: data-disk must be a string of 1..%u chars",
-				HOST_GUEST_DEV_NAME_MAX);
-	if (!host_guest_dev_name_ok(p, (size_t)len - 1))
+	if (len < 0 || !host_guest_disk_list_ok(p, (size_t)len, &n))
 		return SHIM_ERR(err, EBADMSG,
-				"/guest: data-disk must be a /dev name ([a-z][a-z0-9]*)");
-	memcpy(topo->guest.data_disk, p, (size_t)len);
+				"/guest: data-disk must be 1..%u different /dev names "
+				"([a-z][a-z0-9]{0,%u})",
+				HOST_GUEST_DISKS_MAX, HOST_GUEST_DEV_NAME_MAX - 1);
+	memcpy(topo->guest.data_disks, p, (size_t)len);
+	topo->guest.data_disks_len = (uint32_t)len;
+	topo->guest.ndata_disks = n;
 	return 0;
 }
 
@@ -227,8 +229,8 @@ static int parse_nic_mac(const void *fdt, int guest, struct shim_topology *topo,
 	return 0;
 }
 
-/* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb"; nic-mac = [6 bytes]; }: each
- * optional, each checked when given. */
+/* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb", ...; nic-mac = [6 bytes]; }:
+ * each optional, each checked when given. */
 static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_error *err)
 {
 	int guest = fdt_path_offset(fdt, "/guest");

@@ -59,8 +59,10 @@ struct shim_range {
  * and ${GUEST_NIC_MAC}. */
 struct shim_guest {
 	uint32_t vps, memory_mib;
-	/* The host block device behind its data disk, and its NIC's MAC (if has_nic_mac). */
-	char data_disk[HOST_GUEST_DEV_NAME_MAX + 1];
+	/* The host block devices behind its data disks (a string list, data_disks_len bytes
+	 * with their NULs; 0: not said), and its NIC's MAC (if has_nic_mac). */
+	char data_disks[HOST_GUEST_DISK_LIST_MAX];
+	uint32_t data_disks_len, ndata_disks;
 	uint8_t nic_mac[HOST_GUEST_MAC_LEN];
 	bool has_nic_mac;
 };

@@ -62,9 +62,9 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-vps", t->guest.vps));
 	if (t->guest.memory_mib)
 		CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,guest-memory-mib", t->guest.memory_mib));
-	if (t->guest.data_disk[0])
-		CHECK(fdt_setprop_string(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK,
-					 t->guest.data_disk));
+	if (t->guest.data_disks_len)
+		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, t->guest.data_disks,
+				  (int)t->guest.data_disks_len));
 	if (t->guest.has_nic_mac)
 		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, t->guest.nic_mac,
 				  HOST_GUEST_MAC_LEN));

@@ -497,9 +497,11 @@ static bool topology_from_host_dt(struct shim *s)
 	       "%u MiB (0: not said)",
 	       size, s->topo.cpu_count, s->topo.mem_count, s->topo.guest.vps,
 	       s->topo.guest.memory_mib);
-	if (s->topo.guest.data_disk[0])
-		rt_log("host device tree: the guest's data disk is /dev/%s",
-		       s->topo.guest.data_disk);
+	for (uint32_t at = 0; at < s->topo.guest.data_disks_len;) {
+		const char *d = s->topo.guest.data_disks + at;
+		rt_log("host device tree: a data disk of the guest is /dev/%s", d);
+		at += (uint32_t)strlen(d) + 1u;
+	}
 	if (s->topo.guest.has_nic_mac) {
 		const uint8_t *m = s->topo.guest.nic_mac;
 		rt_log("host device tree: the guest's NIC MAC is %02x:%02x:%02x:%02x:%02x:%02x",

@@ -117,21 +117,27 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 	return manifest_parse_vars(buf, (size_t)size, run_dir, vars, ret, err, err_len);
 }
 
-/* /chosen's mhcl,guest-data-disk (a /dev name) and mhcl,guest-nic-mac (6 bytes), checked
- * again here: they end up in a server's args and device files. */
+/* /chosen's mhcl,guest-data-disk (a list of /dev names) and mhcl,guest-nic-mac (6 bytes),
+ * checked again here: they end up in a server's args and device files. */
 static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v, char *err,
 			    size_t err_len)
 {
 	int len;
+	unsigned n;
 	const char *disk = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, &len);
 	if (disk) {
-		if (len < 2 || disk[len - 1] != '\0' ||
-		    !host_guest_dev_name_ok(disk, (size_t)len - 1))
-			return config_fail(err, err_len, -EINVAL,
-					   "boot device tree: /chosen: '%s' must be a /dev name "
-					   "([a-z][a-z0-9]{0,14})",
-					   HOST_GUEST_CHOSEN_DATA_DISK);
-		memcpy(v->guest_data_disk, disk, (size_t)len);
+		if (len < 0 || !host_guest_disk_list_ok(disk, (size_t)len, &n))
+			return config_fail(
+			    err, err_len, -EINVAL,
+			    "boot device tree: /chosen: '%s' must be 1..%u different "
+			    "/dev names ([a-z][a-z0-9]{0,14})",
+			    HOST_GUEST_CHOSEN_DATA_DISK, HOST_GUEST_DISKS_MAX);
+		for (unsigned i = 0; i < n; i++) {
+			size_t k = strlen(disk);
+			memcpy(v->guest_data_disks[i], disk, k + 1);
+			disk += k + 1;
+		}
+		v->nguest_data_disks = n;
 	}
 	const uint8_t *mac = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &len);
 	if (mac) {

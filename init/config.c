@@ -169,19 +169,26 @@ static void conf_clear(struct srv_conf *c)
 	c->args[0] = NULL;
 }
 
-/* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars). */
-static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, char *why,
-		      size_t why_len)
+static const char *const var_names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
+					"GUEST_NIC_MAC"};
+#define VAR_DATA_DISK 2u
+
+/* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars), with
+ * data disk number disk for ${GUEST_DATA_DISK}. */
+static int subst_vars(const char *s, const struct manifest_vars *v, unsigned disk, char **ret,
+		      char *why, size_t why_len)
 {
-	static const char *const names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
-					    "GUEST_NIC_MAC"};
+	const char *const *names = var_names;
 	char vps[12] = "", mem[12] = "";
 	if (v->guest_vps)
 		snprintf(vps, sizeof(vps), "%u", v->guest_vps);
 	if (v->guest_memory_mib)
 		snprintf(mem, sizeof(mem), "%u", v->guest_memory_mib);
-	const char *vals[] = {vps, mem, v->guest_data_disk, v->guest_nic_mac};
-	static_assert(ARRAY_SIZE(names) == ARRAY_SIZE(vals), "a value per name");
+	const char *vals[] = {vps, mem,
+			      disk < v->nguest_data_disks ? v->guest_data_disks[disk] : "",
+			      v->guest_nic_mac};
+	static_assert(ARRAY_SIZE(var_names) == ARRAY_SIZE(vals), "a value per name");
+	static_assert(VAR_DATA_DISK < ARRAY_SIZE(vals), "the data disk is one of them");
 	char out[MANIFEST_STR_MAX];
 	size_t o = 0;
 
@@ -196,10 +203,10 @@ static int subst_vars(const char *s, const struct manifest_vars *v, char **ret, 
 		const char *name = s + 2, *dflt = strstr(name, ":-");
 		size_t nlen = (size_t)((dflt && dflt < end ? dflt : end) - name);
 		size_t k = 0;
-		while (k < ARRAY_SIZE(names) &&
+		while (k < ARRAY_SIZE(var_names) &&
 		       (strlen(names[k]) != nlen || strncmp(names[k], name, nlen) != 0))
 			k++;
-		if (k == ARRAY_SIZE(names)) {
+		if (k == ARRAY_SIZE(var_names)) {
 			snprintf(why, why_len, "unknown variable '${%.*s}'", (int)MIN(nlen, 32u),
 				 name);
 			return -EINVAL;
@@ -230,15 +237,30 @@ too_long:
 	return -EINVAL;
 }
 
-int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **ret,
-		 char *why, size_t why_len)
+int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **out,
+		 size_t room, char *why, size_t why_len)
 {
+	char ref[24];
+	snprintf(ref, sizeof(ref), "${%s", var_names[VAR_DATA_DISK]);
+	unsigned n = strstr(s, ref) && v->nguest_data_disks > 1 ? v->nguest_data_disks : 1u;
+	if (n > room) {
+		snprintf(why, why_len, "no room for %u strings, one per data disk", n);
+		return -EINVAL;
+	}
 	char *run = subst_run(s, run_dir);
 	if (!run)
 		return -ENOMEM;
-	int r = subst_vars(run, v, ret, why, why_len);
+	int r = 0;
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		r = subst_vars(run, v, i, &out[i], why, why_len);
+		if (r < 0)
+			while (i-- > 0) {
+				free(out[i]);
+				out[i] = NULL;
+			}
+	}
 	free(run);
-	return r;
+	return r < 0 ? r : (int)n;
 }
 
 /* The empty properties that switch something on: their flag, or NULL. */
@@ -312,15 +334,15 @@ static int parse_server(const void *fdt, int node, const char *run_dir,
 			conf_clear(c);
 			for (int i = 0; i < n; i++) {
 				char why[96];
-				r = config_subst(a[i], run_dir, vars, &c->args[i], why,
-						 sizeof(why));
+				r = config_subst(a[i], run_dir, vars, &c->args[c->nargs],
+						 MANIFEST_ARGS_MAX - c->nargs, why, sizeof(why));
 				if (r == -ENOMEM)
 					return r;
 				if (r < 0)
 					return config_fail(err, err_len, -EINVAL,
 							   "manifest: %s: property 'args': %s",
 							   name, why);
-				c->nargs = (size_t)i + 1;
+				c->nargs += (size_t)r;
 			}
 			c->args[c->nargs] = NULL;
 		} else if (strcmp(pname, "policy") == 0) {

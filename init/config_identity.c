@@ -149,23 +149,24 @@ static int take_device_files(struct srv_conf *c, const char *val, int len, const
 				   c->name, MANIFEST_DEVICE_FILES_MAX);
 	config_identity_clear(c);
 	for (int i = 0; i < n; i++) {
-		char *f = NULL, why[96];
-		int r = config_subst(a[i], run_dir, vars, &f, why, sizeof(why));
+		char why[96];
+		int r =
+		    config_subst(a[i], run_dir, vars, &c->device_files[c->ndevice_files],
+				 MANIFEST_DEVICE_FILES_MAX - c->ndevice_files, why, sizeof(why));
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
 			return config_fail(err, err_len, -EINVAL,
 					   "manifest: %s: property 'device-files': %s", c->name,
 					   why);
-		if (!valid_device_file(f)) {
-			config_fail(err, err_len, -EINVAL,
+		c->ndevice_files += (size_t)r;
+		for (size_t k = c->ndevice_files - (size_t)r; k < c->ndevice_files; k++)
+			if (!valid_device_file(c->device_files[k]))
+				return config_fail(
+				    err, err_len, -EINVAL,
 				    "manifest: %s: property 'device-files': '%.80s' is neither an "
 				    "absolute path without . or .. nor pci:DDDD:BB:DD.F",
-				    c->name, f);
-			free(f);
-			return -EINVAL;
-		}
-		c->device_files[c->ndevice_files++] = f;
+				    c->name, c->device_files[k]);
 	}
 	return 1;
 }

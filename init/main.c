@@ -302,11 +302,16 @@ int main(int argc, char **argv)
 	if (m->vars.guest_vps || m->vars.guest_memory_mib)
 		log_info("the host's guest: %u VPs, %u MiB (0: the manifest's default)",
 			 m->vars.guest_vps, m->vars.guest_memory_mib);
-	if (m->vars.guest_data_disk[0] || m->vars.guest_nic_mac[0])
-		log_info("the host's guest devices: data disk %s, NIC MAC %s (-: the manifest's "
+	if (m->vars.nguest_data_disks || m->vars.guest_nic_mac[0]) {
+		char disks[HOST_GUEST_DISK_LIST_MAX + 1] = "-";
+		for (unsigned i = 0, o = 0; i < m->vars.nguest_data_disks; i++)
+			o += (unsigned)snprintf(disks + o, sizeof(disks) - o, "%s%s", i ? " " : "",
+						m->vars.guest_data_disks[i]);
+		log_info("the host's guest devices: data disk%s %s, NIC MAC %s (-: the manifest's "
 			 "default)",
-			 m->vars.guest_data_disk[0] ? m->vars.guest_data_disk : "-",
+			 m->vars.nguest_data_disks > 1 ? "s" : "", disks,
 			 m->vars.guest_nic_mac[0] ? m->vars.guest_nic_mac : "-");
+	}
 	if (in.isolated)
 		log_info("isolated: fault injection, memory reads and unauthenticated network "
 			 "diag are refused");

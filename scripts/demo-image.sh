@@ -161,31 +161,44 @@ sed 's/^/  /' "$W/payload.dump"
 QDISK=()
 if [ "$GUEST" != 0 ]; then
 	step "the guest disk: the unmodified Debian kernel with hv_vmbus, hv_utils and hv_storvsc;"
-	echo "and a 64 MiB data disk the image's storaged serves the guest as its SCSI disk"
-	# The guest's own steps before it reports ready: a 4 MiB pattern written to its SCSI
-	# disk and read back, then a loop writing the same pattern at 4 MiB in 256 KiB
-	# chunks, each synced, round after round (the host restarts and kills storaged under
-	# it, and checks both copies on the data disk after the guest powered off).
+	echo "and a data disk whose two partitions the image's storaged serves the guest as two SCSI disks"
+	# The guest's own steps before it reports ready: on each SCSI disk, a line with its
+	# size and model; on the second (8 MiB), a 1 MiB pattern written and read back; on
+	# the first (64 MiB), a 4 MiB pattern written to it and read back, then a loop writing
+	# the same pattern at 4 MiB in 256 KiB chunks, each synced, round after round (the
+	# host restarts and kills storaged under it, and checks every copy on the data disk's
+	# partitions after the guest powered off).
 	rm -rf "$W/l2-extra" && mkdir -p "$W/l2-extra"
 	cat >"$W/l2-extra/l2-tail.sh" <<'SH'
-d=
+d= d2=
 for i in $(seq 1 30); do
-	for b in /sys/block/sd*; do [ -e "$b" ] && d=${b##*/}; done
-	[ -n "$d" ] && break
+	for b in /sys/block/sd*; do
+		[ -e "$b" ] || continue
+		case $(cat $b/size) in 131072) d=${b##*/} ;; 16384) d2=${b##*/} ;; esac
+	done
+	[ -n "$d" ] && [ -n "$d2" ] && break
 	sleep 1
 done
-if [ -n "$d" ]; then
-	echo "L2: disk $d: $(cat /sys/block/$d/size) sectors, $(cat /sys/block/$d/device/vendor | tr -s ' ') $(cat /sys/block/$d/device/model | tr -s ' ')"
-	dd if=/dev/urandom of=/tmp/pattern bs=64k count=64 2>/dev/null
-	dd if=/tmp/pattern of=/dev/$d bs=64k conv=fsync 2>/dev/null || echo "L2: disk write error"
+for x in $d2 $d; do
+	echo "L2: disk $x: $(cat /sys/block/$x/size) sectors, $(cat /sys/block/$x/device/vendor | tr -s ' ') $(cat /sys/block/$x/device/model | tr -s ' ')"
+done
+# pattern DISK TAG COUNT: COUNT x 64 KiB of random bytes (/tmp/TAG) written to DISK at 0,
+# synced, read back past the page cache; "L2: TAG pattern MD5 read back MD5".
+pattern() {
+	dd if=/dev/urandom of=/tmp/$2 bs=64k count=$3 2>/dev/null
+	dd if=/tmp/$2 of=/dev/$1 bs=64k conv=fsync 2>/dev/null || echo "L2: disk write error ($2)"
 	echo 3 >/proc/sys/vm/drop_caches
-	dd if=/dev/$d of=/tmp/back bs=64k count=64 2>/dev/null
-	echo "L2: disk pattern $(md5sum </tmp/pattern | cut -d' ' -f1) read back $(md5sum </tmp/back | cut -d' ' -f1)"
+	dd if=/dev/$1 of=/tmp/$2.back bs=64k count=$3 2>/dev/null
+	echo "L2: $2 pattern $(md5sum </tmp/$2 | cut -d' ' -f1) read back $(md5sum </tmp/$2.back | cut -d' ' -f1)"
+}
+[ -z "$d2" ] || pattern $d2 disk2 16
+if [ -n "$d" ]; then
+	pattern $d disk 64
 	(
 		pass=0
 		while :; do
 			for c in $(seq 0 15); do
-				dd if=/tmp/pattern of=/dev/$d bs=256k count=1 skip=$c seek=$((16 + c)) conv=fsync 2>/dev/null ||
+				dd if=/tmp/disk of=/dev/$d bs=256k count=1 skip=$c seek=$((16 + c)) conv=fsync 2>/dev/null ||
 					echo "L2: disk write error (pass $pass chunk $c)"
 			done
 			pass=$((pass + 1))
@@ -229,20 +242,32 @@ SH
 		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
 		"cmdline \"$(cat "$W/guest/cmdline")\""
 	# The host decides in its host tree (boot/README.md): the guest's VPs and memory, the
-	# block device behind its data disk and its NIC's MAC. The shim checks /guest and
+	# block devices behind its data disks and its NIC's MAC. The shim checks /guest and
 	# hands it to init, which puts it in the worker's --cpus and --mem, storaged's --disk
-	# and device files, and netd's --mac. The data disk is the host's first disk (vda;
-	# preinit finds the guest disk, vdb, by its label), so only the host tree can have
-	# picked it: the manifest's default is vdb. (A third disk would do too, but SeaBIOS
-	# then reserves memory where QEMU put the PVH payload, which the shim refuses.)
+	# (one per data disk) and device files, and netd's --mac. The data disks are the two
+	# partitions of the host's first disk (vda1, 64 MiB, and vda2, 8 MiB; preinit finds
+	# the guest disk, vdb, by its label), so only the host tree can have picked them: the
+	# manifest's default is vdb. (More virtio disks would do too, but with a third SeaBIOS
+	# reserves memory where QEMU put the PVH payload, which the shim refuses.)
 	GMEM=${MHCL_IMAGE_GUEST_MEM:-256}
-	GUEST_NODE="guest { vps = <2>; memory-mib = <$GMEM>; data-disk = \"vda\"; nic-mac = [02 6d 68 63 6c 0a]; };"
+	GUEST_NODE="guest { vps = <2>; memory-mib = <$GMEM>; data-disk = \"vda1\", \"vda2\"; nic-mac = [02 6d 68 63 6c 0a]; };"
 	printf '/dts-v1/;\n/ {\n\tcompatible = "mhcl,host-v1";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\t%s\n};\n' \
 		"$GUEST_NODE" >"$W/host.dts"
 	dtc -q -I dts -O dtb -o "$W/host.dtb" "$W/host.dts" || fail "dtc of the host tree"
 	echo "host tree (fw_cfg opt/mhcl/host.dtb): $GUEST_NODE"
 	rm -f "$W/data.img"
-	truncate -s 64M "$W/data.img"
+	truncate -s 80M "$W/data.img"
+	# An MBR with two primary partitions: 64 MiB at 1 MiB and 8 MiB at 65 MiB (type 0x83).
+	python3 - "$W/data.img" <<'PY'
+import struct, sys
+mbr = bytearray(512)
+for i, (start, count) in enumerate([(2048, 131072), (133120, 16384)]):
+    mbr[446 + 16 * i:462 + 16 * i] = struct.pack("<B3sB3sII", 0, b"\xff\xff\xff", 0x83,
+                                                 b"\xff\xff\xff", start, count)
+mbr[510:512] = b"\x55\xaa"
+with open(sys.argv[1], "r+b") as f:
+    f.write(mbr)
+PY
 	QDISK=(-drive "file=$W/data.img,format=raw,if=virtio"
 		-drive "file=$W/guest.img,format=raw,if=virtio,readonly=on"
 		-fw_cfg "name=opt/mhcl/host.dtb,file=$W/host.dtb")
@@ -475,7 +500,7 @@ if [ "$GUEST" != 0 ]; then
 	step "mhcl kill ic (SIGKILL) while the guest runs: init revives it, it adopts the channels"
 	op_under_guest ic kill heartbeat 1 "heartbeat sequence"
 
-	grep -a -E '^vp: L2: disk ' "$W/serial.log" | tr -d '\r' | head -n 2 | sed 's/^/  /'
+	grep -a -E '^vp: L2: disk2? ' "$W/serial.log" | tr -d '\r' | head -n 4 | sed 's/^/  /'
 	for op in restart kill; do
 		step "mhcl $op storage while the guest writes its SCSI disk (synced 256 KiB writes)"
 		op_under_guest storage "$op" disk_rounds 2 "the guest's rounds of writes"
@@ -498,13 +523,19 @@ if [ "$GUEST" != 0 ]; then
 		"$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: net pings //p' | tail -n 1))"
 	grep -a -q '^vp \[init\]: done: stopping every server' "$W/serial.log" ||
 		fail "the worker's exit did not stop the servers"
-	step "the data disk, read by the host: both copies of the guest's pattern"
+	step "the data disk, read by the host: every copy of the guest's patterns"
 	want=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pattern \([0-9a-f]*\) .*/\1/p' | head -n 1)
-	first=$(dd if="$W/data.img" bs=1M count=4 status=none | md5sum | cut -d' ' -f1)
-	second=$(dd if="$W/data.img" bs=1M skip=4 count=4 status=none | md5sum | cut -d' ' -f1)
-	echo "guest's pattern $want; the disk at 0: $first, at 4 MiB: $second" | tee "$W/data.txt"
-	[ -n "$want" ] && [ "$first" = "$want" ] && [ "$second" = "$want" ] ||
-		fail "the data disk does not hold what the guest wrote"
+	want2=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk2 pattern \([0-9a-f]*\) .*/\1/p' | head -n 1)
+	first=$(dd if="$W/data.img" bs=1M skip=1 count=4 status=none | md5sum | cut -d' ' -f1)
+	second=$(dd if="$W/data.img" bs=1M skip=5 count=4 status=none | md5sum | cut -d' ' -f1)
+	third=$(dd if="$W/data.img" bs=1M skip=65 count=1 status=none | md5sum | cut -d' ' -f1)
+	{
+		echo "guest's pattern $want; the disk at 0: $first, at 4 MiB: $second"
+		echo "guest's second pattern $want2; the second disk at 0: $third"
+	} | tee "$W/data.txt"
+	[ -n "$want" ] && [ "$first" = "$want" ] && [ "$second" = "$want" ] &&
+		[ -n "$want2" ] && [ "$third" = "$want2" ] ||
+		fail "the data disks do not hold what the guest wrote"
 	grep -a -q 'powering off' "$W/serial.log" || fail "init did not power off"
 	grep -a -q 'reboot: Power down' "$W/serial.log" || fail "kernel did not power down"
 	echo "machine ended $(since) s after QEMU started ($USERSPACE)"

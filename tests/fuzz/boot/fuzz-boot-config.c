@@ -29,14 +29,19 @@ static void check_topology(const struct shim_topology *t)
 	for (uint32_t i = 0; i < t->mem_count; i++)
 		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
 			abort();
-	/* The guest's data disk is a /dev name, its MAC unicast and not zero. */
-	const char *d = t->guest.data_disk;
-	size_t n = strnlen(d, sizeof(t->guest.data_disk));
-	if (n == sizeof(t->guest.data_disk) || (n && (d[0] < 'a' || d[0] > 'z')))
+	/* The guest's data disks are different /dev names, its MAC unicast and not zero. */
+	unsigned nd = 0;
+	if (t->guest.data_disks_len > sizeof(t->guest.data_disks) ||
+	    (t->guest.data_disks_len &&
+	     (!host_guest_disk_list_ok(t->guest.data_disks, t->guest.data_disks_len, &nd) ||
+	      nd != t->guest.ndata_disks)) ||
+	    (!t->guest.data_disks_len && t->guest.ndata_disks))
 		abort();
-	for (size_t i = 0; i < n; i++)
-		if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9')))
+	for (uint32_t i = 0; i < t->guest.data_disks_len; i++) {
+		char c = t->guest.data_disks[i];
+		if (!(c == '\0' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
 			abort();
+	}
 	const uint8_t *m = t->guest.nic_mac;
 	if (t->guest.has_nic_mac && ((m[0] & 1u) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])))
 		abort();

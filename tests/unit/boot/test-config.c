@@ -402,16 +402,26 @@ static void test_host_dt_guest_devices(void)
 	static const uint8_t mac[6] = {0x02, 0x6d, 0x68, 0x63, 0x6c, 0x07};
 	size_t n = build_device_dt("vdc", 4, mac, 6);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
-	ASSERT_STREQ(topo.guest.data_disk, "vdc");
+	ASSERT_STREQ(topo.guest.data_disks, "vdc");
+	ASSERT_UEQ(topo.guest.data_disks_len, 4);
+	ASSERT_UEQ(topo.guest.ndata_disks, 1);
 	ASSERT_TRUE(topo.guest.has_nic_mac);
 	ASSERT_EQ(memcmp(topo.guest.nic_mac, mac, 6), 0);
 	n = build_device_dt("nvme0n1", 8, NULL, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
-	ASSERT_STREQ(topo.guest.data_disk, "nvme0n1");
+	ASSERT_STREQ(topo.guest.data_disks, "nvme0n1");
 	ASSERT_FALSE(topo.guest.has_nic_mac); /* not said */
+	/* A list: every name, in the host's order, handed on as the same string list. */
+	n = build_device_dt("vdc\0sda\0nvme0n1\0vdz", 20, NULL, 0);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_UEQ(topo.guest.ndata_disks, 4);
+	ASSERT_UEQ(topo.guest.data_disks_len, 20);
+	ASSERT_EQ(memcmp(topo.guest.data_disks, "vdc\0sda\0nvme0n1\0vdz", 20), 0);
+	memset(&topo, 0, sizeof(topo));
 	n = build_device_dt(NULL, 0, NULL, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
-	ASSERT_EQ(topo.guest.data_disk[0], '\0');
+	ASSERT_UEQ(topo.guest.data_disks_len, 0);
+	ASSERT_UEQ(topo.guest.ndata_disks, 0);
 
 	static const uint8_t multicast[6] = {0x01, 0, 0x5e, 0, 0, 1}, zero[6] = {0};
 	const struct {
@@ -421,13 +431,17 @@ static void test_host_dt_guest_devices(void)
 		int ml;
 		const char *msg;
 	} bad[] = {
-	    {"../sda", 7, NULL, 0, "data-disk must be a /dev name"},
-	    {"sd/a", 5, NULL, 0, "data-disk must be a /dev name"},
-	    {"0vda", 5, NULL, 0, "data-disk must be a /dev name"},
-	    {"Vda", 4, NULL, 0, "data-disk must be a /dev name"},
-	    {"vdb", 3, NULL, 0, "data-disk must be a string"},		     /* no NUL */
-	    {"", 1, NULL, 0, "data-disk must be a string"},		     /* empty */
-	    {"abcdefghijklmnop", 17, NULL, 0, "data-disk must be a string"}, /* 16 chars */
+	    {"../sda", 7, NULL, 0, "data-disk must be 1..4 different /dev names"},
+	    {"sd/a", 5, NULL, 0, "data-disk must be 1..4 different /dev names"},
+	    {"0vda", 5, NULL, 0, "data-disk must be 1..4 different /dev names"},
+	    {"Vda", 4, NULL, 0, "data-disk must be 1..4 different /dev names"},
+	    {"vdb", 3, NULL, 0, "data-disk must be 1..4 different /dev names"}, /* no NUL */
+	    {"", 1, NULL, 0, "data-disk must be 1..4 different /dev names"},	/* empty */
+	    {"abcdefghijklmnop", 17, NULL, 0, "data-disk must be 1..4"},	/* 16 chars */
+	    {"vda\0vdb\0vda", 12, NULL, 0, "data-disk must be 1..4 different"}, /* twice */
+	    {"vda\0\0vdb", 9, NULL, 0, "data-disk must be 1..4 different"},	/* empty one */
+	    {"a\0b\0c\0d\0e", 10, NULL, 0, "data-disk must be 1..4 different"}, /* five */
+	    {"vda\0vd/b", 9, NULL, 0, "data-disk must be 1..4 different"},	/* a bad one */
 	    {NULL, 0, mac, 5, "nic-mac must be 6 bytes, not 5"},
 	    {NULL, 0, multicast, 6, "nic-mac is a multicast address"},
 	    {NULL, 0, zero, 6, "nic-mac is all zeroes"},

@@ -247,13 +247,41 @@ static void test_guest_vars(void)
 	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdc");
 	ASSERT_STREQ(m->servers[1].args[3], "02:6d:68:63:6c:07");
 	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdc");
+	ASSERT_EQ(m->servers[1].nargs, 4);
+	manifest_free(m);
+
+	/* Several data disks: what names ${GUEST_DATA_DISK} is there once per disk, in the
+	 * host's order, in args and device files alike; the rest stays as it was. */
+	snprintf(body, sizeof(body),
+		 "chosen { mhcl,guest-data-disk = \"vdc\", \"sda\", \"nvme0n1\"; }; mhcl { "
+		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
+		 MAN_ADDR, man_len);
+	setup_tree(body);
+	m = NULL;
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("load with three data disks failed: %s", err);
+	ASSERT_EQ(m->vars.nguest_data_disks, 3);
+	ASSERT_EQ(m->servers[1].nargs, 6);
+	ASSERT_STREQ(m->servers[1].args[0], "2");
+	ASSERT_STREQ(m->servers[1].args[1], "m256");
+	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdc");
+	ASSERT_STREQ(m->servers[1].args[3], "file=/dev/sda");
+	ASSERT_STREQ(m->servers[1].args[4], "file=/dev/nvme0n1");
+	ASSERT_STREQ(m->servers[1].args[5], "02:00:00:00:00:01");
+	ASSERT_TRUE(m->servers[1].args[6] == NULL);
+	ASSERT_EQ(m->servers[1].ndevice_files, 3);
+	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdc");
+	ASSERT_STREQ(m->servers[1].device_files[2], "/dev/nvme0n1");
 	manifest_free(m);
 
 	/* What could walk out of /dev, or is no unicast MAC, is refused. */
 	static const char *const bad[][2] = {
-	    {"mhcl,guest-data-disk = \"../sda\";", "'mhcl,guest-data-disk' must be a /dev name"},
-	    {"mhcl,guest-data-disk = \"\";", "'mhcl,guest-data-disk' must be a /dev name"},
-	    {"mhcl,guest-data-disk = [76 64 62];", "'mhcl,guest-data-disk' must be a /dev name"},
+	    {"mhcl,guest-data-disk = \"../sda\";", "'mhcl,guest-data-disk' must be 1..4 different"},
+	    {"mhcl,guest-data-disk = \"\";", "'mhcl,guest-data-disk' must be 1..4 different"},
+	    {"mhcl,guest-data-disk = [76 64 62];", "'mhcl,guest-data-disk' must be 1..4 different"},
+	    {"mhcl,guest-data-disk = \"vda\", \"vda\";", "'mhcl,guest-data-disk' must be 1..4"},
+	    {"mhcl,guest-data-disk = \"a\", \"b\", \"c\", \"d\", \"e\";",
+	     "'mhcl,guest-data-disk' must be 1..4"},
 	    {"mhcl,guest-nic-mac = [02 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
 	    {"mhcl,guest-nic-mac = [03 00 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
 	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 6 bytes"},

@@ -278,7 +278,8 @@ static void test_corrupt(void)
 	ASSERT_TRUE(m == NULL);
 }
 
-/* ${GUEST_VPS} and ${GUEST_MEMORY_MIB} in args: the host's value, else the default. */
+/* ${GUEST_VPS} and ${GUEST_MEMORY_MIB} in args: the host's value, else the default;
+ * ${GUEST_DATA_DISK} once per data disk. */
 static void test_vars(void)
 {
 	static uint8_t buf[MANIFEST_DTB_MAX];
@@ -298,6 +299,36 @@ static void test_vars(void)
 	ASSERT_STREQ(m->servers[0].args[1], "8");
 	ASSERT_STREQ(m->servers[0].args[2], "1024M");
 	manifest_free(m);
+
+	/* Four data disks: each string naming the disk is there four times; args that
+	 * would then pass 32 strings, or device files 16, are refused, not cut short. */
+	const struct manifest_vars d = {.guest_data_disks = {"vda", "vdb", "vdc", "vdd"},
+					.nguest_data_disks = 4};
+	char text[2048];
+	int o = snprintf(text, sizeof(text),
+			 HEAD "s { binary = \"b\"; policy = \"storaged\"; args = \"-x\"");
+	for (int i = 0; i < 7; i++)
+		o += snprintf(text + o, sizeof(text) - (size_t)o,
+			      ", \"--disk=/dev/${GUEST_DATA_DISK}\"");
+	snprintf(text + o, sizeof(text) - (size_t)o,
+		 "; user = <406>; device-files = \"/dev/${GUEST_DATA_DISK}\"; };" TAIL);
+	n = compile(text, buf, sizeof(buf));
+	if (manifest_parse_vars(buf, n, "/run/x", &d, &m, err, sizeof(err)) < 0)
+		TEST_FAIL_("four data disks: %s", err);
+	ASSERT_EQ(m->servers[0].nargs, 29);
+	ASSERT_STREQ(m->servers[0].args[1], "--disk=/dev/vda");
+	ASSERT_STREQ(m->servers[0].args[4], "--disk=/dev/vdd");
+	ASSERT_STREQ(m->servers[0].args[28], "--disk=/dev/vdd");
+	ASSERT_EQ(m->servers[0].ndevice_files, 4);
+	ASSERT_STREQ(m->servers[0].device_files[3], "/dev/vdd");
+	manifest_free(m);
+	snprintf(text + o, sizeof(text) - (size_t)o,
+		 ", \"--disk=/dev/${GUEST_DATA_DISK}\"; };" TAIL);
+	n = compile(text, buf, sizeof(buf));
+	m = NULL;
+	ASSERT_EQ(manifest_parse_vars(buf, n, "/run/x", &d, &m, err, sizeof(err)), -EINVAL);
+	ASSERT_TRUE(strstr(err, "no room for 4 strings, one per data disk"));
+	ASSERT_TRUE(m == NULL);
 
 	expect_error(HEAD
 		     "s { binary = \"b\"; policy = \"diagd\"; args = \"${GUEST_VPS}\"; };" TAIL,

@@ -13,11 +13,12 @@
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
 #   - the host tree (fw_cfg opt/mhcl/host.dtb) decides for the guest: /guest { vps = <2>;
-#     memory-mib = <192>; data-disk = "vda"; nic-mac = [02 6d 68 63 6c 0a]; } reaches the
+#     memory-mib = <192>; data-disk = "vda1", "vda2"; nic-mac = [02 6d 68 63 6c 0a]; } reaches the
 #     worker's --cpus and --mem, storaged's --disk and netd's --mac through the shim and
 #     init's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK} and ${GUEST_NIC_MAC}
-#     (the data disk is the host's first disk; the manifest's default, vdb, is the guest
-#     disk here, which the checks on the data disk's size and contents would catch);
+#     (one --disk and device file per data disk: the two partitions of the host's first
+#     disk, which the guest sees as two SCSI disks; the manifest's default, vdb, is the
+#     guest disk here, which the checks on the data disks' sizes and contents would catch);
 #   - the host's guest disk: preinit mounted it, mhcl-vp (uid 405) loaded the unmodified
 #     guest from it, the guest negotiated VMBus with vmbusd, hv_utils bound the heartbeat
 #     and shutdown channels icd serves, and the guest printed its devices;
@@ -123,8 +124,10 @@ has "$W/serial.log" "the shim took the host tree's /guest" \
 has "$W/serial.log" "init put it in the manifest's variables" "the host's guest: 2 VPs, 192 MiB"
 has "$W/serial.log" "the shim took the host tree's data disk and NIC MAC" \
 	"host device tree: the guest's NIC MAC is 02:6d:68:63:6c:0a"
+has "$W/serial.log" "the shim took both of the host tree's data disks" \
+	"host device tree: a data disk of the guest is /dev/vda2"
 has "$W/serial.log" "init put them in the manifest's variables" \
-	"the host's guest devices: data disk vda, NIC MAC 02:6d:68:63:6c:0a"
+	"the host's guest devices: data disks vda1 vda2, NIC MAC 02:6d:68:63:6c:0a"
 has "$W/serial.log" "the worker runs the guest the host sized" \
 	'^vp: mhcl-vp: info: starting 2 VP\(s\), 192 MiB'
 has "$W/serial.log" "preinit mounted the host's guest disk" '^mhcl-preinit: guest disk /dev/vd[a-z] mounted on /mnt/guest'
@@ -153,17 +156,26 @@ for ic in Heartbeat Shutdown; do
 	[ "$n" = 1 ] || fail "the guest negotiated the $ic IC $n times"
 	echo "ok: the guest negotiated the $ic IC once"
 done
-# The guest's SCSI disk: the host's data disk through the image's storaged.
-has "$W/serial.log" "the guest's hv_storvsc found the data disk storaged serves" \
+# The guest's SCSI disks: the host's two data disks (partitions) through the image's
+# storaged, one --disk and one device file each.
+has "$W/serial.log" "the guest's hv_storvsc found the first data disk storaged serves" \
 	'^vp: L2: disk sd[a-z]: 131072 sectors, MHCL +Data Disk'
-want=$(tr -d '\r' <"$W/serial.log" | sed -n 's/^vp: L2: disk pattern \([0-9a-f]*\) read back \([0-9a-f]*\)$/\1 \2/p' | head -1)
-[ -n "$want" ] && [ "${want% *}" = "${want#* }" ] || fail "the guest's pattern did not read back: '$want'"
-echo "ok: the guest wrote its pattern and read it back (${want% *})"
+has "$W/serial.log" "the guest's hv_storvsc found the second data disk storaged serves" \
+	'^vp: L2: disk sd[a-z]: 16384 sectors, MHCL +Data Disk'
+has "$W/serial.log" "storaged serves the second data disk as LUN 1" \
+	'^storage: .*controller 0 LUN 1: .*/dev/vda2'
+for p in "disk" "disk2"; do
+	want=$(tr -d '\r' <"$W/serial.log" | sed -n "s/^vp: L2: $p pattern \([0-9a-f]*\) read back \([0-9a-f]*\)\$/\1 \2/p" | head -1)
+	[ -n "$want" ] && [ "${want% *}" = "${want#* }" ] || fail "the guest's $p pattern did not read back: '$want'"
+	echo "ok: the guest wrote its $p pattern and read it back (${want% *})"
+done
 for op in restart kill; do
 	has "$W/storage-$op.txt" "after mhcl $op storage: the next storaged adopted the state" 'adopted_state: true'
 done
-has "$W/data.txt" "the host read both copies of the guest's pattern from the data disk" \
+has "$W/data.txt" "the host read both copies of the guest's pattern from the first data disk" \
 	"^guest's pattern ([0-9a-f]+); the disk at 0: \\1, at 4 MiB: \\1\$"
+has "$W/data.txt" "the host read the guest's second pattern from the second data disk" \
+	"^guest's second pattern ([0-9a-f]+); the second disk at 0: \\1\$"
 if tr -d '\r' <"$W/serial.log" | grep -a -E '^vp: L2: disk write error'; then fail "a guest write failed"; fi
 echo "ok: no guest write failed"
 if tr -d '\r' <"$W/serial.log" | grep -a -i -E '^vp: \[ *[0-9.]+\] (sd |scsi|hv_storvsc).*(error|abort|reset|timing out|timeout)'; then
