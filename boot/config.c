@@ -190,23 +190,23 @@ bool shim_host_dt_isolated(const void *fdt, size_t size)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, "mhcl,isolated", NULL);
 }
 
-/* data-disk = "vdb" or "vdb", "vdc": /dev names, nothing that could walk out of /dev. */
-static int parse_data_disk(const void *fdt, int guest, struct shim_topology *topo,
-			   struct shim_error *err)
+/* A string list of /guest that ok accepts (what says what that is), handed on as is:
+ * data-disk = "vdb", "vdc" (/dev names, nothing that could walk out of /dev), nvme =
+ * "0000:00:05.0" (PCI functions as sysfs names them). ok bounds it by dst's size. */
+static int parse_list(const void *fdt, int guest, const char *name,
+		      bool (*ok)(const char *, size_t, unsigned *), const char *what, char *dst,
+		      uint32_t *dst_len, uint32_t *count, struct shim_error *err)
 {
 	int len;
 	unsigned n;
-	const char *p = fdt_getprop(fdt, guest, "data-disk", &len);
+	const char *p = fdt_getprop(fdt, guest, name, &len);
 	if (!p)
 		return 0;
-	if (len < 0 || !host_guest_disk_list_ok(p, (size_t)len, &n))
-		return SHIM_ERR(err, EBADMSG,
-				"/guest: data-disk must be 1..%u different /dev names "
-				"([a-z][a-z0-9]{0,%u})",
-				HOST_GUEST_DISKS_MAX, HOST_GUEST_DEV_NAME_MAX - 1);
-	memcpy(topo->guest.data_disks, p, (size_t)len);
-	topo->guest.data_disks_len = (uint32_t)len;
-	topo->guest.ndata_disks = n;
+	if (len < 0 || !ok(p, (size_t)len, &n))
+		return SHIM_ERR(err, EBADMSG, "/guest: %s must be %s", name, what);
+	memcpy(dst, p, (size_t)len);
+	*dst_len = (uint32_t)len;
+	*count = n;
 	return 0;
 }
 
@@ -229,8 +229,8 @@ static int parse_nic_mac(const void *fdt, int guest, struct shim_topology *topo,
 	return 0;
 }
 
-/* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb", ...; nic-mac = [6 bytes]; }:
- * each optional, each checked when given. */
+/* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb", ...; nvme = "0000:00:05.0", ...;
+ * nic-mac = [6 bytes]; }: each optional, each checked when given. */
 static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_error *err)
 {
 	int guest = fdt_path_offset(fdt, "/guest");
@@ -238,7 +238,17 @@ static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_
 
 	if (guest < 0)
 		return 0;
-	r = parse_data_disk(fdt, guest, topo, err);
+	struct shim_guest *g = &topo->guest;
+	static_assert(sizeof(g->data_disks) == HOST_GUEST_DISK_LIST_MAX, "as checked");
+	static_assert(sizeof(g->nvme) == HOST_GUEST_NVME_LIST_MAX, "as checked");
+	r = parse_list(fdt, guest, "data-disk", host_guest_disk_list_ok,
+		       "1..4 different /dev names ([a-z][a-z0-9]{0,14})", g->data_disks,
+		       &g->data_disks_len, &g->ndata_disks, err);
+	if (r)
+		return r;
+	r = parse_list(fdt, guest, "nvme", host_guest_nvme_list_ok,
+		       "1..4 different PCI functions (dddd:bb:dd.f, lowercase hex)", g->nvme,
+		       &g->nvme_len, &g->nnvme, err);
 	if (r)
 		return r;
 	r = parse_nic_mac(fdt, guest, topo, err);

@@ -55,14 +55,17 @@ struct shim_range {
 };
 
 /* The VTL0 guest the host asks for (/guest in the host tree); 0, "" or false = not said.
- * init puts them in the manifest's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK}
- * and ${GUEST_NIC_MAC}. */
+ * init puts them in the manifest's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK},
+ * ${GUEST_NVME} and ${GUEST_NIC_MAC}. */
 struct shim_guest {
 	uint32_t vps, memory_mib;
 	/* The host block devices behind its data disks (a string list, data_disks_len bytes
 	 * with their NULs; 0: not said), and its NIC's MAC (if has_nic_mac). */
 	char data_disks[HOST_GUEST_DISK_LIST_MAX];
 	uint32_t data_disks_len, ndata_disks;
+	/* The NVMe functions behind its NVMe-backed disks (a string list, as above). */
+	char nvme[HOST_GUEST_NVME_LIST_MAX];
+	uint32_t nvme_len, nnvme;
 	uint8_t nic_mac[HOST_GUEST_MAC_LEN];
 	bool has_nic_mac;
 };

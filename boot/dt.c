@@ -65,6 +65,9 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	if (t->guest.data_disks_len)
 		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, t->guest.data_disks,
 				  (int)t->guest.data_disks_len));
+	if (t->guest.nvme_len)
+		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NVME, t->guest.nvme,
+				  (int)t->guest.nvme_len));
 	if (t->guest.has_nic_mac)
 		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, t->guest.nic_mac,
 				  HOST_GUEST_MAC_LEN));

@@ -454,6 +454,15 @@ static void fetch_host_dt(struct shim *s)
 	}
 }
 
+/* Each name of a device tree string list (len bytes) on a line after what. */
+static void log_list(const char *list, uint32_t len, const char *what)
+{
+	for (uint32_t at = 0; at < len;) {
+		rt_log("host device tree: %s%s", what, list + at);
+		at += (uint32_t)strlen(list + at) + 1u;
+	}
+}
+
 static bool topology_from_host_dt(struct shim *s)
 {
 	struct shim_error err;
@@ -497,11 +506,10 @@ static bool topology_from_host_dt(struct shim *s)
 	       "%u MiB (0: not said)",
 	       size, s->topo.cpu_count, s->topo.mem_count, s->topo.guest.vps,
 	       s->topo.guest.memory_mib);
-	for (uint32_t at = 0; at < s->topo.guest.data_disks_len;) {
-		const char *d = s->topo.guest.data_disks + at;
-		rt_log("host device tree: a data disk of the guest is /dev/%s", d);
-		at += (uint32_t)strlen(d) + 1u;
-	}
+	log_list(s->topo.guest.data_disks, s->topo.guest.data_disks_len,
+		 "a data disk of the guest is /dev/");
+	log_list(s->topo.guest.nvme, s->topo.guest.nvme_len,
+		 "a disk of the guest is on the NVMe function ");
 	if (s->topo.guest.has_nic_mac) {
 		const uint8_t *m = s->topo.guest.nic_mac;
 		rt_log("host device tree: the guest's NIC MAC is %02x:%02x:%02x:%02x:%02x:%02x",

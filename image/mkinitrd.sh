@@ -115,8 +115,8 @@ rm -f "$ROOT/check.log"
 	for a in ${MHCL_IMAGE_INIT_ARGS:-}; do echo "$a"; done
 } >"$ROOT/etc/mhcl/init"
 
-# virtio-net, virtio-blk and KVM with what they depend on, in load order (modinfo:
-# depends). kvm-amd and kvm-intel both go in: the one without its hardware fails to load
+# virtio-net, virtio-blk, KVM and VFIO (for the NVMe functions preinit binds to
+# vfio-pci) with what they depend on, in load order (modinfo: depends). kvm-amd and kvm-intel both go in: the one without its hardware fails to load
 # and preinit says so.
 : >"$ROOT/etc/mhcl/modules"
 if [ -n "${MHCL_IMAGE_KMOD_DIR:-}" ]; then
@@ -124,7 +124,9 @@ if [ -n "${MHCL_IMAGE_KMOD_DIR:-}" ]; then
 	for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
 		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover \
 		drivers/net/net_failover drivers/net/virtio_net drivers/block/virtio_blk drivers/net/tun \
-		virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel; do
+		virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel \
+		drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 drivers/vfio/vfio_virqfd \
+		drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci; do
 		f=$MHCL_IMAGE_KMOD_DIR/kernel/$m.ko
 		[ -f "$f" ] || continue  # built in
 		mkdir -p "$ROOT/lib/modules/$kver/kernel/$(dirname "$m")"

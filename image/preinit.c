@@ -259,6 +259,67 @@ static void make_tap(void)
 }
 
 /* ext2/3/4 superblock: 1024 bytes in; magic at 56, volume name at 120. */
+/* Writes text to the sysfs file at path; 0 or -errno. */
+static int sysfs_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int r = n == (ssize_t)strlen(text) ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
+/*
+ * Every NVMe function (PCI class 01:08:02) goes to vfio-pci: in the paravisor the NVMe
+ * controllers are the storage server's (lib/nvme over VFIO), never the kernel's (Debian's
+ * has its nvme driver built in, which takes them first at boot). The host names the ones the guest
+ * gets in its host tree; init hands each function's VFIO group node to storaged.
+ */
+static void bind_nvme(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char path[320], class[16];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		bool nvme = fgets(class, sizeof(class), f) && strncmp(class, "0x010802", 8) == 0;
+		fclose(f);
+		if (!nvme)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", e->d_name);
+		int r = sysfs_write(path, "vfio-pci");
+		/* The kernel's own nvme driver (built into Debian's) may have it already. */
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", e->d_name);
+		if (r == 0 && access(path, F_OK) == 0)
+			r = sysfs_write(path, e->d_name);
+		if (r == 0)
+			r = sysfs_write("/sys/bus/pci/drivers_probe", e->d_name);
+		char link[320] = "";
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		const char *drv = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+		if (r < 0 || strcmp(drv, "vfio-pci") != 0)
+			say("NVMe %s: not bound to vfio-pci (%s; is there an IOMMU?)", e->d_name,
+			    r < 0    ? strerror(-r)
+			    : drv[0] ? drv
+				     : "no driver");
+		else
+			say("NVMe %s bound to vfio-pci%s", e->d_name, "");
+	}
+	closedir(d);
+}
+
 #define EXT2_SB_OFFSET 1024
 #define EXT2_MAGIC_OFFSET 56
 #define EXT2_LABEL_OFFSET 120
@@ -341,6 +402,7 @@ int main(int argc, char **argv)
 	if (reboot(RB_DISABLE_CAD) < 0)
 		say("unable to route Ctrl-Alt-Del to init: %s%s", strerror(errno), "");
 	load_modules();
+	bind_nvme();
 	configure_net();
 	make_tap();
 	mount_guest();

@@ -117,28 +117,47 @@ static int load_from_mem(const char *mem_path, uint64_t addr, uint64_t size, con
 	return manifest_parse_vars(buf, (size_t)size, run_dir, vars, ret, err, err_len);
 }
 
-/* /chosen's mhcl,guest-data-disk (a list of /dev names) and mhcl,guest-nic-mac (6 bytes),
- * checked again here: they end up in a server's args and device files. */
+/* The string list prop of /chosen that ok accepts (what says what that is), into dst's
+ * rows (stride bytes each: ok bounds every item by it) and *count. */
+static int chosen_list(const void *fdt, int chosen, const char *prop,
+		       bool (*ok)(const char *, size_t, unsigned *), const char *what, char *dst,
+		       size_t stride, unsigned *count, char *err, size_t err_len)
+{
+	int len;
+	unsigned n;
+	const char *p = fdt_getprop(fdt, chosen, prop, &len);
+	if (!p)
+		return 0;
+	if (len < 0 || !ok(p, (size_t)len, &n))
+		return config_fail(err, err_len, -EINVAL,
+				   "boot device tree: /chosen: '%s' must be %s", prop, what);
+	for (unsigned i = 0; i < n; i++) {
+		size_t k = strlen(p);
+		memcpy(dst + i * stride, p, k + 1);
+		p += k + 1;
+	}
+	*count = n;
+	return 0;
+}
+
+/* /chosen's mhcl,guest-data-disk (a list of /dev names), mhcl,guest-nvme (a list of PCI
+ * functions) and mhcl,guest-nic-mac (6 bytes), checked again here: they end up in a
+ * server's args and device files. */
 static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v, char *err,
 			    size_t err_len)
 {
 	int len;
-	unsigned n;
-	const char *disk = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, &len);
-	if (disk) {
-		if (len < 0 || !host_guest_disk_list_ok(disk, (size_t)len, &n))
-			return config_fail(
-			    err, err_len, -EINVAL,
-			    "boot device tree: /chosen: '%s' must be 1..%u different "
-			    "/dev names ([a-z][a-z0-9]{0,14})",
-			    HOST_GUEST_CHOSEN_DATA_DISK, HOST_GUEST_DISKS_MAX);
-		for (unsigned i = 0; i < n; i++) {
-			size_t k = strlen(disk);
-			memcpy(v->guest_data_disks[i], disk, k + 1);
-			disk += k + 1;
-		}
-		v->nguest_data_disks = n;
-	}
+	int r =
+	    chosen_list(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, host_guest_disk_list_ok,
+			"1..4 different /dev names ([a-z][a-z0-9]{0,14})", v->guest_data_disks[0],
+			sizeof(v->guest_data_disks[0]), &v->nguest_data_disks, err, err_len);
+	if (r < 0)
+		return r;
+	r = chosen_list(fdt, chosen, HOST_GUEST_CHOSEN_NVME, host_guest_nvme_list_ok,
+			"1..4 different PCI functions (dddd:bb:dd.f)", v->guest_nvme[0],
+			sizeof(v->guest_nvme[0]), &v->nguest_nvme, err, err_len);
+	if (r < 0)
+		return r;
 	const uint8_t *mac = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &len);
 	if (mac) {
 		if (len != HOST_GUEST_MAC_LEN || !host_guest_mac_unicast(mac) ||

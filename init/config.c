@@ -170,25 +170,41 @@ static void conf_clear(struct srv_conf *c)
 }
 
 static const char *const var_names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
-					"GUEST_NIC_MAC"};
+					"GUEST_NVME", "GUEST_NIC_MAC"};
 #define VAR_DATA_DISK 2u
+#define VAR_NVME 3u
+
+/* How many values list variable k has (the others are no lists: 0). */
+static unsigned list_len(const struct manifest_vars *v, size_t k)
+{
+	return k == VAR_DATA_DISK ? v->nguest_data_disks : k == VAR_NVME ? v->nguest_nvme : 0;
+}
+
+/* Which variable the ${...} reference at name (nlen bytes of name) is, or -1. */
+static int var_index(const char *name, size_t nlen)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(var_names); k++)
+		if (strlen(var_names[k]) == nlen && strncmp(var_names[k], name, nlen) == 0)
+			return (int)k;
+	return -1;
+}
 
 /* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars), with
- * data disk number disk for ${GUEST_DATA_DISK}. */
-static int subst_vars(const char *s, const struct manifest_vars *v, unsigned disk, char **ret,
+ * value number item of the list variable s names. */
+static int subst_vars(const char *s, const struct manifest_vars *v, unsigned item, char **ret,
 		      char *why, size_t why_len)
 {
-	const char *const *names = var_names;
 	char vps[12] = "", mem[12] = "";
 	if (v->guest_vps)
 		snprintf(vps, sizeof(vps), "%u", v->guest_vps);
 	if (v->guest_memory_mib)
 		snprintf(mem, sizeof(mem), "%u", v->guest_memory_mib);
 	const char *vals[] = {vps, mem,
-			      disk < v->nguest_data_disks ? v->guest_data_disks[disk] : "",
-			      v->guest_nic_mac};
+			      item < v->nguest_data_disks ? v->guest_data_disks[item] : "",
+			      item < v->nguest_nvme ? v->guest_nvme[item] : "", v->guest_nic_mac};
 	static_assert(ARRAY_SIZE(var_names) == ARRAY_SIZE(vals), "a value per name");
-	static_assert(VAR_DATA_DISK < ARRAY_SIZE(vals), "the data disk is one of them");
+	static_assert(VAR_DATA_DISK < ARRAY_SIZE(vals) && VAR_NVME < ARRAY_SIZE(vals),
+		      "the lists are among them");
 	char out[MANIFEST_STR_MAX];
 	size_t o = 0;
 
@@ -202,11 +218,8 @@ static int subst_vars(const char *s, const struct manifest_vars *v, unsigned dis
 		}
 		const char *name = s + 2, *dflt = strstr(name, ":-");
 		size_t nlen = (size_t)((dflt && dflt < end ? dflt : end) - name);
-		size_t k = 0;
-		while (k < ARRAY_SIZE(var_names) &&
-		       (strlen(names[k]) != nlen || strncmp(names[k], name, nlen) != 0))
-			k++;
-		if (k == ARRAY_SIZE(var_names)) {
+		int k = var_index(name, nlen);
+		if (k < 0) {
 			snprintf(why, why_len, "unknown variable '${%.*s}'", (int)MIN(nlen, 32u),
 				 name);
 			return -EINVAL;
@@ -220,7 +233,7 @@ static int subst_vars(const char *s, const struct manifest_vars *v, unsigned dis
 			val = dflt + 2;
 			vlen = (size_t)(end - val);
 		} else {
-			snprintf(why, why_len, "${%s} is not set and has no default", names[k]);
+			snprintf(why, why_len, "${%s} is not set and has no default", var_names[k]);
 			return -EINVAL;
 		}
 		if (o + vlen >= sizeof(out))
@@ -237,22 +250,53 @@ too_long:
 	return -EINVAL;
 }
 
+/*
+ * How many strings s stands for: one per value of the list variable it names (a data
+ * disk, an NVMe function); with the list empty, one if the reference has a default, else
+ * none; one if it names no list. -EINVAL for two different lists in one string.
+ */
+static int copies(const char *s, const struct manifest_vars *v, char *why, size_t why_len)
+{
+	int list = -1;
+	bool dflt = false;
+	for (const char *p = strstr(s, "${"); p; p = strstr(p + 2, "${")) {
+		const char *end = strchr(p, '}'), *d = strstr(p, ":-");
+		if (!end)
+			break;
+		size_t nlen = (size_t)((d && d < end ? d : end) - (p + 2));
+		int k = var_index(p + 2, nlen);
+		if (k != (int)VAR_DATA_DISK && k != (int)VAR_NVME)
+			continue;
+		if (list >= 0 && list != k) {
+			snprintf(why, why_len, "names two lists, ${%s} and ${%s}", var_names[list],
+				 var_names[k]);
+			return -EINVAL;
+		}
+		list = k;
+		dflt = dflt || (d && d < end);
+	}
+	if (list < 0)
+		return 1;
+	unsigned n = list_len(v, (size_t)list);
+	return n ? (int)n : dflt ? 1 : 0;
+}
+
 int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **out,
 		 size_t room, char *why, size_t why_len)
 {
-	char ref[24];
-	snprintf(ref, sizeof(ref), "${%s", var_names[VAR_DATA_DISK]);
-	unsigned n = strstr(s, ref) && v->nguest_data_disks > 1 ? v->nguest_data_disks : 1u;
-	if (n > room) {
-		snprintf(why, why_len, "no room for %u strings, one per data disk", n);
+	int n = copies(s, v, why, why_len);
+	if (n < 0)
+		return n;
+	if ((size_t)n > room) {
+		snprintf(why, why_len, "no room for %d strings, one per value of its list", n);
 		return -EINVAL;
 	}
 	char *run = subst_run(s, run_dir);
 	if (!run)
 		return -ENOMEM;
 	int r = 0;
-	for (unsigned i = 0; i < n && r == 0; i++) {
-		r = subst_vars(run, v, i, &out[i], why, why_len);
+	for (int i = 0; i < n && r == 0; i++) {
+		r = subst_vars(run, v, (unsigned)i, &out[i], why, why_len);
 		if (r < 0)
 			while (i-- > 0) {
 				free(out[i]);
@@ -260,7 +304,7 @@ int config_subst(const char *s, const char *run_dir, const struct manifest_vars 
 			}
 	}
 	free(run);
-	return r < 0 ? r : (int)n;
+	return r < 0 ? r : n;
 }
 
 /* The empty properties that switch something on: their flag, or NULL. */

@@ -76,14 +76,18 @@ struct srv_conf {
  * host tree's /guest): a server's args and device-files take them as ${GUEST_VPS},
  * ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK} (a /dev name) and ${GUEST_NIC_MAC}
  * (aa:bb:cc:dd:ee:ff), with a default after ":-" (${GUEST_VPS:-2}) for when the host said
- * nothing. 0 or "" = not said. The host may name several data disks: a string that says
- * ${GUEST_DATA_DISK} then stands for one string per disk, in the host's order (an arg
- * "--disk=file=/dev/${GUEST_DATA_DISK}" becomes one --disk per disk).
+ * nothing. 0 or "" = not said. ${GUEST_DATA_DISK} and ${GUEST_NVME} (NVMe functions,
+ * dddd:bb:dd.f) are lists: a string naming one stands for one string per value, in the
+ * host's order (an arg "--disk=file=/dev/${GUEST_DATA_DISK}" becomes one --disk per disk),
+ * and with the list empty for its default once, or for nothing without a default (an
+ * arg "--disk=nvme=${GUEST_NVME}" is left out when the host named no NVMe function).
  */
 struct manifest_vars {
 	uint32_t guest_vps, guest_memory_mib;
 	char guest_data_disks[HOST_GUEST_DISKS_MAX][HOST_GUEST_DEV_NAME_MAX + 1];
 	unsigned nguest_data_disks;
+	char guest_nvme[HOST_GUEST_NVME_MAX][HOST_GUEST_PCI_ADDR_LEN + 1];
+	unsigned nguest_nvme;
 	char guest_nic_mac[18];
 };
 
@@ -160,9 +164,9 @@ const char *restart_policy_name(enum restart_policy p);
 /* Shared by the manifest's parsers (config.c, config_identity.c). */
 int config_split_strings(const char *val, int len, const char **out, size_t max, bool allow_empty);
 /* s with ${RUN} replaced by run_dir and ${NAME}, ${NAME:-default} by struct manifest_vars,
- * into out[0..] (malloc'd; one per data disk when s names ${GUEST_DATA_DISK} and the host
- * gave several), at most room of them. The count, or -ENOMEM, or -EINVAL with why for an
- * unknown name, a name not set without a default, a result too long, or no room. */
+ * into out[0..] (malloc'd; as many as struct manifest_vars says for a list, 0 included),
+ * at most room of them. The count, or -ENOMEM, or -EINVAL with why for an unknown name, a
+ * name not set without a default, two lists in one string, a result too long, or no room. */
 int config_subst(const char *s, const char *run_dir, const struct manifest_vars *v, char **out,
 		 size_t room, char *why, size_t why_len);
 

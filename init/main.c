@@ -129,6 +129,15 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* The n names at base (stride bytes apart) into out, space-separated; "-" for none. */
+static void join_names(char *out, size_t size, const char *base, size_t stride, unsigned n)
+{
+	size_t o = 0;
+	snprintf(out, size, "-");
+	for (unsigned i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? " " : "", base + i * stride);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -302,14 +311,15 @@ int main(int argc, char **argv)
 	if (m->vars.guest_vps || m->vars.guest_memory_mib)
 		log_info("the host's guest: %u VPs, %u MiB (0: the manifest's default)",
 			 m->vars.guest_vps, m->vars.guest_memory_mib);
-	if (m->vars.nguest_data_disks || m->vars.guest_nic_mac[0]) {
-		char disks[HOST_GUEST_DISK_LIST_MAX + 1] = "-";
-		for (unsigned i = 0, o = 0; i < m->vars.nguest_data_disks; i++)
-			o += (unsigned)snprintf(disks + o, sizeof(disks) - o, "%s%s", i ? " " : "",
-						m->vars.guest_data_disks[i]);
-		log_info("the host's guest devices: data disk%s %s, NIC MAC %s (-: the manifest's "
-			 "default)",
-			 m->vars.nguest_data_disks > 1 ? "s" : "", disks,
+	if (m->vars.nguest_data_disks || m->vars.nguest_nvme || m->vars.guest_nic_mac[0]) {
+		char disks[HOST_GUEST_DISK_LIST_MAX + 1], nvme[HOST_GUEST_NVME_LIST_MAX + 1];
+		join_names(disks, sizeof(disks), m->vars.guest_data_disks[0],
+			   sizeof(m->vars.guest_data_disks[0]), m->vars.nguest_data_disks);
+		join_names(nvme, sizeof(nvme), m->vars.guest_nvme[0], sizeof(m->vars.guest_nvme[0]),
+			   m->vars.nguest_nvme);
+		log_info("the host's guest devices: data disk%s %s, NVMe %s, NIC MAC %s (-: the "
+			 "manifest's default)",
+			 m->vars.nguest_data_disks > 1 ? "s" : "", disks, nvme,
 			 m->vars.guest_nic_mac[0] ? m->vars.guest_nic_mac : "-");
 	}
 	if (in.isolated)

@@ -12,7 +12,8 @@
 #   usage: scripts/make-image.sh [BUILD_DIR [OUT_DIR]]     (defaults: build, BUILD_DIR/deploy)
 #   env:   MHCL_MUSL_BUILD     the musl build directory (default BUILD_DIR-musl)
 #          MHCL_MUSL_CACHE     the musl libraries (default .cache/musl, scripts/musl-deps.sh)
-#          MHCL_IMAGE_CMDLINE  the kernel command line (default "console=ttyS0 panic=-1")
+#          MHCL_IMAGE_CMDLINE  the kernel command line (default "console=ttyS0 panic=-1 intel_iommu=on":
+#                              an IOMMU, where the VM has one, for the NVMe functions)
 #          MHCL_IMAGE_NET, MHCL_IMAGE_INIT_ARGS, MHCL_IMAGE_BUSYBOX   as image/mkinitrd.sh
 #          JOBS                ninja's -j (default 2)
 #
@@ -32,7 +33,7 @@ OUT=$(abs "${2:-$B/deploy}")
 MB=$(abs "${MHCL_MUSL_BUILD:-$B-musl}")
 cd "$SRC"
 JOBS=${JOBS:-2}
-CMDLINE=${MHCL_IMAGE_CMDLINE:-console=ttyS0 panic=-1}
+CMDLINE=${MHCL_IMAGE_CMDLINE:-console=ttyS0 panic=-1 intel_iommu=on}
 MUSL=${MHCL_MUSL_CACHE:-$SRC/.cache/musl}
 export MHCL_MUSL_CACHE=$MUSL
 USER_BINS="init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest's devices the host names in its host tree (/guest data-disk, nic-mac; schema
+ * The guest's devices the host names in its host tree (/guest data-disk, nvme, nic-mac; schema
  * in boot/README.md), as the shim checks them and hands them to init in Linux's tree
  * (/chosen), where init checks them again before they reach a server's args and device
  * files. One definition of what is acceptable, for both.
@@ -14,6 +14,7 @@
 
 #define HOST_GUEST_CHOSEN_DATA_DISK "mhcl,guest-data-disk"
 #define HOST_GUEST_CHOSEN_NIC_MAC "mhcl,guest-nic-mac"
+#define HOST_GUEST_CHOSEN_NVME "mhcl,guest-nvme"
 
 /* A device node name under /dev: [a-z][a-z0-9]{0,14}, nothing that could leave /dev. */
 #define HOST_GUEST_DEV_NAME_MAX 15
@@ -21,6 +22,10 @@
 /* data-disk names up to this many block devices (a device tree string list). */
 #define HOST_GUEST_DISKS_MAX 4u
 #define HOST_GUEST_DISK_LIST_MAX (HOST_GUEST_DISKS_MAX * (HOST_GUEST_DEV_NAME_MAX + 1))
+/* nvme names up to this many NVMe functions for the guest's disks (DDDD:BB:DD.F each). */
+#define HOST_GUEST_PCI_ADDR_LEN 12
+#define HOST_GUEST_NVME_MAX 4u
+#define HOST_GUEST_NVME_LIST_MAX (HOST_GUEST_NVME_MAX * (HOST_GUEST_PCI_ADDR_LEN + 1))
 
 /* Whether the n characters at p (no NUL among them) form such a name. */
 static inline bool host_guest_dev_name_ok(const char *p, size_t n)
@@ -33,36 +38,70 @@ static inline bool host_guest_dev_name_ok(const char *p, size_t n)
 	return true;
 }
 
-/*
- * Whether the len bytes at p are a device tree string list of 1..HOST_GUEST_DISKS_MAX
- * such names, none twice; *count is how many. (A disk served twice would be two LUNs
- * writing one device behind each other's back.)
- */
-static inline bool host_guest_disk_list_ok(const char *p, size_t len, unsigned *count)
+/* A PCI function as sysfs names it, DDDD:BB:DD.F in lowercase hex (device 00..1f, function
+ * 0..7): what init turns into the function's VFIO group node. */
+static inline bool host_guest_pci_addr_ok(const char *p, size_t n)
 {
-	const char *names[HOST_GUEST_DISKS_MAX];
+	static const char form[] = "hhhh:hh:dd.f";
+	if (n != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool hex = (p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f');
+		if (form[i] == ':' || form[i] == '.') {
+			if (p[i] != form[i])
+				return false;
+		} else if (!hex) {
+			return false;
+		}
+	}
+	return p[8] <= '1' && p[11] <= '7';
+}
+
+/*
+ * Whether the len bytes at p are a device tree string list of 1..max items that each
+ * satisfy ok, none twice; *count is how many. (A disk or function served twice would be
+ * two LUNs writing one device behind each other's back.)
+ */
+static inline bool host_guest_list_ok(const char *p, size_t len, unsigned max,
+				      bool (*ok)(const char *, size_t), unsigned *count)
+{
+	const char *items[HOST_GUEST_DISKS_MAX];
 	unsigned n = 0;
 
-	if (len < 2 || len > HOST_GUEST_DISK_LIST_MAX || p[len - 1] != '\0')
+	if (len < 2 || p[len - 1] != '\0' || max > HOST_GUEST_DISKS_MAX)
 		return false;
 	for (size_t at = 0; at < len;) {
 		size_t k = 0;
 		while (p[at + k] != '\0')
 			k++;
-		if (n == HOST_GUEST_DISKS_MAX || !host_guest_dev_name_ok(p + at, k))
+		if (n == max || !ok(p + at, k))
 			return false;
 		for (unsigned j = 0; j < n; j++) {
 			size_t m = 0;
-			while (names[j][m] == p[at + m] && names[j][m] != '\0')
+			while (items[j][m] == p[at + m] && items[j][m] != '\0')
 				m++;
-			if (names[j][m] == '\0' && m == k)
+			if (items[j][m] == '\0' && m == k)
 				return false;
 		}
-		names[n++] = p + at;
+		items[n++] = p + at;
 		at += k + 1;
 	}
 	*count = n;
 	return true;
+}
+
+/* data-disk: 1..HOST_GUEST_DISKS_MAX different /dev names. */
+static inline bool host_guest_disk_list_ok(const char *p, size_t len, unsigned *count)
+{
+	return len <= HOST_GUEST_DISK_LIST_MAX &&
+	       host_guest_list_ok(p, len, HOST_GUEST_DISKS_MAX, host_guest_dev_name_ok, count);
+}
+
+/* nvme: 1..HOST_GUEST_NVME_MAX different PCI functions. */
+static inline bool host_guest_nvme_list_ok(const char *p, size_t len, unsigned *count)
+{
+	return len <= HOST_GUEST_NVME_LIST_MAX &&
+	       host_guest_list_ok(p, len, HOST_GUEST_NVME_MAX, host_guest_pci_addr_ok, count);
 }
 
 /* Not a group address (bit 0 of the first byte). */

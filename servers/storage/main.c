@@ -80,7 +80,7 @@ struct disk_spec {
 	int lun; /* -1: next free */
 	const char *file;
 	uint64_t memory;
-	int mem_fd; /* memory: a fresh memfd, stored once READY; -1 once stored or if kept */
+	int mem_fd;	  /* memory: a fresh memfd, stored once READY; -1 once stored or if kept */
 	const char *nvme; /* PCI address */
 	unsigned nsid;
 	struct stor_nvme *ctrl; /* nvme: its controller */
@@ -758,8 +758,10 @@ int main(int argc, char **argv)
 		log_error_errno(r, "unable to connect to vmbusd at %s: %m", path);
 		goto fail;
 	}
-	/* ipc_lock stays: VFIO pins guest RAM (and charges RLIMIT_MEMLOCK) at each open. */
-	srv_keep_capabilities(d->srv);
+	/* ipc_lock stays where an NVMe controller is served: VFIO pins guest RAM (and
+	 * charges RLIMIT_MEMLOCK) at each open. Without one, no capability outlives the jail. */
+	if (d->nnvme)
+		srv_keep_capabilities(d->srv);
 	srv_enter_jail(d->srv, NULL);
 	r = srv_ready(d->srv);
 	if (r < 0) {

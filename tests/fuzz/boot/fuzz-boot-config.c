@@ -14,6 +14,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A string list the parser kept: within its buffer, accepted by ok, counted right. */
+static void check_list(const char *list, size_t size, uint32_t len, uint32_t count,
+		       bool (*ok)(const char *, size_t, unsigned *))
+{
+	unsigned n = 0;
+	if (len > size || (len && (!ok(list, len, &n) || n != count)) || (!len && count))
+		abort();
+}
+
 static void check_topology(const struct shim_topology *t)
 {
 	if (t->cpu_count > SHIM_MAX_CPUS || t->mem_count > SHIM_MAX_RANGES ||
@@ -29,14 +38,12 @@ static void check_topology(const struct shim_topology *t)
 	for (uint32_t i = 0; i < t->mem_count; i++)
 		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
 			abort();
-	/* The guest's data disks are different /dev names, its MAC unicast and not zero. */
-	unsigned nd = 0;
-	if (t->guest.data_disks_len > sizeof(t->guest.data_disks) ||
-	    (t->guest.data_disks_len &&
-	     (!host_guest_disk_list_ok(t->guest.data_disks, t->guest.data_disks_len, &nd) ||
-	      nd != t->guest.ndata_disks)) ||
-	    (!t->guest.data_disks_len && t->guest.ndata_disks))
-		abort();
+	/* The guest's data disks are different /dev names, its NVMe functions different PCI
+	 * addresses, its MAC unicast and not zero. */
+	check_list(t->guest.data_disks, sizeof(t->guest.data_disks), t->guest.data_disks_len,
+		   t->guest.ndata_disks, host_guest_disk_list_ok);
+	check_list(t->guest.nvme, sizeof(t->guest.nvme), t->guest.nvme_len, t->guest.nnvme,
+		   host_guest_nvme_list_ok);
 	for (uint32_t i = 0; i < t->guest.data_disks_len; i++) {
 		char c = t->guest.data_disks[i];
 		if (!(c == '\0' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))

@@ -418,6 +418,35 @@ static void test_host_dt_guest_devices(void)
 	ASSERT_UEQ(topo.guest.data_disks_len, 20);
 	ASSERT_EQ(memcmp(topo.guest.data_disks, "vdc\0sda\0nvme0n1\0vdz", 20), 0);
 	memset(&topo, 0, sizeof(topo));
+	/* NVMe functions: handed on as given. */
+	dt_begin("mhcl,host-v1");
+	ASSERT_OK(fdt_begin_node(dtb, "guest"));
+	ASSERT_OK(fdt_property(dtb, "nvme",
+			       "0000:00:05.0\0"
+			       "000a:1f:1f.7",
+			       26));
+	ASSERT_OK(fdt_end_node(dtb));
+	n = dt_end();
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_UEQ(topo.guest.nnvme, 2);
+	ASSERT_UEQ(topo.guest.nvme_len, 26);
+	ASSERT_EQ(memcmp(topo.guest.nvme,
+			 "0000:00:05.0\0"
+			 "000a:1f:1f.7",
+			 26),
+		  0);
+	static const char *const bad_nvme[] = {"0000:00:05.0/", "0000:00:20.0", "0000:00:05.8",
+					       "0000:00:0A.0",	"000:00:05.0",	""};
+	for (size_t i = 0; i < sizeof(bad_nvme) / sizeof(bad_nvme[0]); i++) {
+		dt_begin("mhcl,host-v1");
+		ASSERT_OK(fdt_begin_node(dtb, "guest"));
+		ASSERT_OK(fdt_property_string(dtb, "nvme", bad_nvme[i]));
+		ASSERT_OK(fdt_end_node(dtb));
+		n = dt_end();
+		ASSERT_EQ(shim_host_dt_parse(dtb, n, &topo, &err), -EBADMSG);
+		ASSERT_TRUE(strstr(err.msg, "nvme must be 1..4 different PCI functions"));
+	}
+	memset(&topo, 0, sizeof(topo));
 	n = build_device_dt(NULL, 0, NULL, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
 	ASSERT_UEQ(topo.guest.data_disks_len, 0);

@@ -250,6 +250,22 @@ static void test_guest_vars(void)
 	ASSERT_EQ(m->servers[1].nargs, 4);
 	manifest_free(m);
 
+	/* NVMe functions reach ${GUEST_NVME} (the manifest here names none: nothing else
+	 * changes). */
+	snprintf(body, sizeof(body),
+		 "chosen { mhcl,guest-nvme = \"0000:00:05.0\", \"0000:1f:1f.7\"; }; mhcl { "
+		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
+		 MAN_ADDR, man_len);
+	setup_tree(body);
+	m = NULL;
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("load with two NVMe functions failed: %s", err);
+	ASSERT_EQ(m->vars.nguest_nvme, 2);
+	ASSERT_STREQ(m->vars.guest_nvme[0], "0000:00:05.0");
+	ASSERT_STREQ(m->vars.guest_nvme[1], "0000:1f:1f.7");
+	ASSERT_EQ(m->servers[1].nargs, 4);
+	manifest_free(m);
+
 	/* Several data disks: what names ${GUEST_DATA_DISK} is there once per disk, in the
 	 * host's order, in args and device files alike; the rest stays as it was. */
 	snprintf(body, sizeof(body),
@@ -282,6 +298,11 @@ static void test_guest_vars(void)
 	    {"mhcl,guest-data-disk = \"vda\", \"vda\";", "'mhcl,guest-data-disk' must be 1..4"},
 	    {"mhcl,guest-data-disk = \"a\", \"b\", \"c\", \"d\", \"e\";",
 	     "'mhcl,guest-data-disk' must be 1..4"},
+	    {"mhcl,guest-nvme = \"0000:00:05.0/..\";", "'mhcl,guest-nvme' must be 1..4 different"},
+	    {"mhcl,guest-nvme = \"0000:00:20.0\";", "'mhcl,guest-nvme' must be 1..4 different"},
+	    {"mhcl,guest-nvme = \"0000:00:05.8\";", "'mhcl,guest-nvme' must be 1..4 different"},
+	    {"mhcl,guest-nvme = \"0000:00:0A.0\";", "'mhcl,guest-nvme' must be 1..4 different"},
+	    {"mhcl,guest-nvme = \"0000:00:05.0\", \"0000:00:05.0\";", "'mhcl,guest-nvme' must"},
 	    {"mhcl,guest-nic-mac = [02 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
 	    {"mhcl,guest-nic-mac = [03 00 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
 	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 6 bytes"},

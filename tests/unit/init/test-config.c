@@ -327,8 +327,37 @@ static void test_vars(void)
 	n = compile(text, buf, sizeof(buf));
 	m = NULL;
 	ASSERT_EQ(manifest_parse_vars(buf, n, "/run/x", &d, &m, err, sizeof(err)), -EINVAL);
-	ASSERT_TRUE(strstr(err, "no room for 4 strings, one per data disk"));
+	ASSERT_TRUE(strstr(err, "no room for 4 strings, one per value of its list"));
 	ASSERT_TRUE(m == NULL);
+
+	/* A list the host left empty: the string's default once, or nothing without one;
+	 * two lists in one string are refused. */
+	n = compile(
+	    HEAD "s { binary = \"b\"; policy = \"storaged\"; args = \"-x\", "
+		 "\"--disk=nvme=${GUEST_NVME},nsid=1\", \"--disk=/dev/${GUEST_DATA_DISK:-vdb}\", "
+		 "\"-y\"; user = <406>; device-files = \"pci:${GUEST_NVME}\"; };" TAIL,
+	    buf, sizeof(buf));
+	m = NULL;
+	ASSERT_OK(manifest_parse(buf, n, "/run/x", &m, err, sizeof(err)));
+	ASSERT_EQ(m->servers[0].nargs, 3);
+	ASSERT_STREQ(m->servers[0].args[1], "--disk=/dev/vdb");
+	ASSERT_STREQ(m->servers[0].args[2], "-y");
+	ASSERT_EQ(m->servers[0].ndevice_files, 0);
+	manifest_free(m);
+	const struct manifest_vars nv = {.guest_nvme = {"0000:00:05.0", "0000:01:00.0"},
+					 .nguest_nvme = 2};
+	m = NULL;
+	ASSERT_OK(manifest_parse_vars(buf, n, "/run/x", &nv, &m, err, sizeof(err)));
+	ASSERT_EQ(m->servers[0].nargs, 5);
+	ASSERT_STREQ(m->servers[0].args[1], "--disk=nvme=0000:00:05.0,nsid=1");
+	ASSERT_STREQ(m->servers[0].args[2], "--disk=nvme=0000:01:00.0,nsid=1");
+	ASSERT_STREQ(m->servers[0].args[3], "--disk=/dev/vdb");
+	ASSERT_EQ(m->servers[0].ndevice_files, 2);
+	ASSERT_STREQ(m->servers[0].device_files[1], "pci:0000:01:00.0");
+	manifest_free(m);
+	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; "
+			  "args = \"${GUEST_NVME}${GUEST_DATA_DISK}\"; };" TAIL,
+		     -EINVAL, "names two lists, ${GUEST_NVME} and ${GUEST_DATA_DISK}", NULL);
 
 	expect_error(HEAD
 		     "s { binary = \"b\"; policy = \"diagd\"; args = \"${GUEST_VPS}\"; };" TAIL,
