@@ -4,9 +4,10 @@
 #      Linux, mhcl-init as PID 1) boots under QEMU TCG with the host's guest disk; its
 #      boot stages with their times; the unmodified Debian guest comes up on the image's
 #      own VP worker, vmbusd and icd (CPU 1 handed from the sidecar to Linux for its
-#      VPs); mhcl ps, sidecar and the guest's VMBus from the host; icd restarted and
-#      killed under the guest, which notices nothing; `mhcl guest shutdown`, and the
-#      image powers itself off; then what the guest printed;
+#      VPs), its two SCSI disks from storaged and its NIC from netd; mhcl ps, sidecar and
+#      the guest's VMBus from the host; icd, storaged and netd restarted and killed under
+#      the guest, which notices nothing; `mhcl guest shutdown`, and the image powers
+#      itself off; then what the guest printed (MHCL_IMAGE_NVME=1 adds an NVMe disk);
 #   2. the guest's SCSI disks served by mhcl-storaged (files, a block device, and QEMU's
 #      NVMe through mhcl's own userspace driver over VFIO) in the L0 TCG / L1 KVM / L2
 #      topology: ext4 and fio with verification while storaged is restarted and killed
@@ -14,8 +15,8 @@
 #   3. the guest's NIC served by mhcl-netd from a TAP, then through mhcl's MANA driver and
 #      the GDMA/MANA test device: ping and iperf3 both ways while netd is restarted and
 #      killed (tests/vm/net/net-boot.sh).
-# The image does not serve disks or NICs yet, so steps 2 and 3 run the servers in the
-# test topology's L1. Refusals, fallbacks and the hosted supervision tests are in
+# Steps 2 and 3 show what the image's default run does not (NVMe, ext4 and fio, MANA, iperf3)
+# with the servers in the test topology's L1. Refusals, fallbacks and the hosted supervision tests are in
 # `make test`. MHCL_DEMO_IMAGE, MHCL_DEMO_STORAGE, MHCL_DEMO_NET = 0 leave a step out.
 set -eu
 B=$(cd "${1:-build}" && pwd)
