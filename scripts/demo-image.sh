@@ -338,7 +338,8 @@ since() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys
 # point waiting out the limits below, which only bound a machine that never gets there.
 wedged() {
 	local l
-	l=$(tr -d '\r' <"$W/serial.log" 2>/dev/null | grep -a -m1 -E \
+	[ -f "$W/serial.log" ] || return 0 # the serial reader has not made it yet
+	l=$(tr -d '\r' <"$W/serial.log" | grep -a -m1 -E \
 		'^(\[ *[0-9.]+\] )?(watchdog: BUG: soft lockup|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|Kernel panic)') ||
 		return 0
 	fail "the image's kernel is stuck: $l"
