@@ -41,7 +41,7 @@
 
 static const char *mhcl_cli;
 static double seconds = 2.0;
-static pid_t netd;	 /* its CPU time is measured per row */
+static pid_t netd;	  /* its CPU time is measured per row */
 static double netd_cores; /* netd's CPU over the last mhcl row's wall time */
 static const uint8_t guest_mac[6] = {2, 0, 0, 0, 0, 1}, peer_mac[6] = {2, 0, 0, 0, 0, 2};
 static uint8_t tap_mac[6], raw_mac[6];
@@ -440,6 +440,13 @@ int main(int argc, char **argv)
 	}
 	if (argc == 10)
 		seconds = atof(argv[9]) > 0 ? atof(argv[9]) : seconds;
+	/* MHCL_BENCH_RX_BATCH=N: netd's --rx-batch (1: one readv per frame), for an A/B. */
+	static char batch_args[64];
+	const char *batch = getenv("MHCL_BENCH_RX_BATCH");
+	if (batch && strspn(batch, "0123456789") == strlen(batch) && *batch) {
+		snprintf(batch_args, sizeof(batch_args), "\"--rx-batch\", \"%s\"", batch);
+		sim_netenv_netd_args = batch_args;
+	}
 	if (!sim_netenv_init(argv + 1, TAP, 1)) {
 		fprintf(stderr, "net bench: skipped\n");
 		return 77;

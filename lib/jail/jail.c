@@ -100,9 +100,10 @@ static const struct jail_profile profiles[] = {
 		     G(JAIL_GROUP_VFIO_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_IO_URING)},
     /* mhcl-netd: reads and writes its TAP queues, attached before entry, or adopted from
      * init's fd store after it (checked with two read-only TUN ioctls); or adopts a kept
-     * MANA function inside the jail (VFIO ioctls, config-space preads). */
+     * MANA function inside the jail (VFIO ioctls, config-space preads). Its TAP ring, made
+     * before entry, is armed on the queues inside it (io_uring_register). */
     {"netd", COMMON_GROUPS | G(JAIL_GROUP_TUN_QUERY) | G(JAIL_GROUP_VFIO_IOCTL) |
-		 G(JAIL_GROUP_POSITIONAL_IO)},
+		 G(JAIL_GROUP_POSITIONAL_IO) | G(JAIL_GROUP_IO_URING)},
     /* mhcl-vp: reconnects to a restarted vmbusd (unix sockets only). */
     {"vp",
      COMMON_GROUPS | G(JAIL_GROUP_KVM_IOCTL) | G(JAIL_GROUP_THREADS) | G(JAIL_GROUP_UNIX_CLIENT)},

@@ -47,6 +47,7 @@
 #include "net_state.h"
 #include "net_mana.h"
 #include "net_tap.h"
+#include "net_tap_ring.h"
 #include "server.h"
 #include "srv_state.h"
 #include "vmbusdev.h"
@@ -59,6 +60,8 @@
 /* As storaged: a busy channel is polled, not signalled, until idle this long. */
 #define NETD_DEFAULT_POLL_US 200u
 #define NETD_MAX_POLL_US 100000u
+/* Frames read from a TAP queue per system call at most (net_tap_ring.h). */
+#define NETD_DEFAULT_RX_BATCH NET_RX_BATCH_MAX
 
 struct netd {
 	uv_loop_t *loop;
@@ -71,6 +74,7 @@ struct netd {
 	unsigned nqueues;
 	struct net_nic_config cfg;
 	struct net_tap *tap;
+	struct net_tap_ring *tap_ring; /* made before the jail; the TAP's once armed */
 	bool tap_adopted;
 	bool have_mac;
 	struct srv_state st;
@@ -127,6 +131,22 @@ static void tap_name(char *buf, size_t len, unsigned q)
 	snprintf(buf, len, "tap%u", q);
 }
 
+/* Hands the TAP the ring made before the jail, armed on its queues now. */
+static void use_tap_ring(struct netd *d)
+{
+	const char *why = "";
+	if (!d->tap_ring)
+		return;
+	int r = net_tap_use_ring(d->tap, d->tap_ring, &why);
+	if (r < 0) {
+		log_warn("TAP %s: one frame per read towards the guest (%s: %s)", d->ifname, why,
+			 strerror(-r));
+		d->tap_ring = net_tap_ring_free(d->tap_ring);
+		return;
+	}
+	d->tap_ring = NULL; /* the TAP's now */
+}
+
 /* From ops->restore: the queues the last instance left in init's fd store, or the fresh
  * ones this instance attached before the jail (handed to the store now). */
 static int take_tap(struct netd *d)
@@ -142,6 +162,7 @@ static int take_tap(struct netd *d)
 			if (r < 0)
 				return log_error_errno(r, "unable to keep TAP queue %u: %m", q);
 		}
+		use_tap_ring(d);
 		return 0;
 	}
 	for (unsigned q = 0; q < d->nqueues; q++) {
@@ -166,6 +187,7 @@ static int take_tap(struct netd *d)
 		return log_error_errno(r, "the stored TAP queues are not usable: %m");
 	}
 	d->tap_adopted = true;
+	use_tap_ring(d);
 	return 0;
 }
 
@@ -296,6 +318,8 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 	(void)s;
 	inspect_bool(t, root, "adopted_state", d->st.adopted);
 	inspect_bool(t, root, "adopted_tap", d->tap_adopted);
+	if (d->tap) /* several frames per read towards the guest (net_tap_ring.h) */
+		inspect_bool(t, root, "tap_batched", net_tap_batched(d->tap));
 	busy_poll_inspect(&d->poll, t, inspect_dir(t, root, "poll"));
 	if (d->mana)
 		net_mana_inspect(d->mana, t, inspect_dir(t, root, "mana"));
@@ -307,13 +331,16 @@ static void srv_inspect(struct srv *s, struct inspect_tree *t, Mhcl__Node *root,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N]\n"
-		   "                 [--mac MAC]\n"
-		   "                 [--mtu N] [--link-speed MBPS] [--poll-us N]\n"
-		   "Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n"
-		   "--poll-us N: a channel that found work is polled (guest signals masked) until\n"
-		   "  it finds none for N us (default %u; 0: signals only).\n",
-		NETD_DEFAULT_POLL_US);
+	fprintf(f,
+		"usage: mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N]\n"
+		"                 [--mac MAC]\n"
+		"                 [--mtu N] [--link-speed MBPS] [--poll-us N] [--rx-batch N]\n"
+		"Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n"
+		"--poll-us N: a channel that found work is polled (guest signals masked) until\n"
+		"  it finds none for N us (default %u; 0: signals only).\n"
+		"--rx-batch N: frames a TAP queue gives per system call at most (default %u;\n"
+		"  1: one readv per frame, no io_uring).\n",
+		NETD_DEFAULT_POLL_US, NETD_DEFAULT_RX_BATCH);
 }
 
 static int parse_args(struct netd *d, int argc, char **argv, const char **path)
@@ -327,6 +354,7 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 	    {"mtu", required_argument, NULL, 'u'},
 	    {"link-speed", required_argument, NULL, 'l'},
 	    {"poll-us", required_argument, NULL, 'p'},
+	    {"rx-batch", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -382,6 +410,12 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 				return -EINVAL;
 			}
 			break;
+		case 'b':
+			if (parse_uint(optarg, 1, NET_RX_BATCH_MAX, &d->cfg.rx_batch) < 0) {
+				log_error("--rx-batch: 1..%u", NET_RX_BATCH_MAX);
+				return -EINVAL;
+			}
+			break;
 		case 'M':
 			d->mana_spec = optarg;
 			break;
@@ -417,6 +451,7 @@ int main(int argc, char **argv)
 	d->st.fresh_fd = -1;
 	d->nqueues = NETD_DEFAULT_QUEUES;
 	d->poll_us = NETD_DEFAULT_POLL_US;
+	d->cfg.rx_batch = NETD_DEFAULT_RX_BATCH;
 	d->cfg.rndis.mtu = 1500;
 	d->cfg.rndis.link_speed_bps = 10000ull * 1000000u;
 	d->cfg.rndis.offload_caps =
@@ -457,14 +492,22 @@ int main(int argc, char **argv)
 			log_error_errno(r, "unable to bring up MANA %s: %m", d->mana_spec);
 			goto fail;
 		}
-	} else if (!srv_stored_pending("tap0")) {
-		r = net_tap_open(d->ifname, d->nqueues, &d->tap);
-		if (r < 0) {
-			log_error_errno(r, "unable to attach %u queues of TAP %s: %m", d->nqueues,
-					d->ifname);
-			goto fail;
+	} else {
+		/* Made now (no io_uring_setup in the jail), armed once the queues are known. */
+		const char *why = "";
+		r = d->cfg.rx_batch > 1 ? net_tap_ring_new(&d->tap_ring, &why) : 0;
+		if (r < 0)
+			log_warn("TAP %s: one frame per read towards the guest (%s: %s)", d->ifname,
+				 why, strerror(-r));
+		if (!srv_stored_pending("tap0")) {
+			r = net_tap_open(d->ifname, d->nqueues, &d->tap);
+			if (r < 0) {
+				log_error_errno(r, "unable to attach %u queues of TAP %s: %m",
+						d->nqueues, d->ifname);
+				goto fail;
+			}
+			log_tap_qdisc(d->tap);
 		}
-		log_tap_qdisc(d->tap);
 	}
 	r = vmbusdev_connect(&loop, path, vmbus_lost, d, &d->vmbus);
 	if (r < 0) {
@@ -492,6 +535,7 @@ out:
 	net_capture_free(d->capture);
 	r = srv_finish(d->srv);
 	net_tap_free(d->tap); /* the queues stay attached: init holds them */
+	net_tap_ring_free(d->tap_ring);
 	net_mana_free(d->mana);
 	(void)uv_loop_close(&loop);
 	srv_state_release(&d->st);

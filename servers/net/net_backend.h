@@ -39,6 +39,17 @@ struct net_offload {
 	uint16_t csum_offset;
 };
 
+/* One frame of a batch: where it goes (in), and what came (out). */
+struct net_rx_slot {
+	const struct iovec *iov;
+	int iovcnt;
+	int len;		/* out: as recv() returns */
+	struct net_offload off; /* out, when len > 0 */
+};
+
+/* The most frames one recv_many call asks for. */
+#define NET_RX_BATCH_MAX 32u
+
 /*
  * A backend: queues the NIC's channels send and receive on. Each transport embeds
  * struct net_backend first and fills its ops; net_nic.c sees only this.
@@ -55,6 +66,12 @@ struct net_backend_ops {
 	 * gone); other -errno: a bad frame (gone). */
 	int (*recv)(struct net_backend *b, unsigned q, const struct iovec *iov, int iovcnt,
 		    struct net_offload *off);
+	/* Optional: up to n (1..NET_RX_BATCH_MAX) frames from queue q at once. Returns k and
+	 * order[0..k): the slots that took a frame or lost one (len < 0, as recv()), in the
+	 * order the queue gave them out; the other slots got nothing and their buffers were not
+	 * touched. k < n: the queue ran dry. */
+	int (*recv_many)(struct net_backend *b, unsigned q, struct net_rx_slot *slots, unsigned n,
+			 uint8_t *order);
 	/* The fd that becomes readable when queue q has frames (and writable when it has
 	 * room again, unless tx_wait is set). */
 	int (*fd)(const struct net_backend *b, unsigned q);

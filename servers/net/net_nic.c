@@ -644,6 +644,10 @@ int net_nic_new(struct vmbusdev *v, uv_loop_t *loop, struct busy_poll *poll,
 		struct net_queue *nq = &n->queues[q];
 		nq->nic = n;
 		nq->index = q;
+		nq->rx_batch = 1;
+		nq->rx_batch_max = cfg->rx_batch == 0		      ? 1
+				   : cfg->rx_batch > NET_RX_BATCH_MAX ? NET_RX_BATCH_MAX
+								      : cfg->rx_batch;
 		int r = uv_poll_init(loop, &nq->poll, net_backend_fd(be, q));
 		if (r < 0) {
 			n->nqueues = q;
@@ -789,6 +793,9 @@ void net_nic_inspect(const struct net_nic *n, struct inspect_tree *t, Mhcl__Node
 		snprintf(name, sizeof(name), "%u", q);
 		Mhcl__Node *d = inspect_dir(t, qs, name);
 		inspect_bool(t, d, "rx_stalled", n->queues[q].rx_stalled);
+		inspect_u64(t, d, "rx_reads", n->queues[q].rx_reads);
+		inspect_u64(t, d, "rx_frames", n->queues[q].rx_frames);
+		inspect_u64(t, d, "rx_batch", n->queues[q].rx_batch);
 		inspect_u64(t, d, "tx_waiters", n->queues[q].tx_waiters);
 	}
 	Mhcl__Node *cs = inspect_dir(t, dir, "channels");

@@ -29,6 +29,7 @@ struct net_nic_config {
 	struct rndis_config rndis;
 	unsigned index;		  /* the NIC's number (its instance GUID derives from it) */
 	unsigned max_subchannels; /* vRSS sub-channels granted at most */
+	unsigned rx_batch;	  /* frames per backend read at most (1..NET_RX_BATCH_MAX) */
 };
 
 struct net_nic;

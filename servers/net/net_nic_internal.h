@@ -73,9 +73,13 @@ struct net_queue {
 	struct net_nic *nic;
 	unsigned index;
 	uv_poll_t poll;
-	int events;	     /* what poll watches now */
-	bool rx_stalled;     /* no sub-allocation or ring room: resume when one frees */
-	uint32_t tx_waiters; /* channels (bit per index) waiting to send on it */
+	int events;	       /* what poll watches now */
+	bool rx_stalled;       /* no sub-allocation or ring room: resume when one frees */
+	unsigned rx_batch;     /* frames the next backend read asks for (net_rx.c) */
+	unsigned rx_batch_max; /* the config's, clamped */
+	uint64_t rx_reads;     /* backend reads for the guest (a batch is one) */
+	uint64_t rx_frames;    /* frames, good or bad, those reads brought */
+	uint32_t tx_waiters;   /* channels (bit per index) waiting to send on it */
 };
 
 struct net_nic {

@@ -144,14 +144,49 @@ static int drop_frame(struct net_queue *q, struct net_chan *ch, enum net_drop wh
 	return r;
 }
 
+/* How many transfer-page packets ch's host->guest ring takes now (at most want). */
+static unsigned ring_fits(struct net_chan *ch, unsigned want)
+{
+	uint32_t need = vmbus_ring_xfer_size(1, NETVSP_MSG_SIZE);
+	uint32_t room = vmbus_ring_bytes_to_write(ch->out);
+	/* ring_room's strict "more than need" for each. */
+	unsigned fit = room ? (unsigned)((room - 1u) / need) : 0u;
+	return fit < want ? fit : want;
+}
+
+/* Hands the frame in slot s (sub-allocation sub, at off) to the guest on ch, or counts
+ * why not. */
+static void rx_deliver(struct net_queue *q, struct net_chan *ch, uint32_t sub, uint32_t off,
+		       const struct net_rx_slot *s)
+{
+	struct net_nic *n = q->nic;
+	struct rndis_rx_info info = {.offload = s->off};
+	uint8_t hdr[RNDIS_RX_HEADER_MAX];
+
+	if (s->len < 0) {
+		n->free_subs[n->nfree_subs++] = sub;
+		ch->drops[s->len == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BACKEND]++;
+		return;
+	}
+	if (net_capture_armed(n->capture))
+		net_capture_frame(n->capture, s->iov, s->iovcnt, (uint32_t)s->len);
+	uint32_t hlen = rndis_rx_header(hdr, (uint32_t)s->len, &n->st->rndis, &info);
+	uint32_t at = off + NET_RX_FRAME_AT - hlen;
+	if (net_buf_write(&n->recv, at, hdr, hlen) < 0 ||
+	    !announce(ch, sub, at, hlen + (uint32_t)s->len, NETVSP_CHANNEL_DATA)) {
+		ch->drops[NET_DROP_NO_BUFFER]++;
+		return;
+	}
+	ch->rx_packets++;
+	ch->rx_bytes += (uint64_t)s->len;
+}
+
 /* One frame from queue q into a sub-allocation and to the guest. 1 = go on, 0 = stop. */
 static int rx_one(struct net_queue *q)
 {
 	struct net_nic *n = q->nic;
 	struct net_chan *ch = rx_channel(q);
 	struct iovec iov[4];
-	struct rndis_rx_info info = {0};
-	uint8_t hdr[RNDIS_RX_HEADER_MAX];
 
 	bool guest_ready =
 	    n->st->recv_gpadl && n->st->rndis.initialized && n->st->rndis.packet_filter;
@@ -171,34 +206,98 @@ static int rx_one(struct net_queue *q)
 	uint32_t size = n->st->recv_suballoc_size;
 	uint32_t sub = n->free_subs[--n->nfree_subs];
 	uint32_t off = sub * size;
-	int cnt = net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov, 4);
-	int len = cnt < 0 ? cnt : net_backend_recv(n->be, q->index, iov, cnt, &info.offload);
-	if (len < 0) {
+	struct net_rx_slot s = {.iov = iov};
+	s.iovcnt = net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov, 4);
+	s.len = s.iovcnt < 0 ? s.iovcnt : net_backend_recv(n->be, q->index, iov, s.iovcnt, &s.off);
+	q->rx_reads++;
+	if (s.len == -EAGAIN) {
 		n->free_subs[n->nfree_subs++] = sub;
-		if (len == -EAGAIN)
-			return 0;
-		ch->drops[len == -EMSGSIZE ? NET_DROP_TOO_BIG : NET_DROP_BACKEND]++;
-		return 1;
+		return 0;
 	}
-	if (net_capture_armed(n->capture))
-		net_capture_frame(n->capture, iov, cnt, (uint32_t)len);
-	uint32_t hlen = rndis_rx_header(hdr, (uint32_t)len, &n->st->rndis, &info);
-	uint32_t at = off + NET_RX_FRAME_AT - hlen;
-	if (net_buf_write(&n->recv, at, hdr, hlen) < 0 ||
-	    !announce(ch, sub, at, hlen + (uint32_t)len, NETVSP_CHANNEL_DATA)) {
-		ch->drops[NET_DROP_NO_BUFFER]++;
-		return 1;
-	}
-	ch->rx_packets++;
-	ch->rx_bytes += (uint64_t)len;
+	q->rx_frames++;
+	rx_deliver(q, ch, sub, off, &s);
 	return 1;
+}
+
+/*
+ * Up to budget frames of queue q at once (the backend's recv_many), each into its own
+ * sub-allocation, delivered in the order the backend gave them out. The batch grows while
+ * the queue fills it and shrinks to what came when it does not. Returns the frames taken
+ * when the queue may have more, 0 when it ran dry or the guest has no room.
+ */
+static int rx_batch(struct net_queue *q, struct net_chan *ch, unsigned budget)
+{
+	struct net_nic *n = q->nic;
+	struct net_rx_slot slots[NET_RX_BATCH_MAX];
+	struct iovec iov[NET_RX_BATCH_MAX][4];
+	uint32_t subs[NET_RX_BATCH_MAX];
+	uint8_t order[NET_RX_BATCH_MAX];
+	bool taken[NET_RX_BATCH_MAX] = {false};
+	uint32_t size = n->st->recv_suballoc_size;
+
+	unsigned want = q->rx_batch < budget ? q->rx_batch : budget;
+	if (want > n->nfree_subs)
+		want = n->nfree_subs;
+	want = ring_fits(ch, want);
+	if (want == 0) {
+		/* Out of sub-allocations or ring room: ring_room asks the guest to say when. */
+		if (n->nfree_subs && ring_room(ch))
+			want = 1;
+		else {
+			q->rx_stalled = true;
+			return 0;
+		}
+	}
+	for (unsigned i = 0; i < want; i++) {
+		subs[i] = n->free_subs[--n->nfree_subs];
+		uint32_t off = subs[i] * size;
+		int cnt =
+		    net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov[i], 4);
+		if (cnt < 0) { /* the buffer is mapped whole: cannot happen; stop here */
+			n->free_subs[n->nfree_subs++] = subs[i];
+			want = i;
+			break;
+		}
+		slots[i] = (struct net_rx_slot){.iov = iov[i], .iovcnt = cnt};
+	}
+	int k = want ? n->be->ops->recv_many(n->be, q->index, slots, want, order) : 0;
+	q->rx_reads += want ? 1u : 0u;
+	q->rx_frames += (unsigned)k;
+	for (int j = 0; j < k; j++) {
+		unsigned i = order[j];
+		taken[i] = true;
+		rx_deliver(q, ch, subs[i], subs[i] * size, &slots[i]);
+	}
+	for (unsigned i = 0; i < want; i++)
+		if (!taken[i])
+			n->free_subs[n->nfree_subs++] = subs[i];
+
+	bool full = k == (int)want && want > 0;
+	unsigned next = full ? 2u * want : (unsigned)k + 1u;
+	q->rx_batch = next > q->rx_batch_max ? q->rx_batch_max : next;
+	return full ? k : 0;
+}
+
+/* Where queue q's frames can go in a batch now: its channel, or NULL (one at a time, as
+ * rx_one decides: dropped, or waiting for the guest). */
+static struct net_chan *batch_channel(struct net_queue *q)
+{
+	struct net_nic *n = q->nic;
+	if (!n->be->ops->recv_many || q->rx_batch_max < 2 || !n->st->recv_gpadl ||
+	    !n->st->rndis.initialized || !n->st->rndis.packet_filter || !n->recv.gpadl)
+		return NULL;
+	return rx_channel(q);
 }
 
 void net_rx_queue(struct net_queue *q)
 {
-	for (unsigned i = 0; i < NET_RX_BUDGET; i++)
-		if (q->nic->quiescing || !rx_one(q))
+	for (unsigned done = 0; done < NET_RX_BUDGET && !q->nic->quiescing;) {
+		struct net_chan *ch = batch_channel(q);
+		int r = ch ? rx_batch(q, ch, NET_RX_BUDGET - done) : rx_one(q);
+		if (r <= 0)
 			break;
+		done += (unsigned)r;
+	}
 	net_queue_update(q);
 }
 

@@ -29,6 +29,7 @@
 
 #include "macros.h"
 #include "net_tap.h"
+#include "net_tap_ring.h"
 
 /* The header without mergeable buffers (virtio 1.x 5.1.6). */
 static_assert(sizeof(struct virtio_net_hdr) == 10, "virtio net header size");
@@ -55,6 +56,7 @@ struct net_tap {
 	char ifname[IFNAMSIZ];
 	int qdisc_result;	   /* net_tap_use_noqueue's, at open */
 	char qdisc_kept[IFNAMSIZ]; /* the administrator's qdisc kept, if any */
+	struct net_tap_ring *ring; /* batched receive, when armed; owned */
 	int fds[];		   /* nqueues, owned */
 };
 
@@ -73,6 +75,7 @@ struct net_tap *net_tap_free(struct net_tap *t)
 {
 	if (!t)
 		return NULL;
+	net_tap_ring_free(t->ring);
 	for (unsigned i = 0; i < t->nqueues; i++)
 		if (t->fds[i] >= 0)
 			close(t->fds[i]);
@@ -388,6 +391,35 @@ static int vnet_to_offload(const struct virtio_net_hdr *h, size_t frame_len,
 	return 0;
 }
 
+/* What a read of n bytes (header included) into room bytes of frame buffer brought. */
+static int frame_result(const struct virtio_net_hdr *h, ssize_t n, size_t room,
+			struct net_offload *ret_off)
+{
+	if (n < VNET_HDR_LEN)
+		return -EBADMSG;
+	size_t frame_len = (size_t)n - sizeof(*h);
+	if (frame_len > room || frame_len > INT32_MAX)
+		return -EMSGSIZE;
+	if (frame_len < ETH_HDR_LEN)
+		return -EBADMSG;
+
+	int r = vnet_to_offload(h, frame_len, ret_off);
+	return r < 0 ? r : (int)frame_len;
+}
+
+/*
+ * The vectors of one read: the header, the caller's iov, and one spare byte past the
+ * caller's buffer: a frame that reaches it did not fit, also where the kernel returns only
+ * what it copied (6.x does) rather than the frame's length. v has iovcnt + 2 entries.
+ */
+static void read_vectors(struct iovec *v, struct virtio_net_hdr *h, uint8_t *spare,
+			 const struct iovec *iov, int iovcnt)
+{
+	v[0] = (struct iovec){.iov_base = h, .iov_len = sizeof(*h)};
+	memcpy(&v[1], iov, (size_t)iovcnt * sizeof(*iov));
+	v[iovcnt + 1] = (struct iovec){.iov_base = spare, .iov_len = 1};
+}
+
 int net_tap_recv(struct net_tap *t, unsigned q, const struct iovec *iov, int iovcnt,
 		 struct net_offload *ret_off)
 {
@@ -398,30 +430,82 @@ int net_tap_recv(struct net_tap *t, unsigned q, const struct iovec *iov, int iov
 	if (room == SIZE_MAX)
 		return -EINVAL;
 
-	/*
-	 * One spare byte past the caller's buffer: a frame that reaches it did not fit, also
-	 * where the kernel returns only what it copied (6.x does) rather than the frame's length.
-	 */
 	struct virtio_net_hdr h;
 	uint8_t spare;
 	struct iovec v[NET_TAP_MAX_IOV + 2];
-	v[0] = (struct iovec){.iov_base = &h, .iov_len = sizeof(h)};
-	memcpy(&v[1], iov, (size_t)iovcnt * sizeof(*iov));
-	v[iovcnt + 1] = (struct iovec){.iov_base = &spare, .iov_len = 1};
-
+	read_vectors(v, &h, &spare, iov, iovcnt);
 	ssize_t n = readv(t->fds[q], v, iovcnt + 2);
 	if (n < 0)
 		return -errno;
-	if (n < VNET_HDR_LEN)
-		return -EBADMSG;
-	size_t frame_len = (size_t)n - sizeof(h);
-	if (frame_len > room || frame_len > INT32_MAX)
-		return -EMSGSIZE;
-	if (frame_len < ETH_HDR_LEN)
-		return -EBADMSG;
+	return frame_result(&h, n, room, ret_off);
+}
 
-	int r = vnet_to_offload(&h, frame_len, ret_off);
-	return r < 0 ? r : (int)frame_len;
+int net_tap_use_ring(struct net_tap *t, struct net_tap_ring *ring, const char **why)
+{
+	if (t->ring)
+		return -EBUSY;
+	int r = net_tap_ring_arm(ring, t->fds, t->nqueues, why);
+	if (r == 0)
+		t->ring = ring;
+	return r;
+}
+
+bool net_tap_batched(const struct net_tap *t)
+{
+	return net_tap_ring_armed(t->ring);
+}
+
+/* One readv per frame, until the queue runs dry. */
+static int recv_each(struct net_tap *t, unsigned q, struct net_rx_slot *slots, unsigned n,
+		     uint8_t *order)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int len = net_tap_recv(t, q, slots[i].iov, slots[i].iovcnt, &slots[i].off);
+		if (len == -EAGAIN)
+			break;
+		slots[i].len = len;
+		order[k++] = (uint8_t)i;
+	}
+	return (int)k;
+}
+
+int net_tap_recv_many(struct net_tap *t, unsigned q, struct net_rx_slot *slots, unsigned n,
+		      uint8_t *order)
+{
+	static_assert(NET_RX_BATCH_MAX <= NET_TAP_RING_BATCH, "a backend batch fits the ring");
+	assert(q < t->nqueues && n >= 1 && n <= NET_RX_BATCH_MAX);
+	if (n == 1 || !net_tap_ring_armed(t->ring))
+		return recv_each(t, q, slots, n, order);
+
+	struct virtio_net_hdr h[NET_RX_BATCH_MAX];
+	uint8_t spare[NET_RX_BATCH_MAX];
+	size_t room[NET_RX_BATCH_MAX];
+	struct iovec v[NET_RX_BATCH_MAX][NET_TAP_RING_IOV];
+	const struct iovec *vecs[NET_RX_BATCH_MAX];
+	unsigned cnts[NET_RX_BATCH_MAX];
+	int res[NET_RX_BATCH_MAX];
+
+	for (unsigned i = 0; i < n; i++) {
+		int cnt = slots[i].iovcnt;
+		if (cnt < 1 || cnt > (int)NET_TAP_RING_IOV - 2)
+			return recv_each(t, q, slots, n, order);
+		room[i] = iov_bytes(slots[i].iov, cnt, SIZE_MAX - 1);
+		if (room[i] == SIZE_MAX)
+			return recv_each(t, q, slots, n, order);
+		read_vectors(v[i], &h[i], &spare[i], slots[i].iov, cnt);
+		vecs[i] = v[i];
+		cnts[i] = (unsigned)cnt + 2u;
+	}
+	int k = net_tap_ring_readv(t->ring, q, vecs, cnts, n, res, order);
+	if (k < 0)
+		return recv_each(t, q, slots, n, order);
+	for (int j = 0; j < k; j++) {
+		unsigned i = order[j];
+		slots[i].len =
+		    res[i] < 0 ? res[i] : frame_result(&h[i], res[i], room[i], &slots[i].off);
+	}
+	return k;
 }
 
 /* ---- as a net_backend ---- */
@@ -438,6 +522,12 @@ static int be_recv(struct net_backend *b, unsigned q, const struct iovec *iov, i
 	return net_tap_recv((struct net_tap *)b, q, iov, iovcnt, off);
 }
 
+static int be_recv_many(struct net_backend *b, unsigned q, struct net_rx_slot *slots, unsigned n,
+			uint8_t *order)
+{
+	return net_tap_recv_many((struct net_tap *)b, q, slots, n, order);
+}
+
 static int be_fd(const struct net_backend *b, unsigned q)
 {
 	return net_tap_fd((const struct net_tap *)b, q);
@@ -447,6 +537,7 @@ static const struct net_backend_ops tap_ops = {
     .kind = "tap",
     .send = be_send,
     .recv = be_recv,
+    .recv_many = be_recv_many,
     .fd = be_fd,
 };
 

@@ -20,6 +20,7 @@
 #define MHCL_NET_NET_TAP_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <sys/uio.h>
 
 #include "net_backend.h"
@@ -93,6 +94,26 @@ int net_tap_send(struct net_tap *t, unsigned q, const struct iovec *iov, int iov
  */
 int net_tap_recv(struct net_tap *t, unsigned q, const struct iovec *iov, int iovcnt,
 		 struct net_offload *ret_off);
+
+struct net_tap_ring;
+
+/*
+ * Lets t read several frames per system call through ring (net_tap_ring.h, made before
+ * the jail): arms it on t's queues and takes it over (freed with t). On failure the ring
+ * stays the caller's and t reads one frame per call. 0, or -errno and *why.
+ */
+int net_tap_use_ring(struct net_tap *t, struct net_tap_ring *ring, const char **why);
+
+/* Whether t reads through an armed ring. */
+bool net_tap_batched(const struct net_tap *t);
+
+/*
+ * Up to n frames from queue q into slots, as net_backend's recv_many (each slot's len as
+ * net_tap_recv returns; iovcnt at most NET_TAP_RING_IOV - 2). One io_uring_enter with a
+ * ring, else one readv per frame. Returns k, the slots in order[0..k).
+ */
+int net_tap_recv_many(struct net_tap *t, unsigned q, struct net_rx_slot *slots, unsigned n,
+		      uint8_t *order);
 
 /* Closes the queues' fds and frees t. Accepts NULL; returns NULL. */
 struct net_tap *net_tap_free(struct net_tap *t);

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "macros.h"
+#include "uring_lockdown.h"
 
 struct file_rings {
 	unsigned refs; /* atomic: the disk, and one per lent ring */
@@ -22,49 +23,13 @@ static int fail(const char **why, const char *what, int err)
 	return err;
 }
 
-/* liburing 2.3 (Debian 12) has io_uring_register_restrictions and io_uring_enable_rings in
- * its header but not in its shared library's exports: the raw register call is exported. */
-static int register_restrictions(struct io_uring *ring, struct io_uring_restriction *res,
-				 unsigned n)
-{
-	return io_uring_register((unsigned)ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res, n);
-}
-
-static int enable_rings(struct io_uring *ring)
-{
-	return io_uring_register((unsigned)ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
-}
-
-/* The lock-down: these opcodes, fixed files only, and no io_uring_register afterwards
- * (no IORING_RESTRICTION_REGISTER_OP entry at all). */
-static int restrict_ring(struct io_uring *ring)
-{
-	static const uint8_t ops[] = FILE_RING_OPS;
-	struct io_uring_restriction res[ARRAY_SIZE(ops) + 2] = {0};
-	unsigned n = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
-		res[n++] = (struct io_uring_restriction){
-		    .opcode = IORING_RESTRICTION_SQE_OP,
-		    .sqe_op = ops[i],
-		};
-	res[n++] = (struct io_uring_restriction){
-	    .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED,
-	    .sqe_flags = IOSQE_FIXED_FILE,
-	};
-	res[n++] = (struct io_uring_restriction){
-	    .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED,
-	    .sqe_flags = IOSQE_FIXED_FILE,
-	};
-	return register_restrictions(ring, res, n);
-}
-
 /* One ring, disabled until everything it may do is fixed. */
 static int ring_new(struct file_ring *r, unsigned depth, const int *fds, unsigned nfds,
 		    const char **why)
 {
 	/* SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch;
 	 * without it, a short submit leaves the rest in the SQ for the next one. */
+	static const uint8_t ops[] = FILE_RING_OPS;
 	struct io_uring_params p = {.flags = IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL};
 	const char *what;
 	int err;
@@ -89,12 +54,8 @@ static int ring_new(struct file_ring *r, unsigned depth, const int *fds, unsigne
 	err = io_uring_register_eventfd(&r->ring, r->efd);
 	if (err)
 		goto fail_ring;
-	what = "unable to restrict an io_uring";
-	err = restrict_ring(&r->ring);
-	if (err)
-		goto fail_ring;
-	what = "unable to enable a restricted io_uring";
-	err = enable_rings(&r->ring);
+	what = "unable to restrict and enable an io_uring";
+	err = uring_lock_down(&r->ring, ops, ARRAY_SIZE(ops));
 	if (err)
 		goto fail_ring;
 	return 0;

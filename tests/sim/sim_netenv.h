@@ -14,6 +14,8 @@
 #include "sim_env.h"
 
 static const char *sim_netenv_mana;
+/* More netd arguments, already quoted for the manifest (e.g. "--rx-batch", "1"), or NULL. */
+static const char *sim_netenv_netd_args;
 
 /* argv: INIT VMBUSD_DIR ICD_DIR VP_SIM_DIR DTC NETD_DIR DIAGD_DIR. Returns false (nothing
  * set up) when the namespace or /dev/net/tun is not available. */
@@ -44,13 +46,14 @@ static inline bool sim_netenv_init(char **argv, const char *tap, unsigned queues
 		snprintf(backend, sizeof(backend), "\"--tap\", \"%s\"", tap);
 	snprintf(servers, sizeof(servers),
 		 "net { binary = \"mhcl-netd\"; args = \"--vmbus-socket\", \"${RUN}/dev.sock\","
-		 " %s, \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\";"
+		 " %s, \"--queues\", \"%u\", \"--mac\", \"02:00:00:00:00:01\"%s%s;"
 		 " policy = \"netd\"; capabilities = \"net_admin\"; restart = \"always\";"
 		 " restart-delay-ms = <10>;%s"
 		 " crash-loop-limit = <32>; start-order = <25>; };\n"
 		 "diag { binary = \"mhcl-diagd\"; args = \"--unix\", \"${RUN}/diag.sock\";"
 		 " policy = \"diagd\"; restart = \"never\"; start-order = <5>; control; };\n",
-		 backend, queues,
+		 backend, queues, sim_netenv_netd_args ? ", " : "",
+		 sim_netenv_netd_args ? sim_netenv_netd_args : "",
 		 /* A TAP's next netd opens nothing before READY; MANA over vfio-user connects
 		  * to its device, which takes one driver at a time. */
 		 sim_netenv_mana ? "" : " prestart;");

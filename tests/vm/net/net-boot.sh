@@ -260,6 +260,12 @@ if [ "$BACKEND" = mana ]; then
 	n=$(out | sed -n 's/^L1: emu: .*stats: .*hwc requests \([0-9]*\) .*/\1/p' | sort -u | wc -l)
 	[ "$n" = 1 ] && pass "no HWC request reached the device after its first bring-up" || flunk "the device's HWC request count changed across restarts ($n values)"
 fi
+if [ "$BACKEND" = tap ]; then
+	# Linux 6.1's io_uring takes the ring's lock-down, and L1 to L2 went through it.
+	expect "netd reads its TAP queues in batches (io_uring)" '^L1: inspect: +tap_batched: true'
+	out | awk '/^L1: inspect: +rx_reads:/ { r += $NF } /^L1: inspect: +rx_frames:/ { f += $NF }
+		END { printf "  TAP reads towards the guest: %d frames in %d reads\n", f, r }'
+fi
 reject "no link down or transmit timeout in L2" '^vp: L2: kmsg: .*([Ll]ink (is )?down|NETDEV WATCHDOG|timed out|[Tt]imeout)'
 reject "no seccomp violation" '\[init\]: seccomp: forbidden'
 expect "the guest powered off" '^vp \[init\]: pid [0-9]+ exited with 0 '
