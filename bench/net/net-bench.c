@@ -41,8 +41,17 @@
 
 static const char *mhcl_cli;
 static double seconds = 2.0;
-static pid_t netd;	  /* its CPU time is measured per row */
-static double netd_cores; /* netd's CPU over the last mhcl row's wall time */
+static pid_t netd;	       /* its CPU time is measured per row */
+static double netd_cores;      /* netd's CPU over the last mhcl row's wall time */
+static double frames_per_read; /* netd's, over the last TAP -> guest row; 0: not measured */
+static double raw_cpu;	       /* the raw process's CPU seconds over its last row */
+
+static double thread_cpu(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 static const uint8_t guest_mac[6] = {2, 0, 0, 0, 0, 1}, peer_mac[6] = {2, 0, 0, 0, 0, 2};
 static uint8_t tap_mac[6], raw_mac[6];
 
@@ -129,13 +138,20 @@ static uint64_t sink_stop(struct sink *s)
 	return atomic_load(&s->count);
 }
 
-/* Sends payload-byte datagrams to ip:GUEST_PORT until told to stop (interval_us 0: as fast
- * as the socket takes them), each starting with its sequence number. */
+/*
+ * Sends payload-byte datagrams to ip:GUEST_PORT until told to stop (interval_us 0: as fast
+ * as the socket takes them), each starting with its sequence number. A flood backs off for
+ * SOURCE_BACKOFF_US whenever the TAP it goes through dropped frames since it last looked
+ * (its queue was full), as a flow-controlled sender would: frames nobody can take would
+ * otherwise cost the CPU it shares with the guest (the raw row's source backs off alike).
+ */
+#define SOURCE_BACKOFF_US 20
 struct source {
 	pthread_t th;
 	uint32_t ip;
 	uint32_t payload;
 	long interval_us;
+	const char *ifname; /* the TAP the datagrams leave by */
 	atomic_bool stop;
 	atomic_uint_fast64_t sent;
 };
@@ -152,6 +168,11 @@ static void *source_main(void *arg)
 	    .sin_family = AF_INET, .sin_port = htons(GUEST_PORT), .sin_addr.s_addr = htonl(s->ip)};
 	uint32_t seq = 0;
 	int batch = s->interval_us ? 1 : 32;
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped", s->ifname);
+	int dropped_fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned long long dropped = 0, d;
+	unsigned turn = 0;
 
 	for (int i = 0; i < 32; i++) {
 		iov[i] = (struct iovec){buf[i], s->payload};
@@ -174,13 +195,26 @@ static void *source_main(void *arg)
 			nanosleep(&(struct timespec){.tv_nsec = s->interval_us * 1000}, NULL);
 		else if (n <= 0)
 			sched_yield();
+		else if (dropped_fd >= 0 && ++turn % 8 == 0) {
+			char b[32] = {0};
+			if (pread(dropped_fd, b, sizeof(b) - 1, 0) > 0 &&
+			    sscanf(b, "%llu", &d) == 1 && d != dropped) {
+				dropped = d;
+				nanosleep(&(struct timespec){.tv_nsec = SOURCE_BACKOFF_US * 1000},
+					  NULL);
+			}
+		}
 	}
+	if (dropped_fd >= 0)
+		close(dropped_fd);
 	close(fd);
 	return NULL;
 }
 
-static void source_start(struct source *s, uint32_t ip, uint32_t payload, long interval_us)
+static void source_start(struct source *s, const char *ifname, uint32_t ip, uint32_t payload,
+			 long interval_us)
 {
+	s->ifname = ifname;
 	s->ip = ip;
 	s->payload = payload;
 	s->interval_us = interval_us;
@@ -250,18 +284,22 @@ static uint64_t guest_rx(struct sim_net *n, uint32_t frame_len, uint64_t *sent)
 	struct source src;
 	uint64_t got = 0;
 
-	source_start(&src, GUEST_IP, frame_len - 42, 0);
+	source_start(&src, TAP, GUEST_IP, frame_len - 42, 0);
 	double c0 = sim_env_cpu_seconds(netd), t0 = now();
+	/* As hv_netvsc's NAPI poll: every packet there is, the ring's interrupts masked;
+	 * a wait for an interrupt only when there was none. */
 	for (double end = t0 + seconds; now() < end;) {
-		int r = sim_net_poll(n, 0, false, &n->scratch);
-		if (r == -EAGAIN) {
-			ASSERT_OK(sim_net_wait(n));
-			continue;
+		int r, polled = 0;
+		vmbus_ring_mask_interrupts(&n->ch[0].in);
+		while ((r = sim_net_poll(n, 0, false, &n->scratch)) == 0) {
+			polled++;
+			if (n->scratch.kind == SIM_NET_RNDIS && n->scratch.len >= 4 &&
+			    n->scratch.data[0] == RNDIS_MSG_PACKET)
+				got++;
 		}
-		ASSERT_OK(r);
-		if (n->scratch.kind == SIM_NET_RNDIS && n->scratch.len >= 4 &&
-		    n->scratch.data[0] == RNDIS_MSG_PACKET)
-			got++;
+		ASSERT_EQ(r, -EAGAIN);
+		if (!polled)
+			ASSERT_OK(sim_net_wait(n));
 	}
 	*sent = source_stop(&src);
 	netd_cores = (sim_env_cpu_seconds(netd) - c0) / (now() - t0);
@@ -297,10 +335,12 @@ static uint64_t raw_tx(int fd, uint32_t frame_len, uint64_t *sent)
 
 	sink_start(&s, RAW_IP);
 	*sent = 0;
+	double c0 = thread_cpu();
 	for (double end = now() + seconds; now() < end;)
 		for (int i = 0; i < 64; i++)
 			if (writev(fd, iov, 2) == (ssize_t)(sizeof(vnet) + len))
 				(*sent)++;
+	raw_cpu = thread_cpu() - c0;
 	nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
 	return sink_stop(&s);
 }
@@ -314,7 +354,8 @@ static uint64_t raw_rx(int fd, uint32_t frame_len, uint64_t *sent)
 	/* Non-blocking reads until the queue is empty, poll only then: what netd does. */
 	int fl = fcntl(fd, F_GETFL);
 	(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	source_start(&src, PEER_IP, frame_len - 42, 0);
+	source_start(&src, RAW, PEER_IP, frame_len - 42, 0);
+	double c0 = thread_cpu();
 	for (double end = now() + seconds; now() < end;) {
 		for (int i = 0; i < 64; i++) {
 			ssize_t r = read(fd, buf, sizeof(buf));
@@ -329,6 +370,7 @@ static uint64_t raw_rx(int fd, uint32_t frame_len, uint64_t *sent)
 			break;
 		}
 	}
+	raw_cpu = thread_cpu() - c0;
 	*sent = source_stop(&src);
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
@@ -369,7 +411,7 @@ static void blackout(struct sim_net *n, struct sim_env *e, const char *verb, dou
 
 	memset(seen, 0, sizeof(seen));
 	*gap = 0;
-	source_start(&src, GUEST_IP, 64, 1000);
+	source_start(&src, TAP, GUEST_IP, 64, 1000);
 	cli_later(e, verb, 500);
 	for (double end = now() + 1.5; now() < end;) {
 		int r = sim_net_poll(n, 0, false, &n->scratch);
@@ -414,15 +456,39 @@ static void blackout(struct sim_net *n, struct sim_env *e, const char *verb, dou
 	*lost = *sent > got ? *sent - got : 0;
 }
 
+/* A counter of netd's TAP queues (mhcl inspect net/nic0/queues), summed. */
+static uint64_t netd_rx_counter(struct sim_env *e, const char *key)
+{
+	static char out[16384];
+	uint64_t sum = 0;
+	unsigned long long v;
+	size_t klen = strlen(key);
+	if (sim_env_mhcl(e, mhcl_cli, out, sizeof(out), "inspect", "net/nic0/queues",
+			 (char *)NULL) != 0)
+		return 0;
+	for (const char *p = strstr(out, key); p; p = strstr(p + klen, key))
+		if (p[klen] == ':' && sscanf(p + klen + 1, " %llu", &v) == 1)
+			sum += v;
+	return sum;
+}
+
 static void row(const char *dir, uint32_t len, uint64_t mhcl, uint64_t raw)
 {
 	double mr = (double)mhcl / seconds, rr = (double)raw / seconds;
+	char fpr[16] = "-";
+	if (frames_per_read > 0)
+		snprintf(fpr, sizeof(fpr), "%.1f", frames_per_read);
+	/* CPU per frame: what each side costs, whichever end of the pipeline set the rate. */
+	double m_us = mhcl ? netd_cores * seconds / (double)mhcl * 1e6 : 0;
+	double r_us = raw ? raw_cpu / (double)raw * 1e6 : 0;
 	if (len < 100)
-		printf("| %s | %u B | %.0f pkt/s | %.2f | %.0f pkt/s | %.2f |\n", dir, len, mr,
-		       netd_cores, rr, rr ? mr / rr : 0);
+		printf("| %s | %u B | %.0f pkt/s | %.2f | %.2f | %s | %.0f pkt/s | %.2f | %.2f |\n",
+		       dir, len, mr, netd_cores, m_us, fpr, rr, r_us, rr ? mr / rr : 0);
 	else
-		printf("| %s | %u B | %.2f Gbit/s | %.2f | %.2f Gbit/s | %.2f |\n", dir, len,
-		       mr * len * 8 / 1e9, netd_cores, rr * len * 8 / 1e9, rr ? mr / rr : 0);
+		printf(
+		    "| %s | %u B | %.2f Gbit/s | %.2f | %.2f | %s | %.2f Gbit/s | %.2f | %.2f |\n",
+		    dir, len, mr * len * 8 / 1e9, netd_cores, m_us, fpr, rr * len * 8 / 1e9, r_us,
+		    rr ? mr / rr : 0);
 }
 
 int main(int argc, char **argv)
@@ -478,8 +544,9 @@ int main(int argc, char **argv)
 	ASSERT_OK(sim_net_init_rndis(&n));
 	int raw = raw_open();
 
-	printf("| direction | frame | mhcl-netd | netd CPU (cores) | raw TAP (one process) | "
-	       "ratio |\n|---|---|---|---|---|---|\n");
+	printf("| direction | frame | mhcl-netd | netd CPU (cores) | netd us/frame | netd frames "
+	       "per read | raw TAP (one process) | raw us/frame | ratio |\n"
+	       "|---|---|---|---|---|---|---|---|---|\n");
 	static const uint32_t sizes[] = {64, 1514};
 	for (unsigned i = 0; i < 2; i++) {
 		uint64_t m = guest_tx(&n, sizes[i], &sent);
@@ -489,7 +556,12 @@ int main(int argc, char **argv)
 		row("guest -> TAP", sizes[i], m, r);
 	}
 	for (unsigned i = 0; i < 2; i++) {
+		uint64_t f0 = netd_rx_counter(&e, "rx_frames"),
+			 r0 = netd_rx_counter(&e, "rx_reads");
 		uint64_t m = guest_rx(&n, sizes[i], &sent);
+		uint64_t df = netd_rx_counter(&e, "rx_frames") - f0,
+			 dr = netd_rx_counter(&e, "rx_reads") - r0;
+		frames_per_read = dr ? (double)df / (double)dr : 0;
 		(void)sim_env_pin(0);
 		uint64_t r = raw_rx(raw, sizes[i], &sent);
 		(void)sim_env_pin(1);
