@@ -26,6 +26,8 @@
 #define HOST_GUEST_PCI_ADDR_LEN 12
 #define HOST_GUEST_NVME_MAX 4u
 #define HOST_GUEST_NVME_LIST_MAX (HOST_GUEST_NVME_MAX * (HOST_GUEST_PCI_ADDR_LEN + 1))
+/* host_guest_list_ok's item array is sized for the longest list. */
+_Static_assert(HOST_GUEST_NVME_MAX <= HOST_GUEST_DISKS_MAX, "list items fit");
 
 /* Whether the n characters at p (no NUL among them) form such a name. */
 static inline bool host_guest_dev_name_ok(const char *p, size_t n)
