@@ -189,6 +189,32 @@ static int var_index(const char *name, size_t nlen)
 	return -1;
 }
 
+/* A ${NAME} or ${NAME:-default} reference. */
+struct var_ref {
+	int k;		  /* var_names index, -1: unknown */
+	const char *name; /* nlen bytes */
+	size_t nlen;
+	const char *dflt; /* dlen bytes; NULL: none */
+	size_t dlen;
+};
+
+/* The reference at p (which starts with "${"): the byte after its '}', or NULL when it
+ * has none (then p is no reference). */
+static const char *parse_ref(const char *p, struct var_ref *ref)
+{
+	const char *end = strchr(p, '}');
+	if (!end)
+		return NULL;
+	const char *name = p + 2, *d = strstr(name, ":-");
+	bool has_dflt = d && d < end;
+	ref->name = name;
+	ref->nlen = (size_t)((has_dflt ? d : end) - name);
+	ref->k = var_index(name, ref->nlen);
+	ref->dflt = has_dflt ? d + 2 : NULL;
+	ref->dlen = has_dflt ? (size_t)(end - (d + 2)) : 0;
+	return end + 1;
+}
+
 /* ${NAME} or ${NAME:-default} in s, for the host's variables (struct manifest_vars), with
  * value number item of the list variable s names. */
 static int subst_vars(const char *s, const struct manifest_vars *v, unsigned item, char **ret,
@@ -209,38 +235,31 @@ static int subst_vars(const char *s, const struct manifest_vars *v, unsigned ite
 	size_t o = 0;
 
 	while (*s) {
-		const char *end;
-		if (strncmp(s, "${", 2) != 0 || !(end = strchr(s, '}'))) {
+		struct var_ref ref;
+		const char *next = strncmp(s, "${", 2) == 0 ? parse_ref(s, &ref) : NULL;
+		if (!next) {
 			if (o + 1 >= sizeof(out))
 				goto too_long;
 			out[o++] = *s++;
 			continue;
 		}
-		const char *name = s + 2, *dflt = strstr(name, ":-");
-		size_t nlen = (size_t)((dflt && dflt < end ? dflt : end) - name);
-		int k = var_index(name, nlen);
-		if (k < 0) {
-			snprintf(why, why_len, "unknown variable '${%.*s}'", (int)MIN(nlen, 32u),
-				 name);
+		if (ref.k < 0) {
+			snprintf(why, why_len, "unknown variable '${%.*s}'",
+				 (int)MIN(ref.nlen, 32u), ref.name);
 			return -EINVAL;
 		}
-		const char *val = NULL;
-		size_t vlen = 0;
-		if (vals[k][0]) {
-			val = vals[k];
-			vlen = strlen(val);
-		} else if (dflt && dflt < end) {
-			val = dflt + 2;
-			vlen = (size_t)(end - val);
-		} else {
-			snprintf(why, why_len, "${%s} is not set and has no default", var_names[k]);
+		const char *val = vals[ref.k][0] ? vals[ref.k] : ref.dflt;
+		size_t vlen = vals[ref.k][0] ? strlen(val) : ref.dlen;
+		if (!val) {
+			snprintf(why, why_len, "${%s} is not set and has no default",
+				 var_names[ref.k]);
 			return -EINVAL;
 		}
 		if (o + vlen >= sizeof(out))
 			goto too_long;
 		memcpy(out + o, val, vlen);
 		o += vlen;
-		s = end + 1;
+		s = next;
 	}
 	out[o] = '\0';
 	*ret = strdup(out);
@@ -259,21 +278,21 @@ static int copies(const char *s, const struct manifest_vars *v, char *why, size_
 {
 	int list = -1;
 	bool dflt = false;
-	for (const char *p = strstr(s, "${"); p; p = strstr(p + 2, "${")) {
-		const char *end = strchr(p, '}'), *d = strstr(p, ":-");
-		if (!end)
+	struct var_ref ref;
+	for (const char *p = strstr(s, "${"); p; p = strstr(p, "${")) {
+		const char *next = parse_ref(p, &ref);
+		if (!next)
 			break;
-		size_t nlen = (size_t)((d && d < end ? d : end) - (p + 2));
-		int k = var_index(p + 2, nlen);
-		if (k != (int)VAR_DATA_DISK && k != (int)VAR_NVME)
+		p = next;
+		if (ref.k != (int)VAR_DATA_DISK && ref.k != (int)VAR_NVME)
 			continue;
-		if (list >= 0 && list != k) {
+		if (list >= 0 && list != ref.k) {
 			snprintf(why, why_len, "names two lists, ${%s} and ${%s}", var_names[list],
-				 var_names[k]);
+				 var_names[ref.k]);
 			return -EINVAL;
 		}
-		list = k;
-		dflt = dflt || (d && d < end);
+		list = ref.k;
+		dflt = dflt || ref.dflt;
 	}
 	if (list < 0)
 		return 1;
