@@ -161,6 +161,11 @@ int net_tap_ring_readv(struct net_tap_ring *r, unsigned idx, const struct iovec 
 	}
 }
 
+struct io_uring *net_tap_ring__ring(struct net_tap_ring *r)
+{
+	return &r->ring;
+}
+
 struct net_tap_ring *net_tap_ring_free(struct net_tap_ring *r)
 {
 	if (!r)

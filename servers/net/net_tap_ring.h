@@ -51,4 +51,8 @@ int net_tap_ring_readv(struct net_tap_ring *r, unsigned idx, const struct iovec 
 /* Accepts NULL; returns NULL. */
 struct net_tap_ring *net_tap_ring_free(struct net_tap_ring *r);
 
+struct io_uring;
+/* For tests: the ring itself, to check its lock-down. */
+struct io_uring *net_tap_ring__ring(struct net_tap_ring *r);
+
 #endif

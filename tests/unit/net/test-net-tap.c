@@ -11,6 +11,7 @@
  * Needs root and /dev/net/tun; skips otherwise.
  */
 #include <arpa/inet.h>
+#include <liburing.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -651,6 +652,38 @@ static int expect_seqs(struct net_tap *t, unsigned q, struct batch *b, unsigned 
 	return k;
 }
 
+/* One SQE straight on ring; its CQE's res. Only for SQEs the lock-down refuses: an allowed
+ * READV on an empty queue would wait for a frame. */
+static int ring_refuses(struct io_uring *ring, uint8_t op, int fd, uint8_t flags)
+{
+	static uint8_t b[64];
+	struct iovec iov = {b, sizeof(b)};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	ASSERT_TRUE(sqe);
+	io_uring_prep_rw(op, sqe, fd, &iov, 1, 0);
+	sqe->flags = flags;
+	sqe->user_data = UINT64_MAX - 1;
+	ASSERT_EQ(io_uring_submit_and_wait(ring, 1), 1);
+	ASSERT_OK(io_uring_peek_cqe(ring, &cqe));
+	int res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+/* The armed ring reads the TAP's queues and does nothing else. */
+static void check_lockdown(struct io_uring *ring, struct net_tap *t)
+{
+	int fd = net_tap_fd(t, 0);
+	ASSERT_EQ(ring_refuses(ring, IORING_OP_WRITEV, 0, IOSQE_FIXED_FILE), -EACCES);
+	ASSERT_EQ(ring_refuses(ring, IORING_OP_NOP, 0, IOSQE_FIXED_FILE), -EACCES);
+	ASSERT_EQ(ring_refuses(ring, IORING_OP_READV, fd, 0), -EACCES); /* a plain fd */
+	ASSERT_EQ(ring_refuses(ring, IORING_OP_READV, 0, IOSQE_FIXED_FILE | IOSQE_ASYNC), -EACCES);
+	ASSERT_EQ(io_uring_register_files(ring, &fd, 1), -EACCES);
+	ASSERT_EQ(io_uring_register_files_update(ring, 0, &fd, 1), -EACCES);
+	ASSERT_EQ(io_uring_register_eventfd(ring, fd), -EACCES);
+}
+
 struct stream {
 	int s;
 	uint32_t first, last;
@@ -696,6 +729,7 @@ static void test_recv_many(struct net_tap *t)
 		return;
 	}
 	ASSERT_OK(net_tap_use_ring(t, ring, &why));
+	check_lockdown(net_tap_ring__ring(ring), t);
 	struct net_tap_ring *again = NULL;
 	ASSERT_OK(net_tap_ring_new(&again, &why));
 	ASSERT_EQ(net_tap_use_ring(t, again, &why), -EBUSY);
