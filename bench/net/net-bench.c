@@ -460,16 +460,10 @@ static void blackout(struct sim_net *n, struct sim_env *e, const char *verb, dou
 static uint64_t netd_rx_counter(struct sim_env *e, const char *key)
 {
 	static char out[16384];
-	uint64_t sum = 0;
-	unsigned long long v;
-	size_t klen = strlen(key);
 	if (sim_env_mhcl(e, mhcl_cli, out, sizeof(out), "inspect", "net/nic0/queues",
 			 (char *)NULL) != 0)
 		return 0;
-	for (const char *p = strstr(out, key); p; p = strstr(p + klen, key))
-		if (p[klen] == ':' && sscanf(p + klen + 1, " %llu", &v) == 1)
-			sum += v;
-	return sum;
+	return sim_inspect_sum(out, key);
 }
 
 static void row(const char *dir, uint32_t len, uint64_t mhcl, uint64_t raw)

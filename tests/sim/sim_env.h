@@ -477,4 +477,15 @@ static inline int sim_env_mhcl(struct sim_env *e, const char *cli, char *out, si
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* The sum of every "key: N" line of an inspect dump (key at the end of a name). */
+static inline unsigned long long sim_inspect_sum(const char *out, const char *key)
+{
+	unsigned long long sum = 0, v;
+	size_t klen = strlen(key);
+	for (const char *p = strstr(out, key); p; p = strstr(p + klen, key))
+		if (p[klen] == ':' && sscanf(p + klen + 1, " %llu", &v) == 1)
+			sum += v;
+	return sum;
+}
+
 #endif

@@ -287,17 +287,6 @@ static void burst_to_guest(struct net_env *t, unsigned count)
 	}
 }
 
-/* Sums "key: N" lines in an inspect dump. */
-static unsigned long inspect_sum(const char *out, const char *key)
-{
-	unsigned long sum = 0, v;
-	size_t klen = strlen(key);
-	for (const char *p = strstr(out, key); p; p = strstr(p + klen, key))
-		if (p[klen] == ':' && sscanf(p + klen + 1, " %lu", &v) == 1)
-			sum += v;
-	return sum;
-}
-
 /* A burst of count datagrams, more than any backend queue holds, sent as fast as the
  * guest's sections free up: the backend pushes back (the packets wait in the guest's
  * ring) instead of dropping, so the namespace's socket gets every one. */
@@ -439,9 +428,9 @@ static void test_linux_path(void)
 		    sim_env_mhcl(&t.e, mhcl_cli, out, sizeof(out), "inspect", "net", (char *)NULL),
 		    0);
 		ASSERT_TRUE(strstr(out, "tap_batched: true"));
-		unsigned long frames = inspect_sum(out, "rx_frames"),
-			      reads = inspect_sum(out, "rx_reads");
-		printf("# TAP to the guest: %lu frames in %lu reads\n", frames, reads);
+		unsigned long long frames = sim_inspect_sum(out, "rx_frames"),
+				   reads = sim_inspect_sum(out, "rx_reads");
+		printf("# TAP to the guest: %llu frames in %llu reads\n", frames, reads);
 		ASSERT_GT(frames, reads);
 	}
 

@@ -119,6 +119,27 @@ static void mhcl_manifest(uint64_t addr, uint64_t size)
 	setup_tree(body);
 }
 
+/* The manifest as above, beside /chosen with props (the host's guest and devices). */
+static void chosen_tree(const char *props)
+{
+	char body[512];
+	snprintf(body, sizeof(body),
+		 "chosen { %s }; mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 "
+		 "<0x%x 0x%zx>; };",
+		 props, MAN_ADDR, man_len);
+	setup_tree(body);
+}
+
+/* The loaded manifest, or the test fails saying what was loaded. */
+static struct manifest *load_ok(const char *what)
+{
+	struct manifest *m = NULL;
+	char src[256], err[512];
+	if (load(&m, src, err) < 0)
+		TEST_FAIL_("load with %s failed: %s", what, err);
+	return m;
+}
+
 static void test_good(void)
 {
 	struct manifest *m = NULL;
@@ -208,11 +229,10 @@ static void test_isolated(void)
 /* The host's guest (/chosen, from the shim) fills the manifest's variables. */
 static void test_guest_vars(void)
 {
-	struct manifest *m = NULL;
-	char src[256], err[512], body[512];
+	struct manifest *m;
 
 	mhcl_manifest(MAN_ADDR, man_len);
-	ASSERT_OK(load(&m, src, err));
+	m = load_ok("the manifest alone");
 	ASSERT_STREQ(m->servers[1].args[0], "2"); /* the manifest's defaults */
 	ASSERT_STREQ(m->servers[1].args[1], "m256");
 	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdb");
@@ -220,29 +240,16 @@ static void test_guest_vars(void)
 	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdb");
 	manifest_free(m);
 
-	snprintf(body, sizeof(body),
-		 "chosen { mhcl,guest-vps = <4>; mhcl,guest-memory-mib = <512>; }; mhcl { "
-		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
-		 MAN_ADDR, man_len);
-	setup_tree(body);
-	m = NULL;
-	if (load(&m, src, err) < 0)
-		TEST_FAIL_("load with the host's guest failed: %s", err);
+	chosen_tree("mhcl,guest-vps = <4>; mhcl,guest-memory-mib = <512>;");
+	m = load_ok("the host's guest");
 	ASSERT_STREQ(m->servers[1].args[0], "4");
 	ASSERT_STREQ(m->servers[1].args[1], "m512");
 	ASSERT_EQ(m->vars.guest_vps, 4);
 	manifest_free(m);
 
 	/* The host's data disk and NIC MAC: in args and device files alike. */
-	snprintf(
-	    body, sizeof(body),
-	    "chosen { mhcl,guest-data-disk = \"vdc\"; mhcl,guest-nic-mac = [02 6d 68 63 6c 07]; "
-	    "}; mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
-	    MAN_ADDR, man_len);
-	setup_tree(body);
-	m = NULL;
-	if (load(&m, src, err) < 0)
-		TEST_FAIL_("load with the host's devices failed: %s", err);
+	chosen_tree("mhcl,guest-data-disk = \"vdc\"; mhcl,guest-nic-mac = [02 6d 68 63 6c 07];");
+	m = load_ok("the host's devices");
 	ASSERT_STREQ(m->servers[1].args[0], "2");
 	ASSERT_STREQ(m->servers[1].args[2], "file=/dev/vdc");
 	ASSERT_STREQ(m->servers[1].args[3], "02:6d:68:63:6c:07");
@@ -252,14 +259,8 @@ static void test_guest_vars(void)
 
 	/* NVMe functions reach ${GUEST_NVME} (the manifest here names none: nothing else
 	 * changes). */
-	snprintf(body, sizeof(body),
-		 "chosen { mhcl,guest-nvme = \"0000:00:05.0\", \"0000:1f:1f.7\"; }; mhcl { "
-		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
-		 MAN_ADDR, man_len);
-	setup_tree(body);
-	m = NULL;
-	if (load(&m, src, err) < 0)
-		TEST_FAIL_("load with two NVMe functions failed: %s", err);
+	chosen_tree("mhcl,guest-nvme = \"0000:00:05.0\", \"0000:1f:1f.7\";");
+	m = load_ok("two NVMe functions");
 	ASSERT_EQ(m->vars.nguest_nvme, 2);
 	ASSERT_STREQ(m->vars.guest_nvme[0], "0000:00:05.0");
 	ASSERT_STREQ(m->vars.guest_nvme[1], "0000:1f:1f.7");
@@ -268,14 +269,8 @@ static void test_guest_vars(void)
 
 	/* Several data disks: what names ${GUEST_DATA_DISK} is there once per disk, in the
 	 * host's order, in args and device files alike; the rest stays as it was. */
-	snprintf(body, sizeof(body),
-		 "chosen { mhcl,guest-data-disk = \"vdc\", \"sda\", \"nvme0n1\"; }; mhcl { "
-		 "compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
-		 MAN_ADDR, man_len);
-	setup_tree(body);
-	m = NULL;
-	if (load(&m, src, err) < 0)
-		TEST_FAIL_("load with three data disks failed: %s", err);
+	chosen_tree("mhcl,guest-data-disk = \"vdc\", \"sda\", \"nvme0n1\";");
+	m = load_ok("three data disks");
 	ASSERT_EQ(m->vars.nguest_data_disks, 3);
 	ASSERT_EQ(m->servers[1].nargs, 6);
 	ASSERT_STREQ(m->servers[1].args[0], "2");
@@ -308,20 +303,11 @@ static void test_guest_vars(void)
 	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 6 bytes"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(
-		    body, sizeof(body),
-		    "chosen { %s }; mhcl { compatible = \"mhcl,boot-info\"; manifest = /bits/ 64 "
-		    "<0x%x 0x%zx>; };",
-		    bad[i][0], MAN_ADDR, man_len);
-		setup_tree(body);
+		chosen_tree(bad[i][0]);
 		expect_error(-EINVAL, bad[i][1]);
 	}
 
-	snprintf(body, sizeof(body),
-		 "chosen { mhcl,guest-vps = /bits/ 64 <4>; }; mhcl { compatible = "
-		 "\"mhcl,boot-info\"; manifest = /bits/ 64 <0x%x 0x%zx>; };",
-		 MAN_ADDR, man_len);
-	setup_tree(body);
+	chosen_tree("mhcl,guest-vps = /bits/ 64 <4>;");
 	expect_error(-EINVAL, "'mhcl,guest-vps' must be one cell, not 8 bytes");
 }
 
