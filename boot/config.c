@@ -241,14 +241,12 @@ static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_
 	struct shim_guest *g = &topo->guest;
 	static_assert(sizeof(g->data_disks) == HOST_GUEST_DISK_LIST_MAX, "as checked");
 	static_assert(sizeof(g->nvme) == HOST_GUEST_NVME_LIST_MAX, "as checked");
-	r = parse_list(fdt, guest, "data-disk", host_guest_disk_list_ok,
-		       "1..4 different /dev names ([a-z][a-z0-9]{0,14})", g->data_disks,
-		       &g->data_disks_len, &g->ndata_disks, err);
+	r = parse_list(fdt, guest, "data-disk", host_guest_disk_list_ok, HOST_GUEST_DISK_LIST_RULE,
+		       g->data_disks, &g->data_disks_len, &g->ndata_disks, err);
 	if (r)
 		return r;
-	r = parse_list(fdt, guest, "nvme", host_guest_nvme_list_ok,
-		       "1..4 different PCI functions (dddd:bb:dd.f, lowercase hex)", g->nvme,
-		       &g->nvme_len, &g->nnvme, err);
+	r = parse_list(fdt, guest, "nvme", host_guest_nvme_list_ok, HOST_GUEST_NVME_LIST_RULE,
+		       g->nvme, &g->nvme_len, &g->nnvme, err);
 	if (r)
 		return r;
 	r = parse_nic_mac(fdt, guest, topo, err);

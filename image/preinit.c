@@ -258,7 +258,6 @@ static void make_tap(void)
 		close(s);
 }
 
-/* ext2/3/4 superblock: 1024 bytes in; magic at 56, volume name at 120. */
 /* Writes text to the sysfs file at path; 0 or -errno. */
 static int sysfs_write(const char *path, const char *text)
 {
@@ -320,6 +319,7 @@ static void bind_nvme(void)
 	closedir(d);
 }
 
+/* ext2/3/4 superblock: 1024 bytes in; magic at 56, volume name at 120. */
 #define EXT2_SB_OFFSET 1024
 #define EXT2_MAGIC_OFFSET 56
 #define EXT2_LABEL_OFFSET 120

@@ -147,15 +147,14 @@ static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v
 			    size_t err_len)
 {
 	int len;
-	int r =
-	    chosen_list(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, host_guest_disk_list_ok,
-			"1..4 different /dev names ([a-z][a-z0-9]{0,14})", v->guest_data_disks[0],
-			sizeof(v->guest_data_disks[0]), &v->nguest_data_disks, err, err_len);
+	int r = chosen_list(fdt, chosen, HOST_GUEST_CHOSEN_DATA_DISK, host_guest_disk_list_ok,
+			    HOST_GUEST_DISK_LIST_RULE, v->guest_data_disks[0],
+			    sizeof(v->guest_data_disks[0]), &v->nguest_data_disks, err, err_len);
 	if (r < 0)
 		return r;
 	r = chosen_list(fdt, chosen, HOST_GUEST_CHOSEN_NVME, host_guest_nvme_list_ok,
-			"1..4 different PCI functions (dddd:bb:dd.f)", v->guest_nvme[0],
-			sizeof(v->guest_nvme[0]), &v->nguest_nvme, err, err_len);
+			HOST_GUEST_NVME_LIST_RULE, v->guest_nvme[0], sizeof(v->guest_nvme[0]),
+			&v->nguest_nvme, err, err_len);
 	if (r < 0)
 		return r;
 	const uint8_t *mac = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &len);

@@ -26,6 +26,9 @@
 #define HOST_GUEST_PCI_ADDR_LEN 12
 #define HOST_GUEST_NVME_MAX 4u
 #define HOST_GUEST_NVME_LIST_MAX (HOST_GUEST_NVME_MAX * (HOST_GUEST_PCI_ADDR_LEN + 1))
+/* What each list must be, as the shim's and init's refusals say it (the counts above). */
+#define HOST_GUEST_DISK_LIST_RULE "1..4 different /dev names ([a-z][a-z0-9]{0,14})"
+#define HOST_GUEST_NVME_LIST_RULE "1..4 different PCI functions (dddd:bb:dd.f, lowercase hex)"
 /* host_guest_list_ok's item array is sized for the longest list. */
 _Static_assert(HOST_GUEST_NVME_MAX <= HOST_GUEST_DISKS_MAX, "list items fit");
 

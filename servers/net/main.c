@@ -131,6 +131,14 @@ static void tap_name(char *buf, size_t len, unsigned q)
 	snprintf(buf, len, "tap%u", q);
 }
 
+/* The TAP goes without batched reads (net_tap_ring.h): said, never fatal. */
+static void no_tap_ring(struct netd *d, const char *why, int err)
+{
+	log_warn("TAP %s: one frame per read towards the guest (%s: %s)", d->ifname, why,
+		 strerror(-err));
+	d->tap_ring = net_tap_ring_free(d->tap_ring);
+}
+
 /* Hands the TAP the ring made before the jail, armed on its queues now. */
 static void use_tap_ring(struct netd *d)
 {
@@ -138,13 +146,10 @@ static void use_tap_ring(struct netd *d)
 	if (!d->tap_ring)
 		return;
 	int r = net_tap_use_ring(d->tap, d->tap_ring, &why);
-	if (r < 0) {
-		log_warn("TAP %s: one frame per read towards the guest (%s: %s)", d->ifname, why,
-			 strerror(-r));
-		d->tap_ring = net_tap_ring_free(d->tap_ring);
-		return;
-	}
-	d->tap_ring = NULL; /* the TAP's now */
+	if (r < 0)
+		no_tap_ring(d, why, r);
+	else
+		d->tap_ring = NULL; /* the TAP's now */
 }
 
 /* From ops->restore: the queues the last instance left in init's fd store, or the fresh
@@ -497,8 +502,7 @@ int main(int argc, char **argv)
 		const char *why = "";
 		r = d->cfg.rx_batch > 1 ? net_tap_ring_new(&d->tap_ring, &why) : 0;
 		if (r < 0)
-			log_warn("TAP %s: one frame per read towards the guest (%s: %s)", d->ifname,
-				 why, strerror(-r));
+			no_tap_ring(d, why, r);
 		if (!srv_stored_pending("tap0")) {
 			r = net_tap_open(d->ifname, d->nqueues, &d->tap);
 			if (r < 0) {

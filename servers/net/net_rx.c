@@ -13,6 +13,9 @@
 
 #include "defs/netvsp_defs.h"
 
+/* The pieces of guest memory one sub-allocation may span (its pages). */
+#define RX_IOV 4
+
 static void set_held(struct net_nic *n, uint32_t sub, bool held)
 {
 	uint64_t bit = 1ull << (sub % 64u);
@@ -186,7 +189,7 @@ static int rx_one(struct net_queue *q)
 {
 	struct net_nic *n = q->nic;
 	struct net_chan *ch = rx_channel(q);
-	struct iovec iov[4];
+	struct iovec iov[RX_IOV];
 
 	bool guest_ready =
 	    n->st->recv_gpadl && n->st->rndis.initialized && n->st->rndis.packet_filter;
@@ -207,7 +210,8 @@ static int rx_one(struct net_queue *q)
 	uint32_t sub = n->free_subs[--n->nfree_subs];
 	uint32_t off = sub * size;
 	struct net_rx_slot s = {.iov = iov};
-	s.iovcnt = net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov, 4);
+	s.iovcnt =
+	    net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov, RX_IOV);
 	s.len = s.iovcnt < 0 ? s.iovcnt : net_backend_recv(n->be, q->index, iov, s.iovcnt, &s.off);
 	q->rx_reads++;
 	if (s.len == -EAGAIN) {
@@ -229,7 +233,7 @@ static int rx_batch(struct net_queue *q, struct net_chan *ch, unsigned budget)
 {
 	struct net_nic *n = q->nic;
 	struct net_rx_slot slots[NET_RX_BATCH_MAX];
-	struct iovec iov[NET_RX_BATCH_MAX][4];
+	struct iovec iov[NET_RX_BATCH_MAX][RX_IOV];
 	uint32_t subs[NET_RX_BATCH_MAX];
 	uint8_t order[NET_RX_BATCH_MAX];
 	bool taken[NET_RX_BATCH_MAX] = {false};
@@ -251,8 +255,8 @@ static int rx_batch(struct net_queue *q, struct net_chan *ch, unsigned budget)
 	for (unsigned i = 0; i < want; i++) {
 		subs[i] = n->free_subs[--n->nfree_subs];
 		uint32_t off = subs[i] * size;
-		int cnt =
-		    net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT, iov[i], 4);
+		int cnt = net_buf_iov(&n->recv, off + NET_RX_FRAME_AT, size - NET_RX_FRAME_AT,
+				      iov[i], RX_IOV);
 		if (cnt < 0) { /* the buffer is mapped whole: cannot happen; stop here */
 			n->free_subs[n->nfree_subs++] = subs[i];
 			want = i;
