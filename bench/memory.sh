@@ -68,7 +68,7 @@ chmod +x "$FLOOR/root/init"
 vm_cpio "$FLOOR/root" "$FLOOR/initrd.cpio.gz"
 dtc -q -I dts -O dtb -o "$FLOOR/manifest.dtb" dts/image.dts
 "$B/tools/mhcl-image/mhcl-image" build --shim "$B/boot/mhcl-shim.elf" --kernel "$VM_VMLINUZ" \
-	--initrd "$FLOOR/initrd.cpio.gz" --cmdline "console=ttyS0 panic=-1" \
+	--initrd "$FLOOR/initrd.cpio.gz" --cmdline "$(grep -v '^#' image/cmdline)" \
 	--manifest "$FLOOR/manifest.dtb" --pvh "$FLOOR/image.elf" --payload "$FLOOR/payload.bin" \
 	--igvm "$FLOOR/image.igvm" >"$FLOOR/build.log" 2>&1 ||
 	{ cat "$FLOOR/build.log"; echo "bench/memory.sh: the floor image failed to build"; exit 1; }

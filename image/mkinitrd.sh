@@ -8,6 +8,8 @@
 #   /init                        mhcl-preinit: loads the modules, configures the
 #                                interface, mounts the host's guest disk, execs mhcl-init
 #                                (PID 1)   (image/preinit.c)
+#   /usr/libexec/mhcl/mhcl-box   init, the servers and the VP worker in one binary
+#                                (image/box.c), which the paths below link to
 #   /usr/sbin/mhcl-init          init, PID 1
 #   /usr/libexec/mhcl/           servers: mhcl-diagd, mhcl-sidecard, mhcl-vmbusd, mhcl-icd,
 #                                mhcl-storaged, mhcl-netd, mhcl-vp
@@ -57,6 +59,7 @@ declare -A BIN=(
 	[netd]=servers/net/mhcl-netd
 	[cli]=tools/mhcl
 	[preinit]=image/mhcl-preinit
+	[box]=image/mhcl-box
 )
 for k in "${!BIN[@]}"; do [ -x "$BUILD/${BIN[$k]}" ] || die "$BUILD/${BIN[$k]} not built"; done
 
@@ -90,14 +93,13 @@ copy() {
 }
 copy "$BUILD/${BIN[preinit]}" .
 mv "$ROOT/mhcl-preinit" "$ROOT/init"
-copy "$BUILD/${BIN[init]}" usr/sbin
-copy "$BUILD/${BIN[diagd]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[sidecard]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[vp]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[vmbusd]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[icd]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[storaged]}" usr/libexec/mhcl
-copy "$BUILD/${BIN[netd]}" usr/libexec/mhcl
+# One binary for init, the servers and the worker (image/box.c says why); each program's
+# path is a symbolic link to it, whose name picks the program (and names the process).
+copy "$BUILD/${BIN[box]}" usr/libexec/mhcl
+ln -s ../libexec/mhcl/mhcl-box "$ROOT/usr/sbin/mhcl-init"
+for k in diagd sidecard vp vmbusd icd storaged netd; do
+	ln -s mhcl-box "$ROOT/usr/libexec/mhcl/$(basename "${BIN[$k]}")"
+done
 copy "$BUILD/${BIN[cli]}" usr/bin
 
 dtc -q -I dts -O dtb -o "$ROOT/etc/mhcl/manifest.dtb" "$HERE/../dts/image.dts"

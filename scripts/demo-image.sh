@@ -147,7 +147,7 @@ image_build() {
 		"$W/initrd.cpio.gz" >"$W/mkinitrd.log" 2>&1 || { cat "$W/mkinitrd.log"; fail "mkinitrd"; }
 	dtc -q -I dts -O dtb -o "$W/manifest.dtb" "$SRC/dts/image.dts"
 	"$IMG" build --shim "$SHIM" --kernel "$VM_VMLINUZ" --initrd "$W/initrd.cpio.gz" \
-		--cmdline "console=ttyS0 panic=-1 intel_iommu=on" --manifest "$W/manifest.dtb" \
+		--cmdline "$(grep -v '^#' "$SRC/image/cmdline")" --manifest "$W/manifest.dtb" \
 		--pvh "$W/image.elf" --payload "$W/payload.bin" --igvm "$W/image.igvm" \
 		>"$W/mhcl-image.log" 2>&1 || { cat "$W/mhcl-image.log"; fail "mhcl-image build"; }
 	"$IMG" dump "$W/payload.bin" >"$W/payload.dump" 2>&1 ||

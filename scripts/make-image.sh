@@ -12,8 +12,7 @@
 #   usage: scripts/make-image.sh [BUILD_DIR [OUT_DIR]]     (defaults: build, BUILD_DIR/deploy)
 #   env:   MHCL_MUSL_BUILD     the musl build directory (default BUILD_DIR-musl)
 #          MHCL_MUSL_CACHE     the musl libraries (default .cache/musl, scripts/musl-deps.sh)
-#          MHCL_IMAGE_CMDLINE  the kernel command line (default "console=ttyS0 panic=-1 intel_iommu=on":
-#                              an IOMMU, where the VM has one, for the NVMe functions)
+#          MHCL_IMAGE_CMDLINE  the kernel command line (default: image/cmdline's, which says why)
 #          MHCL_IMAGE_NET, MHCL_IMAGE_INIT_ARGS, MHCL_IMAGE_BUSYBOX   as image/mkinitrd.sh
 #          JOBS                ninja's -j (default 2)
 #
@@ -33,14 +32,14 @@ OUT=$(abs "${2:-$B/deploy}")
 MB=$(abs "${MHCL_MUSL_BUILD:-$B-musl}")
 cd "$SRC"
 JOBS=${JOBS:-2}
-CMDLINE=${MHCL_IMAGE_CMDLINE:-console=ttyS0 panic=-1 intel_iommu=on}
+CMDLINE=${MHCL_IMAGE_CMDLINE:-$(grep -v '^#' image/cmdline)}
 MUSL=${MHCL_MUSL_CACHE:-$SRC/.cache/musl}
 export MHCL_MUSL_CACHE=$MUSL
 USER_BINS="init/mhcl-init servers/diag/mhcl-diagd servers/sidecar/mhcl-sidecard
 	   servers/vmbus/mhcl-vmbusd servers/ic/mhcl-icd servers/storage/mhcl-storaged
 	   servers/net/mhcl-netd
 	   worker/bin/mhcl-vp tools/mhcl
-	   image/mhcl-preinit"
+	   image/mhcl-preinit image/mhcl-box"
 NATIVE_BINS="boot/mhcl-shim.elf tools/mhcl-image/mhcl-image"
 
 step() { printf '== [%3d s] %s\n' "$(($(date +%s) - T0))" "$*"; }

@@ -316,6 +316,9 @@ static unsigned drop_missing_optional(struct stord *d)
 	return kept;
 }
 
+/* A memory disk's name in the fd store: room for any index. */
+#define MEMORY_NAME_MAX sizeof("memdisk4294967295")
+
 static void memory_name(unsigned i, char *buf, size_t len)
 {
 	snprintf(buf, len, "memdisk%u", i);
@@ -329,7 +332,7 @@ static void memory_name(unsigned i, char *buf, size_t len)
 static int new_memory_disk(struct stord *d, unsigned i, const char **why)
 {
 	struct disk_spec *sp = &d->specs[i];
-	char name[16];
+	char name[MEMORY_NAME_MAX];
 
 	memory_name(i, name, sizeof(name));
 	if (srv_stored_pending(name))
@@ -358,7 +361,7 @@ static int keep_memory_disks(struct stord *d)
 {
 	for (unsigned i = 0; i < d->nspecs; i++) {
 		struct disk_spec *sp = &d->specs[i];
-		char name[16];
+		char name[MEMORY_NAME_MAX];
 		int r;
 		if (!sp->memory)
 			continue;
