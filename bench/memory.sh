@@ -122,6 +122,20 @@ for key, what in (("kvm_page_tables_bytes", "KVM's page tables for the guest (Se
                   ("percpu_bytes", "per-CPU areas")):
     if key in mem:
         print("| &nbsp;&nbsp;%s | %.1f |" % (what, mem[key] / MiB))
+# The largest slab caches, reclaimable or not (init reads /proc/slabinfo), in one row.
+lines = open(sys.argv[2]).read().splitlines()
+for i, line in enumerate(lines):
+    if line.strip() == "slab_top":
+        ind = len(line) - len(line.lstrip())
+        top = []
+        for sub in lines[i + 1:]:
+            if len(sub) - len(sub.lstrip()) <= ind:
+                break
+            name, _, val = sub.strip().partition(": ")
+            if val.isdigit():
+                top.append("%s %.2f" % (name, int(val) / MiB))
+        print("| &nbsp;&nbsp;largest slab caches, reclaimable or not: %s | |" % ", ".join(top))
+        break
 floor = {}
 for line in open(sys.argv[6], errors="replace"):
     m = re.match(r"floor: (\w+):\s+(\d+) kB", line.strip())
