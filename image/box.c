@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macros.h"
+
 int box_main_init(int argc, char **argv);
 int box_main_diagd(int argc, char **argv);
 int box_main_sidecard(int argc, char **argv);
@@ -40,11 +42,11 @@ int main(int argc, char **argv)
 	char self[256];
 	snprintf(self, sizeof(self), "%s", argc > 0 && argv[0] ? argv[0] : "");
 	const char *name = basename(self);
-	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++)
 		if (strcmp(name, programs[i].name) == 0)
 			return programs[i].main(argc, argv);
 	fprintf(stderr, "mhcl-box: run as one of:");
-	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++)
 		fprintf(stderr, " %s", programs[i].name);
 	fprintf(stderr, " (not \"%s\")\n", name);
 	return 2;
