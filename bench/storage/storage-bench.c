@@ -257,16 +257,17 @@ static void run_vmbus_ev(struct sim_env *e, struct chan_load *ch, unsigned nch, 
 		if (got)
 			continue;
 		if (poll) {
+			uint64_t idle = now_ns() - last_done;
 			/* Killed again and again, storaged backs off longer each time and is
 			 * then given up (crash-loop-limit): say so instead of waiting for good. */
-			if (now_ns() - last_done > GIVEN_UP_NS) {
+			if (idle > GIVEN_UP_NS) {
 				fprintf(stderr,
 					"storage-bench: no I/O completed for %u s: is "
 					"mhcl-storaged still running (crash-loop limit)?\n",
 					(unsigned)(GIVEN_UP_NS / 1000000000u));
 				exit(1);
 			}
-			if (now_ns() - last_done > STALL_NS) {
+			if (idle > STALL_NS) {
 				struct timespec nap = {0, POLL_NAP_NS};
 				nanosleep(&nap, NULL);
 			}
