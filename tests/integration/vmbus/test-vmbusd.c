@@ -612,7 +612,8 @@ static void start_init(struct t *t, const char *init, const char *diagd_dir, con
 	close(fd);
 }
 
-static void attach(struct t *t)
+/* Sends the partition and the SynIC pages; -EPIPE when vmbusd closed before taking it. */
+static int try_attach(struct t *t)
 {
 	const struct guestmem_range *r = &t->gm.layout.ranges[0];
 	Mhcl__Vmbus__RamRange range = MHCL__VMBUS__RAM_RANGE__INIT;
@@ -629,7 +630,10 @@ static void attach(struct t *t)
 	pi.reattach = t->reattach;
 	pi.host_seq = t->host_seq;
 	send_frame(t, IPC_MSG_VP_PARTITION, IPC_F_REQUEST, ++t->next_id, &pi.base, &t->gm.memfd, 1);
-	ASSERT_OK(pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f));
+	if (pump(t, IPC_MSG_VP_PARTITION, IPC_F_RESPONSE, f) < 0) {
+		free(f);
+		return -EPIPE;
+	}
 	ASSERT_FALSE(f->hdr.flags & IPC_F_ERROR);
 	Mhcl__Vmbus__VmbusdPortClaim *c = unpack(f, &mhcl__vmbus__vmbusd_port_claim__descriptor);
 	ASSERT_EQ(c->n_connection_ids, 2);
@@ -649,6 +653,12 @@ static void attach(struct t *t)
 	sp.simp_gpa = SIMP1_GPA;
 	sp.siefp_gpa = SIEFP1_GPA;
 	send_frame(t, IPC_MSG_VP_SYNIC_PAGES, IPC_F_NOTIFY, 0, &sp.base, NULL, 0);
+	return 0;
+}
+
+static void attach(struct t *t)
+{
+	ASSERT_OK(try_attach(t));
 }
 
 /* ---- vmbusd restarts ---- */
@@ -706,9 +716,20 @@ static void worker_reattach(struct t *t)
 	for (unsigned i = 0; i < t->nports; i++)
 		close(t->ports[i].fd);
 	t->nports = 0;
-	t->fd = connect_vmbusd(t);
 	t->reattach = true;
-	attach(t);
+	/* A connect can still reach the instance on its way out, which then closes: try
+	 * again, as mhcl-vp does. */
+	for (int tries = 0;; tries++) {
+		ASSERT_LT(tries, WAIT_MS / 20);
+		t->fd = connect_vmbusd(t);
+		if (try_attach(t) == 0)
+			break;
+		close(t->fd);
+		for (unsigned i = 0; i < t->nports; i++)
+			close(t->ports[i].fd);
+		t->nports = 0;
+		usleep(20000);
+	}
 	ASSERT_LE(t->claim_guest_seq, t->guest_seq);
 	ASSERT_GE(t->claim_guest_seq + 1, t->guest_seq);
 	if (t->claim_guest_seq < t->guest_seq)
