@@ -210,27 +210,23 @@ static int parse_list(const void *fdt, int guest, const char *name,
 	return 0;
 }
 
-/* nic-mac = [02 6d 68 63 6c 02]: a unicast address, not all zeroes. */
-static int parse_nic_mac(const void *fdt, int guest, struct shim_topology *topo,
-			 struct shim_error *err)
+/* nic-mac = [02 6d 68 63 6c 02 ...]: one MAC per NIC, 6 bytes each, back to back. */
+static int parse_nic_macs(const void *fdt, int guest, struct shim_topology *topo,
+			  struct shim_error *err)
 {
 	int len;
 	const uint8_t *p = fdt_getprop(fdt, guest, "nic-mac", &len);
 	if (!p)
 		return 0;
-	if (len != HOST_GUEST_MAC_LEN)
-		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac must be 6 bytes, not %d", len);
-	if (!host_guest_mac_unicast(p))
-		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is a multicast address");
-	if (host_guest_mac_zero(p))
-		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac is all zeroes");
-	memcpy(topo->guest.nic_mac, p, HOST_GUEST_MAC_LEN);
-	topo->guest.has_nic_mac = true;
+	if (len < 0 || !host_guest_nic_macs_ok(p, (size_t)len, &topo->guest.nnic_macs))
+		return SHIM_ERR(err, EBADMSG, "/guest: nic-mac must be %s, not %d bytes",
+				HOST_GUEST_NIC_MAC_RULE, len);
+	memcpy(topo->guest.nic_macs, p, (size_t)len);
 	return 0;
 }
 
 /* /guest { vps = <N>; memory-mib = <M>; data-disk = "vdb", ...; nvme = "0000:00:05.0", ...;
- * nic-mac = [6 bytes]; }: each optional, each checked when given. */
+ * nic-mac = [6 bytes per NIC]; }: each optional, each checked when given. */
 static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_error *err)
 {
 	int guest = fdt_path_offset(fdt, "/guest");
@@ -249,7 +245,8 @@ static int parse_guest(const void *fdt, struct shim_topology *topo, struct shim_
 		       g->nvme, &g->nvme_len, &g->nnvme, err);
 	if (r)
 		return r;
-	r = parse_nic_mac(fdt, guest, topo, err);
+	static_assert(sizeof(g->nic_macs) == HOST_GUEST_NIC_MAC_LIST_MAX, "as checked");
+	r = parse_nic_macs(fdt, guest, topo, err);
 	if (r)
 		return r;
 	r = read_u32_prop(fdt, guest, "vps", 0, &topo->guest.vps, err);

@@ -60,14 +60,15 @@ struct shim_range {
 struct shim_guest {
 	uint32_t vps, memory_mib;
 	/* The host block devices behind its data disks (a string list, data_disks_len bytes
-	 * with their NULs; 0: not said), and its NIC's MAC (if has_nic_mac). */
+	 * with their NULs; 0: not said). */
 	char data_disks[HOST_GUEST_DISK_LIST_MAX];
 	uint32_t data_disks_len, ndata_disks;
 	/* The NVMe functions behind its NVMe-backed disks (a string list, as above). */
 	char nvme[HOST_GUEST_NVME_LIST_MAX];
 	uint32_t nvme_len, nnvme;
-	uint8_t nic_mac[HOST_GUEST_MAC_LEN];
-	bool has_nic_mac;
+	/* Its NICs' MACs, 6 bytes each (nnic_macs of them; 0: not said). */
+	uint8_t nic_macs[HOST_GUEST_NIC_MAC_LIST_MAX];
+	uint32_t nnic_macs;
 };
 
 struct shim_topology {

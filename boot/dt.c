@@ -68,9 +68,9 @@ void shim_dt_build(struct shim *s, struct shim_setup_data *sd, uint32_t room, co
 	if (t->guest.nvme_len)
 		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NVME, t->guest.nvme,
 				  (int)t->guest.nvme_len));
-	if (t->guest.has_nic_mac)
-		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, t->guest.nic_mac,
-				  HOST_GUEST_MAC_LEN));
+	if (t->guest.nnic_macs)
+		CHECK(fdt_setprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, t->guest.nic_macs,
+				  (int)(t->guest.nnic_macs * HOST_GUEST_MAC_LEN)));
 	/* What isolation took off the command line, so init can tell (and report) that
 	 * the host asked for more than it got. Names only, never values. */
 	CHECK(fdt_setprop_u32(fdt, chosen, "mhcl,cmdline-dropped", s->opts.dropped));

@@ -510,10 +510,10 @@ static bool topology_from_host_dt(struct shim *s)
 		 "a data disk of the guest is /dev/");
 	log_list(s->topo.guest.nvme, s->topo.guest.nvme_len,
 		 "a disk of the guest is on the NVMe function ");
-	if (s->topo.guest.has_nic_mac) {
-		const uint8_t *m = s->topo.guest.nic_mac;
-		rt_log("host device tree: the guest's NIC MAC is %02x:%02x:%02x:%02x:%02x:%02x",
-		       m[0], m[1], m[2], m[3], m[4], m[5]);
+	for (uint32_t i = 0; i < s->topo.guest.nnic_macs; i++) {
+		const uint8_t *m = s->topo.guest.nic_macs + i * HOST_GUEST_MAC_LEN;
+		rt_log("host device tree: the guest's NIC %u has MAC %02x:%02x:%02x:%02x:%02x:%02x",
+		       i, m[0], m[1], m[2], m[3], m[4], m[5]);
 	}
 	return s->topo.cpu_count > 0;
 

@@ -146,7 +146,7 @@ fi
 
 printf 'label mhcl-guest\nmount /mnt/guest\n' >"$ROOT/etc/mhcl/guest"
 # The guest's link: netd (uid 407, dts/image.dts) serves the guest's NIC from it.
-printf 'name mhcl0\nowner 407\naddress 10.0.3.1\nprefix 24\n' >"$ROOT/etc/mhcl/tap"
+printf 'name mhcl\nowner 407\naddress 10.0.3.1\nprefix 24\n' >"$ROOT/etc/mhcl/tap"
 
 if [ "${MHCL_IMAGE_BUSYBOX:-0}" = 1 ] && [ -x /bin/busybox ]; then
 	cp /bin/busybox "$ROOT/bin/busybox"

@@ -11,11 +11,14 @@
  *                       removed once loaded: the initrd's files stay in RAM otherwise
  *   /etc/mhcl/net       "iface NAME", "address A.B.C.D", "prefix N", "gateway A.B.C.D"
  *                       (one per line; a missing file means loopback only)
- *   /etc/mhcl/tap       "name IF", "owner UID", "address A.B.C.D", "prefix N": the TAP
- *                       interface the network server serves the guest's NIC from, made
- *                       persistent (multi-queue, virtio-net header) and owned by that
- *                       server's uid, so it attaches its queues without privilege, with
- *                       the image's address on the guest's link
+ *   /etc/mhcl/tap       "name BASE", "owner UID", "address A.B.C.D", "prefix N": the TAP
+ *                       interfaces the network servers serve the guest's NICs from, one
+ *                       per NIC the host named in its host tree (the shim's boot tree,
+ *                       /chosen mhcl,guest-nic-mac; one when it named none): BASE0,
+ *                       BASE1, ..., made persistent (multi-queue, virtio-net header) and
+ *                       owned by that server's uid, so it attaches its queues without
+ *                       privilege, with the image's address on each guest link (NIC N:
+ *                       the address plus N in its third byte)
  *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
  *                       system of that label on any block device: the VTL0 guest's
  *                       kernel, initrd and command line for mhcl-vp --guest-dir) is
@@ -59,7 +62,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libfdt.h>
+
 #include "defs/exit_codes.h"
+#include "defs/host_guest_defs.h"
+#include "setup_dtb.h"
+
+#define PREINIT_BOOTDT_MAX (256u * 1024u) /* as init's BOOTDT_MAX */
 
 #define MAX_LINES 64
 #define MAX_LINE 256
@@ -210,28 +219,34 @@ out:
 	close(s);
 }
 
-static void make_tap(void)
+/* How many NICs the host named for the guest (/chosen mhcl,guest-nic-mac in the shim's
+ * boot tree, as init reads it too); 1 when it named none: the manifest's default NIC. */
+static unsigned nics_named(void)
 {
-	static char lines[MAX_LINES][MAX_LINE];
-	char name[IFNAMSIZ] = "";
-	in_addr_t addr = INADDR_NONE;
-	long owner = -1;
-	int prefix = 24;
-	int n = read_lines("/etc/mhcl/tap", lines);
-	for (int i = 0; i < n; i++) {
-		char key[16], val[64];
-		if (sscanf(lines[i], "%15s %63s", key, val) != 2)
-			continue;
-		if (!strcmp(key, "name") && strlen(val) < sizeof(name))
-			memcpy(name, val, strlen(val) + 1);
-		else if (!strcmp(key, "owner"))
-			owner = strtol(val, NULL, 10);
-		else if (!strcmp(key, "address"))
-			addr = inet_addr(val);
-		else if (!strcmp(key, "prefix"))
-			prefix = atoi(val);
-	}
-	if (!name[0])
+	uint8_t *tree = NULL;
+	size_t len = 0;
+	char entry[256], err[256];
+	unsigned n = 1;
+
+	if (setup_dtb_read(SETUP_DATA_DIR, PREINIT_BOOTDT_MAX, &tree, &len, entry, sizeof(entry),
+			   err, sizeof(err)) < 0)
+		return 1; /* init says why, and refuses what it must */
+	int chosen = fdt_check_full(tree, len) == 0 ? fdt_path_offset(tree, "/chosen") : -1;
+	int plen = 0;
+	const uint8_t *macs =
+	    chosen >= 0 ? fdt_getprop(tree, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &plen) : NULL;
+	if (macs && plen > 0 && !host_guest_nic_macs_ok(macs, (size_t)plen, &n))
+		n = 1;
+	free(tree);
+	return n;
+}
+
+/* TAP nic (NAME followed by nic), owned by owner, with address addr + nic in the third
+ * byte (10.0.3.1, 10.0.4.1, ...). */
+static void make_one_tap(const char *base, unsigned nic, long owner, in_addr_t addr, int prefix)
+{
+	char name[IFNAMSIZ];
+	if (snprintf(name, sizeof(name), "%s%u", base, nic) >= (int)sizeof(name))
 		return;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	/* The flags the network server attaches with (servers/net/net_tap.c). */
@@ -246,6 +261,8 @@ static void make_tap(void)
 		return;
 	}
 	close(fd);
+	if (addr != INADDR_NONE)
+		addr = htonl(ntohl(addr) + (nic << 8));
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	in_addr_t mask = htonl(prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
 	if (s < 0 || addr == INADDR_NONE || prefix < 1 || prefix > 32 ||
@@ -258,7 +275,34 @@ static void make_tap(void)
 		close(s);
 }
 
-/* Writes text to the sysfs file at path; 0 or -errno. */
+static void make_taps(void)
+{
+	static char lines[MAX_LINES][MAX_LINE];
+	char base[IFNAMSIZ - 1] = "";
+	in_addr_t addr = INADDR_NONE;
+	long owner = -1;
+	int prefix = 24;
+	int n = read_lines("/etc/mhcl/tap", lines);
+	for (int i = 0; i < n; i++) {
+		char key[16], val[64];
+		if (sscanf(lines[i], "%15s %63s", key, val) != 2)
+			continue;
+		if (!strcmp(key, "name") && strlen(val) < sizeof(base))
+			memcpy(base, val, strlen(val) + 1);
+		else if (!strcmp(key, "owner"))
+			owner = strtol(val, NULL, 10);
+		else if (!strcmp(key, "address"))
+			addr = inet_addr(val);
+		else if (!strcmp(key, "prefix"))
+			prefix = atoi(val);
+	}
+	if (!base[0])
+		return;
+	unsigned nics = nics_named();
+	for (unsigned nic = 0; nic < nics; nic++)
+		make_one_tap(base, nic, owner, addr, prefix);
+}
+
 static int sysfs_write(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -404,7 +448,7 @@ int main(int argc, char **argv)
 	load_modules();
 	bind_nvme();
 	configure_net();
-	make_tap();
+	make_taps();
 	mount_guest();
 
 	int n = read_lines("/etc/mhcl/init", lines);

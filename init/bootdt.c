@@ -141,7 +141,7 @@ static int chosen_list(const void *fdt, int chosen, const char *prop,
 }
 
 /* /chosen's mhcl,guest-data-disk (a list of /dev names), mhcl,guest-nvme (a list of PCI
- * functions) and mhcl,guest-nic-mac (6 bytes), checked again here: they end up in a
+ * functions) and mhcl,guest-nic-mac (6 bytes per NIC), checked again here: they end up in a
  * server's args and device files. */
 static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v, char *err,
 			    size_t err_len)
@@ -158,17 +158,16 @@ static int boot_device_vars(const void *fdt, int chosen, struct manifest_vars *v
 	if (r < 0)
 		return r;
 	const uint8_t *mac = fdt_getprop(fdt, chosen, HOST_GUEST_CHOSEN_NIC_MAC, &len);
-	if (mac) {
-		if (len != HOST_GUEST_MAC_LEN || !host_guest_mac_unicast(mac) ||
-		    host_guest_mac_zero(mac))
-			return config_fail(err, err_len, -EINVAL,
-					   "boot device tree: /chosen: '%s' must be 6 bytes of a "
-					   "unicast address",
-					   HOST_GUEST_CHOSEN_NIC_MAC);
-		snprintf(v->guest_nic_mac, sizeof(v->guest_nic_mac),
+	if (!mac)
+		return 0;
+	if (len < 0 || !host_guest_nic_macs_ok(mac, (size_t)len, &v->nguest_nic_macs))
+		return config_fail(err, err_len, -EINVAL,
+				   "boot device tree: /chosen: '%s' must be %s",
+				   HOST_GUEST_CHOSEN_NIC_MAC, HOST_GUEST_NIC_MAC_RULE);
+	for (unsigned i = 0; i < v->nguest_nic_macs; i++, mac += HOST_GUEST_MAC_LEN)
+		snprintf(v->guest_nic_macs[i], sizeof(v->guest_nic_macs[i]),
 			 "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
 			 mac[5]);
-	}
 	return 0;
 }
 

@@ -169,8 +169,8 @@ static void conf_clear(struct srv_conf *c)
 	c->args[0] = NULL;
 }
 
-static const char *const var_names[] = {"GUEST_VPS", "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
-					"GUEST_NVME", "GUEST_NIC_MAC"};
+static const char *const var_names[] = {"GUEST_VPS",  "GUEST_MEMORY_MIB", "GUEST_DATA_DISK",
+					"GUEST_NVME", "GUEST_NIC_MAC",	  "NIC_INDEX"};
 #define VAR_DATA_DISK 2u
 #define VAR_NVME 3u
 
@@ -220,14 +220,20 @@ static const char *parse_ref(const char *p, struct var_ref *ref)
 static int subst_vars(const char *s, const struct manifest_vars *v, unsigned item, char **ret,
 		      char *why, size_t why_len)
 {
-	char vps[12] = "", mem[12] = "";
+	char vps[12] = "", mem[12] = "", nic[12] = "";
 	if (v->guest_vps)
 		snprintf(vps, sizeof(vps), "%u", v->guest_vps);
 	if (v->guest_memory_mib)
 		snprintf(mem, sizeof(mem), "%u", v->guest_memory_mib);
-	const char *vals[] = {vps, mem,
+	if (v->in_per_nic)
+		snprintf(nic, sizeof(nic), "%u", v->nic);
+	unsigned mac = v->in_per_nic ? v->nic : 0;
+	const char *vals[] = {vps,
+			      mem,
 			      item < v->nguest_data_disks ? v->guest_data_disks[item] : "",
-			      item < v->nguest_nvme ? v->guest_nvme[item] : "", v->guest_nic_mac};
+			      item < v->nguest_nvme ? v->guest_nvme[item] : "",
+			      mac < v->nguest_nic_macs ? v->guest_nic_macs[mac] : "",
+			      nic};
 	static_assert(ARRAY_SIZE(var_names) == ARRAY_SIZE(vals), "a value per name");
 	static_assert(VAR_DATA_DISK < ARRAY_SIZE(vals) && VAR_NVME < ARRAY_SIZE(vals),
 		      "the lists are among them");
@@ -337,6 +343,8 @@ static bool *flag_prop(struct srv_conf *c, const char *pname)
 		return &c->request_cpus;
 	if (strcmp(pname, "prestart") == 0)
 		return &c->prestart;
+	if (strcmp(pname, "per-nic") == 0)
+		return &c->per_nic;
 	return NULL;
 }
 
@@ -566,6 +574,34 @@ bool fdt_isolated(const void *fdt)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, ISOLATED_PROP, NULL) != NULL;
 }
 
+/* How many servers node stands for: one per NIC the host named if it is per-nic (one when
+ * it named none), else one. */
+static unsigned instances(const void *fdt, int node, const struct manifest_vars *v)
+{
+	if (!fdt_getprop(fdt, node, "per-nic", NULL))
+		return 1;
+	return v->nguest_nic_macs ? v->nguest_nic_macs : 1;
+}
+
+/* Server node's instance for NIC nic (see instances): named for it, its own NIC in vars. */
+static int parse_instance(const void *fdt, int node, const char *run_dir,
+			  const struct manifest_vars *vars, unsigned nic, struct srv_conf *c,
+			  char *err, size_t err_len)
+{
+	struct manifest_vars own = *vars;
+	own.in_per_nic = fdt_getprop(fdt, node, "per-nic", NULL) != NULL;
+	own.nic = nic;
+	int r = parse_server(fdt, node, run_dir, &own, c, err, err_len);
+	if (r < 0 || nic == 0)
+		return r;
+	size_t l = strlen(c->name);
+	if (l + 2 >= sizeof(c->name))
+		return config_fail(err, err_len, -EINVAL,
+				   "manifest: %s: too long a name for a per-nic server", c->name);
+	snprintf(c->name + l, sizeof(c->name) - l, "%u", nic);
+	return 0;
+}
+
 int manifest_parse(const void *buf, size_t len, const char *run_dir, struct manifest **ret,
 		   char *err, size_t err_len)
 {
@@ -640,7 +676,7 @@ int manifest_parse_vars(const void *buf, size_t len, const char *run_dir,
 	size_t n = 0;
 	fdt_for_each_subnode(node, fdt, mnode)
 	{
-		n++;
+		n += instances(fdt, node, &m->vars);
 	}
 	if (n > MANIFEST_SERVERS_MAX) {
 		r = config_fail(err, err_len, -E2BIG, "manifest: %zu servers, at most %d", n,
@@ -654,16 +690,20 @@ int manifest_parse_vars(const void *buf, size_t len, const char *run_dir,
 	}
 	fdt_for_each_subnode(node, fdt, mnode)
 	{
-		struct srv_conf *c = &m->servers[m->nservers++];
-		r = parse_server(fdt, node, run_dir, &m->vars, c, err, err_len);
-		if (r < 0)
-			goto err_free;
-		for (size_t i = 0; i + 1 < m->nservers; i++)
-			if (strcmp(m->servers[i].name, c->name) == 0) {
-				r = config_fail(err, err_len, -EINVAL,
-						"manifest: server '%s' appears twice", c->name);
+		unsigned k = instances(fdt, node, &m->vars);
+		for (unsigned nic = 0; nic < k; nic++) {
+			struct srv_conf *c = &m->servers[m->nservers++];
+			r = parse_instance(fdt, node, run_dir, &m->vars, nic, c, err, err_len);
+			if (r < 0)
 				goto err_free;
-			}
+			for (size_t i = 0; i + 1 < m->nservers; i++)
+				if (strcmp(m->servers[i].name, c->name) == 0) {
+					r = config_fail(err, err_len, -EINVAL,
+							"manifest: server '%s' appears twice",
+							c->name);
+					goto err_free;
+				}
+		}
 	}
 	if (node != -FDT_ERR_NOTFOUND) {
 		r = config_fail(err, err_len, -EBADMSG, "manifest: bad node table");

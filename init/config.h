@@ -49,6 +49,10 @@ struct srv_conf {
 	 * one has handed over: the guest waits only for the handover, not for an exec and
 	 * start-up. Only for a server that opens nothing exclusive before READY. */
 	bool prestart;
+	/* One server per NIC the host names (at least one): the first keeps the node's name,
+	 * the others add their number (net, net1, net2, ...); each sees its own NIC as
+	 * ${GUEST_NIC_MAC} and its number as ${NIC_INDEX}. */
+	bool per_nic;
 	uint32_t namespaces; /* CLONE_NEW* flags */
 	uint32_t rlimit_nofile;
 	uint32_t ready_timeout_ms;
@@ -81,6 +85,9 @@ struct srv_conf {
  * host's order (an arg "--disk=file=/dev/${GUEST_DATA_DISK}" becomes one --disk per disk),
  * and with the list empty for its default once, or for nothing without a default (an
  * arg "--disk=nvme=${GUEST_NVME}" is left out when the host named no NVMe function).
+ * The NICs are servers, not strings: a 'per-nic' server is started once per NIC, and
+ * ${GUEST_NIC_MAC} is its own NIC's MAC and ${NIC_INDEX} its number (0, 1, ...); in any
+ * other server ${GUEST_NIC_MAC} is the first NIC's and ${NIC_INDEX} is not set.
  */
 struct manifest_vars {
 	uint32_t guest_vps, guest_memory_mib;
@@ -88,7 +95,11 @@ struct manifest_vars {
 	unsigned nguest_data_disks;
 	char guest_nvme[HOST_GUEST_NVME_MAX][HOST_GUEST_PCI_ADDR_LEN + 1];
 	unsigned nguest_nvme;
-	char guest_nic_mac[18];
+	char guest_nic_macs[HOST_GUEST_NICS_MAX][18];
+	unsigned nguest_nic_macs;
+	/* Set while a per-nic server's instance is read: which NIC it serves. */
+	bool in_per_nic;
+	unsigned nic;
 };
 
 struct manifest {

@@ -79,10 +79,10 @@ static void print_manifest(const struct manifest *m)
 		printf("run-group=%u\n", m->run_group);
 	for (size_t i = 0; i < m->nservers; i++) {
 		const struct srv_conf *c = &m->servers[i];
-		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s%s%s args=[", c->name,
+		printf("%s: binary=%s policy=%s restart=%s start-order=%u%s%s%s%s args=[", c->name,
 		       c->binary, c->policy, restart_policy_name(c->restart), c->start_order,
 		       c->control ? " control" : "", c->stop_all_on_exit ? " stop-all-on-exit" : "",
-		       c->prestart ? " prestart" : "");
+		       c->prestart ? " prestart" : "", c->per_nic ? " per-nic" : "");
 		for (size_t j = 0; j < c->nargs; j++)
 			printf("%s\"%s\"", j ? ", " : "", c->args[j]);
 		printf("]");
@@ -311,16 +311,19 @@ int main(int argc, char **argv)
 	if (m->vars.guest_vps || m->vars.guest_memory_mib)
 		log_info("the host's guest: %u VPs, %u MiB (0: the manifest's default)",
 			 m->vars.guest_vps, m->vars.guest_memory_mib);
-	if (m->vars.nguest_data_disks || m->vars.nguest_nvme || m->vars.guest_nic_mac[0]) {
+	if (m->vars.nguest_data_disks || m->vars.nguest_nvme || m->vars.nguest_nic_macs) {
 		char disks[HOST_GUEST_DISK_LIST_MAX + 1], nvme[HOST_GUEST_NVME_LIST_MAX + 1];
+		char macs[HOST_GUEST_NICS_MAX * 18 + 1];
 		join_names(disks, sizeof(disks), m->vars.guest_data_disks[0],
 			   sizeof(m->vars.guest_data_disks[0]), m->vars.nguest_data_disks);
 		join_names(nvme, sizeof(nvme), m->vars.guest_nvme[0], sizeof(m->vars.guest_nvme[0]),
 			   m->vars.nguest_nvme);
-		log_info("the host's guest devices: data disk%s %s, NVMe %s, NIC MAC %s (-: the "
+		join_names(macs, sizeof(macs), m->vars.guest_nic_macs[0],
+			   sizeof(m->vars.guest_nic_macs[0]), m->vars.nguest_nic_macs);
+		log_info("the host's guest devices: data disk%s %s, NVMe %s, NIC MAC%s %s (-: the "
 			 "manifest's default)",
 			 m->vars.nguest_data_disks > 1 ? "s" : "", disks, nvme,
-			 m->vars.guest_nic_mac[0] ? m->vars.guest_nic_mac : "-");
+			 m->vars.nguest_nic_macs > 1 ? "s" : "", macs);
 	}
 	if (in.isolated)
 		log_info("isolated: fault injection, memory reads and unauthenticated network "

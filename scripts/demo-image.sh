@@ -44,6 +44,8 @@
 #                                 default: in 2 of 8 runs here nested TCG faulted, the image
 #                                 reset or a guest VP triple-faulted, around storaged's DMA
 #                                 mapping of guest RAM through the emulated IOMMU)
+#          MHCL_IMAGE_NICS        the guest's NICs the host tree names (1 or 2, default 2): a
+#                                 netd and a TAP each in the image
 #          MHCL_IMAGE_WORK        keep the work files (initrd, image, serial log) there
 #          MHCL_IMAGE_INIT_ARGS   extra mhcl-init arguments (e.g. -v; not with MHCL_IMAGE_DIR)
 set -euo pipefail
@@ -58,6 +60,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 PREBUILT=${MHCL_IMAGE_DIR:-}
 GUEST=${MHCL_IMAGE_GUEST:-1}
 NVME=${MHCL_IMAGE_NVME:-0}
+NICS=${MHCL_IMAGE_NICS:-2}
+case $NICS in 1 | 2) ;; *) echo "MHCL_IMAGE_NICS: 1 or 2" >&2; exit 2 ;; esac
 tools="qemu-system-x86_64 python3"
 [ -n "$PREBUILT" ] || tools="$tools dtc cpio gzip"
 [ "$GUEST" = 0 ] || tools="$tools mke2fs cpio gzip dtc"
@@ -218,13 +222,33 @@ if [ -n "$d" ]; then
 else
 	echo "L2: no SCSI disk"
 fi
-# The NIC netd serves from the image's TAP: an address on the image's link, and a ping
-# to the image (10.0.3.1) every 0.2 s, counted every 10.
-for i in $(seq 1 30); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done
-if [ -e /sys/class/net/eth0 ]; then
-	ip addr add 10.0.3.2/24 dev eth0
-	ip link set eth0 up
-	echo "L2: nic eth0 $(cat /sys/class/net/eth0/address)"
+# The NICs, a netd each in the image, each from its own TAP there. NIC N (netd's --index:
+# the second field of its VMBus instance GUID, which names the device in sysfs) is on
+# 10.0.(3+N).0/24 with the image at .1. NIC 0 pings the image every 0.2 s, counted every
+# 10; every other NIC pings its end of its own link five times.
+want=$(cat /nics 2>/dev/null || echo 1)
+for i in $(seq 1 30); do
+	[ "$(ls -d /sys/class/net/eth* 2>/dev/null | wc -l)" -ge "$want" ] && break
+	sleep 1
+done
+nic0=
+for dev in /sys/class/net/eth*; do
+	[ -e "$dev" ] || continue
+	ifc=${dev##*/}
+	guid=$(basename "$(readlink "$dev/device")")
+	n=$(printf '%d' "0x$(echo "$guid" | cut -d- -f2)" 2>/dev/null) || continue
+	ip addr add 10.0.$((3 + n)).2/24 dev "$ifc"
+	ip link set "$ifc" up
+	echo "L2: nic $ifc $(cat "$dev/address") instance $guid"
+	if [ "$n" = 0 ]; then
+		nic0=$ifc
+	else
+		ok=0
+		for k in 1 2 3 4 5; do ping -c 1 -W 2 10.0.$((3 + n)).1 >/dev/null 2>&1 && ok=$((ok + 1)); done
+		echo "L2: nic $n pings 5 answered $ok"
+	fi
+done
+if [ -n "$nic0" ]; then
 	(
 		ok=0 n=0
 		while :; do
@@ -239,6 +263,7 @@ else
 fi
 SH
 	[ "$NVME" = 0 ] || touch "$W/l2-extra/nvme" # the guest waits for a third disk
+	echo "$NICS" >"$W/l2-extra/nics" # the guest waits for as many NICs
 	vm_l2_initramfs "$W" drivers/hv/hv_vmbus drivers/hv/hv_utils drivers/scsi/scsi_common \
 		drivers/scsi/scsi_mod drivers/scsi/scsi_transport_fc drivers/scsi/sd_mod \
 		drivers/scsi/hv_storvsc drivers/net/hyperv/hv_netvsc
@@ -253,9 +278,10 @@ SH
 		"$(stat -c %s "$W/guest/vmlinuz") bytes), initrd ($(stat -c %s "$W/guest/initrd") bytes)," \
 		"cmdline \"$(cat "$W/guest/cmdline")\""
 	# The host decides in its host tree (boot/README.md): the guest's VPs and memory, the
-	# block devices behind its data disks and its NIC's MAC. The shim checks /guest and
+	# block devices behind its data disks and its NICs' MACs. The shim checks /guest and
 	# hands it to init, which puts it in the worker's --cpus and --mem, storaged's --disk
-	# (one per data disk) and device files, and netd's --mac. The data disks are the two
+	# (one per data disk) and device files, and starts a netd per NIC with its --mac
+	# (net, net1; preinit made a TAP for each). The data disks are the two
 	# partitions of the host's first disk (vda1, 64 MiB, and vda2, 8 MiB; preinit finds
 	# the guest disk, vdb, by its label), so only the host tree can have picked them: the
 	# manifest's default is vdb. (More virtio disks would do too, but with a third SeaBIOS
@@ -263,7 +289,9 @@ SH
 	GMEM=${MHCL_IMAGE_GUEST_MEM:-256}
 	NVME_PROP=
 	[ "$NVME" = 0 ] || NVME_PROP=' nvme = "0000:00:05.0";'
-	GUEST_NODE="guest { vps = <2>; memory-mib = <$GMEM>; data-disk = \"vda1\", \"vda2\";$NVME_PROP nic-mac = [02 6d 68 63 6c 0a]; };"
+	MACS="02 6d 68 63 6c 0a"
+	[ "$NICS" = 1 ] || MACS="$MACS 02 6d 68 63 6c 0b"
+	GUEST_NODE="guest { vps = <2>; memory-mib = <$GMEM>; data-disk = \"vda1\", \"vda2\";$NVME_PROP nic-mac = [$MACS]; };"
 	printf '/dts-v1/;\n/ {\n\tcompatible = "mhcl,host-v1";\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\t%s\n};\n' \
 		"$GUEST_NODE" >"$W/host.dts"
 	dtc -q -I dts -O dtb -o "$W/host.dtb" "$W/host.dts" || fail "dtc of the host tree"

@@ -26,9 +26,13 @@
 #define HOST_GUEST_PCI_ADDR_LEN 12
 #define HOST_GUEST_NVME_MAX 4u
 #define HOST_GUEST_NVME_LIST_MAX (HOST_GUEST_NVME_MAX * (HOST_GUEST_PCI_ADDR_LEN + 1))
+/* nic-mac names up to this many NICs: their MACs back to back, 6 bytes each. */
+#define HOST_GUEST_NICS_MAX 4u
+#define HOST_GUEST_NIC_MAC_LIST_MAX (HOST_GUEST_NICS_MAX * HOST_GUEST_MAC_LEN)
 /* What each list must be, as the shim's and init's refusals say it (the counts above). */
 #define HOST_GUEST_DISK_LIST_RULE "1..4 different /dev names ([a-z][a-z0-9]{0,14})"
 #define HOST_GUEST_NVME_LIST_RULE "1..4 different PCI functions (dddd:bb:dd.f, lowercase hex)"
+#define HOST_GUEST_NIC_MAC_RULE "1..4 different unicast, non-zero MACs of 6 bytes each"
 /* host_guest_list_ok's item array is sized for the longest list. */
 _Static_assert(HOST_GUEST_NVME_MAX <= HOST_GUEST_DISKS_MAX, "list items fit");
 
@@ -118,6 +122,28 @@ static inline bool host_guest_mac_unicast(const uint8_t *m)
 static inline bool host_guest_mac_zero(const uint8_t *m)
 {
 	return !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+}
+
+/* nic-mac: 1..HOST_GUEST_NICS_MAX MACs back to back, each unicast and not all zeroes, none
+ * twice (two NICs with one address would each take the other's frames); *count is how
+ * many. */
+static inline bool host_guest_nic_macs_ok(const uint8_t *p, size_t len, unsigned *count)
+{
+	if (len == 0 || len % HOST_GUEST_MAC_LEN || len > HOST_GUEST_NIC_MAC_LIST_MAX)
+		return false;
+	for (size_t at = 0; at < len; at += HOST_GUEST_MAC_LEN) {
+		if (!host_guest_mac_unicast(p + at) || host_guest_mac_zero(p + at))
+			return false;
+		for (size_t j = 0; j < at; j += HOST_GUEST_MAC_LEN) {
+			size_t m = 0;
+			while (m < HOST_GUEST_MAC_LEN && p[j + m] == p[at + m])
+				m++;
+			if (m == HOST_GUEST_MAC_LEN)
+				return false;
+		}
+	}
+	*count = (unsigned)(len / HOST_GUEST_MAC_LEN);
+	return true;
 }
 
 #endif

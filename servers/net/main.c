@@ -4,7 +4,7 @@
  * interface or from a MANA function through mhcl's own driver.
  *
  *   mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N] [--mac MAC] [--mtu N]
- *             [--link-speed MBPS]
+ *             [--link-speed MBPS] [--index N]
  *
  *   --tap IFNAME     the TAP interface (created if missing; multi-queue, vnet header)
  *   --mana SPEC      a MANA function through mhcl's own driver (net_mana.h): vfio-user:PATH
@@ -14,6 +14,8 @@
  *                    administered, so the guest sees the same NIC on every boot)
  *   --mtu N          the IP MTU (default 1500, 576..9000)
  *   --link-speed M   what the guest is told, in Mbit/s (default 10000)
+ *   --index N        the NIC's number among the guest's NICs (default 0, 0..255): its VMBus
+ *                    instance GUID derives from it, so each NIC's server offers its own
  *
  * Restart without the guest noticing: the protocol state (versions, buffers, RNDIS, the
  * receive sub-allocations the guest holds and a journal per channel) lives in a
@@ -60,6 +62,7 @@
 /* As storaged: a busy channel is polled, not signalled, until idle this long. */
 #define NETD_DEFAULT_POLL_US 200u
 #define NETD_MAX_POLL_US 100000u
+#define NETD_MAX_INDEX 255u /* the instance GUID has room for 65535; init names 4 NICs at most */
 /* Frames read from a TAP queue per system call at most (net_tap_ring.h). */
 #define NETD_DEFAULT_RX_BATCH NET_RX_BATCH_MAX
 
@@ -340,12 +343,14 @@ static void usage(FILE *f)
 		"usage: mhcl-netd --vmbus-socket PATH --tap IFNAME|--mana SPEC [--queues N]\n"
 		"                 [--mac MAC]\n"
 		"                 [--mtu N] [--link-speed MBPS] [--poll-us N] [--rx-batch N]\n"
+		"                 [--index N]\n"
 		"Started by mhcl-init; PATH is mhcl-vmbusd's --device-socket.\n"
 		"--poll-us N: a channel that found work is polled (guest signals masked) until\n"
 		"  it finds none for N us (default %u; 0: signals only).\n"
 		"--rx-batch N: frames a TAP queue gives per system call at most (default %u;\n"
-		"  1: one readv per frame, no io_uring).\n",
-		NETD_DEFAULT_POLL_US, NETD_DEFAULT_RX_BATCH);
+		"  1: one readv per frame, no io_uring).\n"
+		"--index N: the NIC's number, 0..%u (default 0): its VMBus instance GUID.\n",
+		NETD_DEFAULT_POLL_US, NETD_DEFAULT_RX_BATCH, NETD_MAX_INDEX);
 }
 
 static int parse_args(struct netd *d, int argc, char **argv, const char **path)
@@ -360,6 +365,7 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 	    {"link-speed", required_argument, NULL, 'l'},
 	    {"poll-us", required_argument, NULL, 'p'},
 	    {"rx-batch", required_argument, NULL, 'b'},
+	    {"index", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -423,6 +429,12 @@ static int parse_args(struct netd *d, int argc, char **argv, const char **path)
 			break;
 		case 'M':
 			d->mana_spec = optarg;
+			break;
+		case 'i':
+			if (parse_uint(optarg, 0, NETD_MAX_INDEX, &d->cfg.index) < 0) {
+				log_error("--index: 0..%u", NETD_MAX_INDEX);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -39,7 +39,7 @@ static void check_topology(const struct shim_topology *t)
 		if (t->mem[i].base + t->mem[i].size < t->mem[i].base)
 			abort();
 	/* The guest's data disks are different /dev names, its NVMe functions different PCI
-	 * addresses, its MAC unicast and not zero. */
+	 * addresses, its MACs unicast, not zero and different. */
 	check_list(t->guest.data_disks, sizeof(t->guest.data_disks), t->guest.data_disks_len,
 		   t->guest.ndata_disks, host_guest_disk_list_ok);
 	check_list(t->guest.nvme, sizeof(t->guest.nvme), t->guest.nvme_len, t->guest.nnvme,
@@ -49,9 +49,17 @@ static void check_topology(const struct shim_topology *t)
 		if (!(c == '\0' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
 			abort();
 	}
-	const uint8_t *m = t->guest.nic_mac;
-	if (t->guest.has_nic_mac && ((m[0] & 1u) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])))
+	if (t->guest.nnic_macs > HOST_GUEST_NICS_MAX)
 		abort();
+	for (uint32_t i = 0; i < t->guest.nnic_macs; i++) {
+		const uint8_t *m = t->guest.nic_macs + i * HOST_GUEST_MAC_LEN;
+		if ((m[0] & 1u) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+			abort();
+		for (uint32_t j = 0; j < i; j++)
+			if (!memcmp(m, t->guest.nic_macs + j * HOST_GUEST_MAC_LEN,
+				    HOST_GUEST_MAC_LEN))
+				abort();
+	}
 }
 
 /* The filter's output: bounded names, a count at least as large as the names listed,

@@ -405,12 +405,20 @@ static void test_host_dt_guest_devices(void)
 	ASSERT_STREQ(topo.guest.data_disks, "vdc");
 	ASSERT_UEQ(topo.guest.data_disks_len, 4);
 	ASSERT_UEQ(topo.guest.ndata_disks, 1);
-	ASSERT_TRUE(topo.guest.has_nic_mac);
-	ASSERT_EQ(memcmp(topo.guest.nic_mac, mac, 6), 0);
+	ASSERT_UEQ(topo.guest.nnic_macs, 1);
+	ASSERT_EQ(memcmp(topo.guest.nic_macs, mac, 6), 0);
+	/* Four NICs: every MAC, in the host's order. */
+	static const uint8_t macs[24] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2,
+					 2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 1, 1};
+	n = build_device_dt(NULL, 0, macs, 24);
+	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
+	ASSERT_UEQ(topo.guest.nnic_macs, 4);
+	ASSERT_EQ(memcmp(topo.guest.nic_macs, macs, 24), 0);
+	memset(&topo, 0, sizeof(topo));
 	n = build_device_dt("nvme0n1", 8, NULL, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
 	ASSERT_STREQ(topo.guest.data_disks, "nvme0n1");
-	ASSERT_FALSE(topo.guest.has_nic_mac); /* not said */
+	ASSERT_UEQ(topo.guest.nnic_macs, 0); /* not said */
 	/* A list: every name, in the host's order, handed on as the same string list. */
 	n = build_device_dt("vdc\0sda\0nvme0n1\0vdz", 20, NULL, 0);
 	ASSERT_OK(shim_host_dt_parse(dtb, n, &topo, &err));
@@ -453,6 +461,10 @@ static void test_host_dt_guest_devices(void)
 	ASSERT_UEQ(topo.guest.ndata_disks, 0);
 
 	static const uint8_t multicast[6] = {0x01, 0, 0x5e, 0, 0, 1}, zero[6] = {0};
+	static const uint8_t twice[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1};
+	static const uint8_t second_bad[12] = {2, 0, 0, 0, 0, 1, 3, 0, 0, 0, 0, 1};
+	static const uint8_t five[30] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 2, 0, 0,
+					 0, 0, 3, 2, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 5};
 	const struct {
 		const char *disk;
 		int dl;
@@ -471,9 +483,13 @@ static void test_host_dt_guest_devices(void)
 	    {"vda\0\0vdb", 9, NULL, 0, "data-disk must be 1..4 different"},	/* empty one */
 	    {"a\0b\0c\0d\0e", 10, NULL, 0, "data-disk must be 1..4 different"}, /* five */
 	    {"vda\0vd/b", 9, NULL, 0, "data-disk must be 1..4 different"},	/* a bad one */
-	    {NULL, 0, mac, 5, "nic-mac must be 6 bytes, not 5"},
-	    {NULL, 0, multicast, 6, "nic-mac is a multicast address"},
-	    {NULL, 0, zero, 6, "nic-mac is all zeroes"},
+	    {NULL, 0, mac, 5, "nic-mac must be 1..4 different unicast, non-zero MACs"},
+	    {NULL, 0, macs, 23, "nic-mac must be 1..4 different unicast"}, /* a partial one */
+	    {NULL, 0, multicast, 6, "nic-mac must be 1..4 different unicast"},
+	    {NULL, 0, zero, 6, "nic-mac must be 1..4 different unicast, non-zero"},
+	    {NULL, 0, twice, 12, "nic-mac must be 1..4 different"},
+	    {NULL, 0, second_bad, 12, "nic-mac must be 1..4 different unicast"},
+	    {NULL, 0, five, 30, "nic-mac must be 1..4"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		n = build_device_dt(bad[i].disk, bad[i].dl, bad[i].mac, bad[i].ml);

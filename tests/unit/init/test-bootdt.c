@@ -152,7 +152,7 @@ static void test_good(void)
 	snprintf(want, sizeof(want), "manifest from the boot device tree (%zu bytes at 0x3000)",
 		 man_len);
 	ASSERT_STREQ(src, want);
-	ASSERT_EQ(m->nservers, 2);
+	ASSERT_EQ(m->nservers, 3);
 	ASSERT_STREQ(m->servers[0].name, "diag");
 	ASSERT_STREQ(m->servers[0].args[1], "/run/x/diag.sock");
 	/* What `mhcl config` returns: exactly the bytes read from memory. */
@@ -170,7 +170,7 @@ static void test_good(void)
 	r = load(&m, src, err);
 	if (r < 0)
 		TEST_FAIL_("load at the end of the range failed: %s", err);
-	ASSERT_EQ(m->nservers, 2);
+	ASSERT_EQ(m->nservers, 3);
 	manifest_free(m);
 
 	/* manifest-path: the file in the initrd. */
@@ -255,6 +255,40 @@ static void test_guest_vars(void)
 	ASSERT_STREQ(m->servers[1].args[3], "02:6d:68:63:6c:07");
 	ASSERT_STREQ(m->servers[1].device_files[0], "/dev/vdc");
 	ASSERT_EQ(m->servers[1].nargs, 4);
+	/* One NIC: one per-nic server, under its node's name, number 0. */
+	ASSERT_EQ(m->nservers, 3);
+	ASSERT_STREQ(m->servers[2].name, "net");
+	ASSERT_STREQ(m->servers[2].args[1], "mhcl0");
+	ASSERT_STREQ(m->servers[2].args[3], "02:6d:68:63:6c:07");
+	manifest_free(m);
+
+	/* Three NICs: a per-nic server each (net, net1, net2), each with its own MAC and
+	 * number; any other server sees the first NIC's MAC. */
+	chosen_tree(
+	    "mhcl,guest-nic-mac = [02 00 00 00 00 0a 02 00 00 00 00 0b 02 00 00 00 00 0c];");
+	m = load_ok("three NICs");
+	ASSERT_EQ(m->vars.nguest_nic_macs, 3);
+	ASSERT_EQ(m->nservers, 5);
+	ASSERT_STREQ(m->servers[1].args[3], "02:00:00:00:00:0a");
+	static const char *const names[] = {"net", "net1", "net2"};
+	static const char *const taps[] = {"mhcl0", "mhcl1", "mhcl2"};
+	static const char *const macs[] = {"02:00:00:00:00:0a", "02:00:00:00:00:0b",
+					   "02:00:00:00:00:0c"};
+	for (int i = 0; i < 3; i++) {
+		ASSERT_STREQ(m->servers[2 + i].name, names[i]);
+		ASSERT_STREQ(m->servers[2 + i].args[1], taps[i]);
+		ASSERT_STREQ(m->servers[2 + i].args[3], macs[i]);
+		ASSERT_TRUE(m->servers[2 + i].per_nic);
+	}
+	manifest_free(m);
+
+	/* No NIC named: the one per-nic server takes the manifest's default MAC. */
+	chosen_tree("mhcl,guest-vps = <3>;");
+	m = load_ok("no NIC");
+	ASSERT_EQ(m->nservers, 3);
+	ASSERT_STREQ(m->servers[2].name, "net");
+	ASSERT_STREQ(m->servers[2].args[1], "mhcl0");
+	ASSERT_STREQ(m->servers[2].args[3], "02:00:00:00:00:09");
 	manifest_free(m);
 
 	/* NVMe functions reach ${GUEST_NVME} (the manifest here names none: nothing else
@@ -298,9 +332,17 @@ static void test_guest_vars(void)
 	    {"mhcl,guest-nvme = \"0000:00:05.8\";", "'mhcl,guest-nvme' must be 1..4 different"},
 	    {"mhcl,guest-nvme = \"0000:00:0A.0\";", "'mhcl,guest-nvme' must be 1..4 different"},
 	    {"mhcl,guest-nvme = \"0000:00:05.0\", \"0000:00:05.0\";", "'mhcl,guest-nvme' must"},
-	    {"mhcl,guest-nic-mac = [02 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
-	    {"mhcl,guest-nic-mac = [03 00 00 00 00 01];", "'mhcl,guest-nic-mac' must be 6 bytes"},
-	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 6 bytes"},
+	    {"mhcl,guest-nic-mac = [02 00 00 00 01];",
+	     "'mhcl,guest-nic-mac' must be 1..4 different"},
+	    {"mhcl,guest-nic-mac = [03 00 00 00 00 01];", "'mhcl,guest-nic-mac' must be 1..4"},
+	    {"mhcl,guest-nic-mac = [00 00 00 00 00 00];", "'mhcl,guest-nic-mac' must be 1..4"},
+	    {"mhcl,guest-nic-mac = [02 00 00 00 00 01 02 00 00 00 00 01];",
+	     "'mhcl,guest-nic-mac' must be 1..4 different"},
+	    {"mhcl,guest-nic-mac = [02 00 00 00 00 01 02 00 00 00 00];",
+	     "'mhcl,guest-nic-mac' must be 1..4 different"},
+	    {"mhcl,guest-nic-mac = [02 00 00 00 00 01 02 00 00 00 00 02 02 00 00 00 00 03 02 00 "
+	     "00 00 00 04 02 00 00 00 00 05];",
+	     "'mhcl,guest-nic-mac' must be 1..4"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		chosen_tree(bad[i][0]);
@@ -494,6 +536,9 @@ int main(void)
 	    " args = \"${GUEST_VPS:-2}\", \"m${GUEST_MEMORY_MIB:-256}\","
 	    " \"file=/dev/${GUEST_DATA_DISK:-vdb}\", \"${GUEST_NIC_MAC:-02:00:00:00:00:01}\";"
 	    " user = <401>; device-files = \"/dev/${GUEST_DATA_DISK:-vdb}\"; };\n"
+	    "net { binary = \"mhcl-netd\"; policy = \"netd\"; per-nic; start-order = <300>;"
+	    " args = \"--tap\", \"mhcl${NIC_INDEX}\", \"--mac\", "
+	    "\"${GUEST_NIC_MAC:-02:00:00:00:00:09}\"; };\n"
 	    "}; }; };\n",
 	    man, sizeof(man));
 	ASSERT_TRUE(man_len > 64 && man_len < 0x1000);

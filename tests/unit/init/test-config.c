@@ -364,6 +364,16 @@ static void test_vars(void)
 		     -EINVAL, "${GUEST_VPS} is not set and has no default", NULL);
 	expect_error(HEAD "s { binary = \"b\"; policy = \"diagd\"; args = \"${HOME:-/}\"; };" TAIL,
 		     -EINVAL, "unknown variable '${HOME}'", NULL);
+	/* A NIC's number exists only in a per-nic server, whose name leaves room for it. */
+	expect_error(HEAD
+		     "s { binary = \"b\"; policy = \"diagd\"; args = \"${NIC_INDEX}\"; };" TAIL,
+		     -EINVAL, "${NIC_INDEX} is not set and has no default", NULL);
+	struct manifest_vars two = {.nguest_nic_macs = 2};
+	n = compile(HEAD "abcdefghijklmnopqrstuvwxyz01234 { binary = \"b\"; policy = \"diagd\"; "
+			 "per-nic; };" TAIL,
+		    buf, sizeof(buf));
+	ASSERT_EQ(manifest_parse_vars(buf, n, "/run/x", &two, &m, err, sizeof(err)), -EINVAL);
+	ASSERT_TRUE(strstr(err, "too long a name for a per-nic server"));
 }
 
 int main(void)

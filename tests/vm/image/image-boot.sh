@@ -13,9 +13,10 @@
 #   - mhcl sidecar online 3 hands CPU 3 (APIC ID 3) to Linux: Linux boots it, the listing
 #     shows it linux-owned and online, inspect shows linux_online: true;
 #   - the host tree (fw_cfg opt/mhcl/host.dtb) decides for the guest: /guest { vps = <2>;
-#     memory-mib = <192>; data-disk = "vda1", "vda2"; nic-mac = [02 6d 68 63 6c 0a]; } reaches the
-#     worker's --cpus and --mem, storaged's --disk and netd's --mac through the shim and
-#     init's ${GUEST_VPS}, ${GUEST_MEMORY_MIB}, ${GUEST_DATA_DISK} and ${GUEST_NIC_MAC}
+#     memory-mib = <192>; data-disk = "vda1", "vda2"; nic-mac = [02 6d 68 63 6c 0a
+#     02 6d 68 63 6c 0b]; } reaches the worker's --cpus and --mem, storaged's --disk and
+#     the netds' --mac through the shim and init's ${GUEST_VPS}, ${GUEST_MEMORY_MIB},
+#     ${GUEST_DATA_DISK} and ${GUEST_NIC_MAC} (a netd per NIC: net and net1, per-nic)
 #     (one --disk and device file per data disk: the two partitions of the host's first
 #     disk, which the guest sees as two SCSI disks; the manifest's default, vdb, is the
 #     guest disk here, which the checks on the data disks' sizes and contents would catch);
@@ -25,9 +26,11 @@
 #   - mhcl restart ic and mhcl kill ic from the host while the guest runs: each next
 #     instance adopted the open channels and the heartbeat sequence climbed; the guest
 #     negotiated each IC once (it never saw a device go);
-#   - the guest's hv_netvsc gets its NIC from the image's netd over the TAP preinit made,
-#     and its pings to the image go on being answered through mhcl restart net and mhcl
-#     kill net (each next netd adopted its state and the TAP's queues);
+#   - the guest's hv_netvsc gets its two NICs from the image's two netds, each over its
+#     own TAP preinit made, each offered as its own VMBus instance (netd --index) with its
+#     own MAC; the second NIC's pings to its end of its link are answered; the first's
+#     pings to the image go on being answered through mhcl restart net and mhcl kill net
+#     (each next netd adopted its state and the TAP's queues);
 #   - mhcl guest shutdown: the guest ran its poweroff, the worker saw the ACPI power off
 #     and exited 0, which stopped every server (stop-all-on-exit); init powered off, the
 #     kernel powered down and QEMU ended by itself.
@@ -134,20 +137,22 @@ has "$W/cpu.txt" "inspect: Linux has CPU 3 online" 'linux_online: true'
 has "$W/serial.log" "the shim took the host tree's /guest" \
 	'host device tree: [0-9]+ bytes accepted: .*guest 2 VPs 192 MiB'
 has "$W/serial.log" "init put it in the manifest's variables" "the host's guest: 2 VPs, 192 MiB"
-has "$W/serial.log" "the shim took the host tree's data disk and NIC MAC" \
-	"host device tree: the guest's NIC MAC is 02:6d:68:63:6c:0a"
+has "$W/serial.log" "the shim took the host tree's first NIC" \
+	"host device tree: the guest's NIC 0 has MAC 02:6d:68:63:6c:0a"
+has "$W/serial.log" "the shim took the host tree's second NIC" \
+	"host device tree: the guest's NIC 1 has MAC 02:6d:68:63:6c:0b"
 has "$W/serial.log" "the shim took both of the host tree's data disks" \
 	"host device tree: a data disk of the guest is /dev/vda2"
 if [ "$NVME" = 1 ]; then
 	has "$W/serial.log" "the shim took the host tree's NVMe function" \
 		"host device tree: a disk of the guest is on the NVMe function 0000:00:05.0"
 	has "$W/serial.log" "init put them in the manifest's variables" \
-		"the host's guest devices: data disks vda1 vda2, NVMe 0000:00:05.0, NIC MAC 02:6d:68:63:6c:0a"
+		"the host's guest devices: data disks vda1 vda2, NVMe 0000:00:05.0, NIC MACs 02:6d:68:63:6c:0a 02:6d:68:63:6c:0b"
 	has "$W/serial.log" "preinit bound the NVMe function to vfio-pci (the IOMMU is on)" \
 		'^mhcl-preinit: NVMe 0000:00:05.0 bound to vfio-pci'
 else
 	has "$W/serial.log" "init put them in the manifest's variables" \
-		"the host's guest devices: data disks vda1 vda2, NVMe -, NIC MAC 02:6d:68:63:6c:0a"
+		"the host's guest devices: data disks vda1 vda2, NVMe -, NIC MACs 02:6d:68:63:6c:0a 02:6d:68:63:6c:0b"
 fi
 has "$W/serial.log" "the worker runs the guest the host sized" \
 	'^vp: mhcl-vp: info: starting 2 VP\(s\), 192 MiB'
@@ -215,16 +220,22 @@ if tr -d '\r' <"$W/serial.log" | grep -a -i -E '^vp: \[ *[0-9.]+\] (sd |scsi|hv_
 	fail "the guest's kernel logged a SCSI error, abort, reset or timeout"
 fi
 echo "ok: no SCSI error, abort, reset or timeout in the guest's kernel log"
-# The guest's NIC: the image's TAP through the image's netd.
-has "$W/serial.log" "preinit made the TAP for netd" '^mhcl-preinit: TAP mhcl0 up, persistent'
-has "$W/serial.log" "the guest's hv_netvsc found the NIC with the host tree's MAC" \
-	'^vp: L2: nic eth0 02:6d:68:63:6c:0a'
+# The guest's NICs: a TAP and a netd each in the image.
+has "$W/serial.log" "preinit made the TAP for the first NIC's netd" '^mhcl-preinit: TAP mhcl0 up, persistent'
+has "$W/serial.log" "and the second's" '^mhcl-preinit: TAP mhcl1 up, persistent'
+has "$W/serial.log" "the guest's hv_netvsc found NIC 0 with the host tree's first MAC" \
+	'^vp: L2: nic eth[0-9] 02:6d:68:63:6c:0a instance 6d686333-0000-4e49-8000-6e6574767370'
+has "$W/serial.log" "and NIC 1 with the second" \
+	'^vp: L2: nic eth[0-9] 02:6d:68:63:6c:0b instance 6d686333-0001-4e49-8000-6e6574767370'
+has "$W/serial.log" "the second NIC's pings over its own link were answered" '^vp: L2: nic 1 pings 5 answered [1-9]'
+has "$W/ps2.txt" "the second NIC's netd runs as net1" '^ *net1 +[0-9]+ +running '
 has "$W/serial.log" "the guest's pings to the image were answered" '^vp: L2: net pings [0-9]+ answered [1-9]'
 for op in restart kill; do
 	has "$W/net-$op.txt" "after mhcl $op net: the next netd adopted the state" 'adopted_state: true'
 	has "$W/net-$op.txt" "after mhcl $op net: and the TAP's queues" 'adopted_tap: true'
 done
 has "$W/serial.log" "netd stopped cleanly" '^net \[init\]: pid [0-9]+ exited with 0 '
+has "$W/serial.log" "the second netd stopped cleanly" '^net1 \[init\]: pid [0-9]+ exited with 0 '
 has "$W/serial.log" "storaged stopped cleanly" '^storage \[init\]: pid [0-9]+ exited with 0 '
 has "$W/ps2.txt" "ic restarted twice, running" '^ *ic +[0-9]+ +running +[^ ]+ +2 '
 has "$W/shutdown.txt" "mhcl guest shutdown: accepted" 'the guest accepted the shutdown request'
