@@ -16,10 +16,9 @@
  *                       per NIC the host named in its host tree (the shim's boot tree,
  *                       /chosen mhcl,guest-nic-mac; one when it named none): BASE0,
  *                       BASE1, ..., made persistent (multi-queue, virtio-net header) and
- *                       owned by that server's uid, so it attaches its queues without
- *                       privilege, with the image's address on each guest link (NIC N:
- *                       the address plus N in its third byte)
- *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
+ *                       owned by that NIC's server's uid (UID + N), so it attaches its queues
+ * without privilege, with the image's address on each guest link (NIC N: the address plus N in its
+ * third byte) /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
  *                       system of that label on any block device: the VTL0 guest's
  *                       kernel, initrd and command line for mhcl-vp --guest-dir) is
  *                       mounted read-only there; none found means no guest
@@ -241,8 +240,9 @@ static unsigned nics_named(void)
 	return n;
 }
 
-/* TAP nic (NAME followed by nic), owned by owner, with address addr + nic in the third
- * byte (10.0.3.1, 10.0.4.1, ...). */
+/* TAP nic (NAME followed by nic), owned by owner + nic (that NIC's server: init runs a
+ * per-nic server's instance N as its user + N), with address addr + nic in the third byte
+ * (10.0.3.1, 10.0.4.1, ...). */
 static void make_one_tap(const char *base, unsigned nic, long owner, in_addr_t addr, int prefix)
 {
 	char name[IFNAMSIZ];
@@ -253,7 +253,7 @@ static void make_one_tap(const char *base, unsigned nic, long owner, in_addr_t a
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE};
 	memcpy(ifr.ifr_name, name, strlen(name) + 1);
 	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    (owner > 0 && ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0) ||
+	    (owner > 0 && ioctl(fd, TUNSETOWNER, (unsigned long)owner + nic) < 0) ||
 	    ioctl(fd, TUNSETPERSIST, 1ul) < 0) {
 		say("unable to make the TAP %s: %s", name, strerror(errno));
 		if (fd >= 0)

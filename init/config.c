@@ -574,6 +574,21 @@ bool fdt_isolated(const void *fdt)
 	return chosen >= 0 && fdt_getprop(fdt, chosen, ISOLATED_PROP, NULL) != NULL;
 }
 
+/* Each server with a user has a uid of its own: two sharing one could signal, trace and
+ * read each other, and vmbusd could not tell their offers apart. */
+static int check_own_uids(const struct manifest *m, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < m->nservers; i++)
+		for (size_t j = 0; j < i && m->servers[i].have_user; j++)
+			if (m->servers[j].have_user && m->servers[j].uid == m->servers[i].uid)
+				return config_fail(err, err_len, -EINVAL,
+						   "manifest: %s and %s are both user %u (each "
+						   "needs its own)",
+						   m->servers[j].name, m->servers[i].name,
+						   m->servers[i].uid);
+	return 0;
+}
+
 /* How many servers node stands for: one per NIC the host named if it is per-nic (one when
  * it named none), else one. */
 static unsigned instances(const void *fdt, int node, const struct manifest_vars *v)
@@ -709,6 +724,9 @@ int manifest_parse_vars(const void *buf, size_t len, const char *run_dir,
 		r = config_fail(err, err_len, -EBADMSG, "manifest: bad node table");
 		goto err_free;
 	}
+	r = check_own_uids(m, err, err_len);
+	if (r < 0)
+		goto err_free;
 	qsort(m->servers, m->nservers, sizeof(*m->servers), conf_cmp);
 	m->isolated = fdt_isolated(fdt);
 	*ret = m;

@@ -2,7 +2,8 @@
 /*
  * Who a server runs as: the identity properties of a manifest server node.
  *
- *   user = <UID>;              its own unprivileged uid (1..65534); gid defaults to it
+ *   user = <UID>;              its own unprivileged uid (1..65534); gid defaults to it; a
+ *                              per-nic server's instance N runs as UID + N
  *   group = <GID>;             its primary group
  *   groups = <GID ...>;        supplementary groups (e.g. the run-group, to reach sockets)
  *   capabilities = "ipc_lock"; the only capabilities it keeps (none if absent)
@@ -184,6 +185,16 @@ int config_identity_prop(struct srv_conf *c, const char *pname, const char *val,
 					   "[%u, %u]",
 					   c->name, pname, ID_MIN, ID_MAX);
 		if (pname[0] == 'u') {
+			/* A per-nic server's instance N is user + N: each NIC's server has
+			 * an identity of its own (vmbusd's --device-allow tells them apart). */
+			if (vars && vars->in_per_nic) {
+				if (id + vars->nic > ID_MAX)
+					return config_fail(
+					    err, err_len, -EINVAL,
+					    "manifest: %s: user %u + NIC %u is past %u", c->name,
+					    id, vars->nic, ID_MAX);
+				id += vars->nic;
+			}
 			c->have_user = true;
 			c->uid = id;
 			if (!c->gid)

@@ -279,6 +279,8 @@ static void test_guest_vars(void)
 		ASSERT_STREQ(m->servers[2 + i].args[1], taps[i]);
 		ASSERT_STREQ(m->servers[2 + i].args[3], macs[i]);
 		ASSERT_TRUE(m->servers[2 + i].per_nic);
+		ASSERT_EQ(m->servers[2 + i].uid, 407 + i); /* an identity each */
+		ASSERT_EQ(m->servers[2 + i].gid, 407 + i);
 	}
 	manifest_free(m);
 
@@ -537,6 +539,7 @@ int main(void)
 	    " \"file=/dev/${GUEST_DATA_DISK:-vdb}\", \"${GUEST_NIC_MAC:-02:00:00:00:00:01}\";"
 	    " user = <401>; device-files = \"/dev/${GUEST_DATA_DISK:-vdb}\"; };\n"
 	    "net { binary = \"mhcl-netd\"; policy = \"netd\"; per-nic; start-order = <300>;"
+	    " user = <407>;"
 	    " args = \"--tap\", \"mhcl${NIC_INDEX}\", \"--mac\", "
 	    "\"${GUEST_NIC_MAC:-02:00:00:00:00:09}\"; };\n"
 	    "}; }; };\n",

@@ -374,6 +374,18 @@ static void test_vars(void)
 		    buf, sizeof(buf));
 	ASSERT_EQ(manifest_parse_vars(buf, n, "/run/x", &two, &m, err, sizeof(err)), -EINVAL);
 	ASSERT_TRUE(strstr(err, "too long a name for a per-nic server"));
+	/* Each server its own uid: two sharing one are refused, and so is a per-nic server
+	 * whose second NIC's uid (user + 1) is another's. */
+	expect_error(HEAD "a { binary = \"b\"; policy = \"diagd\"; user = <410>; };\n"
+			  "b { binary = \"b\"; policy = \"diagd\"; user = <410>; };" TAIL,
+		     -EINVAL, "a and b are both user 410 (each needs its own)", NULL);
+	n = compile(HEAD "net { binary = \"b\"; policy = \"netd\"; user = <407>; per-nic; };\n"
+			 "other { binary = \"b\"; policy = \"diagd\"; user = <408>; };" TAIL,
+		    buf, sizeof(buf));
+	ASSERT_OK(manifest_parse(buf, n, "/run/x", &m, err, sizeof(err))); /* one NIC */
+	manifest_free(m);
+	ASSERT_EQ(manifest_parse_vars(buf, n, "/run/x", &two, &m, err, sizeof(err)), -EINVAL);
+	ASSERT_TRUE(strstr(err, "both user 408"));
 }
 
 int main(void)

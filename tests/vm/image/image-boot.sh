@@ -27,8 +27,8 @@
 #     instance adopted the open channels and the heartbeat sequence climbed; the guest
 #     negotiated each IC once (it never saw a device go);
 #   - the guest's hv_netvsc gets its two NICs from the image's two netds, each over its
-#     own TAP preinit made, each offered as its own VMBus instance (netd --index) with its
-#     own MAC; the second NIC's pings to its end of its link are answered; the first's
+#     own TAP preinit made, each as its own uid (407, 408) offering its own VMBus instance
+#     (netd --index) with its own MAC; the second NIC's pings to its end of its link are answered; the first's
 #     pings to the image go on being answered through mhcl restart net and mhcl kill net
 #     (each next netd adopted its state and the TAP's queues);
 #   - mhcl guest shutdown: the guest ran its poweroff, the worker saw the ACPI power off
@@ -229,6 +229,8 @@ has "$W/serial.log" "and NIC 1 with the second" \
 	'^vp: L2: nic eth[0-9] 02:6d:68:63:6c:0b instance 6d686333-0001-4e49-8000-6e6574767370'
 has "$W/serial.log" "the second NIC's pings over its own link were answered" '^vp: L2: nic 1 pings 5 answered [1-9]'
 has "$W/ps2.txt" "the second NIC's netd runs as net1" '^ *net1 +[0-9]+ +running '
+has "$W/devices.txt" "vmbusd took the first NIC's offer from uid 407" '^ +uid: 407$'
+has "$W/devices.txt" "and the second's from its own uid, 408" '^ +uid: 408$'
 has "$W/serial.log" "the guest's pings to the image were answered" '^vp: L2: net pings [0-9]+ answered [1-9]'
 for op in restart kill; do
 	has "$W/net-$op.txt" "after mhcl $op net: the next netd adopted the state" 'adopted_state: true'
