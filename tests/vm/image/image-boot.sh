@@ -28,9 +28,9 @@
 #     negotiated each IC once (it never saw a device go);
 #   - the guest's hv_netvsc gets its two NICs from the image's two netds, each over its
 #     own TAP preinit made, each as its own uid (407, 408) offering its own VMBus instance
-#     (netd --index) with its own MAC; the second NIC's pings to its end of its link are answered; the first's
-#     pings to the image go on being answered through mhcl restart net and mhcl kill net
-#     (each next netd adopted its state and the TAP's queues);
+#     (netd --index) with its own MAC; each NIC's pings to the image over its own link
+#     are answered, the first's through mhcl restart net and mhcl kill net, the second's
+#     through mhcl restart net1 (each next netd adopted its state and its TAP's queues);
 #   - mhcl guest shutdown: the guest ran its poweroff, the worker saw the ACPI power off
 #     and exited 0, which stopped every server (stop-all-on-exit); init powered off, the
 #     kernel powered down and QEMU ended by itself.
@@ -80,20 +80,32 @@ rc=0
 run_demo >"$W/demo.out" 2>&1 || rc=$?
 cat "$W/demo.out"
 [ "$rc" = 77 ] && exit 77
-# Under nested TCG with two CPUs below the guest, an L2 VP triple-faults now and then, and
-# the image itself sometimes resets as the guest boots, with nothing on its console
-# (tests/vm/vmlib.sh repeats such L1 runs too): the demo runs once more, saying so; a fault
-# of mhcl's shows again in the second run.
-if [ "$rc" != 0 ] && { tr -d '\r' <"$W/serial.log" 2>/dev/null |
-	grep -a -q -E 'VP [0-9]+ shut down \(triple fault' ||
-	{ grep -a -q 'FAIL: QEMU exited before the guest was ready' "$W/demo.out" 2>/dev/null &&
-		! tr -d '\r' <"$W/serial.log" 2>/dev/null | grep -a -q -E 'Kernel panic|BUG:|Oops'; }; }; then
-	echo "image-boot: the guest triple-faulted or the image reset (nested TCG); running the demo once more"
-	tr -d '\r' <"$W/serial.log" | grep -a -E 'triple fault|L2: insmod' | tail -n 5
-	mv "$W/serial.log" "$W/serial.log.first"
+# Under nested TCG with two CPUs below the guest, an L2 VP triple-faults now and then, the
+# image itself sometimes resets as the guest boots, with nothing on its console
+# (tests/vm/vmlib.sh repeats such L1 runs too), and now and then the guest's kernel dies of
+# an interrupt delivered twice: its oops shows the VMBus interrupt's handler interrupted,
+# with interrupts off, at its first instruction by the same vector (the first delivery's
+# frame under it), which no fixed interrupt can do on hardware; KVM injects the worker's
+# interrupts through its own local APIC, so the second delivery is the nested SVM's (a VM
+# exit during the delivery reported as not done). Any of these: the demo runs again,
+# saying so, up to three runs in all; a fault of mhcl's shows again in the next run.
+nested_tcg_fault() {
+	local serial
+	serial=$(tr -d '\r' <"$W/serial.log" 2>/dev/null) || return 1
+	grep -a -q -E 'VP [0-9]+ shut down \(triple fault' <<<"$serial" && return 0
+	grep -a -q -E 'RIP: 0010:asm_sysvec_hyperv_callback\+0x0/' <<<"$serial" && return 0
+	grep -a -q 'FAIL: QEMU exited before the guest was ready' "$W/demo.out" 2>/dev/null &&
+		! grep -a -q -E 'Kernel panic|BUG:|Oops' <<<"$serial"
+}
+for again in 2 3; do
+	[ "$rc" != 0 ] && nested_tcg_fault || break
+	echo "image-boot: the guest triple-faulted, took an interrupt twice, or the image reset (nested TCG); running the demo again (run $again of 3)"
+	tr -d '\r' <"$W/serial.log" | grep -a -E 'triple fault|asm_sysvec_hyperv_callback\+0x0/|L2: insmod' | tail -n 5
+	mv "$W/serial.log" "$W/serial.log.$again"
 	rc=0
-	run_demo || rc=$?
-fi
+	run_demo >"$W/demo.out" 2>&1 || rc=$?
+	cat "$W/demo.out"
+done
 [ "$rc" = 0 ] || fail "scripts/demo-image.sh exited $rc"
 
 echo "---- checks ----"
@@ -227,7 +239,11 @@ has "$W/serial.log" "the guest's hv_netvsc found NIC 0 with the host tree's firs
 	'^vp: L2: nic eth[0-9] 02:6d:68:63:6c:0a instance 6d686333-0000-4e49-8000-6e6574767370'
 has "$W/serial.log" "and NIC 1 with the second" \
 	'^vp: L2: nic eth[0-9] 02:6d:68:63:6c:0b instance 6d686333-0001-4e49-8000-6e6574767370'
-has "$W/serial.log" "the second NIC's pings over its own link were answered" '^vp: L2: nic 1 pings 5 answered [1-9]'
+has "$W/serial.log" "the second NIC's pings over its own link were answered" '^vp: L2: net1 pings [0-9]+ answered [1-9]'
+has "$W/net1-restart.txt" "after mhcl restart net1: the second NIC's next netd adopted its state" 'adopted_state: true'
+has "$W/net1-restart.txt" "and its TAP's queues" 'adopted_tap: true'
+has "$W/demo.out" "the first NIC's pings went on meanwhile" '^over the first NIC meanwhile: [0-9]+ -> [0-9]+ answered'
+
 has "$W/ps2.txt" "the second NIC's netd runs as net1" '^ *net1 +[0-9]+ +running '
 has "$W/devices.txt" "vmbusd took the first NIC's offer from uid 407" '^ +uid: 407$'
 has "$W/devices.txt" "and the second's from its own uid, 408" '^ +uid: 408$'
