@@ -65,6 +65,7 @@
 
 #include "defs/exit_codes.h"
 #include "defs/host_guest_defs.h"
+#include "net_tap.h"
 #include "setup_dtb.h"
 
 #define PREINIT_BOOTDT_MAX (256u * 1024u) /* as init's BOOTDT_MAX */
@@ -218,6 +219,17 @@ out:
 	close(s);
 }
 
+static void set_txqueuelen(const char *name)
+{
+	struct ifreq ifr = {.ifr_qlen = (int)NET_TAP_TXQUEUELEN};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
+		say("unable to set the queue length of %s: %s", name, strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
 /* How many NICs the host named for the guest (/chosen mhcl,guest-nic-mac in the shim's
  * boot tree, as init reads it too); 1 when it named none: the manifest's default NIC. */
 static unsigned nics_named(void)
@@ -261,6 +273,14 @@ static void make_one_tap(const char *base, unsigned nic, long owner, in_addr_t a
 		return;
 	}
 	close(fd);
+	/* What netd would otherwise need net_admin for, done here so that it runs without:
+	 * noqueue as the root qdisc (net_tap_qdisc.c: no rings), then the queue length that
+	 * holds the guest's frames across a restart. netd finds both done. */
+	char kept[IFNAMSIZ];
+	int q = net_tap_use_noqueue(name, kept);
+	if (q < 0)
+		say("unable to make noqueue the root qdisc of %s: %s", name, strerror(-q));
+	set_txqueuelen(name);
 	if (addr != INADDR_NONE)
 		addr = htonl(ntohl(addr) + (nic << 8));
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -27,7 +27,8 @@
 #     instance adopted the open channels and the heartbeat sequence climbed; the guest
 #     negotiated each IC once (it never saw a device go);
 #   - the guest's hv_netvsc gets its two NICs from the image's two netds, each over its
-#     own TAP preinit made, each as its own uid (407, 408) offering its own VMBus instance
+#     own TAP preinit made (owned by its netd, noqueue, its queue length: the netds run
+#     without any capability), each as its own uid (407, 408) offering its own VMBus instance
 #     (netd --index) with its own MAC; each NIC's pings to the image over its own link
 #     are answered, the first's through mhcl restart net and mhcl kill net, the second's
 #     through mhcl restart net1 (each next netd adopted its state and its TAP's queues);
@@ -244,6 +245,10 @@ has "$W/net1-restart.txt" "after mhcl restart net1: the second NIC's next netd a
 has "$W/net1-restart.txt" "and its TAP's queues" 'adopted_tap: true'
 has "$W/demo.out" "the first NIC's pings went on meanwhile" '^over the first NIC meanwhile: [0-9]+ -> [0-9]+ answered'
 
+if tr -d '\r' <"$W/serial.log" | grep -a -E 'unable to (make noqueue|set the queue length|make the TAP|configure the TAP)|TAP [a-z0-9]+: unable'; then
+	fail "a TAP was not set up for its netd, which runs without net_admin"
+fi
+echo "ok: preinit set up each TAP (owner, noqueue, queue length) and each netd attached it without a capability"
 has "$W/ps2.txt" "the second NIC's netd runs as net1" '^ *net1 +[0-9]+ +running '
 has "$W/devices.txt" "vmbusd took the first NIC's offer from uid 407" '^ +uid: 407$'
 has "$W/devices.txt" "and the second's from its own uid, 408" '^ +uid: 408$'
