@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The paravisor's memory with a guest running: boots the mhcl image with 2 CPUs for VTL2
 # (the VP worker's 2 VPs get CPU 1 from the sidecar) and the unmodified guest on its
-# VMBus (scripts/demo-image.sh with MHCL_IMAGE_SMP=2 and one NIC, MHCL_IMAGE_NICS=1), and
-# reports, read from the host through diag while the guest runs:
+# VMBus (scripts/demo-image.sh with MHCL_IMAGE_SMP=2 and one NIC unless MHCL_IMAGE_NICS
+# says 2), and reports, read from the host through diag while the guest runs:
 #   - each process's PSS and USS (`mhcl --json ps`: the guest's RAM left out, it is the
 #     guest's memory), and the userspace total;
 #   - VTL2 memory in use: MemTotal - MemAvailable (`mhcl inspect init/memory`), less the
@@ -34,7 +34,7 @@ rc=0
 MEM=${MHCL_BENCH_MEM:-512}
 run_image() {
 	rc=0
-	MHCL_IMAGE_NICS=1 MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" \
+	MHCL_IMAGE_NICS=${MHCL_IMAGE_NICS:-1} MHCL_IMAGE_SMP=2 MHCL_IMAGE_MEM=$MEM MHCL_IMAGE_WORK=$W scripts/demo-image.sh "$B" \
 		>"$W/demo.log" 2>&1 || rc=$?
 }
 run_image
