@@ -15,10 +15,13 @@
  *                       interfaces the network servers serve the guest's NICs from, one
  *                       per NIC the host named in its host tree (the shim's boot tree,
  *                       /chosen mhcl,guest-nic-mac; one when it named none): BASE0,
- *                       BASE1, ..., made persistent (multi-queue, virtio-net header) and
- *                       owned by that NIC's server's uid (UID + N), so it attaches its queues
- * without privilege, with the image's address on each guest link (NIC N: the address plus N in its
- * third byte) /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
+ *                       BASE1, ..., made persistent (multi-queue, virtio-net header),
+ *                       owned by that NIC's server's uid (UID + N) so it attaches its
+ *                       queues without privilege, with noqueue as root qdisc and netd's
+ *                       queue length (what netd would need net_admin for), and with the
+ *                       image's address on each guest link (NIC N: the address plus N
+ *                       in its third byte)
+ *   /etc/mhcl/guest     "label NAME", "mount DIR": the host's guest disk (an ext2 file
  *                       system of that label on any block device: the VTL0 guest's
  *                       kernel, initrd and command line for mhcl-vp --guest-dir) is
  *                       mounted read-only there; none found means no guest
@@ -219,17 +222,6 @@ out:
 	close(s);
 }
 
-static void set_txqueuelen(const char *name)
-{
-	struct ifreq ifr = {.ifr_qlen = (int)NET_TAP_TXQUEUELEN};
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memcpy(ifr.ifr_name, name, strlen(name) + 1);
-	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
-		say("unable to set the queue length of %s: %s", name, strerror(errno));
-	if (s >= 0)
-		close(s);
-}
-
 /* How many NICs the host named for the guest (/chosen mhcl,guest-nic-mac in the shim's
  * boot tree, as init reads it too); 1 when it named none: the manifest's default NIC. */
 static unsigned nics_named(void)
@@ -280,7 +272,9 @@ static void make_one_tap(const char *base, unsigned nic, long owner, in_addr_t a
 	int q = net_tap_use_noqueue(name, kept);
 	if (q < 0)
 		say("unable to make noqueue the root qdisc of %s: %s", name, strerror(-q));
-	set_txqueuelen(name);
+	q = net_tap_raise_txqueuelen(name);
+	if (q < 0)
+		say("unable to set the queue length of %s: %s", name, strerror(-q));
 	if (addr != INADDR_NONE)
 		addr = htonl(ntohl(addr) + (nic << 8));
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -323,6 +317,7 @@ static void make_taps(void)
 		make_one_tap(base, nic, owner, addr, prefix);
 }
 
+/* Writes text to the sysfs file at path; 0 or -errno. */
 static int sysfs_write(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

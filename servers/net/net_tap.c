@@ -99,27 +99,6 @@ static int tap_configure(int fd)
 	return 0;
 }
 
-/*
- * Frames for the guest wait in each queue's ring while no netd reads it (a restart): the
- * ring must outlast one at the rate the guest is sent. The kernel's default (500 frames,
- * a few milliseconds at line rate) is raised, never lowered.
- */
-static int tap_raise_txqueuelen(const char *ifname)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = {0};
-
-	if (s < 0)
-		return -errno;
-	memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
-	if (ioctl(s, SIOCGIFTXQLEN, &ifr) < 0)
-		return -errno;
-	if (ifr.ifr_qlen >= (int)NET_TAP_TXQUEUELEN)
-		return 0;
-	ifr.ifr_qlen = (int)NET_TAP_TXQUEUELEN;
-	return ioctl(s, SIOCSIFTXQLEN, &ifr) < 0 ? -errno : 0;
-}
-
 /* Attaches one more queue of ifname (updated with the kernel's name for it). */
 static int tap_attach(char ifname[IFNAMSIZ])
 {
@@ -163,7 +142,7 @@ int net_tap_open(const char *ifname, unsigned nqueues, struct net_tap **ret)
 			if (r == 0)
 				t->qdisc_result = net_tap_use_noqueue(t->ifname, t->qdisc_kept);
 			if (r == 0)
-				r = tap_raise_txqueuelen(t->ifname);
+				r = net_tap_raise_txqueuelen(t->ifname);
 			if (r < 0)
 				goto err_free;
 		}

@@ -59,6 +59,10 @@ int net_tap_adopt(const int *fds, unsigned nqueues, struct net_tap **ret);
  */
 int net_tap_use_noqueue(const char *ifname, char kept[IFNAMSIZ]);
 
+/* Raises ifname's queue length to NET_TAP_TXQUEUELEN, never lowers it (net_tap_qdisc.c).
+ * Needs CAP_NET_ADMIN when it changes anything. 0 or -errno. */
+int net_tap_raise_txqueuelen(const char *ifname);
+
 /*
  * What net_tap_open did about the root qdisc: net_tap_use_noqueue's result (0 when the
  * queues were adopted, not opened), and in kept the kind of a qdisc it kept.

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TAP's root qdisc, over rtnetlink (RTM_GETQDISC, RTM_NEWQDISC; the messages of
- * linux/rtnetlink.h and linux/pkt_sched.h).
+ * The TAP interface's transmit side: its root qdisc, over rtnetlink (RTM_GETQDISC,
+ * RTM_NEWQDISC; the messages of linux/rtnetlink.h and linux/pkt_sched.h), and its queue
+ * length. netd sets both as it opens a TAP; the image's preinit sets them for netd, which
+ * then needs no net_admin (image/preinit.c compiles this file in).
  *
  * Why noqueue: tun's transmit never stops a queue and never returns busy (a frame for a full
  * ring is dropped), so a qdisc in front of a TAP never holds a frame: frames for the guest
@@ -19,6 +21,7 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -136,4 +139,25 @@ int net_tap_use_noqueue(const char *ifname, char kept[IFNAMSIZ])
 		return 1;
 	kept[0] = '\0';
 	return set_noqueue(s, ifindex);
+}
+
+/*
+ * Frames for the guest wait in each queue's ring while no netd reads it (a restart): the
+ * ring must outlast one at the rate the guest is sent. The kernel's default (500 frames,
+ * a few milliseconds at line rate) is raised, never lowered.
+ */
+int net_tap_raise_txqueuelen(const char *ifname)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+
+	if (s < 0)
+		return -errno;
+	memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_qlen >= (int)NET_TAP_TXQUEUELEN)
+		return 0;
+	ifr.ifr_qlen = (int)NET_TAP_TXQUEUELEN;
+	return ioctl(s, SIOCSIFTXQLEN, &ifr) < 0 ? -errno : 0;
 }
